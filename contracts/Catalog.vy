@@ -1,0 +1,182 @@
+# pragma version ~=0.4.3
+"""
+@title Datagora Catalog
+@notice One ERC-721 token per dataset (the "data NFT": holding the token is
+        owning the data). Publishing implements EntDSM (Wang & Liu)
+        Algorithm 3 `updateDatabase`: only members of an Audited
+        organisation publish. The 6-tuple description (owner, domain, name,
+        attributes, size, content hash) is emitted in full in the
+        `DatasetPublished` event and only its keccak256 is stored. The
+        hash of the W3C DCAT JSON-LD description, a commitment to the data
+        fingerprint (Wu et al. section III.A steps 4-8) and the platform's
+        novelty attestation, an EIP-712 signature recovered on chain against
+        an account holding ATTESTER_ROLE, complete the record.
+"""
+
+from snekmate.auth import ownable
+from snekmate.auth import access_control
+from snekmate.tokens import erc721
+from snekmate.utils import ecdsa
+from snekmate.utils import eip712_domain_separator
+
+initializes: ownable
+initializes: access_control
+initializes: erc721[ownable := ownable]
+uses: eip712_domain_separator
+
+exports: (
+    erc721.owner,
+    erc721.supportsInterface,
+    erc721.balanceOf,
+    erc721.ownerOf,
+    erc721.approve,
+    erc721.getApproved,
+    erc721.setApprovalForAll,
+    erc721.isApprovedForAll,
+    erc721.transferFrom,
+    erc721.safeTransferFrom,
+    erc721.totalSupply,
+    erc721.tokenByIndex,
+    erc721.tokenOfOwnerByIndex,
+    erc721.name,
+    erc721.symbol,
+    erc721.eip712Domain,
+    erc721.DOMAIN_SEPARATOR,
+    access_control.hasRole,
+    access_control.grantRole,
+    access_control.revokeRole,
+    access_control.renounceRole,
+    access_control.DEFAULT_ADMIN_ROLE,
+    access_control.getRoleAdmin,
+)
+
+
+interface IRegistry:
+    def is_audited(account: address) -> bool: view
+
+
+ATTESTER_ROLE: public(constant(bytes32)) = keccak256("ATTESTER_ROLE")
+
+# EIP-712 struct of the platform's novelty attestation.
+ATTESTATION_TYPEHASH: public(constant(bytes32)) = keccak256(
+    "NoveltyAttestation(address publisher,bytes32 contentHash,bytes32 fingerprintCommitment,bytes32 dcatHash,uint256 expiry)"
+)
+
+MAX_DOMAIN: constant(uint256) = 64
+MAX_NAME: constant(uint256) = 128
+MAX_ATTRIBUTES: constant(uint256) = 2048
+
+REGISTRY: public(immutable(IRegistry))
+
+
+event DatasetPublished:
+    token_id: indexed(uint256)
+    owner: indexed(address)
+    content_hash: indexed(bytes32)
+    domain: String[MAX_DOMAIN]
+    name: String[MAX_NAME]
+    attributes: String[MAX_ATTRIBUTES]
+    size: uint256
+    description_hash: bytes32
+    dcat_hash: bytes32
+    fingerprint_commitment: bytes32
+    attester: address
+
+
+struct Dataset:
+    content_hash: bytes32
+    description_hash: bytes32
+    dcat_hash: bytes32
+    fingerprint_commitment: bytes32
+
+
+datasets: public(HashMap[uint256, Dataset])
+token_of_content: public(HashMap[bytes32, uint256])
+dataset_count: public(uint256)
+
+
+@deploy
+def __init__(registry: address):
+    """
+    @notice The deployer holds DEFAULT_ADMIN_ROLE and grants ATTESTER_ROLE
+            to the platform account(s).
+    @param registry The Datagora Registry.
+    """
+    ownable.__init__()
+    access_control.__init__()
+    erc721.__init__("Datagora Dataset", "DATA", "", "Datagora Catalog", "1")
+    REGISTRY = IRegistry(registry)
+
+
+@external
+def publish(
+    domain: String[MAX_DOMAIN],
+    name: String[MAX_NAME],
+    attributes: String[MAX_ATTRIBUTES],
+    size: uint256,
+    content_hash: bytes32,
+    dcat_hash: bytes32,
+    fingerprint_commitment: bytes32,
+    expiry: uint256,
+    attestation: Bytes[65],
+) -> uint256:
+    """
+    @notice Publish a dataset and mint its data NFT to the caller.
+    @param domain Data source domain (EntDSM dataDomain).
+    @param name Dataset name (EntDSM dataName).
+    @param attributes Attributes, e.g. comma-separated column names (dataAttr).
+    @param size Number of data items (dataSize), e.g. rows or bytes.
+    @param content_hash SHA-256 of the plaintext (dataHash).
+    @param dcat_hash SHA-256 of the canonical DCAT JSON-LD description.
+    @param fingerprint_commitment keccak256 commitment to the fingerprint.
+    @param expiry Unix time (seconds) after which the attestation is void.
+    @param attestation 65-byte EIP-712 signature by an ATTESTER_ROLE account.
+    @return The new token id (starting at 1).
+    """
+    assert staticcall REGISTRY.is_audited(msg.sender), "catalog: publisher not audited"
+    assert content_hash != empty(bytes32), "catalog: empty content hash"
+    assert self.token_of_content[content_hash] == 0, "catalog: content already published"
+    assert block.timestamp <= expiry, "catalog: attestation expired"
+    struct_hash: bytes32 = keccak256(
+        abi_encode(ATTESTATION_TYPEHASH, msg.sender, content_hash, fingerprint_commitment, dcat_hash, expiry)
+    )
+    attester: address = ecdsa._recover_sig(eip712_domain_separator._hash_typed_data_v4(struct_hash), attestation)
+    assert attester != empty(address) and access_control.hasRole[ATTESTER_ROLE][attester], "catalog: invalid attestation"
+
+    description_hash: bytes32 = keccak256(abi_encode(msg.sender, domain, name, attributes, size, content_hash))
+    token_id: uint256 = self.dataset_count + 1
+    self.dataset_count = token_id
+    self.token_of_content[content_hash] = token_id
+    self.datasets[token_id] = Dataset(
+        content_hash=content_hash,
+        description_hash=description_hash,
+        dcat_hash=dcat_hash,
+        fingerprint_commitment=fingerprint_commitment,
+    )
+    log DatasetPublished(
+        token_id=token_id,
+        owner=msg.sender,
+        content_hash=content_hash,
+        domain=domain,
+        name=name,
+        attributes=attributes,
+        size=size,
+        description_hash=description_hash,
+        dcat_hash=dcat_hash,
+        fingerprint_commitment=fingerprint_commitment,
+        attester=attester,
+    )
+    erc721._mint(msg.sender, token_id)
+    return token_id
+
+
+@external
+@view
+def attestation_digest(publisher: address, content_hash: bytes32, fingerprint_commitment: bytes32, dcat_hash: bytes32, expiry: uint256) -> bytes32:
+    """
+    @notice The EIP-712 digest an attester signs for these values.
+    """
+    struct_hash: bytes32 = keccak256(
+        abi_encode(ATTESTATION_TYPEHASH, publisher, content_hash, fingerprint_commitment, dcat_hash, expiry)
+    )
+    return eip712_domain_separator._hash_typed_data_v4(struct_hash)

@@ -1,0 +1,169 @@
+# pragma version ~=0.4.3
+"""
+@title Datagora Registry
+@notice Organisations, customers and their encryption public keys.
+        Implements EntDSM (Wang & Liu) Algorithm 1 `comInfoReg` and
+        Algorithm 2 `changeComState`: an address registers an organisation
+        by name (status ToAudit) or joins an existing one, registers only
+        once, the supervisor cannot register, and only the supervisor
+        changes an organisation's status. Individuals (customers) register
+        without audit. Every account publishes the 64-byte secp256k1 public
+        key of its own address, which other parties use for ECIES.
+@dev The supervisor is the snekmate `ownable` owner.
+"""
+
+from snekmate.auth import ownable
+
+initializes: ownable
+
+exports: (
+    ownable.owner,
+    ownable.transfer_ownership,
+)
+
+
+# Organisation status (EntDSM `ComState`).
+STATUS_NONE: constant(uint8) = 0
+STATUS_TO_AUDIT: constant(uint8) = 1
+STATUS_AUDITED: constant(uint8) = 2
+STATUS_SUSPENDED: constant(uint8) = 3
+
+# Account kind.
+KIND_NONE: constant(uint8) = 0
+KIND_MEMBER: constant(uint8) = 1
+KIND_CUSTOMER: constant(uint8) = 2
+
+MAX_NAME: constant(uint256) = 64
+
+
+event OrganisationRegistered:
+    organisation_id: indexed(uint256)
+    name: String[MAX_NAME]
+    founder: indexed(address)
+
+event MemberJoined:
+    organisation_id: indexed(uint256)
+    account: indexed(address)
+    public_key: Bytes[64]
+
+event CustomerRegistered:
+    account: indexed(address)
+    public_key: Bytes[64]
+
+event StatusChanged:
+    organisation_id: indexed(uint256)
+    old_status: uint8
+    new_status: uint8
+    supervisor: indexed(address)
+
+
+struct Organisation:
+    name: String[MAX_NAME]
+    status: uint8
+    members: uint256
+
+
+organisations: public(HashMap[uint256, Organisation])
+organisation_count: public(uint256)
+organisation_id_of_name: public(HashMap[String[MAX_NAME], uint256])
+organisation_of: public(HashMap[address, uint256])
+account_kind: public(HashMap[address, uint8])
+public_key: public(HashMap[address, Bytes[64]])
+
+
+@deploy
+def __init__():
+    """
+    @notice The deployer becomes the supervisor.
+    """
+    ownable.__init__()
+
+
+@external
+def register_organisation(name: String[MAX_NAME], public_key: Bytes[64]) -> uint256:
+    """
+    @notice Register the caller as a member of organisation `name`,
+            creating it with status ToAudit if it does not exist
+            (EntDSM Algorithm 1).
+    @param name Organisation name, 1..64 bytes.
+    @param public_key The caller's uncompressed secp256k1 public key
+           without the 0x04 prefix (64 bytes); its keccak256 must give
+           the caller's address.
+    @return The organisation id (starting at 1).
+    """
+    assert msg.sender != ownable.owner, "registry: supervisor cannot register"
+    assert self.account_kind[msg.sender] == KIND_NONE, "registry: already registered"
+    assert len(name) > 0, "registry: empty name"
+    self._check_public_key(public_key)
+
+    organisation_id: uint256 = self.organisation_id_of_name[name]
+    if organisation_id == 0:
+        organisation_id = self.organisation_count + 1
+        self.organisation_count = organisation_id
+        self.organisation_id_of_name[name] = organisation_id
+        self.organisations[organisation_id] = Organisation(name=name, status=STATUS_TO_AUDIT, members=0)
+        log OrganisationRegistered(organisation_id=organisation_id, name=name, founder=msg.sender)
+
+    self.organisations[organisation_id].members += 1
+    self.organisation_of[msg.sender] = organisation_id
+    self.account_kind[msg.sender] = KIND_MEMBER
+    self.public_key[msg.sender] = public_key
+    log MemberJoined(organisation_id=organisation_id, account=msg.sender, public_key=public_key)
+    return organisation_id
+
+
+@external
+def register_customer(public_key: Bytes[64]):
+    """
+    @notice Register the caller as an individual customer (data subject);
+            no audit is needed.
+    @param public_key The caller's 64-byte secp256k1 public key.
+    """
+    assert msg.sender != ownable.owner, "registry: supervisor cannot register"
+    assert self.account_kind[msg.sender] == KIND_NONE, "registry: already registered"
+    self._check_public_key(public_key)
+    self.account_kind[msg.sender] = KIND_CUSTOMER
+    self.public_key[msg.sender] = public_key
+    log CustomerRegistered(account=msg.sender, public_key=public_key)
+
+
+@external
+def set_status(organisation_id: uint256, new_status: uint8):
+    """
+    @notice Change an organisation's status (EntDSM Algorithm 2);
+            supervisor only.
+    @param organisation_id The organisation id.
+    @param new_status 1 ToAudit, 2 Audited, 3 Suspended.
+    """
+    ownable._check_owner()
+    assert new_status >= STATUS_TO_AUDIT and new_status <= STATUS_SUSPENDED, "registry: invalid status"
+    old_status: uint8 = self.organisations[organisation_id].status
+    assert old_status != STATUS_NONE, "registry: unknown organisation"
+    assert old_status != new_status, "registry: status unchanged"
+    self.organisations[organisation_id].status = new_status
+    log StatusChanged(organisation_id=organisation_id, old_status=old_status, new_status=new_status, supervisor=msg.sender)
+
+
+@external
+@view
+def status_of(account: address) -> uint8:
+    """
+    @notice The status of the organisation `account` belongs to (0 if none).
+    """
+    return self.organisations[self.organisation_of[account]].status
+
+
+@external
+@view
+def is_audited(account: address) -> bool:
+    """
+    @notice True when `account` is a member of an Audited organisation.
+    """
+    return self.organisations[self.organisation_of[account]].status == STATUS_AUDITED
+
+
+@internal
+@view
+def _check_public_key(public_key: Bytes[64]):
+    assert len(public_key) == 64, "registry: bad public key"
+    assert convert(convert(slice(keccak256(public_key), 12, 20), bytes20), address) == msg.sender, "registry: public key does not match sender"

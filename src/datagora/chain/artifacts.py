@@ -1,0 +1,99 @@
+"""Compiled contract artifacts (ABI + bytecode JSON) built from ``contracts/*.vy`` with the vyper package.
+
+The artifacts ship inside the package so that ``pip install datagora`` needs no compiler; ``python -m
+datagora.chain.artifacts`` rebuilds them from the sources (needs the ``build`` extra: vyper 0.4.3 + snekmate),
+and a test fails when the committed artifacts differ from a fresh compile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from datagora.domain.errors import DeploymentError
+
+CONTRACT_NAMES: tuple[str, ...] = ("Registry", "Catalog", "Market")
+ARTIFACT_DIR = Path(__file__).parent / "artifacts"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One compiled contract: ``abi`` (JSON ABI), ``bytecode`` (creation code), ``runtime`` (runtime code
+    without immutables), ``source_sha256`` of the ``.vy`` file and the compiler version."""
+
+    name: str
+    abi: list[dict[str, Any]]
+    bytecode: bytes
+    runtime: bytes
+    source_sha256: str
+    compiler: str
+
+
+def source_dir() -> Path:
+    """The repository's ``contracts/`` directory (exists in a source checkout only)."""
+    return Path(__file__).resolve().parents[3] / "contracts"
+
+
+def compile_contract(path: Path) -> dict[str, Any]:
+    """Compile one Vyper file to an artifact dict. Raises ``ImportError`` without the ``build`` extra."""
+    import vyper
+    from vyper.cli.vyper_compile import get_search_paths
+    from vyper.compiler.input_bundle import FilesystemInputBundle
+
+    source = path.read_text()
+    bundle = FilesystemInputBundle([path.parent, *get_search_paths()])
+    out = vyper.compile_code(
+        source,
+        contract_path=path.name,
+        input_bundle=bundle,
+        output_formats=["abi", "bytecode", "bytecode_runtime"],
+    )
+    return {
+        "contractName": path.stem,
+        "abi": out["abi"],
+        "bytecode": out["bytecode"],
+        "deployedBytecode": out["bytecode_runtime"],
+        "sourceSha256": hashlib.sha256(source.encode()).hexdigest(),
+        "compiler": f"vyper-{vyper.__version__}",
+    }
+
+
+def build(out_dir: Path = ARTIFACT_DIR, src_dir: Path | None = None) -> list[Path]:
+    """Compile every contract in ``src_dir`` and write ``<Name>.json`` into ``out_dir``."""
+    src = src_dir or source_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in CONTRACT_NAMES:
+        artifact = compile_contract(src / f"{name}.vy")
+        target = out_dir / f"{name}.json"
+        target.write_text(json.dumps(artifact, indent=1, sort_keys=True) + "\n")
+        written.append(target)
+    load_artifact.cache_clear()
+    return written
+
+
+@cache
+def load_artifact(name: str) -> Artifact:
+    """Load a packaged artifact. Raises ``DeploymentError`` when it is missing or malformed."""
+    path = ARTIFACT_DIR / f"{name}.json"
+    try:
+        raw = json.loads(path.read_text())
+        return Artifact(
+            name=name,
+            abi=raw["abi"],
+            bytecode=bytes.fromhex(raw["bytecode"].removeprefix("0x")),
+            runtime=bytes.fromhex(raw["deployedBytecode"].removeprefix("0x")),
+            source_sha256=raw["sourceSha256"],
+            compiler=raw["compiler"],
+        )
+    except (OSError, KeyError, ValueError) as exc:
+        raise DeploymentError(f"contract artifact {path} missing or malformed: {exc}") from exc
+
+
+if __name__ == "__main__":
+    for p in build():
+        print(p)

@@ -1,0 +1,276 @@
+"""One chain interface, two backends: an in-process EVM (web3.py + eth-tester on py-evm) and any Ethereum
+JSON-RPC endpoint (Anvil in tests, Besu / Geth in production).
+
+Transactions are signed locally with eth-account and sent raw, so the node never holds user keys. Gas is
+estimated before sending, which also surfaces a revert before anything is mined: either way a revert raises
+:class:`~datagora.domain.errors.TransactionReverted` carrying the contract's reason text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from eth_account.signers.local import LocalAccount
+from requests.exceptions import RequestException
+from web3 import Web3
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractLogicError, TimeExhausted, Web3Exception
+from web3.types import RPCEndpoint, TxParams, TxReceipt
+
+from datagora.domain.errors import ChainError, TransactionReverted
+
+T = TypeVar("T")
+
+_REVERT_PREFIX = re.compile(r"^(?:execution reverted:?\s*)", re.IGNORECASE)
+
+
+def revert_reason(exc: BaseException) -> str:
+    """The revert message of a web3 / eth-tester exception, without the ``execution reverted:`` prefix."""
+    msg = getattr(exc, "message", None) or (exc.args[0] if exc.args else str(exc))
+    if isinstance(msg, bytes):
+        msg = msg.decode(errors="replace")
+    text = _REVERT_PREFIX.sub("", str(msg)).strip()
+    return text or "reverted without a reason"
+
+
+def _is_revert(exc: BaseException) -> bool:
+    if isinstance(exc, ContractLogicError):
+        return True
+    try:
+        from eth_tester.exceptions import TransactionFailed
+    except ImportError:  # pragma: no cover - eth-tester is a core dependency
+        return False
+    return isinstance(exc, TransactionFailed)
+
+
+class Chain:
+    """A connection to one EVM chain.
+
+    Use :class:`EmbeddedChain` or :class:`RpcChain`; code above ``chain/`` never needs to know which.
+    ``gas_limit_factor`` pads estimated gas (the estimate is exact on both backends, but a state change between
+    estimate and inclusion can raise the cost on a shared chain).
+    """
+
+    kind = "abstract"
+
+    def __init__(self, w3: Web3, *, gas_limit_factor: float = 1.2, receipt_timeout: float = 120.0) -> None:
+        self.w3 = w3
+        self.gas_limit_factor = gas_limit_factor
+        self.receipt_timeout = receipt_timeout
+        self._chain_id: int | None = None
+
+    # -- reading -----------------------------------------------------------------------------------------
+
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = self._rpc(lambda: int(self.w3.eth.chain_id))
+        return self._chain_id
+
+    def block_number(self) -> int:
+        return self._rpc(lambda: int(self.w3.eth.block_number))
+
+    def now(self) -> int:
+        """Timestamp (seconds) of the latest block."""
+        return self._rpc(lambda: int(self.w3.eth.get_block("latest")["timestamp"]))
+
+    def block_timestamp(self, number: int) -> int:
+        return self._rpc(lambda: int(self.w3.eth.get_block(number)["timestamp"]))
+
+    def balance(self, address: str) -> int:
+        """Balance in wei."""
+        return self._rpc(lambda: int(self.w3.eth.get_balance(Web3.to_checksum_address(address))))
+
+    def code(self, address: str) -> bytes:
+        return self._rpc(lambda: bytes(self.w3.eth.get_code(Web3.to_checksum_address(address))))
+
+    def call(self, fn: ContractFunction) -> Any:
+        """Run a view function; a revert raises :class:`TransactionReverted`."""
+        try:
+            return fn.call()
+        except Exception as exc:
+            if _is_revert(exc):
+                raise TransactionReverted(revert_reason(exc), fn.fn_name) from exc
+            raise self._wrap(exc) from exc
+
+    # -- writing -----------------------------------------------------------------------------------------
+
+    def transact(
+        self,
+        sender: LocalAccount,
+        fn: ContractFunction | None = None,
+        *,
+        to: str | None = None,
+        value: int = 0,
+        data: bytes | None = None,
+        gas: int | None = None,
+    ) -> TxReceipt:
+        """Sign with ``sender``'s key, send, wait for the receipt.
+
+        Either ``fn`` (a bound contract function) or ``to``/``data`` (plain transfer or deployment when ``to``
+        is None). ``value`` in wei. Raises :class:`TransactionReverted` (nothing is mined when the estimate
+        already reverts) or :class:`ChainError` when the node fails.
+        """
+        label = fn.fn_name if fn is not None else ("deploy" if to is None else "transfer")
+        params: TxParams = {"from": sender.address, "value": value, "chainId": self.chain_id}
+        if fn is None:
+            if to is not None:
+                params["to"] = Web3.to_checksum_address(to)
+            if data is not None:
+                params["data"] = data
+        try:
+            if fn is not None:
+                params = fn.build_transaction(params)  # estimates gas: a revert surfaces here
+            if gas is not None:
+                params["gas"] = gas
+            elif "gas" not in params:
+                params["gas"] = self.w3.eth.estimate_gas(params)
+            params["gas"] = int(int(params["gas"]) * self.gas_limit_factor) if gas is None else gas
+            if "maxFeePerGas" not in params and "gasPrice" not in params:
+                base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
+                tip = self._priority_fee()
+                params["maxPriorityFeePerGas"] = tip
+                params["maxFeePerGas"] = 2 * base + tip
+            params["nonce"] = self.w3.eth.get_transaction_count(sender.address, "pending")
+            signed = sender.sign_transaction(params)
+            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout)
+        except TransactionReverted:
+            raise
+        except Exception as exc:
+            if _is_revert(exc):
+                raise TransactionReverted(revert_reason(exc), label) from exc
+            raise self._wrap(exc) from exc
+        if receipt["status"] != 1:
+            raise TransactionReverted(self._replay_reason(params, receipt), label)
+        return receipt
+
+    def deploy(self, sender: LocalAccount, abi: list[dict[str, Any]], bytecode: bytes, *args: Any) -> TxReceipt:
+        """Deploy a contract; the receipt's ``contractAddress`` is its address."""
+        factory = self.w3.eth.contract(abi=abi, bytecode=bytecode)
+        data = factory.constructor(*args).data_in_transaction
+        return self.transact(sender, to=None, data=bytes.fromhex(data.removeprefix("0x")))
+
+    def fund(self, address: str, wei: int, funder: LocalAccount | None = None) -> None:
+        """Send ``wei`` to ``address`` from ``funder`` or, without one, from the node's first unlocked account
+        (eth-tester and Anvil have prefunded ones). Raises :class:`ChainError` when neither is available."""
+        if funder is not None:
+            self.transact(funder, to=address, value=wei)
+            return
+        accounts = self._rpc(lambda: list(self.w3.eth.accounts))
+        if not accounts:
+            raise ChainError("the node has no unlocked account to fund from: pass a funded account")
+        tx_hash = self._rpc(
+            lambda: self.w3.eth.send_transaction(
+                {"from": accounts[0], "to": Web3.to_checksum_address(address), "value": wei}
+            )
+        )
+        self._rpc(lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout))
+
+    # -- dev chains only ---------------------------------------------------------------------------------
+
+    def advance_time(self, seconds: int) -> None:
+        """Move the chain's clock forward and mine a block (development chains only)."""
+        raise ChainError(f"{self.kind} chain cannot move time")
+
+    def snapshot(self) -> Any:
+        raise ChainError(f"{self.kind} chain cannot take snapshots")
+
+    def revert(self, snapshot_id: Any) -> None:
+        raise ChainError(f"{self.kind} chain cannot revert to snapshots")
+
+    # -- helpers -----------------------------------------------------------------------------------------
+
+    def _priority_fee(self) -> int:
+        try:
+            return int(self.w3.eth.max_priority_fee)
+        except Exception:
+            return 10**9
+
+    def _replay_reason(self, params: TxParams, receipt: TxReceipt) -> str:
+        replay = {k: v for k, v in params.items() if k in ("from", "to", "data", "value", "gas")}
+        try:
+            self.w3.eth.call(replay, receipt["blockNumber"] - 1)  # type: ignore[arg-type]
+        except Exception as exc:
+            return revert_reason(exc)
+        return "transaction failed (out of gas?)"
+
+    def _rpc(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except Exception as exc:
+            raise self._wrap(exc) from exc
+
+    def _wrap(self, exc: BaseException) -> ChainError:
+        if isinstance(exc, ChainError):
+            return exc
+        if isinstance(exc, RequestException | ConnectionError | OSError):
+            return ChainError(f"cannot reach the chain node: {exc}")
+        if isinstance(exc, TimeExhausted):
+            return ChainError(f"transaction not mined in {self.receipt_timeout:.0f} s: {exc}")
+        if isinstance(exc, Web3Exception | ValueError):
+            return ChainError(f"chain node error: {exc}")
+        return ChainError(f"chain error: {type(exc).__name__}: {exc}")
+
+
+class EmbeddedChain(Chain):
+    """An in-process EVM (py-evm through eth-tester): nothing to install or start, state lives in memory."""
+
+    kind = "embedded"
+
+    def __init__(self, **kwargs: Any) -> None:
+        from eth_tester import EthereumTester, PyEVMBackend
+        from web3 import EthereumTesterProvider
+
+        self.tester = EthereumTester(PyEVMBackend())
+        super().__init__(Web3(EthereumTesterProvider(self.tester)), **kwargs)
+
+    def advance_time(self, seconds: int) -> None:
+        self.tester.time_travel(self.now() + seconds)
+        self.tester.mine_blocks(1)
+
+    def snapshot(self) -> Any:
+        return self.tester.take_snapshot()
+
+    def revert(self, snapshot_id: Any) -> None:
+        self.tester.revert_to_snapshot(snapshot_id)
+
+
+class RpcChain(Chain):
+    """Any Ethereum JSON-RPC endpoint over HTTP. Only standard ``eth_*`` methods are used outside the
+    development helpers (``evm_increaseTime``, ``evm_snapshot`` … which Anvil and Hardhat provide)."""
+
+    kind = "rpc"
+
+    def __init__(self, url: str, *, timeout: float = 30.0, **kwargs: Any) -> None:
+        self.url = url
+        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+        super().__init__(w3, **kwargs)
+        try:
+            self.chain_id  # noqa: B018 - fail fast on a wrong URL
+        except ChainError as exc:
+            raise ChainError(f"cannot reach the chain node at {url}: {exc}") from exc
+
+    def _dev(self, method: str, params: list[Any]) -> Any:
+        response = self._rpc(lambda: self.w3.provider.make_request(RPCEndpoint(method), params))
+        if "error" in response:
+            raise ChainError(f"{method} failed: {response['error']}")
+        return response.get("result")
+
+    def advance_time(self, seconds: int) -> None:
+        self._dev("evm_increaseTime", [seconds])
+        self._dev("evm_mine", [])
+
+    def snapshot(self) -> Any:
+        return self._dev("evm_snapshot", [])
+
+    def revert(self, snapshot_id: Any) -> None:
+        if not self._dev("evm_revert", [snapshot_id]):
+            raise ChainError(f"evm_revert({snapshot_id}) failed")
+
+
+def connect(rpc_url: str | None = None) -> Chain:
+    """An :class:`RpcChain` for ``rpc_url``, or a fresh :class:`EmbeddedChain` when it is None."""
+    return RpcChain(rpc_url) if rpc_url else EmbeddedChain()

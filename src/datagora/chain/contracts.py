@@ -1,0 +1,389 @@
+"""Typed bindings of the Datagora contracts, their deployment, and the per-chain deployments file.
+
+Every write takes the signing account, returns a :class:`~datagora.domain.models.TxResult` with the decoded
+events, and raises :class:`~datagora.domain.errors.TransactionReverted` with the contract's message
+(``"market: wrong price"``) when a guard fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import event_abi_to_log_topic
+from web3 import Web3
+from web3.contract import Contract
+from web3.types import TxReceipt
+
+from datagora.chain.artifacts import CONTRACT_NAMES, load_artifact
+from datagora.chain.client import Chain
+from datagora.domain.errors import DeploymentError, NotFoundError
+from datagora.domain.models import (
+    AccountKind,
+    ChainEvent,
+    Dataset,
+    DatasetDescription,
+    Listing,
+    ListingState,
+    Order,
+    OrderState,
+    Organisation,
+    OrgStatus,
+    TxResult,
+)
+
+DEFAULT_FEE_BPS = 250
+
+
+def _hex(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return value
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where the contract set lives on one chain: ``addresses`` by contract name, ``block`` of the first
+    deployment transaction (where event scans start)."""
+
+    chain_id: int
+    addresses: dict[str, str]
+    block: int
+
+    def save(self, home: Path) -> Path:
+        """Write ``<home>/deployments/<chain_id>.json`` atomically."""
+        target = home / "deployments" / f"{self.chain_id}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(asdict(self), fh, indent=1)
+        os.replace(tmp, target)
+        return target
+
+    @classmethod
+    def load(cls, home: Path, chain_id: int) -> Deployment:
+        """Read the deployments file for ``chain_id``; :class:`DeploymentError` when absent or malformed."""
+        path = home / "deployments" / f"{chain_id}.json"
+        try:
+            raw = json.loads(path.read_text())
+            return cls(chain_id=int(raw["chain_id"]), addresses=dict(raw["addresses"]), block=int(raw["block"]))
+        except FileNotFoundError as exc:
+            raise DeploymentError(
+                f"no Datagora deployment recorded for chain {chain_id} in {path.parent}: run `datagora deploy`"
+            ) from exc
+        except (KeyError, ValueError, TypeError) as exc:
+            raise DeploymentError(f"deployments file {path} is malformed: {exc}") from exc
+
+
+class Contracts:
+    """The deployed contract set on one :class:`Chain`, with typed calls for each function."""
+
+    def __init__(self, chain: Chain, deployment: Deployment) -> None:
+        self.chain = chain
+        self.deployment = deployment
+        self._c: dict[str, Contract] = {}
+        self._topics: dict[bytes, tuple[str, Any]] = {}
+        for name in CONTRACT_NAMES:
+            address = deployment.addresses.get(name)
+            if not address:
+                raise DeploymentError(f"deployment lacks {name}")
+            contract = chain.w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_artifact(name).abi)
+            self._c[name] = contract
+            for entry in load_artifact(name).abi:
+                if entry.get("type") == "event":
+                    self._topics[bytes(event_abi_to_log_topic(entry))] = (name, getattr(contract.events, entry["name"]))
+        self._by_address = {c.address.lower(): n for n, c in self._c.items()}
+
+    # -- deployment --------------------------------------------------------------------------------------
+
+    @classmethod
+    def deploy(
+        cls, chain: Chain, supervisor: LocalAccount, platform: LocalAccount, *, fee_bps: int = DEFAULT_FEE_BPS
+    ) -> Contracts:
+        """Deploy Registry (by the supervisor), Catalog and Market (by the platform, which receives fees and
+        holds ATTESTER_ROLE). Returns the bound set; ``.deployment`` can be saved."""
+        reg = load_artifact("Registry")
+        r1 = chain.deploy(supervisor, reg.abi, reg.bytecode)
+        registry = r1["contractAddress"]
+        cat = load_artifact("Catalog")
+        catalog = chain.deploy(platform, cat.abi, cat.bytecode, registry)["contractAddress"]
+        mkt = load_artifact("Market")
+        market = chain.deploy(platform, mkt.abi, mkt.bytecode, registry, catalog, fee_bps)["contractAddress"]
+        deployment = Deployment(
+            chain_id=chain.chain_id,
+            addresses={"Registry": str(registry), "Catalog": str(catalog), "Market": str(market)},
+            block=int(r1["blockNumber"]),
+        )
+        contracts = cls(chain, deployment)
+        contracts.grant_attester(platform, platform.address)
+        return contracts
+
+    @classmethod
+    def attach(cls, chain: Chain, home: Path) -> Contracts:
+        """Bind to the deployment recorded in ``home`` for this chain, checking that each address holds the
+        expected code (a restarted development node loses it). Raises :class:`DeploymentError`."""
+        deployment = Deployment.load(home, chain.chain_id)
+        for name, address in deployment.addresses.items():
+            code = chain.code(address)
+            if not code or not code.startswith(load_artifact(name).runtime[:64]):
+                raise DeploymentError(
+                    f"{name} is not at {address} on chain {chain.chain_id} (node reset?): run `datagora deploy`"
+                )
+        return cls(chain, deployment)
+
+    def contract(self, name: str) -> Contract:
+        return self._c[name]
+
+    @property
+    def addresses(self) -> dict[str, str]:
+        return dict(self.deployment.addresses)
+
+    # -- events ------------------------------------------------------------------------------------------
+
+    def _decode(self, logs: Iterable[Any]) -> Iterator[ChainEvent]:
+        for log in logs:
+            if log["address"].lower() not in self._by_address or not log["topics"]:
+                continue
+            hit = self._topics.get(bytes(log["topics"][0]))
+            if hit is None:
+                continue
+            name, event = hit
+            decoded = event().process_log(log)
+            yield ChainEvent(
+                contract=name,
+                name=decoded["event"],
+                args={k: v for k, v in decoded["args"].items()},
+                block_number=int(log["blockNumber"]),
+                tx_hash="0x" + bytes(log["transactionHash"]).hex(),
+                log_index=int(log["logIndex"]),
+            )
+
+    def _result(self, receipt: TxReceipt) -> TxResult:
+        return TxResult(
+            tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+            gas_used=int(receipt["gasUsed"]),
+            block_number=int(receipt["blockNumber"]),
+            events=list(self._decode(receipt["logs"])),
+        )
+
+    def events(self, from_block: int | None = None, to_block: int | str = "latest") -> list[ChainEvent]:
+        """Every Datagora event from ``from_block`` (default: the deployment block), in chain order, with each
+        block's timestamp."""
+        start = self.deployment.block if from_block is None else from_block
+        logs = self.chain._rpc(
+            lambda: self.chain.w3.eth.get_logs(
+                {"address": list(self._c[n].address for n in CONTRACT_NAMES), "fromBlock": start, "toBlock": to_block}
+            )
+        )
+        stamps: dict[int, int] = {}
+        out = []
+        for ev in self._decode(logs):
+            if ev.block_number not in stamps:
+                stamps[ev.block_number] = self.chain.block_timestamp(ev.block_number)
+            out.append(
+                ChainEvent(
+                    ev.contract, ev.name, ev.args, ev.block_number, ev.tx_hash, ev.log_index, stamps[ev.block_number]
+                )
+            )
+        return out
+
+    def _send(self, sender: LocalAccount, contract: str, fn: str, *args: Any, value: int = 0) -> TxResult:
+        bound = getattr(self._c[contract].functions, fn)(*args)
+        return self._result(self.chain.transact(sender, bound, value=value))
+
+    def _view(self, contract: str, fn: str, *args: Any) -> Any:
+        return self.chain.call(getattr(self._c[contract].functions, fn)(*args))
+
+    # -- Registry ----------------------------------------------------------------------------------------
+
+    def register_organisation(self, sender: LocalAccount, name: str, public_key: bytes) -> tuple[int, TxResult]:
+        """EntDSM Algorithm 1. Returns the organisation id."""
+        res = self._send(sender, "Registry", "register_organisation", name, public_key)
+        return int(res.event("MemberJoined").args["organisation_id"]), res
+
+    def register_customer(self, sender: LocalAccount, public_key: bytes) -> TxResult:
+        return self._send(sender, "Registry", "register_customer", public_key)
+
+    def set_status(self, supervisor: LocalAccount, organisation_id: int, status: OrgStatus) -> TxResult:
+        """EntDSM Algorithm 2 (supervisor only)."""
+        return self._send(supervisor, "Registry", "set_status", organisation_id, int(status))
+
+    def supervisor(self) -> str:
+        return str(self._view("Registry", "owner"))
+
+    def organisation(self, organisation_id: int) -> Organisation:
+        name, status, members = self._view("Registry", "organisations", organisation_id)
+        if status == OrgStatus.NONE:
+            raise NotFoundError(f"unknown organisation id {organisation_id}")
+        return Organisation(organisation_id, name, OrgStatus(status), int(members))
+
+    def organisation_id(self, name: str) -> int:
+        """Id of the organisation called ``name``; :class:`NotFoundError` when none is."""
+        org_id = int(self._view("Registry", "organisation_id_of_name", name))
+        if org_id == 0:
+            raise NotFoundError(f"unknown organisation {name!r}")
+        return org_id
+
+    def organisation_of(self, account: str) -> int:
+        return int(self._view("Registry", "organisation_of", Web3.to_checksum_address(account)))
+
+    def account_kind(self, account: str) -> AccountKind:
+        return AccountKind(self._view("Registry", "account_kind", Web3.to_checksum_address(account)))
+
+    def status_of(self, account: str) -> OrgStatus:
+        return OrgStatus(self._view("Registry", "status_of", Web3.to_checksum_address(account)))
+
+    def is_audited(self, account: str) -> bool:
+        return bool(self._view("Registry", "is_audited", Web3.to_checksum_address(account)))
+
+    def public_key(self, account: str) -> bytes:
+        """The 64-byte secp256k1 public key ``account`` published; :class:`NotFoundError` when none."""
+        key = bytes(self._view("Registry", "public_key", Web3.to_checksum_address(account)))
+        if len(key) != 64:
+            raise NotFoundError(f"{account} has published no encryption key in the Registry")
+        return key
+
+    # -- Catalog -----------------------------------------------------------------------------------------
+
+    def attestation_digest(
+        self, publisher: str, content_hash: bytes, fingerprint_commitment: bytes, dcat_hash: bytes, expiry: int
+    ) -> bytes:
+        return bytes(
+            self._view(
+                "Catalog", "attestation_digest", publisher, content_hash, fingerprint_commitment, dcat_hash, expiry
+            )
+        )
+
+    def grant_attester(self, admin: LocalAccount, account: str) -> TxResult:
+        role = self._view("Catalog", "ATTESTER_ROLE")
+        return self._send(admin, "Catalog", "grantRole", role, Web3.to_checksum_address(account))
+
+    def is_attester(self, account: str) -> bool:
+        role = self._view("Catalog", "ATTESTER_ROLE")
+        return bool(self._view("Catalog", "hasRole", role, Web3.to_checksum_address(account)))
+
+    def publish(
+        self,
+        sender: LocalAccount,
+        description: DatasetDescription,
+        dcat_hash: bytes,
+        fingerprint_commitment: bytes,
+        expiry: int,
+        attestation: bytes,
+    ) -> tuple[int, TxResult]:
+        """EntDSM Algorithm 3 with the platform's novelty attestation. Returns the new token id."""
+        res = self._send(
+            sender,
+            "Catalog",
+            "publish",
+            description.domain,
+            description.name,
+            description.attributes,
+            description.size,
+            description.content_hash,
+            dcat_hash,
+            fingerprint_commitment,
+            expiry,
+            attestation,
+        )
+        return int(res.event("DatasetPublished").args["token_id"]), res
+
+    def dataset(self, token_id: int) -> Dataset:
+        """The Catalog record of ``token_id``; :class:`NotFoundError` when no such dataset exists."""
+        content, description, dcat, fingerprint = self._view("Catalog", "datasets", token_id)
+        if bytes(content) == bytes(32):
+            raise NotFoundError(f"unknown dataset id {token_id}")
+        owner = str(self._view("Catalog", "ownerOf", token_id))
+        return Dataset(token_id, owner, bytes(content), bytes(description), bytes(dcat), bytes(fingerprint))
+
+    def dataset_count(self) -> int:
+        return int(self._view("Catalog", "dataset_count"))
+
+    def token_of_content(self, content_hash: bytes) -> int:
+        return int(self._view("Catalog", "token_of_content", content_hash))
+
+    def owner_of(self, token_id: int) -> str:
+        return str(self._view("Catalog", "ownerOf", token_id))
+
+    def set_approval_for_all(self, sender: LocalAccount, operator: str, approved: bool = True) -> TxResult:
+        return self._send(sender, "Catalog", "setApprovalForAll", Web3.to_checksum_address(operator), approved)
+
+    def is_approved_for_all(self, owner: str, operator: str) -> bool:
+        return bool(
+            self._view(
+                "Catalog", "isApprovedForAll", Web3.to_checksum_address(owner), Web3.to_checksum_address(operator)
+            )
+        )
+
+    # -- Market ------------------------------------------------------------------------------------------
+
+    def list(
+        self, sender: LocalAccount, token_id: int, price: int, delivery_window: int, confirm_window: int
+    ) -> tuple[int, TxResult]:
+        """List ownership of ``token_id`` for ``price`` wei; windows in seconds. Returns the listing id."""
+        res = self._send(sender, "Market", "list", token_id, price, delivery_window, confirm_window)
+        return int(res.event("Listed").args["listing_id"]), res
+
+    def cancel(self, sender: LocalAccount, listing_id: int) -> TxResult:
+        return self._send(sender, "Market", "cancel", listing_id)
+
+    def buy(self, sender: LocalAccount, listing_id: int, value: int) -> tuple[int, TxResult]:
+        """Pay ``value`` wei into escrow. Returns the order id."""
+        res = self._send(sender, "Market", "buy", listing_id, value=value)
+        return int(res.event("OrderPaid").args["order_id"]), res
+
+    def deliver(self, sender: LocalAccount, order_id: int, delivery_hash: bytes) -> TxResult:
+        return self._send(sender, "Market", "deliver", order_id, delivery_hash)
+
+    def confirm(self, sender: LocalAccount, order_id: int) -> TxResult:
+        return self._send(sender, "Market", "confirm", order_id)
+
+    def release(self, sender: LocalAccount, order_id: int) -> TxResult:
+        return self._send(sender, "Market", "release", order_id)
+
+    def refund(self, sender: LocalAccount, order_id: int) -> TxResult:
+        return self._send(sender, "Market", "refund", order_id)
+
+    def withdraw(self, sender: LocalAccount) -> TxResult:
+        return self._send(sender, "Market", "withdraw")
+
+    def set_fee(self, sender: LocalAccount, fee_bps: int) -> TxResult:
+        return self._send(sender, "Market", "set_fee", fee_bps)
+
+    def fee_bps(self) -> int:
+        return int(self._view("Market", "fee_bps"))
+
+    def listing(self, listing_id: int) -> Listing:
+        """The listing ``listing_id``; :class:`NotFoundError` when none exists."""
+        seller, token_id, price, dw, cw, state = self._view("Market", "listings", listing_id)
+        if state == 0:
+            raise NotFoundError(f"unknown listing id {listing_id}")
+        return Listing(listing_id, str(seller), int(token_id), int(price), int(dw), int(cw), ListingState(state))
+
+    def listing_count(self) -> int:
+        return int(self._view("Market", "listing_count"))
+
+    def order(self, order_id: int) -> Order:
+        """The order ``order_id``; :class:`NotFoundError` when none exists."""
+        listing_id, buyer, fee, deadline, state, delivery_hash = self._view("Market", "orders", order_id)
+        if state == 0:
+            raise NotFoundError(f"unknown order id {order_id}")
+        return Order(order_id, int(listing_id), str(buyer), int(fee), int(deadline), OrderState(state), bytes(delivery_hash))
+
+    def pending_withdrawal(self, account: str) -> int:
+        """Wei owed to ``account`` and claimable with :meth:`withdraw`."""
+        return int(self._view("Market", "pending_withdrawals", Web3.to_checksum_address(account)))
+
+    def escrowed(self) -> int:
+        return int(self._view("Market", "escrowed"))
+
+
+def event_args_jsonable(args: dict[str, Any]) -> dict[str, Any]:
+    """Event arguments with bytes as 0x-hex, for printing and export."""
+    return {k: _hex(v) for k, v in args.items()}

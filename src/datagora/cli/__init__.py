@@ -1,0 +1,1 @@
+"""Datagora cli layer."""

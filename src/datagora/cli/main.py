@@ -1,0 +1,470 @@
+"""The ``datagora`` command line (Typer + Rich). Thin: parse, call a service, render.
+
+Every command turns a Datagora error into one red line on stderr and exit code 1 (no traceback).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from datagora.domain.errors import DatagoraError
+from datagora.domain.models import OrgStatus, TxResult
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+app = typer.Typer(
+    name="datagora",
+    help="Share and trade data without giving it away: encrypted off-chain data, settlement on an EVM chain.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+account_app = typer.Typer(help="Accounts in encrypted keystores.", no_args_is_help=True)
+org_app = typer.Typer(help="Organisations: register, audit, suspend (EntDSM Algorithms 1-2).", no_args_is_help=True)
+customer_app = typer.Typer(help="Individual customers (data subjects).", no_args_is_help=True)
+app.add_typer(account_app, name="account")
+app.add_typer(org_app, name="org")
+app.add_typer(customer_app, name="customer")
+
+console = Console()
+err = Console(stderr=True)
+ETHER = 10**18
+
+RpcUrl = Annotated[
+    str | None, typer.Option("--rpc-url", envvar="DATAGORA_RPC_URL", help="JSON-RPC URL of an external node.")
+]
+Home = Annotated[
+    Path,
+    typer.Option("--home", envvar="DATAGORA_HOME", help="Keystores, deployments and local stores."),
+]
+AccountName = Annotated[str, typer.Option("--account", "-a", help="Keystore name of the acting account.")]
+DEFAULT_HOME = Path.home() / ".datagora"
+
+
+def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """Print a Datagora error as one line and exit 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except DatagoraError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except (ValueError, OSError) as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _short(h: str) -> str:
+    return h[:10] + "…" + h[-6:] if len(h) > 20 else h
+
+
+def _parse_ether(text: str) -> int:
+    try:
+        wei = Decimal(text) * ETHER
+    except InvalidOperation as exc:
+        raise ValueError(f"not an amount of ether: {text!r}") from exc
+    if wei != wei.to_integral_value() or wei < 0:
+        raise ValueError(f"not a valid amount of ether: {text!r}")
+    return int(wei)
+
+
+def _print_tx(action: str, tx: TxResult) -> None:
+    console.print(f"[green]✓[/] {action}  [dim]tx {tx.tx_hash}  gas {tx.gas_used:,}[/]", highlight=False)
+
+
+# -- context helpers -----------------------------------------------------------------------------------------
+
+
+def _password(name: str) -> str:
+    pw = os.environ.get("DATAGORA_PASSWORD")
+    if pw is not None:
+        return pw
+    return str(typer.prompt(f"Password for {name}", hide_input=True))
+
+
+def _keystore_path(home: Path, name: str) -> Path:
+    if not name or "/" in name or name.startswith("."):
+        raise ValueError(f"invalid account name {name!r}")
+    return home / "keystores" / f"{name}.json"
+
+
+def _participant(home: Path, name: str) -> Any:
+    from datagora.crypto.keys import load_keystore
+    from datagora.services.participant import Participant
+
+    account = load_keystore(_keystore_path(home, name), _password(name))
+    return Participant(name, account, home / "participants" / name)
+
+
+def _contracts(home: Path, rpc_url: str | None) -> Any:
+    from datagora.chain.client import RpcChain
+    from datagora.chain.contracts import Contracts
+
+    if not rpc_url:
+        raise DatagoraError(
+            "this command needs a running chain: pass --rpc-url or set DATAGORA_RPC_URL "
+            "(the embedded chain lives inside one process; `datagora demo` runs a whole trade on it)"
+        )
+    return Contracts.attach(RpcChain(rpc_url), home)
+
+
+# -- demo ----------------------------------------------------------------------------------------------------
+
+
+@app.command()
+@handle_errors
+def demo(
+    rpc_url: RpcUrl = None,
+    workdir: Annotated[Path | None, typer.Option(help="Keep participants' stores here (default: temp dir).")] = None,
+) -> None:
+    """Run a complete data trade on real data: registration, audit, publish, search, buy, deliver, confirm,
+    withdraw, then print the audit trail read back from contract events."""
+    from datagora.chain.client import connect
+    from datagora.services.demo import Step, run_demo
+
+    chain = connect(rpc_url)
+    console.rule(f"[bold]Datagora demo[/] on the {chain.kind} chain (chain id {chain.chain_id})")
+
+    def report(step: Step) -> None:
+        console.print(f"[bold cyan]{step.actor:>10}[/] {step.action}", highlight=False)
+        for tx in step.txs:
+            console.print(f"{'':>10} [dim]tx {tx.tx_hash}  block {tx.block_number}  gas {tx.gas_used:,}[/]")
+
+    with tempfile.TemporaryDirectory(prefix="datagora-demo-") as tmp:
+        result = run_demo(chain, workdir or Path(tmp), report)
+        table = Table(title="Audit trail (read back from contract events)", show_lines=False)
+        for col in ("block", "actor", "event", "what", "tx"):
+            table.add_column(col, overflow="fold")
+        names = {p.address: label for label, p in result.participants.items()}
+        for rec in result.trail:
+            table.add_row(str(rec.block_number), names.get(rec.actor, _short(rec.actor)), rec.action, rec.detail, _short(rec.tx_hash))
+        console.print(table)
+        gas = Table(title="Gas used per operation")
+        gas.add_column("operation")
+        gas.add_column("gas", justify="right")
+        for op, used in result.gas.items():
+            gas.add_row(op, f"{used:,}")
+        console.print(gas)
+        console.print(
+            f"[bold green]Trade completed:[/] order #{result.order_id}, dataset "
+            f"#{result.token_ids['table']} now owned by the buyer; decrypted copy verified against its on-chain hash."
+        )
+
+
+# -- accounts ------------------------------------------------------------------------------------------------
+
+
+@account_app.command("new")
+@handle_errors
+def account_new(name: str, home: Home = DEFAULT_HOME) -> None:
+    """Create an account in an encrypted keystore (password from DATAGORA_PASSWORD or a prompt)."""
+    from datagora.crypto.keys import new_account, save_keystore
+
+    account = new_account()
+    path = save_keystore(account, _keystore_path(home, name), _password(name))
+    console.print(f"[green]✓[/] account {name} {account.address} → {path}", highlight=False)
+
+
+@account_app.command("list")
+@handle_errors
+def account_list(home: Home = DEFAULT_HOME) -> None:
+    """List keystores and their addresses."""
+    table = Table("name", "address")
+    for path in sorted((home / "keystores").glob("*.json")):
+        try:
+            address = "0x" + json.loads(path.read_text())["address"]
+        except (ValueError, KeyError):
+            address = "(malformed keystore)"
+        table.add_row(path.stem, address)
+    console.print(table)
+
+
+@account_app.command("fund")
+@handle_errors
+def account_fund(
+    name: str,
+    ether: Annotated[str, typer.Option(help="Amount in ether.")] = "10",
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Fund an account from the node's unlocked development account (Anvil)."""
+    from datagora.chain.client import RpcChain
+
+    if not rpc_url:
+        raise DatagoraError("pass --rpc-url")
+    address = "0x" + json.loads(_keystore_path(home, name).read_text())["address"]
+    chain = RpcChain(rpc_url)
+    chain.fund(address, _parse_ether(ether))
+    console.print(f"[green]✓[/] {name} balance {chain.balance(address) / ETHER} ETH", highlight=False)
+
+
+# -- deployment ----------------------------------------------------------------------------------------------
+
+
+@app.command()
+@handle_errors
+def deploy(
+    supervisor: Annotated[str, typer.Option(help="Keystore name of the supervisor (deploys Registry).")],
+    platform: Annotated[str, typer.Option(help="Keystore name of the platform (deploys Catalog, Market).")],
+    fee_bps: Annotated[int, typer.Option(help="Platform fee in basis points.")] = 250,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Deploy the contract set and record it in <home>/deployments/<chain id>.json."""
+    from datagora.chain.client import RpcChain
+    from datagora.chain.contracts import Contracts
+
+    if not rpc_url:
+        raise DatagoraError("pass --rpc-url: deployments are recorded for external chains")
+    chain = RpcChain(rpc_url)
+    contracts = Contracts.deploy(chain, _participant(home, supervisor).account, _participant(home, platform).account, fee_bps=fee_bps)
+    path = contracts.deployment.save(home)
+    for name, address in contracts.addresses.items():
+        console.print(f"[green]✓[/] {name} {address}", highlight=False)
+    console.print(f"recorded in {path}", highlight=False)
+
+
+# -- organisations -------------------------------------------------------------------------------------------
+
+
+@org_app.command("register")
+@handle_errors
+def org_register(name: str, account: AccountName, home: Home = DEFAULT_HOME, rpc_url: RpcUrl = None) -> None:
+    """Register the account in organisation NAME (created as ToAudit when new)."""
+    from datagora.services import registry
+
+    org, tx = registry.register_organisation(_contracts(home, rpc_url), _participant(home, account), name)
+    _print_tx(f"{account} joined organisation #{org.id} {org.name!r} ({org.status.name})", tx)
+
+
+@org_app.command("status")
+@handle_errors
+def org_status(
+    name: str,
+    status: Annotated[str, typer.Argument(help="to-audit, audited or suspended")],
+    account: AccountName,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Set an organisation's status (supervisor only)."""
+    from datagora.services import registry
+
+    org, tx = registry.set_status(
+        _contracts(home, rpc_url), _participant(home, account).account, name, OrgStatus.parse(status)
+    )
+    _print_tx(f"organisation #{org.id} {org.name!r} is now {org.status.name}", tx)
+
+
+@org_app.command("show")
+@handle_errors
+def org_show(name: str, home: Home = DEFAULT_HOME, rpc_url: RpcUrl = None) -> None:
+    """Show an organisation by name or id."""
+    from datagora.services.registry import resolve_organisation
+
+    contracts = _contracts(home, rpc_url)
+    org = contracts.organisation(resolve_organisation(contracts, name))
+    console.print(f"#{org.id} {org.name!r} status {org.status.name}, {org.members} member(s)", highlight=False)
+
+
+@customer_app.command("register")
+@handle_errors
+def customer_register(account: AccountName, home: Home = DEFAULT_HOME, rpc_url: RpcUrl = None) -> None:
+    """Register the account as an individual customer."""
+    from datagora.services import registry
+
+    tx = registry.register_customer(_contracts(home, rpc_url), _participant(home, account))
+    _print_tx(f"{account} registered as a customer", tx)
+
+
+# -- datasets and trade --------------------------------------------------------------------------------------
+
+
+@app.command()
+@handle_errors
+def publish(
+    file: Path,
+    account: AccountName,
+    platform: Annotated[str, typer.Option(help="Keystore name of the platform that attests novelty.")],
+    name: Annotated[str | None, typer.Option(help="Dataset name (default: file name).")] = None,
+    domain: Annotated[str, typer.Option(help="Data source domain.")] = "general",
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Encrypt FILE into the seller's store, get the platform's novelty attestation, mint the dataset."""
+    from datagora.services import publishing
+    from datagora.services.attestation import NoveltyAttestor
+
+    contracts = _contracts(home, rpc_url)
+    seller = _participant(home, account)
+    plat = _participant(home, platform)
+    attestor = NoveltyAttestor(contracts, plat.account, plat.home / "data-contract.sqlite")
+    prepared = publishing.prepare(seller, file, name=name, domain=domain)
+    token_id, _att, tx = publishing.publish(contracts, seller, prepared, attestor)
+    _print_tx(f"published {file.name} as dataset #{token_id} (sha256 {prepared.description.content_hash.hex()})", tx)
+
+
+@app.command()
+@handle_errors
+def search(
+    keyword: Annotated[str, typer.Argument()] = "",
+    account: AccountName = "",
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Keyword search over published datasets (members of Audited organisations only)."""
+    from datagora.services import catalog
+
+    contracts = _contracts(home, rpc_url)
+    caller = "0x" + json.loads(_keystore_path(home, account).read_text())["address"]
+    table = Table("id", "name", "domain", "size", "owner", "listing", "price (ETH)")
+    for hit in catalog.search(contracts, caller, keyword):
+        table.add_row(
+            str(hit.token_id), hit.name, hit.domain, str(hit.size), _short(hit.owner),
+            str(hit.listing_id or "-"), str(hit.price / ETHER) if hit.listing_id else "-",
+        )
+    console.print(table)
+
+
+@app.command("list")
+@handle_errors
+def list_(
+    token_id: int,
+    account: AccountName,
+    price: Annotated[str, typer.Option(help="Price in ether.")],
+    delivery_window: Annotated[int, typer.Option(help="Seconds to deliver after payment.")] = 86_400,
+    confirm_window: Annotated[int, typer.Option(help="Seconds to confirm after delivery.")] = 86_400,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Offer the ownership of dataset TOKEN_ID at a fixed price."""
+    from datagora.services import market
+
+    listing_id, txs = market.list_dataset(
+        _contracts(home, rpc_url), _participant(home, account), token_id, _parse_ether(price),
+        delivery_window=delivery_window, confirm_window=confirm_window,
+    )
+    for tx in txs:
+        _print_tx(f"listing #{listing_id}" if tx is txs[-1] else "approved the market for data NFTs", tx)
+
+
+@app.command()
+@handle_errors
+def buy(
+    listing_id: int,
+    account: AccountName,
+    value: Annotated[str | None, typer.Option(help="Ether to pay (default: the listed price).")] = None,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Pay into escrow for a listing."""
+    from datagora.services import market
+
+    order_id, tx = market.buy(
+        _contracts(home, rpc_url), _participant(home, account), listing_id, None if value is None else _parse_ether(value)
+    )
+    _print_tx(f"order #{order_id} paid into escrow", tx)
+
+
+@app.command()
+@handle_errors
+def deliver(
+    order_id: int,
+    account: AccountName,
+    out: Annotated[Path, typer.Option(help="Directory to write the ciphertext for the buyer.")] = Path("."),
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Encrypt the dataset to the buyer's key and commit the delivery hash."""
+    from datagora.services import market
+
+    delivery = market.deliver(_contracts(home, rpc_url), _participant(home, account), order_id, out_dir=out)
+    _print_tx(f"delivered order #{order_id}: {delivery.path}", delivery.tx)
+
+
+@app.command()
+@handle_errors
+def receive(
+    order_id: int,
+    ciphertext: Path,
+    account: AccountName,
+    out: Annotated[Path, typer.Option(help="Where to write the decrypted dataset.")],
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Check a delivered ciphertext against the chain and decrypt it."""
+    from datagora.services import market
+
+    rec = market.receive(_contracts(home, rpc_url), _participant(home, account), order_id, ciphertext, out)
+    console.print(f"[green]✓[/] {rec.path} ({rec.size} bytes), sha256 {rec.content_hash.hex()} matches Catalog")
+
+
+def _order_action(action: str) -> Callable[..., None]:
+    @handle_errors
+    def command(order_id: int, account: AccountName, home: Home = DEFAULT_HOME, rpc_url: RpcUrl = None) -> None:
+        from datagora.services import market
+
+        tx = getattr(market, action)(_contracts(home, rpc_url), _participant(home, account), order_id)
+        _print_tx(f"{action} order #{order_id}", tx)
+
+    command.__doc__ = {
+        "confirm": "Confirm receipt: seller and platform are paid, the data NFT moves to the buyer.",
+        "refund": "Refund an order not delivered by its deadline.",
+        "release": "Release an order not confirmed by its deadline to the seller.",
+    }[action]
+    return command
+
+
+for _action in ("confirm", "refund", "release"):
+    app.command(_action)(_order_action(_action))
+
+
+@app.command()
+@handle_errors
+def withdraw(account: AccountName, home: Home = DEFAULT_HOME, rpc_url: RpcUrl = None) -> None:
+    """Withdraw everything the market owes the account."""
+    from datagora.services import market
+
+    amount, tx = market.withdraw(_contracts(home, rpc_url), _participant(home, account))
+    _print_tx(f"withdrew {amount / ETHER} ETH", tx)
+
+
+@app.command()
+@handle_errors
+def audit(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """The audit trail: every Datagora event with actor, time and tx hash."""
+    from dataclasses import asdict
+
+    from datagora.services.audit import audit_trail
+
+    trail = audit_trail(_contracts(home, rpc_url))
+    if as_json:
+        for rec in trail:
+            console.print_json(json.dumps(asdict(rec)))
+        return
+    table = Table("block", "actor", "event", "what", "tx")
+    for rec in trail:
+        table.add_row(str(rec.block_number), _short(rec.actor), rec.action, rec.detail, _short(rec.tx_hash))
+    console.print(table)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()

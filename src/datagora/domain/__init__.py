@@ -1,0 +1,1 @@
+"""Datagora domain layer."""

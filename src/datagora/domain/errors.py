@@ -1,0 +1,65 @@
+"""Errors every layer raises; the CLI turns each into a one-line message and a non-zero exit code."""
+
+from __future__ import annotations
+
+
+class DatagoraError(Exception):
+    """Base of every error Datagora raises on purpose."""
+
+
+class ValidationError(DatagoraError):
+    """Bad input from a user: malformed file, unknown id, wrong argument."""
+
+
+class NotFoundError(ValidationError):
+    """An id (dataset, listing, order, organisation, blob) that does not exist."""
+
+
+class CryptoError(DatagoraError):
+    """Decryption or verification failed: wrong key, tampered ciphertext, bad signature."""
+
+
+class WrongKeyError(CryptoError):
+    """The ciphertext is not addressed to this key, or the keystore password is wrong."""
+
+
+class TamperedError(CryptoError):
+    """Authentication of a ciphertext or an integrity check failed."""
+
+
+class StorageError(DatagoraError):
+    """The blob store cannot read or write a blob."""
+
+
+class IntegrityError(StorageError):
+    """A stored blob's content does not match its address (hash)."""
+
+
+class ChainError(DatagoraError):
+    """The chain node could not be reached or answered unexpectedly."""
+
+
+class TransactionReverted(ChainError):
+    """A transaction or call reverted; ``reason`` is the contract's message, e.g. ``"market: wrong price"``."""
+
+    def __init__(self, reason: str, function: str = "") -> None:
+        self.reason = reason
+        self.function = function
+        where = f"{function}: " if function else ""
+        super().__init__(f"{where}reverted: {reason}")
+
+
+class DeploymentError(ChainError):
+    """The contract set is missing, incomplete or different from the recorded deployment."""
+
+
+class AccessDenied(DatagoraError):
+    """The caller's role or organisation status does not allow this (e.g. not a member of an Audited one)."""
+
+
+class NoveltyRefused(DatagoraError):
+    """The platform refused to attest a dataset because it matches one already on the market."""
+
+    def __init__(self, message: str, matching_token_id: int | None = None) -> None:
+        self.matching_token_id = matching_token_id
+        super().__init__(message)

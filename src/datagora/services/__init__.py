@@ -1,0 +1,1 @@
+"""Datagora services layer."""

@@ -1,0 +1,169 @@
+"""The platform's novelty check and EIP-712 attestation (Wu et al. section III.A steps 4-8).
+
+The platform keeps the "data-contract" table (fingerprint → dataset) in SQLite. A request is the seller's
+fingerprint and description encrypted to the platform's key; when no recorded dataset matches, the platform
+signs ``NoveltyAttestation(publisher, contentHash, fingerprintCommitment, dcatHash, expiry)`` for ``Catalog``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from datagora.chain.contracts import Contracts
+from datagora.crypto.ecies import decrypt_with
+from datagora.crypto.eip712 import novelty_attestation, sign_typed_data
+from datagora.domain.errors import CryptoError, NoveltyRefused, ValidationError
+from datagora.domain.models import DatasetDescription
+
+DEFAULT_VALIDITY = 3600
+
+
+@dataclass(frozen=True)
+class AttestationRequest:
+    """What the seller sends, encrypted, to the platform."""
+
+    publisher: str
+    content_hash: bytes
+    fingerprint: bytes
+    salt: bytes
+    dcat_hash: bytes
+    description: DatasetDescription
+
+    def to_bytes(self) -> bytes:
+        desc = asdict(self.description)
+        desc["content_hash"] = self.description.content_hash.hex()
+        return json.dumps(
+            {
+                "publisher": self.publisher,
+                "content_hash": self.content_hash.hex(),
+                "fingerprint": self.fingerprint.hex(),
+                "salt": self.salt.hex(),
+                "dcat_hash": self.dcat_hash.hex(),
+                "description": desc,
+            }
+        ).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> AttestationRequest:
+        try:
+            doc = json.loads(raw)
+            d = doc["description"]
+            return cls(
+                publisher=str(doc["publisher"]),
+                content_hash=bytes.fromhex(doc["content_hash"]),
+                fingerprint=bytes.fromhex(doc["fingerprint"]),
+                salt=bytes.fromhex(doc["salt"]),
+                dcat_hash=bytes.fromhex(doc["dcat_hash"]),
+                description=DatasetDescription(
+                    str(d["domain"]), str(d["name"]), str(d["attributes"]), int(d["size"]), bytes.fromhex(d["content_hash"])
+                ),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValidationError(f"malformed attestation request: {exc}") from exc
+
+    @property
+    def commitment(self) -> bytes:
+        return keccak(self.salt + self.fingerprint)
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """The platform's signature (65 bytes) and the values it covers; ``expiry`` in Unix seconds."""
+
+    publisher: str
+    content_hash: bytes
+    fingerprint_commitment: bytes
+    dcat_hash: bytes
+    expiry: int
+    signature: bytes
+    attester: str
+
+
+class NoveltyAttestor:
+    """The platform's attestation service. ``db_path`` holds the data-contract table (``":memory:"`` for a
+    throw-away platform)."""
+
+    def __init__(
+        self, contracts: Contracts, platform: LocalAccount, db_path: Path | str, *, validity: int = DEFAULT_VALIDITY
+    ) -> None:
+        self.contracts = contracts
+        self.platform = platform
+        self.validity = validity
+        self.db = sqlite3.connect(str(db_path))
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS data_contract ("
+            " fingerprint BLOB PRIMARY KEY, publisher TEXT NOT NULL, content_hash BLOB NOT NULL,"
+            " token_id INTEGER, attested_at INTEGER NOT NULL, expiry INTEGER NOT NULL)"
+        )
+        self.db.commit()
+
+    @property
+    def address(self) -> str:
+        return str(self.platform.address)
+
+    def _decrypt(self, ciphertext: bytes) -> AttestationRequest:
+        try:
+            return AttestationRequest.from_bytes(decrypt_with(bytes(self.platform.key), ciphertext))
+        except CryptoError as exc:
+            raise CryptoError(f"attestation request not readable by the platform: {exc}") from exc
+
+    def check_novelty(self, request: AttestationRequest) -> None:
+        """Raise ``NoveltyRefused`` naming the matching dataset when the content or fingerprint is known."""
+        token = self.contracts.token_of_content(request.content_hash)
+        if token:
+            raise NoveltyRefused(f"refused: identical content is already dataset {token}", token)
+        row = self.db.execute(
+            "SELECT publisher, token_id, expiry FROM data_contract WHERE fingerprint = ?", (request.fingerprint,)
+        ).fetchone()
+        if row is None:
+            return
+        publisher, token_id, expiry = row
+        if token_id is not None:
+            raise NoveltyRefused(f"refused: fingerprint matches dataset {token_id}", int(token_id))
+        if publisher.lower() != request.publisher.lower() and expiry >= int(time.time()):
+            raise NoveltyRefused("refused: another seller holds a pending attestation for this fingerprint")
+
+    def attest(self, ciphertext: bytes) -> Attestation:
+        """Decrypt an :class:`AttestationRequest`, check it, sign. Raises ``CryptoError``, ``ValidationError``
+        (description does not match the content hash) or ``NoveltyRefused``."""
+        request = self._decrypt(ciphertext)
+        if request.description.content_hash != request.content_hash:
+            raise ValidationError("attestation request: description and content hash disagree")
+        self.check_novelty(request)
+        expiry = max(self.contracts.chain.now(), int(time.time())) + self.validity
+        typed = novelty_attestation(
+            chain_id=self.contracts.chain.chain_id,
+            catalog=self.contracts.addresses["Catalog"],
+            publisher=request.publisher,
+            content_hash=request.content_hash,
+            fingerprint_commitment=request.commitment,
+            dcat_hash=request.dcat_hash,
+            expiry=expiry,
+        )
+        signature = sign_typed_data(bytes(self.platform.key), typed)
+        self.db.execute(
+            "INSERT OR REPLACE INTO data_contract (fingerprint, publisher, content_hash, token_id, attested_at, expiry)"
+            " VALUES (?, ?, ?, NULL, ?, ?)",
+            (request.fingerprint, request.publisher, request.content_hash, int(time.time()), expiry),
+        )
+        self.db.commit()
+        return Attestation(
+            request.publisher, request.content_hash, request.commitment, request.dcat_hash, expiry, signature, self.address
+        )
+
+    def record_published(self, fingerprint: bytes, token_id: int) -> None:
+        """Bind an attested fingerprint to its minted dataset in the data-contract table."""
+        self.db.execute("UPDATE data_contract SET token_id = ? WHERE fingerprint = ?", (token_id, fingerprint))
+        self.db.commit()
+
+    def table(self) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT publisher, content_hash, token_id, expiry FROM data_contract").fetchall()
+        return [{"publisher": p, "content_hash": c.hex(), "token_id": t, "expiry": e} for p, c, t, e in rows]

@@ -1,0 +1,64 @@
+"""Finding datasets: keyword retrieval with the semantics of EntDSM Algorithms 4-5 (Wang & Liu section III.C)
+over the ``DatasetPublished`` events. Only members of an Audited organisation may search, as the paper requires.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from datagora.chain.contracts import Contracts
+from datagora.domain.errors import AccessDenied
+from datagora.domain.models import ListingState
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """A published dataset as a buyer sees it: description, current owner, open listing (0 if none) and its
+    price in wei."""
+
+    token_id: int
+    name: str
+    domain: str
+    attributes: str
+    size: int
+    content_hash: bytes
+    owner: str
+    listing_id: int
+    price: int
+
+
+def search(contracts: Contracts, caller: str, keyword: str = "") -> list[DatasetSummary]:
+    """Datasets whose name, domain or attributes contain ``keyword`` (case-insensitive; empty = all).
+    Raises ``AccessDenied`` when ``caller`` is not a member of an Audited organisation."""
+    if not contracts.is_audited(caller):
+        raise AccessDenied(f"{caller} is not a member of an Audited organisation: search refused")
+    needle = keyword.strip().lower()
+    published = {}
+    active: dict[int, tuple[int, int]] = {}
+    for ev in contracts.events():
+        if ev.name == "DatasetPublished":
+            published[int(ev.args["token_id"])] = ev.args
+        elif ev.name == "Listed":
+            active[int(ev.args["token_id"])] = (int(ev.args["listing_id"]), int(ev.args["price"]))
+    out = []
+    for token_id, args in published.items():
+        text = f"{args['name']}\n{args['domain']}\n{args['attributes']}".lower()
+        if needle and needle not in text:
+            continue
+        listing_id, price = active.get(token_id, (0, 0))
+        if listing_id and contracts.listing(listing_id).state != ListingState.ACTIVE:
+            listing_id, price = 0, 0
+        out.append(
+            DatasetSummary(
+                token_id,
+                str(args["name"]),
+                str(args["domain"]),
+                str(args["attributes"]),
+                int(args["size"]),
+                bytes(args["content_hash"]),
+                contracts.owner_of(token_id),
+                listing_id,
+                price,
+            )
+        )
+    return out

@@ -1,0 +1,62 @@
+"""A participant: an Ethereum account plus its own encrypted blob store and local records."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from datagora.crypto.keys import public_key_of
+from datagora.domain.errors import NotFoundError
+from datagora.storage.blobstore import BlobStore
+
+
+@dataclass
+class Participant:
+    """One party of a trade. ``home`` holds its blob store (``home/blobs``) and small JSON records
+    (``home/datasets/<content-hash>.json``: where the encrypted copy of each own dataset is)."""
+
+    label: str
+    account: LocalAccount
+    home: Path
+
+    def __post_init__(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.store = BlobStore(self.home / "blobs")
+
+    @property
+    def address(self) -> str:
+        return str(self.account.address)
+
+    @property
+    def public_key(self) -> bytes:
+        """64-byte secp256k1 public key (the one published in Registry, used for ECIES)."""
+        return public_key_of(bytes(self.account.key))
+
+    @property
+    def private_key(self) -> bytes:
+        return bytes(self.account.key)
+
+    def save_record(self, kind: str, key: str, record: dict[str, Any]) -> Path:
+        """Write ``home/<kind>/<key>.json`` atomically."""
+        target = self.home / kind / f"{key}.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(record, fh, indent=1, sort_keys=True)
+        os.replace(tmp, target)
+        return target
+
+    def load_record(self, kind: str, key: str) -> dict[str, Any]:
+        """Read ``home/<kind>/<key>.json``; :class:`NotFoundError` when absent."""
+        path = self.home / kind / f"{key}.json"
+        try:
+            data: dict[str, Any] = json.loads(path.read_text())
+        except FileNotFoundError as exc:
+            raise NotFoundError(f"{self.label} holds no {kind[:-1]} record {key}") from exc
+        return data

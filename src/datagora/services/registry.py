@@ -1,0 +1,44 @@
+"""Registration and audit of organisations and customers (EntDSM Algorithms 1-2, Wang & Liu section III.A)."""
+
+from __future__ import annotations
+
+from eth_account.signers.local import LocalAccount
+
+from datagora.chain.contracts import Contracts
+from datagora.domain.errors import ValidationError
+from datagora.domain.models import Organisation, OrgStatus, TxResult
+from datagora.services.participant import Participant
+
+
+def register_organisation(contracts: Contracts, member: Participant, name: str) -> tuple[Organisation, TxResult]:
+    """Register ``member`` in organisation ``name`` (created with status ToAudit when new) and publish its
+    encryption public key. Raises ``ValidationError`` for a bad name, ``TransactionReverted`` for a guard
+    (``registry: already registered`` …)."""
+    name = name.strip()
+    if not name or len(name.encode()) > 64:
+        raise ValidationError("organisation name must be 1 to 64 bytes")
+    org_id, tx = contracts.register_organisation(member.account, name, member.public_key)
+    return contracts.organisation(org_id), tx
+
+
+def register_customer(contracts: Contracts, customer: Participant) -> TxResult:
+    """Register an individual (data subject); no audit needed."""
+    return contracts.register_customer(customer.account, customer.public_key)
+
+
+def resolve_organisation(contracts: Contracts, organisation: str | int) -> int:
+    """An organisation id from an id or a name. Raises ``NotFoundError``."""
+    if isinstance(organisation, int) or str(organisation).isdigit():
+        org_id = int(organisation)
+        contracts.organisation(org_id)
+        return org_id
+    return contracts.organisation_id(str(organisation))
+
+
+def set_status(
+    contracts: Contracts, supervisor: LocalAccount, organisation: str | int, status: OrgStatus
+) -> tuple[Organisation, TxResult]:
+    """Supervisor sets an organisation's status (audit, suspend, back to audit)."""
+    org_id = resolve_organisation(contracts, organisation)
+    tx = contracts.set_status(supervisor, org_id, status)
+    return contracts.organisation(org_id), tx

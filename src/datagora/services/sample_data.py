@@ -1,0 +1,32 @@
+"""Real datasets that install with the package's dependencies, for the demo and the tests."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+
+def write_photo(target: Path, name: str = "astronaut") -> Path:
+    """Write one of scikit-image's bundled photographs (e.g. ``astronaut``, ``coffee``, ``chelsea``) as PNG."""
+    import skimage.data
+    import skimage.io
+
+    image = getattr(skimage.data, name)()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    skimage.io.imsave(target, image, check_contrast=False)
+    return target
+
+
+def write_breast_cancer_csv(target: Path) -> Path:
+    """Write scikit-learn's bundled Breast Cancer Wisconsin (Diagnostic) data set as CSV: 569 rows, 30
+    features and the diagnosis (``malignant`` / ``benign``)."""
+    from sklearn.datasets import load_breast_cancer
+
+    bunch = load_breast_cancer()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([*bunch.feature_names, "diagnosis"])
+        for row, label in zip(bunch.data, bunch.target, strict=True):
+            writer.writerow([*(f"{v:.6g}" for v in row), bunch.target_names[label]])
+    return target
