@@ -12,9 +12,10 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
-from eth_keys import keys
+from eth_keys.datatypes import Signature
 from eth_keys.exceptions import BadSignature
-from eth_utils import is_address, keccak, to_checksum_address
+from eth_utils.address import is_address, to_checksum_address
+from eth_utils.crypto import keccak
 from eth_utils.exceptions import ValidationError as EthValidationError
 
 from datagora.crypto.keys import check_private_key
@@ -132,7 +133,7 @@ def recover_typed_data(typed_data: dict[str, Any], signature: bytes) -> str:
     if s > _HALF_N:
         raise CryptoError("malformed signature: s is in the upper half of the group order (EIP-2)")
     try:
-        public_key = keys.Signature(vrs=(v - 27, r, s)).recover_public_key_from_msg_hash(digest)
+        public_key = Signature(vrs=(v - 27, r, s)).recover_public_key_from_msg_hash(digest)
     except (BadSignature, EthValidationError, ValueError):
         raise CryptoError("malformed signature: no public key recovers from it") from None
     return str(public_key.to_checksum_address())

@@ -52,7 +52,7 @@ from typing import Any, BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from eth_utils import is_checksum_address, is_hex_address, to_checksum_address
+from eth_utils.address import is_checksum_address, is_hex_address
 
 from datagora.crypto.ecies import OVERHEAD as ECIES_OVERHEAD
 from datagora.crypto.ecies import decrypt_with, encrypt_to
@@ -369,10 +369,7 @@ def _chunks(src: BinaryIO, size: int, min_final: int) -> Iterator[tuple[int, byt
     index = 0
     current = _read_exact(src, size)
     while True:
-        if len(current) < size:
-            following = b""
-        else:
-            following = _read_exact(src, size)
+        following = b"" if len(current) < size else _read_exact(src, size)
         final = not following
         if final and len(current) < min_final:
             raise TamperedError(

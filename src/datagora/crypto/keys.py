@@ -17,7 +17,8 @@ from typing import Any
 import coincurve
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 
 from datagora.domain.errors import NotFoundError, ValidationError, WrongKeyError
 
@@ -47,7 +48,8 @@ def new_account() -> LocalAccount:
     Returns:
         An ``eth_account`` ``LocalAccount``; ``account.key`` is the 32-byte private key.
     """
-    return Account.create()
+    account: LocalAccount = Account.create()
+    return account
 
 
 def check_private_key(private_key: bytes) -> bytes:
@@ -107,11 +109,11 @@ def normalize_public_key(public_key: bytes) -> bytes:
     if not isinstance(public_key, bytes | bytearray):
         raise ValidationError(f"public key must be bytes, not {type(public_key).__name__}")
     key = bytes(public_key)
+    uncompressed = len(key) == PUBLIC_KEY_SIZE + 1 and key[0] == 0x04
+    compressed = len(key) == 33 and key[0] in (0x02, 0x03)
     if len(key) == PUBLIC_KEY_SIZE:
         sec1 = b"\x04" + key
-    elif len(key) == PUBLIC_KEY_SIZE + 1 and key[0] == 0x04:
-        sec1 = key
-    elif len(key) == 33 and key[0] in (0x02, 0x03):
+    elif uncompressed or compressed:
         sec1 = key
     else:
         raise ValidationError(f"public key must be 64, 65 (0x04...) or 33 (0x02/0x03...) bytes, got {len(key)} bytes")

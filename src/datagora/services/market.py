@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from datagora.chain.contracts import Contracts
-from datagora.crypto.envelope import decrypt_file, encrypt_stream
+from datagora.crypto.envelope import decrypt_file, decrypt_stream, encrypt_stream
 from datagora.domain.errors import AccessDenied, TamperedError, ValidationError
 from datagora.domain.models import Dataset, Listing, Order, OrderState, TxResult
 from datagora.services.participant import Participant
@@ -98,10 +99,6 @@ def deliver(contracts: Contracts, seller: Participant, order_id: int, out_dir: P
     cipher = work / f"order-{order_id}.dge"
     plain_r, plain_w = os.pipe()
     # Decrypt the owner's copy and re-encrypt for the buyer without writing plaintext to disk.
-    import threading
-
-    from datagora.crypto.envelope import decrypt_stream
-
     errors: list[BaseException] = []
 
     def _producer() -> None:
@@ -125,13 +122,11 @@ def deliver(contracts: Contracts, seller: Participant, order_id: int, out_dir: P
         cipher.unlink(missing_ok=True)
     delivery_hash = bytes.fromhex(blob)
     tx = contracts.deliver(seller.account, order_id, delivery_hash)
-    path = seller.store.path(blob)
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        target = out_dir / f"order-{order_id}.dge"
-        with target.open("wb") as fh:
-            seller.store.copy_to(blob, fh)
-        path = target
+    out_dir = out_dir or seller.home / "outbox"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"order-{order_id}.dge"
+    with path.open("wb") as fh:
+        seller.store.copy_to(blob, fh)
     return Delivery(order_id, blob, path, delivery_hash, tx)
 
 

@@ -1,0 +1,270 @@
+"""Constants, actors and helpers shared by the Vyper contract tests (fixtures live in conftest.py).
+
+Actors are real secp256k1 keys, derived deterministically from a label so failures reproduce: the Registry
+checks ``keccak256(public_key)[12:] == msg.sender`` and the Catalog recovers an EIP-712 signature.
+
+The world ``conftest.deployment`` builds once per module:
+
+* ``supervisor`` deploys the Registry (its ``ownable`` owner).
+* ``platform`` deploys the Catalog (DEFAULT_ADMIN_ROLE, grants itself ATTESTER_ROLE) and the Market (owner, fee
+  recipient) with ``FEE_BPS``.
+* ``alice`` founds organisation "Acme", ``carol`` joins it; ``bob`` founds "Beta"; both are Audited.
+* ``dave`` founds "Gamma", left ToAudit; ``erin`` is a customer; ``mallory`` is not registered.
+* Every actor holds ``START_BALANCE`` wei; gas price is 0, so balances move only by value transfers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_keys import keys
+from eth_utils import keccak
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONTRACTS_DIR = REPO_ROOT / "contracts"
+TEST_CONTRACTS_DIR = Path(__file__).resolve().parent
+
+# Registry organisation status (EntDSM ComState) and account kind.
+STATUS_NONE, STATUS_TO_AUDIT, STATUS_AUDITED, STATUS_SUSPENDED = 0, 1, 2, 3
+KIND_NONE, KIND_MEMBER, KIND_CUSTOMER = 0, 1, 2
+
+# Market listing and order states.
+LISTING_NONE, LISTING_ACTIVE, LISTING_PENDING, LISTING_SOLD, LISTING_CANCELLED, LISTING_CLOSED = 0, 1, 2, 3, 4, 5
+ORDER_NONE, ORDER_PAID, ORDER_DELIVERED, ORDER_COMPLETED, ORDER_REFUNDED = 0, 1, 2, 3, 4
+
+FEE_BPS = 250  # 2.5 %
+MAX_FEE_BPS = 1_000
+MIN_WINDOW = 60  # seconds
+MAX_WINDOW = 365 * 86_400  # seconds
+START_BALANCE = 10**24  # wei
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+ZERO_BYTES32 = b"\x00" * 32
+
+EIP712_DOMAIN_NAME = "Datagora Catalog"
+EIP712_DOMAIN_VERSION = "1"
+ATTESTATION_TYPES: dict[str, list[dict[str, str]]] = {
+    "EIP712Domain": [
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+        {"name": "verifyingContract", "type": "address"},
+    ],
+    "NoveltyAttestation": [
+        {"name": "publisher", "type": "address"},
+        {"name": "contentHash", "type": "bytes32"},
+        {"name": "fingerprintCommitment", "type": "bytes32"},
+        {"name": "dcatHash", "type": "bytes32"},
+        {"name": "expiry", "type": "uint256"},
+    ],
+}
+
+
+def make_account(label: str) -> LocalAccount:
+    """A secp256k1 account whose private key is keccak256 of ``label`` (deterministic, reproducible)."""
+    return Account.from_key(keccak(text=f"datagora/contract-tests/{label}"))
+
+
+def public_key_of(account: LocalAccount) -> bytes:
+    """The 64-byte uncompressed secp256k1 public key (no 0x04 prefix) the Registry expects."""
+    return keys.PrivateKey(account.key).public_key.to_bytes()
+
+
+def digest(label: str) -> bytes:
+    """A deterministic non-zero bytes32 (keccak256 of ``label``) for content / DCAT / fingerprint hashes."""
+    return keccak(text=label)
+
+
+def events(contract: Any, name: str) -> list[Any]:
+    """Decoded events called ``name`` emitted by ``contract`` in its last call (child calls included)."""
+    return [
+        e for e in contract.get_logs() if type(e).__name__ == name and getattr(e, "address", None) == contract.address
+    ]
+
+
+def assert_event(contract: Any, name: str, **expected: Any) -> None:
+    """Assert ``contract``'s last call emitted exactly one ``name`` event whose arguments are all ``expected``.
+
+    Every argument of the event must be given, so a test cannot silently skip one.
+    """
+    found = events(contract, name)
+    assert len(found) == 1, f"expected one {name} event, got {contract.get_logs()}"
+    actual = found[0]._asdict()
+    actual.pop("address")
+    assert actual == expected
+
+
+def assert_no_event(contract: Any, name: str) -> None:
+    """Assert ``contract``'s last call emitted no ``name`` event."""
+    assert events(contract, name) == []
+
+
+@dataclass
+class Deployment:
+    """The three contracts, their actors, and thin helpers for the common calls."""
+
+    env: Any
+    registry: Any
+    catalog: Any
+    market: Any
+    supervisor: LocalAccount
+    platform: LocalAccount
+    alice: LocalAccount
+    bob: LocalAccount
+    carol: LocalAccount
+    dave: LocalAccount
+    erin: LocalAccount
+    mallory: LocalAccount
+    acme_id: int
+    beta_id: int
+    gamma_id: int
+    _published: int = field(default=0)
+
+    @property
+    def chain_id(self) -> int:
+        return int(self.env.evm.patch.chain_id)
+
+    @property
+    def actors(self) -> list[LocalAccount]:
+        return [
+            self.supervisor,
+            self.platform,
+            self.alice,
+            self.bob,
+            self.carol,
+            self.dave,
+            self.erin,
+            self.mallory,
+        ]
+
+    def balance(self, who: Any) -> int:
+        """Ether balance in wei of an account, contract or address."""
+        address = who.address if hasattr(who, "address") else who
+        return int(self.env.get_balance(address))
+
+    def attestation_message(
+        self,
+        publisher: str,
+        content_hash: bytes,
+        fingerprint_commitment: bytes,
+        dcat_hash: bytes,
+        expiry: int,
+        verifying_contract: str | None = None,
+        chain_id: int | None = None,
+    ) -> dict[str, Any]:
+        """The EIP-712 typed-data message of a NoveltyAttestation (eth-account ``full_message`` form)."""
+        return {
+            "types": ATTESTATION_TYPES,
+            "primaryType": "NoveltyAttestation",
+            "domain": {
+                "name": EIP712_DOMAIN_NAME,
+                "version": EIP712_DOMAIN_VERSION,
+                "chainId": self.chain_id if chain_id is None else chain_id,
+                "verifyingContract": verifying_contract or self.catalog.address,
+            },
+            "message": {
+                "publisher": publisher,
+                "contentHash": content_hash,
+                "fingerprintCommitment": fingerprint_commitment,
+                "dcatHash": dcat_hash,
+                "expiry": expiry,
+            },
+        }
+
+    def attest(
+        self,
+        publisher: str,
+        content_hash: bytes,
+        fingerprint_commitment: bytes,
+        dcat_hash: bytes,
+        expiry: int,
+        signer: LocalAccount | None = None,
+        **domain_overrides: Any,
+    ) -> bytes:
+        """A 65-byte EIP-712 attestation signature (by ``signer``, default the platform attester)."""
+        message = self.attestation_message(
+            publisher, content_hash, fingerprint_commitment, dcat_hash, expiry, **domain_overrides
+        )
+        signer = signer or self.platform
+        return bytes(Account.sign_message(encode_typed_data(full_message=message), signer.key).signature)
+
+    def publish(
+        self,
+        publisher: LocalAccount,
+        label: str | None = None,
+        approve_market: bool = True,
+    ) -> int:
+        """Publish a dataset for ``publisher`` with a fresh platform attestation; returns the token id."""
+        self._published += 1
+        label = label or f"dataset-{self._published}-{self.catalog.dataset_count()}"
+        content_hash, dcat_hash, fingerprint = digest(f"{label}/content"), digest(f"{label}/dcat"), digest(label)
+        expiry = self.env.timestamp + 3_600
+        signature = self.attest(publisher.address, content_hash, fingerprint, dcat_hash, expiry)
+        with self.env.prank(publisher.address):
+            token_id = int(
+                self.catalog.publish(
+                    "example.org", label, "a,b,c", 100, content_hash, dcat_hash, fingerprint, expiry, signature
+                )
+            )
+            if approve_market and not self.catalog.isApprovedForAll(publisher.address, self.market.address):
+                self.catalog.setApprovalForAll(self.market.address, True)
+        return token_id
+
+    def list_token(
+        self,
+        seller: LocalAccount,
+        token_id: int,
+        price: int = 10**18,
+        delivery_window: int = 3_600,
+        confirm_window: int = 7_200,
+    ) -> int:
+        """List ``token_id`` (seller must have approved the market); returns the listing id."""
+        with self.env.prank(seller.address):
+            return int(self.market.list(token_id, price, delivery_window, confirm_window))
+
+    def publish_and_list(self, seller: LocalAccount, price: int = 10**18, **windows: int) -> tuple[int, int]:
+        """Publish a fresh dataset and list it; returns (token id, listing id)."""
+        token_id = self.publish(seller)
+        return token_id, self.list_token(seller, token_id, price, **windows)
+
+    def buy(self, buyer: LocalAccount, listing_id: int, value: int | None = None) -> int:
+        """Pay for a listing (default: its exact price); returns the order id."""
+        if value is None:
+            value = int(self.market.listings(listing_id).price)
+        with self.env.prank(buyer.address):
+            return int(self.market.buy(listing_id, value=value))
+
+    def deliver(self, order_id: int, delivery_hash: bytes | None = None) -> None:
+        """The order's seller commits a delivery hash."""
+        seller = self.market.listings(self.market.orders(order_id).listing_id).seller
+        with self.env.prank(seller):
+            self.market.deliver(order_id, delivery_hash or digest(f"ciphertext-{order_id}"))
+
+    def confirm(self, order_id: int) -> None:
+        """The order's buyer confirms."""
+        with self.env.prank(self.market.orders(order_id).buyer):
+            self.market.confirm(order_id)
+
+    def set_status(self, organisation_id: int, status: int) -> None:
+        """The supervisor changes an organisation's status."""
+        with self.env.prank(self.supervisor.address):
+            self.registry.set_status(organisation_id, status)
+
+    def register_organisation(self, account: LocalAccount, name: str) -> int:
+        with self.env.prank(account.address):
+            return int(self.registry.register_organisation(name, public_key_of(account)))
+
+    def sale(
+        self, seller: LocalAccount, buyer: LocalAccount, price: int = 10**18, **windows: int
+    ) -> tuple[int, int, int]:
+        """Publish, list and buy; returns (token id, listing id, order id) with the order Paid."""
+        token_id, listing_id = self.publish_and_list(seller, price, **windows)
+        return token_id, listing_id, self.buy(buyer, listing_id)
+
+    def pending(self, who: Any) -> int:
+        address = who.address if hasattr(who, "address") else who
+        return int(self.market.pending_withdrawals(address))
