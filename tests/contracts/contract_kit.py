@@ -86,7 +86,7 @@ def events(contract: Any, name: str) -> list[Any]:
     ]
 
 
-def assert_event(contract: Any, name: str, **expected: Any) -> None:
+def assert_event(contract: Any, name: str, /, **expected: Any) -> None:
     """Assert ``contract``'s last call emitted exactly one ``name`` event whose arguments are all ``expected``.
 
     Every argument of the event must be given, so a test cannot silently skip one.

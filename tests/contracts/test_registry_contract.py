@@ -40,9 +40,9 @@ def test_deployer_becomes_supervisor(env: Any, registry_deployer: Any) -> None:
     supervisor = make_account("another-supervisor")
     with env.prank(supervisor.address):
         registry = registry_deployer.deploy()
+    assert_event(registry, "OwnershipTransferred", previous_owner=ZERO_ADDRESS, new_owner=supervisor.address)
     assert registry.owner() == supervisor.address
     assert registry.organisation_count() == 0
-    assert_event(registry, "OwnershipTransferred", previous_owner=ZERO_ADDRESS, new_owner=supervisor.address)
 
 
 # --- register_organisation --------------------------------------------------------------------------------
@@ -54,6 +54,8 @@ def test_register_organisation_creates_organisation(d: Deployment) -> None:
     with d.env.prank(frank.address):
         organisation_id = d.registry.register_organisation("Delta Analytics", key)
 
+    assert_event(d.registry, "OrganisationRegistered", organisation_id=4, name="Delta Analytics", founder=frank.address)
+    assert_event(d.registry, "MemberJoined", organisation_id=4, account=frank.address, public_key=key)
     assert organisation_id == 4  # Acme, Beta, Gamma exist
     assert d.registry.organisation_count() == 4
     assert tuple(d.registry.organisations(4)) == ("Delta Analytics", STATUS_TO_AUDIT, 1)
@@ -63,8 +65,6 @@ def test_register_organisation_creates_organisation(d: Deployment) -> None:
     assert d.registry.public_key(frank.address) == key
     assert d.registry.status_of(frank.address) == STATUS_TO_AUDIT
     assert not d.registry.is_audited(frank.address)
-    assert_event(d.registry, "OrganisationRegistered", organisation_id=4, name="Delta Analytics", founder=frank.address)
-    assert_event(d.registry, "MemberJoined", organisation_id=4, account=frank.address, public_key=key)
 
 
 def test_register_organisation_joins_existing_organisation(d: Deployment) -> None:
@@ -77,13 +77,13 @@ def test_register_organisation_joins_existing_organisation(d: Deployment) -> Non
     with d.env.prank(frank.address):
         organisation_id = d.registry.register_organisation("Beta", key)
 
+    assert_no_event(d.registry, "OrganisationRegistered")
+    assert_event(d.registry, "MemberJoined", organisation_id=d.beta_id, account=frank.address, public_key=key)
     assert organisation_id == d.beta_id
     assert d.registry.organisation_count() == 3
     assert tuple(d.registry.organisations(d.beta_id)) == ("Beta", STATUS_AUDITED, 2)
     assert d.registry.organisation_of(frank.address) == d.beta_id
     assert d.registry.account_kind(frank.address) == KIND_MEMBER
-    assert_no_event(d.registry, "OrganisationRegistered")
-    assert_event(d.registry, "MemberJoined", organisation_id=d.beta_id, account=frank.address, public_key=key)
 
 
 def test_register_organisation_accepts_64_byte_name(d: Deployment) -> None:
@@ -130,12 +130,12 @@ def test_register_customer(d: Deployment) -> None:
     with d.env.prank(frank.address):
         d.registry.register_customer(key)
 
+    assert_event(d.registry, "CustomerRegistered", account=frank.address, public_key=key)
     assert d.registry.account_kind(frank.address) == KIND_CUSTOMER
     assert d.registry.public_key(frank.address) == key
     assert d.registry.organisation_of(frank.address) == 0
     assert d.registry.status_of(frank.address) == STATUS_NONE
     assert not d.registry.is_audited(frank.address)
-    assert_event(d.registry, "CustomerRegistered", account=frank.address, public_key=key)
 
 
 def test_register_customer_rejects_supervisor(d: Deployment) -> None:
@@ -180,9 +180,6 @@ def test_set_status(d: Deployment, old: int, new: int) -> None:
     with d.env.prank(d.supervisor.address):
         d.registry.set_status(d.gamma_id, new)
 
-    assert d.registry.organisations(d.gamma_id).status == new
-    assert d.registry.status_of(d.dave.address) == new
-    assert d.registry.is_audited(d.dave.address) == (new == STATUS_AUDITED)
     assert_event(
         d.registry,
         "StatusChanged",
@@ -191,6 +188,9 @@ def test_set_status(d: Deployment, old: int, new: int) -> None:
         new_status=new,
         supervisor=d.supervisor.address,
     )
+    assert d.registry.organisations(d.gamma_id).status == new
+    assert d.registry.status_of(d.dave.address) == new
+    assert d.registry.is_audited(d.dave.address) == (new == STATUS_AUDITED)
 
 
 @pytest.mark.parametrize("who", ["platform", "alice", "mallory"])
@@ -308,13 +308,13 @@ def test_transfer_ownership_moves_the_supervisor_role(d: Deployment) -> None:
     with d.env.prank(d.supervisor.address):
         d.registry.transfer_ownership(new_supervisor.address)
 
-    assert d.registry.owner() == new_supervisor.address
     assert_event(
         d.registry,
         "OwnershipTransferred",
         previous_owner=d.supervisor.address,
         new_owner=new_supervisor.address,
     )
+    assert d.registry.owner() == new_supervisor.address
     with d.env.prank(d.supervisor.address), boa.reverts("ownable: caller is not the owner"):
         d.registry.set_status(d.gamma_id, STATUS_AUDITED)
     with d.env.prank(new_supervisor.address):

@@ -1,0 +1,247 @@
+"""One service-level suite, written once, run on both backends (embedded EVM and Anvil)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from datagora.crypto.envelope import decrypt_file
+from datagora.domain.errors import (
+    AccessDenied,
+    CryptoError,
+    NotFoundError,
+    NoveltyRefused,
+    TamperedError,
+    TransactionReverted,
+)
+from datagora.domain.models import ListingState, OrderState, OrgStatus
+from datagora.services import audit, catalog, market, publishing, registry
+from tests.integration.conftest import ETHER, World, write_table
+
+PRICE = ETHER // 2
+
+
+def _publish(world: World, path: Path, name: str = "Survey") -> int:
+    assert world.attestor is not None
+    prepared = publishing.prepare(world.seller, path, name=name, domain="health")
+    token_id, _, _ = publishing.publish(world.contracts, world.seller, prepared, world.attestor)
+    return token_id
+
+
+def _listed(world: World, tmp_path: Path, **windows: int) -> tuple[int, int, Path]:
+    path = write_table(tmp_path / "survey.csv")
+    token_id = _publish(world, path)
+    listing_id, _ = market.list_dataset(world.contracts, world.seller, token_id, PRICE, **windows)
+    return token_id, listing_id, path
+
+
+def _paid(world: World, tmp_path: Path, **windows: int) -> tuple[int, int, Path]:
+    token_id, listing_id, path = _listed(world, tmp_path, **windows)
+    order_id, _ = market.buy(world.contracts, world.buyer, listing_id)
+    return token_id, order_id, path
+
+
+def test_full_trade_moves_data_money_and_ownership(world: World, tmp_path: Path) -> None:
+    c = world.contracts
+    path = write_table(tmp_path / "survey.csv")
+    token_id = _publish(world, path, "Income survey 2026")
+    ds = c.dataset(token_id)
+    assert ds.owner == world.seller.address
+    assert ds.content_hash == hashlib.sha256(path.read_bytes()).digest()
+
+    listing_id, _ = market.list_dataset(c, world.seller, token_id, PRICE)
+    assert c.owner_of(token_id) == c.addresses["Market"]  # custody while listed
+
+    hits = catalog.search(c, world.buyer.address, "income")
+    assert [(h.token_id, h.listing_id, h.price) for h in hits] == [(token_id, listing_id, PRICE)]
+    assert catalog.search(c, world.buyer.address, "no-such-keyword") == []
+
+    buyer_before = world.chain.balance(world.buyer.address)
+    order_id, tx = market.buy(c, world.buyer, listing_id)
+    assert tx.event("OrderPaid").args["price"] == PRICE
+    assert c.escrowed() == PRICE
+    assert world.chain.balance(world.buyer.address) < buyer_before - PRICE + 1  # paid price plus gas
+
+    delivery = market.deliver(c, world.seller, order_id, out_dir=tmp_path / "outbox")
+    assert c.order(order_id).state == OrderState.DELIVERED
+    assert c.order(order_id).delivery_hash == hashlib.sha256(delivery.path.read_bytes()).digest()
+
+    receipt = market.receive(c, world.buyer, order_id, delivery.path, tmp_path / "got.csv")
+    assert receipt.path.read_bytes() == path.read_bytes()
+
+    market.confirm(c, world.buyer, order_id)
+    assert c.owner_of(token_id) == world.buyer.address
+    assert c.listing(listing_id).state == ListingState.SOLD
+    fee = PRICE * c.fee_bps() // 10_000
+    assert c.pending_withdrawal(world.seller.address) == PRICE - fee
+    assert c.pending_withdrawal(world.platform.address) == fee
+    assert c.escrowed() == 0
+
+    seller_before = world.chain.balance(world.seller.address)
+    amount, tx = market.withdraw(c, world.seller)
+    assert amount == PRICE - fee
+    assert tx.event("Withdrawn").args["amount"] == PRICE - fee
+    assert seller_before < world.chain.balance(world.seller.address) <= seller_before + PRICE - fee
+
+    actions = [r.action for r in audit.audit_trail(c)]
+    for expected in ("DatasetPublished", "Listed", "OrderPaid", "Delivered", "Confirmed", "Withdrawn"):
+        assert expected in actions
+    assert actions.index("OrderPaid") < actions.index("Delivered") < actions.index("Confirmed")
+
+
+def test_refund_after_delivery_deadline(world: World, tmp_path: Path) -> None:
+    c = world.contracts
+    token_id, order_id, _ = _paid(world, tmp_path, delivery_window=3600)
+    with pytest.raises(TransactionReverted, match="market: delivery deadline not passed"):
+        market.refund(c, world.buyer, order_id)
+    world.chain.advance_time(3601)
+    with pytest.raises(TransactionReverted, match="market: delivery deadline passed"):
+        market.deliver(c, world.seller, order_id)
+    market.refund(c, world.buyer, order_id)
+    assert c.order(order_id).state == OrderState.REFUNDED
+    assert c.owner_of(token_id) == world.seller.address
+    amount, _ = market.withdraw(c, world.buyer)
+    assert amount == PRICE
+
+
+def test_release_after_confirm_deadline(world: World, tmp_path: Path) -> None:
+    c = world.contracts
+    token_id, order_id, _ = _paid(world, tmp_path, confirm_window=600)
+    market.deliver(c, world.seller, order_id)
+    with pytest.raises(TransactionReverted, match="market: confirm deadline not passed"):
+        market.release(c, world.seller, order_id)
+    world.chain.advance_time(601)
+    market.release(c, world.seller, order_id)
+    assert c.owner_of(token_id) == world.buyer.address
+    assert c.pending_withdrawal(world.seller.address) > 0
+
+
+def test_tampered_ciphertext_is_refused_and_nothing_written(world: World, tmp_path: Path) -> None:
+    c = world.contracts
+    _, order_id, _ = _paid(world, tmp_path)
+    delivery = market.deliver(c, world.seller, order_id, out_dir=tmp_path / "outbox")
+    blob = bytearray(delivery.path.read_bytes())
+    blob[len(blob) // 2] ^= 0x01
+    bad = tmp_path / "bad.dge"
+    bad.write_bytes(bytes(blob))
+    out = tmp_path / "got.csv"
+    with pytest.raises(TamperedError, match="delivery hash"):
+        market.receive(c, world.buyer, order_id, bad, out)
+    assert not out.exists()
+    assert c.order(order_id).state == OrderState.DELIVERED
+
+
+def test_wrong_key_cannot_decrypt_a_delivery(world: World, tmp_path: Path) -> None:
+    c = world.contracts
+    _, order_id, _ = _paid(world, tmp_path)
+    delivery = market.deliver(c, world.seller, order_id, out_dir=tmp_path / "outbox")
+    out = tmp_path / "stolen.csv"
+    with pytest.raises(CryptoError):
+        decrypt_file(delivery.path, out, world.outsider.private_key)
+    assert not out.exists()
+    with pytest.raises(AccessDenied):
+        market.receive(c, world.outsider, order_id, delivery.path, out)
+
+
+def test_unknown_ids_are_clear_errors(world: World) -> None:
+    c = world.contracts
+    with pytest.raises(NotFoundError, match="unknown dataset id 999"):
+        market.list_dataset(c, world.seller, 999, PRICE)
+    with pytest.raises(NotFoundError, match="unknown listing id 999"):
+        market.buy(c, world.buyer, 999)
+    with pytest.raises(NotFoundError, match="unknown order id 999"):
+        market.deliver(c, world.seller, 999)
+
+
+def test_buying_own_listing_reverts_without_state_change(world: World, tmp_path: Path) -> None:
+    c = world.contracts
+    _, listing_id, _ = _listed(world, tmp_path)
+    before = world.chain.balance(world.seller.address)
+    with pytest.raises(TransactionReverted, match="market: own listing"):
+        market.buy(c, world.seller, listing_id)
+    assert world.chain.balance(world.seller.address) == before
+    assert c.listing(listing_id).state == ListingState.ACTIVE
+
+
+def test_wrong_price_reverts_without_state_change(world: World, tmp_path: Path) -> None:
+    c = world.contracts
+    _, listing_id, _ = _listed(world, tmp_path)
+    before = world.chain.balance(world.buyer.address)
+    for value in (PRICE - 1, PRICE + 1):
+        with pytest.raises(TransactionReverted, match="market: wrong price"):
+            market.buy(c, world.buyer, listing_id, value)
+    assert world.chain.balance(world.buyer.address) == before
+    assert c.escrowed() == 0
+
+
+def test_confirming_twice_reverts(world: World, tmp_path: Path) -> None:
+    c = world.contracts
+    _, order_id, _ = _paid(world, tmp_path)
+    market.deliver(c, world.seller, order_id)
+    market.confirm(c, world.buyer, order_id)
+    owed = c.pending_withdrawal(world.seller.address)
+    with pytest.raises(TransactionReverted, match="market: order not delivered"):
+        market.confirm(c, world.buyer, order_id)
+    assert c.pending_withdrawal(world.seller.address) == owed
+
+
+def test_unaudited_organisation_cannot_publish(world: World, tmp_path: Path) -> None:
+    c = world.contracts
+    assert world.attestor is not None
+    prepared = publishing.prepare(world.outsider, write_table(tmp_path / "x.csv"), name="x")
+    with pytest.raises(TransactionReverted, match="catalog: publisher not audited"):
+        publishing.publish(c, world.outsider, prepared, world.attestor)
+    assert c.dataset_count() == 0
+    with pytest.raises(AccessDenied):
+        catalog.search(c, world.outsider.address, "")
+
+
+def test_suspended_organisation_cannot_trade(world: World, tmp_path: Path) -> None:
+    c = world.contracts
+    _, listing_id, _ = _listed(world, tmp_path)
+    registry.set_status(c, world.supervisor.account, world.orgs["buyer"], OrgStatus.SUSPENDED)
+    with pytest.raises(TransactionReverted, match="market: buyer not audited"):
+        market.buy(c, world.buyer, listing_id)
+    with pytest.raises(AccessDenied):
+        catalog.search(c, world.buyer.address, "")
+    registry.set_status(c, world.supervisor.account, world.orgs["buyer"], OrgStatus.AUDITED)
+    registry.set_status(c, world.supervisor.account, world.orgs["seller"], OrgStatus.SUSPENDED)
+    with pytest.raises(TransactionReverted, match="market: seller not audited"):
+        market.buy(c, world.buyer, listing_id)
+    assert c.listing(listing_id).state == ListingState.ACTIVE
+    assert c.escrowed() == 0
+
+
+def test_suspension_mid_trade_leaves_no_money_stuck(world: World, tmp_path: Path) -> None:
+    c = world.contracts
+    _, order_id, _ = _paid(world, tmp_path)
+    registry.set_status(c, world.supervisor.account, world.orgs["seller"], OrgStatus.SUSPENDED)
+    market.deliver(c, world.seller, order_id)
+    market.confirm(c, world.buyer, order_id)
+    amount, _ = market.withdraw(c, world.seller)
+    assert amount > 0
+
+
+def test_platform_refuses_duplicate_content(world: World, tmp_path: Path) -> None:
+    path = write_table(tmp_path / "survey.csv")
+    token_id = _publish(world, path)
+    with pytest.raises(NoveltyRefused, match=f"dataset {token_id}") as info:
+        _publish(world, path, "renamed copy")
+    assert info.value.matching_token_id == token_id
+
+
+def test_publishing_bad_files_is_a_clear_error(world: World, tmp_path: Path) -> None:
+    from datagora.domain.errors import ValidationError
+
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(ValidationError, match="empty"):
+        publishing.prepare(world.seller, empty)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    with pytest.raises(ValidationError, match="not a readable image"):
+        publishing.prepare(world.seller, broken)
+    with pytest.raises(ValidationError, match="no such file"):
+        publishing.prepare(world.seller, tmp_path / "missing.csv")
