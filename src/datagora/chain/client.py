@@ -9,6 +9,7 @@ estimated before sending, which also surfaces a revert before anything is mined:
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -16,7 +17,7 @@ from eth_account.signers.local import LocalAccount
 from requests.exceptions import RequestException
 from web3 import Web3
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError, TimeExhausted, Web3Exception
+from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3Exception
 from web3.types import RPCEndpoint, TxParams, TxReceipt
 
 from datagora.domain.errors import ChainError, TransactionReverted
@@ -60,6 +61,7 @@ class Chain:
         self.gas_limit_factor = gas_limit_factor
         self.receipt_timeout = receipt_timeout
         self._chain_id: int | None = None
+        self._tip: int | None = None
 
     # -- reading -----------------------------------------------------------------------------------------
 
@@ -130,13 +132,13 @@ class Chain:
             params["gas"] = int(int(params["gas"]) * self.gas_limit_factor) if gas is None else gas
             if "maxFeePerGas" not in params and "gasPrice" not in params:
                 base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
-                tip = self._priority_fee()
+                tip = self._priority_fee_cached()
                 params["maxPriorityFeePerGas"] = tip
                 params["maxFeePerGas"] = 2 * base + tip
             params["nonce"] = self.w3.eth.get_transaction_count(sender.address, "pending")
             signed = sender.sign_transaction(params)
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout)
+            receipt = self._wait(tx_hash)
         except TransactionReverted:
             raise
         except Exception as exc:
@@ -146,6 +148,23 @@ class Chain:
         if receipt["status"] != 1:
             raise TransactionReverted(self._replay_reason(params, receipt), label)
         return receipt
+
+    def _wait(self, tx_hash: Any) -> TxReceipt:
+        """Poll for the receipt: at once, then at 5 ms doubling to 250 ms (web3's helper sleeps 100 ms first,
+        which caps an automining node at ~10 tx/s per sender)."""
+        deadline = time.monotonic() + self.receipt_timeout
+        delay = 0.005
+        while True:
+            try:
+                receipt = self.w3.eth.get_transaction_receipt(tx_hash)
+                if receipt is not None and receipt.get("blockNumber") is not None:
+                    return receipt
+            except TransactionNotFound:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeExhausted(f"no receipt for {tx_hash.hex()} after {self.receipt_timeout:.0f} s")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
 
     def deploy(self, sender: LocalAccount, abi: list[dict[str, Any]], bytecode: bytes, *args: Any) -> TxReceipt:
         """Deploy a contract; the receipt's ``contractAddress`` is its address."""
@@ -167,7 +186,7 @@ class Chain:
                 {"from": accounts[0], "to": Web3.to_checksum_address(address), "value": wei}
             )
         )
-        self._rpc(lambda: self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout))
+        self._rpc(lambda: self._wait(tx_hash))
 
     # -- dev chains only ---------------------------------------------------------------------------------
 
@@ -183,11 +202,14 @@ class Chain:
 
     # -- helpers -----------------------------------------------------------------------------------------
 
-    def _priority_fee(self) -> int:
-        try:
-            return int(self.w3.eth.max_priority_fee)
-        except Exception:
-            return 10**9
+    def _priority_fee_cached(self) -> int:
+        """``eth_maxPriorityFeePerGas`` once per connection (1 gwei when the node lacks it)."""
+        if self._tip is None:
+            try:
+                self._tip = int(self.w3.eth.max_priority_fee)
+            except Exception:
+                self._tip = 10**9
+        return self._tip
 
     def _replay_reason(self, params: TxParams, receipt: TxReceipt) -> str:
         replay = {k: v for k, v in params.items() if k in ("from", "to", "data", "value", "gas")}

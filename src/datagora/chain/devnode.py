@@ -15,7 +15,7 @@ from types import TracebackType
 
 from datagora.domain.errors import ChainError
 
-_NPM_BIN = Path("node_modules") / "@foundry-rs" / "anvil-linux-amd64" / "bin" / "anvil"
+_NPM_GLOB = "node_modules/@foundry-rs/anvil-*/bin/anvil"  # the platform package npm picked
 
 
 def find_anvil() -> str | None:
@@ -29,9 +29,9 @@ def find_anvil() -> str | None:
         return on_path
     repo_root = Path(__file__).resolve().parents[3]
     for base in (Path.cwd(), repo_root):
-        candidate = base / _NPM_BIN
-        if candidate.is_file():
-            return str(candidate)
+        for candidate in sorted(base.glob(_NPM_GLOB)):
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return str(candidate)
     return None
 
 

@@ -14,11 +14,10 @@ from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
 from eth_keys.datatypes import Signature
 from eth_keys.exceptions import BadSignature
-from eth_utils.address import is_address, to_checksum_address
 from eth_utils.crypto import keccak
 from eth_utils.exceptions import ValidationError as EthValidationError
 
-from datagora.crypto.keys import check_private_key
+from datagora.crypto.keys import check_private_key, checksum_address
 from datagora.domain.errors import CryptoError, ValidationError
 
 __all__ = [
@@ -207,9 +206,10 @@ def _signable(typed_data: dict[str, Any]) -> SignableMessage:
 
 
 def _address(value: str, what: str) -> str:
-    if not isinstance(value, str) or not is_address(value):
-        raise ValidationError(f"{what} {value!r} is not an Ethereum address (or has a wrong EIP-55 checksum)")
-    return str(to_checksum_address(value))
+    try:
+        return checksum_address(value)
+    except ValidationError as exc:
+        raise ValidationError(f"{what}: {exc}") from None
 
 
 def _bytes32(value: bytes, what: str) -> str:

@@ -52,11 +52,17 @@ from typing import Any, BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from eth_utils.address import is_checksum_address, is_hex_address
+from eth_utils.address import is_checksum_address
 
 from datagora.crypto.ecies import OVERHEAD as ECIES_OVERHEAD
 from datagora.crypto.ecies import decrypt_with, encrypt_to
-from datagora.crypto.keys import address_of_private_key, address_of_public_key, check_private_key, normalize_public_key
+from datagora.crypto.keys import (
+    address_of_private_key,
+    address_of_public_key,
+    check_private_key,
+    checksum_address,
+    normalize_public_key,
+)
 from datagora.domain.errors import NotFoundError, TamperedError, ValidationError, WrongKeyError
 
 __all__ = [
@@ -333,13 +339,13 @@ def _check_recipients(recipients: Mapping[str, bytes]) -> dict[str, bytes]:
         raise ValidationError("an envelope needs at least one recipient")
     checked: dict[str, bytes] = {}
     for address, public_key in recipients.items():
-        if not isinstance(address, str) or not is_hex_address(address):
-            raise ValidationError(f"recipient {address!r} is not an Ethereum address")
-        if address != address.lower() and address != address.upper() and not is_checksum_address(address):
-            raise ValidationError(f"recipient {address} has a wrong EIP-55 checksum")
+        try:
+            checked_address = checksum_address(address)
+        except ValidationError as exc:
+            raise ValidationError(f"recipient: {exc}") from None
         pk = normalize_public_key(public_key)
         owner = address_of_public_key(pk)
-        if owner.lower() != address.lower():
+        if owner != checked_address:
             raise ValidationError(f"the public key given for {address} belongs to {owner}")
         if owner in checked:
             raise ValidationError(f"recipient {owner} is listed twice")

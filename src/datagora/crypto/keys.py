@@ -17,7 +17,7 @@ from typing import Any
 import coincurve
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils.address import to_checksum_address
+from eth_utils.address import is_checksum_address, is_hex_address, to_checksum_address
 from eth_utils.crypto import keccak
 
 from datagora.domain.errors import NotFoundError, ValidationError, WrongKeyError
@@ -25,6 +25,7 @@ from datagora.domain.errors import NotFoundError, ValidationError, WrongKeyError
 __all__ = [
     "address_of_private_key",
     "address_of_public_key",
+    "checksum_address",
     "check_private_key",
     "load_keystore",
     "new_account",
@@ -137,6 +138,27 @@ def address_of_public_key(public_key: bytes) -> str:
         ValidationError: the public key is malformed.
     """
     return to_checksum_address(keccak(normalize_public_key(public_key))[12:])
+
+
+def checksum_address(address: str) -> str:
+    """Check an account address and return it in EIP-55 checksum form.
+
+    Args:
+        address: ``"0x"`` + 40 hex digits, all lower case, all upper case, or mixed case with a correct EIP-55
+            checksum.
+
+    Returns:
+        The EIP-55 checksum spelling.
+
+    Raises:
+        ValidationError: not a hex address, or mixed case with a wrong checksum (likely a typo).
+    """
+    if not isinstance(address, str) or not is_hex_address(address) or not address.startswith(("0x", "0X")):
+        raise ValidationError(f"{address!r} is not an Ethereum address (0x + 40 hex digits)")
+    digits = address[2:]
+    if digits != digits.lower() and digits != digits.upper() and not is_checksum_address(address):
+        raise ValidationError(f"{address} has a wrong EIP-55 checksum")
+    return str(to_checksum_address(address))
 
 
 def address_of_private_key(private_key: bytes) -> str:

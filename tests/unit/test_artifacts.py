@@ -1,0 +1,35 @@
+"""The committed ABI + bytecode artifacts must equal a fresh compile of contracts/*.vy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from datagora.chain.artifacts import ARTIFACT_DIR, CONTRACT_NAMES, build, load_artifact, source_dir
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("artifacts")
+    build(out_dir=out)
+    load_artifact.cache_clear()
+    return out
+
+
+@pytest.mark.parametrize("name", CONTRACT_NAMES)
+def test_committed_artifact_matches_fresh_compile(fresh: Path, name: str) -> None:
+    committed = json.loads((ARTIFACT_DIR / f"{name}.json").read_text())
+    rebuilt = json.loads((fresh / f"{name}.json").read_text())
+    assert committed["sourceSha256"] == rebuilt["sourceSha256"], (
+        f"contracts/{name}.vy changed since its artifact was built: run `python -m datagora.chain.artifacts`"
+    )
+    assert committed == rebuilt
+
+
+def test_artifacts_load_and_have_the_expected_interface() -> None:
+    names = {e["name"] for e in load_artifact("Market").abi if e.get("type") == "function"}
+    assert {"list", "buy", "deliver", "confirm", "release", "refund", "withdraw", "cancel", "set_fee"} <= names
+    assert load_artifact("Catalog").bytecode
+    assert (source_dir() / "Catalog.vy").is_file()
