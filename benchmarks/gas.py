@@ -93,7 +93,9 @@ def run(chain: Chain, work: Path, publishes: int, progress: Progress, label: str
         expiry = chain.now() + 3600
         sig = sign_typed_data(
             bytes(platform.account.key),
-            novelty_attestation(c.chain.chain_id, c.addresses["Catalog"], seller.address, content, bytes(32), bytes(32), expiry),
+            novelty_attestation(
+                c.chain.chain_id, c.addresses["Catalog"], seller.address, content, bytes(32), bytes(32), expiry
+            ),
         )
         jobs.append((DatasetDescription("bench", f"d{i}", "a,b,c", 100, content), expiry, sig))
     task = progress.add_task(f"{label}: publish (chain)", total=publishes)
@@ -131,7 +133,8 @@ def main() -> int:
     ocean_publish, ocean_buy = 1_769_108, 389_112
     e = results["embedded (py-evm)"]
     console.print(
-        f"publish gas {int(e['publish']):,} = {e['publish'] / ocean_publish:.1%} of Ocean's publish ({ocean_publish:,}); "
+        f"publish gas {int(e['publish']):,} = {e['publish'] / ocean_publish:.1%} "
+        f"of Ocean's publish ({ocean_publish:,}); "
         f"whole trade {int(e['trade (buy+deliver+confirm+withdraw)']):,} = "
         f"{e['trade (buy+deliver+confirm+withdraw)'] / ocean_buy:.1%} of Ocean's first purchase ({ocean_buy:,})"
     )

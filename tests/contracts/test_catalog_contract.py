@@ -309,11 +309,7 @@ def test_publish_rejects_malformed_or_foreign_signature(d: Deployment, signature
         call_publish(d, d.alice, args)
 
 
-@pytest.mark.parametrize(
-    "signature",
-    [b"\x01" * 65, b"\x00" * 65, b"\x00" * 64, b"\x07" * 64],
-    ids=["ones65", "zeros65", "zeros64", "sevens64"],
-)
+@pytest.mark.parametrize("signature", [b"\x01" * 65, b"\x00" * 65, b"\x00" * 64], ids=["ones65", "zeros65", "zeros64"])
 def test_publish_rejects_unrecoverable_signature(d: Deployment, signature: bytes) -> None:
     """ecrecover gives the zero address: snekmate's ``_recover_sig`` reverts itself, with its own message.
 

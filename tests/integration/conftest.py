@@ -40,12 +40,19 @@ class World:
 def world_base(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> World:
     chain = make_chain(request.param, request)
     home = tmp_path_factory.mktemp(f"world-{request.param}")
-    people = {n: Participant(n, Account.create(), home / n) for n in ("supervisor", "platform", "seller", "buyer", "outsider")}
+    people = {
+        n: Participant(n, Account.create(), home / n) for n in ("supervisor", "platform", "seller", "buyer", "outsider")
+    }
     for p in people.values():
         chain.fund(p.address, 100 * ETHER)
     contracts = Contracts.deploy(chain, people["supervisor"].account, people["platform"].account)
     orgs = {}
-    for label, name in (("platform", "Platform"), ("seller", "Seller Org"), ("buyer", "Buyer Org"), ("outsider", "Outsider Org")):
+    for label, name in (
+        ("platform", "Platform"),
+        ("seller", "Seller Org"),
+        ("buyer", "Buyer Org"),
+        ("outsider", "Outsider Org"),
+    ):
         org, _ = registry.register_organisation(contracts, people[label], name)
         orgs[label] = org.id
     for label in ("platform", "seller", "buyer"):

@@ -18,7 +18,7 @@ from requests.exceptions import RequestException
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3Exception
-from web3.types import RPCEndpoint, TxParams, TxReceipt
+from web3.types import RPCEndpoint, TxParams, TxReceipt, Wei
 
 from datagora.domain.errors import ChainError, TransactionReverted
 
@@ -116,7 +116,7 @@ class Chain:
         already reverts) or :class:`ChainError` when the node fails.
         """
         label = fn.fn_name if fn is not None else ("deploy" if to is None else "transfer")
-        params: TxParams = {"from": sender.address, "value": value, "chainId": self.chain_id}
+        params: TxParams = {"from": sender.address, "value": Wei(value), "chainId": self.chain_id}
         if fn is None:
             if to is not None:
                 params["to"] = Web3.to_checksum_address(to)
@@ -133,10 +133,10 @@ class Chain:
             if "maxFeePerGas" not in params and "gasPrice" not in params:
                 base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
                 tip = self._priority_fee_cached()
-                params["maxPriorityFeePerGas"] = tip
-                params["maxFeePerGas"] = 2 * base + tip
+                params["maxPriorityFeePerGas"] = Wei(tip)
+                params["maxFeePerGas"] = Wei(2 * base + tip)
             params["nonce"] = self.w3.eth.get_transaction_count(sender.address, "pending")
-            signed = sender.sign_transaction(params)
+            signed = sender.sign_transaction(params)  # type: ignore[arg-type]
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
             receipt = self._wait(tx_hash)
         except TransactionReverted:
@@ -183,7 +183,7 @@ class Chain:
             raise ChainError("the node has no unlocked account to fund from: pass a funded account")
         tx_hash = self._rpc(
             lambda: self.w3.eth.send_transaction(
-                {"from": accounts[0], "to": Web3.to_checksum_address(address), "value": wei}
+                {"from": accounts[0], "to": Web3.to_checksum_address(address), "value": Wei(wei)}
             )
         )
         self._rpc(lambda: self._wait(tx_hash))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import event_abi_to_log_topic
+from eth_utils.abi import event_abi_to_log_topic
 from web3 import Web3
 from web3.contract import Contract
 from web3.types import TxReceipt
@@ -97,7 +97,8 @@ class Contracts:
             self._c[name] = contract
             for entry in load_artifact(name).abi:
                 if entry.get("type") == "event":
-                    self._topics[bytes(event_abi_to_log_topic(entry))] = (name, getattr(contract.events, entry["name"]))
+                    topic = bytes(event_abi_to_log_topic(entry))  # type: ignore[arg-type]
+                    self._topics[topic] = (name, getattr(contract.events, entry["name"]))
         self._by_address = {c.address.lower(): n for n, c in self._c.items()}
 
     # -- deployment --------------------------------------------------------------------------------------
@@ -172,13 +173,17 @@ class Contracts:
             events=list(self._decode(receipt["logs"])),
         )
 
-    def events(self, from_block: int | None = None, to_block: int | str = "latest") -> list[ChainEvent]:
+    def events(self, from_block: int | None = None, to_block: int | None = None) -> list[ChainEvent]:
         """Every Datagora event from ``from_block`` (default: the deployment block), in chain order, with each
         block's timestamp."""
         start = self.deployment.block if from_block is None else from_block
         logs = self.chain._rpc(
             lambda: self.chain.w3.eth.get_logs(
-                {"address": list(self._c[n].address for n in CONTRACT_NAMES), "fromBlock": start, "toBlock": to_block}
+                {
+                    "address": list(self._c[n].address for n in CONTRACT_NAMES),
+                    "fromBlock": start,
+                    "toBlock": "latest" if to_block is None else to_block,
+                }
             )
         )
         stamps: dict[int, int] = {}
@@ -374,7 +379,9 @@ class Contracts:
         listing_id, buyer, fee, deadline, state, delivery_hash = self._view("Market", "orders", order_id)
         if state == 0:
             raise NotFoundError(f"unknown order id {order_id}")
-        return Order(order_id, int(listing_id), str(buyer), int(fee), int(deadline), OrderState(state), bytes(delivery_hash))
+        return Order(
+            order_id, int(listing_id), str(buyer), int(fee), int(deadline), OrderState(state), bytes(delivery_hash)
+        )
 
     def pending_withdrawal(self, account: str) -> int:
         """Wei owed to ``account`` and claimable with :meth:`withdraw`."""

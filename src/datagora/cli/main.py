@@ -152,7 +152,13 @@ def demo(
             table.add_column(col, overflow="fold")
         names = {p.address: label for label, p in result.participants.items()}
         for rec in result.trail:
-            table.add_row(str(rec.block_number), names.get(rec.actor, _short(rec.actor)), rec.action, rec.detail, _short(rec.tx_hash))
+            table.add_row(
+                str(rec.block_number),
+                names.get(rec.actor, _short(rec.actor)),
+                rec.action,
+                rec.detail,
+                _short(rec.tx_hash),
+            )
         console.print(table)
         gas = Table(title="Gas used per operation")
         gas.add_column("operation")
@@ -232,7 +238,9 @@ def deploy(
     if not rpc_url:
         raise DatagoraError("pass --rpc-url: deployments are recorded for external chains")
     chain = RpcChain(rpc_url)
-    contracts = Contracts.deploy(chain, _participant(home, supervisor).account, _participant(home, platform).account, fee_bps=fee_bps)
+    contracts = Contracts.deploy(
+        chain, _participant(home, supervisor).account, _participant(home, platform).account, fee_bps=fee_bps
+    )
     path = contracts.deployment.save(home)
     for name, address in contracts.addresses.items():
         console.print(f"[green]✓[/] {name} {address}", highlight=False)
@@ -334,8 +342,13 @@ def search(
     table = Table("id", "name", "domain", "size", "owner", "listing", "price (ETH)")
     for hit in catalog.search(contracts, caller, keyword):
         table.add_row(
-            str(hit.token_id), hit.name, hit.domain, str(hit.size), _short(hit.owner),
-            str(hit.listing_id or "-"), str(hit.price / ETHER) if hit.listing_id else "-",
+            str(hit.token_id),
+            hit.name,
+            hit.domain,
+            str(hit.size),
+            _short(hit.owner),
+            str(hit.listing_id or "-"),
+            str(hit.price / ETHER) if hit.listing_id else "-",
         )
     console.print(table)
 
@@ -355,8 +368,12 @@ def list_(
     from datagora.services import market
 
     listing_id, txs = market.list_dataset(
-        _contracts(home, rpc_url), _participant(home, account), token_id, _parse_ether(price),
-        delivery_window=delivery_window, confirm_window=confirm_window,
+        _contracts(home, rpc_url),
+        _participant(home, account),
+        token_id,
+        _parse_ether(price),
+        delivery_window=delivery_window,
+        confirm_window=confirm_window,
     )
     for tx in txs:
         _print_tx(f"listing #{listing_id}" if tx is txs[-1] else "approved the market for data NFTs", tx)
@@ -375,7 +392,10 @@ def buy(
     from datagora.services import market
 
     order_id, tx = market.buy(
-        _contracts(home, rpc_url), _participant(home, account), listing_id, None if value is None else _parse_ether(value)
+        _contracts(home, rpc_url),
+        _participant(home, account),
+        listing_id,
+        None if value is None else _parse_ether(value),
     )
     _print_tx(f"order #{order_id} paid into escrow", tx)
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
 
 from datagora.chain.contracts import Contracts
 from datagora.crypto.ecies import decrypt_with
 from datagora.crypto.eip712 import novelty_attestation, sign_typed_data
+from datagora.crypto.hashing import keccak256
 from datagora.domain.errors import CryptoError, NoveltyRefused, ValidationError
 from datagora.domain.models import DatasetDescription
 
@@ -63,7 +63,11 @@ class AttestationRequest:
                 salt=bytes.fromhex(doc["salt"]),
                 dcat_hash=bytes.fromhex(doc["dcat_hash"]),
                 description=DatasetDescription(
-                    str(d["domain"]), str(d["name"]), str(d["attributes"]), int(d["size"]), bytes.fromhex(d["content_hash"])
+                    str(d["domain"]),
+                    str(d["name"]),
+                    str(d["attributes"]),
+                    int(d["size"]),
+                    bytes.fromhex(d["content_hash"]),
                 ),
             )
         except (ValueError, KeyError, TypeError) as exc:
@@ -71,7 +75,7 @@ class AttestationRequest:
 
     @property
     def commitment(self) -> bytes:
-        return keccak(self.salt + self.fingerprint)
+        return keccak256(self.salt + self.fingerprint)
 
 
 @dataclass(frozen=True)
@@ -156,7 +160,13 @@ class NoveltyAttestor:
         )
         self.db.commit()
         return Attestation(
-            request.publisher, request.content_hash, request.commitment, request.dcat_hash, expiry, signature, self.address
+            request.publisher,
+            request.content_hash,
+            request.commitment,
+            request.dcat_hash,
+            expiry,
+            signature,
+            self.address,
         )
 
     def record_published(self, fingerprint: bytes, token_id: int) -> None:

@@ -82,13 +82,15 @@ def _describe(ev: ChainEvent) -> tuple[str, str]:
             return "", f"{ev.name} {a}"
 
 
+_HOUSEKEEPING = ("Transfer", "Approval", "ApprovalForAll", "RoleGranted", "OwnershipTransferred")
+
+
 def audit_trail(contracts: Contracts, *, include_token_transfers: bool = False) -> list[AuditRecord]:
     """Every Datagora event since deployment as :class:`AuditRecord` rows, in chain order."""
     out = []
     for ev in contracts.events():
-        if ev.name in ("Transfer", "Approval", "ApprovalForAll", "RoleGranted", "OwnershipTransferred"):
-            if not include_token_transfers:
-                continue
+        if ev.name in _HOUSEKEEPING and not include_token_transfers:
+            continue
         actor, detail = _describe(ev)
         out.append(AuditRecord(str(actor), ev.name, detail, ev.timestamp, ev.block_number, ev.tx_hash, ev.contract))
     return out

@@ -64,15 +64,18 @@ def run_demo(
     step("node", f"funded 4 new accounts with {fund_wei // ETHER} ETH each on chain {chain.chain_id} ({chain.kind})")
 
     contracts = Contracts.deploy(chain, sup.account, plat.account)
-    step(sup, "deployed Registry; platform deployed Catalog and Market and holds ATTESTER_ROLE: " + ", ".join(
-        f"{k} {v}" for k, v in contracts.addresses.items()))
+    step(
+        sup,
+        "deployed Registry; platform deployed Catalog and Market and holds ATTESTER_ROLE: "
+        + ", ".join(f"{k} {v}" for k, v in contracts.addresses.items()),
+    )
 
     orgs = {}
     for who, name in ((plat, "Datagora Platform"), (seller, "Acme Data Ltd"), (buyer, "Blue Research Lab")):
         org, tx = registry.register_organisation(contracts, who, name)
         orgs[who.label] = org
         step(who, f"registered organisation {name!r} (#{org.id}, {org.status.name}) and its encryption key", tx)
-    for label, org in orgs.items():
+    for org in orgs.values():
         _, tx = registry.set_status(contracts, sup.account, org.id, OrgStatus.AUDITED)
         step(sup, f"audited organisation #{org.id} {org.name!r} → AUDITED", tx)
 
@@ -112,7 +115,11 @@ def run_demo(
     chosen = hits[0]
 
     order_id, tx = market.buy(contracts, buyer, chosen.listing_id)
-    step(buyer, f"bought listing #{chosen.listing_id}: {chosen.price / ETHER} ETH held in escrow as order #{order_id}", tx)
+    step(
+        buyer,
+        f"bought listing #{chosen.listing_id}: {chosen.price / ETHER} ETH held in escrow as order #{order_id}",
+        tx,
+    )
 
     delivery = market.deliver(contracts, seller, order_id, out_dir=workdir / "outbox")
     step(
@@ -124,7 +131,10 @@ def run_demo(
 
     received = market.receive(contracts, buyer, order_id, delivery.path, workdir / "buyer" / "received.csv")
     assert hashlib.sha256(received.path.read_bytes()).digest() == received.content_hash
-    step(buyer, f"received and decrypted {received.size} bytes; sha256 matches Catalog ({received.content_hash.hex()[:16]}…)")
+    step(
+        buyer,
+        f"received and decrypted {received.size} bytes; sha256 matches Catalog ({received.content_hash.hex()[:16]}…)",
+    )
 
     tx = market.confirm(contracts, buyer, order_id)
     step(buyer, f"confirmed order #{order_id}: dataset #{chosen.token_id} now owned by the buyer", tx)

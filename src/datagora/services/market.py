@@ -8,7 +8,6 @@ to the seller after the confirmation deadline.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from datagora.chain.contracts import Contracts
 from datagora.crypto.envelope import decrypt_file, decrypt_stream, encrypt_stream
+from datagora.crypto.hashing import sha256_file
 from datagora.domain.errors import AccessDenied, TamperedError, ValidationError
 from datagora.domain.models import Dataset, Listing, Order, OrderState, TxResult
 from datagora.services.participant import Participant
@@ -69,7 +69,9 @@ def list_dataset(
     return listing_id, txs
 
 
-def buy(contracts: Contracts, buyer: Participant, listing_id: int, value_wei: int | None = None) -> tuple[int, TxResult]:
+def buy(
+    contracts: Contracts, buyer: Participant, listing_id: int, value_wei: int | None = None
+) -> tuple[int, TxResult]:
     """Pay into escrow. ``value_wei`` defaults to the listed price; any other amount is refused by the
     contract (``market: wrong price``) and nothing is paid. Returns the order id."""
     listing = contracts.listing(listing_id)
@@ -141,18 +143,10 @@ def receive(contracts: Contracts, buyer: Participant, order_id: int, ciphertext:
         raise ValidationError(f"order {order_id} is {order.state.name.lower()}: nothing delivered yet")
     if not ciphertext.is_file():
         raise ValidationError(f"{ciphertext}: no such file")
-    digest = hashlib.sha256()
-    with ciphertext.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    if digest.digest() != order.delivery_hash:
+    if sha256_file(ciphertext) != order.delivery_hash:
         raise TamperedError(f"{ciphertext.name} does not match the delivery hash the seller committed on chain")
     decrypt_file(ciphertext, out, buyer.private_key)
-    digest = hashlib.sha256()
-    with out.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    if digest.digest() != dataset.content_hash:
+    if sha256_file(out) != dataset.content_hash:
         out.unlink(missing_ok=True)
         raise TamperedError("decrypted data does not match the content hash recorded in Catalog")
     return Receipt(order_id, dataset.token_id, out, dataset.content_hash, out.stat().st_size)

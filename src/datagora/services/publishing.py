@@ -17,26 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eth_utils import keccak
-
 from datagora.chain.contracts import Contracts
 from datagora.crypto.ecies import encrypt_to
 from datagora.crypto.envelope import encrypt_stream
+from datagora.crypto.hashing import keccak256, sha256_file
 from datagora.domain.errors import ValidationError
 from datagora.domain.models import DatasetDescription, TxResult
 from datagora.services.attestation import Attestation, AttestationRequest, NoveltyAttestor
 from datagora.services.participant import Participant
-
-CHUNK = 1 << 20
-
-
-def sha256_file(path: Path) -> bytes:
-    """SHA-256 (32 bytes) of a file, streamed."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(CHUNK):
-            digest.update(chunk)
-    return digest.digest()
 
 
 def _table_shape(path: Path) -> tuple[list[str], int]:
@@ -91,7 +79,9 @@ def describe_file(path: Path, *, name: str | None = None, domain: str = "general
     )
 
 
-def dcat_description(description: DatasetDescription, publisher: str, media_type: str, byte_size: int) -> dict[str, Any]:
+def dcat_description(
+    description: DatasetDescription, publisher: str, media_type: str, byte_size: int
+) -> dict[str, Any]:
     """A W3C DCAT 3 JSON-LD description of the dataset (https://www.w3.org/TR/vocab-dcat-3/), with an SPDX
     SHA-256 checksum of the distribution."""
     return {
@@ -153,7 +143,7 @@ def prepare(owner: Participant, path: Path, *, name: str | None = None, domain: 
     dcat = dcat_description(description, owner.address, media_type, path.stat().st_size)
     fingerprint = fingerprint_of(path)
     salt = secrets.token_bytes(32)
-    commitment = keccak(salt + fingerprint)
+    commitment = keccak256(salt + fingerprint)
     tmp = owner.home / "tmp"
     tmp.mkdir(exist_ok=True)
     cipher_path = tmp / f"{description.content_hash.hex()}.dge"
@@ -163,7 +153,8 @@ def prepare(owner: Participant, path: Path, *, name: str | None = None, domain: 
         blob = owner.store.put_file(cipher_path)
     finally:
         cipher_path.unlink(missing_ok=True)
-    prepared = PreparedDataset(description, dcat, hashlib.sha256(canonical_json(dcat)).digest(), fingerprint, salt, commitment, blob)
+    dcat_hash = hashlib.sha256(canonical_json(dcat)).digest()
+    prepared = PreparedDataset(description, dcat, dcat_hash, fingerprint, salt, commitment, blob)
     owner.save_record(
         "datasets",
         description.content_hash.hex(),
