@@ -17,7 +17,6 @@ import pytest
 
 from datagora.domain.errors import IntegrityError, NotFoundError, StorageError, ValidationError
 from datagora.storage import BlobStore, is_blob_address
-from datagora.storage import blobstore as blobstore_module
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -186,7 +185,7 @@ def test_failed_rename_leaves_nothing(store: BlobStore, monkeypatch: pytest.Monk
     def failing_replace(src: str, dst: str) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(blobstore_module.os, "replace", failing_replace)
+    monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(StorageError, match="No space"):
         store.put(b"data")
     assert files_under(store.root) == []

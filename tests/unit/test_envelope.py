@@ -158,6 +158,13 @@ def test_each_envelope_has_a_fresh_data_key(alice: LocalAccount) -> None:
     assert one[header_size(one) :] != two[header_size(two) :]
 
 
+def test_chunks_use_distinct_nonces(alice: LocalAccount) -> None:
+    """Equal plaintext chunks must encrypt differently (a repeated GCM nonce would repeat the key stream)."""
+    envelope = encrypt_bytes(bytes(300), recipients(alice), chunk_size=100)
+    bodies = [envelope[start : end - TAG] for start, end in chunk_spans(envelope, 100)]
+    assert len(set(bodies)) == 3
+
+
 class TrickleStream(io.RawIOBase):
     """Returns at most ``step`` bytes per read, like a pipe or socket, and records (position, size) asked for."""
 

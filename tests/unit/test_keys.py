@@ -10,15 +10,15 @@ from pathlib import Path
 import coincurve
 import pytest
 from eth_account import Account
-from eth_keys import keys as eth_keys
+from eth_keys.datatypes import PrivateKey
 from eth_utils.address import is_checksum_address
 from eth_utils.crypto import keccak
 
-from datagora.crypto import keys as keys_module
 from datagora.crypto.keys import (
     address_of_private_key,
     address_of_public_key,
     check_private_key,
+    checksum_address,
     load_keystore,
     new_account,
     normalize_public_key,
@@ -44,7 +44,7 @@ def test_public_key_is_64_bytes_and_hashes_to_the_address() -> None:
     public_key = public_key_of(account.key)
     assert len(public_key) == 64
     assert "0x" + keccak(public_key)[12:].hex() == account.address.lower()
-    assert public_key == eth_keys.PrivateKey(account.key).public_key.to_bytes()
+    assert public_key == PrivateKey(account.key).public_key.to_bytes()
 
 
 def test_address_of_public_key_accepts_64_65_and_33_byte_forms() -> None:
@@ -74,6 +74,28 @@ def test_malformed_public_keys_are_rejected(bad: bytes) -> None:
         normalize_public_key(bad)
     with pytest.raises(ValidationError):
         address_of_public_key(bad)
+
+
+def test_checksum_address_accepts_any_consistent_spelling() -> None:
+    address = new_account().address
+    digits = address[2:]
+    for spelling in (address, address.lower(), "0x" + digits.upper()):
+        assert checksum_address(spelling) == address
+
+
+@pytest.mark.parametrize("bad", ["", "0x1234", "1234" * 10, "0x" + "g" * 40, "0x" + "a" * 41, None, b"\x00" * 20])
+def test_checksum_address_rejects_non_addresses(bad: object) -> None:
+    with pytest.raises(ValidationError, match="not an Ethereum address"):
+        checksum_address(bad)  # type: ignore[arg-type]
+
+
+def test_checksum_address_rejects_a_wrong_checksum() -> None:
+    address = new_account().address
+    letters = [i for i, c in enumerate(address) if i >= 2 and c.isalpha()]
+    typo = list(address)
+    typo[letters[0]] = typo[letters[0]].swapcase()
+    with pytest.raises(ValidationError, match="checksum"):
+        checksum_address("".join(typo))
 
 
 def test_public_key_of_a_string_is_rejected() -> None:
@@ -124,7 +146,7 @@ def test_keystore_defaults_to_eth_account_work_factor(tmp_path: Path, monkeypatc
         seen.update(kdf=kdf, iterations=iterations)
         return real_encrypt(key, password, kdf="scrypt", iterations=FAST)
 
-    monkeypatch.setattr(keys_module.Account, "encrypt", spy)
+    monkeypatch.setattr(Account, "encrypt", spy)
     save_keystore(new_account(), tmp_path / "k.json", "pw")
     assert seen == {"kdf": "scrypt", "iterations": None}
 
@@ -154,7 +176,7 @@ def test_keystore_refuses_to_overwrite_a_file_created_concurrently(
         Path(dst).write_text("winner")
         real_link(src, dst)
 
-    monkeypatch.setattr(keys_module.os, "link", racing_link)
+    monkeypatch.setattr(os, "link", racing_link)
     with pytest.raises(ValidationError, match="already exists"):
         save_keystore(new_account(), path, "pw", iterations=FAST)
     assert path.read_text() == "winner"
@@ -165,7 +187,7 @@ def test_keystore_failure_while_writing_leaves_nothing(tmp_path: Path, monkeypat
     def failing_fsync(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(keys_module.os, "fsync", failing_fsync)
+    monkeypatch.setattr(os, "fsync", failing_fsync)
     with pytest.raises(OSError, match="No space"):
         save_keystore(new_account(), tmp_path / "k.json", "pw", iterations=FAST)
     assert list(tmp_path.iterdir()) == []

@@ -471,7 +471,7 @@ def _parse_header(raw: bytes) -> tuple[int, bytes, dict[str, bytes]]:
         wrapped_keys[address] = _hex_field(entry["wrapped_key"], WRAPPED_KEY_SIZE, f"{malformed}: wrapped key")
     if list(wrapped_keys) != sorted(wrapped_keys, key=str.lower):
         raise TamperedError(f"{malformed}: recipients not sorted")
-    if False:
+    if _canonical_json(obj) != raw:
         raise TamperedError(f"{malformed}: not in canonical form")
     return chunk_size, nonce_prefix, wrapped_keys
 

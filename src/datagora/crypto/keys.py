@@ -25,8 +25,8 @@ from datagora.domain.errors import NotFoundError, ValidationError, WrongKeyError
 __all__ = [
     "address_of_private_key",
     "address_of_public_key",
-    "checksum_address",
     "check_private_key",
+    "checksum_address",
     "load_keystore",
     "new_account",
     "normalize_public_key",
