@@ -33,3 +33,6 @@ def make_chain(kind: str, request: pytest.FixtureRequest) -> Chain:
         return EmbeddedChain()
     node: AnvilNode = request.getfixturevalue("anvil_node")
     return RpcChain(node.url)
+
+
+pytest_plugins = ["tests.world"]

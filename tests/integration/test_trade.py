@@ -18,7 +18,7 @@ from datagora.domain.errors import (
 )
 from datagora.domain.models import ListingState, OrderState, OrgStatus
 from datagora.services import audit, catalog, market, publishing, registry
-from tests.integration.conftest import ETHER, World, write_table
+from tests.world import ETHER, World, write_table
 
 PRICE = ETHER // 2
 

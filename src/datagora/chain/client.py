@@ -17,7 +17,7 @@ from eth_account.signers.local import LocalAccount
 from requests.exceptions import RequestException
 from web3 import Web3
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound, Web3Exception
+from web3.exceptions import BlockNotFound, ContractLogicError, TimeExhausted, TransactionNotFound, Web3Exception
 from web3.types import RPCEndpoint, TxParams, TxReceipt, Wei
 
 from datagora.domain.errors import ChainError, TransactionReverted
@@ -80,6 +80,18 @@ class Chain:
 
     def block_timestamp(self, number: int) -> int:
         return self._rpc(lambda: int(self.w3.eth.get_block(number)["timestamp"]))
+
+    def block_hash(self, number: int) -> str | None:
+        """0x-hex hash of block ``number``, or None when the chain has no such block (yet)."""
+
+        def get() -> str | None:
+            try:
+                block = self.w3.eth.get_block(number)
+            except BlockNotFound:
+                return None
+            return "0x" + bytes(block["hash"]).hex()
+
+        return self._rpc(get)
 
     def balance(self, address: str) -> int:
         """Balance in wei."""

@@ -11,7 +11,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +163,7 @@ class Contracts:
                 block_number=int(log["blockNumber"]),
                 tx_hash="0x" + bytes(log["transactionHash"]).hex(),
                 log_index=int(log["logIndex"]),
+                block_hash="0x" + bytes(log["blockHash"]).hex(),
             )
 
     def _result(self, receipt: TxReceipt) -> TxResult:
@@ -191,12 +192,20 @@ class Contracts:
         for ev in self._decode(logs):
             if ev.block_number not in stamps:
                 stamps[ev.block_number] = self.chain.block_timestamp(ev.block_number)
-            out.append(
-                ChainEvent(
-                    ev.contract, ev.name, ev.args, ev.block_number, ev.tx_hash, ev.log_index, stamps[ev.block_number]
-                )
-            )
+            out.append(replace(ev, timestamp=stamps[ev.block_number]))
         return out
+
+    def events_of_tx(self, tx_hash: str) -> list[ChainEvent] | None:
+        """The Datagora events of a mined transaction, or None when the chain does not know it."""
+        from web3.exceptions import TransactionNotFound
+
+        try:
+            receipt = self.chain.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return None
+        except Exception as exc:
+            raise self.chain._wrap(exc) from exc
+        return list(self._decode(receipt["logs"]))
 
     def _send(self, sender: LocalAccount, contract: str, fn: str, *args: Any, value: int = 0) -> TxResult:
         bound = getattr(self._c[contract].functions, fn)(*args)

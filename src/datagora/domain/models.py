@@ -116,6 +116,7 @@ class ChainEvent:
     tx_hash: str
     log_index: int
     timestamp: int = 0
+    block_hash: str = ""
 
 
 @dataclass(frozen=True)

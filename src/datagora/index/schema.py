@@ -1,0 +1,129 @@
+"""SQL schema of the event index (SQLAlchemy Core). Works on SQLite (FTS5 for keyword search) and PostgreSQL
+(a tsvector expression index)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    text,
+)
+
+metadata = MetaData()
+
+meta = Table("index_meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text, nullable=False))
+
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("number", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", String(66), nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("block_number", BigInteger, nullable=False, index=True),
+    Column("block_hash", String(66), nullable=False),
+    Column("tx_hash", String(66), nullable=False, index=True),
+    Column("log_index", Integer, nullable=False),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("contract", String(32), nullable=False),
+    Column("name", String(64), nullable=False, index=True),
+    Column("args", Text, nullable=False),
+    UniqueConstraint("block_hash", "log_index", name="uq_event_position"),
+)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("token_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("owner", String(42), nullable=False, index=True),
+    Column("publisher", String(42), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("domain", String(64), nullable=False, index=True),
+    Column("attributes", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("content_hash", LargeBinary(32), nullable=False),
+    Column("dcat_hash", LargeBinary(32), nullable=False),
+    Column("published_block", BigInteger, nullable=False),
+    Column("published_tx", String(66), nullable=False),
+    Column("listing_id", BigInteger, nullable=True),
+    Column("price", String(78), nullable=True),  # wei as decimal text: exceeds 64-bit integers
+    Column("price_eth", BigInteger, nullable=True),  # price in gwei for range filters
+    Column("sale_kind", String(16), nullable=True),
+)
+Index("ix_datasets_price", datasets.c.price_eth)
+
+listings = Table(
+    "listings",
+    metadata,
+    Column("listing_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("token_id", BigInteger, nullable=False, index=True),
+    Column("seller", String(42), nullable=False, index=True),
+    Column("price", String(78), nullable=False),
+    Column("state", String(16), nullable=False),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("listing_id", BigInteger, nullable=False, index=True),
+    Column("buyer", String(42), nullable=False, index=True),
+    Column("price", String(78), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("delivery_hash", String(66), nullable=True),
+)
+
+PROJECTIONS = (datasets, listings, orders)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for ``url`` (``sqlite:///path.db`` or ``postgresql+psycopg://…``) with the schema created.
+
+    SQLite gets WAL mode and an FTS5 table ``datasets_fts`` (name, domain, attributes); PostgreSQL a GIN index
+    on ``to_tsvector('simple', name || domain || attributes)``."""
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execute(
+                text(
+                    "CREATE VIRTUAL TABLE IF NOT EXISTS datasets_fts USING fts5("
+                    "name, domain, attributes, content='datasets', content_rowid='token_id', "
+                    "tokenize='unicode61 remove_diacritics 2')"
+                )
+            )
+        elif engine.dialect.name == "postgresql":
+            conn.execute(
+                text(
+                    "CREATE INDEX IF NOT EXISTS ix_datasets_fts ON datasets USING GIN ("
+                    "to_tsvector('simple', name || ' ' || domain || ' ' || attributes))"
+                )
+            )
+    return engine
