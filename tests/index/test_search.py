@@ -1,0 +1,62 @@
+"""Keyword search with filters and pagination over the SQLite index (FTS5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from datagora.domain.errors import ValidationError
+from datagora.index import EventIndexer, open_engine
+from datagora.index.search import SearchQuery, search
+from datagora.services import market, publishing
+from tests.world import ETHER, World, write_table
+
+
+@pytest.fixture
+def indexed(world: World, tmp_path: Path) -> EventIndexer:
+    assert world.attestor is not None
+    specs = [
+        ("Income survey 2026", "finance", ETHER),
+        ("Hospital admissions", "health", 2 * ETHER),
+        ("Income tax returns", "finance", 3 * ETHER),
+        ("Retail basket data", "retail", 0),
+    ]
+    for i, (name, domain, price) in enumerate(specs):
+        prepared = publishing.prepare(world.seller, write_table(tmp_path / f"d{i}.csv"), name=name, domain=domain)
+        token_id, _, _ = publishing.publish(world.contracts, world.seller, prepared, world.attestor)
+        if price:
+            market.list_dataset(world.contracts, world.seller, token_id, price)
+    idx = EventIndexer(world.contracts, open_engine(f"sqlite:///{tmp_path / 'idx.db'}"))
+    idx.sync()
+    return idx
+
+
+def names(page) -> set[str]:  # type: ignore[no-untyped-def]
+    return {h.name for h in page.hits}
+
+
+def test_keyword_matches_name_domain_and_attributes(indexed: EventIndexer) -> None:
+    e = indexed.engine
+    assert names(search(e, SearchQuery("income survey"))) == {"Income survey 2026"}  # every word must match
+    assert names(search(e, SearchQuery("returns"))) == {"Income tax returns"}
+    assert names(search(e, SearchQuery("health"))) == {"Hospital admissions"}  # domain
+    assert search(e, SearchQuery("region")).total == 4  # attribute (column name) of every table
+    assert names(search(e, SearchQuery("hosp"))) == {"Hospital admissions"}  # prefix of the last word
+    assert search(e, SearchQuery("nothing-like-this")).total == 0
+    assert search(e, SearchQuery("")).total == 4
+
+
+def test_filters_and_pagination(indexed: EventIndexer) -> None:
+    e = indexed.engine
+    assert names(search(e, SearchQuery("income", domain="finance", max_price=ETHER))) == {"Income survey 2026"}
+    assert names(search(e, SearchQuery("income", domain="finance"))) == {"Income survey 2026", "Income tax returns"}
+    assert names(search(e, SearchQuery(min_price=2 * ETHER))) == {"Hospital admissions", "Income tax returns"}
+    assert search(e, SearchQuery(sale_kind="ownership")).total == 3
+    first = search(e, SearchQuery(limit=3))
+    second = search(e, SearchQuery(limit=3, offset=3))
+    assert first.total == second.total == 4
+    assert len(first.hits) == 3 and len(second.hits) == 1
+    assert not names(first) & names(second)
+    with pytest.raises(ValidationError):
+        search(e, SearchQuery(limit=0))
