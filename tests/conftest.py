@@ -36,3 +36,36 @@ def make_chain(kind: str, request: pytest.FixtureRequest) -> Chain:
 
 
 pytest_plugins = ["tests.world"]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[object]:
+    from datagora.index.pgserver import PostgresServer
+
+    # No skip: the README's test command installs PostgreSQL; its absence is a failure to report.
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_factory(request: pytest.FixtureRequest, tmp_path: object) -> object:
+    """A function returning the URL of a new, empty database of the parametrised dialect."""
+    import itertools
+    import uuid
+    from pathlib import Path
+
+    counter = itertools.count()
+    if request.param == "sqlite":
+        base = Path(str(tmp_path))
+        return lambda: f"sqlite:///{base / f'index-{next(counter)}.db'}"
+    server = request.getfixturevalue("postgres_server")
+
+    def new_pg() -> str:
+        import psycopg
+
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True) as c:
+            c.execute(f"CREATE DATABASE {name}")
+        return server.url.rsplit("/", 1)[0] + "/" + name
+
+    return new_pg

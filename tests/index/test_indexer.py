@@ -4,12 +4,14 @@ chain, and always equal a fresh re-index from block 0."""
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, text
 
 from datagora.index import EventIndexer, open_engine
+from datagora.index.search import SearchQuery, search
 from datagora.index.schema import datasets, events, listings, orders
 from datagora.services import market, publishing
 from tests.world import ETHER, World, write_table
@@ -33,8 +35,8 @@ def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-def fresh_dump(world: World, tmp_path: Path, name: str) -> dict[str, list[tuple[Any, ...]]]:
-    engine = open_engine(f"sqlite:///{tmp_path / name}")
+def fresh_dump(world: World, new_db: Callable[[], str]) -> dict[str, list[tuple[Any, ...]]]:
+    engine = open_engine(new_db())
     EventIndexer(world.contracts, engine).sync()
     return dump(engine)
 
@@ -47,8 +49,8 @@ def publish_and_list(world: World, tmp_path: Path, name: str, price: int = ETHER
     return token_id, listing_id
 
 
-def test_index_projects_a_trade_and_resumes_after_restart(world: World, tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'index.db'}"
+def test_index_projects_a_trade_and_resumes_after_restart(world: World, tmp_path: Path, db_factory: Callable[[], str]) -> None:
+    db = db_factory()
     idx = EventIndexer(world.contracts, open_engine(db))
     token_id, listing_id = publish_and_list(world, tmp_path, "Income survey")
     first = idx.sync()
@@ -56,8 +58,7 @@ def test_index_projects_a_trade_and_resumes_after_restart(world: World, tmp_path
     with idx.engine.connect() as conn:
         row = conn.execute(select(datasets).where(datasets.c.token_id == token_id)).one()
         assert row.listing_id == listing_id and int(row.price) == ETHER and row.owner == world.seller.address
-        hits = conn.execute(text("SELECT rowid FROM datasets_fts WHERE datasets_fts MATCH 'income'")).all()
-        assert [h[0] for h in hits] == [token_id]
+    assert [h.token_id for h in search(idx.engine, SearchQuery("survey")).hits] == [token_id]
 
     # Restart: a new indexer on the same file resumes from its cursor.
     order_id, _ = market.buy(world.contracts, world.buyer, listing_id)
@@ -71,20 +72,20 @@ def test_index_projects_a_trade_and_resumes_after_restart(world: World, tmp_path
         row = conn.execute(select(datasets).where(datasets.c.token_id == token_id)).one()
         assert row.owner == world.buyer.address and row.listing_id is None
         assert conn.execute(select(orders.c.state).where(orders.c.order_id == order_id)).scalar_one() == "completed"
-    assert dump(idx2.engine) == fresh_dump(world, tmp_path, "fresh.db")
+    assert dump(idx2.engine) == fresh_dump(world, db_factory)
     assert idx2.verify().ok
 
 
-def test_confirmations_hold_back_recent_blocks(world: World, tmp_path: Path) -> None:
-    idx = EventIndexer(world.contracts, open_engine(f"sqlite:///{tmp_path / 'i.db'}"), confirmations=3)
+def test_confirmations_hold_back_recent_blocks(world: World, tmp_path: Path, db_factory: Callable[[], str]) -> None:
+    idx = EventIndexer(world.contracts, open_engine(db_factory()), confirmations=3)
     publish_and_list(world, tmp_path, "recent")
     report = idx.sync()
     assert report.to_block == world.chain.block_number() - 3
     assert idx.count() < len(world.contracts.events())
 
 
-def test_index_survives_a_reorg(world: World, tmp_path: Path) -> None:
-    idx = EventIndexer(world.contracts, open_engine(f"sqlite:///{tmp_path / 'index.db'}"))
+def test_index_survives_a_reorg(world: World, tmp_path: Path, db_factory: Callable[[], str]) -> None:
+    idx = EventIndexer(world.contracts, open_engine(db_factory()))
     publish_and_list(world, tmp_path, "kept")
     idx.sync()
     fork_point = world.chain.snapshot()
@@ -100,12 +101,12 @@ def test_index_survives_a_reorg(world: World, tmp_path: Path) -> None:
     assert report.reorg_depth > 0
     with idx.engine.connect() as conn:
         assert {r[0] for r in conn.execute(select(datasets.c.name))} == {"kept", "canonical"}
-    assert dump(idx.engine) == fresh_dump(world, tmp_path, "fresh.db")
+    assert dump(idx.engine) == fresh_dump(world, db_factory)
     assert idx.verify().ok
 
 
-def test_verify_reports_a_tampered_row(world: World, tmp_path: Path) -> None:
-    idx = EventIndexer(world.contracts, open_engine(f"sqlite:///{tmp_path / 'index.db'}"))
+def test_verify_reports_a_tampered_row(world: World, tmp_path: Path, db_factory: Callable[[], str]) -> None:
+    idx = EventIndexer(world.contracts, open_engine(db_factory()))
     publish_and_list(world, tmp_path, "honest")
     idx.sync()
     with idx.engine.begin() as conn:
@@ -115,10 +116,10 @@ def test_verify_reports_a_tampered_row(world: World, tmp_path: Path) -> None:
     assert [d.kind for d in report.differences] == ["args"]
 
 
-def test_index_refuses_another_deployment(world: World, tmp_path: Path) -> None:
+def test_index_refuses_another_deployment(world: World, tmp_path: Path, db_factory: Callable[[], str]) -> None:
     from datagora.chain.contracts import Contracts
 
-    db = f"sqlite:///{tmp_path / 'index.db'}"
+    db = db_factory()
     EventIndexer(world.contracts, open_engine(db)).sync()
     other = Contracts.deploy(world.chain, world.supervisor.account, world.platform.account)
     with pytest.raises(ValueError, match="another chain or deployment"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from tests.world import ETHER, World, write_table
 
 
 @pytest.fixture
-def indexed(world: World, tmp_path: Path) -> EventIndexer:
+def indexed(world: World, tmp_path: Path, db_factory: Callable[[], str]) -> EventIndexer:
     assert world.attestor is not None
     specs = [
         ("Income survey 2026", "finance", ETHER),
@@ -27,7 +28,7 @@ def indexed(world: World, tmp_path: Path) -> EventIndexer:
         token_id, _, _ = publishing.publish(world.contracts, world.seller, prepared, world.attestor)
         if price:
             market.list_dataset(world.contracts, world.seller, token_id, price)
-    idx = EventIndexer(world.contracts, open_engine(f"sqlite:///{tmp_path / 'idx.db'}"))
+    idx = EventIndexer(world.contracts, open_engine(db_factory()))
     idx.sync()
     return idx
 
