@@ -61,3 +61,19 @@ def test_filters_and_pagination(indexed: EventIndexer) -> None:
     assert not names(first) & names(second)
     with pytest.raises(ValidationError):
         search(e, SearchQuery(limit=0))
+
+
+def test_schema_is_migrated_by_alembic_and_matches_the_models(db_factory: Callable[[], str]) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    from datagora.index.schema import metadata
+
+    engine = open_engine(db_factory())
+    with engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == "0001"
+        diff = [d for d in compare_metadata(MigrationContext.configure(conn), metadata) if "fts" not in str(d)]
+    assert diff == []
+    assert {"events", "datasets", "listings", "orders", "blocks", "index_meta"} <= set(inspect(engine).get_table_names())
+    open_engine(str(engine.url))  # idempotent on an up-to-date database

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -19,7 +20,6 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
-    text,
 )
 
 metadata = MetaData()
@@ -101,29 +101,27 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.close()
 
 
-def open_engine(url: str) -> Engine:
-    """An engine for ``url`` (``sqlite:///path.db`` or ``postgresql+psycopg://…``) with the schema created.
+MIGRATIONS = Path(__file__).parent / "migrations"
 
-    SQLite gets WAL mode and an FTS5 table ``datasets_fts`` (name, domain, attributes); PostgreSQL a GIN index
-    on ``to_tsvector('simple', name || domain || attributes)``."""
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest Alembic revision (creates it on an empty database)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for ``url`` (``sqlite:///path.db`` or ``postgresql+psycopg://…``), migrated to the newest
+    schema with Alembic. SQLite gets WAL mode and an FTS5 table ``datasets_fts`` (name, domain, attributes);
+    PostgreSQL a GIN index on ``to_tsvector('simple', name || domain || attributes)``."""
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    metadata.create_all(engine)
-    with engine.begin() as conn:
-        if engine.dialect.name == "sqlite":
-            conn.execute(
-                text(
-                    "CREATE VIRTUAL TABLE IF NOT EXISTS datasets_fts USING fts5("
-                    "name, domain, attributes, content='datasets', content_rowid='token_id', "
-                    "tokenize='unicode61 remove_diacritics 2')"
-                )
-            )
-        elif engine.dialect.name == "postgresql":
-            conn.execute(
-                text(
-                    "CREATE INDEX IF NOT EXISTS ix_datasets_fts ON datasets USING GIN ("
-                    "to_tsvector('simple', name || ' ' || domain || ' ' || attributes))"
-                )
-            )
+    migrate(engine)
     return engine
