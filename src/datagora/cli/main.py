@@ -16,9 +16,10 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from datagora.domain.errors import DatagoraError
+from datagora.domain.errors import DatagoraError, ValidationError
 from datagora.domain.models import OrgStatus, TxResult
 
 P = ParamSpec("P")
@@ -52,6 +53,13 @@ AccountName = Annotated[str, typer.Option("--account", "-a", help="Keystore name
 DEFAULT_HOME = Path.home() / ".datagora"
 
 
+def _fail(exc: BaseException) -> typer.Exit:
+    """Print ``exc`` as one ``error:`` line on stderr (whitespace collapsed, Rich markup escaped)."""
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
 def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Print a Datagora error as one line and exit 1."""
 
@@ -59,12 +67,8 @@ def handle_errors(fn: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except DatagoraError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-        except (ValueError, OSError) as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
+        except (DatagoraError, ValueError, OSError) as exc:
+            raise _fail(exc) from None
 
     return wrapper
 
@@ -78,7 +82,7 @@ def _parse_ether(text: str) -> int:
         wei = Decimal(text) * ETHER
     except InvalidOperation as exc:
         raise ValueError(f"not an amount of ether: {text!r}") from exc
-    if wei != wei.to_integral_value() or wei < 0:
+    if not wei.is_finite() or wei != wei.to_integral_value() or wei < 0:
         raise ValueError(f"not a valid amount of ether: {text!r}")
     return int(wei)
 
@@ -101,6 +105,18 @@ def _keystore_path(home: Path, name: str) -> Path:
     if not name or "/" in name or name.startswith("."):
         raise ValueError(f"invalid account name {name!r}")
     return home / "keystores" / f"{name}.json"
+
+
+def _address(home: Path, name: str) -> str:
+    """The address a keystore names, without decrypting it. Raises ``ValidationError``."""
+    path = _keystore_path(home, name)
+    try:
+        address = json.loads(path.read_text())["address"]
+    except FileNotFoundError:
+        raise ValidationError(f"keystore {path} does not exist") from None
+    except (ValueError, KeyError, TypeError):
+        raise ValidationError(f"keystore {path} is malformed: no address field") from None
+    return "0x" + str(address).removeprefix("0x")
 
 
 def _participant(home: Path, name: str) -> Any:
@@ -213,7 +229,7 @@ def account_fund(
 
     if not rpc_url:
         raise DatagoraError("pass --rpc-url")
-    address = "0x" + json.loads(_keystore_path(home, name).read_text())["address"]
+    address = _address(home, name)
     chain = RpcChain(rpc_url)
     chain.fund(address, _parse_ether(ether))
     console.print(f"[green]✓[/] {name} balance {chain.balance(address) / ETHER} ETH", highlight=False)
@@ -338,7 +354,7 @@ def search(
     from datagora.services import catalog
 
     contracts = _contracts(home, rpc_url)
-    caller = "0x" + json.loads(_keystore_path(home, account).read_text())["address"]
+    caller = _address(home, account)
     table = Table("id", "name", "domain", "size", "owner", "listing", "price (ETH)")
     for hit in catalog.search(contracts, caller, keyword):
         table.add_row(
@@ -478,7 +494,7 @@ def audit(
     trail = audit_trail(_contracts(home, rpc_url))
     if as_json:
         for rec in trail:
-            console.print_json(json.dumps(asdict(rec)))
+            typer.echo(json.dumps(asdict(rec)))
         return
     table = Table("block", "actor", "event", "what", "tx")
     for rec in trail:
