@@ -9,6 +9,7 @@ estimated before sending, which also surfaces a revert before anything is mined:
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -250,7 +251,10 @@ class Chain:
 
 
 class EmbeddedChain(Chain):
-    """An in-process EVM (py-evm through eth-tester): nothing to install or start, state lives in memory."""
+    """An in-process EVM (py-evm through eth-tester): nothing to install or start, state lives in memory.
+
+    eth-tester is not thread-safe: every request to it goes through one lock, so several threads (the request
+    handlers of ``datagora serve --dev``) can share the chain."""
 
     kind = "embedded"
 
@@ -258,18 +262,29 @@ class EmbeddedChain(Chain):
         from eth_tester import EthereumTester, PyEVMBackend
         from web3 import EthereumTesterProvider
 
+        lock = threading.RLock()
+
+        class _SerialisedProvider(EthereumTesterProvider):
+            def make_request(self, method: RPCEndpoint, params: Any) -> Any:
+                with lock:
+                    return super().make_request(method, params)
+
+        self.lock = lock
         self.tester = EthereumTester(PyEVMBackend())
-        super().__init__(Web3(EthereumTesterProvider(self.tester)), **kwargs)
+        super().__init__(Web3(_SerialisedProvider(self.tester)), **kwargs)
 
     def advance_time(self, seconds: int) -> None:
-        self.tester.time_travel(self.now() + seconds)
-        self.tester.mine_blocks(1)
+        with self.lock:
+            self.tester.time_travel(self.now() + seconds)
+            self.tester.mine_blocks(1)
 
     def snapshot(self) -> Any:
-        return self.tester.take_snapshot()
+        with self.lock:
+            return self.tester.take_snapshot()
 
     def revert(self, snapshot_id: Any) -> None:
-        self.tester.revert_to_snapshot(snapshot_id)
+        with self.lock:
+            self.tester.revert_to_snapshot(snapshot_id)
 
 
 class RpcChain(Chain):
@@ -285,7 +300,8 @@ class RpcChain(Chain):
         try:
             self.chain_id  # noqa: B018 - fail fast on a wrong URL
         except ChainError as exc:
-            raise ChainError(f"cannot reach the chain node at {url}: {exc}") from exc
+            reason = str(exc).removeprefix("cannot reach the chain node: ")
+            raise ChainError(f"cannot reach the chain node at {url}: {reason}") from exc
 
     def _dev(self, method: str, params: list[Any]) -> Any:
         response = self._rpc(lambda: self.w3.provider.make_request(RPCEndpoint(method), params))

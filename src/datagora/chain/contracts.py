@@ -19,11 +19,12 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.abi import event_abi_to_log_topic
 from web3 import Web3
 from web3.contract import Contract
+from web3.exceptions import MismatchedABI, Web3ValidationError
 from web3.types import TxReceipt
 
 from datagora.chain.artifacts import CONTRACT_NAMES, load_artifact
 from datagora.chain.client import Chain
-from datagora.domain.errors import DeploymentError, NotFoundError
+from datagora.domain.errors import DeploymentError, NotFoundError, ValidationError
 from datagora.domain.models import (
     AccountKind,
     ChainEvent,
@@ -207,12 +208,18 @@ class Contracts:
             raise self.chain._wrap(exc) from exc
         return list(self._decode(receipt["logs"]))
 
+    def _bind(self, contract: str, fn: str, *args: Any) -> Any:
+        try:
+            return getattr(self._c[contract].functions, fn)(*args)
+        except (Web3ValidationError, MismatchedABI, TypeError, ValueError) as exc:
+            shown = ", ".join(str(a)[:40] for a in args)
+            raise ValidationError(f"invalid arguments for {contract}.{fn}({shown})") from exc
+
     def _send(self, sender: LocalAccount, contract: str, fn: str, *args: Any, value: int = 0) -> TxResult:
-        bound = getattr(self._c[contract].functions, fn)(*args)
-        return self._result(self.chain.transact(sender, bound, value=value))
+        return self._result(self.chain.transact(sender, self._bind(contract, fn, *args), value=value))
 
     def _view(self, contract: str, fn: str, *args: Any) -> Any:
-        return self.chain.call(getattr(self._c[contract].functions, fn)(*args))
+        return self.chain.call(self._bind(contract, fn, *args))
 
     # -- Registry ----------------------------------------------------------------------------------------
 

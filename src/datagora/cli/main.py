@@ -354,7 +354,7 @@ def search(
     from datagora.services import catalog
 
     contracts = _contracts(home, rpc_url)
-    caller = _address(home, account)
+    caller = _participant(home, account).address  # proves the caller holds the key
     table = Table("id", "name", "domain", "size", "owner", "listing", "price (ETH)")
     for hit in catalog.search(contracts, caller, keyword):
         table.add_row(

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from eth_account.signers.local import LocalAccount
 
@@ -20,7 +21,7 @@ from datagora.chain.contracts import Contracts
 from datagora.crypto.ecies import decrypt_with
 from datagora.crypto.eip712 import novelty_attestation, sign_typed_data
 from datagora.crypto.hashing import keccak256
-from datagora.domain.errors import CryptoError, NoveltyRefused, ValidationError
+from datagora.domain.errors import AccessDenied, CryptoError, NotFoundError, NoveltyRefused, ValidationError
 from datagora.domain.models import DatasetDescription
 
 DEFAULT_VALIDITY = 3600
@@ -91,9 +92,22 @@ class Attestation:
     attester: str
 
 
+class Attestor(Protocol):
+    """What a seller needs from the platform: its ``address`` (whose Registry key encrypts the request), an
+    attestation for an encrypted :class:`AttestationRequest`, and a note once the dataset is minted. Implemented
+    by :class:`NoveltyAttestor` (in process) and ``datagora.api.client.RemoteAttestor`` (over HTTP)."""
+
+    @property
+    def address(self) -> str: ...
+
+    def attest(self, ciphertext: bytes) -> Attestation: ...
+
+    def record_published(self, fingerprint: bytes, token_id: int) -> None: ...
+
+
 class NoveltyAttestor:
     """The platform's attestation service. ``db_path`` holds the data-contract table (``":memory:"`` for a
-    throw-away platform)."""
+    throw-away platform). Safe to share between threads (one lock around the table)."""
 
     def __init__(
         self, contracts: Contracts, platform: LocalAccount, db_path: Path | str, *, validity: int = DEFAULT_VALIDITY
@@ -101,7 +115,8 @@ class NoveltyAttestor:
         self.contracts = contracts
         self.platform = platform
         self.validity = validity
-        self.db = sqlite3.connect(str(db_path))
+        self._lock = threading.RLock()
+        self.db = sqlite3.connect(str(db_path), check_same_thread=False)
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS data_contract ("
             " fingerprint BLOB PRIMARY KEY, publisher TEXT NOT NULL, content_hash BLOB NOT NULL,"
@@ -135,12 +150,19 @@ class NoveltyAttestor:
         if publisher.lower() != request.publisher.lower() and expiry >= int(time.time()):
             raise NoveltyRefused("refused: another seller holds a pending attestation for this fingerprint")
 
-    def attest(self, ciphertext: bytes) -> Attestation:
+    def attest(self, ciphertext: bytes, *, requester: str | None = None) -> Attestation:
         """Decrypt an :class:`AttestationRequest`, check it, sign. Raises ``CryptoError``, ``ValidationError``
-        (description does not match the content hash) or ``NoveltyRefused``."""
+        (description does not match the content hash) or ``NoveltyRefused``; ``AccessDenied`` when
+        ``requester`` (the authenticated caller, if known) is not the request's publisher."""
         request = self._decrypt(ciphertext)
+        if requester is not None and requester.lower() != request.publisher.lower():
+            raise AccessDenied(f"{requester} may not request an attestation for publisher {request.publisher}")
         if request.description.content_hash != request.content_hash:
             raise ValidationError("attestation request: description and content hash disagree")
+        with self._lock:
+            return self._attest(request)
+
+    def _attest(self, request: AttestationRequest) -> Attestation:
         self.check_novelty(request)
         expiry = max(self.contracts.chain.now(), int(time.time())) + self.validity
         typed = novelty_attestation(
@@ -171,9 +193,25 @@ class NoveltyAttestor:
 
     def record_published(self, fingerprint: bytes, token_id: int) -> None:
         """Bind an attested fingerprint to its minted dataset in the data-contract table."""
-        self.db.execute("UPDATE data_contract SET token_id = ? WHERE fingerprint = ?", (token_id, fingerprint))
-        self.db.commit()
+        with self._lock:
+            self.db.execute("UPDATE data_contract SET token_id = ? WHERE fingerprint = ?", (token_id, fingerprint))
+            self.db.commit()
+
+    def record_published_checked(self, fingerprint: bytes, token_id: int) -> None:
+        """:meth:`record_published` for a seller's claim received over the network: the dataset ``token_id``
+        must exist in ``Catalog`` with the content hash attested for ``fingerprint``. Raises ``NotFoundError``
+        (no attestation for the fingerprint, unknown dataset) or ``ValidationError`` (content differs)."""
+        with self._lock:
+            row = self.db.execute(
+                "SELECT content_hash FROM data_contract WHERE fingerprint = ?", (fingerprint,)
+            ).fetchone()
+        if row is None:
+            raise NotFoundError("the platform attested no dataset with this fingerprint")
+        if self.contracts.dataset(token_id).content_hash != bytes(row[0]):
+            raise ValidationError(f"dataset {token_id} does not carry the content attested for this fingerprint")
+        self.record_published(fingerprint, token_id)
 
     def table(self) -> list[dict[str, Any]]:
-        rows = self.db.execute("SELECT publisher, content_hash, token_id, expiry FROM data_contract").fetchall()
+        with self._lock:
+            rows = self.db.execute("SELECT publisher, content_hash, token_id, expiry FROM data_contract").fetchall()
         return [{"publisher": p, "content_hash": c.hex(), "token_id": t, "expiry": e} for p, c, t, e in rows]

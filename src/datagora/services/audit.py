@@ -82,13 +82,74 @@ def _describe(ev: ChainEvent) -> tuple[str, str]:
             return "", f"{ev.name} {a}"
 
 
-_HOUSEKEEPING = ("Transfer", "Approval", "ApprovalForAll", "RoleGranted", "OwnershipTransferred")
+_HOUSEKEEPING = (
+    "Transfer",
+    "Approval",
+    "ApprovalForAll",
+    "RoleGranted",
+    "RoleRevoked",
+    "RoleAdminChanged",
+    "RoleMinterChanged",
+    "OwnershipTransferred",
+)
 
 
-def audit_trail(contracts: Contracts, *, include_token_transfers: bool = False) -> list[AuditRecord]:
-    """Every Datagora event since deployment as :class:`AuditRecord` rows, in chain order."""
+class _Subject:
+    """Which events concern an organisation, a dataset and/or an account, learnt in one pass in chain order
+    (members join before they act; listings precede their orders, orders their deliveries)."""
+
+    def __init__(self, organisation_id: int | None, token_id: int | None, account: str | None) -> None:
+        self.organisation_id = organisation_id
+        self.token_id = token_id
+        self.account = account.lower() if account else None
+        self.members: set[str] = set()
+        self.listings: set[int] = set()
+        self.orders: set[int] = set()
+
+    @staticmethod
+    def _addresses(ev: ChainEvent) -> set[str]:
+        return {v.lower() for v in ev.args.values() if isinstance(v, str) and len(v) == 42 and v.startswith("0x")}
+
+    def matches(self, ev: ChainEvent) -> bool:
+        a = ev.args
+        if ev.name == "MemberJoined" and a["organisation_id"] == self.organisation_id:
+            self.members.add(str(a["account"]).lower())
+        elif ev.name == "Listed" and a["token_id"] == self.token_id:
+            self.listings.add(int(a["listing_id"]))
+        elif ev.name == "OrderPaid" and a["listing_id"] in self.listings:
+            self.orders.add(int(a["order_id"]))
+        addresses = self._addresses(ev)
+        if self.organisation_id is not None and not (
+            a.get("organisation_id") == self.organisation_id or addresses & self.members
+        ):
+            return False
+        if self.token_id is not None and not (
+            a.get("token_id") == self.token_id
+            or a.get("listing_id") in self.listings
+            or a.get("order_id") in self.orders
+        ):
+            return False
+        return self.account is None or self.account in addresses
+
+
+def audit_trail(
+    contracts: Contracts,
+    *,
+    include_token_transfers: bool = False,
+    organisation_id: int | None = None,
+    token_id: int | None = None,
+    account: str | None = None,
+) -> list[AuditRecord]:
+    """Every Datagora event since deployment as :class:`AuditRecord` rows, in chain order. Optional filters
+    (combined with AND): ``organisation_id`` (events naming the organisation or one of its members),
+    ``token_id`` (events of the dataset, its listings and their orders), ``account`` (events naming the
+    address in any role: actor, buyer, seller, owner, data subject)."""
+    filtered = organisation_id is not None or token_id is not None or account is not None
+    subject = _Subject(organisation_id, token_id, account) if filtered else None
     out = []
     for ev in contracts.events():
+        if subject is not None and not subject.matches(ev):
+            continue
         if ev.name in _HOUSEKEEPING and not include_token_transfers:
             continue
         actor, detail = _describe(ev)

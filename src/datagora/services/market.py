@@ -60,6 +60,11 @@ def list_dataset(
     if price_wei <= 0:
         raise ValidationError("price must be positive")
     contracts.dataset(token_id)  # NotFoundError for an unknown id
+    # Refuse here what Market.list would refuse, so no approval transaction is spent on a doomed listing.
+    if not contracts.is_audited(seller.address):
+        raise AccessDenied(f"market: seller not audited ({seller.address} is not in an Audited organisation)")
+    if contracts.owner_of(token_id).lower() != seller.address.lower():
+        raise AccessDenied(f"market: not token owner (dataset {token_id} is not owned by {seller.address})")
     txs = []
     market = contracts.addresses["Market"]
     if not contracts.is_approved_for_all(seller.address, market):

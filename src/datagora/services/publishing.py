@@ -23,7 +23,7 @@ from datagora.crypto.envelope import encrypt_stream
 from datagora.crypto.hashing import keccak256, sha256_file
 from datagora.domain.errors import ValidationError
 from datagora.domain.models import DatasetDescription, TxResult
-from datagora.services.attestation import Attestation, AttestationRequest, NoveltyAttestor
+from datagora.services.attestation import Attestation, AttestationRequest, Attestor
 from datagora.services.participant import Participant
 
 
@@ -188,7 +188,7 @@ def publish(
     contracts: Contracts,
     owner: Participant,
     prepared: PreparedDataset,
-    attestor: NoveltyAttestor,
+    attestor: Attestor,
 ) -> tuple[int, Attestation, TxResult]:
     """Ask the platform for its novelty attestation and mint the dataset. Returns the token id.
 
