@@ -7,14 +7,14 @@ once per module (``deployment``, see ``contract_kit``) and every test runs insid
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import boa
 import pytest
-from contract_kit import (
+from eth_account.signers.local import LocalAccount
+
+from tests.contracts.contract_kit import (
     CONTRACTS_DIR,
     FEE_BPS,
     START_BALANCE,
@@ -24,10 +24,9 @@ from contract_kit import (
     make_account,
     public_key_of,
 )
-from eth_account.signers.local import LocalAccount
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def env() -> Any:
     """The titanoboa environment, passed explicitly to tests instead of reaching for the global."""
     return boa.env
@@ -49,7 +48,7 @@ def market_deployer() -> Any:
 
 
 @pytest.fixture(scope="session")
-def test_contract_deployer() -> Callable[[str], Any]:
+def helper_deployer() -> Callable[[str], Any]:
     """Compile (once per session) a helper contract from tests/contracts/ by file name."""
     cache: dict[str, Any] = {}
 
@@ -114,17 +113,6 @@ def _isolate(env: Any, deployment: Deployment) -> Iterator[None]:
     """Run every test in a snapshot of the module deployment; state, balances and time are reverted after."""
     with env.anchor():
         yield
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Skip ``@pytest.mark.slow`` contract tests unless asked for (``-m slow`` or DATAGORA_RUN_SLOW=1)."""
-    markexpr = config.getoption("markexpr", default="") or ""
-    if "slow" in markexpr or os.environ.get("DATAGORA_RUN_SLOW") == "1":
-        return
-    skip_slow = pytest.mark.skip(reason="slow: run with -m slow or DATAGORA_RUN_SLOW=1")
-    for item in items:
-        if "slow" in item.keywords and TEST_CONTRACTS_DIR in Path(str(item.path)).resolve().parents:
-            item.add_marker(skip_slow)
 
 
 @pytest.fixture

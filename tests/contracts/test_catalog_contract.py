@@ -6,7 +6,13 @@ from typing import Any
 
 import boa
 import pytest
-from contract_kit import (
+from eth_abi import encode
+from eth_account.messages import encode_typed_data
+from eth_utils import keccak
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.contracts.contract_kit import (
     STATUS_SUSPENDED,
     STATUS_TO_AUDIT,
     ZERO_ADDRESS,
@@ -17,11 +23,6 @@ from contract_kit import (
     events,
     make_account,
 )
-from eth_abi import encode
-from eth_account.messages import encode_typed_data
-from eth_utils import keccak
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 

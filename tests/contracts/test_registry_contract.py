@@ -6,7 +6,11 @@ from typing import Any
 
 import boa
 import pytest
-from contract_kit import (
+from eth_utils import keccak
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.contracts.contract_kit import (
     KIND_CUSTOMER,
     KIND_MEMBER,
     KIND_NONE,
@@ -21,9 +25,6 @@ from contract_kit import (
     make_account,
     public_key_of,
 )
-from eth_utils import keccak
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 FUZZ = settings(
     max_examples=25,
@@ -68,10 +69,7 @@ def test_register_organisation_creates_organisation(d: Deployment) -> None:
 
 
 def test_register_organisation_joins_existing_organisation(d: Deployment) -> None:
-    """Joining by name adds a member and creates nothing (EntDSM Algorithm 1, as documented in Registry.vy).
-
-    Note: the joiner inherits the organisation's status at once; see the report on the audit bypass.
-    """
+    """Joining by name adds a member and creates nothing (EntDSM Algorithm 1, as documented in Registry.vy)."""
     frank = make_account("frank")
     key = public_key_of(frank)
     with d.env.prank(frank.address):
@@ -84,6 +82,17 @@ def test_register_organisation_joins_existing_organisation(d: Deployment) -> Non
     assert tuple(d.registry.organisations(d.beta_id)) == ("Beta", STATUS_AUDITED, 2)
     assert d.registry.organisation_of(frank.address) == d.beta_id
     assert d.registry.account_kind(frank.address) == KIND_MEMBER
+
+
+def test_joining_an_audited_organisation_is_audited_at_once(d: Deployment) -> None:
+    """Documents a design risk, not a guard: any key holder can join an Audited organisation by its name,
+    without the organisation's or the supervisor's consent, and is at once ``is_audited``, so the Market lets
+    it buy and list. If membership should need approval, this test must change with the contract.
+    """
+    d.register_organisation(d.mallory, "Acme")
+    assert d.registry.is_audited(d.mallory.address)
+    _, listing_id = d.publish_and_list(d.bob)
+    assert d.buy(d.mallory, listing_id) == 1
 
 
 def test_register_organisation_accepts_64_byte_name(d: Deployment) -> None:
