@@ -292,7 +292,9 @@ def withdraw():
     assert amount > 0, "market: nothing to withdraw"
     self.pending_withdrawals[msg.sender] = 0
     log Withdrawn(account=msg.sender, amount=amount)
-    send(msg.sender, amount)
+    # All gas is forwarded so contract accounts (multisigs, smart wallets) can receive; reentrancy is
+    # excluded by the lock and by zeroing the balance first.
+    raw_call(msg.sender, b"", value=amount)
 
 
 @external

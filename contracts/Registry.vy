@@ -6,8 +6,10 @@
         Algorithm 2 `changeComState`: an address registers an organisation
         by name (status ToAudit) or joins an existing one, registers only
         once, the supervisor cannot register, and only the supervisor
-        changes an organisation's status. Individuals (customers) register
-        without audit. Every account publishes the 64-byte secp256k1 public
+        changes an organisation's status. Joining an existing organisation
+        is a request that an active member (or the supervisor) approves, so
+        nobody inherits an organisation's audit by knowing its name.
+        Individuals (customers) register without audit. Every account publishes the 64-byte secp256k1 public
         key of its own address, which other parties use for ECIES.
 @dev The supervisor is the snekmate `ownable` owner.
 """
@@ -32,6 +34,7 @@ STATUS_SUSPENDED: constant(uint8) = 3
 KIND_NONE: constant(uint8) = 0
 KIND_MEMBER: constant(uint8) = 1
 KIND_CUSTOMER: constant(uint8) = 2
+KIND_PENDING: constant(uint8) = 3
 
 MAX_NAME: constant(uint256) = 64
 
@@ -42,6 +45,11 @@ event OrganisationRegistered:
     founder: indexed(address)
 
 event MemberJoined:
+    organisation_id: indexed(uint256)
+    account: indexed(address)
+    public_key: Bytes[64]
+
+event MembershipRequested:
     organisation_id: indexed(uint256)
     account: indexed(address)
     public_key: Bytes[64]
@@ -82,9 +90,11 @@ def __init__():
 @external
 def register_organisation(name: String[MAX_NAME], public_key: Bytes[64]) -> uint256:
     """
-    @notice Register the caller as a member of organisation `name`,
-            creating it with status ToAudit if it does not exist
-            (EntDSM Algorithm 1).
+    @notice Register the caller in organisation `name` (EntDSM Algorithm 1):
+            a new name creates the organisation with status ToAudit and the
+            caller as its first member; an existing name files a membership
+            request that a member of it (or the supervisor) approves with
+            `approve_member`.
     @param name Organisation name, 1..64 bytes.
     @param public_key The caller's uncompressed secp256k1 public key
            without the 0x04 prefix (64 bytes); its keccak256 must give
@@ -97,19 +107,41 @@ def register_organisation(name: String[MAX_NAME], public_key: Bytes[64]) -> uint
     self._check_public_key(public_key)
 
     organisation_id: uint256 = self.organisation_id_of_name[name]
-    if organisation_id == 0:
-        organisation_id = self.organisation_count + 1
-        self.organisation_count = organisation_id
-        self.organisation_id_of_name[name] = organisation_id
-        self.organisations[organisation_id] = Organisation(name=name, status=STATUS_TO_AUDIT, members=0)
-        log OrganisationRegistered(organisation_id=organisation_id, name=name, founder=msg.sender)
+    self.public_key[msg.sender] = public_key
+    if organisation_id != 0:
+        self.organisation_of[msg.sender] = organisation_id
+        self.account_kind[msg.sender] = KIND_PENDING
+        log MembershipRequested(organisation_id=organisation_id, account=msg.sender, public_key=public_key)
+        return organisation_id
 
-    self.organisations[organisation_id].members += 1
+    organisation_id = self.organisation_count + 1
+    self.organisation_count = organisation_id
+    self.organisation_id_of_name[name] = organisation_id
+    self.organisations[organisation_id] = Organisation(name=name, status=STATUS_TO_AUDIT, members=1)
     self.organisation_of[msg.sender] = organisation_id
     self.account_kind[msg.sender] = KIND_MEMBER
-    self.public_key[msg.sender] = public_key
+    log OrganisationRegistered(organisation_id=organisation_id, name=name, founder=msg.sender)
     log MemberJoined(organisation_id=organisation_id, account=msg.sender, public_key=public_key)
     return organisation_id
+
+
+@external
+def approve_member(account: address):
+    """
+    @notice Accept `account`'s pending request to join the caller's
+            organisation; callable by an active member of it or by the
+            supervisor.
+    @param account The requesting address.
+    """
+    assert self.account_kind[account] == KIND_PENDING, "registry: not a pending member"
+    organisation_id: uint256 = self.organisation_of[account]
+    if msg.sender != ownable.owner:
+        assert (
+            self.account_kind[msg.sender] == KIND_MEMBER and self.organisation_of[msg.sender] == organisation_id
+        ), "registry: not a member of that organisation"
+    self.account_kind[account] = KIND_MEMBER
+    self.organisations[organisation_id].members += 1
+    log MemberJoined(organisation_id=organisation_id, account=account, public_key=self.public_key[account])
 
 
 @external
@@ -148,7 +180,8 @@ def set_status(organisation_id: uint256, new_status: uint8):
 @view
 def status_of(account: address) -> uint8:
     """
-    @notice The status of the organisation `account` belongs to (0 if none).
+    @notice The status of the organisation `account` belongs to or asked
+            to join (0 if none).
     """
     return self.organisations[self.organisation_of[account]].status
 
@@ -157,8 +190,11 @@ def status_of(account: address) -> uint8:
 @view
 def is_audited(account: address) -> bool:
     """
-    @notice True when `account` is a member of an Audited organisation.
+    @notice True when `account` is an approved member of an Audited
+            organisation.
     """
+    if self.account_kind[account] != KIND_MEMBER:
+        return False
     return self.organisations[self.organisation_of[account]].status == STATUS_AUDITED
 
 

@@ -202,7 +202,10 @@ def test_suspended_organisation_cannot_list(w: CliWorld) -> None:
 def test_suspended_seller_first_listing_attempt_changes_nothing(w: CliWorld, tmp_path: Path) -> None:
     w.addresses.update(make_keystores(w.home, "newcomer"))
     ok(w.run("account", "fund", "newcomer", "--ether", "1"))
-    ok(w.run("org", "register", "Seller Org", "-a", "newcomer"))
+    assert "asked to join" in ok(w.run("org", "register", "Seller Org", "-a", "newcomer"))
+    failed(w.run("publish", write_csv(tmp_path / "early.csv"), "-a", "newcomer", "--platform", "platform"),
+           "publisher not audited")  # a pending member inherits nothing
+    assert "is now a member" in ok(w.run("org", "approve", w.addresses["newcomer"], "-a", "seller"))
     ok(w.run("publish", write_csv(tmp_path / "new.csv"), "-a", "newcomer", "--platform", "platform"))
     ok(w.run("org", "status", "Seller Org", "suspended", "-a", "supervisor"))
     before = w.state()

@@ -82,6 +82,8 @@ def deployment(env: Any, registry_deployer: Any, catalog_deployer: Any, market_d
 
     acme_id, beta_id = register(alice, "Acme"), register(bob, "Beta")
     register(carol, "Acme")
+    with env.prank(alice.address):
+        registry.approve_member(carol.address)
     gamma_id = register(dave, "Gamma")
     with env.prank(erin.address):
         registry.register_customer(public_key_of(erin))

@@ -8,7 +8,8 @@ The world ``conftest.deployment`` builds once per module:
 * ``supervisor`` deploys the Registry (its ``ownable`` owner).
 * ``platform`` deploys the Catalog (DEFAULT_ADMIN_ROLE, grants itself ATTESTER_ROLE) and the Market (owner, fee
   recipient) with ``FEE_BPS``.
-* ``alice`` founds organisation "Acme", ``carol`` joins it; ``bob`` founds "Beta"; both are Audited.
+* ``alice`` founds organisation "Acme", ``carol`` asks to join and alice approves; ``bob`` founds "Beta";
+  both are Audited.
 * ``dave`` founds "Gamma", left ToAudit; ``erin`` is a customer; ``mallory`` is not registered.
 * Every actor holds ``START_BALANCE`` wei; gas price is 0, so balances move only by value transfers.
 """
@@ -31,7 +32,7 @@ TEST_CONTRACTS_DIR = Path(__file__).resolve().parent
 
 # Registry organisation status (EntDSM ComState) and account kind.
 STATUS_NONE, STATUS_TO_AUDIT, STATUS_AUDITED, STATUS_SUSPENDED = 0, 1, 2, 3
-KIND_NONE, KIND_MEMBER, KIND_CUSTOMER = 0, 1, 2
+KIND_NONE, KIND_MEMBER, KIND_CUSTOMER, KIND_PENDING = 0, 1, 2, 3
 
 # Market listing and order states.
 LISTING_NONE, LISTING_ACTIVE, LISTING_PENDING, LISTING_SOLD, LISTING_CANCELLED, LISTING_CLOSED = 0, 1, 2, 3, 4, 5

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from tests.contracts.contract_kit import (
     KIND_CUSTOMER,
     KIND_MEMBER,
+    KIND_PENDING,
     KIND_NONE,
     STATUS_AUDITED,
     STATUS_NONE,
@@ -68,31 +69,68 @@ def test_register_organisation_creates_organisation(d: Deployment) -> None:
     assert not d.registry.is_audited(frank.address)
 
 
-def test_register_organisation_joins_existing_organisation(d: Deployment) -> None:
-    """Joining by name adds a member and creates nothing (EntDSM Algorithm 1, as documented in Registry.vy)."""
+def test_register_organisation_requests_to_join_existing_organisation(d: Deployment) -> None:
+    """Joining by name files a request and creates nothing (EntDSM Algorithm 1, with member approval)."""
     frank = make_account("frank")
     key = public_key_of(frank)
     with d.env.prank(frank.address):
         organisation_id = d.registry.register_organisation("Beta", key)
 
     assert_no_event(d.registry, "OrganisationRegistered")
-    assert_event(d.registry, "MemberJoined", organisation_id=d.beta_id, account=frank.address, public_key=key)
+    assert_no_event(d.registry, "MemberJoined")
+    assert_event(d.registry, "MembershipRequested", organisation_id=d.beta_id, account=frank.address, public_key=key)
     assert organisation_id == d.beta_id
     assert d.registry.organisation_count() == 3
-    assert tuple(d.registry.organisations(d.beta_id)) == ("Beta", STATUS_AUDITED, 2)
+    assert tuple(d.registry.organisations(d.beta_id)) == ("Beta", STATUS_AUDITED, 1)
     assert d.registry.organisation_of(frank.address) == d.beta_id
-    assert d.registry.account_kind(frank.address) == KIND_MEMBER
+    assert d.registry.account_kind(frank.address) == KIND_PENDING
+    assert d.registry.public_key(frank.address) == key
+    assert not d.registry.is_audited(frank.address)
 
 
-def test_joining_an_audited_organisation_is_audited_at_once(d: Deployment) -> None:
-    """Documents a design risk, not a guard: any key holder can join an Audited organisation by its name,
-    without the organisation's or the supervisor's consent, and is at once ``is_audited``, so the Market lets
-    it buy and list. If membership should need approval, this test must change with the contract.
-    """
+def test_pending_member_of_an_audited_organisation_cannot_trade(d: Deployment) -> None:
+    """Knowing an Audited organisation's name is not enough to inherit its audit."""
     d.register_organisation(d.mallory, "Acme")
-    assert d.registry.is_audited(d.mallory.address)
+    assert not d.registry.is_audited(d.mallory.address)
     _, listing_id = d.publish_and_list(d.bob)
-    assert d.buy(d.mallory, listing_id) == 1
+    with d.env.prank(d.mallory.address), boa.reverts("market: buyer not audited"):
+        d.market.buy(listing_id, value=10**18)
+
+
+@pytest.mark.parametrize("approver", ["bob", "supervisor"])
+def test_approve_member(d: Deployment, approver: str) -> None:
+    frank = make_account("frank")
+    d.register_organisation(frank, "Beta")
+    with d.env.prank(getattr(d, approver).address):
+        d.registry.approve_member(frank.address)
+    assert_event(
+        d.registry, "MemberJoined", organisation_id=d.beta_id, account=frank.address, public_key=public_key_of(frank)
+    )
+    assert d.registry.account_kind(frank.address) == KIND_MEMBER
+    assert tuple(d.registry.organisations(d.beta_id)) == ("Beta", STATUS_AUDITED, 2)
+    assert d.registry.is_audited(frank.address)
+
+
+@pytest.mark.parametrize("who", ["alice", "dave", "erin", "mallory"])
+def test_approve_member_rejects_outsiders(d: Deployment, who: str) -> None:
+    frank = make_account("frank")
+    d.register_organisation(frank, "Beta")
+    with d.env.prank(getattr(d, who).address), boa.reverts("registry: not a member of that organisation"):
+        d.registry.approve_member(frank.address)
+
+
+def test_approve_member_rejects_pending_approver(d: Deployment) -> None:
+    frank, gina = make_account("frank"), make_account("gina")
+    d.register_organisation(frank, "Beta")
+    d.register_organisation(gina, "Beta")
+    with d.env.prank(frank.address), boa.reverts("registry: not a member of that organisation"):
+        d.registry.approve_member(gina.address)
+
+
+@pytest.mark.parametrize("who", ["carol", "erin", "mallory"])
+def test_approve_member_rejects_non_pending_account(d: Deployment, who: str) -> None:
+    with d.env.prank(d.alice.address), boa.reverts("registry: not a pending member"):
+        d.registry.approve_member(getattr(d, who).address)
 
 
 def test_register_organisation_accepts_64_byte_name(d: Deployment) -> None:

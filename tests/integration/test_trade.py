@@ -245,3 +245,23 @@ def test_publishing_bad_files_is_a_clear_error(world: World, tmp_path: Path) -> 
         publishing.prepare(world.seller, broken)
     with pytest.raises(ValidationError, match="no such file"):
         publishing.prepare(world.seller, tmp_path / "missing.csv")
+
+
+def test_joining_an_organisation_needs_a_members_approval(world: World, tmp_path: Path) -> None:
+    from eth_account import Account
+
+    from datagora.domain.models import AccountKind
+    from datagora.services.participant import Participant
+
+    c = world.contracts
+    newcomer = Participant("newcomer", Account.create(), tmp_path / "newcomer")
+    world.chain.fund(newcomer.address, 10 * ETHER)
+    org, tx = registry.register_organisation(c, newcomer, "Seller Org")
+    assert org.id == world.orgs["seller"] and tx.event("MembershipRequested").args["account"] == newcomer.address
+    assert c.account_kind(newcomer.address) == AccountKind.PENDING
+    assert not c.is_audited(newcomer.address)
+    with pytest.raises(TransactionReverted, match="registry: not a member of that organisation"):
+        registry.approve_member(c, world.buyer.account, newcomer.address)
+    org, tx = registry.approve_member(c, world.seller.account, newcomer.address)
+    assert tx.event("MemberJoined").args["account"] == newcomer.address and org.members == 2
+    assert c.is_audited(newcomer.address)

@@ -224,9 +224,15 @@ class Contracts:
     # -- Registry ----------------------------------------------------------------------------------------
 
     def register_organisation(self, sender: LocalAccount, name: str, public_key: bytes) -> tuple[int, TxResult]:
-        """EntDSM Algorithm 1. Returns the organisation id."""
+        """EntDSM Algorithm 1. Returns the organisation id; joining an existing organisation leaves the sender
+        pending until a member approves it (:meth:`approve_member`)."""
         res = self._send(sender, "Registry", "register_organisation", name, public_key)
-        return int(res.event("MemberJoined").args["organisation_id"]), res
+        joined = [e for e in res.events if e.name in ("MemberJoined", "MembershipRequested")]
+        return int(joined[0].args["organisation_id"]), res
+
+    def approve_member(self, approver: LocalAccount, account: str) -> TxResult:
+        """A member of the organisation (or the supervisor) accepts ``account``'s membership request."""
+        return self._send(approver, "Registry", "approve_member", Web3.to_checksum_address(account))
 
     def register_customer(self, sender: LocalAccount, public_key: bytes) -> TxResult:
         return self._send(sender, "Registry", "register_customer", public_key)

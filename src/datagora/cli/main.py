@@ -38,6 +38,10 @@ app.add_typer(account_app, name="account")
 app.add_typer(org_app, name="org")
 app.add_typer(customer_app, name="customer")
 
+from datagora.cli.serve import serve  # noqa: E402  (imports FastAPI/uvicorn lazily inside)
+
+app.command()(serve)
+
 console = Console()
 err = Console(stderr=True)
 ETHER = 10**18
@@ -273,7 +277,24 @@ def org_register(name: str, account: AccountName, home: Home = DEFAULT_HOME, rpc
     from datagora.services import registry
 
     org, tx = registry.register_organisation(_contracts(home, rpc_url), _participant(home, account), name)
-    _print_tx(f"{account} joined organisation #{org.id} {org.name!r} ({org.status.name})", tx)
+    joined = any(e.name == "MemberJoined" for e in tx.events)
+    how = "joined" if joined else "asked to join (a member must approve with `datagora org approve`)"
+    _print_tx(f"{account} {how} organisation #{org.id} {org.name!r} ({org.status.name})", tx)
+
+
+@org_app.command("approve")
+@handle_errors
+def org_approve(
+    address: Annotated[str, typer.Argument(help="Address that asked to join the organisation.")],
+    account: AccountName,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Approve a request to join your organisation (members of it, or the supervisor)."""
+    from datagora.services import registry
+
+    org, tx = registry.approve_member(_contracts(home, rpc_url), _participant(home, account).account, address)
+    _print_tx(f"{address} is now a member of #{org.id} {org.name!r}", tx)
 
 
 @org_app.command("status")

@@ -31,6 +31,7 @@ class AccountKind(IntEnum):
     NONE = 0
     MEMBER = 1
     CUSTOMER = 2
+    PENDING = 3  # asked to join an existing organisation, not yet approved by a member
 
 
 class ListingState(IntEnum):

@@ -35,6 +35,8 @@ def _describe(ev: ChainEvent) -> tuple[str, str]:
             return a["founder"], f"registered organisation #{a['organisation_id']} {a['name']!r}"
         case "MemberJoined":
             return a["account"], f"joined organisation #{a['organisation_id']} and published its encryption key"
+        case "MembershipRequested":
+            return a["account"], f"asked to join organisation #{a['organisation_id']}"
         case "CustomerRegistered":
             return a["account"], "registered as a customer"
         case "StatusChanged":

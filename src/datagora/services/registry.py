@@ -11,14 +11,21 @@ from datagora.services.participant import Participant
 
 
 def register_organisation(contracts: Contracts, member: Participant, name: str) -> tuple[Organisation, TxResult]:
-    """Register ``member`` in organisation ``name`` (created with status ToAudit when new) and publish its
-    encryption public key. Raises ``ValidationError`` for a bad name, ``TransactionReverted`` for a guard
+    """Register ``member`` in organisation ``name`` (created with status ToAudit when new; joining an existing
+    one is a request a member must approve) and publish its encryption public key. Raises ``ValidationError`` for a bad name, ``TransactionReverted`` for a guard
     (``registry: already registered`` …)."""
     name = name.strip()
     if not name or len(name.encode()) > 64:
         raise ValidationError("organisation name must be 1 to 64 bytes")
     org_id, tx = contracts.register_organisation(member.account, name, member.public_key)
     return contracts.organisation(org_id), tx
+
+
+def approve_member(contracts: Contracts, approver: LocalAccount, account: str) -> tuple[Organisation, TxResult]:
+    """An approved member of ``account``'s organisation (or the supervisor) accepts its request to join.
+    Raises ``TransactionReverted`` (``registry: not a pending member`` …)."""
+    tx = contracts.approve_member(approver, account)
+    return contracts.organisation(contracts.organisation_of(account)), tx
 
 
 def register_customer(contracts: Contracts, customer: Participant) -> TxResult:

@@ -1,0 +1,115 @@
+"""The node's HTTP API: ``create_app(node)`` returns the FastAPI application serving one participant's node
+(OpenAPI 3.1 at ``/openapi.json``, interactive docs at ``/docs``). See docs/api.md for the routes and the
+sign-in and role rules."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+import datagora
+from datagora.api import errors
+from datagora.api.auth import AuthStore
+from datagora.api.deps import PeerHttp, Peers
+from datagora.api.routers import (
+    attestations,
+    audit,
+    auth,
+    datasets,
+    deliveries,
+    node_info,
+    offers,
+    orders,
+    organisations,
+    withdrawals,
+)
+from datagora.api.settings import Settings
+from datagora.services.node import Node
+
+log = logging.getLogger(__name__)
+
+ROUTERS = (
+    node_info.router,
+    auth.router,
+    organisations.router,
+    datasets.router,
+    attestations.router,
+    offers.router,
+    orders.router,
+    withdrawals.router,
+    deliveries.router,
+    audit.router,
+)
+
+
+async def _sync_forever(node: Node, interval: float) -> None:
+    while True:
+        try:
+            await run_in_threadpool(node.sync_index, force=True)
+        except Exception:  # keep serving; reads sync again and surface the error to their caller
+            log.exception("index sync failed for %s", node.address)
+        await asyncio.sleep(interval)
+
+
+@asynccontextmanager
+async def background_sync(nodes: Sequence[Node], interval: float) -> AsyncIterator[None]:
+    """Sync each node's index every ``interval`` seconds while the context is open (nothing when 0)."""
+    tasks = [asyncio.create_task(_sync_forever(n, interval)) for n in nodes] if interval > 0 else []
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def create_app(
+    node: Node,
+    *,
+    settings: Settings | None = None,
+    peer_http: PeerHttp | None = None,
+    clock: Callable[[], float] = time.time,
+    sync_in_background: bool = True,
+) -> FastAPI:
+    """The API of ``node``. ``settings`` default to the environment (``DATAGORA_*``), read once here.
+    ``peer_http`` makes the ``httpx.Client`` used to reach another node (tests route to apps in process);
+    ``clock`` (Unix seconds) drives nonce and session expiry. The index is synced before each read and, when
+    ``sync_in_background`` and ``settings.index_interval`` > 0, every ``index_interval`` seconds."""
+    settings = settings if settings is not None else Settings()
+    timeout = settings.peer_timeout
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with background_sync([node], settings.index_interval if sync_in_background else 0):
+            yield
+        app.state.peers.close()
+
+    app = FastAPI(
+        title="Datagora node",
+        version=datagora.__version__,
+        summary="One participant's node: publish, search, trade and audit data on the Datagora contracts.",
+        description=(
+            "Sign in with Ethereum (EIP-4361): `GET /auth/nonce`, sign the message, `POST /auth/login`, then "
+            "send `Authorization: Bearer <token>`. Routes that make the node act need the node's own account; "
+            "reads need a member of an Audited organisation; `/audit` needs the Registry supervisor."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.node = node
+    app.state.settings = settings
+    app.state.auth = AuthStore(nonce_ttl=settings.nonce_ttl, session_ttl=settings.session_ttl, clock=clock)
+    if peer_http is None:
+        app.state.peers = Peers(node, lambda _url: httpx.Client(timeout=timeout))
+    else:
+        app.state.peers = Peers(node, peer_http, owns_http=False)
+    errors.install(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

@@ -1,0 +1,382 @@
+"""An HTTP client of a Datagora node, signing in with Ethereum (EIP-4361), for the CLI, other nodes and tests.
+
+    client = NodeClient("http://127.0.0.1:8000", account)     # account: eth_account LocalAccount
+    client.search(q="income")                                 # signs in on first use, again when the session ends
+
+:class:`RemoteAttestor` puts the platform's node behind the ``Attestor`` surface ``services.publishing`` uses.
+Importing this module stays cheap (no FastAPI, no siwe): the message is built here per EIP-4361.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+
+from datagora.domain.errors import DatagoraError, NoveltyRefused
+from datagora.services.attestation import Attestation
+
+STATEMENT = "Sign in to this Datagora node."
+CHUNK = 1 << 20
+
+
+class RemoteError(DatagoraError):
+    """Another node answered with an error (``status`` its HTTP status, 0 when it could not be reached)."""
+
+    def __init__(self, status: int, detail: str, url: str = "", body: dict[str, Any] | None = None) -> None:
+        self.status = status
+        self.detail = detail
+        self.url = url
+        self.body = body or {}
+        where = f"{url}: " if url else ""
+        super().__init__(f"{where}{detail}" if status == 0 else f"{where}HTTP {status}: {detail}")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def siwe_message(
+    *,
+    domain: str,
+    address: str,
+    uri: str,
+    chain_id: int,
+    nonce: str,
+    issued_at: datetime,
+    expires_in: timedelta | None = timedelta(minutes=5),
+    statement: str = STATEMENT,
+) -> str:
+    """The EIP-4361 message text (https://eips.ethereum.org/EIPS/eip-4361) ``address`` signs to sign in at
+    ``domain``. ``address`` must be EIP-55 checksummed."""
+    lines = [
+        f"{domain} wants you to sign in with your Ethereum account:",
+        address,
+        "",
+        statement,
+        "",
+        f"URI: {uri}",
+        "Version: 1",
+        f"Chain ID: {chain_id}",
+        f"Nonce: {nonce}",
+        f"Issued At: {_iso(issued_at)}",
+    ]
+    if expires_in is not None:
+        lines.append(f"Expiration Time: {_iso(issued_at + expires_in)}")
+    return "\n".join(lines)
+
+
+class NodeClient:
+    """A signed-in client of the node at ``base_url`` acting as ``account``.
+
+    ``http`` is the ``httpx.Client`` to send through (default: a new one; tests pass Starlette's
+    ``TestClient``, which routes to an app in process). ``domain`` is the SIWE domain to name (default: the
+    ``host[:port]`` of ``base_url``). Errors from the node raise :class:`RemoteError` with its ``detail``.
+    Thread-safe."""
+
+    def __init__(
+        self,
+        base_url: str,
+        account: LocalAccount,
+        *,
+        http: httpx.Client | None = None,
+        domain: str | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.account = account
+        self.domain = domain or urlsplit(self.base_url).netloc
+        self.http = http if http is not None else httpx.Client(timeout=timeout)
+        self._own_http = http is None
+        self._token: str | None = None
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        if self._own_http:
+            self.http.close()
+
+    def __enter__(self) -> NodeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing ----------------------------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self.http.request(method, self.url(path), **kwargs)
+        except httpx.HTTPError as exc:
+            raise RemoteError(0, f"cannot reach the node: {exc}", self.url(path)) from exc
+
+    def _check(self, response: httpx.Response) -> httpx.Response:
+        if response.status_code >= 400:
+            body: dict[str, Any] = {}
+            try:
+                parsed = response.json()
+                body = parsed if isinstance(parsed, dict) else {}
+            except ValueError:
+                pass
+            detail = str(
+                body.get("detail")
+                or response.headers.get("X-Datagora-Error")
+                or response.text[:500]
+                or response.reason_phrase
+            )
+            raise RemoteError(response.status_code, detail, str(response.request.url), body)
+        return response
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        auth: bool = True,
+        body: Callable[[], dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        **kw: Any,
+    ) -> httpx.Response:
+        """Send a request (signed in when ``auth``), signing in again and retrying once on a 401. ``body``
+        builds fresh request arguments per attempt (for uploads). Raises :class:`RemoteError`."""
+        for attempt in (1, 2):
+            sent = dict(headers or {})
+            if auth:
+                sent["Authorization"] = f"Bearer {self.token()}"
+            response = self._send(method, path, headers=sent, **kw, **(body() if body is not None else {}))
+            if response.status_code == 401 and auth and attempt == 1:
+                self._forget()
+                continue
+            return self._check(response)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._token = None
+
+    def json(self, method: str, path: str, **kw: Any) -> Any:
+        return self.request(method, path, **kw).json()
+
+    # -- sign-in -----------------------------------------------------------------------------------------
+
+    def token(self) -> str:
+        """The session token, signing in first when there is none."""
+        with self._lock:
+            if self._token is None:
+                self._token = self._login()
+            return self._token
+
+    def login(self) -> str:
+        """Sign in now (EIP-4361) and return the new session token."""
+        with self._lock:
+            self._token = self._login()
+            return self._token
+
+    def _login(self) -> str:
+        challenge = self._check(self._send("GET", "/auth/nonce")).json()
+        message = siwe_message(
+            domain=self.domain,
+            address=self.account.address,
+            uri=self.base_url,
+            chain_id=int(challenge["chain_id"]),
+            nonce=str(challenge["nonce"]),
+            issued_at=datetime.now(UTC),
+        )
+        signature = self.account.sign_message(encode_defunct(text=message)).signature
+        session = self._check(
+            self._send("POST", "/auth/login", json={"message": message, "signature": "0x" + bytes(signature).hex()})
+        ).json()
+        return str(session["token"])
+
+    def logout(self) -> None:
+        with self._lock:
+            token, self._token = self._token, None
+        if token is not None:
+            self._check(self._send("POST", "/auth/logout", headers={"Authorization": f"Bearer {token}"}))
+
+    # -- routes ------------------------------------------------------------------------------------------
+
+    def node_info(self) -> dict[str, Any]:
+        return dict(self.json("GET", "/node", auth=False))
+
+    def me(self) -> dict[str, Any]:
+        return dict(self.json("GET", "/auth/me"))
+
+    def register_organisation(self, name: str) -> dict[str, Any]:
+        return dict(self.json("POST", "/organisations", json={"name": name}))
+
+    def organisation(self, ref: str | int) -> dict[str, Any]:
+        return dict(self.json("GET", f"/organisations/{ref}"))
+
+    def set_status(self, organisation_id: int, status: str) -> dict[str, Any]:
+        return dict(self.json("POST", f"/organisations/{organisation_id}/status", json={"status": status}))
+
+    def search(self, **params: Any) -> dict[str, Any]:
+        """``GET /datasets`` with ``q``, ``domain``, ``owner``, ``min_price``, ``max_price``, ``sale_kind``,
+        ``limit``, ``offset``."""
+        return dict(self.json("GET", "/datasets", params={k: v for k, v in params.items() if v is not None}))
+
+    def dataset(self, token_id: int) -> dict[str, Any]:
+        return dict(self.json("GET", f"/datasets/{token_id}"))
+
+    def publish(self, path: Path, *, name: str | None = None, domain: str = "general") -> dict[str, Any]:
+        """Upload ``path`` to the node, which encrypts it into its store, obtains the platform's attestation
+        and mints the dataset."""
+        data = {"domain": domain, **({"name": name} if name else {})}
+        with path.open("rb") as fh:
+
+            def fresh() -> dict[str, Any]:
+                fh.seek(0)
+                return {"files": {"file": (path.name, fh)}, "data": data}
+
+            return dict(self.json("POST", "/datasets", body=fresh))
+
+    def attest(self, request_ciphertext: bytes) -> dict[str, Any]:
+        return dict(
+            self.json(
+                "POST",
+                "/attestations",
+                content=request_ciphertext,
+                headers={"Content-Type": "application/octet-stream"},
+            )
+        )
+
+    def record_published(self, fingerprint: bytes, token_id: int) -> None:
+        self.request("POST", "/attestations/published", json={"fingerprint": fingerprint.hex(), "token_id": token_id})
+
+    def list_offer(
+        self, token_id: int, price_wei: int, *, delivery_window: int | None = None, confirm_window: int | None = None
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"token_id": token_id, "price_wei": price_wei}
+        if delivery_window is not None:
+            body["delivery_window"] = delivery_window
+        if confirm_window is not None:
+            body["confirm_window"] = confirm_window
+        return dict(self.json("POST", "/offers", json=body))
+
+    def offer(self, listing_id: int) -> dict[str, Any]:
+        return dict(self.json("GET", f"/offers/{listing_id}"))
+
+    def buy(self, listing_id: int, value_wei: int | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"listing_id": listing_id}
+        if value_wei is not None:
+            body["value_wei"] = value_wei
+        return dict(self.json("POST", "/orders", json=body))
+
+    def order(self, order_id: int) -> dict[str, Any]:
+        return dict(self.json("GET", f"/orders/{order_id}"))
+
+    def order_action(self, order_id: int, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``POST /orders/{id}/{action}``: ``deliver``, ``receive`` (body ``{"seller_url": …}``), ``confirm``,
+        ``refund`` or ``release``."""
+        return dict(self.json("POST", f"/orders/{order_id}/{action}", json=body))
+
+    def withdraw(self) -> dict[str, Any]:
+        return dict(self.json("POST", "/withdrawals"))
+
+    def audit(self, *, format: str = "json", **filters: Any) -> Any:
+        """The supervisor's audit trail: a dict (``format="json"``) or the CSV text."""
+        params = {"format": format, **{k: v for k, v in filters.items() if v is not None}}
+        response = self.request("GET", "/audit", params=params)
+        return response.text if format == "csv" else response.json()
+
+    def download_delivery(self, order_id: int, dest: Path, *, expected_sha256: bytes | None = None) -> Path:
+        """Fetch the ciphertext of ``order_id`` from the seller's node (``GET /deliveries/{id}``) into ``dest``.
+
+        Resumable: bytes already in ``dest.part`` are kept and only the rest is requested (HTTP Range, with
+        ``If-Range`` on the expected hash so a changed file is fetched whole). With ``expected_sha256`` (the
+        delivery hash on chain) the file is checked before it is renamed to ``dest``. Raises
+        :class:`RemoteError` (status 502 on a hash mismatch: nothing is left at ``dest``)."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        part = dest.with_name(dest.name + ".part")
+        path = f"/deliveries/{order_id}"
+        for attempt in (1, 2):
+            offset = part.stat().st_size if part.exists() else 0
+            headers = {"Authorization": f"Bearer {self.token()}"}
+            if offset:
+                headers["Range"] = f"bytes={offset}-"
+                if expected_sha256 is not None:
+                    headers["If-Range"] = f'"{expected_sha256.hex()}"'
+            try:
+                with self.http.stream("GET", self.url(path), headers=headers) as response:
+                    if response.status_code == 401 and attempt == 1:
+                        self._forget()
+                        continue
+                    if response.status_code == 416:  # nothing left to fetch, or a stale part: start over
+                        part.unlink(missing_ok=True)
+                        continue
+                    if response.status_code >= 400:
+                        response.read()
+                        self._check(response)
+                    mode = "ab" if response.status_code == 206 else "wb"
+                    with part.open(mode) as fh:
+                        for chunk in response.iter_bytes(CHUNK):
+                            fh.write(chunk)
+            except httpx.HTTPError as exc:
+                raise RemoteError(0, f"download interrupted: {exc}", self.url(path)) from exc
+            break
+        else:
+            raise RemoteError(0, "download refused twice (session or range)", self.url(path))
+        if expected_sha256 is not None:
+            digest = hashlib.sha256()
+            with part.open("rb") as fh:
+                while piece := fh.read(CHUNK):
+                    digest.update(piece)
+            if digest.digest() != expected_sha256:
+                part.unlink(missing_ok=True)
+                raise RemoteError(
+                    502, f"delivery of order {order_id} does not match the delivery hash on chain", self.url(path)
+                )
+        part.replace(dest)
+        return dest
+
+
+class RemoteAttestor:
+    """The platform's attestation service reached over HTTP: the ``Attestor`` surface of
+    :class:`~datagora.services.attestation.NoveltyAttestor` (``address``, ``attest``, ``record_published``),
+    signed in to the platform's node as the seller through ``client``."""
+
+    def __init__(self, client: NodeClient) -> None:
+        self.client = client
+        self._address: str | None = None
+
+    @property
+    def address(self) -> str:
+        """The platform's account (whose Registry key the request is encrypted to), from ``GET /node``."""
+        if self._address is None:
+            info = self.client.node_info()
+            if not info.get("roles", {}).get("platform"):
+                raise RemoteError(0, "that node is not the platform (no attestation service)", self.client.base_url)
+            self._address = str(info["address"])
+        return self._address
+
+    def attest(self, ciphertext: bytes) -> Attestation:
+        """The platform's attestation; ``NoveltyRefused`` (with the matching dataset) when it refuses."""
+        try:
+            doc = self.client.attest(ciphertext)
+        except RemoteError as exc:
+            if exc.status == 409 and "matching_token_id" in exc.body:
+                raise NoveltyRefused(exc.detail, exc.body["matching_token_id"]) from exc
+            raise
+        return Attestation(
+            publisher=str(doc["publisher"]),
+            content_hash=bytes.fromhex(doc["content_hash"].removeprefix("0x")),
+            fingerprint_commitment=bytes.fromhex(doc["fingerprint_commitment"].removeprefix("0x")),
+            dcat_hash=bytes.fromhex(doc["dcat_hash"].removeprefix("0x")),
+            expiry=int(doc["expiry"]),
+            signature=bytes.fromhex(doc["signature"].removeprefix("0x")),
+            attester=str(doc["attester"]),
+        )
+
+    def record_published(self, fingerprint: bytes, token_id: int) -> None:
+        self.client.record_published(fingerprint, token_id)

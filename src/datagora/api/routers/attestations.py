@@ -1,0 +1,63 @@
+"""The platform's novelty attestation service (Wu et al. section III.A steps 4-8), served only by the
+platform's node. A seller's node posts ``E_PkP(f, d)``: its fingerprint and description ECIES-encrypted to the
+platform's Registry key; the platform checks novelty and returns its EIP-712 signature."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, status
+from starlette.concurrency import run_in_threadpool
+
+from datagora.api.deps import PlatformDep, ReaderDep
+from datagora.api.errors import PayloadTooLarge, UnsupportedMediaType
+from datagora.api.schemas import AttestationOut, PublishedNoteIn, hex0x
+from datagora.domain.errors import ValidationError
+
+router = APIRouter(prefix="/attestations", tags=["attestations"])
+
+MAX_REQUEST_BYTES = 64 * 1024
+"""An attestation request is a small JSON document (fingerprint, salt, description) plus 97 bytes of ECIES."""
+
+_BINARY_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@router.post(
+    "",
+    response_model=AttestationOut,
+    openapi_extra=_BINARY_BODY,
+    responses={409: {"description": "Novelty refused: the data matches a dataset already recorded"}},
+)
+async def attest_novelty(request: Request, platform: PlatformDep, session: ReaderDep) -> AttestationOut:
+    """Check an encrypted attestation request and sign ``NoveltyAttestation``. The caller must be the
+    request's publisher and a member of an Audited organisation."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/octet-stream":
+        raise UnsupportedMediaType("send the ECIES request as application/octet-stream")
+    body = bytearray()
+    async for piece in request.stream():
+        body += piece
+        if len(body) > MAX_REQUEST_BYTES:
+            raise PayloadTooLarge(f"attestation request exceeds {MAX_REQUEST_BYTES} bytes")
+    if not body:
+        raise ValidationError("empty attestation request")
+    att = await run_in_threadpool(platform.attest, bytes(body), requester=session.address)
+    return AttestationOut(
+        publisher=att.publisher,
+        content_hash=hex0x(att.content_hash),
+        fingerprint_commitment=hex0x(att.fingerprint_commitment),
+        dcat_hash=hex0x(att.dcat_hash),
+        expiry=att.expiry,
+        signature=hex0x(att.signature),
+        attester=att.attester,
+    )
+
+
+@router.post("/published", status_code=status.HTTP_204_NO_CONTENT)
+def record_published(body: PublishedNoteIn, platform: PlatformDep, _: ReaderDep) -> None:
+    """Tell the platform which dataset an attested fingerprint became, so it refuses near-copies for good.
+    Checked against ``Catalog``: the dataset must carry the content hash that was attested."""
+    platform.record_published_checked(bytes.fromhex(body.fingerprint.removeprefix("0x")), body.token_id)

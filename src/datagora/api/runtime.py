@@ -1,0 +1,48 @@
+"""Composing a node from :class:`~datagora.api.settings.Settings`: chain, recorded deployment, the operator's
+keystore, index, and the platform role (local attestor) or a remote platform (``RemoteAttestor``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from datagora.api.client import NodeClient, RemoteAttestor
+from datagora.api.errors import NotConfigured
+from datagora.api.settings import Settings
+from datagora.chain.client import RpcChain
+from datagora.chain.contracts import Contracts
+from datagora.crypto.keys import load_keystore
+from datagora.services.node import Node, open_node
+from datagora.services.participant import Participant
+
+
+def node_from_settings(settings: Settings, password: Callable[[], str]) -> Node:
+    """The node ``settings`` describe, its keystore unlocked with ``password()`` (asked once the chain and the
+    deployment check out). Layout under ``home`` is the
+    CLI's: ``keystores/<account>.json``, ``deployments/<chain id>.json``, ``participants/<account>/``.
+    Raises ``NotConfigured``, ``ChainError``, ``DeploymentError``, ``WrongKeyError``."""
+    if not settings.rpc_url:
+        raise NotConfigured("serve needs a running chain: pass --rpc-url or set DATAGORA_RPC_URL (or use --dev)")
+    if not settings.account:
+        raise NotConfigured("pass --account (or DATAGORA_ACCOUNT): the keystore name of the node's operator")
+    chain = RpcChain(settings.rpc_url)
+    contracts = Contracts.attach(chain, settings.home)
+    account = load_keystore(settings.home / "keystores" / f"{settings.account}.json", password())
+    participant = Participant(settings.account, account, settings.home / "participants" / settings.account)
+    index_url = settings.index_url
+    if index_url is None:
+        index_dir = settings.home / "index"
+        index_dir.mkdir(parents=True, exist_ok=True)
+        index_url = f"sqlite:///{index_dir / f'{chain.chain_id}-{participant.address.lower()}.db'}"
+    platform = settings.platform if settings.platform is not None else contracts.is_attester(participant.address)
+    attestor = None
+    if not platform and settings.platform_url is not None:
+        attestor = RemoteAttestor(NodeClient(str(settings.platform_url), account, timeout=settings.peer_timeout))
+    return open_node(
+        contracts,
+        participant,
+        index_url,
+        platform=platform,
+        attestor=attestor,
+        confirmations=settings.confirmations,
+        index_max_age=settings.index_max_age,
+    )

@@ -1,0 +1,305 @@
+"""Request and response bodies. Requests are validated strictly (bounded ints and strings, address format);
+responses carry no secrets: no keys, no session tokens except the one just issued to its owner, no file paths
+outside the node's own store. Amounts are wei (JSON integers, which may exceed 2^53), times Unix seconds,
+hashes 0x-hex."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from datagora.domain.models import Listing, Order, Organisation, TxResult
+from datagora.services.audit import AuditRecord
+
+ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+"""Free text without control characters (PostgreSQL refuses NUL; none belongs in a name or a query)."""
+MAX_ID = 2**63 - 1
+MAX_WEI = 2**256 - 1
+MAX_WINDOW = 2**64 - 1
+
+Address = Annotated[str, Field(pattern=ADDRESS_PATTERN, examples=["0x5B38Da6a701c568545dCfcB03FcB875f56beddC4"])]
+Wei = Annotated[int, Field(ge=0, le=MAX_WEI)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Hex32 = Annotated[str, Field(pattern=r"^(0x)?[0-9a-fA-F]{64}$")]
+Window = Annotated[int, Field(ge=1, le=MAX_WINDOW, description="Seconds; the Market contract sets the bounds.")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def hex0x(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+# -- node and auth -------------------------------------------------------------------------------------------
+
+
+class Roles(BaseModel):
+    platform: bool
+    supervisor: bool
+
+
+class NodeInfo(BaseModel):
+    """Public facts about the node: whom it acts for, on which chain, which roles it holds."""
+
+    address: str
+    chain_id: int
+    contracts: dict[str, str]
+    roles: Roles
+    siwe_domain: str
+
+
+class NonceOut(BaseModel):
+    nonce: str
+    expires_at: int
+    domain: str = Field(description="The EIP-4361 domain the sign-in message must name.")
+    chain_id: int
+
+
+class LoginIn(Strict):
+    message: str = Field(min_length=1, max_length=4096, description="EIP-4361 message text.")
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="EIP-191 personal_sign, 65 bytes.")
+
+
+class LoginOut(BaseModel):
+    token: str
+    token_type: Literal["bearer"] = "bearer"
+    address: str
+    expires_at: int
+
+
+class MeOut(BaseModel):
+    address: str
+    expires_at: int
+    operator: bool
+    supervisor: bool
+    audited: bool
+
+
+# -- common --------------------------------------------------------------------------------------------------
+
+
+class TxOut(BaseModel):
+    tx_hash: str
+    block_number: int
+    gas_used: int
+
+    @classmethod
+    def of(cls, tx: TxResult) -> TxOut:
+        return cls(tx_hash=tx.tx_hash, block_number=tx.block_number, gas_used=tx.gas_used)
+
+
+# -- organisations -------------------------------------------------------------------------------------------
+
+
+class OrganisationIn(Strict):
+    name: str = Field(min_length=1, max_length=64, pattern=TEXT_PATTERN)
+
+
+class OrganisationOut(BaseModel):
+    id: int
+    name: str
+    status: Literal["to-audit", "audited", "suspended"]
+    members: int
+
+    @classmethod
+    def of(cls, org: Organisation) -> OrganisationOut:
+        status = org.status.name.lower().replace("_", "-")
+        return cls(id=org.id, name=org.name, status=status, members=org.members)  # type: ignore[arg-type]
+
+
+class OrganisationTxOut(BaseModel):
+    organisation: OrganisationOut
+    tx: TxOut
+
+
+class StatusIn(Strict):
+    status: Literal["to-audit", "audited", "suspended"]
+
+
+# -- datasets ------------------------------------------------------------------------------------------------
+
+
+class DatasetOut(BaseModel):
+    token_id: int
+    name: str
+    domain: str
+    attributes: str
+    size: int = Field(description="Rows of a table, bytes otherwise.")
+    owner: str
+    content_hash: str
+    listing_id: int | None
+    price_wei: int | None
+    sale_kind: str | None
+
+
+class DatasetDetail(DatasetOut):
+    description_hash: str
+    dcat_hash: str
+    fingerprint_commitment: str
+
+
+class SearchOut(BaseModel):
+    total: int = Field(description="Matches, counted up to a cap (then ``total_capped`` is true).")
+    total_capped: bool = False
+    limit: int
+    offset: int
+    hits: list[DatasetOut]
+
+
+class PublishedOut(BaseModel):
+    token_id: int
+    name: str
+    domain: str
+    size: int
+    content_hash: str
+    dcat_hash: str
+    attester: str
+    attestation_expiry: int
+    tx: TxOut
+
+
+# -- attestations --------------------------------------------------------------------------------------------
+
+
+class AttestationOut(BaseModel):
+    """The platform's EIP-712 ``NoveltyAttestation`` signature and the values it covers."""
+
+    publisher: str
+    content_hash: str
+    fingerprint_commitment: str
+    dcat_hash: str
+    expiry: int
+    signature: str
+    attester: str
+
+
+class PublishedNoteIn(Strict):
+    fingerprint: Hex32
+    token_id: Id
+
+
+# -- offers and orders ---------------------------------------------------------------------------------------
+
+
+class OfferIn(Strict):
+    token_id: Id
+    price_wei: Annotated[int, Field(ge=1, le=MAX_WEI)]
+    delivery_window: Window = 86_400
+    confirm_window: Window = 86_400
+
+
+class OfferOut(BaseModel):
+    listing_id: int
+    seller: str
+    token_id: int
+    price_wei: int
+    delivery_window: int
+    confirm_window: int
+    state: str
+
+    @classmethod
+    def of(cls, listing: Listing) -> OfferOut:
+        return cls(
+            listing_id=listing.id,
+            seller=listing.seller,
+            token_id=listing.token_id,
+            price_wei=listing.price,
+            delivery_window=listing.delivery_window,
+            confirm_window=listing.confirm_window,
+            state=listing.state.name.lower(),
+        )
+
+
+class OfferCreated(BaseModel):
+    offer: OfferOut
+    txs: list[TxOut]
+
+
+class BuyIn(Strict):
+    listing_id: Id
+    value_wei: Wei | None = Field(default=None, description="Default: the listed price.")
+
+
+class OrderOut(BaseModel):
+    order_id: int
+    listing_id: int
+    buyer: str
+    fee_wei: int
+    deadline: int
+    state: str
+    delivery_hash: str | None
+
+    @classmethod
+    def of(cls, order: Order) -> OrderOut:
+        return cls(
+            order_id=order.id,
+            listing_id=order.listing_id,
+            buyer=order.buyer,
+            fee_wei=order.fee,
+            deadline=order.deadline,
+            state=order.state.name.lower(),
+            delivery_hash=hex0x(order.delivery_hash) if any(order.delivery_hash) else None,
+        )
+
+
+class OrderTxOut(BaseModel):
+    order: OrderOut
+    tx: TxOut
+
+
+class DeliveredOut(BaseModel):
+    order: OrderOut
+    delivery_hash: str
+    size: int = Field(description="Ciphertext bytes, served at GET /deliveries/{order_id}.")
+    tx: TxOut
+
+
+class ReceiveIn(Strict):
+    seller_url: Annotated[HttpUrl, Field(description="Base URL of the seller's node.")]
+
+
+class ReceivedOut(BaseModel):
+    order_id: int
+    token_id: int
+    content_hash: str
+    size: int
+    stored_as: str = Field(description="File name under the node's received/ directory.")
+
+
+class WithdrawalOut(BaseModel):
+    amount_wei: int
+    tx: TxOut
+
+
+# -- audit ---------------------------------------------------------------------------------------------------
+
+
+class AuditRecordOut(BaseModel):
+    actor: str
+    action: str
+    detail: str
+    timestamp: int
+    block_number: int
+    tx_hash: str
+    contract: str
+
+    @classmethod
+    def of(cls, record: AuditRecord) -> AuditRecordOut:
+        return cls(
+            actor=record.actor,
+            action=record.action,
+            detail=record.detail,
+            timestamp=record.timestamp,
+            block_number=record.block_number,
+            tx_hash=record.tx_hash,
+            contract=record.contract,
+        )
+
+
+class AuditTrailOut(BaseModel):
+    count: int
+    records: list[AuditRecordOut]

@@ -1,0 +1,61 @@
+"""Node settings, loaded once from the environment (prefix ``DATAGORA_``) and CLI options, then validated
+(pydantic-settings). Names match the CLI's: ``DATAGORA_HOME``, ``DATAGORA_RPC_URL``, ``DATAGORA_PASSWORD``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, HttpUrl, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_HOME = Path.home() / ".datagora"
+
+
+class Settings(BaseSettings):
+    """Everything ``datagora serve`` reads. Times in seconds, sizes in bytes.
+
+    - ``home``: keystores (``home/keystores/<account>.json``), deployments, participants' stores.
+    - ``rpc_url``: the chain's JSON-RPC endpoint (required outside ``--dev``).
+    - ``account``: keystore name of the operator; ``password`` unlocks it (prompted when absent).
+    - ``index_url``: SQLAlchemy URL of the event index (default ``sqlite:///home/index/<chain>-<account>.db``).
+    - ``platform_url``: base URL of the platform's node, which attests this node's datasets.
+    - ``platform``: run the platform's attestor here (default: when the account holds ``ATTESTER_ROLE``).
+    - ``siwe_domain``: the EIP-4361 ``domain`` a sign-in message must name (default ``host:port``); set it to
+      the public ``host[:port]`` clients use when the node sits behind a proxy.
+    - ``nonce_ttl``, ``session_ttl``: lifetime of a sign-in nonce and of a session token.
+    - ``index_interval``: background index sync period (0 disables it; reads always sync when stale);
+      ``index_max_age``: how stale the index may be before a read syncs it first.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DATAGORA_", extra="ignore")
+
+    home: Path = DEFAULT_HOME
+    rpc_url: str | None = None
+    account: str | None = None
+    password: SecretStr | None = None
+    index_url: str | None = None
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    platform_url: HttpUrl | None = None
+    platform: bool | None = None
+    siwe_domain: Annotated[str | None, Field(pattern=r"^[^/?#\s]+$")] = None
+    nonce_ttl: Annotated[int, Field(ge=1, le=86_400)] = 300
+    session_ttl: Annotated[int, Field(ge=1, le=30 * 86_400)] = 3_600
+    index_interval: Annotated[float, Field(ge=0)] = 5.0
+    index_max_age: Annotated[float, Field(ge=0)] = 0.0
+    confirmations: Annotated[int, Field(ge=0, le=1_000)] = 0
+    max_upload_bytes: Annotated[int, Field(ge=1)] = 1 << 30
+    peer_timeout: Annotated[float, Field(gt=0)] = 60.0
+
+    @field_validator("account")
+    @classmethod
+    def _account_name(cls, value: str | None) -> str | None:
+        if value is not None and (not value or "/" in value or value.startswith(".")):
+            raise ValueError(f"invalid account name {value!r}")
+        return value
+
+    @property
+    def domain(self) -> str:
+        """The SIWE domain this node accepts."""
+        return self.siwe_domain or f"{self.host}:{self.port}"
