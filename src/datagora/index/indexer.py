@@ -145,20 +145,29 @@ class EventIndexer:
         conn.execute(insert(blocks).values(number=number, hash=block_hash))
 
     def _store(self, conn: Connection, evs: Iterable[ChainEvent]) -> None:
+        evs = list(evs)
+        if not evs:
+            return
+        conn.execute(
+            insert(events),
+            [
+                {
+                    "block_number": ev.block_number,
+                    "block_hash": ev.block_hash,
+                    "tx_hash": ev.tx_hash,
+                    "log_index": ev.log_index,
+                    "timestamp": ev.timestamp,
+                    "contract": ev.contract,
+                    "name": ev.name,
+                    "args": args_json(ev.args),
+                }
+                for ev in evs
+            ],
+        )
+        seen = {ev.block_number: ev.block_hash for ev in evs}
+        conn.execute(delete(blocks).where(blocks.c.number.in_(list(seen))))
+        conn.execute(insert(blocks), [{"number": n, "hash": h} for n, h in seen.items()])
         for ev in evs:
-            conn.execute(
-                insert(events).values(
-                    block_number=ev.block_number,
-                    block_hash=ev.block_hash,
-                    tx_hash=ev.tx_hash,
-                    log_index=ev.log_index,
-                    timestamp=ev.timestamp,
-                    contract=ev.contract,
-                    name=ev.name,
-                    args=args_json(ev.args),
-                )
-            )
-            self._remember_block(conn, ev.block_number, ev.block_hash)
             self._project(conn, ev.name, jsonable(ev.args), ev.block_number, ev.tx_hash)
 
     # -- reorgs ------------------------------------------------------------------------------------------

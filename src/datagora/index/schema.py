@@ -119,7 +119,8 @@ def migrate(engine: Engine) -> None:
 def open_engine(url: str) -> Engine:
     """An engine for ``url`` (``sqlite:///path.db`` or ``postgresql+psycopg://…``), migrated to the newest
     schema with Alembic. SQLite gets WAL mode and an FTS5 table ``datasets_fts`` (name, domain, attributes);
-    PostgreSQL a GIN index on ``to_tsvector('simple', name || domain || attributes)``."""
+    PostgreSQL a stored generated ``search`` tsvector column (simple configuration over name, domain and attributes)
+    with a GIN index."""
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

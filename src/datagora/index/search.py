@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Engine, and_, func, literal_column, select, text
 from sqlalchemy.sql.elements import ColumnElement
@@ -21,7 +22,7 @@ MAX_PAGE = 200
 class SearchQuery:
     """``keyword`` (words, all must match, prefix match on the last), optional filters: ``domain`` (exact),
     ``owner`` (address), ``min_price``/``max_price`` in wei (only listed datasets), ``sale_kind``
-    (``"ownership"``); ``limit`` ≤ 200 and ``offset`` for pagination."""
+    (``"ownership"``), ``token_id`` (one dataset); ``limit`` ≤ 200 and ``offset`` for pagination."""
 
     keyword: str = ""
     domain: str | None = None
@@ -31,6 +32,7 @@ class SearchQuery:
     sale_kind: str | None = None
     limit: int = 20
     offset: int = 0
+    token_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,14 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class SearchPage:
+    """``total`` matches, counted up to :data:`COUNT_CAP` (``total_capped`` then says there are more)."""
+
     total: int
     hits: list[SearchHit]
+    total_capped: bool = False
+
+
+COUNT_CAP = 1_000
 
 
 def _fts_expression(keyword: str) -> str:
@@ -60,40 +68,64 @@ def _fts_expression(keyword: str) -> str:
     return " ".join(f'"{w}"' for w in words[:-1]) + (" " if len(words) > 1 else "") + f'"{words[-1]}"*'
 
 
+def _pg_tsquery(keyword: str) -> str:
+    words = _WORD.findall(keyword.lower())
+    return " & ".join(words[:-1] + [words[-1] + ":*"]) if words else ""
+
+
 def search(engine: Engine, query: SearchQuery) -> SearchPage:
-    """Run ``query``. Raises ``ValidationError`` for a bad page size or offset."""
+    """Run ``query``: newest datasets first (EntDSM Algorithm 5 returns every match; it does not rank).
+
+    SQLite drives the query from the FTS5 table in descending rowid order, PostgreSQL filters on the stored
+    ``search`` tsvector column (GIN index for rare words, backward primary-key scan for common ones), so the
+    first page costs little even when a keyword matches most rows. Raises ``ValidationError`` for a bad page
+    size or offset."""
     if not 1 <= query.limit <= MAX_PAGE:
         raise ValidationError(f"limit must be between 1 and {MAX_PAGE}")
     if query.offset < 0:
         raise ValidationError("offset must not be negative")
+    fts_sqlite = bool(_WORD.search(query.keyword)) and engine.dialect.name == "sqlite"
+
+    def col(name: str) -> Any:
+        # With a MATCH, SQLite must drive the query from the full-text index; a filter column it could use an
+        # index for would make it scan that index and re-run the MATCH per row (seconds, not milliseconds).
+        # A unary plus is SQLite's documented way to take a term out of index selection.
+        return literal_column(f"+datasets.{name}") if fts_sqlite else datasets.c[name]
+
     conds: list[ColumnElement[bool]] = []
     if query.domain:
-        conds.append(datasets.c.domain == query.domain)
+        conds.append(col("domain") == query.domain)
     if query.owner:
         conds.append(func.lower(datasets.c.owner) == query.owner.lower())
     if query.min_price is not None:
-        conds.append(datasets.c.price_eth >= query.min_price // 10**9)
+        conds.append(col("price_eth") >= query.min_price // 10**9)
     if query.max_price is not None:
-        conds.append(datasets.c.price_eth <= -(-query.max_price // 10**9))
+        conds.append(col("price_eth") <= -(-query.max_price // 10**9))
     if query.sale_kind:
         conds.append(datasets.c.sale_kind == query.sale_kind)
-    order = [datasets.c.token_id.desc()]
-    fts = _fts_expression(query.keyword)
+    if query.token_id is not None:
+        conds.append(col("token_id") == query.token_id)
     base = select(datasets)
-    if fts and engine.dialect.name == "sqlite":
-        base = base.join(
-            text("datasets_fts"), literal_column("datasets_fts.rowid") == datasets.c.token_id
-        ).where(text("datasets_fts MATCH :fts").bindparams(fts=fts))
-        order = [literal_column("bm25(datasets_fts)"), datasets.c.token_id.desc()]
-    elif fts:
-        doc = func.to_tsvector("simple", datasets.c.name + " " + datasets.c.domain + " " + datasets.c.attributes)
-        words = _WORD.findall(query.keyword.lower())
-        tsq = " & ".join(words[:-1] + [words[-1] + ":*"])
-        conds.append(doc.op("@@")(func.to_tsquery("simple", tsq)))
+    order: list[Any] = [datasets.c.token_id.desc()]
+    if fts_sqlite:
+        fts = literal_column("datasets_fts.rowid")
+        base = (
+            select(datasets)
+            .select_from(text("datasets_fts"))
+            .join(datasets, datasets.c.token_id == fts)
+            .where(text("datasets_fts MATCH :fts").bindparams(fts=_fts_expression(query.keyword)))
+        )
+        order = [fts.desc()]
+    elif _WORD.search(query.keyword):
+        conds.append(
+            literal_column("datasets.search").op("@@")(func.to_tsquery("simple", _pg_tsquery(query.keyword)))
+        )
     if conds:
         base = base.where(and_(*conds))
     with engine.connect() as conn:
-        total = int(conn.execute(select(func.count()).select_from(base.subquery())).scalar_one())
+        counted = int(
+            conn.execute(select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery())).scalar_one()
+        )
         rows = conn.execute(base.order_by(*order).limit(query.limit).offset(query.offset)).all()
     hits = [
         SearchHit(
@@ -110,4 +142,4 @@ def search(engine: Engine, query: SearchQuery) -> SearchPage:
         )
         for r in rows
     ]
-    return SearchPage(total, hits)
+    return SearchPage(min(counted, COUNT_CAP), hits, counted > COUNT_CAP)

@@ -80,9 +80,10 @@ def upgrade() -> None:
         )
     elif dialect == "postgresql":
         op.execute(
-            "CREATE INDEX ix_datasets_fts ON datasets USING GIN ("
-            "to_tsvector('simple', name || ' ' || domain || ' ' || attributes))"
+            "ALTER TABLE datasets ADD COLUMN search tsvector GENERATED ALWAYS AS "
+            "(to_tsvector('simple', name || ' ' || domain || ' ' || attributes)) STORED"
         )
+        op.execute("CREATE INDEX ix_datasets_fts ON datasets USING GIN (search)")
 
 
 def downgrade() -> None:
