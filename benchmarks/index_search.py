@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import ClassVar
 
 from rich.console import Console
 from rich.progress import Progress
@@ -30,13 +31,78 @@ from datagora.index.schema import datasets
 from datagora.index.search import SearchQuery, search
 
 DOMAINS = ["health", "finance", "retail", "imagery", "mobility", "energy", "agriculture", "telecom", "education"]
-WORDS = (
-    "income survey hospital admissions retail basket sales customer churn traffic sensor energy load solar wind "
-    "weather crop yield soil image photo satellite street portrait transactions payments fraud loans credit tax "
-    "returns school grades students mobility trips taxi bike rental call records network latency outage claims "
-    "insurance policy premium diagnosis cancer diabetes genome protein clinical trial panel household consumption "
-    "inventory warehouse logistics shipment supplier price index inflation rent housing census population"
-).split()
+WORDS = [
+    "income",
+    "survey",
+    "hospital",
+    "admissions",
+    "retail",
+    "basket",
+    "sales",
+    "customer",
+    "churn",
+    "traffic",
+    "sensor",
+    "energy",
+    "load",
+    "solar",
+    "wind",
+    "weather",
+    "crop",
+    "yield",
+    "soil",
+    "image",
+    "photo",
+    "satellite",
+    "street",
+    "portrait",
+    "transactions",
+    "payments",
+    "fraud",
+    "loans",
+    "credit",
+    "tax",
+    "returns",
+    "school",
+    "grades",
+    "students",
+    "mobility",
+    "trips",
+    "taxi",
+    "bike",
+    "rental",
+    "call",
+    "records",
+    "network",
+    "latency",
+    "outage",
+    "claims",
+    "insurance",
+    "policy",
+    "premium",
+    "diagnosis",
+    "cancer",
+    "diabetes",
+    "genome",
+    "protein",
+    "clinical",
+    "trial",
+    "panel",
+    "household",
+    "consumption",
+    "inventory",
+    "warehouse",
+    "logistics",
+    "shipment",
+    "supplier",
+    "price",
+    "index",
+    "inflation",
+    "rent",
+    "housing",
+    "census",
+    "population",
+]
 
 
 def _row(i: int, rng: random.Random) -> dict[str, object]:
@@ -73,7 +139,10 @@ def load(engine: Engine, rows: int, progress: Progress, label: str) -> float:
             conn.execute(insert(datasets), chunk)
             if engine.dialect.name == "sqlite":
                 conn.execute(
-                    text("INSERT INTO datasets_fts(rowid, name, domain, attributes) VALUES (:token_id, :name, :domain, :attributes)"),
+                    text(
+                        "INSERT INTO datasets_fts(rowid, name, domain, attributes) "
+                        "VALUES (:token_id, :name, :domain, :attributes)"
+                    ),
                     chunk,
                 )
         progress.advance(task, len(chunk))
@@ -102,7 +171,7 @@ def ingest_rate(engine: Engine, events: int) -> float:
     from datagora.domain.models import ChainEvent
 
     class _Stub:  # the projection needs the market address only
-        addresses = {"Market": "0x" + "9" * 40}
+        addresses: ClassVar[dict[str, str]] = {"Market": "0x" + "9" * 40}
 
     idx = EventIndexer.__new__(EventIndexer)
     idx.contracts = _Stub()  # type: ignore[assignment]
@@ -110,11 +179,23 @@ def ingest_rate(engine: Engine, events: int) -> float:
     evs = []
     for i in range(events):
         args = {
-            "token_id": 10**8 + i, "owner": f"0x{i:040x}", "content_hash": i.to_bytes(32, "big"), "domain": "bench",
-            "name": f"bench dataset {i}", "attributes": "a,b,c", "size": 10, "description_hash": bytes(32),
-            "dcat_hash": bytes(32), "fingerprint_commitment": bytes(32), "attester": "0x" + "1" * 40,
+            "token_id": 10**8 + i,
+            "owner": f"0x{i:040x}",
+            "content_hash": i.to_bytes(32, "big"),
+            "domain": "bench",
+            "name": f"bench dataset {i}",
+            "attributes": "a,b,c",
+            "size": 10,
+            "description_hash": bytes(32),
+            "dcat_hash": bytes(32),
+            "fingerprint_commitment": bytes(32),
+            "attester": "0x" + "1" * 40,
         }
-        evs.append(ChainEvent("Catalog", "DatasetPublished", args, 10**7 + i // 100, f"0x{i:064x}", i % 100, 0, f"0x{i // 100:064x}"))
+        evs.append(
+            ChainEvent(
+                "Catalog", "DatasetPublished", args, 10**7 + i // 100, f"0x{i:064x}", i % 100, 0, f"0x{i // 100:064x}"
+            )
+        )
     t0 = time.perf_counter()
     for lo in range(0, events, 1000):
         with engine.begin() as conn:
@@ -138,7 +219,13 @@ def main() -> int:
             lat = measure(engine, args.queries, progress, label)
             rate = ingest_rate(engine, args.ingest_events)
             q = statistics.quantiles(lat, n=100)
-            results[label] = {"load s": load_s, "p50 ms": q[49], "p99 ms": q[98], "max ms": max(lat), "ingest ev/s": rate}
+            results[label] = {
+                "load s": load_s,
+                "p50 ms": q[49],
+                "p99 ms": q[98],
+                "max ms": max(lat),
+                "ingest ev/s": rate,
+            }
     table = Table(title=f"Keyword search over {args.rows:,} indexed descriptions ({args.queries} queries)")
     table.add_column("metric")
     for label in results:

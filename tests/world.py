@@ -1,4 +1,5 @@
-"""Fixtures (a pytest plugin loaded by tests/conftest.py): a deployed Datagora world per backend: supervisor, platform, two audited organisations (seller, buyer), an
+"""Fixtures (a pytest plugin loaded by tests/conftest.py): a deployed Datagora world per backend:
+supervisor, platform, two audited organisations (seller, buyer), an
 organisation still to audit (outsider), with snapshot/revert around every test."""
 
 from __future__ import annotations

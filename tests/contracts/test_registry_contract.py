@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from tests.contracts.contract_kit import (
     KIND_CUSTOMER,
     KIND_MEMBER,
-    KIND_PENDING,
     KIND_NONE,
+    KIND_PENDING,
     STATUS_AUDITED,
     STATUS_NONE,
     STATUS_SUSPENDED,

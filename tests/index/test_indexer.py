@@ -3,16 +3,16 @@ chain, and always equal a fresh re-index from block 0."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, text
 
 from datagora.index import EventIndexer, open_engine
-from datagora.index.search import SearchQuery, search
 from datagora.index.schema import datasets, events, listings, orders
+from datagora.index.search import SearchQuery, search
 from datagora.services import market, publishing
 from tests.world import ETHER, World, write_table
 
@@ -24,8 +24,13 @@ def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
                 tuple(r)
                 for r in conn.execute(
                     select(
-                        events.c.block_number, events.c.block_hash, events.c.tx_hash, events.c.log_index,
-                        events.c.name, events.c.args, events.c.timestamp,
+                        events.c.block_number,
+                        events.c.block_hash,
+                        events.c.tx_hash,
+                        events.c.log_index,
+                        events.c.name,
+                        events.c.args,
+                        events.c.timestamp,
                     ).order_by(events.c.block_number, events.c.log_index)
                 )
             ],
@@ -49,7 +54,9 @@ def publish_and_list(world: World, tmp_path: Path, name: str, price: int = ETHER
     return token_id, listing_id
 
 
-def test_index_projects_a_trade_and_resumes_after_restart(world: World, tmp_path: Path, db_factory: Callable[[], str]) -> None:
+def test_index_projects_a_trade_and_resumes_after_restart(
+    world: World, tmp_path: Path, db_factory: Callable[[], str]
+) -> None:
     db = db_factory()
     idx = EventIndexer(world.contracts, open_engine(db))
     token_id, listing_id = publish_and_list(world, tmp_path, "Income survey")

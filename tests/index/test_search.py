@@ -73,7 +73,13 @@ def test_schema_is_migrated_by_alembic_and_matches_the_models(db_factory: Callab
     engine = open_engine(db_factory())
     with engine.connect() as conn:
         assert MigrationContext.configure(conn).get_current_revision() == "0001"
-        diff = [d for d in compare_metadata(MigrationContext.configure(conn), metadata) if "fts" not in str(d) and "'search'" not in str(d)]
+        diff = [
+            d
+            for d in compare_metadata(MigrationContext.configure(conn), metadata)
+            if "fts" not in str(d) and "'search'" not in str(d)
+        ]
     assert diff == []
-    assert {"events", "datasets", "listings", "orders", "blocks", "index_meta"} <= set(inspect(engine).get_table_names())
+    assert {"events", "datasets", "listings", "orders", "blocks", "index_meta"} <= set(
+        inspect(engine).get_table_names()
+    )
     open_engine(str(engine.url))  # idempotent on an up-to-date database

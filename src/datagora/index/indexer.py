@@ -246,7 +246,9 @@ class EventIndexer:
             conn.execute(
                 update(datasets)
                 .where(datasets.c.token_id == int(a["token_id"]))
-                .values(listing_id=int(a["listing_id"]), price=str(price), price_eth=price // 10**9, sale_kind="ownership")
+                .values(
+                    listing_id=int(a["listing_id"]), price=str(price), price_eth=price // 10**9, sale_kind="ownership"
+                )
             )
         elif name in ("ListingCancelled", "OrderPaid", "Confirmed", "Refunded", "Delivered"):
             self._project_trade(conn, name, a)
@@ -302,7 +304,9 @@ class EventIndexer:
         report = VerifyReport()
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(events.c.id, events.c.tx_hash, events.c.log_index, events.c.block_hash, events.c.name, events.c.args)
+                select(
+                    events.c.id, events.c.tx_hash, events.c.log_index, events.c.block_hash, events.c.name, events.c.args
+                )
             ).all()
         receipts: dict[str, list[ChainEvent] | None] = {}
         for event_id, tx_hash, log_index, block_hash, name, args in rows:

@@ -51,7 +51,9 @@ class PostgresServer:
     def start(self) -> PostgresServer:
         data = self.dir / "data"
         subprocess.run(
-            self._as_owner([str(self.bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8"]),
+            self._as_owner(
+                [str(self.bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8"]
+            ),
             check=True,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -59,9 +61,23 @@ class PostgresServer:
         self.process = subprocess.Popen(
             self._as_owner(
                 [
-                    str(self.bindir / "postgres"), "-D", str(data), "-p", str(self.port), "-k", str(self.dir),
-                    "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-                    "-c", "full_page_writes=off", "-c", "shared_buffers=256MB",
+                    str(self.bindir / "postgres"),
+                    "-D",
+                    str(data),
+                    "-p",
+                    str(self.port),
+                    "-k",
+                    str(self.dir),
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "shared_buffers=256MB",
                 ]
             ),
             stdout=subprocess.DEVNULL,

@@ -70,7 +70,7 @@ def _fts_expression(keyword: str) -> str:
 
 def _pg_tsquery(keyword: str) -> str:
     words = _WORD.findall(keyword.lower())
-    return " & ".join(words[:-1] + [words[-1] + ":*"]) if words else ""
+    return " & ".join([*words[:-1], words[-1] + ":*"]) if words else ""
 
 
 def search(engine: Engine, query: SearchQuery) -> SearchPage:
@@ -108,7 +108,7 @@ def search(engine: Engine, query: SearchQuery) -> SearchPage:
     base = select(datasets)
     order: list[Any] = [datasets.c.token_id.desc()]
     if fts_sqlite:
-        fts = literal_column("datasets_fts.rowid")
+        fts: Any = literal_column("datasets_fts.rowid")
         base = (
             select(datasets)
             .select_from(text("datasets_fts"))
@@ -117,15 +117,11 @@ def search(engine: Engine, query: SearchQuery) -> SearchPage:
         )
         order = [fts.desc()]
     elif _WORD.search(query.keyword):
-        conds.append(
-            literal_column("datasets.search").op("@@")(func.to_tsquery("simple", _pg_tsquery(query.keyword)))
-        )
+        conds.append(literal_column("datasets.search").op("@@")(func.to_tsquery("simple", _pg_tsquery(query.keyword))))
     if conds:
         base = base.where(and_(*conds))
     with engine.connect() as conn:
-        counted = int(
-            conn.execute(select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery())).scalar_one()
-        )
+        counted = int(conn.execute(select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery())).scalar_one())
         rows = conn.execute(base.order_by(*order).limit(query.limit).offset(query.offset)).all()
     hits = [
         SearchHit(

@@ -18,11 +18,13 @@ from typing import Any, Protocol
 from eth_account.signers.local import LocalAccount
 
 from datagora.chain.contracts import Contracts
-from datagora.crypto.ecies import decrypt_with
+from datagora.crypto.ecies import decrypt_with, encrypt_to
 from datagora.crypto.eip712 import novelty_attestation, sign_typed_data
 from datagora.crypto.hashing import keccak256
 from datagora.domain.errors import AccessDenied, CryptoError, NotFoundError, NoveltyRefused, ValidationError
 from datagora.domain.models import DatasetDescription
+from datagora.fingerprint.base import Fingerprint, get_method
+from datagora.fingerprint.index import FingerprintIndex
 
 DEFAULT_VALIDITY = 3600
 
@@ -110,11 +112,24 @@ class NoveltyAttestor:
     throw-away platform). Safe to share between threads (one lock around the table)."""
 
     def __init__(
-        self, contracts: Contracts, platform: LocalAccount, db_path: Path | str, *, validity: int = DEFAULT_VALIDITY
+        self,
+        contracts: Contracts,
+        platform: LocalAccount,
+        db_path: Path | str,
+        *,
+        validity: int = DEFAULT_VALIDITY,
+        fingerprints: FingerprintIndex | None = None,
     ) -> None:
         self.contracts = contracts
         self.platform = platform
         self.validity = validity
+        if fingerprints is None:
+            if str(db_path) == ":memory:":
+                fingerprints = FingerprintIndex(":memory:")
+            else:
+                p = Path(db_path)
+                fingerprints = FingerprintIndex.open(p.with_name(p.stem + "-fingerprints.sqlite"))
+        self.fingerprints = fingerprints
         self._lock = threading.RLock()
         self.db = sqlite3.connect(str(db_path), check_same_thread=False)
         self.db.execute(
@@ -143,12 +158,23 @@ class NoveltyAttestor:
             "SELECT publisher, token_id, expiry FROM data_contract WHERE fingerprint = ?", (request.fingerprint,)
         ).fetchone()
         if row is None:
+            self._check_near_duplicates(request)
             return
         publisher, token_id, expiry = row
         if token_id is not None:
             raise NoveltyRefused(f"refused: fingerprint matches dataset {token_id}", int(token_id))
         if publisher.lower() != request.publisher.lower() and expiry >= int(time.time()):
             raise NoveltyRefused("refused: another seller holds a pending attestation for this fingerprint")
+        self._check_near_duplicates(request)
+
+    def _check_near_duplicates(self, request: AttestationRequest) -> None:
+        """Wu et al. step 5 / section IV.A.2: refuse data whose fingerprint is close to a published one."""
+        match = self.fingerprints.check_novelty(Fingerprint.from_bytes(request.fingerprint))
+        if match is not None:
+            raise NoveltyRefused(
+                f"refused: near-duplicate of dataset {match.dataset_id} (similarity {match.similarity:.2f})",
+                match.dataset_id,
+            )
 
     def attest(self, ciphertext: bytes, *, requester: str | None = None) -> Attestation:
         """Decrypt an :class:`AttestationRequest`, check it, sign. Raises ``CryptoError``, ``ValidationError``
@@ -192,10 +218,28 @@ class NoveltyAttestor:
         )
 
     def record_published(self, fingerprint: bytes, token_id: int) -> None:
-        """Bind an attested fingerprint to its minted dataset in the data-contract table."""
+        """Bind an attested fingerprint to its minted dataset in the data-contract table and add it to the
+        fingerprint index, so later near-duplicates are refused."""
         with self._lock:
             self.db.execute("UPDATE data_contract SET token_id = ? WHERE fingerprint = ?", (token_id, fingerprint))
             self.db.commit()
+            if token_id not in self.fingerprints:
+                self.fingerprints.add(token_id, Fingerprint.from_bytes(fingerprint))
+
+    def search_by_sample(self, ciphertext: bytes, requester_public_key: bytes, k: int = 10) -> bytes:
+        """Wu et al. step 9-2: ``ciphertext`` is ``E_PkP(f_d)``, a sample's serialised fingerprint encrypted to
+        the platform; returns ``E_PkB(ids)``: JSON ``[{"token_id": …, "similarity": …}]`` of the published
+        datasets at or above the method's threshold, best first, encrypted to the requester. No fingerprint
+        leaves the platform. Raises ``CryptoError`` / ``ValidationError`` for an unreadable request."""
+        try:
+            sample = Fingerprint.from_bytes(decrypt_with(bytes(self.platform.key), ciphertext))
+        except CryptoError as exc:
+            raise CryptoError(f"sample not readable by the platform: {exc}") from exc
+        threshold = get_method(sample.method).threshold
+        with self._lock:
+            matches = self.fingerprints.query(sample, k=k, min_similarity=threshold)
+        found = [{"token_id": m.dataset_id, "similarity": round(m.similarity, 4)} for m in matches]
+        return encrypt_to(requester_public_key, json.dumps(found).encode())
 
     def record_published_checked(self, fingerprint: bytes, token_id: int) -> None:
         """:meth:`record_published` for a seller's claim received over the network: the dataset ``token_id``

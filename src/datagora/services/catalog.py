@@ -4,11 +4,16 @@ over the ``DatasetPublished`` events. Only members of an Audited organisation ma
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 from datagora.chain.contracts import Contracts
+from datagora.crypto.ecies import decrypt_with, encrypt_to
 from datagora.domain.errors import AccessDenied
 from datagora.domain.models import ListingState
+from datagora.services.participant import Participant
 
 
 @dataclass(frozen=True)
@@ -62,3 +67,34 @@ def search(contracts: Contracts, caller: str, keyword: str = "") -> list[Dataset
             )
         )
     return out
+
+
+class SampleSearcher(Protocol):
+    """The platform side of search by sample (``NoveltyAttestor`` locally, a client of its node remotely)."""
+
+    @property
+    def address(self) -> str: ...
+
+    def search_by_sample(self, ciphertext: bytes, requester_public_key: bytes, k: int = 10) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class SampleMatch:
+    token_id: int
+    similarity: float
+
+
+def search_by_sample(
+    contracts: Contracts, buyer: Participant, sample: Path, platform: SampleSearcher, k: int = 10
+) -> list[SampleMatch]:
+    """Wu et al. step 9-2: fingerprint a sample locally, send it encrypted to the platform, get back (encrypted
+    to the buyer) the ids of published datasets similar to it. The buyer never sees a stored fingerprint.
+    Raises ``AccessDenied`` for a caller outside an Audited organisation, ``ValidationError`` for an
+    unsupported sample."""
+    if not contracts.is_audited(buyer.address):
+        raise AccessDenied(f"{buyer.address} is not a member of an Audited organisation: search refused")
+    from datagora.fingerprint import fingerprint
+
+    request = encrypt_to(contracts.public_key(platform.address), fingerprint(sample).to_bytes())
+    answer = json.loads(decrypt_with(buyer.private_key, platform.search_by_sample(request, buyer.public_key, k)))
+    return [SampleMatch(int(m["token_id"]), float(m["similarity"])) for m in answer]

@@ -130,9 +130,13 @@ class PreparedDataset:
 
 
 def fingerprint_of(path: Path) -> bytes:
-    """The dataset fingerprint sent to the platform. This first version is the exact SHA-256 of the content;
-    robust perceptual / MinHash fingerprints (Wu et al. section III.C) replace it in ``datagora.fingerprint``."""
-    return sha256_file(path)
+    """The serialised robust fingerprint of the file (Wu et al. section III.C; ``datagora.fingerprint``): it
+    survives crops, noise and re-encoding of images and subsets or reorderings of tables, so the platform can
+    refuse a lightly modified copy of a dataset already on the market. ``ValidationError`` for unsupported
+    content."""
+    from datagora.fingerprint import fingerprint
+
+    return fingerprint(path).to_bytes()
 
 
 def prepare(owner: Participant, path: Path, *, name: str | None = None, domain: str = "general") -> PreparedDataset:

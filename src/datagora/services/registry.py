@@ -12,7 +12,8 @@ from datagora.services.participant import Participant
 
 def register_organisation(contracts: Contracts, member: Participant, name: str) -> tuple[Organisation, TxResult]:
     """Register ``member`` in organisation ``name`` (created with status ToAudit when new; joining an existing
-    one is a request a member must approve) and publish its encryption public key. Raises ``ValidationError`` for a bad name, ``TransactionReverted`` for a guard
+    one is a request a member must approve) and publish its encryption public key. Raises ``ValidationError``
+    for a bad name, ``TransactionReverted`` for a guard
     (``registry: already registered`` …)."""
     name = name.strip()
     if not name or len(name.encode()) > 64:

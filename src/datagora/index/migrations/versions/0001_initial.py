@@ -17,7 +17,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table("index_meta", sa.Column("key", sa.String(64), primary_key=True), sa.Column("value", sa.Text, nullable=False))
+    op.create_table(
+        "index_meta", sa.Column("key", sa.String(64), primary_key=True), sa.Column("value", sa.Text, nullable=False)
+    )
     op.create_table(
         "blocks",
         sa.Column("number", sa.BigInteger, primary_key=True, autoincrement=False),
