@@ -203,8 +203,10 @@ def test_suspended_seller_first_listing_attempt_changes_nothing(w: CliWorld, tmp
     w.addresses.update(make_keystores(w.home, "newcomer"))
     ok(w.run("account", "fund", "newcomer", "--ether", "1"))
     assert "asked to join" in ok(w.run("org", "register", "Seller Org", "-a", "newcomer"))
-    failed(w.run("publish", write_csv(tmp_path / "early.csv"), "-a", "newcomer", "--platform", "platform"),
-           "publisher not audited")  # a pending member inherits nothing
+    failed(
+        w.run("publish", write_csv(tmp_path / "early.csv"), "-a", "newcomer", "--platform", "platform"),
+        "publisher not audited",
+    )  # a pending member inherits nothing
     assert "is now a member" in ok(w.run("org", "approve", w.addresses["newcomer"], "-a", "seller"))
     ok(w.run("publish", write_csv(tmp_path / "new.csv"), "-a", "newcomer", "--platform", "platform"))
     ok(w.run("org", "status", "Seller Org", "suspended", "-a", "supervisor"))

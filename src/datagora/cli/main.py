@@ -38,10 +38,6 @@ app.add_typer(account_app, name="account")
 app.add_typer(org_app, name="org")
 app.add_typer(customer_app, name="customer")
 
-from datagora.cli.serve import serve  # noqa: E402  (imports FastAPI/uvicorn lazily inside)
-
-app.command()(serve)
-
 console = Console()
 err = Console(stderr=True)
 ETHER = 10**18
@@ -521,6 +517,13 @@ def audit(
     for rec in trail:
         table.add_row(str(rec.block_number), _short(rec.actor), rec.action, rec.detail, _short(rec.tx_hash))
     console.print(table)
+
+
+from datagora.cli.fingerprint import fingerprint_command  # noqa: E402
+from datagora.cli.serve import serve  # noqa: E402  (imports FastAPI/uvicorn lazily inside)
+
+app.command()(serve)
+app.command("fingerprint")(handle_errors(fingerprint_command))
 
 
 def main() -> None:  # pragma: no cover - console entry point
