@@ -28,10 +28,12 @@ from datagora.api.routers import (
     offers,
     orders,
     organisations,
+    relay,
     withdrawals,
 )
 from datagora.api.settings import Settings
 from datagora.services.node import Node
+from datagora.services.relay import SendReceiveBoard
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ ROUTERS = (
     orders.router,
     withdrawals.router,
     deliveries.router,
+    relay.router,
     audit.router,
 )
 
@@ -104,6 +107,18 @@ def create_app(
     )
     app.state.node = node
     app.state.settings = settings
+    # The platform's node relays deliveries and keeps the send-receive board (Wu et al. steps 13-22).
+    app.state.board = (
+        SendReceiveBoard(
+            node.contracts,
+            node.participant.store,
+            node.participant.home / "send-receive.sqlite",
+            operator=node.address,
+            clock=clock,
+        )
+        if node.platform is not None
+        else None
+    )
     app.state.auth = AuthStore(nonce_ttl=settings.nonce_ttl, session_ttl=settings.session_ttl, clock=clock)
     if peer_http is None:
         app.state.peers = Peers(node, lambda _url: httpx.Client(timeout=timeout))

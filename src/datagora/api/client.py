@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
 import httpx
@@ -23,6 +23,9 @@ from eth_account.signers.local import LocalAccount
 
 from datagora.domain.errors import DatagoraError, NoveltyRefused
 from datagora.services.attestation import Attestation
+
+if TYPE_CHECKING:
+    from datagora.services.relay import DeliveryNotice
 
 STATEMENT = "Sign in to this Datagora node."
 CHUNK = 1 << 20
@@ -290,8 +293,11 @@ class NodeClient:
         response = self.request("GET", "/audit", params=params)
         return response.text if format == "csv" else response.json()
 
-    def download_delivery(self, order_id: int, dest: Path, *, expected_sha256: bytes | None = None) -> Path:
-        """Fetch the ciphertext of ``order_id`` from the seller's node (``GET /deliveries/{id}``) into ``dest``.
+    def download_delivery(
+        self, order_id: int, dest: Path, *, expected_sha256: bytes | None = None, path: str | None = None
+    ) -> Path:
+        """Fetch the ciphertext of ``order_id`` from the seller's node (``GET /deliveries/{id}``, or ``path``)
+        into ``dest``.
 
         Resumable: bytes already in ``dest.part`` are kept and only the rest is requested (HTTP Range, with
         ``If-Range`` on the expected hash so a changed file is fetched whole). With ``expected_sha256`` (the
@@ -299,7 +305,7 @@ class NodeClient:
         :class:`RemoteError` (status 502 on a hash mismatch: nothing is left at ``dest``)."""
         dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(dest.name + ".part")
-        path = f"/deliveries/{order_id}"
+        path = path or f"/deliveries/{order_id}"
         for attempt in (1, 2):
             offset = part.stat().st_size if part.exists() else 0
             headers = {"Authorization": f"Bearer {self.token()}"}
@@ -339,6 +345,45 @@ class NodeClient:
                 )
         part.replace(dest)
         return dest
+
+    # -- the platform's relay and send-receive board (Wu et al. section III.A steps 13-22) ----------------
+
+    def download_relayed(self, order_id: int, dest: Path, *, expected_sha256: bytes | None = None) -> Path:
+        """:meth:`download_delivery` from the platform's relay (``GET /relay/{id}``), as the order's buyer."""
+        return self.download_delivery(order_id, dest, expected_sha256=expected_sha256, path=f"/relay/{order_id}")
+
+    def relay_upload(self, order_id: int, src: BinaryIO, size: int) -> dict[str, Any]:
+        """Upload the ciphertext of ``order_id`` (``size`` bytes read from ``src``, streamed in 1 MiB pieces)
+        to the platform's relay (``PUT /relay/{id}``), as the order's seller."""
+        start = src.tell()
+
+        def pieces() -> Iterator[bytes]:
+            while piece := src.read(CHUNK):
+                yield piece
+
+        def fresh() -> dict[str, Any]:
+            src.seek(start)
+            return {"content": pieces()}
+
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
+        return dict(self.json("PUT", f"/relay/{order_id}", body=fresh, headers=headers))
+
+    def relay_notice(self, notice: DeliveryNotice, signature: bytes) -> dict[str, Any]:
+        """Post a signed "sent" or "received" notice to the platform's send-receive board."""
+        body = {
+            "order_id": notice.order_id,
+            "seller": notice.seller,
+            "buyer": notice.buyer,
+            "delivery_hash": "0x" + notice.delivery_hash.hex(),
+            "timestamp": notice.timestamp,
+            "received": notice.received,
+            "signature": "0x" + signature.hex(),
+        }
+        return dict(self.json("POST", "/relay/notices", json=body))
+
+    def relay_board(self, order_id: int) -> dict[str, Any]:
+        """The send-receive board of ``order_id`` (the order's parties and the supervisor)."""
+        return dict(self.json("GET", f"/relay/board/{order_id}"))
 
 
 class RemoteAttestor:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 from datagora.domain.models import Listing, Order, Organisation, TxResult
 from datagora.services.audit import AuditRecord
+from datagora.services.relay import BoardEntry, BoardView, RelayedCiphertext
 
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
@@ -177,9 +178,23 @@ class AttestationOut(BaseModel):
     attester: str
 
 
+MAX_FINGERPRINT_BYTES = 32 * 1024
+
+
 class PublishedNoteIn(Strict):
-    fingerprint: Hex32
+    fingerprint: str = Field(
+        max_length=2 + 2 * MAX_FINGERPRINT_BYTES,
+        pattern=r"^(0x)?[0-9a-fA-F]+$",
+        description="The serialised fingerprint that was attested, hex (its length depends on the method).",
+    )
     token_id: Id
+
+    @field_validator("fingerprint")
+    @classmethod
+    def _whole_bytes(cls, value: str) -> str:
+        if len(value.removeprefix("0x")) % 2:
+            raise ValueError("hex of whole bytes expected (an even number of digits)")
+        return value
 
 
 # -- offers and orders ---------------------------------------------------------------------------------------
@@ -251,15 +266,133 @@ class OrderTxOut(BaseModel):
     tx: TxOut
 
 
+class DeliverIn(Strict):
+    relay_url: HttpUrl | None = Field(
+        default=None, description="Base URL of the platform's node: relay the ciphertext through it (Wu step 13)."
+    )
+
+
+class RelayIn(Strict):
+    relay_url: Annotated[HttpUrl, Field(description="Base URL of the platform's node.")]
+
+
+class ReceiveIn(Strict):
+    """Where to fetch the ciphertext: exactly one of the seller's node and the platform's relay."""
+
+    seller_url: HttpUrl | None = Field(default=None, description="Base URL of the seller's node.")
+    relay_url: HttpUrl | None = Field(default=None, description="Base URL of the platform's node (its relay).")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ReceiveIn:
+        if (self.seller_url is None) == (self.relay_url is None):
+            raise ValueError("give exactly one of seller_url and relay_url")
+        return self
+
+
+# -- relay and send-receive board (Wu et al. section III.A steps 13-22) --------------------------------------
+
+
+class NoticeIn(Strict):
+    """A :class:`~datagora.services.relay.DeliveryNotice` and its author's EIP-712 signature."""
+
+    order_id: Id
+    seller: Address
+    buyer: Address
+    delivery_hash: Hex32 = Field(description="SHA-256 of the ciphertext sent (seller) or received (buyer).")
+    timestamp: Annotated[int, Field(ge=0, le=MAX_ID, description="t1 (sent) or t2 (received), Unix seconds.")]
+    received: bool
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="EIP-712, 65 bytes r || s || v.")
+
+
+class BoardEntryOut(BaseModel):
+    entry_id: int
+    kind: Literal["sent", "received"]
+    order_id: int
+    sender: str
+    seller: str
+    buyer: str
+    delivery_hash: str
+    timestamp: int
+    received: bool
+    signature: str
+    recorded_at: int = Field(description="When the platform recorded it (its clock, Unix seconds).")
+
+    @classmethod
+    def of(cls, entry: BoardEntry) -> BoardEntryOut:
+        n = entry.notice
+        return cls(
+            entry_id=entry.entry_id,
+            kind="received" if n.received else "sent",
+            order_id=n.order_id,
+            sender=n.sender,
+            seller=n.seller,
+            buyer=n.buyer,
+            delivery_hash=hex0x(n.delivery_hash),
+            timestamp=n.timestamp,
+            received=n.received,
+            signature=hex0x(entry.signature),
+            recorded_at=entry.recorded_at,
+        )
+
+
+class RelayedOut(BaseModel):
+    order_id: int
+    delivery_hash: str
+    size: int = Field(description="Ciphertext bytes, served to the buyer at GET /relay/{order_id}.")
+    uploaded_by: str
+    uploaded_at: int
+
+    @classmethod
+    def of(cls, relayed: RelayedCiphertext) -> RelayedOut:
+        return cls(
+            order_id=relayed.order_id,
+            delivery_hash="0x" + relayed.blob,
+            size=relayed.size,
+            uploaded_by=relayed.uploaded_by,
+            uploaded_at=relayed.uploaded_at,
+        )
+
+
+class RelayOut(BaseModel):
+    """What the platform answered a seller's node that relayed a delivery: the upload and the "sent" entry."""
+
+    upload: RelayedOut
+    notice: BoardEntryOut
+
+
+class BoardOut(BaseModel):
+    order_id: int
+    state: str
+    seller: str
+    buyer: str
+    delivery_hash: str | None = Field(description="Committed on chain.")
+    relayed: RelayedOut | None
+    entries: list[BoardEntryOut]
+    consistent: bool | None = Field(
+        description="Step 22: the latest sent and received hashes equal the delivery hash (null until both exist)."
+    )
+
+    @classmethod
+    def of(cls, view: BoardView) -> BoardOut:
+        order = view.order
+        return cls(
+            order_id=order.id,
+            state=order.state.name.lower(),
+            seller=view.seller,
+            buyer=order.buyer,
+            delivery_hash=hex0x(order.delivery_hash) if any(order.delivery_hash) else None,
+            relayed=RelayedOut.of(view.relayed) if view.relayed is not None else None,
+            entries=[BoardEntryOut.of(e) for e in view.entries],
+            consistent=view.consistent,
+        )
+
+
 class DeliveredOut(BaseModel):
     order: OrderOut
     delivery_hash: str
     size: int = Field(description="Ciphertext bytes, served at GET /deliveries/{order_id}.")
     tx: TxOut
-
-
-class ReceiveIn(Strict):
-    seller_url: Annotated[HttpUrl, Field(description="Base URL of the seller's node.")]
+    relay: RelayOut | None = Field(default=None, description="When relayed through the platform.")
 
 
 class ReceivedOut(BaseModel):
@@ -268,6 +401,9 @@ class ReceivedOut(BaseModel):
     content_hash: str
     size: int
     stored_as: str = Field(description="File name under the node's received/ directory.")
+    notice: BoardEntryOut | None = Field(
+        default=None, description="The buyer's signed notice on the platform's board, when received from the relay."
+    )
 
 
 class WithdrawalOut(BaseModel):

@@ -9,7 +9,8 @@ the first of these optional hooks the method defines:
 
 * ``code(fp) -> bytes`` (:class:`CodedMethod`): a fixed-length binary code (e.g. a 256-bit PDQ hash) whose
   Hamming distance bounds the similarity. Candidates are the stored fingerprints whose code is within the
-  method's ``code_radius`` bits (optional attribute; the index's ``hamming_radius``, 64, by default), found
+  method's ``code_radius`` bits (optional attribute; the index's ``hamming_radius``, 64, by default; a method's
+  ``exhaustive_below: int`` makes every stored fingerprint a candidate while there are at most that many), found
   exactly by multi-index hashing (:class:`HammingIndex`). The method promises that two fingerprints whose
   codes are farther apart than that radius have a similarity below ``threshold``. Image methods without
   ``code`` fall back to ``datagora.fingerprint.images.image_code(fp)`` (and ``image_codes(fp)`` to probe
@@ -428,10 +429,13 @@ class _CodeBucket:
         code: Callable[[Fingerprint], bytes],
         radius: int,
         query_codes: Callable[[Fingerprint], Sequence[bytes]] | None = None,
+        exhaustive_below: int = 0,
     ) -> None:
         self._code = code
         self._query_codes = query_codes
         self._radius = radius
+        self._exhaustive_below = exhaustive_below
+        self._ids: set[int] = set()
         self._nbytes: int | None = None
         self._index: HammingIndex | None = None
 
@@ -452,14 +456,20 @@ class _CodeBucket:
             self._index = HammingIndex(nbits, min(self._radius, nbits))
         arr = np.frombuffer(b"".join(codes), dtype=np.uint8).reshape(len(codes), self._index.nbytes)
         self._index.add_many(np.array([i for i, _ in items], dtype=np.int64), arr)
+        self._ids.update(i for i, _ in items)
 
     def remove(self, dataset_id: int) -> None:
         if self._index is not None:
             self._index.remove(dataset_id)
+        self._ids.discard(dataset_id)
 
     def candidates(self, fp: Fingerprint) -> list[int]:
         if self._index is None or len(self._index) == 0:
             return []
+        if len(self._ids) <= self._exhaustive_below:
+            # The code (a global hash) misses crops, which only the method's full similarity catches: while the
+            # bucket is small enough, every stored fingerprint is a candidate (the method's ``exhaustive_below``).
+            return sorted(self._ids)
         codes = [bytes(c) for c in self._query_codes(fp)] if self._query_codes else [bytes(self._code(fp))]
         if any(len(c) != self._index.nbytes for c in codes):
             raise ValidationError(f"fingerprint code of the wrong length, expected {self._index.nbytes} bytes")
@@ -701,7 +711,8 @@ class FingerprintIndex:
             hooks = _code_hooks(method, fp)
             if hooks is not None:
                 radius = int(getattr(method, "code_radius", self.hamming_radius))
-                bucket = _CodeBucket(hooks[0], radius, hooks[1])
+                exhaustive = int(getattr(method, "exhaustive_below", 0))
+                bucket = _CodeBucket(hooks[0], radius, hooks[1], exhaustive)
             elif isinstance(method, KeyedMethod):
                 bucket = _KeyBucket(method.keys)
             else:

@@ -17,7 +17,7 @@ from datagora.domain.models import OrgStatus, TxResult
 from datagora.services import audit, catalog, market, publishing, registry
 from datagora.services.attestation import NoveltyAttestor
 from datagora.services.participant import Participant
-from datagora.services.sample_data import write_breast_cancer_csv, write_photo
+from datagora.services.sample_data import write_breast_cancer_csv, write_photo, write_pirated_copy
 
 ETHER = 10**18
 
@@ -98,10 +98,11 @@ def run_demo(
             f"{prepared.description.content_hash.hex()[:16]}…; platform attestation expires {att.expiry})",
             tx,
         )
+    pirated = write_pirated_copy(files["photo"], data_dir / "astronaut-edited.jpg")
     try:
-        publishing.publish(contracts, seller, publishing.prepare(seller, files["table"], name="copy"), attestor)
+        publishing.publish(contracts, seller, publishing.prepare(seller, pirated, name="New portrait"), attestor)
     except NoveltyRefused as exc:
-        step(plat, f"refused to attest a re-upload of the CSV: {exc}")
+        step(plat, f"refused to attest a cropped, brightened, re-encoded copy of the photo: {exc}")
 
     prices = {"table": ETHER // 2, "photo": ETHER // 5}
     listings = {}

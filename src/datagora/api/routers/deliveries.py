@@ -12,7 +12,7 @@ The bytes come from a :class:`DeliverySource`; :func:`local_source` serves the s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, BinaryIO
 
@@ -108,7 +108,7 @@ def _session(
         return None
 
 
-_RESPONSES: dict[int | str, dict[str, object]] = {
+RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
     206: {
         "description": "The requested byte range",
@@ -122,17 +122,21 @@ _RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.get("/{order_id}", response_class=StreamingResponse, responses=_RESPONSES)
-def download_delivery(
-    order_id: IdPath,
-    node: NodeDep,
-    session: Annotated[Session | None, Depends(_session)],
-    range_: Annotated[str | None, Header(alias="Range", max_length=200)] = None,
-    if_range: Annotated[str | None, Header(alias="If-Range", max_length=200)] = None,
+SourceOf = Callable[[Order], DeliverySource]
+"""Opens the ciphertext of a delivered order (``local_source`` bound to a node, or the platform's relay)."""
+
+
+def delivery_response(
+    node: Node,
+    order_id: int,
+    session: Session | None,
+    source_of: SourceOf,
+    range_: str | None,
+    if_range: str | None,
 ) -> Response:
-    """The ciphertext of a delivered order (an envelope only the buyer's key opens), for its buyer only.
-    Supports ``Range: bytes=start-[end]`` / ``bytes=-suffix`` (206) and ``If-Range`` on the ETag (the
-    delivery hash)."""
+    """The response to a buyer's request for the ciphertext of ``order_id`` read through ``source_of``: 401
+    without a session and 403 for anyone but the order's buyer (both with an empty body), 409 before delivery,
+    else 200, 206 for a satisfiable ``Range`` or 416. Shared by ``/deliveries`` and the platform's ``/relay``."""
     if session is None:
         return _bare(401, "sign in first: send Authorization: Bearer <token>", **{"WWW-Authenticate": "Bearer"})
     order = node.contracts.order(order_id)
@@ -140,7 +144,7 @@ def download_delivery(
         return _bare(403, f"only the buyer of order {order_id} may download its delivery")
     if order.state not in (OrderState.DELIVERED, OrderState.COMPLETED):
         raise Conflict(f"order {order_id} is {order.state.name.lower()}: nothing delivered yet")
-    source = local_source(node, order)
+    source = source_of(order)
     headers = {
         "Accept-Ranges": "bytes",
         "ETag": source.etag,
@@ -160,3 +164,22 @@ def download_delivery(
     return StreamingResponse(
         source.iter_range(start, end), status_code=status, media_type="application/octet-stream", headers=headers
     )
+
+
+SessionOrNone = Annotated[Session | None, Depends(_session)]
+RangeHeader = Annotated[str | None, Header(alias="Range", max_length=200)]
+IfRangeHeader = Annotated[str | None, Header(alias="If-Range", max_length=200)]
+
+
+@router.get("/{order_id}", response_class=StreamingResponse, responses=RESPONSES)
+def download_delivery(
+    order_id: IdPath,
+    node: NodeDep,
+    session: SessionOrNone,
+    range_: RangeHeader = None,
+    if_range: IfRangeHeader = None,
+) -> Response:
+    """The ciphertext of a delivered order (an envelope only the buyer's key opens), for its buyer only.
+    Supports ``Range: bytes=start-[end]`` / ``bytes=-suffix`` (206) and ``If-Range`` on the ETag (the
+    delivery hash)."""
+    return delivery_response(node, order_id, session, lambda order: local_source(node, order), range_, if_range)

@@ -5,20 +5,26 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from datagora.api.deps import IdPath, NodeDep, OperatorDep, PeersDep, ReaderDep
+from datagora.api.deps import IdPath, NodeDep, OperatorDep, Peers, PeersDep, ReaderDep
 from datagora.api.schemas import (
+    BoardEntryOut,
     BuyIn,
     DeliveredOut,
+    DeliverIn,
     OrderOut,
     OrderTxOut,
     ReceivedOut,
     ReceiveIn,
+    RelayIn,
+    RelayOut,
     TxOut,
     hex0x,
 )
+from datagora.crypto.hashing import sha256_file
 from datagora.domain.errors import AccessDenied, ValidationError
 from datagora.domain.models import OrderState
-from datagora.services import market
+from datagora.services import market, relay
+from datagora.services.node import Node
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -38,25 +44,47 @@ def get_order(order_id: IdPath, node: NodeDep, _: ReaderDep) -> OrderOut:
     return OrderOut.of(node.contracts.order(order_id))
 
 
+def _relay(node: Node, peers: Peers, order_id: int, relay_url: str) -> RelayOut:
+    upload, notice = relay.send_through_relay(node.contracts, node.participant, order_id, peers.client(relay_url))
+    return RelayOut.model_validate({"upload": upload, "notice": notice})
+
+
 @router.post("/{order_id}/deliver", response_model=DeliveredOut)
-def deliver_order(order_id: IdPath, node: NodeDep, _: OperatorDep) -> DeliveredOut:
+def deliver_order(
+    order_id: IdPath, node: NodeDep, peers: PeersDep, _: OperatorDep, body: DeliverIn | None = None
+) -> DeliveredOut:
     """Re-encrypt the dataset to the buyer's Registry key, keep the ciphertext in the node's store and commit
-    its SHA-256 on chain. The buyer then fetches it from ``GET /deliveries/{order_id}`` on this node."""
+    its SHA-256 on chain. The buyer then fetches it from ``GET /deliveries/{order_id}`` on this node or, with
+    ``relay_url``, from the platform's relay: the node uploads the ciphertext there and posts its signed "sent"
+    notice to the send-receive board (Wu et al. steps 13-17; retry a failed relay with ``/relay``)."""
     with node.acting():
         delivery = market.deliver(node.contracts, node.participant, order_id)
+    relayed = None
+    if body is not None and body.relay_url is not None:
+        relayed = _relay(node, peers, order_id, str(body.relay_url))
     return DeliveredOut(
         order=OrderOut.of(node.contracts.order(order_id)),
         delivery_hash=hex0x(delivery.delivery_hash),
         size=delivery.path.stat().st_size,
         tx=TxOut.of(delivery.tx),
+        relay=relayed,
     )
+
+
+@router.post("/{order_id}/relay", response_model=RelayOut)
+def relay_order(order_id: IdPath, body: RelayIn, node: NodeDep, peers: PeersDep, _: OperatorDep) -> RelayOut:
+    """Relay an order this node already delivered through the platform's node (again): upload the ciphertext
+    committed on chain and post the signed "sent" notice. Seller's node only."""
+    return _relay(node, peers, order_id, str(body.relay_url))
 
 
 @router.post("/{order_id}/receive", response_model=ReceivedOut)
 def receive_order(order_id: IdPath, body: ReceiveIn, node: NodeDep, peers: PeersDep, _: OperatorDep) -> ReceivedOut:
-    """Fetch the ciphertext from the seller's node (signed in there as this node's account, resuming a
-    partial download), check it against the delivery hash on chain, decrypt it with the node's key into
-    ``received/`` and check the plaintext against the content hash in ``Catalog``."""
+    """Fetch the ciphertext from the seller's node (``seller_url``) or the platform's relay (``relay_url``),
+    signed in there as this node's account and resuming a partial download, check it against the delivery hash
+    on chain, decrypt it with the node's key into ``received/`` and check the plaintext against the content hash
+    in ``Catalog``. From the relay, the node then posts its signed "received" notice to the send-receive board
+    (Wu et al. step 21)."""
     order, _listing, dataset = market.order_context(node.contracts, order_id)
     if not node.is_operator(order.buyer):
         raise AccessDenied(f"order {order_id} was not paid by this node's account")
@@ -64,16 +92,25 @@ def receive_order(order_id: IdPath, body: ReceiveIn, node: NodeDep, peers: Peers
         raise ValidationError(f"order {order_id} is {order.state.name.lower()}: nothing delivered yet")
     home = node.participant.home
     ciphertext = home / "inbox" / f"order-{order_id}.dge"
-    peers.client(str(body.seller_url)).download_delivery(order_id, ciphertext, expected_sha256=order.delivery_hash)
+    if body.relay_url is not None:
+        platform = peers.client(str(body.relay_url))
+        platform.download_relayed(order_id, ciphertext, expected_sha256=order.delivery_hash)
+    else:
+        peers.client(str(body.seller_url)).download_delivery(order_id, ciphertext, expected_sha256=order.delivery_hash)
     out = home / "received" / f"dataset-{dataset.token_id}"
     out.parent.mkdir(parents=True, exist_ok=True)
     receipt = market.receive(node.contracts, node.participant, order_id, ciphertext, out)
+    notice = None
+    if body.relay_url is not None:
+        entry = relay.report_received(node.contracts, node.participant, order_id, sha256_file(ciphertext), platform)
+        notice = BoardEntryOut.model_validate(entry)
     return ReceivedOut(
         order_id=order_id,
         token_id=receipt.token_id,
         content_hash=hex0x(receipt.content_hash),
         size=receipt.size,
         stored_as=out.name,
+        notice=notice,
     )
 
 

@@ -1,0 +1,473 @@
+"""Delivery through the platform and its send-receive board (Wu et al. section III.A steps 13-21).
+
+Instead of serving the ciphertext from its own node, a seller can hand it to the platform, which relays it:
+
+1. the seller's node delivers as usual (``market.deliver``: the data re-encrypted to the buyer's Registry key,
+   the SHA-256 of that ciphertext committed on chain as the delivery hash), then uploads the ciphertext to the
+   platform (:meth:`SendReceiveBoard.accept_upload`: only the order's seller, and only bytes that hash to the
+   delivery hash on chain; kept in the platform's content-addressed blob store);
+2. the seller signs a :class:`DeliveryNotice` ``(order, seller, buyer, delivery hash, t1, received=false)`` with
+   EIP-712 and posts it; the platform checks the signature and the parties against ``Market`` and records it on
+   the board (:meth:`SendReceiveBoard.record_sent`);
+3. the buyer downloads the ciphertext from the platform (only the order's buyer, as from a seller's node),
+   checks it against the chain, decrypts it, and posts its own signed notice ``(…, received hash, t2,
+   received=true)`` (:meth:`SendReceiveBoard.record_received`).
+
+The board (SQLite) is the platform's evidence of the off-chain transfer: who sent and who received which bytes,
+when, each signed by its author (steps 17 and 21). :meth:`SendReceiveBoard.view` gives it to the order's parties
+and the supervisor with the step-22 check: the hash the seller sent, the hash the buyer received and the delivery
+hash on chain agree. The paper encrypts each notice to the platform; here they travel over the platform node's
+API after Sign-In with Ethereum, and the EIP-712 signature is what makes a notice non-repudiable.
+
+Seller and buyer nodes use :func:`send_through_relay` and :func:`report_received` with any :class:`RelayPeer`
+(``datagora.api.client.NodeClient`` is one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+from datagora.chain.contracts import Contracts
+from datagora.crypto.eip712 import recover_typed_data, sign_typed_data
+from datagora.crypto.hashing import sha256_file
+from datagora.crypto.keys import checksum_address
+from datagora.domain.errors import AccessDenied, NotFoundError, ValidationError
+from datagora.domain.models import Order, OrderState
+from datagora.services.participant import Participant
+from datagora.storage.blobstore import BlobStore
+
+RELAY_DOMAIN_NAME = "Datagora Relay"
+"""EIP-712 domain name of delivery notices; the domain also binds the chain id and the ``Market`` address."""
+
+RELAY_DOMAIN_VERSION = "1"
+
+DELIVERY_NOTICE_TYPE = (
+    "DeliveryNotice(uint256 orderId,address seller,address buyer,bytes32 deliveryHash,uint256 timestamp,bool received)"
+)
+"""EIP-712 encodeType of a notice. ``deliveryHash`` is the SHA-256 of the ciphertext the author sent (seller) or
+received (buyer); ``timestamp`` Unix seconds (t1 / t2)."""
+
+MAX_CLOCK_SKEW = 300
+"""Seconds a notice's timestamp may lie ahead of the platform's clock."""
+
+_UINT256_MAX = (1 << 256) - 1
+_NOTICE_FIELDS = [
+    {"name": "orderId", "type": "uint256"},
+    {"name": "seller", "type": "address"},
+    {"name": "buyer", "type": "address"},
+    {"name": "deliveryHash", "type": "bytes32"},
+    {"name": "timestamp", "type": "uint256"},
+    {"name": "received", "type": "bool"},
+]
+_DOMAIN_FIELDS = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+_DELIVERED = (OrderState.DELIVERED, OrderState.COMPLETED)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS relayed (
+    order_id INTEGER PRIMARY KEY,
+    blob TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    uploaded_by TEXT NOT NULL,
+    uploaded_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notices (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_id INTEGER NOT NULL,
+    received INTEGER NOT NULL,
+    seller TEXT NOT NULL,
+    buyer TEXT NOT NULL,
+    delivery_hash BLOB NOT NULL,
+    timestamp INTEGER NOT NULL,
+    signature BLOB NOT NULL UNIQUE,
+    recorded_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS notices_by_order ON notices (order_id, id);
+"""
+
+
+@dataclass(frozen=True)
+class DeliveryNotice:
+    """A seller's "sent" (``received`` false, ``timestamp`` t1) or a buyer's "received" (``received`` true,
+    ``timestamp`` t2) notice about the ciphertext of ``order_id``: ``delivery_hash`` is its SHA-256 (32 bytes),
+    addresses EIP-55. Construct with :meth:`of` to validate the fields."""
+
+    order_id: int
+    seller: str
+    buyer: str
+    delivery_hash: bytes
+    timestamp: int
+    received: bool
+
+    @classmethod
+    def of(
+        cls, order_id: int, seller: str, buyer: str, delivery_hash: bytes, timestamp: int, received: bool
+    ) -> DeliveryNotice:
+        """A checked notice. Raises ``ValidationError`` for an out-of-range id or time, a malformed address or a
+        hash that is not 32 bytes."""
+        for what, value in (("order id", order_id), ("timestamp", timestamp)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _UINT256_MAX:
+                raise ValidationError(f"{what} must be a uint256, got {value!r}")
+        if order_id == 0:
+            raise ValidationError("order id must be positive")
+        if not isinstance(delivery_hash, bytes | bytearray) or len(delivery_hash) != 32:
+            raise ValidationError("delivery hash must be 32 bytes (a SHA-256)")
+        return cls(
+            order_id, checksum_address(seller), checksum_address(buyer), bytes(delivery_hash), timestamp, received
+        )
+
+    @property
+    def sender(self) -> str:
+        """Who must sign it: the buyer for a "received" notice, the seller otherwise."""
+        return self.buyer if self.received else self.seller
+
+    @property
+    def kind(self) -> str:
+        return "received" if self.received else "sent"
+
+    def typed_data(self, chain_id: int, market: str) -> dict[str, Any]:
+        """EIP-712 typed data (``eth_signTypedData_v4`` shape) under the domain ``{name: "Datagora Relay",
+        version: "1", chainId, verifyingContract: market}``: a notice is worthless on another deployment."""
+        return {
+            "types": {"EIP712Domain": list(_DOMAIN_FIELDS), "DeliveryNotice": list(_NOTICE_FIELDS)},
+            "primaryType": "DeliveryNotice",
+            "domain": {
+                "name": RELAY_DOMAIN_NAME,
+                "version": RELAY_DOMAIN_VERSION,
+                "chainId": chain_id,
+                "verifyingContract": checksum_address(market),
+            },
+            "message": {
+                "orderId": self.order_id,
+                "seller": self.seller,
+                "buyer": self.buyer,
+                "deliveryHash": "0x" + self.delivery_hash.hex(),
+                "timestamp": self.timestamp,
+                "received": self.received,
+            },
+        }
+
+    def sign(self, private_key: bytes, chain_id: int, market: str) -> bytes:
+        """The 65-byte EIP-712 signature (r || s || v) of ``private_key`` over this notice."""
+        return sign_typed_data(private_key, self.typed_data(chain_id, market))
+
+    def signer(self, signature: bytes, chain_id: int, market: str) -> str:
+        """The address that signed this notice (``CryptoError`` for a malformed signature)."""
+        return recover_typed_data(self.typed_data(chain_id, market), signature)
+
+
+@dataclass(frozen=True)
+class BoardEntry:
+    """One recorded notice: ``entry_id`` (board order), the notice, its signature and when the platform
+    recorded it (``recorded_at``, Unix seconds of the platform's clock)."""
+
+    entry_id: int
+    notice: DeliveryNotice
+    signature: bytes
+    recorded_at: int
+
+
+@dataclass(frozen=True)
+class RelayedCiphertext:
+    """The ciphertext of ``order_id`` held by the platform: ``blob`` (its address in the platform's store, the
+    delivery hash in hex), ``size`` in bytes, who uploaded it and when (Unix seconds)."""
+
+    order_id: int
+    blob: str
+    size: int
+    uploaded_by: str
+    uploaded_at: int
+
+
+@dataclass(frozen=True)
+class BoardView:
+    """The board of one order with its parties and state from ``Market``. ``consistent`` is step 22: None until
+    both a "sent" and a "received" notice are recorded, then whether the latest of each carry the delivery hash
+    committed on chain."""
+
+    order: Order
+    seller: str
+    relayed: RelayedCiphertext | None
+    entries: list[BoardEntry]
+    consistent: bool | None
+
+
+class SendReceiveBoard:
+    """The platform's relay: ciphertext held in its blob store ``store`` and the send-receive board in the
+    SQLite file ``db_path``. ``operator`` is the platform's account (it may read every board); ``clock`` gives
+    Unix seconds. Thread-safe."""
+
+    def __init__(
+        self,
+        contracts: Contracts,
+        store: BlobStore,
+        db_path: Path,
+        *,
+        operator: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.contracts = contracts
+        self.store = store
+        self.db_path = Path(db_path)
+        self.operator = operator
+        self.clock = clock
+        self.staging = self.db_path.parent / "relay-staging"
+        self.staging.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        with self._db() as db:
+            db.executescript(_SCHEMA)
+
+    @contextlib.contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            db = sqlite3.connect(self.db_path)
+            try:
+                with db:  # commits, or rolls back on an exception
+                    yield db
+            finally:
+                db.close()
+
+    # -- the order on chain --------------------------------------------------------------------------------
+
+    def _parties(self, order_id: int) -> tuple[Order, str]:
+        """The order and its seller; ``NotFoundError`` for an unknown order."""
+        order = self.contracts.order(order_id)
+        return order, self.contracts.listing(order.listing_id).seller
+
+    # -- ciphertext ----------------------------------------------------------------------------------------
+
+    def check_uploader(self, order_id: int, uploader: str) -> Order:
+        """Refuse an upload before any byte is read: ``uploader`` must be the order's seller
+        (``AccessDenied``) and the order delivered on chain (``ValidationError``: no delivery hash yet)."""
+        order, seller = self._parties(order_id)
+        if seller.lower() != uploader.lower():
+            raise AccessDenied(f"only the seller of order {order_id} may upload its delivery; you are {uploader}")
+        if order.state not in _DELIVERED:
+            raise ValidationError(
+                f"order {order_id} is {order.state.name.lower()}: deliver it first (commit the delivery hash)"
+            )
+        return order
+
+    def staging_file(self) -> Path:
+        """A fresh path under the staging directory for an upload in progress (the caller removes it)."""
+        return self.staging / f"upload-{time.monotonic_ns()}-{threading.get_ident()}.part"
+
+    def accept_upload(self, order_id: int, staged: Path, uploader: str) -> RelayedCiphertext:
+        """Keep the uploaded file ``staged`` as the relayed ciphertext of ``order_id``: checked again against the
+        order (:meth:`check_uploader`), its SHA-256 must equal the delivery hash on chain (``ValidationError``
+        otherwise, and nothing is stored). Uploading the same bytes again is harmless. Streams; memory stays
+        bounded."""
+        order = self.check_uploader(order_id, uploader)
+        digest = sha256_file(staged)
+        if digest != order.delivery_hash:
+            raise ValidationError(
+                f"the upload (sha256 {digest.hex()}) is not the ciphertext committed on chain for order {order_id}"
+            )
+        blob = self.store.put_file(staged)
+        relayed = RelayedCiphertext(
+            order_id, blob, self.store.size(blob), checksum_address(uploader), int(self.clock())
+        )
+        with self._db() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO relayed (order_id, blob, size, uploaded_by, uploaded_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (order_id, blob, relayed.size, relayed.uploaded_by, relayed.uploaded_at),
+            )
+        return relayed
+
+    def relayed(self, order_id: int) -> RelayedCiphertext | None:
+        """What the platform holds for ``order_id``, or None."""
+        with self._db() as db:
+            row = db.execute(
+                "SELECT order_id, blob, size, uploaded_by, uploaded_at FROM relayed WHERE order_id = ?", (order_id,)
+            ).fetchone()
+        return None if row is None else RelayedCiphertext(*row)
+
+    def open_relayed(self, order: Order) -> tuple[int, BinaryIO]:
+        """Size and an open, verified handle of the relayed ciphertext of ``order`` (the caller closes it).
+        ``NotFoundError`` when the platform holds none, or none matching the delivery hash on chain."""
+        relayed = self.relayed(order.id)
+        if relayed is None or relayed.blob != order.delivery_hash.hex():
+            raise NotFoundError(f"the platform relays no delivery for order {order.id}")
+        return self.store.size(relayed.blob), self.store.open(relayed.blob)
+
+    # -- notices -------------------------------------------------------------------------------------------
+
+    def _verify(self, notice: DeliveryNotice, signature: bytes, poster: str | None) -> Order:
+        role = "buyer" if notice.received else "seller"
+        chain_id = self.contracts.chain.chain_id
+        signer = notice.signer(signature, chain_id, self.contracts.addresses["Market"])
+        if signer != notice.sender:
+            raise AccessDenied(f"the notice is signed by {signer}, not by its {role} {notice.sender}")
+        if poster is not None and poster.lower() != signer.lower():
+            raise AccessDenied(f"{poster} may not post a notice signed by {signer}")
+        order, seller = self._parties(notice.order_id)
+        if seller != notice.seller:
+            raise AccessDenied(f"{notice.seller} is not the seller of order {order.id}")
+        if order.buyer != notice.buyer:
+            raise AccessDenied(f"{notice.buyer} is not the buyer of order {order.id}")
+        if order.state not in _DELIVERED:
+            raise ValidationError(f"order {order.id} is {order.state.name.lower()}: nothing delivered yet")
+        if notice.timestamp > self.clock() + MAX_CLOCK_SKEW:
+            raise ValidationError(f"notice timestamp {notice.timestamp} is in the future")
+        return order
+
+    def _record(self, notice: DeliveryNotice, signature: bytes) -> BoardEntry:
+        row = (
+            notice.order_id,
+            int(notice.received),
+            notice.seller,
+            notice.buyer,
+            notice.delivery_hash,
+            notice.timestamp,
+            bytes(signature),
+        )
+        with self._db() as db:
+            existing = db.execute("SELECT id, recorded_at FROM notices WHERE signature = ?", (row[-1],)).fetchone()
+            if existing is not None:  # the same signed notice again: recorded once
+                return BoardEntry(existing[0], notice, bytes(signature), existing[1])
+            recorded_at = int(self.clock())
+            cursor = db.execute(
+                "INSERT INTO notices (order_id, received, seller, buyer, delivery_hash, timestamp, signature, "
+                "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (*row, recorded_at),
+            )
+            entry_id = cursor.lastrowid
+        assert entry_id is not None
+        return BoardEntry(entry_id, notice, bytes(signature), recorded_at)
+
+    def record_sent(self, notice: DeliveryNotice, signature: bytes, *, poster: str | None = None) -> BoardEntry:
+        """Record the seller's notice (step 17) once the platform holds the ciphertext. Checks: a "sent"
+        notice, signed by its seller (EIP-712), posted by that seller when ``poster`` is given (the SIWE
+        identity), seller and buyer those of the order on chain, the order delivered, the hash the delivery hash
+        on chain and the relayed ciphertext's, the time not in the future. Raises ``AccessDenied``,
+        ``ValidationError``, ``NotFoundError``, ``CryptoError`` (malformed signature)."""
+        if notice.received:
+            raise ValidationError("a seller's notice has received = false")
+        order = self._verify(notice, signature, poster)
+        if notice.delivery_hash != order.delivery_hash:
+            raise ValidationError(f"order {order.id} was delivered with another hash on chain")
+        relayed = self.relayed(order.id)
+        if relayed is None or relayed.blob != order.delivery_hash.hex():
+            raise ValidationError(f"the platform holds no ciphertext of order {order.id}: upload it first")
+        return self._record(notice, signature)
+
+    def record_received(self, notice: DeliveryNotice, signature: bytes, *, poster: str | None = None) -> BoardEntry:
+        """Record the buyer's notice (step 21): signed by the order's buyer, about a delivered order. The hash is
+        what the buyer received; a mismatch with the chain is recorded as evidence and shows in
+        :meth:`view` (``consistent`` false). Raises as :meth:`record_sent`."""
+        if not notice.received:
+            raise ValidationError("a buyer's notice has received = true")
+        self._verify(notice, signature, poster)
+        return self._record(notice, signature)
+
+    def record(self, notice: DeliveryNotice, signature: bytes, *, poster: str | None = None) -> BoardEntry:
+        """:meth:`record_received` or :meth:`record_sent`, after the notice's ``received`` flag."""
+        if notice.received:
+            return self.record_received(notice, signature, poster=poster)
+        return self.record_sent(notice, signature, poster=poster)
+
+    def entries(self, order_id: int) -> list[BoardEntry]:
+        """The notices recorded for ``order_id``, oldest first."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT id, order_id, seller, buyer, delivery_hash, timestamp, received, signature, recorded_at "
+                "FROM notices WHERE order_id = ? ORDER BY id",
+                (order_id,),
+            ).fetchall()
+        return [
+            BoardEntry(
+                entry_id,
+                DeliveryNotice(oid, seller, buyer, bytes(dh), ts, bool(received)),
+                bytes(sig),
+                recorded_at,
+            )
+            for entry_id, oid, seller, buyer, dh, ts, received, sig, recorded_at in rows
+        ]
+
+    def view(self, order_id: int, reader: str) -> BoardView:
+        """The board of ``order_id`` for ``reader``: the order's seller or buyer, the Registry supervisor or the
+        platform's own account (``AccessDenied`` for anyone else, ``NotFoundError`` for an unknown order)."""
+        order, seller = self._parties(order_id)
+        allowed = {seller.lower(), order.buyer.lower(), self.contracts.supervisor().lower()}
+        if self.operator is not None:
+            allowed.add(self.operator.lower())
+        if reader.lower() not in allowed:
+            raise AccessDenied(f"only the parties of order {order_id} and the supervisor may read its board")
+        entries = self.entries(order_id)
+        sent = [e for e in entries if not e.notice.received]
+        received = [e for e in entries if e.notice.received]
+        consistent = None
+        if sent and received:
+            consistent = sent[-1].notice.delivery_hash == received[-1].notice.delivery_hash == order.delivery_hash
+        return BoardView(order, seller, self.relayed(order_id), entries, consistent)
+
+
+# -- the seller's and the buyer's side -------------------------------------------------------------------------
+
+
+class RelayPeer(Protocol):
+    """The platform's relay seen from a seller's or buyer's node (``NodeClient`` signed in as that node)."""
+
+    def relay_upload(self, order_id: int, src: BinaryIO, size: int) -> dict[str, Any]: ...
+
+    def relay_notice(self, notice: DeliveryNotice, signature: bytes) -> dict[str, Any]: ...
+
+
+def send_through_relay(
+    contracts: Contracts,
+    seller: Participant,
+    order_id: int,
+    relay: RelayPeer,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Steps 13-17 on the seller's side, after ``market.deliver``: upload the ciphertext of ``order_id`` from
+    the seller's store to the platform, then post the signed "sent" notice with t1 = now. Returns the relay's
+    answers (upload, board entry). Raises ``AccessDenied`` (not the seller), ``ValidationError`` (not delivered),
+    ``NotFoundError`` (the store lacks the ciphertext) and the relay's errors."""
+    order = contracts.order(order_id)
+    seller_address = contracts.listing(order.listing_id).seller
+    if seller_address.lower() != seller.address.lower():
+        raise AccessDenied(f"order {order_id} is not a sale by {seller.address}")
+    if order.state not in _DELIVERED:
+        raise ValidationError(f"order {order_id} is {order.state.name.lower()}: deliver it first")
+    blob = order.delivery_hash.hex()
+    if blob not in seller.store:
+        raise NotFoundError(f"{seller.label} holds no delivery for order {order_id}")
+    with seller.store.open(blob) as src:
+        upload = relay.relay_upload(order_id, src, seller.store.size(blob))
+    notice = DeliveryNotice.of(order_id, seller.address, order.buyer, order.delivery_hash, int(clock()), False)
+    signature = notice.sign(seller.private_key, contracts.chain.chain_id, contracts.addresses["Market"])
+    return upload, relay.relay_notice(notice, signature)
+
+
+def report_received(
+    contracts: Contracts,
+    buyer: Participant,
+    order_id: int,
+    received_hash: bytes,
+    relay: RelayPeer,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> dict[str, Any]:
+    """Step 21 on the buyer's side: post the signed "received" notice (``received_hash``: SHA-256 of the
+    ciphertext the buyer got, t2 = now). Returns the relay's board entry."""
+    order = contracts.order(order_id)
+    seller = contracts.listing(order.listing_id).seller
+    if order.buyer.lower() != buyer.address.lower():
+        raise AccessDenied(f"order {order_id} was not paid by {buyer.address}")
+    notice = DeliveryNotice.of(order_id, seller, buyer.address, received_hash, int(clock()), True)
+    signature = notice.sign(buyer.private_key, contracts.chain.chain_id, contracts.addresses["Market"])
+    return relay.relay_notice(notice, signature)
