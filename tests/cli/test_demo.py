@@ -20,7 +20,10 @@ STEPS = [
     ("audit", r"audited organisation #\d+ 'Acme Data Ltd' → AUDITED"),
     ("publish CSV", r"published breast_cancer_wisconsin\.csv as dataset #1"),
     ("publish PNG", r"published astronaut\.png as dataset #2"),
-    ("novelty refusal", r"refused to attest a re-upload"),
+    (
+        "novelty refusal",
+        r"refused to attest a cropped, brightened, re-encoded copy of the photo: refused: near-duplicate of dataset 2",
+    ),
     ("listing", r"listed dataset #1 as listing #1"),
     ("search", r"searched 'cancer'"),
     ("purchase", r"bought listing #1"),
