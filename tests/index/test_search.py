@@ -83,3 +83,11 @@ def test_schema_is_migrated_by_alembic_and_matches_the_models(db_factory: Callab
         inspect(engine).get_table_names()
     )
     open_engine(str(engine.url))  # idempotent on an up-to-date database
+
+
+def test_uncounted_pages_say_whether_more_follow(indexed: EventIndexer) -> None:
+    e = indexed.engine
+    first = search(e, SearchQuery(limit=3, count=False))
+    assert first.total is None and first.has_more and len(first.hits) == 3
+    last = search(e, SearchQuery(limit=3, offset=3, count=False))
+    assert not last.has_more and len(last.hits) == 1

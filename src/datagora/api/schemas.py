@@ -144,8 +144,11 @@ class DatasetDetail(DatasetOut):
 
 
 class SearchOut(BaseModel):
-    total: int = Field(description="Matches, counted up to a cap (then ``total_capped`` is true).")
+    total: int | None = Field(
+        description="Matches, counted up to a cap (then ``total_capped`` is true); null when not counted."
+    )
     total_capped: bool = False
+    has_more: bool = False
     limit: int
     offset: int
     hits: list[DatasetOut]

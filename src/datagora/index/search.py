@@ -22,7 +22,9 @@ MAX_PAGE = 200
 class SearchQuery:
     """``keyword`` (words, all must match, prefix match on the last), optional filters: ``domain`` (exact),
     ``owner`` (address), ``min_price``/``max_price`` in wei (only listed datasets), ``sale_kind``
-    (``"ownership"``), ``token_id`` (one dataset); ``limit`` ≤ 200 and ``offset`` for pagination."""
+    (``"ownership"``), ``token_id`` (one dataset); ``limit`` ≤ 200 and ``offset`` for pagination; ``count``
+    False skips counting the matches (the page then costs only what it returns; ``has_more`` still tells
+    whether a next page exists)."""
 
     keyword: str = ""
     domain: str | None = None
@@ -33,6 +35,7 @@ class SearchQuery:
     limit: int = 20
     offset: int = 0
     token_id: int | None = None
+    count: bool = True
 
 
 @dataclass(frozen=True)
@@ -51,11 +54,13 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class SearchPage:
-    """``total`` matches, counted up to :data:`COUNT_CAP` (``total_capped`` then says there are more)."""
+    """``total`` matches, counted up to :data:`COUNT_CAP` (``total_capped`` then says there are more; None when
+    the query asked not to count); ``has_more`` when another page follows this one."""
 
-    total: int
+    total: int | None
     hits: list[SearchHit]
     total_capped: bool = False
+    has_more: bool = False
 
 
 COUNT_CAP = 1_000
@@ -117,12 +122,18 @@ def search(engine: Engine, query: SearchQuery) -> SearchPage:
         )
         order = [fts.desc()]
     elif _WORD.search(query.keyword):
-        conds.append(literal_column("datasets.search").op("@@")(func.to_tsquery("simple", _pg_tsquery(query.keyword))))
+        tsquery = func.to_tsquery("simple", _pg_tsquery(query.keyword))
+        conds.append(literal_column("datasets.search").op("@@")(tsquery))
     if conds:
         base = base.where(and_(*conds))
     with engine.connect() as conn:
-        counted = int(conn.execute(select(func.count()).select_from(base.limit(COUNT_CAP + 1).subquery())).scalar_one())
-        rows = conn.execute(base.order_by(*order).limit(query.limit).offset(query.offset)).all()
+        rows = conn.execute(base.order_by(*order).limit(query.limit + 1).offset(query.offset)).all()
+        counted: int | None = None
+        if query.count:
+            capped = base.limit(COUNT_CAP + 1).subquery()
+            counted = int(conn.execute(select(func.count()).select_from(capped)).scalar_one())
+    has_more = len(rows) > query.limit
+    rows = rows[: query.limit]
     hits = [
         SearchHit(
             int(r.token_id),
@@ -138,4 +149,6 @@ def search(engine: Engine, query: SearchQuery) -> SearchPage:
         )
         for r in rows
     ]
-    return SearchPage(min(counted, COUNT_CAP), hits, counted > COUNT_CAP)
+    if counted is None:
+        return SearchPage(None, hits, False, has_more)
+    return SearchPage(min(counted, COUNT_CAP), hits, counted > COUNT_CAP, has_more)

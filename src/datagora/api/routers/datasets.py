@@ -63,6 +63,7 @@ def search_datasets(
     sale_kind: Literal["ownership"] | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+    count: Annotated[bool, Query(description="Count the matches (up to 1,000); false is faster.")] = True,
 ) -> SearchOut:
     """Search the datasets indexed from chain events (members of an Audited organisation only)."""
     node.sync_index()
@@ -75,11 +76,13 @@ def search_datasets(
         sale_kind=sale_kind,
         limit=limit,
         offset=offset,
+        count=count,
     )
     page = search(node.engine, query)
     return SearchOut(
         total=page.total,
-        total_capped=getattr(page, "total_capped", False),  # SearchPage gains it in the index work in flight
+        total_capped=page.total_capped,
+        has_more=page.has_more,
         limit=limit,
         offset=offset,
         hits=[_out(h) for h in page.hits],

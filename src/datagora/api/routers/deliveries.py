@@ -5,8 +5,9 @@ Only the SIWE identity that is the order's buyer gets bytes, and only once the o
 Without a session the answer is 401, for another identity 403, both with an empty body (the reason is in the
 ``X-Datagora-Error`` header) so that a tool writing the body to a file never writes anything.
 
-The bytes come from a :class:`DeliverySource`; :func:`local_source` serves the seller's own blob store. A relay
-(the platform's send-receive board) plugs in as another source without touching the route.
+The bytes come from a :class:`DeliverySource`; :func:`local_source` serves the seller's own blob store. The
+platform's relay (``datagora.api.routers.relay``) serves its relayed copy through the same
+:func:`delivery_response`, so access rule and Range handling are one code path.
 """
 
 from __future__ import annotations

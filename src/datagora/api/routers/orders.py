@@ -92,17 +92,17 @@ def receive_order(order_id: IdPath, body: ReceiveIn, node: NodeDep, peers: Peers
         raise ValidationError(f"order {order_id} is {order.state.name.lower()}: nothing delivered yet")
     home = node.participant.home
     ciphertext = home / "inbox" / f"order-{order_id}.dge"
+    source = peers.client(str(body.relay_url or body.seller_url))
     if body.relay_url is not None:
-        platform = peers.client(str(body.relay_url))
-        platform.download_relayed(order_id, ciphertext, expected_sha256=order.delivery_hash)
+        source.download_relayed(order_id, ciphertext, expected_sha256=order.delivery_hash)
     else:
-        peers.client(str(body.seller_url)).download_delivery(order_id, ciphertext, expected_sha256=order.delivery_hash)
+        source.download_delivery(order_id, ciphertext, expected_sha256=order.delivery_hash)
     out = home / "received" / f"dataset-{dataset.token_id}"
     out.parent.mkdir(parents=True, exist_ok=True)
     receipt = market.receive(node.contracts, node.participant, order_id, ciphertext, out)
     notice = None
     if body.relay_url is not None:
-        entry = relay.report_received(node.contracts, node.participant, order_id, sha256_file(ciphertext), platform)
+        entry = relay.report_received(node.contracts, node.participant, order_id, sha256_file(ciphertext), source)
         notice = BoardEntryOut.model_validate(entry)
     return ReceivedOut(
         order_id=order_id,
