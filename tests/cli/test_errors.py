@@ -300,3 +300,25 @@ def test_a_real_process_reports_an_unreachable_node_in_one_line(tmp_path: Path) 
     assert proc.returncode == 1 and proc.stdout == ""
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: cannot reach"), proc.stderr
+
+
+def test_audit_verify_confirms_the_index_and_catches_tampering(w: CliWorld, tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "index.sqlite"
+    out = ok(w.run("audit", "verify", "--index-url", f"sqlite:///{db}"))
+    assert "the index matches the chain" in out and "verified" in out
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE events SET args = replace(args, '\"size\": ', '\"size\": 1') WHERE name = 'DatasetPublished'"
+        )
+    res = w.run("audit", "verify", "--index-url", f"sqlite:///{db}")
+    assert res.exit_code == 1
+    assert "args" in res.stderr and "rows differ from the chain" in res.stderr
+    assert "Traceback" not in res.stdout + res.stderr
+
+
+def test_audit_filters_by_dataset(w: CliWorld) -> None:
+    rows = [json.loads(line) for line in ok(w.run("audit", "--json", "--dataset", 1)).splitlines()]
+    assert rows and all("#1" in r["detail"] or "dataset" not in r["detail"] for r in rows)
+    assert len(rows) < len(w.trail())

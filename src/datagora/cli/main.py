@@ -496,19 +496,34 @@ def withdraw(account: AccountName, home: Home = DEFAULT_HOME, rpc_url: RpcUrl = 
     _print_tx(f"withdrew {amount / ETHER} ETH", tx)
 
 
-@app.command()
+audit_app = typer.Typer(help="The audit trail read back from contract events, and its verification.")
+app.add_typer(audit_app, name="audit")
+IndexUrl = Annotated[
+    str | None,
+    typer.Option("--index-url", envvar="DATAGORA_INDEX_URL", help="Event index (default: SQLite file in --home)."),
+]
+
+
+@audit_app.callback(invoke_without_command=True)
 @handle_errors
 def audit(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
+    organisation: Annotated[int | None, typer.Option(help="Only this organisation id.")] = None,
+    dataset: Annotated[int | None, typer.Option(help="Only this dataset (token id).")] = None,
+    subject: Annotated[str | None, typer.Option(help="Only records involving this account address.")] = None,
     home: Home = DEFAULT_HOME,
     rpc_url: RpcUrl = None,
 ) -> None:
-    """The audit trail: every Datagora event with actor, time and tx hash."""
+    """The audit trail: who shared what, with whom, when, with tx hashes (filters: organisation, dataset,
+    account)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from dataclasses import asdict
 
     from datagora.services.audit import audit_trail
 
-    trail = audit_trail(_contracts(home, rpc_url))
+    trail = audit_trail(_contracts(home, rpc_url), organisation_id=organisation, token_id=dataset, account=subject)
     if as_json:
         for rec in trail:
             typer.echo(json.dumps(asdict(rec)))
@@ -517,6 +532,36 @@ def audit(
     for rec in trail:
         table.add_row(str(rec.block_number), _short(rec.actor), rec.action, rec.detail, _short(rec.tx_hash))
     console.print(table)
+
+
+@audit_app.command("verify")
+@handle_errors
+def audit_verify(
+    index_url: IndexUrl = None,
+    confirmations: Annotated[int, typer.Option(help="Blocks to wait before indexing a block.")] = 0,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Bring the event index up to date, then re-read every indexed row from the chain and report any
+    difference (exit code 1 when there is one)."""
+    from datagora.index import EventIndexer, open_engine
+
+    contracts = _contracts(home, rpc_url)
+    url = index_url or f"sqlite:///{home / f'index-{contracts.chain.chain_id}.sqlite'}"
+    indexer = EventIndexer(contracts, open_engine(url), confirmations=confirmations)
+    report = indexer.sync()
+    verified = indexer.verify()
+    console.print(
+        f"indexed blocks {report.from_block}..{report.to_block} (+{report.events} events"
+        + (f", reorg of {report.reorg_depth} blocks rolled back" if report.reorg_depth else "")
+        + f"); verified {verified.checked} rows against the chain",
+        highlight=False,
+    )
+    if not verified.ok:
+        for d in verified.differences:
+            err.print(f"row {d.event_id} tx {d.tx_hash} log {d.log_index}: {d.kind} {d.detail}", highlight=False)
+        raise DatagoraError(f"{len(verified.differences)} indexed rows differ from the chain")
+    console.print("[green]✓[/] the index matches the chain")
 
 
 from datagora.cli.fingerprint import fingerprint_command  # noqa: E402
