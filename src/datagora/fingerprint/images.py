@@ -393,6 +393,8 @@ class PdqOrbMethod:
     # to this many stored images each query also verifies all of them (~33,000 comparisons/s/core: ≤ 0.6 s).
     # Beyond it only PDQ candidates are verified; a keypoint vocabulary index would lift the limit.
     exhaustive_below: int = 20_000
+    # PDQ candidates: the PDQ part alone reaches the threshold at d ≤ 32 of 256 bits (1 - 32/128 = 0.75).
+    code_radius: int = 32
     side: int = PDQ_SIDE
     detect_keypoints: int = 200
     keypoints: int = 96

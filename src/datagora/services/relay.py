@@ -26,6 +26,7 @@ Seller and buyer nodes use :func:`send_through_relay` and :func:`report_received
 from __future__ import annotations
 
 import contextlib
+import secrets
 import sqlite3
 import threading
 import time
@@ -224,6 +225,8 @@ class SendReceiveBoard:
         self.clock = clock
         self.staging = self.db_path.parent / "relay-staging"
         self.staging.mkdir(parents=True, exist_ok=True)
+        for leftover in self.staging.glob("upload-*.part"):  # uploads cut short by a crash of this node
+            leftover.unlink(missing_ok=True)
         self._lock = threading.Lock()
         with self._db() as db:
             db.executescript(_SCHEMA)
@@ -261,7 +264,7 @@ class SendReceiveBoard:
 
     def staging_file(self) -> Path:
         """A fresh path under the staging directory for an upload in progress (the caller removes it)."""
-        return self.staging / f"upload-{time.monotonic_ns()}-{threading.get_ident()}.part"
+        return self.staging / f"upload-{secrets.token_hex(12)}.part"
 
     def accept_upload(self, order_id: int, staged: Path, uploader: str) -> RelayedCiphertext:
         """Keep the uploaded file ``staged`` as the relayed ciphertext of ``order_id``: checked again against the
