@@ -12,6 +12,8 @@ import hashlib
 import io
 import os
 import random
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -24,7 +26,7 @@ from eth_account import Account
 from datagora.api.client import RemoteError
 from datagora.services.relay import DeliveryNotice
 from datagora.services.sample_data import write_breast_cancer_csv
-from tests.multinode.conftest import Network
+from tests.multinode.conftest import PASSWORD, Network
 from tests.world import write_table
 
 pytestmark = pytest.mark.anvil
@@ -152,6 +154,34 @@ def test_trade_with_direct_delivery(network: Network, tmp_path: Path) -> None:
     assert sha256_of(got) == published["content_hash"] and got.read_bytes() == data.read_bytes()
     inbox = net.nodes["buyer"].participant_home / "inbox" / f"order-{order_id}.dge"
     assert sha256_of(inbox) == delivered["delivery_hash"]  # the ciphertext the seller committed on chain
+
+    # The same download from the command line: SIWE as the buyer, progress bar, hash checks, decryption.
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "datagora",
+            "fetch",
+            str(order_id),
+            "--from",
+            net.nodes["seller"].url,
+            "-a",
+            "buyer",
+            "--out",
+            str(tmp_path / "fetched.csv"),
+            "--home",
+            str(net.nodes["buyer"].home),
+            "--rpc-url",
+            net.nodes["buyer"].rpc_url,
+        ],
+        env={**os.environ, "DATAGORA_PASSWORD": PASSWORD, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert cli.returncode == 0, cli.stderr
+    assert "matches Catalog" in cli.stdout and (tmp_path / "fetched.csv").read_bytes() == data.read_bytes()
 
     settle_and_audit(net, order, token_id)
 

@@ -294,7 +294,13 @@ class NodeClient:
         return response.text if format == "csv" else response.json()
 
     def download_delivery(
-        self, order_id: int, dest: Path, *, expected_sha256: bytes | None = None, path: str | None = None
+        self,
+        order_id: int,
+        dest: Path,
+        *,
+        expected_sha256: bytes | None = None,
+        path: str | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
     ) -> Path:
         """Fetch the ciphertext of ``order_id`` from the seller's node (``GET /deliveries/{id}``, or ``path``)
         into ``dest``.
@@ -302,7 +308,8 @@ class NodeClient:
         Resumable: bytes already in ``dest.part`` are kept and only the rest is requested (HTTP Range, with
         ``If-Range`` on the expected hash so a changed file is fetched whole). With ``expected_sha256`` (the
         delivery hash on chain) the file is checked before it is renamed to ``dest``. Raises
-        :class:`RemoteError` (status 502 on a hash mismatch: nothing is left at ``dest``)."""
+        :class:`RemoteError` (status 502 on a hash mismatch: nothing is left at ``dest``). ``progress(done,
+        total)`` is called with bytes on disk and the full size (None when the server does not say)."""
         dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(dest.name + ".part")
         path = path or f"/deliveries/{order_id}"
@@ -325,9 +332,15 @@ class NodeClient:
                         response.read()
                         self._check(response)
                     mode = "ab" if response.status_code == 206 else "wb"
+                    done = offset if response.status_code == 206 else 0
+                    length = response.headers.get("Content-Length")
+                    total = done + int(length) if length and length.isdigit() else None
                     with part.open(mode) as fh:
                         for chunk in response.iter_bytes(CHUNK):
                             fh.write(chunk)
+                            done += len(chunk)
+                            if progress is not None:
+                                progress(done, total)
             except httpx.HTTPError as exc:
                 raise RemoteError(0, f"download interrupted: {exc}", self.url(path)) from exc
             break
@@ -348,9 +361,18 @@ class NodeClient:
 
     # -- the platform's relay and send-receive board (Wu et al. section III.A steps 13-22) ----------------
 
-    def download_relayed(self, order_id: int, dest: Path, *, expected_sha256: bytes | None = None) -> Path:
+    def download_relayed(
+        self,
+        order_id: int,
+        dest: Path,
+        *,
+        expected_sha256: bytes | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> Path:
         """:meth:`download_delivery` from the platform's relay (``GET /relay/{id}``), as the order's buyer."""
-        return self.download_delivery(order_id, dest, expected_sha256=expected_sha256, path=f"/relay/{order_id}")
+        return self.download_delivery(
+            order_id, dest, expected_sha256=expected_sha256, path=f"/relay/{order_id}", progress=progress
+        )
 
     def relay_upload(self, order_id: int, src: BinaryIO, size: int) -> dict[str, Any]:
         """Upload the ciphertext of ``order_id`` (``size`` bytes read from ``src``, streamed in 1 MiB pieces)

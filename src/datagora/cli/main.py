@@ -466,6 +466,54 @@ def receive(
     console.print(f"[green]✓[/] {rec.path} ({rec.size} bytes), sha256 {rec.content_hash.hex()} matches Catalog")
 
 
+@app.command()
+@handle_errors
+def fetch(
+    order_id: int,
+    node_url: Annotated[
+        str, typer.Option("--from", help="URL of the seller's node (or the platform's, with --relay).")
+    ],
+    account: AccountName,
+    out: Annotated[Path, typer.Option(help="Where to write the decrypted dataset.")],
+    relay: Annotated[bool, typer.Option(help="Download from the platform's relay instead of the seller.")] = False,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Download a delivered ciphertext from a node over HTTP (Sign-In with Ethereum as the buyer), with a
+    progress bar; an interrupted download resumes where it stopped. Then check and decrypt it like `receive`."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from datagora.api.client import NodeClient, RemoteError
+    from datagora.services import market
+
+    contracts = _contracts(home, rpc_url)
+    buyer = _participant(home, account)
+    order = contracts.order(order_id)
+    cipher = buyer.home / "inbox" / f"order-{order_id}.dge"
+    with (
+        NodeClient(node_url, buyer.account) as client,
+        Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            console=console,
+        ) as bar,
+    ):
+        task = bar.add_task(f"order #{order_id}", total=None)
+
+        def show(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        get = client.download_relayed if relay else client.download_delivery
+        try:
+            get(order_id, cipher, expected_sha256=order.delivery_hash, progress=show)
+        except RemoteError as exc:
+            raise DatagoraError(f"download failed ({exc}); run the same command again to resume") from exc
+    rec = market.receive(contracts, buyer, order_id, cipher, out)
+    console.print(f"[green]✓[/] {rec.path} ({rec.size} bytes), sha256 {rec.content_hash.hex()} matches Catalog")
+
+
 def _order_action(action: str) -> Callable[..., None]:
     @handle_errors
     def command(order_id: int, account: AccountName, home: Home = DEFAULT_HOME, rpc_url: RpcUrl = None) -> None:
