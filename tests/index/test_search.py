@@ -91,3 +91,17 @@ def test_uncounted_pages_say_whether_more_follow(indexed: EventIndexer) -> None:
     assert first.total is None and first.has_more and len(first.hits) == 3
     last = search(e, SearchQuery(limit=3, offset=3, count=False))
     assert not last.has_more and len(last.hits) == 1
+
+
+@pytest.mark.parametrize("window", [0, 1, 2, 3])
+def test_newest_rows_probe_returns_the_same_pages(
+    indexed: EventIndexer, window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datagora.index.search as search_module
+
+    e = indexed.engine
+    queries = [SearchQuery("region", limit=1), SearchQuery("region", limit=2, offset=1), SearchQuery("income", limit=1)]
+    monkeypatch.setattr(search_module, "PROBE_WINDOW", 10**9)  # never probe: the reference
+    expected = [search(e, q) for q in queries]
+    monkeypatch.setattr(search_module, "PROBE_WINDOW", window)
+    assert [search(e, q) for q in queries] == expected
