@@ -8,8 +8,6 @@ events, and raises :class:`~datagora.domain.errors.TransactionReverted` with the
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -38,6 +36,7 @@ from datagora.domain.models import (
     OrgStatus,
     TxResult,
 )
+from datagora.fsutil import atomic_write_json
 
 DEFAULT_FEE_BPS = 250
 
@@ -59,13 +58,7 @@ class Deployment:
 
     def save(self, home: Path) -> Path:
         """Write ``<home>/deployments/<chain_id>.json`` atomically."""
-        target = home / "deployments" / f"{self.chain_id}.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(asdict(self), fh, indent=1)
-        os.replace(tmp, target)
-        return target
+        return atomic_write_json(home / "deployments" / f"{self.chain_id}.json", asdict(self))
 
     @classmethod
     def load(cls, home: Path, chain_id: int) -> Deployment:

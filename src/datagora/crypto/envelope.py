@@ -64,6 +64,8 @@ from datagora.crypto.keys import (
     normalize_public_key,
 )
 from datagora.domain.errors import NotFoundError, TamperedError, ValidationError, WrongKeyError
+from datagora.fsutil import fsync_dir as _fsync_dir
+from datagora.fsutil import write_all as _write_all
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -406,16 +408,6 @@ def _read_exact(src: BinaryIO, size: int) -> bytes:
     return b"".join(parts)
 
 
-def _write_all(dst: BinaryIO, data: bytes) -> None:
-    """Write all of ``data`` (raw streams may accept only part of it per call)."""
-    view = memoryview(data)
-    while view:
-        written = dst.write(view)
-        if written is None or written >= len(view):
-            return
-        view = view[written:]
-
-
 def _read_header(src: BinaryIO) -> _Header:
     """Read and structurally check magic, header length and header; leave ``src`` at chunk 0."""
     magic = _read_exact(src, len(MAGIC))
@@ -516,16 +508,3 @@ def _atomic_output(path: Path) -> Iterator[BinaryIO]:
             tmp.unlink()
         raise
     _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

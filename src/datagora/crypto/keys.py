@@ -21,6 +21,7 @@ from eth_utils.address import is_checksum_address, is_hex_address, to_checksum_a
 from eth_utils.crypto import keccak
 
 from datagora.domain.errors import NotFoundError, ValidationError, WrongKeyError
+from datagora.fsutil import fsync_dir as _fsync_dir
 
 __all__ = [
     "address_of_private_key",
@@ -292,17 +293,3 @@ def _move_into_place_no_overwrite(tmp: Path, path: Path) -> None:
         if path.exists():
             raise ValidationError(f"keystore {path} already exists; refusing to overwrite it") from None
         os.replace(tmp, path)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Flush a directory entry change to disk (best effort where directories cannot be opened)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

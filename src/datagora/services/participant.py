@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +11,7 @@ from eth_account.signers.local import LocalAccount
 
 from datagora.crypto.keys import public_key_of
 from datagora.domain.errors import NotFoundError
+from datagora.fsutil import atomic_write_json
 from datagora.storage.blobstore import BlobStore
 
 
@@ -44,13 +43,7 @@ class Participant:
 
     def save_record(self, kind: str, key: str, record: dict[str, Any]) -> Path:
         """Write ``home/<kind>/<key>.json`` atomically."""
-        target = self.home / kind / f"{key}.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(record, fh, indent=1, sort_keys=True)
-        os.replace(tmp, target)
-        return target
+        return atomic_write_json(self.home / kind / f"{key}.json", record)
 
     def load_record(self, kind: str, key: str) -> dict[str, Any]:
         """Read ``home/<kind>/<key>.json``; :class:`NotFoundError` when absent."""

@@ -18,7 +18,6 @@ Reads check the content against the address and raise :class:`IntegrityError` on
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import hashlib
 import io
@@ -30,6 +29,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from datagora.domain.errors import IntegrityError, NotFoundError, StorageError, ValidationError
+from datagora.fsutil import fsync_dir as _fsync_dir
+from datagora.fsutil import write_all as _write_all
 
 __all__ = ["BlobStore", "is_blob_address"]
 
@@ -360,28 +361,3 @@ class BlobStore:
             return [e.name for e in os.scandir(directory) if _SHARD.fullmatch(e.name) and e.is_dir()]
         except FileNotFoundError:
             return []
-
-
-def _write_all(dst: BinaryIO, data: bytes) -> None:
-    """Write all of ``data`` (raw files may accept only part of it per call)."""
-    view = memoryview(data)
-    while view:
-        written = dst.write(view)
-        if written is None or written >= len(view):
-            return
-        view = view[written:]
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Flush directory entries (a rename, a new file) to disk; ignored where the platform cannot."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError as exc:
-        if exc.errno not in (errno.EINVAL, errno.EBADF):
-            raise
-    finally:
-        os.close(fd)
