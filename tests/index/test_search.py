@@ -43,7 +43,8 @@ def test_keyword_matches_name_domain_and_attributes(indexed: EventIndexer) -> No
     assert names(search(e, SearchQuery("returns"))) == {"Income tax returns"}
     assert names(search(e, SearchQuery("health"))) == {"Hospital admissions"}  # domain
     assert search(e, SearchQuery("region")).total == 4  # attribute (column name) of every table
-    assert names(search(e, SearchQuery("hosp"))) == {"Hospital admissions"}  # prefix of the last word
+    assert names(search(e, SearchQuery("hosp*"))) == {"Hospital admissions"}  # explicit prefix
+    assert search(e, SearchQuery("hosp")).total == 0  # whole words otherwise
     assert search(e, SearchQuery("nothing-like-this")).total == 0
     assert search(e, SearchQuery("")).total == 4
 

@@ -20,9 +20,9 @@ MAX_PAGE = 200
 
 @dataclass(frozen=True)
 class SearchQuery:
-    """``keyword`` (words, all must match, prefix match on the last), optional filters: ``domain`` (exact),
-    ``owner`` (address), ``min_price``/``max_price`` in wei (only listed datasets), ``sale_kind``
-    (``"ownership"``), ``token_id`` (one dataset); ``limit`` ≤ 200 and ``offset`` for pagination; ``count``
+    """``keyword`` (whole words, all must match; ``word*`` matches words starting with ``word``), optional
+    filters: ``domain`` (exact), ``owner`` (address), ``min_price``/``max_price`` in wei (only listed
+    datasets), ``sale_kind`` (``"ownership"``), ``token_id`` (one dataset); ``limit`` ≤ 200 and ``offset`` for pagination; ``count``
     False skips counting the matches (the page then costs only what it returns; ``has_more`` still tells
     whether a next page exists)."""
 
@@ -67,16 +67,20 @@ COUNT_CAP = 1_000
 PROBE_WINDOW = 5_000  # newest rows PostgreSQL scans first for a keyword query (see search)
 
 
+_TERM = re.compile(r"(\w+)(\*?)", re.UNICODE)
+
+
+def _terms(keyword: str) -> list[tuple[str, bool]]:
+    """Words of ``keyword`` with whether each asks for prefix matching (a trailing ``*``)."""
+    return [(w, star == "*") for w, star in _TERM.findall(keyword.lower())]
+
+
 def _fts_expression(keyword: str) -> str:
-    words = _WORD.findall(keyword.lower())
-    if not words:
-        return ""
-    return " ".join(f'"{w}"' for w in words[:-1]) + (" " if len(words) > 1 else "") + f'"{words[-1]}"*'
+    return " ".join(f'"{w}"' + ("*" if prefix else "") for w, prefix in _terms(keyword))
 
 
 def _pg_tsquery(keyword: str) -> str:
-    words = _WORD.findall(keyword.lower())
-    return " & ".join([*words[:-1], words[-1] + ":*"]) if words else ""
+    return " & ".join(w + (":*" if prefix else "") for w, prefix in _terms(keyword))
 
 
 def search(engine: Engine, query: SearchQuery) -> SearchPage:

@@ -55,7 +55,10 @@ def _out(hit: SearchHit) -> DatasetOut:
 def search_datasets(
     node: NodeDep,
     _: ReaderDep,
-    q: Annotated[str, Query(max_length=256, pattern=TEXT_PATTERN, description="Keywords; all must match.")] = "",
+    q: Annotated[
+        str,
+        Query(max_length=256, pattern=TEXT_PATTERN, description="Whole words, all must match; word* matches a prefix."),
+    ] = "",
     domain: Annotated[str | None, Query(max_length=64, pattern=TEXT_PATTERN)] = None,
     owner: Annotated[str | None, Query(pattern=ADDRESS_PATTERN)] = None,
     min_price: Annotated[int | None, Query(ge=0, le=MAX_PRICE_FILTER, description="wei")] = None,
