@@ -20,11 +20,13 @@ MAX_PAGE = 200
 
 @dataclass(frozen=True)
 class SearchQuery:
-    """``keyword`` (whole words, all must match; ``word*`` matches words starting with ``word``), optional
-    filters: ``domain`` (exact), ``owner`` (address), ``min_price``/``max_price`` in wei (only listed
-    datasets), ``sale_kind`` (``"ownership"``), ``token_id`` (one dataset); ``limit`` ≤ 200 and ``offset`` for pagination; ``count``
-    False skips counting the matches (the page then costs only what it returns; ``has_more`` still tells
-    whether a next page exists)."""
+    """A keyword search with filters and a page.
+
+    ``keyword``: whole words, all must match; ``word*`` matches words starting with ``word``. Filters:
+    ``domain`` (exact), ``owner`` (address), ``min_price``/``max_price`` in wei (only listed datasets),
+    ``sale_kind`` (``"ownership"``), ``token_id`` (one dataset). ``limit`` ≤ 200 and ``offset`` page the
+    results; ``count`` False skips counting the matches (the page then costs only what it returns;
+    ``has_more`` still tells whether a next page exists)."""
 
     keyword: str = ""
     domain: str | None = None
