@@ -322,3 +322,12 @@ def test_audit_filters_by_dataset(w: CliWorld) -> None:
     rows = [json.loads(line) for line in ok(w.run("audit", "--json", "--dataset", 1)).splitlines()]
     assert rows and all("#1" in r["detail"] or "dataset" not in r["detail"] for r in rows)
     assert len(rows) < len(w.trail())
+
+
+def test_audit_exports_csv(w: CliWorld) -> None:
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(ok(w.run("audit", "--csv")))))
+    assert [r["action"] for r in rows] == [r["action"] for r in w.trail()]
+    assert all(r["tx_hash"].startswith("0x") and r["block_number"].isdigit() for r in rows)

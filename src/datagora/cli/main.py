@@ -557,6 +557,7 @@ IndexUrl = Annotated[
 def audit(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV (header row first) instead of a table.")] = False,
     organisation: Annotated[int | None, typer.Option(help="Only this organisation id.")] = None,
     dataset: Annotated[int | None, typer.Option(help="Only this dataset (token id).")] = None,
     subject: Annotated[str | None, typer.Option(help="Only records involving this account address.")] = None,
@@ -575,6 +576,19 @@ def audit(
     if as_json:
         for rec in trail:
             typer.echo(json.dumps(asdict(rec)))
+        return
+    if as_csv:
+        import csv
+        import io
+        from dataclasses import fields
+
+        from datagora.services.audit import AuditRecord
+
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, [f.name for f in fields(AuditRecord)], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(asdict(rec) for rec in trail)
+        typer.echo(buf.getvalue(), nl=False)
         return
     table = Table("block", "actor", "event", "what", "tx")
     for rec in trail:
