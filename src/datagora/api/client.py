@@ -257,6 +257,12 @@ class NodeClient:
     def record_published(self, fingerprint: bytes, token_id: int) -> None:
         self.request("POST", "/attestations/published", json={"fingerprint": fingerprint.hex(), "token_id": token_id})
 
+    def search_by_sample(self, ciphertext: bytes) -> bytes:
+        """``POST /attestations/samples`` on the platform's node: ``E_PkP(f_d)`` in, ``E_PkB(ids)`` out."""
+        return self.request(
+            "POST", "/attestations/samples", content=ciphertext, headers={"Content-Type": "application/octet-stream"}
+        ).content
+
     def list_offer(
         self, token_id: int, price_wei: int, *, delivery_window: int | None = None, confirm_window: int | None = None
     ) -> dict[str, Any]:
@@ -447,3 +453,8 @@ class RemoteAttestor:
 
     def record_published(self, fingerprint: bytes, token_id: int) -> None:
         self.client.record_published(fingerprint, token_id)
+
+    def search_by_sample(self, ciphertext: bytes, requester_public_key: bytes, k: int = 10) -> bytes:
+        """The platform's search by sample (its answer is encrypted to the signed-in caller's Registry key,
+        which must be ``requester_public_key``'s owner)."""
+        return self.client.search_by_sample(ciphertext)

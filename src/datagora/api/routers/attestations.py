@@ -4,10 +4,10 @@ platform's Registry key; the platform checks novelty and returns its EIP-712 sig
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from datagora.api.deps import PlatformDep, ReaderDep
+from datagora.api.deps import NodeDep, PlatformDep, ReaderDep
 from datagora.api.errors import PayloadTooLarge, UnsupportedMediaType
 from datagora.api.schemas import AttestationOut, PublishedNoteIn, hex0x
 from datagora.domain.errors import ValidationError
@@ -61,3 +61,33 @@ def record_published(body: PublishedNoteIn, platform: PlatformDep, _: ReaderDep)
     """Tell the platform which dataset an attested fingerprint became, so it refuses near-copies for good.
     Checked against ``Catalog``: the dataset must carry the content hash that was attested."""
     platform.record_published_checked(bytes.fromhex(body.fingerprint.removeprefix("0x")), body.token_id)
+
+
+async def _binary_body(request: Request, what: str) -> bytes:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/octet-stream":
+        raise UnsupportedMediaType(f"send the {what} as application/octet-stream")
+    body = bytearray()
+    async for piece in request.stream():
+        body += piece
+        if len(body) > MAX_REQUEST_BYTES:
+            raise PayloadTooLarge(f"{what} exceeds {MAX_REQUEST_BYTES} bytes")
+    if not body:
+        raise ValidationError(f"empty {what}")
+    return bytes(body)
+
+
+@router.post(
+    "/samples",
+    openapi_extra=_BINARY_BODY,
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "E_PkB(matching dataset ids)"}},
+)
+async def search_by_sample(request: Request, node: NodeDep, platform: PlatformDep, session: ReaderDep) -> Response:
+    """Search by sample (Wu et al. step 9-2): the body is a sample's serialised fingerprint ECIES-encrypted to
+    the platform; the answer, ECIES-encrypted to the caller's Registry key, is JSON
+    ``[{"token_id": …, "similarity": …}]`` of the published datasets it matches. No fingerprint is revealed."""
+    body = await _binary_body(request, "sample fingerprint")
+    requester_key = await run_in_threadpool(node.contracts.public_key, session.address)
+    answer = await run_in_threadpool(platform.search_by_sample, body, requester_key)
+    return Response(answer, media_type="application/octet-stream")
