@@ -21,14 +21,16 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING
 
 from datagora.chain.client import Chain
 from datagora.chain.contracts import Contracts
 from datagora.index import EventIndexer, SyncReport, open_engine
 from datagora.services.attestation import Attestor, NoveltyAttestor
 from datagora.services.participant import Participant
+
+if TYPE_CHECKING:  # the engine is the index adapter's; services only pass it along
+    from sqlalchemy import Engine
 
 
 @dataclass
