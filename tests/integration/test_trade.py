@@ -15,9 +15,10 @@ from datagora.domain.errors import (
     NoveltyRefused,
     TamperedError,
     TransactionReverted,
+    ValidationError,
 )
 from datagora.domain.models import ListingState, OrderState, OrgStatus
-from datagora.services import audit, catalog, market, publishing, registry
+from datagora.services import audit, catalog, market, publishing, registry, reputation
 from tests.world import ETHER, World, write_table
 
 PRICE = ETHER // 2
@@ -265,3 +266,34 @@ def test_joining_an_organisation_needs_a_members_approval(world: World, tmp_path
     org, tx = registry.approve_member(c, world.seller.account, newcomer.address)
     assert tx.event("MemberJoined").args["account"] == newcomer.address and org.members == 2
     assert c.is_audited(newcomer.address)
+
+
+def test_both_parties_rate_a_completed_trade_once(world: World, tmp_path: Path) -> None:
+    c = world.contracts
+    _, order_id, _ = _paid(world, tmp_path)
+    with pytest.raises(TransactionReverted, match="reputation: order not settled"):
+        reputation.rate(c, world.buyer, order_id, 5)
+    market.deliver(c, world.seller, order_id)
+    market.confirm(c, world.buyer, order_id)
+    with pytest.raises(ValidationError, match="score must be"):
+        reputation.rate(c, world.buyer, order_id, 6)
+
+    tx = reputation.rate(c, world.buyer, order_id, 5)
+    assert tx.event("Rated").args == {
+        "order_id": order_id,
+        "rater": world.buyer.address,
+        "ratee": world.seller.address,
+        "score": 5,
+    }
+    reputation.rate(c, world.seller, order_id, 4)
+    assert c.reputation(world.seller.address) == (5, 1)
+    assert c.reputation(world.buyer.address) == (4, 1)
+    assert c.average_x100(world.buyer.address) == 400
+    assert reputation.reputation_of(c, world.seller.address) == (5.0, 1)
+    assert reputation.reputation_of(c, world.outsider.address) == (None, 0)
+    with pytest.raises(TransactionReverted, match="reputation: already rated"):
+        reputation.rate(c, world.buyer, order_id, 1)
+    with pytest.raises(TransactionReverted, match="reputation: not a party"):
+        reputation.rate(c, world.outsider, order_id, 3)
+    assert c.reputation(world.seller.address) == (5, 1)
+    assert "Rated" in [r.action for r in audit.audit_trail(c)]

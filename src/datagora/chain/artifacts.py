@@ -16,7 +16,7 @@ from typing import Any
 
 from datagora.domain.errors import DeploymentError
 
-CONTRACT_NAMES: tuple[str, ...] = ("Registry", "Catalog", "Market")
+CONTRACT_NAMES: tuple[str, ...] = ("Registry", "Catalog", "Market", "Reputation")
 ARTIFACT_DIR = Path(__file__).parent / "artifacts"
 
 

@@ -101,8 +101,8 @@ class Contracts:
     def deploy(
         cls, chain: Chain, supervisor: LocalAccount, platform: LocalAccount, *, fee_bps: int = DEFAULT_FEE_BPS
     ) -> Contracts:
-        """Deploy Registry (by the supervisor), Catalog and Market (by the platform, which receives fees and
-        holds ATTESTER_ROLE). Returns the bound set; ``.deployment`` can be saved."""
+        """Deploy Registry (by the supervisor), Catalog, Market and Reputation (by the platform, which receives
+        fees and holds ATTESTER_ROLE). Returns the bound set; ``.deployment`` can be saved."""
         reg = load_artifact("Registry")
         r1 = chain.deploy(supervisor, reg.abi, reg.bytecode)
         registry = r1["contractAddress"]
@@ -110,9 +110,16 @@ class Contracts:
         catalog = chain.deploy(platform, cat.abi, cat.bytecode, registry)["contractAddress"]
         mkt = load_artifact("Market")
         market = chain.deploy(platform, mkt.abi, mkt.bytecode, registry, catalog, fee_bps)["contractAddress"]
+        rep = load_artifact("Reputation")
+        reputation = chain.deploy(platform, rep.abi, rep.bytecode, market)["contractAddress"]
         deployment = Deployment(
             chain_id=chain.chain_id,
-            addresses={"Registry": str(registry), "Catalog": str(catalog), "Market": str(market)},
+            addresses={
+                "Registry": str(registry),
+                "Catalog": str(catalog),
+                "Market": str(market),
+                "Reputation": str(reputation),
+            },
             block=int(r1["blockNumber"]),
         )
         contracts = cls(chain, deployment)
@@ -404,6 +411,22 @@ class Contracts:
 
     def escrowed(self) -> int:
         return int(self._view("Market", "escrowed"))
+
+    # -- Reputation --------------------------------------------------------------------------------------
+
+    def rate(self, sender: LocalAccount, order_id: int, score: int) -> TxResult:
+        """Rate the other party of a completed or refunded order (buyer → seller, seller → buyer), once per
+        party and order, ``score`` 1..5 (Reputation.vy)."""
+        return self._send(sender, "Reputation", "rate", order_id, score)
+
+    def reputation(self, account: str) -> tuple[int, int]:
+        """``(sum of scores, number of ratings)`` that ``account`` has received."""
+        total, count = self._view("Reputation", "reputation", Web3.to_checksum_address(account))
+        return int(total), int(count)
+
+    def average_x100(self, account: str) -> int:
+        """``account``'s average score times 100, rounded down; 0 when never rated."""
+        return int(self._view("Reputation", "average_x100", Web3.to_checksum_address(account)))
 
 
 def event_args_jsonable(args: dict[str, Any]) -> dict[str, Any]:

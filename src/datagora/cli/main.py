@@ -536,6 +536,22 @@ for _action in ("confirm", "refund", "release"):
 
 @app.command()
 @handle_errors
+def rate(
+    order_id: int,
+    score: Annotated[int, typer.Argument(help="1 (worst) to 5 (best).")],
+    account: AccountName,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Rate the other party of a completed or refunded order (buyer rates seller, seller rates buyer)."""
+    from datagora.services import reputation
+
+    tx = reputation.rate(_contracts(home, rpc_url), _participant(home, account), order_id, score)
+    _print_tx(f"rated order #{order_id} {score}/5", tx)
+
+
+@app.command()
+@handle_errors
 def withdraw(account: AccountName, home: Home = DEFAULT_HOME, rpc_url: RpcUrl = None) -> None:
     """Withdraw everything the market owes the account."""
     from datagora.services import market

@@ -76,6 +76,8 @@ def _describe(ev: ChainEvent) -> tuple[str, str]:
             return a["buyer"], f"refunded {_eth(a['amount'])} for undelivered order #{a['order_id']}"
         case "Withdrawn":
             return a["account"], f"withdrew {_eth(a['amount'])}"
+        case "Rated":
+            return a["rater"], f"rated {a['ratee']} {a['score']}/5 for order #{a['order_id']}"
         case "FeeChanged":
             return "platform", f"changed the fee {a['old_fee_bps']} → {a['new_fee_bps']} bps"
         case "Transfer":
