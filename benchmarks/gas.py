@@ -35,7 +35,7 @@ from datagora.services.attestation import NoveltyAttestor
 from datagora.services.participant import Participant
 
 ETHER = 10**18
-OPS = ("register", "audit", "publish", "approve", "list", "buy", "deliver", "confirm", "withdraw")
+OPS = ("register", "audit", "publish", "approve", "list", "buy", "deliver", "confirm", "withdraw", "rate")
 
 
 def _table(path: Path, seed: int, rows: int = 200) -> Path:
@@ -75,6 +75,7 @@ def run(chain: Chain, work: Path, publishes: int, progress: Progress, label: str
     out["deliver"] = market.deliver(c, seller, order_id).tx.gas_used
     out["confirm"] = market.confirm(c, buyer, order_id).gas_used
     out["withdraw"] = market.withdraw(c, seller)[1].gas_used
+    out["rate"] = c.rate(buyer.account, order_id, 5).gas_used
 
     # Whole service path, sequential.
     files = [_table(work / f"s{i}.csv", 1000 + i) for i in range(publishes)]
