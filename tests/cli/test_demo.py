@@ -82,6 +82,18 @@ def test_demo_on_the_embedded_chain_as_a_real_process(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
     assert "on the embedded chain" in proc.stdout
     check_demo_output(proc.stdout)
+    gas_rows = dict(re.findall(r"│ (\w+)\s+│\s+(\d+) │", proc.stdout.split("Gas used (transaction receipts)")[1]))
+    assert gas_rows == {
+        "register": "3",
+        "audit": "3",
+        "publish": "2",
+        "approve": "1",
+        "list": "2",
+        "buy": "1",
+        "deliver": "1",
+        "confirm": "1",
+        "withdraw": "2",
+    }
     assert list(tmp_path.iterdir()) == []  # the default workdir is a temporary directory, removed afterwards
 
 

@@ -163,24 +163,33 @@ def demo(
 
     with tempfile.TemporaryDirectory(prefix="datagora-demo-") as tmp:
         result = run_demo(chain, workdir or Path(tmp), report)
+        names = {p.address: label for label, p in result.participants.items()}
+        names.update({address: name for name, address in result.contracts.addresses.items()})
+
+        def label(text: str) -> str:
+            for address, name in names.items():
+                text = text.replace(address, name)
+            return text
+
         table = Table(title="Audit trail (read back from contract events)", show_lines=False)
         for col in ("block", "actor", "event", "what", "tx"):
             table.add_column(col, overflow="fold")
-        names = {p.address: label for label, p in result.participants.items()}
         for rec in result.trail:
             table.add_row(
                 str(rec.block_number),
                 names.get(rec.actor, _short(rec.actor)),
                 rec.action,
-                rec.detail,
+                label(rec.detail),
                 _short(rec.tx_hash),
             )
         console.print(table)
-        gas = Table(title="Gas used per operation")
+        gas = Table(title="Gas used (transaction receipts)")
         gas.add_column("operation")
-        gas.add_column("gas", justify="right")
+        gas.add_column("calls", justify="right")
+        gas.add_column("gas per call", justify="right")
         for op, used in result.gas.items():
-            gas.add_row(op, f"{used:,}")
+            per_call = f"{used[0]:,}" if len(set(used)) == 1 else f"{min(used):,}–{max(used):,}"
+            gas.add_row(op, str(len(used)), per_call)
         console.print(gas)
         console.print(
             f"[bold green]Trade completed:[/] order #{result.order_id}, dataset "

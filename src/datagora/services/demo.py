@@ -21,6 +21,20 @@ from datagora.services.sample_data import write_breast_cancer_csv, write_photo, 
 
 ETHER = 10**18
 
+# The event that names the operation a transaction performed.
+OPERATIONS = {
+    "OrganisationRegistered": "register",
+    "MembershipRequested": "register",
+    "StatusChanged": "audit",
+    "DatasetPublished": "publish",
+    "ApprovalForAll": "approve",
+    "Listed": "list",
+    "OrderPaid": "buy",
+    "Delivered": "deliver",
+    "Confirmed": "confirm",
+    "Withdrawn": "withdraw",
+}
+
 
 @dataclass(frozen=True)
 class Step:
@@ -38,7 +52,7 @@ class DemoResult:
     token_ids: dict[str, int]
     order_id: int
     received: Path
-    gas: dict[str, int]
+    gas: dict[str, list[int]]  # operation → gas used by each call (receipts)
     trail: list[audit.AuditRecord]
 
 
@@ -46,12 +60,13 @@ def run_demo(
     chain: Chain, workdir: Path, report: Callable[[Step], None] = lambda step: None, *, fund_wei: int = 100 * ETHER
 ) -> DemoResult:
     """Run the whole trade on ``chain`` with participants' stores under ``workdir``. Raises on any failure."""
-    gas: dict[str, int] = {}
+    gas: dict[str, list[int]] = {}
 
     def step(actor: Participant | str, action: str, *txs: TxResult) -> None:
         for tx in txs:
-            key = action.split(" ")[0]
-            gas[key] = gas.get(key, 0) + tx.gas_used
+            names = [e.name for e in tx.events]
+            op = next((OPERATIONS[n] for n in names if n in OPERATIONS), "other")
+            gas.setdefault(op, []).append(tx.gas_used)
         report(Step(actor.label if isinstance(actor, Participant) else actor, action, list(txs)))
 
     people = {
