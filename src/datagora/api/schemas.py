@@ -5,6 +5,7 @@ hashes 0x-hex."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
@@ -428,15 +429,7 @@ class AuditRecordOut(BaseModel):
 
     @classmethod
     def of(cls, record: AuditRecord) -> AuditRecordOut:
-        return cls(
-            actor=record.actor,
-            action=record.action,
-            detail=record.detail,
-            timestamp=record.timestamp,
-            block_number=record.block_number,
-            tx_hash=record.tx_hash,
-            contract=record.contract,
-        )
+        return cls(**asdict(record))
 
 
 class AuditTrailOut(BaseModel):

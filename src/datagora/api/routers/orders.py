@@ -3,6 +3,8 @@ section III.A steps 9-24). Every POST makes this node act with its own account: 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, status
 
 from datagora.api.deps import IdPath, NodeDep, OperatorDep, Peers, PeersDep, ReaderDep
@@ -20,11 +22,13 @@ from datagora.api.schemas import (
     TxOut,
     hex0x,
 )
+from datagora.chain.contracts import Contracts
 from datagora.crypto.hashing import sha256_file
 from datagora.domain.errors import AccessDenied, ValidationError
-from datagora.domain.models import OrderState
+from datagora.domain.models import OrderState, TxResult
 from datagora.services import market, relay
 from datagora.services.node import Node
+from datagora.services.participant import Participant
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -114,28 +118,26 @@ def receive_order(order_id: IdPath, body: ReceiveIn, node: NodeDep, peers: Peers
     )
 
 
+def _settle(node: Node, order_id: int, action: Callable[[Contracts, Participant, int], TxResult]) -> OrderTxOut:
+    node.contracts.order(order_id)  # 404 for an unknown order rather than the contract's guard
+    with node.acting():
+        tx = action(node.contracts, node.participant, order_id)
+    return OrderTxOut(order=OrderOut.of(node.contracts.order(order_id)), tx=TxOut.of(tx))
+
+
 @router.post("/{order_id}/confirm", response_model=OrderTxOut)
 def confirm_order(order_id: IdPath, node: NodeDep, _: OperatorDep) -> OrderTxOut:
     """Buyer confirms receipt: seller and platform are owed their shares, the data NFT moves to the buyer."""
-    node.contracts.order(order_id)  # 404 for an unknown order rather than the contract's guard
-    with node.acting():
-        tx = market.confirm(node.contracts, node.participant, order_id)
-    return OrderTxOut(order=OrderOut.of(node.contracts.order(order_id)), tx=TxOut.of(tx))
+    return _settle(node, order_id, market.confirm)
 
 
 @router.post("/{order_id}/refund", response_model=OrderTxOut)
 def refund_order(order_id: IdPath, node: NodeDep, _: OperatorDep) -> OrderTxOut:
     """Refund an order not delivered by its deadline (the buyer then withdraws)."""
-    node.contracts.order(order_id)  # 404 for an unknown order rather than the contract's guard
-    with node.acting():
-        tx = market.refund(node.contracts, node.participant, order_id)
-    return OrderTxOut(order=OrderOut.of(node.contracts.order(order_id)), tx=TxOut.of(tx))
+    return _settle(node, order_id, market.refund)
 
 
 @router.post("/{order_id}/release", response_model=OrderTxOut)
 def release_order(order_id: IdPath, node: NodeDep, _: OperatorDep) -> OrderTxOut:
     """Release an order the buyer did not confirm by its deadline to the seller."""
-    node.contracts.order(order_id)  # 404 for an unknown order rather than the contract's guard
-    with node.acting():
-        tx = market.release(node.contracts, node.participant, order_id)
-    return OrderTxOut(order=OrderOut.of(node.contracts.order(order_id)), tx=TxOut.of(tx))
+    return _settle(node, order_id, market.release)
