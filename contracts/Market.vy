@@ -1,26 +1,55 @@
 # pragma version ~=0.4.3
 """
-@title Datagora Market (first cut)
-@notice Fixed-price sale of dataset ownership in ether through escrow,
-        after Wu et al. section III.A steps 9-24: the seller lists a data
-        NFT (held by the market while listed), the buyer pays into escrow,
-        the seller delivers (commits the hash of the ciphertext it sent),
-        the buyer confirms, the seller withdraws (pull payment) and the NFT
-        moves to the buyer. Not delivered by the delivery deadline: anyone
-        may trigger the refund. Delivered but not confirmed by the
-        confirmation deadline: anyone may release the payment to the seller.
-        The platform (owner) takes a fee in basis points fixed at purchase.
-@dev Checks-effects-interactions throughout; ether only leaves through
-     `withdraw`, which is non-reentrant.
+@title Datagora Market
+@notice The data market of Wu et al. (Privacy-friendly Blockchain based Data
+        Trading and Tracking), with the double-deposit collateral of
+        Shrestha et al. (Blockchain-Based Shopping Cart):
+        - Two kinds of sale (section II): OWNERSHIP (the data NFT is held by
+          the market while listed and moves to the buyer on completion) and
+          USE_RIGHT (the buyer prepays N queries at a per-query price; each
+          query the owner's node answers is recorded against that credit,
+          authorised by the buyer's EIP-712 signature; unused credit is
+          refunded after the usage window).
+        - Three pricings (section III.A "pricing module"): FIXED, NEGOTIATED
+          (buyer offer, seller counter / accept / reject, with expiry) and
+          English AUCTION (reserve, minimum increment, end time; outbid
+          bidders are refunded by pull payment).
+        - Escrow with deadlines (section IV.A.4-5): not delivered by the
+          delivery deadline -> refund; delivered but not confirmed by the
+          confirmation deadline -> mandatory transfer to the seller.
+        - Disputes (section IV.A.3): buyer or platform disputes a delivered
+          order; the platform (owner, the arbiter) re-fingerprints the
+          seller's re-upload off-chain and resolves for the seller or the
+          buyer; an arbiter that does not resolve by the dispute deadline
+          lets anyone unwind the order.
+        - Double-deposit collateral: the seller of an ownership listing
+          posts `collateral` when listing, the buyer posts the same amount
+          with the payment. Honest completion returns both; the party at
+          fault forfeits its collateral to the other party.
+        - Fees: a brokerage fee in basis points of each sale (scenario 1)
+          and an optional management fee in wei paid when listing (section
+          III.A steps 4-8), both owed to the platform.
+        - Payment in ether (payment_token = empty(address)) or any ERC-20.
+@dev Checks-effects-interactions; every function that moves value or the
+     NFT is non-reentrant; value only leaves through `withdraw` (pull
+     payments). Invariant: for every payment token, the market's balance
+     equals `escrowed[token]` plus the sum of `pending_withdrawals[*][token]`.
+     Listings and orders are packed into few storage slots; `listing()` and
+     `order()` return them unpacked.
 """
 
+from ethereum.ercs import IERC20
 from snekmate.auth import ownable
+from snekmate.utils import ecdsa
+from snekmate.utils import eip712_domain_separator
 
 initializes: ownable
+initializes: eip712_domain_separator
 
 exports: (
     ownable.owner,
     ownable.transfer_ownership,
+    eip712_domain_separator.eip712Domain,
 )
 
 
@@ -32,6 +61,13 @@ interface ICatalog:
     def transferFrom(owner: address, to: address, token_id: uint256): nonpayable
 
 
+KIND_OWNERSHIP: public(constant(uint8)) = 1
+KIND_USE_RIGHT: public(constant(uint8)) = 2
+
+PRICING_FIXED: public(constant(uint8)) = 1
+PRICING_NEGOTIATED: public(constant(uint8)) = 2
+PRICING_AUCTION: public(constant(uint8)) = 3
+
 LISTING_ACTIVE: constant(uint8) = 1
 LISTING_PENDING: constant(uint8) = 2
 LISTING_SOLD: constant(uint8) = 3
@@ -40,12 +76,35 @@ LISTING_CLOSED: constant(uint8) = 5
 
 ORDER_PAID: constant(uint8) = 1
 ORDER_DELIVERED: constant(uint8) = 2
-ORDER_COMPLETED: constant(uint8) = 3
-ORDER_REFUNDED: constant(uint8) = 4
+ORDER_DISPUTED: constant(uint8) = 3
+ORDER_COMPLETED: constant(uint8) = 4
+ORDER_REFUNDED: constant(uint8) = 5
+
+OFFER_OPEN: constant(uint8) = 1
+OFFER_COUNTERED: constant(uint8) = 2
+OFFER_ACCEPTED: constant(uint8) = 3
+OFFER_REJECTED: constant(uint8) = 4
+OFFER_WITHDRAWN: constant(uint8) = 5
+
+# Settlement outcomes (event Settled).
+OUTCOME_CONFIRMED: constant(uint8) = 1
+OUTCOME_RELEASED: constant(uint8) = 2
+OUTCOME_FOR_SELLER: constant(uint8) = 3
+OUTCOME_NOT_DELIVERED: constant(uint8) = 4
+OUTCOME_FOR_BUYER: constant(uint8) = 5
+OUTCOME_DISPUTE_TIMEOUT: constant(uint8) = 6
+OUTCOME_USE_RIGHT_EXPIRED: constant(uint8) = 7
 
 MAX_FEE_BPS: public(constant(uint256)) = 1_000
 MIN_WINDOW: public(constant(uint256)) = 60
 MAX_WINDOW: public(constant(uint256)) = 365 * 86_400
+MAX_QUERIES: public(constant(uint256)) = 1_000_000
+MAX_MANAGEMENT_FEE: public(constant(uint256)) = 10**18
+
+# EIP-712 struct the buyer signs to authorise one query against its credit.
+QUERY_REQUEST_TYPEHASH: public(constant(bytes32)) = keccak256(
+    "QueryRequest(uint256 orderId,uint256 index,bytes32 queryHash)"
+)
 
 REGISTRY: public(immutable(IRegistry))
 CATALOG: public(immutable(ICatalog))
@@ -55,22 +114,73 @@ event Listed:
     listing_id: indexed(uint256)
     token_id: indexed(uint256)
     seller: indexed(address)
+    kind: uint8
+    pricing: uint8
     price: uint256
+    collateral: uint256
+    payment_token: address
     delivery_window: uint256
     confirm_window: uint256
+    management_fee: uint256
+
+event AuctionOpened:
+    listing_id: indexed(uint256)
+    min_increment: uint256
+    end_time: uint256
+
+event UseRightTerms:
+    listing_id: indexed(uint256)
+    max_queries: uint256
+    policy_hash: bytes32
 
 event ListingCancelled:
     listing_id: indexed(uint256)
     token_id: indexed(uint256)
     seller: indexed(address)
 
+event OfferMade:
+    offer_id: indexed(uint256)
+    listing_id: indexed(uint256)
+    buyer: indexed(address)
+    amount: uint256
+    expiry: uint256
+
+event OfferCountered:
+    offer_id: indexed(uint256)
+    listing_id: indexed(uint256)
+    counter: uint256
+
+event OfferAccepted:
+    offer_id: indexed(uint256)
+    order_id: indexed(uint256)
+    price: uint256
+
+event OfferClosed:
+    offer_id: indexed(uint256)
+    by: indexed(address)
+    rejected: bool
+
+event BidPlaced:
+    listing_id: indexed(uint256)
+    bidder: indexed(address)
+    amount: uint256
+    outbid: address
+
+event AuctionSettled:
+    listing_id: indexed(uint256)
+    winner: indexed(address)
+    amount: uint256
+    order_id: uint256
+
 event OrderPaid:
     order_id: indexed(uint256)
     listing_id: indexed(uint256)
     buyer: indexed(address)
-    price: uint256
-    fee: uint256
-    delivery_deadline: uint256
+    amount: uint256
+    fee_bps: uint256
+    collateral: uint256
+    queries: uint256
+    deadline: uint256
 
 event Delivered:
     order_id: indexed(uint256)
@@ -78,103 +188,269 @@ event Delivered:
     delivery_hash: bytes32
     confirm_deadline: uint256
 
-event Confirmed:
+event QueryAnswered:
     order_id: indexed(uint256)
-    buyer: indexed(address)
-    token_id: indexed(uint256)
+    index: indexed(uint256)
+    query_hash: bytes32
+    result_hash: bytes32
     seller_amount: uint256
     fee: uint256
-    by_deadline: bool
 
-event Refunded:
+event Disputed:
     order_id: indexed(uint256)
-    buyer: indexed(address)
-    amount: uint256
+    by: indexed(address)
+    reason_hash: bytes32
+    resolve_deadline: uint256
+
+event Resolved:
+    order_id: indexed(uint256)
+    seller_honest: bool
+    evidence_hash: bytes32
+
+event Settled:
+    order_id: indexed(uint256)
+    listing_id: indexed(uint256)
+    outcome: indexed(uint8)
+    seller_credit: uint256
+    buyer_credit: uint256
+    fee: uint256
 
 event Withdrawn:
     account: indexed(address)
+    payment_token: indexed(address)
     amount: uint256
 
-event FeeChanged:
-    old_fee_bps: uint256
-    new_fee_bps: uint256
+event ParametersChanged:
+    fee_bps: uint256
+    management_fee: uint256
+    dispute_window: uint256
 
 
-struct Listing:
+# Stored form: kind, pricing, state and windows share the `terms` slot.
+struct StoredListing:
     seller: address
     token_id: uint256
     price: uint256
+    collateral: uint256
+    payment_token: address
+    terms: uint256
+
+
+# Unpacked form returned by `listing()`.
+struct Listing:
+    seller: address
+    token_id: uint256
+    kind: uint8
+    pricing: uint8
+    state: uint8
+    price: uint256
+    collateral: uint256
+    payment_token: address
     delivery_window: uint256
     confirm_window: uint256
-    state: uint8
+    max_queries: uint256
 
 
+# Stored form: listing id, state, fee, deadline and query counts share `meta`.
+struct StoredOrder:
+    buyer: address
+    amount: uint256
+    meta: uint256
+
+
+# Unpacked form returned by `order()`. For a use-right order `amount` is
+# the credit left and `deadline` the end of the usage window.
 struct Order:
     listing_id: uint256
     buyer: address
-    fee: uint256
-    deadline: uint256
+    amount: uint256
     state: uint8
-    delivery_hash: bytes32
+    fee_bps: uint256
+    deadline: uint256
+    queries_left: uint256
+    queries_total: uint256
 
 
-listings: public(HashMap[uint256, Listing])
-orders: public(HashMap[uint256, Order])
+struct Offer:
+    listing_id: uint256
+    buyer: address
+    amount: uint256
+    counter: uint256
+    expiry: uint256
+    state: uint8
+
+
+struct Auction:
+    end_time: uint256
+    min_increment: uint256
+    highest_bidder: address
+    highest_bid: uint256
+
+
+_listings: HashMap[uint256, StoredListing]
+_orders: HashMap[uint256, StoredOrder]
+offers: public(HashMap[uint256, Offer])
+auctions: public(HashMap[uint256, Auction])
 listing_count: public(uint256)
 order_count: public(uint256)
+offer_count: public(uint256)
 fee_bps: public(uint256)
-pending_withdrawals: public(HashMap[address, uint256])
-escrowed: public(uint256)
+management_fee: public(uint256)
+dispute_window: public(uint256)
+pending_withdrawals: public(HashMap[address, HashMap[address, uint256]])
+escrowed: public(HashMap[address, uint256])
 
 
 @deploy
 def __init__(registry: address, catalog: address, fee_bps: uint256):
     """
-    @notice The deployer (the platform) receives the fees.
-    @param fee_bps Platform fee in basis points (at most 1,000 = 10 %).
+    @notice The deployer (the platform) is the owner, the arbiter of
+            disputes and the recipient of fees. Management fee starts at 0,
+            the dispute window at 7 days.
+    @param registry The Registry (audited members may trade).
+    @param catalog The Catalog whose data NFTs are sold.
+    @param fee_bps Brokerage fee in basis points (at most 1,000 = 10 %).
     """
     assert fee_bps <= MAX_FEE_BPS, "market: fee too high"
     ownable.__init__()
+    eip712_domain_separator.__init__("Datagora Market", "1")
     REGISTRY = IRegistry(registry)
     CATALOG = ICatalog(catalog)
     self.fee_bps = fee_bps
+    self.dispute_window = 7 * 86_400
+
+
+# ---------------------------------------------------------------- listing
 
 
 @external
-def list(token_id: uint256, price: uint256, delivery_window: uint256, confirm_window: uint256) -> uint256:
+@payable
+@nonreentrant
+def list(
+    token_id: uint256,
+    price: uint256,
+    collateral: uint256,
+    payment_token: address,
+    delivery_window: uint256,
+    confirm_window: uint256,
+) -> uint256:
     """
-    @notice Offer the ownership of dataset `token_id` for `price` wei. The
-            market takes custody of the NFT (the caller must have approved
-            the market) until the sale completes or the listing is cancelled.
-    @param price Price in wei, > 0.
+    @notice Offer the ownership of dataset `token_id` at a fixed `price`.
+            The market takes custody of the NFT (approve the market first).
+            `msg.value` is the management fee, plus `collateral` when paid
+            in ether; an ERC-20 collateral is pulled with transferFrom.
+    @param price Price in the payment token's smallest unit (wei), > 0.
+    @param collateral Deposit each party posts (double deposit), may be 0.
+    @param payment_token ERC-20 contract, or empty(address) for ether.
     @param delivery_window Seconds the seller has to deliver after payment.
     @param confirm_window Seconds the buyer has to confirm after delivery.
     @return The listing id (starting at 1).
     """
-    assert staticcall REGISTRY.is_audited(msg.sender), "market: seller not audited"
-    assert staticcall CATALOG.ownerOf(token_id) == msg.sender, "market: not token owner"
-    assert price > 0, "market: zero price"
-    assert delivery_window >= MIN_WINDOW and delivery_window <= MAX_WINDOW, "market: bad delivery window"
-    assert confirm_window >= MIN_WINDOW and confirm_window <= MAX_WINDOW, "market: bad confirm window"
-    listing_id: uint256 = self.listing_count + 1
-    self.listing_count = listing_id
-    self.listings[listing_id] = Listing(
-        seller=msg.sender,
-        token_id=token_id,
-        price=price,
-        delivery_window=delivery_window,
-        confirm_window=confirm_window,
-        state=LISTING_ACTIVE,
+    return self._list_ownership(token_id, PRICING_FIXED, price, collateral, payment_token, delivery_window, confirm_window, msg.value)
+
+
+@external
+@payable
+@nonreentrant
+def list_negotiable(
+    token_id: uint256,
+    ask: uint256,
+    collateral: uint256,
+    payment_token: address,
+    delivery_window: uint256,
+    confirm_window: uint256,
+) -> uint256:
+    """
+    @notice Offer the ownership of `token_id` for negotiation: buyers make
+            offers (`make_offer`), the seller counters, accepts or rejects.
+            Payment of fee and collateral as in `list`.
+    @param ask The seller's asking price (informative), > 0.
+    @return The listing id.
+    """
+    return self._list_ownership(token_id, PRICING_NEGOTIATED, ask, collateral, payment_token, delivery_window, confirm_window, msg.value)
+
+
+@external
+@payable
+@nonreentrant
+def list_auction(
+    token_id: uint256,
+    reserve: uint256,
+    min_increment: uint256,
+    duration: uint256,
+    collateral: uint256,
+    payment_token: address,
+    delivery_window: uint256,
+    confirm_window: uint256,
+) -> uint256:
+    """
+    @notice Open an English auction for the ownership of `token_id`: bids
+            of at least `reserve`, each at least `min_increment` above the
+            highest, until `duration` seconds from now; `settle` then turns
+            the highest bid into an order. Payment of fee and collateral as
+            in `list`.
+    @param reserve Lowest acceptable bid, > 0.
+    @param min_increment Smallest raise over the highest bid, > 0.
+    @param duration Seconds the auction runs (MIN_WINDOW..MAX_WINDOW).
+    @return The listing id.
+    """
+    assert min_increment > 0, "market: zero increment"
+    assert duration >= MIN_WINDOW and duration <= MAX_WINDOW, "market: bad duration"
+    listing_id: uint256 = self._list_ownership(
+        token_id, PRICING_AUCTION, reserve, collateral, payment_token, delivery_window, confirm_window, msg.value
     )
-    log Listed(
-        listing_id=listing_id,
-        token_id=token_id,
-        seller=msg.sender,
-        price=price,
-        delivery_window=delivery_window,
-        confirm_window=confirm_window,
+    end_time: uint256 = block.timestamp + duration
+    self.auctions[listing_id] = Auction(end_time=end_time, min_increment=min_increment, highest_bidder=empty(address), highest_bid=0)
+    log AuctionOpened(listing_id=listing_id, min_increment=min_increment, end_time=end_time)
+    return listing_id
+
+
+@external
+@payable
+@nonreentrant
+def list_use_right(
+    token_id: uint256,
+    price_per_query: uint256,
+    max_queries: uint256,
+    usage_window: uint256,
+    payment_token: address,
+    policy_hash: bytes32,
+) -> uint256:
+    """
+    @notice Sell use-rights on dataset `token_id` per query (Wu et al.
+            section II): buyers prepay up to `max_queries` queries, valid
+            for `usage_window` seconds; the owner keeps the NFT and its node
+            answers queries allowed by the ODRL policy whose keccak256 is
+            `policy_hash`. `msg.value` is the management fee.
+    @param price_per_query Price of one query, > 0.
+    @param max_queries Most queries one order may buy (1..MAX_QUERIES).
+    @param usage_window Seconds an order's credit stays usable.
+    @param policy_hash keccak256 of the W3C ODRL policy (JSON-LD), non-zero.
+    @return The listing id.
+    """
+    self._check_seller(token_id)
+    assert price_per_query > 0, "market: zero price"
+    assert max_queries > 0 and max_queries <= MAX_QUERIES, "market: bad max queries"
+    assert usage_window >= MIN_WINDOW and usage_window <= MAX_WINDOW, "market: bad usage window"
+    assert policy_hash != empty(bytes32), "market: empty policy hash"
+    self._check_token(payment_token)
+    assert msg.value == self.management_fee, "market: wrong value"
+    listing_id: uint256 = self._store_listing(
+        Listing(
+            seller=msg.sender,
+            token_id=token_id,
+            kind=KIND_USE_RIGHT,
+            pricing=PRICING_FIXED,
+            state=LISTING_ACTIVE,
+            price=price_per_query,
+            collateral=0,
+            payment_token=payment_token,
+            delivery_window=usage_window,
+            confirm_window=0,
+            max_queries=max_queries,
+        )
     )
-    extcall CATALOG.transferFrom(msg.sender, self, token_id)
+    log UseRightTerms(listing_id=listing_id, max_queries=max_queries, policy_hash=policy_hash)
     return listing_id
 
 
@@ -182,143 +458,786 @@ def list(token_id: uint256, price: uint256, delivery_window: uint256, confirm_wi
 @nonreentrant
 def cancel(listing_id: uint256):
     """
-    @notice Withdraw an active listing; the NFT returns to the seller.
+    @notice Withdraw an active listing. Ownership: the NFT and the seller's
+            collateral return (collateral by pull payment); an auction with
+            a bid cannot be cancelled. Use-right: no new orders; running
+            orders continue.
     """
-    listing: Listing = self.listings[listing_id]
+    listing: Listing = self._listing(listing_id)
     assert listing.seller == msg.sender, "market: not seller"
     assert listing.state == LISTING_ACTIVE, "market: listing not active"
-    self.listings[listing_id].state = LISTING_CANCELLED
+    if listing.pricing == PRICING_AUCTION:
+        assert self.auctions[listing_id].highest_bidder == empty(address), "market: auction has bids"
+    listing.state = LISTING_CANCELLED
+    self._save_listing(listing_id, listing)
     log ListingCancelled(listing_id=listing_id, token_id=listing.token_id, seller=msg.sender)
-    extcall CATALOG.transferFrom(self, msg.sender, listing.token_id)
+    if listing.kind == KIND_OWNERSHIP:
+        self._release_escrow(msg.sender, listing.payment_token, listing.collateral)
+        extcall CATALOG.transferFrom(self, msg.sender, listing.token_id)
+
+
+# ---------------------------------------------------------------- buying
 
 
 @external
 @payable
+@nonreentrant
 def buy(listing_id: uint256) -> uint256:
     """
-    @notice Pay `price` wei into escrow for listing `listing_id`.
+    @notice Buy a fixed-price ownership listing: pay `price` plus the
+            listing's `collateral` into escrow (ether as msg.value, an
+            ERC-20 by transferFrom after approve).
     @return The order id (starting at 1).
     """
-    listing: Listing = self.listings[listing_id]
-    assert listing.state == LISTING_ACTIVE, "market: listing not active"
-    assert listing.seller != msg.sender, "market: own listing"
-    assert staticcall REGISTRY.is_audited(msg.sender), "market: buyer not audited"
-    assert staticcall REGISTRY.is_audited(listing.seller), "market: seller not audited"
-    assert msg.value == listing.price, "market: wrong price"
-    fee: uint256 = listing.price * self.fee_bps // 10_000
-    deadline: uint256 = block.timestamp + listing.delivery_window
-    order_id: uint256 = self.order_count + 1
-    self.order_count = order_id
-    self.orders[order_id] = Order(
-        listing_id=listing_id, buyer=msg.sender, fee=fee, deadline=deadline, state=ORDER_PAID, delivery_hash=empty(bytes32)
+    listing: Listing = self._listing(listing_id)
+    assert listing.kind == KIND_OWNERSHIP and listing.pricing == PRICING_FIXED, "market: not a fixed-price sale"
+    self._check_buyer(listing, msg.sender)
+    self._pull(listing.payment_token, msg.sender, listing.price + listing.collateral, msg.value)
+    return self._open_order(listing_id, listing, msg.sender, listing.price, 0)
+
+
+@external
+@payable
+@nonreentrant
+def buy_queries(listing_id: uint256, queries: uint256) -> uint256:
+    """
+    @notice Prepay `queries` queries of a use-right listing at its
+            per-query price; the credit is usable for the listing's usage
+            window, unused credit returns by `expire` afterwards.
+    @param queries Number of queries, 1..max_queries.
+    @return The order id.
+    """
+    listing: Listing = self._listing(listing_id)
+    assert listing.kind == KIND_USE_RIGHT, "market: not a use-right listing"
+    assert queries > 0 and queries <= listing.max_queries, "market: bad query count"
+    self._check_buyer(listing, msg.sender)
+    amount: uint256 = listing.price * queries
+    self._pull(listing.payment_token, msg.sender, amount, msg.value)
+    return self._open_order(listing_id, listing, msg.sender, amount, queries)
+
+
+@external
+@nonreentrant
+def record_query(order_id: uint256, query_hash: bytes32, result_hash: bytes32, signature: Bytes[65]):
+    """
+    @notice The seller records one query it answered for a use-right order
+            and is paid its price (less the brokerage fee). The buyer
+            authorised the query by signing the EIP-712 struct
+            QueryRequest(orderId, index, queryHash), index = queries used so
+            far, so a signature cannot be replayed.
+    @param query_hash keccak256 of the canonical query specification.
+    @param result_hash keccak256 of the canonical result the seller returned.
+    @param signature The buyer's 65-byte EIP-712 signature.
+    """
+    order: Order = self._order(order_id)
+    assert order.state == ORDER_PAID, "market: order not paid"
+    assert order.queries_total > 0, "market: not a use-right order"
+    listing: Listing = self._listing(order.listing_id)
+    assert listing.seller == msg.sender, "market: not seller"
+    assert block.timestamp <= order.deadline, "market: usage window over"
+    assert order.queries_left > 0, "market: no queries left"
+    index: uint256 = order.queries_total - order.queries_left
+    digest: bytes32 = self._query_digest(order_id, index, query_hash)
+    assert ecdsa._recover_sig(digest, signature) == order.buyer, "market: bad buyer signature"
+    fee: uint256 = listing.price * order.fee_bps // 10_000
+    order.queries_left -= 1
+    order.amount -= listing.price
+    self._save_order(order_id, order)
+    log QueryAnswered(
+        order_id=order_id, index=index, query_hash=query_hash, result_hash=result_hash, seller_amount=listing.price - fee, fee=fee
     )
-    self.listings[listing_id].state = LISTING_PENDING
-    self.escrowed += msg.value
-    log OrderPaid(order_id=order_id, listing_id=listing_id, buyer=msg.sender, price=msg.value, fee=fee, delivery_deadline=deadline)
+    self._release_escrow(msg.sender, listing.payment_token, listing.price - fee)
+    self._release_escrow(ownable.owner, listing.payment_token, fee)
+
+
+@external
+@nonreentrant
+def expire(order_id: uint256):
+    """
+    @notice After a use-right order's usage window, anyone closes it: the
+            unused credit is owed back to the buyer.
+    """
+    order: Order = self._order(order_id)
+    assert order.state == ORDER_PAID, "market: order not paid"
+    assert order.queries_total > 0, "market: not a use-right order"
+    assert block.timestamp > order.deadline, "market: usage window not over"
+    listing: Listing = self._listing(order.listing_id)
+    refund: uint256 = order.amount
+    order.amount = 0
+    if order.queries_left == order.queries_total:
+        order.state = ORDER_REFUNDED
+    else:
+        order.state = ORDER_COMPLETED
+    self._save_order(order_id, order)
+    log Settled(order_id=order_id, listing_id=order.listing_id, outcome=OUTCOME_USE_RIGHT_EXPIRED, seller_credit=0, buyer_credit=refund, fee=0)
+    self._release_escrow(order.buyer, listing.payment_token, refund)
+
+
+# ---------------------------------------------------------------- negotiation
+
+
+@external
+@payable
+@nonreentrant
+def make_offer(listing_id: uint256, amount: uint256, expiry: uint256) -> uint256:
+    """
+    @notice Offer `amount` for a negotiable listing, valid until `expiry`
+            (unix seconds). The amount plus the listing's collateral are
+            escrowed until the offer is accepted, rejected or withdrawn.
+    @return The offer id (starting at 1).
+    """
+    listing: Listing = self._listing(listing_id)
+    assert listing.pricing == PRICING_NEGOTIATED, "market: not negotiable"
+    self._check_buyer(listing, msg.sender)
+    assert amount > 0, "market: zero amount"
+    assert expiry > block.timestamp and expiry <= block.timestamp + MAX_WINDOW, "market: bad expiry"
+    self._pull(listing.payment_token, msg.sender, amount + listing.collateral, msg.value)
+    offer_id: uint256 = self.offer_count + 1
+    self.offer_count = offer_id
+    self.offers[offer_id] = Offer(listing_id=listing_id, buyer=msg.sender, amount=amount, counter=0, expiry=expiry, state=OFFER_OPEN)
+    log OfferMade(offer_id=offer_id, listing_id=listing_id, buyer=msg.sender, amount=amount, expiry=expiry)
+    return offer_id
+
+
+@external
+def counter_offer(offer_id: uint256, counter: uint256):
+    """
+    @notice The seller answers an offer with a counter price the buyer may
+            accept (`accept_counter`) until the offer's expiry.
+    """
+    offer: Offer = self._live_offer(offer_id)
+    listing: Listing = self._listing(offer.listing_id)
+    assert listing.seller == msg.sender, "market: not seller"
+    assert listing.state == LISTING_ACTIVE, "market: listing not active"
+    assert counter > 0 and counter != offer.amount, "market: bad counter"
+    self.offers[offer_id].counter = counter
+    self.offers[offer_id].state = OFFER_COUNTERED
+    log OfferCountered(offer_id=offer_id, listing_id=offer.listing_id, counter=counter)
+
+
+@external
+@nonreentrant
+def accept_offer(offer_id: uint256) -> uint256:
+    """
+    @notice The seller accepts the buyer's offered amount: it becomes an
+            order at that price.
+    @return The order id.
+    """
+    offer: Offer = self._live_offer(offer_id)
+    listing: Listing = self._listing(offer.listing_id)
+    assert listing.seller == msg.sender, "market: not seller"
+    assert listing.state == LISTING_ACTIVE, "market: listing not active"
+    self.offers[offer_id].state = OFFER_ACCEPTED
+    order_id: uint256 = self._open_order(offer.listing_id, listing, offer.buyer, offer.amount, 0)
+    log OfferAccepted(offer_id=offer_id, order_id=order_id, price=offer.amount)
     return order_id
+
+
+@external
+@payable
+@nonreentrant
+def accept_counter(offer_id: uint256) -> uint256:
+    """
+    @notice The buyer accepts the seller's counter price: a higher counter
+            is topped up now (msg.value or transferFrom), a lower one leaves
+            the difference owed back to the buyer.
+    @return The order id.
+    """
+    offer: Offer = self._live_offer(offer_id)
+    assert offer.buyer == msg.sender, "market: not offer buyer"
+    assert offer.state == OFFER_COUNTERED, "market: no counter"
+    listing: Listing = self._listing(offer.listing_id)
+    assert listing.state == LISTING_ACTIVE, "market: listing not active"
+    if offer.counter > offer.amount:
+        self._pull(listing.payment_token, msg.sender, offer.counter - offer.amount, msg.value)
+    else:
+        assert msg.value == 0, "market: wrong value"
+        self._release_escrow(msg.sender, listing.payment_token, offer.amount - offer.counter)
+    self.offers[offer_id].state = OFFER_ACCEPTED
+    order_id: uint256 = self._open_order(offer.listing_id, listing, msg.sender, offer.counter, 0)
+    log OfferAccepted(offer_id=offer_id, order_id=order_id, price=offer.counter)
+    return order_id
+
+
+@external
+@nonreentrant
+def reject_offer(offer_id: uint256):
+    """
+    @notice The seller rejects an open offer; the buyer's escrow is owed
+            back to the buyer.
+    """
+    offer: Offer = self._open_offer(offer_id)
+    listing: Listing = self._listing(offer.listing_id)
+    assert listing.seller == msg.sender, "market: not seller"
+    self._close_offer(offer_id, offer, listing, True)
+
+
+@external
+@nonreentrant
+def withdraw_offer(offer_id: uint256):
+    """
+    @notice The buyer withdraws its offer at any time, or anyone closes it
+            after its expiry; the escrow is owed back to the buyer.
+    """
+    offer: Offer = self._open_offer(offer_id)
+    assert offer.buyer == msg.sender or block.timestamp > offer.expiry, "market: not offer buyer"
+    listing: Listing = self._listing(offer.listing_id)
+    self._close_offer(offer_id, offer, listing, False)
+
+
+# ---------------------------------------------------------------- auction
+
+
+@external
+@payable
+@nonreentrant
+def bid(listing_id: uint256, amount: uint256):
+    """
+    @notice Bid `amount` in an English auction; the bid plus the listing's
+            collateral are escrowed. The outbid bidder's escrow becomes
+            withdrawable (pull payment).
+    """
+    listing: Listing = self._listing(listing_id)
+    assert listing.pricing == PRICING_AUCTION, "market: not an auction"
+    auction: Auction = self.auctions[listing_id]
+    assert block.timestamp < auction.end_time, "market: auction ended"
+    self._check_buyer(listing, msg.sender)
+    assert amount >= listing.price, "market: below reserve"
+    if auction.highest_bidder != empty(address):
+        assert amount >= auction.highest_bid + auction.min_increment, "market: bid too low"
+    self._pull(listing.payment_token, msg.sender, amount + listing.collateral, msg.value)
+    self.auctions[listing_id].highest_bidder = msg.sender
+    self.auctions[listing_id].highest_bid = amount
+    log BidPlaced(listing_id=listing_id, bidder=msg.sender, amount=amount, outbid=auction.highest_bidder)
+    if auction.highest_bidder != empty(address):
+        self._release_escrow(auction.highest_bidder, listing.payment_token, auction.highest_bid + listing.collateral)
+
+
+@external
+@nonreentrant
+def settle(listing_id: uint256) -> uint256:
+    """
+    @notice After the auction's end anyone settles it: the highest bid
+            becomes an order (returned id); without bids the listing closes
+            and the NFT and the seller's collateral return (id 0).
+    """
+    listing: Listing = self._listing(listing_id)
+    assert listing.pricing == PRICING_AUCTION, "market: not an auction"
+    assert listing.state == LISTING_ACTIVE, "market: listing not active"
+    auction: Auction = self.auctions[listing_id]
+    assert block.timestamp >= auction.end_time, "market: auction not ended"
+    if auction.highest_bidder == empty(address):
+        listing.state = LISTING_CLOSED
+        self._save_listing(listing_id, listing)
+        log AuctionSettled(listing_id=listing_id, winner=empty(address), amount=0, order_id=0)
+        self._release_escrow(listing.seller, listing.payment_token, listing.collateral)
+        extcall CATALOG.transferFrom(self, listing.seller, listing.token_id)
+        return 0
+    order_id: uint256 = self._open_order(listing_id, listing, auction.highest_bidder, auction.highest_bid, 0)
+    log AuctionSettled(listing_id=listing_id, winner=auction.highest_bidder, amount=auction.highest_bid, order_id=order_id)
+    return order_id
+
+
+# ---------------------------------------------------------------- delivery, disputes, deadlines
 
 
 @external
 def deliver(order_id: uint256, delivery_hash: bytes32):
     """
-    @notice Seller commits the SHA-256 of the ciphertext it delivered.
+    @notice The seller commits the SHA-256 of the ciphertext it delivered
+            (section III.A steps 13-21); the confirmation deadline starts.
     """
-    order: Order = self.orders[order_id]
+    order: Order = self._order(order_id)
     assert order.state == ORDER_PAID, "market: order not paid"
-    listing: Listing = self.listings[order.listing_id]
+    assert order.queries_total == 0, "market: use-right order"
+    listing: Listing = self._listing(order.listing_id)
     assert listing.seller == msg.sender, "market: not seller"
     assert block.timestamp <= order.deadline, "market: delivery deadline passed"
     assert delivery_hash != empty(bytes32), "market: empty delivery hash"
-    confirm_deadline: uint256 = block.timestamp + listing.confirm_window
-    self.orders[order_id].state = ORDER_DELIVERED
-    self.orders[order_id].deadline = confirm_deadline
-    self.orders[order_id].delivery_hash = delivery_hash
-    log Delivered(order_id=order_id, seller=msg.sender, delivery_hash=delivery_hash, confirm_deadline=confirm_deadline)
+    order.state = ORDER_DELIVERED
+    order.deadline = block.timestamp + listing.confirm_window
+    self._save_order(order_id, order)
+    log Delivered(order_id=order_id, seller=msg.sender, delivery_hash=delivery_hash, confirm_deadline=order.deadline)
 
 
 @external
 @nonreentrant
 def confirm(order_id: uint256):
     """
-    @notice Buyer confirms receipt: the payment less the fee is owed to the
-            seller, the fee to the platform, and the NFT moves to the buyer.
+    @notice The buyer confirms a delivered (or disputed) order (section
+            III.A steps 22-24): the price less the fee and the seller's
+            collateral are owed to the seller, the buyer's collateral back
+            to the buyer, the fee to the platform; the NFT moves to the
+            buyer.
     """
-    order: Order = self.orders[order_id]
+    order: Order = self._order(order_id)
     assert order.buyer == msg.sender, "market: not buyer"
+    assert order.state == ORDER_DELIVERED or order.state == ORDER_DISPUTED, "market: order not delivered"
+    self._settle_for_seller(order_id, order, OUTCOME_CONFIRMED)
+
+
+@external
+def dispute(order_id: uint256, reason_hash: bytes32):
+    """
+    @notice The buyer, or the platform that found the send-receive board's
+            fingerprints inconsistent, disputes a delivered order before its
+            confirmation deadline (section IV.A.3). The platform then has
+            `dispute_window` seconds to `resolve`.
+    @param reason_hash keccak256 of the off-chain reason / evidence.
+    """
+    order: Order = self._order(order_id)
     assert order.state == ORDER_DELIVERED, "market: order not delivered"
-    self._complete(order_id, order, False)
+    assert msg.sender == order.buyer or msg.sender == ownable.owner, "market: not buyer or platform"
+    assert block.timestamp <= order.deadline, "market: confirm deadline passed"
+    order.state = ORDER_DISPUTED
+    order.deadline = block.timestamp + self.dispute_window
+    self._save_order(order_id, order)
+    log Disputed(order_id=order_id, by=msg.sender, reason_hash=reason_hash, resolve_deadline=order.deadline)
+
+
+@external
+@nonreentrant
+def resolve(order_id: uint256, seller_honest: bool, evidence_hash: bytes32):
+    """
+    @notice The platform settles a dispute (section IV.A.3) after
+            fingerprinting the seller's re-upload: honest seller -> the sale
+            completes and the buyer's collateral goes to the seller; else
+            the buyer is refunded and receives the seller's collateral, the
+            NFT returns to the seller.
+    @param evidence_hash keccak256 of the platform's fingerprint comparison.
+    """
+    ownable._check_owner()
+    order: Order = self._order(order_id)
+    assert order.state == ORDER_DISPUTED, "market: order not disputed"
+    assert block.timestamp <= order.deadline, "market: dispute deadline passed"
+    log Resolved(order_id=order_id, seller_honest=seller_honest, evidence_hash=evidence_hash)
+    if seller_honest:
+        self._settle_for_seller(order_id, order, OUTCOME_FOR_SELLER)
+    else:
+        self._settle_for_buyer(order_id, order, OUTCOME_FOR_BUYER)
 
 
 @external
 @nonreentrant
 def release(order_id: uint256):
     """
-    @notice After the confirmation deadline, anyone completes a delivered
-            but unconfirmed order in the seller's favour.
+    @notice Mandatory transfer (section IV.A.5): after the confirmation
+            deadline anyone completes a delivered but unconfirmed order in
+            the seller's favour; the buyer's collateral goes to the seller.
     """
-    order: Order = self.orders[order_id]
+    order: Order = self._order(order_id)
     assert order.state == ORDER_DELIVERED, "market: order not delivered"
     assert block.timestamp > order.deadline, "market: confirm deadline not passed"
-    self._complete(order_id, order, True)
+    self._settle_for_seller(order_id, order, OUTCOME_RELEASED)
 
 
 @external
 @nonreentrant
 def refund(order_id: uint256):
     """
-    @notice After the delivery deadline, anyone refunds an undelivered
-            order: the payment is owed back to the buyer, the NFT returns
-            to the seller and the listing closes.
+    @notice Section IV.A.4: after the delivery deadline anyone refunds an
+            undelivered ownership order; the buyer also receives the
+            seller's collateral. After an unresolved dispute's deadline it
+            unwinds the order instead: each party gets its own money back.
+            The NFT returns to the seller and the listing closes.
     """
-    order: Order = self.orders[order_id]
-    assert order.state == ORDER_PAID, "market: order not paid"
-    assert block.timestamp > order.deadline, "market: delivery deadline not passed"
-    listing: Listing = self.listings[order.listing_id]
-    self.orders[order_id].state = ORDER_REFUNDED
-    self.listings[order.listing_id].state = LISTING_CLOSED
-    self.escrowed -= listing.price
-    self.pending_withdrawals[order.buyer] += listing.price
-    log Refunded(order_id=order_id, buyer=order.buyer, amount=listing.price)
-    extcall CATALOG.transferFrom(self, listing.seller, listing.token_id)
+    order: Order = self._order(order_id)
+    assert order.queries_total == 0, "market: use-right order"
+    assert order.state == ORDER_PAID or order.state == ORDER_DISPUTED, "market: not refundable"
+    if order.state == ORDER_PAID:
+        assert block.timestamp > order.deadline, "market: delivery deadline not passed"
+        self._settle_for_buyer(order_id, order, OUTCOME_NOT_DELIVERED)
+    else:
+        assert block.timestamp > order.deadline, "market: dispute deadline not passed"
+        self._settle_for_buyer(order_id, order, OUTCOME_DISPUTE_TIMEOUT)
+
+
+# ---------------------------------------------------------------- payments and parameters
 
 
 @external
 @nonreentrant
-def withdraw():
+def withdraw(payment_token: address):
     """
-    @notice Pay out everything owed to the caller (pull payment).
+    @notice Pay out everything owed to the caller in `payment_token`
+            (empty(address) = ether). Pull payment; all gas is forwarded so
+            multisigs and smart wallets can receive.
     """
-    amount: uint256 = self.pending_withdrawals[msg.sender]
+    amount: uint256 = self.pending_withdrawals[msg.sender][payment_token]
     assert amount > 0, "market: nothing to withdraw"
-    self.pending_withdrawals[msg.sender] = 0
-    log Withdrawn(account=msg.sender, amount=amount)
-    # All gas is forwarded so contract accounts (multisigs, smart wallets) can receive; reentrancy is
-    # excluded by the lock and by zeroing the balance first.
-    raw_call(msg.sender, b"", value=amount)
+    self.pending_withdrawals[msg.sender][payment_token] = 0
+    log Withdrawn(account=msg.sender, payment_token=payment_token, amount=amount)
+    if payment_token == empty(address):
+        raw_call(msg.sender, b"", value=amount)
+    else:
+        assert extcall IERC20(payment_token).transfer(msg.sender, amount, default_return_value=True), "market: token transfer failed"
 
 
 @external
-def set_fee(new_fee_bps: uint256):
+def set_parameters(new_fee_bps: uint256, new_management_fee: uint256, new_dispute_window: uint256):
     """
-    @notice Platform only; applies to orders paid afterwards.
+    @notice Platform only. The brokerage fee applies to orders opened
+            afterwards, the management fee (wei) to later listings, the
+            dispute window to later disputes.
     """
     ownable._check_owner()
     assert new_fee_bps <= MAX_FEE_BPS, "market: fee too high"
-    log FeeChanged(old_fee_bps=self.fee_bps, new_fee_bps=new_fee_bps)
+    assert new_management_fee <= MAX_MANAGEMENT_FEE, "market: management fee too high"
+    assert new_dispute_window >= MIN_WINDOW and new_dispute_window <= MAX_WINDOW, "market: bad dispute window"
     self.fee_bps = new_fee_bps
+    self.management_fee = new_management_fee
+    self.dispute_window = new_dispute_window
+    log ParametersChanged(fee_bps=new_fee_bps, management_fee=new_management_fee, dispute_window=new_dispute_window)
+
+
+# ---------------------------------------------------------------- views
+
+
+@view
+@external
+def listing(listing_id: uint256) -> Listing:
+    """
+    @notice The listing, unpacked (state 0 = no such listing).
+    """
+    return self._listing(listing_id)
+
+
+@view
+@external
+def order(order_id: uint256) -> Order:
+    """
+    @notice The order, unpacked (state 0 = no such order).
+    """
+    return self._order(order_id)
+
+
+@view
+@external
+def order_parties(order_id: uint256) -> (address, address, uint8):
+    """
+    @notice Buyer, seller and state of an order (read by Reputation).
+    """
+    order: Order = self._order(order_id)
+    return order.buyer, self._listings[order.listing_id].seller, order.state
+
+
+@view
+@external
+def query_digest(order_id: uint256, index: uint256, query_hash: bytes32) -> bytes32:
+    """
+    @notice The EIP-712 digest the buyer signs to authorise query `index`.
+    """
+    return self._query_digest(order_id, index, query_hash)
+
+
+# ---------------------------------------------------------------- internal
 
 
 @internal
-def _complete(order_id: uint256, order: Order, by_deadline: bool):
-    listing: Listing = self.listings[order.listing_id]
-    seller_amount: uint256 = listing.price - order.fee
-    self.orders[order_id].state = ORDER_COMPLETED
-    self.listings[order.listing_id].state = LISTING_SOLD
-    self.escrowed -= listing.price
-    self.pending_withdrawals[listing.seller] += seller_amount
-    if order.fee > 0:
-        self.pending_withdrawals[ownable.owner] += order.fee
-    log Confirmed(
-        order_id=order_id, buyer=order.buyer, token_id=listing.token_id, seller_amount=seller_amount, fee=order.fee, by_deadline=by_deadline
+def _check_seller(token_id: uint256):
+    assert staticcall REGISTRY.is_audited(msg.sender), "market: seller not audited"
+    assert staticcall CATALOG.ownerOf(token_id) == msg.sender, "market: not token owner"
+
+
+@internal
+@view
+def _check_token(payment_token: address):
+    if payment_token != empty(address):
+        assert payment_token.is_contract, "market: token not a contract"
+
+
+@internal
+@view
+def _check_buyer(listing: Listing, buyer: address):
+    assert listing.state == LISTING_ACTIVE, "market: listing not active"
+    assert listing.seller != buyer, "market: own listing"
+    assert staticcall REGISTRY.is_audited(buyer), "market: buyer not audited"
+    assert staticcall REGISTRY.is_audited(listing.seller), "market: seller not audited"
+
+
+@internal
+def _list_ownership(
+    token_id: uint256,
+    pricing: uint8,
+    price: uint256,
+    collateral: uint256,
+    payment_token: address,
+    delivery_window: uint256,
+    confirm_window: uint256,
+    paid: uint256,
+) -> uint256:
+    self._check_seller(token_id)
+    assert price > 0, "market: zero price"
+    assert delivery_window >= MIN_WINDOW and delivery_window <= MAX_WINDOW, "market: bad delivery window"
+    assert confirm_window >= MIN_WINDOW and confirm_window <= MAX_WINDOW, "market: bad confirm window"
+    self._check_token(payment_token)
+    fee: uint256 = self.management_fee
+    if payment_token == empty(address):
+        assert paid == fee + collateral, "market: wrong value"
+        self.escrowed[empty(address)] += collateral
+    else:
+        assert paid == fee, "market: wrong value"
+        self._pull_token(payment_token, msg.sender, collateral)
+    listing_id: uint256 = self._store_listing(
+        Listing(
+            seller=msg.sender,
+            token_id=token_id,
+            kind=KIND_OWNERSHIP,
+            pricing=pricing,
+            state=LISTING_ACTIVE,
+            price=price,
+            collateral=collateral,
+            payment_token=payment_token,
+            delivery_window=delivery_window,
+            confirm_window=confirm_window,
+            max_queries=0,
+        )
     )
+    extcall CATALOG.transferFrom(msg.sender, self, token_id)
+    return listing_id
+
+
+@internal
+def _store_listing(listing: Listing) -> uint256:
+    fee: uint256 = self.management_fee
+    if fee > 0:
+        self.pending_withdrawals[ownable.owner][empty(address)] += fee
+    listing_id: uint256 = self.listing_count + 1
+    self.listing_count = listing_id
+    self._save_listing(listing_id, listing)
+    log Listed(
+        listing_id=listing_id,
+        token_id=listing.token_id,
+        seller=listing.seller,
+        kind=listing.kind,
+        pricing=listing.pricing,
+        price=listing.price,
+        collateral=listing.collateral,
+        payment_token=listing.payment_token,
+        delivery_window=listing.delivery_window,
+        confirm_window=listing.confirm_window,
+        management_fee=fee,
+    )
+    return listing_id
+
+
+@internal
+def _open_order(listing_id: uint256, listing: Listing, buyer: address, amount: uint256, queries: uint256) -> uint256:
+    # Funds (amount + collateral) are already in escrow when this runs.
+    order_id: uint256 = self.order_count + 1
+    self.order_count = order_id
+    deadline: uint256 = block.timestamp + listing.delivery_window
+    fee_bps: uint256 = self.fee_bps
+    self._save_order(
+        order_id,
+        Order(
+            listing_id=listing_id,
+            buyer=buyer,
+            amount=amount,
+            state=ORDER_PAID,
+            fee_bps=fee_bps,
+            deadline=deadline,
+            queries_left=queries,
+            queries_total=queries,
+        ),
+    )
+    collateral: uint256 = 0
+    if listing.kind == KIND_OWNERSHIP:
+        collateral = listing.collateral
+        self._set_listing_state(listing_id, LISTING_PENDING)
+    log OrderPaid(
+        order_id=order_id,
+        listing_id=listing_id,
+        buyer=buyer,
+        amount=amount,
+        fee_bps=fee_bps,
+        collateral=collateral,
+        queries=queries,
+        deadline=deadline,
+    )
+    return order_id
+
+
+@internal
+def _settle_for_seller(order_id: uint256, order: Order, outcome: uint8):
+    # Sale completes: fee to the platform, price less fee and the seller's collateral to the seller; the buyer's
+    # collateral back to the buyer when it confirmed, to the seller when it defaulted or lost the dispute.
+    listing: Listing = self._listing(order.listing_id)
+    fee: uint256 = order.amount * order.fee_bps // 10_000
+    seller_credit: uint256 = order.amount - fee + listing.collateral
+    buyer_credit: uint256 = 0
+    if outcome == OUTCOME_CONFIRMED:
+        buyer_credit = listing.collateral
+    else:
+        seller_credit += listing.collateral
+    order.state = ORDER_COMPLETED
+    self._save_order(order_id, order)
+    self._set_listing_state(order.listing_id, LISTING_SOLD)
+    log Settled(
+        order_id=order_id, listing_id=order.listing_id, outcome=outcome, seller_credit=seller_credit, buyer_credit=buyer_credit, fee=fee
+    )
+    self._release_escrow(listing.seller, listing.payment_token, seller_credit)
+    self._release_escrow(order.buyer, listing.payment_token, buyer_credit)
+    self._release_escrow(ownable.owner, listing.payment_token, fee)
     extcall CATALOG.transferFrom(self, order.buyer, listing.token_id)
+
+
+@internal
+def _settle_for_buyer(order_id: uint256, order: Order, outcome: uint8):
+    # Sale fails: the buyer gets its payment and collateral back; the seller's collateral goes to the buyer when
+    # the seller did not deliver or lost the dispute, back to the seller when the arbiter never decided.
+    listing: Listing = self._listing(order.listing_id)
+    buyer_credit: uint256 = order.amount + listing.collateral
+    seller_credit: uint256 = 0
+    if outcome == OUTCOME_DISPUTE_TIMEOUT:
+        seller_credit = listing.collateral
+    else:
+        buyer_credit += listing.collateral
+    order.state = ORDER_REFUNDED
+    self._save_order(order_id, order)
+    self._set_listing_state(order.listing_id, LISTING_CLOSED)
+    log Settled(
+        order_id=order_id, listing_id=order.listing_id, outcome=outcome, seller_credit=seller_credit, buyer_credit=buyer_credit, fee=0
+    )
+    self._release_escrow(order.buyer, listing.payment_token, buyer_credit)
+    self._release_escrow(listing.seller, listing.payment_token, seller_credit)
+    extcall CATALOG.transferFrom(self, listing.seller, listing.token_id)
+
+
+@internal
+def _close_offer(offer_id: uint256, offer: Offer, listing: Listing, rejected: bool):
+    if rejected:
+        self.offers[offer_id].state = OFFER_REJECTED
+    else:
+        self.offers[offer_id].state = OFFER_WITHDRAWN
+    log OfferClosed(offer_id=offer_id, by=msg.sender, rejected=rejected)
+    self._release_escrow(offer.buyer, listing.payment_token, offer.amount + listing.collateral)
+
+
+@internal
+@view
+def _open_offer(offer_id: uint256) -> Offer:
+    offer: Offer = self.offers[offer_id]
+    assert offer.state == OFFER_OPEN or offer.state == OFFER_COUNTERED, "market: offer not open"
+    return offer
+
+
+@internal
+@view
+def _live_offer(offer_id: uint256) -> Offer:
+    offer: Offer = self._open_offer(offer_id)
+    assert block.timestamp <= offer.expiry, "market: offer expired"
+    return offer
+
+
+@internal
+def _pull(payment_token: address, payer: address, amount: uint256, paid: uint256):
+    # Take `amount` into escrow from the caller: ether must arrive as msg.value, an ERC-20 by transferFrom.
+    if payment_token == empty(address):
+        assert paid == amount, "market: wrong value"
+        self.escrowed[empty(address)] += amount
+    else:
+        assert paid == 0, "market: wrong value"
+        self._pull_token(payment_token, payer, amount)
+
+
+@internal
+def _pull_token(payment_token: address, payer: address, amount: uint256):
+    if amount == 0:
+        return
+    before: uint256 = staticcall IERC20(payment_token).balanceOf(self)
+    assert extcall IERC20(payment_token).transferFrom(payer, self, amount, default_return_value=True), "market: token transfer failed"
+    # Fee-on-transfer and rebasing tokens would break the escrow accounting: refuse them.
+    assert staticcall IERC20(payment_token).balanceOf(self) == before + amount, "market: token transfer short"
+    self.escrowed[payment_token] += amount
+
+
+@internal
+def _release_escrow(account: address, payment_token: address, amount: uint256):
+    if amount == 0:
+        return
+    self.escrowed[payment_token] -= amount
+    self.pending_withdrawals[account][payment_token] += amount
+
+
+@internal
+@view
+def _query_digest(order_id: uint256, index: uint256, query_hash: bytes32) -> bytes32:
+    struct_hash: bytes32 = keccak256(abi_encode(QUERY_REQUEST_TYPEHASH, order_id, index, query_hash))
+    return eip712_domain_separator._hash_typed_data_v4(struct_hash)
+
+
+@internal
+@view
+def _listing(listing_id: uint256) -> Listing:
+    stored: StoredListing = self._listings[listing_id]
+    terms: uint256 = stored.terms
+    return Listing(
+        seller=stored.seller,
+        token_id=stored.token_id,
+        kind=convert(terms & 255, uint8),
+        pricing=convert((terms >> 8) & 255, uint8),
+        state=convert((terms >> 16) & 255, uint8),
+        price=stored.price,
+        collateral=stored.collateral,
+        payment_token=stored.payment_token,
+        delivery_window=(terms >> 24) & (2**40 - 1),
+        confirm_window=(terms >> 64) & (2**40 - 1),
+        max_queries=terms >> 104,
+    )
+
+
+@internal
+def _save_listing(listing_id: uint256, listing: Listing):
+    terms: uint256 = (
+        convert(listing.kind, uint256)
+        | (convert(listing.pricing, uint256) << 8)
+        | (convert(listing.state, uint256) << 16)
+        | (listing.delivery_window << 24)
+        | (listing.confirm_window << 64)
+        | (listing.max_queries << 104)
+    )
+    self._listings[listing_id] = StoredListing(
+        seller=listing.seller,
+        token_id=listing.token_id,
+        price=listing.price,
+        collateral=listing.collateral,
+        payment_token=listing.payment_token,
+        terms=terms,
+    )
+
+
+@internal
+def _set_listing_state(listing_id: uint256, state: uint8):
+    terms: uint256 = self._listings[listing_id].terms
+    self._listings[listing_id].terms = (terms & ~(255 << 16)) | (convert(state, uint256) << 16)
+
+
+@internal
+@view
+def _order(order_id: uint256) -> Order:
+    stored: StoredOrder = self._orders[order_id]
+    meta: uint256 = stored.meta
+    return Order(
+        listing_id=meta & (2**64 - 1),
+        buyer=stored.buyer,
+        amount=stored.amount,
+        state=convert((meta >> 64) & 255, uint8),
+        fee_bps=(meta >> 72) & (2**16 - 1),
+        deadline=(meta >> 88) & (2**64 - 1),
+        queries_left=(meta >> 152) & (2**32 - 1),
+        queries_total=(meta >> 184) & (2**32 - 1),
+    )
+
+
+@internal
+def _save_order(order_id: uint256, order: Order):
+    meta: uint256 = (
+        order.listing_id
+        | (convert(order.state, uint256) << 64)
+        | (order.fee_bps << 72)
+        | (order.deadline << 88)
+        | (order.queries_left << 152)
+        | (order.queries_total << 184)
+    )
+    self._orders[order_id] = StoredOrder(buyer=order.buyer, amount=order.amount, meta=meta)

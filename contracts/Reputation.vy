@@ -7,18 +7,17 @@
         order is completed or refunded, its buyer may rate the seller and
         its seller may rate the buyer, each once, with a score of 1 to 5.
         Every account's running total and number of ratings are public.
-@dev Reads orders and listings from the Market with staticcall only; holds
+@dev Reads an order's parties and state from the Market (`order_parties`) with staticcall only; holds
      no ether and has no owner.
 """
 
 
 interface IMarket:
-    def orders(order_id: uint256) -> Order: view
-    def listings(listing_id: uint256) -> Listing: view
+    def order_parties(order_id: uint256) -> (address, address, uint8): view
 
 
-ORDER_COMPLETED: constant(uint8) = 3
-ORDER_REFUNDED: constant(uint8) = 4
+ORDER_COMPLETED: constant(uint8) = 4
+ORDER_REFUNDED: constant(uint8) = 5
 
 MIN_SCORE: public(constant(uint8)) = 1
 MAX_SCORE: public(constant(uint8)) = 5
@@ -31,25 +30,6 @@ event Rated:
     rater: indexed(address)
     ratee: indexed(address)
     score: uint8
-
-
-# Layouts of the Market's public `listings` and `orders` getters (Market.vy).
-struct Listing:
-    seller: address
-    token_id: uint256
-    price: uint256
-    delivery_window: uint256
-    confirm_window: uint256
-    state: uint8
-
-
-struct Order:
-    listing_id: uint256
-    buyer: address
-    fee: uint256
-    deadline: uint256
-    state: uint8
-    delivery_hash: bytes32
 
 
 total_score: HashMap[address, uint256]
@@ -78,14 +58,16 @@ def rate(order_id: uint256, score: uint8):
     @param score 1 (worst) to 5 (best).
     """
     assert score >= MIN_SCORE and score <= MAX_SCORE, "reputation: bad score"
-    order: Order = staticcall MARKET.orders(order_id)
-    assert order.state == ORDER_COMPLETED or order.state == ORDER_REFUNDED, "reputation: order not settled"
-    seller: address = (staticcall MARKET.listings(order.listing_id)).seller
+    buyer: address = empty(address)
+    seller: address = empty(address)
+    state: uint8 = 0
+    buyer, seller, state = staticcall MARKET.order_parties(order_id)
+    assert state == ORDER_COMPLETED or state == ORDER_REFUNDED, "reputation: order not settled"
     ratee: address = empty(address)
-    if msg.sender == order.buyer:
+    if msg.sender == buyer:
         ratee = seller
     elif msg.sender == seller:
-        ratee = order.buyer
+        ratee = buyer
     else:
         raise "reputation: not a party"
     assert not self.rated[order_id][msg.sender], "reputation: already rated"

@@ -34,9 +34,23 @@ TEST_CONTRACTS_DIR = Path(__file__).resolve().parent
 STATUS_NONE, STATUS_TO_AUDIT, STATUS_AUDITED, STATUS_SUSPENDED = 0, 1, 2, 3
 KIND_NONE, KIND_MEMBER, KIND_CUSTOMER, KIND_PENDING = 0, 1, 2, 3
 
-# Market listing and order states.
+# Market kinds, pricings, listing / order / offer states and settlement outcomes (Market.vy constants).
+KIND_OWNERSHIP, KIND_USE_RIGHT = 1, 2
+PRICING_FIXED, PRICING_NEGOTIATED, PRICING_AUCTION = 1, 2, 3
 LISTING_NONE, LISTING_ACTIVE, LISTING_PENDING, LISTING_SOLD, LISTING_CANCELLED, LISTING_CLOSED = 0, 1, 2, 3, 4, 5
-ORDER_NONE, ORDER_PAID, ORDER_DELIVERED, ORDER_COMPLETED, ORDER_REFUNDED = 0, 1, 2, 3, 4
+ORDER_NONE, ORDER_PAID, ORDER_DELIVERED, ORDER_DISPUTED, ORDER_COMPLETED, ORDER_REFUNDED = 0, 1, 2, 3, 4, 5
+OFFER_NONE, OFFER_OPEN, OFFER_COUNTERED, OFFER_ACCEPTED, OFFER_REJECTED, OFFER_WITHDRAWN = 0, 1, 2, 3, 4, 5
+(
+    OUTCOME_CONFIRMED,
+    OUTCOME_RELEASED,
+    OUTCOME_FOR_SELLER,
+    OUTCOME_NOT_DELIVERED,
+    OUTCOME_FOR_BUYER,
+    OUTCOME_DISPUTE_TIMEOUT,
+    OUTCOME_USE_RIGHT_EXPIRED,
+) = 1, 2, 3, 4, 5, 6, 7
+ETHER = "0x0000000000000000000000000000000000000000"  # payment_token for ether
+DISPUTE_WINDOW = 7 * 86_400  # seconds, the Market's initial dispute window
 
 FEE_BPS = 250  # 2.5 %
 MAX_FEE_BPS = 1_000
@@ -61,6 +75,16 @@ ATTESTATION_TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "fingerprintCommitment", "type": "bytes32"},
         {"name": "dcatHash", "type": "bytes32"},
         {"name": "expiry", "type": "uint256"},
+    ],
+}
+
+
+QUERY_REQUEST_TYPES: dict[str, list[dict[str, str]]] = {
+    "EIP712Domain": ATTESTATION_TYPES["EIP712Domain"],
+    "QueryRequest": [
+        {"name": "orderId", "type": "uint256"},
+        {"name": "index", "type": "uint256"},
+        {"name": "queryHash", "type": "bytes32"},
     ],
 }
 
@@ -222,33 +246,59 @@ class Deployment:
         price: int = 10**18,
         delivery_window: int = 3_600,
         confirm_window: int = 7_200,
+        collateral: int = 0,
+        payment_token: str = ETHER,
     ) -> int:
-        """List ``token_id`` (seller must have approved the market); returns the listing id."""
+        """List ``token_id`` at a fixed price (seller must have approved the market); returns the listing id.
+        Pays the current management fee and, in ether, the collateral."""
+        value = int(self.market.management_fee()) + (collateral if payment_token == ETHER else 0)
         with self.env.prank(seller.address):
-            return int(self.market.list(token_id, price, delivery_window, confirm_window))
+            return int(
+                self.market.list(
+                    token_id, price, collateral, payment_token, delivery_window, confirm_window, value=value
+                )
+            )
 
-    def publish_and_list(self, seller: LocalAccount, price: int = 10**18, **windows: int) -> tuple[int, int]:
+    def publish_and_list(self, seller: LocalAccount, price: int = 10**18, **terms: Any) -> tuple[int, int]:
         """Publish a fresh dataset and list it; returns (token id, listing id)."""
         token_id = self.publish(seller)
-        return token_id, self.list_token(seller, token_id, price, **windows)
+        return token_id, self.list_token(seller, token_id, price, **terms)
 
     def buy(self, buyer: LocalAccount, listing_id: int, value: int | None = None) -> int:
-        """Pay for a listing (default: its exact price); returns the order id."""
+        """Pay for a fixed-price listing (default: its price plus collateral, in ether); returns the order id."""
         if value is None:
-            value = int(self.market.listings(listing_id).price)
+            listing = self.market.listing(listing_id)
+            value = int(listing.price) + int(listing.collateral) if listing.payment_token == ETHER else 0
         with self.env.prank(buyer.address):
             return int(self.market.buy(listing_id, value=value))
 
+    def seller_of(self, order_id: int) -> str:
+        return str(self.market.listing(self.market.order(order_id).listing_id).seller)
+
     def deliver(self, order_id: int, delivery_hash: bytes | None = None) -> None:
         """The order's seller commits a delivery hash."""
-        seller = self.market.listings(self.market.orders(order_id).listing_id).seller
-        with self.env.prank(seller):
+        with self.env.prank(self.seller_of(order_id)):
             self.market.deliver(order_id, delivery_hash or digest(f"ciphertext-{order_id}"))
 
     def confirm(self, order_id: int) -> None:
         """The order's buyer confirms."""
-        with self.env.prank(self.market.orders(order_id).buyer):
+        with self.env.prank(self.market.order(order_id).buyer):
             self.market.confirm(order_id)
+
+    def sign_query(self, buyer: LocalAccount, order_id: int, index: int, query_hash: bytes) -> bytes:
+        """The buyer's 65-byte EIP-712 QueryRequest signature authorising query ``index`` of ``order_id``."""
+        message = {
+            "types": QUERY_REQUEST_TYPES,
+            "primaryType": "QueryRequest",
+            "domain": {
+                "name": "Datagora Market",
+                "version": "1",
+                "chainId": self.chain_id,
+                "verifyingContract": self.market.address,
+            },
+            "message": {"orderId": order_id, "index": index, "queryHash": query_hash},
+        }
+        return bytes(Account.sign_message(encode_typed_data(full_message=message), buyer.key).signature)
 
     def set_status(self, organisation_id: int, status: int) -> None:
         """The supervisor changes an organisation's status."""
@@ -260,12 +310,13 @@ class Deployment:
             return int(self.registry.register_organisation(name, public_key_of(account)))
 
     def sale(
-        self, seller: LocalAccount, buyer: LocalAccount, price: int = 10**18, **windows: int
+        self, seller: LocalAccount, buyer: LocalAccount, price: int = 10**18, **terms: Any
     ) -> tuple[int, int, int]:
         """Publish, list and buy; returns (token id, listing id, order id) with the order Paid."""
-        token_id, listing_id = self.publish_and_list(seller, price, **windows)
+        token_id, listing_id = self.publish_and_list(seller, price, **terms)
         return token_id, listing_id, self.buy(buyer, listing_id)
 
-    def pending(self, who: Any) -> int:
+    def pending(self, who: Any, payment_token: str = ETHER) -> int:
+        """What the market owes ``who`` in ``payment_token`` (pull payment)."""
         address = who.address if hasattr(who, "address") else who
-        return int(self.market.pending_withdrawals(address))
+        return int(self.market.pending_withdrawals(address, payment_token))

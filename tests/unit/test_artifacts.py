@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from datagora.chain.artifacts import ARTIFACT_DIR, CONTRACT_NAMES, build, load_artifact, source_dir
+from datagora.chain.artifacts import ARTIFACT_DIR, ARTIFACT_NAMES, build, load_artifact, source_dir
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,7 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.mark.parametrize("name", CONTRACT_NAMES)
+@pytest.mark.parametrize("name", ARTIFACT_NAMES)
 def test_committed_artifact_matches_fresh_compile(fresh: Path, name: str) -> None:
     committed = json.loads((ARTIFACT_DIR / f"{name}.json").read_text())
     rebuilt = json.loads((fresh / f"{name}.json").read_text())

@@ -17,6 +17,10 @@ from typing import Any
 from datagora.domain.errors import DeploymentError
 
 CONTRACT_NAMES: tuple[str, ...] = ("Registry", "Catalog", "Market", "Reputation")
+"""The contract set every deployment holds."""
+AUXILIARY_NAMES: tuple[str, ...] = ("DemoToken",)
+"""Contracts shipped as artifacts but deployed on demand (an ERC-20 for the demo and tests)."""
+ARTIFACT_NAMES: tuple[str, ...] = CONTRACT_NAMES + AUXILIARY_NAMES
 ARTIFACT_DIR = Path(__file__).parent / "artifacts"
 
 
@@ -67,7 +71,7 @@ def build(out_dir: Path = ARTIFACT_DIR, src_dir: Path | None = None) -> list[Pat
     src = src_dir or source_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in CONTRACT_NAMES:
+    for name in ARTIFACT_NAMES:
         artifact = compile_contract(src / f"{name}.vy")
         target = out_dir / f"{name}.json"
         target.write_text(json.dumps(artifact, indent=1, sort_keys=True) + "\n")
