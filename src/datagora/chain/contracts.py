@@ -24,16 +24,22 @@ from datagora.chain.artifacts import CONTRACT_NAMES, load_artifact
 from datagora.chain.client import Chain
 from datagora.domain.errors import DeploymentError, NotFoundError, ValidationError
 from datagora.domain.models import (
+    ETHER,
     AccountKind,
+    Auction,
     ChainEvent,
     Dataset,
     DatasetDescription,
     Listing,
     ListingState,
+    Offer,
+    OfferState,
     Order,
     OrderState,
     Organisation,
     OrgStatus,
+    Pricing,
+    SaleKind,
     TxResult,
 )
 from datagora.fsutil import atomic_write_json
@@ -349,21 +355,177 @@ class Contracts:
         )
 
     # -- Market ------------------------------------------------------------------------------------------
+    # Amounts are in the listing's payment token's smallest unit (wei for ether); ``value`` is the ether
+    # sent with the call (management fee, and price/collateral when paying in ether).
 
     def list(
-        self, sender: LocalAccount, token_id: int, price: int, delivery_window: int, confirm_window: int
+        self,
+        sender: LocalAccount,
+        token_id: int,
+        price: int,
+        delivery_window: int,
+        confirm_window: int,
+        *,
+        collateral: int = 0,
+        payment_token: str = ETHER,
+        value: int | None = None,
     ) -> tuple[int, TxResult]:
-        """List ownership of ``token_id`` for ``price`` wei; windows in seconds. Returns the listing id."""
-        res = self._send(sender, "Market", "list", token_id, price, delivery_window, confirm_window)
+        """List ownership of ``token_id`` at a fixed ``price``; windows in seconds. ``value`` defaults to the
+        management fee plus the collateral when paid in ether. Returns the listing id."""
+        token = Web3.to_checksum_address(payment_token)
+        value = self._listing_value(collateral, token) if value is None else value
+        res = self._send(
+            sender, "Market", "list", token_id, price, collateral, token, delivery_window, confirm_window, value=value
+        )
         return int(res.event("Listed").args["listing_id"]), res
+
+    def list_negotiable(
+        self,
+        sender: LocalAccount,
+        token_id: int,
+        ask: int,
+        delivery_window: int,
+        confirm_window: int,
+        *,
+        collateral: int = 0,
+        payment_token: str = ETHER,
+    ) -> tuple[int, TxResult]:
+        """List ownership of ``token_id`` for negotiation (asking price ``ask``). Returns the listing id."""
+        token = Web3.to_checksum_address(payment_token)
+        res = self._send(
+            sender,
+            "Market",
+            "list_negotiable",
+            token_id,
+            ask,
+            collateral,
+            token,
+            delivery_window,
+            confirm_window,
+            value=self._listing_value(collateral, token),
+        )
+        return int(res.event("Listed").args["listing_id"]), res
+
+    def list_auction(
+        self,
+        sender: LocalAccount,
+        token_id: int,
+        reserve: int,
+        min_increment: int,
+        duration: int,
+        delivery_window: int,
+        confirm_window: int,
+        *,
+        collateral: int = 0,
+        payment_token: str = ETHER,
+    ) -> tuple[int, TxResult]:
+        """Open an English auction on the ownership of ``token_id`` for ``duration`` seconds. Returns the
+        listing id."""
+        token = Web3.to_checksum_address(payment_token)
+        res = self._send(
+            sender,
+            "Market",
+            "list_auction",
+            token_id,
+            reserve,
+            min_increment,
+            duration,
+            collateral,
+            token,
+            delivery_window,
+            confirm_window,
+            value=self._listing_value(collateral, token),
+        )
+        return int(res.event("Listed").args["listing_id"]), res
+
+    def list_use_right(
+        self,
+        sender: LocalAccount,
+        token_id: int,
+        price_per_query: int,
+        max_queries: int,
+        usage_window: int,
+        policy_hash: bytes,
+        *,
+        payment_token: str = ETHER,
+    ) -> tuple[int, TxResult]:
+        """Sell use-rights on ``token_id`` per query under the ODRL policy whose keccak256 is ``policy_hash``.
+        Returns the listing id."""
+        res = self._send(
+            sender,
+            "Market",
+            "list_use_right",
+            token_id,
+            price_per_query,
+            max_queries,
+            usage_window,
+            Web3.to_checksum_address(payment_token),
+            policy_hash,
+            value=self.management_fee(),
+        )
+        return int(res.event("Listed").args["listing_id"]), res
+
+    def _listing_value(self, collateral: int, payment_token: str) -> int:
+        return self.management_fee() + (collateral if int(payment_token, 16) == 0 else 0)
 
     def cancel(self, sender: LocalAccount, listing_id: int) -> TxResult:
         return self._send(sender, "Market", "cancel", listing_id)
 
     def buy(self, sender: LocalAccount, listing_id: int, value: int) -> tuple[int, TxResult]:
-        """Pay ``value`` wei into escrow. Returns the order id."""
+        """Pay a fixed-price listing (``value`` wei: price plus collateral in ether, 0 for an ERC-20, which is
+        pulled after ``approve``). Returns the order id."""
         res = self._send(sender, "Market", "buy", listing_id, value=value)
         return int(res.event("OrderPaid").args["order_id"]), res
+
+    def buy_queries(self, sender: LocalAccount, listing_id: int, queries: int, value: int) -> tuple[int, TxResult]:
+        """Prepay ``queries`` queries of a use-right listing. Returns the order id."""
+        res = self._send(sender, "Market", "buy_queries", listing_id, queries, value=value)
+        return int(res.event("OrderPaid").args["order_id"]), res
+
+    def query_digest(self, order_id: int, index: int, query_hash: bytes) -> bytes:
+        """The EIP-712 digest of QueryRequest(orderId, index, queryHash) the buyer signs."""
+        return bytes(self._view("Market", "query_digest", order_id, index, query_hash))
+
+    def record_query(
+        self, sender: LocalAccount, order_id: int, query_hash: bytes, result_hash: bytes, signature: bytes
+    ) -> TxResult:
+        return self._send(sender, "Market", "record_query", order_id, query_hash, result_hash, signature)
+
+    def expire(self, sender: LocalAccount, order_id: int) -> TxResult:
+        return self._send(sender, "Market", "expire", order_id)
+
+    def make_offer(
+        self, sender: LocalAccount, listing_id: int, amount: int, expiry: int, value: int
+    ) -> tuple[int, TxResult]:
+        """Offer ``amount`` (escrowed with the collateral) until ``expiry`` (Unix seconds). Returns the
+        offer id."""
+        res = self._send(sender, "Market", "make_offer", listing_id, amount, expiry, value=value)
+        return int(res.event("OfferMade").args["offer_id"]), res
+
+    def counter_offer(self, sender: LocalAccount, offer_id: int, counter: int) -> TxResult:
+        return self._send(sender, "Market", "counter_offer", offer_id, counter)
+
+    def accept_offer(self, sender: LocalAccount, offer_id: int) -> tuple[int, TxResult]:
+        res = self._send(sender, "Market", "accept_offer", offer_id)
+        return int(res.event("OrderPaid").args["order_id"]), res
+
+    def accept_counter(self, sender: LocalAccount, offer_id: int, value: int = 0) -> tuple[int, TxResult]:
+        res = self._send(sender, "Market", "accept_counter", offer_id, value=value)
+        return int(res.event("OrderPaid").args["order_id"]), res
+
+    def reject_offer(self, sender: LocalAccount, offer_id: int) -> TxResult:
+        return self._send(sender, "Market", "reject_offer", offer_id)
+
+    def withdraw_offer(self, sender: LocalAccount, offer_id: int) -> TxResult:
+        return self._send(sender, "Market", "withdraw_offer", offer_id)
+
+    def bid(self, sender: LocalAccount, listing_id: int, amount: int, value: int) -> TxResult:
+        return self._send(sender, "Market", "bid", listing_id, amount, value=value)
+
+    def settle(self, sender: LocalAccount, listing_id: int) -> tuple[int, TxResult]:
+        """Settle an ended auction; returns the winner's order id (0 when there was no bid)."""
+        res = self._send(sender, "Market", "settle", listing_id)
+        return int(res.event("AuctionSettled").args["order_id"]), res
 
     def deliver(self, sender: LocalAccount, order_id: int, delivery_hash: bytes) -> TxResult:
         return self._send(sender, "Market", "deliver", order_id, delivery_hash)
@@ -371,46 +533,177 @@ class Contracts:
     def confirm(self, sender: LocalAccount, order_id: int) -> TxResult:
         return self._send(sender, "Market", "confirm", order_id)
 
+    def dispute(self, sender: LocalAccount, order_id: int, reason_hash: bytes) -> TxResult:
+        return self._send(sender, "Market", "dispute", order_id, reason_hash)
+
+    def resolve(self, sender: LocalAccount, order_id: int, seller_honest: bool, evidence_hash: bytes) -> TxResult:
+        return self._send(sender, "Market", "resolve", order_id, seller_honest, evidence_hash)
+
     def release(self, sender: LocalAccount, order_id: int) -> TxResult:
         return self._send(sender, "Market", "release", order_id)
 
     def refund(self, sender: LocalAccount, order_id: int) -> TxResult:
         return self._send(sender, "Market", "refund", order_id)
 
-    def withdraw(self, sender: LocalAccount) -> TxResult:
-        return self._send(sender, "Market", "withdraw")
+    def withdraw(self, sender: LocalAccount, payment_token: str = ETHER) -> TxResult:
+        return self._send(sender, "Market", "withdraw", Web3.to_checksum_address(payment_token))
+
+    def set_parameters(
+        self, sender: LocalAccount, *, fee_bps: int, management_fee: int, dispute_window: int
+    ) -> TxResult:
+        """Platform only: brokerage fee (bps), management fee (wei per listing), dispute window (seconds)."""
+        return self._send(sender, "Market", "set_parameters", fee_bps, management_fee, dispute_window)
 
     def set_fee(self, sender: LocalAccount, fee_bps: int) -> TxResult:
-        return self._send(sender, "Market", "set_fee", fee_bps)
+        """Change only the brokerage fee (keeps the management fee and the dispute window)."""
+        return self.set_parameters(
+            sender, fee_bps=fee_bps, management_fee=self.management_fee(), dispute_window=self.dispute_window()
+        )
 
     def fee_bps(self) -> int:
         return int(self._view("Market", "fee_bps"))
 
+    def platform(self) -> str:
+        """The platform's account: owner of ``Market``, receiver of fees, arbiter of disputes."""
+        return str(self._view("Market", "owner"))
+
+    def management_fee(self) -> int:
+        return int(self._view("Market", "management_fee"))
+
+    def dispute_window(self) -> int:
+        return int(self._view("Market", "dispute_window"))
+
     def listing(self, listing_id: int) -> Listing:
         """The listing ``listing_id``; :class:`NotFoundError` when none exists."""
-        seller, token_id, price, dw, cw, state = self._view("Market", "listings", listing_id)
+        (seller, token_id, kind, pricing, state, price, collateral, token, dw, cw, max_queries) = self._view(
+            "Market", "listing", listing_id
+        )
         if state == 0:
             raise NotFoundError(f"unknown listing id {listing_id}")
-        return Listing(listing_id, str(seller), int(token_id), int(price), int(dw), int(cw), ListingState(state))
+        return Listing(
+            listing_id,
+            str(seller),
+            int(token_id),
+            int(price),
+            int(dw),
+            int(cw),
+            ListingState(state),
+            kind=SaleKind(kind),
+            pricing=Pricing(pricing),
+            collateral=int(collateral),
+            payment_token=str(token),
+            max_queries=int(max_queries),
+        )
 
     def listing_count(self) -> int:
         return int(self._view("Market", "listing_count"))
 
+    def order_count(self) -> int:
+        return int(self._view("Market", "order_count"))
+
+    def offer_count(self) -> int:
+        return int(self._view("Market", "offer_count"))
+
     def order(self, order_id: int) -> Order:
-        """The order ``order_id``; :class:`NotFoundError` when none exists."""
-        listing_id, buyer, fee, deadline, state, delivery_hash = self._view("Market", "orders", order_id)
+        """The order ``order_id``, with its delivery hash from its ``Delivered`` event once delivered;
+        :class:`NotFoundError` when none exists."""
+        listing_id, buyer, amount, state, fee_bps, deadline, left, total = self._view("Market", "order", order_id)
         if state == 0:
             raise NotFoundError(f"unknown order id {order_id}")
+        state = OrderState(state)
+        delivery_hash = bytes(32)
+        if total == 0 and state not in (OrderState.PAID,):
+            delivery_hash = self.delivery_hash(order_id)
         return Order(
-            order_id, int(listing_id), str(buyer), int(fee), int(deadline), OrderState(state), bytes(delivery_hash)
+            order_id,
+            int(listing_id),
+            str(buyer),
+            int(amount),
+            int(deadline),
+            state,
+            delivery_hash,
+            fee_bps=int(fee_bps),
+            queries_left=int(left),
+            queries_total=int(total),
         )
 
-    def pending_withdrawal(self, account: str) -> int:
-        """Wei owed to ``account`` and claimable with :meth:`withdraw`."""
-        return int(self._view("Market", "pending_withdrawals", Web3.to_checksum_address(account)))
+    def delivery_hash(self, order_id: int) -> bytes:
+        """The SHA-256 the seller committed in ``Delivered`` for ``order_id`` (zero bytes when not delivered).
+        The hash lives in the event log only (cheaper than storage, equally tamper-proof)."""
+        event = self._c["Market"].events.Delivered
+        topic = bytes(event_abi_to_log_topic(event.abi))
+        logs = self.chain._rpc(
+            lambda: self.chain.w3.eth.get_logs(
+                {
+                    "address": self._c["Market"].address,
+                    "fromBlock": self.deployment.block,
+                    "toBlock": "latest",
+                    "topics": ["0x" + topic.hex(), "0x" + order_id.to_bytes(32, "big").hex()],
+                }
+            )
+        )
+        for ev in self._decode(logs):
+            return bytes(ev.args["delivery_hash"])
+        return bytes(32)
 
-    def escrowed(self) -> int:
-        return int(self._view("Market", "escrowed"))
+    def offer(self, offer_id: int) -> Offer:
+        """The offer ``offer_id``; :class:`NotFoundError` when none exists."""
+        listing_id, buyer, amount, counter, expiry, state = self._view("Market", "offers", offer_id)
+        if state == 0:
+            raise NotFoundError(f"unknown offer id {offer_id}")
+        return Offer(offer_id, int(listing_id), str(buyer), int(amount), int(counter), int(expiry), OfferState(state))
+
+    def auction(self, listing_id: int) -> Auction:
+        """The auction state of listing ``listing_id`` (end time 0 when it is not an auction)."""
+        end_time, min_increment, bidder, bid = self._view("Market", "auctions", listing_id)
+        return Auction(listing_id, int(end_time), int(min_increment), str(bidder), int(bid))
+
+    def pending_withdrawal(self, account: str, payment_token: str = ETHER) -> int:
+        """Amount of ``payment_token`` owed to ``account`` and claimable with :meth:`withdraw`."""
+        return int(
+            self._view(
+                "Market",
+                "pending_withdrawals",
+                Web3.to_checksum_address(account),
+                Web3.to_checksum_address(payment_token),
+            )
+        )
+
+    def escrowed(self, payment_token: str = ETHER) -> int:
+        return int(self._view("Market", "escrowed", Web3.to_checksum_address(payment_token)))
+
+    # -- ERC-20 payment tokens ---------------------------------------------------------------------------
+
+    def _erc20(self, token: str) -> Contract:
+        return self.chain.w3.eth.contract(address=Web3.to_checksum_address(token), abi=load_artifact("DemoToken").abi)
+
+    def _send_erc20(self, sender: LocalAccount, token: str, fn: str, *args: Any) -> TxResult:
+        return self._result(self.chain.transact(sender, getattr(self._erc20(token).functions, fn)(*args)))
+
+    def token_balance(self, token: str, account: str) -> int:
+        """ERC-20 balance of ``account`` in the token's smallest unit."""
+        return int(self.chain.call(self._erc20(token).functions.balanceOf(Web3.to_checksum_address(account))))
+
+    def token_allowance(self, token: str, owner: str, spender: str) -> int:
+        fn = self._erc20(token).functions.allowance(Web3.to_checksum_address(owner), Web3.to_checksum_address(spender))
+        return int(self.chain.call(fn))
+
+    def token_symbol(self, token: str) -> str:
+        return str(self.chain.call(self._erc20(token).functions.symbol()))
+
+    def approve_token(self, sender: LocalAccount, token: str, spender: str, amount: int) -> TxResult:
+        """EIP-20 ``approve``: let ``spender`` (the Market) pull up to ``amount``."""
+        return self._send_erc20(sender, token, "approve", Web3.to_checksum_address(spender), amount)
+
+    def mint_token(self, sender: LocalAccount, token: str, to: str, amount: int) -> TxResult:
+        """``DemoToken.mint`` (owner or minter only)."""
+        return self._send_erc20(sender, token, "mint", Web3.to_checksum_address(to), amount)
+
+    @staticmethod
+    def deploy_demo_token(chain: Chain, owner: LocalAccount, name: str = "Datagora Dollar", symbol: str = "DGD") -> str:
+        """Deploy a :file:`contracts/DemoToken.vy` ERC-20 (18 decimals, ``owner`` mints). Returns its address."""
+        art = load_artifact("DemoToken")
+        return str(chain.deploy(owner, art.abi, art.bytecode, name, symbol)["contractAddress"])
 
     # -- Reputation --------------------------------------------------------------------------------------
 

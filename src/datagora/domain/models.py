@@ -45,10 +45,55 @@ class ListingState(IntEnum):
 
 class OrderState(IntEnum):
     NONE = 0
-    PAID = 1
+    PAID = 1  # ownership: paid, awaiting delivery; use-right: credit usable
     DELIVERED = 2
-    COMPLETED = 3
-    REFUNDED = 4
+    DISPUTED = 3
+    COMPLETED = 4
+    REFUNDED = 5
+
+    @property
+    def settled(self) -> bool:
+        return self in (OrderState.COMPLETED, OrderState.REFUNDED)
+
+
+class SaleKind(IntEnum):
+    """What a listing sells (Wu et al. section II): the data NFT itself, or use-rights per query."""
+
+    OWNERSHIP = 1
+    USE_RIGHT = 2
+
+
+class Pricing(IntEnum):
+    """How the price is found (Wu et al. section III.A, pricing module)."""
+
+    FIXED = 1
+    NEGOTIATED = 2
+    AUCTION = 3
+
+
+class OfferState(IntEnum):
+    NONE = 0
+    OPEN = 1
+    COUNTERED = 2
+    ACCEPTED = 3
+    REJECTED = 4
+    WITHDRAWN = 5
+
+
+class Outcome(IntEnum):
+    """How an order was settled (``Market`` event ``Settled``), after Wu et al. section IV.A."""
+
+    CONFIRMED = 1  # buyer confirmed (steps 22-24)
+    RELEASED = 2  # confirmation deadline passed: mandatory transfer (IV.A.5)
+    FOR_SELLER = 3  # dispute resolved for the seller (IV.A.3)
+    NOT_DELIVERED = 4  # delivery deadline passed: refund (IV.A.4)
+    FOR_BUYER = 5  # dispute resolved for the buyer (IV.A.3)
+    DISPUTE_TIMEOUT = 6  # the arbiter did not resolve in time: unwound
+    USE_RIGHT_EXPIRED = 7  # usage window over: unused credit refunded
+
+
+ETHER = "0x0000000000000000000000000000000000000000"
+"""``payment_token`` of listings paid in ether."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +131,11 @@ class Dataset:
 
 @dataclass(frozen=True)
 class Listing:
+    """A ``Market`` listing. ``price`` is in the payment token's smallest unit (wei for ether): the fixed
+    price, the asking price (negotiated), the reserve (auction) or the price per query (use-right).
+    ``collateral`` is what each party deposits (double deposit, ownership only). ``delivery_window`` is the
+    usage window for a use-right; windows in seconds. ``payment_token`` is :data:`ETHER` or an ERC-20."""
+
     id: int
     seller: str
     token_id: int
@@ -93,17 +143,68 @@ class Listing:
     delivery_window: int
     confirm_window: int
     state: ListingState
+    kind: SaleKind = SaleKind.OWNERSHIP
+    pricing: Pricing = Pricing.FIXED
+    collateral: int = 0
+    payment_token: str = ETHER
+    max_queries: int = 0
+
+    @property
+    def pays_in_ether(self) -> bool:
+        return int(self.payment_token, 16) == 0
 
 
 @dataclass(frozen=True)
 class Order:
+    """A ``Market`` order. ``amount`` is the escrowed price (for a use-right: the credit left), ``deadline``
+    the current one (delivery, confirmation, dispute or end of the usage window; Unix seconds),
+    ``delivery_hash`` the SHA-256 of the delivered ciphertext (from the ``Delivered`` event; zero before)."""
+
     id: int
     listing_id: int
     buyer: str
-    fee: int
+    amount: int
     deadline: int
     state: OrderState
-    delivery_hash: bytes
+    delivery_hash: bytes = bytes(32)
+    fee_bps: int = 0
+    queries_left: int = 0
+    queries_total: int = 0
+
+    @property
+    def is_use_right(self) -> bool:
+        return self.queries_total > 0
+
+    @property
+    def fee(self) -> int:
+        """The brokerage fee the platform receives on completion of an ownership order."""
+        return self.amount * self.fee_bps // 10_000
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A buyer's offer on a negotiable listing: ``amount`` escrowed, the seller's ``counter`` (0: none),
+    ``expiry`` Unix seconds."""
+
+    id: int
+    listing_id: int
+    buyer: str
+    amount: int
+    counter: int
+    expiry: int
+    state: OfferState
+
+
+@dataclass(frozen=True)
+class Auction:
+    """An English auction's state: bids until ``end_time`` (Unix seconds), each at least ``min_increment``
+    above ``highest_bid`` (0 and an empty bidder before the first bid)."""
+
+    listing_id: int
+    end_time: int
+    min_increment: int
+    highest_bidder: str
+    highest_bid: int
 
 
 @dataclass(frozen=True)

@@ -226,6 +226,13 @@ class NoveltyAttestor:
             if token_id not in self.fingerprints:
                 self.fingerprints.add(token_id, Fingerprint.from_bytes(fingerprint))
 
+    def fingerprint_of(self, token_id: int) -> bytes | None:
+        """f_{D,P}: the fingerprint the platform attested for dataset ``token_id`` (its data-contract row), or
+        None. Used to arbitrate disputes (Wu et al. section IV.A.3)."""
+        with self._lock:
+            row = self.db.execute("SELECT fingerprint FROM data_contract WHERE token_id = ?", (token_id,)).fetchone()
+        return None if row is None else bytes(row[0])
+
     def search_by_sample(self, ciphertext: bytes, requester_public_key: bytes, k: int = 10) -> bytes:
         """Wu et al. step 9-2: ``ciphertext`` is ``E_PkP(f_d)``, a sample's serialised fingerprint encrypted to
         the platform; returns ``E_PkB(ids)``: JSON ``[{"token_id": …, "similarity": …}]`` of the published

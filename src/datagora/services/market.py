@@ -1,9 +1,12 @@
-"""Fixed-price ownership sale through escrow (Wu et al. section III.A steps 9-24, first cut).
+"""Ownership sales through escrow (Wu et al. section III.A steps 9-24, section IV.A; Shrestha et al. double
+deposit).
 
-list → buy (payment held by ``Market``) → deliver (seller re-encrypts the data to the buyer's published key
-and commits the ciphertext's SHA-256) → receive (buyer checks that hash, decrypts, checks the plaintext's
-SHA-256 against ``Catalog``) → confirm → withdraw (pull payment). Refund after the delivery deadline; release
-to the seller after the confirmation deadline.
+list (fixed price, negotiation or English auction; the seller posts collateral and the management fee) → buy /
+offer-accept / bid-settle (price and the buyer's collateral held by ``Market``) → deliver (the seller re-encrypts
+the data to the buyer's published key and commits the ciphertext's SHA-256) → receive (the buyer checks that
+hash, decrypts, checks the plaintext's SHA-256 against ``Catalog``) → confirm → withdraw (pull payments). Refund
+after the delivery deadline, mandatory transfer after the confirmation deadline, disputes settled by the platform
+(``services.disputes``). Payment in ether or any ERC-20. Use-rights per query: ``services.use_rights``.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from pathlib import Path
 
 from datagora.chain.contracts import Contracts
 from datagora.crypto.envelope import decrypt_file, decrypt_stream, encrypt_stream
-from datagora.crypto.hashing import sha256_file
+from datagora.crypto.hashing import keccak256, sha256_file
 from datagora.domain.errors import AccessDenied, TamperedError, ValidationError
-from datagora.domain.models import Dataset, Listing, Order, OrderState, TxResult
+from datagora.domain.models import ETHER, Dataset, Listing, Order, OrderState, TxResult
 from datagora.services.participant import Participant
 
 DAY = 86_400
@@ -46,6 +49,64 @@ class Receipt:
     size: int
 
 
+DEFAULT_COLLATERAL_BPS = 10_000
+"""Default double deposit (Shrestha et al.): each party posts 100 % of the price (the reserve or the asking price
+for auctions and negotiations) as collateral, so a party that cheats loses as much as the trade is worth. A
+seller may choose any amount, 0 included (``collateral=``)."""
+
+
+def _collateral(price: int, collateral: int | None) -> int:
+    if collateral is None:
+        return price * DEFAULT_COLLATERAL_BPS // 10_000
+    if collateral < 0:
+        raise ValidationError("collateral must not be negative")
+    return collateral
+
+
+def _check_can_list(contracts: Contracts, seller: Participant, token_id: int, price: int) -> None:
+    # Refuse here what Market refuses, so no approval transaction is spent on a doomed listing.
+    if price <= 0:
+        raise ValidationError("price must be positive")
+    contracts.dataset(token_id)  # NotFoundError for an unknown id
+    if not contracts.is_audited(seller.address):
+        raise AccessDenied(f"market: seller not audited ({seller.address} is not in an Audited organisation)")
+    if contracts.owner_of(token_id).lower() != seller.address.lower():
+        raise AccessDenied(f"market: not token owner (dataset {token_id} is not owned by {seller.address})")
+
+
+def _prepare_ownership(
+    contracts: Contracts, seller: Participant, token_id: int, price: int, collateral: int, payment_token: str
+) -> list[TxResult]:
+    """Approvals an ownership listing needs: the Market may move the seller's data NFTs (custody while listed)
+    and, for an ERC-20 listing, pull the seller's collateral."""
+    _check_can_list(contracts, seller, token_id, price)
+    txs = []
+    market = contracts.addresses["Market"]
+    if not contracts.is_approved_for_all(seller.address, market):
+        txs.append(contracts.set_approval_for_all(seller.account, market, True))
+    txs.extend(approve_payment(contracts, seller, payment_token, collateral))
+    return txs
+
+
+def approve_payment(contracts: Contracts, payer: Participant, payment_token: str, amount: int) -> list[TxResult]:
+    """For an ERC-20 ``payment_token``, make sure the Market may pull ``amount`` from ``payer`` (EIP-20
+    ``approve`` when the allowance is short; one transaction or none). Nothing for ether."""
+    if int(payment_token, 16) == 0 or amount == 0:
+        return []
+    market = contracts.addresses["Market"]
+    if contracts.token_allowance(payment_token, payer.address, market) >= amount:
+        return []
+    balance = contracts.token_balance(payment_token, payer.address)
+    if balance < amount:
+        raise ValidationError(f"{payer.address} holds {balance} of token {payment_token}, needs {amount}")
+    return [contracts.approve_token(payer.account, payment_token, market, amount)]
+
+
+def _ether(listing: Listing, amount: int) -> int:
+    """``msg.value`` of a payment of ``amount`` on ``listing``: the amount in ether, nothing for an ERC-20."""
+    return amount if listing.pays_in_ether else 0
+
+
 def list_dataset(
     contracts: Contracts,
     seller: Participant,
@@ -54,33 +115,160 @@ def list_dataset(
     *,
     delivery_window: int = DAY,
     confirm_window: int = DAY,
+    collateral: int | None = None,
+    payment_token: str = ETHER,
 ) -> tuple[int, list[TxResult]]:
-    """Offer the ownership of ``token_id`` for ``price_wei``; approves the market for the seller's data NFTs
-    first when needed. Returns the listing id and the transactions sent."""
-    if price_wei <= 0:
-        raise ValidationError("price must be positive")
-    contracts.dataset(token_id)  # NotFoundError for an unknown id
-    # Refuse here what Market.list would refuse, so no approval transaction is spent on a doomed listing.
-    if not contracts.is_audited(seller.address):
-        raise AccessDenied(f"market: seller not audited ({seller.address} is not in an Audited organisation)")
-    if contracts.owner_of(token_id).lower() != seller.address.lower():
-        raise AccessDenied(f"market: not token owner (dataset {token_id} is not owned by {seller.address})")
-    txs = []
-    market = contracts.addresses["Market"]
-    if not contracts.is_approved_for_all(seller.address, market):
-        txs.append(contracts.set_approval_for_all(seller.account, market, True))
-    listing_id, tx = contracts.list(seller.account, token_id, price_wei, delivery_window, confirm_window)
-    txs.append(tx)
-    return listing_id, txs
+    """Offer the ownership of ``token_id`` at a fixed price (wei, or the ERC-20's smallest unit). The seller
+    posts ``collateral`` (default: :data:`DEFAULT_COLLATERAL_BPS` of the price) and pays the platform's
+    management fee. Approves the market for the seller's data NFTs (and the ERC-20) first when needed. Returns
+    the listing id and the transactions sent. Raises ``ValidationError``, ``AccessDenied``, ``NotFoundError``,
+    ``TransactionReverted``."""
+    collateral = _collateral(price_wei, collateral)
+    txs = _prepare_ownership(contracts, seller, token_id, price_wei, collateral, payment_token)
+    listing_id, tx = contracts.list(
+        seller.account,
+        token_id,
+        price_wei,
+        delivery_window,
+        confirm_window,
+        collateral=collateral,
+        payment_token=payment_token,
+    )
+    return listing_id, [*txs, tx]
+
+
+def list_negotiable(
+    contracts: Contracts,
+    seller: Participant,
+    token_id: int,
+    ask: int,
+    *,
+    delivery_window: int = DAY,
+    confirm_window: int = DAY,
+    collateral: int | None = None,
+    payment_token: str = ETHER,
+) -> tuple[int, list[TxResult]]:
+    """Offer the ownership of ``token_id`` for negotiation at asking price ``ask`` (Wu et al. section III.A,
+    negotiated pricing). Buyers then :func:`make_offer`. Returns the listing id and the transactions."""
+    collateral = _collateral(ask, collateral)
+    txs = _prepare_ownership(contracts, seller, token_id, ask, collateral, payment_token)
+    listing_id, tx = contracts.list_negotiable(
+        seller.account,
+        token_id,
+        ask,
+        delivery_window,
+        confirm_window,
+        collateral=collateral,
+        payment_token=payment_token,
+    )
+    return listing_id, [*txs, tx]
+
+
+def list_auction(
+    contracts: Contracts,
+    seller: Participant,
+    token_id: int,
+    reserve: int,
+    *,
+    min_increment: int,
+    duration: int,
+    delivery_window: int = DAY,
+    confirm_window: int = DAY,
+    collateral: int | None = None,
+    payment_token: str = ETHER,
+) -> tuple[int, list[TxResult]]:
+    """Open an English auction on the ownership of ``token_id``: bids from ``reserve`` up, each at least
+    ``min_increment`` above the last, for ``duration`` seconds; then :func:`settle_auction`. Returns the listing
+    id and the transactions."""
+    collateral = _collateral(reserve, collateral)
+    txs = _prepare_ownership(contracts, seller, token_id, reserve, collateral, payment_token)
+    listing_id, tx = contracts.list_auction(
+        seller.account,
+        token_id,
+        reserve,
+        min_increment,
+        duration,
+        delivery_window,
+        confirm_window,
+        collateral=collateral,
+        payment_token=payment_token,
+    )
+    return listing_id, [*txs, tx]
 
 
 def buy(
     contracts: Contracts, buyer: Participant, listing_id: int, value_wei: int | None = None
 ) -> tuple[int, TxResult]:
-    """Pay into escrow. ``value_wei`` defaults to the listed price; any other amount is refused by the
-    contract (``market: wrong price``) and nothing is paid. Returns the order id."""
+    """Pay a fixed-price ownership listing into escrow: its price plus the buyer's collateral (double deposit).
+    ``value_wei`` overrides the ether sent (the contract refuses a wrong amount: ``market: wrong value``, and
+    nothing is paid). For an ERC-20 listing the token is approved first. Returns the order id."""
     listing = contracts.listing(listing_id)
-    return contracts.buy(buyer.account, listing_id, listing.price if value_wei is None else value_wei)
+    total = listing.price + listing.collateral
+    if value_wei is None:
+        approve_payment(contracts, buyer, listing.payment_token, total)
+        value_wei = _ether(listing, total)
+    return contracts.buy(buyer.account, listing_id, value_wei)
+
+
+# -- negotiation (Wu et al. section III.A, pricing module) ---------------------------------------------------
+
+
+def make_offer(
+    contracts: Contracts, buyer: Participant, listing_id: int, amount: int, *, valid_for: int = DAY
+) -> tuple[int, TxResult]:
+    """Offer ``amount`` for a negotiable listing, valid ``valid_for`` seconds; the amount and the buyer's
+    collateral are escrowed until the offer is accepted, rejected or withdrawn. Returns the offer id."""
+    listing = contracts.listing(listing_id)
+    if amount <= 0:
+        raise ValidationError("offer amount must be positive")
+    approve_payment(contracts, buyer, listing.payment_token, amount + listing.collateral)
+    expiry = contracts.chain.now() + valid_for
+    return contracts.make_offer(buyer.account, listing_id, amount, expiry, _ether(listing, amount + listing.collateral))
+
+
+def counter_offer(contracts: Contracts, seller: Participant, offer_id: int, counter: int) -> TxResult:
+    """The seller proposes ``counter`` instead of the offered amount."""
+    return contracts.counter_offer(seller.account, offer_id, counter)
+
+
+def accept_offer(contracts: Contracts, seller: Participant, offer_id: int) -> tuple[int, TxResult]:
+    """The seller accepts the buyer's amount; returns the new order id."""
+    return contracts.accept_offer(seller.account, offer_id)
+
+
+def accept_counter(contracts: Contracts, buyer: Participant, offer_id: int) -> tuple[int, TxResult]:
+    """The buyer accepts the seller's counter, topping up the escrow when it is higher (the difference is
+    owed back when lower). Returns the new order id."""
+    offer = contracts.offer(offer_id)
+    listing = contracts.listing(offer.listing_id)
+    top_up = max(offer.counter - offer.amount, 0)
+    approve_payment(contracts, buyer, listing.payment_token, top_up)
+    return contracts.accept_counter(buyer.account, offer_id, _ether(listing, top_up))
+
+
+def reject_offer(contracts: Contracts, seller: Participant, offer_id: int) -> TxResult:
+    return contracts.reject_offer(seller.account, offer_id)
+
+
+def withdraw_offer(contracts: Contracts, caller: Participant, offer_id: int) -> TxResult:
+    """The buyer takes its offer back (anyone may after the expiry); the escrow becomes withdrawable."""
+    return contracts.withdraw_offer(caller.account, offer_id)
+
+
+# -- English auction ------------------------------------------------------------------------------------------
+
+
+def bid(contracts: Contracts, bidder: Participant, listing_id: int, amount: int) -> TxResult:
+    """Bid ``amount`` (escrowed with the bidder's collateral); an outbid bidder's escrow becomes withdrawable
+    (pull payment)."""
+    listing = contracts.listing(listing_id)
+    approve_payment(contracts, bidder, listing.payment_token, amount + listing.collateral)
+    return contracts.bid(bidder.account, listing_id, amount, _ether(listing, amount + listing.collateral))
+
+
+def settle_auction(contracts: Contracts, caller: Participant, listing_id: int) -> tuple[int, TxResult]:
+    """After the end time: the highest bid becomes an order (its id; 0 without bids, the NFT returns)."""
+    return contracts.settle(caller.account, listing_id)
 
 
 def order_context(contracts: Contracts, order_id: int) -> tuple[Order, Listing, Dataset]:
@@ -144,7 +332,7 @@ def receive(contracts: Contracts, buyer: Participant, order_id: int, ciphertext:
     order, _listing, dataset = order_context(contracts, order_id)
     if order.buyer.lower() != buyer.address.lower():
         raise AccessDenied(f"order {order_id} was not paid by {buyer.address}")
-    if order.state not in (OrderState.DELIVERED, OrderState.COMPLETED):
+    if order.state not in (OrderState.DELIVERED, OrderState.DISPUTED, OrderState.COMPLETED):
         raise ValidationError(f"order {order_id} is {order.state.name.lower()}: nothing delivered yet")
     if not ciphertext.is_file():
         raise ValidationError(f"{ciphertext}: no such file")
@@ -169,9 +357,21 @@ def release(contracts: Contracts, caller: Participant, order_id: int) -> TxResul
     return contracts.release(caller.account, order_id)
 
 
-def withdraw(contracts: Contracts, account: Participant) -> tuple[int, TxResult]:
-    """Claim everything the market owes ``account``. Returns the amount in wei."""
-    amount = contracts.pending_withdrawal(account.address)
+def withdraw(contracts: Contracts, account: Participant, payment_token: str = ETHER) -> tuple[int, TxResult]:
+    """Claim everything the market owes ``account`` in ``payment_token`` (ether by default). Returns the amount
+    (wei or the token's smallest unit). ``ValidationError`` when nothing is owed."""
+    amount = contracts.pending_withdrawal(account.address, payment_token)
     if amount == 0:
         raise ValidationError(f"nothing to withdraw for {account.address}")
-    return amount, contracts.withdraw(account.account)
+    return amount, contracts.withdraw(account.account, payment_token)
+
+
+def dispute(contracts: Contracts, caller: Participant, order_id: int, reason: str) -> TxResult:
+    """The buyer (or the platform) disputes a delivered order before its confirmation deadline (Wu et al.
+    section IV.A.3); ``reason`` is kept off-chain, its keccak256 goes on chain."""
+    return contracts.dispute(caller.account, order_id, keccak256(reason.encode()))
+
+
+def expire(contracts: Contracts, caller: Participant, order_id: int) -> TxResult:
+    """Close a use-right order after its usage window; the unused credit becomes the buyer's to withdraw."""
+    return contracts.expire(caller.account, order_id)

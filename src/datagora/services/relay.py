@@ -36,11 +36,13 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from datagora.chain.contracts import Contracts
+from datagora.crypto.ecies import decrypt_with, encrypt_to
 from datagora.crypto.eip712 import recover_typed_data, sign_typed_data
-from datagora.crypto.hashing import sha256_file
+from datagora.crypto.hashing import keccak256, sha256_file
 from datagora.crypto.keys import checksum_address
-from datagora.domain.errors import AccessDenied, NotFoundError, ValidationError
+from datagora.domain.errors import AccessDenied, CryptoError, NotFoundError, ValidationError
 from datagora.domain.models import Order, OrderState
+from datagora.fingerprint import Fingerprint, is_near_duplicate, similarity
 from datagora.services.participant import Participant
 from datagora.storage.blobstore import BlobStore
 
@@ -50,10 +52,13 @@ RELAY_DOMAIN_NAME = "Datagora Relay"
 RELAY_DOMAIN_VERSION = "1"
 
 DELIVERY_NOTICE_TYPE = (
-    "DeliveryNotice(uint256 orderId,address seller,address buyer,bytes32 deliveryHash,uint256 timestamp,bool received)"
+    "DeliveryNotice(uint256 orderId,address seller,address buyer,bytes32 deliveryHash,uint256 timestamp,"
+    "bool received,bytes32 fingerprintHash)"
 )
 """EIP-712 encodeType of a notice. ``deliveryHash`` is the SHA-256 of the ciphertext the author sent (seller) or
-received (buyer); ``timestamp`` Unix seconds (t1 / t2)."""
+received (buyer); ``timestamp`` Unix seconds (t1 / t2); ``fingerprintHash`` the keccak256 of the data fingerprint
+(f_S of the data the seller encrypted, f_B of the data the buyer decrypted; Wu et al. steps 17 and 21), whose
+bytes travel encrypted to the platform alongside the notice (zero: no fingerprint)."""
 
 MAX_CLOCK_SKEW = 300
 """Seconds a notice's timestamp may lie ahead of the platform's clock."""
@@ -66,6 +71,7 @@ _NOTICE_FIELDS = [
     {"name": "deliveryHash", "type": "bytes32"},
     {"name": "timestamp", "type": "uint256"},
     {"name": "received", "type": "bool"},
+    {"name": "fingerprintHash", "type": "bytes32"},
 ]
 _DOMAIN_FIELDS = [
     {"name": "name", "type": "string"},
@@ -95,6 +101,11 @@ CREATE TABLE IF NOT EXISTS notices (
     recorded_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS notices_by_order ON notices (order_id, id);
+CREATE TABLE IF NOT EXISTS notice_fingerprints (
+    signature BLOB PRIMARY KEY,
+    fingerprint_hash BLOB NOT NULL,
+    fingerprint BLOB NOT NULL
+);
 """
 
 
@@ -110,10 +121,18 @@ class DeliveryNotice:
     delivery_hash: bytes
     timestamp: int
     received: bool
+    fingerprint_hash: bytes = bytes(32)
 
     @classmethod
     def of(
-        cls, order_id: int, seller: str, buyer: str, delivery_hash: bytes, timestamp: int, received: bool
+        cls,
+        order_id: int,
+        seller: str,
+        buyer: str,
+        delivery_hash: bytes,
+        timestamp: int,
+        received: bool,
+        fingerprint_hash: bytes = bytes(32),
     ) -> DeliveryNotice:
         """A checked notice. Raises ``ValidationError`` for an out-of-range id or time, a malformed address or a
         hash that is not 32 bytes."""
@@ -124,8 +143,16 @@ class DeliveryNotice:
             raise ValidationError("order id must be positive")
         if not isinstance(delivery_hash, bytes | bytearray) or len(delivery_hash) != 32:
             raise ValidationError("delivery hash must be 32 bytes (a SHA-256)")
+        if not isinstance(fingerprint_hash, bytes | bytearray) or len(fingerprint_hash) != 32:
+            raise ValidationError("fingerprint hash must be 32 bytes (a keccak256)")
         return cls(
-            order_id, checksum_address(seller), checksum_address(buyer), bytes(delivery_hash), timestamp, received
+            order_id,
+            checksum_address(seller),
+            checksum_address(buyer),
+            bytes(delivery_hash),
+            timestamp,
+            received,
+            bytes(fingerprint_hash),
         )
 
     @property
@@ -156,6 +183,7 @@ class DeliveryNotice:
                 "deliveryHash": "0x" + self.delivery_hash.hex(),
                 "timestamp": self.timestamp,
                 "received": self.received,
+                "fingerprintHash": "0x" + self.fingerprint_hash.hex(),
             },
         }
 
@@ -195,13 +223,16 @@ class RelayedCiphertext:
 class BoardView:
     """The board of one order with its parties and state from ``Market``. ``consistent`` is step 22: None until
     both a "sent" and a "received" notice are recorded, then whether the latest of each carry the delivery hash
-    committed on chain."""
+    committed on chain and, when both came with a fingerprint, whether f_S and f_B match
+    (``fingerprints_match``: None when a fingerprint is missing; similarity by :mod:`datagora.fingerprint`)."""
 
     order: Order
     seller: str
     relayed: RelayedCiphertext | None
     entries: list[BoardEntry]
     consistent: bool | None
+    fingerprints_match: bool | None = None
+    similarity: float | None = None
 
 
 class SendReceiveBoard:
@@ -216,9 +247,11 @@ class SendReceiveBoard:
         db_path: Path,
         *,
         operator: str | None = None,
+        platform_key: bytes | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.contracts = contracts
+        self.platform_key = platform_key
         self.store = store
         self.db_path = Path(db_path)
         self.operator = operator
@@ -326,7 +359,30 @@ class SendReceiveBoard:
             raise ValidationError(f"notice timestamp {notice.timestamp} is in the future")
         return order
 
-    def _record(self, notice: DeliveryNotice, signature: bytes) -> BoardEntry:
+    def _open_fingerprint(self, notice: DeliveryNotice, encrypted_fingerprint: bytes | None) -> bytes | None:
+        """Decrypt ``E_PkP(f)`` sent with a notice and check it against the signed ``fingerprintHash``."""
+        zero = notice.fingerprint_hash == bytes(32)
+        if encrypted_fingerprint is None:
+            if not zero:
+                raise ValidationError("the notice names a fingerprint hash but carries no fingerprint")
+            return None
+        if zero:
+            raise ValidationError("a fingerprint was sent with a notice whose fingerprint hash is zero")
+        if self.platform_key is None:
+            raise ValidationError("this relay does not take fingerprints (no platform key)")
+        try:
+            fingerprint = decrypt_with(self.platform_key, encrypted_fingerprint)
+        except CryptoError as exc:
+            raise CryptoError(f"fingerprint not readable by the platform: {exc}") from exc
+        if keccak256(fingerprint) != notice.fingerprint_hash:
+            raise ValidationError("the fingerprint does not match the fingerprint hash the notice's author signed")
+        try:
+            Fingerprint.from_bytes(fingerprint)
+        except ValidationError as exc:
+            raise ValidationError(f"malformed fingerprint: {exc}") from exc
+        return fingerprint
+
+    def _record(self, notice: DeliveryNotice, signature: bytes, fingerprint: bytes | None) -> BoardEntry:
         row = (
             notice.order_id,
             int(notice.received),
@@ -346,16 +402,30 @@ class SendReceiveBoard:
                 "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (*row, recorded_at),
             )
+            if fingerprint is not None:
+                db.execute(
+                    "INSERT OR REPLACE INTO notice_fingerprints (signature, fingerprint_hash, fingerprint) "
+                    "VALUES (?, ?, ?)",
+                    (bytes(signature), notice.fingerprint_hash, fingerprint),
+                )
             entry_id = cursor.lastrowid
         assert entry_id is not None
         return BoardEntry(entry_id, notice, bytes(signature), recorded_at)
 
-    def record_sent(self, notice: DeliveryNotice, signature: bytes, *, poster: str | None = None) -> BoardEntry:
+    def record_sent(
+        self,
+        notice: DeliveryNotice,
+        signature: bytes,
+        *,
+        poster: str | None = None,
+        encrypted_fingerprint: bytes | None = None,
+    ) -> BoardEntry:
         """Record the seller's notice (step 17) once the platform holds the ciphertext. Checks: a "sent"
         notice, signed by its seller (EIP-712), posted by that seller when ``poster`` is given (the SIWE
         identity), seller and buyer those of the order on chain, the order delivered, the hash the delivery hash
-        on chain and the relayed ciphertext's, the time not in the future. Raises ``AccessDenied``,
-        ``ValidationError``, ``NotFoundError``, ``CryptoError`` (malformed signature)."""
+        on chain and the relayed ciphertext's, the time not in the future, and the fingerprint ``E_PkP(f_S)``
+        (optional) decryptable by the platform and hashing to the signed ``fingerprintHash``. Raises
+        ``AccessDenied``, ``ValidationError``, ``NotFoundError``, ``CryptoError``."""
         if notice.received:
             raise ValidationError("a seller's notice has received = false")
         order = self._verify(notice, signature, poster)
@@ -364,40 +434,72 @@ class SendReceiveBoard:
         relayed = self.relayed(order.id)
         if relayed is None or relayed.blob != order.delivery_hash.hex():
             raise ValidationError(f"the platform holds no ciphertext of order {order.id}: upload it first")
-        return self._record(notice, signature)
+        fingerprint = self._open_fingerprint(notice, encrypted_fingerprint)
+        return self._record(notice, signature, fingerprint)
 
-    def record_received(self, notice: DeliveryNotice, signature: bytes, *, poster: str | None = None) -> BoardEntry:
-        """Record the buyer's notice (step 21): signed by the order's buyer, about a delivered order. The hash is
-        what the buyer received; a mismatch with the chain is recorded as evidence and shows in
-        :meth:`view` (``consistent`` false). Raises as :meth:`record_sent`."""
+    def record_received(
+        self,
+        notice: DeliveryNotice,
+        signature: bytes,
+        *,
+        poster: str | None = None,
+        encrypted_fingerprint: bytes | None = None,
+    ) -> BoardEntry:
+        """Record the buyer's notice (step 21): signed by the order's buyer, about a delivered order, with the
+        buyer's fingerprint ``E_PkP(f_B)`` of the decrypted data (optional). The hash is what the buyer
+        received; a mismatch with the chain is recorded as evidence and shows in :meth:`view` (``consistent``
+        false). Raises as :meth:`record_sent`."""
         if not notice.received:
             raise ValidationError("a buyer's notice has received = true")
         self._verify(notice, signature, poster)
-        return self._record(notice, signature)
+        fingerprint = self._open_fingerprint(notice, encrypted_fingerprint)
+        return self._record(notice, signature, fingerprint)
 
-    def record(self, notice: DeliveryNotice, signature: bytes, *, poster: str | None = None) -> BoardEntry:
+    def record(
+        self,
+        notice: DeliveryNotice,
+        signature: bytes,
+        *,
+        poster: str | None = None,
+        encrypted_fingerprint: bytes | None = None,
+    ) -> BoardEntry:
         """:meth:`record_received` or :meth:`record_sent`, after the notice's ``received`` flag."""
         if notice.received:
-            return self.record_received(notice, signature, poster=poster)
-        return self.record_sent(notice, signature, poster=poster)
+            return self.record_received(notice, signature, poster=poster, encrypted_fingerprint=encrypted_fingerprint)
+        return self.record_sent(notice, signature, poster=poster, encrypted_fingerprint=encrypted_fingerprint)
 
     def entries(self, order_id: int) -> list[BoardEntry]:
         """The notices recorded for ``order_id``, oldest first."""
         with self._db() as db:
             rows = db.execute(
-                "SELECT id, order_id, seller, buyer, delivery_hash, timestamp, received, signature, recorded_at "
-                "FROM notices WHERE order_id = ? ORDER BY id",
+                "SELECT n.id, n.order_id, n.seller, n.buyer, n.delivery_hash, n.timestamp, n.received, n.signature, "
+                "n.recorded_at, f.fingerprint_hash FROM notices n "
+                "LEFT JOIN notice_fingerprints f ON f.signature = n.signature "
+                "WHERE n.order_id = ? ORDER BY n.id",
                 (order_id,),
             ).fetchall()
         return [
             BoardEntry(
                 entry_id,
-                DeliveryNotice(oid, seller, buyer, bytes(dh), ts, bool(received)),
+                DeliveryNotice(oid, seller, buyer, bytes(dh), ts, bool(received), bytes(fh or bytes(32))),
                 bytes(sig),
                 recorded_at,
             )
-            for entry_id, oid, seller, buyer, dh, ts, received, sig, recorded_at in rows
+            for entry_id, oid, seller, buyer, dh, ts, received, sig, recorded_at, fh in rows
         ]
+
+    def fingerprint(self, entry: BoardEntry) -> bytes | None:
+        """The decrypted fingerprint that came with a board entry (platform-internal; never served)."""
+        with self._db() as db:
+            row = db.execute(
+                "SELECT fingerprint FROM notice_fingerprints WHERE signature = ?", (entry.signature,)
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def check(self, order_id: int) -> BoardView:
+        """Step 22 as the platform runs it (no reader check): :meth:`view` for the platform itself."""
+        order, seller = self._parties(order_id)
+        return self._view(order, seller)
 
     def view(self, order_id: int, reader: str) -> BoardView:
         """The board of ``order_id`` for ``reader``: the order's seller or buyer, the Registry supervisor or the
@@ -408,24 +510,75 @@ class SendReceiveBoard:
             allowed.add(self.operator.lower())
         if reader.lower() not in allowed:
             raise AccessDenied(f"only the parties of order {order_id} and the supervisor may read its board")
-        entries = self.entries(order_id)
+        return self._view(order, seller)
+
+    def _view(self, order: Order, seller: str) -> BoardView:
+        entries = self.entries(order.id)
         sent = [e for e in entries if not e.notice.received]
         received = [e for e in entries if e.notice.received]
         consistent = None
+        match: bool | None = None
+        score: float | None = None
         if sent and received:
             consistent = sent[-1].notice.delivery_hash == received[-1].notice.delivery_hash == order.delivery_hash
-        return BoardView(order, seller, self.relayed(order_id), entries, consistent)
+            f_s, f_b = self.fingerprint(sent[-1]), self.fingerprint(received[-1])
+            if f_s is not None and f_b is not None:
+                a, b = Fingerprint.from_bytes(f_s), Fingerprint.from_bytes(f_b)
+                score = float(similarity(a, b)) if a.method == b.method else 0.0
+                match = f_s == f_b or (a.method == b.method and is_near_duplicate(a, b))
+                consistent = consistent and match
+        return BoardView(order, seller, self.relayed(order.id), entries, consistent, match, score)
 
 
 # -- the seller's and the buyer's side -------------------------------------------------------------------------
 
 
 class RelayPeer(Protocol):
-    """The platform's relay seen from a seller's or buyer's node (``NodeClient`` signed in as that node)."""
+    """The platform's relay seen from a seller's or buyer's node (``NodeClient`` signed in as that node, or the
+    :class:`SendReceiveBoard` itself through :class:`LocalRelay`)."""
 
     def relay_upload(self, order_id: int, src: BinaryIO, size: int) -> dict[str, Any]: ...
 
-    def relay_notice(self, notice: DeliveryNotice, signature: bytes) -> dict[str, Any]: ...
+    def relay_notice(
+        self, notice: DeliveryNotice, signature: bytes, *, encrypted_fingerprint: bytes | None = None
+    ) -> dict[str, Any]: ...
+
+
+class LocalRelay:
+    """A :class:`RelayPeer` for participants that reach the platform's board in-process (the demo, tests, a
+    platform node relaying for itself): ``poster`` is the participant's address, checked as the API would."""
+
+    def __init__(self, board: SendReceiveBoard, poster: str) -> None:
+        self.board = board
+        self.poster = poster
+
+    def relay_upload(self, order_id: int, src: BinaryIO, size: int) -> dict[str, Any]:
+        self.board.check_uploader(order_id, self.poster)
+        staged = self.board.staging_file()
+        try:
+            with staged.open("wb") as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+            relayed = self.board.accept_upload(order_id, staged, self.poster)
+        finally:
+            staged.unlink(missing_ok=True)
+        return {"order_id": relayed.order_id, "blob": relayed.blob, "size": relayed.size}
+
+    def relay_notice(
+        self, notice: DeliveryNotice, signature: bytes, *, encrypted_fingerprint: bytes | None = None
+    ) -> dict[str, Any]:
+        entry = self.board.record(notice, signature, poster=self.poster, encrypted_fingerprint=encrypted_fingerprint)
+        return {"entry_id": entry.entry_id, "kind": entry.notice.kind, "recorded_at": entry.recorded_at}
+
+
+def _post_notice(
+    contracts: Contracts, author: Participant, notice: DeliveryNotice, fingerprint: bytes | None, relay: RelayPeer
+) -> dict[str, Any]:
+    signature = notice.sign(author.private_key, contracts.chain.chain_id, contracts.addresses["Market"])
+    if fingerprint is None:
+        return relay.relay_notice(notice, signature)
+    platform_key = contracts.public_key(contracts.platform())
+    return relay.relay_notice(notice, signature, encrypted_fingerprint=encrypt_to(platform_key, fingerprint))
 
 
 def send_through_relay(
@@ -434,26 +587,36 @@ def send_through_relay(
     order_id: int,
     relay: RelayPeer,
     *,
+    fingerprint: bytes | None = None,
+    with_fingerprint: bool = True,
     clock: Callable[[], float] = time.time,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Steps 13-17 on the seller's side, after ``market.deliver``: upload the ciphertext of ``order_id`` from
-    the seller's store to the platform, then post the signed "sent" notice with t1 = now. Returns the relay's
-    answers (upload, board entry). Raises ``AccessDenied`` (not the seller), ``ValidationError`` (not delivered),
-    ``NotFoundError`` (the store lacks the ciphertext) and the relay's errors."""
+    the seller's store to the platform, then post the signed "sent" notice with t1 = now and ``E_PkP(f_S)``:
+    ``fingerprint`` (default: the fingerprint the seller computed when it published the dataset; none when
+    ``with_fingerprint`` is false). Returns the relay's answers (upload, board entry). Raises ``AccessDenied``
+    (not the seller), ``ValidationError`` (not delivered), ``NotFoundError`` (the store lacks the ciphertext)
+    and the relay's errors."""
     order = contracts.order(order_id)
-    seller_address = contracts.listing(order.listing_id).seller
-    if seller_address.lower() != seller.address.lower():
+    listing = contracts.listing(order.listing_id)
+    if listing.seller.lower() != seller.address.lower():
         raise AccessDenied(f"order {order_id} is not a sale by {seller.address}")
     if order.state not in _DELIVERED:
         raise ValidationError(f"order {order_id} is {order.state.name.lower()}: deliver it first")
     blob = order.delivery_hash.hex()
     if blob not in seller.store:
         raise NotFoundError(f"{seller.label} holds no delivery for order {order_id}")
+    if with_fingerprint and fingerprint is None:
+        dataset = contracts.dataset(listing.token_id)
+        fingerprint = bytes.fromhex(seller.load_record("datasets", dataset.content_hash.hex())["fingerprint"])
     with seller.store.open(blob) as src:
         upload = relay.relay_upload(order_id, src, seller.store.size(blob))
-    notice = DeliveryNotice.of(order_id, seller.address, order.buyer, order.delivery_hash, int(clock()), False)
-    signature = notice.sign(seller.private_key, contracts.chain.chain_id, contracts.addresses["Market"])
-    return upload, relay.relay_notice(notice, signature)
+    fp = fingerprint if with_fingerprint else None
+    fingerprint_hash = keccak256(fp) if fp is not None else bytes(32)
+    notice = DeliveryNotice.of(
+        order_id, seller.address, order.buyer, order.delivery_hash, int(clock()), False, fingerprint_hash
+    )
+    return upload, _post_notice(contracts, seller, notice, fp, relay)
 
 
 def report_received(
@@ -463,14 +626,17 @@ def report_received(
     received_hash: bytes,
     relay: RelayPeer,
     *,
+    fingerprint: bytes | None = None,
     clock: Callable[[], float] = time.time,
 ) -> dict[str, Any]:
     """Step 21 on the buyer's side: post the signed "received" notice (``received_hash``: SHA-256 of the
-    ciphertext the buyer got, t2 = now). Returns the relay's board entry."""
+    ciphertext the buyer got, t2 = now) with ``E_PkP(f_B)`` when ``fingerprint`` (of the decrypted data, by
+    the same generator as the seller's: ``publishing.fingerprint_of``) is given. Returns the relay's board
+    entry."""
     order = contracts.order(order_id)
     seller = contracts.listing(order.listing_id).seller
     if order.buyer.lower() != buyer.address.lower():
         raise AccessDenied(f"order {order_id} was not paid by {buyer.address}")
-    notice = DeliveryNotice.of(order_id, seller, buyer.address, received_hash, int(clock()), True)
-    signature = notice.sign(buyer.private_key, contracts.chain.chain_id, contracts.addresses["Market"])
-    return relay.relay_notice(notice, signature)
+    fingerprint_hash = keccak256(fingerprint) if fingerprint is not None else bytes(32)
+    notice = DeliveryNotice.of(order_id, seller, buyer.address, received_hash, int(clock()), True, fingerprint_hash)
+    return _post_notice(contracts, buyer, notice, fingerprint, relay)

@@ -1,0 +1,245 @@
+"""Use-rights sold per query (Wu et al. section II: "a sale of right to use data").
+
+The data owner lists a use-right on a tabular dataset with a per-query price, a maximum number of queries per
+order, a usage window and a W3C ODRL usage policy (:class:`~datagora.query.UsagePolicy`, e.g. aggregates only,
+minimum group size k, no raw rows) whose keccak256 is recorded on chain. A buyer prepays N queries
+(:func:`buy_queries`). For each query the buyer signs an EIP-712 ``QueryRequest(orderId, index, queryHash)``
+(:func:`sign_query`) and sends it to the owner's node, which checks the signature and the policy, runs the
+query over its own copy with DuckDB (:class:`~datagora.query.QueryRunner`) and records it on chain with the
+result's keccak256 (:func:`answer_query`): the query's price moves from the buyer's credit to the owner (less the
+brokerage fee). Queries the policy forbids are refused before anything is paid. After the usage window anyone
+returns the unused credit to the buyer (``market.expire``). The data never leaves the owner's node; only the
+aggregate result does.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from datagora.chain.contracts import Contracts
+from datagora.crypto.eip712 import recover_typed_data, sign_typed_data
+from datagora.crypto.envelope import decrypt_stream
+from datagora.domain.errors import AccessDenied, CryptoError, NotFoundError, ValidationError
+from datagora.domain.models import ETHER, OrderState, SaleKind, TxResult
+from datagora.query import QueryResult, QueryRunner, QuerySpec, UsagePolicy
+from datagora.services.market import DAY, approve_payment, order_context
+from datagora.services.participant import Participant
+
+MARKET_DOMAIN_NAME = "Datagora Market"
+MARKET_DOMAIN_VERSION = "1"
+QUERY_REQUEST_FIELDS = [
+    {"name": "orderId", "type": "uint256"},
+    {"name": "index", "type": "uint256"},
+    {"name": "queryHash", "type": "bytes32"},
+]
+_DOMAIN_FIELDS = [
+    {"name": "name", "type": "string"},
+    {"name": "version", "type": "string"},
+    {"name": "chainId", "type": "uint256"},
+    {"name": "verifyingContract", "type": "address"},
+]
+
+
+def query_request_typed_data(
+    chain_id: int, market: str, order_id: int, index: int, query_hash: bytes
+) -> dict[str, Any]:
+    """EIP-712 typed data of ``QueryRequest(uint256 orderId,uint256 index,bytes32 queryHash)`` under the
+    domain ``{name: "Datagora Market", version: "1", chainId, verifyingContract: market}`` (Market.vy
+    ``QUERY_REQUEST_TYPEHASH``)."""
+    return {
+        "types": {"EIP712Domain": list(_DOMAIN_FIELDS), "QueryRequest": list(QUERY_REQUEST_FIELDS)},
+        "primaryType": "QueryRequest",
+        "domain": {
+            "name": MARKET_DOMAIN_NAME,
+            "version": MARKET_DOMAIN_VERSION,
+            "chainId": chain_id,
+            "verifyingContract": market,
+        },
+        "message": {"orderId": order_id, "index": index, "queryHash": "0x" + query_hash.hex()},
+    }
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    """A buyer's signed request for query ``index`` (0-based) of use-right order ``order_id``."""
+
+    order_id: int
+    index: int
+    spec: QuerySpec
+    signature: bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "order_id": self.order_id,
+            "index": self.index,
+            "query": self.spec.to_dict(),
+            "signature": "0x" + self.signature.hex(),
+        }
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> QueryRequest:
+        """Parse :meth:`to_dict` output; ``ValidationError`` when malformed."""
+        try:
+            signature = bytes.fromhex(str(doc["signature"]).removeprefix("0x"))
+            return cls(int(doc["order_id"]), int(doc["index"]), QuerySpec.from_dict(doc["query"]), signature)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValidationError(f"malformed query request: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class QueryAnswer:
+    """The owner's answer: the result, and the transaction that recorded the query and paid for it."""
+
+    order_id: int
+    index: int
+    result: QueryResult
+    tx: TxResult
+
+
+def list_use_right(
+    contracts: Contracts,
+    seller: Participant,
+    token_id: int,
+    price_per_query: int,
+    policy: UsagePolicy,
+    *,
+    max_queries: int = 100,
+    usage_window: int = 30 * DAY,
+    payment_token: str = ETHER,
+) -> tuple[int, TxResult]:
+    """Sell use-rights per query on dataset ``token_id`` (the owner keeps the NFT). The policy is kept in the
+    owner's node (records ``policies/<listing id>``) and its keccak256 goes on chain. Returns the listing id.
+    Raises ``ValidationError`` (price, a non-tabular dataset), ``AccessDenied``, ``TransactionReverted``."""
+    if price_per_query <= 0:
+        raise ValidationError("price per query must be positive")
+    dataset = contracts.dataset(token_id)
+    if contracts.owner_of(token_id).lower() != seller.address.lower():
+        raise AccessDenied(f"market: not token owner (dataset {token_id} is not owned by {seller.address})")
+    record = seller.load_record("datasets", dataset.content_hash.hex())
+    if Path(str(record.get("file", ""))).suffix.lower() not in (".csv", ".parquet", ".pq", ".tsv"):
+        raise ValidationError(f"dataset {token_id} is not a table: use-rights per query need CSV or Parquet data")
+    listing_id, tx = contracts.list_use_right(
+        seller.account,
+        token_id,
+        price_per_query,
+        max_queries,
+        usage_window,
+        policy.policy_hash(),
+        payment_token=payment_token,
+    )
+    seller.save_record("policies", str(listing_id), {"token_id": token_id, "policy": policy.to_jsonld()})
+    return listing_id, tx
+
+
+def policy_of(seller: Participant, listing_id: int) -> UsagePolicy:
+    """The ODRL policy the owner listed ``listing_id`` with (``NotFoundError`` when this node did not)."""
+    try:
+        record = seller.load_record("policies", str(listing_id))
+    except (FileNotFoundError, NotFoundError) as exc:
+        raise NotFoundError(f"no usage policy recorded for listing {listing_id} on this node") from exc
+    return UsagePolicy.from_jsonld(record["policy"])
+
+
+def buy_queries(contracts: Contracts, buyer: Participant, listing_id: int, queries: int) -> tuple[int, TxResult]:
+    """Prepay ``queries`` queries (price × queries, approved first for an ERC-20). Returns the order id."""
+    listing = contracts.listing(listing_id)
+    if listing.kind != SaleKind.USE_RIGHT:
+        raise ValidationError(f"listing {listing_id} does not sell use-rights")
+    if not 0 < queries <= listing.max_queries:
+        raise ValidationError(f"query count must be 1..{listing.max_queries}")
+    amount = listing.price * queries
+    approve_payment(contracts, buyer, listing.payment_token, amount)
+    return contracts.buy_queries(buyer.account, listing_id, queries, amount if listing.pays_in_ether else 0)
+
+
+def sign_query(contracts: Contracts, buyer: Participant, order_id: int, spec: QuerySpec) -> QueryRequest:
+    """Authorise the next query of ``order_id``: the EIP-712 signature over (order, next index, query hash).
+    Raises ``AccessDenied`` (not the buyer), ``ValidationError`` (not a usable use-right order)."""
+    order = contracts.order(order_id)
+    if order.buyer.lower() != buyer.address.lower():
+        raise AccessDenied(f"order {order_id} was not paid by {buyer.address}")
+    _check_usable(contracts, order_id)
+    index = order.queries_total - order.queries_left
+    typed = query_request_typed_data(
+        contracts.chain.chain_id, contracts.addresses["Market"], order_id, index, spec.query_hash()
+    )
+    return QueryRequest(order_id, index, spec, sign_typed_data(buyer.private_key, typed))
+
+
+def _check_usable(contracts: Contracts, order_id: int) -> None:
+    order = contracts.order(order_id)
+    if not order.is_use_right:
+        raise ValidationError(f"order {order_id} is not a use-right order")
+    if order.state != OrderState.PAID:
+        raise ValidationError(f"order {order_id} is {order.state.name.lower()}: no queries can be run")
+    if order.queries_left == 0:
+        raise ValidationError(f"order {order_id} has no queries left")
+    if contracts.chain.now() > order.deadline:
+        raise ValidationError(f"the usage window of order {order_id} is over")
+
+
+def answer_query(contracts: Contracts, seller: Participant, request: QueryRequest) -> QueryAnswer:
+    """Run a buyer's query on the owner's node and record it on chain (which pays the owner).
+
+    Checks, in order, before anything is paid: the caller sells the order's listing (``AccessDenied``), the
+    order is a usable use-right order and ``request.index`` is the next query (``ValidationError``), the
+    signature is the buyer's (``AccessDenied``), the query is allowed by the listing's ODRL policy
+    (``AccessDenied`` naming the rule) and valid for the table (``ValidationError``). The owner's encrypted copy
+    is decrypted to a private temporary file for DuckDB and removed afterwards."""
+    order, listing, dataset = order_context(contracts, request.order_id)
+    if listing.seller.lower() != seller.address.lower():
+        raise AccessDenied(f"order {request.order_id} is not a use-right sold by {seller.address}")
+    _check_usable(contracts, request.order_id)
+    expected = order.queries_total - order.queries_left
+    if request.index != expected:
+        raise ValidationError(f"query index {request.index} is stale: order {order.id} expects index {expected}")
+    typed = query_request_typed_data(
+        contracts.chain.chain_id, contracts.addresses["Market"], order.id, request.index, request.spec.query_hash()
+    )
+    try:
+        signer = recover_typed_data(typed, request.signature)
+    except CryptoError as exc:
+        raise AccessDenied(f"query request signature unreadable: {exc}") from exc
+    if signer.lower() != order.buyer.lower():
+        raise AccessDenied(f"the query request is signed by {signer}, not by the buyer {order.buyer}")
+    policy = policy_of(seller, listing.id)
+    record = seller.load_record("datasets", dataset.content_hash.hex())
+    result = _run_on_own_copy(seller, record, request.spec, policy)
+    tx = contracts.record_query(
+        seller.account, order.id, request.spec.query_hash(), result.result_hash(), request.signature
+    )
+    return QueryAnswer(order.id, request.index, result, tx)
+
+
+def _run_on_own_copy(seller: Participant, record: dict[str, Any], spec: QuerySpec, policy: UsagePolicy) -> QueryResult:
+    work = seller.home / "tmp"
+    work.mkdir(exist_ok=True)
+    suffix = Path(str(record.get("file", "data.csv"))).suffix or ".csv"
+    plain = work / f"query-{secrets.token_hex(8)}{suffix}"
+    try:
+        fd = os.open(plain, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with seller.store.open(record["blob"]) as src, os.fdopen(fd, "wb") as dst:
+            decrypt_stream(src, dst, seller.private_key)
+        runner = QueryRunner(plain)
+        try:
+            runner.check(spec, policy)
+            return runner.run(spec, policy)
+        finally:
+            close = getattr(runner, "close", None)
+            if callable(close):
+                close()
+    finally:
+        plain.unlink(missing_ok=True)
+
+
+def verify_answer(contracts: Contracts, order_id: int, index: int, result: QueryResult) -> bool:
+    """The buyer's check: the result it received hashes to what the owner recorded on chain for query
+    ``index`` of ``order_id`` (event ``QueryAnswered``)."""
+    for ev in contracts.events():
+        if ev.name == "QueryAnswered" and ev.args["order_id"] == order_id and ev.args["index"] == index:
+            return bytes(ev.args["result_hash"]) == result.result_hash()
+    return False
