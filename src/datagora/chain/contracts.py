@@ -100,6 +100,7 @@ class Contracts:
                     topic = bytes(event_abi_to_log_topic(entry))  # type: ignore[arg-type]
                     self._topics[topic] = (name, getattr(contract.events, entry["name"]))
         self._by_address = {c.address.lower(): n for n, c in self._c.items()}
+        self._delivery_hashes: dict[int, bytes] = {}
 
     # -- deployment --------------------------------------------------------------------------------------
 
@@ -629,22 +630,34 @@ class Contracts:
 
     def delivery_hash(self, order_id: int) -> bytes:
         """The SHA-256 the seller committed in ``Delivered`` for ``order_id`` (zero bytes when not delivered).
-        The hash lives in the event log only (cheaper than storage, equally tamper-proof)."""
-        event = self._c["Market"].events.Delivered
+        The hash lives in the event log only (cheaper than storage, equally tamper-proof); an order is
+        delivered at most once, so a found hash is cached."""
+        cached = self._delivery_hashes.get(order_id)
+        if cached is not None:
+            return cached
+        for ev in self.market_events("Delivered", order_id):
+            found = bytes(ev.args["delivery_hash"])
+            self._delivery_hashes[order_id] = found
+            return found
+        return bytes(32)
+
+    def market_events(self, name: str, *indexed: int) -> tuple[ChainEvent, ...]:
+        """``Market`` events called ``name`` whose first indexed arguments equal ``indexed`` (uint256 values),
+        found with one filtered ``eth_getLogs`` from the deployment block (no timestamps)."""
+        event = getattr(self._c["Market"].events, name)
         topic = bytes(event_abi_to_log_topic(event.abi))
+        topics = ["0x" + topic.hex(), *("0x" + int(v).to_bytes(32, "big").hex() for v in indexed)]
         logs = self.chain._rpc(
             lambda: self.chain.w3.eth.get_logs(
                 {
                     "address": self._c["Market"].address,
                     "fromBlock": self.deployment.block,
                     "toBlock": "latest",
-                    "topics": ["0x" + topic.hex(), "0x" + order_id.to_bytes(32, "big").hex()],
+                    "topics": topics,
                 }
             )
         )
-        for ev in self._decode(logs):
-            return bytes(ev.args["delivery_hash"])
-        return bytes(32)
+        return tuple(self._decode(logs))
 
     def offer(self, offer_id: int) -> Offer:
         """The offer ``offer_id``; :class:`NotFoundError` when none exists."""

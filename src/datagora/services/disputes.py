@@ -16,7 +16,6 @@ IV.A.3-5), with the double-deposit outcomes of ``Market`` (Shrestha et al.).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -140,9 +139,11 @@ def arbitrate(
 ) -> Resolution:
     """Section IV.A.3 on the platform's side: decrypt the seller's re-upload ``E_PkP(D')``, fingerprint it
     (f_{D',P}) and compare with f_{D,P}, the fingerprint attested at publication. The seller is honest when the
-    re-upload is the dataset (same SHA-256 as the content hash in ``Catalog``) or its fingerprint is a near
-    duplicate of f_{D,P}; then ``E_PkB(D')`` is stored for the buyer and the dispute resolved for the seller,
-    else for the buyer. The plaintext lives only in a private temporary file, removed afterwards.
+    re-upload is the dataset (same SHA-256 as the content hash in ``Catalog``) and its fingerprint is consistent
+    with f_{D,P}: a seller that registered a fake fingerprint fails the second test even with the real data, one
+    that re-uploads data matching its fake fingerprint fails the first. Then ``E_PkB(D')`` is stored for the
+    buyer and the dispute resolved for the seller, else for the buyer. The plaintext lives only in a private
+    temporary file, removed afterwards.
 
     Raises ``ValidationError`` (order not disputed, re-upload not readable by the platform),
     ``NotFoundError`` (no attested fingerprint), ``TransactionReverted`` (e.g. dispute deadline passed)."""
@@ -172,7 +173,7 @@ def arbitrate(
             near = observed.method == reference.method and is_near_duplicate(observed, reference)
         except ValidationError:
             score, near = 0.0, False
-        honest = content_match or near
+        honest = content_match and near
         if honest:
             cipher = work / f"arbitration-{order_id}-{secrets.token_hex(6)}.dge"
             try:
@@ -185,7 +186,7 @@ def arbitrate(
     evidence = {
         "order_id": order_id,
         "section": "IV.A.3",
-        "reupload_sha256": hashlib.sha256(reupload.read_bytes()).hexdigest(),
+        "reupload_sha256": sha256_file(reupload).hex(),  # streamed: a re-upload may be large
         "content_match": content_match,
         "similarity": round(score, 4),
         "seller_honest": honest,

@@ -19,7 +19,7 @@ from pathlib import Path
 from datagora.chain.contracts import Contracts
 from datagora.crypto.envelope import decrypt_file, decrypt_stream, encrypt_stream
 from datagora.crypto.hashing import keccak256, sha256_file
-from datagora.domain.errors import AccessDenied, TamperedError, ValidationError
+from datagora.domain.errors import AccessDenied, NotFoundError, TamperedError, ValidationError
 from datagora.domain.models import ETHER, Dataset, Listing, Order, OrderState, TxResult
 from datagora.services.participant import Participant
 
@@ -325,10 +325,14 @@ def deliver(contracts: Contracts, seller: Participant, order_id: int, out_dir: P
     return Delivery(order_id, blob, path, delivery_hash, tx)
 
 
-def receive(contracts: Contracts, buyer: Participant, order_id: int, ciphertext: Path, out: Path) -> Receipt:
+def receive(
+    contracts: Contracts, buyer: Participant, order_id: int, ciphertext: Path, out: Path, *, keep_copy: bool = True
+) -> Receipt:
     """Check the ciphertext against the delivery hash on chain, decrypt it with the buyer's key into ``out``
     (atomically), and check the plaintext against the dataset's content hash. On any failure nothing is left
-    at ``out``. Raises ``TamperedError``, ``WrongKeyError``, ``AccessDenied``, ``ValidationError``."""
+    at ``out``. With ``keep_copy`` the buyer's node also keeps an encrypted owner's copy in its store (the
+    buyer now owns the data and may resell it). Raises ``TamperedError``, ``WrongKeyError``, ``AccessDenied``,
+    ``ValidationError``."""
     order, _listing, dataset = order_context(contracts, order_id)
     if order.buyer.lower() != buyer.address.lower():
         raise AccessDenied(f"order {order_id} was not paid by {buyer.address}")
@@ -342,7 +346,22 @@ def receive(contracts: Contracts, buyer: Participant, order_id: int, ciphertext:
     if sha256_file(out) != dataset.content_hash:
         out.unlink(missing_ok=True)
         raise TamperedError("decrypted data does not match the content hash recorded in Catalog")
+    if keep_copy and not order.is_use_right:
+        _keep_owner_copy(buyer, out, dataset.content_hash)
     return Receipt(order_id, dataset.token_id, out, dataset.content_hash, out.stat().st_size)
+
+
+def _keep_owner_copy(buyer: Participant, plain: Path, content_hash: bytes) -> None:
+    """Store the bought data encrypted to the buyer's own key with its record, as publishing does, so the new
+    owner can deliver it, sell use-rights on it or resell it (Wu et al. scenario 2: the reseller)."""
+    try:
+        buyer.load_record("datasets", content_hash.hex())
+        return  # already held
+    except (FileNotFoundError, NotFoundError):
+        pass
+    from datagora.services.publishing import prepare  # late import: fingerprinting libraries load on first use
+
+    prepare(buyer, plain)
 
 
 def confirm(contracts: Contracts, buyer: Participant, order_id: int) -> TxResult:

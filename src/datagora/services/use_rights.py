@@ -239,7 +239,6 @@ def _run_on_own_copy(seller: Participant, record: dict[str, Any], spec: QuerySpe
 def verify_answer(contracts: Contracts, order_id: int, index: int, result: QueryResult) -> bool:
     """The buyer's check: the result it received hashes to what the owner recorded on chain for query
     ``index`` of ``order_id`` (event ``QueryAnswered``)."""
-    for ev in contracts.events():
-        if ev.name == "QueryAnswered" and ev.args["order_id"] == order_id and ev.args["index"] == index:
-            return bytes(ev.args["result_hash"]) == result.result_hash()
+    for ev in contracts.market_events("QueryAnswered", order_id, index):
+        return bytes(ev.args["result_hash"]) == result.result_hash()
     return False
