@@ -37,13 +37,12 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
-from eth_account.signers.local import LocalAccount
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from datagora.chain.client import Chain, connect
-from datagora.chain.contracts import Contracts, Deployment
+from datagora.chain.contracts import Contracts
 from datagora.crypto.envelope import decrypt_file, encrypt_file
 from datagora.crypto.hashing import keccak256, sha256_file
 from datagora.domain.errors import AccessDenied, NoveltyRefused, TamperedError, TransactionReverted
@@ -230,30 +229,6 @@ def _write_dataset(key: str, data_dir: Path) -> Path:
     return write_photo(path, photo)
 
 
-class _MemoContracts(Contracts):
-    """:class:`Contracts` that remembers each order's delivery hash once known. An order is delivered at most once,
-    so its ``Delivered`` event never changes; the delivery protocol reads an order a dozen times, and the embedded
-    EVM answers each ``eth_getLogs`` in time that grows with the chain (eth-tester scans every block), which made
-    the run several times slower."""
-
-    def __init__(self, chain: Chain, deployment: Deployment) -> None:
-        super().__init__(chain, deployment)
-        self._delivered: dict[int, bytes] = {}
-
-    def deliver(self, sender: LocalAccount, order_id: int, delivery_hash: bytes) -> TxResult:
-        tx = super().deliver(sender, order_id, delivery_hash)
-        self._delivered[order_id] = bytes(tx.event("Delivered").args["delivery_hash"])
-        return tx
-
-    def delivery_hash(self, order_id: int) -> bytes:
-        known = self._delivered.get(order_id)
-        if known is None:
-            known = super().delivery_hash(order_id)
-            if known != bytes(32):
-                self._delivered[order_id] = known
-        return known
-
-
 # (key, title, paper section, expected outcome)
 SCENARIOS = [
     ("broker", "Broker sale", "§III.A scenario 1, steps 9-24", Outcome.CONFIRMED.name),
@@ -367,7 +342,7 @@ class _Runner:
             f"({chain.kind})",
         )
         sup, plat = self.p("supervisor"), self.p("platform")
-        self.c = _MemoContracts.deploy(chain, sup.account, plat.account)
+        self.c = Contracts.deploy(chain, sup.account, plat.account)
         self.step("supervisor", "deploy", "deployed Registry; the platform deployed Catalog, Market and Reputation")
         fee_bps = self.c.fee_bps()
         tx = self.c.set_parameters(
