@@ -7,7 +7,7 @@
 
 
 interface IMarket:
-    def withdraw(): nonpayable
+    def withdraw(payment_token: address): nonpayable
 
 
 received: public(uint256)
@@ -29,8 +29,8 @@ def __default__():
 
 
 @external
-def collect(market: address):
+def collect(market: address, payment_token: address):
     """
-    @notice Pull what `market` owes this treasury.
+    @notice Pull what `market` owes this treasury in `payment_token` (empty(address) = ether).
     """
-    extcall IMarket(market).withdraw()
+    extcall IMarket(market).withdraw(payment_token)

@@ -2,7 +2,9 @@
 
 Compilation happens once per session (``boa.load_partial``), the three contracts are deployed and populated
 once per module (``deployment``, see ``contract_kit``) and every test runs inside ``boa.env.anchor()``
-(snapshot/revert), so tests never see each other's state and nothing is redeployed per test.
+(snapshot/revert), so tests never see each other's state and nothing is redeployed per test. A module that
+pays in an ERC-20 asks for ``demo_token`` (a DemoToken deployed once per module, every actor funded); helper
+contracts under tests/contracts/ (hostile tokens, re-entrant receivers) come from ``helper_deployer``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from tests.contracts.contract_kit import (
     START_BALANCE,
     STATUS_AUDITED,
     TEST_CONTRACTS_DIR,
+    TOKEN_START_BALANCE,
     Deployment,
     make_account,
     public_key_of,
@@ -45,6 +48,11 @@ def catalog_deployer() -> Any:
 @pytest.fixture(scope="session")
 def market_deployer() -> Any:
     return boa.load_partial(str(CONTRACTS_DIR / "Market.vy"))
+
+
+@pytest.fixture(scope="session")
+def token_deployer() -> Any:
+    return boa.load_partial(str(CONTRACTS_DIR / "DemoToken.vy"))
 
 
 @pytest.fixture(scope="session")
@@ -108,6 +116,17 @@ def deployment(env: Any, registry_deployer: Any, catalog_deployer: Any, market_d
         beta_id=beta_id,
         gamma_id=gamma_id,
     )
+
+
+@pytest.fixture(scope="module")
+def demo_token(deployment: Deployment, token_deployer: Any) -> Any:
+    """A DemoToken ERC-20 ("Datagora Dollar", DGD) the platform deploys once per module (owner and minter),
+    with ``TOKEN_START_BALANCE`` minted to every actor. Payers must still ``approve`` the market."""
+    with deployment.env.prank(deployment.platform.address):
+        token = token_deployer.deploy("Datagora Dollar", "DGD")
+        for actor in deployment.actors:
+            token.mint(actor.address, TOKEN_START_BALANCE)
+    return token
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,10 @@ The world ``conftest.deployment`` builds once per module:
   both are Audited.
 * ``dave`` founds "Gamma", left ToAudit; ``erin`` is a customer; ``mallory`` is not registered.
 * Every actor holds ``START_BALANCE`` wei; gas price is 0, so balances move only by value transfers.
+
+Payments in an ERC-20 (``payment_token`` = the token's address, ``ETHER`` otherwise) need the payer to
+``approve`` the market first; the helpers below send ``msg.value`` only for ether (plus the management fee,
+always in ether, when listing).
 """
 
 from __future__ import annotations
@@ -57,6 +61,10 @@ MAX_FEE_BPS = 1_000
 MIN_WINDOW = 60  # seconds
 MAX_WINDOW = 365 * 86_400  # seconds
 START_BALANCE = 10**24  # wei
+TOKEN_START_BALANCE = 10**24  # DemoToken units minted to every actor by the ``demo_token`` fixture
+MAX_QUERIES = 1_000_000
+MAX_MANAGEMENT_FEE = 10**18  # wei
+MAX_UINT256 = 2**256 - 1
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 ZERO_BYTES32 = b"\x00" * 32
 
@@ -320,3 +328,125 @@ class Deployment:
         """What the market owes ``who`` in ``payment_token`` (pull payment)."""
         address = who.address if hasattr(who, "address") else who
         return int(self.market.pending_withdrawals(address, payment_token))
+
+    # --- ERC-20 payments and the other pricings -------------------------------------------------------------
+
+    @staticmethod
+    def value_for(payment_token: str, amount: int) -> int:
+        """``msg.value`` that pays ``amount`` in ``payment_token``: the amount in ether, 0 for an ERC-20."""
+        return amount if payment_token == ETHER else 0
+
+    def approve(self, token: Any, owner: Any, amount: int = MAX_UINT256) -> None:
+        """``owner`` lets the market pull up to ``amount`` of ERC-20 ``token`` (default: unlimited)."""
+        address = owner.address if hasattr(owner, "address") else owner
+        with self.env.prank(address):
+            token.approve(self.market.address, amount)
+
+    def held(self, who: Any, token: Any = None) -> int:
+        """Balance of ``who`` in ``token`` (an ERC-20 contract), or in wei when ``token`` is None."""
+        address = who.address if hasattr(who, "address") else who
+        return self.balance(address) if token is None else int(token.balanceOf(address))
+
+    def assert_solvent(self, *tokens: Any, extra: tuple[Any, ...] = ()) -> None:
+        """For ether and every given ERC-20: the market holds exactly ``escrowed`` plus everything it owes
+        (summed over the actors and the ``extra`` accounts). The accounting invariant of Market.vy."""
+        accounts = {a.address if hasattr(a, "address") else str(a) for a in (*self.actors, *extra)}
+        for token in (None, *tokens):
+            payment_token = ETHER if token is None else token.address
+            owed = sum(self.pending(a, payment_token) for a in accounts)
+            held = self.held(self.market, token)
+            assert held == int(self.market.escrowed(payment_token)) + owed, (payment_token, held, owed)
+
+    def list_negotiable(
+        self,
+        seller: LocalAccount,
+        token_id: int,
+        ask: int = 10**18,
+        collateral: int = 0,
+        payment_token: str = ETHER,
+        delivery_window: int = 3_600,
+        confirm_window: int = 7_200,
+    ) -> int:
+        """Open ``token_id`` for negotiation (management fee and ether collateral paid); returns the listing id."""
+        value = int(self.market.management_fee()) + self.value_for(payment_token, collateral)
+        with self.env.prank(seller.address):
+            return int(
+                self.market.list_negotiable(
+                    token_id, ask, collateral, payment_token, delivery_window, confirm_window, value=value
+                )
+            )
+
+    def list_auction(
+        self,
+        seller: LocalAccount,
+        token_id: int,
+        reserve: int = 10**18,
+        min_increment: int = 10**17,
+        duration: int = 86_400,
+        collateral: int = 0,
+        payment_token: str = ETHER,
+        delivery_window: int = 3_600,
+        confirm_window: int = 7_200,
+    ) -> int:
+        """Open an English auction on ``token_id`` (fee and ether collateral paid); returns the listing id."""
+        value = int(self.market.management_fee()) + self.value_for(payment_token, collateral)
+        with self.env.prank(seller.address):
+            return int(
+                self.market.list_auction(
+                    token_id,
+                    reserve,
+                    min_increment,
+                    duration,
+                    collateral,
+                    payment_token,
+                    delivery_window,
+                    confirm_window,
+                    value=value,
+                )
+            )
+
+    def list_use_right(
+        self,
+        seller: LocalAccount,
+        token_id: int,
+        price_per_query: int = 10**16,
+        max_queries: int = 100,
+        usage_window: int = 86_400,
+        payment_token: str = ETHER,
+        policy_hash: bytes | None = None,
+    ) -> int:
+        """Sell per-query use-rights on ``token_id`` (management fee paid); returns the listing id."""
+        with self.env.prank(seller.address):
+            return int(
+                self.market.list_use_right(
+                    token_id,
+                    price_per_query,
+                    max_queries,
+                    usage_window,
+                    payment_token,
+                    policy_hash or digest(f"odrl-policy-{token_id}"),
+                    value=int(self.market.management_fee()),
+                )
+            )
+
+    def buy_queries(self, buyer: LocalAccount, listing_id: int, queries: int) -> int:
+        """Prepay ``queries`` queries of a use-right listing (in ether when it is priced in ether)."""
+        listing = self.market.listing(listing_id)
+        value = self.value_for(str(listing.payment_token), int(listing.price) * queries)
+        with self.env.prank(buyer.address):
+            return int(self.market.buy_queries(listing_id, queries, value=value))
+
+    def make_offer(self, buyer: LocalAccount, listing_id: int, amount: int, expiry: int | None = None) -> int:
+        """Offer ``amount`` (plus the listing's collateral) for a negotiable listing; default expiry 1 day."""
+        listing = self.market.listing(listing_id)
+        value = self.value_for(str(listing.payment_token), amount + int(listing.collateral))
+        expiry = self.env.timestamp + 86_400 if expiry is None else expiry
+        with self.env.prank(buyer.address):
+            return int(self.market.make_offer(listing_id, amount, expiry, value=value))
+
+    def bid(self, bidder: LocalAccount, listing_id: int, amount: int) -> None:
+        """Bid ``amount`` (plus the listing's collateral) in an auction."""
+        listing = self.market.listing(listing_id)
+        value = self.value_for(str(listing.payment_token), amount + int(listing.collateral))
+        with self.env.prank(bidder.address):
+            self.market.bid(listing_id, amount, value=value)

@@ -1,7 +1,9 @@
 """Reputation.vy: ratings between the parties of a settled Market order (Wu et al.; Mehdi et al.: reputation).
 
-Default sale in these tests: Alice (Acme) sells to Bob (Beta) at 1 ether; a completed order is delivered and
-confirmed, a refunded one is left undelivered past its delivery window and refunded.
+Default sale in these tests: Alice (Acme) sells to Bob (Beta) at 1 ether with a 0.1 ether double deposit, or
+Bob prepays queries of Alice's dataset (use-right). The parties may rate each other after every settlement
+of the Market: completed (confirmed, released, resolved for the seller, use-right expired after use) or
+refunded (not delivered, resolved for the buyer, dispute timeout, use-right expired unused).
 """
 
 from __future__ import annotations
@@ -15,14 +17,17 @@ from hypothesis import strategies as st
 
 from tests.contracts.contract_kit import (
     CONTRACTS_DIR,
+    DISPUTE_WINDOW,
     ORDER_COMPLETED,
     ORDER_REFUNDED,
     Deployment,
     assert_event,
     assert_no_event,
+    digest,
 )
 
-DELIVERY_WINDOW = 3_600
+DELIVERY_WINDOW, CONFIRM_WINDOW, USAGE_WINDOW = 3_600, 7_200, 86_400
+COLLATERAL = 10**17
 
 FUZZ = settings(
     max_examples=25,
@@ -44,22 +49,78 @@ def reputation(deployment: Deployment, reputation_deployer: Any) -> Any:
         return reputation_deployer.deploy(deployment.market.address)
 
 
-def completed(d: Deployment) -> int:
-    """A completed order (Alice sells to Bob); returns its id."""
-    _, _, order_id = d.sale(d.alice, d.bob, delivery_window=DELIVERY_WINDOW)
+def sale(d: Deployment) -> int:
+    """A Paid ownership order: Alice sells to Bob at 1 ether with a 0.1 ether double deposit."""
+    _, _, order_id = d.sale(d.alice, d.bob, collateral=COLLATERAL, delivery_window=DELIVERY_WINDOW)
+    return order_id
+
+
+def use_right(d: Deployment, queries: int = 3) -> int:
+    """A Paid use-right order: Bob prepays ``queries`` queries of Alice's dataset."""
+    listing_id = d.list_use_right(d.alice, d.publish(d.alice), 10**16, 10, USAGE_WINDOW)
+    return d.buy_queries(d.bob, listing_id, queries)
+
+
+def answer(d: Deployment, order_id: int, count: int) -> None:
+    """Alice records ``count`` queries of ``order_id``, each signed by Bob."""
+    for index in range(count):
+        query_hash = digest(f"query-{index}")
+        signature = d.sign_query(d.bob, order_id, index, query_hash)
+        with d.env.prank(d.alice.address):
+            d.market.record_query(order_id, query_hash, digest("result"), signature)
+
+
+def deliver_and(d: Deployment, order_id: int, then: str) -> None:
     d.deliver(order_id)
-    d.confirm(order_id)
-    assert d.market.orders(order_id).state == ORDER_COMPLETED
+    if then == "confirm":
+        d.confirm(order_id)
+    elif then == "release":
+        d.env.time_travel(seconds=CONFIRM_WINDOW + 1)
+        d.market.release(order_id)
+    else:
+        with d.env.prank(d.bob.address):
+            d.market.dispute(order_id, digest("reason"))
+        if then == "timeout":
+            d.env.time_travel(seconds=DISPUTE_WINDOW + 1)
+            d.market.refund(order_id)
+        else:
+            with d.env.prank(d.platform.address):
+                d.market.resolve(order_id, then == "for-seller", digest("evidence"))
+
+
+def settle(d: Deployment, kind: str) -> int:
+    """An order settled the ``kind`` way (a key of SETTLEMENTS); returns its id."""
+    if kind.startswith("use-right"):
+        order_id = use_right(d)
+        answer(d, order_id, 0 if kind == "use-right-unused" else 2)
+        d.env.time_travel(seconds=USAGE_WINDOW + 1)
+        d.market.expire(order_id)
+        return order_id
+    order_id = sale(d)
+    if kind == "not-delivered":
+        d.env.time_travel(seconds=DELIVERY_WINDOW + 1)
+        d.market.refund(order_id)
+    else:
+        deliver_and(d, order_id, kind)
     return order_id
 
 
-def refunded(d: Deployment) -> int:
-    """A refunded order (Alice sold to Bob, never delivered); returns its id."""
-    _, _, order_id = d.sale(d.alice, d.bob, delivery_window=DELIVERY_WINDOW)
-    d.env.time_travel(seconds=DELIVERY_WINDOW + 1)
-    d.market.refund(order_id)
-    assert d.market.orders(order_id).state == ORDER_REFUNDED
-    return order_id
+# Settlement kind -> the order's final state (Market.vy ORDER_COMPLETED = 4, ORDER_REFUNDED = 5).
+SETTLEMENTS = {
+    "confirm": ORDER_COMPLETED,
+    "release": ORDER_COMPLETED,
+    "for-seller": ORDER_COMPLETED,
+    "not-delivered": ORDER_REFUNDED,
+    "for-buyer": ORDER_REFUNDED,
+    "timeout": ORDER_REFUNDED,
+    "use-right-used": ORDER_COMPLETED,
+    "use-right-unused": ORDER_REFUNDED,
+}
+
+
+def completed(d: Deployment) -> int:
+    """A completed order (Alice sells to Bob, delivered and confirmed); returns its id."""
+    return settle(d, "confirm")
 
 
 def rate(d: Deployment, reputation: Any, who: Any, order_id: int, score: int) -> None:
@@ -80,9 +141,12 @@ def test_deployment_binds_the_market(d: Deployment, reputation: Any) -> None:
 # --- rate: success ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("settle", [completed, refunded], ids=["completed", "refunded"])
-def test_buyer_rates_seller_and_seller_rates_buyer(d: Deployment, reputation: Any, settle: Any) -> None:
-    order_id = settle(d)
+@pytest.mark.parametrize("kind", list(SETTLEMENTS))
+def test_buyer_rates_seller_and_seller_rates_buyer_after_each_settlement(
+    d: Deployment, reputation: Any, kind: str
+) -> None:
+    order_id = settle(d, kind)
+    assert tuple(d.market.order_parties(order_id)) == (d.bob.address, d.alice.address, SETTLEMENTS[kind])
 
     rate(d, reputation, d.bob, order_id, 4)
     assert_event(reputation, "Rated", order_id=order_id, rater=d.bob.address, ratee=d.alice.address, score=4)
@@ -118,22 +182,35 @@ def test_score_out_of_range_reverts(d: Deployment, reputation: Any, score: int) 
         rate(d, reputation, d.bob, order_id, score)
 
 
-@pytest.mark.parametrize("stage", ["unknown", "paid", "delivered"])
+@pytest.mark.parametrize(
+    "stage", ["unknown", "paid", "delivered", "disputed", "use-right-paid", "use-right-used-up", "use-right-in-window"]
+)
 def test_unsettled_order_reverts(d: Deployment, reputation: Any, stage: str) -> None:
     if stage == "unknown":
         order_id = 999
+    elif stage.startswith("use-right"):
+        order_id = use_right(d, queries=2)
+        if stage == "use-right-used-up":  # every query answered, but the order only settles at expiry
+            answer(d, order_id, 2)
+        elif stage == "use-right-in-window":
+            d.env.time_travel(seconds=USAGE_WINDOW)
     else:
-        _, _, order_id = d.sale(d.alice, d.bob)
-        if stage == "delivered":
+        order_id = sale(d)
+        if stage != "paid":
             d.deliver(order_id)
-    with boa.reverts("reputation: order not settled"):
-        rate(d, reputation, d.bob, order_id, 5)
+        if stage == "disputed":
+            with d.env.prank(d.bob.address):
+                d.market.dispute(order_id, digest("reason"))
+    for rater in (d.bob, d.alice):
+        with boa.reverts("reputation: order not settled"):
+            rate(d, reputation, rater, order_id, 5)
     assert_no_event(reputation, "Rated")
 
 
 @pytest.mark.parametrize("outsider", ["carol", "mallory", "platform"])
-def test_non_party_reverts(d: Deployment, reputation: Any, outsider: str) -> None:
-    order_id = completed(d)
+@pytest.mark.parametrize("kind", ["confirm", "use-right-used"])
+def test_non_party_reverts(d: Deployment, reputation: Any, outsider: str, kind: str) -> None:
+    order_id = settle(d, kind)
     with boa.reverts("reputation: not a party"):
         rate(d, reputation, getattr(d, outsider), order_id, 5)
 
@@ -169,12 +246,17 @@ def test_scores_fuzz(d: Deployment, reputation: Any, buyer_score: int, seller_sc
                 assert not reputation.rated(order_id, rater.address)
 
 
-@FUZZ
-@given(scores=st.lists(st.integers(min_value=1, max_value=5), min_size=1, max_size=6))
-def test_average_fuzz(d: Deployment, reputation: Any, scores: list[int]) -> None:
-    """average_x100 == sum * 100 // count over any sequence of ratings."""
+@settings(FUZZ, max_examples=15)
+@given(
+    ratings=st.lists(
+        st.tuples(st.sampled_from(list(SETTLEMENTS)), st.integers(min_value=1, max_value=5)), min_size=1, max_size=4
+    )
+)
+def test_average_fuzz(d: Deployment, reputation: Any, ratings: list[tuple[str, int]]) -> None:
+    """average_x100 == sum * 100 // count over any sequence of ratings, whatever way each order settled."""
     with d.env.anchor():
-        for score in scores:
-            rate(d, reputation, d.bob, completed(d), score)
+        for kind, score in ratings:
+            rate(d, reputation, d.bob, settle(d, kind), score)
+        scores = [score for _, score in ratings]
         assert reputation.reputation(d.alice.address) == (sum(scores), len(scores))
         assert reputation.average_x100(d.alice.address) == sum(scores) * 100 // len(scores)

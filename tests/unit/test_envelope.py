@@ -457,3 +457,25 @@ def test_missing_paths_are_not_found(tmp_path: Path, alice: LocalAccount) -> Non
         encrypt_file(tmp_path / "p", tmp_path / "no-such-dir" / "e", recipients(alice))
     with pytest.raises(NotFoundError):
         decrypt_file(tmp_path / "missing", tmp_path / "out", alice.key)
+
+
+def test_disclosed_data_key_decrypts_that_envelope_only(alice: LocalAccount, bob: LocalAccount) -> None:
+    """A recipient can disclose one envelope's data key to an arbiter (dispute of Wu et al. IV.A.3): the key opens
+    that envelope, not another one to the same recipient, and a wrong or short key is refused."""
+    from datagora.crypto.envelope import data_key_of, decrypt_stream_with_data_key
+
+    plaintext = os.urandom(70_000)
+    sealed = encrypt_bytes(plaintext, recipients(alice), chunk_size=4096)
+    other = encrypt_bytes(plaintext, recipients(alice), chunk_size=4096)
+    key = data_key_of(io.BytesIO(sealed), bytes(alice.key))
+    assert len(key) == 32
+    out = io.BytesIO()
+    info = decrypt_stream_with_data_key(io.BytesIO(sealed), out, key)
+    assert out.getvalue() == plaintext
+    assert info.plaintext_sha256 == hashlib.sha256(plaintext).digest()
+    with pytest.raises(TamperedError, match="fails authentication"):
+        decrypt_stream_with_data_key(io.BytesIO(other), io.BytesIO(), key)
+    with pytest.raises(ValidationError, match="32 bytes"):
+        decrypt_stream_with_data_key(io.BytesIO(sealed), io.BytesIO(), key[:16])
+    with pytest.raises(WrongKeyError, match="not a recipient"):
+        data_key_of(io.BytesIO(sealed), bytes(bob.key))

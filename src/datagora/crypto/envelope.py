@@ -218,6 +218,26 @@ def decrypt_stream(src: BinaryIO, dst: BinaryIO, private_key: bytes) -> Envelope
     """
     private_key = check_private_key(private_key)
     header = _read_header(src)
+    return _decrypt_chunks(src, dst, header, _unwrap(header, private_key))
+
+
+def data_key_of(src: BinaryIO, private_key: bytes) -> bytes:
+    """The 32-byte AES data key of the envelope in ``src``, unwrapped with a recipient's ``private_key`` (reads
+    only the header). Disclosing it lets a third party (an arbiter) decrypt this one envelope and nothing else:
+    each envelope has a fresh data key. Raises as :func:`decrypt_stream`."""
+    return _unwrap(_read_header(src), check_private_key(private_key))
+
+
+def decrypt_stream_with_data_key(src: BinaryIO, dst: BinaryIO, data_key: bytes) -> EnvelopeInfo:
+    """Decrypt an envelope with a disclosed data key (:func:`data_key_of`) instead of a recipient's private key.
+    AES-GCM authenticates every chunk under that key, so a wrong key or a changed envelope raises
+    ``TamperedError`` ("fails authentication") and nothing false is ever accepted as plaintext."""
+    if len(data_key) != DATA_KEY_SIZE:
+        raise ValidationError(f"a data key is {DATA_KEY_SIZE} bytes, got {len(data_key)}")
+    return _decrypt_chunks(src, dst, _read_header(src), data_key)
+
+
+def _unwrap(header: _Header, private_key: bytes) -> bytes:
     address = address_of_private_key(private_key)
     wrapped_key = header.wrapped_keys.get(address)
     if wrapped_key is None:
@@ -229,7 +249,10 @@ def decrypt_stream(src: BinaryIO, dst: BinaryIO, private_key: bytes) -> Envelope
         raise TamperedError(f"envelope tampered: the data key wrapped for {address} does not decrypt") from None
     if len(data_key) != DATA_KEY_SIZE:
         raise TamperedError(f"envelope tampered: the data key is {len(data_key)} bytes, not {DATA_KEY_SIZE}")
+    return data_key
 
+
+def _decrypt_chunks(src: BinaryIO, dst: BinaryIO, header: _Header, data_key: bytes) -> EnvelopeInfo:
     aead = AESGCM(data_key)
     plaintext_hash = hashlib.sha256()
     plaintext_size = 0
