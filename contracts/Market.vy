@@ -19,7 +19,8 @@
           confirmation deadline -> mandatory transfer to the seller.
         - Disputes (section IV.A.3): buyer or platform disputes a delivered
           order; the platform (owner, the arbiter) re-fingerprints the
-          seller's re-upload off-chain and resolves for the seller or the
+          seller's re-upload off-chain and rules for the seller, for a
+          redelivery (fabricated transmission, real data) or for the
           buyer; an arbiter that does not resolve by the dispute deadline
           lets anyone unwind the order.
         - Double-deposit collateral: the seller of an ownership listing
@@ -34,7 +35,7 @@
      NFT is non-reentrant; value only leaves through `withdraw` (pull
      payments). Invariant: for every payment token, the market's balance
      equals `escrowed[token]` plus the sum of `pending_withdrawals[*][token]`.
-     Listings and orders are packed into few storage slots; `listing()` and
+     Listings (4 slots) and orders (2 slots) are packed; `listing()` and
      `order()` return them unpacked.
 """
 
@@ -61,12 +62,12 @@ interface ICatalog:
     def transferFrom(owner: address, to: address, token_id: uint256): nonpayable
 
 
-KIND_OWNERSHIP: public(constant(uint8)) = 1
-KIND_USE_RIGHT: public(constant(uint8)) = 2
+KIND_OWNERSHIP: constant(uint8) = 1
+KIND_USE_RIGHT: constant(uint8) = 2
 
-PRICING_FIXED: public(constant(uint8)) = 1
-PRICING_NEGOTIATED: public(constant(uint8)) = 2
-PRICING_AUCTION: public(constant(uint8)) = 3
+PRICING_FIXED: constant(uint8) = 1
+PRICING_NEGOTIATED: constant(uint8) = 2
+PRICING_AUCTION: constant(uint8) = 3
 
 LISTING_ACTIVE: constant(uint8) = 1
 LISTING_PENDING: constant(uint8) = 2
@@ -94,12 +95,19 @@ OUTCOME_NOT_DELIVERED: constant(uint8) = 4
 OUTCOME_FOR_BUYER: constant(uint8) = 5
 OUTCOME_DISPUTE_TIMEOUT: constant(uint8) = 6
 OUTCOME_USE_RIGHT_EXPIRED: constant(uint8) = 7
+OUTCOME_REDELIVERED: constant(uint8) = 8
+
+# Dispute rulings (resolve).
+RULING_FOR_SELLER: constant(uint8) = 1
+RULING_REDELIVERED: constant(uint8) = 2
+RULING_FOR_BUYER: constant(uint8) = 3
 
 MAX_FEE_BPS: public(constant(uint256)) = 1_000
 MIN_WINDOW: public(constant(uint256)) = 60
 MAX_WINDOW: public(constant(uint256)) = 365 * 86_400
 MAX_QUERIES: public(constant(uint256)) = 1_000_000
 MAX_MANAGEMENT_FEE: public(constant(uint256)) = 10**18
+MAX_AMOUNT: constant(uint256) = 2**160 - 1
 
 # EIP-712 struct the buyer signs to authorise one query against its credit.
 QUERY_REQUEST_TYPEHASH: public(constant(bytes32)) = keccak256(
@@ -204,7 +212,7 @@ event Disputed:
 
 event Resolved:
     order_id: indexed(uint256)
-    seller_honest: bool
+    ruling: uint8
     evidence_hash: bytes32
 
 event Settled:
@@ -226,14 +234,15 @@ event ParametersChanged:
     dispute_window: uint256
 
 
-# Stored form: kind, pricing, state and windows share the `terms` slot.
+# Stored form (4 slots): `head` = seller | kind << 160 | pricing << 168 |
+# state << 176 | delivery_window << 184 | confirm_window (max_queries for a
+# use-right) << 216; `asset` = payment_token | token_id << 160 (Catalog ids
+# are sequential, far below 2**96).
 struct StoredListing:
-    seller: address
-    token_id: uint256
+    head: uint256
+    asset: uint256
     price: uint256
     collateral: uint256
-    payment_token: address
-    terms: uint256
 
 
 # Unpacked form returned by `listing()`.
@@ -251,11 +260,12 @@ struct Listing:
     max_queries: uint256
 
 
-# Stored form: listing id, state, fee, deadline and query counts share `meta`.
+# Stored form (2 slots): `head` = buyer | state << 160 | fee_bps << 168 |
+# deadline << 184 | queries_left << 224; `body` = listing_id |
+# queries_total << 64 | amount << 96 (amounts below 2**160, checked).
 struct StoredOrder:
-    buyer: address
-    amount: uint256
-    meta: uint256
+    head: uint256
+    body: uint256
 
 
 # Unpacked form returned by `order()`. For a use-right order `amount` is
@@ -511,6 +521,8 @@ def buy_queries(listing_id: uint256, queries: uint256) -> uint256:
     assert listing.kind == KIND_USE_RIGHT, "market: not a use-right listing"
     assert queries > 0 and queries <= listing.max_queries, "market: bad query count"
     self._check_buyer(listing, msg.sender)
+    # A use-right is only worth buying from the data's current owner (not after it sold or listed the NFT).
+    assert staticcall CATALOG.ownerOf(listing.token_id) == listing.seller, "market: seller not token owner"
     amount: uint256 = listing.price * queries
     self._pull(listing.payment_token, msg.sender, amount, msg.value)
     return self._open_order(listing_id, listing, msg.sender, amount, queries)
@@ -797,22 +809,32 @@ def dispute(order_id: uint256, reason_hash: bytes32):
 
 @external
 @nonreentrant
-def resolve(order_id: uint256, seller_honest: bool, evidence_hash: bytes32):
+def resolve(order_id: uint256, ruling: uint8, evidence_hash: bytes32):
     """
     @notice The platform settles a dispute (section IV.A.3) after
-            fingerprinting the seller's re-upload: honest seller -> the sale
-            completes and the buyer's collateral goes to the seller; else
-            the buyer is refunded and receives the seller's collateral, the
-            NFT returns to the seller.
+            fingerprinting the seller's re-upload (and, when the buyer
+            disclosed the delivered ciphertext's data key, what the seller
+            actually sent):
+            RULING_FOR_SELLER -> the sale completes and the buyer's
+            collateral goes to the seller (the buyer's claim was false);
+            RULING_REDELIVERED -> the seller sent fabricated data but holds
+            the real one, which the platform redelivers: the sale completes
+            and the seller's collateral goes to the buyer;
+            RULING_FOR_BUYER -> the buyer is refunded and receives the
+            seller's collateral, the NFT returns to the seller.
+    @param ruling RULING_FOR_SELLER, RULING_REDELIVERED or RULING_FOR_BUYER.
     @param evidence_hash keccak256 of the platform's fingerprint comparison.
     """
     ownable._check_owner()
+    assert ruling >= RULING_FOR_SELLER and ruling <= RULING_FOR_BUYER, "market: bad ruling"
     order: Order = self._order(order_id)
     assert order.state == ORDER_DISPUTED, "market: order not disputed"
     assert block.timestamp <= order.deadline, "market: dispute deadline passed"
-    log Resolved(order_id=order_id, seller_honest=seller_honest, evidence_hash=evidence_hash)
-    if seller_honest:
+    log Resolved(order_id=order_id, ruling=ruling, evidence_hash=evidence_hash)
+    if ruling == RULING_FOR_SELLER:
         self._settle_for_seller(order_id, order, OUTCOME_FOR_SELLER)
+    elif ruling == RULING_REDELIVERED:
+        self._settle_for_seller(order_id, order, OUTCOME_REDELIVERED)
     else:
         self._settle_for_buyer(order_id, order, OUTCOME_FOR_BUYER)
 
@@ -918,7 +940,7 @@ def order_parties(order_id: uint256) -> (address, address, uint8):
     @notice Buyer, seller and state of an order (read by Reputation).
     """
     order: Order = self._order(order_id)
-    return order.buyer, self._listings[order.listing_id].seller, order.state
+    return order.buyer, self._listing(order.listing_id).seller, order.state
 
 
 @view
@@ -1024,6 +1046,7 @@ def _store_listing(listing: Listing) -> uint256:
 @internal
 def _open_order(listing_id: uint256, listing: Listing, buyer: address, amount: uint256, queries: uint256) -> uint256:
     # Funds (amount + collateral) are already in escrow when this runs.
+    assert amount <= MAX_AMOUNT, "market: amount too large"
     order_id: uint256 = self.order_count + 1
     self.order_count = order_id
     deadline: uint256 = block.timestamp + listing.delivery_window
@@ -1060,16 +1083,20 @@ def _open_order(listing_id: uint256, listing: Listing, buyer: address, amount: u
 
 @internal
 def _settle_for_seller(order_id: uint256, order: Order, outcome: uint8):
-    # Sale completes: fee to the platform, price less fee and the seller's collateral to the seller; the buyer's
-    # collateral back to the buyer when it confirmed, to the seller when it defaulted or lost the dispute.
+    # Sale completes: fee to the platform, price less fee to the seller. Collateral: each party's back when the
+    # buyer confirmed; the buyer's to the seller when the buyer defaulted or its claim was false; the seller's to
+    # the buyer when the seller transmitted fabricated data (redelivered by the platform).
     listing: Listing = self._listing(order.listing_id)
     fee: uint256 = order.amount * order.fee_bps // 10_000
-    seller_credit: uint256 = order.amount - fee + listing.collateral
+    seller_credit: uint256 = order.amount - fee
     buyer_credit: uint256 = 0
     if outcome == OUTCOME_CONFIRMED:
-        buyer_credit = listing.collateral
-    else:
         seller_credit += listing.collateral
+        buyer_credit = listing.collateral
+    elif outcome == OUTCOME_REDELIVERED:
+        buyer_credit = 2 * listing.collateral
+    else:
+        seller_credit += 2 * listing.collateral
     order.state = ORDER_COMPLETED
     self._save_order(order_id, order)
     self._set_listing_state(order.listing_id, LISTING_SOLD)
@@ -1171,73 +1198,82 @@ def _query_digest(order_id: uint256, index: uint256, query_hash: bytes32) -> byt
 @view
 def _listing(listing_id: uint256) -> Listing:
     stored: StoredListing = self._listings[listing_id]
-    terms: uint256 = stored.terms
+    head: uint256 = stored.head
+    kind: uint8 = convert((head >> 160) & 255, uint8)
+    last_window: uint256 = (head >> 216) & (2**32 - 1)
+    confirm_window: uint256 = last_window
+    max_queries: uint256 = 0
+    if kind == KIND_USE_RIGHT:
+        confirm_window = 0
+        max_queries = last_window
     return Listing(
-        seller=stored.seller,
-        token_id=stored.token_id,
-        kind=convert(terms & 255, uint8),
-        pricing=convert((terms >> 8) & 255, uint8),
-        state=convert((terms >> 16) & 255, uint8),
+        seller=convert(convert(head & (2**160 - 1), uint160), address),
+        token_id=stored.asset >> 160,
+        kind=kind,
+        pricing=convert((head >> 168) & 255, uint8),
+        state=convert((head >> 176) & 255, uint8),
         price=stored.price,
         collateral=stored.collateral,
-        payment_token=stored.payment_token,
-        delivery_window=(terms >> 24) & (2**40 - 1),
-        confirm_window=(terms >> 64) & (2**40 - 1),
-        max_queries=terms >> 104,
+        payment_token=convert(convert(stored.asset & (2**160 - 1), uint160), address),
+        delivery_window=(head >> 184) & (2**32 - 1),
+        confirm_window=confirm_window,
+        max_queries=max_queries,
     )
 
 
 @internal
 def _save_listing(listing_id: uint256, listing: Listing):
-    terms: uint256 = (
-        convert(listing.kind, uint256)
-        | (convert(listing.pricing, uint256) << 8)
-        | (convert(listing.state, uint256) << 16)
-        | (listing.delivery_window << 24)
-        | (listing.confirm_window << 64)
-        | (listing.max_queries << 104)
+    last_window: uint256 = listing.confirm_window
+    if listing.kind == KIND_USE_RIGHT:
+        last_window = listing.max_queries
+    head: uint256 = (
+        convert(convert(listing.seller, uint160), uint256)
+        | (convert(listing.kind, uint256) << 160)
+        | (convert(listing.pricing, uint256) << 168)
+        | (convert(listing.state, uint256) << 176)
+        | (listing.delivery_window << 184)
+        | (last_window << 216)
     )
     self._listings[listing_id] = StoredListing(
-        seller=listing.seller,
-        token_id=listing.token_id,
+        head=head,
+        asset=convert(convert(listing.payment_token, uint160), uint256) | (listing.token_id << 160),
         price=listing.price,
         collateral=listing.collateral,
-        payment_token=listing.payment_token,
-        terms=terms,
     )
 
 
 @internal
 def _set_listing_state(listing_id: uint256, state: uint8):
-    terms: uint256 = self._listings[listing_id].terms
-    self._listings[listing_id].terms = (terms & ~(255 << 16)) | (convert(state, uint256) << 16)
+    head: uint256 = self._listings[listing_id].head
+    self._listings[listing_id].head = (head & ~(255 << 176)) | (convert(state, uint256) << 176)
 
 
 @internal
 @view
 def _order(order_id: uint256) -> Order:
     stored: StoredOrder = self._orders[order_id]
-    meta: uint256 = stored.meta
+    head: uint256 = stored.head
+    body: uint256 = stored.body
     return Order(
-        listing_id=meta & (2**64 - 1),
-        buyer=stored.buyer,
-        amount=stored.amount,
-        state=convert((meta >> 64) & 255, uint8),
-        fee_bps=(meta >> 72) & (2**16 - 1),
-        deadline=(meta >> 88) & (2**64 - 1),
-        queries_left=(meta >> 152) & (2**32 - 1),
-        queries_total=(meta >> 184) & (2**32 - 1),
+        listing_id=body & (2**64 - 1),
+        buyer=convert(convert(head & (2**160 - 1), uint160), address),
+        amount=body >> 96,
+        state=convert((head >> 160) & 255, uint8),
+        fee_bps=(head >> 168) & (2**16 - 1),
+        deadline=(head >> 184) & (2**40 - 1),
+        queries_left=head >> 224,
+        queries_total=(body >> 64) & (2**32 - 1),
     )
 
 
 @internal
 def _save_order(order_id: uint256, order: Order):
-    meta: uint256 = (
-        order.listing_id
-        | (convert(order.state, uint256) << 64)
-        | (order.fee_bps << 72)
-        | (order.deadline << 88)
-        | (order.queries_left << 152)
-        | (order.queries_total << 184)
+    head: uint256 = (
+        convert(convert(order.buyer, uint160), uint256)
+        | (convert(order.state, uint256) << 160)
+        | (order.fee_bps << 168)
+        | (order.deadline << 184)
+        | (order.queries_left << 224)
     )
-    self._orders[order_id] = StoredOrder(buyer=order.buyer, amount=order.amount, meta=meta)
+    body: uint256 = order.listing_id | (order.queries_total << 64) | (order.amount << 96)
+    self._orders[order_id] = StoredOrder(head=head, body=body)

@@ -80,3 +80,31 @@ def write_table(path: Path, rows: int = 50, seed: int | None = None) -> Path:
         for i in range(rows):
             w.writerow([i, rng.randint(18, 90), round(rng.uniform(1e4, 2e5), 2), rng.choice("NESW")])
     return path
+
+
+@pytest.fixture
+def bidders(world: World, tmp_path: Path) -> list[Participant]:
+    """Two more buyers (an English auction needs three bidders; a negotiation a competing buyer), each funded
+    with 100 ether and in its own Audited organisation. Created inside the test's snapshot, so reverted with it."""
+    extra = []
+    for i in (2, 3):
+        person = Participant(f"buyer{i}", Account.create(), tmp_path / f"buyer{i}")
+        world.chain.fund(person.address, 100 * ETHER)
+        org, _ = registry.register_organisation(world.contracts, person, f"Buyer Org {i}")
+        registry.set_status(world.contracts, world.supervisor.account, org.id, OrgStatus.AUDITED)
+        extra.append(person)
+    return extra
+
+
+DEMO_TOKEN_BALANCE = 1_000 * ETHER
+"""Smallest units of the DemoToken minted to the seller, the buyer and the platform by ``demo_token``."""
+
+
+@pytest.fixture
+def demo_token(world: World) -> str:
+    """A DemoToken ERC-20 (18 decimals) deployed by the platform, with :data:`DEMO_TOKEN_BALANCE` minted to the
+    seller, the buyer and the platform. Returns its address."""
+    token = Contracts.deploy_demo_token(world.chain, world.platform.account)
+    for p in (world.seller, world.buyer, world.platform):
+        world.contracts.mint_token(world.platform.account, token, p.address, DEMO_TOKEN_BALANCE)
+    return token

@@ -47,7 +47,7 @@ def test_contract_guards_are_409_with_the_reason(net: Net, tmp_path: Path) -> No
     auth = {"Authorization": f"Bearer {net.client('buyer').token()}"}
     wrong = http.post("/orders", json={"listing_id": listing_id, "value_wei": ETHER - 1}, headers=auth)
     assert wrong.status_code == 409
-    assert wrong.json() == {"detail": "market: wrong price", "function": "buy"}
+    assert wrong.json() == {"detail": "market: wrong value", "function": "buy"}
     _fails(lambda: net.client("seller").buy(listing_id), 409, "market: own listing")
     _fails(lambda: net.client("buyer").register_organisation("Another Org"), 409, "registry:")
     _fails(lambda: net.client("seller").list_offer(token_id, ETHER), 403, "not token owner")  # checked before any tx
@@ -86,6 +86,10 @@ def test_bad_input_is_rejected_not_crashed(net: Net, tmp_path: Path) -> None:
         ("POST", "/offers", {"json": {"token_id": 1, "price_wei": 0}}),
         ("POST", "/offers", {"json": {"token_id": 1, "price_wei": 2**256}}),
         ("POST", "/offers", {"json": {"token_id": 1, "price_wei": 1, "extra": True}}),
+        ("POST", "/offers", {"json": {"token_id": 1, "price_wei": 1, "collateral_wei": -1}}),
+        ("POST", "/offers", {"json": {"token_id": 1, "price_wei": 1, "payment_token": "0x123"}}),
+        ("POST", "/withdrawals", {"json": {"payment_token": "ether"}}),
+        ("GET", "/datasets", {"params": {"pricing": "barter"}}),
         ("POST", "/orders", {"json": {"listing_id": "one"}}),
         ("POST", "/organisations", {"json": {"name": ""}}),
         ("POST", "/organisations", {"json": {"name": "x" * 65}}),

@@ -35,10 +35,16 @@ def test_full_trade_between_nodes(net: Net, tmp_path: Path) -> None:
 
     offer = seller.list_offer(token_id, PRICE)["offer"]
     assert offer["state"] == "active" and offer["seller"] == w.seller.address
+    assert (offer["kind"], offer["pricing"], offer["collateral_wei"], offer["payment_token"]) == (
+        "ownership",
+        "fixed",
+        PRICE,  # the default double deposit: 100 % of the price
+        "0x" + "0" * 40,
+    )
 
     found = buyer.search(q="income survey", domain="finance", max_price=ETHER)
-    assert [(h["token_id"], h["listing_id"], h["price_wei"]) for h in found["hits"]] == [
-        (token_id, offer["listing_id"], PRICE)
+    assert [(h["token_id"], h["listing_id"], h["price_wei"], h["pricing"]) for h in found["hits"]] == [
+        (token_id, offer["listing_id"], PRICE, "fixed")
     ]
     assert buyer.search(q="no such words")["total"] == 0
     detail = buyer.dataset(token_id)
@@ -49,6 +55,14 @@ def test_full_trade_between_nodes(net: Net, tmp_path: Path) -> None:
     paid = buyer.buy(offer["listing_id"])
     order_id = paid["order"]["order_id"]
     assert paid["order"]["state"] == "paid" and paid["order"]["buyer"] == w.buyer.address
+    fee = PRICE * w.contracts.fee_bps() // 10_000
+    assert {k: paid["order"][k] for k in ("kind", "amount_wei", "collateral_wei", "fee_wei", "queries_total")} == {
+        "kind": "ownership",
+        "amount_wei": PRICE,
+        "collateral_wei": PRICE,
+        "fee_wei": fee,
+        "queries_total": 0,
+    }
 
     with pytest.raises(RemoteError) as early:  # nothing to fetch before delivery
         buyer.order_action(order_id, "receive", {"seller_url": "http://seller.test"})
@@ -67,8 +81,8 @@ def test_full_trade_between_nodes(net: Net, tmp_path: Path) -> None:
     assert w.contracts.owner_of(token_id) == w.buyer.address
     assert buyer.dataset(token_id)["owner"] == w.buyer.address  # the index followed the transfer
 
-    fee = PRICE * w.contracts.fee_bps() // 10_000
-    assert seller.withdraw()["amount_wei"] == PRICE - fee
+    assert seller.withdraw()["amount_wei"] == 2 * PRICE - fee  # the price less the fee and its collateral
+    assert buyer.withdraw()["amount_wei"] == PRICE  # its collateral
     assert platform.withdraw()["amount_wei"] == fee
     with pytest.raises(RemoteError) as nothing:
         seller.withdraw()
@@ -79,8 +93,8 @@ def test_full_trade_between_nodes(net: Net, tmp_path: Path) -> None:
     assert trail["count"] == len(actions)
     for event in ("OrganisationRegistered", "StatusChanged", "DatasetPublished", "Listed", "OrderPaid"):
         assert event in actions
-    assert actions.index("OrderPaid") < actions.index("Delivered") < actions.index("Confirmed")
-    assert actions.count("Withdrawn") == 2
+    assert actions.index("OrderPaid") < actions.index("Delivered") < actions.index("Settled")
+    assert actions.count("Withdrawn") == 3
 
 
 def _delivered(net: Net, tmp_path: Path) -> tuple[int, bytes]:
@@ -185,3 +199,39 @@ def test_audit_export_csv_and_json_with_filters(net: Net, tmp_path: Path) -> Non
     assert all(r["action"] != "OrderPaid" for r in of_org)  # paid by a member of another organisation
     both = supervisor.audit(token_id=token_id, account=w.buyer.address, format="csv")
     assert [r["action"] for r in csv.DictReader(io.StringIO(both))] == ["OrderPaid"]
+
+
+def test_trade_paid_in_an_erc20(net: Net, tmp_path: Path) -> None:
+    """A listing priced in an ERC-20: the seller's node approves the token for its collateral, the buyer's node
+    for the price and its collateral; withdrawals name the token."""
+    from datagora.chain.contracts import Contracts
+
+    w = net.world
+    token = Contracts.deploy_demo_token(w.chain, w.platform.account)
+    for who in (w.seller, w.buyer):
+        w.contracts.mint_token(w.platform.account, token, who.address, 10 * ETHER)
+    seller, buyer = net.client("seller"), net.client("buyer")
+    token_id = seller.publish(write_table(tmp_path / "t.csv"), name="Token priced")["token_id"]
+    offer = seller.list_offer(token_id, PRICE, collateral_wei=PRICE // 2, payment_token=token)["offer"]
+    assert (offer["payment_token"], offer["collateral_wei"]) == (token, PRICE // 2)
+    hit = buyer.search(q="token priced")["hits"][0]
+    assert hit["payment_token"] == token
+    assert buyer.search(q="token priced", max_price=10 * ETHER)["total"] == 0  # price filters are in ether
+
+    order = buyer.buy(offer["listing_id"])["order"]
+    assert (order["payment_token"], order["amount_wei"], order["collateral_wei"]) == (token, PRICE, PRICE // 2)
+    assert w.contracts.escrowed(token) == PRICE + PRICE // 2 * 2
+    seller.order_action(order["order_id"], "deliver")
+    buyer.order_action(order["order_id"], "receive", {"seller_url": "http://seller.test"})
+    assert buyer.order_action(order["order_id"], "confirm")["order"]["state"] == "completed"
+
+    fee = PRICE * w.contracts.fee_bps() // 10_000
+    with pytest.raises(RemoteError) as no_ether:  # owed in the token, not in ether
+        seller.withdraw()
+    assert no_ether.value.status == 422
+    paid = seller.withdraw(payment_token=token)
+    assert (paid["amount_wei"], paid["payment_token"]) == (PRICE - fee + PRICE // 2, token)
+    assert buyer.withdraw(payment_token=token)["amount_wei"] == PRICE // 2
+    assert w.contracts.token_balance(token, w.seller.address) == 10 * ETHER + PRICE - fee
+    assert w.contracts.escrowed(token) == 0
+    assert w.contracts.pending_withdrawal(w.platform.address, token) == fee

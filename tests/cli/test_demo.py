@@ -24,13 +24,14 @@ STEPS = [
         "novelty refusal",
         r"refused to attest a cropped, brightened, re-encoded copy of the photo: refused: near-duplicate of dataset 2",
     ),
-    ("listing", r"listed dataset #1 as listing #1"),
+    ("listing", r"listed dataset #1 as listing #1 for 0\.5 ETH, posting 0\.5 ETH collateral"),
     ("search", r"searched 'cancer'"),
-    ("purchase", r"bought listing #1"),
+    ("purchase", r"bought listing #1: 0\.5 ETH plus 0\.5 ETH collateral held in escrow"),
     ("delivery", r"deliver(ed)?:? .*encrypted the data to the buyer's key"),
     ("decryption verified", r"received and decrypted \d+ bytes; sha256 matches Catalog"),
     ("confirmation", r"confirmed order #1"),
-    ("withdrawal", r"seller +withdrew"),
+    ("withdrawal", r"seller +withdrew [\d.]+ ETH: the price less the fee, and its collateral"),
+    ("collateral withdrawal", r"buyer +withdrew its [\d.]+ ETH collateral"),
     ("fee withdrawal", r"platform +withdrew the \d+ bps fee"),
     ("audit trail", r"Audit trail"),
     ("summary", r"Trade completed"),
@@ -44,7 +45,7 @@ TRAIL_EVENTS = [
     "Listed",
     "OrderPaid",
     "Delivered",
-    "Confirmed",
+    "Settled",
     "Withdrawn",
 ]
 
@@ -92,7 +93,7 @@ def test_demo_on_the_embedded_chain_as_a_real_process(tmp_path: Path) -> None:
         "buy": "1",
         "deliver": "1",
         "confirm": "1",
-        "withdraw": "2",
+        "withdraw": "3",
     }
     assert list(tmp_path.iterdir()) == []  # the default workdir is a temporary directory, removed afterwards
 

@@ -158,21 +158,27 @@ def test_buy_ones_own_listing(w: CliWorld) -> None:
     refused(w, ("buy", 1, "-a", "seller"), "own listing")
 
 
-@pytest.mark.parametrize("value", ["0.4", "0.6", "0", "0.500000000000000001"])
+@pytest.mark.parametrize("value", ["0.4", "0.5", "1.1", "0", "0.999999999999999999", "1000000000000000001wei"])
 def test_buy_at_the_wrong_price(w: CliWorld, value: str) -> None:
-    refused(w, ("buy", 1, "-a", "buyer", "--value", value), "wrong price", check_trail=value == "0.4")
+    refused(w, ("buy", 1, "-a", "buyer", "--value", value), "wrong value", check_trail=value == "0.4")
 
 
 @pytest.mark.parametrize("value", ["abc", "inf", "NaN", "1e-30", "-1"])
 def test_amounts_that_are_not_ether(w: CliWorld, value: str) -> None:
     refused(w, ("buy", 1, "-a", "buyer", f"--value={value}"), value)
     refused(w, ("list", 3, "-a", "seller", f"--price={value}"), value)
+    refused(w, ("list", 3, "-a", "seller", "--price=1", f"--collateral={value}"), value)
+
+
+@pytest.mark.parametrize("value", ["1.5wei", "0x10wei", "wei", "-5wei", "١wei"])
+def test_amounts_that_are_not_wei(w: CliWorld, value: str) -> None:
+    refused(w, ("buy", 1, "-a", "buyer", f"--value={value}"), "not an amount of wei")
 
 
 def test_confirm_twice(w: CliWorld) -> None:
     assert "confirm order #1" in ok(w.run("confirm", 1, "-a", "buyer"))
     trail = w.trail()
-    assert [r["action"] for r in trail].count("Confirmed") == 1
+    assert [r["action"] for r in trail].count("Settled") == 1
     refused(w, ("confirm", 1, "-a", "buyer"), "confirm", "reverted", check_trail=True)
 
 
@@ -257,6 +263,17 @@ PER_STEP = [
     ("refund", "1", "-a", "buyer"),
     ("release", "1", "-a", "seller"),
     ("withdraw", "-a", "seller"),
+    ("offer", "1", "0.4", "-a", "buyer"),
+    ("counter", "1", "0.45", "-a", "seller"),
+    ("accept", "1", "-a", "seller"),
+    ("accept-counter", "1", "-a", "buyer"),
+    ("reject", "1", "-a", "seller"),
+    ("withdraw-offer", "1", "-a", "buyer"),
+    ("bid", "1", "0.5", "-a", "buyer"),
+    ("settle", "1", "-a", "buyer"),
+    ("dispute", "1", "-a", "buyer", "--reason", "x"),
+    ("expire", "1", "-a", "buyer"),
+    ("market", "params"),
 ]
 
 

@@ -105,7 +105,7 @@ def test_a_whole_trade_step_by_step(chain_snapshot: RpcChain, anvil_url: str, tm
     buyer_before = w.chain.balance(w.addresses["buyer"])
     assert "order #1 paid into escrow" in ok(w.run("buy", 1, "-a", "buyer"))
     assert w.chain.balance(w.addresses["buyer"]) < buyer_before - ETHER // 2
-    assert contracts.escrowed() == ETHER // 2
+    assert contracts.escrowed() == 3 * ETHER // 2  # the price and both parties' collateral (100 % each)
     outbox = tmp_path / "outbox"
     out = flat(ok(w.run("deliver", 1, "-a", "seller", "--out", outbox)))
     cipher = outbox / "order-1.dge"
@@ -118,15 +118,16 @@ def test_a_whole_trade_step_by_step(chain_snapshot: RpcChain, anvil_url: str, tm
     assert "confirm order #1" in ok(w.run("confirm", 1, "-a", "buyer"))
     assert contracts.owner_of(1) == w.addresses["buyer"]
 
-    # everyone is paid: 2.5 % fee to the platform, the rest to the seller
-    assert "withdrew 0.4875 ETH" in ok(w.run("withdraw", "-a", "seller"))
+    # everyone is paid: 2.5 % fee to the platform, the rest to the seller; both deposits return
+    assert "withdrew 0.9875 ETH" in ok(w.run("withdraw", "-a", "seller"))
+    assert "withdrew 0.5 ETH" in ok(w.run("withdraw", "-a", "buyer"))
     assert "withdrew 0.0125 ETH" in ok(w.run("withdraw", "-a", "platform"))
     assert contracts.escrowed() == 0
     failed(w.run("withdraw", "-a", "seller"), "nothing to withdraw")
 
     # the audit trail, as a table and as JSON lines
     table = ok(w.run("audit"))
-    for event in ("OrganisationRegistered", "StatusChanged", "DatasetPublished", "OrderPaid", "Confirmed"):
+    for event in ("OrganisationRegistered", "StatusChanged", "DatasetPublished", "OrderPaid", "Settled"):
         assert event in table
     trail = w.trail()
     expected = [
@@ -136,7 +137,8 @@ def test_a_whole_trade_step_by_step(chain_snapshot: RpcChain, anvil_url: str, tm
         "Listed",
         "OrderPaid",
         "Delivered",
-        "Confirmed",
+        "Settled",
+        "Withdrawn",
         "Withdrawn",
         "Withdrawn",
     ]
@@ -149,7 +151,7 @@ def test_a_whole_trade_step_by_step(chain_snapshot: RpcChain, anvil_url: str, tm
         and content_hash[:16] in by_action["DatasetPublished"]["detail"]
     )
     assert by_action["OrderPaid"]["actor"] == buyer and "0.500000 ETH" in by_action["OrderPaid"]["detail"]
-    assert by_action["Confirmed"]["actor"] == buyer
+    assert by_action["Settled"]["actor"] == buyer and "the buyer confirmed receipt" in by_action["Settled"]["detail"]
     blocks = [r["block_number"] for r in trail]
     assert blocks == sorted(blocks)
     for r in trail:

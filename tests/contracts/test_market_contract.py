@@ -52,12 +52,16 @@ from tests.contracts.contract_kit import (
     OUTCOME_FOR_BUYER,
     OUTCOME_FOR_SELLER,
     OUTCOME_NOT_DELIVERED,
+    OUTCOME_REDELIVERED,
     OUTCOME_RELEASED,
     OUTCOME_USE_RIGHT_EXPIRED,
     PRICING_AUCTION,
     PRICING_FIXED,
     PRICING_NEGOTIATED,
     QUERY_REQUEST_TYPES,
+    RULING_FOR_BUYER,
+    RULING_FOR_SELLER,
+    RULING_REDELIVERED,
     STATUS_AUDITED,
     STATUS_SUSPENDED,
     STATUS_TO_AUDIT,
@@ -91,11 +95,13 @@ OUTCOMES = [
     OUTCOME_CONFIRMED,
     OUTCOME_RELEASED,
     OUTCOME_FOR_SELLER,
+    OUTCOME_REDELIVERED,
     OUTCOME_NOT_DELIVERED,
     OUTCOME_FOR_BUYER,
     OUTCOME_DISPUTE_TIMEOUT,
 ]
-OUTCOME_IDS = ["confirmed", "released", "for-seller", "not-delivered", "for-buyer", "dispute-timeout"]
+OUTCOME_IDS = ["confirmed", "released", "for-seller", "redelivered", "not-delivered", "for-buyer", "dispute-timeout"]
+RULING_OF = {OUTCOME_FOR_SELLER: RULING_FOR_SELLER, OUTCOME_REDELIVERED: RULING_REDELIVERED}
 
 FUZZ = settings(
     max_examples=25,
@@ -268,7 +274,7 @@ def reach(d: Deployment, order_id: int, outcome: int) -> None:
                 d.market.refund(order_id)
         else:
             with d.env.prank(d.platform.address):
-                d.market.resolve(order_id, outcome == OUTCOME_FOR_SELLER, EVIDENCE_HASH)
+                d.market.resolve(order_id, RULING_OF.get(outcome, RULING_FOR_BUYER), EVIDENCE_HASH)
 
 
 def credits(outcome: int, amount: int, collateral: int, fee_bps: int) -> tuple[int, int, int]:
@@ -278,6 +284,8 @@ def credits(outcome: int, amount: int, collateral: int, fee_bps: int) -> tuple[i
         return amount - fee + collateral, collateral, fee
     if outcome in (OUTCOME_RELEASED, OUTCOME_FOR_SELLER):  # the buyer's deposit goes to the seller
         return amount - fee + 2 * collateral, 0, fee
+    if outcome == OUTCOME_REDELIVERED:  # sale completes, the seller's deposit goes to the buyer
+        return amount - fee, 2 * collateral, fee
     if outcome == OUTCOME_DISPUTE_TIMEOUT:  # nobody at fault: each gets its own back
         return collateral, amount + collateral, 0
     return 0, amount + 2 * collateral, 0  # NOT_DELIVERED, FOR_BUYER: the seller's deposit goes to the buyer
@@ -319,8 +327,6 @@ def test_deployment(d: Deployment) -> None:
     assert (m.REGISTRY(), m.CATALOG()) == (d.registry.address, d.catalog.address)
     assert (m.MAX_FEE_BPS(), m.MIN_WINDOW(), m.MAX_WINDOW()) == (MAX_FEE_BPS, MIN_WINDOW, MAX_WINDOW)
     assert (m.MAX_QUERIES(), m.MAX_MANAGEMENT_FEE()) == (MAX_QUERIES, MAX_MANAGEMENT_FEE)
-    assert (m.KIND_OWNERSHIP(), m.KIND_USE_RIGHT()) == (KIND_OWNERSHIP, KIND_USE_RIGHT)
-    assert (m.PRICING_FIXED(), m.PRICING_NEGOTIATED(), m.PRICING_AUCTION()) == (1, 2, 3)
     assert m.QUERY_REQUEST_TYPEHASH() == keccak(text="QueryRequest(uint256 orderId,uint256 index,bytes32 queryHash)")
     assert (m.listing_count(), m.order_count(), m.offer_count(), m.escrowed(ETHER)) == (0, 0, 0, 0)
     _, name, version, chain_id, verifying_contract, _, _ = m.eip712Domain()
@@ -419,9 +425,9 @@ def test_transfer_ownership_moves_fees_and_arbitration(d: Deployment) -> None:
         d.market.transfer_ownership(treasury.address)
     assert_event(d.market, "OwnershipTransferred", previous_owner=d.platform.address, new_owner=treasury.address)
     with d.env.prank(d.platform.address), boa.reverts("ownable: caller is not the owner"):
-        d.market.resolve(second, True, EVIDENCE_HASH)
+        d.market.resolve(second, RULING_FOR_SELLER, EVIDENCE_HASH)
     with d.env.prank(treasury.address):
-        d.market.resolve(second, True, EVIDENCE_HASH)
+        d.market.resolve(second, RULING_FOR_SELLER, EVIDENCE_HASH)
     assert d.pending(treasury.address) == FEE  # fees go to whoever owns the market at settlement
     assert d.pending(d.platform) == FEE  # what was owed before stays owed
     d.assert_solvent(extra=(treasury,))
@@ -1601,15 +1607,10 @@ def test_buy_queries_prepays_the_credit(d: Deployment, cur: Currency) -> None:
     d.assert_solvent(*cur.tokens)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: buy_queries keeps selling use-rights after the seller sold (or escrowed) the dataset's NFT",
-)
 @pytest.mark.parametrize("stage", ["sold", "escrowed"])
 def test_buy_queries_rejects_listing_whose_seller_no_longer_owns_the_token(d: Deployment, stage: str) -> None:
     """Holding the data NFT is owning the data (Catalog): once Alice sold the dataset itself to Bob, or put it in
-    the market's custody for an ownership sale, her use-right listing must stop selling queries; today Carol
-    can still prepay queries to Alice for data Alice no longer owns."""
+    the market's custody for an ownership sale, her use-right listing must stop selling queries to Carol."""
     token_id = d.publish(d.alice)
     use_listing = d.list_use_right(d.alice, token_id, QUERY_PRICE)
     sale_listing = d.list_token(d.alice, token_id, PRICE, **WINDOWS)
@@ -1953,7 +1954,7 @@ def test_settlement_credits_of_the_double_deposit(d: Deployment, cur: Currency, 
         buyer_credit=buyer_credit,
         fee=fee,
     )
-    sold = outcome in (OUTCOME_CONFIRMED, OUTCOME_RELEASED, OUTCOME_FOR_SELLER)
+    sold = outcome in (OUTCOME_CONFIRMED, OUTCOME_RELEASED, OUTCOME_FOR_SELLER, OUTCOME_REDELIVERED)
     assert d.market.order(order_id).state == (ORDER_COMPLETED if sold else ORDER_REFUNDED)
     assert d.market.listing(listing_id).state == (LISTING_SOLD if sold else LISTING_CLOSED)
     assert d.catalog.ownerOf(token_id) == (d.bob.address if sold else d.alice.address)
@@ -2070,22 +2071,36 @@ def test_dispute_rejects_after_the_confirm_deadline(d: Deployment) -> None:
         d.market.dispute(order_id, REASON_HASH)
 
 
-@pytest.mark.parametrize("seller_honest", [True, False])
-def test_resolve_logs_the_decision(d: Deployment, seller_honest: bool) -> None:
+@pytest.mark.parametrize(
+    ("ruling", "outcome"),
+    [
+        (RULING_FOR_SELLER, OUTCOME_FOR_SELLER),
+        (RULING_REDELIVERED, OUTCOME_REDELIVERED),
+        (RULING_FOR_BUYER, OUTCOME_FOR_BUYER),
+    ],
+)
+def test_resolve_logs_the_decision(d: Deployment, ruling: int, outcome: int) -> None:
     _, _, order_id = disputed(d)
     d.env.time_travel(seconds=DISPUTE_WINDOW)  # at the dispute deadline: still resolvable
     with d.env.prank(d.platform.address):
-        d.market.resolve(order_id, seller_honest, EVIDENCE_HASH)
-    assert_event(d.market, "Resolved", order_id=order_id, seller_honest=seller_honest, evidence_hash=EVIDENCE_HASH)
+        d.market.resolve(order_id, ruling, EVIDENCE_HASH)
+    assert_event(d.market, "Resolved", order_id=order_id, ruling=ruling, evidence_hash=EVIDENCE_HASH)
     (settled,) = [e for e in d.market.get_logs() if type(e).__name__ == "Settled"]
-    assert settled.outcome == (OUTCOME_FOR_SELLER if seller_honest else OUTCOME_FOR_BUYER)
+    assert settled.outcome == outcome
+
+
+@pytest.mark.parametrize("ruling", [0, 4, 255])
+def test_resolve_rejects_bad_ruling(d: Deployment, ruling: int) -> None:
+    _, _, order_id = disputed(d)
+    with d.env.prank(d.platform.address), boa.reverts("market: bad ruling"):
+        d.market.resolve(order_id, ruling, EVIDENCE_HASH)
 
 
 @pytest.mark.parametrize("who", ["alice", "bob", "supervisor"])
 def test_resolve_rejects_non_owner(d: Deployment, who: str) -> None:
     _, _, order_id = disputed(d)
     with d.env.prank(getattr(d, who).address), boa.reverts("ownable: caller is not the owner"):
-        d.market.resolve(order_id, True, EVIDENCE_HASH)
+        d.market.resolve(order_id, RULING_FOR_SELLER, EVIDENCE_HASH)
 
 
 @pytest.mark.parametrize("stage", ["paid", "delivered", "resolved"])
@@ -2097,16 +2112,16 @@ def test_resolve_rejects_order_not_disputed(d: Deployment, stage: str) -> None:
         with d.env.prank(d.bob.address):
             d.market.dispute(order_id, REASON_HASH)
         with d.env.prank(d.platform.address):
-            d.market.resolve(order_id, False, EVIDENCE_HASH)
+            d.market.resolve(order_id, RULING_FOR_BUYER, EVIDENCE_HASH)
     with d.env.prank(d.platform.address), boa.reverts("market: order not disputed"):
-        d.market.resolve(order_id, True, EVIDENCE_HASH)
+        d.market.resolve(order_id, RULING_FOR_SELLER, EVIDENCE_HASH)
 
 
 def test_resolve_rejects_after_the_dispute_deadline(d: Deployment) -> None:
     _, _, order_id = disputed(d)
     d.env.time_travel(seconds=DISPUTE_WINDOW + 1)
     with d.env.prank(d.platform.address), boa.reverts("market: dispute deadline passed"):
-        d.market.resolve(order_id, True, EVIDENCE_HASH)
+        d.market.resolve(order_id, RULING_FOR_SELLER, EVIDENCE_HASH)
 
 
 @pytest.mark.parametrize("stage", ["paid", "disputed", "completed", "use-right"])
@@ -2515,3 +2530,30 @@ def test_listing_value_fuzz(d: Deployment, management_fee: int, collateral: int,
         call_list(d, "fixed", token_id, collateral=collateral, value=value)
         assert (d.pending(d.platform), d.market.escrowed(ETHER)) == (management_fee, collateral)
         d.assert_solvent()
+
+
+def test_order_amount_above_the_packed_width_is_refused(d: Deployment) -> None:
+    """Orders keep their amount in 160 bits (Market.vy storage packing): a larger amount — only possible with an
+    ERC-20 of absurd supply — is refused instead of being truncated."""
+    token_id = d.publish(d.alice)
+    listing_id = d.list_use_right(d.alice, token_id, 2**150, 2**10)
+    with d.env.prank(d.bob.address):
+        d.env.set_balance(d.bob.address, 2**200)
+        with boa.reverts("market: amount too large"):
+            d.market.buy_queries(listing_id, 2**10, value=2**160)
+    with d.env.prank(d.bob.address):
+        d.market.buy_queries(listing_id, 2**10 - 1, value=2**150 * (2**10 - 1))
+    assert d.market.order(d.market.order_count()).amount == 2**150 * (2**10 - 1)
+
+
+@pytest.mark.parametrize("kind", ["fixed", "use-right"])
+def test_packed_listing_round_trips_every_field(d: Deployment, kind: str) -> None:
+    """listing() unpacks exactly what was listed (seller, token, kind, pricing, state, windows, max queries)."""
+    token_id = d.publish(d.alice)
+    if kind == "fixed":
+        listing_id = d.list_token(d.alice, token_id, PRICE, MAX_WINDOW, MAX_WINDOW, collateral=7)
+        expected = (d.alice.address, token_id, 1, 1, LISTING_ACTIVE, PRICE, 7, ETHER, MAX_WINDOW, MAX_WINDOW, 0)
+    else:
+        listing_id = d.list_use_right(d.alice, token_id, QUERY_PRICE, 1_000_000, MAX_WINDOW)
+        expected = (d.alice.address, token_id, 2, 1, LISTING_ACTIVE, QUERY_PRICE, 0, ETHER, MAX_WINDOW, 0, 1_000_000)
+    assert tuple(d.market.listing(listing_id)) == expected

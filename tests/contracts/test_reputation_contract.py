@@ -85,7 +85,7 @@ def deliver_and(d: Deployment, order_id: int, then: str) -> None:
             d.market.refund(order_id)
         else:
             with d.env.prank(d.platform.address):
-                d.market.resolve(order_id, then == "for-seller", digest("evidence"))
+                d.market.resolve(order_id, {"for-seller": 1, "redelivered": 2}.get(then, 3), digest("evidence"))
 
 
 def settle(d: Deployment, kind: str) -> int:
@@ -110,6 +110,7 @@ SETTLEMENTS = {
     "confirm": ORDER_COMPLETED,
     "release": ORDER_COMPLETED,
     "for-seller": ORDER_COMPLETED,
+    "redelivered": ORDER_COMPLETED,
     "not-delivered": ORDER_REFUNDED,
     "for-buyer": ORDER_REFUNDED,
     "timeout": ORDER_REFUNDED,

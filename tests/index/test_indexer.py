@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select, text, update
 
+from datagora.crypto.hashing import keccak256
 from datagora.index import EventIndexer, open_engine
-from datagora.index.schema import datasets, events, listings, orders
+from datagora.index.indexer import PROJECTION_VERSION
+from datagora.index.schema import bids, datasets, events, listings, meta, offers, orders
 from datagora.index.search import SearchQuery, search
 from datagora.services import market, publishing
 from tests.world import ETHER, World, write_table
@@ -37,6 +39,8 @@ def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             "datasets": [tuple(r) for r in conn.execute(select(datasets).order_by(datasets.c.token_id))],
             "listings": [tuple(r) for r in conn.execute(select(listings).order_by(listings.c.listing_id))],
             "orders": [tuple(r) for r in conn.execute(select(orders).order_by(orders.c.order_id))],
+            "offers": [tuple(r) for r in conn.execute(select(offers).order_by(offers.c.offer_id))],
+            "bids": [tuple(r) for r in conn.execute(select(bids).order_by(bids.c.block_number, bids.c.log_index))],
         }
 
 
@@ -46,10 +50,15 @@ def fresh_dump(world: World, new_db: Callable[[], str]) -> dict[str, list[tuple[
     return dump(engine)
 
 
-def publish_and_list(world: World, tmp_path: Path, name: str, price: int = ETHER) -> tuple[int, int]:
+def publish(world: World, tmp_path: Path, name: str) -> int:
     assert world.attestor is not None
     prepared = publishing.prepare(world.seller, write_table(tmp_path / f"{name}.csv"), name=name, domain="finance")
     token_id, _, _ = publishing.publish(world.contracts, world.seller, prepared, world.attestor)
+    return token_id
+
+
+def publish_and_list(world: World, tmp_path: Path, name: str, price: int = ETHER) -> tuple[int, int]:
+    token_id = publish(world, tmp_path, name)
     listing_id, _ = market.list_dataset(world.contracts, world.seller, token_id, price)
     return token_id, listing_id
 
@@ -78,7 +87,22 @@ def test_index_projects_a_trade_and_resumes_after_restart(
     with idx2.engine.connect() as conn:
         row = conn.execute(select(datasets).where(datasets.c.token_id == token_id)).one()
         assert row.owner == world.buyer.address and row.listing_id is None
-        assert conn.execute(select(orders.c.state).where(orders.c.order_id == order_id)).scalar_one() == "completed"
+        order = conn.execute(select(orders).where(orders.c.order_id == order_id)).one()
+        assert (order.state, order.outcome, int(order.amount), int(order.collateral)) == (
+            "completed",
+            "confirmed",
+            ETHER,
+            ETHER,  # the default double deposit: 100 % of the price
+        )
+        fee = ETHER * world.contracts.fee_bps() // 10_000
+        assert (int(order.seller_credit), int(order.buyer_credit), int(order.fee)) == (2 * ETHER - fee, ETHER, fee)
+        listing = conn.execute(select(listings).where(listings.c.listing_id == listing_id)).one()
+        assert (listing.state, listing.kind, listing.pricing, int(listing.collateral)) == (
+            "sold",
+            "ownership",
+            "fixed",
+            ETHER,
+        )
     assert dump(idx2.engine) == fresh_dump(world, db_factory)
     assert idx2.verify().ok
 
@@ -131,3 +155,127 @@ def test_index_refuses_another_deployment(world: World, tmp_path: Path, db_facto
     other = Contracts.deploy(world.chain, world.supervisor.account, world.platform.account)
     with pytest.raises(ValueError, match="another chain or deployment"):
         EventIndexer(other, open_engine(db))
+
+
+def test_index_projects_negotiation_auctions_disputes_and_use_rights(
+    world: World, tmp_path: Path, db_factory: Callable[[], str]
+) -> None:
+    c, seller, buyer, platform = world.contracts, world.seller, world.buyer, world.platform
+    idx = EventIndexer(c, open_engine(db_factory()))
+
+    # negotiation: an offer, a counter accepted by the buyer, delivery, a dispute resolved for the seller
+    negotiated = publish(world, tmp_path, "Negotiated")
+    neg_listing, _ = market.list_negotiable(c, seller, negotiated, ETHER, collateral=ETHER // 10)
+    withdrawn, _ = market.make_offer(c, platform, neg_listing, ETHER // 4)
+    market.withdraw_offer(c, platform, withdrawn)
+    offer_id, _ = market.make_offer(c, buyer, neg_listing, 8 * ETHER // 10)
+    market.counter_offer(c, seller, offer_id, 9 * ETHER // 10)
+    disputed_order, _ = market.accept_counter(c, buyer, offer_id)
+    market.deliver(c, seller, disputed_order)
+    market.dispute(c, buyer, disputed_order, "the rows are not the ones described")
+    idx.sync()
+    with idx.engine.connect() as conn:
+        assert conn.execute(select(orders.c.state).where(orders.c.order_id == disputed_order)).scalar_one() == (
+            "disputed"
+        )
+    c.resolve(platform.account, disputed_order, True, keccak256(b"fingerprints match"))
+
+    # an English auction with two bidders, won but never delivered: refunded after the delivery deadline
+    auctioned = publish(world, tmp_path, "Auctioned")
+    auc_listing, _ = market.list_auction(
+        c, seller, auctioned, ETHER, min_increment=ETHER // 10, duration=3600, delivery_window=600
+    )
+    market.bid(c, buyer, auc_listing, ETHER)
+    market.bid(c, platform, auc_listing, 12 * ETHER // 10)
+    world.chain.advance_time(3601)
+    won_order, _ = market.settle_auction(c, buyer, auc_listing)
+    world.chain.advance_time(601)
+    market.refund(c, buyer, won_order)
+
+    # use-rights: three queries prepaid, none used, the credit expires back to the buyer
+    used = publish(world, tmp_path, "Queried")
+    use_listing, _ = c.list_use_right(seller.account, used, ETHER // 100, 10, 3600, keccak256(b"odrl policy"))
+    use_order, _ = c.buy_queries(buyer.account, use_listing, 3, 3 * ETHER // 100)
+    world.chain.advance_time(3601)
+    market.expire(c, buyer, use_order)
+
+    idx.sync()
+    with idx.engine.connect() as conn:
+
+        def listing(listing_id: int) -> Any:
+            return conn.execute(select(listings).where(listings.c.listing_id == listing_id)).one()
+
+        def order(order_id: int) -> Any:
+            return conn.execute(select(orders).where(orders.c.order_id == order_id)).one()
+
+        assert (listing(neg_listing).pricing, listing(neg_listing).state) == ("negotiated", "sold")
+        assert (order(disputed_order).state, order(disputed_order).outcome, int(order(disputed_order).amount)) == (
+            "completed",
+            "for-seller",
+            9 * ETHER // 10,
+        )
+        assert [(r.offer_id, r.state, r.counter, r.order_id) for r in conn.execute(select(offers))] == [
+            (withdrawn, "withdrawn", None, None),
+            (offer_id, "accepted", str(9 * ETHER // 10), disputed_order),
+        ]
+
+        auction = listing(auc_listing)
+        assert (auction.pricing, auction.state, auction.highest_bidder, int(auction.highest_bid)) == (
+            "auction",
+            "closed",
+            platform.address,
+            12 * ETHER // 10,
+        )
+        assert int(auction.min_increment) == ETHER // 10 and auction.auction_end > 0
+        assert [(r.bidder, int(r.amount)) for r in conn.execute(select(bids).order_by(bids.c.block_number))] == [
+            (buyer.address, ETHER),
+            (platform.address, 12 * ETHER // 10),
+        ]
+        assert (order(won_order).buyer, order(won_order).state, order(won_order).outcome) == (
+            platform.address,
+            "refunded",
+            "not-delivered",
+        )
+        assert int(order(won_order).buyer_credit) == 12 * ETHER // 10 + 2 * ETHER  # refund and both deposits
+
+        rights = listing(use_listing)
+        assert (rights.kind, rights.state, rights.max_queries, rights.policy_hash) == (
+            "use-right",
+            "active",  # a use-right listing keeps selling
+            10,
+            "0x" + keccak256(b"odrl policy").hex(),
+        )
+        expired = order(use_order)
+        assert (expired.state, expired.outcome, expired.queries_total, expired.queries_left, expired.amount) == (
+            "refunded",
+            "use-right-expired",
+            3,
+            3,
+            "0",
+        )
+        row = conn.execute(select(datasets).where(datasets.c.token_id == used)).one()
+        assert (row.listing_id, row.sale_kind, row.pricing) == (use_listing, "use-right", "fixed")
+    assert [h.token_id for h in search(idx.engine, SearchQuery(sale_kind="use-right")).hits] == [used]
+    assert dump(idx.engine) == fresh_dump(world, db_factory)
+    assert idx.verify().ok
+
+
+def test_projections_are_rebuilt_when_their_code_changes(
+    world: World, tmp_path: Path, db_factory: Callable[[], str]
+) -> None:
+    db = db_factory()
+    idx = EventIndexer(world.contracts, open_engine(db))
+    _, listing_id = publish_and_list(world, tmp_path, "Rebuilt")
+    market.buy(world.contracts, world.buyer, listing_id)
+    idx.sync()
+    expected = dump(idx.engine)
+    with idx.engine.begin() as conn:  # an index written by an older projection code
+        conn.execute(update(orders).values(collateral="0", amount="0"))
+        conn.execute(update(datasets).values(pricing=None))
+        conn.execute(update(meta).where(meta.c.key == "projections").values(value="1"))
+    EventIndexer(world.contracts, open_engine(db))
+    assert dump(idx.engine) == expected
+    with idx.engine.connect() as conn:
+        assert conn.execute(select(meta.c.value).where(meta.c.key == "projections")).scalar_one() == (
+            PROJECTION_VERSION
+        )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from datagora.domain.errors import ValidationError
 from datagora.index import EventIndexer, open_engine
@@ -73,17 +74,71 @@ def test_schema_is_migrated_by_alembic_and_matches_the_models(db_factory: Callab
 
     engine = open_engine(db_factory())
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == "0001"
+        assert MigrationContext.configure(conn).get_current_revision() == "0002"
         diff = [
             d
             for d in compare_metadata(MigrationContext.configure(conn), metadata)
             if "fts" not in str(d) and "'search'" not in str(d)
         ]
     assert diff == []
-    assert {"events", "datasets", "listings", "orders", "blocks", "index_meta"} <= set(
+    assert {"events", "datasets", "listings", "orders", "offers", "bids", "blocks", "index_meta"} <= set(
         inspect(engine).get_table_names()
     )
     open_engine(str(engine.url))  # idempotent on an up-to-date database
+
+
+def _alembic(engine: Engine, action: str, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from datagora.index.schema import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        getattr(command, action)(cfg, revision)
+
+
+def test_revision_0002_upgrades_a_0001_index_and_downgrades_again(db_factory: Callable[[], str]) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine, inspect, text
+
+    from datagora.index.schema import metadata
+
+    url = db_factory()
+    old = create_engine(url)
+    _alembic(old, "upgrade", "0001")
+    with old.begin() as conn:  # a listing and an order indexed by the foundation's code
+        conn.execute(
+            text("INSERT INTO listings (listing_id, token_id, seller, price, state) VALUES (1, 1, :s, '5', 'pending')"),
+            {"s": "0x" + "1" * 40},
+        )
+        conn.execute(
+            text("INSERT INTO orders (order_id, listing_id, buyer, price, state) VALUES (1, 1, :b, '5', 'paid')"),
+            {"b": "0x" + "2" * 40},
+        )
+    engine = open_engine(url)  # migrates to the newest revision
+    with engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == "0002"
+        diff = [
+            d
+            for d in compare_metadata(MigrationContext.configure(conn), metadata)
+            if "fts" not in str(d) and "'search'" not in str(d)
+        ]
+        assert diff == []
+        listing = conn.execute(text("SELECT kind, pricing, collateral, payment_token FROM listings")).one()
+        assert tuple(listing) == ("ownership", "fixed", "0", "0x" + "0" * 40)
+        assert tuple(conn.execute(text("SELECT amount, fee_bps, queries_total FROM orders")).one()) == ("0", 0, 0)
+    _alembic(engine, "downgrade", "0001")
+    tables = set(inspect(engine).get_table_names())
+    assert "offers" not in tables and "bids" not in tables
+    assert "collateral" not in {c["name"] for c in inspect(engine).get_columns("orders")}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM orders")).scalar_one() == 1
+    _alembic(engine, "upgrade", "head")
+    assert {"offers", "bids"} <= set(inspect(engine).get_table_names())
 
 
 def test_uncounted_pages_say_whether_more_follow(indexed: EventIndexer) -> None:

@@ -21,7 +21,7 @@ import pytest
 from datagora.crypto.envelope import decrypt_file, encrypt_file
 from datagora.crypto.hashing import keccak256
 from datagora.domain.errors import AccessDenied, NoveltyRefused, TamperedError, TransactionReverted, ValidationError
-from datagora.domain.models import ListingState, OfferState, OrderState, Outcome, TxResult
+from datagora.domain.models import ListingState, OfferState, OrderState, Outcome, Ruling, TxResult
 from datagora.query import Aggregate, ColumnRef, Condition, QueryResult, QuerySpec, UsagePolicy
 from datagora.services import disputes, market, publishing, use_rights
 from datagora.services.participant import Participant
@@ -600,9 +600,10 @@ def _disputed(world: World, board: SendReceiveBoard, order_id: int) -> disputes.
 
 
 def test_inconsistent_fingerprint_fabricated_data(world: World, board: SendReceiveBoard, tmp_path: Path) -> None:
-    """IV.A.3, fabricated data in step 14, honest re-upload: the seller is paid and the buyer gets the data
-    from the platform. (The platform cannot tell this case from a buyer's fake f_B: it cannot read the
-    ciphertext the seller sent, so the buyer's collateral goes to the seller as in that case.)"""
+    """IV.A.3, fabricated data in step 14, honest re-upload: the buyer proves what it received by disclosing the
+    delivered ciphertext's data key to the platform; the platform sees the seller sent other data but holds the
+    real one, redelivers it, the seller is paid the price and its collateral goes to the buyer (ruling
+    REDELIVERED). Without the disclosure the buyer's claim could not be told from a fake f_B."""
     c, seller, buyer, platform = world.contracts, world.seller, world.buyer, world.platform
     photo = write_photo(tmp_path / "astronaut.png", "astronaut")
     sale = _sold(world, photo, "Astronaut")
@@ -618,20 +619,22 @@ def test_inconsistent_fingerprint_fabricated_data(world: World, board: SendRecei
     assert check.similarity is not None and check.similarity < 0.5
 
     reupload = disputes.reupload_for_arbitration(c, seller, sale.order_id, tmp_path / "reupload.dge")
-    resolution = disputes.arbitrate(c, platform, attestor(world), board, sale.order_id, reupload)
-    assert (resolution.seller_honest, resolution.content_match, resolution.similarity) == (True, True, 1.0)
+    key = disputes.disclose_received_key(c, buyer, sale.order_id, cipher)
+    resolution = disputes.arbitrate(c, platform, attestor(world), board, sale.order_id, reupload, disclosed_key=key)
+    assert (resolution.ruling, resolution.content_match, resolution.similarity) == (Ruling.REDELIVERED, True, 1.0)
+    assert resolution.transmitted_ok is False
     assert resolution.tx.event("Resolved").args == {
         "order_id": sale.order_id,
-        "seller_honest": True,
+        "ruling": Ruling.REDELIVERED,
         "evidence_hash": resolution.evidence_hash,
     }
     fee = _fee(world, PRICE)
     assert _settled(resolution.tx) == {
         "order_id": sale.order_id,
         "listing_id": sale.listing_id,
-        "outcome": Outcome.FOR_SELLER,
-        "seller_credit": PRICE - fee + 2 * PRICE,
-        "buyer_credit": 0,
+        "outcome": Outcome.REDELIVERED,
+        "seller_credit": PRICE - fee,
+        "buyer_credit": 2 * PRICE,
         "fee": fee,
     }
     # The platform hands E_PkB(D') to the buyer: the real data.
@@ -642,8 +645,9 @@ def test_inconsistent_fingerprint_fabricated_data(world: World, board: SendRecei
     decrypt_file(copy, tmp_path / "from-platform.png", buyer.private_key)
     assert (tmp_path / "from-platform.png").read_bytes() == photo.read_bytes()
     assert c.owner_of(sale.token_id) == buyer.address
-    withdraw_exactly(world, None, seller, PRICE - fee + 2 * PRICE)
+    withdraw_exactly(world, None, seller, PRICE - fee)
     withdraw_exactly(world, None, platform, fee)
+    withdraw_exactly(world, None, buyer, 2 * PRICE)
     assert c.pending_withdrawal(buyer.address) == 0
     _market_is_empty(world)
 

@@ -54,6 +54,8 @@ def test_full_trade_moves_data_money_and_ownership(world: World, tmp_path: Path)
 
     listing_id, _ = market.list_dataset(c, world.seller, token_id, PRICE)
     assert c.owner_of(token_id) == c.addresses["Market"]  # custody while listed
+    assert c.listing(listing_id).collateral == PRICE  # the default double deposit: 100 % of the price
+    assert c.escrowed() == PRICE  # the seller's collateral
 
     hits = catalog.search(c, world.buyer.address, "income")
     assert [(h.token_id, h.listing_id, h.price) for h in hits] == [(token_id, listing_id, PRICE)]
@@ -61,9 +63,10 @@ def test_full_trade_moves_data_money_and_ownership(world: World, tmp_path: Path)
 
     buyer_before = world.chain.balance(world.buyer.address)
     order_id, tx = market.buy(c, world.buyer, listing_id)
-    assert tx.event("OrderPaid").args["price"] == PRICE
-    assert c.escrowed() == PRICE
-    assert world.chain.balance(world.buyer.address) < buyer_before - PRICE + 1  # paid price plus gas
+    assert tx.event("OrderPaid").args["amount"] == PRICE
+    assert tx.event("OrderPaid").args["collateral"] == PRICE
+    assert c.escrowed() == 3 * PRICE  # price and both deposits
+    assert world.chain.balance(world.buyer.address) < buyer_before - 2 * PRICE + 1  # price, collateral and gas
 
     delivery = market.deliver(c, world.seller, order_id, out_dir=tmp_path / "outbox")
     assert c.order(order_id).state == OrderState.DELIVERED
@@ -76,20 +79,25 @@ def test_full_trade_moves_data_money_and_ownership(world: World, tmp_path: Path)
     assert c.owner_of(token_id) == world.buyer.address
     assert c.listing(listing_id).state == ListingState.SOLD
     fee = PRICE * c.fee_bps() // 10_000
-    assert c.pending_withdrawal(world.seller.address) == PRICE - fee
+    assert c.pending_withdrawal(world.seller.address) == 2 * PRICE - fee  # price less fee, its collateral back
+    assert c.pending_withdrawal(world.buyer.address) == PRICE  # its collateral back
     assert c.pending_withdrawal(world.platform.address) == fee
     assert c.escrowed() == 0
 
     seller_before = world.chain.balance(world.seller.address)
     amount, tx = market.withdraw(c, world.seller)
-    assert amount == PRICE - fee
-    assert tx.event("Withdrawn").args["amount"] == PRICE - fee
-    assert seller_before < world.chain.balance(world.seller.address) <= seller_before + PRICE - fee
+    assert amount == 2 * PRICE - fee
+    assert tx.event("Withdrawn").args["amount"] == 2 * PRICE - fee
+    assert seller_before < world.chain.balance(world.seller.address) <= seller_before + 2 * PRICE - fee
 
-    actions = [r.action for r in audit.audit_trail(c)]
-    for expected in ("DatasetPublished", "Listed", "OrderPaid", "Delivered", "Confirmed", "Withdrawn"):
+    trail = audit.audit_trail(c)
+    actions = [r.action for r in trail]
+    for expected in ("DatasetPublished", "Listed", "OrderPaid", "Delivered", "Settled", "Withdrawn"):
         assert expected in actions
-    assert actions.index("OrderPaid") < actions.index("Delivered") < actions.index("Confirmed")
+    assert actions.index("OrderPaid") < actions.index("Delivered") < actions.index("Settled")
+    settled = trail[actions.index("Settled")]
+    assert settled.actor == world.buyer.address
+    assert f"settled order #{order_id}: the buyer confirmed receipt" in settled.detail
 
 
 def test_refund_after_delivery_deadline(world: World, tmp_path: Path) -> None:
@@ -104,7 +112,9 @@ def test_refund_after_delivery_deadline(world: World, tmp_path: Path) -> None:
     assert c.order(order_id).state == OrderState.REFUNDED
     assert c.owner_of(token_id) == world.seller.address
     amount, _ = market.withdraw(c, world.buyer)
-    assert amount == PRICE
+    assert amount == 3 * PRICE  # the price, its collateral and the seller's forfeited collateral
+    with pytest.raises(ValidationError, match="nothing to withdraw"):
+        market.withdraw(c, world.seller)
 
 
 def test_release_after_confirm_deadline(world: World, tmp_path: Path) -> None:
@@ -166,15 +176,15 @@ def test_buying_own_listing_reverts_without_state_change(world: World, tmp_path:
     assert c.listing(listing_id).state == ListingState.ACTIVE
 
 
-def test_wrong_price_reverts_without_state_change(world: World, tmp_path: Path) -> None:
+def test_wrong_value_reverts_without_state_change(world: World, tmp_path: Path) -> None:
     c = world.contracts
     _, listing_id, _ = _listed(world, tmp_path)
     before = world.chain.balance(world.buyer.address)
-    for value in (PRICE - 1, PRICE + 1):
-        with pytest.raises(TransactionReverted, match="market: wrong price"):
+    for value in (PRICE, 2 * PRICE - 1, 2 * PRICE + 1):  # the price alone, without the collateral, is short
+        with pytest.raises(TransactionReverted, match="market: wrong value"):
             market.buy(c, world.buyer, listing_id, value)
     assert world.chain.balance(world.buyer.address) == before
-    assert c.escrowed() == 0
+    assert c.escrowed() == PRICE  # only the seller's collateral
 
 
 def test_confirming_twice_reverts(world: World, tmp_path: Path) -> None:
@@ -212,7 +222,7 @@ def test_suspended_organisation_cannot_trade(world: World, tmp_path: Path) -> No
     with pytest.raises(TransactionReverted, match="market: seller not audited"):
         market.buy(c, world.buyer, listing_id)
     assert c.listing(listing_id).state == ListingState.ACTIVE
-    assert c.escrowed() == 0
+    assert c.escrowed() == PRICE
 
 
 def test_suspension_mid_trade_leaves_no_money_stuck(world: World, tmp_path: Path) -> None:
@@ -297,3 +307,58 @@ def test_both_parties_rate_a_completed_trade_once(world: World, tmp_path: Path) 
         reputation.rate(c, world.outsider, order_id, 3)
     assert c.reputation(world.seller.address) == (5, 1)
     assert "Rated" in [r.action for r in audit.audit_trail(c)]
+
+
+def test_audit_trail_tells_negotiations_auctions_disputes_and_parameters(world: World, tmp_path: Path) -> None:
+    from datagora.crypto.hashing import keccak256
+    from datagora.services import platform
+
+    c, seller, buyer = world.contracts, world.seller, world.buyer
+    platform.set_market_parameters(c, world.platform, management_fee=ETHER // 1000)
+    token_id = _publish(world, write_table(tmp_path / "n.csv"), "Negotiated")
+    listing_id, _ = market.list_negotiable(c, seller, token_id, PRICE, collateral=PRICE // 5)
+    offer_id, _ = market.make_offer(c, buyer, listing_id, PRICE // 2)
+    market.counter_offer(c, seller, offer_id, 3 * PRICE // 4)
+    order_id, _ = market.accept_counter(c, buyer, offer_id)
+    market.deliver(c, seller, order_id)
+    market.dispute(c, buyer, order_id, "not the data described")
+    c.resolve(world.platform.account, order_id, False, keccak256(b"fingerprints differ"))
+    auctioned = _publish(world, write_table(tmp_path / "a.csv"), "Auctioned")
+    auction_id, _ = market.list_auction(c, seller, auctioned, PRICE, min_increment=PRICE // 10, duration=600)
+    world.chain.advance_time(601)
+    assert market.settle_auction(c, buyer, auction_id)[0] == 0
+
+    trail = audit.audit_trail(c)
+    by_action: dict[str, list[audit.AuditRecord]] = {}
+    for record in trail:
+        by_action.setdefault(record.action, []).append(record)
+    changed = by_action["ParametersChanged"][0]
+    assert (
+        changed.actor == world.platform.address and "the management fee to 0.001000 ETH per listing" in changed.detail
+    )
+    listed = by_action["Listed"][0].detail
+    assert "ownership for negotiation, asking 0.500000 ETH" in listed and "collateral 0.100000 ETH" in listed
+    assert "management fee 0.001000 ETH" in listed
+    assert by_action["OfferMade"][0].actor == buyer.address
+    countered = by_action["OfferCountered"][0]
+    assert countered.actor == seller.address and "asks 0.375000 ETH instead of 0.250000 ETH" in countered.detail
+    accepted = by_action["OfferAccepted"][0]
+    assert accepted.actor == buyer.address and f"accepted the seller's counter on offer #{offer_id}" in accepted.detail
+    assert by_action["Disputed"][0].actor == buyer.address
+    resolved = by_action["Resolved"][0]
+    assert resolved.actor == world.platform.address and "for the buyer" in resolved.detail
+    settled = by_action["Settled"][0]
+    assert settled.actor == buyer.address
+    assert f"settled order #{order_id} for the buyer after a dispute" in settled.detail
+    assert "buyer owed 0.575000 ETH" in settled.detail  # its payment, its collateral and the seller's
+    assert "opened an English auction" in by_action["AuctionOpened"][0].detail
+    assert by_action["AuctionSettled"][0].actor == seller.address
+    assert "without bids" in by_action["AuctionSettled"][0].detail
+
+    # the dataset filter follows the listing to its offers, orders and settlement; the account filter finds
+    # the events that name no account through their order's parties
+    of_dataset = [r.action for r in audit.audit_trail(c, token_id=token_id)]
+    assert {"OfferMade", "OfferCountered", "OfferAccepted", "Disputed", "Resolved", "Settled"} <= set(of_dataset)
+    assert "AuctionOpened" not in of_dataset
+    of_seller = {r.action for r in audit.audit_trail(c, account=seller.address)}
+    assert {"OfferCountered", "Settled", "Resolved", "AuctionOpened"} <= of_seller

@@ -111,13 +111,15 @@ def settle_and_audit(net: Network, order: dict[str, Any], token_id: int) -> None
     confirmed = buyer.order_action(order_id, "confirm")["order"]
     assert confirmed["state"] == "completed"
     assert buyer.dataset(token_id)["owner"] == net.accounts["buyer"].address  # ownership NFT moved
-    assert seller.withdraw()["amount_wei"] == PRICE - order["fee_wei"]
+    assert order["collateral_wei"] == PRICE  # the default double deposit: 100 % of the price
+    assert seller.withdraw()["amount_wei"] == PRICE - order["fee_wei"] + PRICE  # and its collateral back
+    assert buyer.withdraw()["amount_wei"] == PRICE  # its collateral back
     assert platform.withdraw()["amount_wei"] == order["fee_wei"]
 
     supervisor = net.operator("supervisor")
     trail = supervisor.audit(token_id=token_id)["records"]
     assert [r["action"] for r in trail][:4] == ["DatasetPublished", "Listed", "OrderPaid", "Delivered"]
-    assert "Confirmed" in [r["action"] for r in trail]
+    assert "Settled" in [r["action"] for r in trail]
     paid = next(r for r in trail if r["action"] == "OrderPaid")
     assert paid["actor"] == net.accounts["buyer"].address
     withdrawals = supervisor.audit(account=net.accounts["seller"].address)["records"]
@@ -231,6 +233,7 @@ def test_trade_through_the_platform_relay(network: Network, tmp_path: Path) -> N
     with net.client("platform", as_="supervisor") as as_supervisor:
         board = as_supervisor.relay_board(order_id)
     assert board["consistent"] is True and board["delivery_hash"] == delivered["delivery_hash"]
+    assert board["fingerprints_match"] is True  # f_S of the seller's data and f_B of the buyer's decrypted copy
     assert [(e["kind"], e["sender"]) for e in board["entries"]] == [
         ("sent", net.accounts["seller"].address),
         ("received", net.accounts["buyer"].address),
@@ -246,6 +249,7 @@ def test_trade_through_the_platform_relay(network: Network, tmp_path: Path) -> N
             bytes.fromhex(entry["delivery_hash"][2:]),
             entry["timestamp"],
             entry["received"],
+            bytes.fromhex(entry["fingerprint_hash"][2:]),
         )
         assert signed.signer(bytes.fromhex(entry["signature"][2:]), net.chain.chain_id, market) == entry["sender"]
 

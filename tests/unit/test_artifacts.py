@@ -30,6 +30,27 @@ def test_committed_artifact_matches_fresh_compile(fresh: Path, name: str) -> Non
 
 def test_artifacts_load_and_have_the_expected_interface() -> None:
     names = {e["name"] for e in load_artifact("Market").abi if e.get("type") == "function"}
-    assert {"list", "buy", "deliver", "confirm", "release", "refund", "withdraw", "cancel", "set_fee"} <= names
+    assert {"list", "buy", "deliver", "confirm", "release", "refund", "withdraw", "cancel", "set_parameters"} <= names
+    assert {
+        "list_negotiable",
+        "list_auction",
+        "list_use_right",
+        "buy_queries",
+        "record_query",
+        "expire",
+        "make_offer",
+        "counter_offer",
+        "accept_offer",
+        "accept_counter",
+        "reject_offer",
+        "withdraw_offer",
+        "bid",
+        "settle",
+        "dispute",
+        "resolve",
+    } <= names
+    events = {e["name"] for e in load_artifact("Market").abi if e.get("type") == "event"}
+    assert {"Listed", "OrderPaid", "Delivered", "Disputed", "Resolved", "Settled", "Withdrawn"} <= events
+    assert not {"Confirmed", "Refunded", "FeeChanged"} & events
     assert load_artifact("Catalog").bytecode
     assert (source_dir() / "Catalog.vy").is_file()

@@ -114,6 +114,7 @@ def create_app(
             node.participant.store,
             node.participant.home / "send-receive.sqlite",
             operator=node.address,
+            platform_key=node.participant.private_key,
             clock=clock,
         )
         if node.platform is not None

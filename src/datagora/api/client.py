@@ -264,13 +264,25 @@ class NodeClient:
         ).content
 
     def list_offer(
-        self, token_id: int, price_wei: int, *, delivery_window: int | None = None, confirm_window: int | None = None
+        self,
+        token_id: int,
+        price_wei: int,
+        *,
+        delivery_window: int | None = None,
+        confirm_window: int | None = None,
+        collateral_wei: int | None = None,
+        payment_token: str | None = None,
     ) -> dict[str, Any]:
+        """``POST /offers``: list ``token_id`` at a fixed price (collateral default: 100 % of the price; payment
+        default: ether)."""
         body: dict[str, Any] = {"token_id": token_id, "price_wei": price_wei}
-        if delivery_window is not None:
-            body["delivery_window"] = delivery_window
-        if confirm_window is not None:
-            body["confirm_window"] = confirm_window
+        optional = {
+            "delivery_window": delivery_window,
+            "confirm_window": confirm_window,
+            "collateral_wei": collateral_wei,
+            "payment_token": payment_token,
+        }
+        body.update({k: v for k, v in optional.items() if v is not None})
         return dict(self.json("POST", "/offers", json=body))
 
     def offer(self, listing_id: int) -> dict[str, Any]:
@@ -290,8 +302,10 @@ class NodeClient:
         ``refund`` or ``release``."""
         return dict(self.json("POST", f"/orders/{order_id}/{action}", json=body))
 
-    def withdraw(self) -> dict[str, Any]:
-        return dict(self.json("POST", "/withdrawals"))
+    def withdraw(self, payment_token: str | None = None) -> dict[str, Any]:
+        """``POST /withdrawals``: everything the Market owes the node's account in ether or ``payment_token``."""
+        body = {"payment_token": payment_token} if payment_token is not None else None
+        return dict(self.json("POST", "/withdrawals", json=body))
 
     def audit(self, *, format: str = "json", **filters: Any) -> Any:
         """The supervisor's audit trail: a dict (``format="json"``) or the CSV text."""
@@ -396,9 +410,12 @@ class NodeClient:
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
         return dict(self.json("PUT", f"/relay/{order_id}", body=fresh, headers=headers))
 
-    def relay_notice(self, notice: DeliveryNotice, signature: bytes) -> dict[str, Any]:
-        """Post a signed "sent" or "received" notice to the platform's send-receive board."""
-        body = {
+    def relay_notice(
+        self, notice: DeliveryNotice, signature: bytes, *, encrypted_fingerprint: bytes | None = None
+    ) -> dict[str, Any]:
+        """Post a signed "sent" or "received" notice to the platform's send-receive board, with the author's
+        fingerprint encrypted to the platform (``E_PkP(f)``) when given."""
+        body: dict[str, Any] = {
             "order_id": notice.order_id,
             "seller": notice.seller,
             "buyer": notice.buyer,
@@ -406,7 +423,10 @@ class NodeClient:
             "timestamp": notice.timestamp,
             "received": notice.received,
             "signature": "0x" + signature.hex(),
+            "fingerprint_hash": "0x" + notice.fingerprint_hash.hex(),
         }
+        if encrypted_fingerprint is not None:
+            body["encrypted_fingerprint"] = "0x" + encrypted_fingerprint.hex()
         return dict(self.json("POST", "/relay/notices", json=body))
 
     def relay_board(self, order_id: int) -> dict[str, Any]:

@@ -9,7 +9,7 @@
 | ``AccessDenied`` | 403 |
 | ``NotFoundError`` | 404 |
 | ``NoveltyRefused`` | 409 (plus ``matching_token_id``) |
-| ``TransactionReverted`` | 409, detail = the contract's reason (``"market: wrong price"``) |
+| ``TransactionReverted`` | 409, detail = the contract's reason (``"market: wrong value"``) |
 | ``ValidationError`` | 422 |
 | ``CryptoError`` | 400 |
 | ``RemoteError`` | the peer's 4xx status, 502 when the peer failed or refused this node's own sign-in |

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
-from datagora.domain.models import Listing, Order, Organisation, TxResult
+from datagora.domain.models import Auction, Listing, Order, Organisation, SaleKind, TxResult
 from datagora.services.audit import AuditRecord
 from datagora.services.relay import BoardEntry, BoardView, RelayedCiphertext
 
@@ -134,8 +134,13 @@ class DatasetOut(BaseModel):
     owner: str
     content_hash: str
     listing_id: int | None
-    price_wei: int | None
-    sale_kind: str | None
+    price_wei: int | None = Field(
+        description="Of the open listing, in the payment token's smallest unit: the fixed price, the asking price "
+        "(negotiated), the reserve (auction) or the price per query (use-right)."
+    )
+    sale_kind: str | None = Field(description="ownership or use-right")
+    pricing: str | None = Field(default=None, description="fixed, negotiated or auction")
+    payment_token: str | None = Field(default=None, description="The zero address for ether, else an ERC-20.")
 
 
 class DatasetDetail(DatasetOut):
@@ -201,67 +206,125 @@ class PublishedNoteIn(Strict):
         return value
 
 
-# -- offers and orders ---------------------------------------------------------------------------------------
+# -- listings ("offers" in the routes) and orders ------------------------------------------------------------
 
 
-class OfferIn(Strict):
+def term(value: object) -> str:
+    """An enum member's name as the API spells it: ``USE_RIGHT`` → ``"use-right"``."""
+    return str(getattr(value, "name", value)).lower().replace("_", "-")
+
+
+class ListingIn(Strict):
+    """A fixed-price sale of a dataset's ownership. Both parties post ``collateral_wei`` (double deposit);
+    the default is 100 % of the price."""
+
     token_id: Id
     price_wei: Annotated[int, Field(ge=1, le=MAX_WEI)]
     delivery_window: Window = 86_400
     confirm_window: Window = 86_400
+    collateral_wei: Wei | None = Field(default=None, description="Default: the price (100 %).")
+    payment_token: Address | None = Field(default=None, description="An ERC-20 to be paid in (default: ether).")
 
 
-class OfferOut(BaseModel):
+class AuctionOut(BaseModel):
+    end_time: int
+    min_increment: int
+    highest_bidder: str | None
+    highest_bid: int
+
+    @classmethod
+    def of(cls, auction: Auction) -> AuctionOut:
+        bidder = auction.highest_bidder if int(auction.highest_bidder, 16) else None
+        return cls(
+            end_time=auction.end_time,
+            min_increment=auction.min_increment,
+            highest_bidder=bidder,
+            highest_bid=auction.highest_bid,
+        )
+
+
+class ListingOut(BaseModel):
     listing_id: int
     seller: str
     token_id: int
-    price_wei: int
-    delivery_window: int
+    kind: Literal["ownership", "use-right"]
+    pricing: Literal["fixed", "negotiated", "auction"]
+    price_wei: int = Field(
+        description="In the payment token's smallest unit: the fixed price, the asking price, the reserve or the "
+        "price per query."
+    )
+    collateral_wei: int = Field(description="What each party deposits (ownership sales; 0 for use-rights).")
+    payment_token: str = Field(description="The zero address for ether, else an ERC-20.")
+    delivery_window: int = Field(description="Seconds to deliver after payment (use-right: the usage window).")
     confirm_window: int
+    max_queries: int = Field(description="Most queries one use-right order may buy (0 for ownership).")
     state: str
+    auction: AuctionOut | None = None
 
     @classmethod
-    def of(cls, listing: Listing) -> OfferOut:
+    def of(cls, listing: Listing, auction: Auction | None = None) -> ListingOut:
         return cls(
             listing_id=listing.id,
             seller=listing.seller,
             token_id=listing.token_id,
+            kind=term(listing.kind),  # type: ignore[arg-type]
+            pricing=term(listing.pricing),  # type: ignore[arg-type]
             price_wei=listing.price,
+            collateral_wei=listing.collateral,
+            payment_token=listing.payment_token,
             delivery_window=listing.delivery_window,
             confirm_window=listing.confirm_window,
-            state=listing.state.name.lower(),
+            max_queries=listing.max_queries,
+            state=term(listing.state),
+            auction=AuctionOut.of(auction) if auction is not None else None,
         )
 
 
-class OfferCreated(BaseModel):
-    offer: OfferOut
+class ListingCreated(BaseModel):
+    offer: ListingOut
     txs: list[TxOut]
 
 
 class BuyIn(Strict):
     listing_id: Id
-    value_wei: Wei | None = Field(default=None, description="Default: the listed price.")
+    value_wei: Wei | None = Field(
+        default=None, description="Ether to send. Default: the price plus the collateral (nothing for an ERC-20)."
+    )
 
 
 class OrderOut(BaseModel):
     order_id: int
     listing_id: int
     buyer: str
-    fee_wei: int
-    deadline: int
+    kind: Literal["ownership", "use-right"]
+    amount_wei: int = Field(description="Held in escrow: the price, or for a use-right the credit left.")
+    collateral_wei: int = Field(description="The buyer's deposit held with it (ownership sales).")
+    payment_token: str
+    fee_bps: int
+    fee_wei: int = Field(description="The platform's brokerage fee on completion of an ownership sale.")
+    deadline: int = Field(description="The current deadline: delivery, confirmation, dispute or usage window.")
     state: str
     delivery_hash: str | None
+    queries_total: int
+    queries_left: int
 
     @classmethod
-    def of(cls, order: Order) -> OrderOut:
+    def of(cls, order: Order, listing: Listing) -> OrderOut:
         return cls(
             order_id=order.id,
             listing_id=order.listing_id,
             buyer=order.buyer,
+            kind=term(listing.kind),  # type: ignore[arg-type]
+            amount_wei=order.amount,
+            collateral_wei=listing.collateral if listing.kind == SaleKind.OWNERSHIP else 0,
+            payment_token=listing.payment_token,
+            fee_bps=order.fee_bps,
             fee_wei=order.fee,
             deadline=order.deadline,
-            state=order.state.name.lower(),
+            state=term(order.state),
             delivery_hash=hex0x(order.delivery_hash) if any(order.delivery_hash) else None,
+            queries_total=order.queries_total,
+            queries_left=order.queries_left,
         )
 
 
@@ -306,6 +369,16 @@ class NoticeIn(Strict):
     timestamp: Annotated[int, Field(ge=0, le=MAX_ID, description="t1 (sent) or t2 (received), Unix seconds.")]
     received: bool
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="EIP-712, 65 bytes r || s || v.")
+    fingerprint_hash: Hex32 = Field(
+        default="0x" + "00" * 32,
+        description="keccak256 of the data fingerprint (f_S or f_B, steps 17 and 21); zero when none is sent.",
+    )
+    encrypted_fingerprint: str | None = Field(
+        default=None,
+        max_length=2 + 2 * (MAX_FINGERPRINT_BYTES + 1024),
+        pattern=r"^(0x)?([0-9a-fA-F]{2})+$",
+        description="E_PkP(f): the fingerprint ECIES-encrypted to the platform's Registry key, hex.",
+    )
 
 
 class BoardEntryOut(BaseModel):
@@ -320,6 +393,7 @@ class BoardEntryOut(BaseModel):
     received: bool
     signature: str
     recorded_at: int = Field(description="When the platform recorded it (its clock, Unix seconds).")
+    fingerprint_hash: str = Field(description="keccak256 of the fingerprint the author sent (zero: none).")
 
     @classmethod
     def of(cls, entry: BoardEntry) -> BoardEntryOut:
@@ -336,6 +410,7 @@ class BoardEntryOut(BaseModel):
             received=n.received,
             signature=hex0x(entry.signature),
             recorded_at=entry.recorded_at,
+            fingerprint_hash=hex0x(n.fingerprint_hash),
         )
 
 
@@ -373,8 +448,13 @@ class BoardOut(BaseModel):
     relayed: RelayedOut | None
     entries: list[BoardEntryOut]
     consistent: bool | None = Field(
-        description="Step 22: the latest sent and received hashes equal the delivery hash (null until both exist)."
+        description="Step 22: the latest sent and received hashes equal the delivery hash, and the fingerprints "
+        "match when both were sent (null until both notices exist)."
     )
+    fingerprints_match: bool | None = Field(
+        default=None, description="f_S and f_B are the same data (null unless both notices carried one)."
+    )
+    similarity: float | None = Field(default=None, description="Similarity of f_S and f_B, 0..1.")
 
     @classmethod
     def of(cls, view: BoardView) -> BoardOut:
@@ -388,6 +468,8 @@ class BoardOut(BaseModel):
             relayed=RelayedOut.of(view.relayed) if view.relayed is not None else None,
             entries=[BoardEntryOut.of(e) for e in view.entries],
             consistent=view.consistent,
+            fingerprints_match=view.fingerprints_match,
+            similarity=view.similarity,
         )
 
 
@@ -410,8 +492,13 @@ class ReceivedOut(BaseModel):
     )
 
 
+class WithdrawIn(Strict):
+    payment_token: Address | None = Field(default=None, description="An ERC-20 (default: ether).")
+
+
 class WithdrawalOut(BaseModel):
-    amount_wei: int
+    amount_wei: int = Field(description="In the payment token's smallest unit.")
+    payment_token: str
     tx: TxOut
 
 

@@ -39,6 +39,7 @@ from datagora.domain.models import (
     Organisation,
     OrgStatus,
     Pricing,
+    Ruling,
     SaleKind,
     TxResult,
 )
@@ -100,7 +101,7 @@ class Contracts:
                     topic = bytes(event_abi_to_log_topic(entry))  # type: ignore[arg-type]
                     self._topics[topic] = (name, getattr(contract.events, entry["name"]))
         self._by_address = {c.address.lower(): n for n, c in self._c.items()}
-        self._delivery_hashes: dict[int, bytes] = {}
+        self._delivery_hashes: dict[int, tuple[bytes, int, str]] = {}
 
     # -- deployment --------------------------------------------------------------------------------------
 
@@ -537,8 +538,9 @@ class Contracts:
     def dispute(self, sender: LocalAccount, order_id: int, reason_hash: bytes) -> TxResult:
         return self._send(sender, "Market", "dispute", order_id, reason_hash)
 
-    def resolve(self, sender: LocalAccount, order_id: int, seller_honest: bool, evidence_hash: bytes) -> TxResult:
-        return self._send(sender, "Market", "resolve", order_id, seller_honest, evidence_hash)
+    def resolve(self, sender: LocalAccount, order_id: int, ruling: Ruling, evidence_hash: bytes) -> TxResult:
+        """Platform only: settle a disputed order with ``ruling`` (Wu et al. section IV.A.3)."""
+        return self._send(sender, "Market", "resolve", order_id, int(ruling), evidence_hash)
 
     def release(self, sender: LocalAccount, order_id: int) -> TxResult:
         return self._send(sender, "Market", "release", order_id)
@@ -630,14 +632,18 @@ class Contracts:
 
     def delivery_hash(self, order_id: int) -> bytes:
         """The SHA-256 the seller committed in ``Delivered`` for ``order_id`` (zero bytes when not delivered).
-        The hash lives in the event log only (cheaper than storage, equally tamper-proof); an order is
-        delivered at most once, so a found hash is cached."""
+        The hash lives in the event log only (cheaper than storage, equally tamper-proof). A found hash is cached
+        with the block that holds its log and reused only while that block is still on the chain (one block-hash
+        lookup instead of a log scan; a reorganisation or a reverted snapshot invalidates it)."""
         cached = self._delivery_hashes.get(order_id)
         if cached is not None:
-            return cached
+            found, block_number, block_hash = cached
+            if self.chain.block_hash(block_number) == block_hash:
+                return found
+            del self._delivery_hashes[order_id]
         for ev in self.market_events("Delivered", order_id):
             found = bytes(ev.args["delivery_hash"])
-            self._delivery_hashes[order_id] = found
+            self._delivery_hashes[order_id] = (found, ev.block_number, ev.block_hash)
             return found
         return bytes(32)
 

@@ -20,7 +20,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from datagora.domain.errors import DatagoraError, ValidationError
-from datagora.domain.models import OrgStatus, TxResult
+from datagora.domain.models import ETHER as ETHER_TOKEN
+from datagora.domain.models import OrgStatus, Pricing, TxResult
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -37,6 +38,8 @@ customer_app = typer.Typer(help="Individual customers (data subjects).", no_args
 app.add_typer(account_app, name="account")
 app.add_typer(org_app, name="org")
 app.add_typer(customer_app, name="customer")
+market_app = typer.Typer(help="The Market's parameters, set by the platform.", no_args_is_help=True)
+app.add_typer(market_app, name="market")
 
 console = Console()
 err = Console(stderr=True)
@@ -85,6 +88,40 @@ def _parse_ether(text: str) -> int:
     if not wei.is_finite() or wei != wei.to_integral_value() or wei < 0:
         raise ValueError(f"not a valid amount of ether: {text!r}")
     return int(wei)
+
+
+def _parse_amount(text: str) -> int:
+    """An amount in the smallest unit (wei): ``"0.5"`` or ``"0.5eth"`` is half an ether (10^18 units, the
+    convention of ``--price``; for an 18-decimal ERC-20 the same in its units), ``"5000wei"`` is 5,000 units."""
+    raw = text.strip().lower()
+    if raw.endswith("wei"):
+        digits = raw.removesuffix("wei").strip()
+        if not digits.isascii() or not digits.isdigit():
+            raise ValueError(f"not an amount of wei: {text!r}")
+        return int(digits)
+    return _parse_ether(raw.removesuffix("ether").removesuffix("eth").strip() or text)
+
+
+def _address_option(text: str | None) -> str:
+    """An ERC-20 address from ``--token``, or the ether marker (the zero address) when absent."""
+    if text is None:
+        return ETHER_TOKEN
+    from web3 import Web3
+
+    if not Web3.is_address(text):
+        raise ValueError(f"not an address: {text!r}")
+    return str(Web3.to_checksum_address(text))
+
+
+def _money(contracts: Any, amount: int, payment_token: str = ETHER_TOKEN) -> str:
+    """``amount`` in ether, or in units of the ERC-20 named by its symbol."""
+    if int(payment_token, 16) == 0:
+        return f"{amount / ETHER} ETH"
+    try:
+        symbol = str(contracts.token_symbol(payment_token))
+    except DatagoraError:
+        symbol = _short(payment_token)
+    return f"{amount} {symbol} units"
 
 
 def _print_tx(action: str, tx: TxResult) -> None:
@@ -381,8 +418,15 @@ def search(
 
     contracts = _contracts(home, rpc_url)
     caller = _participant(home, account).address  # proves the caller holds the key
-    table = Table("id", "name", "domain", "size", "owner", "listing", "price (ETH)")
+    table = Table("id", "name", "domain", "size", "owner", "listing", "price (ETH)", "sale")
     for hit in catalog.search(contracts, caller, keyword):
+        listing = hit.listing
+        if listing is None:
+            price, sale = "-", "-"
+        else:
+            in_ether = int(listing.payment_token, 16) == 0
+            price = str(hit.price / ETHER) if in_ether else _money(contracts, hit.price, listing.payment_token)
+            sale = "use-right per query" if listing.max_queries else listing.pricing.name.lower()
         table.add_row(
             str(hit.token_id),
             hit.name,
@@ -390,9 +434,19 @@ def search(
             str(hit.size),
             _short(hit.owner),
             str(hit.listing_id or "-"),
-            str(hit.price / ETHER) if hit.listing_id else "-",
+            price,
+            sale,
         )
     console.print(table)
+
+
+Amount = Annotated[str, typer.Argument(help="Ether (0.5) or the smallest unit with a suffix (500000wei).")]
+_PRICING_WORDS = {
+    Pricing.FIXED: "for",
+    Pricing.NEGOTIATED: "for negotiation, asking",
+    Pricing.AUCTION: "at auction, reserve",
+}
+AMOUNT_HELP = "Ether (0.5) or the smallest unit with a suffix (500000wei); an ERC-20 listing counts in its units."
 
 
 @app.command("list")
@@ -400,25 +454,77 @@ def search(
 def list_(
     token_id: int,
     account: AccountName,
-    price: Annotated[str, typer.Option(help="Price in ether.")],
+    price: Annotated[
+        str | None,
+        typer.Option(
+            help="Fixed price; the asking price with --negotiable; the reserve with --auction. " + AMOUNT_HELP
+        ),
+    ] = None,
+    collateral: Annotated[
+        str | None, typer.Option(help="Deposit each party posts (default: 100 % of the price). " + AMOUNT_HELP)
+    ] = None,
+    token: Annotated[str | None, typer.Option(help="ERC-20 to be paid in (default: ether).")] = None,
+    negotiable: Annotated[bool, typer.Option("--negotiable", help="Take offers instead of a fixed price.")] = False,
+    auction: Annotated[bool, typer.Option("--auction", help="Sell by English auction.")] = False,
+    reserve: Annotated[str | None, typer.Option(help="Auction: lowest acceptable bid. " + AMOUNT_HELP)] = None,
+    min_increment: Annotated[
+        str | None, typer.Option(help="Auction: smallest raise over the highest bid. " + AMOUNT_HELP)
+    ] = None,
+    duration: Annotated[int, typer.Option(help="Auction: seconds it runs.")] = 86_400,
     delivery_window: Annotated[int, typer.Option(help="Seconds to deliver after payment.")] = 86_400,
     confirm_window: Annotated[int, typer.Option(help="Seconds to confirm after delivery.")] = 86_400,
     home: Home = DEFAULT_HOME,
     rpc_url: RpcUrl = None,
 ) -> None:
-    """Offer the ownership of dataset TOKEN_ID at a fixed price."""
+    """Offer the ownership of dataset TOKEN_ID: at a fixed price, for negotiation (--negotiable) or by English
+    auction (--auction). The seller posts the collateral with the listing (double deposit)."""
     from datagora.services import market
 
-    listing_id, txs = market.list_dataset(
-        _contracts(home, rpc_url),
-        _participant(home, account),
-        token_id,
-        _parse_ether(price),
-        delivery_window=delivery_window,
-        confirm_window=confirm_window,
+    if negotiable and auction:
+        raise ValidationError("choose one of --negotiable and --auction")
+    if not auction and (reserve is not None or min_increment is not None):
+        raise ValidationError("--reserve and --min-increment are for --auction")
+    if auction:
+        if reserve is not None and price is not None:
+            raise ValidationError("give the auction's reserve once: --reserve or --price")
+        if reserve is None and price is None:
+            raise ValidationError("give the auction's reserve: --reserve")
+        if min_increment is None:
+            raise ValidationError("--auction needs --min-increment")
+    elif price is None:
+        raise ValidationError("give the price: --price")
+    amount = _parse_amount(str(reserve if auction and reserve is not None else price))
+    terms: dict[str, Any] = {
+        "delivery_window": delivery_window,
+        "confirm_window": confirm_window,
+        "collateral": None if collateral is None else _parse_amount(collateral),
+        "payment_token": _address_option(token),
+    }
+    contracts, seller = _contracts(home, rpc_url), _participant(home, account)
+    if auction:
+        listing_id, txs = market.list_auction(
+            contracts,
+            seller,
+            token_id,
+            amount,
+            min_increment=_parse_amount(str(min_increment)),
+            duration=duration,
+            **terms,
+        )
+    elif negotiable:
+        listing_id, txs = market.list_negotiable(contracts, seller, token_id, amount, **terms)
+    else:
+        listing_id, txs = market.list_dataset(contracts, seller, token_id, amount, **terms)
+    listing = contracts.listing(listing_id)
+    how = _PRICING_WORDS[listing.pricing]
+    for tx in txs[:-1]:
+        nft = any(e.name == "ApprovalForAll" for e in tx.events)
+        _print_tx("approved the market for data NFTs" if nft else "approved the market to take the collateral", tx)
+    _print_tx(
+        f"listing #{listing_id}: dataset #{token_id} {how} {_money(contracts, listing.price, listing.payment_token)}, "
+        f"collateral {_money(contracts, listing.collateral, listing.payment_token)}",
+        txs[-1],
     )
-    for tx in txs:
-        _print_tx(f"listing #{listing_id}" if tx is txs[-1] else "approved the market for data NFTs", tx)
 
 
 @app.command()
@@ -426,20 +532,26 @@ def list_(
 def buy(
     listing_id: int,
     account: AccountName,
-    value: Annotated[str | None, typer.Option(help="Ether to pay (default: the listed price).")] = None,
+    value: Annotated[
+        str | None, typer.Option(help="Ether to send (default: the price plus the collateral; 0 for an ERC-20).")
+    ] = None,
     home: Home = DEFAULT_HOME,
     rpc_url: RpcUrl = None,
 ) -> None:
-    """Pay into escrow for a listing."""
+    """Pay the price and the buyer's collateral into escrow for a fixed-price listing (an ERC-20 listing's token
+    is approved first)."""
     from datagora.services import market
 
+    contracts = _contracts(home, rpc_url)
     order_id, tx = market.buy(
-        _contracts(home, rpc_url),
-        _participant(home, account),
-        listing_id,
-        None if value is None else _parse_ether(value),
+        contracts, _participant(home, account), listing_id, None if value is None else _parse_amount(value)
     )
-    _print_tx(f"order #{order_id} paid into escrow", tx)
+    order, listing = contracts.order(order_id), contracts.listing(listing_id)
+    _print_tx(
+        f"order #{order_id} paid into escrow: {_money(contracts, order.amount, listing.payment_token)} plus "
+        f"{_money(contracts, listing.collateral, listing.payment_token)} collateral",
+        tx,
+    )
 
 
 @app.command()
@@ -561,12 +673,207 @@ def rate(
 
 @app.command()
 @handle_errors
-def withdraw(account: AccountName, home: Home = DEFAULT_HOME, rpc_url: RpcUrl = None) -> None:
-    """Withdraw everything the market owes the account."""
+def withdraw(
+    account: AccountName,
+    token: Annotated[str | None, typer.Option(help="ERC-20 to withdraw (default: ether).")] = None,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Withdraw everything the market owes the account, in ether or an ERC-20."""
     from datagora.services import market
 
-    amount, tx = market.withdraw(_contracts(home, rpc_url), _participant(home, account))
-    _print_tx(f"withdrew {amount / ETHER} ETH", tx)
+    contracts, payment_token = _contracts(home, rpc_url), _address_option(token)
+    amount, tx = market.withdraw(contracts, _participant(home, account), payment_token)
+    _print_tx(f"withdrew {_money(contracts, amount, payment_token)}", tx)
+
+
+# -- negotiation, auctions, disputes, use-right expiry -------------------------------------------------------
+
+
+@app.command()
+@handle_errors
+def offer(
+    listing_id: int,
+    amount: Amount,
+    account: AccountName,
+    valid_for: Annotated[int, typer.Option(help="Seconds the offer stays open.")] = 86_400,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Offer AMOUNT for a negotiable listing; the amount and the buyer's collateral are held in escrow until the
+    offer is accepted, rejected or withdrawn."""
+    from datagora.services import market
+
+    contracts = _contracts(home, rpc_url)
+    offer_id, tx = market.make_offer(
+        contracts, _participant(home, account), listing_id, _parse_amount(amount), valid_for=valid_for
+    )
+    made, listing = contracts.offer(offer_id), contracts.listing(listing_id)
+    _print_tx(
+        f"offer #{offer_id} on listing #{listing_id}: {_money(contracts, made.amount, listing.payment_token)} "
+        f"(plus {_money(contracts, listing.collateral, listing.payment_token)} collateral) held in escrow, open "
+        f"for {valid_for} s",
+        tx,
+    )
+
+
+@app.command()
+@handle_errors
+def counter(
+    offer_id: int, amount: Amount, account: AccountName, home: Home = DEFAULT_HOME, rpc_url: RpcUrl = None
+) -> None:
+    """The seller answers offer OFFER_ID with a counter price the buyer may accept until the offer expires."""
+    from datagora.services import market
+
+    contracts = _contracts(home, rpc_url)
+    tx = market.counter_offer(contracts, _participant(home, account), offer_id, _parse_amount(amount))
+    made = contracts.offer(offer_id)
+    token = contracts.listing(made.listing_id).payment_token
+    _print_tx(f"countered offer #{offer_id} with {_money(contracts, made.counter, token)}", tx)
+
+
+@app.command()
+@handle_errors
+def accept(offer_id: int, account: AccountName, home: Home = DEFAULT_HOME, rpc_url: RpcUrl = None) -> None:
+    """The seller accepts offer OFFER_ID at the buyer's amount: it becomes an order."""
+    from datagora.services import market
+
+    order_id, tx = market.accept_offer(_contracts(home, rpc_url), _participant(home, account), offer_id)
+    _print_tx(f"accepted offer #{offer_id}: order #{order_id} paid into escrow", tx)
+
+
+@app.command("accept-counter")
+@handle_errors
+def accept_counter(offer_id: int, account: AccountName, home: Home = DEFAULT_HOME, rpc_url: RpcUrl = None) -> None:
+    """The buyer accepts the seller's counter on offer OFFER_ID (a higher price is topped up now, a lower one
+    leaves the difference to withdraw): it becomes an order."""
+    from datagora.services import market
+
+    order_id, tx = market.accept_counter(_contracts(home, rpc_url), _participant(home, account), offer_id)
+    _print_tx(f"accepted the counter on offer #{offer_id}: order #{order_id} paid into escrow", tx)
+
+
+@app.command()
+@handle_errors
+def reject(offer_id: int, account: AccountName, home: Home = DEFAULT_HOME, rpc_url: RpcUrl = None) -> None:
+    """The seller rejects offer OFFER_ID; the buyer's escrow is owed back to it."""
+    from datagora.services import market
+
+    tx = market.reject_offer(_contracts(home, rpc_url), _participant(home, account), offer_id)
+    _print_tx(f"rejected offer #{offer_id}: the buyer's escrow is owed back to it", tx)
+
+
+@app.command("withdraw-offer")
+@handle_errors
+def withdraw_offer(offer_id: int, account: AccountName, home: Home = DEFAULT_HOME, rpc_url: RpcUrl = None) -> None:
+    """The buyer takes offer OFFER_ID back (anyone may once it expired); then `datagora withdraw` pays the escrow
+    out."""
+    from datagora.services import market
+
+    tx = market.withdraw_offer(_contracts(home, rpc_url), _participant(home, account), offer_id)
+    _print_tx(f"withdrew offer #{offer_id}: the escrow is owed back to the buyer", tx)
+
+
+@app.command()
+@handle_errors
+def bid(
+    listing_id: int, amount: Amount, account: AccountName, home: Home = DEFAULT_HOME, rpc_url: RpcUrl = None
+) -> None:
+    """Bid AMOUNT in the English auction of LISTING_ID; the bid and the bidder's collateral are held in escrow
+    (an outbid bidder withdraws its own)."""
+    from datagora.services import market
+
+    contracts = _contracts(home, rpc_url)
+    value = _parse_amount(amount)
+    tx = market.bid(contracts, _participant(home, account), listing_id, value)
+    auction = contracts.auction(listing_id)
+    _print_tx(
+        f"bid {_money(contracts, value, contracts.listing(listing_id).payment_token)} on listing #{listing_id} "
+        f"(the auction ends at Unix time {auction.end_time})",
+        tx,
+    )
+
+
+@app.command()
+@handle_errors
+def settle(listing_id: int, account: AccountName, home: Home = DEFAULT_HOME, rpc_url: RpcUrl = None) -> None:
+    """After its end, settle the auction of LISTING_ID: the highest bid becomes an order (without bids the
+    dataset and the collateral return to the seller)."""
+    from datagora.services import market
+
+    order_id, tx = market.settle_auction(_contracts(home, rpc_url), _participant(home, account), listing_id)
+    if order_id:
+        _print_tx(f"settled the auction of listing #{listing_id}: order #{order_id} for the highest bidder", tx)
+    else:
+        _print_tx(f"settled the auction of listing #{listing_id} without bids: the dataset returns to the seller", tx)
+
+
+@app.command()
+@handle_errors
+def dispute(
+    order_id: int,
+    account: AccountName,
+    reason: Annotated[str, typer.Option(help="Why (kept off chain; its keccak256 goes on chain).")],
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """The buyer (or the platform) disputes a delivered order before its confirmation deadline; the platform
+    then resolves it."""
+    from datagora.services import market
+
+    if not reason.strip():
+        raise ValidationError("give a reason: --reason TEXT")
+    contracts = _contracts(home, rpc_url)
+    tx = market.dispute(contracts, _participant(home, account), order_id, reason)
+    deadline = contracts.order(order_id).deadline
+    _print_tx(f"disputed order #{order_id}: the platform resolves it by Unix time {deadline}", tx)
+
+
+@app.command()
+@handle_errors
+def expire(order_id: int, account: AccountName, home: Home = DEFAULT_HOME, rpc_url: RpcUrl = None) -> None:
+    """Close a use-right order after its usage window: the unused credit is owed back to the buyer."""
+    from datagora.services import market
+
+    contracts = _contracts(home, rpc_url)
+    tx = market.expire(contracts, _participant(home, account), order_id)
+    refund = int(tx.event("Settled").args["buyer_credit"])
+    token = contracts.listing(contracts.order(order_id).listing_id).payment_token
+    _print_tx(f"expired order #{order_id}: {_money(contracts, refund, token)} unused credit owed to the buyer", tx)
+
+
+@market_app.command("params")
+@handle_errors
+def market_params(
+    account: Annotated[str | None, typer.Option("--account", "-a", help="Keystore name of the platform.")] = None,
+    fee_bps: Annotated[int | None, typer.Option(help="Brokerage fee in basis points of each sale.")] = None,
+    management_fee: Annotated[str | None, typer.Option(help="Paid by each new listing. " + AMOUNT_HELP)] = None,
+    dispute_window: Annotated[int | None, typer.Option(help="Seconds the platform has to resolve a dispute.")] = None,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Show the Market's parameters; with options, the platform changes them (the others are kept)."""
+    from datagora.services import platform
+
+    contracts = _contracts(home, rpc_url)
+    if fee_bps is None and management_fee is None and dispute_window is None:
+        params = platform.market_parameters(contracts)
+    else:
+        if not account:
+            raise ValidationError("changing the parameters needs the platform's account: --account")
+        params, tx = platform.set_market_parameters(
+            contracts,
+            _participant(home, account),
+            fee_bps=fee_bps,
+            management_fee=None if management_fee is None else _parse_amount(management_fee),
+            dispute_window=dispute_window,
+        )
+        _print_tx("changed the Market's parameters", tx)
+    console.print(
+        f"brokerage fee {params.fee_bps} bps, management fee {_money(contracts, params.management_fee)} per "
+        f"listing, dispute window {params.dispute_window} s",
+        highlight=False,
+    )
 
 
 audit_app = typer.Typer(help="The audit trail read back from contract events, and its verification.")

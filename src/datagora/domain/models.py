@@ -90,6 +90,15 @@ class Outcome(IntEnum):
     FOR_BUYER = 5  # dispute resolved for the buyer (IV.A.3)
     DISPUTE_TIMEOUT = 6  # the arbiter did not resolve in time: unwound
     USE_RIGHT_EXPIRED = 7  # usage window over: unused credit refunded
+    REDELIVERED = 8  # dispute: the seller sent fabricated data but held the real one, redelivered by the platform
+
+
+class Ruling(IntEnum):
+    """The platform's decision on a dispute (``Market.resolve``), after Wu et al. section IV.A.3."""
+
+    FOR_SELLER = 1  # the data is right and so was the transmission: the buyer's claim was false
+    REDELIVERED = 2  # the data is right but the seller transmitted something else: the platform redelivers
+    FOR_BUYER = 3  # the seller's data does not match what it registered: refund
 
 
 ETHER = "0x0000000000000000000000000000000000000000"

@@ -1,5 +1,5 @@
-"""Indexes every Datagora contract event into SQL and keeps projections (datasets, listings, orders) for search
-and audit without on-chain scans.
+"""Indexes every Datagora contract event into SQL and keeps projections (datasets, listings, orders, offers,
+bids) for search and audit without on-chain scans.
 
 - Waits for ``confirmations`` blocks before indexing a block.
 - Resumes from its cursor (last indexed block and its hash) after a restart.
@@ -8,20 +8,25 @@ and audit without on-chain scans.
   row above it and rebuilds the projections from the remaining events, then indexes forward again.
 - Each batch is one SQL transaction: a crash never leaves half a batch.
 - :meth:`EventIndexer.verify` re-reads every indexed row from the chain and reports differences.
+- Projections are a function of the stored events: when the projection code changes
+  (:data:`PROJECTION_VERSION`), opening the index rebuilds them from the ``events`` table.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 
 from datagora.chain.contracts import Contracts
-from datagora.domain.models import ChainEvent
-from datagora.index.schema import PROJECTIONS, blocks, datasets, events, listings, meta, orders
+from datagora.domain.models import ChainEvent, OfferState, Outcome, Pricing, SaleKind
+from datagora.index.schema import PROJECTIONS, bids, blocks, datasets, events, listings, meta, offers, orders
+
+PROJECTION_VERSION = "2"
+"""Bumped whenever :meth:`EventIndexer._project` changes what it derives from events."""
 
 
 def jsonable(value: Any) -> Any:
@@ -72,7 +77,31 @@ class VerifyReport:
         return not self.differences
 
 
-_LISTING_STATES = {"Listed": "active", "ListingCancelled": "cancelled"}
+def term(value: SaleKind | Pricing | Outcome | OfferState) -> str:
+    """An enum member as stored in the projections: ``USE_RIGHT`` → ``"use-right"``."""
+    return value.name.lower().replace("_", "-")
+
+
+_SELLER_WINS = (Outcome.CONFIRMED, Outcome.RELEASED, Outcome.FOR_SELLER, Outcome.REDELIVERED)
+_BUYER_WINS = (Outcome.NOT_DELIVERED, Outcome.FOR_BUYER, Outcome.DISPUTE_TIMEOUT)
+_TRADE_EVENTS = frozenset(
+    {
+        "AuctionOpened",
+        "UseRightTerms",
+        "ListingCancelled",
+        "OfferMade",
+        "OfferCountered",
+        "OfferAccepted",
+        "OfferClosed",
+        "BidPlaced",
+        "AuctionSettled",
+        "OrderPaid",
+        "Delivered",
+        "QueryAnswered",
+        "Disputed",
+        "Settled",
+    }
+)
 
 
 class EventIndexer:
@@ -104,6 +133,9 @@ class EventIndexer:
                 self._set(conn, "deployment", identity)
             elif stored != identity:
                 raise ValueError("this index belongs to another chain or deployment: use a new database")
+            if self._get(conn, "projections") != PROJECTION_VERSION:
+                self._rebuild_projections(conn)
+                self._set(conn, "projections", PROJECTION_VERSION)
 
     def cursor(self) -> tuple[int, str] | None:
         """(last indexed block, its hash), or None before the first sync."""
@@ -168,7 +200,7 @@ class EventIndexer:
         conn.execute(delete(blocks).where(blocks.c.number.in_(list(seen))))
         conn.execute(insert(blocks), [{"number": n, "hash": h} for n, h in seen.items()])
         for ev in evs:
-            self._project(conn, ev.name, jsonable(ev.args), ev.block_number, ev.tx_hash)
+            self._project(conn, ev.name, jsonable(ev.args), ev.block_number, ev.tx_hash, ev.log_index)
 
     # -- reorgs ------------------------------------------------------------------------------------------
 
@@ -197,16 +229,19 @@ class EventIndexer:
         for table in PROJECTIONS:
             conn.execute(delete(table))
         rows = conn.execute(
-            select(events.c.name, events.c.args, events.c.block_number, events.c.tx_hash).order_by(
+            select(events.c.name, events.c.args, events.c.block_number, events.c.tx_hash, events.c.log_index).order_by(
                 events.c.block_number, events.c.log_index
             )
         )
-        for name, args, block_number, tx_hash in rows.all():
-            self._project(conn, name, json.loads(args), int(block_number), tx_hash)
+        for name, args, block_number, tx_hash, log_index in rows.all():
+            self._project(conn, name, json.loads(args), int(block_number), tx_hash, int(log_index))
 
-    # -- projections -------------------------------------------------------------------------------------
+    # -- projections ------------------------------------------------------------------------------------
 
-    def _project(self, conn: Connection, name: str, a: dict[str, Any], block_number: int, tx_hash: str) -> None:
+    def _project(
+        self, conn: Connection, name: str, a: dict[str, Any], block_number: int, tx_hash: str, log_index: int
+    ) -> None:
+        """Apply one event to the projections (``a``: its arguments as JSON, see :func:`jsonable`)."""
         if name == "DatasetPublished":
             row = {
                 "token_id": int(a["token_id"]),
@@ -233,68 +268,162 @@ class EventIndexer:
             if receiver.lower() != market:  # custody by the market is not ownership
                 conn.execute(update(datasets).where(datasets.c.token_id == int(a["token_id"])).values(owner=receiver))
         elif name == "Listed":
-            price = int(a["price"])
-            conn.execute(
-                insert(listings).values(
-                    listing_id=int(a["listing_id"]),
-                    token_id=int(a["token_id"]),
-                    seller=a["seller"],
-                    price=str(price),
-                    state="active",
-                )
-            )
-            conn.execute(
-                update(datasets)
-                .where(datasets.c.token_id == int(a["token_id"]))
-                .values(
-                    listing_id=int(a["listing_id"]), price=str(price), price_eth=price // 10**9, sale_kind="ownership"
-                )
-            )
-        elif name in ("ListingCancelled", "OrderPaid", "Confirmed", "Refunded", "Delivered"):
-            self._project_trade(conn, name, a)
+            self._project_listed(conn, a)
+        elif name in _TRADE_EVENTS:
+            self._project_trade(conn, name, a, (block_number, log_index, tx_hash))
 
-    def _project_trade(self, conn: Connection, name: str, a: dict[str, Any]) -> None:
-        def listing_of_order(order_id: int) -> int:
-            return int(conn.execute(select(orders.c.listing_id).where(orders.c.order_id == order_id)).scalar_one())
+    def _project_listed(self, conn: Connection, a: dict[str, Any]) -> None:
+        price, token = int(a["price"]), str(a["payment_token"])
+        kind, pricing = term(SaleKind(int(a["kind"]))), term(Pricing(int(a["pricing"])))
+        conn.execute(
+            insert(listings).values(
+                listing_id=int(a["listing_id"]),
+                token_id=int(a["token_id"]),
+                seller=a["seller"],
+                price=str(price),
+                state="active",
+                kind=kind,
+                pricing=pricing,
+                collateral=str(int(a["collateral"])),
+                payment_token=token,
+            )
+        )
+        conn.execute(
+            update(datasets)
+            .where(datasets.c.token_id == int(a["token_id"]))
+            .values(
+                listing_id=int(a["listing_id"]),
+                price=str(price),
+                # price filters compare ether prices only (an ERC-20's unit is another currency)
+                price_eth=price // 10**9 if int(token, 16) == 0 else None,
+                sale_kind=kind,
+                pricing=pricing,
+                payment_token=token,
+            )
+        )
 
-        def close_listing(listing_id: int, state: str) -> None:
-            conn.execute(update(listings).where(listings.c.listing_id == listing_id).values(state=state))
+    def _project_trade(self, conn: Connection, name: str, a: dict[str, Any], where: tuple[int, int, str]) -> None:
+        def set_listing(listing_id: int, **values: Any) -> None:
+            conn.execute(update(listings).where(listings.c.listing_id == listing_id).values(**values))
+
+        def set_order(order_id: int, **values: Any) -> None:
+            conn.execute(update(orders).where(orders.c.order_id == order_id).values(**values))
+
+        def set_offer(offer_id: int, **values: Any) -> None:
+            conn.execute(update(offers).where(offers.c.offer_id == offer_id).values(**values))
+
+        def unlist(listing_id: int) -> None:
+            # the dataset is no longer on offer under this listing
             conn.execute(
                 update(datasets)
                 .where(datasets.c.listing_id == listing_id)
-                .values(listing_id=None, price=None, price_eth=None, sale_kind=None)
+                .values(listing_id=None, price=None, price_eth=None, sale_kind=None, pricing=None, payment_token=None)
             )
 
-        if name == "ListingCancelled":
+        def close_listing(listing_id: int, state: str) -> None:
+            set_listing(listing_id, state=state)
+            unlist(listing_id)
+
+        if name == "AuctionOpened":
+            set_listing(
+                int(a["listing_id"]), auction_end=int(a["end_time"]), min_increment=str(int(a["min_increment"]))
+            )
+        elif name == "UseRightTerms":
+            set_listing(int(a["listing_id"]), max_queries=int(a["max_queries"]), policy_hash=a["policy_hash"])
+        elif name == "ListingCancelled":
             close_listing(int(a["listing_id"]), "cancelled")
+        elif name == "OfferMade":
+            conn.execute(
+                insert(offers).values(
+                    offer_id=int(a["offer_id"]),
+                    listing_id=int(a["listing_id"]),
+                    buyer=a["buyer"],
+                    amount=str(int(a["amount"])),
+                    expiry=int(a["expiry"]),
+                    state=term(OfferState.OPEN),
+                )
+            )
+        elif name == "OfferCountered":
+            set_offer(int(a["offer_id"]), counter=str(int(a["counter"])), state=term(OfferState.COUNTERED))
+        elif name == "OfferAccepted":
+            set_offer(int(a["offer_id"]), state=term(OfferState.ACCEPTED), order_id=int(a["order_id"]))
+        elif name == "OfferClosed":
+            set_offer(int(a["offer_id"]), state=term(OfferState.REJECTED if a["rejected"] else OfferState.WITHDRAWN))
+        elif name == "BidPlaced":
+            conn.execute(
+                insert(bids).values(
+                    block_number=where[0],
+                    log_index=where[1],
+                    listing_id=int(a["listing_id"]),
+                    bidder=a["bidder"],
+                    amount=str(int(a["amount"])),
+                    tx_hash=where[2],
+                )
+            )
+            set_listing(int(a["listing_id"]), highest_bid=str(int(a["amount"])), highest_bidder=a["bidder"])
+        elif name == "AuctionSettled":
+            if int(a["winner"], 16) == 0:  # no bid: the NFT and the collateral went back to the seller
+                close_listing(int(a["listing_id"]), "closed")
         elif name == "OrderPaid":
+            amount, queries = int(a["amount"]), int(a["queries"])
             conn.execute(
                 insert(orders).values(
                     order_id=int(a["order_id"]),
                     listing_id=int(a["listing_id"]),
                     buyer=a["buyer"],
-                    price=str(int(a["price"])),
+                    price=str(amount),
                     state="paid",
+                    amount=str(amount),
+                    collateral=str(int(a["collateral"])),
+                    fee_bps=int(a["fee_bps"]),
+                    queries_total=queries,
+                    queries_left=queries,
+                    deadline=int(a["deadline"]),
                 )
             )
-            conn.execute(update(listings).where(listings.c.listing_id == int(a["listing_id"])).values(state="pending"))
-            conn.execute(
-                update(datasets)
-                .where(datasets.c.listing_id == int(a["listing_id"]))
-                .values(listing_id=None, price=None, price_eth=None, sale_kind=None)
-            )
+            if queries == 0:  # an ownership sale is pending; a use-right listing keeps selling
+                close_listing(int(a["listing_id"]), "pending")
         elif name == "Delivered":
-            conn.execute(
-                update(orders)
-                .where(orders.c.order_id == int(a["order_id"]))
-                .values(state="delivered", delivery_hash=a["delivery_hash"])
+            set_order(
+                int(a["order_id"]),
+                state="delivered",
+                delivery_hash=a["delivery_hash"],
+                deadline=int(a["confirm_deadline"]),
             )
-        elif name == "Confirmed":
-            conn.execute(update(orders).where(orders.c.order_id == int(a["order_id"])).values(state="completed"))
-            close_listing(listing_of_order(int(a["order_id"])), "sold")
-        elif name == "Refunded":
-            conn.execute(update(orders).where(orders.c.order_id == int(a["order_id"])).values(state="refunded"))
-            close_listing(listing_of_order(int(a["order_id"])), "closed")
+        elif name == "QueryAnswered":
+            order_id = int(a["order_id"])
+            row = conn.execute(
+                select(orders.c.amount, orders.c.queries_left).where(orders.c.order_id == order_id)
+            ).one()
+            spent = int(a["seller_amount"]) + int(a["fee"])
+            set_order(order_id, amount=str(int(row.amount) - spent), queries_left=int(row.queries_left) - 1)
+        elif name == "Disputed":
+            set_order(int(a["order_id"]), state="disputed", deadline=int(a["resolve_deadline"]))
+        elif name == "Settled":
+            self._project_settled(conn, a, close_listing)
+
+    @staticmethod
+    def _project_settled(conn: Connection, a: dict[str, Any], close_listing: Callable[[int, str], None]) -> None:
+        order_id, outcome = int(a["order_id"]), Outcome(int(a["outcome"]))
+        values: dict[str, Any] = {
+            "outcome": term(outcome),
+            "seller_credit": str(int(a["seller_credit"])),
+            "buyer_credit": str(int(a["buyer_credit"])),
+            "fee": str(int(a["fee"])),
+        }
+        if outcome in _SELLER_WINS:
+            values["state"] = "completed"
+            close_listing(int(a["listing_id"]), "sold")
+        elif outcome in _BUYER_WINS:
+            values["state"] = "refunded"
+            close_listing(int(a["listing_id"]), "closed")
+        else:  # use-right expired: the unused credit went back; the listing sells on
+            row = conn.execute(
+                select(orders.c.queries_left, orders.c.queries_total).where(orders.c.order_id == order_id)
+            ).one()
+            values["state"] = "refunded" if row.queries_left == row.queries_total else "completed"
+            values["amount"] = "0"
+        conn.execute(update(orders).where(orders.c.order_id == order_id).values(**values))
 
     # -- verification ------------------------------------------------------------------------------------
 

@@ -65,9 +65,14 @@ datasets = Table(
     Column("listing_id", BigInteger, nullable=True),
     Column("price", String(78), nullable=True),  # wei as decimal text: exceeds 64-bit integers
     Column("price_eth", BigInteger, nullable=True),  # price in gwei for range filters
-    Column("sale_kind", String(16), nullable=True),
+    Column("sale_kind", String(16), nullable=True),  # ownership | use-right
+    # revision 0002 (issue 4: pricing and payment tokens)
+    Column("pricing", String(16), nullable=True),  # fixed | negotiated | auction
+    Column("payment_token", String(42), nullable=True),  # ETHER (zero address) or an ERC-20
 )
 Index("ix_datasets_price", datasets.c.price_eth)
+
+ZERO_ADDRESS = "0x" + "0" * 40
 
 listings = Table(
     "listings",
@@ -75,8 +80,19 @@ listings = Table(
     Column("listing_id", BigInteger, primary_key=True, autoincrement=False),
     Column("token_id", BigInteger, nullable=False, index=True),
     Column("seller", String(42), nullable=False, index=True),
-    Column("price", String(78), nullable=False),
-    Column("state", String(16), nullable=False),
+    Column("price", String(78), nullable=False),  # fixed price, ask, reserve or price per query
+    Column("state", String(16), nullable=False),  # active | pending | sold | cancelled | closed
+    # revision 0002
+    Column("kind", String(16), nullable=False, server_default="ownership"),
+    Column("pricing", String(16), nullable=False, server_default="fixed"),
+    Column("collateral", String(78), nullable=False, server_default="0"),
+    Column("payment_token", String(42), nullable=False, server_default=ZERO_ADDRESS),
+    Column("max_queries", BigInteger, nullable=True),  # use-right
+    Column("policy_hash", String(66), nullable=True),  # use-right: keccak256 of the ODRL policy
+    Column("auction_end", BigInteger, nullable=True),  # auction: Unix seconds
+    Column("min_increment", String(78), nullable=True),
+    Column("highest_bid", String(78), nullable=True),
+    Column("highest_bidder", String(42), nullable=True),
 )
 
 orders = Table(
@@ -85,12 +101,47 @@ orders = Table(
     Column("order_id", BigInteger, primary_key=True, autoincrement=False),
     Column("listing_id", BigInteger, nullable=False, index=True),
     Column("buyer", String(42), nullable=False, index=True),
-    Column("price", String(78), nullable=False),
-    Column("state", String(16), nullable=False),
+    Column("price", String(78), nullable=False),  # amount paid (the price, or all prepaid queries)
+    Column("state", String(16), nullable=False),  # paid | delivered | disputed | completed | refunded
     Column("delivery_hash", String(66), nullable=True),
+    # revision 0002
+    Column("amount", String(78), nullable=False, server_default="0"),  # escrowed now (use-right: credit left)
+    Column("collateral", String(78), nullable=False, server_default="0"),  # the buyer's deposit
+    Column("fee_bps", Integer, nullable=False, server_default="0"),
+    Column("queries_total", BigInteger, nullable=False, server_default="0"),
+    Column("queries_left", BigInteger, nullable=False, server_default="0"),
+    Column("deadline", BigInteger, nullable=True),  # delivery, confirmation, dispute or usage deadline
+    Column("outcome", String(24), nullable=True),  # datagora.domain.models.Outcome, lower-case, "-" for "_"
+    Column("seller_credit", String(78), nullable=True),
+    Column("buyer_credit", String(78), nullable=True),
+    Column("fee", String(78), nullable=True),
 )
 
-PROJECTIONS = (datasets, listings, orders)
+offers = Table(
+    "offers",
+    metadata,
+    Column("offer_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("listing_id", BigInteger, nullable=False, index=True),
+    Column("buyer", String(42), nullable=False, index=True),
+    Column("amount", String(78), nullable=False),
+    Column("counter", String(78), nullable=True),
+    Column("expiry", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),  # open | countered | accepted | rejected | withdrawn
+    Column("order_id", BigInteger, nullable=True),
+)
+
+bids = Table(
+    "bids",
+    metadata,
+    Column("block_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_index", Integer, primary_key=True, autoincrement=False),
+    Column("listing_id", BigInteger, nullable=False, index=True),
+    Column("bidder", String(42), nullable=False, index=True),
+    Column("amount", String(78), nullable=False),
+    Column("tx_hash", String(66), nullable=False),
+)
+
+PROJECTIONS = (datasets, listings, orders, offers, bids)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

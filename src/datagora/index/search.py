@@ -23,8 +23,9 @@ class SearchQuery:
     """A keyword search with filters and a page.
 
     ``keyword``: whole words, all must match; ``word*`` matches words starting with ``word``. Filters:
-    ``domain`` (exact), ``owner`` (address), ``min_price``/``max_price`` in wei (only listed datasets),
-    ``sale_kind`` (``"ownership"``), ``token_id`` (one dataset). ``limit`` ≤ 200 and ``offset`` page the
+    ``domain`` (exact), ``owner`` (address), ``min_price``/``max_price`` in wei (only datasets listed for
+    ether), ``sale_kind`` (``"ownership"`` or ``"use-right"``), ``pricing`` (``"fixed"``, ``"negotiated"``,
+    ``"auction"``), ``token_id`` (one dataset). ``limit`` ≤ 200 and ``offset`` page the
     results; ``count`` False skips counting the matches (the page then costs only what it returns;
     ``has_more`` still tells whether a next page exists)."""
 
@@ -38,6 +39,7 @@ class SearchQuery:
     offset: int = 0
     token_id: int | None = None
     count: bool = True
+    pricing: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class SearchHit:
     listing_id: int | None
     price: int | None
     sale_kind: str | None
+    pricing: str | None = None
+    payment_token: str | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,8 @@ def search(engine: Engine, query: SearchQuery) -> SearchPage:
         conds.append(col("price_eth") <= -(-query.max_price // 10**9))
     if query.sale_kind:
         conds.append(datasets.c.sale_kind == query.sale_kind)
+    if query.pricing:
+        conds.append(datasets.c.pricing == query.pricing)
     if query.token_id is not None:
         conds.append(col("token_id") == query.token_id)
     base = select(datasets)
@@ -167,6 +173,8 @@ def search(engine: Engine, query: SearchQuery) -> SearchPage:
             None if r.listing_id is None else int(r.listing_id),
             None if r.price is None else int(r.price),
             r.sale_kind,
+            r.pricing,
+            r.payment_token,
         )
         for r in rows
     ]

@@ -12,14 +12,15 @@ from typing import Protocol
 from datagora.chain.contracts import Contracts
 from datagora.crypto.ecies import decrypt_with, encrypt_to
 from datagora.domain.errors import AccessDenied
-from datagora.domain.models import ListingState
+from datagora.domain.models import ETHER, Listing, ListingState
 from datagora.services.participant import Participant
 
 
 @dataclass(frozen=True)
 class DatasetSummary:
-    """A published dataset as a buyer sees it: description, current owner, open listing (0 if none) and its
-    price in wei."""
+    """A published dataset as a buyer sees it: description, current owner, open listing (0 if none) with its
+    price (wei, or the ERC-20's smallest unit: the fixed price, the asking price, the auction's reserve or the
+    price per query) and its terms (``listing``: None when not on offer)."""
 
     token_id: int
     name: str
@@ -30,6 +31,11 @@ class DatasetSummary:
     owner: str
     listing_id: int
     price: int
+    listing: Listing | None = None
+
+    @property
+    def payment_token(self) -> str:
+        return self.listing.payment_token if self.listing is not None else ETHER
 
 
 def search(contracts: Contracts, caller: str, keyword: str = "") -> list[DatasetSummary]:
@@ -39,20 +45,20 @@ def search(contracts: Contracts, caller: str, keyword: str = "") -> list[Dataset
         raise AccessDenied(f"{caller} is not a member of an Audited organisation: search refused")
     needle = keyword.strip().lower()
     published = {}
-    active: dict[int, tuple[int, int]] = {}
+    latest: dict[int, int] = {}  # token id → its newest listing
     for ev in contracts.events():
         if ev.name == "DatasetPublished":
             published[int(ev.args["token_id"])] = ev.args
         elif ev.name == "Listed":
-            active[int(ev.args["token_id"])] = (int(ev.args["listing_id"]), int(ev.args["price"]))
+            latest[int(ev.args["token_id"])] = int(ev.args["listing_id"])
     out = []
     for token_id, args in published.items():
         text = f"{args['name']}\n{args['domain']}\n{args['attributes']}".lower()
         if needle and needle not in text:
             continue
-        listing_id, price = active.get(token_id, (0, 0))
-        if listing_id and contracts.listing(listing_id).state != ListingState.ACTIVE:
-            listing_id, price = 0, 0
+        listing = contracts.listing(latest[token_id]) if token_id in latest else None
+        if listing is not None and listing.state != ListingState.ACTIVE:
+            listing = None
         out.append(
             DatasetSummary(
                 token_id,
@@ -62,8 +68,9 @@ def search(contracts: Contracts, caller: str, keyword: str = "") -> list[Dataset
                 int(args["size"]),
                 bytes(args["content_hash"]),
                 contracts.owner_of(token_id),
-                listing_id,
-                price,
+                listing.id if listing is not None else 0,
+                listing.price if listing is not None else 0,
+                listing,
             )
         )
     return out

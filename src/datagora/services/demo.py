@@ -1,5 +1,6 @@
 """``datagora demo``: a complete ownership trade on real data, end to end (Wu et al. scenario 1 on EntDSM's
-registration and audit). Each step is reported through a callback so the CLI can render it."""
+registration and audit), with the double-deposit collateral of Shrestha et al.: seller and buyer each post 100 %
+of the price and get it back on completion. Each step is reported through a callback so the CLI can render it."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ OPERATIONS = {
     "Listed": "list",
     "OrderPaid": "buy",
     "Delivered": "deliver",
-    "Confirmed": "confirm",
+    "Settled": "confirm",
     "Withdrawn": "withdraw",
 }
 
@@ -124,16 +125,24 @@ def run_demo(
     for key, token_id in token_ids.items():
         listing_id, txs = market.list_dataset(contracts, seller, token_id, prices[key])
         listings[key] = listing_id
-        step(seller, f"listed dataset #{token_id} as listing #{listing_id} for {prices[key] / ETHER} ETH", *txs)
+        collateral = contracts.listing(listing_id).collateral
+        step(
+            seller,
+            f"listed dataset #{token_id} as listing #{listing_id} for {prices[key] / ETHER} ETH, posting "
+            f"{collateral / ETHER} ETH collateral",
+            *txs,
+        )
 
     hits = catalog.search(contracts, buyer.address, "cancer")
     step(buyer, f"searched 'cancer': {', '.join(f'#{h.token_id} {h.name!r} listing #{h.listing_id}' for h in hits)}")
     chosen = hits[0]
 
     order_id, tx = market.buy(contracts, buyer, chosen.listing_id)
+    collateral = contracts.listing(chosen.listing_id).collateral
     step(
         buyer,
-        f"bought listing #{chosen.listing_id}: {chosen.price / ETHER} ETH held in escrow as order #{order_id}",
+        f"bought listing #{chosen.listing_id}: {chosen.price / ETHER} ETH plus {collateral / ETHER} ETH collateral "
+        f"held in escrow as order #{order_id}",
         tx,
     )
 
@@ -157,7 +166,9 @@ def run_demo(
     assert contracts.owner_of(chosen.token_id) == buyer.address
 
     amount, tx = market.withdraw(contracts, seller)
-    step(seller, f"withdrew {amount / ETHER} ETH", tx)
+    step(seller, f"withdrew {amount / ETHER} ETH: the price less the fee, and its collateral", tx)
+    amount, tx = market.withdraw(contracts, buyer)
+    step(buyer, f"withdrew its {amount / ETHER} ETH collateral", tx)
     fee, tx = market.withdraw(contracts, plat)
     step(plat, f"withdrew the {contracts.fee_bps()} bps fee: {fee / ETHER} ETH", tx)
 

@@ -3,12 +3,14 @@ IV.A.3-5), with the double-deposit outcomes of ``Market`` (Shrestha et al.).
 
 * :func:`check_delivery` — step 22: compare the seller's f_S and the buyer's f_B on the send-receive board.
   Consistent: the buyer is told to confirm. Inconsistent: the platform disputes the order on chain.
-* :func:`reupload_for_arbitration` (seller) and :func:`arbitrate` (platform) — section IV.A.3: the seller
-  re-uploads the data encrypted to the platform, ``E_PkP(D')``; the platform fingerprints it (f_{D',P}) and
-  compares it with the fingerprint it attested when the dataset was published (f_{D,P}). Consistent: the seller
-  was honest, the platform hands ``E_PkB(D')`` to the buyer and resolves for the seller (the buyer's collateral
-  goes to the seller). Inconsistent: the seller cheated (fake fingerprint or fabricated data), the order is
-  refunded and the buyer receives the seller's collateral.
+* :func:`reupload_for_arbitration` (seller), :func:`disclose_received_key` (buyer) and :func:`arbitrate`
+  (platform) — section IV.A.3: the seller re-uploads the data encrypted to the platform, ``E_PkP(D')``; the
+  platform fingerprints it (f_{D',P}) and compares it with the fingerprint it attested when the dataset was
+  published (f_{D,P}). Consistent: the platform hands ``E_PkB(D')`` to the buyer and the sale completes — the
+  buyer's collateral goes to the seller, unless the buyer proved (by disclosing the delivered ciphertext's data
+  key) that the seller had sent something else, in which case the seller's collateral goes to the buyer.
+  Inconsistent: the seller cheated (fake fingerprint or fabricated data), the order is refunded and the buyer
+  receives the seller's collateral.
 * :func:`enforce_deadlines` — sections IV.A.4-5: the platform's periodic job refunds undelivered orders after
   the delivery deadline, releases unconfirmed deliveries after the confirmation deadline, unwinds disputes
   nobody resolved, and closes expired use-rights.
@@ -24,10 +26,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from datagora.chain.contracts import Contracts
-from datagora.crypto.envelope import decrypt_stream, encrypt_file, encrypt_stream
+from datagora.crypto.ecies import decrypt_with, encrypt_to
+from datagora.crypto.envelope import (
+    data_key_of,
+    decrypt_stream,
+    decrypt_stream_with_data_key,
+    encrypt_file,
+    encrypt_stream,
+)
 from datagora.crypto.hashing import keccak256, sha256_file
-from datagora.domain.errors import AccessDenied, NotFoundError, TransactionReverted, ValidationError
-from datagora.domain.models import OrderState, TxResult
+from datagora.domain.errors import (
+    AccessDenied,
+    CryptoError,
+    NotFoundError,
+    TamperedError,
+    TransactionReverted,
+    ValidationError,
+)
+from datagora.domain.models import OrderState, Ruling, TxResult
 from datagora.fingerprint import Fingerprint, is_near_duplicate, similarity
 from datagora.services.attestation import NoveltyAttestor
 from datagora.services.market import order_context
@@ -51,18 +67,24 @@ class DeliveryCheck:
 
 @dataclass(frozen=True)
 class Resolution:
-    """The platform's ruling on a disputed order: ``seller_honest`` and why (``content_match``: the re-upload's
-    SHA-256 is the dataset's content hash; ``similarity`` of f_{D',P} to f_{D,P}), ``evidence_hash`` committed
-    on chain, the resolve transaction, and for an honest seller the buyer's copy ``E_PkB(D')`` (a blob in the
-    platform's store, ``buyer_copy``)."""
+    """The platform's ruling on a disputed order (:class:`~datagora.domain.models.Ruling`) and why:
+    ``content_match`` (the re-upload's SHA-256 is the dataset's content hash), ``similarity`` of f_{D',P} to the
+    attested f_{D,P}, and — when the buyer disclosed the data key of what it received — ``transmitted_ok``
+    (what the seller actually sent is the dataset); ``evidence_hash`` committed on chain, the resolve
+    transaction, and when the data is good the buyer's copy ``E_PkB(D')`` (a blob in the platform's store)."""
 
     order_id: int
-    seller_honest: bool
+    ruling: Ruling
     content_match: bool
     similarity: float
+    transmitted_ok: bool | None
     evidence_hash: bytes
     tx: TxResult
     buyer_copy: str | None
+
+    @property
+    def seller_honest(self) -> bool:
+        return self.ruling == Ruling.FOR_SELLER
 
 
 def check_delivery(
@@ -129,6 +151,61 @@ def reupload_for_arbitration(contracts: Contracts, seller: Participant, order_id
     return out
 
 
+def disclose_received_key(contracts: Contracts, buyer: Participant, order_id: int, ciphertext: Path) -> bytes:
+    """The buyer's evidence in a dispute: ``E_PkP(k)``, the data key of the ciphertext the seller delivered for
+    ``order_id`` (it must hash to the delivery hash on chain) encrypted to the platform. With it the platform can
+    decrypt exactly what the seller sent — and nothing else the buyer holds. Raises ``AccessDenied`` (not the
+    buyer), ``TamperedError`` (not the delivered ciphertext), ``WrongKeyError``."""
+    order = contracts.order(order_id)
+    if order.buyer.lower() != buyer.address.lower():
+        raise AccessDenied(f"order {order_id} was not paid by {buyer.address}")
+    if sha256_file(ciphertext) != order.delivery_hash:
+        raise TamperedError(f"{ciphertext.name} is not the ciphertext delivered for order {order_id}")
+    with ciphertext.open("rb") as src:
+        key = data_key_of(src, buyer.private_key)
+    return encrypt_to(contracts.public_key(contracts.platform()), key)
+
+
+def _fingerprint_match(plain: Path, registered: bytes) -> tuple[float, bool]:
+    # The platform does not know the file's name: the fingerprint generator detects the kind from content.
+    try:
+        observed = Fingerprint.from_bytes(fingerprint_of(plain))
+        reference = Fingerprint.from_bytes(registered)
+    except ValidationError:
+        return 0.0, False
+    if observed.method != reference.method:
+        return 0.0, False
+    return float(similarity(observed, reference)), is_near_duplicate(observed, reference)
+
+
+def _private_file(work: Path, label: str) -> tuple[Path, int]:
+    path = work / f"{label}-{secrets.token_hex(6)}"
+    return path, os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+
+
+def _transmitted_ok(
+    platform: Participant, board: SendReceiveBoard, order_id: int, disclosed_key: bytes, work: Path, expected: bytes
+) -> bool:
+    """Decrypt the relayed ciphertext with the buyer's disclosed data key: was it the dataset?"""
+    relayed = board.relayed(order_id)
+    if relayed is None:
+        raise NotFoundError(f"the platform relayed no ciphertext for order {order_id}: nothing to check the key on")
+    try:
+        key = decrypt_with(platform.private_key, disclosed_key)
+    except CryptoError as exc:
+        raise ValidationError(f"the disclosed key is not encrypted to the platform: {exc}") from exc
+    plain, fd = _private_file(work, f"transmitted-{order_id}")
+    try:
+        try:
+            with board.store.open(relayed.blob) as src, os.fdopen(fd, "wb") as dst:
+                decrypt_stream_with_data_key(src, dst, key)
+        except (TamperedError, ValidationError) as exc:
+            raise ValidationError(f"the disclosed key does not open the delivered ciphertext: {exc}") from exc
+        return sha256_file(plain) == expected
+    finally:
+        plain.unlink(missing_ok=True)
+
+
 def arbitrate(
     contracts: Contracts,
     platform: Participant,
@@ -136,17 +213,28 @@ def arbitrate(
     board: SendReceiveBoard,
     order_id: int,
     reupload: Path,
+    *,
+    disclosed_key: bytes | None = None,
 ) -> Resolution:
-    """Section IV.A.3 on the platform's side: decrypt the seller's re-upload ``E_PkP(D')``, fingerprint it
-    (f_{D',P}) and compare with f_{D,P}, the fingerprint attested at publication. The seller is honest when the
-    re-upload is the dataset (same SHA-256 as the content hash in ``Catalog``) and its fingerprint is consistent
-    with f_{D,P}: a seller that registered a fake fingerprint fails the second test even with the real data, one
-    that re-uploads data matching its fake fingerprint fails the first. Then ``E_PkB(D')`` is stored for the
-    buyer and the dispute resolved for the seller, else for the buyer. The plaintext lives only in a private
-    temporary file, removed afterwards.
+    """Section IV.A.3 on the platform's side. Decrypt the seller's re-upload ``E_PkP(D')`` and compare it with
+    the dataset: its SHA-256 with the content hash in ``Catalog`` and its fingerprint f_{D',P} with f_{D,P}, the
+    fingerprint attested at publication. A seller that registered a fake fingerprint fails the second test even
+    with the real data; one that re-uploads data matching its fake fingerprint fails the first.
 
-    Raises ``ValidationError`` (order not disputed, re-upload not readable by the platform),
-    ``NotFoundError`` (no attested fingerprint), ``TransactionReverted`` (e.g. dispute deadline passed)."""
+    When the buyer disclosed the data key of the delivered ciphertext (:func:`disclose_received_key`), the
+    platform also decrypts what the seller actually sent. Rulings (``Market.resolve``):
+
+    * data good, and the transmission good or not contested with a key → :attr:`Ruling.FOR_SELLER`: the buyer's
+      fingerprint was wrong; sale completes, the buyer's collateral goes to the seller;
+    * data good but the transmission was not the dataset → :attr:`Ruling.REDELIVERED`: the seller sent
+      fabricated data but holds the real one; the platform delivers ``E_PkB(D')``, the sale completes, and the
+      seller's collateral goes to the buyer;
+    * data not good → :attr:`Ruling.FOR_BUYER`: refund, the seller's collateral goes to the buyer.
+
+    For good data ``E_PkB(D')`` is stored in the platform's store for the buyer. Plaintexts live only in private
+    temporary files, removed afterwards. Raises ``ValidationError`` (order not disputed, re-upload or key not
+    readable by the platform, key not opening the delivery), ``NotFoundError`` (no attested fingerprint),
+    ``TransactionReverted`` (e.g. dispute deadline passed)."""
     order, listing, dataset = order_context(contracts, order_id)
     if order.state != OrderState.DISPUTED:
         raise ValidationError(f"order {order_id} is {order.state.name.lower()}, not disputed")
@@ -155,26 +243,23 @@ def arbitrate(
         raise NotFoundError(f"the platform attested no fingerprint for dataset {listing.token_id}")
     work = platform.home / "tmp"
     work.mkdir(exist_ok=True)
-    plain = work / f"arbitration-{order_id}-{secrets.token_hex(6)}"
+    transmitted_ok = (
+        None
+        if disclosed_key is None
+        else _transmitted_ok(platform, board, order_id, disclosed_key, work, dataset.content_hash)
+    )
+    plain, fd = _private_file(work, f"arbitration-{order_id}")
     buyer_copy: str | None = None
     try:
-        fd = os.open(plain, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with reupload.open("rb") as src, os.fdopen(fd, "wb") as dst:
                 decrypt_stream(src, dst, platform.private_key)
         except Exception as exc:
             raise ValidationError(f"the re-upload is not data encrypted to the platform: {exc}") from exc
         content_match = sha256_file(plain) == dataset.content_hash
-        # The platform does not know the file's name: the fingerprint generator detects the kind from content.
-        try:
-            observed = Fingerprint.from_bytes(fingerprint_of(plain))
-            reference = Fingerprint.from_bytes(registered)
-            score = float(similarity(observed, reference)) if observed.method == reference.method else 0.0
-            near = observed.method == reference.method and is_near_duplicate(observed, reference)
-        except ValidationError:
-            score, near = 0.0, False
-        honest = content_match and near
-        if honest:
+        score, near = _fingerprint_match(plain, registered)
+        data_good = content_match and near
+        if data_good:
             cipher = work / f"arbitration-{order_id}-{secrets.token_hex(6)}.dge"
             try:
                 encrypt_file(plain, cipher, {order.buyer: contracts.public_key(order.buyer)})
@@ -183,17 +268,24 @@ def arbitrate(
                 cipher.unlink(missing_ok=True)
     finally:
         plain.unlink(missing_ok=True)
+    if not data_good:
+        ruling = Ruling.FOR_BUYER
+    elif transmitted_ok is False:
+        ruling = Ruling.REDELIVERED
+    else:
+        ruling = Ruling.FOR_SELLER
     evidence = {
         "order_id": order_id,
         "section": "IV.A.3",
         "reupload_sha256": sha256_file(reupload).hex(),  # streamed: a re-upload may be large
         "content_match": content_match,
         "similarity": round(score, 4),
-        "seller_honest": honest,
+        "transmitted_ok": transmitted_ok,
+        "ruling": ruling.name,
     }
     evidence_hash = keccak256(json.dumps(evidence, sort_keys=True).encode())
-    tx = contracts.resolve(platform.account, order_id, honest, evidence_hash)
-    return Resolution(order_id, honest, content_match, score, evidence_hash, tx, buyer_copy)
+    tx = contracts.resolve(platform.account, order_id, ruling, evidence_hash)
+    return Resolution(order_id, ruling, content_match, score, transmitted_ok, evidence_hash, tx, buyer_copy)
 
 
 @dataclass(frozen=True)

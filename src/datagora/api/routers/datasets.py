@@ -48,6 +48,8 @@ def _out(hit: SearchHit) -> DatasetOut:
         listing_id=hit.listing_id,
         price_wei=hit.price,
         sale_kind=hit.sale_kind,
+        pricing=hit.pricing,
+        payment_token=hit.payment_token,
     )
 
 
@@ -61,9 +63,14 @@ def search_datasets(
     ] = "",
     domain: Annotated[str | None, Query(max_length=64, pattern=TEXT_PATTERN)] = None,
     owner: Annotated[str | None, Query(pattern=ADDRESS_PATTERN)] = None,
-    min_price: Annotated[int | None, Query(ge=0, le=MAX_PRICE_FILTER, description="wei")] = None,
-    max_price: Annotated[int | None, Query(ge=0, le=MAX_PRICE_FILTER, description="wei")] = None,
-    sale_kind: Literal["ownership"] | None = None,
+    min_price: Annotated[
+        int | None, Query(ge=0, le=MAX_PRICE_FILTER, description="wei (datasets listed for ether)")
+    ] = None,
+    max_price: Annotated[
+        int | None, Query(ge=0, le=MAX_PRICE_FILTER, description="wei (datasets listed for ether)")
+    ] = None,
+    sale_kind: Literal["ownership", "use-right"] | None = None,
+    pricing: Literal["fixed", "negotiated", "auction"] | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     count: Annotated[bool, Query(description="Count the matches (up to 1,000); false is faster.")] = True,
@@ -77,6 +84,7 @@ def search_datasets(
         min_price=min_price,
         max_price=max_price,
         sale_kind=sale_kind,
+        pricing=pricing,
         limit=limit,
         offset=offset,
         count=count,

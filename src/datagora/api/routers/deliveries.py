@@ -143,7 +143,7 @@ def delivery_response(
     order = node.contracts.order(order_id)
     if order.buyer.lower() != session.address.lower():
         return _bare(403, f"only the buyer of order {order_id} may download its delivery")
-    if order.state not in (OrderState.DELIVERED, OrderState.COMPLETED):
+    if order.state not in (OrderState.DELIVERED, OrderState.DISPUTED, OrderState.COMPLETED):
         raise Conflict(f"order {order_id} is {order.state.name.lower()}: nothing delivered yet")
     source = source_of(order)
     headers = {

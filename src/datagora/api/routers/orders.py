@@ -26,26 +26,33 @@ from datagora.chain.contracts import Contracts
 from datagora.crypto.hashing import sha256_file
 from datagora.domain.errors import AccessDenied, ValidationError
 from datagora.domain.models import OrderState, TxResult
-from datagora.services import market, relay
+from datagora.services import market, publishing, relay
 from datagora.services.node import Node
 from datagora.services.participant import Participant
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
 
+def order_out(contracts: Contracts, order_id: int) -> OrderOut:
+    """The order with its listing's terms (collateral, payment token). Raises ``NotFoundError``."""
+    order = contracts.order(order_id)
+    return OrderOut.of(order, contracts.listing(order.listing_id))
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderTxOut)
 def buy_offer(body: BuyIn, node: NodeDep, _: OperatorDep) -> OrderTxOut:
-    """Pay into escrow for an offer (``value_wei`` defaults to the listed price; any other amount is refused
-    by the contract and nothing is paid)."""
+    """Pay into escrow for a fixed-price offer: its price plus the buyer's collateral (double deposit). For an
+    ERC-20 listing the node approves the token first. ``value_wei`` overrides the ether sent; a wrong amount is
+    refused by the contract (``market: wrong value``) and nothing is paid."""
     with node.acting():
         order_id, tx = market.buy(node.contracts, node.participant, body.listing_id, body.value_wei)
-    return OrderTxOut(order=OrderOut.of(node.contracts.order(order_id)), tx=TxOut.of(tx))
+    return OrderTxOut(order=order_out(node.contracts, order_id), tx=TxOut.of(tx))
 
 
 @router.get("/{order_id}", response_model=OrderOut)
 def get_order(order_id: IdPath, node: NodeDep, _: ReaderDep) -> OrderOut:
     """One order, read from ``Market``."""
-    return OrderOut.of(node.contracts.order(order_id))
+    return order_out(node.contracts, order_id)
 
 
 def _relay(node: Node, peers: Peers, order_id: int, relay_url: str) -> RelayOut:
@@ -67,7 +74,7 @@ def deliver_order(
     if body is not None and body.relay_url is not None:
         relayed = _relay(node, peers, order_id, str(body.relay_url))
     return DeliveredOut(
-        order=OrderOut.of(node.contracts.order(order_id)),
+        order=order_out(node.contracts, order_id),
         delivery_hash=hex0x(delivery.delivery_hash),
         size=delivery.path.stat().st_size,
         tx=TxOut.of(delivery.tx),
@@ -88,11 +95,11 @@ def receive_order(order_id: IdPath, body: ReceiveIn, node: NodeDep, peers: Peers
     signed in there as this node's account and resuming a partial download, check it against the delivery hash
     on chain, decrypt it with the node's key into ``received/`` and check the plaintext against the content hash
     in ``Catalog``. From the relay, the node then posts its signed "received" notice to the send-receive board
-    (Wu et al. step 21)."""
+    with the fingerprint of the decrypted data encrypted to the platform (Wu et al. step 21)."""
     order, _listing, dataset = market.order_context(node.contracts, order_id)
     if not node.is_operator(order.buyer):
         raise AccessDenied(f"order {order_id} was not paid by this node's account")
-    if order.state not in (OrderState.DELIVERED, OrderState.COMPLETED):
+    if order.state not in (OrderState.DELIVERED, OrderState.DISPUTED, OrderState.COMPLETED):
         raise ValidationError(f"order {order_id} is {order.state.name.lower()}: nothing delivered yet")
     home = node.participant.home
     ciphertext = home / "inbox" / f"order-{order_id}.dge"
@@ -106,7 +113,13 @@ def receive_order(order_id: IdPath, body: ReceiveIn, node: NodeDep, peers: Peers
     receipt = market.receive(node.contracts, node.participant, order_id, ciphertext, out)
     notice = None
     if body.relay_url is not None:
-        entry = relay.report_received(node.contracts, node.participant, order_id, sha256_file(ciphertext), source)
+        try:  # f_B, by the same generator as the seller's f_S (Wu et al. step 21)
+            fingerprint: bytes | None = publishing.fingerprint_of(out)
+        except ValidationError:  # content the fingerprinting does not support: the notice goes without
+            fingerprint = None
+        entry = relay.report_received(
+            node.contracts, node.participant, order_id, sha256_file(ciphertext), source, fingerprint=fingerprint
+        )
         notice = BoardEntryOut.model_validate(entry)
     return ReceivedOut(
         order_id=order_id,
@@ -122,7 +135,7 @@ def _settle(node: Node, order_id: int, action: Callable[[Contracts, Participant,
     node.contracts.order(order_id)  # 404 for an unknown order rather than the contract's guard
     with node.acting():
         tx = action(node.contracts, node.participant, order_id)
-    return OrderTxOut(order=OrderOut.of(node.contracts.order(order_id)), tx=TxOut.of(tx))
+    return OrderTxOut(order=order_out(node.contracts, order_id), tx=TxOut.of(tx))
 
 
 @router.post("/{order_id}/confirm", response_model=OrderTxOut)

@@ -123,8 +123,10 @@ def download_relayed(
 @router.post("/notices", status_code=status.HTTP_201_CREATED, response_model=BoardEntryOut)
 def post_notice(body: NoticeIn, board: BoardDep, session: SessionDep) -> BoardEntryOut:
     """Record a seller's "sent" (step 17, ``received`` false, after the upload) or a buyer's "received" (step
-    21) notice. The EIP-712 signature must be the author's (seller or buyer of the order on chain), who must
-    also be the signed-in caller. Posting the same signed notice again returns the recorded entry."""
+    21) notice, optionally with the author's data fingerprint encrypted to the platform (``E_PkP(f)``, whose
+    keccak256 the notice signs as ``fingerprint_hash``). The EIP-712 signature must be the author's (seller or
+    buyer of the order on chain), who must also be the signed-in caller. Posting the same signed notice again
+    returns the recorded entry."""
     notice = DeliveryNotice.of(
         body.order_id,
         body.seller,
@@ -132,9 +134,13 @@ def post_notice(body: NoticeIn, board: BoardDep, session: SessionDep) -> BoardEn
         bytes.fromhex(body.delivery_hash.removeprefix("0x")),
         body.timestamp,
         body.received,
+        bytes.fromhex(body.fingerprint_hash.removeprefix("0x")),
     )
     signature = bytes.fromhex(body.signature.removeprefix("0x"))
-    return BoardEntryOut.of(board.record(notice, signature, poster=session.address))
+    encrypted = (
+        None if body.encrypted_fingerprint is None else bytes.fromhex(body.encrypted_fingerprint.removeprefix("0x"))
+    )
+    return BoardEntryOut.of(board.record(notice, signature, poster=session.address, encrypted_fingerprint=encrypted))
 
 
 @router.get("/board/{order_id}", response_model=BoardOut)
