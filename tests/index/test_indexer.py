@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, select, text, update
 
 from datagora.crypto.hashing import keccak256
+from datagora.domain.models import Ruling
 from datagora.index import EventIndexer, open_engine
 from datagora.index.indexer import PROJECTION_VERSION
 from datagora.index.schema import bids, datasets, events, listings, meta, offers, orders
@@ -178,7 +179,7 @@ def test_index_projects_negotiation_auctions_disputes_and_use_rights(
         assert conn.execute(select(orders.c.state).where(orders.c.order_id == disputed_order)).scalar_one() == (
             "disputed"
         )
-    c.resolve(platform.account, disputed_order, True, keccak256(b"fingerprints match"))
+    c.resolve(platform.account, disputed_order, Ruling.FOR_SELLER, keccak256(b"fingerprints match"))
 
     # an English auction with two bidders, won but never delivered: refunded after the delivery deadline
     auctioned = publish(world, tmp_path, "Auctioned")

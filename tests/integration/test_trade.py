@@ -17,7 +17,7 @@ from datagora.domain.errors import (
     TransactionReverted,
     ValidationError,
 )
-from datagora.domain.models import ListingState, OrderState, OrgStatus
+from datagora.domain.models import ListingState, OrderState, OrgStatus, Ruling
 from datagora.services import audit, catalog, market, publishing, registry, reputation
 from tests.world import ETHER, World, write_table
 
@@ -322,7 +322,7 @@ def test_audit_trail_tells_negotiations_auctions_disputes_and_parameters(world: 
     order_id, _ = market.accept_counter(c, buyer, offer_id)
     market.deliver(c, seller, order_id)
     market.dispute(c, buyer, order_id, "not the data described")
-    c.resolve(world.platform.account, order_id, False, keccak256(b"fingerprints differ"))
+    c.resolve(world.platform.account, order_id, Ruling.FOR_BUYER, keccak256(b"fingerprints differ"))
     auctioned = _publish(world, write_table(tmp_path / "a.csv"), "Auctioned")
     auction_id, _ = market.list_auction(c, seller, auctioned, PRICE, min_increment=PRICE // 10, duration=600)
     world.chain.advance_time(601)

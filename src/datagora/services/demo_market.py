@@ -213,6 +213,7 @@ DATASETS = {
     "ihc": _Data("immunohistochemistry.png", "Immunohistochemistry slide", "health", "seller"),
     "iris": _Data("iris.csv", "Iris flowers (Fisher)", "botany", "mallory"),
     "diabetes": _Data("diabetes.csv", "Diabetes progression", "health", "seller"),
+    "camera": _Data("camera.png", "Cameraman", "imagery", "seller"),
 }
 
 
@@ -244,6 +245,7 @@ SCENARIOS = [
     ("auction", "English auction in DGD", "§III.A pricing module, ERC-20", Outcome.CONFIRMED.name),
     ("fabricated", "Fabricated data", "§IV.A.3 (seller)", Outcome.FOR_BUYER.name),
     ("lying_buyer", "Fake buyer fingerprint", "§IV.A.3 (buyer)", Outcome.FOR_SELLER.name),
+    ("wrong_file", "Wrong file sent, real data held", "§IV.A.3 (transmission)", Outcome.REDELIVERED.name),
     ("no_delivery", "Seller never delivers", "§IV.A.4", Outcome.NOT_DELIVERED.name),
     ("no_confirm", "Buyer never confirms", "§IV.A.5", Outcome.RELEASED.name),
     ("resale", "Illegal resale", "§IV.A.2", REFUSED),
@@ -896,6 +898,62 @@ class _Runner:
             decrypt_file(dave.home / "inbox" / "arb.dge", copy, dave.private_key)
             self.check(
                 "dave decrypted the platform's copy E_PkB(D') and it is the dataset",
+                sha256_file(copy) == self.c.dataset(listing.token_id).content_hash,
+            )
+        return self.outcome_of(ruling.tx)
+
+    def wrong_file(self) -> str:
+        """The seller transmits other data but holds the real one: the buyer proves what it got by disclosing the
+        delivered ciphertext's data key; the platform redelivers the real data and the seller forfeits its
+        collateral to the buyer (ruling REDELIVERED)."""
+        seller, buyer, plat = self.p("seller"), self.p("buyer"), self.p("platform")
+        listing_id = self.list_fixed("seller", "camera", WEI // 10)
+        order_id = self.buy("buyer", listing_id)
+        owed_before = self.owed("buyer")
+        wrong = write_photo(seller.home / "mixup" / "moon.png", "moon")
+        cipher = seller.home / "mixup" / f"order-{order_id}.dge"
+        encrypt_file(wrong, cipher, {buyer.address: self.c.public_key(buyer.address)})
+        blob = seller.store.put_file(cipher)
+        tx = self.c.deliver(seller.account, order_id, bytes.fromhex(blob))
+        self.step("seller", "deliver", "delivered the wrong photo (the Moon) by mistake and committed its sha256", tx)
+        self.relay_sent("seller", order_id)
+        got = self.download("buyer", order_id)
+        out = buyer.home / "received" / f"order-{order_id}-wrong.png"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        decrypt_file(got, out, buyer.private_key)
+        self.relay_received("buyer", order_id, sha256_file(got), publishing.fingerprint_of(out), " of what it got")
+        checked = self.platform_check(order_id)
+        if checked.action != "dispute":
+            return f"step 22 said {checked.action}"
+        reupload = disputes.reupload_for_arbitration(self.c, seller, order_id, seller.home / "outbox" / "fix.dge")
+        self.step("seller", "re-upload", "re-uploaded its copy of the dataset encrypted to the platform, E_PkP(D')")
+        key = disputes.disclose_received_key(self.c, buyer, order_id, got)
+        self.step(
+            "buyer",
+            "disclose key",
+            "disclosed the delivered ciphertext's data key to the platform, E_PkP(k): it opens that delivery only",
+        )
+        ruling = disputes.arbitrate(self.c, plat, self.attestor, self.board, order_id, reupload, disclosed_key=key)
+        self.step(
+            "platform",
+            "arbitrate",
+            f"D' is the dataset (content match {ruling.content_match}), but the delivery was not "
+            f"(transmitted ok: {ruling.transmitted_ok}) → {ruling.ruling.name}: E_PkB(D') to the buyer, the seller "
+            "is paid and forfeits its collateral to the buyer",
+            ruling.tx,
+        )
+        listing = self.c.listing(listing_id)
+        self.check(
+            f"buyer owed both collaterals ({amount(2 * listing.collateral)})",
+            self.owed("buyer") - owed_before == 2 * listing.collateral,
+        )
+        if ruling.buyer_copy is not None:
+            copy = buyer.home / "received" / f"arbitrated-{order_id}.png"
+            with self.board.store.open(ruling.buyer_copy) as src, (buyer.home / "inbox" / "fix.dge").open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+            decrypt_file(buyer.home / "inbox" / "fix.dge", copy, buyer.private_key)
+            self.check(
+                "the buyer decrypted the platform's copy and it is the dataset",
                 sha256_file(copy) == self.c.dataset(listing.token_id).content_hash,
             )
         return self.outcome_of(ruling.tx)
