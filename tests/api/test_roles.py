@@ -48,6 +48,8 @@ def test_only_the_operator_makes_a_node_act(net: Net, tmp_path: Path) -> None:
                 "register": lambda c=at_seller: c.register_organisation("Intruders"),
                 "publish": lambda c=at_seller: c.publish(data),
                 "list": lambda c=at_seller: c.list_offer(1, 10**18),
+                "list use-right": lambda c=at_seller: c.list_use_right(1, 10**16),
+                "ask": lambda c=at_seller: c.ask_query(1, {"select": ["a"]}, "http://buyer.test"),
                 "buy": lambda c=at_seller: c.buy(1),
                 "deliver": lambda c=at_seller: c.order_action(1, "deliver"),
                 "receive": lambda c=at_seller: c.order_action(1, "receive", {"seller_url": "http://buyer.test"}),

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,9 @@ import pytest
 from eth_account import Account
 
 from datagora.api.client import RemoteError
+from datagora.crypto.envelope import decrypt_file
+from datagora.services import publishing, relay
+from datagora.services.participant import Participant
 from datagora.services.relay import DeliveryNotice
 from datagora.services.sample_data import write_breast_cancer_csv
 from tests.multinode.conftest import PASSWORD, Network
@@ -329,6 +333,130 @@ def test_relay_refuses_wrong_uploads_and_forged_notices(network: Network, tmp_pa
         assert again["kind"] == "sent"  # a new t1 is a new entry; the same signed notice is recorded once
         assert seller_there.relay_notice(sent, sent.sign(bytes(seller.key), chain_id, market)) == again
         assert len(seller_there.relay_board(order_id)["entries"]) == 2
+
+
+def run_cli(net: Network, node: str, *args: object) -> str:
+    """``python -m datagora ARGS`` as ``node``'s operator, on its home; returns stdout (fails on exit code ≠ 0)."""
+    home = net.nodes[node].home
+    cmd = [sys.executable, "-m", "datagora", *map(str, args), "-a", node, "--home", str(home)]
+    cmd += ["--rpc-url", net.nodes[node].rpc_url]
+    env = {**os.environ, "DATAGORA_PASSWORD": PASSWORD, "COLUMNS": "200"}
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, f"{args}: {done.stderr}"
+    return " ".join(done.stdout.split())
+
+
+def test_buyer_node_runs_three_queries_on_the_seller_node(network: Network, tmp_path: Path) -> None:
+    """Use-rights per query (Wu et al. section II) between real nodes: the seller's node lists a use-right under
+    its default ODRL policy, the buyer's node prepays four queries and runs three on the seller's node over HTTP
+    (each signed by the buyer, answered with DuckDB, recorded on chain and verified); a raw-row query is refused
+    by the seller's node before anything is paid."""
+    net = network
+    seller, buyer = net.operator("seller"), net.operator("buyer")
+    seller_url = net.nodes["seller"].url
+    data = write_table(tmp_path / "earnings.csv", rows=400)  # id, age, income, region
+    token_id = seller.publish(data, name="Regional earnings sample", domain="labour")["token_id"]
+    price = ETHER // 100
+    created = seller.list_use_right(token_id, price, max_queries=5, usage_window=3_600)
+    listing_id = created["offer"]["listing_id"]
+    with net.client("seller", as_="buyer") as at_seller:  # the terms, read before paying
+        terms = at_seller.use_right_policy(listing_id)
+    assert terms["matches_chain"] is True and terms["policy_hash"] == created["policy_hash"]
+
+    order = buyer.buy(listing_id, queries=4)["order"]
+    order_id = order["order_id"]
+    assert (order["kind"], order["amount_wei"], order["queries_left"]) == ("use-right", 4 * price, 4)
+    queries = [
+        {"select": ["region", {"aggregate": "count", "as": "people"}], "group_by": ["region"]},
+        {
+            "select": ["region", {"aggregate": "avg", "column": "income", "as": "mean_income"}],
+            "group_by": ["region"],
+            "order_by": ["region"],
+        },
+        {"select": [{"aggregate": "sum", "column": "income"}], "where": [["age", ">", 60]]},
+    ]
+    answers = [buyer.ask_query(order_id, q, seller_url) for q in queries]
+    assert [(a["index"], a["verified"], a["queries_left"]) for a in answers] == [
+        (0, True, 3),
+        (1, True, 2),
+        (2, True, 1),
+    ]
+    with data.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert dict(map(tuple, answers[0]["result"]["rows"])) == dict(Counter(r["region"] for r in rows))
+    assert answers[1]["result"]["columns"] == ["region", "mean_income"]
+    (total,) = answers[2]["result"]["rows"][0]
+    assert total == pytest.approx(sum(float(r["income"]) for r in rows if int(r["age"]) > 60))
+
+    owed = net.contracts.pending_withdrawal(net.accounts["seller"].address)
+    with pytest.raises(RemoteError) as raw:
+        buyer.ask_query(order_id, {"select": ["id", "income"], "limit": 5}, seller_url)
+    assert raw.value.status == 403 and raw.value.detail.endswith("policy: raw rows not permitted")
+    assert net.contracts.order(order_id).queries_left == 1
+    assert net.contracts.pending_withdrawal(net.accounts["seller"].address) == owed  # nothing paid
+    fee = price * net.contracts.fee_bps() // 10_000
+    assert owed >= 3 * (price - fee)
+    for index, answer in enumerate(answers):  # each recorded on chain by the seller, with the result's hash
+        (event,) = net.contracts.market_events("QueryAnswered", order_id, index)
+        assert "0x" + bytes(event.args["result_hash"]).hex() == answer["result_hash"]
+        assert event.tx_hash.lower() == answer["tx_hash"].lower()
+    log = net.nodes["seller"].log.read_text()
+    assert log.count(f'"POST /orders/{order_id}/queries HTTP/1.1" 200') == 3
+    assert log.count(f'"POST /orders/{order_id}/queries HTTP/1.1" 403') == 1
+    assert net.contracts.owner_of(token_id) == net.accounts["seller"].address  # a use-right keeps the NFT
+
+
+def test_dispute_raised_and_arbitrated_through_the_platform_node(network: Network, tmp_path: Path) -> None:
+    """Section IV.A.3 between real nodes: a delivery relayed through the platform, a lying buyer's "received"
+    notice with the fingerprint of other data, the platform's step-22 check disputing the order, the seller's
+    re-upload and the buyer's disclosed key sent from the command line, the platform's ruling over its HTTP API
+    (seller honest: paid with the buyer's collateral) and the buyer's copy E_PkB(D') downloaded from it."""
+    net = network
+    seller, buyer, platform = net.operator("seller"), net.operator("buyer"), net.operator("platform")
+    platform_url = net.nodes["platform"].url
+    published, offer = publish_and_list(net, write_table(tmp_path / "claims.csv", rows=400), "Insurance claims", "misc")
+    order_id = buyer.buy(offer["listing_id"])["order"]["order_id"]
+    seller.order_action(order_id, "deliver", {"relay_url": platform_url})
+    received = buyer.order_action(order_id, "receive", {"relay_url": platform_url})
+    assert received["content_hash"] == published["content_hash"]
+
+    # the buyer then claims to have received other data: a signed notice with another table's fingerprint
+    liar = Participant("buyer", net.accounts["buyer"], tmp_path / "buyer-keys")
+    decoy = publishing.fingerprint_of(write_table(tmp_path / "decoy.csv", rows=400))
+    delivery_hash = net.contracts.order(order_id).delivery_hash
+    with net.client("platform", as_="buyer") as at_platform:
+        relay.report_received(net.contracts, liar, order_id, delivery_hash, at_platform, fingerprint=decoy)
+    checked = platform.check_delivery(order_id)
+    assert (checked["action"], checked["consistent"], checked["order"]["state"]) == ("dispute", False, "disputed")
+
+    with net.client("platform", as_="seller") as at_platform, pytest.raises(RemoteError) as early:
+        at_platform.arbitrate(order_id)  # only the platform's operator rules
+    assert early.value.status == 403
+    with pytest.raises(RemoteError) as missing:
+        platform.arbitrate(order_id)
+    assert missing.value.status == 409 and "has not re-uploaded" in missing.value.detail
+    assert f"re-uploaded E_PkP(D') for order #{order_id}" in run_cli(
+        net, "seller", "reupload", order_id, "--to", platform_url
+    )
+    assert "disclosed the data key" in run_cli(net, "buyer", "disclose", order_id, "--to", platform_url)
+
+    seller_address = net.accounts["seller"].address
+    owed = net.contracts.pending_withdrawal(seller_address)
+    ruling = platform.arbitrate(order_id)
+    assert (ruling["ruling"], ruling["content_match"], ruling["transmitted_ok"]) == ("for-seller", True, True)
+    assert ruling["order"]["state"] == "completed" and ruling["tx"]["gas_used"] > 0
+    fee = PRICE * net.contracts.fee_bps() // 10_000
+    assert net.contracts.pending_withdrawal(seller_address) - owed == PRICE - fee + 2 * PRICE
+    assert net.contracts.owner_of(published["token_id"]) == net.accounts["buyer"].address
+
+    with net.client("platform", as_="buyer") as at_platform:
+        copy = at_platform.download_copy(
+            order_id, tmp_path / "copy.dge", expected_sha256=bytes.fromhex(ruling["buyer_copy"]["sha256"][2:])
+        )
+    decrypt_file(copy, tmp_path / "copy.csv", bytes(net.accounts["buyer"].key))
+    assert sha256_of(tmp_path / "copy.csv") == published["content_hash"]
+    actions = [r["action"] for r in net.operator("supervisor").audit(token_id=published["token_id"])["records"]]
+    assert actions.index("Delivered") < actions.index("Disputed") < actions.index("Resolved")
 
 
 def test_suspended_organisation_cannot_publish_search_or_buy(network: Network, tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from datagora.api.routers import (
     auth,
     datasets,
     deliveries,
+    disputes,
     node_info,
     offers,
     orders,
@@ -32,6 +33,7 @@ from datagora.api.routers import (
     withdrawals,
 )
 from datagora.api.settings import Settings
+from datagora.services.arbitration import ArbitrationInbox
 from datagora.services.node import Node
 from datagora.services.relay import SendReceiveBoard
 
@@ -48,6 +50,7 @@ ROUTERS = (
     withdrawals.router,
     deliveries.router,
     relay.router,
+    disputes.router,
     audit.router,
 )
 
@@ -119,6 +122,10 @@ def create_app(
         )
         if node.platform is not None
         else None
+    )
+    # ... and holds the evidence of disputes it arbitrates (section IV.A.3).
+    app.state.inbox = (
+        ArbitrationInbox.of_platform(app.state.board, node.participant) if app.state.board is not None else None
     )
     app.state.auth = AuthStore(nonce_ttl=settings.nonce_ttl, session_ttl=settings.session_ttl, clock=clock)
     if peer_http is None:

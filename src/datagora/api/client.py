@@ -26,6 +26,7 @@ from datagora.services.attestation import Attestation
 
 if TYPE_CHECKING:
     from datagora.services.relay import DeliveryNotice
+    from datagora.services.use_rights import QueryRequest
 
 STATEMENT = "Sign in to this Datagora node."
 CHUNK = 1 << 20
@@ -288,10 +289,53 @@ class NodeClient:
     def offer(self, listing_id: int) -> dict[str, Any]:
         return dict(self.json("GET", f"/offers/{listing_id}"))
 
-    def buy(self, listing_id: int, value_wei: int | None = None) -> dict[str, Any]:
+    # -- use-rights per query (Wu et al. section II) -------------------------------------------------------
+
+    def list_use_right(
+        self,
+        token_id: int,
+        price_per_query_wei: int,
+        *,
+        max_queries: int | None = None,
+        usage_window: int | None = None,
+        policy: dict[str, Any] | None = None,
+        payment_token: str | None = None,
+    ) -> dict[str, Any]:
+        """``POST /offers/use-right``: sell use-rights per query on ``token_id`` under the ODRL ``policy``
+        (JSON-LD; default: the node's, aggregates only with groups of at least 5 rows)."""
+        body: dict[str, Any] = {"token_id": token_id, "price_per_query_wei": price_per_query_wei}
+        optional = {
+            "max_queries": max_queries,
+            "usage_window": usage_window,
+            "policy": policy,
+            "payment_token": payment_token,
+        }
+        body.update({k: v for k, v in optional.items() if v is not None})
+        return dict(self.json("POST", "/offers/use-right", json=body))
+
+    def use_right_policy(self, listing_id: int) -> dict[str, Any]:
+        """``GET /offers/{id}/policy`` on the seller's node: the ODRL policy and whether it is the one on chain."""
+        return dict(self.json("GET", f"/offers/{listing_id}/policy"))
+
+    def run_query(self, request: QueryRequest) -> dict[str, Any]:
+        """``POST /orders/{id}/queries`` on the seller's node, as the order's buyer: the signed ``request``
+        (``datagora.services.use_rights.sign_query``) in, ``{order_id, index, result, result_hash, queries_left,
+        tx_hash, block_number, gas_used}`` out. Check the result with ``use_rights.verify_answer``."""
+        return dict(self.json("POST", f"/orders/{request.order_id}/queries", json=request.to_dict()))
+
+    def ask_query(self, order_id: int, query: dict[str, Any], seller_url: str) -> dict[str, Any]:
+        """``POST /orders/{id}/ask`` on the buyer's node, as its operator: the node signs the next query of
+        ``order_id``, runs it on the seller's node at ``seller_url`` and verifies the answer against the chain."""
+        return dict(self.json("POST", f"/orders/{order_id}/ask", json={"seller_url": seller_url, "query": query}))
+
+    def buy(self, listing_id: int, value_wei: int | None = None, *, queries: int | None = None) -> dict[str, Any]:
+        """``POST /orders``: pay a fixed-price listing into escrow or, with ``queries``, prepay that many queries
+        of a use-right listing."""
         body: dict[str, Any] = {"listing_id": listing_id}
         if value_wei is not None:
             body["value_wei"] = value_wei
+        if queries is not None:
+            body["queries"] = queries
         return dict(self.json("POST", "/orders", json=body))
 
     def order(self, order_id: int) -> dict[str, Any]:
@@ -432,6 +476,59 @@ class NodeClient:
     def relay_board(self, order_id: int) -> dict[str, Any]:
         """The send-receive board of ``order_id`` (the order's parties and the supervisor)."""
         return dict(self.json("GET", f"/relay/board/{order_id}"))
+
+    # -- disputes and deadlines on the platform's node (Wu et al. section IV.A.3-5) -----------------------
+
+    def reupload(self, order_id: int, src: BinaryIO, size: int) -> dict[str, Any]:
+        """``PUT /relay/{id}/reupload``, as the seller of the disputed ``order_id``: stream ``size`` bytes of
+        ``E_PkP(D')`` from ``src`` (``datagora.services.disputes.reupload_for_arbitration`` writes them)."""
+        start = src.tell()
+
+        def pieces() -> Iterator[bytes]:
+            while piece := src.read(CHUNK):
+                yield piece
+
+        def fresh() -> dict[str, Any]:
+            src.seek(start)
+            return {"content": pieces()}
+
+        headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
+        return dict(self.json("PUT", f"/relay/{order_id}/reupload", body=fresh, headers=headers))
+
+    def disclose(self, order_id: int, encrypted_key: bytes) -> dict[str, Any]:
+        """``POST /relay/{id}/disclosure``, as the buyer of the disputed ``order_id``: ``E_PkP(k)`` from
+        ``datagora.services.disputes.disclose_received_key``."""
+        body = {"encrypted_key": "0x" + encrypted_key.hex()}
+        return dict(self.json("POST", f"/relay/{order_id}/disclosure", json=body))
+
+    def check_delivery(self, order_id: int) -> dict[str, Any]:
+        """``POST /disputes/{id}/check`` (platform operator): step 22; the platform disputes on a mismatch."""
+        return dict(self.json("POST", f"/disputes/{order_id}/check"))
+
+    def arbitrate(self, order_id: int) -> dict[str, Any]:
+        """``POST /disputes/{id}/arbitrate`` (platform operator): rule on the disputed order with the evidence the
+        platform holds; ``{ruling, seller_honest, content_match, similarity, transmitted_ok, evidence_hash,
+        buyer_copy, tx, order}``."""
+        return dict(self.json("POST", f"/disputes/{order_id}/arbitrate"))
+
+    def enforce_deadlines(self, first_order: int | None = None) -> dict[str, Any]:
+        """``POST /deadlines/enforce`` (platform operator): settle every order past its deadline."""
+        body = {"first_order": first_order} if first_order is not None else None
+        return dict(self.json("POST", "/deadlines/enforce", json=body))
+
+    def download_copy(
+        self,
+        order_id: int,
+        dest: Path,
+        *,
+        expected_sha256: bytes | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> Path:
+        """:meth:`download_delivery` of the buyer's copy ``E_PkB(D')`` an arbitration made
+        (``GET /disputes/{id}/copy``), as the order's buyer."""
+        return self.download_delivery(
+            order_id, dest, expected_sha256=expected_sha256, path=f"/disputes/{order_id}/copy", progress=progress
+        )
 
 
 class RemoteAttestor:

@@ -32,6 +32,7 @@ from datagora.api.client import RemoteError
 from datagora.domain.errors import (
     AccessDenied,
     ChainError,
+    Conflict,
     CryptoError,
     DatagoraError,
     DeploymentError,
@@ -46,10 +47,6 @@ from datagora.domain.errors import (
 
 class NotConfigured(DatagoraError):
     """The node lacks a setting the request needs (e.g. no platform URL to obtain attestations): 503."""
-
-
-class Conflict(DatagoraError):
-    """The resource is not in a state that allows the request (e.g. no delivery yet): 409."""
 
 
 class PayloadTooLarge(ValidationError):

@@ -6,7 +6,7 @@ hashes 0x-hex."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
@@ -20,6 +20,8 @@ TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 MAX_ID = 2**63 - 1
 MAX_WEI = 2**256 - 1
 MAX_WINDOW = 2**64 - 1
+MAX_QUERIES = 1_000_000
+"""``Market.MAX_QUERIES``: the most queries one use-right order may buy."""
 
 Address = Annotated[str, Field(pattern=ADDRESS_PATTERN, examples=["0x5B38Da6a701c568545dCfcB03FcB875f56beddC4"])]
 Wei = Annotated[int, Field(ge=0, le=MAX_WEI)]
@@ -290,6 +292,9 @@ class BuyIn(Strict):
     value_wei: Wei | None = Field(
         default=None, description="Ether to send. Default: the price plus the collateral (nothing for an ERC-20)."
     )
+    queries: Annotated[int, Field(ge=1, le=MAX_QUERIES)] | None = Field(
+        default=None, description="Use-right listings: how many queries to prepay (required there, refused elsewhere)."
+    )
 
 
 class OrderOut(BaseModel):
@@ -354,6 +359,78 @@ class ReceiveIn(Strict):
         if (self.seller_url is None) == (self.relay_url is None):
             raise ValueError("give exactly one of seller_url and relay_url")
         return self
+
+
+# -- use-rights per query (Wu et al. section II) -------------------------------------------------------------
+
+
+class UseRightIn(Strict):
+    """Use-rights per query on a tabular dataset the node's account owns (it keeps the NFT). ``policy`` is a
+    W3C ODRL 2.2 policy in JSON-LD (``datagora.query.UsagePolicy``); default: aggregates only (count, sum, avg),
+    groups of at least 5 rows, no raw rows."""
+
+    token_id: Id
+    price_per_query_wei: Annotated[int, Field(ge=1, le=MAX_WEI, description="In the payment token's smallest unit.")]
+    max_queries: Annotated[int, Field(ge=1, le=MAX_QUERIES, description="Most queries one order may buy.")] = 100
+    usage_window: Window = 30 * 86_400
+    payment_token: Address | None = Field(default=None, description="An ERC-20 to be paid in (default: ether).")
+    policy: dict[str, Any] | None = Field(default=None, description="ODRL JSON-LD; its keccak256 goes on chain.")
+
+
+class UseRightCreated(BaseModel):
+    offer: ListingOut
+    policy: dict[str, Any] = Field(description="The ODRL policy the node enforces, JSON-LD.")
+    policy_hash: str = Field(description="keccak256 of its canonical JSON, committed on chain.")
+    tx: TxOut
+
+
+class PolicyOut(BaseModel):
+    listing_id: int
+    token_id: int
+    policy: dict[str, Any] = Field(description="The W3C ODRL 2.2 policy (JSON-LD) the seller's node enforces.")
+    policy_hash: str = Field(description="keccak256 of the policy's canonical JSON.")
+    on_chain_hash: str | None = Field(description="The hash the listing committed (event UseRightTerms).")
+    matches_chain: bool
+
+
+class QueryRequestIn(Strict):
+    """``QueryRequest.to_dict()``: the buyer's EIP-712 signature over ``QueryRequest(orderId, index, queryHash)``
+    (domain "Datagora Market") and the query in the ``QuerySpec`` wire form (never SQL)."""
+
+    order_id: Id
+    index: Annotated[int, Field(ge=0, le=MAX_QUERIES, description="0-based: the order's next query.")]
+    query: dict[str, Any] = Field(description="QuerySpec: select, where, group_by, order_by, limit.")
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="EIP-712 by the buyer, 65 bytes.")
+
+
+class QueryResultOut(BaseModel):
+    columns: list[str]
+    rows: list[list[Any]]
+    suppressed_groups: int = Field(description="Groups withheld for covering fewer rows than the policy's k.")
+    truncated: bool = Field(description="The policy's row cap cut rows.")
+
+
+class QueryAnswerOut(BaseModel):
+    """The seller's node's answer: the result, its keccak256 (recorded on chain with the query's) and the
+    ``record_query`` transaction that paid for it."""
+
+    order_id: int
+    index: int
+    result: QueryResultOut
+    result_hash: str
+    queries_left: int
+    tx_hash: str
+    block_number: int
+    gas_used: int
+
+
+class AskIn(Strict):
+    seller_url: Annotated[HttpUrl, Field(description="Base URL of the seller's node.")]
+    query: dict[str, Any] = Field(description="QuerySpec wire form: select, where, group_by, order_by, limit.")
+
+
+class AskedOut(QueryAnswerOut):
+    verified: bool = Field(description="The result hashes to what the seller recorded on chain for this query.")
 
 
 # -- relay and send-receive board (Wu et al. section III.A steps 13-22) --------------------------------------
@@ -490,6 +567,76 @@ class ReceivedOut(BaseModel):
     notice: BoardEntryOut | None = Field(
         default=None, description="The buyer's signed notice on the platform's board, when received from the relay."
     )
+
+
+# -- disputes and deadlines (Wu et al. section IV.A.3-5) -----------------------------------------------------
+
+
+class ReuploadOut(BaseModel):
+    order_id: int
+    sha256: str = Field(description="Of the re-upload E_PkP(D') the platform holds.")
+    size: int
+    uploaded_by: str
+    uploaded_at: int
+
+
+class DisclosureIn(Strict):
+    encrypted_key: str = Field(
+        max_length=2 + 2 * 1024,
+        pattern=r"^(0x)?([0-9a-fA-F]{2})+$",
+        description="E_PkP(k): the data key of the delivered ciphertext, ECIES-encrypted to the platform, hex.",
+    )
+
+
+class DisclosureOut(BaseModel):
+    order_id: int
+    disclosed_by: str
+    disclosed_at: int
+
+
+class DeliveryCheckOut(BaseModel):
+    """Step 22: ``consistent`` (null while a notice is missing), the similarity of f_S and f_B, and what the
+    platform did: ``wait``, ``confirm`` (the buyer may confirm) or ``dispute`` (``tx`` disputed the order)."""
+
+    order_id: int
+    consistent: bool | None
+    similarity: float | None
+    action: Literal["wait", "confirm", "dispute"]
+    tx: TxOut | None
+    order: OrderOut
+
+
+class CopyOut(BaseModel):
+    sha256: str = Field(description="Of E_PkB(D'), served to the buyer at GET /disputes/{order_id}/copy.")
+    size: int
+
+
+class ResolutionOut(BaseModel):
+    order_id: int
+    ruling: Literal["for-seller", "redelivered", "for-buyer"]
+    seller_honest: bool
+    content_match: bool = Field(description="SHA-256 of D' is the content hash in Catalog.")
+    similarity: float = Field(description="Of f_{D',P} to the fingerprint attested at publication.")
+    transmitted_ok: bool | None = Field(description="What the seller sent was the dataset (null: no key disclosed).")
+    evidence_hash: str
+    buyer_copy: CopyOut | None = Field(description="E_PkB(D') when the data is good.")
+    tx: TxOut
+    order: OrderOut
+
+
+class DeadlinesIn(Strict):
+    first_order: Id = Field(default=1, description="Check orders from this id on.")
+
+
+class DeadlineActionOut(BaseModel):
+    order_id: int
+    action: Literal["refund", "release", "unwind", "expire"]
+    tx: TxOut
+
+
+class DeadlinesOut(BaseModel):
+    count: int
+    actions: list[DeadlineActionOut]
 
 
 class WithdrawIn(Strict):

@@ -11,6 +11,7 @@ import os
 import tempfile
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
@@ -179,14 +180,41 @@ def _contracts(home: Path, rpc_url: str | None) -> Any:
 # -- demo ----------------------------------------------------------------------------------------------------
 
 
+class DemoKind(StrEnum):
+    """What ``datagora demo`` runs."""
+
+    trade = "trade"
+    market = "market"
+
+
 @app.command()
 @handle_errors
 def demo(
+    kind: Annotated[
+        DemoKind,
+        typer.Argument(
+            help="trade: one sale end to end; market: every scenario of the market (Wu et al.: broker, reseller, "
+            "use-rights, negotiation, auction, disputes, deadlines)."
+        ),
+    ] = DemoKind.trade,
     rpc_url: RpcUrl = None,
     workdir: Annotated[Path | None, typer.Option(help="Keep participants' stores here (default: temp dir).")] = None,
 ) -> None:
     """Run a complete data trade on real data: registration, audit, publish, search, buy, deliver, confirm,
-    withdraw, then print the audit trail read back from contract events."""
+    withdraw, then print the audit trail read back from contract events. `datagora demo market` walks every market
+    scenario instead and prints the gas of each step and the outcomes against the paper's (exit code 1 when one
+    differs or the escrow is not empty at the end)."""
+    if kind == DemoKind.market:
+        from datagora.services.demo_market import run_market_demo
+
+        market_report = run_market_demo(console, workdir, rpc_url)
+        if not market_report.ok:
+            failed = [s.title for s in market_report.scenarios if not s.ok]
+            raise DatagoraError(
+                "the market demo did not end as the paper states: "
+                + (", ".join(failed) if failed else "the market's escrow is not empty")
+            )
+        return
     from datagora.chain.client import connect
     from datagora.services.demo import Step, run_demo
 
@@ -473,13 +501,49 @@ def list_(
     duration: Annotated[int, typer.Option(help="Auction: seconds it runs.")] = 86_400,
     delivery_window: Annotated[int, typer.Option(help="Seconds to deliver after payment.")] = 86_400,
     confirm_window: Annotated[int, typer.Option(help="Seconds to confirm after delivery.")] = 86_400,
+    use_right: Annotated[
+        bool, typer.Option("--use-right", help="Sell use-rights per query instead (the seller keeps the dataset).")
+    ] = False,
+    price_per_query: Annotated[
+        str | None, typer.Option(help="Use-right: price of one query (or --price). " + AMOUNT_HELP)
+    ] = None,
+    max_queries: Annotated[int, typer.Option(help="Use-right: most queries one order may buy.")] = 100,
+    usage_window: Annotated[int, typer.Option(help="Use-right: seconds an order's queries stay usable.")] = 30 * 86_400,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            help="Use-right: W3C ODRL policy (JSON-LD file) the node enforces; default: aggregates only (count, sum, "
+            "avg) over groups of at least 5 rows, no raw rows."
+        ),
+    ] = None,
     home: Home = DEFAULT_HOME,
     rpc_url: RpcUrl = None,
 ) -> None:
     """Offer the ownership of dataset TOKEN_ID: at a fixed price, for negotiation (--negotiable) or by English
-    auction (--auction). The seller posts the collateral with the listing (double deposit)."""
+    auction (--auction). The seller posts the collateral with the listing (double deposit). With --use-right,
+    sell queries on it instead (Wu et al. section II): buyers prepay queries the seller's node answers under the
+    ODRL policy, whose keccak256 goes on chain."""
     from datagora.services import market
 
+    if use_right:
+        if negotiable or auction or collateral is not None or reserve is not None or min_increment is not None:
+            raise ValidationError("--use-right sells queries at a fixed price per query, without collateral")
+        if (price is None) == (price_per_query is None):
+            raise ValidationError("give the price of one query once: --price-per-query (or --price)")
+        _list_use_right(
+            token_id,
+            account,
+            _parse_amount(str(price_per_query or price)),
+            max_queries=max_queries,
+            usage_window=usage_window,
+            policy_file=policy,
+            token=token,
+            home=home,
+            rpc_url=rpc_url,
+        )
+        return
+    if price_per_query is not None or policy is not None:
+        raise ValidationError("--price-per-query and --policy are for --use-right")
     if negotiable and auction:
         raise ValidationError("choose one of --negotiable and --auction")
     if not auction and (reserve is not None or min_increment is not None):
@@ -524,6 +588,47 @@ def list_(
         f"listing #{listing_id}: dataset #{token_id} {how} {_money(contracts, listing.price, listing.payment_token)}, "
         f"collateral {_money(contracts, listing.collateral, listing.payment_token)}",
         txs[-1],
+    )
+
+
+def _list_use_right(
+    token_id: int,
+    account: str,
+    price: int,
+    *,
+    max_queries: int,
+    usage_window: int,
+    policy_file: Path | None,
+    token: str | None,
+    home: Path,
+    rpc_url: str | None,
+) -> None:
+    from datagora.query import UsagePolicy
+    from datagora.services import use_rights
+    from datagora.services.use_rights import default_policy
+
+    contracts, seller = _contracts(home, rpc_url), _participant(home, account)
+    if policy_file is None:
+        terms = default_policy(contracts.chain.chain_id, seller.address, token_id)
+    else:
+        terms = UsagePolicy.from_json(policy_file.read_bytes())
+    listing_id, tx = use_rights.list_use_right(
+        contracts,
+        seller,
+        token_id,
+        price,
+        terms,
+        max_queries=max_queries,
+        usage_window=usage_window,
+        payment_token=_address_option(token),
+    )
+    listing = contracts.listing(listing_id)
+    _print_tx(
+        f"listing #{listing_id}: use-rights on dataset #{token_id} at "
+        f"{_money(contracts, listing.price, listing.payment_token)} per query (at most {listing.max_queries} per "
+        f"order, usable {listing.delivery_window} s) under ODRL policy {terms.uid} "
+        f"(keccak256 0x{terms.policy_hash().hex()} on chain)",
+        tx,
     )
 
 
@@ -840,6 +945,336 @@ def expire(order_id: int, account: AccountName, home: Home = DEFAULT_HOME, rpc_u
     refund = int(tx.event("Settled").args["buyer_credit"])
     token = contracts.listing(contracts.order(order_id).listing_id).payment_token
     _print_tx(f"expired order #{order_id}: {_money(contracts, refund, token)} unused credit owed to the buyer", tx)
+
+
+# -- use-rights per query (Wu et al. section II) -------------------------------------------------------------
+
+
+@app.command("buy-queries")
+@handle_errors
+def buy_queries(
+    listing_id: int,
+    queries: Annotated[int, typer.Argument(help="How many queries to prepay.")],
+    account: AccountName,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Prepay QUERIES queries of the use-right listing LISTING_ID (price per query × QUERIES; an ERC-20 is
+    approved first). Run them with `datagora query`; unused credit returns after the usage window (`expire`)."""
+    from datagora.services import use_rights
+
+    contracts = _contracts(home, rpc_url)
+    order_id, tx = use_rights.buy_queries(contracts, _participant(home, account), listing_id, queries)
+    order, listing = contracts.order(order_id), contracts.listing(listing_id)
+    _print_tx(
+        f"order #{order_id}: {order.queries_total} queries of dataset #{listing.token_id} prepaid "
+        f"({_money(contracts, order.amount, listing.payment_token)}), usable until Unix time {order.deadline}",
+        tx,
+    )
+
+
+def _result_table(columns: tuple[str, ...], rows: tuple[tuple[Any, ...], ...], title: str) -> Table:
+    table = Table(title=title)
+    for name in columns:
+        table.add_column(escape(name), overflow="fold")
+    for row in rows:
+        table.add_row(*(escape("null" if v is None else f"{v:.8g}" if isinstance(v, float) else str(v)) for v in row))
+    return table
+
+
+@app.command()
+@handle_errors
+def query(
+    order_id: int,
+    spec: Annotated[
+        Path,
+        typer.Option(
+            "--spec",
+            help='The query as JSON (never SQL), e.g. {"select": ["region", {"aggregate": "avg", "column": '
+            '"income"}], "group_by": ["region"]}.',
+        ),
+    ],
+    node_url: Annotated[str, typer.Option("--from", help="URL of the seller's node.")],
+    account: AccountName,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Run the next query of use-right order ORDER_ID on the seller's node: sign it (EIP-712) with the buyer's
+    key, send it over HTTP (Sign-In with Ethereum as the buyer), check the result against the hash the seller
+    recorded on chain and print it. The seller's node refuses queries outside the listing's ODRL policy before
+    anything is paid."""
+    from datagora.api.client import NodeClient
+    from datagora.query import QueryResult, QuerySpec
+    from datagora.services import use_rights
+
+    try:
+        doc = json.loads(spec.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"{spec} is not JSON: {exc}") from None
+    query_spec = QuerySpec.from_dict(doc)
+    contracts, buyer = _contracts(home, rpc_url), _participant(home, account)
+    request = use_rights.sign_query(contracts, buyer, order_id, query_spec)
+    with NodeClient(node_url, buyer.account) as client:
+        answer = client.run_query(request)
+    try:
+        result = QueryResult.from_dict(answer["result"])
+    except KeyError:
+        raise ValidationError("the seller's node sent no result") from None
+    if not use_rights.verify_answer(contracts, order_id, request.index, result):
+        raise DatagoraError(
+            f"the answer to query #{request.index} of order #{order_id} does not match the result hash the seller "
+            "recorded on chain"
+        )
+    console.print(_result_table(result.columns, result.rows, f"Order #{order_id}, query #{request.index}"))
+    notes = []
+    if result.suppressed_groups:
+        notes.append(f"{result.suppressed_groups} group(s) under the policy's minimum size withheld")
+    if result.truncated:
+        notes.append("rows cut at the policy's cap")
+    left = contracts.order(order_id).queries_left
+    console.print(
+        f"[green]✓[/] query #{request.index} answered and paid; the result matches the hash recorded on chain; "
+        f"{left} quer{'y' if left == 1 else 'ies'} left"
+        + (f" ({'; '.join(notes)})" if notes else "")
+        + f"  [dim]tx {answer.get('tx_hash', '?')}  gas {int(answer.get('gas_used', 0)):,}[/]",
+        highlight=False,
+    )
+
+
+policy_app = typer.Typer(help="ODRL usage policies of use-right listings.", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+
+@policy_app.command("show")
+@handle_errors
+def policy_show(
+    listing_id: int,
+    account: AccountName,
+    node_url: Annotated[
+        str | None, typer.Option("--from", help="URL of the seller's node (default: the account's own records).")
+    ] = None,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Print the W3C ODRL policy of use-right listing LISTING_ID (JSON-LD) and check it against the hash the
+    listing committed on chain: from the seller's node (--from, signed in as ACCOUNT) or, for the seller, from
+    its own records."""
+    from datagora.api.client import NodeClient
+    from datagora.query import UsagePolicy
+    from datagora.services import use_rights
+    from datagora.services.use_rights import policy_hash_on_chain
+
+    contracts, who = _contracts(home, rpc_url), _participant(home, account)
+    if node_url is None:
+        terms = use_rights.policy_of(who, listing_id)
+    else:
+        with NodeClient(node_url, who.account) as client:
+            terms = UsagePolicy.from_jsonld(client.use_right_policy(listing_id)["policy"])
+    committed = policy_hash_on_chain(contracts, listing_id)
+    typer.echo(json.dumps(terms.to_jsonld(), indent=2, sort_keys=True))
+    if committed != terms.policy_hash():
+        raise DatagoraError(
+            f"the policy's keccak256 0x{terms.policy_hash().hex()} is not the one listing #{listing_id} committed "
+            f"on chain ({'none' if committed is None else '0x' + committed.hex()})"
+        )
+    console.print(f"[green]✓[/] keccak256 0x{committed.hex()} is the hash listing #{listing_id} committed on chain")
+
+
+# -- disputes and deadlines through the platform (Wu et al. section IV.A.3-5) --------------------------------
+
+PlatformNode = Annotated[
+    str | None,
+    typer.Option(
+        "--node",
+        help="URL of the platform's node: ask it over HTTP (signed in as ACCOUNT, its operator) instead of acting "
+        "in process with the platform's home.",
+    ),
+]
+
+
+def _platform_board(contracts: Any, platform: Any) -> Any:
+    """The platform's send-receive board, in the files its node keeps (``<participant home>/send-receive.sqlite``)."""
+    from datagora.services.relay import SendReceiveBoard
+
+    return SendReceiveBoard(
+        contracts,
+        platform.store,
+        platform.home / "send-receive.sqlite",
+        operator=platform.address,
+        platform_key=platform.private_key,
+    )
+
+
+@app.command()
+@handle_errors
+def reupload(
+    order_id: int,
+    platform_url: Annotated[str, typer.Option("--to", help="URL of the platform's node.")],
+    account: AccountName,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """The seller of disputed order ORDER_ID re-uploads its data encrypted to the platform, E_PkP(D'), for the
+    platform to fingerprint and compare with what it attested at publication (section IV.A.3)."""
+    from datagora.api.client import NodeClient
+    from datagora.services import disputes
+
+    contracts, seller = _contracts(home, rpc_url), _participant(home, account)
+    out = seller.home / "outbox" / f"reupload-{order_id}.dge"
+    disputes.reupload_for_arbitration(contracts, seller, order_id, out)
+    try:
+        with NodeClient(platform_url, seller.account) as client, out.open("rb") as fh:
+            held = client.reupload(order_id, fh, out.stat().st_size)
+    finally:
+        out.unlink(missing_ok=True)
+    console.print(
+        f"[green]✓[/] re-uploaded E_PkP(D') for order #{order_id} to the platform ({held['size']:,} bytes, sha256 "
+        f"{_short(str(held['sha256']))}); the platform arbitrates next",
+        highlight=False,
+    )
+
+
+@app.command()
+@handle_errors
+def disclose(
+    order_id: int,
+    platform_url: Annotated[str, typer.Option("--to", help="URL of the platform's node.")],
+    account: AccountName,
+    ciphertext: Annotated[
+        Path | None,
+        typer.Option(help="The delivered ciphertext (default: where `fetch` keeps it, the account's inbox)."),
+    ] = None,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """The buyer of disputed order ORDER_ID discloses the data key of the ciphertext it received, encrypted to
+    the platform (E_PkP(k)): the platform can then decrypt exactly what the seller sent, and nothing else."""
+    from datagora.api.client import NodeClient
+    from datagora.services import disputes
+
+    contracts, buyer = _contracts(home, rpc_url), _participant(home, account)
+    cipher = ciphertext or buyer.home / "inbox" / f"order-{order_id}.dge"
+    if not cipher.is_file():
+        raise ValidationError(f"no delivered ciphertext at {cipher}: pass --ciphertext")
+    key = disputes.disclose_received_key(contracts, buyer, order_id, cipher)
+    with NodeClient(platform_url, buyer.account) as client:
+        client.disclose(order_id, key)
+    console.print(
+        f"[green]✓[/] disclosed the data key of order #{order_id}'s delivery to the platform, encrypted to it",
+        highlight=False,
+    )
+
+
+@app.command("check-delivery")
+@handle_errors
+def check_delivery(
+    order_id: int,
+    account: AccountName,
+    node_url: PlatformNode = None,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """The platform compares the seller's and the buyer's notices on the send-receive board (step 22): the buyer
+    may confirm when they agree; when they do not, the platform disputes the order on chain."""
+    from datagora.services import disputes
+
+    contracts, platform = _contracts(home, rpc_url), _participant(home, account)
+    if node_url is not None:
+        from datagora.api.client import NodeClient
+
+        with NodeClient(node_url, platform.account) as client:
+            doc = client.check_delivery(order_id)
+        action, consistent, similarity = doc["action"], doc["consistent"], doc["similarity"]
+        tx_hash, gas = (doc["tx"]["tx_hash"], doc["tx"]["gas_used"]) if doc["tx"] else (None, 0)
+    else:
+        checked = disputes.check_delivery(contracts, platform, _platform_board(contracts, platform), order_id)
+        action, consistent, similarity = checked.action, checked.consistent, checked.similarity
+        tx_hash, gas = (checked.tx.tx_hash, checked.tx.gas_used) if checked.tx else (None, 0)
+    score = "" if similarity is None else f", fingerprint similarity {similarity:.2f}"
+    words = {
+        "wait": "a notice or fingerprint is still missing: nothing to decide yet",
+        "confirm": "the notices agree: the buyer may confirm",
+        "dispute": "the notices disagree: the platform disputed the order on chain",
+    }
+    text = f"order #{order_id}: {words.get(action, action)} (consistent: {consistent}{score})"
+    if tx_hash:
+        console.print(f"[green]✓[/] {text}  [dim]tx {tx_hash}  gas {gas:,}[/]", highlight=False)
+    else:
+        console.print(f"[green]✓[/] {text}", highlight=False)
+
+
+@app.command()
+@handle_errors
+def arbitrate(
+    order_id: int,
+    account: AccountName,
+    node_url: PlatformNode = None,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """The platform rules on disputed order ORDER_ID (section IV.A.3) with the seller's re-upload (and the buyer's
+    disclosed key) its node received: D' fingerprinted and compared with what was attested and with the content
+    hash in Catalog; the ruling and the evidence's hash go on chain."""
+    contracts, platform = _contracts(home, rpc_url), _participant(home, account)
+    if node_url is not None:
+        from datagora.api.client import NodeClient
+
+        with NodeClient(node_url, platform.account) as client:
+            doc = client.arbitrate(order_id)
+        ruling = str(doc["ruling"]).upper().replace("-", "_")
+        match, similarity, sent_ok = doc["content_match"], float(doc["similarity"]), doc["transmitted_ok"]
+        copy, tx_hash, gas = doc["buyer_copy"] is not None, doc["tx"]["tx_hash"], int(doc["tx"]["gas_used"])
+    else:
+        from datagora.services.arbitration import ArbitrationInbox, arbitrate_stored
+        from datagora.services.attestation import NoveltyAttestor
+
+        attestor = NoveltyAttestor(contracts, platform.account, platform.home / "data-contract.sqlite")
+        inbox = ArbitrationInbox.of_platform(_platform_board(contracts, platform), platform)
+        res = arbitrate_stored(platform, attestor, inbox, order_id)
+        ruling, match, similarity, sent_ok = res.ruling.name, res.content_match, res.similarity, res.transmitted_ok
+        copy, tx_hash, gas = res.buyer_copy is not None, res.tx.tx_hash, res.tx.gas_used
+    outcome = {
+        "FOR_SELLER": "the seller was honest: the sale completes and the buyer's collateral goes to the seller",
+        "REDELIVERED": "the data is good but the seller sent other data: the buyer gets the platform's copy and the "
+        "seller's collateral",
+        "FOR_BUYER": "the seller's data is not what it registered: refund, and the seller's collateral to the buyer",
+    }.get(ruling, ruling)
+    console.print(
+        f"[green]✓[/] order #{order_id} ruled {ruling}: {outcome} (content match {match}, similarity "
+        f"{similarity:.2f}, transmission {'not contested' if sent_ok is None else 'ok' if sent_ok else 'not the data'}"
+        f"{', copy E_PkB(D′) kept for the buyer' if copy else ''})  [dim]tx {tx_hash}  gas {gas:,}[/]",
+        highlight=False,
+    )
+
+
+@app.command("enforce-deadlines")
+@handle_errors
+def enforce_deadlines(
+    account: AccountName,
+    first_order: Annotated[int, typer.Option(help="Check orders from this id on.")] = 1,
+    node_url: PlatformNode = None,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """The platform's periodic check (sections IV.A.4-5): refund orders never delivered, release those never
+    confirmed (the mandatory transfer), unwind disputes nobody resolved and expire use-rights, for every order past
+    its deadline. Anyone may run it; the platform does."""
+    from datagora.services import disputes
+
+    contracts, caller = _contracts(home, rpc_url), _participant(home, account)
+    if node_url is not None:
+        from datagora.api.client import NodeClient
+
+        with NodeClient(node_url, caller.account) as client:
+            doc = client.enforce_deadlines(first_order)
+        done = [(a["order_id"], a["action"], a["tx"]["tx_hash"], int(a["tx"]["gas_used"])) for a in doc["actions"]]
+    else:
+        actions = disputes.enforce_deadlines(contracts, caller, first_order=first_order)
+        done = [(a.order_id, a.action, a.tx.tx_hash, a.tx.gas_used) for a in actions]
+    if not done:
+        console.print("[green]✓[/] no order is past its deadline", highlight=False)
+    for order_id, action, tx_hash, gas in done:
+        console.print(f"[green]✓[/] {action} order #{order_id}  [dim]tx {tx_hash}  gas {gas:,}[/]", highlight=False)
 
 
 @market_app.command("params")

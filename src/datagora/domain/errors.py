@@ -63,3 +63,7 @@ class NoveltyRefused(DatagoraError):
     def __init__(self, message: str, matching_token_id: int | None = None) -> None:
         self.matching_token_id = matching_token_id
         super().__init__(message)
+
+
+class Conflict(DatagoraError):
+    """The resource is not in a state that allows the request yet (e.g. no delivery, no re-upload); HTTP 409."""

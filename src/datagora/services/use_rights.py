@@ -242,3 +242,28 @@ def verify_answer(contracts: Contracts, order_id: int, index: int, result: Query
     for ev in contracts.market_events("QueryAnswered", order_id, index):
         return bytes(ev.args["result_hash"]) == result.result_hash()
     return False
+
+
+DEFAULT_K = 5
+"""Minimum group size of the default policy: an aggregate over fewer rows is suppressed."""
+
+
+def default_policy(chain_id: int, seller: str, token_id: int, *, k: int = DEFAULT_K) -> UsagePolicy:
+    """``UsagePolicy.aggregates_only(k)`` (count, sum and avg; groups of at least ``k`` rows; no raw rows; at
+    most 1,000 rows per result) for dataset ``token_id`` offered by ``seller``: ``uid``
+    ``urn:datagora:policy:dataset-<id>``, ``assigner`` the seller as a ``did:pkh`` (CAIP-10 account on
+    ``chain_id``), ``target`` ``urn:datagora:dataset:<id>``."""
+    return UsagePolicy.aggregates_only(
+        uid=f"urn:datagora:policy:dataset-{token_id}",
+        assigner=f"did:pkh:eip155:{chain_id}:{seller}",
+        target=f"urn:datagora:dataset:{token_id}",
+        k=k,
+    )
+
+
+def policy_hash_on_chain(contracts: Contracts, listing_id: int) -> bytes | None:
+    """The keccak256 of the ODRL policy use-right listing ``listing_id`` committed (event ``UseRightTerms``), or
+    None when the listing sells no use-right."""
+    for event in contracts.market_events("UseRightTerms", listing_id):
+        return bytes(event.args["policy_hash"])
+    return None

@@ -23,8 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from datagora.api.auth import Session, Unauthenticated
 from datagora.api.deps import AuthDep, IdPath, NodeDep, bearer
-from datagora.api.errors import Conflict
-from datagora.domain.errors import NotFoundError
+from datagora.domain.errors import Conflict, NotFoundError
 from datagora.domain.models import Order, OrderState
 from datagora.services.node import Node
 

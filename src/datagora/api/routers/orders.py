@@ -1,5 +1,7 @@
 """Orders: pay into escrow, deliver, receive from the seller's node, confirm, refund, release (Wu et al.
-section III.A steps 9-24). Every POST makes this node act with its own account: operator only."""
+section III.A steps 9-24), and the queries of use-right orders (section II). Every POST makes this node act with
+its own account: operator only, except ``POST /orders/{id}/queries``, where the order's buyer asks the seller's
+node to answer a signed query."""
 
 from __future__ import annotations
 
@@ -7,14 +9,20 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, status
 
-from datagora.api.deps import IdPath, NodeDep, OperatorDep, Peers, PeersDep, ReaderDep
+from datagora.api.client import RemoteError
+from datagora.api.deps import IdPath, NodeDep, OperatorDep, Peers, PeersDep, ReaderDep, SessionDep
 from datagora.api.schemas import (
+    AskedOut,
+    AskIn,
     BoardEntryOut,
     BuyIn,
     DeliveredOut,
     DeliverIn,
     OrderOut,
     OrderTxOut,
+    QueryAnswerOut,
+    QueryRequestIn,
+    QueryResultOut,
     ReceivedOut,
     ReceiveIn,
     RelayIn,
@@ -25,8 +33,9 @@ from datagora.api.schemas import (
 from datagora.chain.contracts import Contracts
 from datagora.crypto.hashing import sha256_file
 from datagora.domain.errors import AccessDenied, ValidationError
-from datagora.domain.models import OrderState, TxResult
-from datagora.services import market, publishing, relay
+from datagora.domain.models import OrderState, SaleKind, TxResult
+from datagora.query import QueryResult, QuerySpec
+from datagora.services import market, publishing, relay, use_rights
 from datagora.services.node import Node
 from datagora.services.participant import Participant
 
@@ -43,9 +52,18 @@ def order_out(contracts: Contracts, order_id: int) -> OrderOut:
 def buy_offer(body: BuyIn, node: NodeDep, _: OperatorDep) -> OrderTxOut:
     """Pay into escrow for a fixed-price offer: its price plus the buyer's collateral (double deposit). For an
     ERC-20 listing the node approves the token first. ``value_wei`` overrides the ether sent; a wrong amount is
-    refused by the contract (``market: wrong value``) and nothing is paid."""
+    refused by the contract (``market: wrong value``) and nothing is paid. For a use-right listing, prepay
+    ``queries`` queries (price per query × queries)."""
+    use_right = node.contracts.listing(body.listing_id).kind == SaleKind.USE_RIGHT
+    if use_right and (body.queries is None or body.value_wei is not None):
+        raise ValidationError(f"listing {body.listing_id} sells use-rights: give queries (and no value_wei)")
+    if not use_right and body.queries is not None:
+        raise ValidationError(f"listing {body.listing_id} sells ownership: queries are for use-right listings")
     with node.acting():
-        order_id, tx = market.buy(node.contracts, node.participant, body.listing_id, body.value_wei)
+        if body.queries is not None:
+            order_id, tx = use_rights.buy_queries(node.contracts, node.participant, body.listing_id, body.queries)
+        else:
+            order_id, tx = market.buy(node.contracts, node.participant, body.listing_id, body.value_wei)
     return OrderTxOut(order=order_out(node.contracts, order_id), tx=TxOut.of(tx))
 
 
@@ -154,3 +172,72 @@ def refund_order(order_id: IdPath, node: NodeDep, _: OperatorDep) -> OrderTxOut:
 def release_order(order_id: IdPath, node: NodeDep, _: OperatorDep) -> OrderTxOut:
     """Release an order the buyer did not confirm by its deadline to the seller."""
     return _settle(node, order_id, market.release)
+
+
+# -- use-right queries (Wu et al. section II) ----------------------------------------------------------------
+
+
+def _result_out(result: QueryResult) -> QueryResultOut:
+    return QueryResultOut.model_validate(result.to_dict())
+
+
+@router.post(
+    "/{order_id}/queries",
+    response_model=QueryAnswerOut,
+    responses={
+        403: {"description": "Not the buyer, not signed by it, not sold by this node, or refused by the policy"},
+        422: {"description": "Malformed or stale request (the index is not the order's next), or not for this table"},
+    },
+)
+def answer_query(order_id: IdPath, body: QueryRequestIn, node: NodeDep, session: SessionDep) -> QueryAnswerOut:
+    """The seller's node answers query ``index`` of a use-right order it sold: the caller must be the order's
+    buyer, the EIP-712 signature the buyer's over (order, index, keccak256 of the query). The node checks the query
+    against the listing's ODRL policy (refusals are 403 with the policy's rule, before anything is paid), runs it
+    with DuckDB on its own copy and records it on chain with the result's keccak256 (``record_query``), which pays
+    the query out of the buyer's credit. Only the result leaves the node."""
+    order = node.contracts.order(order_id)
+    if order.buyer.lower() != session.address.lower():
+        raise AccessDenied(f"only the buyer of order {order_id} may run its queries; you are {session.address}")
+    if body.order_id != order_id:
+        raise ValidationError(f"the request is for order {body.order_id}, not {order_id}")
+    request = use_rights.QueryRequest.from_dict(body.model_dump())
+    with node.acting():
+        answer = use_rights.answer_query(node.contracts, node.participant, request)
+    return QueryAnswerOut(
+        order_id=order_id,
+        index=answer.index,
+        result=_result_out(answer.result),
+        result_hash=hex0x(answer.result.result_hash()),
+        queries_left=node.contracts.order(order_id).queries_left,
+        tx_hash=answer.tx.tx_hash,
+        block_number=answer.tx.block_number,
+        gas_used=answer.tx.gas_used,
+    )
+
+
+@router.post("/{order_id}/ask", response_model=AskedOut)
+def ask_query(order_id: IdPath, body: AskIn, node: NodeDep, peers: PeersDep, _: OperatorDep) -> AskedOut:
+    """The buyer's node runs a query of a use-right order it paid: it signs the request for the order's next
+    index with its key, sends it to the seller's node (``POST /orders/{order_id}/queries`` at ``seller_url``,
+    signed in there as this node's account) and checks the answer against the result hash the seller recorded on
+    chain (``verified``). The seller's refusals come back with its status (403 for the policy). Operator only."""
+    spec = QuerySpec.from_dict(body.query)
+    request = use_rights.sign_query(node.contracts, node.participant, order_id, spec)
+    seller = peers.client(str(body.seller_url))
+    doc = seller.run_query(request)
+    try:
+        result = QueryResult.from_dict(doc["result"])
+        tx = (str(doc["tx_hash"]), int(doc["block_number"]), int(doc["gas_used"]))
+    except (KeyError, TypeError, ValueError, ValidationError) as exc:
+        raise RemoteError(502, f"the seller's node sent no readable answer: {exc}", seller.base_url) from exc
+    return AskedOut(
+        order_id=order_id,
+        index=request.index,
+        result=_result_out(result),
+        result_hash=hex0x(result.result_hash()),
+        queries_left=node.contracts.order(order_id).queries_left,
+        tx_hash=tx[0],
+        block_number=tx[1],
+        gas_used=tx[2],
+        verified=use_rights.verify_answer(node.contracts, order_id, request.index, result),
+    )
