@@ -638,7 +638,7 @@ def accept_offer(offer_id: uint256) -> uint256:
     offer: Offer = self._live_offer(offer_id)
     listing: Listing = self._listing(offer.listing_id)
     assert listing.seller == msg.sender, "market: not seller"
-    assert listing.state == LISTING_ACTIVE, "market: listing not active"
+    self._check_buyer(listing, offer.buyer)
     self.offers[offer_id].state = OFFER_ACCEPTED
     order_id: uint256 = self._open_order(offer.listing_id, listing, offer.buyer, offer.amount, 0)
     log OfferAccepted(offer_id=offer_id, order_id=order_id, price=offer.amount)
@@ -659,7 +659,7 @@ def accept_counter(offer_id: uint256) -> uint256:
     assert offer.buyer == msg.sender, "market: not offer buyer"
     assert offer.state == OFFER_COUNTERED, "market: no counter"
     listing: Listing = self._listing(offer.listing_id)
-    assert listing.state == LISTING_ACTIVE, "market: listing not active"
+    self._check_buyer(listing, msg.sender)
     if offer.counter > offer.amount:
         self._pull(listing.payment_token, msg.sender, offer.counter - offer.amount, msg.value)
     else:
@@ -715,6 +715,7 @@ def bid(listing_id: uint256, amount: uint256):
     assert block.timestamp < auction.end_time, "market: auction ended"
     self._check_buyer(listing, msg.sender)
     assert amount >= listing.price, "market: below reserve"
+    assert amount <= MAX_AMOUNT, "market: amount too large"
     if auction.highest_bidder != empty(address):
         assert amount >= auction.highest_bid + auction.min_increment, "market: bid too low"
     self._pull(listing.payment_token, msg.sender, amount + listing.collateral, msg.value)
