@@ -891,16 +891,25 @@ class _Runner:
             f"dataset #{listing.token_id} now owned by dave",
             self.c.owner_of(listing.token_id).lower() == dave.address.lower(),
         )
-        if ruling.buyer_copy is not None:
-            copy = dave.home / "received" / f"arbitrated-{order_id}.png"
-            with self.board.store.open(ruling.buyer_copy) as src, (dave.home / "inbox" / "arb.dge").open("wb") as dst:
-                shutil.copyfileobj(src, dst)
-            decrypt_file(dave.home / "inbox" / "arb.dge", copy, dave.private_key)
-            self.check(
-                "dave decrypted the platform's copy E_PkB(D') and it is the dataset",
-                sha256_file(copy) == self.c.dataset(listing.token_id).content_hash,
-            )
+        self.check_platform_copy("dave", ruling, listing.token_id)
         return self.outcome_of(ruling.tx)
+
+    def check_platform_copy(self, buyer: str, ruling: disputes.Resolution, token_id: int) -> None:
+        """The buyer downloads the platform's copy E_PkB(D') after a ruling for good data and checks it."""
+        if ruling.buyer_copy is None:
+            return
+        person = self.p(buyer)
+        cipher = person.home / "inbox" / f"arbitrated-{ruling.order_id}.dge"
+        copy = person.home / "received" / f"arbitrated-{ruling.order_id}.png"
+        cipher.parent.mkdir(parents=True, exist_ok=True)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        with self.board.store.open(ruling.buyer_copy) as src, cipher.open("wb") as dst:
+            shutil.copyfileobj(src, dst)
+        decrypt_file(cipher, copy, person.private_key)
+        self.check(
+            f"{buyer} decrypted the platform's copy E_PkB(D') and it is the dataset",
+            sha256_file(copy) == self.c.dataset(token_id).content_hash,
+        )
 
     def wrong_file(self) -> str:
         """The seller transmits other data but holds the real one: the buyer proves what it got by disclosing the
@@ -947,15 +956,7 @@ class _Runner:
             f"buyer owed both collaterals ({amount(2 * listing.collateral)})",
             self.owed("buyer") - owed_before == 2 * listing.collateral,
         )
-        if ruling.buyer_copy is not None:
-            copy = buyer.home / "received" / f"arbitrated-{order_id}.png"
-            with self.board.store.open(ruling.buyer_copy) as src, (buyer.home / "inbox" / "fix.dge").open("wb") as dst:
-                shutil.copyfileobj(src, dst)
-            decrypt_file(buyer.home / "inbox" / "fix.dge", copy, buyer.private_key)
-            self.check(
-                "the buyer decrypted the platform's copy and it is the dataset",
-                sha256_file(copy) == self.c.dataset(listing.token_id).content_hash,
-            )
+        self.check_platform_copy("buyer", ruling, listing.token_id)
         return self.outcome_of(ruling.tx)
 
     def no_delivery(self) -> str:

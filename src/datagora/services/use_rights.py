@@ -24,7 +24,7 @@ from datagora.chain.contracts import Contracts
 from datagora.crypto.eip712 import recover_typed_data, sign_typed_data
 from datagora.crypto.envelope import decrypt_stream
 from datagora.domain.errors import AccessDenied, CryptoError, NotFoundError, ValidationError
-from datagora.domain.models import ETHER, OrderState, SaleKind, TxResult
+from datagora.domain.models import ETHER, Order, OrderState, SaleKind, TxResult
 from datagora.query import QueryResult, QueryRunner, QuerySpec, UsagePolicy
 from datagora.services.market import DAY, approve_payment, order_context
 from datagora.services.participant import Participant
@@ -162,7 +162,7 @@ def sign_query(contracts: Contracts, buyer: Participant, order_id: int, spec: Qu
     order = contracts.order(order_id)
     if order.buyer.lower() != buyer.address.lower():
         raise AccessDenied(f"order {order_id} was not paid by {buyer.address}")
-    _check_usable(contracts, order_id)
+    _check_usable(contracts, order)
     index = order.queries_total - order.queries_left
     typed = query_request_typed_data(
         contracts.chain.chain_id, contracts.addresses["Market"], order_id, index, spec.query_hash()
@@ -170,8 +170,8 @@ def sign_query(contracts: Contracts, buyer: Participant, order_id: int, spec: Qu
     return QueryRequest(order_id, index, spec, sign_typed_data(buyer.private_key, typed))
 
 
-def _check_usable(contracts: Contracts, order_id: int) -> None:
-    order = contracts.order(order_id)
+def _check_usable(contracts: Contracts, order: Order) -> None:
+    order_id = order.id
     if not order.is_use_right:
         raise ValidationError(f"order {order_id} is not a use-right order")
     if order.state != OrderState.PAID:
@@ -193,7 +193,7 @@ def answer_query(contracts: Contracts, seller: Participant, request: QueryReques
     order, listing, dataset = order_context(contracts, request.order_id)
     if listing.seller.lower() != seller.address.lower():
         raise AccessDenied(f"order {request.order_id} is not a use-right sold by {seller.address}")
-    _check_usable(contracts, request.order_id)
+    _check_usable(contracts, order)
     expected = order.queries_total - order.queries_left
     if request.index != expected:
         raise ValidationError(f"query index {request.index} is stale: order {order.id} expects index {expected}")
