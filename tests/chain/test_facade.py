@@ -31,7 +31,7 @@ def test_manifest_lists_each_contract_once_after_what_it_needs() -> None:
     assert len(names) == len(set(names))
     for i, spec in enumerate(MANIFEST):
         assert set(spec.needs) <= set(names[:i]), spec.name
-        assert spec.binding.NAME == spec.name
+        assert spec.name == spec.binding.NAME
 
 
 def test_a_contract_added_later_keeps_the_others(
