@@ -59,7 +59,7 @@ def test_a_whole_trade_step_by_step(chain_snapshot: RpcChain, anvil_url: str, tm
 
     # deployment, recorded in <home>/deployments/<chain id>.json
     out = flat(ok(w.run("deploy", "--supervisor", "supervisor", "--platform", "platform")))
-    contracts = Contracts.attach(w.chain, w.home / "deployments")  # raises unless the recorded addresses hold our contracts
+    contracts = Contracts.attach(w.chain, w.home / "deployments")  # raises unless our contracts are at the addresses
     for name, address in contracts.addresses.items():
         assert f"{name} {address}" in out
     assert str(w.home / "deployments" / "31337.json") in out
