@@ -119,7 +119,7 @@ class Contracts:
         mkt = load_artifact("Market")
         market = chain.deploy(platform, mkt.abi, mkt.bytecode, registry, catalog, fee_bps)["contractAddress"]
         rep = load_artifact("Reputation")
-        reputation = chain.deploy(platform, rep.abi, rep.bytecode, market)["contractAddress"]
+        reputation = chain.deploy(platform, rep.abi, rep.bytecode, market, registry)["contractAddress"]
         deployment = Deployment(
             chain_id=chain.chain_id,
             addresses={
@@ -242,6 +242,14 @@ class Contracts:
         """A member of the organisation (or the supervisor) accepts ``account``'s membership request."""
         return self._send(approver, "Registry", "approve_member", Web3.to_checksum_address(account))
 
+    def withdraw_request(self, sender: LocalAccount) -> TxResult:
+        """The sender withdraws its pending membership request and is unregistered again."""
+        return self._send(sender, "Registry", "withdraw_request")
+
+    def reject_member(self, rejecter: LocalAccount, account: str) -> TxResult:
+        """A member of the organisation (or the supervisor) refuses ``account``'s membership request."""
+        return self._send(rejecter, "Registry", "reject_member", Web3.to_checksum_address(account))
+
     def register_customer(self, sender: LocalAccount, public_key: bytes) -> TxResult:
         return self._send(sender, "Registry", "register_customer", public_key)
 
@@ -287,13 +295,17 @@ class Contracts:
     # -- Catalog -----------------------------------------------------------------------------------------
 
     def attestation_digest(
-        self, publisher: str, content_hash: bytes, fingerprint_commitment: bytes, dcat_hash: bytes, expiry: int
+        self,
+        publisher: str,
+        content_hash: bytes,
+        description_hash: bytes,
+        fingerprint_commitment: bytes,
+        dcat_hash: bytes,
+        expiry: int,
     ) -> bytes:
-        return bytes(
-            self._view(
-                "Catalog", "attestation_digest", publisher, content_hash, fingerprint_commitment, dcat_hash, expiry
-            )
-        )
+        """The EIP-712 digest of ``NoveltyAttestation`` the Catalog checks (32 bytes)."""
+        args = (publisher, content_hash, description_hash, fingerprint_commitment, dcat_hash, expiry)
+        return bytes(self._view("Catalog", "attestation_digest", *args))
 
     def grant_attester(self, admin: LocalAccount, account: str) -> TxResult:
         role = self._view("Catalog", "ATTESTER_ROLE")
@@ -727,14 +739,19 @@ class Contracts:
     # -- Reputation --------------------------------------------------------------------------------------
 
     def rate(self, sender: LocalAccount, order_id: int, score: int) -> TxResult:
-        """Rate the other party of a completed or refunded order (buyer → seller, seller → buyer), once per
-        party and order, ``score`` 1..5 (Reputation.vy)."""
+        """Rate the other party of a completed order (buyer → seller, seller → buyer), once per party and order,
+        ``score`` 1..5, parties of different organisations only (Reputation.vy)."""
         return self._send(sender, "Reputation", "rate", order_id, score)
 
     def reputation(self, account: str) -> tuple[int, int]:
         """``(sum of scores, number of ratings)`` that ``account`` has received."""
         total, count = self._view("Reputation", "reputation", Web3.to_checksum_address(account))
         return int(total), int(count)
+
+    def reputation_summary(self, account: str) -> tuple[int, int]:
+        """``(average score times 100, number of rated orders)`` of ``account`` (Reputation.summary)."""
+        average, count = self._view("Reputation", "summary", Web3.to_checksum_address(account))
+        return int(average), int(count)
 
     def average_x100(self, account: str) -> int:
         """``account``'s average score times 100, rounded down; 0 when never rated."""
