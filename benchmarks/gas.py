@@ -97,7 +97,14 @@ def run(chain: Chain, work: Path, publishes: int, progress: Progress, label: str
         sig = sign_typed_data(
             bytes(platform.account.key),
             novelty_attestation(
-                c.chain.chain_id, c.addresses["Catalog"], seller.address, content, described, bytes(32), bytes(32), expiry
+                c.chain.chain_id,
+                c.addresses["Catalog"],
+                seller.address,
+                content,
+                described,
+                bytes(32),
+                bytes(32),
+                expiry,
             ),
         )
         jobs.append((desc, expiry, sig))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eth_abi import encode as abi_encode
+from eth_abi.abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
 from eth_keys.datatypes import Signature
@@ -188,9 +188,10 @@ def novelty_attestation(
     """Build the EIP-712 typed data of the platform's novelty attestation for ``Catalog.publish``.
 
     The struct is ``NoveltyAttestation(address publisher,bytes32 contentHash,bytes32 descriptionHash,bytes32
-    fingerprintCommitment,bytes32 dcatHash,uint256 expiry)`` under the domain ``{name: "Datagora Catalog", version: "1", chainId, verifyingContract:
-    catalog}``, field for field what ``Catalog.vy`` hashes (``ATTESTATION_TYPEHASH`` and snekmate's
-    ``eip712_domain_separator``), so the digest equals the contract's ``attestation_digest``.
+    fingerprintCommitment,bytes32 dcatHash,uint256 expiry)`` under the domain ``{name: "Datagora Catalog",
+    version: "1", chainId, verifyingContract: catalog}``, field for field what ``Catalog.vy`` hashes
+    (``ATTESTATION_TYPEHASH`` and snekmate's ``eip712_domain_separator``), so the digest equals the contract's
+    ``attestation_digest``.
 
     Args:
         chain_id: EIP-155 chain id (positive).
