@@ -8,6 +8,7 @@ account's total and number of rated orders on chain, and the average is always r
 from __future__ import annotations
 
 from datagora.chain.contracts import Contracts
+from datagora.crypto.keys import checksum_address
 from datagora.domain.errors import ValidationError
 from datagora.domain.models import TxResult
 from datagora.services.participant import Participant
@@ -28,6 +29,7 @@ def rate(contracts: Contracts, participant: Participant, order_id: int, score: i
 
 def reputation_of(contracts: Contracts, address: str) -> tuple[float | None, int]:
     """``(average score, number of rated orders)`` that ``address`` has received: the average (1.0 to 5.0) beside
-    the volume it rests on; the average is None when the account has never been rated."""
-    total, count = contracts.reputation(address)
+    the volume it rests on; the average is None when the account has never been rated. Raises
+    ``ValidationError`` for a malformed address."""
+    total, count = contracts.reputation(checksum_address(address))
     return (total / count if count else None), count
