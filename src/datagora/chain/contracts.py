@@ -744,14 +744,9 @@ class Contracts:
         return self._send(sender, "Reputation", "rate", order_id, score)
 
     def reputation(self, account: str) -> tuple[int, int]:
-        """``(sum of scores, number of ratings)`` that ``account`` has received."""
+        """``(sum of scores, number of rated orders)`` that ``account`` has received."""
         total, count = self._view("Reputation", "reputation", Web3.to_checksum_address(account))
         return int(total), int(count)
-
-    def reputation_summary(self, account: str) -> tuple[int, int]:
-        """``(average score times 100, number of rated orders)`` of ``account`` (Reputation.summary)."""
-        average, count = self._view("Reputation", "summary", Web3.to_checksum_address(account))
-        return int(average), int(count)
 
     def average_x100(self, account: str) -> int:
         """``account``'s average score times 100, rounded down; 0 when never rated."""
