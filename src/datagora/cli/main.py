@@ -651,6 +651,7 @@ def _list_use_right(
         usage_window=usage_window,
         payment_token=_address_option(token),
     )
+    terms = use_rights.policy_of(seller, listing_id)  # as listed, with its odrl:count
     listing = contracts.listing(listing_id)
     _print_tx(
         f"listing #{listing_id}: use-rights on dataset #{token_id} at "
