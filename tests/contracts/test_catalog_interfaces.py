@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from datagora.chain.artifacts import load_artifact
-from tests.contracts.contract_kit import EIP712_DOMAIN_NAME, EIP712_DOMAIN_VERSION, Deployment
+from tests.contracts.contract_kit import EIP712_DOMAIN_NAME, EIP712_DOMAIN_VERSION, Deployment, assert_event
 
 # name -> (ERC-165 id, {function signature: output types}); events-only interfaces have no functions.
 INTERFACES: dict[str, tuple[int, dict[str, tuple[str, ...]]]] = {
@@ -175,6 +175,7 @@ def test_permit_approves_spender_and_bumps_nonce(d: Deployment) -> None:
     signed = permit_signature(d, d.alice, d.bob.address, token_id, 0, deadline)
     with d.env.prank(d.mallory.address):  # anyone may submit the owner's signed permit
         call_permit(d, d.bob.address, token_id, deadline, signed)
+    assert_event(d.catalog, "Approval", owner=d.alice.address, approved=d.bob.address, token_id=token_id)
     assert d.catalog.getApproved(token_id) == d.bob.address
     assert d.catalog.nonces(token_id) == 1
     with d.env.prank(d.bob.address):
@@ -201,3 +202,26 @@ def test_permit_rejects_invalid_signature(d: Deployment, fault: str) -> None:
     spender = d.carol.address if fault == "other-spender" else d.bob.address
     with boa.reverts("erc721: invalid signature"):
         call_permit(d, spender, token_id, deadline, signed)
+
+
+@settings(max_examples=15, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(permits=st.lists(st.tuples(st.sampled_from(["bob", "carol", "mallory"]), st.booleans()), min_size=1, max_size=4))
+def test_permit_fuzz(d: Deployment, permits: list[tuple[str, bool]]) -> None:
+    """Any sequence of permits, valid or signed by a stranger: the nonce counts the valid ones, the approval is
+    the last valid spender, and a stranger's signature never approves anyone."""
+    with d.env.anchor():
+        token_id = d.publish(d.alice, approve_market=False)
+        deadline = d.env.timestamp + 600
+        nonce, approved = 0, "0x0000000000000000000000000000000000000000"
+        for spender_name, by_owner in permits:
+            spender = getattr(d, spender_name).address
+            signer = d.alice if by_owner else d.mallory
+            signed = permit_signature(d, signer, spender, token_id, nonce, deadline)
+            if by_owner:
+                call_permit(d, spender, token_id, deadline, signed)
+                nonce, approved = nonce + 1, spender
+            else:
+                with boa.reverts("erc721: invalid signature"):
+                    call_permit(d, spender, token_id, deadline, signed)
+            assert d.catalog.nonces(token_id) == nonce
+            assert d.catalog.getApproved(token_id) == approved
