@@ -162,6 +162,7 @@ def test_use_right_listing_with_a_custom_policy_and_refusals(net: Net, tmp_path:
         raw_rows=True,
         prohibited_columns=frozenset({"income"}),
         max_rows=3,
+        max_queries=100,  # odrl:count: the listing's (default) query count
     )
     created = seller.list_use_right(token_id, PRICE, policy=policy.to_jsonld())
     assert created["policy_hash"] == "0x" + policy.policy_hash().hex()

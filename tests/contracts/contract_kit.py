@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
@@ -82,6 +83,7 @@ ATTESTATION_TYPES: dict[str, list[dict[str, str]]] = {
     "NoveltyAttestation": [
         {"name": "publisher", "type": "address"},
         {"name": "contentHash", "type": "bytes32"},
+        {"name": "descriptionHash", "type": "bytes32"},
         {"name": "fingerprintCommitment", "type": "bytes32"},
         {"name": "dcatHash", "type": "bytes32"},
         {"name": "expiry", "type": "uint256"},
@@ -112,6 +114,15 @@ def public_key_of(account: LocalAccount) -> bytes:
 def digest(label: str) -> bytes:
     """A deterministic non-zero bytes32 (keccak256 of ``label``) for content / DCAT / fingerprint hashes."""
     return keccak(text=label)
+
+
+def description_hash(publisher: str, domain: str, name: str, attributes: str, size: int, content_hash: bytes) -> bytes:
+    """What ``Catalog.publish`` stores: keccak256(abi.encode(publisher, domain, name, attributes, size, content))."""
+    encoded = abi_encode(
+        ["address", "string", "string", "string", "uint256", "bytes32"],
+        [publisher, domain, name, attributes, size, content_hash],
+    )
+    return keccak(encoded)
 
 
 def events(contract: Any, name: str) -> list[Any]:
@@ -185,6 +196,7 @@ class Deployment:
         self,
         publisher: str,
         content_hash: bytes,
+        described: bytes,
         fingerprint_commitment: bytes,
         dcat_hash: bytes,
         expiry: int,
@@ -204,6 +216,7 @@ class Deployment:
             "message": {
                 "publisher": publisher,
                 "contentHash": content_hash,
+                "descriptionHash": described,
                 "fingerprintCommitment": fingerprint_commitment,
                 "dcatHash": dcat_hash,
                 "expiry": expiry,
@@ -214,15 +227,17 @@ class Deployment:
         self,
         publisher: str,
         content_hash: bytes,
+        described: bytes,
         fingerprint_commitment: bytes,
         dcat_hash: bytes,
         expiry: int,
         signer: LocalAccount | None = None,
         **domain_overrides: Any,
     ) -> bytes:
-        """A 65-byte EIP-712 attestation signature (by ``signer``, default the platform attester)."""
+        """A 65-byte EIP-712 attestation signature (by ``signer``, default the platform attester); ``described``
+        is the description hash (:func:`description_hash`)."""
         message = self.attestation_message(
-            publisher, content_hash, fingerprint_commitment, dcat_hash, expiry, **domain_overrides
+            publisher, content_hash, described, fingerprint_commitment, dcat_hash, expiry, **domain_overrides
         )
         signer = signer or self.platform
         return bytes(Account.sign_message(encode_typed_data(full_message=message), signer.key).signature)
@@ -238,7 +253,8 @@ class Deployment:
         label = label or f"dataset-{self._published}-{self.catalog.dataset_count()}"
         content_hash, dcat_hash, fingerprint = digest(f"{label}/content"), digest(f"{label}/dcat"), digest(label)
         expiry = self.env.timestamp + 3_600
-        signature = self.attest(publisher.address, content_hash, fingerprint, dcat_hash, expiry)
+        described = description_hash(publisher.address, "example.org", label, "a,b,c", 100, content_hash)
+        signature = self.attest(publisher.address, content_hash, described, fingerprint, dcat_hash, expiry)
         with self.env.prank(publisher.address):
             token_id = int(
                 self.catalog.publish(

@@ -1,9 +1,10 @@
 """Reputation.vy: ratings between the parties of a settled Market order (Wu et al.; Mehdi et al.: reputation).
 
 Default sale in these tests: Alice (Acme) sells to Bob (Beta) at 1 ether with a 0.1 ether double deposit, or
-Bob prepays queries of Alice's dataset (use-right). The parties may rate each other after every settlement
-of the Market: completed (confirmed, released, resolved for the seller, use-right expired after use) or
-refunded (not delivered, resolved for the buyer, dispute timeout, use-right expired unused).
+Bob prepays queries of Alice's dataset (use-right). The parties may rate each other only after an order in
+which something was delivered, i.e. a completed one (confirmed, released, resolved for the seller or
+redelivered, use-right expired after use); not after a refund (not delivered, resolved for the buyer, dispute
+timeout, use-right expired unused), and never when both belong to one organisation.
 """
 
 from __future__ import annotations
@@ -44,9 +45,10 @@ def reputation_deployer() -> Any:
 
 @pytest.fixture(scope="module")
 def reputation(deployment: Deployment, reputation_deployer: Any) -> Any:
-    """Reputation bound to the module deployment's Market, deployed once per module by the platform."""
+    """Reputation bound to the module deployment's Market and Registry, deployed once per module by the
+    platform."""
     with deployment.env.prank(deployment.platform.address):
-        return reputation_deployer.deploy(deployment.market.address)
+        return reputation_deployer.deploy(deployment.market.address, deployment.registry.address)
 
 
 def sale(d: Deployment) -> int:
@@ -119,6 +121,10 @@ SETTLEMENTS = {
 }
 
 
+COMPLETED = [kind for kind, state in SETTLEMENTS.items() if state == ORDER_COMPLETED]
+REFUNDED = [kind for kind, state in SETTLEMENTS.items() if state == ORDER_REFUNDED]
+
+
 def completed(d: Deployment) -> int:
     """A completed order (Alice sells to Bob, delivered and confirmed); returns its id."""
     return settle(d, "confirm")
@@ -134,6 +140,8 @@ def rate(d: Deployment, reputation: Any, who: Any, order_id: int, score: int) ->
 
 def test_deployment_binds_the_market(d: Deployment, reputation: Any) -> None:
     assert reputation.MARKET() == d.market.address
+    assert reputation.REGISTRY() == d.registry.address
+    assert reputation.summary(d.alice.address) == (0, 0)
     assert (reputation.MIN_SCORE(), reputation.MAX_SCORE()) == (1, 5)
     assert reputation.reputation(d.alice.address) == (0, 0)
     assert reputation.average_x100(d.alice.address) == 0
@@ -142,8 +150,8 @@ def test_deployment_binds_the_market(d: Deployment, reputation: Any) -> None:
 # --- rate: success ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", list(SETTLEMENTS))
-def test_buyer_rates_seller_and_seller_rates_buyer_after_each_settlement(
+@pytest.mark.parametrize("kind", COMPLETED)
+def test_buyer_rates_seller_and_seller_rates_buyer_after_each_completion(
     d: Deployment, reputation: Any, kind: str
 ) -> None:
     order_id = settle(d, kind)
@@ -162,6 +170,7 @@ def test_buyer_rates_seller_and_seller_rates_buyer_after_each_settlement(
     assert reputation.reputation(d.bob.address) == (2, 1)
     assert reputation.average_x100(d.bob.address) == 200
     assert reputation.average_x100(d.alice.address) == 400
+    assert reputation.summary(d.alice.address) == (400, 1)
 
 
 def test_averages_over_several_orders(d: Deployment, reputation: Any) -> None:
@@ -170,6 +179,7 @@ def test_averages_over_several_orders(d: Deployment, reputation: Any) -> None:
         rate(d, reputation, d.bob, completed(d), score)
     assert reputation.reputation(d.alice.address) == (13, 3)
     assert reputation.average_x100(d.alice.address) == 433  # 4.333… rounded down
+    assert reputation.summary(d.alice.address) == (433, 3)  # the average beside the volume
     assert reputation.average_x100(d.carol.address) == 0
 
 
@@ -203,9 +213,38 @@ def test_unsettled_order_reverts(d: Deployment, reputation: Any, stage: str) -> 
             with d.env.prank(d.bob.address):
                 d.market.dispute(order_id, digest("reason"))
     for rater in (d.bob, d.alice):
-        with boa.reverts("reputation: order not settled"):
+        with boa.reverts("reputation: order not completed"):
             rate(d, reputation, rater, order_id, 5)
     assert_no_event(reputation, "Rated")
+
+
+@pytest.mark.parametrize("kind", REFUNDED)
+def test_refunded_order_cannot_be_rated(d: Deployment, reputation: Any, kind: str) -> None:
+    """Nothing delivered, nothing to rate: e.g. buy one query, never use it, let it expire, rate 1 star."""
+    order_id = settle(d, kind)
+    assert d.market.order_parties(order_id)[2] == ORDER_REFUNDED
+    for rater in (d.bob, d.alice):
+        with boa.reverts("reputation: order not completed"):
+            rate(d, reputation, rater, order_id, 1)
+    assert reputation.summary(d.alice.address) == reputation.summary(d.bob.address) == (0, 0)
+
+
+@pytest.mark.parametrize("buyer", ["bob", "carol"])
+def test_parties_of_one_organisation_cannot_rate_each_other(d: Deployment, reputation: Any, buyer: str) -> None:
+    """Alice and Carol (both Acme) trade at 1 wei with no fee and cannot rate each other; Bob (Beta) can."""
+    with d.env.prank(d.platform.address):
+        d.market.set_parameters(0, d.market.management_fee(), DISPUTE_WINDOW)
+    _, _, order_id = d.sale(d.alice, getattr(d, buyer), price=1)
+    d.deliver(order_id)
+    d.confirm(order_id)
+    for rater in (getattr(d, buyer), d.alice):
+        if buyer == "carol":
+            with boa.reverts("reputation: parties of one organisation"):
+                rate(d, reputation, rater, order_id, 5)
+        else:
+            rate(d, reputation, rater, order_id, 5)
+    expected = (0, 0) if buyer == "carol" else (500, 1)
+    assert reputation.summary(d.alice.address) == expected
 
 
 @pytest.mark.parametrize("outsider", ["carol", "mallory", "platform"])
@@ -250,11 +289,11 @@ def test_scores_fuzz(d: Deployment, reputation: Any, buyer_score: int, seller_sc
 @settings(FUZZ, max_examples=15)
 @given(
     ratings=st.lists(
-        st.tuples(st.sampled_from(list(SETTLEMENTS)), st.integers(min_value=1, max_value=5)), min_size=1, max_size=4
+        st.tuples(st.sampled_from(COMPLETED), st.integers(min_value=1, max_value=5)), min_size=1, max_size=4
     )
 )
 def test_average_fuzz(d: Deployment, reputation: Any, ratings: list[tuple[str, int]]) -> None:
-    """average_x100 == sum * 100 // count over any sequence of ratings, whatever way each order settled."""
+    """average_x100 == sum * 100 // count over any sequence of ratings, whatever way each order completed."""
     with d.env.anchor():
         for kind, score in ratings:
             rate(d, reputation, d.bob, settle(d, kind), score)

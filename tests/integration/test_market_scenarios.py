@@ -275,6 +275,7 @@ def test_use_right_three_queries(world: World, tmp_path: Path) -> None:
         target=f"urn:datagora:dataset:{token_id}",
         k=k,
         aggregates=("count", "avg", "sum"),
+        max_queries=10,
     )
     per_query = ETHER // 100
     listing_id, tx = use_rights.list_use_right(c, seller, token_id, per_query, policy, max_queries=10, usage_window=DAY)

@@ -281,7 +281,7 @@ def test_joining_an_organisation_needs_a_members_approval(world: World, tmp_path
 def test_both_parties_rate_a_completed_trade_once(world: World, tmp_path: Path) -> None:
     c = world.contracts
     _, order_id, _ = _paid(world, tmp_path)
-    with pytest.raises(TransactionReverted, match="reputation: order not settled"):
+    with pytest.raises(TransactionReverted, match="reputation: order not completed"):
         reputation.rate(c, world.buyer, order_id, 5)
     market.deliver(c, world.seller, order_id)
     market.confirm(c, world.buyer, order_id)

@@ -561,6 +561,7 @@ class RemoteAttestor:
         return Attestation(
             publisher=str(doc["publisher"]),
             content_hash=bytes.fromhex(doc["content_hash"].removeprefix("0x")),
+            description_hash=bytes.fromhex(doc["description_hash"].removeprefix("0x")),
             fingerprint_commitment=bytes.fromhex(doc["fingerprint_commitment"].removeprefix("0x")),
             dcat_hash=bytes.fromhex(doc["dcat_hash"].removeprefix("0x")),
             expiry=int(doc["expiry"]),

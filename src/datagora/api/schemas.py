@@ -182,6 +182,7 @@ class AttestationOut(BaseModel):
 
     publisher: str
     content_hash: str
+    description_hash: str
     fingerprint_commitment: str
     dcat_hash: str
     expiry: int

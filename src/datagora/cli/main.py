@@ -383,6 +383,35 @@ def org_approve(
     _print_tx(f"{address} is now a member of #{org.id} {org.name!r}", tx)
 
 
+@org_app.command("reject")
+@handle_errors
+def org_reject(
+    address: Annotated[str, typer.Argument(help="Address that asked to join the organisation.")],
+    account: AccountName,
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Refuse a request to join your organisation (members of it, or the supervisor); the address may then
+    register elsewhere."""
+    from datagora.services import registry
+
+    tx = registry.reject_member(_contracts(home, rpc_url), _participant(home, account).account, address)
+    _print_tx(f"refused {address}'s request to join", tx)
+
+
+@org_app.command("withdraw")
+@handle_errors
+def org_withdraw(account: AccountName, home: Home = DEFAULT_HOME, rpc_url: RpcUrl = None) -> None:
+    """Withdraw your pending request to join an organisation, e.g. when someone registered your organisation's
+    name first: you can then register under another name.
+
+    Example: datagora org withdraw -a founder && datagora org register "Contoso Ltd" -a founder"""
+    from datagora.services import registry
+
+    tx = registry.withdraw_request(_contracts(home, rpc_url), _participant(home, account))
+    _print_tx(f"{account} withdrew its request to join and may register afresh", tx)
+
+
 @org_app.command("status")
 @handle_errors
 def org_status(
@@ -638,6 +667,7 @@ def _list_use_right(
         usage_window=usage_window,
         payment_token=_address_option(token),
     )
+    terms = use_rights.policy_of(seller, listing_id)  # as listed, with its odrl:count
     listing = contracts.market.listing(listing_id)
     _print_tx(
         f"listing #{listing_id}: use-rights on dataset #{token_id} at "
@@ -785,11 +815,30 @@ def rate(
     home: Home = DEFAULT_HOME,
     rpc_url: RpcUrl = None,
 ) -> None:
-    """Rate the other party of a completed or refunded order (buyer rates seller, seller rates buyer)."""
+    """Rate the other party of a completed order (buyer rates seller, seller rates buyer); not after a refund,
+    nor within one organisation."""
     from datagora.services import reputation
 
     tx = reputation.rate(_contracts(home, rpc_url), _participant(home, account), order_id, score)
     _print_tx(f"rated order #{order_id} {score}/5", tx)
+
+
+@app.command("reputation")
+@handle_errors
+def reputation_show(
+    address: Annotated[str, typer.Argument(help="Account address (0x…) whose ratings to show.")],
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
+    """Show an account's average rating beside the number of rated orders it rests on."""
+    from datagora.services import reputation
+
+    average, count = reputation.reputation_of(_contracts(home, rpc_url), address)
+    if average is None:
+        console.print(f"{address}: never rated", highlight=False)
+    else:
+        orders = "order" if count == 1 else "orders"
+        console.print(f"{address}: {average:.2f}/5 over {count} rated {orders}", highlight=False)
 
 
 @app.command()

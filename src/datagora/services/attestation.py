@@ -2,7 +2,8 @@
 
 The platform keeps the "data-contract" table (fingerprint → dataset) in SQLite. A request is the seller's
 fingerprint and description encrypted to the platform's key; when no recorded dataset matches, the platform
-signs ``NoveltyAttestation(publisher, contentHash, fingerprintCommitment, dcatHash, expiry)`` for ``Catalog``.
+signs ``NoveltyAttestation(publisher, contentHash, descriptionHash, fingerprintCommitment, dcatHash, expiry)`` for
+``Catalog``; the description hash binds the attestation to the name, domain, attributes and size it was asked for.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from eth_account.signers.local import LocalAccount
 
 from datagora.chain.contracts import Contracts
 from datagora.crypto.ecies import decrypt_with, encrypt_to
-from datagora.crypto.eip712 import novelty_attestation, sign_typed_data
+from datagora.crypto.eip712 import description_hash, novelty_attestation, sign_typed_data
 from datagora.crypto.hashing import keccak256
 from datagora.domain.errors import AccessDenied, CryptoError, NotFoundError, NoveltyRefused, ValidationError
 from datagora.domain.models import DatasetDescription
@@ -87,6 +88,7 @@ class Attestation:
 
     publisher: str
     content_hash: bytes
+    description_hash: bytes
     fingerprint_commitment: bytes
     dcat_hash: bytes
     expiry: int
@@ -191,11 +193,13 @@ class NoveltyAttestor:
     def _attest(self, request: AttestationRequest) -> Attestation:
         self.check_novelty(request)
         expiry = max(self.contracts.chain.now(), int(time.time())) + self.validity
+        described = description_hash(request.publisher, request.description)
         typed = novelty_attestation(
             chain_id=self.contracts.chain.chain_id,
             catalog=self.contracts.addresses["Catalog"],
             publisher=request.publisher,
             content_hash=request.content_hash,
+            description_hash=described,
             fingerprint_commitment=request.commitment,
             dcat_hash=request.dcat_hash,
             expiry=expiry,
@@ -210,6 +214,7 @@ class NoveltyAttestor:
         return Attestation(
             request.publisher,
             request.content_hash,
+            described,
             request.commitment,
             request.dcat_hash,
             expiry,

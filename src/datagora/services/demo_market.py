@@ -857,7 +857,6 @@ class _Runner:
             f"dataset #{listing.token_id} back with mallory",
             self.c.catalog.owner_of(listing.token_id).lower() == mallory.address.lower(),
         )
-        self.step("buyer", "rate mallory", "rated mallory 1/5", reputation.rate(self.c, buyer, order_id, 1))
         return self.outcome_of(ruling.tx)
 
     def lying_buyer(self) -> str:
@@ -985,7 +984,6 @@ class _Runner:
             f"carol owed price + both collaterals ({amount(listing.price + 2 * listing.collateral)})",
             self.owed("carol") - owed_before == listing.price + 2 * listing.collateral,
         )
-        self.step("carol", "rate mallory", "rated mallory 1/5", reputation.rate(self.c, self.p("carol"), order_id, 1))
         return self.outcome_of(done[0].tx)
 
     def no_confirm(self) -> str:

@@ -47,24 +47,30 @@ from datagora.services.participant import Participant
 from datagora.storage.blobstore import BlobStore
 
 RELAY_DOMAIN_NAME = "Datagora Relay"
-"""EIP-712 domain name of delivery notices; the domain also binds the chain id and the ``Market`` address."""
+"""EIP-712 domain name of delivery notices. The domain is ``{name, version, chainId}`` with no
+``verifyingContract``: no contract verifies a notice (the platform's relay does), and a wallet that checks a
+domain's verifying contract against the contract it claims to be would rightly refuse a "Datagora Relay" domain
+naming the Market. The Market address is a field of the notice instead, so a notice is still worthless on
+another deployment."""
 
 RELAY_DOMAIN_VERSION = "1"
 
 DELIVERY_NOTICE_TYPE = (
-    "DeliveryNotice(uint256 orderId,address seller,address buyer,bytes32 deliveryHash,uint256 timestamp,"
-    "bool received,bytes32 fingerprintHash)"
+    "DeliveryNotice(address market,uint256 orderId,address seller,address buyer,bytes32 deliveryHash,"
+    "uint256 timestamp,bool received,bytes32 fingerprintHash)"
 )
-"""EIP-712 encodeType of a notice. ``deliveryHash`` is the SHA-256 of the ciphertext the author sent (seller) or
-received (buyer); ``timestamp`` Unix seconds (t1 / t2); ``fingerprintHash`` the keccak256 of the data fingerprint
-(f_S of the data the seller encrypted, f_B of the data the buyer decrypted; Wu et al. steps 17 and 21), whose
-bytes travel encrypted to the platform alongside the notice (zero: no fingerprint)."""
+"""EIP-712 encodeType of a notice. ``market`` is the Market contract the order lives in; ``deliveryHash`` is the
+SHA-256 of the ciphertext the author sent (seller) or received (buyer); ``timestamp`` Unix seconds (t1 / t2);
+``fingerprintHash`` the keccak256 of the data fingerprint (f_S of the data the seller encrypted, f_B of the data
+the buyer decrypted; Wu et al. steps 17 and 21), whose bytes travel encrypted to the platform alongside the
+notice (zero: no fingerprint)."""
 
 MAX_CLOCK_SKEW = 300
 """Seconds a notice's timestamp may lie ahead of the platform's clock."""
 
 _UINT256_MAX = (1 << 256) - 1
 _NOTICE_FIELDS = [
+    {"name": "market", "type": "address"},
     {"name": "orderId", "type": "uint256"},
     {"name": "seller", "type": "address"},
     {"name": "buyer", "type": "address"},
@@ -77,7 +83,6 @@ _DOMAIN_FIELDS = [
     {"name": "name", "type": "string"},
     {"name": "version", "type": "string"},
     {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
 ]
 _DELIVERED = (OrderState.DELIVERED, OrderState.COMPLETED)
 
@@ -166,7 +171,8 @@ class DeliveryNotice:
 
     def typed_data(self, chain_id: int, market: str) -> dict[str, Any]:
         """EIP-712 typed data (``eth_signTypedData_v4`` shape) under the domain ``{name: "Datagora Relay",
-        version: "1", chainId, verifyingContract: market}``: a notice is worthless on another deployment."""
+        version: "1", chainId}`` (no verifying contract: see :data:`RELAY_DOMAIN_NAME`), with ``market`` in the
+        message: a notice is worthless on another chain or deployment."""
         return {
             "types": {"EIP712Domain": list(_DOMAIN_FIELDS), "DeliveryNotice": list(_NOTICE_FIELDS)},
             "primaryType": "DeliveryNotice",
@@ -174,9 +180,9 @@ class DeliveryNotice:
                 "name": RELAY_DOMAIN_NAME,
                 "version": RELAY_DOMAIN_VERSION,
                 "chainId": chain_id,
-                "verifyingContract": checksum_address(market),
             },
             "message": {
+                "market": checksum_address(market),
                 "orderId": self.order_id,
                 "seller": self.seller,
                 "buyer": self.buyer,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -112,10 +112,19 @@ def list_use_right(
     payment_token: str = ETHER,
 ) -> tuple[int, TxResult]:
     """Sell use-rights per query on dataset ``token_id`` (the owner keeps the NFT). The policy is kept in the
-    owner's node (records ``policies/<listing id>``) and its keccak256 goes on chain. Returns the listing id.
-    Raises ``ValidationError`` (price, a non-tabular dataset), ``AccessDenied``, ``TransactionReverted``."""
+    owner's node (records ``policies/<listing id>``) and its keccak256 goes on chain. The policy carries the
+    query count as an ``odrl:count`` constraint (``count lteq max_queries``): a policy without one gets it, a
+    policy with another count is refused. Returns the listing id.
+    Raises ``ValidationError`` (price, a non-tabular dataset, a policy count other than ``max_queries``),
+    ``AccessDenied``, ``TransactionReverted``."""
     if price_per_query <= 0:
         raise ValidationError("price per query must be positive")
+    if policy.max_queries is None:
+        policy = replace(policy, max_queries=max_queries)
+    elif policy.max_queries != max_queries:
+        raise ValidationError(
+            f"the policy allows {policy.max_queries} queries (odrl:count) but the listing sells at most {max_queries}"
+        )
     dataset = contracts.catalog.dataset(token_id)
     if contracts.catalog.owner_of(token_id).lower() != seller.address.lower():
         raise AccessDenied(f"market: not token owner (dataset {token_id} is not owned by {seller.address})")

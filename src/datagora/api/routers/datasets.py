@@ -162,7 +162,7 @@ def publish_dataset(
         domain=d.domain,
         size=d.size,
         content_hash=hex0x(d.content_hash),
-        dcat_hash=hex0x(prepared.dcat_hash),
+        dcat_hash=hex0x(attestation.dcat_hash),
         attester=attestation.attester,
         attestation_expiry=attestation.expiry,
         tx=TxOut.of(tx),

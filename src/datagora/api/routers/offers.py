@@ -87,10 +87,11 @@ def create_use_right(body: UseRightIn, node: NodeDep, _: OperatorDep) -> UseRigh
             usage_window=body.usage_window,
             payment_token=body.payment_token or ETHER,
         )
+    listed = use_rights.policy_of(node.participant, listing_id)  # with the listing's odrl:count
     return UseRightCreated(
         offer=listing_out(node.contracts, listing_id),
-        policy=policy.to_jsonld(),
-        policy_hash=hex0x(policy.policy_hash()),
+        policy=listed.to_jsonld(),
+        policy_hash=hex0x(listed.policy_hash()),
         tx=TxOut.of(tx),
     )
 
