@@ -91,7 +91,7 @@ def trade(ctx: typer.Context, rpc_url: RpcUrl = None, workdir: Workdir = None, g
         result = scenario.run(chain, workdir or Path(tmp), on_step=_print_step)
         failed = result.trade.failed_checks()
         if gas:
-            table = Table(title="Gas per operation (transaction receipts)")
+            table = Table(title="Gas per operation", caption="from transaction receipts")
             table.add_column("operation")
             table.add_column("calls", justify="right")
             table.add_column("gas per call", justify="right")
@@ -159,7 +159,7 @@ def _verdict(scenario: ScenarioResult) -> None:
 
 
 def _gas_table(results: list[ScenarioResult]) -> Table:
-    table = Table(title="Gas per step (transaction receipts)")
+    table = Table(title="Gas per step", caption="from transaction receipts")
     for col in ("scenario", "step", "actor"):
         table.add_column(col)
     table.add_column("txs", justify="right")

@@ -121,7 +121,7 @@ def setup(chain: Chain, workdir: Path, *, fund_wei: int = 100 * WEI, on_step: St
     people = {label: Participant(label, Account.create(), workdir / label) for label in ("supervisor", *ORGANISATIONS)}
     for p in people.values():
         chain.fund(p.address, fund_wei)
-    rec.step("chain", "fund", f"gave 4 new accounts {amount(fund_wei)} each ({chain.kind} chain, id {chain.chain_id})")
+    rec.step("chain", "fund", f"gave 4 new accounts {amount(fund_wei)} each")
     sup, plat = people["supervisor"], people["platform"]
     contracts = Contracts.deploy(chain, sup.account, plat.account)
     rec.step("supervisor", "deploy", "deployed the contracts: " + ", ".join(contracts.addresses))
@@ -200,6 +200,7 @@ def trade(stage: TradeStage, *, on_step: StepHook = lambda s: None) -> tuple[Sce
             and c.market.escrowed() == escrow_before + collateral,
         )
     result.ids["listing"] = listings["table"]
+    result.ids["photo_listing"] = listings["photo"]
 
     hits = catalog.search(c, buyer.address, "cancer")
     rec.step("buyer", "search", f"searched for 'cancer' and found {', '.join(repr(h.name) for h in hits)}")
@@ -229,7 +230,7 @@ def trade(stage: TradeStage, *, on_step: StepHook = lambda s: None) -> tuple[Sce
         f"encrypted the data to the buyer's key ({delivery.path.stat().st_size:,} bytes) and recorded its hash",
         delivery.tx,
     )
-    received = market.receive(c, buyer, order_id, delivery.path, stage.workdir / "buyer" / "received.csv")
+    received = market.receive(c, buyer, order_id, delivery.path, buyer.home / "received.csv")
     rec.step("buyer", "receive", f"decrypted {received.size:,} bytes; their hash matches the published one")
     rec.check("the buyer's copy is the published file", received.path.read_bytes() == files["table"].read_bytes())
 

@@ -49,6 +49,6 @@ def list_on_chain(
     contracts: Contracts, seller: Participant, token_id: int, price: int, window: int
 ) -> tuple[int, TxResult]:
     """Send a fixed-price listing straight to the Market contract, skipping the node's checks (price in wei,
-    delivery and confirmation ``window`` in seconds, no collateral). Returns the listing id and the transaction. Raises ``TransactionReverted`` with the
-    contract's reason, e.g. ``"market: not token owner"``."""
+    delivery and confirmation ``window`` in seconds, no collateral). Returns the listing id and the transaction.
+    Raises ``TransactionReverted`` with the contract's reason, e.g. ``"market: not token owner"``."""
     return contracts.market.list(seller.account, token_id, price, window, window, collateral=0)

@@ -176,6 +176,19 @@ class MarketStage:
     def symbol(self, payment_token: str) -> str:
         return "ETH" if int(payment_token, 16) == 0 else "DGD"
 
+    def open_relay(self, root: Path) -> None:
+        """Open the platform's relay and send-receive board with its files under ``root`` (a fresh one after a
+        chain snapshot is reverted, since order ids are then reused)."""
+        plat = self.p("platform")
+        self.board = relay.SendReceiveBoard(
+            self.contracts,
+            BlobStore(root / "relay-blobs"),
+            root / "send-receive-board.sqlite",
+            operator=plat.address,
+            platform_key=plat.private_key,
+            clock=self.chain.now,
+        )
+
     # -- moves -----------------------------------------------------------------------------------------------
 
     def list_fixed(self, seller: str, key: str, price: int) -> int:
@@ -366,7 +379,7 @@ def setup(
     stage.step(
         "chain",
         "fund",
-        f"gave {len(people)} new accounts {amount(fund_wei)} each ({chain.kind} chain, id {chain.chain_id})",
+        f"gave {len(people)} new accounts {amount(fund_wei)} each",
     )
     sup, plat = people["supervisor"], people["platform"]
     stage.contracts = c = Contracts.deploy(chain, sup.account, plat.account)
@@ -405,14 +418,7 @@ def setup(
         *mints,
     )
 
-    stage.board = relay.SendReceiveBoard(
-        c,
-        BlobStore(plat.home / "relay-blobs"),
-        plat.home / "send-receive-board.sqlite",
-        operator=plat.address,
-        platform_key=plat.private_key,
-        clock=chain.now,
-    )
+    stage.open_relay(plat.home)
     stage.attestor = NoveltyAttestor(c, plat.account, plat.home / "data-contract.sqlite")
     data_dir = workdir / "data"
     for key, data in DATASETS.items():
