@@ -331,8 +331,12 @@ def test_use_right_per_query(stage: MarketStage) -> None:
     _passed(result)
     price, token_id, order_id = sales.USE_RIGHT_PRICE, result.ids["token"], result.ids["order"]
     listed = _tx(result, "list use-right")
-    assert listed.event("UseRightTerms").args["listing_id"] == result.ids["listing"]
-    assert listed.event("UseRightTerms").args["max_queries"] == 10
+    policy = sales.use_right_policy(stage.chain.chain_id, _addr(stage, "seller"), token_id)
+    assert listed.event("UseRightTerms").args == {
+        "listing_id": result.ids["listing"],
+        "max_queries": 10,
+        "policy_hash": policy.policy_hash(),
+    }
     assert _tx(result, "buy 4 queries").event("OrderPaid").args["amount"] == 4 * price
     fee = _fee(stage, price)
     answers = [_tx(result, f"answer query {n}").event("QueryAnswered").args for n in (1, 2, 3)]
@@ -392,8 +396,14 @@ def test_negotiation(stage: MarketStage) -> None:
     }
     assert c.market.listing(listing_id).state == ListingState.SOLD
     assert c.catalog.owner_of(result.ids["token"]) == _addr(stage, "carol")
-    with pytest.raises(TransactionReverted, match="market: listing not active"):
-        market.make_offer(c, stage.p("dave"), listing_id, ask)
+    assert _tx(result, "reject").event("OfferClosed").args == {
+        "offer_id": result.ids["rejected_offer"],
+        "by": _addr(stage, "seller"),
+        "rejected": True,
+    }
+    low, rival_bid = WEI // 5, WEI // 4
+    _withdraw_exactly(stage, "dave", low + ask)  # the rejected offer and its collateral
+    _withdraw_exactly(stage, "buyer", rival_bid + ask)  # the withdrawn offer and its collateral
     _withdraw_exactly(stage, "carol", ask)
     _withdraw_exactly(stage, "seller", counter - fee + ask)
     _withdraw_exactly(stage, "platform", fee + MANAGEMENT_FEE)

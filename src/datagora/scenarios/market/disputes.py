@@ -5,10 +5,11 @@ the final settle-up after which the Market must hold nothing."""
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 from pathlib import Path
 
 from datagora.domain.errors import AccessDenied, NoveltyRefused, TamperedError, TransactionReverted
-from datagora.domain.models import ETHER, Outcome
+from datagora.domain.models import ETHER, OrderState, Outcome
 from datagora.scenarios.market.stage import DAY, MarketStage, scenario
 from datagora.scenarios.records import WEI, amount
 from datagora.services import disputes, market, publishing, reputation
@@ -46,7 +47,15 @@ def fabricated(stage: MarketStage) -> str:
         return f"the platform's check said {checked.action}"
     reupload = seal_for(stage.c, plat.address, fake, mallory.home / "fake" / f"reupload-{order_id}.dge")
     stage.step("mallory", "re-upload", "re-uploaded 'its data' for the platform to judge: the Moon again")
+    stage.check(
+        "the platform found the fingerprints far apart",
+        checked.similarity is not None and checked.similarity < 0.5,
+    )
     ruling = disputes.arbitrate(stage.c, plat, stage.attestor, stage.board, order_id, reupload)
+    stage.check(
+        "the platform judged the seller dishonest: the re-upload is not the dataset",
+        (ruling.seller_honest, ruling.content_match) == (False, False),
+    )
     stage.step(
         "platform",
         "arbitrate",
@@ -90,6 +99,10 @@ def lying_buyer(stage: MarketStage) -> str:
     reupload = disputes.reupload_for_arbitration(stage.c, seller, order_id, seller.home / "outbox" / "reupload.dge")
     stage.step("seller", "re-upload", "re-uploaded its data for the platform to judge")
     ruling = disputes.arbitrate(stage.c, plat, stage.attestor, stage.board, order_id, reupload)
+    stage.check(
+        "the platform judged the seller honest: the re-upload is the dataset",
+        (ruling.seller_honest, ruling.content_match) == (True, True),
+    )
     stage.step(
         "platform",
         "arbitrate",
@@ -131,7 +144,15 @@ def wrong_file(stage: MarketStage) -> str:
     stage.step("seller", "re-upload", "re-uploaded its copy of the dataset for the platform to judge")
     key = disputes.disclose_received_key(stage.c, buyer, order_id, got)
     stage.step("buyer", "disclose key", "showed the platform the key of what it received (it opens that delivery only)")
+    stage.check(
+        "the platform found the fingerprints far apart",
+        checked.similarity is not None and checked.similarity < 0.5,
+    )
     ruling = disputes.arbitrate(stage.c, plat, stage.attestor, stage.board, order_id, reupload, disclosed_key=key)
+    stage.check(
+        "the platform found the seller holds the dataset but sent something else",
+        (ruling.content_match, ruling.similarity, ruling.transmitted_ok) == (True, 1.0, False),
+    )
     stage.step(
         "platform",
         "arbitrate",
@@ -156,6 +177,11 @@ def no_delivery(stage: MarketStage) -> str:
     order_id = stage.buy("carol", listing_id)
     owed_before = stage.owed("carol")
     stage.step("mallory", "silence", "never delivers")
+    view = stage.board.check(order_id)
+    stage.check(
+        "the platform sees a payment and no transfer",
+        (view.order.state, view.relayed, view.entries) == (OrderState.PAID, None, []),
+    )
     stage.check(
         "nothing to enforce before the deadline",
         all(
@@ -190,6 +216,13 @@ def no_confirm(stage: MarketStage) -> str:
     stage.relay_sent("seller", order_id)
     stage.receive("dave", order_id, "diabetes")
     stage.step("dave", "silence", "keeps the data and never confirms")
+    stage.refused(
+        "seller",
+        "release early",
+        "the seller tried to take the payment before the deadline",
+        partial(market.release, stage.c, stage.p("seller"), order_id),
+        "market: confirm deadline not passed",
+    )
     stage.check(
         "nothing to enforce before the deadline",
         all(

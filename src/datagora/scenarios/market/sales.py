@@ -4,12 +4,14 @@ Tracking": sections II, III.A, III.B; the double deposit of Shrestha et al.)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from datagora.domain.errors import AccessDenied
-from datagora.domain.models import Outcome
+from datagora.domain.models import OfferState, OrderState, Outcome
 from datagora.query import Aggregate, ColumnRef, Condition, QuerySpec, UsagePolicy
 from datagora.scenarios.market.stage import DATASETS, DAY, MarketStage, scenario
 from datagora.scenarios.records import WEI, amount
-from datagora.services import market, publishing, reputation, use_rights
+from datagora.services import disputes, market, publishing, reputation, use_rights
 
 CONFIRMED = Outcome.CONFIRMED.name
 
@@ -109,6 +111,19 @@ USE_RIGHT_PRICE = WEI // 100
 """Price per query of the use-right scenario, in wei."""
 
 
+def use_right_policy(chain_id: int, seller: str, token_id: int) -> UsagePolicy:
+    """The usage policy (W3C ODRL) of the use-right scenario: counts, averages, minima and maxima over groups of
+    at least 10 rows, at most 100 result rows, no raw rows."""
+    return UsagePolicy.aggregates_only(
+        uid=f"urn:datagora:policy:dataset-{token_id}",
+        assigner=f"did:pkh:eip155:{chain_id}:{seller}",
+        target=f"urn:datagora:dataset:{token_id}",
+        k=10,
+        aggregates=("count", "avg", "min", "max"),
+        max_rows=100,
+    )
+
+
 @scenario("use_right", "Pay per query", f"3 answered, 1 refused, {Outcome.USE_RIGHT_EXPIRED.name}")
 def use_right(stage: MarketStage) -> str:
     """The seller sells queries on its table under a usage policy (aggregates only, groups of at least 10); the
@@ -116,14 +131,7 @@ def use_right(stage: MarketStage) -> str:
     unused one is refunded when the usage window closes. The seller keeps the dataset."""
     seller, buyer = stage.p("seller"), stage.p("buyer")
     token_id = stage.tokens["breast_cancer"]
-    policy = UsagePolicy.aggregates_only(
-        uid=f"urn:datagora:policy:dataset-{token_id}",
-        assigner=f"did:pkh:eip155:{stage.chain.chain_id}:{seller.address}",
-        target=f"urn:datagora:dataset:{token_id}",
-        k=10,
-        aggregates=("count", "avg", "min", "max"),
-        max_rows=100,
-    )
+    policy = use_right_policy(stage.chain.chain_id, seller.address, token_id)
     price = USE_RIGHT_PRICE
     listing_id, tx = use_rights.list_use_right(
         stage.c, seller, token_id, price, policy, max_queries=10, usage_window=DAY
@@ -136,6 +144,7 @@ def use_right(stage: MarketStage) -> str:
         "averages, minima and maxima over groups of at least 10 rows, never raw rows",
         tx,
     )
+    owed_before = stage.owed("seller")
     order_id, tx = use_rights.buy_queries(stage.c, buyer, listing_id, 4)
     stage.current.ids["order"] = order_id
     stage.step("buyer", "buy 4 queries", f"prepaid 4 queries ({amount(4 * price)})", tx)
@@ -171,8 +180,39 @@ def use_right(stage: MarketStage) -> str:
             answer.tx,
         )
         stage.check(f"the buyer verified answer {answered} against its hash on chain", verified)
+        if answered == 1:
+            stage.refused(
+                "seller",
+                "answer again",
+                "the seller's node tried to be paid twice for the same signed request",
+                partial(use_rights.answer_query, stage.c, seller, request),
+                "stale",
+            )
+    order = stage.c.market.order(order_id)
+    stage.check(
+        "one prepaid query left, its price still in escrow",
+        (order.state, order.queries_left, order.amount) == (OrderState.PAID, 1, price),
+    )
+    stage.check(
+        "the seller is owed three answers less the fee",
+        stage.owed("seller") - owed_before == 3 * (price - price * order.fee_bps // 10_000),
+    )
+    stage.check(
+        "nothing for the platform to enforce while the usage window is open",
+        all(
+            a.order_id != order_id
+            for a in disputes.enforce_deadlines(stage.c, stage.p("platform"), first_order=order_id)
+        ),
+    )
     stage.chain.advance_time(DAY + 1)
     stage.step("chain", "time", "one day passes: the usage window is over")
+    stage.refused(
+        "buyer",
+        "query late",
+        "the buyer tried one more query",
+        lambda: use_rights.sign_query(stage.c, buyer, order_id, USE_RIGHT_QUERIES[0][1]),
+        "usage window",
+    )
     before = stage.owed("buyer")
     tx = market.expire(stage.c, buyer, order_id)
     refund = stage.owed("buyer") - before
@@ -187,6 +227,7 @@ def negotiation(stage: MarketStage) -> str:
     """carol offers below the asking price, the seller counters, carol accepts; delivery as in the broker sale."""
     seller, carol = stage.p("seller"), stage.p("carol")
     ask, offer, counter = WEI // 2, 3 * WEI // 10, 2 * WEI // 5
+    low, rival_bid = WEI // 5, WEI // 4
     listing_id, txs = market.list_negotiable(stage.c, seller, stage.tokens["wine"], ask)
     stage.current.ids.update(listing=listing_id, token=stage.tokens["wine"])
     stage.approvals("seller", txs[:-1])
@@ -196,9 +237,29 @@ def negotiation(stage: MarketStage) -> str:
         f"put {DATASETS['wine'].title!r} up for offers, asking {amount(ask)} with {amount(ask)} collateral",
         txs[-1],
     )
+    stage.refused(
+        "buyer",
+        "buy at asking price",
+        "the buyer tried to buy it outright",
+        lambda: market.buy(stage.c, stage.p("buyer"), listing_id),
+        "market: not a fixed-price sale",
+    )
     offer_id, tx = market.make_offer(stage.c, carol, listing_id, offer)
     stage.current.ids["offer"] = offer_id
     stage.step("carol", "offer", f"offered {amount(offer)}, paid into the Market with its collateral", tx)
+    dave, rival = stage.p("dave"), stage.p("buyer")
+    low_id, tx = market.make_offer(stage.c, dave, listing_id, low)
+    stage.step("dave", "offer (dave)", f"offered {amount(low)}", tx)
+    tx = market.reject_offer(stage.c, seller, low_id)
+    stage.current.ids["rejected_offer"] = low_id
+    stage.step("seller", "reject", "turned dave's offer down: dave can take its money back", tx)
+    stage.check(
+        "a rejected offer is owed back with its collateral",
+        stage.c.market.offer(low_id).state == OfferState.REJECTED and stage.owed("dave") >= low + ask,
+    )
+    rival_id, tx = market.make_offer(stage.c, rival, listing_id, rival_bid)
+    stage.current.ids["rival_offer"] = rival_id
+    stage.step("buyer", "offer (buyer)", f"offered {amount(rival_bid)}; the seller leaves it open", tx)
     tx = market.counter_offer(stage.c, seller, offer_id, counter)
     stage.step("seller", "counter", f"asked {amount(counter)} instead", tx)
     escrow_before = stage.c.market.escrowed()
@@ -206,8 +267,19 @@ def negotiation(stage: MarketStage) -> str:
     stage.current.ids["order"] = order_id
     stage.step("carol", "accept counter", f"accepted, adding {amount(counter - offer)}", tx)
     stage.check(
-        "accepting the counter paid in the difference", stage.c.market.escrowed() == escrow_before + counter - offer
+        "accepting the counter paid in the difference",
+        stage.c.market.escrowed() == escrow_before + counter - offer,
     )
+    stage.refused(
+        "seller",
+        "accept rival",
+        "the seller tried to accept the buyer's open offer too",
+        lambda: market.accept_offer(stage.c, seller, rival_id),
+        "market: listing not active",
+    )
+    tx = market.withdraw_offer(stage.c, rival, rival_id)
+    stage.step("buyer", "withdraw offer", "took its open offer back: it is owed its money", tx)
+    stage.check("the withdrawn offer is closed", stage.c.market.offer(rival_id).state == OfferState.WITHDRAWN)
     checked = stage.honest_delivery("seller", "carol", order_id, "wine")
     if checked.action != "confirm":
         return f"the platform's check said {checked.action}"
@@ -243,8 +315,17 @@ def auction(stage: MarketStage) -> str:
         txs[-1],
     )
     collateral = stage.c.market.listing(listing_id).collateral
-    for bidder, bid in AUCTION_BIDS:
+    for n, (bidder, bid) in enumerate(AUCTION_BIDS):
         stage.approve(bidder, token, bid + collateral)
+        if n < 2:  # below the reserve, then below the highest bid plus the increment: refused, nothing moves
+            low = reserve - 1 if n == 0 else AUCTION_BIDS[0][1] + step - 1
+            stage.refused(
+                bidder,
+                f"low bid ({bidder})",
+                f"{bidder} tried to bid {amount(low, 'DGD')}",
+                partial(market.bid, stage.c, stage.p(bidder), listing_id, low),
+                "market: below reserve" if n == 0 else "market: bid too low",
+            )
         tx = market.bid(stage.c, stage.p(bidder), listing_id, bid)
         outbid = tx.event("BidPlaced").args["outbid"]
         after = "" if int(outbid, 16) == 0 else f"; {stage.name_of(outbid)} is outbid and can take its DGD back"
@@ -254,6 +335,17 @@ def auction(stage: MarketStage) -> str:
             f"bid {amount(bid, 'DGD')} plus {amount(collateral, 'DGD')} collateral{after}",
             tx,
         )
+    stage.check(
+        "the Market holds the seller's collateral, the highest bid and its collateral",
+        stage.c.market.escrowed(token) == collateral + AUCTION_BIDS[-1][1] + collateral,
+    )
+    stage.refused(
+        "platform",
+        "settle early",
+        "the platform tried to close the auction early",
+        lambda: market.settle_auction(stage.c, stage.p("platform"), listing_id),
+        "market: auction not ended",
+    )
     stage.chain.advance_time(3601)
     stage.step("chain", "time", "one hour passes: the auction is over")
     order_id, tx = market.settle_auction(stage.c, stage.p("platform"), listing_id)

@@ -18,6 +18,7 @@ from datagora.chain.bindings.tokens import TokensBinding
 from datagora.chain.client import Chain
 from datagora.chain.contracts import Contracts
 from datagora.crypto.hashing import keccak256, sha256_file
+from datagora.domain.errors import AccessDenied, TransactionReverted, ValidationError
 from datagora.domain.models import ETHER, OrgStatus, Outcome, TxResult
 from datagora.scenarios.records import WEI, Check, ScenarioResult, Step, amount
 from datagora.services import disputes, market, publishing, registry, relay
@@ -155,6 +156,19 @@ class MarketStage:
         """Record an outcome check of the current scenario."""
         self.current.checks.append(Check(description, passed))
 
+    def refused(self, actor: str, name: str, attempt: str, call: Callable[[], object], reason: str) -> None:
+        """``actor`` tries ``attempt`` (plain words); ``call`` must fail before any transaction is mined, with an
+        error whose message contains ``reason``. Recorded as a step and a check."""
+        try:
+            call()
+        except (TransactionReverted, ValidationError, AccessDenied) as exc:
+            message = exc.reason if isinstance(exc, TransactionReverted) else str(exc)
+            self.step(actor, name, f"{attempt}: refused ({message})")
+            self.check(f"{attempt}: refused with {reason!r}", reason in message)
+            return
+        self.step(actor, name, f"{attempt}: accepted?!")
+        self.check(f"{attempt}: refused with {reason!r}", False)
+
     def owed(self, label: str, token: str = ETHER) -> int:
         """What the Market owes ``label`` in ``token`` (wei or smallest units)."""
         return self.c.market.pending_withdrawal(self.p(label).address, token)
@@ -192,6 +206,7 @@ class MarketStage:
     # -- moves -----------------------------------------------------------------------------------------------
 
     def list_fixed(self, seller: str, key: str, price: int) -> int:
+        fees_before = self.owed("platform")
         listing_id, txs = market.list_dataset(self.c, self.p(seller), self.tokens[key], price)
         self.approvals(seller, txs[:-1])
         listing = self.c.market.listing(listing_id)
@@ -203,6 +218,11 @@ class MarketStage:
             f"put {DATASETS[key].title!r} up for sale at {amount(price)}, with {amount(listing.collateral)} "
             "collateral and the listing fee",
             txs[-1],
+        )
+        self.check(
+            "the Market holds the dataset while it is for sale, and the platform is owed the listing fee",
+            self.c.catalog.owner_of(self.tokens[key]) == self.c.addresses["Market"]
+            and self.owed("platform") - fees_before == txs[-1].event("Listed").args["management_fee"],
         )
         return listing_id
 
@@ -402,8 +422,7 @@ def setup(
         register.append(tx)
         _, tx = registry.set_status(c, sup.account, org.id, OrgStatus.AUDITED)
         audit.append(tx)
-    orgs = ", ".join(name for name in PEOPLE.values() if name)
-    stage.step("members", "register ×6", f"six organisations registered with their encryption keys: {orgs}", *register)
+    stage.step("members", "register ×6", "six organisations registered, with their encryption keys", *register)
     stage.step("supervisor", "audit ×6", "audited all six: they may now trade", *audit)
 
     stage.token = TokensBinding.deploy_demo(chain, plat.account)
