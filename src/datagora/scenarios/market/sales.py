@@ -8,7 +8,7 @@ from functools import partial
 
 from datagora.domain.errors import AccessDenied
 from datagora.domain.models import OfferState, OrderState, Outcome
-from datagora.query import Aggregate, ColumnRef, Condition, QuerySpec, UsagePolicy
+from datagora.query import Aggregate, ColumnRef, Condition, QueryResult, QuerySpec, UsagePolicy
 from datagora.scenarios.market.stage import DATASETS, DAY, MarketStage, scenario
 from datagora.scenarios.records import WEI, amount
 from datagora.services import disputes, market, publishing, reputation, use_rights
@@ -181,6 +181,11 @@ def use_right(stage: MarketStage) -> str:
         )
         stage.check(f"the buyer verified answer {answered} against its hash on chain", verified)
         if answered == 1:
+            forged = QueryResult(answer.result.columns, answer.result.rows[:-1])
+            stage.check(
+                "an answer with a row left out fails the buyer's check",
+                not use_rights.verify_answer(stage.c, order_id, answer.index, forged),
+            )
             stage.refused(
                 "seller",
                 "answer again",

@@ -21,7 +21,7 @@ from datagora.crypto.hashing import keccak256, sha256_file
 from datagora.domain.errors import AccessDenied, TransactionReverted, ValidationError
 from datagora.domain.models import ETHER, OrgStatus, Outcome, TxResult
 from datagora.scenarios.records import WEI, Check, ScenarioResult, Step, amount
-from datagora.services import disputes, market, publishing, registry, relay
+from datagora.services import disputes, market, platform, publishing, registry, relay
 from datagora.services.attestation import NoveltyAttestor
 from datagora.services.misconduct import open_unchecked
 from datagora.services.participant import Participant
@@ -404,10 +404,8 @@ def setup(
     sup, plat = people["supervisor"], people["platform"]
     stage.contracts = c = Contracts.deploy(chain, sup.account, plat.account)
     stage.step("supervisor", "deploy", "deployed the contracts: " + ", ".join(c.addresses))
-    fee_bps = c.market.fee_bps()
-    tx = c.market.set_parameters(
-        plat.account, fee_bps=fee_bps, management_fee=management_fee, dispute_window=c.market.dispute_window()
-    )
+    params, tx = platform.set_market_parameters(c, plat, management_fee=management_fee)
+    fee_bps = params.fee_bps
     stage.step(
         "platform",
         "set fees",
