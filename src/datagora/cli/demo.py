@@ -21,7 +21,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 demo_app = typer.Typer(
-    help="Run a whole data trade (or, with `market`, every market scenario) on a fresh set of contracts.",
+    help="Run a whole data trade on real data, a line per step, on a fresh set of contracts; `datagora demo "
+    "market` plays every market scenario instead. Example: `datagora demo --gas`.",
     invoke_without_command=True,
 )
 console = Console(highlight=False)
