@@ -1,0 +1,174 @@
+"""``datagora demo`` (one data trade end to end) and ``datagora demo market`` (every market scenario): each
+renders the records of a :mod:`datagora.scenarios` run, a line per step, and the gas table with ``--gas``."""
+
+from __future__ import annotations
+
+import functools
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from datagora.domain.errors import DatagoraError
+from datagora.scenarios.records import ScenarioResult, Step, amount
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+demo_app = typer.Typer(
+    help="Run a whole data trade on real data, a line per step, on a fresh set of contracts; `datagora demo "
+    "market` plays every market scenario instead. Example: `datagora demo --gas`.",
+    invoke_without_command=True,
+)
+console = Console(highlight=False)
+err = Console(stderr=True)
+
+RpcUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--rpc-url", envvar="DATAGORA_RPC_URL", help="JSON-RPC URL of a development chain (default: built in)."
+    ),
+]
+Workdir = Annotated[
+    Path | None, typer.Option(help="Keep the participants' stores here (default: a temporary directory, removed).")
+]
+Gas = Annotated[bool, typer.Option("--gas", help="Also print the gas each step used (from transaction receipts).")]
+
+# What each outcome means, in plain words.
+OUTCOMES = {
+    "CONFIRMED": "the buyer confirmed, the seller is paid",
+    "FOR_BUYER": "the platform ruled for the buyer: refunded",
+    "FOR_SELLER": "the platform ruled for the seller: paid",
+    "REDELIVERED": "the platform passed on the real data, the seller is paid",
+    "NOT_DELIVERED": "the buyer was refunded",
+    "RELEASED": "the seller was paid without the buyer's confirmation",
+    "REFUSED": "every attempt was refused",
+    "ESCROW EMPTY": "the Market holds nothing",
+}
+
+
+def _errors(fn: Callable[P, R]) -> Callable[P, R]:
+    """A Datagora error (or a bad value, a file error) as one ``error:`` line on stderr and exit code 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except (DatagoraError, ValueError, OSError) as exc:
+            message = " ".join(str(exc).split()) or type(exc).__name__
+            err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _line(actor: str, action: str) -> None:
+    console.print(f"[bold cyan]{escape(actor):>10}[/]  {escape(action)}")
+
+
+def _print_step(step: Step) -> None:
+    _line(step.actor, step.action)
+
+
+@demo_app.callback()
+@_errors
+def trade(ctx: typer.Context, rpc_url: RpcUrl = None, workdir: Workdir = None, gas: Gas = False) -> None:
+    """Run one data trade on real data, a line per step: four participants join, the seller publishes a table
+    and a photo, the buyer pays, receives the table encrypted to its key, checks it and confirms, everyone
+    withdraws. Example: `datagora demo --gas`. `datagora demo market` plays every market scenario instead."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from datagora.chain.client import connect
+    from datagora.scenarios import trade as scenario
+
+    chain = connect(rpc_url)
+    console.print(f"[bold]Datagora demo[/]: a data trade on the {chain.kind} chain (chain id {chain.chain_id})")
+    with tempfile.TemporaryDirectory(prefix="datagora-demo-") as tmp:
+        result = scenario.run(chain, workdir or Path(tmp), on_step=_print_step)
+        failed = result.trade.failed_checks()
+        if gas:
+            table = Table(title="Gas per operation", caption="from transaction receipts")
+            table.add_column("operation")
+            table.add_column("calls", justify="right")
+            table.add_column("gas per call", justify="right")
+            for op, used in result.gas_by_operation().items():
+                table.add_row(
+                    op, str(len(used)), f"{used[0]:,}" if len(set(used)) == 1 else f"{min(used):,}–{max(used):,}"
+                )
+            console.print(table)
+        if failed or not result.ok:
+            raise DatagoraError("the trade did not end as expected: " + "; ".join(failed or [result.trade.outcome]))
+        price = scenario.PRICES["table"]
+        console.print(
+            f"[bold green]Trade completed[/]: dataset #{result.token_ids['table']} sold for {amount(price)} and now "
+            f"owned by the buyer; {len(result.trail)} events on chain record every step."
+        )
+
+
+@demo_app.command("market")
+@_errors
+def market(rpc_url: RpcUrl = None, workdir: Workdir = None, gas: Gas = False) -> None:
+    """Play every market scenario on real data, a line per step: sales through the platform, reselling, paying
+    per query, negotiation, an auction in a token, and what happens when someone cheats or walks away. Exit code
+    1 when a scenario ends otherwise than expected or the Market is not empty at the end. The chain must let
+    time be moved (the built-in chain, Anvil). Example: `datagora demo market --gas`."""
+    from datagora.chain.client import connect
+    from datagora.scenarios import market as scenarios
+
+    chain = connect(rpc_url)
+    console.print(f"[bold]Datagora market demo[/] on the {chain.kind} chain (chain id {chain.chain_id})")
+    started: list[ScenarioResult] = []
+
+    def on_scenario(scenario: ScenarioResult) -> None:
+        if started:
+            _verdict(started[-1])
+        number = f"{len(started)}. " if started else ""
+        started.append(scenario)
+        console.print(f"\n[bold]{number}{escape(scenario.title)}[/]")
+
+    with tempfile.TemporaryDirectory(prefix="datagora-market-") as tmp:
+        report = scenarios.run(chain, workdir or Path(tmp), on_step=_print_step, on_scenario=on_scenario)
+    if report.scenarios:
+        _verdict(report.scenarios[-1])
+    if gas:
+        console.print(_gas_table([report.setup, *report.scenarios]))
+    failed = [s.title for s in report.scenarios if not s.ok]
+    if failed or not report.escrow_empty:
+        raise DatagoraError(
+            "the market demo did not end as expected: " + (", ".join(failed) if failed else "the Market is not empty")
+        )
+    console.print(
+        f"\n[bold green]All {len(report.scenarios)} scenarios ended as expected[/]; the Market holds nothing. "
+        f"({report.seconds:.0f} s)"
+    )
+
+
+def _verdict(scenario: ScenarioResult) -> None:
+    """The scenario's outcome in a line (with its meaning), then any check that failed."""
+    if not scenario.expected:
+        return
+    words = OUTCOMES.get(scenario.outcome.split(", ")[-1], "")
+    mark = "[green]✓[/]" if scenario.ok else "[bold red]✗[/]"
+    console.print(f"{'':>10}  {mark} {escape(scenario.outcome)}{f' ({words})' if words else ''}")
+    for check in scenario.failed_checks():
+        console.print(f"{'':>10}  [bold red]✗[/] {escape(check)}")
+
+
+def _gas_table(results: list[ScenarioResult]) -> Table:
+    table = Table(title="Gas per step", caption="from transaction receipts")
+    for col in ("scenario", "step", "actor"):
+        table.add_column(col)
+    table.add_column("txs", justify="right")
+    table.add_column("gas", justify="right")
+    for scenario in results:
+        steps = [s for s in scenario.steps if s.txs]
+        for i, s in enumerate(steps):
+            table.add_row(scenario.title if i == 0 else "", s.name, s.actor, str(len(s.txs)), f"{s.gas:,}")
+        if steps:
+            table.add_section()
+    return table
