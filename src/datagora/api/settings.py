@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field, HttpUrl, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_HOME = Path.home() / ".datagora"
+from datagora.home import DEFAULT_HOME
 
 
 class Settings(BaseSettings):

@@ -95,7 +95,7 @@ def run_demo(
         _, tx = registry.set_status(contracts, sup.account, org.id, OrgStatus.AUDITED)
         step(sup, f"audited organisation #{org.id} {org.name!r} → AUDITED", tx)
 
-    attestor = NoveltyAttestor(contracts, plat.account, plat.home / "data-contract.sqlite")
+    attestor = NoveltyAttestor(contracts, plat.account, plat.paths.data_contract)
     data_dir = workdir / "data"
     files = {
         "table": write_breast_cancer_csv(data_dir / "breast_cancer_wisconsin.csv"),

@@ -386,13 +386,13 @@ class _Runner:
 
         self.board = relay.SendReceiveBoard(
             self.c,
-            BlobStore(plat.home / "relay-blobs"),
-            plat.home / "send-receive-board.sqlite",
+            BlobStore(plat.paths.relay_blobs),
+            plat.paths.board,
             operator=plat.address,
             platform_key=plat.private_key,
             clock=chain.now,
         )
-        self.attestor = NoveltyAttestor(self.c, plat.account, plat.home / "data-contract.sqlite")
+        self.attestor = NoveltyAttestor(self.c, plat.account, plat.paths.data_contract)
         data_dir = self.workdir / "data"
         for key, data in DATASETS.items():
             path = _write_dataset(key, data_dir)
@@ -481,7 +481,7 @@ class _Runner:
         """The buyer fetches the relayed ciphertext of ``order_id`` from the platform."""
         order = self.c.market.order(order_id)
         _size, src = self.board.open_relayed(order)
-        inbox = self.p(buyer).home / "inbox"
+        inbox = self.p(buyer).paths.inbox
         inbox.mkdir(parents=True, exist_ok=True)
         path = inbox / f"order-{order_id}.dge"
         with src, path.open("wb") as dst:
@@ -490,7 +490,7 @@ class _Runner:
 
     def receive(self, buyer: str, order_id: int, key: str) -> Path:
         cipher = self.download(buyer, order_id)
-        out = self.p(buyer).home / "received" / f"order-{order_id}{self.files[key].suffix}"
+        out = self.p(buyer).paths.received / f"order-{order_id}{self.files[key].suffix}"
         out.parent.mkdir(parents=True, exist_ok=True)
         got = market.receive(self.c, self.p(buyer), order_id, cipher, out)
         self.step(
@@ -822,7 +822,7 @@ class _Runner:
         )
         self.relay_sent("mallory", order_id)
         got = self.download("buyer", order_id)
-        out = buyer.home / "received" / f"order-{order_id}.png"
+        out = buyer.paths.received / f"order-{order_id}.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         try:
             market.receive(self.c, buyer, order_id, got, out)
@@ -875,7 +875,7 @@ class _Runner:
         checked = self.platform_check(order_id)
         if checked.action != "dispute":
             return f"step 22 said {checked.action}"
-        reupload = disputes.reupload_for_arbitration(self.c, seller, order_id, seller.home / "outbox" / "reupload.dge")
+        reupload = disputes.reupload_for_arbitration(self.c, seller, order_id, seller.paths.outbox / "reupload.dge")
         self.step("seller", "re-upload", "re-uploaded its copy encrypted to the platform, E_PkP(D')")
         ruling = disputes.arbitrate(self.c, plat, self.attestor, self.board, order_id, reupload)
         self.step(
@@ -903,8 +903,8 @@ class _Runner:
         if ruling.buyer_copy is None:
             return
         person = self.p(buyer)
-        cipher = person.home / "inbox" / f"arbitrated-{ruling.order_id}.dge"
-        copy = person.home / "received" / f"arbitrated-{ruling.order_id}.png"
+        cipher = person.paths.inbox / f"arbitrated-{ruling.order_id}.dge"
+        copy = person.paths.received / f"arbitrated-{ruling.order_id}.png"
         cipher.parent.mkdir(parents=True, exist_ok=True)
         copy.parent.mkdir(parents=True, exist_ok=True)
         with self.board.store.open(ruling.buyer_copy) as src, cipher.open("wb") as dst:
@@ -931,14 +931,14 @@ class _Runner:
         self.step("seller", "deliver", "delivered the wrong photo (the Moon) by mistake and committed its sha256", tx)
         self.relay_sent("seller", order_id)
         got = self.download("buyer", order_id)
-        out = buyer.home / "received" / f"order-{order_id}-wrong.png"
+        out = buyer.paths.received / f"order-{order_id}-wrong.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         decrypt_file(got, out, buyer.private_key)
         self.relay_received("buyer", order_id, sha256_file(got), publishing.fingerprint_of(out), " of what it got")
         checked = self.platform_check(order_id)
         if checked.action != "dispute":
             return f"step 22 said {checked.action}"
-        reupload = disputes.reupload_for_arbitration(self.c, seller, order_id, seller.home / "outbox" / "fix.dge")
+        reupload = disputes.reupload_for_arbitration(self.c, seller, order_id, seller.paths.outbox / "fix.dge")
         self.step("seller", "re-upload", "re-uploaded its copy of the dataset encrypted to the platform, E_PkP(D')")
         key = disputes.disclose_received_key(self.c, buyer, order_id, got)
         self.step(
