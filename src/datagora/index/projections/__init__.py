@@ -23,4 +23,11 @@ def handler(contract: str, event: str) -> Handler | None:
     return None if projection is None else projection.handlers.get(event)
 
 
-__all__ = ["PROJECTIONS", "ContractProjection", "Handler", "StoredEvent", "handler", "register"]
+def unaccounted(contract: str, events: set[str] | frozenset[str]) -> set[str]:
+    """The names among ``events`` (a contract's ABI) that the projection of ``contract`` neither projects nor
+    ignores; every one of them when no projection is registered for ``contract``."""
+    projection = PROJECTIONS.get(contract)
+    return set(events) if projection is None else set(events) - projection.events
+
+
+__all__ = ["PROJECTIONS", "ContractProjection", "Handler", "StoredEvent", "handler", "register", "unaccounted"]

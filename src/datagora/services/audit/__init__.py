@@ -41,6 +41,13 @@ class AuditRecord:
     contract: str
 
 
+def unaccounted(contract: str, events: set[str] | frozenset[str]) -> set[str]:
+    """The names among ``events`` (a contract's ABI) that the texts of ``contract`` neither describe nor declare
+    housekeeping; every one of them when no texts are registered for ``contract``."""
+    texts = TEXTS.get(contract)
+    return set(events) if texts is None else set(events) - texts.events
+
+
 def _texts(ev: ChainEvent) -> ContractTexts:
     return TEXTS.get(ev.contract) or ContractTexts(ev.contract, describe={})
 
@@ -167,4 +174,4 @@ def audit_trail(
     )
 
 
-__all__ = ["TEXTS", "AuditRecord", "ContractTexts", "audit_trail", "describe_events"]
+__all__ = ["TEXTS", "AuditRecord", "ContractTexts", "audit_trail", "describe_events", "unaccounted"]
