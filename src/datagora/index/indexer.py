@@ -6,7 +6,9 @@ bids) for search and audit without on-chain scans.
 - Survives chain reorganisations: before each sync it checks the stored hash of the cursor block; on a mismatch
   it walks back through the stored block hashes to the newest block still on the canonical chain, deletes every
   row above it and rebuilds the projections from the remaining events, then indexes forward again.
-- Each batch is one SQL transaction: a crash never leaves half a batch.
+- Each batch is one SQL transaction: a crash never leaves half a batch. Several processes may sync one
+  database (a node and the ``audit`` commands share its file): each batch first moves the cursor from the value
+  its sync read, so a batch another writer already stored is dropped instead of stored twice.
 - :meth:`EventIndexer.verify` re-reads every indexed row from the chain and reports differences.
 - Projections are a function of the stored events: each contract's events update the tables through the
   module registered for it in :mod:`datagora.index.projections`; when that code changes
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from datagora.chain.contracts import Contracts
 from datagora.domain.models import ChainEvent
@@ -67,6 +70,10 @@ def _read_events(conn: Connection, from_block: int = 0) -> Iterator[ChainEvent]:
         yield ChainEvent(
             contract, name, json.loads(args), int(block_number), tx_hash, int(log_index), int(timestamp), block_hash
         )
+
+
+class _Overtaken(Exception):
+    """Another writer advanced the cursor during this sync."""
 
 
 @dataclass
@@ -154,21 +161,39 @@ class EventIndexer:
         if max_blocks is not None:
             head = min(head, start + max_blocks - 1)
         report = SyncReport(start, head, reorg_depth=depth, reorged_from=reorged_from)
-        lo = start
+        lo, prev = start, None if cur is None else cur[0]
         while lo <= head:
             hi = min(lo + self.batch - 1, head)
             evs = self.contracts.events(from_block=lo, to_block=hi)
             hi_hash = self.chain.block_hash(hi)
             if hi_hash is None:  # the chain shrank under us; the next sync's reorg check handles it
                 break
-            with self.engine.begin() as conn:
-                self._store(conn, evs)
-                self._remember_block(conn, hi, hi_hash)
-                self._set(conn, "cursor_block", str(hi))
-                self._set(conn, "cursor_hash", hi_hash)
+            try:
+                with self.engine.begin() as conn:
+                    self._advance_cursor(conn, prev, hi)
+                    self._store(conn, evs)
+                    self._remember_block(conn, hi, hi_hash)
+                    self._set(conn, "cursor_hash", hi_hash)
+            except (_Overtaken, IntegrityError):
+                # Another process indexing into the same database (a node and an ``audit`` command share one
+                # file) stored these blocks first; its rows stand, and the next sync resumes from its cursor.
+                report.to_block = lo - 1
+                break
             report.events += len(evs)
-            lo = hi + 1
+            lo, prev = hi + 1, hi
         return report
+
+    def _advance_cursor(self, conn: Connection, prev: int | None, new: int) -> None:
+        """Move the cursor from ``prev`` to ``new`` as the batch's first write (which takes the database's write
+        lock), or raise :class:`_Overtaken` when another writer moved it since this sync read it."""
+        if prev is None:
+            conn.execute(insert(meta).values(key="cursor_block", value=str(new)))  # IntegrityError if overtaken
+            return
+        moved = conn.execute(
+            update(meta).where(meta.c.key == "cursor_block", meta.c.value == str(prev)).values(value=str(new))
+        )
+        if moved.rowcount != 1:
+            raise _Overtaken
 
     def _remember_block(self, conn: Connection, number: int, block_hash: str) -> None:
         conn.execute(delete(blocks).where(blocks.c.number == number))
