@@ -280,3 +280,25 @@ def test_projections_are_rebuilt_when_their_code_changes(
         assert conn.execute(select(meta.c.value).where(meta.c.key == "projections")).scalar_one() == (
             PROJECTION_VERSION
         )
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["empty index", "indexed before"])
+def test_two_writers_on_one_index_never_store_a_block_twice(
+    world: World, tmp_path: Path, db_factory: Callable[[], str], monkeypatch: pytest.MonkeyPatch, first: bool
+) -> None:
+    """A node and an ``audit`` command may sync the same database at once: the one that read the cursor before
+    the other stored the same blocks drops its batch, and the index stays what a single writer builds."""
+    db = db_factory()
+    node, command = EventIndexer(world.contracts, open_engine(db)), EventIndexer(world.contracts, open_engine(db))
+    if not first:
+        node.sync()
+    publish_and_list(world, tmp_path, "Raced")
+    stale = command.cursor()  # what the command read just before the node stored the new blocks
+    node.sync()
+    monkeypatch.setattr(command, "cursor", lambda: stale)
+    report = command.sync()
+    assert report.events == 0
+    assert dump(command.engine) == dump(node.engine) == fresh_dump(world, db_factory)
+    monkeypatch.undo()
+    world.chain.fund(world.outsider.address, 1)
+    assert command.sync().events == 0 and command.cursor() == node.cursor()  # resumes from the node's cursor

@@ -115,7 +115,7 @@ def create_app(
         SendReceiveBoard(
             node.contracts,
             node.participant.store,
-            node.participant.home / "send-receive.sqlite",
+            node.participant.paths.board,
             operator=node.address,
             platform_key=node.participant.private_key,
             clock=clock,

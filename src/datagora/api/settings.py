@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field, HttpUrl, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_HOME = Path.home() / ".datagora"
+from datagora.home import DEFAULT_HOME
 
 
 class Settings(BaseSettings):
@@ -18,7 +18,7 @@ class Settings(BaseSettings):
     - ``home``: keystores (``home/keystores/<account>.json``), deployments, participants' stores.
     - ``rpc_url``: the chain's JSON-RPC endpoint (required outside ``--dev``).
     - ``account``: keystore name of the operator; ``password`` unlocks it (prompted when absent).
-    - ``index_url``: SQLAlchemy URL of the event index (default ``sqlite:///home/index/<chain>-<account>.db``).
+    - ``index_url``: SQLAlchemy URL of the event index (default ``home/index/<chain id>-<address>.db``).
     - ``platform_url``: base URL of the platform's node, which attests this node's datasets.
     - ``platform``: run the platform's attestor here (default: when the account holds ``ATTESTER_ROLE``).
     - ``siwe_domain``: the EIP-4361 ``domain`` a sign-in message must name (default ``host:port``); set it to

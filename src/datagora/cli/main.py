@@ -18,10 +18,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from datagora import home as homes
 from datagora.cli.demo import demo_app
 from datagora.domain.errors import DatagoraError, ValidationError
 from datagora.domain.models import ETHER as ETHER_TOKEN
 from datagora.domain.models import OrgStatus, Pricing, TxResult
+from datagora.home import DEFAULT_HOME
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -54,7 +56,6 @@ Home = Annotated[
     typer.Option("--home", envvar="DATAGORA_HOME", help="Keystores, deployments and local stores."),
 ]
 AccountName = Annotated[str, typer.Option("--account", "-a", help="Keystore name of the acting account.")]
-DEFAULT_HOME = Path.home() / ".datagora"
 
 
 def _fail(exc: BaseException) -> typer.Exit:
@@ -142,7 +143,7 @@ def _password(name: str) -> str:
 def _keystore_path(home: Path, name: str) -> Path:
     if not name or "/" in name or name.startswith("."):
         raise ValueError(f"invalid account name {name!r}")
-    return home / "keystores" / f"{name}.json"
+    return homes.Home(home).keystore(name)
 
 
 def _address(home: Path, name: str) -> str:
@@ -162,7 +163,7 @@ def _participant(home: Path, name: str) -> Any:
     from datagora.services.participant import Participant
 
     account = load_keystore(_keystore_path(home, name), _password(name))
-    return Participant(name, account, home / "participants" / name)
+    return Participant(name, account, homes.Home(home).participant(name).root)
 
 
 def _contracts(home: Path, rpc_url: str | None) -> Any:
@@ -174,7 +175,7 @@ def _contracts(home: Path, rpc_url: str | None) -> Any:
             "this command needs a running chain: pass --rpc-url or set DATAGORA_RPC_URL "
             "(the embedded chain lives inside one process; `datagora demo` runs a whole trade on it)"
         )
-    return Contracts.attach(RpcChain(rpc_url), home / "deployments")
+    return Contracts.attach(RpcChain(rpc_url), homes.Home(home).deployments)
 
 
 # -- accounts ------------------------------------------------------------------------------------------------
@@ -196,7 +197,7 @@ def account_new(name: str, home: Home = DEFAULT_HOME) -> None:
 def account_list(home: Home = DEFAULT_HOME) -> None:
     """List keystores and their addresses."""
     table = Table("name", "address")
-    for path in sorted((home / "keystores").glob("*.json")):
+    for path in sorted(homes.Home(home).keystores.glob("*.json")):
         try:
             address = "0x" + json.loads(path.read_text())["address"]
         except (ValueError, KeyError):
@@ -260,9 +261,9 @@ def deploy(
             raise DatagoraError("pass --supervisor and --platform (the keystore names that deploy the contracts)")
         contracts = Contracts.deploy(chain, signers["supervisor"], signers["platform"], fee_bps=fee_bps)
     else:
-        existing = Deployment.load(home / "deployments", chain.chain_id)
+        existing = Deployment.load(homes.Home(home).deployments, chain.chain_id)
         contracts = Contracts.add(chain, existing, add, signers, fee_bps=fee_bps)
-    path = contracts.deployment.save(home / "deployments")
+    path = contracts.deployment.save(homes.Home(home).deployments)
     for name, address in contracts.addresses.items():
         console.print(f"[green]✓[/] {name} {address}", highlight=False)
     console.print(f"recorded in {path}", highlight=False)
@@ -387,7 +388,7 @@ def publish(
     contracts = _contracts(home, rpc_url)
     seller = _participant(home, account)
     plat = _participant(home, platform)
-    attestor = NoveltyAttestor(contracts, plat.account, plat.home / "data-contract.sqlite")
+    attestor = NoveltyAttestor(contracts, plat.account, plat.paths.data_contract)
     prepared = publishing.prepare(seller, file, name=name, domain=domain)
     token_id, _att, tx = publishing.publish(contracts, seller, prepared, attestor)
     _print_tx(f"published {file.name} as dataset #{token_id} (sha256 {prepared.description.content_hash.hex()})", tx)
@@ -676,7 +677,7 @@ def fetch(
     contracts = _contracts(home, rpc_url)
     buyer = _participant(home, account)
     order = contracts.market.order(order_id)
-    cipher = buyer.home / "inbox" / f"order-{order_id}.dge"
+    cipher = buyer.paths.inbox / f"order-{order_id}.dge"
     with (
         NodeClient(node_url, buyer.account) as client,
         Progress(
@@ -1079,7 +1080,7 @@ def _platform_board(contracts: Any, platform: Any) -> Any:
     return SendReceiveBoard(
         contracts,
         platform.store,
-        platform.home / "send-receive.sqlite",
+        platform.paths.board,
         operator=platform.address,
         platform_key=platform.private_key,
     )
@@ -1100,7 +1101,7 @@ def reupload(
     from datagora.services import disputes
 
     contracts, seller = _contracts(home, rpc_url), _participant(home, account)
-    out = seller.home / "outbox" / f"reupload-{order_id}.dge"
+    out = seller.paths.outbox / f"reupload-{order_id}.dge"
     disputes.reupload_for_arbitration(contracts, seller, order_id, out)
     try:
         with NodeClient(platform_url, seller.account) as client, out.open("rb") as fh:
@@ -1133,7 +1134,7 @@ def disclose(
     from datagora.services import disputes
 
     contracts, buyer = _contracts(home, rpc_url), _participant(home, account)
-    cipher = ciphertext or buyer.home / "inbox" / f"order-{order_id}.dge"
+    cipher = ciphertext or buyer.paths.inbox / f"order-{order_id}.dge"
     if not cipher.is_file():
         raise ValidationError(f"no delivered ciphertext at {cipher}: pass --ciphertext")
     key = disputes.disclose_received_key(contracts, buyer, order_id, cipher)
@@ -1208,7 +1209,7 @@ def arbitrate(
         from datagora.services.arbitration import ArbitrationInbox, arbitrate_stored
         from datagora.services.attestation import NoveltyAttestor
 
-        attestor = NoveltyAttestor(contracts, platform.account, platform.home / "data-contract.sqlite")
+        attestor = NoveltyAttestor(contracts, platform.account, platform.paths.data_contract)
         inbox = ArbitrationInbox.of_platform(_platform_board(contracts, platform), platform)
         res = arbitrate_stored(platform, attestor, inbox, order_id)
         ruling, match, similarity, sent_ok = res.ruling.name, res.content_match, res.similarity, res.transmitted_ok
@@ -1295,8 +1296,42 @@ audit_app = typer.Typer(help="The audit trail read back from contract events, an
 app.add_typer(audit_app, name="audit")
 IndexUrl = Annotated[
     str | None,
-    typer.Option("--index-url", envvar="DATAGORA_INDEX_URL", help="Event index (default: SQLite file in --home)."),
+    typer.Option(
+        "--index-url",
+        envvar="DATAGORA_INDEX_URL",
+        help="Event index to use (default: the SQLite file in --home that the account's node builds).",
+    ),
 ]
+IndexAccount = Annotated[
+    str | None,
+    typer.Option(
+        "--account",
+        "-a",
+        help="Keystore name of the node whose event index to read (the one `serve -a NAME` builds); "
+        "without it, an index of its own in --home.",
+    ),
+]
+
+
+def _event_index(
+    home: Path, contracts: Any, account: str | None, index_url: str | None, confirmations: int = 0
+) -> tuple[Any, str]:
+    """The event index the audit commands read, and where it is (password hidden): ``index_url``, else the
+    file the node of ``account`` builds under ``home`` (``serve`` uses the same), else the account-less one."""
+    from sqlalchemy.engine import make_url
+
+    from datagora.index import EventIndexer, open_engine
+
+    if index_url is None:
+        paths = homes.Home(home)
+        address = _address(home, account) if account else None
+        paths.index_dir.mkdir(parents=True, exist_ok=True)
+        index_url = paths.index_url(contracts.chain.chain_id, address)
+    shown = make_url(index_url).render_as_string(hide_password=True)
+    try:
+        return EventIndexer(contracts, open_engine(index_url), confirmations=confirmations), shown
+    except ValueError as exc:
+        raise ValidationError(f"event index {shown}: {exc}") from None
 
 
 @audit_app.callback(invoke_without_command=True)
@@ -1308,18 +1343,24 @@ def audit(
     organisation: Annotated[int | None, typer.Option(help="Only this organisation id.")] = None,
     dataset: Annotated[int | None, typer.Option(help="Only this dataset (token id).")] = None,
     subject: Annotated[str | None, typer.Option(help="Only records involving this account address.")] = None,
+    account: IndexAccount = None,
+    index_url: IndexUrl = None,
     home: Home = DEFAULT_HOME,
     rpc_url: RpcUrl = None,
 ) -> None:
     """The audit trail: who shared what, with whom, when, with tx hashes (filters: organisation, dataset,
-    account)."""
+    account). Read from the event index, brought up to date first."""
     if ctx.invoked_subcommand is not None:
         return
     from dataclasses import asdict
 
     from datagora.services.audit import audit_trail
 
-    trail = audit_trail(_contracts(home, rpc_url), organisation_id=organisation, token_id=dataset, account=subject)
+    indexer, where = _event_index(home, _contracts(home, rpc_url), account, index_url)
+    try:
+        trail = audit_trail(indexer, organisation_id=organisation, token_id=dataset, account=subject)
+    finally:
+        indexer.engine.dispose()
     if as_json:
         for rec in trail:
             typer.echo(json.dumps(asdict(rec)))
@@ -1337,7 +1378,7 @@ def audit(
         writer.writerows(asdict(rec) for rec in trail)
         typer.echo(buf.getvalue(), nl=False)
         return
-    table = Table("block", "actor", "event", "what", "tx")
+    table = Table("block", "actor", "event", "what", "tx", caption=f"event index: {where}")
     for rec in trail:
         table.add_row(str(rec.block_number), _short(rec.actor), rec.action, rec.detail, _short(rec.tx_hash))
     console.print(table)
@@ -1346,20 +1387,21 @@ def audit(
 @audit_app.command("verify")
 @handle_errors
 def audit_verify(
+    account: IndexAccount = None,
     index_url: IndexUrl = None,
     confirmations: Annotated[int, typer.Option(help="Blocks to wait before indexing a block.")] = 0,
     home: Home = DEFAULT_HOME,
     rpc_url: RpcUrl = None,
 ) -> None:
     """Bring the event index up to date, then re-read every indexed row from the chain and report any
-    difference (exit code 1 when there is one)."""
-    from datagora.index import EventIndexer, open_engine
-
-    contracts = _contracts(home, rpc_url)
-    url = index_url or f"sqlite:///{home / f'index-{contracts.chain.chain_id}.sqlite'}"
-    indexer = EventIndexer(contracts, open_engine(url), confirmations=confirmations)
-    report = indexer.sync()
-    verified = indexer.verify()
+    difference (exit code 1 when there is one). With --account, the index that account's node builds."""
+    indexer, where = _event_index(home, _contracts(home, rpc_url), account, index_url, confirmations)
+    try:
+        report = indexer.sync()
+        verified = indexer.verify()
+    finally:
+        indexer.engine.dispose()
+    console.print(f"event index: {where}", highlight=False)
     console.print(
         f"indexed blocks {report.from_block}..{report.to_block} (+{report.events} events"
         + (f", reorg of {report.reorg_depth} blocks rolled back" if report.reorg_depth else "")

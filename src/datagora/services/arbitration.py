@@ -89,7 +89,7 @@ class ArbitrationInbox:
     @classmethod
     def of_platform(cls, board: SendReceiveBoard, platform: Participant) -> ArbitrationInbox:
         """The inbox the platform's node keeps at ``<participant home>/arbitration``."""
-        return cls(board, platform.home / "arbitration", platform.private_key, clock=board.clock)
+        return cls(board, platform.paths.arbitration, platform.private_key, clock=board.clock)
 
     # -- records -----------------------------------------------------------------------------------------------
 

@@ -241,7 +241,7 @@ def arbitrate(
     registered = attestor.fingerprint_of(listing.token_id)
     if registered is None:
         raise NotFoundError(f"the platform attested no fingerprint for dataset {listing.token_id}")
-    work = platform.home / "tmp"
+    work = platform.paths.tmp
     work.mkdir(exist_ok=True)
     transmitted_ok = (
         None

@@ -291,7 +291,7 @@ def deliver(contracts: Contracts, seller: Participant, order_id: int, out_dir: P
         raise ValidationError(f"order {order_id} is {order.state.name.lower()}, not paid")
     record = seller.load_record("datasets", dataset.content_hash.hex())
     buyer_key = contracts.registry.public_key(order.buyer)
-    work = seller.home / "tmp"
+    work = seller.paths.tmp
     work.mkdir(exist_ok=True)
     cipher = work / f"order-{order_id}.dge"
     plain_r, plain_w = os.pipe()
@@ -319,7 +319,7 @@ def deliver(contracts: Contracts, seller: Participant, order_id: int, out_dir: P
         cipher.unlink(missing_ok=True)
     delivery_hash = bytes.fromhex(blob)
     tx = contracts.market.deliver(seller.account, order_id, delivery_hash)
-    out_dir = out_dir or seller.home / "outbox"
+    out_dir = out_dir or seller.paths.outbox
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"order-{order_id}.dge"
     with path.open("wb") as fh:

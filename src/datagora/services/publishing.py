@@ -276,7 +276,7 @@ def prepare(owner: Participant, path: Path, *, name: str | None = None, domain: 
     fingerprint = fingerprint_of(path)
     salt = secrets.token_bytes(32)
     commitment = keccak256(salt + fingerprint)
-    tmp = owner.home / "tmp"
+    tmp = owner.paths.tmp
     tmp.mkdir(exist_ok=True)
     cipher_path = tmp / f"{description.content_hash.hex()}.dge"
     try:

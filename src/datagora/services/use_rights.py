@@ -225,7 +225,7 @@ def answer_query(contracts: Contracts, seller: Participant, request: QueryReques
 
 
 def _run_on_own_copy(seller: Participant, record: dict[str, Any], spec: QuerySpec, policy: UsagePolicy) -> QueryResult:
-    work = seller.home / "tmp"
+    work = seller.paths.tmp
     work.mkdir(exist_ok=True)
     suffix = Path(str(record.get("file", "data.csv"))).suffix or ".csv"
     plain = work / f"query-{secrets.token_hex(8)}{suffix}"

@@ -145,7 +145,7 @@ def publish_dataset(
     stem, suffix = FsPath(original).stem, FsPath(original).suffix
     safe = (_UNSAFE.sub("_", stem).strip("._")[:64] or "upload") + _UNSAFE.sub("", suffix)[:16]
     title = name or _CONTROL.sub(" ", stem).strip()[:128] or "upload"
-    work = node.participant.home / "uploads" / secrets.token_hex(8)
+    work = node.participant.paths.uploads / secrets.token_hex(8)
     work.mkdir(parents=True)
     try:
         path = work / safe

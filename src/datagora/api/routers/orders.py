@@ -119,14 +119,14 @@ def receive_order(order_id: IdPath, body: ReceiveIn, node: NodeDep, peers: Peers
         raise AccessDenied(f"order {order_id} was not paid by this node's account")
     if order.state not in (OrderState.DELIVERED, OrderState.DISPUTED, OrderState.COMPLETED):
         raise ValidationError(f"order {order_id} is {order.state.name.lower()}: nothing delivered yet")
-    home = node.participant.home
-    ciphertext = home / "inbox" / f"order-{order_id}.dge"
+    paths = node.participant.paths
+    ciphertext = paths.inbox / f"order-{order_id}.dge"
     source = peers.client(str(body.relay_url or body.seller_url))
     if body.relay_url is not None:
         source.download_relayed(order_id, ciphertext, expected_sha256=order.delivery_hash)
     else:
         source.download_delivery(order_id, ciphertext, expected_sha256=order.delivery_hash)
-    out = home / "received" / f"dataset-{dataset.token_id}"
+    out = paths.received / f"dataset-{dataset.token_id}"
     out.parent.mkdir(parents=True, exist_ok=True)
     receipt = market.receive(node.contracts, node.participant, order_id, ciphertext, out)
     notice = None
