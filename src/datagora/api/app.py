@@ -18,6 +18,7 @@ import datagora
 from datagora.api import errors
 from datagora.api.auth import AuthStore
 from datagora.api.deps import PeerHttp, Peers
+from datagora.api.limits import BodyLimit
 from datagora.api.routers import (
     attestations,
     audit,
@@ -33,6 +34,7 @@ from datagora.api.routers import (
     withdrawals,
 )
 from datagora.api.settings import Settings
+from datagora.services import publishing
 from datagora.services.arbitration import ArbitrationInbox
 from datagora.services.node import Node
 from datagora.services.relay import SendReceiveBoard
@@ -132,7 +134,10 @@ def create_app(
         app.state.peers = Peers(node, lambda _url: httpx.Client(timeout=timeout))
     else:
         app.state.peers = Peers(node, peer_http, owns_http=False)
+    # a clear upload a killed node left behind is deleted before the node accepts new ones
+    publishing.wipe_staging(node.participant)
     errors.install(app)
+    app.add_middleware(BodyLimit, limits=lambda: (settings.max_json_bytes, settings.max_upload_bytes))
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -60,6 +60,7 @@ class NonceOut(BaseModel):
     nonce: str
     expires_at: int
     domain: str = Field(description="The EIP-4361 domain the sign-in message must name.")
+    uri: str = Field(description="The EIP-4361 URI the sign-in message must name: this node's base URL.")
     chain_id: int
 
 
