@@ -137,7 +137,9 @@ def create_app(
     # a clear upload a killed node left behind is deleted before the node accepts new ones
     publishing.wipe_staging(node.participant)
     errors.install(app)
-    app.add_middleware(BodyLimit, limits=lambda: (settings.max_json_bytes, settings.max_upload_bytes))
+    app.add_middleware(
+        BodyLimit, limits=lambda: (app.state.settings.max_json_bytes, app.state.settings.max_upload_bytes)
+    )
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -73,6 +73,8 @@ PROBLEM_TYPE = "application/problem+json"
 MAX_VALIDATION_ERRORS = 20
 """Validation errors listed in one answer; the rest are counted in ``detail``."""
 log = logging.getLogger(__name__)
+RFC9110_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
+"""Reason phrases RFC 9110 renamed (Python's ``HTTPStatus`` keeps the older ones)."""
 
 STATUS: dict[type[DatagoraError], int] = {
     Unauthenticated: 401,
@@ -119,7 +121,7 @@ def error_body(exc: DatagoraError) -> dict[str, Any]:
 def problem(status: int, detail: str | None = None, **members: Any) -> dict[str, Any]:
     """An RFC 9457 problem details document for HTTP ``status``."""
     try:
-        title = HTTPStatus(status).phrase
+        title = RFC9110_TITLES.get(status) or HTTPStatus(status).phrase
     except ValueError:
         title = "Error"
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
