@@ -257,7 +257,9 @@ def test_clear_upload_is_staged_privately_and_wiped_after_a_crash(
         return real_prepare(owner, path, **kw)
 
     monkeypatch.setattr(publishing, "prepare", spy)
-    published = net.client("seller").publish(write_table(tmp_path / "survey.csv"), name="Survey")
+    big = write_table(tmp_path / "survey.csv", rows=70_000)  # larger than the JSON body limit
+    assert big.stat().st_size > net.apps["seller"].state.settings.max_json_bytes
+    published = net.client("seller").publish(big, name="Survey")
     assert published["token_id"] >= 1
     (staged,) = seen
     assert not staged.exists() and not staged.parent.exists()  # removed after the publish

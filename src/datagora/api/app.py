@@ -15,10 +15,11 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 import datagora
-from datagora.api import errors
+from datagora.api import errors, openapi
 from datagora.api.auth import AuthStore
 from datagora.api.deps import PeerHttp, Peers
 from datagora.api.limits import BodyLimit
+from datagora.api.methods import MethodCheck
 from datagora.api.routers import (
     attestations,
     audit,
@@ -140,6 +141,8 @@ def create_app(
     app.add_middleware(
         BodyLimit, limits=lambda: (app.state.settings.max_json_bytes, app.state.settings.max_upload_bytes)
     )
+    app.add_middleware(MethodCheck)  # outermost: a method no route serves is answered before anything is read
     for router in ROUTERS:
         app.include_router(router)
+    openapi.install(app)
     return app

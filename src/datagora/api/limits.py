@@ -21,10 +21,11 @@ import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from starlette.routing import Match
+from starlette._utils import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datagora.api.errors import PROBLEM_TYPE, PayloadTooLarge, problem
+from datagora.api.methods import matching_routes
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,12 +46,10 @@ class BodyTooLarge(PayloadTooLarge):
 
 def route_limit(scope: Scope, *, json_limit: int, upload_limit: int) -> int:
     """The body limit, in bytes, of the route ``scope`` reaches (the JSON limit when none matches)."""
-    app = scope.get("app")
-    for route in getattr(getattr(app, "router", None), "routes", ()):
-        match, _ = route.matches(scope)
-        if match == Match.FULL:
-            endpoint = getattr(route, "endpoint", None)
-            return upload_limit + MULTIPART_OVERHEAD if getattr(endpoint, LARGE_BODY, False) else json_limit
+    method = scope.get("method", "")
+    for entry in matching_routes(scope.get("app"), get_route_path(scope)):
+        if method in entry.methods and getattr(entry.endpoint, LARGE_BODY, False):
+            return upload_limit + MULTIPART_OVERHEAD
     return json_limit
 
 

@@ -142,8 +142,9 @@ _MULTIPART_BODY: dict[str, Any] = {
                     "required": ["file"],
                     "properties": {
                         "file": {"type": "string", "format": "binary", "description": "The dataset's file."},
-                        "name": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": TEXT_PATTERN},
-                        "domain": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": TEXT_PATTERN},
+                        # form fields are text by nature: no "type", which would claim a JSON null can be sent
+                        "name": {"minLength": 1, "maxLength": 128, "pattern": TEXT_PATTERN, "description": "Title"},
+                        "domain": {"minLength": 1, "maxLength": 64, "pattern": TEXT_PATTERN, "description": "Theme"},
                     },
                     "additionalProperties": False,
                 }
