@@ -286,3 +286,40 @@ def test_nonce_route_is_rate_limited(net: Net) -> None:
     assert limited.json()["status"] == 429
     net.clock.advance(60)
     assert http.get("/auth/nonce").status_code == 200
+
+
+# -- 7. the OpenAPI document describes every answer ----------------------------------------------------------
+
+
+def test_every_error_is_documented_as_a_problem(net: Net) -> None:
+    doc = net.http["seller"].get("/openapi.json").json()
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    withdraw = doc["paths"]["/withdrawals"]["post"]["responses"]
+    for status in ("400", "401", "403", "404", "409", "413", "415", "422", "502", "503"):
+        assert withdraw[status]["content"] == {"application/problem+json": {"schema": problem_ref}}, status
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            if path != "/health":
+                assert {"400", "404", "502", "503"} <= set(operation["responses"]), (method, path)
+            if operation.get("security"):
+                assert {"401", "403"} <= set(operation["responses"]), (method, path)
+    # a node error is answered with the documented schema
+    auth = {"Authorization": f"Bearer {net.client('seller').token()}"}
+    nothing = net.http["seller"].post("/withdrawals", json={}, headers=auth)
+    assert nothing.status_code == 422 and nothing.headers["content-type"] == "application/problem+json"
+    assert set(nothing.json()) == {"type", "title", "status", "detail"}
+
+
+def test_an_undocumented_method_is_405_with_the_paths_methods(net: Net) -> None:
+    http = net.http["seller"]
+    for method, path, allowed in [
+        ("PUT", "/relay/notices", "POST"),  # not PUT /relay/{order_id} with order_id "notices"
+        ("OPTIONS", "/datasets", "GET, POST"),
+        ("DELETE", "/offers/use-right", "POST"),
+        ("PATCH", "/relay/7", "GET, PUT"),
+    ]:
+        response = http.request(method, path)
+        assert response.status_code == 405, (method, path, response.text)
+        assert response.headers["allow"] == allowed
+        assert response.json()["status"] == 405
