@@ -323,3 +323,17 @@ def test_an_undocumented_method_is_405_with_the_paths_methods(net: Net) -> None:
         assert response.status_code == 405, (method, path, response.text)
         assert response.headers["allow"] == allowed
         assert response.json()["status"] == 405
+
+
+def test_garbage_sign_in_messages_are_refused_fast(net: Net) -> None:
+    """The siwe grammar needs seconds for a few KiB of garbage; the node refuses anything not shaped like an
+    EIP-4361 message first, in linear time."""
+    import time
+
+    http = net.http["seller"]
+    for message in ("0" * 1024, "a.test wants you to sign in with your Ethereum account:\n" + "x" * 960):
+        started = time.perf_counter()
+        refused = http.post("/auth/login", json={"message": message, "signature": "0x" + "00" * 65})
+        assert refused.status_code == 401 and "not an EIP-4361" in refused.json()["detail"]
+        assert time.perf_counter() - started < 0.5
+    assert http.post("/auth/login", json={"message": "0" * 1025, "signature": "0x00"}).status_code == 422

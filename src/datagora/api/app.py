@@ -19,7 +19,7 @@ from datagora.api import errors, openapi
 from datagora.api.auth import AuthStore
 from datagora.api.deps import PeerHttp, Peers
 from datagora.api.limits import BodyLimit
-from datagora.api.methods import MethodCheck
+from datagora.api.methods import MethodCheck, route_table
 from datagora.api.routers import (
     attestations,
     audit,
@@ -145,4 +145,5 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     openapi.install(app)
+    route_table(app)  # built now, not by the first request
     return app

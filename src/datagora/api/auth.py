@@ -18,6 +18,7 @@ host) each have their own base URI, so a message signed for one cannot open a se
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -165,6 +166,25 @@ class AuthStore:
             del self._sessions[key]
 
 
+MAX_MESSAGE_CHARS = 1024
+"""Longest sign-in message taken (a real one is ~300 characters): the ``siwe`` package's grammar takes time that
+grows faster than the length, seconds for a few KiB of garbage."""
+_EIP4361_SHAPE = re.compile(
+    r"(?:[a-z][a-z0-9+.-]{0,15}://)?[^\s/?#]{1,255} wants you to sign in with your Ethereum account:\n"
+    r"0x[0-9a-fA-F]{40}\n\n"
+    r"(?:[^\n]{1,256}\n)?\n"
+    r"URI: \S{1,512}\n"
+    r"Version: 1\n"
+    r"Chain ID: [0-9]{1,20}\n"
+    r"Nonce: [A-Za-z0-9]{8,64}\n"
+    r"Issued At: [0-9T:.+Z-]{10,40}"
+    r"(?:\nExpiration Time: [0-9T:.+Z-]{10,40})?"
+    r"(?:\nNot Before: [0-9T:.+Z-]{10,40})?"
+    r"(?:\nRequest ID: [^\n]{0,128})?"
+    r"(?:\nResources:(?:\n- \S{1,512}){0,8})?"
+)
+"""The lines of an EIP-4361 message, each bounded: checked in linear time before the full parse."""
+
 _siwe: ModuleType | None = None
 
 
@@ -191,6 +211,8 @@ def verify_login(message: str, signature: str, *, store: AuthStore, domain: str,
     ``store`` and is consumed; the message must name ``domain``, this node's base ``uri`` (compared with
     :func:`normalise_uri`) and ``chain_id``; its Expiration Time and Not Before are honoured. Raises
     :class:`Unauthenticated` with the reason."""
+    if len(message) > MAX_MESSAGE_CHARS or _EIP4361_SHAPE.fullmatch(message) is None:
+        raise Unauthenticated("not an EIP-4361 sign-in message")
     siwe = _siwe_module()
     try:
         parsed = siwe.SiweMessage.from_message(message)

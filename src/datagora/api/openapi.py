@@ -22,6 +22,7 @@ without doing anything.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -123,6 +124,62 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+LINKED_IDS = ("token_id", "listing_id", "order_id", "organisation_id")
+"""Identifiers an operation's response may hand to another operation's path parameter of the same name."""
+
+
+def _id_pointers(
+    schema: dict[str, Any], components: dict[str, Any], prefix: str = "", depth: int = 0
+) -> dict[str, str]:
+    """JSON pointers (``/order/order_id``) to the :data:`LINKED_IDS` properties of a response schema."""
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        schema = components.get(ref.rsplit("/", 1)[1], {})
+    found: dict[str, str] = {}
+    for name, sub in (schema.get("properties") or {}).items():
+        if name in LINKED_IDS and name not in found:
+            found[name] = f"{prefix}/{name}"
+        elif depth < 1 and isinstance(sub, dict):
+            for key, pointer in _id_pointers(sub, components, f"{prefix}/{name}", depth + 1).items():
+                found.setdefault(key, pointer)
+    return found
+
+
+def add_links(schema: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI links from each operation that creates something (its 2xx body names an id) to every operation
+    taking that id as a path parameter: ``POST /orders`` → ``/orders/{order_id}/…``, ``/deliveries/{order_id}``…
+    Clients and stateful testers follow them."""
+    components = schema.get("components", {}).get("schemas", {})
+    takers: dict[str, list[tuple[str, str]]] = {}
+    for path, item in schema.get("paths", {}).items():
+        for method, operation in item.items():
+            if method not in _METHODS or "operationId" not in operation:
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path" and parameter.get("name") in LINKED_IDS:
+                    takers.setdefault(parameter["name"], []).append((operation["operationId"], f"{method} {path}"))
+    for path, item in schema.get("paths", {}).items():
+        for method, operation in item.items():
+            if method not in ("post", "put"):
+                continue
+            for code, response in operation.get("responses", {}).items():
+                if not code.startswith("2"):
+                    continue
+                body = response.get("content", {}).get("application/json", {}).get("schema")
+                if not body:
+                    continue
+                for name, pointer in _id_pointers(body, components).items():
+                    if f"{{{name}}}" in path:
+                        continue  # the id came in with the request: nothing new to follow
+                    for operation_id, label in takers.get(name, []):
+                        link_name = re.sub(r"[^A-Za-z0-9]+", "_", label).strip("_")  # [a-zA-Z0-9._-]+
+                        response.setdefault("links", {})[link_name] = {
+                            "operationId": operation_id,
+                            "parameters": {name: f"$response.body#{pointer}"},
+                        }
+    return schema
+
+
 def _is_fastapi_422(response: dict[str, Any]) -> bool:
     content = response.get("content", {}).get("application/json", {})
     return bool(content.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"))
@@ -133,14 +190,16 @@ def install(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_errors(
-                get_openapi(
-                    title=app.title,
-                    version=app.version,
-                    openapi_version=app.openapi_version,
-                    summary=app.summary,
-                    description=app.description,
-                    routes=app.routes,
+            app.openapi_schema = add_links(
+                document_errors(
+                    get_openapi(
+                        title=app.title,
+                        version=app.version,
+                        openapi_version=app.openapi_version,
+                        summary=app.summary,
+                        description=app.description,
+                        routes=app.routes,
+                    )
                 )
             )
         return app.openapi_schema

@@ -65,7 +65,7 @@ class NonceOut(BaseModel):
 
 
 class LoginIn(Strict):
-    message: str = Field(min_length=1, max_length=4096, description="EIP-4361 message text.")
+    message: str = Field(min_length=1, max_length=1024, description="EIP-4361 message text.")
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="EIP-191 personal_sign, 65 bytes.")
 
 
