@@ -337,3 +337,29 @@ def test_garbage_sign_in_messages_are_refused_fast(net: Net) -> None:
         assert refused.status_code == 401 and "not an EIP-4361" in refused.json()["detail"]
         assert time.perf_counter() - started < 0.5
     assert http.post("/auth/login", json={"message": "0" * 1025, "signature": "0x00"}).status_code == 422
+
+
+def test_malformed_upload_forms_are_4xx_and_leave_nothing(net: Net) -> None:
+    http = net.http["seller"]
+    auth = {"Authorization": f"Bearer {net.client('seller').token()}"}
+    form = "multipart/form-data; boundary=b"
+
+    def part(name: str, value: str, filename: str | None = None) -> str:
+        extra = f'; filename="{filename}"' if filename else ""
+        return f'--b\r\nContent-Disposition: form-data; name="{name}"{extra}\r\n\r\n{value}\r\n'
+
+    cases = [
+        (form, part("name", "x") + "--b--\r\n", 422, "no complete 'file' part"),
+        (form, part("file", "a,b\n1,2\n", "a.csv") + part("file", "c\n", "b.csv") + "--b--\r\n", 422, "one 'file'"),
+        (form, part("file", "a,b\n1,2\n", "a.csv") + part("owner", "me") + "--b--\r\n", 422, "unexpected form field"),
+        (form, part("file", "a,b\n1,2\n", "a.csv") + part("domain", "x\x01y") + "--b--\r\n", 422, "invalid request"),
+        (form, part("file", "a,b\n1,2\n", "a.csv"), 422, "no complete 'file' part"),  # cut off
+        ("multipart/form-data", part("file", "x", "a.csv"), 422, "boundary"),
+        ("application/json", '{"file": "a,b"}', 415, "multipart/form-data"),
+    ]
+    for content_type, body, status, fragment in cases:
+        response = http.post("/datasets", content=body.encode(), headers={**auth, "Content-Type": content_type})
+        assert response.status_code == status, (body, response.text)
+        assert fragment in response.json()["detail"], (fragment, response.text)
+    staging = net.participant("seller").home / publishing.STAGING
+    assert not any(staging.iterdir())

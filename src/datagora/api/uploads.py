@@ -54,6 +54,7 @@ class _Collector:
         self._name: str | None = None
         self._is_file = False
         self._value = bytearray()
+        self.file_complete = False
         self.error: Exception | None = None
 
     def callbacks(self) -> dict[str, Any]:
@@ -93,7 +94,7 @@ class _Collector:
         if name not in self.allowed:
             self._fail(ValidationError(f"unexpected form field; expected: {', '.join(sorted(self.allowed))}"))
         if name == self.file_field:
-            if self.form.path is not None or self.form.size:
+            if self.file_complete or self.form.size:
                 self._fail(ValidationError(f"send one {self.file_field!r} part"))
             self._is_file = True
             self.form.filename = options.get(b"filename", b"").decode("utf-8", "replace")
@@ -119,7 +120,7 @@ class _Collector:
             except UnicodeDecodeError:
                 self._fail(ValidationError("form fields must be UTF-8 text"))
         if self._is_file:
-            self.form.path = self.form.path or Path()  # marks the file part as complete
+            self.file_complete = True
 
 
 async def receive_form(
@@ -157,8 +158,7 @@ async def receive_form(
             parser.finalize()
         except MultipartParseError:
             raise ValidationError("malformed multipart/form-data body") from None
-    form = collector.form
-    if form.path is None:
+    if not collector.file_complete:
         raise ValidationError(f"the form has no complete {file_field!r} part")
-    form.path = target
-    return form
+    collector.form.path = target
+    return collector.form
