@@ -124,8 +124,14 @@ class ParticipantHome:
         return self.root / "tmp"
 
     @property
+    def staging(self) -> Path:
+        """Private staging area of clear uploads received by a node (0700, wiped at start and after each
+        publish)."""
+        return self.root / "staging"
+
+    @property
     def uploads(self) -> Path:
-        """Private staging area of clear uploads received by a node (0700, wiped at start)."""
+        """Where nodes before the staging area kept clear uploads (wiped at start)."""
         return self.root / "uploads"
 
     @property

@@ -44,6 +44,11 @@ class RemoteError(DatagoraError):
         super().__init__(f"{where}{detail}" if status == 0 else f"{where}HTTP {status}: {detail}")
 
 
+def _normalise(uri: str) -> str:
+    parts = urlsplit(uri.strip())
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+
+
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -83,8 +88,9 @@ class NodeClient:
 
     ``http`` is the ``httpx.Client`` to send through (default: a new one; tests pass Starlette's
     ``TestClient``, which routes to an app in process). ``domain`` is the SIWE domain to name (default: the
-    ``host[:port]`` of ``base_url``). Errors from the node raise :class:`RemoteError` with its ``detail``.
-    Thread-safe."""
+    ``host[:port]`` of ``base_url``). Sign-in signs only for ``base_url`` itself: a node whose nonce names another
+    URI or domain is refused (:class:`RemoteError`, status 0), as it could be relaying another node's sign-in.
+    Errors from the node raise :class:`RemoteError` with its ``detail``. Thread-safe."""
 
     def __init__(
         self,
@@ -188,6 +194,15 @@ class NodeClient:
 
     def _login(self) -> str:
         challenge = self._check(self._send("GET", "/auth/nonce")).json()
+        named = str(challenge.get("uri") or "")
+        if _normalise(named) != _normalise(self.base_url):
+            # A node that hands out a nonce for another URI may be relaying another node's sign-in (EIP-4361
+            # security considerations): never sign a message that could open a session elsewhere.
+            refused = f"refusing to sign in: the node asks to sign for {named or 'no URI'!r}, not for itself"
+            raise RemoteError(0, refused, self.base_url)
+        if str(challenge.get("domain")) != self.domain:
+            refused = f"refusing to sign in: the node names another domain than {self.domain}"
+            raise RemoteError(0, refused, self.base_url)
         message = siwe_message(
             domain=self.domain,
             address=self.account.address,

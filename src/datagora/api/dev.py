@@ -109,7 +109,9 @@ def build_dev_network(settings: Settings, *, sample_data: bool = True) -> DevNet
         lifespan=lifespan,
     )
     for name, node in nodes.items():
-        app.mount(f"/nodes/{name}", create_app(node, settings=settings, sync_in_background=False))
+        # each node signs in for its own base URI: a message signed for one is refused by the others
+        own = settings.model_copy(update={"public_url": f"{base_url}/nodes/{name}"})
+        app.mount(f"/nodes/{name}", create_app(node, settings=own, sync_in_background=False))
 
     @app.get("/", tags=["dev"])
     def directory() -> dict[str, Any]:

@@ -60,11 +60,12 @@ class NonceOut(BaseModel):
     nonce: str
     expires_at: int
     domain: str = Field(description="The EIP-4361 domain the sign-in message must name.")
+    uri: str = Field(description="The EIP-4361 URI the sign-in message must name: this node's base URL.")
     chain_id: int
 
 
 class LoginIn(Strict):
-    message: str = Field(min_length=1, max_length=4096, description="EIP-4361 message text.")
+    message: str = Field(min_length=1, max_length=1024, description="EIP-4361 message text.")
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="EIP-191 personal_sign, 65 bytes.")
 
 

@@ -11,7 +11,9 @@ import csv
 import hashlib
 import json
 import mimetypes
+import os
 import secrets
+import shutil
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +27,33 @@ from datagora.domain.errors import ValidationError
 from datagora.domain.models import DatasetDescription, TxResult
 from datagora.services.attestation import Attestation, AttestationRequest, Attestor
 from datagora.services.participant import Participant
+
+
+def staging_area(owner: Participant) -> Path:
+    """A fresh private directory (mode 0700, in a 0700 parent) under ``<home>/staging`` for one clear upload.
+    Remove it once the upload is published or refused; :func:`wipe_staging` removes what a crash left."""
+    root = owner.paths.staging
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(root, 0o700)  # also when it existed with a looser mode
+    work = root / secrets.token_hex(8)
+    work.mkdir(mode=0o700)
+    return work
+
+
+def wipe_staging(owner: Participant) -> int:
+    """Delete every clear upload a killed node left under ``<home>/staging`` (and the older ``<home>/uploads``).
+    Call it when the node starts, before it accepts uploads. Returns the number of entries removed."""
+    removed = 0
+    for root in (owner.paths.staging, owner.paths.uploads):
+        if not root.is_dir():
+            continue
+        for entry in list(root.iterdir()):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _table_shape(path: Path) -> tuple[list[str], int]:
