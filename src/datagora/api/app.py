@@ -20,15 +20,18 @@ from datagora.api.auth import AuthStore
 from datagora.api.deps import PeerHttp, Peers
 from datagora.api.routers import (
     attestations,
+    auctions,
     audit,
     auth,
     datasets,
     deliveries,
     disputes,
+    negotiation,
     node_info,
     offers,
     orders,
     organisations,
+    ratings,
     relay,
     withdrawals,
 )
@@ -47,6 +50,9 @@ ROUTERS = (
     attestations.router,
     offers.router,
     orders.router,
+    negotiation.router,
+    auctions.router,
+    ratings.router,
     withdrawals.router,
     deliveries.router,
     relay.router,

@@ -473,7 +473,7 @@ class _Runner:
         self.step(
             seller,
             "relay",
-            f"uploaded {upload['size']:,} bytes to the platform's relay and posted its EIP-712-signed 'sent' notice "
+            f"uploaded {upload.size:,} bytes to the platform's relay and posted its EIP-712-signed 'sent' notice "
             f"(t1) {what} (steps 15-17)",
         )
 

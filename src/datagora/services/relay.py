@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 from datagora.chain.contracts import Contracts
 from datagora.crypto.ecies import decrypt_with, encrypt_to
@@ -80,6 +80,8 @@ _DOMAIN_FIELDS = [
     {"name": "verifyingContract", "type": "address"},
 ]
 _DELIVERED = (OrderState.DELIVERED, OrderState.COMPLETED)
+UploadT = TypeVar("UploadT")
+NoticeT = TypeVar("NoticeT")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS relayed (
@@ -533,15 +535,21 @@ class SendReceiveBoard:
 # -- the seller's and the buyer's side -------------------------------------------------------------------------
 
 
-class RelayPeer(Protocol):
-    """The platform's relay seen from a seller's or buyer's node (``NodeClient`` signed in as that node, or the
-    :class:`SendReceiveBoard` itself through :class:`LocalRelay`)."""
+UploadT_co = TypeVar("UploadT_co", covariant=True)
+NoticeT_co = TypeVar("NoticeT_co", covariant=True)
 
-    def relay_upload(self, order_id: int, src: BinaryIO, size: int) -> dict[str, Any]: ...
+
+class RelayPeer(Protocol[UploadT_co, NoticeT_co]):
+    """The platform's relay seen from a seller's or buyer's node: ``datagora.api.client.NodeClient`` signed in as
+    that node (answers: the API's ``RelayedOut`` and ``BoardEntryOut``), or the :class:`SendReceiveBoard` itself
+    through :class:`LocalRelay` (answers: :class:`RelayedCiphertext` and :class:`BoardEntry`). The services pass
+    the relay's answers back to their caller unchanged."""
+
+    def relay_upload(self, order_id: int, src: BinaryIO, size: int) -> UploadT_co: ...
 
     def relay_notice(
         self, notice: DeliveryNotice, signature: bytes, *, encrypted_fingerprint: bytes | None = None
-    ) -> dict[str, Any]: ...
+    ) -> NoticeT_co: ...
 
 
 class LocalRelay:
@@ -552,28 +560,30 @@ class LocalRelay:
         self.board = board
         self.poster = poster
 
-    def relay_upload(self, order_id: int, src: BinaryIO, size: int) -> dict[str, Any]:
+    def relay_upload(self, order_id: int, src: BinaryIO, size: int) -> RelayedCiphertext:
         self.board.check_uploader(order_id, self.poster)
         staged = self.board.staging_file()
         try:
             with staged.open("wb") as dst:
                 while chunk := src.read(1 << 20):
                     dst.write(chunk)
-            relayed = self.board.accept_upload(order_id, staged, self.poster)
+            return self.board.accept_upload(order_id, staged, self.poster)
         finally:
             staged.unlink(missing_ok=True)
-        return {"order_id": relayed.order_id, "blob": relayed.blob, "size": relayed.size}
 
     def relay_notice(
         self, notice: DeliveryNotice, signature: bytes, *, encrypted_fingerprint: bytes | None = None
-    ) -> dict[str, Any]:
-        entry = self.board.record(notice, signature, poster=self.poster, encrypted_fingerprint=encrypted_fingerprint)
-        return {"entry_id": entry.entry_id, "kind": entry.notice.kind, "recorded_at": entry.recorded_at}
+    ) -> BoardEntry:
+        return self.board.record(notice, signature, poster=self.poster, encrypted_fingerprint=encrypted_fingerprint)
 
 
 def _post_notice(
-    contracts: Contracts, author: Participant, notice: DeliveryNotice, fingerprint: bytes | None, relay: RelayPeer
-) -> dict[str, Any]:
+    contracts: Contracts,
+    author: Participant,
+    notice: DeliveryNotice,
+    fingerprint: bytes | None,
+    relay: RelayPeer[Any, NoticeT],
+) -> NoticeT:
     signature = notice.sign(author.private_key, contracts.chain.chain_id, contracts.addresses["Market"])
     if fingerprint is None:
         return relay.relay_notice(notice, signature)
@@ -585,12 +595,12 @@ def send_through_relay(
     contracts: Contracts,
     seller: Participant,
     order_id: int,
-    relay: RelayPeer,
+    relay: RelayPeer[UploadT, NoticeT],
     *,
     fingerprint: bytes | None = None,
     with_fingerprint: bool = True,
     clock: Callable[[], float] = time.time,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[UploadT, NoticeT]:
     """Steps 13-17 on the seller's side, after ``market.deliver``: upload the ciphertext of ``order_id`` from
     the seller's store to the platform, then post the signed "sent" notice with t1 = now and ``E_PkP(f_S)``:
     ``fingerprint`` (default: the fingerprint the seller computed when it published the dataset; none when
@@ -624,11 +634,11 @@ def report_received(
     buyer: Participant,
     order_id: int,
     received_hash: bytes,
-    relay: RelayPeer,
+    relay: RelayPeer[Any, NoticeT],
     *,
     fingerprint: bytes | None = None,
     clock: Callable[[], float] = time.time,
-) -> dict[str, Any]:
+) -> NoticeT:
     """Step 21 on the buyer's side: post the signed "received" notice (``received_hash``: SHA-256 of the
     ciphertext the buyer got, t2 = now) with ``E_PkP(f_B)`` when ``fingerprint`` (of the decrypted data, by
     the same generator as the seller's: ``publishing.fingerprint_of``) is given. Returns the relay's board
@@ -640,3 +650,28 @@ def report_received(
     fingerprint_hash = keccak256(fingerprint) if fingerprint is not None else bytes(32)
     notice = DeliveryNotice.of(order_id, seller, buyer.address, received_hash, int(clock()), True, fingerprint_hash)
     return _post_notice(contracts, buyer, notice, fingerprint, relay)
+
+
+def report_receipt(
+    contracts: Contracts,
+    buyer: Participant,
+    order_id: int,
+    plaintext: Path,
+    ciphertext: Path,
+    relay: RelayPeer[Any, NoticeT],
+    *,
+    clock: Callable[[], float] = time.time,
+) -> NoticeT:
+    """Step 21 after a receive from the relay: the buyer's "received" notice about ``ciphertext`` (its SHA-256)
+    with ``E_PkP(f_B)``, f_B the fingerprint of the decrypted ``plaintext`` by the seller's generator
+    (``publishing.fingerprint_of``); the notice goes without a fingerprint for content the fingerprinting does
+    not support. Returns the relay's board entry. Raises as :func:`report_received`."""
+    from datagora.services.publishing import fingerprint_of  # late: fingerprinting libraries load on first use
+
+    try:
+        fingerprint: bytes | None = fingerprint_of(plaintext)
+    except ValidationError:
+        fingerprint = None
+    return report_received(
+        contracts, buyer, order_id, sha256_file(ciphertext), relay, fingerprint=fingerprint, clock=clock
+    )
