@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from datagora.api.client import NodeClient, RemoteError
+from datagora.api.client import RemoteError
 from datagora.crypto.hashing import keccak256
-from tests.api.conftest import EMBEDDED, Net, base_url
+from tests.api.conftest import EMBEDDED, Net
 from tests.world import ETHER, write_table
 
 pytestmark = EMBEDDED
@@ -245,9 +245,7 @@ def test_parties_rate_each_other_once_after_settlement(net: Net, tmp_path: Path)
 
 
 def test_routes_are_in_the_openapi_document(net: Net) -> None:
-    paths = NodeClient(base_url("buyer"), net.participant("buyer").account, http=net.http["buyer"]).request(
-        "GET", "/openapi.json", auth=False
-    ).json()["paths"]
+    paths = net.http["buyer"].get("/openapi.json").json()["paths"]
     for path in (
         "/negotiations",
         "/negotiations/{offer_id}/accept-counter",
