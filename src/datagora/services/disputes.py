@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,9 +31,9 @@ from datagora.crypto.envelope import (
     decrypt_stream,
     decrypt_stream_with_data_key,
     encrypt_file,
-    encrypt_stream,
 )
 from datagora.crypto.hashing import keccak256, sha256_file
+from datagora.crypto.reencrypt import reencrypt_stream
 from datagora.domain.errors import (
     AccessDenied,
     CryptoError,
@@ -124,29 +123,13 @@ def reupload_for_arbitration(contracts: Contracts, seller: Participant, order_id
         raise ValidationError(f"order {order_id} is {order.state.name.lower()}, not disputed")
     record = seller.load_record("datasets", dataset.content_hash.hex())
     platform_key = contracts.registry.public_key(contracts.market.platform())
-    plain_r, plain_w = os.pipe()
-    errors: list[BaseException] = []
-
-    def _producer() -> None:
-        try:
-            with seller.store.open(record["blob"]) as src, os.fdopen(plain_w, "wb") as sink:
-                decrypt_stream(src, sink, seller.private_key)
-        except BaseException as exc:  # re-raised below
-            errors.append(exc)
-
-    thread = threading.Thread(target=_producer, daemon=True)
-    thread.start()
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".part")
-    try:
-        with os.fdopen(plain_r, "rb") as plain, partial.open("wb") as dst:
-            encrypt_stream(plain, dst, {contracts.market.platform(): platform_key})
-        thread.join()
-        if errors:
-            raise errors[0]
+    try:  # no plaintext on disk
+        with seller.store.open(record["blob"]) as src, partial.open("wb") as dst:
+            reencrypt_stream(src, dst, seller.private_key, {contracts.market.platform(): platform_key})
         partial.replace(out)
     finally:
-        thread.join()
         partial.unlink(missing_ok=True)
     return out
 

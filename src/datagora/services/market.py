@@ -11,16 +11,15 @@ after the delivery deadline, mandatory transfer after the confirmation deadline,
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 from datagora.chain.contracts import Contracts
-from datagora.crypto.envelope import decrypt_file, decrypt_stream, encrypt_stream
+from datagora.crypto.envelope import decrypt_file
 from datagora.crypto.hashing import keccak256, sha256_file
+from datagora.crypto.reencrypt import reencrypt_stream
 from datagora.domain.errors import AccessDenied, NotFoundError, TamperedError, ValidationError
 from datagora.domain.models import ETHER, Dataset, Listing, Order, OrderState, Pricing, TxResult
 from datagora.services.participant import Participant
@@ -364,28 +363,11 @@ def deliver(contracts: Contracts, seller: Participant, order_id: int, out_dir: P
     work = seller.home / "tmp"
     work.mkdir(exist_ok=True)
     cipher = work / f"order-{order_id}.dge"
-    plain_r, plain_w = os.pipe()
-    # Decrypt the owner's copy and re-encrypt for the buyer without writing plaintext to disk.
-    errors: list[BaseException] = []
-
-    def _producer() -> None:
-        try:
-            with seller.store.open(record["blob"]) as src, os.fdopen(plain_w, "wb") as sink:
-                decrypt_stream(src, sink, seller.private_key)
-        except BaseException as exc:  # re-raised below
-            errors.append(exc)
-
-    thread = threading.Thread(target=_producer, daemon=True)
-    thread.start()
-    try:
-        with os.fdopen(plain_r, "rb") as plain, cipher.open("wb") as dst:
-            encrypt_stream(plain, dst, {order.buyer: buyer_key})
-        thread.join()
-        if errors:
-            raise errors[0]
+    try:  # the owner's copy re-encrypted for the buyer; no plaintext on disk
+        with seller.store.open(record["blob"]) as src, cipher.open("wb") as dst:
+            reencrypt_stream(src, dst, seller.private_key, {order.buyer: buyer_key})
         blob = seller.store.put_file(cipher)
     finally:
-        thread.join()
         cipher.unlink(missing_ok=True)
     delivery_hash = bytes.fromhex(blob)
     tx = contracts.market.deliver(seller.account, order_id, delivery_hash)
