@@ -1178,7 +1178,8 @@ def check_delivery(
 
         with NodeClient(node_url, platform.account) as client:
             doc = client.check_delivery(order_id)
-        action, consistent, similarity = doc.action, doc.consistent, doc.similarity
+        action: str = doc.action
+        consistent, similarity = doc.consistent, doc.similarity
         tx_hash, gas = (doc.tx.tx_hash, doc.tx.gas_used) if doc.tx else (None, 0)
     else:
         checked = disputes.check_delivery(contracts, platform, _platform_board(contracts, platform), order_id)
@@ -1261,7 +1262,9 @@ def enforce_deadlines(
 
         with NodeClient(node_url, caller.account) as client:
             doc = client.enforce_deadlines(first_order)
-        done = [(a.order_id, a.action, a.tx.tx_hash, a.tx.gas_used) for a in doc.actions]
+        done: list[tuple[int, str, str, int]] = [
+            (a.order_id, a.action, a.tx.tx_hash, a.tx.gas_used) for a in doc.actions
+        ]
     else:
         actions = disputes.enforce_deadlines(contracts, caller, first_order=first_order)
         done = [(a.order_id, a.action, a.tx.tx_hash, a.tx.gas_used) for a in actions]
