@@ -27,6 +27,7 @@ from datagora.domain.errors import AccessDenied, CryptoError, NotFoundError, Val
 from datagora.domain.models import ETHER, Order, OrderState, SaleKind, TxResult
 from datagora.query import QueryResult, QueryRunner, QuerySpec, UsagePolicy
 from datagora.services.market import DAY, approve_payment, order_context
+from datagora.services.market import buy as market_buy
 from datagora.services.participant import Participant
 
 MARKET_DOMAIN_NAME = "Datagora Market"
@@ -161,6 +162,28 @@ def buy_queries(contracts: Contracts, buyer: Participant, listing_id: int, queri
     amount = listing.price * queries
     approve_payment(contracts, buyer, listing.payment_token, amount)
     return contracts.market.buy_queries(buyer.account, listing_id, queries, amount if listing.pays_in_ether else 0)
+
+
+def buy_listing(
+    contracts: Contracts,
+    buyer: Participant,
+    listing_id: int,
+    *,
+    value_wei: int | None = None,
+    queries: int | None = None,
+) -> tuple[int, TxResult]:
+    """Pay for a listing of either kind: prepay ``queries`` queries of a use-right (:func:`buy_queries`;
+    ``value_wei`` refused there), or pay a fixed-price ownership listing into escrow (``market.buy``, with
+    ``value_wei`` overriding the ether sent; ``queries`` refused). Returns the order id. Raises
+    ``ValidationError``, ``NotFoundError``, ``TransactionReverted``."""
+    listing = contracts.market.listing(listing_id)
+    if listing.kind == SaleKind.USE_RIGHT:
+        if queries is None or value_wei is not None:
+            raise ValidationError(f"listing {listing_id} sells use-rights: give queries (and no value_wei)")
+        return buy_queries(contracts, buyer, listing_id, queries)
+    if queries is not None:
+        raise ValidationError(f"listing {listing_id} sells ownership: queries are for use-right listings")
+    return market_buy(contracts, buyer, listing_id, value_wei)
 
 
 def sign_query(contracts: Contracts, buyer: Participant, order_id: int, spec: QuerySpec) -> QueryRequest:

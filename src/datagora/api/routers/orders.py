@@ -34,7 +34,7 @@ from datagora.api.schemas import (
 from datagora.chain.contracts import Contracts
 from datagora.crypto.hashing import keccak256
 from datagora.domain.errors import AccessDenied, ValidationError
-from datagora.domain.models import SaleKind, TxResult
+from datagora.domain.models import TxResult
 from datagora.query import QueryResult, QuerySpec
 from datagora.services import market, relay, use_rights
 from datagora.services.node import Node
@@ -55,16 +55,10 @@ def buy_offer(body: BuyIn, node: NodeDep, _: OperatorDep) -> OrderTxOut:
     ERC-20 listing the node approves the token first. ``value_wei`` overrides the ether sent; a wrong amount is
     refused by the contract (``market: wrong value``) and nothing is paid. For a use-right listing, prepay
     ``queries`` queries (price per query × queries)."""
-    use_right = node.contracts.market.listing(body.listing_id).kind == SaleKind.USE_RIGHT
-    if use_right and (body.queries is None or body.value_wei is not None):
-        raise ValidationError(f"listing {body.listing_id} sells use-rights: give queries (and no value_wei)")
-    if not use_right and body.queries is not None:
-        raise ValidationError(f"listing {body.listing_id} sells ownership: queries are for use-right listings")
     with node.acting():
-        if body.queries is not None:
-            order_id, tx = use_rights.buy_queries(node.contracts, node.participant, body.listing_id, body.queries)
-        else:
-            order_id, tx = market.buy(node.contracts, node.participant, body.listing_id, body.value_wei)
+        order_id, tx = use_rights.buy_listing(
+            node.contracts, node.participant, body.listing_id, value_wei=body.value_wei, queries=body.queries
+        )
     return OrderTxOut(order=order_out(node.contracts, order_id), tx=TxOut.of(tx))
 
 
