@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 from datagora.storage.data_contract import DataContractRow, DataContractTable
+from datagora.storage.evidence import EvidenceFiles
 from datagora.storage.send_receive import RelayedCiphertext, SendReceiveStore, StoredNotice
 
 SELLER = "0x" + "11" * 20
@@ -79,3 +80,33 @@ def test_data_contract_rows_from_attestation_to_minted_dataset(tmp_path: Path) -
     memory = DataContractTable(":memory:")
     memory.record_attested(b"x", SELLER, b"\x00" * 32, attested_at=1, expiry=2)
     assert [r.fingerprint for r in memory.rows()] == [b"x"]
+
+
+def test_evidence_files_per_order(tmp_path: Path) -> None:
+    files = EvidenceFiles(tmp_path / "arbitration")
+    assert files.read(3) == {} and files.ciphertext(3) is None
+    with files.editing(3) as doc:
+        doc["reupload"] = {"sha256": "ab", "size": 2}
+    with files.editing(3) as doc:
+        doc["disclosure"] = {"encrypted_key": "cd"}
+    assert EvidenceFiles(tmp_path / "arbitration").read(3) == {
+        "reupload": {"sha256": "ab", "size": 2},
+        "disclosure": {"encrypted_key": "cd"},
+    }
+    try:
+        with files.editing(3) as doc:
+            doc.clear()
+            raise RuntimeError("interrupted")
+    except RuntimeError:
+        pass
+    assert "reupload" in files.read(3)  # an edit that raised wrote nothing
+    staged = tmp_path / "arbitration" / "upload.part"
+    staged.write_bytes(b"E_PkP(D')")
+    kept = files.keep_ciphertext(3, staged)
+    assert not staged.exists() and files.ciphertext(3) == kept and kept.read_bytes() == b"E_PkP(D')"
+    again = tmp_path / "arbitration" / "again.part"
+    again.write_bytes(b"newer")
+    files.keep_ciphertext(3, again)
+    assert kept.read_bytes() == b"newer" and files.ciphertext(4) is None
+    files.record_path(5).write_text("[1, 2]")  # not a record
+    assert files.read(5) == {}
