@@ -23,10 +23,20 @@ from eth_account.signers.local import LocalAccount
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from datagora.api.market_schemas import (
+    AuctionTxOut,
+    DisputedOut,
+    ExpiredOut,
+    NegotiatedOrderOut,
+    NegotiationOut,
+    NegotiationTxOut,
+    RatingOut,
+    ReputationOut,
+    SettledOut,
+)
 from datagora.api.schemas import (
     AskedOut,
     AttestationOut,
-    AuctionTxOut,
     AuditTrailOut,
     BoardEntryOut,
     BoardOut,
@@ -35,14 +45,9 @@ from datagora.api.schemas import (
     DeliveredOut,
     DeliveryCheckOut,
     DisclosureOut,
-    DisputedOut,
-    ExpiredOut,
     ListingCreated,
     ListingOut,
     MeOut,
-    NegotiatedOrderOut,
-    NegotiationOut,
-    NegotiationTxOut,
     NodeInfo,
     OrderOut,
     OrderTxOut,
@@ -52,15 +57,12 @@ from datagora.api.schemas import (
     PolicyOut,
     PublishedOut,
     QueryAnswerOut,
-    RatingOut,
     ReceivedOut,
     RelayedOut,
     RelayOut,
-    ReputationOut,
     ResolutionOut,
     ReuploadOut,
     SearchOut,
-    SettledOut,
     UseRightCreated,
     WithdrawalOut,
 )

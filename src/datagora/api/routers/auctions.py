@@ -9,9 +9,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from datagora.api.deps import IdPath, NodeDep, OperatorDep, ReaderDep
+from datagora.api.market_schemas import AuctionTxOut, BidIn, SettledOut
 from datagora.api.routers.offers import listing_out
 from datagora.api.routers.orders import order_out
-from datagora.api.schemas import AuctionTxOut, BidIn, ListingOut, SettledOut, TxOut
+from datagora.api.schemas import ListingOut, TxOut
 from datagora.domain.errors import NotFoundError
 from datagora.domain.models import Pricing
 from datagora.services import market

@@ -12,15 +12,9 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from datagora.api.deps import IdPath, NodeDep, OperatorDep, ReaderDep
+from datagora.api.market_schemas import CounterIn, NegotiatedOrderOut, NegotiationIn, NegotiationOut, NegotiationTxOut
 from datagora.api.routers.orders import order_out
-from datagora.api.schemas import (
-    CounterIn,
-    NegotiatedOrderOut,
-    NegotiationIn,
-    NegotiationOut,
-    NegotiationTxOut,
-    TxOut,
-)
+from datagora.api.schemas import TxOut
 from datagora.services import market
 from datagora.services.node import Node
 

@@ -10,15 +10,13 @@ from collections.abc import Callable
 from fastapi import APIRouter, status
 
 from datagora.api.deps import IdPath, NodeDep, OperatorDep, Peers, PeersDep, ReaderDep, SessionDep
+from datagora.api.market_schemas import DisputedOut, DisputeIn, ExpiredOut
 from datagora.api.schemas import (
     AskedOut,
     AskIn,
     BuyIn,
     DeliveredOut,
     DeliverIn,
-    DisputedOut,
-    DisputeIn,
-    ExpiredOut,
     OrderOut,
     OrderTxOut,
     QueryAnswerOut,

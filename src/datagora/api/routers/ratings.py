@@ -10,7 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 
 from datagora.api.deps import NodeDep, OperatorDep, ReaderDep
-from datagora.api.schemas import ADDRESS_PATTERN, RatingIn, RatingOut, ReputationOut, TxOut
+from datagora.api.market_schemas import RatingIn, RatingOut, ReputationOut
+from datagora.api.schemas import ADDRESS_PATTERN, TxOut
 from datagora.crypto.keys import checksum_address
 from datagora.services import reputation
 
