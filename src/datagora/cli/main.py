@@ -770,8 +770,8 @@ def rate(
     """Rate the other party of a completed or refunded order (buyer rates seller, seller rates buyer)."""
     from datagora.services import reputation
 
-    tx = reputation.rate(_contracts(home, rpc_url), _participant(home, account), order_id, score)
-    _print_tx(f"rated order #{order_id} {score}/5", tx)
+    rated, tx = reputation.rate_counterparty(_contracts(home, rpc_url), _participant(home, account), order_id, score)
+    _print_tx(f"rated order #{order_id} {score}/5 (the other party, {rated})", tx)
 
 
 @app.command()
@@ -939,8 +939,7 @@ def expire(order_id: int, account: AccountName, home: Home = DEFAULT_HOME, rpc_u
     from datagora.services import market
 
     contracts = _contracts(home, rpc_url)
-    tx = market.expire(contracts, _participant(home, account), order_id)
-    refund = int(tx.event("Settled").args["buyer_credit"])
+    refund, tx = market.expire_use_right(contracts, _participant(home, account), order_id)
     token = contracts.market.listing(contracts.market.order(order_id).listing_id).payment_token
     _print_tx(f"expired order #{order_id}: {_money(contracts, refund, token)} unused credit owed to the buyer", tx)
 

@@ -501,3 +501,14 @@ def dispute(contracts: Contracts, caller: Participant, order_id: int, reason: st
 def expire(contracts: Contracts, caller: Participant, order_id: int) -> TxResult:
     """Close a use-right order after its usage window; the unused credit becomes the buyer's to withdraw."""
     return contracts.market.expire(caller.account, order_id)
+
+
+def expire_use_right(contracts: Contracts, caller: Participant, order_id: int) -> tuple[int, TxResult]:
+    """:func:`expire`, returning the unused credit owed back to the buyer (event ``Settled``, in the listing's
+    payment token's smallest unit) with the transaction."""
+    tx = expire(contracts, caller, order_id)
+    try:
+        credit = int(tx.event("Settled").args["buyer_credit"])
+    except LookupError:  # no settlement event: nothing was owed back
+        credit = 0
+    return credit, tx

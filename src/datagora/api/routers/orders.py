@@ -247,6 +247,5 @@ def expire_order(order_id: IdPath, node: NodeDep, _: OperatorDep) -> ExpiredOut:
     (``buyer_credit_wei``; withdraw it with ``POST /withdrawals``). Anyone's node may. Operator only."""
     node.contracts.market.order(order_id)
     with node.acting():
-        tx = market.expire(node.contracts, node.participant, order_id)
-    credit = int(tx.event("Settled").args["buyer_credit"])
+        credit, tx = market.expire_use_right(node.contracts, node.participant, order_id)
     return ExpiredOut(order=order_out(node.contracts, order_id), buyer_credit_wei=credit, tx=TxOut.of(tx))
