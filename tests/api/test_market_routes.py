@@ -99,7 +99,15 @@ def test_negotiation_offer_counter_accept_reject_withdraw(net: Net, tmp_path: Pa
     assert refused(lambda: seller.accept_counter(offer.offer_id))[0] == 409  # no counter, and not its offer
     assert {label: nonce(net, label) for label in ("seller", "buyer")} == sent  # no transaction was sent
 
+    for path in ("counter", "accept", "accept-counter", "reject", "withdraw"):  # not an offer id
+        assert refused(lambda p=path: seller.request("POST", f"/negotiations/0/{p}", json={"amount_wei": 1}))[0] == 422
+    assert refused(lambda: buyer.request("GET", "/negotiations/abc"))[0] == 422
+    assert refused(lambda: net.client("seller", as_="outsider").negotiation(offer.offer_id))[0] == 403  # not audited
+    fixed = seller.list_offer(published(net, tmp_path, "fixed"), PRICE).offer.listing_id
+    assert refused(lambda: buyer.make_offer(fixed, PRICE))[0] == 409  # not a negotiable listing
+
     assert seller.reject_offer(rejected_id).negotiation.state == "rejected"
+    assert refused(lambda: seller.reject_offer(rejected_id))[0] == 409  # rejected once
     assert buyer.withdraw_offer(withdrawn_id).negotiation.state == "withdrawn"
     assert refused(lambda: buyer.withdraw_offer(rejected_id))[0] == 409  # no longer open
 
@@ -153,6 +161,10 @@ def test_auction_listed_bid_and_settled(net: Net, tmp_path: Path) -> None:
     assert refused(lambda: buyer.bid(listing.listing_id, 0))[0] == 422
     assert refused(lambda: buyer.bid(UNKNOWN, reserve))[0] == 404
     assert refused(lambda: buyer.auction(UNKNOWN))[0] == 404
+    assert refused(lambda: buyer.settle_auction(UNKNOWN))[0] == 404
+    for path in ("/auctions/0", "/auctions/0/settle"):
+        assert refused(lambda p=path: buyer.request("GET" if p.count("/") == 2 else "POST", p))[0] == 422
+    assert refused(lambda: net.client("seller", as_="outsider").auction(listing.listing_id))[0] == 403
     fixed = seller.list_offer(published(net, tmp_path, "fixed"), PRICE).offer.listing_id
     code, detail = refused(lambda: buyer.bid(fixed, reserve))
     assert code == 404 and "not an auction" in detail
@@ -242,6 +254,7 @@ def test_parties_rate_each_other_once_after_settlement(net: Net, tmp_path: Path)
     got = buyer.reputation(w.seller.address.lower())
     assert (got.address, got.average, got.count) == (w.seller.address, 5.0, 1)
     assert seller.reputation(w.outsider.address).average is None
+    assert refused(lambda: net.client("seller", as_="outsider").reputation(w.seller.address))[0] == 403
 
 
 def test_routes_are_in_the_openapi_document(net: Net) -> None:
