@@ -1,10 +1,15 @@
 """An HTTP client of a Datagora node, signing in with Ethereum (EIP-4361), for the CLI, other nodes and tests.
 
     client = NodeClient("http://127.0.0.1:8000", account)     # account: eth_account LocalAccount
-    client.search(q="income")                                 # signs in on first use, again when the session ends
+    hits = client.search(q="income").hits                     # signs in on first use, again when the session ends
+
+Each route method returns the route's response model (``datagora.api.schemas``, ``datagora.api.market_schemas``);
+an answer that does not fit it raises :class:`RemoteError` (502). The client is also the services' peer: a
+``RelayPeer`` (relay upload, notices), a ``QueryPeer`` (:meth:`NodeClient.submit_query`) and a ``DeliverySource``
+(:meth:`NodeClient.download_delivery`, :meth:`NodeClient.download_relayed`).
 
 :class:`RemoteAttestor` puts the platform's node behind the ``Attestor`` surface ``services.publishing`` uses.
-Importing this module stays cheap (no FastAPI, no siwe): the message is built here per EIP-4361.
+Importing this module needs no FastAPI and no siwe: the message is built here per EIP-4361.
 """
 
 from __future__ import annotations
