@@ -15,7 +15,8 @@ import pytest
 
 from datagora.api.client import RemoteError
 from datagora.crypto.hashing import keccak256
-from tests.api.conftest import EMBEDDED, Net
+from tests.api.conftest import EMBEDDED, Net, base_url
+from tests.api.test_disputes import relayed_order
 from tests.world import ETHER, write_table
 
 pytestmark = EMBEDDED
@@ -270,3 +271,40 @@ def test_routes_are_in_the_openapi_document(net: Net) -> None:
         "/ratings/{address}",
     ):
         assert path in paths, path
+
+
+def test_parties_hand_their_evidence_to_the_platform_from_their_nodes(net: Net, tmp_path: Path) -> None:
+    w = net.world
+    seller, buyer, platform = net.client("seller"), net.client("buyer"), net.client("platform")
+    platform_url = base_url("platform")
+    order_id, _data = relayed_order(net, tmp_path)  # delivered through the platform's relay
+    received = buyer.receive(order_id, relay_url=platform_url)  # keeps the ciphertext, posts the notice
+    assert received.notice is not None
+    assert refused(lambda: seller.send_reupload(order_id, platform_url))[0] == 422  # not disputed yet
+    buyer.dispute(order_id, "the rows are not the ones described")
+
+    assert refused(lambda: net.client("seller", as_="buyer").send_reupload(order_id, platform_url))[0] == 403
+    assert refused(lambda: net.client("buyer", as_="seller").send_disclosure(order_id, platform_url))[0] == 403
+    for client, path in ((seller, "reupload"), (buyer, "disclose")):
+        for bad in ({"platform_url": "not a url"}, {}, {"platform_url": platform_url, "more": 1}):
+            call = lambda c=client, p=path, b=bad: c.request("POST", f"/orders/{order_id}/{p}", json=b)  # noqa: E731
+            assert refused(call)[0] == 422
+    assert refused(lambda: seller.send_reupload(UNKNOWN, platform_url))[0] == 404
+    assert refused(lambda: buyer.send_disclosure(UNKNOWN, platform_url))[0] == 404
+    assert refused(lambda: seller.send_disclosure(order_id, platform_url))[0] == 403  # not the buyer
+    assert refused(lambda: buyer.send_reupload(order_id, platform_url))[0] == 403  # not the seller
+    inbox = w.buyer.home / "inbox" / f"order-{order_id}.dge"
+    inbox.rename(inbox.with_suffix(".aside"))
+    code, detail = refused(lambda: buyer.send_disclosure(order_id, platform_url))  # nothing received here
+    assert code == 422 and "no delivered ciphertext" in detail
+    inbox.with_suffix(".aside").rename(inbox)
+
+    held = seller.send_reupload(order_id, platform_url)
+    assert (held.order_id, held.uploaded_by) == (order_id, w.seller.address) and held.size > 0
+    assert not (w.seller.home / "outbox" / f"reupload-{order_id}.dge").exists()  # handed over, not kept
+    disclosed = buyer.send_disclosure(order_id, platform_url)
+    assert (disclosed.order_id, disclosed.disclosed_by) == (order_id, w.buyer.address)
+
+    ruled = platform.arbitrate(order_id)  # the seller's data and its transmission were good
+    assert (ruled.ruling, ruled.content_match, ruled.transmitted_ok) == ("for-seller", True, True)
+    assert buyer.order(order_id).state == "completed"

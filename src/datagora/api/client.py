@@ -473,8 +473,9 @@ class NodeClient:
     def order_action(self, order_id: int, action: str, body: dict[str, Any] | None = None) -> Out:
         """``POST /orders/{id}/{action}``: ``deliver`` (:class:`DeliveredOut`), ``relay`` (:class:`RelayOut`),
         ``receive`` (body ``{"seller_url": …}`` or ``{"relay_url": …}``; :class:`ReceivedOut`), ``confirm``,
-        ``refund`` or ``release`` (:class:`OrderTxOut`), ``dispute`` (:class:`DisputedOut`), ``expire``
-        (:class:`ExpiredOut`). Prefer the named methods."""
+        ``refund`` or ``release`` (:class:`OrderTxOut`), ``dispute`` (:class:`DisputedOut`), ``reupload``
+        (:class:`ReuploadOut`), ``disclose`` (:class:`DisclosureOut`), ``expire`` (:class:`ExpiredOut`). Prefer the
+        named methods."""
         model = _ORDER_ACTIONS.get(action)
         if model is None:
             raise ValueError(f"unknown order action {action!r}: one of {', '.join(_ORDER_ACTIONS)}")
@@ -503,6 +504,16 @@ class NodeClient:
     def dispute(self, order_id: int, reason: str) -> DisputedOut:
         """``POST /orders/{id}/dispute`` (the buyer's node): dispute a delivered order; the platform arbitrates."""
         return self.call(DisputedOut, "POST", f"/orders/{order_id}/dispute", json={"reason": reason})
+
+    def send_reupload(self, order_id: int, platform_url: str) -> ReuploadOut:
+        """``POST /orders/{id}/reupload`` on the seller's node: it uploads ``E_PkP(D')`` of the disputed order to
+        the platform's node at ``platform_url`` and returns the platform's receipt."""
+        return self.call(ReuploadOut, "POST", f"/orders/{order_id}/reupload", json={"platform_url": platform_url})
+
+    def send_disclosure(self, order_id: int, platform_url: str) -> DisclosureOut:
+        """``POST /orders/{id}/disclose`` on the buyer's node: it discloses ``E_PkP(k)`` of the delivery it received
+        to the platform's node at ``platform_url`` and returns the platform's receipt."""
+        return self.call(DisclosureOut, "POST", f"/orders/{order_id}/disclose", json={"platform_url": platform_url})
 
     def expire(self, order_id: int) -> ExpiredOut:
         """``POST /orders/{id}/expire``: close a use-right order after its usage window."""
@@ -755,5 +766,7 @@ _ORDER_ACTIONS: dict[str, type[Out]] = {
     "refund": OrderTxOut,
     "release": OrderTxOut,
     "dispute": DisputedOut,
+    "reupload": ReuploadOut,
+    "disclose": DisclosureOut,
     "expire": ExpiredOut,
 }

@@ -1,13 +1,14 @@
-"""Request and response bodies of the market's other ways to trade: negotiation (``/negotiations``), English
-auctions (``/auctions``), a buyer's dispute and a use-right's expiry (``/orders/{id}/dispute``, ``/expire``) and
-ratings (``/ratings``). The conventions of :mod:`datagora.api.schemas` hold: amounts in wei (or the listing's
-ERC-20 smallest unit), times Unix seconds, hashes 0x-hex, unknown request fields refused."""
+"""Request and response bodies of the market's other ways to trade: negotiation (``/negotiations``), English auctions
+(``/auctions``), a buyer's dispute, the parties' evidence and a use-right's expiry (``/orders/{id}/dispute``,
+``/reupload``, ``/disclose``, ``/expire``) and ratings (``/ratings``). The conventions of
+:mod:`datagora.api.schemas` hold: amounts in wei (or the listing's ERC-20 smallest unit), times Unix seconds, hashes
+0x-hex, unknown request fields refused."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, HttpUrl
 
 from datagora.api.schemas import MAX_WEI, TEXT_PATTERN, Id, ListingOut, OrderOut, Out, Strict, TxOut, Window, term
 from datagora.domain.models import Offer
@@ -120,3 +121,9 @@ class ReputationOut(Out):
     address: str
     average: float | None = Field(description="Mean score received, 1..5 (null: never rated).")
     count: int
+
+
+class EvidenceIn(Strict):
+    """Where the platform's node is: a party of a disputed order hands it its evidence."""
+
+    platform_url: Annotated[HttpUrl, Field(description="Base URL of the platform's node.")]

@@ -1113,13 +1113,8 @@ def reupload(
     from datagora.services import disputes
 
     contracts, seller = _contracts(home, rpc_url), _participant(home, account)
-    out = seller.home / "outbox" / f"reupload-{order_id}.dge"
-    disputes.reupload_for_arbitration(contracts, seller, order_id, out)
-    try:
-        with NodeClient(platform_url, seller.account) as client, out.open("rb") as fh:
-            held = client.reupload(order_id, fh, out.stat().st_size)
-    finally:
-        out.unlink(missing_ok=True)
+    with NodeClient(platform_url, seller.account) as client:
+        held = disputes.reupload_to(contracts, seller, order_id, client)
     console.print(
         f"[green]✓[/] re-uploaded E_PkP(D') for order #{order_id} to the platform ({held.size:,} bytes, sha256 "
         f"{_short(held.sha256)}); the platform arbitrates next",
@@ -1146,12 +1141,8 @@ def disclose(
     from datagora.services import disputes
 
     contracts, buyer = _contracts(home, rpc_url), _participant(home, account)
-    cipher = ciphertext or buyer.home / "inbox" / f"order-{order_id}.dge"
-    if not cipher.is_file():
-        raise ValidationError(f"no delivered ciphertext at {cipher}: pass --ciphertext")
-    key = disputes.disclose_received_key(contracts, buyer, order_id, cipher)
     with NodeClient(platform_url, buyer.account) as client:
-        client.disclose(order_id, key)
+        disputes.disclose_to(contracts, buyer, order_id, client, ciphertext)
     console.print(
         f"[green]✓[/] disclosed the data key of order #{order_id}'s delivery to the platform, encrypted to it",
         highlight=False,

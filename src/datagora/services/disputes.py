@@ -23,6 +23,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 from datagora.chain.contracts import Contracts
 from datagora.crypto.ecies import decrypt_with, encrypt_to
@@ -147,6 +148,57 @@ def disclose_received_key(contracts: Contracts, buyer: Participant, order_id: in
     with ciphertext.open("rb") as src:
         key = data_key_of(src, buyer.private_key)
     return encrypt_to(contracts.registry.public_key(contracts.market.platform()), key)
+
+
+ReuploadT_co = TypeVar("ReuploadT_co", covariant=True)
+DisclosureT_co = TypeVar("DisclosureT_co", covariant=True)
+ReuploadT = TypeVar("ReuploadT")
+DisclosureT = TypeVar("DisclosureT")
+
+
+class EvidencePeer(Protocol[ReuploadT_co, DisclosureT_co]):
+    """The platform's node seen from a party of a disputed order (``datagora.api.client.NodeClient`` signed in as
+    that party is one): it takes the seller's re-upload and the buyer's disclosed key, and answers with a
+    receipt the services hand back unchanged."""
+
+    def reupload(self, order_id: int, src: BinaryIO, size: int) -> ReuploadT_co: ...
+
+    def disclose(self, order_id: int, encrypted_key: bytes) -> DisclosureT_co: ...
+
+
+def reupload_to(
+    contracts: Contracts, seller: Participant, order_id: int, platform: EvidencePeer[ReuploadT, Any]
+) -> ReuploadT:
+    """The seller's side of section IV.A.3 end to end: write ``E_PkP(D')`` (:func:`reupload_for_arbitration`)
+    under ``<seller home>/outbox``, stream it to the platform's node and remove the file. Returns the platform's
+    receipt. Raises as :func:`reupload_for_arbitration` and the peer's errors."""
+    out = seller.home / "outbox" / f"reupload-{order_id}.dge"
+    reupload_for_arbitration(contracts, seller, order_id, out)
+    try:
+        with out.open("rb") as fh:
+            return platform.reupload(order_id, fh, out.stat().st_size)
+    finally:
+        out.unlink(missing_ok=True)
+
+
+def disclose_to(
+    contracts: Contracts,
+    buyer: Participant,
+    order_id: int,
+    platform: EvidencePeer[Any, DisclosureT],
+    ciphertext: Path | None = None,
+) -> DisclosureT:
+    """The buyer's side: disclose the data key of the delivered ``ciphertext`` (default: where the receive flow
+    keeps it, ``<buyer home>/inbox/order-<id>.dge``) to the platform's node, encrypted to the platform
+    (:func:`disclose_received_key`). Returns the platform's receipt. Raises ``NotFoundError`` (unknown order),
+    ``AccessDenied`` (not its buyer), ``ValidationError`` when there is no ciphertext, as
+    :func:`disclose_received_key` otherwise, and the peer's errors."""
+    if contracts.market.order(order_id).buyer.lower() != buyer.address.lower():
+        raise AccessDenied(f"order {order_id} was not paid by {buyer.address}")
+    cipher = ciphertext or buyer.home / "inbox" / f"order-{order_id}.dge"
+    if not cipher.is_file():
+        raise ValidationError(f"no delivered ciphertext of order {order_id} at {cipher}: receive it first")
+    return platform.disclose(order_id, disclose_received_key(contracts, buyer, order_id, cipher))
 
 
 def _fingerprint_match(plain: Path, registered: bytes) -> tuple[float, bool]:

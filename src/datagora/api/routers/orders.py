@@ -10,13 +10,14 @@ from collections.abc import Callable
 from fastapi import APIRouter, status
 
 from datagora.api.deps import IdPath, NodeDep, OperatorDep, Peers, PeersDep, ReaderDep, SessionDep
-from datagora.api.market_schemas import DisputedOut, DisputeIn, ExpiredOut
+from datagora.api.market_schemas import DisputedOut, DisputeIn, EvidenceIn, ExpiredOut
 from datagora.api.schemas import (
     AskedOut,
     AskIn,
     BuyIn,
     DeliveredOut,
     DeliverIn,
+    DisclosureOut,
     OrderOut,
     OrderTxOut,
     QueryAnswerOut,
@@ -26,6 +27,7 @@ from datagora.api.schemas import (
     ReceiveIn,
     RelayIn,
     RelayOut,
+    ReuploadOut,
     TxOut,
     hex0x,
 )
@@ -34,7 +36,7 @@ from datagora.crypto.hashing import keccak256
 from datagora.domain.errors import AccessDenied, ValidationError
 from datagora.domain.models import TxResult
 from datagora.query import QueryResult, QuerySpec
-from datagora.services import market, relay, use_rights
+from datagora.services import disputes, market, relay, use_rights
 from datagora.services.node import Node
 from datagora.services.participant import Participant
 
@@ -235,6 +237,38 @@ def dispute_order(order_id: IdPath, body: DisputeIn, node: NodeDep, _: OperatorD
         reason_hash=hex0x(keccak256(body.reason.encode())),
         tx=TxOut.of(tx),
     )
+
+
+@router.post(
+    "/{order_id}/reupload",
+    response_model=ReuploadOut,
+    responses={
+        404: {"description": "Unknown order, or this node does not hold the dataset"},
+        422: {"description": "The order is not disputed"},
+    },
+)
+def reupload_order(order_id: IdPath, body: EvidenceIn, node: NodeDep, peers: PeersDep, _: OperatorDep) -> ReuploadOut:
+    """The seller's node of a disputed order re-encrypts its copy of the dataset to the platform's Registry key,
+    ``E_PkP(D')``, and uploads it to the platform's node at ``platform_url`` (``PUT /relay/{order_id}/reupload``
+    there, signed in as this node's account) for the arbitration (Wu et al. section IV.A.3). Returns the
+    platform's receipt. Operator (seller) only."""
+    return disputes.reupload_to(node.contracts, node.participant, order_id, peers.client(str(body.platform_url)))
+
+
+@router.post(
+    "/{order_id}/disclose",
+    response_model=DisclosureOut,
+    responses={
+        404: {"description": "Unknown order"},
+        422: {"description": "Nothing received for the order on this node, or the order is not disputed"},
+    },
+)
+def disclose_order(order_id: IdPath, body: EvidenceIn, node: NodeDep, peers: PeersDep, _: OperatorDep) -> DisclosureOut:
+    """The buyer's node of a disputed order discloses the data key of the ciphertext it received (kept by
+    ``/receive``), encrypted to the platform, ``E_PkP(k)``, to the platform's node at ``platform_url``
+    (``POST /relay/{order_id}/disclosure`` there): the platform can then decrypt exactly what the seller sent.
+    Operator (buyer) only."""
+    return disputes.disclose_to(node.contracts, node.participant, order_id, peers.client(str(body.platform_url)))
 
 
 @router.post(
