@@ -99,7 +99,7 @@ def test_use_right_listed_bought_and_queried_between_nodes(net: Net, tmp_path: P
     request = use_rights.sign_query(w.contracts, w.buyer, order_id, spec)
     answered = net.client("seller", as_="buyer").run_query(request)
     assert (answered["order_id"], answered["index"], answered["queries_left"]) == (order_id, 1, 1)
-    assert use_rights.verify_answer(w.contracts, order_id, 1, QueryResult.from_dict(answered["result"]))
+    assert use_rights.verify_answer(w.contracts, order_id, 1, QueryResult.from_dict(answered.result.model_dump()))
 
     third = buyer.ask_query(order_id, {"select": [{"aggregate": "sum", "column": "income"}]}, seller_url)
     assert third["verified"] and third["queries_left"] == 0

@@ -12,7 +12,7 @@ from eth_account.signers.local import LocalAccount
 
 from datagora.chain.artifacts import load_artifact
 from datagora.chain.client import Chain, RpcChain
-from datagora.domain.errors import ChainError, TransactionReverted
+from datagora.domain.errors import ChainError, InsufficientFunds, TransactionReverted
 from tests.conftest import BACKENDS, make_chain
 
 ETHER = 10**18
@@ -76,10 +76,13 @@ def test_deploy_call_and_revert_reason(chain: Chain, funded: LocalAccount) -> No
     assert chain.balance(funded.address) < before
 
 
-def test_insufficient_funds_is_a_chain_error(chain: Chain) -> None:
+def test_insufficient_funds_is_a_plain_validation_error(chain: Chain, funded: LocalAccount) -> None:
     poor = Account.create()
-    with pytest.raises(ChainError):
-        chain.transact(poor, to=Account.create().address, value=ETHER)
+    before = chain.block_number()
+    for sender, value in ((poor, ETHER), (funded, 6 * ETHER)):  # nothing at all; more than it holds
+        with pytest.raises(InsufficientFunds, match="holds too little ether"):
+            chain.transact(sender, to=Account.create().address, value=value)
+    assert chain.block_number() == before and chain.balance(funded.address) == 5 * ETHER
 
 
 def test_snapshot_revert_and_time(chain: Chain, funded: LocalAccount) -> None:

@@ -225,6 +225,21 @@ def test_expire_a_use_right_order(w: CliWorld) -> None:
     refused(w, ("expire", 2, "-a", "buyer"), "not a use-right order")
 
 
+def test_rate_the_other_party_once_settled(w: CliWorld) -> None:
+    ok(w.run("list", 1, "-a", "seller", "--price", "0.5"))
+    ok(w.run("buy", 1, "-a", "buyer"))
+    refused(w, ("rate", 1, "5", "-a", "buyer"), "reputation: order not")  # not settled yet
+    ok(w.run("deliver", 1, "-a", "seller", "--out", w.home / "outbox"))
+    ok(w.run("confirm", 1, "-a", "buyer"))
+    refused(w, ("rate", 1, "6", "-a", "buyer"), "score must be an integer from 1 to 5")
+    refused(w, ("rate", 1, "3", "-a", "bidder"), "reputation: not a party")
+    out = flat(ok(w.run("rate", 1, "5", "-a", "buyer")))
+    assert f"rated order #1 5/5 (the other party, {w.addresses['seller']})" in out
+    assert f"(the other party, {w.addresses['buyer']})" in flat(ok(w.run("rate", 1, "4", "-a", "seller")))
+    refused(w, ("rate", 1, "5", "-a", "buyer"), "reputation: already rated")
+    assert contracts_of(w).reputation.totals(w.addresses["seller"]) == (5, 1)
+
+
 # -- the platform's parameters ---------------------------------------------------------------------------------
 
 

@@ -22,15 +22,18 @@ from datagora.api.limits import BodyLimit
 from datagora.api.methods import MethodCheck, route_table
 from datagora.api.routers import (
     attestations,
+    auctions,
     audit,
     auth,
     datasets,
     deliveries,
     disputes,
+    negotiation,
     node_info,
     offers,
     orders,
     organisations,
+    ratings,
     relay,
     withdrawals,
 )
@@ -50,6 +53,9 @@ ROUTERS = (
     attestations.router,
     offers.router,
     orders.router,
+    negotiation.router,
+    auctions.router,
+    ratings.router,
     withdrawals.router,
     deliveries.router,
     relay.router,

@@ -515,31 +515,21 @@ def list_(
         if reserve is None and price is None:
             raise ValidationError("give the auction's reserve: --reserve")
         if min_increment is None:
-            raise ValidationError("--auction needs --min-increment")
+            raise ValidationError("--auction needs --min-increment")  # the rest: market.OwnershipTerms
     elif price is None:
         raise ValidationError("give the price: --price")
-    amount = _parse_amount(str(reserve if auction and reserve is not None else price))
-    terms: dict[str, Any] = {
-        "delivery_window": delivery_window,
-        "confirm_window": confirm_window,
-        "collateral": None if collateral is None else _parse_amount(collateral),
-        "payment_token": _address_option(token),
-    }
+    terms = market.OwnershipTerms(
+        Pricing.AUCTION if auction else Pricing.NEGOTIATED if negotiable else Pricing.FIXED,
+        _parse_amount(str(reserve if auction and reserve is not None else price)),
+        delivery_window=delivery_window,
+        confirm_window=confirm_window,
+        collateral=None if collateral is None else _parse_amount(collateral),
+        payment_token=_address_option(token),
+        min_increment=_parse_amount(str(min_increment)) if auction else None,
+        duration=duration if auction else None,
+    )
     contracts, seller = _contracts(home, rpc_url), _participant(home, account)
-    if auction:
-        listing_id, txs = market.list_auction(
-            contracts,
-            seller,
-            token_id,
-            amount,
-            min_increment=_parse_amount(str(min_increment)),
-            duration=duration,
-            **terms,
-        )
-    elif negotiable:
-        listing_id, txs = market.list_negotiable(contracts, seller, token_id, amount, **terms)
-    else:
-        listing_id, txs = market.list_dataset(contracts, seller, token_id, amount, **terms)
+    listing_id, txs = market.list_ownership(contracts, seller, token_id, terms)
     listing = contracts.market.listing(listing_id)
     how = _PRICING_WORDS[listing.pricing]
     for tx in txs[:-1]:
@@ -566,24 +556,19 @@ def _list_use_right(
 ) -> None:
     from datagora.query import UsagePolicy
     from datagora.services import use_rights
-    from datagora.services.use_rights import default_policy
 
     contracts, seller = _contracts(home, rpc_url), _participant(home, account)
-    if policy_file is None:
-        terms = default_policy(contracts.chain.chain_id, seller.address, token_id)
-    else:
-        terms = UsagePolicy.from_json(policy_file.read_bytes())
     listing_id, tx = use_rights.list_use_right(
         contracts,
         seller,
         token_id,
         price,
-        terms,
+        None if policy_file is None else UsagePolicy.from_json(policy_file.read_bytes()),
         max_queries=max_queries,
         usage_window=usage_window,
         payment_token=_address_option(token),
     )
-    terms = use_rights.policy_of(seller, listing_id)  # as listed, with its odrl:count
+    terms = use_rights.policy_of(seller, listing_id)
     listing = contracts.market.listing(listing_id)
     _print_tx(
         f"listing #{listing_id}: use-rights on dataset #{token_id} at "
@@ -676,8 +661,6 @@ def fetch(
 
     contracts = _contracts(home, rpc_url)
     buyer = _participant(home, account)
-    order = contracts.market.order(order_id)
-    cipher = buyer.paths.inbox / f"order-{order_id}.dge"
     with (
         NodeClient(node_url, buyer.account) as client,
         Progress(
@@ -693,12 +676,10 @@ def fetch(
         def show(done: int, total: int | None) -> None:
             bar.update(task, completed=done, total=total)
 
-        get = client.download_relayed if relay else client.download_delivery
         try:
-            get(order_id, cipher, expected_sha256=order.delivery_hash, progress=show)
+            rec = market.fetch_and_receive(contracts, buyer, order_id, client, out, from_relay=relay, progress=show)
         except RemoteError as exc:
             raise DatagoraError(f"download failed ({exc}); run the same command again to resume") from exc
-    rec = market.receive(contracts, buyer, order_id, cipher, out)
     console.print(f"[green]✓[/] {rec.path} ({rec.size} bytes), sha256 {rec.content_hash.hex()} matches Catalog")
 
 
@@ -735,8 +716,8 @@ def rate(
     nor within one organisation."""
     from datagora.services import reputation
 
-    tx = reputation.rate(_contracts(home, rpc_url), _participant(home, account), order_id, score)
-    _print_tx(f"rated order #{order_id} {score}/5", tx)
+    rated, tx = reputation.rate_counterparty(_contracts(home, rpc_url), _participant(home, account), order_id, score)
+    _print_tx(f"rated order #{order_id} {score}/5 (the other party, {rated})", tx)
 
 
 @app.command("reputation")
@@ -922,8 +903,7 @@ def expire(order_id: int, account: AccountName, home: Home = DEFAULT_HOME, rpc_u
     from datagora.services import market
 
     contracts = _contracts(home, rpc_url)
-    tx = market.expire(contracts, _participant(home, account), order_id)
-    refund = int(tx.event("Settled").args["buyer_credit"])
+    refund, tx = market.expire_use_right(contracts, _participant(home, account), order_id)
     token = contracts.market.listing(contracts.market.order(order_id).listing_id).payment_token
     _print_tx(f"expired order #{order_id}: {_money(contracts, refund, token)} unused credit owed to the buyer", tx)
 
@@ -985,7 +965,7 @@ def query(
     recorded on chain and print it. The seller's node refuses queries outside the listing's ODRL policy before
     anything is paid."""
     from datagora.api.client import NodeClient
-    from datagora.query import QueryResult, QuerySpec
+    from datagora.query import QuerySpec
     from datagora.services import use_rights
 
     try:
@@ -994,14 +974,10 @@ def query(
         raise ValidationError(f"{spec} is not JSON: {exc}") from None
     query_spec = QuerySpec.from_dict(doc)
     contracts, buyer = _contracts(home, rpc_url), _participant(home, account)
-    request = use_rights.sign_query(contracts, buyer, order_id, query_spec)
     with NodeClient(node_url, buyer.account) as client:
-        answer = client.run_query(request)
-    try:
-        result = QueryResult.from_dict(answer["result"])
-    except KeyError:
-        raise ValidationError("the seller's node sent no result") from None
-    if not use_rights.verify_answer(contracts, order_id, request.index, result):
+        checked = use_rights.ask(contracts, buyer, order_id, query_spec, client)
+    request, result = checked.request, checked.answer.result
+    if not checked.verified:
         raise DatagoraError(
             f"the answer to query #{request.index} of order #{order_id} does not match the result hash the seller "
             "recorded on chain"
@@ -1012,12 +988,12 @@ def query(
         notes.append(f"{result.suppressed_groups} group(s) under the policy's minimum size withheld")
     if result.truncated:
         notes.append("rows cut at the policy's cap")
-    left = contracts.market.order(order_id).queries_left
+    left, tx = checked.queries_left, checked.answer.tx
     console.print(
         f"[green]✓[/] query #{request.index} answered and paid; the result matches the hash recorded on chain; "
         f"{left} quer{'y' if left == 1 else 'ies'} left"
         + (f" ({'; '.join(notes)})" if notes else "")
-        + f"  [dim]tx {answer.get('tx_hash', '?')}  gas {int(answer.get('gas_used', 0)):,}[/]",
+        + f"  [dim]tx {tx.tx_hash}  gas {tx.gas_used:,}[/]",
         highlight=False,
     )
 
@@ -1050,7 +1026,7 @@ def policy_show(
         terms = use_rights.policy_of(who, listing_id)
     else:
         with NodeClient(node_url, who.account) as client:
-            terms = UsagePolicy.from_jsonld(client.use_right_policy(listing_id)["policy"])
+            terms = UsagePolicy.from_jsonld(client.use_right_policy(listing_id).policy)
     committed = policy_hash_on_chain(contracts, listing_id)
     typer.echo(json.dumps(terms.to_jsonld(), indent=2, sort_keys=True))
     if committed != terms.policy_hash():
@@ -1101,16 +1077,11 @@ def reupload(
     from datagora.services import disputes
 
     contracts, seller = _contracts(home, rpc_url), _participant(home, account)
-    out = seller.paths.outbox / f"reupload-{order_id}.dge"
-    disputes.reupload_for_arbitration(contracts, seller, order_id, out)
-    try:
-        with NodeClient(platform_url, seller.account) as client, out.open("rb") as fh:
-            held = client.reupload(order_id, fh, out.stat().st_size)
-    finally:
-        out.unlink(missing_ok=True)
+    with NodeClient(platform_url, seller.account) as client:
+        held = disputes.reupload_to(contracts, seller, order_id, client)
     console.print(
-        f"[green]✓[/] re-uploaded E_PkP(D') for order #{order_id} to the platform ({held['size']:,} bytes, sha256 "
-        f"{_short(str(held['sha256']))}); the platform arbitrates next",
+        f"[green]✓[/] re-uploaded E_PkP(D') for order #{order_id} to the platform ({held.size:,} bytes, sha256 "
+        f"{_short(held.sha256)}); the platform arbitrates next",
         highlight=False,
     )
 
@@ -1134,12 +1105,8 @@ def disclose(
     from datagora.services import disputes
 
     contracts, buyer = _contracts(home, rpc_url), _participant(home, account)
-    cipher = ciphertext or buyer.paths.inbox / f"order-{order_id}.dge"
-    if not cipher.is_file():
-        raise ValidationError(f"no delivered ciphertext at {cipher}: pass --ciphertext")
-    key = disputes.disclose_received_key(contracts, buyer, order_id, cipher)
     with NodeClient(platform_url, buyer.account) as client:
-        client.disclose(order_id, key)
+        disputes.disclose_to(contracts, buyer, order_id, client, ciphertext)
     console.print(
         f"[green]✓[/] disclosed the data key of order #{order_id}'s delivery to the platform, encrypted to it",
         highlight=False,
@@ -1165,8 +1132,9 @@ def check_delivery(
 
         with NodeClient(node_url, platform.account) as client:
             doc = client.check_delivery(order_id)
-        action, consistent, similarity = doc["action"], doc["consistent"], doc["similarity"]
-        tx_hash, gas = (doc["tx"]["tx_hash"], doc["tx"]["gas_used"]) if doc["tx"] else (None, 0)
+        action: str = doc.action
+        consistent, similarity = doc.consistent, doc.similarity
+        tx_hash, gas = (doc.tx.tx_hash, doc.tx.gas_used) if doc.tx else (None, 0)
     else:
         checked = disputes.check_delivery(contracts, platform, _platform_board(contracts, platform), order_id)
         action, consistent, similarity = checked.action, checked.consistent, checked.similarity
@@ -1202,9 +1170,9 @@ def arbitrate(
 
         with NodeClient(node_url, platform.account) as client:
             doc = client.arbitrate(order_id)
-        ruling = str(doc["ruling"]).upper().replace("-", "_")
-        match, similarity, sent_ok = doc["content_match"], float(doc["similarity"]), doc["transmitted_ok"]
-        copy, tx_hash, gas = doc["buyer_copy"] is not None, doc["tx"]["tx_hash"], int(doc["tx"]["gas_used"])
+        ruling = doc.ruling.upper().replace("-", "_")
+        match, similarity, sent_ok = doc.content_match, doc.similarity, doc.transmitted_ok
+        copy, tx_hash, gas = doc.buyer_copy is not None, doc.tx.tx_hash, doc.tx.gas_used
     else:
         from datagora.services.arbitration import ArbitrationInbox, arbitrate_stored
         from datagora.services.attestation import NoveltyAttestor
@@ -1248,7 +1216,9 @@ def enforce_deadlines(
 
         with NodeClient(node_url, caller.account) as client:
             doc = client.enforce_deadlines(first_order)
-        done = [(a["order_id"], a["action"], a["tx"]["tx_hash"], int(a["tx"]["gas_used"])) for a in doc["actions"]]
+        done: list[tuple[int, str, str, int]] = [
+            (a.order_id, a.action, a.tx.tx_hash, a.tx.gas_used) for a in doc.actions
+        ]
     else:
         actions = disputes.enforce_deadlines(contracts, caller, first_order=first_order)
         done = [(a.order_id, a.action, a.tx.tx_hash, a.tx.gas_used) for a in actions]

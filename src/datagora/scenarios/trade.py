@@ -133,7 +133,7 @@ def setup(chain: Chain, workdir: Path, *, fund_wei: int = 100 * WEI, on_step: St
     for label, org in orgs.items():
         _, tx = registry.set_status(contracts, sup.account, org.id, OrgStatus.AUDITED)
         rec.step("supervisor", f"audit {label}", f"audited {org.name!r}: it may now trade", tx)
-    attestor = NoveltyAttestor(contracts, plat.account, plat.home / "data-contract.sqlite")
+    attestor = NoveltyAttestor(contracts, plat.account, plat.paths.data_contract)
     return TradeStage(chain, contracts, people, attestor, workdir, result)
 
 

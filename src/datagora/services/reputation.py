@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datagora.chain.contracts import Contracts
 from datagora.crypto.keys import checksum_address
-from datagora.domain.errors import ValidationError
+from datagora.domain.errors import AccessDenied, ValidationError
 from datagora.domain.models import TxResult
 from datagora.services.participant import Participant
 
@@ -33,3 +33,22 @@ def reputation_of(contracts: Contracts, address: str) -> tuple[float | None, int
     ``ValidationError`` for a malformed address."""
     total, count = contracts.reputation.totals(checksum_address(address))
     return (total / count if count else None), count
+
+
+def rate_counterparty(
+    contracts: Contracts, participant: Participant, order_id: int, score: int
+) -> tuple[str, TxResult]:
+    """:func:`rate` for a caller that must be a party of ``order_id``: returns the rated account (the seller when
+    the buyer rates, the buyer when the seller rates) and the transaction. Raises ``NotFoundError`` (unknown
+    order), ``AccessDenied`` (neither its buyer nor its seller; nothing is sent), ``ValidationError`` (score) and
+    ``TransactionReverted`` for the contract's other refusals (the order not settled, already rated)."""
+    order = contracts.market.order(order_id)
+    seller = contracts.market.listing(order.listing_id).seller
+    me = participant.address.lower()
+    if me == order.buyer.lower():
+        rated = seller
+    elif me == seller.lower():
+        rated = order.buyer
+    else:
+        raise AccessDenied(f"reputation: not a party ({participant.address} neither bought nor sold order {order_id})")
+    return rated, rate(contracts, participant, order_id, score)

@@ -18,7 +18,7 @@ import os
 import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from datagora.chain.contracts import Contracts
 from datagora.crypto.eip712 import recover_typed_data, sign_typed_data
@@ -27,6 +27,7 @@ from datagora.domain.errors import AccessDenied, CryptoError, NotFoundError, Val
 from datagora.domain.models import ETHER, Order, OrderState, SaleKind, TxResult
 from datagora.query import QueryResult, QueryRunner, QuerySpec, UsagePolicy
 from datagora.services.market import DAY, approve_payment, order_context
+from datagora.services.market import buy as market_buy
 from datagora.services.participant import Participant
 
 MARKET_DOMAIN_NAME = "Datagora Market"
@@ -105,20 +106,26 @@ def list_use_right(
     seller: Participant,
     token_id: int,
     price_per_query: int,
-    policy: UsagePolicy,
+    policy: UsagePolicy | None = None,
     *,
     max_queries: int = 100,
     usage_window: int = 30 * DAY,
     payment_token: str = ETHER,
 ) -> tuple[int, TxResult]:
-    """Sell use-rights per query on dataset ``token_id`` (the owner keeps the NFT). The policy is kept in the
-    owner's node (records ``policies/<listing id>``) and its keccak256 goes on chain. The policy carries the
-    query count as an ``odrl:count`` constraint (``count lteq max_queries``): a policy without one gets it, a
-    policy with another count is refused. Returns the listing id.
-    Raises ``ValidationError`` (price, a non-tabular dataset, a policy count other than ``max_queries``),
-    ``AccessDenied``, ``TransactionReverted``."""
+    """Sell use-rights per query on dataset ``token_id`` (the owner keeps the NFT). The ODRL ``policy`` (None:
+    :func:`default_policy`) is kept in the owner's node (records ``policies/<listing id>``, read back with
+    :func:`policy_of`) and its keccak256 goes on chain. The policy carries the query count as an ``odrl:count``
+    constraint (``count lteq max_queries``): a policy without one gets it, a policy with another count is refused.
+    Returns the listing id. Raises ``ValidationError`` (price, query count, window, a non-tabular dataset, a policy
+    count other than ``max_queries``), ``AccessDenied``, ``TransactionReverted``."""
     if price_per_query <= 0:
         raise ValidationError("price per query must be positive")
+    if max_queries <= 0:
+        raise ValidationError("the most queries per order must be positive")
+    if usage_window <= 0:
+        raise ValidationError("the usage window must be positive (seconds)")
+    if policy is None:
+        policy = default_policy(contracts.chain.chain_id, seller.address, token_id)
     if policy.max_queries is None:
         policy = replace(policy, max_queries=max_queries)
     elif policy.max_queries != max_queries:
@@ -163,6 +170,28 @@ def buy_queries(contracts: Contracts, buyer: Participant, listing_id: int, queri
     amount = listing.price * queries
     approve_payment(contracts, buyer, listing.payment_token, amount)
     return contracts.market.buy_queries(buyer.account, listing_id, queries, amount if listing.pays_in_ether else 0)
+
+
+def buy_listing(
+    contracts: Contracts,
+    buyer: Participant,
+    listing_id: int,
+    *,
+    value_wei: int | None = None,
+    queries: int | None = None,
+) -> tuple[int, TxResult]:
+    """Pay for a listing of either kind: prepay ``queries`` queries of a use-right (:func:`buy_queries`;
+    ``value_wei`` refused there), or pay a fixed-price ownership listing into escrow (``market.buy``, with
+    ``value_wei`` overriding the ether sent; ``queries`` refused). Returns the order id. Raises
+    ``ValidationError``, ``NotFoundError``, ``TransactionReverted``."""
+    listing = contracts.market.listing(listing_id)
+    if listing.kind == SaleKind.USE_RIGHT:
+        if queries is None or value_wei is not None:
+            raise ValidationError(f"listing {listing_id} sells use-rights: give queries (and no value_wei)")
+        return buy_queries(contracts, buyer, listing_id, queries)
+    if queries is not None:
+        raise ValidationError(f"listing {listing_id} sells ownership: queries are for use-right listings")
+    return market_buy(contracts, buyer, listing_id, value_wei)
 
 
 def sign_query(contracts: Contracts, buyer: Participant, order_id: int, spec: QuerySpec) -> QueryRequest:
@@ -251,6 +280,41 @@ def verify_answer(contracts: Contracts, order_id: int, index: int, result: Query
     for ev in contracts.market.events("QueryAnswered", order_id, index):
         return bytes(ev.args["result_hash"]) == result.result_hash()
     return False
+
+
+class QueryPeer(Protocol):
+    """The seller's node seen from the buyer: it answers a signed :class:`QueryRequest` with the result and the
+    ``record_query`` transaction (``datagora.api.client.NodeClient`` signed in as the buyer is one)."""
+
+    def submit_query(self, request: QueryRequest) -> QueryAnswer: ...
+
+
+@dataclass(frozen=True)
+class CheckedAnswer:
+    """A query the buyer ran on the seller's node: the signed ``request``, the seller's ``answer``, whether the
+    result hashes to what the seller recorded on chain (``verified``) and the queries left on the order."""
+
+    request: QueryRequest
+    answer: QueryAnswer
+    verified: bool
+    queries_left: int
+
+
+def ask(
+    contracts: Contracts, buyer: Participant, order_id: int, spec: QuerySpec, seller_node: QueryPeer
+) -> CheckedAnswer:
+    """The buyer's query flow: sign the next query of ``order_id`` (:func:`sign_query`), send it to the seller's
+    node, and check the answer is for that query and hashes to the result hash recorded on chain
+    (:func:`verify_answer`). The CLI's ``datagora query`` and the buyer node's ``POST /orders/{id}/ask`` both
+    run it. Raises as :func:`sign_query`, and the peer's errors (the seller's refusals)."""
+    request = sign_query(contracts, buyer, order_id, spec)
+    answer = seller_node.submit_query(request)
+    verified = (
+        answer.order_id == order_id
+        and answer.index == request.index
+        and verify_answer(contracts, order_id, request.index, answer.result)
+    )
+    return CheckedAnswer(request, answer, verified, contracts.market.order(order_id).queries_left)
 
 
 DEFAULT_K = 5

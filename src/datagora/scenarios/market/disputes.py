@@ -33,7 +33,7 @@ def fabricated(stage: MarketStage) -> str:
     stage.step("mallory", "deliver", "sent a different photo (the Moon) to the buyer and recorded its hash", tx)
     stage.relay_sent("mallory", order_id)
     got = stage.download("buyer", order_id)
-    out = buyer.home / "received" / f"order-{order_id}.png"
+    out = buyer.paths.received / f"order-{order_id}.png"
     try:
         market.receive(stage.c, buyer, order_id, got, out)
         note = "the data matched the published hash?!"
@@ -95,7 +95,7 @@ def lying_buyer(stage: MarketStage) -> str:
     checked = stage.platform_check(order_id)
     if checked.action != "dispute":
         return f"the platform's check said {checked.action}"
-    reupload = disputes.reupload_for_arbitration(stage.c, seller, order_id, seller.home / "outbox" / "reupload.dge")
+    reupload = disputes.reupload_for_arbitration(stage.c, seller, order_id, seller.paths.outbox / "reupload.dge")
     stage.step("seller", "re-upload", "re-uploaded its data for the platform to judge")
     ruling = disputes.arbitrate(stage.c, plat, stage.attestor, stage.board, order_id, reupload)
     stage.check(
@@ -134,12 +134,12 @@ def wrong_file(stage: MarketStage) -> str:
     stage.step("seller", "deliver", "sent the wrong photo (the Moon) by mistake and recorded its hash", tx)
     stage.relay_sent("seller", order_id)
     got = stage.download("buyer", order_id)
-    out = open_unchecked(buyer, got, buyer.home / "received" / f"order-{order_id}-wrong.png")
+    out = open_unchecked(buyer, got, buyer.paths.received / f"order-{order_id}-wrong.png")
     stage.relay_received("buyer", order_id, _sha256(got), publishing.fingerprint_of(out), " of what it got")
     checked = stage.platform_check(order_id)
     if checked.action != "dispute":
         return f"the platform's check said {checked.action}"
-    reupload = disputes.reupload_for_arbitration(stage.c, seller, order_id, seller.home / "outbox" / "fix.dge")
+    reupload = disputes.reupload_for_arbitration(stage.c, seller, order_id, seller.paths.outbox / "fix.dge")
     stage.step("seller", "re-upload", "re-uploaded its copy of the dataset for the platform to judge")
     key = disputes.disclose_received_key(stage.c, buyer, order_id, got)
     stage.step("buyer", "disclose key", "showed the platform the key of what it received (it opens that delivery only)")

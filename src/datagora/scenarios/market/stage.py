@@ -274,13 +274,13 @@ class MarketStage:
         self.step(
             seller,
             "relay",
-            f"sent {upload['size']:,} encrypted bytes through the platform and signed a 'sent' note {what}",
+            f"sent {upload.size:,} encrypted bytes through the platform and signed a 'sent' note {what}",
         )
 
     def download(self, buyer: str, order_id: int) -> Path:
         """The buyer fetches the relayed ciphertext of ``order_id`` from the platform."""
         _size, src = self.board.open_relayed(self.c.market.order(order_id))
-        inbox = self.p(buyer).home / "inbox"
+        inbox = self.p(buyer).paths.inbox
         inbox.mkdir(parents=True, exist_ok=True)
         path = inbox / f"order-{order_id}.dge"
         with src, path.open("wb") as dst:
@@ -289,7 +289,7 @@ class MarketStage:
 
     def receive(self, buyer: str, order_id: int, key: str) -> Path:
         cipher = self.download(buyer, order_id)
-        out = self.p(buyer).home / "received" / f"order-{order_id}{self.files[key].suffix}"
+        out = self.p(buyer).paths.received / f"order-{order_id}{self.files[key].suffix}"
         out.parent.mkdir(parents=True, exist_ok=True)
         got = market.receive(self.c, self.p(buyer), order_id, cipher, out)
         self.step(
@@ -359,11 +359,11 @@ class MarketStage:
         if ruling.buyer_copy is None:
             return
         person = self.p(buyer)
-        cipher = person.home / "inbox" / f"arbitrated-{ruling.order_id}.dge"
+        cipher = person.paths.inbox / f"arbitrated-{ruling.order_id}.dge"
         cipher.parent.mkdir(parents=True, exist_ok=True)
         with self.board.store.open(ruling.buyer_copy) as src, cipher.open("wb") as dst:
             shutil.copyfileobj(src, dst)
-        copy = open_unchecked(person, cipher, person.home / "received" / f"arbitrated-{ruling.order_id}.png")
+        copy = open_unchecked(person, cipher, person.paths.received / f"arbitrated-{ruling.order_id}.png")
         self.check(
             f"{buyer} decrypted the platform's copy and it is the dataset",
             sha256_file(copy) == self.c.catalog.dataset(token_id).content_hash,
@@ -436,7 +436,7 @@ def setup(
     )
 
     stage.open_relay(plat.home)
-    stage.attestor = NoveltyAttestor(c, plat.account, plat.home / "data-contract.sqlite")
+    stage.attestor = NoveltyAttestor(c, plat.account, plat.paths.data_contract)
     data_dir = workdir / "data"
     for key, data in DATASETS.items():
         path = write_dataset(key, data_dir)
