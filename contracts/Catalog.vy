@@ -19,6 +19,11 @@ from snekmate.tokens import erc721
 from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator
 
+from .interfaces import ICatalog
+from .interfaces import IRegistry
+
+implements: ICatalog
+
 initializes: ownable
 initializes: access_control
 initializes: erc721[ownable := ownable]
@@ -49,10 +54,6 @@ exports: (
     access_control.DEFAULT_ADMIN_ROLE,
     access_control.getRoleAdmin,
 )
-
-
-interface IRegistry:
-    def is_audited(account: address) -> bool: view
 
 
 ATTESTER_ROLE: public(constant(bytes32)) = keccak256("ATTESTER_ROLE")
@@ -175,6 +176,12 @@ def publish(
 def attestation_digest(publisher: address, content_hash: bytes32, fingerprint_commitment: bytes32, dcat_hash: bytes32, expiry: uint256) -> bytes32:
     """
     @notice The EIP-712 digest an attester signs for these values.
+    @param publisher The account that will publish.
+    @param content_hash SHA-256 of the dataset's content.
+    @param fingerprint_commitment Commitment to the dataset's fingerprint.
+    @param dcat_hash keccak256 of the DCAT JSON-LD description.
+    @param expiry Unix time (seconds) after which the offer lapses.
+    @return The EIP-712 digest the attester signs.
     """
     struct_hash: bytes32 = keccak256(
         abi_encode(ATTESTATION_TYPEHASH, publisher, content_hash, fingerprint_commitment, dcat_hash, expiry)

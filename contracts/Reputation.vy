@@ -1,28 +1,26 @@
 # pragma version ~=0.4.3
 """
 @title Datagora Reputation
-@notice Ratings of trading partners after a settled Market order, after
+@notice Ratings of trading partners after a settled sale order, after
         Wu et al. (reputation of data sellers and buyers) and Mehdi et al.
         (reputation as an input to trust between participants): once an
         order is completed or refunded, its buyer may rate the seller and
         its seller may rate the buyer, each once, with a score of 1 to 5.
         Every account's running total and number of ratings are public.
-@dev Reads an order's parties and state from the Market (`order_parties`) with staticcall only; holds
-     no ether and has no owner.
+@dev Reads an order's parties and state (`order_parties`, IOrderParties) with staticcall only, from
+     UseRights for ids above its offset and from the Market otherwise; holds no ether and has no owner.
 """
 
 
-interface IMarket:
-    def order_parties(order_id: uint256) -> (address, address, uint8): view
+from .interfaces import IOrderParties
+from .modules import states
 
-
-ORDER_COMPLETED: constant(uint8) = 4
-ORDER_REFUNDED: constant(uint8) = 5
 
 MIN_SCORE: public(constant(uint8)) = 1
 MAX_SCORE: public(constant(uint8)) = 5
 
-MARKET: public(immutable(IMarket))
+MARKET: public(immutable(IOrderParties))
+USE_RIGHTS: public(immutable(IOrderParties))
 
 
 event Rated:
@@ -38,31 +36,37 @@ rated: public(HashMap[uint256, HashMap[address, bool]])
 
 
 @deploy
-def __init__(market: address):
+def __init__(market: address, use_rights: address):
     """
-    @notice Bind the reputation ledger to one Market.
+    @notice Bind the reputation ledger to one Market and one UseRights.
     @param market Address of the Datagora Market whose orders can be rated.
+    @param use_rights Address of the Datagora UseRights whose orders can be
+           rated (ids above states.USE_RIGHTS_ID_OFFSET).
     """
-    MARKET = IMarket(market)
+    MARKET = IOrderParties(market)
+    USE_RIGHTS = IOrderParties(use_rights)
 
 
 @external
 def rate(order_id: uint256, score: uint8):
     """
     @notice Rate the other party of a settled (completed or refunded)
-            Market order: its buyer rates the seller, its seller rates
+            Market or UseRights order: its buyer rates the seller, its seller rates
             the buyer. Each party rates once per order.
     @dev Guards in order: score range, order state, caller is a party,
          not yet rated by the caller.
-    @param order_id The Market order id.
+    @param order_id The order id (a UseRights order above its offset).
     @param score 1 (worst) to 5 (best).
     """
     assert score >= MIN_SCORE and score <= MAX_SCORE, "reputation: bad score"
     buyer: address = empty(address)
     seller: address = empty(address)
     state: uint8 = 0
-    buyer, seller, state = staticcall MARKET.order_parties(order_id)
-    assert state == ORDER_COMPLETED or state == ORDER_REFUNDED, "reputation: order not settled"
+    if order_id > states.USE_RIGHTS_ID_OFFSET:
+        buyer, seller, state = staticcall USE_RIGHTS.order_parties(order_id)
+    else:
+        buyer, seller, state = staticcall MARKET.order_parties(order_id)
+    assert state == states.ORDER_COMPLETED or state == states.ORDER_REFUNDED, "reputation: order not settled"
     ratee: address = empty(address)
     if msg.sender == buyer:
         ratee = seller
