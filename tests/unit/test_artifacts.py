@@ -50,7 +50,7 @@ def test_artifacts_load_and_have_the_expected_interface() -> None:
     assert not {"Confirmed", "Refunded", "FeeChanged"} & events
     assert not {"list_use_right", "buy_queries", "record_query", "expire", "query_digest"} & names
     use_rights = {e["name"] for e in load_artifact("UseRights").abi if e.get("type") == "function"}
-    assert {"list_use_right", "buy_queries", "record_query", "expire", "query_digest", "withdraw", "cancel"} <= use_rights
+    assert {"list_use_right", "buy_queries", "record_query", "expire", "query_digest", "withdraw"} <= use_rights
     use_right_events = {e["name"] for e in load_artifact("UseRights").abi if e.get("type") == "event"}
     assert {"Listed", "UseRightTerms", "OrderPaid", "QueryAnswered", "Settled", "Withdrawn"} <= use_right_events
     assert load_artifact("Catalog").bytecode
