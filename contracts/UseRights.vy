@@ -386,8 +386,8 @@ def set_parameters(new_fee_bps: uint256, new_management_fee: uint256):
 def listing(listing_id: uint256) -> states.Listing:
     """
     @notice The listing, unpacked in the Market's shape (kind USE_RIGHT,
-            `delivery_window` = usage window, `price` per query; state 0 =
-            no such listing).
+            `delivery_window` = usage window, `price` per query; all zero
+            when there is no such listing).
     @param listing_id The listing id.
     @return The listing.
     """
@@ -486,6 +486,8 @@ def _listing(listing_id: uint256) -> states.Listing:
     """
     stored: StoredListing = self._listings[listing_id]
     head: uint256 = stored.head
+    if head == 0:
+        return empty(states.Listing)
     return states.Listing(
         seller=convert(convert(head & (2**160 - 1), uint160), address),
         token_id=stored.asset >> 160,

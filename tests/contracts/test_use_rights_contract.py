@@ -281,7 +281,7 @@ def test_market_and_use_rights_keep_separate_books(d: Deployment, deployment: De
 
 def test_views_of_unknown_ids_are_empty(d: Deployment) -> None:
     for unknown in (1, FIRST_ID):
-        assert tuple(d.market.listing(unknown)) == (ZERO_ADDRESS, 0, 2, 1, 0, 0, 0, ZERO_ADDRESS, 0, 0, 0)
+        assert tuple(d.market.listing(unknown)) == (ZERO_ADDRESS, 0, 0, 0, 0, 0, 0, ZERO_ADDRESS, 0, 0, 0)
         assert tuple(d.market.order(unknown)) == (0, ZERO_ADDRESS, 0, 0, 0, 0, 0, 0)
         assert tuple(d.market.order_parties(unknown)) == (ZERO_ADDRESS, ZERO_ADDRESS, 0)
 
