@@ -75,7 +75,7 @@ def run(chain: Chain, work: Path, publishes: int, progress: Progress, label: str
     out["deliver"] = market.deliver(c, seller, order_id).tx.gas_used
     out["confirm"] = market.confirm(c, buyer, order_id).gas_used
     out["withdraw"] = market.withdraw(c, seller)[1].gas_used
-    out["rate"] = c.rate(buyer.account, order_id, 5).gas_used
+    out["rate"] = c.reputation.rate(buyer.account, order_id, 5).gas_used
 
     # Whole service path, sequential.
     files = [_table(work / f"s{i}.csv", 1000 + i) for i in range(publishes)]
@@ -103,7 +103,7 @@ def run(chain: Chain, work: Path, publishes: int, progress: Progress, label: str
     t0 = time.perf_counter()
     gas = []
     for desc, expiry, sig in jobs:
-        gas.append(c.publish(seller.account, desc, bytes(32), bytes(32), expiry, sig)[1].gas_used)
+        gas.append(c.catalog.publish(seller.account, desc, bytes(32), bytes(32), expiry, sig)[1].gas_used)
         progress.advance(task)
     out["publish/s (chain)"] = publishes / (time.perf_counter() - t0)
     out["publish gas (median)"] = statistics.median(gas)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
+from datagora.chain.bindings.tokens import TokensBinding
 from datagora.chain.client import Chain
 from datagora.chain.contracts import Contracts
 from datagora.domain.models import OrgStatus
@@ -104,7 +105,7 @@ DEMO_TOKEN_BALANCE = 1_000 * ETHER
 def demo_token(world: World) -> str:
     """A DemoToken ERC-20 (18 decimals) deployed by the platform, with :data:`DEMO_TOKEN_BALANCE` minted to the
     seller, the buyer and the platform. Returns its address."""
-    token = Contracts.deploy_demo_token(world.chain, world.platform.account)
+    token = TokensBinding.deploy_demo(world.chain, world.platform.account)
     for p in (world.seller, world.buyer, world.platform):
-        world.contracts.mint_token(world.platform.account, token, p.address, DEMO_TOKEN_BALANCE)
+        world.contracts.tokens.mint(world.platform.account, token, p.address, DEMO_TOKEN_BALANCE)
     return token

@@ -41,8 +41,8 @@ def relayed_order(net: Net, tmp_path: Path, *, honest: bool = True) -> tuple[int
     else:
         other = write_table(tmp_path / "other.csv", rows=300)
         cipher = tmp_path / "other.dge"
-        encrypt_file(other, cipher, {w.buyer.address: w.contracts.public_key(w.buyer.address)})
-        w.contracts.deliver(w.seller.account, order_id, bytes.fromhex(w.seller.store.put_file(cipher)))
+        encrypt_file(other, cipher, {w.buyer.address: w.contracts.registry.public_key(w.buyer.address)})
+        w.contracts.market.deliver(w.seller.account, order_id, bytes.fromhex(w.seller.store.put_file(cipher)))
         relay.send_through_relay(w.contracts, w.seller, order_id, net.client("platform", as_="seller"))
     return order_id, data
 
@@ -53,7 +53,7 @@ def received_notice(net: Net, tmp_path: Path, order_id: int, fingerprint_of: Pat
     w = net.world
     at_platform = net.client("platform", as_="buyer")
     cipher = tmp_path / f"got-{order_id}.dge"
-    at_platform.download_relayed(order_id, cipher, expected_sha256=w.contracts.order(order_id).delivery_hash)
+    at_platform.download_relayed(order_id, cipher, expected_sha256=w.contracts.market.order(order_id).delivery_hash)
     plain = tmp_path / f"got-{order_id}.csv"
     decrypt_file(cipher, plain, w.buyer.private_key)
     fingerprint = publishing.fingerprint_of(fingerprint_of or plain)
@@ -81,17 +81,19 @@ def test_lying_buyer_is_caught_and_the_seller_paid(net: Net, tmp_path: Path) -> 
 
     held = reupload(net, tmp_path, order_id)
     assert held["uploaded_by"] == w.seller.address and int(str(held["size"])) > data.stat().st_size
-    owed = w.contracts.pending_withdrawal(w.seller.address)
+    owed = w.contracts.market.pending_withdrawal(w.seller.address)
     ruling = platform.arbitrate(order_id)
     assert (ruling["ruling"], ruling["seller_honest"], ruling["content_match"]) == ("for-seller", True, True)
     assert ruling["similarity"] == pytest.approx(1.0) and ruling["transmitted_ok"] is None
     assert (
         ruling["order"]["state"] == "completed"
-        and w.contracts.owner_of(w.contracts.listing(w.contracts.order(order_id).listing_id).token_id)
+        and w.contracts.catalog.owner_of(
+            w.contracts.market.listing(w.contracts.market.order(order_id).listing_id).token_id
+        )
         == w.buyer.address
     )
-    fee = PRICE * w.contracts.fee_bps() // 10_000
-    assert w.contracts.pending_withdrawal(w.seller.address) - owed == PRICE - fee + 2 * PRICE  # both collaterals
+    fee = PRICE * w.contracts.market.fee_bps() // 10_000
+    assert w.contracts.market.pending_withdrawal(w.seller.address) - owed == PRICE - fee + 2 * PRICE  # both collaterals
 
     # the buyer's copy E_PkB(D') waits on the platform's node, for the buyer only
     copy = ruling["buyer_copy"]
@@ -122,11 +124,11 @@ def test_seller_who_sent_other_data_is_caught_by_the_disclosed_key(net: Net, tmp
     disclosed = net.client("platform", as_="buyer").disclose(order_id, key)
     assert disclosed["disclosed_by"] == w.buyer.address
     reupload(net, tmp_path, order_id)  # the seller does hold the real data
-    owed = w.contracts.pending_withdrawal(w.buyer.address)
+    owed = w.contracts.market.pending_withdrawal(w.buyer.address)
     ruling = platform.arbitrate(order_id)
     assert (ruling["ruling"], ruling["content_match"], ruling["transmitted_ok"]) == ("redelivered", True, False)
     assert ruling["buyer_copy"] is not None
-    assert w.contracts.pending_withdrawal(w.buyer.address) - owed == 2 * PRICE  # both collaterals
+    assert w.contracts.market.pending_withdrawal(w.buyer.address) - owed == 2 * PRICE  # both collaterals
 
 
 def test_dispute_evidence_and_rulings_are_refused_to_the_wrong_parties(net: Net, tmp_path: Path) -> None:
@@ -175,7 +177,9 @@ def test_dispute_evidence_and_rulings_are_refused_to_the_wrong_parties(net: Net,
     code, detail = status(lambda: as_seller.reupload(order_id, io.BytesIO(b"x" * 64), 64))
     assert code == 422 and "not data encrypted to the platform" in detail
     to_buyer = tmp_path / "to-buyer.dge"  # a real envelope, but for the buyer: the platform cannot read it
-    encrypt_file(write_table(tmp_path / "x.csv"), to_buyer, {w.buyer.address: w.contracts.public_key(w.buyer.address)})
+    encrypt_file(
+        write_table(tmp_path / "x.csv"), to_buyer, {w.buyer.address: w.contracts.registry.public_key(w.buyer.address)}
+    )
     code, detail = status(lambda: as_seller.reupload(order_id, to_buyer.open("rb"), to_buyer.stat().st_size))
     assert code == 422 and "not data encrypted to the platform" in detail
     raw = net.http["platform"].put(
@@ -183,7 +187,7 @@ def test_dispute_evidence_and_rulings_are_refused_to_the_wrong_parties(net: Net,
     )
     assert raw.status_code == 415
 
-    platform_key = w.contracts.public_key(w.platform.address)
+    platform_key = w.contracts.registry.public_key(w.platform.address)
     code, detail = status(lambda: as_seller.disclose(order_id, encrypt_to(platform_key, bytes(32))))
     assert code == 403 and "only the buyer" in detail
     code, detail = status(lambda: as_buyer.disclose(order_id, b"\x01" * 200))
@@ -203,9 +207,9 @@ def test_deadlines_enforced_by_the_platform(net: Net, tmp_path: Path) -> None:
     order_id = buyer.buy(seller.list_offer(token_id, PRICE)["offer"]["listing_id"])["order"]["order_id"]
     assert platform.enforce_deadlines() == {"count": 0, "actions": []}
     w.chain.advance_time(DAY + 1)
-    owed = w.contracts.pending_withdrawal(w.buyer.address)
+    owed = w.contracts.market.pending_withdrawal(w.buyer.address)
     done = platform.enforce_deadlines(first_order=order_id)
     assert [(a["order_id"], a["action"]) for a in done["actions"]] == [(order_id, "refund")]
-    assert w.contracts.order(order_id).state.name == "REFUNDED"
-    assert w.contracts.pending_withdrawal(w.buyer.address) - owed == 3 * PRICE  # price and both collaterals
+    assert w.contracts.market.order(order_id).state.name == "REFUNDED"
+    assert w.contracts.market.pending_withdrawal(w.buyer.address) - owed == 3 * PRICE  # price and both collaterals
     assert platform.enforce_deadlines()["count"] == 0

@@ -109,7 +109,7 @@ def test_audit_and_status_need_the_supervisor(net: Net) -> None:
 def test_attestations_only_on_the_platform_node_for_ones_own_data(net: Net, tmp_path: Path) -> None:
     w = net.world
     prepared = publishing.prepare(w.seller, write_table(tmp_path / "a.csv"))
-    request = publishing.attestation_request(w.seller, prepared, w.contracts.public_key(w.platform.address))
+    request = publishing.attestation_request(w.seller, prepared, w.contracts.registry.public_key(w.platform.address))
 
     assert _status(lambda: net.client("seller").attest(request)) == 404  # not the platform
     assert _status(lambda: net.client("platform", as_="outsider").attest(request)) == 403  # not audited
@@ -129,6 +129,6 @@ def test_attestations_only_on_the_platform_node_for_ones_own_data(net: Net, tmp_
     assert wrong.value.status == 422
 
     # garbage is a client error, not a server one
-    garbage = encrypt_to(w.contracts.public_key(w.platform.address), b"not json")
+    garbage = encrypt_to(w.contracts.registry.public_key(w.platform.address), b"not json")
     assert _status(lambda: net.client("platform", as_="seller").attest(garbage)) == 422
     assert _status(lambda: net.client("platform", as_="seller").attest(b"\x00" * 200)) == 400

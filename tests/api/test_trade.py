@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from datagora.api.client import RemoteError
+from datagora.chain.bindings.tokens import TokensBinding
 from tests.api.conftest import EMBEDDED, Net
 from tests.world import ETHER, write_table
 
@@ -55,7 +56,7 @@ def test_full_trade_between_nodes(net: Net, tmp_path: Path) -> None:
     paid = buyer.buy(offer["listing_id"])
     order_id = paid["order"]["order_id"]
     assert paid["order"]["state"] == "paid" and paid["order"]["buyer"] == w.buyer.address
-    fee = PRICE * w.contracts.fee_bps() // 10_000
+    fee = PRICE * w.contracts.market.fee_bps() // 10_000
     assert {k: paid["order"][k] for k in ("kind", "amount_wei", "collateral_wei", "fee_wei", "queries_total")} == {
         "kind": "ownership",
         "amount_wei": PRICE,
@@ -78,7 +79,7 @@ def test_full_trade_between_nodes(net: Net, tmp_path: Path) -> None:
 
     confirmed = buyer.order_action(order_id, "confirm")
     assert confirmed["order"]["state"] == "completed"
-    assert w.contracts.owner_of(token_id) == w.buyer.address
+    assert w.contracts.catalog.owner_of(token_id) == w.buyer.address
     assert buyer.dataset(token_id)["owner"] == w.buyer.address  # the index followed the transfer
 
     assert seller.withdraw()["amount_wei"] == 2 * PRICE - fee  # the price less the fee and its collateral
@@ -133,7 +134,7 @@ def test_ciphertext_only_for_the_buyer(net: Net, tmp_path: Path) -> None:
     assert whole.headers["accept-ranges"] == "bytes"
     etag = whole.headers["etag"]
     assert etag == f'"{hashlib.sha256(ciphertext).hexdigest()}"'
-    assert net.world.contracts.order(order_id).delivery_hash == hashlib.sha256(ciphertext).digest()
+    assert net.world.contracts.market.order(order_id).delivery_hash == hashlib.sha256(ciphertext).digest()
 
     first = http.get(url, headers={**auth, "Range": "bytes=0-99"})
     assert first.status_code == 206 and first.content == ciphertext[:100]
@@ -174,7 +175,7 @@ def test_audit_export_csv_and_json_with_filters(net: Net, tmp_path: Path) -> Non
     order_id, _ = _delivered(net, tmp_path)
     w = net.world
     supervisor = net.client("supervisor")
-    token_id = w.contracts.listing(w.contracts.order(order_id).listing_id).token_id
+    token_id = w.contracts.market.listing(w.contracts.market.order(order_id).listing_id).token_id
 
     everything = supervisor.audit()
     text = supervisor.audit(format="csv")
@@ -204,12 +205,11 @@ def test_audit_export_csv_and_json_with_filters(net: Net, tmp_path: Path) -> Non
 def test_trade_paid_in_an_erc20(net: Net, tmp_path: Path) -> None:
     """A listing priced in an ERC-20: the seller's node approves the token for its collateral, the buyer's node
     for the price and its collateral; withdrawals name the token."""
-    from datagora.chain.contracts import Contracts
 
     w = net.world
-    token = Contracts.deploy_demo_token(w.chain, w.platform.account)
+    token = TokensBinding.deploy_demo(w.chain, w.platform.account)
     for who in (w.seller, w.buyer):
-        w.contracts.mint_token(w.platform.account, token, who.address, 10 * ETHER)
+        w.contracts.tokens.mint(w.platform.account, token, who.address, 10 * ETHER)
     seller, buyer = net.client("seller"), net.client("buyer")
     token_id = seller.publish(write_table(tmp_path / "t.csv"), name="Token priced")["token_id"]
     offer = seller.list_offer(token_id, PRICE, collateral_wei=PRICE // 2, payment_token=token)["offer"]
@@ -220,18 +220,18 @@ def test_trade_paid_in_an_erc20(net: Net, tmp_path: Path) -> None:
 
     order = buyer.buy(offer["listing_id"])["order"]
     assert (order["payment_token"], order["amount_wei"], order["collateral_wei"]) == (token, PRICE, PRICE // 2)
-    assert w.contracts.escrowed(token) == PRICE + PRICE // 2 * 2
+    assert w.contracts.market.escrowed(token) == PRICE + PRICE // 2 * 2
     seller.order_action(order["order_id"], "deliver")
     buyer.order_action(order["order_id"], "receive", {"seller_url": "http://seller.test"})
     assert buyer.order_action(order["order_id"], "confirm")["order"]["state"] == "completed"
 
-    fee = PRICE * w.contracts.fee_bps() // 10_000
+    fee = PRICE * w.contracts.market.fee_bps() // 10_000
     with pytest.raises(RemoteError) as no_ether:  # owed in the token, not in ether
         seller.withdraw()
     assert no_ether.value.status == 422
     paid = seller.withdraw(payment_token=token)
     assert (paid["amount_wei"], paid["payment_token"]) == (PRICE - fee + PRICE // 2, token)
     assert buyer.withdraw(payment_token=token)["amount_wei"] == PRICE // 2
-    assert w.contracts.token_balance(token, w.seller.address) == 10 * ETHER + PRICE - fee
-    assert w.contracts.escrowed(token) == 0
-    assert w.contracts.pending_withdrawal(w.platform.address, token) == fee
+    assert w.contracts.tokens.balance(token, w.seller.address) == 10 * ETHER + PRICE - fee
+    assert w.contracts.market.escrowed(token) == 0
+    assert w.contracts.market.pending_withdrawal(w.platform.address, token) == fee

@@ -87,12 +87,12 @@ def test_use_right_listed_bought_and_queried_between_nodes(net: Net, tmp_path: P
     assert {row[0]: row[1] for row in first["result"]["rows"]} == regions(data)
     assert first["tx_hash"].startswith("0x") and first["gas_used"] > 0
 
-    refused = w.contracts.pending_withdrawal(w.seller.address)
+    refused = w.contracts.market.pending_withdrawal(w.seller.address)
     with pytest.raises(RemoteError) as raw:  # outside the policy: refused before anything is paid
         buyer.ask_query(order_id, RAW_ROWS, seller_url)
     assert raw.value.status == 403 and raw.value.detail.endswith("HTTP 403: policy: raw rows not permitted")
-    assert w.contracts.order(order_id).queries_left == 2
-    assert w.contracts.pending_withdrawal(w.seller.address) == refused
+    assert w.contracts.market.order(order_id).queries_left == 2
+    assert w.contracts.market.pending_withdrawal(w.seller.address) == refused
 
     # the buyer may also sign a request itself and send it to the seller's node
     spec = QuerySpec.from_dict({"select": [{"aggregate": "avg", "column": "age"}], "where": [["region", "=", "N"]]})
@@ -107,9 +107,9 @@ def test_use_right_listed_bought_and_queried_between_nodes(net: Net, tmp_path: P
         buyer.ask_query(order_id, PER_REGION, seller_url)
     assert spent.value.status == 422 and "no queries left" in spent.value.detail
 
-    fee = PRICE * w.contracts.fee_bps() // 10_000
-    assert w.contracts.pending_withdrawal(w.seller.address) == 3 * (PRICE - fee)
-    assert w.contracts.owner_of(token_id) == w.seller.address  # a use-right keeps the NFT
+    fee = PRICE * w.contracts.market.fee_bps() // 10_000
+    assert w.contracts.market.pending_withdrawal(w.seller.address) == 3 * (PRICE - fee)
+    assert w.contracts.catalog.owner_of(token_id) == w.seller.address  # a use-right keeps the NFT
     assert net.client("seller").withdraw()["amount_wei"] == 3 * (PRICE - fee)
 
 
@@ -118,7 +118,7 @@ def test_query_route_refuses_wrong_callers_stale_and_malformed_requests(net: Net
     _, created, _ = listed(net, tmp_path)
     order_id = net.client("buyer").buy(created["offer"]["listing_id"], queries=2)["order"]["order_id"]
     request = use_rights.sign_query(w.contracts, w.buyer, order_id, QuerySpec.from_dict(PER_REGION))
-    before = (w.chain.block_number(), w.contracts.order(order_id).queries_left)
+    before = (w.chain.block_number(), w.contracts.market.order(order_id).queries_left)
 
     def refused(client_of: str, as_: str, doc: dict[str, Any] | None = None, path: str | None = None) -> RemoteError:
         client = net.client(client_of, as_=as_)
@@ -142,12 +142,12 @@ def test_query_route_refuses_wrong_callers_stale_and_malformed_requests(net: Net
     assert bad_column.status == 422 and "unknown column" in bad_column.detail
     malformed = refused("seller", "buyer", {**request.to_dict(), "query": {"select": [], "having": 1}})
     assert malformed.status == 422
-    assert (w.chain.block_number(), w.contracts.order(order_id).queries_left) == before  # nothing was paid
+    assert (w.chain.block_number(), w.contracts.market.order(order_id).queries_left) == before  # nothing was paid
 
     assert net.client("seller", as_="buyer").run_query(request)["index"] == 0
     stale = refused("seller", "buyer")  # the same signed request again
     assert stale.status == 422 and "stale" in stale.detail
-    assert w.contracts.order(order_id).queries_left == 1
+    assert w.contracts.market.order(order_id).queries_left == 1
 
 
 def test_use_right_listing_with_a_custom_policy_and_refusals(net: Net, tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def test_a_whole_trade_step_by_step(chain_snapshot: RpcChain, anvil_url: str, tm
 
     # deployment, recorded in <home>/deployments/<chain id>.json
     out = flat(ok(w.run("deploy", "--supervisor", "supervisor", "--platform", "platform")))
-    contracts = Contracts.attach(w.chain, w.home)  # raises unless the recorded addresses hold our contracts
+    contracts = Contracts.attach(w.chain, w.home / "deployments")  # raises unless our contracts are at the addresses
     for name, address in contracts.addresses.items():
         assert f"{name} {address}" in out
     assert str(w.home / "deployments" / "31337.json") in out
@@ -91,7 +91,7 @@ def test_a_whole_trade_step_by_step(chain_snapshot: RpcChain, anvil_url: str, tm
     )
     out = flat(ok(w.run(*publish)))
     assert "published income survey.csv as dataset #1" in out and content_hash in out
-    assert contracts.dataset(1).content_hash.hex() == content_hash
+    assert contracts.catalog.dataset(1).content_hash.hex() == content_hash
     out = ok(w.run("search", "income", "-a", "buyer"))
     assert "Income survey" in out and "health" in out
     assert "Income survey" not in ok(w.run("search", "no-such-keyword", "-a", "buyer"))
@@ -105,24 +105,24 @@ def test_a_whole_trade_step_by_step(chain_snapshot: RpcChain, anvil_url: str, tm
     buyer_before = w.chain.balance(w.addresses["buyer"])
     assert "order #1 paid into escrow" in ok(w.run("buy", 1, "-a", "buyer"))
     assert w.chain.balance(w.addresses["buyer"]) < buyer_before - ETHER // 2
-    assert contracts.escrowed() == 3 * ETHER // 2  # the price and both parties' collateral (100 % each)
+    assert contracts.market.escrowed() == 3 * ETHER // 2  # the price and both parties' collateral (100 % each)
     outbox = tmp_path / "outbox"
     out = flat(ok(w.run("deliver", 1, "-a", "seller", "--out", outbox)))
     cipher = outbox / "order-1.dge"
     assert f"delivered order #1: {cipher}" in out
-    assert contracts.order(1).delivery_hash == hashlib.sha256(cipher.read_bytes()).digest()
+    assert contracts.market.order(1).delivery_hash == hashlib.sha256(cipher.read_bytes()).digest()
     got = tmp_path / "received.csv"
     out = flat(ok(w.run("receive", 1, cipher, "-a", "buyer", "--out", got)))
     assert f"sha256 {content_hash} matches Catalog" in out
     assert got.read_bytes() == data.read_bytes()
     assert "confirm order #1" in ok(w.run("confirm", 1, "-a", "buyer"))
-    assert contracts.owner_of(1) == w.addresses["buyer"]
+    assert contracts.catalog.owner_of(1) == w.addresses["buyer"]
 
     # everyone is paid: 2.5 % fee to the platform, the rest to the seller; both deposits return
     assert "withdrew 0.9875 ETH" in ok(w.run("withdraw", "-a", "seller"))
     assert "withdrew 0.5 ETH" in ok(w.run("withdraw", "-a", "buyer"))
     assert "withdrew 0.0125 ETH" in ok(w.run("withdraw", "-a", "platform"))
-    assert contracts.escrowed() == 0
+    assert contracts.market.escrowed() == 0
     failed(w.run("withdraw", "-a", "seller"), "nothing to withdraw")
 
     # the audit trail, as a table and as JSON lines

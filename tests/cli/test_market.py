@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from eth_account.signers.local import LocalAccount
 
+from datagora.chain.bindings.tokens import TokensBinding
 from datagora.chain.client import RpcChain
 from datagora.chain.contracts import Contracts
 from datagora.crypto.hashing import keccak256
@@ -57,7 +58,7 @@ def w(world_base: CliWorld) -> Iterator[CliWorld]:
 
 
 def contracts_of(w: CliWorld) -> Contracts:
-    return Contracts.attach(w.chain, w.home)
+    return Contracts.attach(w.chain, w.home / "deployments")
 
 
 def account(w: CliWorld, name: str) -> LocalAccount:
@@ -85,8 +86,8 @@ def test_list_with_collateral_and_default_collateral(w: CliWorld) -> None:
     out = flat(ok(w.run("list", 2, "-a", "seller", "--price", "0.3eth")))
     assert "listing #2: dataset #2 for 0.3 ETH, collateral 0.3 ETH" in out  # default: 100 % of the price
     c = contracts_of(w)
-    assert (c.listing(1).collateral, c.listing(2).collateral) == (ETHER // 10, 3 * ETHER // 10)
-    assert c.escrowed() == 4 * ETHER // 10
+    assert (c.market.listing(1).collateral, c.market.listing(2).collateral) == (ETHER // 10, 3 * ETHER // 10)
+    assert c.market.escrowed() == 4 * ETHER // 10
     refused(w, ("list", 3, "-a", "seller"), "give the price")
     refused(w, ("list", 3, "-a", "seller", "--price", "1", "--negotiable", "--auction"), "one of --negotiable")
     refused(w, ("list", 3, "-a", "seller", "--price", "1", "--reserve", "1"), "are for --auction")
@@ -96,24 +97,24 @@ def test_list_with_collateral_and_default_collateral(w: CliWorld) -> None:
 
 def test_list_and_withdraw_in_an_erc20(w: CliWorld) -> None:
     chain = w.chain
-    token = Contracts.deploy_demo_token(chain, account(w, "platform"))
+    token = TokensBinding.deploy_demo(chain, account(w, "platform"))
     c = contracts_of(w)
     for who in ("seller", "buyer"):
-        c.mint_token(account(w, "platform"), token, w.addresses[who], 10 * ETHER)
+        c.tokens.mint(account(w, "platform"), token, w.addresses[who], 10 * ETHER)
     out = flat(ok(w.run("list", 1, "-a", "seller", "--price", "2", "--collateral", "1", "--token", token)))
     assert "approved the market to take the collateral" in out
     assert f"listing #1: dataset #1 for {2 * ETHER} DGD units, collateral {ETHER} DGD units" in out
     assert f"order #1 paid into escrow: {2 * ETHER} DGD units plus {ETHER} DGD units collateral" in flat(
         ok(w.run("buy", 1, "-a", "buyer"))
     )
-    assert c.escrowed(token) == 4 * ETHER
+    assert c.market.escrowed(token) == 4 * ETHER
     ok(w.run("deliver", 1, "-a", "seller", "--out", w.home / "outbox"))
     ok(w.run("confirm", 1, "-a", "buyer"))
     refused(w, ("withdraw", "-a", "seller"), "nothing to withdraw")  # owed in the token, not in ether
-    fee = 2 * ETHER * c.fee_bps() // 10_000
+    fee = 2 * ETHER * c.market.fee_bps() // 10_000
     out = flat(ok(w.run("withdraw", "-a", "seller", "--token", token)))
     assert f"withdrew {3 * ETHER - fee} DGD units" in out
-    assert c.token_balance(token, w.addresses["seller"]) == 10 * ETHER + 2 * ETHER - fee
+    assert c.tokens.balance(token, w.addresses["seller"]) == 10 * ETHER + 2 * ETHER - fee
     refused(w, ("withdraw", "-a", "seller", "--token", token), "nothing to withdraw")
     refused(w, ("withdraw", "-a", "seller", "--token", "ether"), "not an address")
 
@@ -127,14 +128,14 @@ def test_offer_counter_and_accept_counter(w: CliWorld) -> None:
     out = flat(ok(w.run("offer", 1, "0.8", "-a", "buyer", "--valid-for", "3600")))
     assert "offer #1 on listing #1: 0.8 ETH (plus 0.1 ETH collateral) held in escrow, open for 3600 s" in out
     c = contracts_of(w)
-    assert c.offer(1).expiry > 0 and c.escrowed() == ETHER // 10 + 9 * ETHER // 10
+    assert c.market.offer(1).expiry > 0 and c.market.escrowed() == ETHER // 10 + 9 * ETHER // 10
     refused(w, ("accept-counter", 1, "-a", "buyer"), "no counter")
     refused(w, ("counter", 1, "0.9", "-a", "buyer"), "not seller")
     assert "countered offer #1 with 0.9 ETH" in flat(ok(w.run("counter", 1, "0.9", "-a", "seller")))
     out = flat(ok(w.run("accept-counter", 1, "-a", "buyer")))
     assert "accepted the counter on offer #1: order #1 paid into escrow" in out
-    assert c.order(1).amount == 9 * ETHER // 10 and c.order(1).state == OrderState.PAID
-    assert c.offer(1).state == OfferState.ACCEPTED
+    assert c.market.order(1).amount == 9 * ETHER // 10 and c.market.order(1).state == OrderState.PAID
+    assert c.market.offer(1).state == OfferState.ACCEPTED
     refused(w, ("offer", 2, "0.5", "-a", "buyer"), "unknown listing id 2")
 
 
@@ -151,8 +152,12 @@ def test_accept_reject_and_withdraw_offers(w: CliWorld) -> None:
     refused(w, ("accept", 3, "-a", "buyer"), "not seller")
     assert "accepted offer #3: order #1 paid into escrow" in flat(ok(w.run("accept", 3, "-a", "seller")))
     c = contracts_of(w)
-    assert [c.offer(i).state for i in (1, 2, 3)] == [OfferState.REJECTED, OfferState.WITHDRAWN, OfferState.ACCEPTED]
-    assert c.order(1).amount == 7 * ETHER // 10
+    assert [c.market.offer(i).state for i in (1, 2, 3)] == [
+        OfferState.REJECTED,
+        OfferState.WITHDRAWN,
+        OfferState.ACCEPTED,
+    ]
+    assert c.market.order(1).amount == 7 * ETHER // 10
     # the rejected and the withdrawn offers' escrow (amount plus collateral) is owed back
     assert "withdrew 1.5 ETH" in ok(w.run("withdraw", "-a", "buyer"))
     assert "withdrew 1.6 ETH" in ok(w.run("withdraw", "-a", "bidder"))
@@ -174,14 +179,14 @@ def test_auction_bids_and_settlement(w: CliWorld) -> None:
     out = flat(ok(w.run("settle", 1, "-a", "seller")))
     assert "settled the auction of listing #1: order #1 for the highest bidder" in out
     c = contracts_of(w)
-    assert (c.order(1).buyer, c.order(1).amount) == (w.addresses["bidder"], 6 * ETHER // 10)
+    assert (c.market.order(1).buyer, c.market.order(1).amount) == (w.addresses["bidder"], 6 * ETHER // 10)
     assert "withdrew 0.5 ETH" in ok(w.run("withdraw", "-a", "buyer"))  # outbid: its bid back
 
     ok(w.run("list", 2, "-a", "seller", "--auction", "--price", "1", "--min-increment", "1000wei", "--duration", "60"))
     w.chain.advance_time(61)
     out = flat(ok(w.run("settle", 2, "-a", "buyer")))
     assert "settled the auction of listing #2 without bids: the dataset returns to the seller" in out
-    assert c.owner_of(2) == w.addresses["seller"]
+    assert c.catalog.owner_of(2) == w.addresses["seller"]
 
 
 # -- disputes and use-rights -----------------------------------------------------------------------------------
@@ -197,7 +202,7 @@ def test_dispute_a_delivered_order(w: CliWorld) -> None:
     out = flat(ok(w.run("dispute", 1, "-a", "buyer", "--reason", "rows differ from the description")))
     assert "disputed order #1: the platform resolves it by Unix time" in out
     c = contracts_of(w)
-    assert c.order(1).state == OrderState.DISPUTED
+    assert c.market.order(1).state == OrderState.DISPUTED
     trail = w.trail()
     disputed = next(r for r in trail if r["action"] == "Disputed")
     assert disputed["actor"] == w.addresses["buyer"]
@@ -206,13 +211,13 @@ def test_dispute_a_delivered_order(w: CliWorld) -> None:
 
 def test_expire_a_use_right_order(w: CliWorld) -> None:
     c = contracts_of(w)
-    listing_id, _ = c.list_use_right(account(w, "seller"), 1, ETHER // 100, 5, 600, keccak256(b"policy"))
-    order_id, _ = c.buy_queries(account(w, "buyer"), listing_id, 3, 3 * ETHER // 100)
+    listing_id, _ = c.market.list_use_right(account(w, "seller"), 1, ETHER // 100, 5, 600, keccak256(b"policy"))
+    order_id, _ = c.market.buy_queries(account(w, "buyer"), listing_id, 3, 3 * ETHER // 100)
     refused(w, ("expire", order_id, "-a", "buyer"), "usage window not over")
     w.chain.advance_time(601)
     out = flat(ok(w.run("expire", order_id, "-a", "buyer")))
     assert f"expired order #{order_id}: 0.03 ETH unused credit owed to the buyer" in out
-    assert c.order(order_id).state == OrderState.REFUNDED
+    assert c.market.order(order_id).state == OrderState.REFUNDED
     settled = [r for r in w.trail() if r["action"] == "Settled"]
     assert "usage window is over" in str(settled[-1]["detail"])
     ok(w.run("list", 2, "-a", "seller", "--price", "0.5"))
@@ -235,7 +240,7 @@ def test_market_params(w: CliWorld) -> None:
     seller_before = w.chain.balance(w.addresses["seller"])
     ok(w.run("list", 1, "-a", "seller", "--price", "0.5", "--collateral", "0"))
     c = contracts_of(w)
-    assert c.pending_withdrawal(w.addresses["platform"]) == ETHER // 100  # the management fee
+    assert c.market.pending_withdrawal(w.addresses["platform"]) == ETHER // 100  # the management fee
     assert w.chain.balance(w.addresses["seller"]) < seller_before - ETHER // 100
     changed = [r for r in w.trail() if r["action"] == "ParametersChanged"]
     assert len(changed) == 1 and changed[0]["actor"] == w.addresses["platform"]

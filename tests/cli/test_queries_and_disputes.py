@@ -53,7 +53,7 @@ class Served:
 
 def serve(w: CliWorld, name: str) -> Served:
     """``name``'s node on its CLI home (``<home>/participants/<name>``), as ``datagora serve`` would run it."""
-    contracts = Contracts.attach(RpcChain(w.url), w.home)
+    contracts = Contracts.attach(RpcChain(w.url), w.home / "deployments")
     account = load_keystore(w.home / "keystores" / f"{name}.json", PASSWORD)
     participant = Participant(name, account, w.home / "participants" / name)
     node = open_node(contracts, participant, f"sqlite:///{w.home / f'index-{name}.db'}", platform=name == "platform")
@@ -81,7 +81,7 @@ class Network:
 
     @property
     def contracts(self) -> Contracts:
-        return Contracts.attach(self.w.chain, self.w.home)
+        return Contracts.attach(self.w.chain, self.w.home / "deployments")
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +184,7 @@ def test_use_right_listed_bought_and_queried_over_http(network: Network, tmp_pat
     garbage.write_text("select * from data")
     refused(w, ("query", order_id, "--spec", garbage, "--from", seller_url, "-a", "buyer"), "not JSON")
     refused(w, ("query", order_id, "--spec", per_region, "--from", seller_url, "-a", "seller"), "not paid by")
-    assert network.contracts.order(order_id).queries_left == 1
+    assert network.contracts.market.order(order_id).queries_left == 1
 
     policy = tmp_path / "rows.jsonld"
     terms = UsagePolicy(
@@ -233,14 +233,14 @@ def test_dispute_raised_and_arbitrated_from_the_command_line(network: Network, t
             contracts,
             buyer,
             order_id,
-            contracts.order(order_id).delivery_hash,
+            contracts.market.order(order_id).delivery_hash,
             at_platform,
             fingerprint=publishing.fingerprint_of(decoy),
         )
     refused(w, ("arbitrate", order_id, "-a", "platform"), "not disputed")
     disputed = flat(ok(w.run("check-delivery", order_id, "-a", "platform")))
     assert "the notices disagree: the platform disputed the order on chain" in disputed and "tx 0x" in disputed
-    assert contracts.order(order_id).state == OrderState.DISPUTED
+    assert contracts.market.order(order_id).state == OrderState.DISPUTED
 
     refused(w, ("arbitrate", order_id, "-a", "platform"), "has not re-uploaded")
     refused(w, ("reupload", order_id, "--to", platform_url, "-a", "buyer"), "not a sale by")
@@ -254,7 +254,7 @@ def test_dispute_raised_and_arbitrated_from_the_command_line(network: Network, t
     ruled = flat(ok(w.run("arbitrate", order_id, "-a", "platform")))
     assert f"order #{order_id} ruled FOR_SELLER: the seller was honest" in ruled
     assert "content match True" in ruled and "transmission ok" in ruled
-    assert contracts.order(order_id).state == OrderState.COMPLETED
+    assert contracts.market.order(order_id).state == OrderState.COMPLETED
     refused(w, ("arbitrate", order_id, "--node", platform_url, "-a", "platform"), "not disputed")
 
 
@@ -268,7 +268,7 @@ def test_deadlines_enforced_in_process_and_over_http(network: Network) -> None:
     w.chain.advance_time(DAY + 1)  # the confirmation deadline passes: mandatory transfer (IV.A.5)
     released = flat(ok(w.run("enforce-deadlines", "--node", platform_url, "-a", "platform", "--first-order", order_id)))
     assert f"release order #{order_id}" in released and "tx 0x" in released
-    assert contracts.order(order_id).state == OrderState.COMPLETED
+    assert contracts.market.order(order_id).state == OrderState.COMPLETED
     assert "no order is past its deadline" in ok(
         w.run("enforce-deadlines", "-a", "platform", "--first-order", order_id)
     )

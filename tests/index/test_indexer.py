@@ -95,7 +95,7 @@ def test_index_projects_a_trade_and_resumes_after_restart(
             ETHER,
             ETHER,  # the default double deposit: 100 % of the price
         )
-        fee = ETHER * world.contracts.fee_bps() // 10_000
+        fee = ETHER * world.contracts.market.fee_bps() // 10_000
         assert (int(order.seller_credit), int(order.buyer_credit), int(order.fee)) == (2 * ETHER - fee, ETHER, fee)
         listing = conn.execute(select(listings).where(listings.c.listing_id == listing_id)).one()
         assert (listing.state, listing.kind, listing.pricing, int(listing.collateral)) == (
@@ -179,7 +179,7 @@ def test_index_projects_negotiation_auctions_disputes_and_use_rights(
         assert conn.execute(select(orders.c.state).where(orders.c.order_id == disputed_order)).scalar_one() == (
             "disputed"
         )
-    c.resolve(platform.account, disputed_order, Ruling.FOR_SELLER, keccak256(b"fingerprints match"))
+    c.market.resolve(platform.account, disputed_order, Ruling.FOR_SELLER, keccak256(b"fingerprints match"))
 
     # an English auction with two bidders, won but never delivered: refunded after the delivery deadline
     auctioned = publish(world, tmp_path, "Auctioned")
@@ -195,8 +195,8 @@ def test_index_projects_negotiation_auctions_disputes_and_use_rights(
 
     # use-rights: three queries prepaid, none used, the credit expires back to the buyer
     used = publish(world, tmp_path, "Queried")
-    use_listing, _ = c.list_use_right(seller.account, used, ETHER // 100, 10, 3600, keccak256(b"odrl policy"))
-    use_order, _ = c.buy_queries(buyer.account, use_listing, 3, 3 * ETHER // 100)
+    use_listing, _ = c.market.list_use_right(seller.account, used, ETHER // 100, 10, 3600, keccak256(b"odrl policy"))
+    use_order, _ = c.market.buy_queries(buyer.account, use_listing, 3, 3 * ETHER // 100)
     world.chain.advance_time(3601)
     market.expire(c, buyer, use_order)
 

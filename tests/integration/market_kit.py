@@ -87,20 +87,20 @@ def deliver_fabricated(
     ciphertext on chain, relays it and posts a "sent" notice claiming its published fingerprint f_S. Returns
     the delivery hash."""
     c = world.contracts
-    order = c.order(order_id)
+    order = c.market.order(order_id)
     cipher = seller.home / "tmp" / f"fabricated-{order_id}.dge"
     cipher.parent.mkdir(parents=True, exist_ok=True)
-    encrypt_file(fabricated, cipher, {order.buyer: c.public_key(order.buyer)})
+    encrypt_file(fabricated, cipher, {order.buyer: c.registry.public_key(order.buyer)})
     blob = seller.store.put_file(cipher)
     delivery_hash = bytes.fromhex(blob)
-    c.deliver(seller.account, order_id, delivery_hash)
+    c.market.deliver(seller.account, order_id, delivery_hash)
     send_through_relay(c, seller, order_id, LocalRelay(board, seller.address), clock=world.chain.now)
     return delivery_hash
 
 
 def download(world: World, board: SendReceiveBoard, buyer: Participant, order_id: int, dst: Path) -> Path:
     """Step 14 on the buyer's side: fetch the relayed ciphertext of ``order_id`` from the platform."""
-    order = world.contracts.order(order_id)
+    order = world.contracts.market.order(order_id)
     assert order.buyer == buyer.address  # the platform serves the order's buyer only
     _, handle = board.open_relayed(order)
     with handle, dst.open("wb") as out:
@@ -188,9 +188,9 @@ def withdraw_exactly(
     """``who`` withdraws; the amount, the ``Withdrawn`` event and the balance change must all equal ``expected``
     (the balance net of the withdrawal's gas for ether, exactly for an ERC-20)."""
     c = world.contracts
-    assert c.pending_withdrawal(who.address, token) == expected
+    assert c.market.pending_withdrawal(who.address, token) == expected
     ether = int(token, 16) == 0
-    before = world.chain.balance(who.address) if ether else c.token_balance(token, who.address)
+    before = world.chain.balance(who.address) if ether else c.tokens.balance(token, who.address)
     amount, tx = market.withdraw(c, who, token)
     assert amount == expected
     assert tx.event("Withdrawn").args == {
@@ -203,6 +203,6 @@ def withdraw_exactly(
         if ledger is not None:
             ledger.spent(who, tx)
     else:
-        assert c.token_balance(token, who.address) == before + expected
-    assert c.pending_withdrawal(who.address, token) == 0
+        assert c.tokens.balance(token, who.address) == before + expected
+    assert c.market.pending_withdrawal(who.address, token) == 0
     return tx

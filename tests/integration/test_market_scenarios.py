@@ -57,7 +57,7 @@ def board(world: World, tmp_path: Path) -> SendReceiveBoard:
 
 
 def _fee(world: World, amount: int) -> int:
-    return amount * world.contracts.fee_bps() // 10_000
+    return amount * world.contracts.market.fee_bps() // 10_000
 
 
 def _settled(tx: TxResult) -> dict[str, Any]:
@@ -75,11 +75,11 @@ def _sold(world: World, path: Path, name: str, price: int = PRICE, *, delivery_w
 
 def _market_is_empty(world: World, token: str | None = None) -> None:
     c = world.contracts
-    assert c.escrowed() == 0
+    assert c.market.escrowed() == 0
     assert world.chain.balance(c.addresses["Market"]) == 0
     if token is not None:
-        assert c.escrowed(token) == 0
-        assert c.token_balance(token, c.addresses["Market"]) == 0
+        assert c.market.escrowed(token) == 0
+        assert c.tokens.balance(token, c.addresses["Market"]) == 0
 
 
 # -- scenario 1: the platform as broker (section III.A, steps 1-24) ----------------------------------------------
@@ -92,7 +92,9 @@ def test_broker_sale(world: World, board: SendReceiveBoard, tmp_path: Path) -> N
     ledger = Ledger(world, seller, buyer, platform)
     ledger.spent(
         platform,
-        c.set_parameters(platform.account, fee_bps=FEE_BPS, management_fee=MANAGEMENT_FEE, dispute_window=7 * DAY),
+        c.market.set_parameters(
+            platform.account, fee_bps=FEE_BPS, management_fee=MANAGEMENT_FEE, dispute_window=7 * DAY
+        ),
     )
 
     listing_id, txs = market.list_dataset(c, seller, token_id, PRICE)
@@ -110,8 +112,8 @@ def test_broker_sale(world: World, board: SendReceiveBoard, tmp_path: Path) -> N
         "confirm_window": DAY,
         "management_fee": MANAGEMENT_FEE,
     }
-    assert c.owner_of(token_id) == c.addresses["Market"]
-    assert c.pending_withdrawal(platform.address) == MANAGEMENT_FEE
+    assert c.catalog.owner_of(token_id) == c.addresses["Market"]
+    assert c.market.pending_withdrawal(platform.address) == MANAGEMENT_FEE
 
     order_id, tx = market.buy(c, buyer, listing_id)  # steps 9-12
     ledger.spent(buyer, tx)
@@ -125,7 +127,7 @@ def test_broker_sale(world: World, board: SendReceiveBoard, tmp_path: Path) -> N
         "queries": 0,
         "deadline": world.chain.block_timestamp(tx.block_number) + DAY,
     }
-    assert c.escrowed() == 3 * PRICE  # the seller's collateral, the price, the buyer's collateral
+    assert c.market.escrowed() == 3 * PRICE  # the seller's collateral, the price, the buyer's collateral
 
     delivery = relay_delivery(world, board, seller, order_id)  # steps 13-17 through the platform
     ledger.spent(seller, delivery.tx)
@@ -147,9 +149,9 @@ def test_broker_sale(world: World, board: SendReceiveBoard, tmp_path: Path) -> N
         "buyer_credit": PRICE,
         "fee": fee,
     }
-    assert c.owner_of(token_id) == buyer.address
-    assert c.listing(listing_id).state == ListingState.SOLD
-    assert c.order(order_id).state == OrderState.COMPLETED
+    assert c.catalog.owner_of(token_id) == buyer.address
+    assert c.market.listing(listing_id).state == ListingState.SOLD
+    assert c.market.order(order_id).state == OrderState.COMPLETED
 
     withdraw_exactly(world, ledger, seller, 2 * PRICE - fee)
     withdraw_exactly(world, ledger, buyer, PRICE)  # its collateral back
@@ -203,8 +205,8 @@ def test_reseller_buy(world: World, board: SendReceiveBoard, tmp_path: Path) -> 
         "buyer_credit": PRICE,
         "fee": fee,
     }
-    assert c.owner_of(sale.token_id) == platform.address
-    assert hashlib.sha256(bought.read_bytes()).digest() == c.dataset(sale.token_id).content_hash
+    assert c.catalog.owner_of(sale.token_id) == platform.address
+    assert hashlib.sha256(bought.read_bytes()).digest() == c.catalog.dataset(sale.token_id).content_hash
     # The platform received the data itself: no buyer notice on the board, nothing for step 22 to compare.
     assert board.check(sale.order_id).consistent is None
 
@@ -246,7 +248,7 @@ def test_reseller_sell(world: World, board: SendReceiveBoard, tmp_path: Path) ->
         "buyer_credit": resale_price,
         "fee": fee_2,
     }
-    assert c.owner_of(sale.token_id) == buyer.address
+    assert c.catalog.owner_of(sale.token_id) == buyer.address
     withdraw_exactly(world, ledger, seller, 2 * PRICE - fee_1)
     withdraw_exactly(world, ledger, buyer, resale_price)
     # 2(a): its collateral and its own fee; 2(b): the resale price less its own fee, its fee, its collateral.
@@ -283,7 +285,7 @@ def test_use_right_three_queries(world: World, tmp_path: Path) -> None:
     }
     order_id, tx = use_rights.buy_queries(c, buyer, listing_id, 4)
     assert tx.event("OrderPaid").args["amount"] == 4 * per_query
-    assert c.escrowed() == 4 * per_query
+    assert c.market.escrowed() == 4 * per_query
 
     by_region = Counter(r["region"] for r in rows)
     incomes: dict[str, list[float]] = defaultdict(list)
@@ -331,16 +333,16 @@ def test_use_right_three_queries(world: World, tmp_path: Path) -> None:
         assert use_rights.verify_answer(c, order_id, index, answer.result)
         with pytest.raises(ValidationError, match="stale"):
             use_rights.answer_query(c, seller, request)  # a signed request is paid once
-    assert c.pending_withdrawal(seller.address) == 3 * (per_query - fee)
-    assert c.pending_withdrawal(platform.address) == 3 * fee
+    assert c.market.pending_withdrawal(seller.address) == 3 * (per_query - fee)
+    assert c.market.pending_withdrawal(platform.address) == 3 * fee
 
     # A raw-row query is outside the ODRL policy: refused by the owner's node, nothing recorded, nothing paid.
     raw = use_rights.sign_query(c, buyer, order_id, QuerySpec(select=(ColumnRef("id"), ColumnRef("income"))))
     with pytest.raises(AccessDenied, match="policy: raw rows not permitted"):
         use_rights.answer_query(c, seller, raw)
-    order = c.order(order_id)
+    order = c.market.order(order_id)
     assert (order.state, order.queries_left, order.amount) == (OrderState.PAID, 1, per_query)
-    assert c.pending_withdrawal(seller.address) == 3 * (per_query - fee)
+    assert c.market.pending_withdrawal(seller.address) == 3 * (per_query - fee)
     forged = QueryResult(answer.result.columns, answer.result.rows[:-1])
     assert not use_rights.verify_answer(c, order_id, 2, forged)
 
@@ -359,8 +361,8 @@ def test_use_right_three_queries(world: World, tmp_path: Path) -> None:
         "buyer_credit": per_query,
         "fee": 0,
     }
-    assert c.order(order_id).state == OrderState.COMPLETED
-    assert c.owner_of(token_id) == seller.address
+    assert c.market.order(order_id).state == OrderState.COMPLETED
+    assert c.catalog.owner_of(token_id) == seller.address
     withdraw_exactly(world, None, buyer, per_query)
     withdraw_exactly(world, None, seller, 3 * (per_query - fee))
     withdraw_exactly(world, None, platform, 3 * fee)
@@ -385,26 +387,26 @@ def test_negotiation(world: World, bidders: list[Participant], tmp_path: Path) -
     offer_id, _ = market.make_offer(c, buyer, listing_id, low)
     tx = market.reject_offer(c, seller, offer_id)
     assert tx.event("OfferClosed").args == {"offer_id": offer_id, "by": seller.address, "rejected": True}
-    assert c.offer(offer_id).state == OfferState.REJECTED
-    assert c.pending_withdrawal(buyer.address) == low + collateral
+    assert c.market.offer(offer_id).state == OfferState.REJECTED
+    assert c.market.pending_withdrawal(buyer.address) == low + collateral
 
     rival_offer, _ = market.make_offer(c, rival, listing_id, rival_bid)  # left open
     offer_id, _ = market.make_offer(c, buyer, listing_id, mid)
     tx = market.counter_offer(c, seller, offer_id, counter)
     assert tx.event("OfferCountered").args == {"offer_id": offer_id, "listing_id": listing_id, "counter": counter}
-    escrow_before = c.escrowed()
+    escrow_before = c.market.escrowed()
     order_id, tx = market.accept_counter(c, buyer, offer_id)  # tops up counter - mid
-    assert c.escrowed() == escrow_before + counter - mid
+    assert c.market.escrowed() == escrow_before + counter - mid
     assert tx.event("OfferAccepted").args == {"offer_id": offer_id, "order_id": order_id, "price": counter}
     assert tx.event("OrderPaid").args["amount"] == counter
-    assert c.offer(offer_id).state == OfferState.ACCEPTED
-    assert c.listing(listing_id).state == ListingState.PENDING
+    assert c.market.offer(offer_id).state == OfferState.ACCEPTED
+    assert c.market.listing(listing_id).state == ListingState.PENDING
 
     # The rival's offer can no longer be accepted; it takes its escrow back.
     with pytest.raises(TransactionReverted, match="market: listing not active"):
         market.accept_offer(c, seller, rival_offer)
     market.withdraw_offer(c, rival, rival_offer)
-    assert c.offer(rival_offer).state == OfferState.WITHDRAWN
+    assert c.market.offer(rival_offer).state == OfferState.WITHDRAWN
 
     delivery = market.deliver(c, seller, order_id, out_dir=tmp_path / "outbox")
     market.receive(c, buyer, order_id, delivery.path, tmp_path / "got.csv")
@@ -418,7 +420,7 @@ def test_negotiation(world: World, bidders: list[Participant], tmp_path: Path) -
         "buyer_credit": collateral,
         "fee": fee,
     }
-    assert c.owner_of(token_id) == buyer.address
+    assert c.catalog.owner_of(token_id) == buyer.address
     withdraw_exactly(world, None, buyer, low + collateral + collateral)
     withdraw_exactly(world, None, rival, rival_bid + collateral)
     withdraw_exactly(world, None, seller, counter - fee + collateral)
@@ -432,7 +434,7 @@ def test_auction_three_bidders(
     c, seller, platform = world.contracts, world.seller, world.platform
     first, second, third = world.buyer, *bidders
     for b in bidders:
-        c.mint_token(platform.account, demo_token, b.address, DEMO_TOKEN_BALANCE)
+        c.tokens.mint(platform.account, demo_token, b.address, DEMO_TOKEN_BALANCE)
     reserve, step = 100 * ETHER, 10 * ETHER  # DemoToken units (18 decimals)
     photo = write_photo(tmp_path / "coffee.png", "coffee")
     token_id = publish(world, photo, "Coffee")
@@ -440,8 +442,8 @@ def test_auction_three_bidders(
         c, seller, token_id, reserve, min_increment=step, duration=3600, payment_token=demo_token
     )
     collateral = reserve
-    assert c.token_balance(demo_token, seller.address) == DEMO_TOKEN_BALANCE - collateral
-    assert c.escrowed(demo_token) == collateral
+    assert c.tokens.balance(demo_token, seller.address) == DEMO_TOKEN_BALANCE - collateral
+    assert c.market.escrowed(demo_token) == collateral
 
     with pytest.raises(TransactionReverted, match="market: below reserve"):
         market.bid(c, first, listing_id, reserve - 1)
@@ -460,12 +462,12 @@ def test_auction_three_bidders(
         market.bid(c, second, listing_id, reserve + 3 * step - 1)
     winning = reserve + 4 * step
     market.bid(c, first, listing_id, winning)
-    auction = c.auction(listing_id)
+    auction = c.market.auction(listing_id)
     assert (auction.highest_bidder, auction.highest_bid) == (first.address, winning)
     # Outbid bidders are refunded by pull payment, bid and collateral.
     for bidder, amount in bids:
-        assert c.pending_withdrawal(bidder.address, demo_token) == amount + collateral
-    assert c.escrowed(demo_token) == collateral + winning + collateral
+        assert c.market.pending_withdrawal(bidder.address, demo_token) == amount + collateral
+    assert c.market.escrowed(demo_token) == collateral + winning + collateral
 
     with pytest.raises(TransactionReverted, match="market: auction not ended"):
         market.settle_auction(c, second, listing_id)
@@ -495,11 +497,11 @@ def test_auction_three_bidders(
         "buyer_credit": collateral,
         "fee": fee,
     }
-    assert c.owner_of(token_id) == first.address
+    assert c.catalog.owner_of(token_id) == first.address
     withdraw_exactly(world, None, first, collateral, demo_token)
     withdraw_exactly(world, None, seller, winning - fee + collateral, demo_token)
     withdraw_exactly(world, None, platform, fee, demo_token)
-    balances = {p.label: c.token_balance(demo_token, p.address) for p in (first, second, third, seller, platform)}
+    balances = {p.label: c.tokens.balance(demo_token, p.address) for p in (first, second, third, seller, platform)}
     assert balances == {
         "buyer": DEMO_TOKEN_BALANCE - winning,
         "buyer2": DEMO_TOKEN_BALANCE,
@@ -567,7 +569,7 @@ def test_illegal_resale_refused(world: World, board: SendReceiveBoard, tmp_path:
     relay_delivery(world, board, seller, sale.order_id)
     receipt, _ = receive_and_report(world, board, buyer, sale.order_id, tmp_path / "bought" / "astronaut.png")
     market.confirm(c, buyer, sale.order_id)
-    assert c.owner_of(sale.token_id) == buyer.address
+    assert c.catalog.owner_of(sale.token_id) == buyer.address
 
     # The buyer re-publishes a cropped, brightened JPEG of what it bought: the platform refuses it (step 5).
     pirated = write_pirated_copy(receipt.path, tmp_path / "astronaut-edit.jpg")
@@ -580,13 +582,13 @@ def test_illegal_resale_refused(world: World, board: SendReceiveBoard, tmp_path:
     with pytest.raises(AccessDenied, match="market: not token owner"):
         market.list_dataset(c, seller, sale.token_id, PRICE)
     with pytest.raises(TransactionReverted, match="market: not token owner"):
-        c.list(seller.account, sale.token_id, PRICE, DAY, DAY)
+        c.market.list(seller.account, sale.token_id, PRICE, DAY, DAY)
     with pytest.raises(NoveltyRefused, match=f"near-duplicate of dataset {sale.token_id}"):
         publish(world, write_pirated_copy(photo, tmp_path / "seller-edit.jpg"), "Astronaut v2")
-    assert c.dataset_count() == 1
+    assert c.catalog.dataset_count() == 1
     # The rightful owner may sell the ownership it bought.
     listing_id, _ = market.list_dataset(c, buyer, sale.token_id, PRICE)
-    assert c.listing(listing_id).seller == buyer.address
+    assert c.market.listing(listing_id).seller == buyer.address
 
 
 def _disputed(world: World, board: SendReceiveBoard, order_id: int) -> disputes.DeliveryCheck:
@@ -595,7 +597,7 @@ def _disputed(world: World, board: SendReceiveBoard, order_id: int) -> disputes.
     assert (check.action, check.consistent) == ("dispute", False)
     assert check.tx is not None
     assert check.tx.event("Disputed").args["by"] == world.platform.address
-    assert world.contracts.order(order_id).state == OrderState.DISPUTED
+    assert world.contracts.market.order(order_id).state == OrderState.DISPUTED
     return check
 
 
@@ -644,11 +646,11 @@ def test_inconsistent_fingerprint_fabricated_data(world: World, board: SendRecei
         copy.write_bytes(src.read())
     decrypt_file(copy, tmp_path / "from-platform.png", buyer.private_key)
     assert (tmp_path / "from-platform.png").read_bytes() == photo.read_bytes()
-    assert c.owner_of(sale.token_id) == buyer.address
+    assert c.catalog.owner_of(sale.token_id) == buyer.address
     withdraw_exactly(world, None, seller, PRICE - fee)
     withdraw_exactly(world, None, platform, fee)
     withdraw_exactly(world, None, buyer, 2 * PRICE)
-    assert c.pending_withdrawal(buyer.address) == 0
+    assert c.market.pending_withdrawal(buyer.address) == 0
     _market_is_empty(world)
 
 
@@ -676,7 +678,7 @@ def test_inconsistent_fingerprint_fake_buyer_fingerprint(world: World, board: Se
         "buyer_credit": 0,
         "fee": fee,
     }
-    assert c.owner_of(sale.token_id) == buyer.address
+    assert c.catalog.owner_of(sale.token_id) == buyer.address
     withdraw_exactly(world, None, seller, PRICE - fee + 2 * PRICE)
     withdraw_exactly(world, None, platform, fee)
     with pytest.raises(ValidationError, match="nothing to withdraw"):
@@ -712,8 +714,8 @@ def test_inconsistent_fingerprint_fake_seller_fingerprint(
     assert (resolution.seller_honest, resolution.content_match, resolution.buyer_copy) == (False, True, None)
     assert _settled(resolution.tx)["outcome"] == Outcome.FOR_BUYER
     assert _settled(resolution.tx)["buyer_credit"] == PRICE + 2 * PRICE
-    assert c.owner_of(token_id) == seller.address  # the NFT returns, the listing closes
-    assert c.listing(c.order(first).listing_id).state == ListingState.CLOSED
+    assert c.catalog.owner_of(token_id) == seller.address  # the NFT returns, the listing closes
+    assert c.market.listing(c.market.order(first).listing_id).state == ListingState.CLOSED
 
     # 2. Next sale: it re-uploads data matching the fake fingerprint, which is not the dataset.
     second = sell_and_dispute()
@@ -722,13 +724,13 @@ def test_inconsistent_fingerprint_fake_seller_fingerprint(
     assert (resolution.seller_honest, resolution.content_match) == (False, False)
     assert _settled(resolution.tx) == {
         "order_id": second,
-        "listing_id": c.order(second).listing_id,
+        "listing_id": c.market.order(second).listing_id,
         "outcome": Outcome.FOR_BUYER,
         "seller_credit": 0,
         "buyer_credit": PRICE + 2 * PRICE,
         "fee": 0,
     }
-    assert c.owner_of(token_id) == seller.address
+    assert c.catalog.owner_of(token_id) == seller.address
     withdraw_exactly(world, None, buyer, 2 * (PRICE + 2 * PRICE))  # both payments and both seller collaterals
     with pytest.raises(ValidationError, match="nothing to withdraw"):
         market.withdraw(c, seller)
@@ -740,7 +742,7 @@ def test_seller_refuses_to_transmit(world: World, board: SendReceiveBoard, tmp_p
     without transmission, refunds the buyer and gives it the seller's collateral; the seller also lost the
     management fee."""
     c, seller, buyer, platform = world.contracts, world.seller, world.buyer, world.platform
-    c.set_parameters(platform.account, fee_bps=FEE_BPS, management_fee=MANAGEMENT_FEE, dispute_window=7 * DAY)
+    c.market.set_parameters(platform.account, fee_bps=FEE_BPS, management_fee=MANAGEMENT_FEE, dispute_window=7 * DAY)
     sale = _sold(world, write_table(tmp_path / "survey.csv", rows=70, seed=3), "Survey", delivery_window=3600)
     assert disputes.enforce_deadlines(c, platform) == []
     view = board.check(sale.order_id)  # payment recorded on chain, no transmission on the board
@@ -760,8 +762,8 @@ def test_seller_refuses_to_transmit(world: World, board: SendReceiveBoard, tmp_p
     with pytest.raises(ValidationError, match="refunded, not paid"):
         market.deliver(c, seller, sale.order_id)
     assert disputes.enforce_deadlines(c, platform) == []  # nothing left to enforce
-    assert c.owner_of(sale.token_id) == seller.address
-    assert c.listing(sale.listing_id).state == ListingState.CLOSED
+    assert c.catalog.owner_of(sale.token_id) == seller.address
+    assert c.market.listing(sale.listing_id).state == ListingState.CLOSED
     withdraw_exactly(world, None, buyer, 3 * PRICE)
     withdraw_exactly(world, None, platform, MANAGEMENT_FEE)
     with pytest.raises(ValidationError, match="nothing to withdraw"):
@@ -797,7 +799,7 @@ def test_buyer_refuses_to_confirm(world: World, board: SendReceiveBoard, tmp_pat
         "buyer_credit": 0,
         "fee": fee,
     }
-    assert c.owner_of(token_id) == buyer.address
+    assert c.catalog.owner_of(token_id) == buyer.address
     with pytest.raises(TransactionReverted, match="market: order not delivered"):
         market.confirm(c, buyer, order_id)
     withdraw_exactly(world, None, seller, PRICE - fee + 2 * PRICE)

@@ -41,7 +41,7 @@ def test_modified_photo_is_refused_naming_the_original(world: World, tmp_path: P
     with pytest.raises(NoveltyRefused, match=f"near-duplicate of dataset {token_id}") as info:
         _publish(world, pirated, "Totally new astronaut")
     assert info.value.matching_token_id == token_id
-    assert world.contracts.dataset_count() == 1
+    assert world.contracts.catalog.dataset_count() == 1
     # A different photo is new.
     assert _publish(world, write_photo(tmp_path / "coffee.png", "coffee"), "Coffee") == token_id + 1
 

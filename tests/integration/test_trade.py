@@ -48,14 +48,14 @@ def test_full_trade_moves_data_money_and_ownership(world: World, tmp_path: Path)
     c = world.contracts
     path = write_table(tmp_path / "survey.csv")
     token_id = _publish(world, path, "Income survey 2026")
-    ds = c.dataset(token_id)
+    ds = c.catalog.dataset(token_id)
     assert ds.owner == world.seller.address
     assert ds.content_hash == hashlib.sha256(path.read_bytes()).digest()
 
     listing_id, _ = market.list_dataset(c, world.seller, token_id, PRICE)
-    assert c.owner_of(token_id) == c.addresses["Market"]  # custody while listed
-    assert c.listing(listing_id).collateral == PRICE  # the default double deposit: 100 % of the price
-    assert c.escrowed() == PRICE  # the seller's collateral
+    assert c.catalog.owner_of(token_id) == c.addresses["Market"]  # custody while listed
+    assert c.market.listing(listing_id).collateral == PRICE  # the default double deposit: 100 % of the price
+    assert c.market.escrowed() == PRICE  # the seller's collateral
 
     hits = catalog.search(c, world.buyer.address, "income")
     assert [(h.token_id, h.listing_id, h.price) for h in hits] == [(token_id, listing_id, PRICE)]
@@ -65,24 +65,24 @@ def test_full_trade_moves_data_money_and_ownership(world: World, tmp_path: Path)
     order_id, tx = market.buy(c, world.buyer, listing_id)
     assert tx.event("OrderPaid").args["amount"] == PRICE
     assert tx.event("OrderPaid").args["collateral"] == PRICE
-    assert c.escrowed() == 3 * PRICE  # price and both deposits
+    assert c.market.escrowed() == 3 * PRICE  # price and both deposits
     assert world.chain.balance(world.buyer.address) < buyer_before - 2 * PRICE + 1  # price, collateral and gas
 
     delivery = market.deliver(c, world.seller, order_id, out_dir=tmp_path / "outbox")
-    assert c.order(order_id).state == OrderState.DELIVERED
-    assert c.order(order_id).delivery_hash == hashlib.sha256(delivery.path.read_bytes()).digest()
+    assert c.market.order(order_id).state == OrderState.DELIVERED
+    assert c.market.order(order_id).delivery_hash == hashlib.sha256(delivery.path.read_bytes()).digest()
 
     receipt = market.receive(c, world.buyer, order_id, delivery.path, tmp_path / "got.csv")
     assert receipt.path.read_bytes() == path.read_bytes()
 
     market.confirm(c, world.buyer, order_id)
-    assert c.owner_of(token_id) == world.buyer.address
-    assert c.listing(listing_id).state == ListingState.SOLD
-    fee = PRICE * c.fee_bps() // 10_000
-    assert c.pending_withdrawal(world.seller.address) == 2 * PRICE - fee  # price less fee, its collateral back
-    assert c.pending_withdrawal(world.buyer.address) == PRICE  # its collateral back
-    assert c.pending_withdrawal(world.platform.address) == fee
-    assert c.escrowed() == 0
+    assert c.catalog.owner_of(token_id) == world.buyer.address
+    assert c.market.listing(listing_id).state == ListingState.SOLD
+    fee = PRICE * c.market.fee_bps() // 10_000
+    assert c.market.pending_withdrawal(world.seller.address) == 2 * PRICE - fee  # price less fee, its collateral back
+    assert c.market.pending_withdrawal(world.buyer.address) == PRICE  # its collateral back
+    assert c.market.pending_withdrawal(world.platform.address) == fee
+    assert c.market.escrowed() == 0
 
     seller_before = world.chain.balance(world.seller.address)
     amount, tx = market.withdraw(c, world.seller)
@@ -109,8 +109,8 @@ def test_refund_after_delivery_deadline(world: World, tmp_path: Path) -> None:
     with pytest.raises(TransactionReverted, match="market: delivery deadline passed"):
         market.deliver(c, world.seller, order_id)
     market.refund(c, world.buyer, order_id)
-    assert c.order(order_id).state == OrderState.REFUNDED
-    assert c.owner_of(token_id) == world.seller.address
+    assert c.market.order(order_id).state == OrderState.REFUNDED
+    assert c.catalog.owner_of(token_id) == world.seller.address
     amount, _ = market.withdraw(c, world.buyer)
     assert amount == 3 * PRICE  # the price, its collateral and the seller's forfeited collateral
     with pytest.raises(ValidationError, match="nothing to withdraw"):
@@ -125,8 +125,8 @@ def test_release_after_confirm_deadline(world: World, tmp_path: Path) -> None:
         market.release(c, world.seller, order_id)
     world.chain.advance_time(601)
     market.release(c, world.seller, order_id)
-    assert c.owner_of(token_id) == world.buyer.address
-    assert c.pending_withdrawal(world.seller.address) > 0
+    assert c.catalog.owner_of(token_id) == world.buyer.address
+    assert c.market.pending_withdrawal(world.seller.address) > 0
 
 
 def test_tampered_ciphertext_is_refused_and_nothing_written(world: World, tmp_path: Path) -> None:
@@ -141,7 +141,7 @@ def test_tampered_ciphertext_is_refused_and_nothing_written(world: World, tmp_pa
     with pytest.raises(TamperedError, match="delivery hash"):
         market.receive(c, world.buyer, order_id, bad, out)
     assert not out.exists()
-    assert c.order(order_id).state == OrderState.DELIVERED
+    assert c.market.order(order_id).state == OrderState.DELIVERED
 
 
 def test_wrong_key_cannot_decrypt_a_delivery(world: World, tmp_path: Path) -> None:
@@ -173,7 +173,7 @@ def test_buying_own_listing_reverts_without_state_change(world: World, tmp_path:
     with pytest.raises(TransactionReverted, match="market: own listing"):
         market.buy(c, world.seller, listing_id)
     assert world.chain.balance(world.seller.address) == before
-    assert c.listing(listing_id).state == ListingState.ACTIVE
+    assert c.market.listing(listing_id).state == ListingState.ACTIVE
 
 
 def test_wrong_value_reverts_without_state_change(world: World, tmp_path: Path) -> None:
@@ -184,7 +184,7 @@ def test_wrong_value_reverts_without_state_change(world: World, tmp_path: Path) 
         with pytest.raises(TransactionReverted, match="market: wrong value"):
             market.buy(c, world.buyer, listing_id, value)
     assert world.chain.balance(world.buyer.address) == before
-    assert c.escrowed() == PRICE  # only the seller's collateral
+    assert c.market.escrowed() == PRICE  # only the seller's collateral
 
 
 def test_confirming_twice_reverts(world: World, tmp_path: Path) -> None:
@@ -192,10 +192,10 @@ def test_confirming_twice_reverts(world: World, tmp_path: Path) -> None:
     _, order_id, _ = _paid(world, tmp_path)
     market.deliver(c, world.seller, order_id)
     market.confirm(c, world.buyer, order_id)
-    owed = c.pending_withdrawal(world.seller.address)
+    owed = c.market.pending_withdrawal(world.seller.address)
     with pytest.raises(TransactionReverted, match="market: order not delivered"):
         market.confirm(c, world.buyer, order_id)
-    assert c.pending_withdrawal(world.seller.address) == owed
+    assert c.market.pending_withdrawal(world.seller.address) == owed
 
 
 def test_unaudited_organisation_cannot_publish(world: World, tmp_path: Path) -> None:
@@ -204,7 +204,7 @@ def test_unaudited_organisation_cannot_publish(world: World, tmp_path: Path) -> 
     prepared = publishing.prepare(world.outsider, write_table(tmp_path / "x.csv"), name="x")
     with pytest.raises(TransactionReverted, match="catalog: publisher not audited"):
         publishing.publish(c, world.outsider, prepared, world.attestor)
-    assert c.dataset_count() == 0
+    assert c.catalog.dataset_count() == 0
     with pytest.raises(AccessDenied):
         catalog.search(c, world.outsider.address, "")
 
@@ -221,8 +221,8 @@ def test_suspended_organisation_cannot_trade(world: World, tmp_path: Path) -> No
     registry.set_status(c, world.supervisor.account, world.orgs["seller"], OrgStatus.SUSPENDED)
     with pytest.raises(TransactionReverted, match="market: seller not audited"):
         market.buy(c, world.buyer, listing_id)
-    assert c.listing(listing_id).state == ListingState.ACTIVE
-    assert c.escrowed() == PRICE
+    assert c.market.listing(listing_id).state == ListingState.ACTIVE
+    assert c.market.escrowed() == PRICE
 
 
 def test_suspension_mid_trade_leaves_no_money_stuck(world: World, tmp_path: Path) -> None:
@@ -269,13 +269,13 @@ def test_joining_an_organisation_needs_a_members_approval(world: World, tmp_path
     world.chain.fund(newcomer.address, 10 * ETHER)
     org, tx = registry.register_organisation(c, newcomer, "Seller Org")
     assert org.id == world.orgs["seller"] and tx.event("MembershipRequested").args["account"] == newcomer.address
-    assert c.account_kind(newcomer.address) == AccountKind.PENDING
-    assert not c.is_audited(newcomer.address)
+    assert c.registry.account_kind(newcomer.address) == AccountKind.PENDING
+    assert not c.registry.is_audited(newcomer.address)
     with pytest.raises(TransactionReverted, match="registry: not a member of that organisation"):
         registry.approve_member(c, world.buyer.account, newcomer.address)
     org, tx = registry.approve_member(c, world.seller.account, newcomer.address)
     assert tx.event("MemberJoined").args["account"] == newcomer.address and org.members == 2
-    assert c.is_audited(newcomer.address)
+    assert c.registry.is_audited(newcomer.address)
 
 
 def test_both_parties_rate_a_completed_trade_once(world: World, tmp_path: Path) -> None:
@@ -296,16 +296,16 @@ def test_both_parties_rate_a_completed_trade_once(world: World, tmp_path: Path) 
         "score": 5,
     }
     reputation.rate(c, world.seller, order_id, 4)
-    assert c.reputation(world.seller.address) == (5, 1)
-    assert c.reputation(world.buyer.address) == (4, 1)
-    assert c.average_x100(world.buyer.address) == 400
+    assert c.reputation.totals(world.seller.address) == (5, 1)
+    assert c.reputation.totals(world.buyer.address) == (4, 1)
+    assert c.reputation.average_x100(world.buyer.address) == 400
     assert reputation.reputation_of(c, world.seller.address) == (5.0, 1)
     assert reputation.reputation_of(c, world.outsider.address) == (None, 0)
     with pytest.raises(TransactionReverted, match="reputation: already rated"):
         reputation.rate(c, world.buyer, order_id, 1)
     with pytest.raises(TransactionReverted, match="reputation: not a party"):
         reputation.rate(c, world.outsider, order_id, 3)
-    assert c.reputation(world.seller.address) == (5, 1)
+    assert c.reputation.totals(world.seller.address) == (5, 1)
     assert "Rated" in [r.action for r in audit.audit_trail(c)]
 
 
@@ -322,7 +322,7 @@ def test_audit_trail_tells_negotiations_auctions_disputes_and_parameters(world: 
     order_id, _ = market.accept_counter(c, buyer, offer_id)
     market.deliver(c, seller, order_id)
     market.dispute(c, buyer, order_id, "not the data described")
-    c.resolve(world.platform.account, order_id, Ruling.FOR_BUYER, keccak256(b"fingerprints differ"))
+    c.market.resolve(world.platform.account, order_id, Ruling.FOR_BUYER, keccak256(b"fingerprints differ"))
     auctioned = _publish(world, write_table(tmp_path / "a.csv"), "Auctioned")
     auction_id, _ = market.list_auction(c, seller, auctioned, PRICE, min_increment=PRICE // 10, duration=600)
     world.chain.advance_time(601)

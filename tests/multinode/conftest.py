@@ -249,7 +249,7 @@ def network(anvil_node: AnvilNode, tmp_path_factory: pytest.TempPathFactory) -> 
         chain.fund(account.address, 100 * ETHER)
     contracts = Contracts.deploy(chain, accounts["supervisor"], accounts["platform"])
     for name in ROLES:
-        contracts.deployment.save(root / name)
+        contracts.deployment.save(root / name / "deployments")
     ports = dict(zip(ROLES, _distinct_ports(len(ROLES)), strict=True))
     platform_url = f"http://127.0.0.1:{ports['platform']}"
     nodes = {

@@ -154,7 +154,7 @@ def test_trade_with_direct_delivery(network: Network, tmp_path: Path) -> None:
     assert_only_the_buyer_gets_bytes(net, "seller", f"/deliveries/{order_id}")
 
     received = buyer.order_action(order_id, "receive", {"seller_url": net.nodes["seller"].url})
-    on_chain = net.contracts.dataset(token_id).content_hash
+    on_chain = net.contracts.catalog.dataset(token_id).content_hash
     assert received["content_hash"] == published["content_hash"] == "0x" + on_chain.hex()
     got = net.nodes["buyer"].participant_home / "received" / received["stored_as"]
     assert sha256_of(got) == published["content_hash"] and got.read_bytes() == data.read_bytes()
@@ -232,7 +232,7 @@ def test_trade_through_the_platform_relay(network: Network, tmp_path: Path) -> N
         delivered["delivery_hash"],
     )
     got = net.nodes["buyer"].participant_home / "received" / received["stored_as"]
-    assert sha256_of(got) == "0x" + net.contracts.dataset(token_id).content_hash.hex()
+    assert sha256_of(got) == "0x" + net.contracts.catalog.dataset(token_id).content_hash.hex()
 
     with net.client("platform", as_="supervisor") as as_supervisor:
         board = as_supervisor.relay_board(order_id)
@@ -388,22 +388,22 @@ def test_buyer_node_runs_three_queries_on_the_seller_node(network: Network, tmp_
     (total,) = answers[2]["result"]["rows"][0]
     assert total == pytest.approx(sum(float(r["income"]) for r in rows if int(r["age"]) > 60))
 
-    owed = net.contracts.pending_withdrawal(net.accounts["seller"].address)
+    owed = net.contracts.market.pending_withdrawal(net.accounts["seller"].address)
     with pytest.raises(RemoteError) as raw:
         buyer.ask_query(order_id, {"select": ["id", "income"], "limit": 5}, seller_url)
     assert raw.value.status == 403 and raw.value.detail.endswith("policy: raw rows not permitted")
-    assert net.contracts.order(order_id).queries_left == 1
-    assert net.contracts.pending_withdrawal(net.accounts["seller"].address) == owed  # nothing paid
-    fee = price * net.contracts.fee_bps() // 10_000
+    assert net.contracts.market.order(order_id).queries_left == 1
+    assert net.contracts.market.pending_withdrawal(net.accounts["seller"].address) == owed  # nothing paid
+    fee = price * net.contracts.market.fee_bps() // 10_000
     assert owed >= 3 * (price - fee)
     for index, answer in enumerate(answers):  # each recorded on chain by the seller, with the result's hash
-        (event,) = net.contracts.market_events("QueryAnswered", order_id, index)
+        (event,) = net.contracts.market.events("QueryAnswered", order_id, index)
         assert "0x" + bytes(event.args["result_hash"]).hex() == answer["result_hash"]
         assert event.tx_hash.lower() == answer["tx_hash"].lower()
     log = net.nodes["seller"].log.read_text()
     assert log.count(f'"POST /orders/{order_id}/queries HTTP/1.1" 200') == 3
     assert log.count(f'"POST /orders/{order_id}/queries HTTP/1.1" 403') == 1
-    assert net.contracts.owner_of(token_id) == net.accounts["seller"].address  # a use-right keeps the NFT
+    assert net.contracts.catalog.owner_of(token_id) == net.accounts["seller"].address  # a use-right keeps the NFT
 
 
 def test_dispute_raised_and_arbitrated_through_the_platform_node(network: Network, tmp_path: Path) -> None:
@@ -423,7 +423,7 @@ def test_dispute_raised_and_arbitrated_through_the_platform_node(network: Networ
     # the buyer then claims to have received other data: a signed notice with another table's fingerprint
     liar = Participant("buyer", net.accounts["buyer"], tmp_path / "buyer-keys")
     decoy = publishing.fingerprint_of(write_table(tmp_path / "decoy.csv", rows=400))
-    delivery_hash = net.contracts.order(order_id).delivery_hash
+    delivery_hash = net.contracts.market.order(order_id).delivery_hash
     with net.client("platform", as_="buyer") as at_platform:
         relay.report_received(net.contracts, liar, order_id, delivery_hash, at_platform, fingerprint=decoy)
     checked = platform.check_delivery(order_id)
@@ -441,13 +441,13 @@ def test_dispute_raised_and_arbitrated_through_the_platform_node(network: Networ
     assert "disclosed the data key" in run_cli(net, "buyer", "disclose", order_id, "--to", platform_url)
 
     seller_address = net.accounts["seller"].address
-    owed = net.contracts.pending_withdrawal(seller_address)
+    owed = net.contracts.market.pending_withdrawal(seller_address)
     ruling = platform.arbitrate(order_id)
     assert (ruling["ruling"], ruling["content_match"], ruling["transmitted_ok"]) == ("for-seller", True, True)
     assert ruling["order"]["state"] == "completed" and ruling["tx"]["gas_used"] > 0
-    fee = PRICE * net.contracts.fee_bps() // 10_000
-    assert net.contracts.pending_withdrawal(seller_address) - owed == PRICE - fee + 2 * PRICE
-    assert net.contracts.owner_of(published["token_id"]) == net.accounts["buyer"].address
+    fee = PRICE * net.contracts.market.fee_bps() // 10_000
+    assert net.contracts.market.pending_withdrawal(seller_address) - owed == PRICE - fee + 2 * PRICE
+    assert net.contracts.catalog.owner_of(published["token_id"]) == net.accounts["buyer"].address
 
     with net.client("platform", as_="buyer") as at_platform:
         copy = at_platform.download_copy(
@@ -538,7 +538,11 @@ def test_seller_killed_mid_transfer_and_the_download_resumes(network: Network, t
     received = net.operator("buyer").order_action(order_id, "receive", {"seller_url": seller_node.url})
     assert received["content_hash"] == published["content_hash"]
     assert not part.exists() and sha256_of(whole) == delivered["delivery_hash"]
-    assert sha256_of(kept) == "0x" + net.contracts.dataset(token_id).content_hash.hex() == published["content_hash"]
+    assert (
+        sha256_of(kept)
+        == "0x" + net.contracts.catalog.dataset(token_id).content_hash.hex()
+        == published["content_hash"]
+    )
     # the restarted seller served only the rest: a ranged request, never the whole file again
     restarted_log = seller_node.log.read_text()
     assert f'"GET /deliveries/{order_id} HTTP/1.1" 206' in restarted_log

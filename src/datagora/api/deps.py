@@ -105,7 +105,7 @@ def require_operator(node: NodeDep, session: SessionDep) -> Session:
 
 
 def require_reader(node: NodeDep, session: SessionDep) -> Session:
-    if not (node.contracts.is_audited(session.address) or node.is_supervisor(session.address)):
+    if not (node.contracts.registry.is_audited(session.address) or node.is_supervisor(session.address)):
         raise AccessDenied(f"{session.address} is not a member of an Audited organisation")
     return session
 

@@ -11,6 +11,7 @@ from datagora.api.settings import Settings
 from datagora.chain.client import RpcChain
 from datagora.chain.contracts import Contracts
 from datagora.crypto.keys import load_keystore
+from datagora.home import Home
 from datagora.services.node import Node, open_node
 from datagora.services.participant import Participant
 
@@ -25,15 +26,17 @@ def node_from_settings(settings: Settings, password: Callable[[], str]) -> Node:
     if not settings.account:
         raise NotConfigured("pass --account (or DATAGORA_ACCOUNT): the keystore name of the node's operator")
     chain = RpcChain(settings.rpc_url)
-    contracts = Contracts.attach(chain, settings.home)
-    account = load_keystore(settings.home / "keystores" / f"{settings.account}.json", password())
-    participant = Participant(settings.account, account, settings.home / "participants" / settings.account)
+    home = Home(settings.home)
+    contracts = Contracts.attach(chain, home.deployments)
+    account = load_keystore(home.keystore(settings.account), password())
+    participant = Participant(settings.account, account, home.participant(settings.account).root)
     index_url = settings.index_url
     if index_url is None:
-        index_dir = settings.home / "index"
-        index_dir.mkdir(parents=True, exist_ok=True)
-        index_url = f"sqlite:///{index_dir / f'{chain.chain_id}-{participant.address.lower()}.db'}"
-    platform = settings.platform if settings.platform is not None else contracts.is_attester(participant.address)
+        home.index_dir.mkdir(parents=True, exist_ok=True)
+        index_url = home.index_url(chain.chain_id, participant.address)
+    platform = (
+        settings.platform if settings.platform is not None else contracts.catalog.is_attester(participant.address)
+    )
     attestor = None
     if not platform and settings.platform_url is not None:
         attestor = RemoteAttestor(NodeClient(str(settings.platform_url), account, timeout=settings.peer_timeout))

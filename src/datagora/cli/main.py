@@ -119,7 +119,7 @@ def _money(contracts: Any, amount: int, payment_token: str = ETHER_TOKEN) -> str
     if int(payment_token, 16) == 0:
         return f"{amount / ETHER} ETH"
     try:
-        symbol = str(contracts.token_symbol(payment_token))
+        symbol = str(contracts.tokens.symbol(payment_token))
     except DatagoraError:
         symbol = _short(payment_token)
     return f"{amount} {symbol} units"
@@ -174,7 +174,7 @@ def _contracts(home: Path, rpc_url: str | None) -> Any:
             "this command needs a running chain: pass --rpc-url or set DATAGORA_RPC_URL "
             "(the embedded chain lives inside one process; `datagora demo` runs a whole trade on it)"
         )
-    return Contracts.attach(RpcChain(rpc_url), home)
+    return Contracts.attach(RpcChain(rpc_url), home / "deployments")
 
 
 # -- demo ----------------------------------------------------------------------------------------------------
@@ -315,23 +315,39 @@ def account_fund(
 @app.command()
 @handle_errors
 def deploy(
-    supervisor: Annotated[str, typer.Option(help="Keystore name of the supervisor (deploys Registry).")],
-    platform: Annotated[str, typer.Option(help="Keystore name of the platform (deploys Catalog, Market).")],
+    supervisor: Annotated[
+        str | None, typer.Option(help="Keystore name of the supervisor (deploys the Registry).")
+    ] = None,
+    platform: Annotated[str | None, typer.Option(help="Keystore name of the platform (deploys the others).")] = None,
+    add: Annotated[
+        str | None, typer.Option("--add", help="Add one contract to an existing deployment, e.g. --add Reputation.")
+    ] = None,
     fee_bps: Annotated[int, typer.Option(help="Platform fee in basis points.")] = 250,
     home: Home = DEFAULT_HOME,
     rpc_url: RpcUrl = None,
 ) -> None:
-    """Deploy the contract set and record it in <home>/deployments/<chain id>.json."""
+    """Deploy the contract set and record it in <home>/deployments/<chain id>.json.
+
+    Example: datagora deploy --supervisor supervisor --platform platform"""
     from datagora.chain.client import RpcChain
-    from datagora.chain.contracts import Contracts
+    from datagora.chain.contracts import Contracts, Deployment
 
     if not rpc_url:
         raise DatagoraError("pass --rpc-url: deployments are recorded for external chains")
     chain = RpcChain(rpc_url)
-    contracts = Contracts.deploy(
-        chain, _participant(home, supervisor).account, _participant(home, platform).account, fee_bps=fee_bps
-    )
-    path = contracts.deployment.save(home)
+    signers = {
+        role: _participant(home, name).account
+        for role, name in (("supervisor", supervisor), ("platform", platform))
+        if name is not None
+    }
+    if add is None:
+        if set(signers) != {"supervisor", "platform"}:
+            raise DatagoraError("pass --supervisor and --platform (the keystore names that deploy the contracts)")
+        contracts = Contracts.deploy(chain, signers["supervisor"], signers["platform"], fee_bps=fee_bps)
+    else:
+        existing = Deployment.load(home / "deployments", chain.chain_id)
+        contracts = Contracts.add(chain, existing, add, signers, fee_bps=fee_bps)
+    path = contracts.deployment.save(home / "deployments")
     for name, address in contracts.addresses.items():
         console.print(f"[green]✓[/] {name} {address}", highlight=False)
     console.print(f"recorded in {path}", highlight=False)
@@ -392,7 +408,7 @@ def org_show(name: str, home: Home = DEFAULT_HOME, rpc_url: RpcUrl = None) -> No
     from datagora.services.registry import resolve_organisation
 
     contracts = _contracts(home, rpc_url)
-    org = contracts.organisation(resolve_organisation(contracts, name))
+    org = contracts.registry.organisation(resolve_organisation(contracts, name))
     console.print(f"#{org.id} {org.name!r} status {org.status.name}, {org.members} member(s)", highlight=False)
 
 
@@ -579,7 +595,7 @@ def list_(
         listing_id, txs = market.list_negotiable(contracts, seller, token_id, amount, **terms)
     else:
         listing_id, txs = market.list_dataset(contracts, seller, token_id, amount, **terms)
-    listing = contracts.listing(listing_id)
+    listing = contracts.market.listing(listing_id)
     how = _PRICING_WORDS[listing.pricing]
     for tx in txs[:-1]:
         nft = any(e.name == "ApprovalForAll" for e in tx.events)
@@ -622,7 +638,7 @@ def _list_use_right(
         usage_window=usage_window,
         payment_token=_address_option(token),
     )
-    listing = contracts.listing(listing_id)
+    listing = contracts.market.listing(listing_id)
     _print_tx(
         f"listing #{listing_id}: use-rights on dataset #{token_id} at "
         f"{_money(contracts, listing.price, listing.payment_token)} per query (at most {listing.max_queries} per "
@@ -651,7 +667,7 @@ def buy(
     order_id, tx = market.buy(
         contracts, _participant(home, account), listing_id, None if value is None else _parse_amount(value)
     )
-    order, listing = contracts.order(order_id), contracts.listing(listing_id)
+    order, listing = contracts.market.order(order_id), contracts.market.listing(listing_id)
     _print_tx(
         f"order #{order_id} paid into escrow: {_money(contracts, order.amount, listing.payment_token)} plus "
         f"{_money(contracts, listing.collateral, listing.payment_token)} collateral",
@@ -714,7 +730,7 @@ def fetch(
 
     contracts = _contracts(home, rpc_url)
     buyer = _participant(home, account)
-    order = contracts.order(order_id)
+    order = contracts.market.order(order_id)
     cipher = buyer.home / "inbox" / f"order-{order_id}.dge"
     with (
         NodeClient(node_url, buyer.account) as client,
@@ -813,7 +829,7 @@ def offer(
     offer_id, tx = market.make_offer(
         contracts, _participant(home, account), listing_id, _parse_amount(amount), valid_for=valid_for
     )
-    made, listing = contracts.offer(offer_id), contracts.listing(listing_id)
+    made, listing = contracts.market.offer(offer_id), contracts.market.listing(listing_id)
     _print_tx(
         f"offer #{offer_id} on listing #{listing_id}: {_money(contracts, made.amount, listing.payment_token)} "
         f"(plus {_money(contracts, listing.collateral, listing.payment_token)} collateral) held in escrow, open "
@@ -832,8 +848,8 @@ def counter(
 
     contracts = _contracts(home, rpc_url)
     tx = market.counter_offer(contracts, _participant(home, account), offer_id, _parse_amount(amount))
-    made = contracts.offer(offer_id)
-    token = contracts.listing(made.listing_id).payment_token
+    made = contracts.market.offer(offer_id)
+    token = contracts.market.listing(made.listing_id).payment_token
     _print_tx(f"countered offer #{offer_id} with {_money(contracts, made.counter, token)}", tx)
 
 
@@ -891,9 +907,9 @@ def bid(
     contracts = _contracts(home, rpc_url)
     value = _parse_amount(amount)
     tx = market.bid(contracts, _participant(home, account), listing_id, value)
-    auction = contracts.auction(listing_id)
+    auction = contracts.market.auction(listing_id)
     _print_tx(
-        f"bid {_money(contracts, value, contracts.listing(listing_id).payment_token)} on listing #{listing_id} "
+        f"bid {_money(contracts, value, contracts.market.listing(listing_id).payment_token)} on listing #{listing_id} "
         f"(the auction ends at Unix time {auction.end_time})",
         tx,
     )
@@ -930,7 +946,7 @@ def dispute(
         raise ValidationError("give a reason: --reason TEXT")
     contracts = _contracts(home, rpc_url)
     tx = market.dispute(contracts, _participant(home, account), order_id, reason)
-    deadline = contracts.order(order_id).deadline
+    deadline = contracts.market.order(order_id).deadline
     _print_tx(f"disputed order #{order_id}: the platform resolves it by Unix time {deadline}", tx)
 
 
@@ -943,7 +959,7 @@ def expire(order_id: int, account: AccountName, home: Home = DEFAULT_HOME, rpc_u
     contracts = _contracts(home, rpc_url)
     tx = market.expire(contracts, _participant(home, account), order_id)
     refund = int(tx.event("Settled").args["buyer_credit"])
-    token = contracts.listing(contracts.order(order_id).listing_id).payment_token
+    token = contracts.market.listing(contracts.market.order(order_id).listing_id).payment_token
     _print_tx(f"expired order #{order_id}: {_money(contracts, refund, token)} unused credit owed to the buyer", tx)
 
 
@@ -965,7 +981,7 @@ def buy_queries(
 
     contracts = _contracts(home, rpc_url)
     order_id, tx = use_rights.buy_queries(contracts, _participant(home, account), listing_id, queries)
-    order, listing = contracts.order(order_id), contracts.listing(listing_id)
+    order, listing = contracts.market.order(order_id), contracts.market.listing(listing_id)
     _print_tx(
         f"order #{order_id}: {order.queries_total} queries of dataset #{listing.token_id} prepaid "
         f"({_money(contracts, order.amount, listing.payment_token)}), usable until Unix time {order.deadline}",
@@ -1031,7 +1047,7 @@ def query(
         notes.append(f"{result.suppressed_groups} group(s) under the policy's minimum size withheld")
     if result.truncated:
         notes.append("rows cut at the policy's cap")
-    left = contracts.order(order_id).queries_left
+    left = contracts.market.order(order_id).queries_left
     console.print(
         f"[green]✓[/] query #{request.index} answered and paid; the result matches the hash recorded on chain; "
         f"{left} quer{'y' if left == 1 else 'ies'} left"

@@ -113,8 +113,8 @@ class ArbitrationInbox:
 
     def _disputed(self, order_id: int, who: str, role: str) -> Order:
         """The order, when ``who`` is its ``role`` (``seller`` or ``buyer``) and it is disputed on chain."""
-        order = self.board.contracts.order(order_id)
-        party = order.buyer if role == "buyer" else self.board.contracts.listing(order.listing_id).seller
+        order = self.board.contracts.market.order(order_id)
+        party = order.buyer if role == "buyer" else self.board.contracts.market.listing(order.listing_id).seller
         if party.lower() != who.lower():
             raise AccessDenied(f"only the {role} of order {order_id} may do this; you are {who}")
         if order.state != OrderState.DISPUTED:
@@ -155,7 +155,7 @@ class ArbitrationInbox:
 
     def reupload(self, order_id: int) -> tuple[Path, Reupload] | None:
         """The stored re-upload of ``order_id`` and its record, or None."""
-        doc = self._record(self.board.contracts.order(order_id)).get("reupload")
+        doc = self._record(self.board.contracts.market.order(order_id)).get("reupload")
         path = self.root / f"order-{order_id}.dge"
         if doc is None or not path.is_file():
             return None
@@ -196,7 +196,7 @@ class ArbitrationInbox:
 
     def disclosure(self, order_id: int) -> Disclosure | None:
         """The buyer's disclosure for ``order_id``, or None."""
-        doc = self._record(self.board.contracts.order(order_id)).get("disclosure")
+        doc = self._record(self.board.contracts.market.order(order_id)).get("disclosure")
         if doc is None:
             return None
         return Disclosure(order_id, bytes.fromhex(doc["encrypted_key"]), doc["disclosed_by"], doc["disclosed_at"])
@@ -205,11 +205,11 @@ class ArbitrationInbox:
 
     def record_copy(self, order_id: int, blob: str | None) -> None:
         """Remember the buyer's copy ``E_PkB(D')`` (a blob of the platform's store) made by the arbitration."""
-        self._update(self.board.contracts.order(order_id), buyer_copy=blob)
+        self._update(self.board.contracts.market.order(order_id), buyer_copy=blob)
 
     def buyer_copy(self, order_id: int) -> str | None:
         """The blob address of the buyer's copy of ``order_id``, or None."""
-        blob = self._record(self.board.contracts.order(order_id)).get("buyer_copy")
+        blob = self._record(self.board.contracts.market.order(order_id)).get("buyer_copy")
         return None if blob is None else str(blob)
 
 
@@ -223,7 +223,7 @@ def arbitrate_stored(
     the disclosure held in ``inbox``, and record the buyer's copy. Raises ``NotFoundError`` (unknown order),
     ``ValidationError`` (not disputed), ``Conflict`` (HTTP 409) when the seller has not re-uploaded yet, and
     whatever the arbitration raises."""
-    order = inbox.board.contracts.order(order_id)
+    order = inbox.board.contracts.market.order(order_id)
     if order.state != OrderState.DISPUTED:
         raise ValidationError(f"order {order_id} is {order.state.name.lower()}, not disputed")
     held = inbox.reupload(order_id)

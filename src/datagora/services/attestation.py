@@ -151,7 +151,7 @@ class NoveltyAttestor:
 
     def check_novelty(self, request: AttestationRequest) -> None:
         """Raise ``NoveltyRefused`` naming the matching dataset when the content or fingerprint is known."""
-        token = self.contracts.token_of_content(request.content_hash)
+        token = self.contracts.catalog.token_of_content(request.content_hash)
         if token:
             raise NoveltyRefused(f"refused: identical content is already dataset {token}", token)
         row = self.db.execute(
@@ -258,7 +258,7 @@ class NoveltyAttestor:
             ).fetchone()
         if row is None:
             raise NotFoundError("the platform attested no dataset with this fingerprint")
-        if self.contracts.dataset(token_id).content_hash != bytes(row[0]):
+        if self.contracts.catalog.dataset(token_id).content_hash != bytes(row[0]):
             raise ValidationError(f"dataset {token_id} does not carry the content attested for this fingerprint")
         self.record_published(fingerprint, token_id)
 

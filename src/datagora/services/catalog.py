@@ -41,7 +41,7 @@ class DatasetSummary:
 def search(contracts: Contracts, caller: str, keyword: str = "") -> list[DatasetSummary]:
     """Datasets whose name, domain or attributes contain ``keyword`` (case-insensitive; empty = all).
     Raises ``AccessDenied`` when ``caller`` is not a member of an Audited organisation."""
-    if not contracts.is_audited(caller):
+    if not contracts.registry.is_audited(caller):
         raise AccessDenied(f"{caller} is not a member of an Audited organisation: search refused")
     needle = keyword.strip().lower()
     published = {}
@@ -56,7 +56,7 @@ def search(contracts: Contracts, caller: str, keyword: str = "") -> list[Dataset
         text = f"{args['name']}\n{args['domain']}\n{args['attributes']}".lower()
         if needle and needle not in text:
             continue
-        listing = contracts.listing(latest[token_id]) if token_id in latest else None
+        listing = contracts.market.listing(latest[token_id]) if token_id in latest else None
         if listing is not None and listing.state != ListingState.ACTIVE:
             listing = None
         out.append(
@@ -67,7 +67,7 @@ def search(contracts: Contracts, caller: str, keyword: str = "") -> list[Dataset
                 str(args["attributes"]),
                 int(args["size"]),
                 bytes(args["content_hash"]),
-                contracts.owner_of(token_id),
+                contracts.catalog.owner_of(token_id),
                 listing.id if listing is not None else 0,
                 listing.price if listing is not None else 0,
                 listing,
@@ -98,10 +98,10 @@ def search_by_sample(
     to the buyer) the ids of published datasets similar to it. The buyer never sees a stored fingerprint.
     Raises ``AccessDenied`` for a caller outside an Audited organisation, ``ValidationError`` for an
     unsupported sample."""
-    if not contracts.is_audited(buyer.address):
+    if not contracts.registry.is_audited(buyer.address):
         raise AccessDenied(f"{buyer.address} is not a member of an Audited organisation: search refused")
     from datagora.fingerprint import fingerprint
 
-    request = encrypt_to(contracts.public_key(platform.address), fingerprint(sample).to_bytes())
+    request = encrypt_to(contracts.registry.public_key(platform.address), fingerprint(sample).to_bytes())
     answer = json.loads(decrypt_with(buyer.private_key, platform.search_by_sample(request, buyer.public_key, k)))
     return [SampleMatch(int(m["token_id"]), float(m["similarity"])) for m in answer]

@@ -125,7 +125,7 @@ def run_demo(
     for key, token_id in token_ids.items():
         listing_id, txs = market.list_dataset(contracts, seller, token_id, prices[key])
         listings[key] = listing_id
-        collateral = contracts.listing(listing_id).collateral
+        collateral = contracts.market.listing(listing_id).collateral
         step(
             seller,
             f"listed dataset #{token_id} as listing #{listing_id} for {prices[key] / ETHER} ETH, posting "
@@ -138,7 +138,7 @@ def run_demo(
     chosen = hits[0]
 
     order_id, tx = market.buy(contracts, buyer, chosen.listing_id)
-    collateral = contracts.listing(chosen.listing_id).collateral
+    collateral = contracts.market.listing(chosen.listing_id).collateral
     step(
         buyer,
         f"bought listing #{chosen.listing_id}: {chosen.price / ETHER} ETH plus {collateral / ETHER} ETH collateral "
@@ -163,13 +163,13 @@ def run_demo(
 
     tx = market.confirm(contracts, buyer, order_id)
     step(buyer, f"confirmed order #{order_id}: dataset #{chosen.token_id} now owned by the buyer", tx)
-    assert contracts.owner_of(chosen.token_id) == buyer.address
+    assert contracts.catalog.owner_of(chosen.token_id) == buyer.address
 
     amount, tx = market.withdraw(contracts, seller)
     step(seller, f"withdrew {amount / ETHER} ETH: the price less the fee, and its collateral", tx)
     amount, tx = market.withdraw(contracts, buyer)
     step(buyer, f"withdrew its {amount / ETHER} ETH collateral", tx)
     fee, tx = market.withdraw(contracts, plat)
-    step(plat, f"withdrew the {contracts.fee_bps()} bps fee: {fee / ETHER} ETH", tx)
+    step(plat, f"withdrew the {contracts.market.fee_bps()} bps fee: {fee / ETHER} ETH", tx)
 
     return DemoResult(contracts, people, token_ids, order_id, received.path, gas, audit.audit_trail(contracts))

@@ -41,6 +41,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from datagora.chain.bindings.tokens import TokensBinding
 from datagora.chain.client import Chain, connect
 from datagora.chain.contracts import Contracts
 from datagora.crypto.envelope import decrypt_file, encrypt_file
@@ -319,7 +320,7 @@ class _Runner:
         return self.current
 
     def owed(self, label: str, token: str = ETHER) -> int:
-        return self.c.pending_withdrawal(self.p(label).address, token)
+        return self.c.market.pending_withdrawal(self.p(label).address, token)
 
     def name_of(self, address: str) -> str:
         for label, person in self.people.items():
@@ -346,9 +347,12 @@ class _Runner:
         sup, plat = self.p("supervisor"), self.p("platform")
         self.c = Contracts.deploy(chain, sup.account, plat.account)
         self.step("supervisor", "deploy", "deployed Registry; the platform deployed Catalog, Market and Reputation")
-        fee_bps = self.c.fee_bps()
-        tx = self.c.set_parameters(
-            plat.account, fee_bps=fee_bps, management_fee=self.management_fee, dispute_window=self.c.dispute_window()
+        fee_bps = self.c.market.fee_bps()
+        tx = self.c.market.set_parameters(
+            plat.account,
+            fee_bps=fee_bps,
+            management_fee=self.management_fee,
+            dispute_window=self.c.market.dispute_window(),
         )
         self.step(
             "platform",
@@ -369,10 +373,10 @@ class _Runner:
         self.step("members", "register ×6", f"registered 6 organisations and their encryption keys: {orgs}", *register)
         self.step("supervisor", "audit ×6", "audited all six organisations → AUDITED", *audit)
 
-        self.token = Contracts.deploy_demo_token(chain, plat.account)
+        self.token = TokensBinding.deploy_demo(chain, plat.account)
         mints = []
         for label in ("seller", "buyer", "carol", "dave"):
-            mints.append(self.c.mint_token(plat.account, self.token, self.p(label).address, 100 * WEI))
+            mints.append(self.c.tokens.mint(plat.account, self.token, self.p(label).address, 100 * WEI))
         self.step(
             "platform",
             "mint DGD ×4",
@@ -409,7 +413,7 @@ class _Runner:
     def list_fixed(self, seller: str, key: str, price: int) -> int:
         listing_id, txs = market.list_dataset(self.c, self.p(seller), self.tokens[key], price)
         self._approvals(seller, txs[:-1])
-        listing = self.c.listing(listing_id)
+        listing = self.c.market.listing(listing_id)
         symbol = "ETH" if listing.pays_in_ether else "DGD"
         self.step(
             seller,
@@ -433,7 +437,7 @@ class _Runner:
         self._approvals(actor, market.approve_payment(self.c, self.p(actor), token, units))
 
     def buy(self, buyer: str, listing_id: int) -> int:
-        listing = self.c.listing(listing_id)
+        listing = self.c.market.listing(listing_id)
         order_id, tx = market.buy(self.c, self.p(buyer), listing_id)
         self.step(
             buyer,
@@ -445,7 +449,7 @@ class _Runner:
         return order_id
 
     def deliver(self, seller: str, order_id: int) -> market.Delivery:
-        who = self.name_of(self.c.order(order_id).buyer)
+        who = self.name_of(self.c.market.order(order_id).buyer)
         delivery = market.deliver(self.c, self.p(seller), order_id)
         self.step(
             seller,
@@ -475,7 +479,7 @@ class _Runner:
 
     def download(self, buyer: str, order_id: int) -> Path:
         """The buyer fetches the relayed ciphertext of ``order_id`` from the platform."""
-        order = self.c.order(order_id)
+        order = self.c.market.order(order_id)
         _size, src = self.board.open_relayed(order)
         inbox = self.p(buyer).home / "inbox"
         inbox.mkdir(parents=True, exist_ok=True)
@@ -530,8 +534,8 @@ class _Runner:
         return self.platform_check(order_id)
 
     def confirm(self, buyer: str, order_id: int) -> str:
-        order = self.c.order(order_id)
-        listing = self.c.listing(order.listing_id)
+        order = self.c.market.order(order_id)
+        listing = self.c.market.listing(order.listing_id)
         symbol = "ETH" if listing.pays_in_ether else "DGD"
         tx = market.confirm(self.c, self.p(buyer), order_id)
         fee = order.amount * order.fee_bps // 10_000
@@ -546,7 +550,7 @@ class _Runner:
         )
         self.check(
             f"dataset #{listing.token_id} now owned by {buyer}",
-            self.c.owner_of(listing.token_id).lower() == self.p(buyer).address.lower(),
+            self.c.catalog.owner_of(listing.token_id).lower() == self.p(buyer).address.lower(),
         )
         return self.outcome_of(tx)
 
@@ -682,7 +686,7 @@ class _Runner:
                 answer = use_rights.answer_query(self.c, seller, request)
             except AccessDenied as exc:
                 refused += 1
-                left = self.c.order(order_id).queries_left
+                left = self.c.market.order(order_id).queries_left
                 self.step(
                     "seller",
                     "refuse query",
@@ -717,7 +721,7 @@ class _Runner:
         self.check("one unused query refunded", refund == price)
         self.check(
             f"dataset #{token_id} still owned by the seller (a use-right keeps the NFT)",
-            self.c.owner_of(token_id).lower() == seller.address.lower(),
+            self.c.catalog.owner_of(token_id).lower() == seller.address.lower(),
         )
         return f"{answered} answered, {refused} refused, {self.outcome_of(tx)}"
 
@@ -772,7 +776,7 @@ class _Runner:
             "collateral (the management fee in ether)",
             txs[-1],
         )
-        collateral = self.c.listing(listing_id).collateral
+        collateral = self.c.market.listing(listing_id).collateral
         for bidder, bid in (("buyer", 10 * WEI), ("carol", 12 * WEI), ("dave", 15 * WEI)):
             self.approve(bidder, token, bid + collateral)
             tx = market.bid(self.c, self.p(bidder), listing_id, bid)
@@ -787,7 +791,7 @@ class _Runner:
         self.chain.advance_time(3601)
         self.step("chain", "time", "one hour passes: the auction has ended")
         order_id, tx = market.settle_auction(self.c, self.p("platform"), listing_id)
-        winner = self.name_of(self.c.order(order_id).buyer)
+        winner = self.name_of(self.c.market.order(order_id).buyer)
         self.step("platform", "settle", f"settled the auction: {winner}'s bid became order #{order_id}", tx)
         self.check(
             "outbid bidders' DGD escrow is withdrawable",
@@ -806,9 +810,9 @@ class _Runner:
         # Mallory's node sends some other photo, encrypted to the buyer, and commits its hash.
         fake = write_photo(mallory.home / "fake" / "moon.png", "moon")
         cipher = mallory.home / "fake" / f"order-{order_id}.dge"
-        encrypt_file(fake, cipher, {buyer.address: self.c.public_key(buyer.address)})
+        encrypt_file(fake, cipher, {buyer.address: self.c.registry.public_key(buyer.address)})
         blob = mallory.store.put_file(cipher)
-        tx = self.c.deliver(mallory.account, order_id, bytes.fromhex(blob))
+        tx = self.c.market.deliver(mallory.account, order_id, bytes.fromhex(blob))
         self.step(
             "mallory",
             "deliver",
@@ -832,7 +836,7 @@ class _Runner:
         if checked.action != "dispute":
             return f"step 22 said {checked.action}"
         reupload = mallory.home / "fake" / f"reupload-{order_id}.dge"
-        encrypt_file(fake, reupload, {plat.address: self.c.public_key(plat.address)})
+        encrypt_file(fake, reupload, {plat.address: self.c.registry.public_key(plat.address)})
         self.step(
             "mallory", "re-upload", "re-uploaded 'the data' encrypted to the platform, E_PkP(D') — the Moon again"
         )
@@ -844,14 +848,14 @@ class _Runner:
             f"{ruling.content_match}) → seller dishonest: order refunded, the seller's collateral to the buyer",
             ruling.tx,
         )
-        listing = self.c.listing(listing_id)
+        listing = self.c.market.listing(listing_id)
         self.check(
             f"buyer owed price + both collaterals ({amount(listing.price + 2 * listing.collateral)})",
             self.owed("buyer") - owed_before == listing.price + 2 * listing.collateral,
         )
         self.check(
             f"dataset #{listing.token_id} back with mallory",
-            self.c.owner_of(listing.token_id).lower() == mallory.address.lower(),
+            self.c.catalog.owner_of(listing.token_id).lower() == mallory.address.lower(),
         )
         self.step("buyer", "rate mallory", "rated mallory 1/5", reputation.rate(self.c, buyer, order_id, 1))
         return self.outcome_of(ruling.tx)
@@ -881,15 +885,15 @@ class _Runner:
             "handed to the buyer, the buyer's collateral to the seller",
             ruling.tx,
         )
-        listing = self.c.listing(listing_id)
-        fee = listing.price * self.c.order(order_id).fee_bps // 10_000
+        listing = self.c.market.listing(listing_id)
+        fee = listing.price * self.c.market.order(order_id).fee_bps // 10_000
         self.check(
             "seller owed price less fee + both collaterals",
             self.owed("seller") - owed_before == listing.price - fee + 2 * listing.collateral,
         )
         self.check(
             f"dataset #{listing.token_id} now owned by dave",
-            self.c.owner_of(listing.token_id).lower() == dave.address.lower(),
+            self.c.catalog.owner_of(listing.token_id).lower() == dave.address.lower(),
         )
         self.check_platform_copy("dave", ruling, listing.token_id)
         return self.outcome_of(ruling.tx)
@@ -908,7 +912,7 @@ class _Runner:
         decrypt_file(cipher, copy, person.private_key)
         self.check(
             f"{buyer} decrypted the platform's copy E_PkB(D') and it is the dataset",
-            sha256_file(copy) == self.c.dataset(token_id).content_hash,
+            sha256_file(copy) == self.c.catalog.dataset(token_id).content_hash,
         )
 
     def wrong_file(self) -> str:
@@ -921,9 +925,9 @@ class _Runner:
         owed_before = self.owed("buyer")
         wrong = write_photo(seller.home / "mixup" / "moon.png", "moon")
         cipher = seller.home / "mixup" / f"order-{order_id}.dge"
-        encrypt_file(wrong, cipher, {buyer.address: self.c.public_key(buyer.address)})
+        encrypt_file(wrong, cipher, {buyer.address: self.c.registry.public_key(buyer.address)})
         blob = seller.store.put_file(cipher)
-        tx = self.c.deliver(seller.account, order_id, bytes.fromhex(blob))
+        tx = self.c.market.deliver(seller.account, order_id, bytes.fromhex(blob))
         self.step("seller", "deliver", "delivered the wrong photo (the Moon) by mistake and committed its sha256", tx)
         self.relay_sent("seller", order_id)
         got = self.download("buyer", order_id)
@@ -951,7 +955,7 @@ class _Runner:
             "is paid and forfeits its collateral to the buyer",
             ruling.tx,
         )
-        listing = self.c.listing(listing_id)
+        listing = self.c.market.listing(listing_id)
         self.check(
             f"buyer owed both collaterals ({amount(2 * listing.collateral)})",
             self.owed("buyer") - owed_before == 2 * listing.collateral,
@@ -976,7 +980,7 @@ class _Runner:
             f"periodic check found order #{order_id} paid but undelivered past its deadline → {done[0].action}",
             done[0].tx,
         )
-        listing = self.c.listing(listing_id)
+        listing = self.c.market.listing(listing_id)
         self.check(
             f"carol owed price + both collaterals ({amount(listing.price + 2 * listing.collateral)})",
             self.owed("carol") - owed_before == listing.price + 2 * listing.collateral,
@@ -1004,15 +1008,15 @@ class _Runner:
             f"periodic check found order #{order_id} delivered but unconfirmed past its deadline → mandatory transfer",
             done[0].tx,
         )
-        listing = self.c.listing(listing_id)
-        fee = listing.price * self.c.order(order_id).fee_bps // 10_000
+        listing = self.c.market.listing(listing_id)
+        fee = listing.price * self.c.market.order(order_id).fee_bps // 10_000
         self.check(
             "seller owed price less fee + both collaterals",
             self.owed("seller") - owed_before == listing.price - fee + 2 * listing.collateral,
         )
         self.check(
             f"dataset #{listing.token_id} now owned by dave",
-            self.c.owner_of(listing.token_id).lower() == self.p("dave").address.lower(),
+            self.c.catalog.owner_of(listing.token_id).lower() == self.p("dave").address.lower(),
         )
         return self.outcome_of(done[0].tx)
 
@@ -1027,7 +1031,7 @@ class _Runner:
             refusals += 1
             self.step("seller", "relist", f"tried to list dataset #{token_id} again after selling it: {exc}")
         try:
-            self.c.list(seller.account, token_id, WEI, DAY, DAY, collateral=0)
+            self.c.market.list(seller.account, token_id, WEI, DAY, DAY, collateral=0)
             self.step("seller", "relist on chain", "the Market accepted the listing?!")
         except TransactionReverted as exc:
             refusals += 1
@@ -1053,10 +1057,10 @@ class _Runner:
                     self.withdraw(label, token)
         market_address = self.c.addresses["Market"]
         self.escrow = (
-            self.c.escrowed(ETHER),
-            self.c.escrowed(self.token),
+            self.c.market.escrowed(ETHER),
+            self.c.market.escrowed(self.token),
             self.chain.balance(market_address),
-            self.c.token_balance(self.token, market_address),
+            self.c.tokens.balance(self.token, market_address),
         )
         e_eth, e_tok, b_eth, b_tok = self.escrow
         self.step(

@@ -109,7 +109,7 @@ def check_delivery(
         "similarity": view.similarity,
     }
     reason = keccak256(json.dumps(evidence, sort_keys=True).encode())
-    tx = contracts.dispute(platform.account, order_id, reason)
+    tx = contracts.market.dispute(platform.account, order_id, reason)
     return DeliveryCheck(order_id, False, view.similarity, "dispute", tx)
 
 
@@ -123,7 +123,7 @@ def reupload_for_arbitration(contracts: Contracts, seller: Participant, order_id
     if order.state != OrderState.DISPUTED:
         raise ValidationError(f"order {order_id} is {order.state.name.lower()}, not disputed")
     record = seller.load_record("datasets", dataset.content_hash.hex())
-    platform_key = contracts.public_key(contracts.platform())
+    platform_key = contracts.registry.public_key(contracts.market.platform())
     plain_r, plain_w = os.pipe()
     errors: list[BaseException] = []
 
@@ -140,7 +140,7 @@ def reupload_for_arbitration(contracts: Contracts, seller: Participant, order_id
     partial = out.with_name(out.name + ".part")
     try:
         with os.fdopen(plain_r, "rb") as plain, partial.open("wb") as dst:
-            encrypt_stream(plain, dst, {contracts.platform(): platform_key})
+            encrypt_stream(plain, dst, {contracts.market.platform(): platform_key})
         thread.join()
         if errors:
             raise errors[0]
@@ -156,14 +156,14 @@ def disclose_received_key(contracts: Contracts, buyer: Participant, order_id: in
     ``order_id`` (it must hash to the delivery hash on chain) encrypted to the platform. With it the platform can
     decrypt exactly what the seller sent — and nothing else the buyer holds. Raises ``AccessDenied`` (not the
     buyer), ``TamperedError`` (not the delivered ciphertext), ``WrongKeyError``."""
-    order = contracts.order(order_id)
+    order = contracts.market.order(order_id)
     if order.buyer.lower() != buyer.address.lower():
         raise AccessDenied(f"order {order_id} was not paid by {buyer.address}")
     if sha256_file(ciphertext) != order.delivery_hash:
         raise TamperedError(f"{ciphertext.name} is not the ciphertext delivered for order {order_id}")
     with ciphertext.open("rb") as src:
         key = data_key_of(src, buyer.private_key)
-    return encrypt_to(contracts.public_key(contracts.platform()), key)
+    return encrypt_to(contracts.registry.public_key(contracts.market.platform()), key)
 
 
 def _fingerprint_match(plain: Path, registered: bytes) -> tuple[float, bool]:
@@ -262,7 +262,7 @@ def arbitrate(
         if data_good:
             cipher = work / f"arbitration-{order_id}-{secrets.token_hex(6)}.dge"
             try:
-                encrypt_file(plain, cipher, {order.buyer: contracts.public_key(order.buyer)})
+                encrypt_file(plain, cipher, {order.buyer: contracts.registry.public_key(order.buyer)})
                 buyer_copy = board.store.put_file(cipher)
             finally:
                 cipher.unlink(missing_ok=True)
@@ -284,7 +284,7 @@ def arbitrate(
         "ruling": ruling.name,
     }
     evidence_hash = keccak256(json.dumps(evidence, sort_keys=True).encode())
-    tx = contracts.resolve(platform.account, order_id, ruling, evidence_hash)
+    tx = contracts.market.resolve(platform.account, order_id, ruling, evidence_hash)
     return Resolution(order_id, ruling, content_match, score, transmitted_ok, evidence_hash, tx, buyer_copy)
 
 
@@ -304,19 +304,19 @@ def enforce_deadlines(contracts: Contracts, caller: Participant, *, first_order:
     settled meanwhile are skipped. Returns what was done."""
     now = contracts.chain.now()
     done = []
-    for order_id in range(first_order, contracts.order_count() + 1):
-        order = contracts.order(order_id)
+    for order_id in range(first_order, contracts.market.order_count() + 1):
+        order = contracts.market.order(order_id)
         if order.state.settled or now <= order.deadline:
             continue
         try:
             if order.is_use_right:
-                done.append(DeadlineAction(order_id, "expire", contracts.expire(caller.account, order_id)))
+                done.append(DeadlineAction(order_id, "expire", contracts.market.expire(caller.account, order_id)))
             elif order.state == OrderState.PAID:
-                done.append(DeadlineAction(order_id, "refund", contracts.refund(caller.account, order_id)))
+                done.append(DeadlineAction(order_id, "refund", contracts.market.refund(caller.account, order_id)))
             elif order.state == OrderState.DELIVERED:
-                done.append(DeadlineAction(order_id, "release", contracts.release(caller.account, order_id)))
+                done.append(DeadlineAction(order_id, "release", contracts.market.release(caller.account, order_id)))
             elif order.state == OrderState.DISPUTED:
-                done.append(DeadlineAction(order_id, "unwind", contracts.refund(caller.account, order_id)))
+                done.append(DeadlineAction(order_id, "unwind", contracts.market.refund(caller.account, order_id)))
         except TransactionReverted:
             continue  # settled by someone else between our read and our transaction
     return done

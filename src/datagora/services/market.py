@@ -67,10 +67,10 @@ def _check_can_list(contracts: Contracts, seller: Participant, token_id: int, pr
     # Refuse here what Market refuses, so no approval transaction is spent on a doomed listing.
     if price <= 0:
         raise ValidationError("price must be positive")
-    contracts.dataset(token_id)  # NotFoundError for an unknown id
-    if not contracts.is_audited(seller.address):
+    contracts.catalog.dataset(token_id)  # NotFoundError for an unknown id
+    if not contracts.registry.is_audited(seller.address):
         raise AccessDenied(f"market: seller not audited ({seller.address} is not in an Audited organisation)")
-    if contracts.owner_of(token_id).lower() != seller.address.lower():
+    if contracts.catalog.owner_of(token_id).lower() != seller.address.lower():
         raise AccessDenied(f"market: not token owner (dataset {token_id} is not owned by {seller.address})")
 
 
@@ -82,8 +82,8 @@ def _prepare_ownership(
     _check_can_list(contracts, seller, token_id, price)
     txs = []
     market = contracts.addresses["Market"]
-    if not contracts.is_approved_for_all(seller.address, market):
-        txs.append(contracts.set_approval_for_all(seller.account, market, True))
+    if not contracts.catalog.is_approved_for_all(seller.address, market):
+        txs.append(contracts.catalog.set_approval_for_all(seller.account, market, True))
     txs.extend(approve_payment(contracts, seller, payment_token, collateral))
     return txs
 
@@ -94,12 +94,12 @@ def approve_payment(contracts: Contracts, payer: Participant, payment_token: str
     if int(payment_token, 16) == 0 or amount == 0:
         return []
     market = contracts.addresses["Market"]
-    if contracts.token_allowance(payment_token, payer.address, market) >= amount:
+    if contracts.tokens.allowance(payment_token, payer.address, market) >= amount:
         return []
-    balance = contracts.token_balance(payment_token, payer.address)
+    balance = contracts.tokens.balance(payment_token, payer.address)
     if balance < amount:
         raise ValidationError(f"{payer.address} holds {balance} of token {payment_token}, needs {amount}")
-    return [contracts.approve_token(payer.account, payment_token, market, amount)]
+    return [contracts.tokens.approve(payer.account, payment_token, market, amount)]
 
 
 def _ether(listing: Listing, amount: int) -> int:
@@ -125,7 +125,7 @@ def list_dataset(
     ``TransactionReverted``."""
     collateral = _collateral(price_wei, collateral)
     txs = _prepare_ownership(contracts, seller, token_id, price_wei, collateral, payment_token)
-    listing_id, tx = contracts.list(
+    listing_id, tx = contracts.market.list(
         seller.account,
         token_id,
         price_wei,
@@ -152,7 +152,7 @@ def list_negotiable(
     negotiated pricing). Buyers then :func:`make_offer`. Returns the listing id and the transactions."""
     collateral = _collateral(ask, collateral)
     txs = _prepare_ownership(contracts, seller, token_id, ask, collateral, payment_token)
-    listing_id, tx = contracts.list_negotiable(
+    listing_id, tx = contracts.market.list_negotiable(
         seller.account,
         token_id,
         ask,
@@ -182,7 +182,7 @@ def list_auction(
     id and the transactions."""
     collateral = _collateral(reserve, collateral)
     txs = _prepare_ownership(contracts, seller, token_id, reserve, collateral, payment_token)
-    listing_id, tx = contracts.list_auction(
+    listing_id, tx = contracts.market.list_auction(
         seller.account,
         token_id,
         reserve,
@@ -202,12 +202,12 @@ def buy(
     """Pay a fixed-price ownership listing into escrow: its price plus the buyer's collateral (double deposit).
     ``value_wei`` overrides the ether sent (the contract refuses a wrong amount: ``market: wrong value``, and
     nothing is paid). For an ERC-20 listing the token is approved first. Returns the order id."""
-    listing = contracts.listing(listing_id)
+    listing = contracts.market.listing(listing_id)
     total = listing.price + listing.collateral
     if value_wei is None:
         approve_payment(contracts, buyer, listing.payment_token, total)
         value_wei = _ether(listing, total)
-    return contracts.buy(buyer.account, listing_id, value_wei)
+    return contracts.market.buy(buyer.account, listing_id, value_wei)
 
 
 # -- negotiation (Wu et al. section III.A, pricing module) ---------------------------------------------------
@@ -218,41 +218,43 @@ def make_offer(
 ) -> tuple[int, TxResult]:
     """Offer ``amount`` for a negotiable listing, valid ``valid_for`` seconds; the amount and the buyer's
     collateral are escrowed until the offer is accepted, rejected or withdrawn. Returns the offer id."""
-    listing = contracts.listing(listing_id)
+    listing = contracts.market.listing(listing_id)
     if amount <= 0:
         raise ValidationError("offer amount must be positive")
     approve_payment(contracts, buyer, listing.payment_token, amount + listing.collateral)
     expiry = contracts.chain.now() + valid_for
-    return contracts.make_offer(buyer.account, listing_id, amount, expiry, _ether(listing, amount + listing.collateral))
+    return contracts.market.make_offer(
+        buyer.account, listing_id, amount, expiry, _ether(listing, amount + listing.collateral)
+    )
 
 
 def counter_offer(contracts: Contracts, seller: Participant, offer_id: int, counter: int) -> TxResult:
     """The seller proposes ``counter`` instead of the offered amount."""
-    return contracts.counter_offer(seller.account, offer_id, counter)
+    return contracts.market.counter_offer(seller.account, offer_id, counter)
 
 
 def accept_offer(contracts: Contracts, seller: Participant, offer_id: int) -> tuple[int, TxResult]:
     """The seller accepts the buyer's amount; returns the new order id."""
-    return contracts.accept_offer(seller.account, offer_id)
+    return contracts.market.accept_offer(seller.account, offer_id)
 
 
 def accept_counter(contracts: Contracts, buyer: Participant, offer_id: int) -> tuple[int, TxResult]:
     """The buyer accepts the seller's counter, topping up the escrow when it is higher (the difference is
     owed back when lower). Returns the new order id."""
-    offer = contracts.offer(offer_id)
-    listing = contracts.listing(offer.listing_id)
+    offer = contracts.market.offer(offer_id)
+    listing = contracts.market.listing(offer.listing_id)
     top_up = max(offer.counter - offer.amount, 0)
     approve_payment(contracts, buyer, listing.payment_token, top_up)
-    return contracts.accept_counter(buyer.account, offer_id, _ether(listing, top_up))
+    return contracts.market.accept_counter(buyer.account, offer_id, _ether(listing, top_up))
 
 
 def reject_offer(contracts: Contracts, seller: Participant, offer_id: int) -> TxResult:
-    return contracts.reject_offer(seller.account, offer_id)
+    return contracts.market.reject_offer(seller.account, offer_id)
 
 
 def withdraw_offer(contracts: Contracts, caller: Participant, offer_id: int) -> TxResult:
     """The buyer takes its offer back (anyone may after the expiry); the escrow becomes withdrawable."""
-    return contracts.withdraw_offer(caller.account, offer_id)
+    return contracts.market.withdraw_offer(caller.account, offer_id)
 
 
 # -- English auction ------------------------------------------------------------------------------------------
@@ -261,21 +263,21 @@ def withdraw_offer(contracts: Contracts, caller: Participant, offer_id: int) -> 
 def bid(contracts: Contracts, bidder: Participant, listing_id: int, amount: int) -> TxResult:
     """Bid ``amount`` (escrowed with the bidder's collateral); an outbid bidder's escrow becomes withdrawable
     (pull payment)."""
-    listing = contracts.listing(listing_id)
+    listing = contracts.market.listing(listing_id)
     approve_payment(contracts, bidder, listing.payment_token, amount + listing.collateral)
-    return contracts.bid(bidder.account, listing_id, amount, _ether(listing, amount + listing.collateral))
+    return contracts.market.bid(bidder.account, listing_id, amount, _ether(listing, amount + listing.collateral))
 
 
 def settle_auction(contracts: Contracts, caller: Participant, listing_id: int) -> tuple[int, TxResult]:
     """After the end time: the highest bid becomes an order (its id; 0 without bids, the NFT returns)."""
-    return contracts.settle(caller.account, listing_id)
+    return contracts.market.settle(caller.account, listing_id)
 
 
 def order_context(contracts: Contracts, order_id: int) -> tuple[Order, Listing, Dataset]:
     """The order with its listing and dataset. Raises ``NotFoundError``."""
-    order = contracts.order(order_id)
-    listing = contracts.listing(order.listing_id)
-    return order, listing, contracts.dataset(listing.token_id)
+    order = contracts.market.order(order_id)
+    listing = contracts.market.listing(order.listing_id)
+    return order, listing, contracts.catalog.dataset(listing.token_id)
 
 
 def deliver(contracts: Contracts, seller: Participant, order_id: int, out_dir: Path | None = None) -> Delivery:
@@ -288,7 +290,7 @@ def deliver(contracts: Contracts, seller: Participant, order_id: int, out_dir: P
     if order.state != OrderState.PAID:
         raise ValidationError(f"order {order_id} is {order.state.name.lower()}, not paid")
     record = seller.load_record("datasets", dataset.content_hash.hex())
-    buyer_key = contracts.public_key(order.buyer)
+    buyer_key = contracts.registry.public_key(order.buyer)
     work = seller.home / "tmp"
     work.mkdir(exist_ok=True)
     cipher = work / f"order-{order_id}.dge"
@@ -316,7 +318,7 @@ def deliver(contracts: Contracts, seller: Participant, order_id: int, out_dir: P
         thread.join()
         cipher.unlink(missing_ok=True)
     delivery_hash = bytes.fromhex(blob)
-    tx = contracts.deliver(seller.account, order_id, delivery_hash)
+    tx = contracts.market.deliver(seller.account, order_id, delivery_hash)
     out_dir = out_dir or seller.home / "outbox"
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"order-{order_id}.dge"
@@ -365,32 +367,32 @@ def _keep_owner_copy(buyer: Participant, plain: Path, content_hash: bytes) -> No
 
 
 def confirm(contracts: Contracts, buyer: Participant, order_id: int) -> TxResult:
-    return contracts.confirm(buyer.account, order_id)
+    return contracts.market.confirm(buyer.account, order_id)
 
 
 def refund(contracts: Contracts, caller: Participant, order_id: int) -> TxResult:
-    return contracts.refund(caller.account, order_id)
+    return contracts.market.refund(caller.account, order_id)
 
 
 def release(contracts: Contracts, caller: Participant, order_id: int) -> TxResult:
-    return contracts.release(caller.account, order_id)
+    return contracts.market.release(caller.account, order_id)
 
 
 def withdraw(contracts: Contracts, account: Participant, payment_token: str = ETHER) -> tuple[int, TxResult]:
     """Claim everything the market owes ``account`` in ``payment_token`` (ether by default). Returns the amount
     (wei or the token's smallest unit). ``ValidationError`` when nothing is owed."""
-    amount = contracts.pending_withdrawal(account.address, payment_token)
+    amount = contracts.market.pending_withdrawal(account.address, payment_token)
     if amount == 0:
         raise ValidationError(f"nothing to withdraw for {account.address}")
-    return amount, contracts.withdraw(account.account, payment_token)
+    return amount, contracts.market.withdraw(account.account, payment_token)
 
 
 def dispute(contracts: Contracts, caller: Participant, order_id: int, reason: str) -> TxResult:
     """The buyer (or the platform) disputes a delivered order before its confirmation deadline (Wu et al.
     section IV.A.3); ``reason`` is kept off-chain, its keccak256 goes on chain."""
-    return contracts.dispute(caller.account, order_id, keccak256(reason.encode()))
+    return contracts.market.dispute(caller.account, order_id, keccak256(reason.encode()))
 
 
 def expire(contracts: Contracts, caller: Participant, order_id: int) -> TxResult:
     """Close a use-right order after its usage window; the unused credit becomes the buyer's to withdraw."""
-    return contracts.expire(caller.account, order_id)
+    return contracts.market.expire(caller.account, order_id)

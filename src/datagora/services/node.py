@@ -63,7 +63,7 @@ class Node:
 
     def is_supervisor(self, address: str | None = None) -> bool:
         """Whether ``address`` (default: this node's account) is the Registry supervisor (its owner)."""
-        return (address or self.address).lower() == self.contracts.supervisor().lower()
+        return (address or self.address).lower() == self.contracts.registry.supervisor().lower()
 
     @contextlib.contextmanager
     def acting(self) -> Iterator[None]:

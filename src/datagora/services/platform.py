@@ -28,7 +28,9 @@ class MarketParameters:
 
 def market_parameters(contracts: Contracts) -> MarketParameters:
     """The parameters in force."""
-    return MarketParameters(contracts.fee_bps(), contracts.management_fee(), contracts.dispute_window())
+    return MarketParameters(
+        contracts.market.fee_bps(), contracts.market.management_fee(), contracts.market.dispute_window()
+    )
 
 
 def set_market_parameters(
@@ -56,7 +58,7 @@ def set_market_parameters(
         now.management_fee if management_fee is None else management_fee,
         now.dispute_window if dispute_window is None else dispute_window,
     )
-    tx = contracts.set_parameters(
+    tx = contracts.market.set_parameters(
         platform.account,
         fee_bps=wanted.fee_bps,
         management_fee=wanted.management_fee,

@@ -198,9 +198,9 @@ def publish(
 
     Raises ``NoveltyRefused`` when the platform finds a match, ``AccessDenied``/``TransactionReverted`` when
     the owner may not publish (``catalog: publisher not audited``)."""
-    platform_key = contracts.public_key(attestor.address)
+    platform_key = contracts.registry.public_key(attestor.address)
     attestation = attestor.attest(attestation_request(owner, prepared, platform_key))
-    token_id, tx = contracts.publish(
+    token_id, tx = contracts.catalog.publish(
         owner.account,
         prepared.description,
         prepared.dcat_hash,

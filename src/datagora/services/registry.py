@@ -18,29 +18,29 @@ def register_organisation(contracts: Contracts, member: Participant, name: str) 
     name = name.strip()
     if not name or len(name.encode()) > 64:
         raise ValidationError("organisation name must be 1 to 64 bytes")
-    org_id, tx = contracts.register_organisation(member.account, name, member.public_key)
-    return contracts.organisation(org_id), tx
+    org_id, tx = contracts.registry.register_organisation(member.account, name, member.public_key)
+    return contracts.registry.organisation(org_id), tx
 
 
 def approve_member(contracts: Contracts, approver: LocalAccount, account: str) -> tuple[Organisation, TxResult]:
     """An approved member of ``account``'s organisation (or the supervisor) accepts its request to join.
     Raises ``TransactionReverted`` (``registry: not a pending member`` …)."""
-    tx = contracts.approve_member(approver, account)
-    return contracts.organisation(contracts.organisation_of(account)), tx
+    tx = contracts.registry.approve_member(approver, account)
+    return contracts.registry.organisation(contracts.registry.organisation_of(account)), tx
 
 
 def register_customer(contracts: Contracts, customer: Participant) -> TxResult:
     """Register an individual (data subject); no audit needed."""
-    return contracts.register_customer(customer.account, customer.public_key)
+    return contracts.registry.register_customer(customer.account, customer.public_key)
 
 
 def resolve_organisation(contracts: Contracts, organisation: str | int) -> int:
     """An organisation id from an id or a name. Raises ``NotFoundError``."""
     if isinstance(organisation, int) or str(organisation).isdigit():
         org_id = int(organisation)
-        contracts.organisation(org_id)
+        contracts.registry.organisation(org_id)
         return org_id
-    return contracts.organisation_id(str(organisation))
+    return contracts.registry.organisation_id(str(organisation))
 
 
 def set_status(
@@ -48,5 +48,5 @@ def set_status(
 ) -> tuple[Organisation, TxResult]:
     """Supervisor sets an organisation's status (audit, suspend, back to audit)."""
     org_id = resolve_organisation(contracts, organisation)
-    tx = contracts.set_status(supervisor, org_id, status)
-    return contracts.organisation(org_id), tx
+    tx = contracts.registry.set_status(supervisor, org_id, status)
+    return contracts.registry.organisation(org_id), tx

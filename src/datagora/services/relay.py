@@ -278,8 +278,8 @@ class SendReceiveBoard:
 
     def _parties(self, order_id: int) -> tuple[Order, str]:
         """The order and its seller; ``NotFoundError`` for an unknown order."""
-        order = self.contracts.order(order_id)
-        return order, self.contracts.listing(order.listing_id).seller
+        order = self.contracts.market.order(order_id)
+        return order, self.contracts.market.listing(order.listing_id).seller
 
     # -- ciphertext ----------------------------------------------------------------------------------------
 
@@ -505,7 +505,7 @@ class SendReceiveBoard:
         """The board of ``order_id`` for ``reader``: the order's seller or buyer, the Registry supervisor or the
         platform's own account (``AccessDenied`` for anyone else, ``NotFoundError`` for an unknown order)."""
         order, seller = self._parties(order_id)
-        allowed = {seller.lower(), order.buyer.lower(), self.contracts.supervisor().lower()}
+        allowed = {seller.lower(), order.buyer.lower(), self.contracts.registry.supervisor().lower()}
         if self.operator is not None:
             allowed.add(self.operator.lower())
         if reader.lower() not in allowed:
@@ -577,7 +577,7 @@ def _post_notice(
     signature = notice.sign(author.private_key, contracts.chain.chain_id, contracts.addresses["Market"])
     if fingerprint is None:
         return relay.relay_notice(notice, signature)
-    platform_key = contracts.public_key(contracts.platform())
+    platform_key = contracts.registry.public_key(contracts.market.platform())
     return relay.relay_notice(notice, signature, encrypted_fingerprint=encrypt_to(platform_key, fingerprint))
 
 
@@ -597,8 +597,8 @@ def send_through_relay(
     ``with_fingerprint`` is false). Returns the relay's answers (upload, board entry). Raises ``AccessDenied``
     (not the seller), ``ValidationError`` (not delivered), ``NotFoundError`` (the store lacks the ciphertext)
     and the relay's errors."""
-    order = contracts.order(order_id)
-    listing = contracts.listing(order.listing_id)
+    order = contracts.market.order(order_id)
+    listing = contracts.market.listing(order.listing_id)
     if listing.seller.lower() != seller.address.lower():
         raise AccessDenied(f"order {order_id} is not a sale by {seller.address}")
     if order.state not in _DELIVERED:
@@ -607,7 +607,7 @@ def send_through_relay(
     if blob not in seller.store:
         raise NotFoundError(f"{seller.label} holds no delivery for order {order_id}")
     if with_fingerprint and fingerprint is None:
-        dataset = contracts.dataset(listing.token_id)
+        dataset = contracts.catalog.dataset(listing.token_id)
         fingerprint = bytes.fromhex(seller.load_record("datasets", dataset.content_hash.hex())["fingerprint"])
     with seller.store.open(blob) as src:
         upload = relay.relay_upload(order_id, src, seller.store.size(blob))
@@ -633,8 +633,8 @@ def report_received(
     ciphertext the buyer got, t2 = now) with ``E_PkP(f_B)`` when ``fingerprint`` (of the decrypted data, by
     the same generator as the seller's: ``publishing.fingerprint_of``) is given. Returns the relay's board
     entry."""
-    order = contracts.order(order_id)
-    seller = contracts.listing(order.listing_id).seller
+    order = contracts.market.order(order_id)
+    seller = contracts.market.listing(order.listing_id).seller
     if order.buyer.lower() != buyer.address.lower():
         raise AccessDenied(f"order {order_id} was not paid by {buyer.address}")
     fingerprint_hash = keccak256(fingerprint) if fingerprint is not None else bytes(32)

@@ -21,11 +21,11 @@ def rate(contracts: Contracts, participant: Participant, order_id: int, score: i
     not settled``, ``reputation: not a party``, ``reputation: already rated``)."""
     if isinstance(score, bool) or not MIN_SCORE <= score <= MAX_SCORE:
         raise ValidationError(f"score must be an integer from {MIN_SCORE} to {MAX_SCORE}, got {score!r}")
-    return contracts.rate(participant.account, order_id, score)
+    return contracts.reputation.rate(participant.account, order_id, score)
 
 
 def reputation_of(contracts: Contracts, address: str) -> tuple[float | None, int]:
     """``(average score, number of ratings)`` that ``address`` has received; the average is None when the
     account has never been rated."""
-    total, count = contracts.reputation(address)
+    total, count = contracts.reputation.totals(address)
     return (total / count if count else None), count

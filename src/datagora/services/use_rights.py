@@ -116,13 +116,13 @@ def list_use_right(
     Raises ``ValidationError`` (price, a non-tabular dataset), ``AccessDenied``, ``TransactionReverted``."""
     if price_per_query <= 0:
         raise ValidationError("price per query must be positive")
-    dataset = contracts.dataset(token_id)
-    if contracts.owner_of(token_id).lower() != seller.address.lower():
+    dataset = contracts.catalog.dataset(token_id)
+    if contracts.catalog.owner_of(token_id).lower() != seller.address.lower():
         raise AccessDenied(f"market: not token owner (dataset {token_id} is not owned by {seller.address})")
     record = seller.load_record("datasets", dataset.content_hash.hex())
     if Path(str(record.get("file", ""))).suffix.lower() not in (".csv", ".parquet", ".pq", ".tsv"):
         raise ValidationError(f"dataset {token_id} is not a table: use-rights per query need CSV or Parquet data")
-    listing_id, tx = contracts.list_use_right(
+    listing_id, tx = contracts.market.list_use_right(
         seller.account,
         token_id,
         price_per_query,
@@ -146,20 +146,20 @@ def policy_of(seller: Participant, listing_id: int) -> UsagePolicy:
 
 def buy_queries(contracts: Contracts, buyer: Participant, listing_id: int, queries: int) -> tuple[int, TxResult]:
     """Prepay ``queries`` queries (price × queries, approved first for an ERC-20). Returns the order id."""
-    listing = contracts.listing(listing_id)
+    listing = contracts.market.listing(listing_id)
     if listing.kind != SaleKind.USE_RIGHT:
         raise ValidationError(f"listing {listing_id} does not sell use-rights")
     if not 0 < queries <= listing.max_queries:
         raise ValidationError(f"query count must be 1..{listing.max_queries}")
     amount = listing.price * queries
     approve_payment(contracts, buyer, listing.payment_token, amount)
-    return contracts.buy_queries(buyer.account, listing_id, queries, amount if listing.pays_in_ether else 0)
+    return contracts.market.buy_queries(buyer.account, listing_id, queries, amount if listing.pays_in_ether else 0)
 
 
 def sign_query(contracts: Contracts, buyer: Participant, order_id: int, spec: QuerySpec) -> QueryRequest:
     """Authorise the next query of ``order_id``: the EIP-712 signature over (order, next index, query hash).
     Raises ``AccessDenied`` (not the buyer), ``ValidationError`` (not a usable use-right order)."""
-    order = contracts.order(order_id)
+    order = contracts.market.order(order_id)
     if order.buyer.lower() != buyer.address.lower():
         raise AccessDenied(f"order {order_id} was not paid by {buyer.address}")
     _check_usable(contracts, order)
@@ -209,7 +209,7 @@ def answer_query(contracts: Contracts, seller: Participant, request: QueryReques
     policy = policy_of(seller, listing.id)
     record = seller.load_record("datasets", dataset.content_hash.hex())
     result = _run_on_own_copy(seller, record, request.spec, policy)
-    tx = contracts.record_query(
+    tx = contracts.market.record_query(
         seller.account, order.id, request.spec.query_hash(), result.result_hash(), request.signature
     )
     return QueryAnswer(order.id, request.index, result, tx)
@@ -239,7 +239,7 @@ def _run_on_own_copy(seller: Participant, record: dict[str, Any], spec: QuerySpe
 def verify_answer(contracts: Contracts, order_id: int, index: int, result: QueryResult) -> bool:
     """The buyer's check: the result it received hashes to what the owner recorded on chain for query
     ``index`` of ``order_id`` (event ``QueryAnswered``)."""
-    for ev in contracts.market_events("QueryAnswered", order_id, index):
+    for ev in contracts.market.events("QueryAnswered", order_id, index):
         return bytes(ev.args["result_hash"]) == result.result_hash()
     return False
 
@@ -264,6 +264,6 @@ def default_policy(chain_id: int, seller: str, token_id: int, *, k: int = DEFAUL
 def policy_hash_on_chain(contracts: Contracts, listing_id: int) -> bytes | None:
     """The keccak256 of the ODRL policy use-right listing ``listing_id`` committed (event ``UseRightTerms``), or
     None when the listing sells no use-right."""
-    for event in contracts.market_events("UseRightTerms", listing_id):
+    for event in contracts.market.events("UseRightTerms", listing_id):
         return bytes(event.args["policy_hash"])
     return None

@@ -88,6 +88,6 @@ async def search_by_sample(request: Request, node: NodeDep, platform: PlatformDe
     the platform; the answer, ECIES-encrypted to the caller's Registry key, is JSON
     ``[{"token_id": …, "similarity": …}]`` of the published datasets it matches. No fingerprint is revealed."""
     body = await _binary_body(request, "sample fingerprint")
-    requester_key = await run_in_threadpool(node.contracts.public_key, session.address)
+    requester_key = await run_in_threadpool(node.contracts.registry.public_key, session.address)
     answer = await run_in_threadpool(platform.search_by_sample, body, requester_key)
     return Response(answer, media_type="application/octet-stream")

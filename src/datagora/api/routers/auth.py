@@ -42,5 +42,5 @@ def me(session: SessionDep, node: NodeDep) -> MeOut:
         expires_at=int(session.expires_at),
         operator=node.is_operator(session.address),
         supervisor=node.is_supervisor(session.address),
-        audited=node.contracts.is_audited(session.address),
+        audited=node.contracts.registry.is_audited(session.address),
     )

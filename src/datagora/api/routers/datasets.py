@@ -107,7 +107,7 @@ def get_dataset(token_id: IdPath, node: NodeDep, _: ReaderDep) -> DatasetDetail:
     hits = search(node.engine, SearchQuery(token_id=token_id, limit=1)).hits
     if not hits:
         raise NotFoundError(f"unknown dataset id {token_id}")
-    on_chain = node.contracts.dataset(token_id)
+    on_chain = node.contracts.catalog.dataset(token_id)
     return DatasetDetail(
         **_out(hits[0]).model_dump(),
         description_hash=hex0x(on_chain.description_hash),

@@ -139,7 +139,7 @@ def delivery_response(
     else 200, 206 for a satisfiable ``Range`` or 416. Shared by ``/deliveries`` and the platform's ``/relay``."""
     if session is None:
         return _bare(401, "sign in first: send Authorization: Bearer <token>", **{"WWW-Authenticate": "Bearer"})
-    order = node.contracts.order(order_id)
+    order = node.contracts.market.order(order_id)
     if order.buyer.lower() != session.address.lower():
         return _bare(403, f"only the buyer of order {order_id} may download its delivery")
     if order.state not in (OrderState.DELIVERED, OrderState.DISPUTED, OrderState.COMPLETED):

@@ -30,8 +30,8 @@ router = APIRouter(prefix="/offers", tags=["offers"])
 
 def listing_out(contracts: Contracts, listing_id: int) -> ListingOut:
     """The listing with its auction's state when it is one. Raises ``NotFoundError``."""
-    listing = contracts.listing(listing_id)
-    auction = contracts.auction(listing_id) if listing.pricing == Pricing.AUCTION else None
+    listing = contracts.market.listing(listing_id)
+    auction = contracts.market.auction(listing_id) if listing.pricing == Pricing.AUCTION else None
     return ListingOut.of(listing, auction)
 
 
@@ -99,7 +99,7 @@ def create_use_right(body: UseRightIn, node: NodeDep, _: OperatorDep) -> UseRigh
 def get_policy(listing_id: IdPath, node: NodeDep, _: ReaderDep) -> PolicyOut:
     """The ODRL usage policy of a use-right this node listed (404 on any other node), with the hash the listing
     committed on chain: a buyer reads the terms before it pays and can check they are the committed ones."""
-    listing = node.contracts.listing(listing_id)
+    listing = node.contracts.market.listing(listing_id)
     policy = use_rights.policy_of(node.participant, listing_id)
     on_chain = policy_hash_on_chain(node.contracts, listing_id)
     return PolicyOut(

@@ -44,8 +44,8 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 
 def order_out(contracts: Contracts, order_id: int) -> OrderOut:
     """The order with its listing's terms (collateral, payment token). Raises ``NotFoundError``."""
-    order = contracts.order(order_id)
-    return OrderOut.of(order, contracts.listing(order.listing_id))
+    order = contracts.market.order(order_id)
+    return OrderOut.of(order, contracts.market.listing(order.listing_id))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderTxOut)
@@ -54,7 +54,7 @@ def buy_offer(body: BuyIn, node: NodeDep, _: OperatorDep) -> OrderTxOut:
     ERC-20 listing the node approves the token first. ``value_wei`` overrides the ether sent; a wrong amount is
     refused by the contract (``market: wrong value``) and nothing is paid. For a use-right listing, prepay
     ``queries`` queries (price per query × queries)."""
-    use_right = node.contracts.listing(body.listing_id).kind == SaleKind.USE_RIGHT
+    use_right = node.contracts.market.listing(body.listing_id).kind == SaleKind.USE_RIGHT
     if use_right and (body.queries is None or body.value_wei is not None):
         raise ValidationError(f"listing {body.listing_id} sells use-rights: give queries (and no value_wei)")
     if not use_right and body.queries is not None:
@@ -150,7 +150,7 @@ def receive_order(order_id: IdPath, body: ReceiveIn, node: NodeDep, peers: Peers
 
 
 def _settle(node: Node, order_id: int, action: Callable[[Contracts, Participant, int], TxResult]) -> OrderTxOut:
-    node.contracts.order(order_id)  # 404 for an unknown order rather than the contract's guard
+    node.contracts.market.order(order_id)  # 404 for an unknown order rather than the contract's guard
     with node.acting():
         tx = action(node.contracts, node.participant, order_id)
     return OrderTxOut(order=order_out(node.contracts, order_id), tx=TxOut.of(tx))
@@ -195,7 +195,7 @@ def answer_query(order_id: IdPath, body: QueryRequestIn, node: NodeDep, session:
     against the listing's ODRL policy (refusals are 403 with the policy's rule, before anything is paid), runs it
     with DuckDB on its own copy and records it on chain with the result's keccak256 (``record_query``), which pays
     the query out of the buyer's credit. Only the result leaves the node."""
-    order = node.contracts.order(order_id)
+    order = node.contracts.market.order(order_id)
     if order.buyer.lower() != session.address.lower():
         raise AccessDenied(f"only the buyer of order {order_id} may run its queries; you are {session.address}")
     if body.order_id != order_id:
@@ -208,7 +208,7 @@ def answer_query(order_id: IdPath, body: QueryRequestIn, node: NodeDep, session:
         index=answer.index,
         result=_result_out(answer.result),
         result_hash=hex0x(answer.result.result_hash()),
-        queries_left=node.contracts.order(order_id).queries_left,
+        queries_left=node.contracts.market.order(order_id).queries_left,
         tx_hash=answer.tx.tx_hash,
         block_number=answer.tx.block_number,
         gas_used=answer.tx.gas_used,
@@ -235,7 +235,7 @@ def ask_query(order_id: IdPath, body: AskIn, node: NodeDep, peers: PeersDep, _: 
         index=request.index,
         result=_result_out(result),
         result_hash=hex0x(result.result_hash()),
-        queries_left=node.contracts.order(order_id).queries_left,
+        queries_left=node.contracts.market.order(order_id).queries_left,
         tx_hash=tx[0],
         block_number=tx[1],
         gas_used=tx[2],

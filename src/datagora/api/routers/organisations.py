@@ -40,8 +40,8 @@ def get_organisation(
     elif len(ref.encode()) > 64:
         raise NotFoundError(f"unknown organisation {ref!r}")
     else:
-        org_id = node.contracts.organisation_id(ref)
-    return OrganisationOut.of(node.contracts.organisation(org_id))
+        org_id = node.contracts.registry.organisation_id(ref)
+    return OrganisationOut.of(node.contracts.registry.organisation(org_id))
 
 
 @router.post("/{organisation_id}/status", response_model=OrganisationTxOut)

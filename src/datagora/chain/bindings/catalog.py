@@ -1,0 +1,93 @@
+"""Binding of ``Catalog.vy``: one ERC-721 token per dataset with its commitments (EntDSM Algorithm 3; Wu et al.
+publication with the platform's novelty attestation)."""
+
+from __future__ import annotations
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from datagora.chain.bindings.base import Binding, Deployable
+from datagora.domain.errors import NotFoundError
+from datagora.domain.models import Dataset, DatasetDescription, TxResult
+
+
+class CatalogBinding(Binding):
+    """Typed calls of the Catalog (the data NFT)."""
+
+    NAME = "Catalog"
+
+    def attestation_digest(
+        self, publisher: str, content_hash: bytes, fingerprint_commitment: bytes, dcat_hash: bytes, expiry: int
+    ) -> bytes:
+        """The EIP-712 digest of the platform's novelty attestation for a publication (32 bytes)."""
+        return bytes(
+            self._view("attestation_digest", publisher, content_hash, fingerprint_commitment, dcat_hash, expiry)
+        )
+
+    def grant_attester(self, admin: LocalAccount, account: str) -> TxResult:
+        """Give ``account`` ATTESTER_ROLE (it may sign novelty attestations)."""
+        role = self._view("ATTESTER_ROLE")
+        return self._send(admin, "grantRole", role, Web3.to_checksum_address(account))
+
+    def is_attester(self, account: str) -> bool:
+        role = self._view("ATTESTER_ROLE")
+        return bool(self._view("hasRole", role, Web3.to_checksum_address(account)))
+
+    def publish(
+        self,
+        sender: LocalAccount,
+        description: DatasetDescription,
+        dcat_hash: bytes,
+        fingerprint_commitment: bytes,
+        expiry: int,
+        attestation: bytes,
+    ) -> tuple[int, TxResult]:
+        """EntDSM Algorithm 3 with the platform's novelty attestation. Returns the new token id."""
+        res = self._send(
+            sender,
+            "publish",
+            description.domain,
+            description.name,
+            description.attributes,
+            description.size,
+            description.content_hash,
+            dcat_hash,
+            fingerprint_commitment,
+            expiry,
+            attestation,
+        )
+        return int(res.event("DatasetPublished").args["token_id"]), res
+
+    def dataset(self, token_id: int) -> Dataset:
+        """The Catalog record of ``token_id``; :class:`NotFoundError` when no such dataset exists."""
+        content, description, dcat, fingerprint = self._view("datasets", token_id)
+        if bytes(content) == bytes(32):
+            raise NotFoundError(f"unknown dataset id {token_id}")
+        owner = str(self._view("ownerOf", token_id))
+        return Dataset(token_id, owner, bytes(content), bytes(description), bytes(dcat), bytes(fingerprint))
+
+    def dataset_count(self) -> int:
+        return int(self._view("dataset_count"))
+
+    def token_of_content(self, content_hash: bytes) -> int:
+        """The token id whose content hash is ``content_hash`` (0 when none)."""
+        return int(self._view("token_of_content", content_hash))
+
+    def owner_of(self, token_id: int) -> str:
+        return str(self._view("ownerOf", token_id))
+
+    def set_approval_for_all(self, sender: LocalAccount, operator: str, approved: bool = True) -> TxResult:
+        """ERC-721 ``setApprovalForAll``: let ``operator`` (the Market) move the sender's data tokens."""
+        return self._send(sender, "setApprovalForAll", Web3.to_checksum_address(operator), approved)
+
+    def is_approved_for_all(self, owner: str, operator: str) -> bool:
+        return bool(self._view("isApprovedForAll", Web3.to_checksum_address(owner), Web3.to_checksum_address(operator)))
+
+
+DEPLOYABLE = Deployable(
+    "Catalog",
+    deployer="platform",
+    needs=("Registry",),
+    args=lambda addresses, options: (addresses["Registry"],),
+    binding=CatalogBinding,
+)
