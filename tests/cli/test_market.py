@@ -211,8 +211,8 @@ def test_dispute_a_delivered_order(w: CliWorld) -> None:
 
 def test_expire_a_use_right_order(w: CliWorld) -> None:
     c = contracts_of(w)
-    listing_id, _ = c.market.list_use_right(account(w, "seller"), 1, ETHER // 100, 5, 600, keccak256(b"policy"))
-    order_id, _ = c.market.buy_queries(account(w, "buyer"), listing_id, 3, 3 * ETHER // 100)
+    listing_id, _ = c.use_rights.list_use_right(account(w, "seller"), 1, ETHER // 100, 5, 600, keccak256(b"policy"))
+    order_id, _ = c.use_rights.buy_queries(account(w, "buyer"), listing_id, 3, 3 * ETHER // 100)
     refused(w, ("expire", order_id, "-a", "buyer"), "usage window not over")
     w.chain.advance_time(601)
     out = flat(ok(w.run("expire", order_id, "-a", "buyer")))

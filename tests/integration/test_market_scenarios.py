@@ -285,7 +285,7 @@ def test_use_right_three_queries(world: World, tmp_path: Path) -> None:
     }
     order_id, tx = use_rights.buy_queries(c, buyer, listing_id, 4)
     assert tx.event("OrderPaid").args["amount"] == 4 * per_query
-    assert c.market.escrowed() == 4 * per_query
+    assert (c.use_rights.escrowed(), c.market.escrowed()) == (4 * per_query, 0)  # UseRights holds the credit
 
     by_region = Counter(r["region"] for r in rows)
     incomes: dict[str, list[float]] = defaultdict(list)
@@ -333,8 +333,8 @@ def test_use_right_three_queries(world: World, tmp_path: Path) -> None:
         assert use_rights.verify_answer(c, order_id, index, answer.result)
         with pytest.raises(ValidationError, match="stale"):
             use_rights.answer_query(c, seller, request)  # a signed request is paid once
-    assert c.market.pending_withdrawal(seller.address) == 3 * (per_query - fee)
-    assert c.market.pending_withdrawal(platform.address) == 3 * fee
+    assert c.use_rights.pending_withdrawal(seller.address) == 3 * (per_query - fee)
+    assert c.use_rights.pending_withdrawal(platform.address) == 3 * fee
 
     # A raw-row query is outside the ODRL policy: refused by the owner's node, nothing recorded, nothing paid.
     raw = use_rights.sign_query(c, buyer, order_id, QuerySpec(select=(ColumnRef("id"), ColumnRef("income"))))
@@ -342,7 +342,7 @@ def test_use_right_three_queries(world: World, tmp_path: Path) -> None:
         use_rights.answer_query(c, seller, raw)
     order = c.market.order(order_id)
     assert (order.state, order.queries_left, order.amount) == (OrderState.PAID, 1, per_query)
-    assert c.market.pending_withdrawal(seller.address) == 3 * (per_query - fee)
+    assert c.use_rights.pending_withdrawal(seller.address) == 3 * (per_query - fee)
     forged = QueryResult(answer.result.columns, answer.result.rows[:-1])
     assert not use_rights.verify_answer(c, order_id, 2, forged)
 
@@ -367,6 +367,8 @@ def test_use_right_three_queries(world: World, tmp_path: Path) -> None:
     withdraw_exactly(world, None, seller, 3 * (per_query - fee))
     withdraw_exactly(world, None, platform, 3 * fee)
     _market_is_empty(world)
+    assert c.use_rights.escrowed() == 0
+    assert world.chain.balance(c.addresses["UseRights"]) == 0
 
 
 # -- pricing: negotiation and English auction (section III.A, pricing module) -----------------------------------

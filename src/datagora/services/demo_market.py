@@ -320,7 +320,9 @@ class _Runner:
         return self.current
 
     def owed(self, label: str, token: str = ETHER) -> int:
-        return self.c.market.pending_withdrawal(self.p(label).address, token)
+        """What the Market and UseRights together owe ``label`` in ``token``."""
+        address = self.p(label).address
+        return self.c.market.pending_withdrawal(address, token) + self.c.use_rights.pending_withdrawal(address, token)
 
     def name_of(self, address: str) -> str:
         for label, person in self.people.items():

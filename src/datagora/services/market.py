@@ -16,6 +16,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from datagora.chain.bindings.market import MarketBinding
+from datagora.chain.bindings.use_rights import UseRightsBinding, is_use_right_id
 from datagora.chain.contracts import Contracts
 from datagora.crypto.envelope import decrypt_file, decrypt_stream, encrypt_stream
 from datagora.crypto.hashing import keccak256, sha256_file
@@ -88,12 +90,14 @@ def _prepare_ownership(
     return txs
 
 
-def approve_payment(contracts: Contracts, payer: Participant, payment_token: str, amount: int) -> list[TxResult]:
-    """For an ERC-20 ``payment_token``, make sure the Market may pull ``amount`` from ``payer`` (EIP-20
-    ``approve`` when the allowance is short; one transaction or none). Nothing for ether."""
+def approve_payment(
+    contracts: Contracts, payer: Participant, payment_token: str, amount: int, *, spender: str | None = None
+) -> list[TxResult]:
+    """For an ERC-20 ``payment_token``, make sure the Market (or ``spender``, e.g. UseRights) may pull ``amount``
+    from ``payer`` (EIP-20 ``approve`` when the allowance is short; one transaction or none). Nothing for ether."""
     if int(payment_token, 16) == 0 or amount == 0:
         return []
-    market = contracts.addresses["Market"]
+    market = spender or contracts.addresses["Market"]
     if contracts.tokens.allowance(payment_token, payer.address, market) >= amount:
         return []
     balance = contracts.tokens.balance(payment_token, payer.address)
@@ -379,12 +383,19 @@ def release(contracts: Contracts, caller: Participant, order_id: int) -> TxResul
 
 
 def withdraw(contracts: Contracts, account: Participant, payment_token: str = ETHER) -> tuple[int, TxResult]:
-    """Claim everything the market owes ``account`` in ``payment_token`` (ether by default). Returns the amount
-    (wei or the token's smallest unit). ``ValidationError`` when nothing is owed."""
-    amount = contracts.market.pending_withdrawal(account.address, payment_token)
-    if amount == 0:
+    """Claim everything the sale contracts owe ``account`` in ``payment_token`` (ether by default): the Market's
+    debt (ownership sales) and UseRights' (queries answered, fees, unused credit), one pull-payment transaction
+    per contract that owes something. Returns the total (wei or the token's smallest unit) and the last
+    transaction. ``ValidationError`` when nothing is owed."""
+    owing: list[MarketBinding | UseRightsBinding] = [contracts.market]
+    if "UseRights" in contracts.addresses:
+        owing.append(contracts.use_rights)
+    amounts = [(binding, binding.pending_withdrawal(account.address, payment_token)) for binding in owing]
+    amounts = [(binding, amount) for binding, amount in amounts if amount > 0]
+    if not amounts:
         raise ValidationError(f"nothing to withdraw for {account.address}")
-    return amount, contracts.market.withdraw(account.account, payment_token)
+    txs = [binding.withdraw(account.account, payment_token) for binding, _ in amounts]
+    return sum(amount for _, amount in amounts), txs[-1]
 
 
 def dispute(contracts: Contracts, caller: Participant, order_id: int, reason: str) -> TxResult:
@@ -394,5 +405,8 @@ def dispute(contracts: Contracts, caller: Participant, order_id: int, reason: st
 
 
 def expire(contracts: Contracts, caller: Participant, order_id: int) -> TxResult:
-    """Close a use-right order after its usage window; the unused credit becomes the buyer's to withdraw."""
-    return contracts.market.expire(caller.account, order_id)
+    """Close a use-right order after its usage window; the unused credit becomes the buyer's to withdraw (from
+    UseRights). ``ValidationError`` for an order of the Market (nothing is sent)."""
+    if not is_use_right_id(order_id):
+        raise ValidationError(f"order {order_id} is not a use-right order (ownership orders end by confirm or refund)")
+    return contracts.use_rights.expire(caller.account, order_id)

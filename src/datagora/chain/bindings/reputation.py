@@ -33,7 +33,7 @@ class ReputationBinding(Binding):
 DEPLOYABLE = Deployable(
     "Reputation",
     deployer="platform",
-    needs=("Market",),
-    args=lambda addresses, options: (addresses["Market"],),
+    needs=("Market", "UseRights"),
+    args=lambda addresses, options: (addresses["Market"], addresses["UseRights"]),
     binding=ReputationBinding,
 )
