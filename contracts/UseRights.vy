@@ -141,8 +141,10 @@ struct StoredOrder:
 
 _listings: HashMap[uint256, StoredListing]
 _orders: HashMap[uint256, StoredOrder]
-listing_count: public(uint256)
-order_count: public(uint256)
+# The last ids given out; they start at ID_OFFSET (set at deployment, so the
+# first listing and the first order update a non-zero slot).
+_last_listing_id: uint256
+_last_order_id: uint256
 fee_bps: public(uint256)
 management_fee: public(uint256)
 
@@ -162,6 +164,8 @@ def __init__(registry: address, catalog: address, fee_bps: uint256):
     REGISTRY = IRegistry(registry)
     CATALOG = ICatalog(catalog)
     self.fee_bps = fee_bps
+    self._last_listing_id = ID_OFFSET
+    self._last_order_id = ID_OFFSET
 
 
 @external
@@ -201,9 +205,8 @@ def list_use_right(
     assert msg.value == fee, "use-rights: wrong value"
     if fee > 0:
         escrow._credit(ownable.owner, empty(address), fee)
-    count: uint256 = self.listing_count + 1
-    self.listing_count = count
-    listing_id: uint256 = ID_OFFSET + count
+    listing_id: uint256 = self._last_listing_id + 1
+    self._last_listing_id = listing_id
     self._listings[listing_id] = StoredListing(
         head=(
             convert(convert(msg.sender, uint160), uint256)
@@ -268,9 +271,8 @@ def buy_queries(listing_id: uint256, queries: uint256) -> uint256:
     assert msg.value == escrow._ether_due(listing.payment_token, amount), "use-rights: wrong value"
     escrow._pull(listing.payment_token, msg.sender, amount)
     assert amount <= states.MAX_AMOUNT, "use-rights: amount too large"
-    count: uint256 = self.order_count + 1
-    self.order_count = count
-    order_id: uint256 = ID_OFFSET + count
+    order_id: uint256 = self._last_order_id + 1
+    self._last_order_id = order_id
     deadline: uint256 = block.timestamp + listing.delivery_window
     fee_bps: uint256 = self.fee_bps
     self._save_order(
@@ -379,6 +381,26 @@ def set_parameters(new_fee_bps: uint256, new_management_fee: uint256):
     self.fee_bps = new_fee_bps
     self.management_fee = new_management_fee
     log ParametersChanged(fee_bps=new_fee_bps, management_fee=new_management_fee)
+
+
+@view
+@external
+def listing_count() -> uint256:
+    """
+    @notice How many use-right listings were made.
+    @return The count (the last listing id is ID_OFFSET + count).
+    """
+    return self._last_listing_id - ID_OFFSET
+
+
+@view
+@external
+def order_count() -> uint256:
+    """
+    @notice How many use-right orders were opened.
+    @return The count (the last order id is ID_OFFSET + count).
+    """
+    return self._last_order_id - ID_OFFSET
 
 
 @view

@@ -1950,8 +1950,8 @@ class MarketMachine(RuleBasedStateMachine):
         assert storage.fee_bps.get() == m.fee_bps
         assert storage.management_fee.get() == m.management_fee
         assert storage.dispute_window.get() == m.dispute_window
-        assert ur_storage.listing_count.get() == next_ur_listing - OFFSET - 1
-        assert ur_storage.order_count.get() == next_ur_order - OFFSET - 1
+        assert ur_storage._last_listing_id.get() == next_ur_listing - 1
+        assert ur_storage._last_order_id.get() == next_ur_order - 1
         assert (ur_storage.fee_bps.get(), ur_storage.management_fee.get()) == (m.ur_fee_bps, m.ur_management_fee)
         listings, orders, offers = self.watched["listings"], self.watched["orders"], self.watched["offers"]
         nfts, accounts = self.watched["nfts"], self.watched["accounts"] & set(self.traders)

@@ -244,6 +244,12 @@ class _Trail:
                 return a["account"], f"withdrew {_amount(a['amount'], str(a.get('payment_token', ZERO_ADDRESS)))}"
             case "Rated":
                 return a["rater"], f"rated {a['ratee']} {a['score']}/5 for order #{a['order_id']}"
+            case "ParametersChanged" if "dispute_window" not in a:  # UseRights: fees only
+                return (
+                    self.platform or "platform",
+                    f"set the brokerage fee of use-rights to {a['fee_bps']} bps and their management fee to "
+                    f"{_eth(a['management_fee'])} per listing",
+                )
             case "ParametersChanged":
                 return (
                     self.platform or "platform",

@@ -348,7 +348,9 @@ class _Runner:
         )
         sup, plat = self.p("supervisor"), self.p("platform")
         self.c = Contracts.deploy(chain, sup.account, plat.account)
-        self.step("supervisor", "deploy", "deployed Registry; the platform deployed Catalog, Market and Reputation")
+        self.step(
+            "supervisor", "deploy", "deployed Registry; the platform deployed Catalog, Market, UseRights and Reputation"
+        )
         fee_bps = self.c.market.fee_bps()
         tx = self.c.market.set_parameters(
             plat.account,
@@ -363,6 +365,8 @@ class _Runner:
             "per listing",
             tx,
         )
+        tx = self.c.use_rights.set_parameters(plat.account, fee_bps=fee_bps, management_fee=self.management_fee)
+        self.step("platform", "set use-right fees", "the same fees for use-rights sold per query", tx)
         register, audit = [], []
         for label, org_name in PEOPLE.items():
             if org_name is None:
