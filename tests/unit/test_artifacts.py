@@ -25,7 +25,10 @@ def test_committed_artifact_matches_fresh_compile(fresh: Path, name: str) -> Non
     assert committed["sourceSha256"] == rebuilt["sourceSha256"], (
         f"contracts/{name}.vy changed since its artifact was built: run `python -m datagora.chain.artifacts`"
     )
-    assert committed == rebuilt
+    assert committed == rebuilt, (
+        f"the artifact of {name} differs from a fresh compile (a shared module or interface under contracts/ "
+        "changed?): run `python -m datagora.chain.artifacts`"
+    )
 
 
 def test_artifacts_load_and_have_the_expected_interface() -> None:
