@@ -776,3 +776,69 @@ def test_order_amount_above_the_packed_width_is_refused(d: Deployment) -> None:
     with d.env.prank(d.bob.address):
         d.market.buy_queries(listing_id, 2**10 - 1, value=2**150 * (2**10 - 1))
     assert d.market.order(ID_OFFSET + d.market.order_count()).amount == 2**150 * (2**10 - 1)
+
+
+def test_buy_queries_rejects_token_returning_false(d: Deployment, false_token: Any) -> None:
+    listing_id = d.list_use_right(d.alice, d.publish(d.alice), QUERY_PRICE, payment_token=false_token.address)
+    false_token.set_refuse(True)
+    with d.env.prank(d.bob.address), boa.reverts("escrow: token transfer failed"):
+        d.market.buy_queries(listing_id, 1)
+    assert d.market.escrowed(false_token.address) == 0
+
+
+@FUZZ
+@given(
+    management_fee=st.integers(min_value=0, max_value=MAX_MANAGEMENT_FEE),
+    price=st.integers(min_value=1, max_value=10**20),
+    queries=st.integers(min_value=1, max_value=MAX_Q),
+    delta=st.integers(min_value=-2, max_value=2),
+)
+def test_listing_and_prepayment_value_fuzz(
+    d: Deployment, management_fee: int, price: int, queries: int, delta: int
+) -> None:
+    """Listing needs exactly the management fee (owed to the platform at once), prepaying exactly price ×
+    queries (escrowed); any other msg.value is refused and nothing changes."""
+    with d.env.anchor():
+        set_parameters(d, management_fee=management_fee)
+        token_id = d.publish(d.alice)
+        terms = (token_id, price, MAX_Q, USAGE_WINDOW, ETHER, POLICY_HASH)
+        if delta != 0 and management_fee + delta >= 0:
+            with d.env.prank(d.alice.address), boa.reverts("use-rights: wrong value"):
+                d.market.list_use_right(*terms, value=management_fee + delta)
+        with d.env.prank(d.alice.address):
+            listing_id = d.market.list_use_right(*terms, value=management_fee)
+        assert (d.pending(d.platform), d.market.escrowed(ETHER)) == (management_fee, 0)
+        if delta != 0 and price * queries + delta >= 0:
+            with d.env.prank(d.bob.address), boa.reverts("use-rights: wrong value"):
+                d.market.buy_queries(listing_id, queries, value=price * queries + delta)
+            assert d.market.order_count() == 0
+        with d.env.prank(d.bob.address):
+            order_id = d.market.buy_queries(listing_id, queries, value=price * queries)
+        assert order_id == FIRST_ID
+        assert d.market.escrowed(ETHER) == price * queries == d.market.order(order_id).amount
+        d.assert_solvent()
+
+
+@FUZZ
+@given(fee_bps=st.integers(min_value=0, max_value=2 * MAX_FEE_BPS), management_fee=st.integers(0, 2 * 10**18))
+def test_set_parameters_bounds_fuzz(d: Deployment, fee_bps: int, management_fee: int) -> None:
+    """Fees within the bounds are stored and logged; above a bound the call reverts with that bound's reason."""
+    with d.env.anchor(), d.env.prank(d.platform.address):
+        if fee_bps > MAX_FEE_BPS:
+            with boa.reverts("use-rights: fee too high"):
+                d.market.set_parameters(fee_bps, management_fee)
+        elif management_fee > MAX_MANAGEMENT_FEE:
+            with boa.reverts("use-rights: management fee too high"):
+                d.market.set_parameters(fee_bps, management_fee)
+        else:
+            d.market.set_parameters(fee_bps, management_fee)
+            assert_event(d.market, "ParametersChanged", fee_bps=fee_bps, management_fee=management_fee)
+        expected = (
+            (fee_bps, management_fee)
+            if fee_bps <= MAX_FEE_BPS and management_fee <= MAX_MANAGEMENT_FEE
+            else (
+                FEE_BPS,
+                0,
+            )
+        )
+        assert (d.market.fee_bps(), d.market.management_fee()) == expected
