@@ -332,10 +332,9 @@ def list_auction(
 @nonreentrant
 def cancel(listing_id: uint256):
     """
-    @notice Withdraw an active listing. Ownership: the NFT and the seller's
+    @notice Withdraw an active listing: the NFT and the seller's
             collateral return (collateral by pull payment); an auction with
-            a bid cannot be cancelled. Use-right: no new orders; running
-            orders continue.
+            a bid cannot be cancelled.
     @param listing_id The listing id.
     """
     listing: states.Listing = self._listing(listing_id)
