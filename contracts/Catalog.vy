@@ -27,6 +27,11 @@ from snekmate.tokens import erc721
 from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator
 
+from .interfaces import ICatalog
+from .interfaces import IRegistry
+
+implements: ICatalog
+
 initializes: ownable
 initializes: access_control
 initializes: erc721[ownable := ownable]
@@ -58,10 +63,6 @@ exports: (
     access_control.DEFAULT_ADMIN_ROLE,
     access_control.getRoleAdmin,
 )
-
-
-interface IRegistry:
-    def is_audited(account: address) -> bool: view
 
 
 ATTESTER_ROLE: public(constant(bytes32)) = keccak256("ATTESTER_ROLE")
@@ -232,6 +233,11 @@ def _attestation_digest(
     dcat_hash: bytes32,
     expiry: uint256,
 ) -> bytes32:
+    """
+    @notice The EIP-712 digest of a NoveltyAttestation for these values.
+    @dev See `attestation_digest` for the parameters.
+    @return The 32-byte `hashTypedData_v4` digest.
+    """
     struct_hash: bytes32 = keccak256(
         abi_encode(
             ATTESTATION_TYPEHASH, publisher, content_hash, description_hash, fingerprint_commitment, dcat_hash, expiry

@@ -21,6 +21,10 @@
 
 from snekmate.auth import ownable
 
+from .interfaces import IRegistry
+
+implements: IRegistry
+
 initializes: ownable
 
 exports: (
@@ -222,6 +226,8 @@ def status_of(account: address) -> uint8:
     """
     @notice The status of the organisation `account` belongs to or asked
             to join (0 if none).
+    @param account The account.
+    @return The status of the account's organisation (0 = none).
     """
     return self.organisations[self.organisation_of[account]].status
 
@@ -232,6 +238,8 @@ def is_audited(account: address) -> bool:
     """
     @notice True when `account` is an approved member of an Audited
             organisation.
+    @param account The account.
+    @return True when the account is a member of an Audited organisation.
     """
     if self.account_kind[account] != KIND_MEMBER:
         return False
@@ -241,6 +249,13 @@ def is_audited(account: address) -> bool:
 @internal
 @view
 def _check_public_key(public_key: Bytes[64]):
+    """
+    @notice The public key is 64 bytes and belongs to the caller's address
+            (keccak256(public_key)[12:] == msg.sender).
+    @dev Reverts "registry: bad public key" / "registry: public key does
+         not match sender".
+    @param public_key The 64-byte secp256k1 public key (no 0x04 prefix).
+    """
     assert len(public_key) == 64, "registry: bad public key"
     assert convert(convert(slice(keccak256(public_key), 12, 20), bytes20), address) == msg.sender, "registry: public key does not match sender"
 

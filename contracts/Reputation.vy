@@ -1,7 +1,7 @@
 # pragma version ~=0.4.3
 """
 @title Datagora Reputation
-@notice Ratings of trading partners after a completed Market order, after
+@notice Ratings of trading partners after a completed sale order, after
         Wu et al. (reputation of data sellers and buyers) and Mehdi et al.
         (reputation as an input to trust between participants): once an
         order is completed, its buyer may rate the seller and its seller may
@@ -12,26 +12,23 @@
         unused use-right) cannot be rated. Two parties of one organisation
         cannot rate each other. Every account's running total and number of
         rated orders (its volume) are public, beside the average.
-@dev Reads an order's parties and state from the Market (`order_parties`) and
-     the parties' organisations from the Registry (`organisation_of`) with
+@dev Reads an order's parties and state (`order_parties`, IOrderParties) from
+     UseRights for ids above its offset and from the Market otherwise, and
+     the parties' organisations from the Registry (`organisation_of`), with
      staticcall only; holds no ether and has no owner.
 """
 
 
-interface IMarket:
-    def order_parties(order_id: uint256) -> (address, address, uint8): view
+from .interfaces import IOrderParties
+from .interfaces import IRegistry
+from .modules import states
 
-
-interface IRegistry:
-    def organisation_of(account: address) -> uint256: view
-
-
-ORDER_COMPLETED: constant(uint8) = 4
 
 MIN_SCORE: public(constant(uint8)) = 1
 MAX_SCORE: public(constant(uint8)) = 5
 
-MARKET: public(immutable(IMarket))
+MARKET: public(immutable(IOrderParties))
+USE_RIGHTS: public(immutable(IOrderParties))
 REGISTRY: public(immutable(IRegistry))
 
 
@@ -48,34 +45,41 @@ rated: public(HashMap[uint256, HashMap[address, bool]])
 
 
 @deploy
-def __init__(market: address, registry: address):
+def __init__(market: address, use_rights: address, registry: address):
     """
-    @notice Bind the reputation ledger to one Market and its Registry.
+    @notice Bind the reputation ledger to one Market, one UseRights and
+            their Registry.
     @param market Address of the Datagora Market whose orders can be rated.
+    @param use_rights Address of the Datagora UseRights whose orders can be
+           rated (ids above states.USE_RIGHTS_ID_OFFSET).
     @param registry Address of the Datagora Registry (organisations).
     """
-    MARKET = IMarket(market)
+    MARKET = IOrderParties(market)
+    USE_RIGHTS = IOrderParties(use_rights)
     REGISTRY = IRegistry(registry)
 
 
 @external
 def rate(order_id: uint256, score: uint8):
     """
-    @notice Rate the other party of a completed Market order: its buyer
+    @notice Rate the other party of a completed Market or UseRights order: its buyer
             rates the seller, its seller rates the buyer. Each party rates
             once per order; parties of one organisation cannot rate each
             other.
     @dev Guards in order: score range, order completed, caller is a party,
          parties in different organisations, not yet rated by the caller.
-    @param order_id The Market order id.
+    @param order_id The order id (a UseRights order above its offset).
     @param score 1 (worst) to 5 (best).
     """
     assert score >= MIN_SCORE and score <= MAX_SCORE, "reputation: bad score"
     buyer: address = empty(address)
     seller: address = empty(address)
     state: uint8 = 0
-    buyer, seller, state = staticcall MARKET.order_parties(order_id)
-    assert state == ORDER_COMPLETED, "reputation: order not completed"
+    if order_id > states.USE_RIGHTS_ID_OFFSET:
+        buyer, seller, state = staticcall USE_RIGHTS.order_parties(order_id)
+    else:
+        buyer, seller, state = staticcall MARKET.order_parties(order_id)
+    assert state == states.ORDER_COMPLETED, "reputation: order not completed"
     ratee: address = empty(address)
     if msg.sender == buyer:
         ratee = seller
@@ -133,6 +137,11 @@ def average_x100(account: address) -> uint256:
 @internal
 @view
 def _average_x100(account: address) -> uint256:
+    """
+    @notice The average score of `account` times 100, rounded down.
+    @param account The rated account.
+    @return 0 when never rated.
+    """
     count: uint256 = self.ratings[account]
     if count == 0:
         return 0

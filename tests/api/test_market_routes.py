@@ -227,7 +227,7 @@ def test_use_right_expired_after_its_window(net: Net, tmp_path: Path) -> None:
     expired = seller.expire(order_id)  # anyone's node may close it
     assert expired.buyer_credit_wei == 3 * per_query
     assert (expired.order.state, expired.order.queries_left) == ("refunded", 3)
-    assert w.contracts.market.pending_withdrawal(w.buyer.address) == 3 * per_query
+    assert w.contracts.use_rights.pending_withdrawal(w.buyer.address) == 3 * per_query
     assert refused(lambda: buyer.expire(order_id))[0] == 409  # closed once
 
 

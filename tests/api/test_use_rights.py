@@ -87,12 +87,12 @@ def test_use_right_listed_bought_and_queried_between_nodes(net: Net, tmp_path: P
     assert {row[0]: row[1] for row in first["result"]["rows"]} == regions(data)
     assert first["tx_hash"].startswith("0x") and first["gas_used"] > 0
 
-    refused = w.contracts.market.pending_withdrawal(w.seller.address)
+    refused = w.contracts.use_rights.pending_withdrawal(w.seller.address)
     with pytest.raises(RemoteError) as raw:  # outside the policy: refused before anything is paid
         buyer.ask_query(order_id, RAW_ROWS, seller_url)
     assert raw.value.status == 403 and raw.value.detail.endswith("HTTP 403: policy: raw rows not permitted")
     assert w.contracts.market.order(order_id).queries_left == 2
-    assert w.contracts.market.pending_withdrawal(w.seller.address) == refused
+    assert w.contracts.use_rights.pending_withdrawal(w.seller.address) == refused
 
     # the buyer may also sign a request itself and send it to the seller's node
     spec = QuerySpec.from_dict({"select": [{"aggregate": "avg", "column": "age"}], "where": [["region", "=", "N"]]})
@@ -108,7 +108,7 @@ def test_use_right_listed_bought_and_queried_between_nodes(net: Net, tmp_path: P
     assert spent.value.status == 422 and "no queries left" in spent.value.detail
 
     fee = PRICE * w.contracts.market.fee_bps() // 10_000
-    assert w.contracts.market.pending_withdrawal(w.seller.address) == 3 * (PRICE - fee)
+    assert w.contracts.use_rights.pending_withdrawal(w.seller.address) == 3 * (PRICE - fee)
     assert w.contracts.catalog.owner_of(token_id) == w.seller.address  # a use-right keeps the NFT
     assert net.client("seller").withdraw()["amount_wei"] == 3 * (PRICE - fee)
 

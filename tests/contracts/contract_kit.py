@@ -6,8 +6,8 @@ checks ``keccak256(public_key)[12:] == msg.sender`` and the Catalog recovers an 
 The world ``conftest.deployment`` builds once per module:
 
 * ``supervisor`` deploys the Registry (its ``ownable`` owner).
-* ``platform`` deploys the Catalog (DEFAULT_ADMIN_ROLE, grants itself ATTESTER_ROLE) and the Market (owner, fee
-  recipient) with ``FEE_BPS``.
+* ``platform`` deploys the Catalog (DEFAULT_ADMIN_ROLE, grants itself ATTESTER_ROLE), the Market and UseRights
+  (owner, fee recipient of each) with ``FEE_BPS``.
 * ``alice`` founds organisation "Acme", ``carol`` asks to join and alice approves; ``bob`` founds "Beta";
   both are Audited.
 * ``dave`` founds "Gamma", left ToAudit; ``erin`` is a customer; ``mallory`` is not registered.
@@ -33,13 +33,13 @@ from eth_utils import keccak
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS_DIR = REPO_ROOT / "contracts"
-TEST_CONTRACTS_DIR = Path(__file__).resolve().parent
+MOCKS_DIR = CONTRACTS_DIR / "mocks"
 
 # Registry organisation status (EntDSM ComState) and account kind.
 STATUS_NONE, STATUS_TO_AUDIT, STATUS_AUDITED, STATUS_SUSPENDED = 0, 1, 2, 3
 KIND_NONE, KIND_MEMBER, KIND_CUSTOMER, KIND_PENDING = 0, 1, 2, 3
 
-# Market kinds, pricings, listing / order / offer states and settlement outcomes (Market.vy constants).
+# Sale kinds, pricings, listing / order / offer states and settlement outcomes (contracts/modules/states.vy).
 KIND_OWNERSHIP, KIND_USE_RIGHT = 1, 2
 PRICING_FIXED, PRICING_NEGOTIATED, PRICING_AUCTION = 1, 2, 3
 LISTING_NONE, LISTING_ACTIVE, LISTING_PENDING, LISTING_SOLD, LISTING_CANCELLED, LISTING_CLOSED = 0, 1, 2, 3, 4, 5
@@ -58,6 +58,7 @@ OFFER_NONE, OFFER_OPEN, OFFER_COUNTERED, OFFER_ACCEPTED, OFFER_REJECTED, OFFER_W
 RULING_FOR_SELLER, RULING_REDELIVERED, RULING_FOR_BUYER = 1, 2, 3
 ETHER = "0x0000000000000000000000000000000000000000"  # payment_token for ether
 DISPUTE_WINDOW = 7 * 86_400  # seconds, the Market's initial dispute window
+USE_RIGHTS_ID_OFFSET = 1_000_000_000  # UseRights listing and order ids start above it
 
 FEE_BPS = 250  # 2.5 %
 MAX_FEE_BPS = 1_000
@@ -151,12 +152,14 @@ def assert_no_event(contract: Any, name: str) -> None:
 
 @dataclass
 class Deployment:
-    """The three contracts, their actors, and thin helpers for the common calls."""
+    """The contracts, their actors, and thin helpers for the common calls. The helpers address ``market``; the
+    use-right tests run them against UseRights by swapping it in (``dataclasses.replace(d, market=use_rights)``)."""
 
     env: Any
     registry: Any
     catalog: Any
     market: Any
+    use_rights: Any
     supervisor: LocalAccount
     platform: LocalAccount
     alice: LocalAccount
@@ -317,7 +320,7 @@ class Deployment:
             "types": QUERY_REQUEST_TYPES,
             "primaryType": "QueryRequest",
             "domain": {
-                "name": "Datagora Market",
+                "name": "Datagora UseRights",
                 "version": "1",
                 "chainId": self.chain_id,
                 "verifyingContract": self.market.address,

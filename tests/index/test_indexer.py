@@ -195,8 +195,9 @@ def test_index_projects_negotiation_auctions_disputes_and_use_rights(
 
     # use-rights: three queries prepaid, none used, the credit expires back to the buyer
     used = publish(world, tmp_path, "Queried")
-    use_listing, _ = c.market.list_use_right(seller.account, used, ETHER // 100, 10, 3600, keccak256(b"odrl policy"))
-    use_order, _ = c.market.buy_queries(buyer.account, use_listing, 3, 3 * ETHER // 100)
+    policy_hash = keccak256(b"odrl policy")
+    use_listing, _ = c.use_rights.list_use_right(seller.account, used, ETHER // 100, 10, 3600, policy_hash)
+    use_order, _ = c.use_rights.buy_queries(buyer.account, use_listing, 3, 3 * ETHER // 100)
     world.chain.advance_time(3601)
     market.expire(c, buyer, use_order)
 

@@ -147,7 +147,8 @@ def withdraw_exactly(
     """``who`` withdraws; the amount, the ``Withdrawn`` event and the balance change must all equal ``expected``
     (the balance net of the withdrawal's gas for ether, exactly for an ERC-20)."""
     c = world.contracts
-    assert c.market.pending_withdrawal(who.address, token) == expected
+    owed = c.market.pending_withdrawal(who.address, token) + c.use_rights.pending_withdrawal(who.address, token)
+    assert owed == expected  # the Market's and UseRights' debts: market.withdraw claims both
     ether = int(token, 16) == 0
     before = world.chain.balance(who.address) if ether else c.tokens.balance(token, who.address)
     amount, tx = market.withdraw(c, who, token)

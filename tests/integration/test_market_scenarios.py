@@ -117,41 +117,42 @@ class Balances:
 
 
 def _withdrawn(result: ScenarioResult, label: str, symbol: str = "ETH") -> int:
-    """What ``label`` withdrew in the scenario's step ``withdraw (label, symbol)``; its event names it."""
-    tx = _tx(result, f"withdraw ({label}, {symbol})")
-    args = tx.event("Withdrawn").args
-    return int(args["amount"])
+    """What ``label`` withdrew in the scenario's step ``withdraw (label, symbol)`` (one transaction per sale
+    contract that owed it); their events name it."""
+    txs = result.step(f"withdraw ({label}, {symbol})").txs
+    return sum(int(tx.event("Withdrawn").args["amount"]) for tx in txs)
 
 
 def _withdraw_exactly(stage: MarketStage, label: str, expected: int, token: str = ETHER) -> TxResult:
-    """``label`` withdraws; amount, event and balance change (net of gas for ether) all equal ``expected``."""
+    """``label`` withdraws from both sale contracts; amounts, events and balance change (net of gas for ether)
+    all equal ``expected``. Returns the last withdrawal."""
     who = stage.p(label)
     c = stage.c
-    assert c.market.pending_withdrawal(who.address, token) == expected
+    assert market.owed_to(c, who.address, token) == expected
     ether = int(token, 16) == 0
     before = stage.chain.balance(who.address) if ether else c.tokens.balance(token, who.address)
-    amount, tx = market.withdraw(c, who, token)
+    amount, txs = market.withdraw_all(c, who, token)
     assert amount == expected
-    assert tx.event("Withdrawn").args == {
-        "account": who.address,
-        "payment_token": Web3.to_checksum_address(token),
-        "amount": expected,
-    }
+    events = [tx.event("Withdrawn").args for tx in txs]
+    assert all(e["account"] == who.address and e["payment_token"] == Web3.to_checksum_address(token) for e in events)
+    assert sum(e["amount"] for e in events) == expected
     if ether:
-        assert stage.chain.balance(who.address) == before + expected - _gas_paid(stage, [tx])[who.address]
+        assert stage.chain.balance(who.address) == before + expected - _gas_paid(stage, txs)[who.address]
     else:
         assert c.tokens.balance(token, who.address) == before + expected
-    assert c.market.pending_withdrawal(who.address, token) == 0
-    return tx
+    assert market.owed_to(c, who.address, token) == 0
+    return txs[-1]
 
 
 def _market_is_empty(stage: MarketStage, token: str | None = None) -> None:
+    """Neither sale contract holds anything: the Market (ownership) nor UseRights (prepaid queries)."""
     c = stage.c
-    assert c.market.escrowed() == 0
-    assert stage.chain.balance(c.addresses["Market"]) == 0
-    if token is not None:
-        assert c.market.escrowed(token) == 0
-        assert c.tokens.balance(token, c.addresses["Market"]) == 0
+    for binding in (c.market, c.use_rights):
+        assert binding.escrowed() == 0
+        assert stage.chain.balance(binding.address) == 0
+        if token is not None:
+            assert binding.escrowed(token) == 0
+            assert c.tokens.balance(token, binding.address) == 0
 
 
 # -- the platform as broker; then the seller tries to sell it again; everyone withdraws ----------------------------

@@ -389,12 +389,12 @@ def test_buyer_node_runs_three_queries_on_the_seller_node(network: Network, tmp_
     (total,) = answers[2]["result"]["rows"][0]
     assert total == pytest.approx(sum(float(r["income"]) for r in rows if int(r["age"]) > 60))
 
-    owed = net.contracts.market.pending_withdrawal(net.accounts["seller"].address)
+    owed = net.contracts.use_rights.pending_withdrawal(net.accounts["seller"].address)
     with pytest.raises(RemoteError) as raw:
         buyer.ask_query(order_id, {"select": ["id", "income"], "limit": 5}, seller_url)
     assert raw.value.status == 403 and raw.value.detail.endswith("policy: raw rows not permitted")
     assert net.contracts.market.order(order_id).queries_left == 1
-    assert net.contracts.market.pending_withdrawal(net.accounts["seller"].address) == owed  # nothing paid
+    assert net.contracts.use_rights.pending_withdrawal(net.accounts["seller"].address) == owed  # nothing paid
     fee = price * net.contracts.market.fee_bps() // 10_000
     assert owed >= 3 * (price - fee)
     for index, answer in enumerate(answers):  # each recorded on chain by the seller, with the result's hash

@@ -430,7 +430,7 @@ class PolicyOut(Out):
 
 class QueryRequestIn(Strict):
     """``QueryRequest.to_dict()``: the buyer's EIP-712 signature over ``QueryRequest(orderId, index, queryHash)``
-    (domain "Datagora Market") and the query in the ``QuerySpec`` wire form (never SQL)."""
+    (domain "Datagora UseRights") and the query in the ``QuerySpec`` wire form (never SQL)."""
 
     order_id: Id
     index: Annotated[int, Field(ge=0, le=MAX_QUERIES, description="0-based: the order's next query.")]

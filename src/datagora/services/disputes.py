@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, TypeVar
 
+from datagora.chain.bindings.use_rights import USE_RIGHTS_ID_OFFSET
 from datagora.chain.contracts import Contracts
 from datagora.crypto.ecies import decrypt_with, encrypt_to
 from datagora.crypto.envelope import (
@@ -335,17 +336,22 @@ class DeadlineAction:
 
 def enforce_deadlines(contracts: Contracts, caller: Participant, *, first_order: int = 1) -> list[DeadlineAction]:
     """The platform's periodic comparison of payments and deliveries (section IV.A.4-5): every order from
-    ``first_order`` whose deadline passed is refunded, released, unwound or expired. Orders another caller
-    settled meanwhile are skipped. Returns what was done."""
+    ``first_order`` whose deadline passed is refunded, released, unwound or expired: the Market's orders, then
+    UseRights' (ids above its offset). Orders another caller settled meanwhile are skipped. Returns what was
+    done."""
     now = contracts.chain.now()
     done = []
-    for order_id in range(first_order, contracts.market.order_count() + 1):
+    order_ids = list(range(first_order, contracts.market.order_count() + 1))
+    if "UseRights" in contracts.addresses:
+        last = USE_RIGHTS_ID_OFFSET + contracts.use_rights.order_count()
+        order_ids += range(max(first_order, USE_RIGHTS_ID_OFFSET + 1), last + 1)
+    for order_id in order_ids:
         order = contracts.market.order(order_id)
         if order.state.settled or now <= order.deadline:
             continue
         try:
             if order.is_use_right:
-                done.append(DeadlineAction(order_id, "expire", contracts.market.expire(caller.account, order_id)))
+                done.append(DeadlineAction(order_id, "expire", contracts.use_rights.expire(caller.account, order_id)))
             elif order.state == OrderState.PAID:
                 done.append(DeadlineAction(order_id, "refund", contracts.market.refund(caller.account, order_id)))
             elif order.state == OrderState.DELIVERED:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
+from datagora.chain.bindings.market import MarketBinding
+from datagora.chain.bindings.use_rights import UseRightsBinding, is_use_right_id
 from datagora.chain.contracts import Contracts
 from datagora.crypto.envelope import decrypt_file
 from datagora.crypto.hashing import keccak256, sha256_file
@@ -90,12 +92,14 @@ def _prepare_ownership(
     return txs
 
 
-def approve_payment(contracts: Contracts, payer: Participant, payment_token: str, amount: int) -> list[TxResult]:
-    """For an ERC-20 ``payment_token``, make sure the Market may pull ``amount`` from ``payer`` (EIP-20
-    ``approve`` when the allowance is short; one transaction or none). Nothing for ether."""
+def approve_payment(
+    contracts: Contracts, payer: Participant, payment_token: str, amount: int, *, spender: str | None = None
+) -> list[TxResult]:
+    """For an ERC-20 ``payment_token``, make sure the Market (or ``spender``, e.g. UseRights) may pull ``amount``
+    from ``payer`` (EIP-20 ``approve`` when the allowance is short; one transaction or none). Nothing for ether."""
     if int(payment_token, 16) == 0 or amount == 0:
         return []
-    market = contracts.addresses["Market"]
+    market = spender or contracts.addresses["Market"]
     if contracts.tokens.allowance(payment_token, payer.address, market) >= amount:
         return []
     balance = contracts.tokens.balance(payment_token, payer.address)
@@ -483,13 +487,45 @@ def release(contracts: Contracts, caller: Participant, order_id: int) -> TxResul
     return contracts.market.release(caller.account, order_id)
 
 
-def withdraw(contracts: Contracts, account: Participant, payment_token: str = ETHER) -> tuple[int, TxResult]:
-    """Claim everything the market owes ``account`` in ``payment_token`` (ether by default). Returns the amount
-    (wei or the token's smallest unit). ``ValidationError`` when nothing is owed."""
-    amount = contracts.market.pending_withdrawal(account.address, payment_token)
-    if amount == 0:
+def sale_contracts(contracts: Contracts) -> list[MarketBinding | UseRightsBinding]:
+    """The contracts that hold escrow and owe pull payments: the Market and, when deployed, UseRights."""
+    found: list[MarketBinding | UseRightsBinding] = [contracts.market]
+    if "UseRights" in contracts.addresses:
+        found.append(contracts.use_rights)
+    return found
+
+
+def owed_to(contracts: Contracts, address: str, payment_token: str = ETHER) -> int:
+    """What the sale contracts together owe ``address`` in ``payment_token`` (wei or the token's smallest unit),
+    claimable with :func:`withdraw`."""
+    return sum(binding.pending_withdrawal(address, payment_token) for binding in sale_contracts(contracts))
+
+
+def held_in_escrow(contracts: Contracts, payment_token: str = ETHER) -> int:
+    """What the sale contracts together hold in escrow in ``payment_token`` (prices, collateral, prepaid queries,
+    bids, offers)."""
+    return sum(binding.escrowed(payment_token) for binding in sale_contracts(contracts))
+
+
+def withdraw_all(contracts: Contracts, account: Participant, payment_token: str = ETHER) -> tuple[int, list[TxResult]]:
+    """Claim everything the sale contracts owe ``account`` in ``payment_token`` (ether by default): the Market's
+    debt (ownership sales) and UseRights' (queries answered, fees, unused credit), one pull-payment transaction
+    per contract that owes something. Returns the total (wei or the token's smallest unit) and the transactions.
+    ``ValidationError`` when nothing is owed."""
+    amounts = [
+        (binding, binding.pending_withdrawal(account.address, payment_token)) for binding in sale_contracts(contracts)
+    ]
+    amounts = [(binding, amount) for binding, amount in amounts if amount > 0]
+    if not amounts:
         raise ValidationError(f"nothing to withdraw for {account.address}")
-    return amount, contracts.market.withdraw(account.account, payment_token)
+    txs = [binding.withdraw(account.account, payment_token) for binding, _ in amounts]
+    return sum(amount for _, amount in amounts), txs
+
+
+def withdraw(contracts: Contracts, account: Participant, payment_token: str = ETHER) -> tuple[int, TxResult]:
+    """:func:`withdraw_all`, returning the total and the last transaction."""
+    total, txs = withdraw_all(contracts, account, payment_token)
+    return total, txs[-1]
 
 
 def dispute(contracts: Contracts, caller: Participant, order_id: int, reason: str) -> TxResult:
@@ -499,8 +535,11 @@ def dispute(contracts: Contracts, caller: Participant, order_id: int, reason: st
 
 
 def expire(contracts: Contracts, caller: Participant, order_id: int) -> TxResult:
-    """Close a use-right order after its usage window; the unused credit becomes the buyer's to withdraw."""
-    return contracts.market.expire(caller.account, order_id)
+    """Close a use-right order after its usage window; the unused credit becomes the buyer's to withdraw (from
+    UseRights). ``ValidationError`` for an order of the Market (nothing is sent)."""
+    if not is_use_right_id(order_id):
+        raise ValidationError(f"order {order_id} is not a use-right order (ownership orders end by confirm or refund)")
+    return contracts.use_rights.expire(caller.account, order_id)
 
 
 def expire_use_right(contracts: Contracts, caller: Participant, order_id: int) -> tuple[int, TxResult]:

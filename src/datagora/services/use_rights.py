@@ -9,7 +9,8 @@ query over its own copy with DuckDB (:class:`~datagora.query.QueryRunner`) and r
 result's keccak256 (:func:`answer_query`): the query's price moves from the buyer's credit to the owner (less the
 brokerage fee). Queries the policy forbids are refused before anything is paid. After the usage window anyone
 returns the unused credit to the buyer (``market.expire``). The data never leaves the owner's node; only the
-aggregate result does.
+aggregate result does. All of it happens in the UseRights contract (``contracts.use_rights``), which owes and
+pays out the seller's share, the platform's fee and the buyer's unused credit.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from datagora.services.market import DAY, approve_payment, order_context
 from datagora.services.market import buy as market_buy
 from datagora.services.participant import Participant
 
-MARKET_DOMAIN_NAME = "Datagora Market"
-MARKET_DOMAIN_VERSION = "1"
+USE_RIGHTS_DOMAIN_NAME = "Datagora UseRights"
+USE_RIGHTS_DOMAIN_VERSION = "1"
 QUERY_REQUEST_FIELDS = [
     {"name": "orderId", "type": "uint256"},
     {"name": "index", "type": "uint256"},
@@ -46,19 +47,19 @@ _DOMAIN_FIELDS = [
 
 
 def query_request_typed_data(
-    chain_id: int, market: str, order_id: int, index: int, query_hash: bytes
+    chain_id: int, use_rights: str, order_id: int, index: int, query_hash: bytes
 ) -> dict[str, Any]:
     """EIP-712 typed data of ``QueryRequest(uint256 orderId,uint256 index,bytes32 queryHash)`` under the
-    domain ``{name: "Datagora Market", version: "1", chainId, verifyingContract: market}`` (Market.vy
+    domain ``{name: "Datagora UseRights", version: "1", chainId, verifyingContract: use_rights}`` (UseRights.vy
     ``QUERY_REQUEST_TYPEHASH``)."""
     return {
         "types": {"EIP712Domain": list(_DOMAIN_FIELDS), "QueryRequest": list(QUERY_REQUEST_FIELDS)},
         "primaryType": "QueryRequest",
         "domain": {
-            "name": MARKET_DOMAIN_NAME,
-            "version": MARKET_DOMAIN_VERSION,
+            "name": USE_RIGHTS_DOMAIN_NAME,
+            "version": USE_RIGHTS_DOMAIN_VERSION,
             "chainId": chain_id,
-            "verifyingContract": market,
+            "verifyingContract": use_rights,
         },
         "message": {"orderId": order_id, "index": index, "queryHash": "0x" + query_hash.hex()},
     }
@@ -138,7 +139,7 @@ def list_use_right(
     record = seller.load_record("datasets", dataset.content_hash.hex())
     if Path(str(record.get("file", ""))).suffix.lower() not in (".csv", ".parquet", ".pq", ".tsv"):
         raise ValidationError(f"dataset {token_id} is not a table: use-rights per query need CSV or Parquet data")
-    listing_id, tx = contracts.market.list_use_right(
+    listing_id, tx = contracts.use_rights.list_use_right(
         seller.account,
         token_id,
         price_per_query,
@@ -168,8 +169,9 @@ def buy_queries(contracts: Contracts, buyer: Participant, listing_id: int, queri
     if not 0 < queries <= listing.max_queries:
         raise ValidationError(f"query count must be 1..{listing.max_queries}")
     amount = listing.price * queries
-    approve_payment(contracts, buyer, listing.payment_token, amount)
-    return contracts.market.buy_queries(buyer.account, listing_id, queries, amount if listing.pays_in_ether else 0)
+    approve_payment(contracts, buyer, listing.payment_token, amount, spender=contracts.use_rights.address)
+    value = amount if listing.pays_in_ether else 0
+    return contracts.use_rights.buy_queries(buyer.account, listing_id, queries, value)
 
 
 def buy_listing(
@@ -203,7 +205,7 @@ def sign_query(contracts: Contracts, buyer: Participant, order_id: int, spec: Qu
     _check_usable(contracts, order)
     index = order.queries_total - order.queries_left
     typed = query_request_typed_data(
-        contracts.chain.chain_id, contracts.addresses["Market"], order_id, index, spec.query_hash()
+        contracts.chain.chain_id, contracts.use_rights.address, order_id, index, spec.query_hash()
     )
     return QueryRequest(order_id, index, spec, sign_typed_data(buyer.private_key, typed))
 
@@ -236,7 +238,7 @@ def answer_query(contracts: Contracts, seller: Participant, request: QueryReques
     if request.index != expected:
         raise ValidationError(f"query index {request.index} is stale: order {order.id} expects index {expected}")
     typed = query_request_typed_data(
-        contracts.chain.chain_id, contracts.addresses["Market"], order.id, request.index, request.spec.query_hash()
+        contracts.chain.chain_id, contracts.use_rights.address, order.id, request.index, request.spec.query_hash()
     )
     try:
         signer = recover_typed_data(typed, request.signature)
@@ -247,7 +249,7 @@ def answer_query(contracts: Contracts, seller: Participant, request: QueryReques
     policy = policy_of(seller, listing.id)
     record = seller.load_record("datasets", dataset.content_hash.hex())
     result = _run_on_own_copy(seller, record, request.spec, policy)
-    tx = contracts.market.record_query(
+    tx = contracts.use_rights.record_query(
         seller.account, order.id, request.spec.query_hash(), result.result_hash(), request.signature
     )
     return QueryAnswer(order.id, request.index, result, tx)
@@ -277,7 +279,7 @@ def _run_on_own_copy(seller: Participant, record: dict[str, Any], spec: QuerySpe
 def verify_answer(contracts: Contracts, order_id: int, index: int, result: QueryResult) -> bool:
     """The buyer's check: the result it received hashes to what the owner recorded on chain for query
     ``index`` of ``order_id`` (event ``QueryAnswered``)."""
-    for ev in contracts.market.events("QueryAnswered", order_id, index):
+    for ev in contracts.use_rights.events("QueryAnswered", order_id, index):
         return bytes(ev.args["result_hash"]) == result.result_hash()
     return False
 
@@ -337,6 +339,6 @@ def default_policy(chain_id: int, seller: str, token_id: int, *, k: int = DEFAUL
 def policy_hash_on_chain(contracts: Contracts, listing_id: int) -> bytes | None:
     """The keccak256 of the ODRL policy use-right listing ``listing_id`` committed (event ``UseRightTerms``), or
     None when the listing sells no use-right."""
-    for event in contracts.market.events("UseRightTerms", listing_id):
+    for event in contracts.use_rights.events("UseRightTerms", listing_id):
         return bytes(event.args["policy_hash"])
     return None

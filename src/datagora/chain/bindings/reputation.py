@@ -33,7 +33,7 @@ class ReputationBinding(Binding):
 DEPLOYABLE = Deployable(
     "Reputation",
     deployer="platform",
-    needs=("Market", "Registry"),
-    args=lambda addresses, options: (addresses["Market"], addresses["Registry"]),
+    needs=("Market", "UseRights", "Registry"),
+    args=lambda addresses, options: (addresses["Market"], addresses["UseRights"], addresses["Registry"]),
     binding=ReputationBinding,
 )

@@ -4,13 +4,14 @@ A new contract adds its module (``projections/<contract>.py`` exporting ``PROJEC
 
 from __future__ import annotations
 
-from datagora.index.projections import catalog, market, registry, reputation
+from datagora.index.projections import catalog, market, registry, reputation, use_rights
 from datagora.index.projections.base import ContractProjection, Handler, StoredEvent, register
 
 PROJECTIONS: dict[str, ContractProjection] = register(
     registry.PROJECTION,
     catalog.PROJECTION,
     market.PROJECTION,
+    use_rights.PROJECTION,
     reputation.PROJECTION,
 )
 """The registered projections by contract name (the deployment manifest's names)."""

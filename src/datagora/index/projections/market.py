@@ -215,7 +215,6 @@ PROJECTION = ContractProjection(
     handlers={
         "Listed": listed,
         "AuctionOpened": auction_opened,
-        "UseRightTerms": use_right_terms,
         "ListingCancelled": listing_cancelled,
         "OfferMade": offer_made,
         "OfferCountered": offer_countered,
@@ -225,7 +224,6 @@ PROJECTION = ContractProjection(
         "AuctionSettled": auction_settled,
         "OrderPaid": order_paid,
         "Delivered": delivered,
-        "QueryAnswered": query_answered,
         "Disputed": disputed,
         "Settled": settled,
     },

@@ -37,7 +37,7 @@ from datagora.scenarios.market.stage import (
     setup,
 )
 from datagora.scenarios.records import WEI, ScenarioResult
-from datagora.services import reputation
+from datagora.services import market, reputation
 
 SCENARIOS: list[MarketScenario] = [
     broker,
@@ -91,7 +91,8 @@ class AccountSummary:
 @dataclass
 class MarketReport:
     """A whole run: the stage (with its setup record), every scenario's record, each participant's final
-    position, and what the Market still holds in escrow and as balance (all 0 after a clean run)."""
+    position, and what the sale contracts (Market and UseRights) still hold in escrow and as balance (all 0
+    after a clean run)."""
 
     stage: MarketStage
     scenarios: list[ScenarioResult]
@@ -169,14 +170,14 @@ def run(
     stage = setup(chain, workdir, on_step=on_step, fund_wei=fund_wei, management_fee=management_fee, seed=seed)
     stage.on_scenario = on_scenario
     results = [play(stage) for play in SCENARIOS]
-    market_address = stage.contracts.addresses["Market"]
+    held = market.sale_contracts(stage.contracts)
     return MarketReport(
         stage,
         results,
         final_position(stage),
-        stage.contracts.market.escrowed(ETHER),
-        stage.contracts.market.escrowed(stage.token),
-        chain.balance(market_address),
-        stage.contracts.tokens.balance(stage.token, market_address),
+        market.held_in_escrow(stage.contracts, ETHER),
+        market.held_in_escrow(stage.contracts, stage.token),
+        sum(chain.balance(b.address) for b in held),
+        sum(stage.contracts.tokens.balance(stage.token, b.address) for b in held),
         time.perf_counter() - started,
     )

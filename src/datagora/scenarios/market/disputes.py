@@ -288,12 +288,12 @@ def settle_up(stage: MarketStage) -> str:
         for label in stage.people:
             if stage.owed(label, token) > 0:
                 stage.withdraw(label, token)
-    market_address = stage.c.addresses["Market"]
+    held = market.sale_contracts(stage.c)
     escrow = (
-        stage.c.market.escrowed(ETHER),
-        stage.c.market.escrowed(stage.token),
-        stage.chain.balance(market_address),
-        stage.c.tokens.balance(stage.token, market_address),
+        market.held_in_escrow(stage.c, ETHER),
+        market.held_in_escrow(stage.c, stage.token),
+        sum(stage.chain.balance(b.address) for b in held),
+        sum(stage.c.tokens.balance(stage.token, b.address) for b in held),
     )
     e_eth, e_tok, b_eth, b_tok = escrow
     stage.step(

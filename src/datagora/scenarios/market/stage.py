@@ -170,8 +170,8 @@ class MarketStage:
         self.check(f"{attempt}: refused with {reason!r}", False)
 
     def owed(self, label: str, token: str = ETHER) -> int:
-        """What the Market owes ``label`` in ``token`` (wei or smallest units)."""
-        return self.c.market.pending_withdrawal(self.p(label).address, token)
+        """What the sale contracts (Market and UseRights) owe ``label`` in ``token`` (wei or smallest units)."""
+        return market.owed_to(self.c, self.p(label).address, token)
 
     def name_of(self, address: str) -> str:
         for label, person in self.people.items():
@@ -348,10 +348,10 @@ class MarketStage:
         return self.outcome_of(tx)
 
     def withdraw(self, label: str, token: str = ETHER) -> int:
-        got, tx = market.withdraw(self.c, self.p(label), token)
+        got, txs = market.withdraw_all(self.c, self.p(label), token)
         symbol = self.symbol(token)
         self.withdrawn[(label, token)] = self.withdrawn.get((label, token), 0) + got
-        self.step(label, f"withdraw ({label}, {symbol})", f"withdrew {amount(got, symbol)} the Market owed it", tx)
+        self.step(label, f"withdraw ({label}, {symbol})", f"withdrew {amount(got, symbol)} the market owed it", *txs)
         return got
 
     def check_platform_copy(self, buyer: str, ruling: disputes.Resolution, token_id: int) -> None:

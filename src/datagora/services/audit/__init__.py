@@ -15,13 +15,14 @@ from typing import Any
 from datagora.chain.contracts import Contracts
 from datagora.domain.models import ChainEvent
 from datagora.index import EventIndexer, open_engine
-from datagora.services.audit import catalog, market, registry, reputation
+from datagora.services.audit import catalog, market, registry, reputation, use_rights
 from datagora.services.audit.base import ContractTexts, Trail, register
 
 TEXTS: dict[str, ContractTexts] = register(
     registry.TEXTS,
     catalog.TEXTS,
     market.TEXTS,
+    use_rights.TEXTS,
     reputation.TEXTS,
 )
 """The registered audit texts by contract name (the deployment manifest's names)."""

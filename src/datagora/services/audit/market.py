@@ -280,7 +280,6 @@ TEXTS = ContractTexts(
     describe={
         "Listed": _listed,
         "AuctionOpened": _auction_opened,
-        "UseRightTerms": _use_right_terms,
         "ListingCancelled": _listing_cancelled,
         "OfferMade": _offer_made,
         "OfferCountered": _offer_countered,
@@ -290,7 +289,6 @@ TEXTS = ContractTexts(
         "AuctionSettled": _auction_settled,
         "OrderPaid": _order_paid,
         "Delivered": _delivered,
-        "QueryAnswered": _query_answered,
         "Disputed": _disputed,
         "Resolved": _resolved,
         "Settled": _settled,
@@ -305,11 +303,9 @@ TEXTS = ContractTexts(
     },
     parties={
         "Settled": _order_parties,
-        "QueryAnswered": _order_parties,
         "Disputed": _order_parties,
         "Resolved": _ruling_parties,
         "AuctionOpened": _listing_seller,
-        "UseRightTerms": _listing_seller,
         "AuctionSettled": _listing_seller,
         "OfferCountered": _offer_parties,
         "OfferAccepted": _offer_parties,
