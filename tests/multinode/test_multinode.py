@@ -398,7 +398,7 @@ def test_buyer_node_runs_three_queries_on_the_seller_node(network: Network, tmp_
     fee = price * net.contracts.market.fee_bps() // 10_000
     assert owed >= 3 * (price - fee)
     for index, answer in enumerate(answers):  # each recorded on chain by the seller, with the result's hash
-        (event,) = net.contracts.market.events("QueryAnswered", order_id, index)
+        (event,) = net.contracts.use_rights.events("QueryAnswered", order_id, index)
         assert "0x" + bytes(event.args["result_hash"]).hex() == answer["result_hash"]
         assert event.tx_hash.lower() == answer["tx_hash"].lower()
     log = net.nodes["seller"].log.read_text()
