@@ -171,7 +171,7 @@ def test_index_projects_negotiation_auctions_disputes_and_use_rights(
     market.withdraw_offer(c, platform, withdrawn)
     offer_id, _ = market.make_offer(c, buyer, neg_listing, 8 * ETHER // 10)
     market.counter_offer(c, seller, offer_id, 9 * ETHER // 10)
-    disputed_order, _ = market.accept_counter(c, buyer, offer_id)
+    disputed_order, _ = market.accept_counter(c, buyer, offer_id, 9 * ETHER // 10)
     market.deliver(c, seller, disputed_order)
     market.dispute(c, buyer, disputed_order, "the rows are not the ones described")
     idx.sync()
