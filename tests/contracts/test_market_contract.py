@@ -65,8 +65,8 @@ from tests.contracts.contract_kit import (
     Deployment,
     assert_event,
     assert_no_event,
-    events,
     digest,
+    events,
     make_account,
 )
 
@@ -1568,7 +1568,9 @@ def test_deliver_commits_the_hash_and_starts_the_confirm_window(d: Deployment) -
         ("confirm", ORDER_COMPLETED, True),
     ],
 )
-def test_order_parties_tells_a_refund_after_a_delivery(d: Deployment, then: str, state: int, was_delivered: bool) -> None:
+def test_order_parties_tells_a_refund_after_a_delivery(
+    d: Deployment, then: str, state: int, was_delivered: bool
+) -> None:
     """A refund after a delivery (a dispute ruled for the buyer, or never resolved) is told apart from a refund
     with nothing delivered, through every later write of the order."""
     _, _, order_id = ownership_order(d)

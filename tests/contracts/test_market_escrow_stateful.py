@@ -1151,9 +1151,7 @@ class MarketMachine(RuleBasedStateMachine):
         elif value != 0:
             error = "market: wrong value"
         self.watch(offers=(offer_id,))
-        order_id = self.transact(
-            "accept_counter", caller, error, d.market.accept_counter, offer_id, named, value=value
-        )
+        order_id = self.transact("accept_counter", caller, error, d.market.accept_counter, offer_id, named, value=value)
         if error is not None:
             return
         if top_up > 0:
@@ -1677,9 +1675,7 @@ class MarketMachine(RuleBasedStateMachine):
         self.wait(self.model.offers.get(offer_id, NO_OFFER).expiry, when)
         buyer = self.model.offers.get(offer_id, NO_OFFER).buyer
         stale = (-1, 1)[bad % 2] * (1 + bad) if flaw == "counter" else 0  # a counter other than the seller's
-        self.do_accept_counter(
-            offer_id, self.caller(flaw != "caller", buyer, who), self.offset(flaw, bad), stale
-        )
+        self.do_accept_counter(offer_id, self.caller(flaw != "caller", buyer, who), self.offset(flaw, bad), stale)
 
     @precondition(lambda self: self.exists(self.model.offers, is_live_offer))
     @rule(flaw=flaws("offer", "caller"), pick=PICK, who=PICK)

@@ -140,7 +140,7 @@ SETTLEMENTS = {
 
 
 COMPLETED = [kind for kind, (state, _) in SETTLEMENTS.items() if state == ORDER_COMPLETED]
-REFUNDED_AFTER_DELIVERY = [kind for kind, (state, delivered) in SETTLEMENTS.items() if state == ORDER_REFUNDED and delivered]
+REFUNDED_AFTER_DELIVERY = [kind for kind, (state, done) in SETTLEMENTS.items() if state == ORDER_REFUNDED and done]
 NOTHING_DELIVERED = [kind for kind, (_, delivered) in SETTLEMENTS.items() if not delivered]
 RATEABLE = COMPLETED + REFUNDED_AFTER_DELIVERY
 

@@ -826,7 +826,9 @@ def accept_counter(
     rpc_url: RpcUrl = None,
 ) -> None:
     """The buyer accepts the seller's counter on offer OFFER_ID (a higher price is topped up now, a lower one
-    leaves the difference to withdraw): it becomes an order. Example: datagora accept-counter 1 --counter 0.6 -a buyer"""
+    leaves the difference to withdraw): it becomes an order.
+
+    Example: datagora accept-counter 1 --counter 0.6 -a buyer"""
     from datagora.services import market
 
     order_id, tx = market.accept_counter(
