@@ -2173,3 +2173,36 @@ def test_packed_listing_round_trips_every_field(d: Deployment) -> None:
     listing_id = d.list_token(d.alice, token_id, PRICE, MAX_WINDOW, MAX_WINDOW, collateral=7)
     expected = (d.alice.address, token_id, 1, 1, LISTING_ACTIVE, PRICE, 7, ETHER, MAX_WINDOW, MAX_WINDOW, 0)
     assert tuple(d.market.listing(listing_id)) == expected
+
+
+# --- tokens docs/market.md says are not safe ------------------------------------------------------------------
+
+
+def test_a_negative_rebase_leaves_the_last_withdrawer_short(d: Deployment, helper_deployer: Any) -> None:
+    """What docs/market.md says of rebasing tokens: nothing refuses them when paid in (the balance grows by what
+    was sent), but a later negative rebase makes the Market hold less than it owes, and the shortfall falls on
+    whoever withdraws last. Hence the rule: list only tokens whose balances change by transfers alone."""
+    token = helper_deployer("RebasingToken.vy").deploy()
+    orders = []
+    for buyer in (d.bob, d.carol):
+        token.mint(buyer.address, TOKEN_START_BALANCE)
+        d.approve(token, buyer)
+        _, listing_id = d.publish_and_list(d.alice, payment_token=token.address, collateral=0)
+        with d.env.prank(buyer.address):
+            orders.append(d.market.buy(listing_id))
+    d.env.time_travel(seconds=DELIVERY_WINDOW + 1)
+    for order_id in orders:
+        d.market.refund(order_id)  # never delivered: each buyer is owed its price back
+    owed = d.pending(d.bob, token.address)
+    assert owed > 0 and d.pending(d.carol, token.address) == owed
+    assert token.balanceOf(d.market.address) == 2 * owed  # solvent before the rebase
+
+    token.rebase(9 * 10**17)  # every balance shrinks by 10 %
+    assert token.balanceOf(d.market.address) < 2 * owed
+    held = token.balanceOf(d.bob.address)
+    with d.env.prank(d.bob.address):
+        d.market.withdraw(token.address)  # the first withdrawer is paid in full
+    assert abs(token.balanceOf(d.bob.address) - (held + owed)) <= 1  # within the token's share rounding
+    with d.env.prank(d.carol.address), boa.reverts():
+        d.market.withdraw(token.address)  # the last one is stuck
+    assert d.pending(d.carol, token.address) == owed
