@@ -65,6 +65,7 @@ MAX_FEE_BPS: public(constant(uint256)) = states.MAX_FEE_BPS
 MIN_WINDOW: public(constant(uint256)) = states.MIN_WINDOW
 MAX_WINDOW: public(constant(uint256)) = states.MAX_WINDOW
 MAX_MANAGEMENT_FEE: public(constant(uint256)) = states.MAX_MANAGEMENT_FEE
+AUCTION_EXTENSION: public(constant(uint256)) = states.AUCTION_EXTENSION
 
 REGISTRY: public(immutable(IRegistry))
 CATALOG: public(immutable(ICatalog))
@@ -86,6 +87,10 @@ event Listed:
 event AuctionOpened:
     listing_id: indexed(uint256)
     min_increment: uint256
+    end_time: uint256
+
+event AuctionExtended:
+    listing_id: indexed(uint256)
     end_time: uint256
 
 event ListingCancelled:
@@ -169,8 +174,8 @@ event ParametersChanged:
 
 
 # Stored form (4 slots): `head` = seller | kind << 160 | pricing << 168 |
-# state << 176 | delivery_window << 184 | confirm_window << 216; `asset` = payment_token | token_id << 160 (Catalog ids
-# are sequential, far below 2**96).
+# state << 176 | delivery_window << 184 | confirm_window << 216; `asset` = payment_token | token_id << 160 |
+# fee_bps << 240 (the brokerage fee in force when the seller listed; Catalog ids are sequential, far below 2**80).
 struct StoredListing:
     head: uint256
     asset: uint256
@@ -179,7 +184,8 @@ struct StoredListing:
 
 
 # Stored form (2 slots): `head` = buyer | state << 160 | fee_bps << 168 |
-# deadline << 184 | queries_left (0) << 224; `body` = listing_id |
+# deadline << 184 | delivered << 224 (1 once `deliver` ran; UseRights keeps
+# queries_left in these bits, `order()` here returns 0); `body` = listing_id |
 # queries_total (0) << 64 | amount << 96 (amounts below 2**160, checked).
 struct StoredOrder:
     head: uint256
@@ -342,8 +348,7 @@ def cancel(listing_id: uint256):
     assert listing.state == states.LISTING_ACTIVE, "market: listing not active"
     if listing.pricing == states.PRICING_AUCTION:
         assert self.auctions[listing_id].highest_bidder == empty(address), "market: auction has bids"
-    listing.state = states.LISTING_CANCELLED
-    self._save_listing(listing_id, listing)
+    self._set_listing_state(listing_id, states.LISTING_CANCELLED)
     log ListingCancelled(listing_id=listing_id, token_id=listing.token_id, seller=msg.sender)
     escrow._release(msg.sender, listing.payment_token, listing.collateral)
     extcall CATALOG.transferFrom(self, msg.sender, listing.token_id)
@@ -441,17 +446,25 @@ def accept_offer(offer_id: uint256) -> uint256:
 @external
 @payable
 @nonreentrant
-def accept_counter(offer_id: uint256) -> uint256:
+def accept_counter(offer_id: uint256, counter: uint256) -> uint256:
     """
     @notice The buyer accepts the seller's counter price: a higher counter
             is topped up now (msg.value or transferFrom), a lower one leaves
-            the difference owed back to the buyer.
+            the difference owed back to the buyer. The buyer names the
+            counter it read, so a seller who counters again before this
+            transaction is mined (front-running it with a higher price)
+            makes it revert instead of charging the new price.
+    @dev Reverts "market: counter changed" when the offer's counter is not
+         `counter`.
     @return The order id.
     @param offer_id The offer id.
+    @param counter The counter price the buyer accepts, in the payment
+           token's smallest unit (wei).
     """
     offer: Offer = self._live_offer(offer_id)
     assert offer.buyer == msg.sender, "market: not offer buyer"
     assert offer.state == states.OFFER_COUNTERED, "market: no counter"
+    assert offer.counter == counter, "market: counter changed"
     listing: states.Listing = self._listing(offer.listing_id)
     self._check_buyer(listing, msg.sender)
     if offer.counter > offer.amount:
@@ -504,7 +517,10 @@ def bid(listing_id: uint256, amount: uint256):
     """
     @notice Bid `amount` in an English auction; the bid plus the listing's
             collateral are escrowed. The outbid bidder's escrow becomes
-            withdrawable (pull payment).
+            withdrawable (pull payment). A bid less than AUCTION_EXTENSION
+            seconds (10 minutes) before the end extends the end to
+            AUCTION_EXTENSION seconds after the bid (soft close; event
+            AuctionExtended).
     @param listing_id The listing id.
     @param amount The amount, in the payment token's smallest unit (wei).
     """
@@ -522,6 +538,12 @@ def bid(listing_id: uint256, amount: uint256):
     self.auctions[listing_id].highest_bidder = msg.sender
     self.auctions[listing_id].highest_bid = amount
     log BidPlaced(listing_id=listing_id, bidder=msg.sender, amount=amount, outbid=auction.highest_bidder)
+    if auction.end_time - block.timestamp < AUCTION_EXTENSION:
+        # Soft close: a bid in the last AUCTION_EXTENSION seconds moves the end
+        # to AUCTION_EXTENSION seconds after it, so others can answer it.
+        end_time: uint256 = block.timestamp + AUCTION_EXTENSION
+        self.auctions[listing_id].end_time = end_time
+        log AuctionExtended(listing_id=listing_id, end_time=end_time)
     if auction.highest_bidder != empty(address):
         escrow._release(auction.highest_bidder, listing.payment_token, auction.highest_bid + listing.collateral)
 
@@ -542,8 +564,7 @@ def settle(listing_id: uint256) -> uint256:
     auction: Auction = self.auctions[listing_id]
     assert block.timestamp >= auction.end_time, "market: auction not ended"
     if auction.highest_bidder == empty(address):
-        listing.state = states.LISTING_CLOSED
-        self._save_listing(listing_id, listing)
+        self._set_listing_state(listing_id, states.LISTING_CLOSED)
         log AuctionSettled(listing_id=listing_id, winner=empty(address), amount=0, order_id=0)
         escrow._release(listing.seller, listing.payment_token, listing.collateral)
         extcall CATALOG.transferFrom(self, listing.seller, listing.token_id)
@@ -572,6 +593,7 @@ def deliver(order_id: uint256, delivery_hash: bytes32):
     assert delivery_hash != empty(bytes32), "market: empty delivery hash"
     order.state = states.ORDER_DELIVERED
     order.deadline = block.timestamp + listing.confirm_window
+    order.queries_left = 1  # stored as the delivered bit (see StoredOrder)
     self._save_order(order_id, order)
     log Delivered(order_id=order_id, seller=msg.sender, delivery_hash=delivery_hash, confirm_deadline=order.deadline)
 
@@ -689,8 +711,10 @@ def refund(order_id: uint256):
 def set_parameters(new_fee_bps: uint256, new_management_fee: uint256, new_dispute_window: uint256):
     """
     @notice Platform only. The brokerage fee applies to orders opened
-            afterwards, the management fee (wei) to later listings, the
-            dispute window to later disputes.
+            afterwards, but never above the fee in force when their listing
+            was made (a seller's open listing keeps the fee it agreed to; a
+            lower fee applies to it), the management fee (wei) to later
+            listings, the dispute window to later disputes.
     @param new_fee_bps Brokerage fee in basis points (at most 1,000).
     @param new_management_fee Fee per listing in wei (at most 1 ether).
     @param new_dispute_window Seconds the platform has to resolve a dispute.
@@ -721,25 +745,41 @@ def listing(listing_id: uint256) -> states.Listing:
 
 @view
 @external
+def listing_fee_bps(listing_id: uint256) -> uint256:
+    """
+    @notice The brokerage fee (basis points) in force when the listing was
+            made: the most its orders pay (less when `fee_bps` is lower).
+    @param listing_id The listing id.
+    @return The fee in basis points (0 for no such listing).
+    """
+    return self._listings[listing_id].asset >> 240
+
+
+@view
+@external
 def order(order_id: uint256) -> states.Order:
     """
     @notice The order, unpacked (state 0 = no such order).
     @param order_id The order id.
     @return The order.
     """
-    return self._order(order_id)
+    order: states.Order = self._order(order_id)
+    order.queries_left = 0
+    return order
 
 
 @view
 @external
-def order_parties(order_id: uint256) -> (address, address, uint8):
+def order_parties(order_id: uint256) -> (address, address, uint8, bool):
     """
-    @notice Buyer, seller and state of an order (read by Reputation).
+    @notice Buyer, seller and state of an order, and whether the seller
+            delivered it (`deliver` ran), read by Reputation.
     @param order_id The order id.
-    @return The buyer, the seller and the order state (0 = no such order).
+    @return The buyer, the seller, the order state (0 = no such order) and
+            True once the order was delivered.
     """
     order: states.Order = self._order(order_id)
-    return order.buyer, self._listing(order.listing_id).seller, order.state
+    return order.buyer, self._listing(order.listing_id).seller, order.state, order.queries_left == 1
 
 
 # ---------------------------------------------------------------- internal
@@ -829,7 +869,7 @@ def _list_ownership(
 def _store_listing(listing: states.Listing) -> uint256:
     """
     @notice Owe the management fee to the platform, store a new listing
-            and log `Listed`.
+            with the brokerage fee now in force and log `Listed`.
     @param listing The listing, unpacked.
     @return The new listing id.
     """
@@ -838,7 +878,7 @@ def _store_listing(listing: states.Listing) -> uint256:
         escrow._credit(ownable.owner, empty(address), fee)
     listing_id: uint256 = self.listing_count + 1
     self.listing_count = listing_id
-    self._save_listing(listing_id, listing)
+    self._save_listing(listing_id, listing, self.fee_bps)
     log Listed(
         listing_id=listing_id,
         token_id=listing.token_id,
@@ -872,7 +912,7 @@ def _open_order(listing_id: uint256, listing: states.Listing, buyer: address, am
     order_id: uint256 = self.order_count + 1
     self.order_count = order_id
     deadline: uint256 = block.timestamp + listing.delivery_window
-    fee_bps: uint256 = self.fee_bps
+    fee_bps: uint256 = min(self.fee_bps, self._listings[listing_id].asset >> 240)
     self._save_order(
         order_id,
         states.Order(
@@ -1021,7 +1061,7 @@ def _listing(listing_id: uint256) -> states.Listing:
     head: uint256 = stored.head
     return states.Listing(
         seller=convert(convert(head & (2**160 - 1), uint160), address),
-        token_id=stored.asset >> 160,
+        token_id=(stored.asset >> 160) & (2**80 - 1),
         kind=convert((head >> 160) & 255, uint8),
         pricing=convert((head >> 168) & 255, uint8),
         state=convert((head >> 176) & 255, uint8),
@@ -1035,11 +1075,12 @@ def _listing(listing_id: uint256) -> states.Listing:
 
 
 @internal
-def _save_listing(listing_id: uint256, listing: states.Listing):
+def _save_listing(listing_id: uint256, listing: states.Listing, fee_bps: uint256):
     """
     @notice Pack and store a listing (4 slots).
     @param listing_id The listing id.
     @param listing The listing, unpacked.
+    @param fee_bps The brokerage fee its orders pay at most.
     """
     head: uint256 = (
         convert(convert(listing.seller, uint160), uint256)
@@ -1051,7 +1092,7 @@ def _save_listing(listing_id: uint256, listing: states.Listing):
     )
     self._listings[listing_id] = StoredListing(
         head=head,
-        asset=convert(convert(listing.payment_token, uint160), uint256) | (listing.token_id << 160),
+        asset=convert(convert(listing.payment_token, uint160), uint256) | (listing.token_id << 160) | (fee_bps << 240),
         price=listing.price,
         collateral=listing.collateral,
     )

@@ -1,18 +1,20 @@
 # pragma version ~=0.4.3
 """
 @title Datagora Reputation
-@notice Ratings of trading partners after a completed sale order, after
+@notice Ratings of trading partners after a settled sale order, after
         Wu et al. (reputation of data sellers and buyers) and Mehdi et al.
         (reputation as an input to trust between participants): once an
-        order is completed, its buyer may rate the seller and its seller may
-        rate the buyer, each once, with a score of 1 to 5. Only completed
-        orders count, the ones in which something was delivered (confirmed,
-        released, ruled for the seller or redelivered, a use-right with at
-        least one query answered); refunded orders (nothing delivered, an
-        unused use-right) cannot be rated. Two parties of one organisation
+        order is settled, its buyer may rate the seller and its seller may
+        rate the buyer, each once, with a score of 1 to 5. Orders in which
+        something was delivered count: completed ones (confirmed, released,
+        ruled for the seller or redelivered, a use-right with at least one
+        query answered) and refunded ones after a delivery (a dispute ruled
+        for the buyer over fabricated data, or never resolved); refunds with
+        nothing delivered (no delivery by the deadline, an unused use-right)
+        cannot be rated. Two parties of one organisation
         cannot rate each other. Every account's running total and number of
         rated orders (its volume) are public, beside the average.
-@dev Reads an order's parties and state (`order_parties`, IOrderParties) from
+@dev Reads an order's parties, state and delivery (`order_parties`, IOrderParties) from
      UseRights for ids above its offset and from the Market otherwise, and
      the parties' organisations from the Registry (`organisation_of`), with
      staticcall only; holds no ether and has no owner.
@@ -62,11 +64,13 @@ def __init__(market: address, use_rights: address, registry: address):
 @external
 def rate(order_id: uint256, score: uint8):
     """
-    @notice Rate the other party of a completed Market or UseRights order: its buyer
+    @notice Rate the other party of a settled Market or UseRights order
+            (completed, or refunded after a delivery): its buyer
             rates the seller, its seller rates the buyer. Each party rates
             once per order; parties of one organisation cannot rate each
             other.
-    @dev Guards in order: score range, order completed, caller is a party,
+    @dev Guards in order: score range, order completed or refunded after
+         a delivery ("reputation: order not completed"), caller is a party,
          parties in different organisations, not yet rated by the caller.
     @param order_id The order id (a UseRights order above its offset).
     @param score 1 (worst) to 5 (best).
@@ -75,11 +79,12 @@ def rate(order_id: uint256, score: uint8):
     buyer: address = empty(address)
     seller: address = empty(address)
     state: uint8 = 0
+    delivered: bool = False
     if order_id > states.USE_RIGHTS_ID_OFFSET:
-        buyer, seller, state = staticcall USE_RIGHTS.order_parties(order_id)
+        buyer, seller, state, delivered = staticcall USE_RIGHTS.order_parties(order_id)
     else:
-        buyer, seller, state = staticcall MARKET.order_parties(order_id)
-    assert state == states.ORDER_COMPLETED, "reputation: order not completed"
+        buyer, seller, state, delivered = staticcall MARKET.order_parties(order_id)
+    assert state == states.ORDER_COMPLETED or (state == states.ORDER_REFUNDED and delivered), "reputation: order not completed"
     ratee: address = empty(address)
     if msg.sender == buyer:
         ratee = seller

@@ -430,14 +430,16 @@ def order(order_id: uint256) -> states.Order:
 
 @view
 @external
-def order_parties(order_id: uint256) -> (address, address, uint8):
+def order_parties(order_id: uint256) -> (address, address, uint8, bool):
     """
-    @notice Buyer, seller and state of an order (IOrderParties).
+    @notice Buyer, seller and state of an order, and whether at least one
+            query was answered (IOrderParties).
     @param order_id The order id.
-    @return The buyer, the seller and the order state (0 = no such order).
+    @return The buyer, the seller, the order state (0 = no such order) and
+            True once a query was answered.
     """
     order: states.Order = self._order(order_id)
-    return order.buyer, self._listing(order.listing_id).seller, order.state
+    return order.buyer, self._listing(order.listing_id).seller, order.state, order.queries_left < order.queries_total
 
 
 @view

@@ -66,6 +66,9 @@ MAX_WINDOW: constant(uint256) = 365 * 86_400
 MAX_QUERIES: constant(uint256) = 1_000_000
 MAX_MANAGEMENT_FEE: constant(uint256) = 10**18
 MAX_AMOUNT: constant(uint256) = 2**160 - 1
+# Soft close of English auctions: a bid less than this many seconds before
+# the end moves the end to this many seconds after the bid.
+AUCTION_EXTENSION: constant(uint256) = 600
 
 # UseRights numbers its listings and orders from USE_RIGHTS_ID_OFFSET + 1,
 # the Market from 1: one id names one order across both (Reputation, and

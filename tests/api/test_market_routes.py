@@ -71,7 +71,7 @@ def test_negotiation_offer_counter_accept_reject_withdraw(net: Net, tmp_path: Pa
             lambda c=client: c.make_offer(listing.listing_id, PRICE),
             lambda c=client: c.counter_offer(offer.offer_id, PRICE),
             lambda c=client: c.accept_offer(offer.offer_id),
-            lambda c=client: c.accept_counter(offer.offer_id),
+            lambda c=client: c.accept_counter(offer.offer_id, PRICE),
             lambda c=client: c.reject_offer(offer.offer_id),
             lambda c=client: c.withdraw_offer(offer.offer_id),
         ):
@@ -89,7 +89,7 @@ def test_negotiation_offer_counter_accept_reject_withdraw(net: Net, tmp_path: Pa
         lambda: buyer.negotiation(UNKNOWN),
         lambda: seller.counter_offer(UNKNOWN, PRICE),
         lambda: seller.accept_offer(UNKNOWN),
-        lambda: buyer.accept_counter(UNKNOWN),
+        lambda: buyer.accept_counter(UNKNOWN, PRICE),
         lambda: seller.reject_offer(UNKNOWN),
         lambda: buyer.withdraw_offer(UNKNOWN),
     ):
@@ -97,7 +97,7 @@ def test_negotiation_offer_counter_accept_reject_withdraw(net: Net, tmp_path: Pa
     # what the contract refuses: the buyer's node acting as the seller, and back
     assert refused(lambda: buyer.counter_offer(offer.offer_id, PRICE)) == (409, "market: not seller")
     assert refused(lambda: buyer.accept_offer(offer.offer_id)) == (409, "market: not seller")
-    assert refused(lambda: seller.accept_counter(offer.offer_id))[0] == 409  # no counter, and not its offer
+    assert refused(lambda: seller.accept_counter(offer.offer_id, PRICE))[0] == 409  # no counter, and not its offer
     assert {label: nonce(net, label) for label in ("seller", "buyer")} == sent  # no transaction was sent
 
     for path in ("counter", "accept", "accept-counter", "reject", "withdraw"):  # not an offer id
@@ -114,7 +114,14 @@ def test_negotiation_offer_counter_accept_reject_withdraw(net: Net, tmp_path: Pa
 
     countered = seller.counter_offer(offer.offer_id, 3 * PRICE // 4).negotiation
     assert (countered.state, countered.counter_wei) == ("countered", 3 * PRICE // 4)
-    accepted = buyer.accept_counter(offer.offer_id)
+    accept_path = f"/negotiations/{offer.offer_id}/accept-counter"
+    assert refused(lambda: buyer.request("POST", accept_path))[0] == 422  # the counter accepted must be named
+    assert refused(lambda: buyer.request("POST", accept_path, json={"counter_wei": 0}))[0] == 422
+    # the seller's higher counter lands first: the buyer's acceptance of the one it read is refused
+    seller.counter_offer(offer.offer_id, PRICE)
+    assert refused(lambda: buyer.accept_counter(offer.offer_id, 3 * PRICE // 4)) == (409, "market: counter changed")
+    seller.counter_offer(offer.offer_id, 3 * PRICE // 4)
+    accepted = buyer.accept_counter(offer.offer_id, 3 * PRICE // 4)
     assert accepted.negotiation.state == "accepted"
     assert (accepted.order.buyer, accepted.order.amount_wei, accepted.order.state) == (
         w.buyer.address,

@@ -266,7 +266,7 @@ PER_STEP = [
     ("offer", "1", "0.4", "-a", "buyer"),
     ("counter", "1", "0.45", "-a", "seller"),
     ("accept", "1", "-a", "seller"),
-    ("accept-counter", "1", "-a", "buyer"),
+    ("accept-counter", "1", "--counter", "0.45", "-a", "buyer"),
     ("reject", "1", "-a", "seller"),
     ("withdraw-offer", "1", "-a", "buyer"),
     ("bid", "1", "0.5", "-a", "buyer"),

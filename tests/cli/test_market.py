@@ -129,10 +129,11 @@ def test_offer_counter_and_accept_counter(w: CliWorld) -> None:
     assert "offer #1 on listing #1: 0.8 ETH (plus 0.1 ETH collateral) held in escrow, open for 3600 s" in out
     c = contracts_of(w)
     assert c.market.offer(1).expiry > 0 and c.market.escrowed() == ETHER // 10 + 9 * ETHER // 10
-    refused(w, ("accept-counter", 1, "-a", "buyer"), "no counter")
+    refused(w, ("accept-counter", 1, "--counter", "0.9", "-a", "buyer"), "no counter")
     refused(w, ("counter", 1, "0.9", "-a", "buyer"), "not seller")
     assert "countered offer #1 with 0.9 ETH" in flat(ok(w.run("counter", 1, "0.9", "-a", "seller")))
-    out = flat(ok(w.run("accept-counter", 1, "-a", "buyer")))
+    refused(w, ("accept-counter", 1, "--counter", "0.85", "-a", "buyer"), "counter changed")
+    out = flat(ok(w.run("accept-counter", 1, "--counter", "0.9", "-a", "buyer")))
     assert "accepted the counter on offer #1: order #1 paid into escrow" in out
     assert c.market.order(1).amount == 9 * ETHER // 10 and c.market.order(1).state == OrderState.PAID
     assert c.market.offer(1).state == OfferState.ACCEPTED

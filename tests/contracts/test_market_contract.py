@@ -66,6 +66,7 @@ from tests.contracts.contract_kit import (
     assert_event,
     assert_no_event,
     digest,
+    events,
     make_account,
 )
 
@@ -77,6 +78,7 @@ DELIVERY_WINDOW = 3_600
 CONFIRM_WINDOW = 7_200
 WINDOWS = {"delivery_window": DELIVERY_WINDOW, "confirm_window": CONFIRM_WINDOW}
 RESERVE, INCREMENT, DURATION = 10**18, 10**17, 86_400
+AUCTION_EXTENSION = 600  # states.AUCTION_EXTENSION (seconds)
 POLICY_HASH = digest("odrl-policy")
 DELIVERY_HASH = digest("ciphertext")
 REASON_HASH = digest("fingerprints differ")
@@ -330,6 +332,53 @@ def test_set_parameters(d: Deployment, fee_bps: int, management_fee: int, disput
         management_fee,
         dispute_window,
     )
+
+
+@pytest.mark.parametrize("pricing", ["fixed", "negotiated", "auction"])
+@pytest.mark.parametrize(("listed_bps", "later_bps", "charged_bps"), [(FEE_BPS, MAX_FEE_BPS, FEE_BPS), (FEE_BPS, 0, 0)])
+def test_fee_raised_under_an_open_listing_does_not_apply_to_it(
+    d: Deployment, pricing: str, listed_bps: int, later_bps: int, charged_bps: int
+) -> None:
+    """A listing keeps the brokerage fee in force when it was made: a higher fee set later does not apply to its
+    order, a lower one does; listings made after the change pay the new fee."""
+    assert d.market.fee_bps() == listed_bps
+    token_id = d.publish(d.alice)
+    listing_id = call_list(d, pricing, token_id)
+    assert d.market.listing_fee_bps(listing_id) == listed_bps
+    with d.env.prank(d.platform.address):
+        d.market.set_parameters(later_bps, 0, DISPUTE_WINDOW)
+    listing = d.market.listing(listing_id)
+    if pricing == "fixed":
+        order_id = d.buy(d.bob, listing_id)
+    elif pricing == "negotiated":
+        offer_id = d.make_offer(d.bob, listing_id, listing.price)
+        with d.env.prank(d.alice.address):
+            order_id = d.market.accept_offer(offer_id)
+    else:
+        d.bid(d.bob, listing_id, listing.price)
+        d.env.time_travel(seconds=DURATION)
+        order_id = d.market.settle(listing_id)
+    assert [(e.order_id, e.fee_bps) for e in events(d.market, "OrderPaid")] == [(order_id, charged_bps)]
+    assert d.market.order(order_id).fee_bps == charged_bps
+    later = call_list(d, "fixed", d.publish(d.alice))
+    assert d.market.listing_fee_bps(later) == later_bps
+    assert d.buy(d.carol, later) and d.market.order(order_id + 1).fee_bps == later_bps
+
+
+@FUZZ
+@given(listed=st.integers(min_value=0, max_value=MAX_FEE_BPS), later=st.integers(min_value=0, max_value=MAX_FEE_BPS))
+def test_listing_fee_fuzz(d: Deployment, listed: int, later: int) -> None:
+    """An order pays min(fee when listed, fee now), never more than the seller agreed to."""
+    with d.env.anchor():
+        with d.env.prank(d.platform.address):
+            d.market.set_parameters(listed, 0, DISPUTE_WINDOW)
+        token_id = d.publish(d.alice)
+        listing_id = call_list(d, "fixed", token_id)
+        with d.env.prank(d.platform.address):
+            d.market.set_parameters(later, 0, DISPUTE_WINDOW)
+        order_id = d.buy(d.bob, listing_id)
+        assert d.market.order(order_id).fee_bps == min(listed, later)
+        assert d.market.listing(listing_id).token_id == token_id  # the fee bits leave the token id intact
 
 
 @pytest.mark.parametrize("who", ["supervisor", "alice", "mallory"])
@@ -720,7 +769,7 @@ def test_buy_escrows_price_and_collateral(d: Deployment, cur: Currency) -> None:
         0,
         0,
     )
-    assert tuple(d.market.order_parties(1)) == (d.bob.address, d.alice.address, ORDER_PAID)
+    assert tuple(d.market.order_parties(1)) == (d.bob.address, d.alice.address, ORDER_PAID, False)
     assert d.market.listing(listing_id).state == LISTING_PENDING
     assert cur.escrowed() == PRICE + 2 * COLLATERAL
     assert cur.held(d.market) == PRICE + 2 * COLLATERAL
@@ -1065,7 +1114,7 @@ def test_accept_counter(d: Deployment, cur: Currency, direction: str) -> None:
     bob_before = cur.held(d.bob)
     top_up = max(counter - amount, 0)
     with d.env.prank(d.bob.address):
-        order_id = d.market.accept_counter(offer_id, value=cur.value(top_up))
+        order_id = d.market.accept_counter(offer_id, counter, value=cur.value(top_up))
 
     assert_event(d.market, "OfferAccepted", offer_id=offer_id, order_id=1, price=counter)
     assert_event(
@@ -1094,27 +1143,27 @@ def test_accept_counter_rejects_offer_not_open(d: Deployment) -> None:
     with d.env.prank(d.alice.address):
         d.market.reject_offer(offer_id)
     with d.env.prank(d.bob.address), boa.reverts("market: offer not open"):
-        d.market.accept_counter(offer_id)
+        d.market.accept_counter(offer_id, PRICE // 2)
 
 
 def test_accept_counter_rejects_expired_offer(d: Deployment) -> None:
     _, offer_id = countered(d, PRICE, PRICE // 2)
     d.env.time_travel(seconds=86_400 + 1)
     with d.env.prank(d.bob.address), boa.reverts("market: offer expired"):
-        d.market.accept_counter(offer_id)
+        d.market.accept_counter(offer_id, PRICE // 2)
 
 
 @pytest.mark.parametrize("who", ["alice", "carol"])
 def test_accept_counter_rejects_not_offer_buyer(d: Deployment, who: str) -> None:
     _, offer_id = countered(d, PRICE, PRICE // 2)
     with d.env.prank(getattr(d, who).address), boa.reverts("market: not offer buyer"):
-        d.market.accept_counter(offer_id)
+        d.market.accept_counter(offer_id, PRICE // 2)
 
 
 def test_accept_counter_rejects_offer_without_counter(d: Deployment) -> None:
     _, offer_id = offer(d)
     with d.env.prank(d.bob.address), boa.reverts("market: no counter"):
-        d.market.accept_counter(offer_id)
+        d.market.accept_counter(offer_id, 0)
 
 
 def test_accept_counter_rejects_listing_not_active(d: Deployment) -> None:
@@ -1122,14 +1171,14 @@ def test_accept_counter_rejects_listing_not_active(d: Deployment) -> None:
     with d.env.prank(d.alice.address):
         d.market.cancel(listing_id)
     with d.env.prank(d.bob.address), boa.reverts("market: listing not active"):
-        d.market.accept_counter(offer_id)
+        d.market.accept_counter(offer_id, PRICE // 2)
 
 
 @pytest.mark.parametrize(("amount", "counter", "value"), [(PRICE // 2, PRICE, 0), (PRICE, PRICE // 2, 1)])
 def test_accept_counter_rejects_wrong_value(d: Deployment, amount: int, counter: int, value: int) -> None:
     _, offer_id = countered(d, amount, counter)
     with d.env.prank(d.bob.address), boa.reverts("market: wrong value"):
-        d.market.accept_counter(offer_id, value=value)
+        d.market.accept_counter(offer_id, counter, value=value)
 
 
 def test_accept_counter_rejects_ether_top_up_of_a_token_offer(d: Deployment, demo_token: Any) -> None:
@@ -1137,7 +1186,31 @@ def test_accept_counter_rejects_ether_top_up_of_a_token_offer(d: Deployment, dem
     d.approve(demo_token, d.bob)
     _, offer_id = countered(d, PRICE // 2, PRICE, Currency(d, demo_token))
     with d.env.prank(d.bob.address), boa.reverts("market: wrong value"):
-        d.market.accept_counter(offer_id, value=PRICE // 2)
+        d.market.accept_counter(offer_id, PRICE, value=PRICE // 2)
+
+
+@pytest.mark.parametrize("expected", [PRICE // 2 - 1, PRICE // 2 + 1, PRICE, 0])
+def test_accept_counter_rejects_counter_changed(d: Deployment, expected: int) -> None:
+    """The buyer names the counter it accepts: any other counter (the seller countered again) is refused."""
+    _, offer_id = countered(d, PRICE, PRICE // 2)
+    with d.env.prank(d.bob.address), boa.reverts("market: counter changed"):
+        d.market.accept_counter(offer_id, expected)
+
+
+def test_accept_counter_refuses_a_front_running_counter(d: Deployment, demo_token: Any) -> None:
+    """A buyer with a standing ERC-20 allowance accepts the counter it read; the seller's higher counter mined
+    first makes the acceptance revert instead of charging the new price."""
+    d.approve(demo_token, d.alice)
+    d.approve(demo_token, d.bob)  # a standing allowance well above the counter
+    cur = Currency(d, demo_token)
+    _, offer_id = countered(d, PRICE // 2, 3 * PRICE // 4, cur)
+    with d.env.prank(d.alice.address):
+        d.market.counter_offer(offer_id, 10 * PRICE)  # the front-runner
+    held = cur.held(d.bob)
+    with d.env.prank(d.bob.address), boa.reverts("market: counter changed"):
+        d.market.accept_counter(offer_id, 3 * PRICE // 4)
+    assert cur.held(d.bob) == held and d.market.offers(offer_id).state == OFFER_COUNTERED
+    d.assert_solvent(*cur.tokens)
 
 
 @pytest.mark.parametrize("expired", [False, True])
@@ -1265,10 +1338,72 @@ def test_bid_rejects_listing_not_an_auction(d: Deployment, kind: str) -> None:
 def test_bid_rejects_at_the_auction_end(d: Deployment) -> None:
     _, listing_id = auction(d)
     d.env.time_travel(seconds=DURATION - 1)
-    d.bid(d.bob, listing_id, RESERVE)  # last second
-    d.env.time_travel(seconds=1)
+    d.bid(d.bob, listing_id, RESERVE)  # last second: the end moves AUCTION_EXTENSION seconds after it
+    d.env.time_travel(seconds=AUCTION_EXTENSION)
     with d.env.prank(d.carol.address), boa.reverts("market: auction ended"):
         d.market.bid(listing_id, 2 * RESERVE, value=2 * RESERVE + COLLATERAL)
+
+
+def test_auction_extension_is_ten_minutes(d: Deployment) -> None:
+    assert d.market.AUCTION_EXTENSION() == AUCTION_EXTENSION == 600
+
+
+@pytest.mark.parametrize("before_end", [1, AUCTION_EXTENSION // 2, AUCTION_EXTENSION - 1])
+def test_bid_in_the_last_minutes_extends_the_auction(d: Deployment, before_end: int) -> None:
+    """Soft close: a bid less than AUCTION_EXTENSION seconds before the end moves the end to that long after the
+    bid, so an outbid bidder can still answer; settling before the new end is refused."""
+    _, listing_id = auction(d)
+    d.env.time_travel(seconds=DURATION - before_end)
+    d.bid(d.bob, listing_id, RESERVE)
+    new_end = d.env.timestamp + AUCTION_EXTENSION
+    assert_event(d.market, "AuctionExtended", listing_id=listing_id, end_time=new_end)
+    assert d.market.auctions(listing_id).end_time == new_end
+    d.env.time_travel(seconds=before_end)  # past the original end
+    with boa.reverts("market: auction not ended"):
+        d.market.settle(listing_id)
+    d.bid(d.carol, listing_id, RESERVE + INCREMENT)  # the answer, itself within the window: extends again
+    assert_event(d.market, "AuctionExtended", listing_id=listing_id, end_time=d.env.timestamp + AUCTION_EXTENSION)
+    d.env.time_travel(seconds=AUCTION_EXTENSION)
+    assert d.market.settle(listing_id) == 1
+    assert d.market.order(1).buyer == d.carol.address
+
+
+@pytest.mark.parametrize("before_end", [AUCTION_EXTENSION, AUCTION_EXTENSION + 1, DURATION])
+def test_bid_before_the_last_minutes_keeps_the_end(d: Deployment, before_end: int) -> None:
+    _, listing_id = auction(d)
+    end_time = d.market.auctions(listing_id).end_time
+    d.env.time_travel(seconds=DURATION - before_end)
+    d.bid(d.bob, listing_id, RESERVE)
+    assert_no_event(d.market, "AuctionExtended")
+    assert d.market.auctions(listing_id).end_time == end_time
+
+
+@FUZZ
+@given(offsets=st.lists(st.integers(min_value=0, max_value=2 * AUCTION_EXTENSION), min_size=1, max_size=6))
+def test_soft_close_fuzz(d: Deployment, offsets: list[int]) -> None:
+    """Whatever the bids' timing, the end is never earlier than AUCTION_EXTENSION after the last bid nor earlier
+    than the original end, and never moves unless a bid came within AUCTION_EXTENSION of it."""
+    with d.env.anchor():
+        _, listing_id = auction(d)
+        end_time = original_end = d.market.auctions(listing_id).end_time
+        d.env.time_travel(seconds=DURATION - AUCTION_EXTENSION)
+        amount = RESERVE
+        for i, offset in enumerate(offsets):
+            if d.env.timestamp + offset >= end_time:
+                break
+            d.env.time_travel(seconds=offset)
+            d.bid((d.bob, d.carol)[i % 2], listing_id, amount)
+            if end_time - d.env.timestamp < AUCTION_EXTENSION:
+                end_time = d.env.timestamp + AUCTION_EXTENSION
+            assert d.market.auctions(listing_id).end_time == end_time
+            assert end_time - d.env.timestamp >= AUCTION_EXTENSION and end_time >= original_end
+            amount += INCREMENT
+        d.env.time_travel(seconds=end_time - d.env.timestamp - 1)
+        with boa.reverts("market: auction not ended"):
+            d.market.settle(listing_id)
+        d.env.time_travel(seconds=1)
+        d.market.settle(listing_id)
+        d.assert_solvent()
 
 
 def test_bid_rejects_cancelled_auction(d: Deployment) -> None:
@@ -1419,7 +1554,45 @@ def test_deliver_commits_the_hash_and_starts_the_confirm_window(d: Deployment) -
     )
     order = d.market.order(order_id)
     assert (order.state, order.deadline) == (ORDER_DELIVERED, now + CONFIRM_WINDOW)
+    assert order.queries_left == 0  # the delivered bit is not a query count
+    assert tuple(d.market.order_parties(order_id)) == (d.bob.address, d.alice.address, ORDER_DELIVERED, True)
     assert d.market.escrowed(ETHER) == PRICE + 2 * COLLATERAL
+
+
+@pytest.mark.parametrize(
+    ("then", "state", "was_delivered"),
+    [
+        ("not-delivered", ORDER_REFUNDED, False),
+        ("for-buyer", ORDER_REFUNDED, True),
+        ("timeout", ORDER_REFUNDED, True),
+        ("confirm", ORDER_COMPLETED, True),
+    ],
+)
+def test_order_parties_tells_a_refund_after_a_delivery(
+    d: Deployment, then: str, state: int, was_delivered: bool
+) -> None:
+    """A refund after a delivery (a dispute ruled for the buyer, or never resolved) is told apart from a refund
+    with nothing delivered, through every later write of the order."""
+    _, _, order_id = ownership_order(d)
+    if then == "not-delivered":
+        d.env.time_travel(seconds=DELIVERY_WINDOW + 1)
+        d.market.refund(order_id)
+    else:
+        with d.env.prank(d.alice.address):
+            d.market.deliver(order_id, DELIVERY_HASH)
+        with d.env.prank(d.bob.address):
+            if then == "confirm":
+                d.market.confirm(order_id)
+            else:
+                d.market.dispute(order_id, REASON_HASH)
+        if then == "for-buyer":
+            with d.env.prank(d.platform.address):
+                d.market.resolve(order_id, 3, REASON_HASH)
+        elif then == "timeout":
+            d.env.time_travel(seconds=DISPUTE_WINDOW + 1)
+            d.market.refund(order_id)
+    assert tuple(d.market.order_parties(order_id)) == (d.bob.address, d.alice.address, state, was_delivered)
+    assert d.market.order(order_id).queries_left == 0
 
 
 def test_deliver_at_the_delivery_deadline(d: Deployment) -> None:
@@ -1802,7 +1975,8 @@ def test_withdraw_rejects_token_returning_false_and_keeps_the_debt(d: Deployment
 def test_views_of_unknown_ids_are_empty(d: Deployment) -> None:
     assert tuple(d.market.listing(1)) == (ZERO_ADDRESS, 0, 0, 0, 0, 0, 0, ZERO_ADDRESS, 0, 0, 0)
     assert tuple(d.market.order(1)) == (0, ZERO_ADDRESS, 0, 0, 0, 0, 0, 0)
-    assert tuple(d.market.order_parties(1)) == (ZERO_ADDRESS, ZERO_ADDRESS, 0)
+    assert tuple(d.market.order_parties(1)) == (ZERO_ADDRESS, ZERO_ADDRESS, 0, False)
+    assert d.market.listing_fee_bps(1) == 0
     assert tuple(d.market.offers(1)) == (0, ZERO_ADDRESS, 0, 0, 0, 0)
     assert tuple(d.market.auctions(1)) == (0, 0, ZERO_ADDRESS, 0)
 
@@ -1962,7 +2136,7 @@ def test_negotiation_top_up_and_change_fuzz(d: Deployment, amount: int, counters
             return
         bob_before = d.balance(d.bob)
         with d.env.prank(d.bob.address):
-            order_id = d.market.accept_counter(offer_id, value=max(counter - amount, 0))
+            order_id = d.market.accept_counter(offer_id, counter, value=max(counter - amount, 0))
         assert d.balance(d.bob) == bob_before - max(counter - amount, 0)
         assert d.pending(d.bob) == max(amount - counter, 0)
         assert d.market.order(order_id).amount == counter
@@ -1999,3 +2173,36 @@ def test_packed_listing_round_trips_every_field(d: Deployment) -> None:
     listing_id = d.list_token(d.alice, token_id, PRICE, MAX_WINDOW, MAX_WINDOW, collateral=7)
     expected = (d.alice.address, token_id, 1, 1, LISTING_ACTIVE, PRICE, 7, ETHER, MAX_WINDOW, MAX_WINDOW, 0)
     assert tuple(d.market.listing(listing_id)) == expected
+
+
+# --- tokens docs/market.md says are not safe ------------------------------------------------------------------
+
+
+def test_a_negative_rebase_leaves_the_last_withdrawer_short(d: Deployment, helper_deployer: Any) -> None:
+    """What docs/market.md says of rebasing tokens: nothing refuses them when paid in (the balance grows by what
+    was sent), but a later negative rebase makes the Market hold less than it owes, and the shortfall falls on
+    whoever withdraws last. Hence the rule: list only tokens whose balances change by transfers alone."""
+    token = helper_deployer("RebasingToken.vy").deploy()
+    orders = []
+    for buyer in (d.bob, d.carol):
+        token.mint(buyer.address, TOKEN_START_BALANCE)
+        d.approve(token, buyer)
+        _, listing_id = d.publish_and_list(d.alice, payment_token=token.address, collateral=0)
+        with d.env.prank(buyer.address):
+            orders.append(d.market.buy(listing_id))
+    d.env.time_travel(seconds=DELIVERY_WINDOW + 1)
+    for order_id in orders:
+        d.market.refund(order_id)  # never delivered: each buyer is owed its price back
+    owed = d.pending(d.bob, token.address)
+    assert owed > 0 and d.pending(d.carol, token.address) == owed
+    assert token.balanceOf(d.market.address) == 2 * owed  # solvent before the rebase
+
+    token.rebase(9 * 10**17)  # every balance shrinks by 10 %
+    assert token.balanceOf(d.market.address) < 2 * owed
+    held = token.balanceOf(d.bob.address)
+    with d.env.prank(d.bob.address):
+        d.market.withdraw(token.address)  # the first withdrawer is paid in full
+    assert abs(token.balanceOf(d.bob.address) - (held + owed)) <= 1  # within the token's share rounding
+    with d.env.prank(d.carol.address), boa.reverts():
+        d.market.withdraw(token.address)  # the last one is stuck
+    assert d.pending(d.carol, token.address) == owed

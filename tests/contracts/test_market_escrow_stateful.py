@@ -118,6 +118,7 @@ from tests.contracts.contract_kit import (
 )
 
 MAX_AMOUNT = 2**160 - 1  # states.MAX_AMOUNT: the largest order amount the packed order storage holds
+AUCTION_EXTENSION = 600  # states.AUCTION_EXTENSION: a bid this close to the end moves the end this far after it
 OFFSET = USE_RIGHTS_ID_OFFSET
 MAX_UINT256 = 2**256 - 1
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -348,6 +349,7 @@ class Model:
     orders: dict[int, OrderM] = field(default_factory=dict)
     offers: dict[int, OfferM] = field(default_factory=dict)
     order_of_offer: dict[int, int] = field(default_factory=dict)
+    listing_fee_bps: dict[int, int] = field(default_factory=dict)  # Market.listing_fee_bps: the fee when listed
     pending: dict[tuple[str, str, str], int] = field(default_factory=dict)
     escrowed: dict[tuple[str, str], int] = field(default_factory=dict)
 
@@ -643,7 +645,7 @@ class MarketMachine(RuleBasedStateMachine):
         listing = m.listings[listing_id]
         order_id = self.next_id(m.orders, queries > 0)
         deadline = self.now + listing.delivery_window
-        fee_bps = m.ur_fee_bps if queries > 0 else m.fee_bps
+        fee_bps = m.ur_fee_bps if queries > 0 else min(m.fee_bps, m.listing_fee_bps[listing_id])
         m.orders[order_id] = OrderM(listing_id, buyer, amount, ORDER_PAID, fee_bps, deadline, queries, queries)
         collateral = 0
         if listing.kind == KIND_OWNERSHIP:
@@ -794,6 +796,7 @@ class MarketMachine(RuleBasedStateMachine):
             0,
         )
         m.listings[listing_id] = listing
+        m.listing_fee_bps[listing_id] = m.fee_bps
         self.expect(
             "Listed",
             listing_id=listing_id,
@@ -1125,9 +1128,10 @@ class MarketMachine(RuleBasedStateMachine):
         m.order_of_offer[offer_id] = order_id
         self.expect("OfferAccepted", offer_id=offer_id, order_id=order_id, price=offer.amount)
 
-    def do_accept_counter(self, offer_id: int, caller: str, value_offset: int) -> None:
+    def do_accept_counter(self, offer_id: int, caller: str, value_offset: int, counter_offset: int = 0) -> None:
         m, d = self.model, self.d
         offer = m.offers.get(offer_id, NO_OFFER)
+        named = max(offer.counter + counter_offset, 0)  # the counter the buyer names (read before a new counter)
         listing = m.listings.get(offer.listing_id, NO_LISTING)
         top_up = max(offer.counter - offer.amount, 0)
         value = self.value_for(listing.payment_token, top_up, value_offset)
@@ -1138,6 +1142,8 @@ class MarketMachine(RuleBasedStateMachine):
             error = "market: not offer buyer"
         elif offer.state != OFFER_COUNTERED:
             error = "market: no counter"
+        elif named != offer.counter:
+            error = "market: counter changed"
         elif (audit := self.buyer_error(listing, caller)) is not None:
             error = audit
         elif offer.counter > offer.amount:
@@ -1145,7 +1151,7 @@ class MarketMachine(RuleBasedStateMachine):
         elif value != 0:
             error = "market: wrong value"
         self.watch(offers=(offer_id,))
-        order_id = self.transact("accept_counter", caller, error, d.market.accept_counter, offer_id, value=value)
+        order_id = self.transact("accept_counter", caller, error, d.market.accept_counter, offer_id, named, value=value)
         if error is not None:
             return
         if top_up > 0:
@@ -1214,6 +1220,9 @@ class MarketMachine(RuleBasedStateMachine):
             outbid = auction.highest_bid + listing.collateral
             m.release(self.market, auction.highest_bidder, listing.payment_token, outbid)
         auction.highest_bidder, auction.highest_bid = bidder, amount
+        if auction.end_time - self.now < AUCTION_EXTENSION:  # soft close
+            auction.end_time = self.now + AUCTION_EXTENSION
+            self.expect("AuctionExtended", listing_id=listing_id, end_time=auction.end_time)
 
     def do_settle(self, listing_id: int, caller: str) -> None:
         m, d = self.model, self.d
@@ -1659,13 +1668,14 @@ class MarketMachine(RuleBasedStateMachine):
         self.do_accept_offer(offer_id, self.caller(flaw != "caller", seller, who))
 
     @precondition(lambda self: self.exists(self.model.offers, lambda o: o.state == OFFER_COUNTERED))
-    @rule(flaw=flaws("offer", "caller", "value"), pick=PICK, who=PICK, bad=PICK, when=WHEN)
+    @rule(flaw=flaws("offer", "caller", "value", "counter"), pick=PICK, who=PICK, bad=PICK, when=WHEN)
     @counted
     def accept_counter(self, flaw: str | None, pick: int, who: int, bad: int, when: str | None) -> None:
         offer_id = self.offer_for(flaw, pick, lambda o: o.state == OFFER_COUNTERED)
         self.wait(self.model.offers.get(offer_id, NO_OFFER).expiry, when)
         buyer = self.model.offers.get(offer_id, NO_OFFER).buyer
-        self.do_accept_counter(offer_id, self.caller(flaw != "caller", buyer, who), self.offset(flaw, bad))
+        stale = (-1, 1)[bad % 2] * (1 + bad) if flaw == "counter" else 0  # a counter other than the seller's
+        self.do_accept_counter(offer_id, self.caller(flaw != "caller", buyer, who), self.offset(flaw, bad), stale)
 
     @precondition(lambda self: self.exists(self.model.offers, is_live_offer))
     @rule(flaw=flaws("offer", "caller"), pick=PICK, who=PICK)
@@ -1979,6 +1989,8 @@ class MarketMachine(RuleBasedStateMachine):
             view = self.contract_of(listing_id).listing(listing_id)
             assert tuple(view) == astuple(m.listings.get(listing_id, NO_LISTING)), listing_id
             assert tuple(d.market.auctions(listing_id)) == astuple(m.auctions.get(listing_id, NO_AUCTION)), listing_id
+            if listing_id in m.listing_fee_bps:
+                assert d.market.listing_fee_bps(listing_id) == m.listing_fee_bps[listing_id], listing_id
         for order_id in orders:
             view = self.contract_of(order_id).order(order_id)
             assert tuple(view) == astuple(m.orders.get(order_id, NO_ORDER)), order_id
@@ -2223,7 +2235,7 @@ def test_suspended_party_cannot_conclude_a_negotiation(d: Deployment, suspended:
         d.market.counter_offer(offer_id, price // 2, sender=d.alice.address)
         d.set_status(d.beta_id, STATUS_SUSPENDED)
         with boa.reverts("market: buyer not audited"):
-            d.market.accept_counter(offer_id, sender=d.bob.address)
+            d.market.accept_counter(offer_id, price // 2, sender=d.bob.address)
 
 
 def test_an_auction_can_always_be_settled(d: Deployment, demo_token_deployer: Any) -> None:

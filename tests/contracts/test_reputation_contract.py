@@ -102,7 +102,7 @@ def deliver_and(d: Deployment, order_id: int, then: str) -> None:
                 d.market.resolve(order_id, {"for-seller": 1, "redelivered": 2}.get(then, 3), digest("evidence"))
 
 
-def parties_of(d: Deployment, order_id: int) -> tuple[str, str, int]:
+def parties_of(d: Deployment, order_id: int) -> tuple[str, str, int, bool]:
     """``order_parties`` from the contract that holds ``order_id`` (UseRights above its offset)."""
     return (d.use_rights if order_id > USE_RIGHTS_ID_OFFSET else d.market).order_parties(order_id)  # type: ignore[no-any-return]
 
@@ -124,22 +124,25 @@ def settle(d: Deployment, kind: str) -> int:
     return order_id
 
 
-# Settlement kind -> the order's final state (Market.vy ORDER_COMPLETED = 4, ORDER_REFUNDED = 5).
+# Settlement kind -> the order's final state (states.vy ORDER_COMPLETED = 4, ORDER_REFUNDED = 5) and whether
+# something was delivered under it (order_parties' fourth value).
 SETTLEMENTS = {
-    "confirm": ORDER_COMPLETED,
-    "release": ORDER_COMPLETED,
-    "for-seller": ORDER_COMPLETED,
-    "redelivered": ORDER_COMPLETED,
-    "not-delivered": ORDER_REFUNDED,
-    "for-buyer": ORDER_REFUNDED,
-    "timeout": ORDER_REFUNDED,
-    "use-right-used": ORDER_COMPLETED,
-    "use-right-unused": ORDER_REFUNDED,
+    "confirm": (ORDER_COMPLETED, True),
+    "release": (ORDER_COMPLETED, True),
+    "for-seller": (ORDER_COMPLETED, True),
+    "redelivered": (ORDER_COMPLETED, True),
+    "not-delivered": (ORDER_REFUNDED, False),
+    "for-buyer": (ORDER_REFUNDED, True),
+    "timeout": (ORDER_REFUNDED, True),
+    "use-right-used": (ORDER_COMPLETED, True),
+    "use-right-unused": (ORDER_REFUNDED, False),
 }
 
 
-COMPLETED = [kind for kind, state in SETTLEMENTS.items() if state == ORDER_COMPLETED]
-REFUNDED = [kind for kind, state in SETTLEMENTS.items() if state == ORDER_REFUNDED]
+COMPLETED = [kind for kind, (state, _) in SETTLEMENTS.items() if state == ORDER_COMPLETED]
+REFUNDED_AFTER_DELIVERY = [kind for kind, (state, done) in SETTLEMENTS.items() if state == ORDER_REFUNDED and done]
+NOTHING_DELIVERED = [kind for kind, (_, delivered) in SETTLEMENTS.items() if not delivered]
+RATEABLE = COMPLETED + REFUNDED_AFTER_DELIVERY
 
 
 def completed(d: Deployment) -> int:
@@ -167,13 +170,13 @@ def test_deployment_binds_the_market(d: Deployment, reputation: Any) -> None:
 # --- rate: success ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", COMPLETED)
+@pytest.mark.parametrize("kind", RATEABLE)
 def test_buyer_rates_seller_and_seller_rates_buyer_after_each_completion(
     d: Deployment, reputation: Any, kind: str
 ) -> None:
     order_id = settle(d, kind)
     source = d.use_rights if kind.startswith("use-right") else d.market
-    assert tuple(source.order_parties(order_id)) == (d.bob.address, d.alice.address, SETTLEMENTS[kind])
+    assert tuple(source.order_parties(order_id)) == (d.bob.address, d.alice.address, *SETTLEMENTS[kind])
 
     rate(d, reputation, d.bob, order_id, 4)
     assert_event(reputation, "Rated", order_id=order_id, rater=d.bob.address, ratee=d.alice.address, score=4)
@@ -260,11 +263,11 @@ def test_unsettled_order_reverts(d: Deployment, reputation: Any, stage: str) -> 
     assert_no_event(reputation, "Rated")
 
 
-@pytest.mark.parametrize("kind", REFUNDED)
+@pytest.mark.parametrize("kind", NOTHING_DELIVERED)
 def test_refunded_order_cannot_be_rated(d: Deployment, reputation: Any, kind: str) -> None:
     """Nothing delivered, nothing to rate: e.g. buy one query, never use it, let it expire, rate 1 star."""
     order_id = settle(d, kind)
-    assert parties_of(d, order_id)[2] == ORDER_REFUNDED
+    assert parties_of(d, order_id)[2:] == (ORDER_REFUNDED, False)
     for rater in (d.bob, d.alice):
         with boa.reverts("reputation: order not completed"):
             rate(d, reputation, rater, order_id, 1)
@@ -331,7 +334,7 @@ def test_scores_fuzz(d: Deployment, reputation: Any, buyer_score: int, seller_sc
 @settings(FUZZ, max_examples=15)
 @given(
     ratings=st.lists(
-        st.tuples(st.sampled_from(COMPLETED), st.integers(min_value=1, max_value=5)), min_size=1, max_size=4
+        st.tuples(st.sampled_from(RATEABLE), st.integers(min_value=1, max_value=5)), min_size=1, max_size=4
     )
 )
 def test_average_fuzz(d: Deployment, reputation: Any, ratings: list[tuple[str, int]]) -> None:

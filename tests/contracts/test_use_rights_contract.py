@@ -283,7 +283,7 @@ def test_views_of_unknown_ids_are_empty(d: Deployment) -> None:
     for unknown in (1, FIRST_ID):
         assert tuple(d.market.listing(unknown)) == (ZERO_ADDRESS, 0, 0, 0, 0, 0, 0, ZERO_ADDRESS, 0, 0, 0)
         assert tuple(d.market.order(unknown)) == (0, ZERO_ADDRESS, 0, 0, 0, 0, 0, 0)
-        assert tuple(d.market.order_parties(unknown)) == (ZERO_ADDRESS, ZERO_ADDRESS, 0)
+        assert tuple(d.market.order_parties(unknown)) == (ZERO_ADDRESS, ZERO_ADDRESS, 0, False)
 
 
 def test_listing_packs_large_terms(d: Deployment) -> None:
@@ -685,7 +685,7 @@ def test_expire_returns_the_unused_credit(d: Deployment, cur: Currency, used: in
     )
     order = d.market.order(order_id)
     assert (order.state, order.amount, order.queries_left) == (state, 0, 10 - used)
-    assert tuple(d.market.order_parties(order_id)) == (d.bob.address, d.alice.address, state)
+    assert tuple(d.market.order_parties(order_id)) == (d.bob.address, d.alice.address, state, used > 0)
     assert cur.pending(d.bob) == refund
     assert cur.pending(d.alice) == used * (QUERY_PRICE - QUERY_FEE)
     assert cur.escrowed() == 0

@@ -171,7 +171,7 @@ def test_index_projects_negotiation_auctions_disputes_and_use_rights(
     market.withdraw_offer(c, platform, withdrawn)
     offer_id, _ = market.make_offer(c, buyer, neg_listing, 8 * ETHER // 10)
     market.counter_offer(c, seller, offer_id, 9 * ETHER // 10)
-    disputed_order, _ = market.accept_counter(c, buyer, offer_id)
+    disputed_order, _ = market.accept_counter(c, buyer, offer_id, 9 * ETHER // 10)
     market.deliver(c, seller, disputed_order)
     market.dispute(c, buyer, disputed_order, "the rows are not the ones described")
     idx.sync()
@@ -187,8 +187,12 @@ def test_index_projects_negotiation_auctions_disputes_and_use_rights(
         c, seller, auctioned, ETHER, min_increment=ETHER // 10, duration=3600, delivery_window=600
     )
     market.bid(c, buyer, auc_listing, ETHER)
-    market.bid(c, platform, auc_listing, 12 * ETHER // 10)
-    world.chain.advance_time(3601)
+    opened_end = c.market.auction(auc_listing).end_time
+    world.chain.advance_time(3600 - 120)
+    market.bid(c, platform, auc_listing, 12 * ETHER // 10)  # in the last 10 minutes: the end moves (soft close)
+    extended_end = c.market.auction(auc_listing).end_time
+    assert extended_end > opened_end
+    world.chain.advance_time(extended_end - opened_end + 121)
     won_order, _ = market.settle_auction(c, buyer, auc_listing)
     world.chain.advance_time(601)
     market.refund(c, buyer, won_order)
@@ -228,7 +232,7 @@ def test_index_projects_negotiation_auctions_disputes_and_use_rights(
             platform.address,
             12 * ETHER // 10,
         )
-        assert int(auction.min_increment) == ETHER // 10 and auction.auction_end > 0
+        assert int(auction.min_increment) == ETHER // 10 and auction.auction_end == extended_end
         assert [(r.bidder, int(r.amount)) for r in conn.execute(select(bids).order_by(bids.c.block_number))] == [
             (buyer.address, ETHER),
             (platform.address, 12 * ETHER // 10),

@@ -491,7 +491,11 @@ def test_fabricated_data_refunds_the_buyer(stage: MarketStage) -> None:
     }
     assert c.catalog.owner_of(result.ids["token"]) == _addr(stage, "mallory")
     assert c.market.listing(result.ids["listing"]).state == ListingState.CLOSED
-    assert reputation.reputation_of(c, _addr(stage, "mallory")) == (None, 0)  # a refunded order cannot be rated
+    # refunded after a delivery (of fabricated data): the buyer's rating counts
+    assert _tx(result, "rate mallory").event("Rated").args["score"] == 1
+    assert reputation.reputation_of(c, _addr(stage, "mallory")) == (1.0, 1)
+    with pytest.raises(TransactionReverted, match="reputation: already rated"):
+        reputation.rate(c, stage.p("buyer"), result.ids["order"], 1)
     _withdraw_exactly(stage, "buyer", 3 * price)
     _withdraw_exactly(stage, "platform", MANAGEMENT_FEE)
     _nothing_to_withdraw(stage, "mallory")
@@ -560,7 +564,9 @@ def test_no_delivery_refunds_the_buyer(stage: MarketStage) -> None:
         market.deliver(c, stage.p("mallory"), result.ids["order"])
     assert c.catalog.owner_of(result.ids["token"]) == _addr(stage, "mallory")
     assert c.market.listing(result.ids["listing"]).state == ListingState.CLOSED
-    assert reputation.reputation_of(c, _addr(stage, "mallory")) == (None, 0)  # a refunded order cannot be rated
+    with pytest.raises(TransactionReverted, match="reputation: order not completed"):  # nothing was delivered
+        reputation.rate(c, stage.p("carol"), result.ids["order"], 1)
+    assert reputation.reputation_of(c, _addr(stage, "mallory")) == (None, 0)
     _withdraw_exactly(stage, "carol", 3 * price)
     _withdraw_exactly(stage, "platform", MANAGEMENT_FEE)
     _nothing_to_withdraw(stage, "mallory")

@@ -321,7 +321,7 @@ def test_audit_trail_tells_negotiations_auctions_disputes_and_parameters(world: 
     listing_id, _ = market.list_negotiable(c, seller, token_id, PRICE, collateral=PRICE // 5)
     offer_id, _ = market.make_offer(c, buyer, listing_id, PRICE // 2)
     market.counter_offer(c, seller, offer_id, 3 * PRICE // 4)
-    order_id, _ = market.accept_counter(c, buyer, offer_id)
+    order_id, _ = market.accept_counter(c, buyer, offer_id, 3 * PRICE // 4)
     market.deliver(c, seller, order_id)
     market.dispute(c, buyer, order_id, "not the data described")
     c.market.resolve(world.platform.account, order_id, Ruling.FOR_BUYER, keccak256(b"fingerprints differ"))

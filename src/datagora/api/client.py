@@ -396,9 +396,12 @@ class NodeClient:
         """``POST /negotiations/{id}/accept`` (the seller's node): the offer becomes an order."""
         return self.call(NegotiatedOrderOut, "POST", f"/negotiations/{offer_id}/accept")
 
-    def accept_counter(self, offer_id: int) -> NegotiatedOrderOut:
-        """``POST /negotiations/{id}/accept-counter`` (the buyer's node): the counter becomes an order."""
-        return self.call(NegotiatedOrderOut, "POST", f"/negotiations/{offer_id}/accept-counter")
+    def accept_counter(self, offer_id: int, counter_wei: int) -> NegotiatedOrderOut:
+        """``POST /negotiations/{id}/accept-counter`` (the buyer's node): the counter ``counter_wei`` becomes an
+        order (refused when the seller countered again)."""
+        return self.call(
+            NegotiatedOrderOut, "POST", f"/negotiations/{offer_id}/accept-counter", json={"counter_wei": counter_wei}
+        )
 
     def reject_offer(self, offer_id: int) -> NegotiationTxOut:
         """``POST /negotiations/{id}/reject`` (the seller's node)."""

@@ -27,6 +27,12 @@ class CounterIn(Strict):
     amount_wei: Annotated[int, Field(ge=1, le=MAX_WEI, description="The seller's counter price.")]
 
 
+class AcceptCounterIn(Strict):
+    """The counter price the buyer accepts, as it read it: refused (409) when the seller has countered again."""
+
+    counter_wei: Annotated[int, Field(ge=1, le=MAX_WEI, description="The counter price accepted.")]
+
+
 class NegotiationOut(Out):
     """A negotiation offer (``Market.offers``): the escrowed ``amount_wei``, the seller's ``counter_wei`` (null:
     none), ``expiry`` (Unix seconds) and ``state``."""

@@ -811,12 +811,29 @@ def accept(offer_id: int, account: AccountName, home: Home = DEFAULT_HOME, rpc_u
 
 @app.command("accept-counter")
 @handle_errors
-def accept_counter(offer_id: int, account: AccountName, home: Home = DEFAULT_HOME, rpc_url: RpcUrl = None) -> None:
+def accept_counter(
+    offer_id: int,
+    account: AccountName,
+    counter: Annotated[
+        str,
+        typer.Option(
+            "--counter",
+            help="The counter price you accept, ether (0.5) or with a suffix (500000wei); "
+            "refused if the seller has changed it.",
+        ),
+    ],
+    home: Home = DEFAULT_HOME,
+    rpc_url: RpcUrl = None,
+) -> None:
     """The buyer accepts the seller's counter on offer OFFER_ID (a higher price is topped up now, a lower one
-    leaves the difference to withdraw): it becomes an order."""
+    leaves the difference to withdraw): it becomes an order.
+
+    Example: datagora accept-counter 1 --counter 0.6 -a buyer"""
     from datagora.services import market
 
-    order_id, tx = market.accept_counter(_contracts(home, rpc_url), _participant(home, account), offer_id)
+    order_id, tx = market.accept_counter(
+        _contracts(home, rpc_url), _participant(home, account), offer_id, _parse_amount(counter)
+    )
     _print_tx(f"accepted the counter on offer #{offer_id}: order #{order_id} paid into escrow", tx)
 
 

@@ -311,14 +311,17 @@ def accept_offer(contracts: Contracts, seller: Participant, offer_id: int) -> tu
     return contracts.market.accept_offer(seller.account, offer_id)
 
 
-def accept_counter(contracts: Contracts, buyer: Participant, offer_id: int) -> tuple[int, TxResult]:
-    """The buyer accepts the seller's counter, topping up the escrow when it is higher (the difference is
-    owed back when lower). Returns the new order id."""
+def accept_counter(contracts: Contracts, buyer: Participant, offer_id: int, counter: int) -> tuple[int, TxResult]:
+    """The buyer accepts the seller's counter ``counter`` (wei or token units, the price the buyer read), topping
+    up the escrow when it is higher (the difference is owed back when lower). Returns the new order id.
+
+    Raises :class:`ContractError` "market: counter changed" when the seller countered again meanwhile: the
+    buyer never pays a price it did not see (nor approves more than ``counter`` less its offer)."""
     offer = contracts.market.offer(offer_id)
     listing = contracts.market.listing(offer.listing_id)
-    top_up = max(offer.counter - offer.amount, 0)
+    top_up = max(counter - offer.amount, 0)
     approve_payment(contracts, buyer, listing.payment_token, top_up)
-    return contracts.market.accept_counter(buyer.account, offer_id, _ether(listing, top_up))
+    return contracts.market.accept_counter(buyer.account, offer_id, counter, _ether(listing, top_up))
 
 
 def reject_offer(contracts: Contracts, seller: Participant, offer_id: int) -> TxResult:

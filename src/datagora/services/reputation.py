@@ -1,8 +1,10 @@
 """Ratings between trading partners after a settled order (Wu et al. and Mehdi et al.: reputation).
 
-Once a Market order is completed (something was delivered), its buyer may rate the seller and its seller the
-buyer, each once, with a score of 1 to 5, unless both belong to one organisation; ``Reputation`` keeps every
-account's total and number of rated orders on chain, and the average is always read beside that volume.
+Once an order is settled with something delivered (completed, or refunded after a delivery such as a dispute
+ruled for the buyer over fabricated data; a refund with nothing delivered cannot be rated), its buyer may rate the
+seller and its seller the buyer, each once, with a score of 1 to 5, unless both belong to one organisation;
+``Reputation`` keeps every account's total and number of rated orders on chain, and the average is always read
+beside that volume.
 """
 
 from __future__ import annotations

@@ -12,7 +12,14 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from datagora.api.deps import IdPath, NodeDep, OperatorDep, ReaderDep
-from datagora.api.market_schemas import CounterIn, NegotiatedOrderOut, NegotiationIn, NegotiationOut, NegotiationTxOut
+from datagora.api.market_schemas import (
+    AcceptCounterIn,
+    CounterIn,
+    NegotiatedOrderOut,
+    NegotiationIn,
+    NegotiationOut,
+    NegotiationTxOut,
+)
 from datagora.api.routers.orders import order_out
 from datagora.api.schemas import TxOut
 from datagora.services import market
@@ -75,12 +82,13 @@ def accept_offer(offer_id: IdPath, node: NodeDep, _: OperatorDep) -> NegotiatedO
 
 
 @router.post("/{offer_id}/accept-counter", response_model=NegotiatedOrderOut, responses=_RESPONSES)
-def accept_counter(offer_id: IdPath, node: NodeDep, _: OperatorDep) -> NegotiatedOrderOut:
-    """The buyer accepts the seller's counter: a higher price is topped up now, a lower one leaves the difference
-    to withdraw; the offer becomes a paid order. Operator (buyer) only."""
+def accept_counter(offer_id: IdPath, body: AcceptCounterIn, node: NodeDep, _: OperatorDep) -> NegotiatedOrderOut:
+    """The buyer accepts the seller's counter ``counter_wei``: a higher price is topped up now, a lower one leaves
+    the difference to withdraw; the offer becomes a paid order. Refused when the seller has countered again since
+    (the buyer never pays a price it did not name). Operator (buyer) only."""
     negotiation_out(node, offer_id)
     with node.acting():
-        order_id, tx = market.accept_counter(node.contracts, node.participant, offer_id)
+        order_id, tx = market.accept_counter(node.contracts, node.participant, offer_id, body.counter_wei)
     return NegotiatedOrderOut(
         negotiation=negotiation_out(node, offer_id), order=order_out(node.contracts, order_id), tx=TxOut.of(tx)
     )

@@ -149,8 +149,10 @@ class MarketBinding(Binding):
         res = self._send(sender, "accept_offer", offer_id)
         return int(res.event("OrderPaid").args["order_id"]), res
 
-    def accept_counter(self, sender: LocalAccount, offer_id: int, value: int = 0) -> tuple[int, TxResult]:
-        res = self._send(sender, "accept_counter", offer_id, value=value)
+    def accept_counter(self, sender: LocalAccount, offer_id: int, counter: int, value: int = 0) -> tuple[int, TxResult]:
+        """Accept the counter of offer ``offer_id``, which must still be ``counter`` (wei or token units; reverts
+        "market: counter changed" otherwise). Returns the order id."""
+        res = self._send(sender, "accept_counter", offer_id, counter, value=value)
         return int(res.event("OrderPaid").args["order_id"]), res
 
     def reject_offer(self, sender: LocalAccount, offer_id: int) -> TxResult:

@@ -81,6 +81,11 @@ def auction_opened(conn: Connection, ev: StoredEvent) -> None:
     _set_listing(conn, int(a["listing_id"]), auction_end=int(a["end_time"]), min_increment=str(int(a["min_increment"])))
 
 
+def auction_extended(conn: Connection, ev: StoredEvent) -> None:
+    """Soft close: a late bid moved the auction's end."""
+    _set_listing(conn, int(ev.args["listing_id"]), auction_end=int(ev.args["end_time"]))
+
+
 def use_right_terms(conn: Connection, ev: StoredEvent) -> None:
     a = ev.args
     _set_listing(conn, int(a["listing_id"]), max_queries=int(a["max_queries"]), policy_hash=a["policy_hash"])
@@ -215,6 +220,7 @@ PROJECTION = ContractProjection(
     handlers={
         "Listed": listed,
         "AuctionOpened": auction_opened,
+        "AuctionExtended": auction_extended,
         "ListingCancelled": listing_cancelled,
         "OfferMade": offer_made,
         "OfferCountered": offer_countered,

@@ -12,7 +12,7 @@ from datagora.domain.errors import AccessDenied, NoveltyRefused, TamperedError, 
 from datagora.domain.models import ETHER, OrderState, Outcome
 from datagora.scenarios.market.stage import DAY, MarketStage, scenario
 from datagora.scenarios.records import WEI, amount
-from datagora.services import disputes, market, publishing
+from datagora.services import disputes, market, publishing, reputation
 from datagora.services.misconduct import deliver_other_file, list_on_chain, open_unchecked, seal_for
 from datagora.services.sample_data import write_photo, write_pirated_copy
 
@@ -23,7 +23,8 @@ ESCROW_EMPTY = "ESCROW EMPTY"
 @scenario("fabricated", "The seller sends fake data", Outcome.FOR_BUYER.name)
 def fabricated(stage: MarketStage) -> str:
     """mallory delivers another photo and, in the dispute, "re-uploads" it again: the platform finds it is not
-    the dataset, refunds the buyer and gives it mallory's collateral."""
+    the dataset, refunds the buyer and gives it mallory's collateral; the buyer rates mallory 1/5 (something
+    was delivered, so the refunded order can be rated)."""
     mallory, buyer, plat = stage.p("mallory"), stage.p("buyer"), stage.p("platform")
     listing_id = stage.list_fixed("mallory", "rocket", WEI // 5)
     order_id = stage.buy("buyer", listing_id)
@@ -69,7 +70,9 @@ def fabricated(stage: MarketStage) -> str:
         stage.owed("buyer") - owed_before == listing.price + 2 * listing.collateral,
     )
     stage.check(f"dataset #{listing.token_id} back with mallory", stage.owns("mallory", listing.token_id))
-    return stage.outcome_of(ruling.tx)
+    outcome = stage.outcome_of(ruling.tx)
+    stage.step("buyer", "rate mallory", "rated mallory 1/5", reputation.rate(stage.c, buyer, order_id, 1))
+    return outcome
 
 
 def _sha256(path: Path) -> bytes:

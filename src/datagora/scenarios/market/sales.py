@@ -274,7 +274,7 @@ def negotiation(stage: MarketStage) -> str:
     tx = market.counter_offer(stage.c, seller, offer_id, counter)
     stage.step("seller", "counter", f"asked {amount(counter)} instead", tx)
     escrow_before = stage.c.market.escrowed()
-    order_id, tx = market.accept_counter(stage.c, carol, offer_id)
+    order_id, tx = market.accept_counter(stage.c, carol, offer_id, counter)
     stage.current.ids["order"] = order_id
     stage.step("carol", "accept counter", f"accepted, adding {amount(counter - offer)}", tx)
     stage.check(

@@ -86,6 +86,15 @@ def _auction_opened(trail: Trail, a: dict[str, Any]) -> tuple[str, str]:
     )
 
 
+def _auction_extended(trail: Trail, a: dict[str, Any]) -> tuple[str, str]:
+    seller, token_id, _ = trail.listing(int(a["listing_id"]))
+    return (
+        seller,
+        f"a bid in the auction's last minutes moved the end of listing #{a['listing_id']} (dataset #{token_id}) "
+        f"to {when(a['end_time'])}",
+    )
+
+
 def _use_right_terms(trail: Trail, a: dict[str, Any]) -> tuple[str, str]:
     return (
         trail.listing(int(a["listing_id"]))[0],
@@ -280,6 +289,7 @@ TEXTS = ContractTexts(
     describe={
         "Listed": _listed,
         "AuctionOpened": _auction_opened,
+        "AuctionExtended": _auction_extended,
         "ListingCancelled": _listing_cancelled,
         "OfferMade": _offer_made,
         "OfferCountered": _offer_countered,
@@ -306,6 +316,7 @@ TEXTS = ContractTexts(
         "Disputed": _order_parties,
         "Resolved": _ruling_parties,
         "AuctionOpened": _listing_seller,
+        "AuctionExtended": _listing_seller,
         "AuctionSettled": _listing_seller,
         "OfferCountered": _offer_parties,
         "OfferAccepted": _offer_parties,
