@@ -27,6 +27,7 @@ BASE_ENV: dict[str, str | None] = {
     "DATAGORA_PASSWORD": PASSWORD,
     "DATAGORA_RPC_URL": None,
     "DATAGORA_HOME": None,
+    "DATAGORA_ACCOUNT": None,
 }
 
 
