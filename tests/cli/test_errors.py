@@ -207,7 +207,7 @@ def test_suspended_organisation_cannot_list(w: CliWorld) -> None:
 
 def test_suspended_seller_first_listing_attempt_changes_nothing(w: CliWorld, tmp_path: Path) -> None:
     w.addresses.update(make_keystores(w.home, "newcomer"))
-    ok(w.run("account", "fund", "newcomer", "--ether", "1"))
+    ok(w.run("account", "fund", "newcomer", "--ether", "2"))  # the listing posts 1 ETH collateral
     assert "asked to join" in ok(w.run("org", "register", "Seller Org", "-a", "newcomer"))
     failed(
         w.run("publish", write_csv(tmp_path / "early.csv"), "-a", "newcomer", "--platform", "platform"),

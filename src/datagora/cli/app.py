@@ -123,13 +123,19 @@ class Session:
     def address(self, name: str | None = None) -> str:
         """The address a keystore names, read without decrypting it. ``ValidationError`` when the keystore is
         missing or has no address."""
+        from datagora.crypto.keys import check_keystore
+
         path = self.keystore(name)
         try:
-            address = json.loads(path.read_text())["address"]
+            doc = json.loads(path.read_bytes())
         except FileNotFoundError:
             raise ValidationError(f"keystore {path} does not exist (see: datagora account list)") from None
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-            raise ValidationError(f"keystore {path} is malformed: no address field") from None
+        except IsADirectoryError:
+            raise ValidationError(f"keystore {path} is a directory") from None
+        except (ValueError, UnicodeDecodeError):
+            raise ValidationError(f"keystore {path} is not JSON") from None
+        check_keystore(doc, path)
+        address = doc.get("address")
         if not isinstance(address, str):
             raise ValidationError(f"keystore {path} is malformed: no address field")
         from eth_utils.address import to_checksum_address

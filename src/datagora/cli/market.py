@@ -624,7 +624,7 @@ def market_params(
         params, tx = platform.set_market_parameters(
             contracts, s.participant(), fee_bps=fee_bps, management_fee=fee, dispute_window=dispute_window
         )
-        print_done("changed the market's parameters", tx)
+        print_done("changed the Market's parameters", tx)
     console.print(
         f"brokerage fee {params.fee_bps} bps, management fee {units.money(contracts, params.management_fee)} per "
         f"listing, dispute window {units.duration(params.dispute_window)}",

@@ -31,7 +31,8 @@ def _decimal(units: int, decimals: int) -> str:
 
 def money(contracts: Any, amount: int, payment_token: str = ZERO_ADDRESS, *, exact: bool = False) -> str:
     """``amount`` of ``payment_token``: ether, or the ERC-20's units by its symbol and decimals (its address,
-    shortened, when the token does not answer)."""
+    shortened, when the token does not answer); ``exact`` adds the amount in the smallest unit when the
+    figure is not round."""
     if int(payment_token, 16) == 0:
         return ether(amount, exact=exact)
     try:
@@ -39,7 +40,8 @@ def money(contracts: Any, amount: int, payment_token: str = ZERO_ADDRESS, *, exa
         decimals = int(contracts.tokens.decimals(payment_token))
     except DatagoraError:
         return f"{amount:,} units of {short(payment_token)}"
-    return f"{_decimal(amount, decimals)} {symbol}"
+    text = f"{_decimal(amount, decimals)} {symbol}"
+    return text + (f" ({amount:,} units)" if exact and amount % 10**decimals else "")
 
 
 def parse_ether(text: str) -> int:

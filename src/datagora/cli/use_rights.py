@@ -60,7 +60,7 @@ def list_use_right(
     print_done(
         f"listing #{listing_id}: use-rights on dataset #{token_id} at "
         f"{units.money(contracts, listing.price, listing.payment_token)} per query (at most {listing.max_queries} per "
-        f"order, usable {units.duration(listing.delivery_window)}) under usage policy {terms.uid} "
+        f"order, usable {units.duration(listing.delivery_window)}) under ODRL policy {terms.uid} "
         f"(keccak256 0x{terms.policy_hash().hex()} on chain)",
         tx,
     )
@@ -219,3 +219,5 @@ def policy_show(
             f"the policy's keccak256 0x{terms.policy_hash().hex()} is not the one listing #{listing_id} committed "
             f"on chain ({'none' if committed is None else '0x' + committed.hex()})"
         )
+    assert committed is not None
+    print_done(f"keccak256 0x{committed.hex()} is the hash listing #{listing_id} committed on chain")

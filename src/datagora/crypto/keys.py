@@ -27,6 +27,7 @@ __all__ = [
     "address_of_private_key",
     "address_of_public_key",
     "check_private_key",
+    "check_keystore",
     "checksum_address",
     "load_keystore",
     "new_account",
@@ -261,6 +262,12 @@ def load_keystore(path: Path, password: str) -> LocalAccount:
     if claimed is not None and str(claimed).lower().removeprefix("0x") != account.address.lower()[2:]:
         raise ValidationError(f"keystore {path}: address field {claimed} does not match its key")
     return account
+
+
+def check_keystore(keystore: Any, path: Path) -> None:
+    """Check that ``keystore`` (parsed JSON read from ``path``) is a version-3 keystore with every field the
+    decryption needs, without running the key derivation. Raises ``ValidationError`` naming ``path``."""
+    _check_keystore_shape(keystore, path)
 
 
 def _check_keystore_shape(keystore: Any, path: Path) -> None:

@@ -299,18 +299,18 @@ def required_funds(contracts: Contracts, address: str, needed: int, what: str, p
     """Raise :class:`InsufficientFunds` with a plain sentence when ``address`` holds less than ``needed`` of
     ``token`` (wei for ether, which must also pay for gas), e.g. ``"buying listing 3 needs 12 ETH (6 price + 6
     collateral) plus gas; the account holds 10.49 ETH"``. ``what`` names the action, ``parts`` the breakdown."""
-    from decimal import Decimal
+    from decimal import ROUND_DOWN, Decimal
 
-    def amount(units: int) -> str:
-        if int(token, 16) == 0:
-            value = Decimal(units) / Decimal(10**18)
-            return f"{format(value.normalize(), 'f') if value else '0'} ETH"
-        try:
-            symbol = contracts.tokens.symbol(token)
-            decimals = contracts.tokens.decimals(token)
-        except DatagoraError:
-            return f"{units:,} units of {token}"
+    def amount(units: int, *, rounded: bool = False) -> str:
+        symbol, decimals = "ETH", 18
+        if int(token, 16) != 0:
+            try:
+                symbol, decimals = contracts.tokens.symbol(token), contracts.tokens.decimals(token)
+            except DatagoraError:
+                return f"{units:,} units of {token}"
         value = Decimal(units) / (Decimal(10) ** decimals)
+        if rounded:  # what is held, rounded down to 4 decimals: never shown as more than it is
+            value = value.quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
         return f"{format(value.normalize(), 'f') if value else '0'} {symbol}"
 
     held = contracts.chain.balance(address) if int(token, 16) == 0 else contracts.tokens.balance(token, address)
@@ -318,7 +318,7 @@ def required_funds(contracts: Contracts, address: str, needed: int, what: str, p
         return
     gas = " plus gas" if int(token, 16) == 0 else ""
     raise InsufficientFunds(
-        f"{what} needs {amount(needed)}{f' ({parts})' if parts else ''}{gas}; the account holds {amount(held)}",
+        f"{what} needs {amount(needed)}{f' ({parts})' if parts else ''}{gas}; the account holds {amount(held, rounded=True)}",
         needed,
         held,
     )
