@@ -35,7 +35,6 @@ console = Console()
 err = Console(stderr=True)
 
 
-
 # -- the options every command takes ---------------------------------------------------------------------------
 
 HomeOption = Annotated[

@@ -26,8 +26,8 @@ from datagora.fsutil import fsync_dir as _fsync_dir
 __all__ = [
     "address_of_private_key",
     "address_of_public_key",
-    "check_private_key",
     "check_keystore",
+    "check_private_key",
     "checksum_address",
     "load_keystore",
     "new_account",

@@ -318,7 +318,8 @@ def required_funds(contracts: Contracts, address: str, needed: int, what: str, p
         return
     gas = " plus gas" if int(token, 16) == 0 else ""
     raise InsufficientFunds(
-        f"{what} needs {amount(needed)}{f' ({parts})' if parts else ''}{gas}; the account holds {amount(held, rounded=True)}",
+        f"{what} needs {amount(needed)}{f' ({parts})' if parts else ''}{gas}; "
+        f"the account holds {amount(held, rounded=True)}",
         needed,
         held,
     )
