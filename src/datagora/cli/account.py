@@ -132,8 +132,8 @@ def balance(
     from datagora.services import accounts
 
     s = session()
-    address = s.address()
     contracts = s.contracts()
+    address = s.address()
     checked = [token_address(t) for t in token or []]
     bal = accounts.balance_of(contracts, address, checked)
     if as_json:

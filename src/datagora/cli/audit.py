@@ -17,9 +17,7 @@ from datagora.domain.errors import DatagoraError
 PANEL = "Supervisor"
 
 app = DatagoraTyper()
-audit_app = DatagoraTyper(
-    help="The audit trail read back from contract events, and its verification.", no_args_is_help=False
-)
+audit_app = DatagoraTyper(no_args_is_help=False)
 app.add_typer(audit_app, name="audit", rich_help_panel=PANEL)
 
 IndexUrl = Annotated[

@@ -56,8 +56,8 @@ def search(
     from datagora.services import catalog
 
     s = session()
-    caller = s.address()
     contracts = s.contracts()
+    caller = s.address()
     table = Table("id", "name", "domain", "items", "owner", "listing", "price", "sale")
     for hit in catalog.search(contracts, caller, keyword):
         listing = hit.listing

@@ -401,8 +401,8 @@ def orders(
     from datagora.services import accounts
 
     s = session()
-    address = s.address()
     contracts = s.contracts()
+    address = s.address()
     found = accounts.orders_of(contracts, address, limit=limit)
     shown = [o for o in found if show_all or not o.done]
     if as_json:
