@@ -118,7 +118,7 @@ def profile_clear() -> None:
     print_done(f"forgot the options remembered in {s.home.profile}")
 
 
-@app.command("balance", rich_help_panel="Start here")
+@app.command("balance", rich_help_panel="Start here", signs=False)
 def balance(
     token: Annotated[
         list[str] | None, typer.Option("--token", help="Also show this ERC-20 (address); repeatable.")

@@ -13,7 +13,9 @@ import inspect
 import json
 import os
 import sys
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,8 @@ from datagora.domain.errors import ChainError, DatagoraError, ValidationError
 from datagora.home import DEFAULT_HOME, Home
 
 if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
     from datagora.chain.client import Chain
     from datagora.chain.contracts import Contracts
     from datagora.services.participant import Participant
@@ -101,7 +105,10 @@ class Session:
     account: str | None
     profile: Profile = field(default_factory=Profile)
     _contracts: Contracts | None = None
+    signs: bool = False
     _participants: dict[str, Participant] = field(default_factory=dict)
+    _unlocking: dict[str, Future[LocalAccount]] = field(default_factory=dict)
+    _chain: Chain | None = None
 
     # -- accounts ------------------------------------------------------------------------------------------
 
@@ -162,9 +169,41 @@ class Session:
 
         chosen = self.account_name(name)
         if chosen not in self._participants:
-            account = load_keystore(self.home.keystore(chosen), self.password(chosen))
+            early = self._unlocking.pop(chosen, None)
+            if early is not None:
+                account = early.result()  # raises what load_keystore raised
+            else:
+                account = load_keystore(self.home.keystore(chosen), self.password(chosen))
             self._participants[chosen] = Participant(chosen, account, self.home.participant(chosen).root)
         return self._participants[chosen]
+
+    def unlock_in_background(self, name: str | None = None) -> None:
+        """For a command that signs, start decrypting the key of account ``name`` (default: the acting one) in a
+        thread while the chain libraries load and the chain is read: the key derivation (scrypt) runs in C without
+        holding the GIL, so it overlaps on a second core. Only with the password in ``DATAGORA_PASSWORD`` (never a
+        prompt) and a well-formed keystore; :meth:`participant` takes the key or the error. Commands check their
+        input files before they connect to the chain, so before this starts."""
+        name = name or self.account
+        password = os.environ.get("DATAGORA_PASSWORD")
+        if not self.signs or not name or password is None or name in self._unlocking:
+            return
+        try:
+            path = self.keystore(name)
+            self.address(name)
+        except ValidationError:
+            return  # reported when the command needs the key
+
+        def run() -> None:
+            try:
+                from datagora.crypto.keys import load_keystore
+
+                future.set_result(load_keystore(path, password))
+            except BaseException as exc:  # handed to the command by participant()
+                future.set_exception(exc)
+
+        future: Future[LocalAccount] = Future()
+        self._unlocking[name] = future
+        threading.Thread(target=run, name=f"datagora-unlock-{name}", daemon=True).start()
 
     # -- the chain -----------------------------------------------------------------------------------------
 
@@ -181,11 +220,13 @@ class Session:
         return self.contracts_or_chain()[1]
 
     def contracts_or_chain(self) -> tuple[Contracts | None, Chain]:
-        if self._contracts is not None:
-            return self._contracts, self._contracts.chain
-        from datagora.chain.client import RpcChain
+        if self._chain is None:
+            url = self.require_rpc_url()
+            self.unlock_in_background()
+            from datagora.chain.client import RpcChain
 
-        return None, RpcChain(self.require_rpc_url())
+            self._chain = RpcChain(url)
+        return self._contracts, self._chain
 
     def contracts(self, chain: Chain | None = None) -> Contracts:
         """The contract set recorded in the home's deployment manifest for the chain at the RPC URL."""
@@ -278,7 +319,7 @@ def fail(exc: BaseException) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _with_options(fn: Callable[..., Any], options: dict[str, tuple[Any, Any]]) -> Callable[..., Any]:
+def _with_options(fn: Callable[..., Any], options: dict[str, tuple[Any, Any]], signs: bool) -> Callable[..., Any]:
     """``fn`` with error handling, taking ``options`` (name → (annotation, default)) as keyword-only parameters
     it does not declare itself; their values open the command's :class:`Session`."""
     sig = inspect.signature(fn, eval_str=True)
@@ -288,7 +329,7 @@ def _with_options(fn: Callable[..., Any], options: dict[str, tuple[Any, Any]]) -
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         given = {n: kwargs.pop(n, None) for n in extra}
         try:
-            open_session(given.get("home"), given.get("rpc_url"), given.get("account"))
+            open_session(given.get("home"), given.get("rpc_url"), given.get("account")).signs = signs
             return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.BadParameter):
             raise
@@ -318,13 +359,23 @@ class DatagoraTyper(typer.Typer):
         super().__init__(*args, **kwargs)
 
     def command(  # type: ignore[override]
-        self, name: str | None = None, *, account: bool = True, common: bool = True, **kwargs: Any
+        self,
+        name: str | None = None,
+        *,
+        account: bool = True,
+        common: bool = True,
+        signs: bool | None = None,
+        **kwargs: Any,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a command. ``account``: it takes ``--account``; ``common``: it takes ``--home`` and
+        ``--rpc-url``; ``signs`` (default: ``account``): it usually signs with the acting account, whose key may
+        then be decrypted in the background (:meth:`Session.unlock_in_background`); read-only commands pass
+        ``signs=False``."""
         register = super().command(name, **kwargs)
         options = (WITH_ACCOUNT if account else COMMON) if common else {}
 
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-            register(_with_options(fn, options))
+            register(_with_options(fn, options, account if signs is None else signs))
             return fn
 
         return decorator
@@ -336,7 +387,7 @@ class DatagoraTyper(typer.Typer):
         options = (WITH_ACCOUNT if account else COMMON) if common else {}
 
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-            register(_with_options(fn, options))
+            register(_with_options(fn, options, False))
             return fn
 
         return decorator

@@ -35,8 +35,10 @@ def publish(
     from datagora.services.attestation import NoveltyAttestor
 
     s = session()
-    contracts = s.contracts()
+    s.require_rpc_url()
     check_input_file(file)
+    s.unlock_in_background(platform)
+    contracts = s.contracts()
     s.address()  # the seller's keystore exists before the platform's is unlocked
     seller, plat = s.participant(), s.participant(platform)
     attestor = NoveltyAttestor(contracts, plat.account, s.home.participant(platform).data_contract)
@@ -45,7 +47,7 @@ def publish(
     print_done(f"published {file.name} as dataset #{token_id} (sha256 {prepared.description.content_hash.hex()})", tx)
 
 
-@app.command(rich_help_panel=BUY)
+@app.command(rich_help_panel=BUY, signs=False)
 def search(
     keyword: Annotated[str, typer.Argument(help="Word to look for in names, domains and columns.")] = "",
 ) -> None:

@@ -105,11 +105,12 @@ def disclose(
     from datagora.services import disputes
 
     s = session()
-    contracts = s.contracts()
+    s.require_rpc_url()
     cipher = ciphertext or s.home.participant(s.account_name()).inbox / f"order-{order_id}.dge"
     if not cipher.is_file():
         raise ValidationError(f"no delivered ciphertext at {cipher}: pass --ciphertext")
     check_input_file(cipher, "ciphertext")
+    contracts = s.contracts()
     buyer = s.participant()
     key = disputes.disclose_received_key(contracts, buyer, order_id, cipher)
     with NodeClient(platform_url, buyer.account) as client:

@@ -240,8 +240,9 @@ def deliver(
     from datagora.services import market
 
     s = session()
-    contracts = s.contracts()
+    s.require_rpc_url()
     check_output_file(out / f"order-{order_id}.dge", force)
+    contracts = s.contracts()
     delivery = market.deliver(contracts, s.participant(), order_id, out_dir=out)
     print_done(f"delivered order #{order_id}: {delivery.path}", delivery.tx)
 
@@ -259,9 +260,10 @@ def receive(
     from datagora.services import market
 
     s = session()
-    contracts = s.contracts()
+    s.require_rpc_url()
     check_input_file(ciphertext, "ciphertext")
     check_output_file(out, force)
+    contracts = s.contracts()
     rec = market.receive(contracts, s.participant(), order_id, ciphertext, out)
     print_done(f"{rec.path} ({units.size(rec.size)}), sha256 {rec.content_hash.hex()} matches Catalog")
 
@@ -286,8 +288,9 @@ def fetch(
     from datagora.services import market
 
     s = session()
-    contracts = s.contracts()
+    s.require_rpc_url()
     check_output_file(out, force)
+    contracts = s.contracts()
     buyer = s.participant()
     order = contracts.market.order(order_id)
     cipher = buyer.home / "inbox" / f"order-{order_id}.dge"
@@ -388,7 +391,7 @@ def withdraw(
     print_done(f"withdrew {units.money(contracts, amount, payment_token, exact=True)}", tx)
 
 
-@app.command(rich_help_panel=START)
+@app.command(rich_help_panel=START, signs=False)
 def orders(
     show_all: Annotated[bool, typer.Option("--all", help="Also list completed and refunded orders.")] = False,
     limit: Annotated[int, typer.Option(help="Read back at most this many orders, newest first.")] = 50,
@@ -602,7 +605,7 @@ def settle(listing_id: Annotated[int, typer.Argument(help="An auction listing pa
 # -- the platform's parameters -----------------------------------------------------------------------------------
 
 
-@market_app.command("params")
+@market_app.command("params", signs=False)
 def market_params(
     fee_bps: Annotated[int | None, typer.Option(help="Brokerage fee in basis points (1/100 %) of each sale.")] = None,
     management_fee: Annotated[str | None, typer.Option(help="Paid by each new listing. " + AMOUNT_HELP)] = None,

@@ -34,9 +34,13 @@ def deploy(
     from datagora.chain.contracts import Contracts, Deployment
 
     s = session()
-    chain = s.chain()
+    s.require_rpc_url()
     if add is None and (supervisor is None or platform is None):
         raise DatagoraError("pass --supervisor and --platform (the keystore names that deploy the contracts)")
+    s.signs = True
+    for name in (supervisor, platform):
+        s.unlock_in_background(name)
+    chain = s.chain()
     for name in (supervisor, platform):
         if name is not None:
             s.address(name)  # both keystores exist before either is unlocked
@@ -56,7 +60,7 @@ def deploy(
     console.print(f"recorded in {path}", highlight=False)
 
 
-@app.command(rich_help_panel="Start here")
+@app.command(rich_help_panel="Start here", signs=False)
 def status() -> None:
     """Where this node stands: the home folder and remembered options, the chain (id, latest block), the
     deployment, and the account with its organisation. No password needed.

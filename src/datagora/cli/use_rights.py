@@ -40,11 +40,14 @@ def list_use_right(
 
     payment_token = token_option(token)
     s = session()
+    s.require_rpc_url()
+    given = (
+        None
+        if policy_file is None
+        else UsagePolicy.from_json(check_input_file(policy_file, "policy file").read_bytes())
+    )
     contracts = s.contracts()
-    if policy_file is not None:
-        terms = UsagePolicy.from_json(check_input_file(policy_file, "policy file").read_bytes())
-    else:
-        terms = default_policy(contracts.chain.chain_id, s.address(), token_id)
+    terms = given or default_policy(contracts.chain.chain_id, s.address(), token_id)
     seller = s.participant()
     listing_id, tx = use_rights.list_use_right(
         contracts,
@@ -130,7 +133,7 @@ def query(
     from datagora.services import use_rights
 
     s = session()
-    contracts = s.contracts()
+    s.require_rpc_url()
     try:
         doc = json.loads(check_input_file(spec, "query file").read_text())
     except json.JSONDecodeError as exc:
@@ -138,6 +141,7 @@ def query(
     except UnicodeDecodeError:
         raise ValidationError(f"{spec} is not a text file") from None
     query_spec = QuerySpec.from_dict(doc)
+    contracts = s.contracts()
     buyer = s.participant()
     request = use_rights.sign_query(contracts, buyer, order_id, query_spec)
     with NodeClient(node_url, buyer.account) as client:
@@ -184,7 +188,7 @@ def expire(order_id: Annotated[int, typer.Argument(help="A use-right order past 
     )
 
 
-@policy_app.command("show")
+@policy_app.command("show", signs=False)
 def policy_show(
     listing_id: Annotated[int, typer.Argument(help="A use-right listing.")],
     node_url: Annotated[
