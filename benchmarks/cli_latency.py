@@ -1,11 +1,13 @@
 """Wall time of routine ``datagora`` commands against Anvil, each a fresh process as a person runs it, and where
 the time goes (interpreter start, imports, keystore decryption, JSON-RPC requests).
 
-    python benchmarks/cli_latency.py [--src DIR] [--runs 5] [--label after] [--json out.json]
-    python benchmarks/cli_latency.py --compare before.json after.json
+    python benchmarks/cli_latency.py [--src LABEL=DIR ...] [--runs 5] [--json out.json]
+    python benchmarks/cli_latency.py --compare out.json
 
-``--src`` is the ``src`` directory whose ``datagora`` is timed (default: this checkout's), so the same script
-measures an older checkout: ``git archive <commit> src | tar -x -C /tmp/old`` then ``--src /tmp/old/src``.
+``--src`` names a checkout's ``src`` directory whose ``datagora`` is timed (default: this checkout's); give two
+to compare, e.g. the code before a change: ``git archive <commit> src | tar -x -C /tmp/old`` then
+``--src before=/tmp/old/src --src after=src``. Their runs are interleaved on one Anvil world (set up with the
+last checkout), so a machine busy with other work slows both alike.
 Keystores use eth-account's default scrypt work factor (2^18), as ``datagora account new`` writes them.
 
 Commands timed: ``search``, ``buy``, ``orders``, ``balance``. A checkout without ``orders`` / ``balance`` (they
@@ -143,16 +145,58 @@ def _make_keystores(src: Path, home: Path, names: tuple[str, ...]) -> None:
     subprocess.run([sys.executable, "-c", code, str(home), *names], check=True, env=env)
 
 
-def measure(src: Path, runs: int, label: str) -> dict[str, Any]:
-    sys.path.insert(0, str(src))
+def _argv(src: Path) -> tuple[dict[str, tuple[str, ...]], set[str]]:
+    """The command line timed for each routine command on checkout ``src``, and those that write."""
+    new = _has_command(src, "orders") and _has_command(src, "balance")
+    argv = {
+        "search": ("search", "income", "-a", "buyer"),
+        "buy": ("buy", "1", "-a", "buyer"),
+        "orders": ("orders", "-a", "buyer") if new else ("audit",),
+        "balance": ("balance", "-a", "seller") if new else ("withdraw", "-a", "seller"),
+    }
+    return argv, ({"buy"} if new else {"buy", "balance"})
+
+
+def _parts(src: Path, keystore: Path) -> dict[str, float]:
+    def median(code: str) -> float:
+        return statistics.median(_python(src, code) for _ in range(3))
+
+    help_code = (
+        "import sys, runpy; sys.argv = ['datagora', '--help']\n"
+        "try:\n    runpy.run_module('datagora', run_name='__main__')\nexcept SystemExit:\n    pass"
+    )
+    decrypt = subprocess.run(
+        [sys.executable, "-c", DECRYPT, str(keystore), PASSWORD],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(src)},
+    )
+    return {
+        "python start": median("pass"),
+        "import web3 + eth_account": median("import web3, eth_account"),
+        "import the CLI": median("import datagora.cli.main"),
+        "datagora --help": median(help_code),
+        "keystore decryption (scrypt 2^18)": float(decrypt.stdout),
+    }
+
+
+def measure(srcs: dict[str, Path], runs: int) -> list[dict[str, Any]]:
+    """Time each routine command of each checkout in ``srcs`` (label → src directory) on one Anvil world set up
+    with the last checkout, the checkouts' runs interleaved so that a busy machine slows them alike."""
+    setup_src = list(srcs.values())[-1]
+    sys.path.insert(0, str(setup_src))
     from datagora.chain.devnode import AnvilNode
 
     names = ("supervisor", "platform", "seller", "buyer")
-    results: dict[str, Any] = {"label": label, "src": str(src), "runs": runs, "commands": {}, "parts": {}}
+    results = {label: {"label": label, "src": str(src), "runs": runs, "commands": {}} for label, src in srcs.items()}
     with tempfile.TemporaryDirectory(prefix="datagora-cli-latency-") as tmp, AnvilNode() as node:
         home, url = Path(tmp) / "home", node.url
-        _make_keystores(src, home, names)
-        run = lambda *a: _cli(src, home, url, *a)  # noqa: E731
+        _make_keystores(setup_src, home, names)
+
+        def run(*args: str) -> None:
+            _cli(setup_src, home, url, *args)
+
         for name in names:
             run("account", "fund", name, "--ether", "100")
         run("deploy", "--supervisor", "supervisor", "--platform", "platform")
@@ -167,73 +211,58 @@ def measure(src: Path, runs: int, label: str) -> dict[str, Any]:
         run("deliver", "1", "--out", str(Path(tmp) / "outbox"), "-a", "seller")
         run("confirm", "1", "-a", "buyer")
 
-        new = _has_command(src, "orders") and _has_command(src, "balance")
-        argv = {
-            "search": ("search", "income", "-a", "buyer"),
-            "buy": ("buy", "1", "-a", "buyer"),
-            "orders": ("orders", "-a", "buyer") if new else ("audit",),
-            "balance": ("balance", "-a", "seller") if new else ("withdraw", "-a", "seller"),
-        }
-        writes = {"buy"} if new else {"buy", "balance"}
+        plans = {label: _argv(src) for label, src in srcs.items()}
+        times: dict[tuple[str, str], list[float]] = {(lab, c): [] for lab in srcs for c in ROUTINE}
+
+        def once(label: str, name: str, target: str) -> float:
+            argv, writes = plans[label]
+            snap = _rpc(url, "evm_snapshot", []) if name in writes else None
+            took = _cli(srcs[label], home, target, *argv[name])[0]
+            if snap is not None:
+                _rpc(url, "evm_revert", [snap])
+            return took
+
+        for name in ROUTINE:
+            for label in srcs:
+                once(label, name, url)  # warms the file cache; not counted
+            for _ in range(runs):
+                for label in srcs:
+                    times[(label, name)].append(once(label, name, url))
         proxy = CountingProxy(url)
         try:
-            for name in ROUTINE:
-                times = []
-                for _ in range(runs + 1):  # the first run warms the file cache and is dropped
-                    snap = _rpc(url, "evm_snapshot", []) if name in writes else None
-                    times.append(run(*argv[name])[0])
-                    if snap is not None:
-                        _rpc(url, "evm_revert", [snap])
-                snap = _rpc(url, "evm_snapshot", []) if name in writes else None
-                proxy.reset()
-                _cli(src, home, proxy.url, *argv[name])
-                if snap is not None:
-                    _rpc(url, "evm_revert", [snap])
-                results["commands"][name] = {
-                    "argv": " ".join(argv[name]),
-                    "median_s": statistics.median(times[1:]),
-                    "min_s": min(times[1:]),
-                    "http_requests": proxy.requests,
-                    "rpc_calls": sum(proxy.methods.values()),
-                    "methods": dict(sorted(proxy.methods.items(), key=lambda kv: -kv[1])),
-                }
+            for label in srcs:
+                for name in ROUTINE:
+                    proxy.reset()
+                    once(label, name, proxy.url)
+                    results[label]["commands"][name] = {
+                        "argv": " ".join(plans[label][0][name]),
+                        "median_s": statistics.median(times[(label, name)]),
+                        "min_s": min(times[(label, name)]),
+                        "http_requests": proxy.requests,
+                        "rpc_calls": sum(proxy.methods.values()),
+                        "methods": dict(sorted(proxy.methods.items(), key=lambda kv: -kv[1])),
+                    }
         finally:
             proxy.close()
-        keystore = home / "keystores" / "buyer.json"
-        results["parts"] = {
-            "python start": statistics.median(_python(src, "pass") for _ in range(3)),
-            "import web3": statistics.median(_python(src, "import web3") for _ in range(3)),
-            "import the CLI": statistics.median(_python(src, "import datagora.cli.main") for _ in range(3)),
-            "datagora --help": statistics.median(
-                _python(
-                    src,
-                    "import sys; sys.argv=['datagora','--help']\nimport runpy\ntry:\n"
-                    " runpy.run_module('datagora', run_name='__main__')\nexcept SystemExit: pass",
-                )
-                for _ in range(3)
-            ),
-            "keystore decryption (scrypt 2^18)": float(
-                subprocess.run(
-                    [sys.executable, "-c", DECRYPT, str(keystore), PASSWORD],
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                    env={**os.environ, "PYTHONPATH": str(src)},
-                ).stdout
-            ),
-        }
-    return results
+        for label, src in srcs.items():
+            results[label]["parts"] = _parts(src, home / "keystores" / "buyer.json")
+    return list(results.values())
 
 
 def show(figures: list[dict[str, Any]]) -> None:
     labels = [f["label"] for f in figures]
-    print(f"{'command':<10}" + "".join(f"{lab:>28}" for lab in labels))
+    print("median wall time of a fresh process (fastest run), JSON-RPC calls, and the command line timed")
+    print(f"{'command':<10}" + "".join(f"{lab:>40}" for lab in labels))
     for name in ROUTINE:
         cells = []
         for f in figures:
             c = f["commands"].get(name)
-            cells.append("-" if c is None else f"{c['median_s']:.2f} s, {c['rpc_calls']} RPC ({c['argv'].split()[0]})")
-        print(f"{name:<10}" + "".join(f"{cell:>28}" for cell in cells))
+            cells.append(
+                "-"
+                if c is None
+                else f"{c['median_s']:.2f} s ({c['min_s']:.2f}), {c['rpc_calls']} RPC, {c['argv'].split()[0]}"
+            )
+        print(f"{name:<10}" + "".join(f"{cell:>40}" for cell in cells))
     print()
     print(f"{'where the time goes':<36}" + "".join(f"{lab:>12}" for lab in labels))
     for part in figures[0]["parts"]:
@@ -247,19 +276,27 @@ def show(figures: list[dict[str, Any]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--src", type=Path, default=DEFAULT_SRC, help="src directory of the datagora to time")
-    parser.add_argument("--runs", type=int, default=5, help="timed runs per command (after one warm-up run)")
-    parser.add_argument("--label", default="this checkout")
+    parser.add_argument(
+        "--src",
+        action="append",
+        metavar="LABEL=DIR",
+        help="a checkout's src directory to time, e.g. before=/tmp/old/src (repeatable; default: this checkout)",
+    )
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per command and checkout (after a warm-up)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--compare", type=Path, nargs="+", help="print saved figures side by side, run nothing")
     args = parser.parse_args()
     if args.compare:
-        show([json.loads(p.read_text()) for p in args.compare])
+        show([f for p in args.compare for f in json.loads(p.read_text())])
         return
-    figures = measure(args.src.resolve(), args.runs, args.label)
+    srcs: dict[str, Path] = {}
+    for item in args.src or [f"this checkout={DEFAULT_SRC}"]:
+        label, _, where = item.rpartition("=")
+        srcs[label or Path(where).parent.name] = Path(where).resolve()
+    figures = measure(srcs, args.runs)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
-    show([figures])
+    show(figures)
 
 
 if __name__ == "__main__":
