@@ -46,7 +46,7 @@ HomeOption = Annotated[
     typer.Option(
         "--home",
         envvar="DATAGORA_HOME",
-        help="Folder of keystores, deployments and local stores [default: ~/.datagora].",
+        help="Folder of keystores, deployments and local stores (default: ~/.datagora).",
     ),
 ]
 RpcUrlOption = Annotated[
@@ -349,6 +349,13 @@ def _with_options(fn: Callable[..., Any], options: dict[str, tuple[Any, Any]], s
     return wrapper
 
 
+def first_sentence(doc: str) -> str:
+    """The first sentence of a docstring's first paragraph, for the list of commands in ``--help``."""
+    paragraph = " ".join(inspect.cleandoc(doc).split("\n\n")[0].split())
+    end = paragraph.find(". ")
+    return paragraph if end < 0 else paragraph[: end + 1]
+
+
 class DatagoraTyper(typer.Typer):
     """A Typer whose commands print a Datagora error as one ``error:`` line (exit code 1, no traceback) and
     accept ``--home``, ``--rpc-url`` and (unless ``account=False``) ``--account`` after the command name."""
@@ -371,11 +378,15 @@ class DatagoraTyper(typer.Typer):
         ``--rpc-url``; ``signs`` (default: ``account``): it usually signs with the acting account, whose key may
         then be decrypted in the background (:meth:`Session.unlock_in_background`); read-only commands pass
         ``signs=False``."""
-        register = super().command(name, **kwargs)
         options = (WITH_ACCOUNT if account else COMMON) if common else {}
 
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-            register(_with_options(fn, options, account if signs is None else signs))
+            extra: dict[str, Any] = {}
+            if "short_help" not in kwargs and fn.__doc__:
+                extra["short_help"] = first_sentence(fn.__doc__)
+            super(DatagoraTyper, self).command(name, **kwargs, **extra)(
+                _with_options(fn, options, account if signs is None else signs)
+            )
             return fn
 
         return decorator

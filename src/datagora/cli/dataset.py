@@ -12,7 +12,6 @@ from rich.table import Table
 
 from datagora.cli import units
 from datagora.cli.app import DatagoraTyper, check_input_file, console, print_done, session
-from datagora.cli.fingerprint import fingerprint_command
 
 SELL = "Selling data"
 BUY = "Buying data"
@@ -79,6 +78,3 @@ def search(
             sale,
         )
     console.print(table)
-
-
-app.command("fingerprint", common=False, rich_help_panel="Running a node")(fingerprint_command)

@@ -45,7 +45,7 @@ def root(
 
 # Help panels in the order a person meets them: start, accounts, selling, buying, use-rights, disputes, the
 # platform, the supervisor, running a node.
-for module in (demo, node, account, org, dataset, market, use_rights, disputes, audit):
+for module in (demo, account, org, dataset, market, use_rights, disputes, audit, node):
     app.add_typer(module.app)
 
 

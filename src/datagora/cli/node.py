@@ -8,6 +8,7 @@ import typer
 
 from datagora.cli import units
 from datagora.cli.app import DatagoraTyper, console, plain_message, print_done, session
+from datagora.cli.fingerprint import fingerprint_command
 from datagora.cli.serve import serve
 from datagora.domain.errors import ChainError, DatagoraError
 
@@ -15,6 +16,7 @@ PANEL = "Running a node"
 
 app = DatagoraTyper()
 app.command("serve", common=False, rich_help_panel=PANEL)(serve)
+app.command("fingerprint", common=False, rich_help_panel=PANEL)(fingerprint_command)
 
 
 @app.command(account=False, rich_help_panel=PANEL)
