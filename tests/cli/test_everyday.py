@@ -236,6 +236,14 @@ def test_help_is_grouped_by_role_with_an_example_per_command() -> None:
         assert not re.search(r"section [IVX0-9]|Algorithm|Wu et al|\bIV\.", doc), f"{' '.join(path)}: {doc}"
 
 
+def test_an_unreachable_datagora_node_is_one_line_with_a_hint(w: CliWorld, tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    message = refused(w, ("fetch", 1, "--from", url, "-a", "buyer", "--out", tmp_path / "x.csv"), "cannot reach")
+    assert f"the node at {url}" in message and "(connection refused)" in message and "is it running?" in message
+    assert "httpx" not in message and "Errno" not in message and "ConnectError" not in message
+    assert not (tmp_path / "x.csv").exists()
+
+
 def test_an_unreachable_node_is_one_line_with_a_hint(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATAGORA_")}

@@ -35,7 +35,7 @@ def account_new(name: Annotated[str, typer.Argument(help="Name of the new keysto
     s = session()
     path = s.keystore(name)
     account = new_account()
-    path = save_keystore(account, path, s.password(name))
+    path = save_keystore(account, path, s.password(name, new=True))
     print_done(f"account {name} {account.address} → {path}")
 
 

@@ -151,8 +151,9 @@ class Session:
         except ValueError:
             raise ValidationError(f"keystore {path} is malformed: its address field is not an address") from None
 
-    def password(self, name: str) -> str:
-        """The keystore password: ``DATAGORA_PASSWORD``, else a prompt when there is a terminal."""
+    def password(self, name: str, *, new: bool = False) -> str:
+        """The keystore password: ``DATAGORA_PASSWORD``, else a prompt when there is a terminal (typed twice for
+        a ``new`` keystore)."""
         pw = os.environ.get("DATAGORA_PASSWORD")
         if pw is not None:
             return pw
@@ -160,7 +161,7 @@ class Session:
             raise ValidationError(
                 f"the keystore of {name} needs its password and there is no terminal to ask: set DATAGORA_PASSWORD"
             )
-        return str(typer.prompt(f"Password for {name}", hide_input=True))
+        return str(typer.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=new))
 
     def participant(self, name: str | None = None) -> Participant:
         """The account ``name`` (default: the acting one) with its key decrypted and its local stores."""
@@ -305,9 +306,13 @@ def plain_message(exc: BaseException) -> str:
             f"cannot reach the chain node{where} ({_why_unreachable(exc)}): is it running? Check --rpc-url "
             "(`datagora status` shows what is used)"
         )
-    from_node = getattr(exc, "status", None) == 0 and getattr(exc, "url", None)
-    if from_node:
-        return f"cannot reach the node at {exc.url} ({_why_unreachable(exc)}): is it running? Check the URL"  # type: ignore[attr-defined]
+    url = getattr(exc, "url", None)
+    if getattr(exc, "status", None) == 0 and isinstance(url, str) and url:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        where = f"{parts.scheme}://{parts.netloc}" if parts.netloc else url
+        return f"cannot reach the node at {where} ({_why_unreachable(exc)}): is it running? Check the URL"
     if "insufficient funds" in message.lower():
         return "the account cannot pay for this transaction and its gas: see `datagora balance`"
     return message

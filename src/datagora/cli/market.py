@@ -18,6 +18,7 @@ from datagora.cli.app import (
     check_input_file,
     check_output_file,
     console,
+    err,
     print_done,
     session,
 )
@@ -301,7 +302,9 @@ def fetch(
             BarColumn(),
             DownloadColumn(),
             TransferSpeedColumn(),
-            console=console,
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,  # a bar only for a person watching
         ) as bar,
     ):
         task = bar.add_task(f"order #{order_id}", total=None)
