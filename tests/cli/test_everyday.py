@@ -75,6 +75,22 @@ def test_balance_shows_what_is_held_withdrawable_and_locked(w: CliWorld) -> None
     assert balance_json(w, "buyer")["locked"] == []
 
 
+def test_balance_counts_open_offers_and_leading_bids(w: CliWorld, tmp_path: Path) -> None:
+    ok(w.run("list", 3, "-a", "seller", "--negotiable", "--price", "1", "--collateral", "0.1"))  # listing 3
+    ok(w.run("offer", 3, "0.8", "-a", "buyer"))
+    ok(w.run("publish", write_csv(tmp_path / "auction.csv"), "-a", "seller", "--platform", "platform"))
+    ok(w.run("list", 4, "-a", "seller", "--auction", "--reserve", "0.2", "--min-increment", "0.01"))  # listing 4
+    ok(w.run("bid", 4, "0.3", "-a", "buyer"))
+    locked = {x["what"]: int(x["amount"]) for x in balance_json(w, "buyer")["locked"]}
+    assert locked["offer #1 on listing #3: amount and collateral in escrow"] == ETHER * 9 // 10
+    assert locked["leading bid on listing #4: bid and collateral in escrow"] == ETHER * 3 // 10 + ETHER * 2 // 10
+    ok(w.run("withdraw-offer", 1, "-a", "buyer"))
+    locked = {x["what"]: int(x["amount"]) for x in balance_json(w, "buyer")["locked"]}
+    assert not any(what.startswith("offer #1") for what in locked)
+    holdings = balance_json(w, "buyer")["holdings"]
+    assert int(holdings[0]["withdrawable"]) == ETHER * 9 // 10  # the withdrawn offer's escrow is owed back
+
+
 def test_orders_as_buyer_and_as_seller_with_the_next_step(w: CliWorld) -> None:
     [mine] = orders_json(w, "buyer")
     assert (mine["order_id"], mine["role"], mine["state"], mine["dataset"]) == (1, "buyer", "DELIVERED", 2)

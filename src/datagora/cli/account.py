@@ -170,6 +170,8 @@ def balance(
         total = bal.locked_total(h.payment_token)
         table.add_row(f"locked ({name})", units.money(contracts, total, h.payment_token, exact=True), "")
     console.print(table)
+    if bal.orders_checked < bal.orders_total:
+        console.print(f"(only the newest {bal.orders_checked:,} of {bal.orders_total:,} orders were checked)")
     for x in bal.locked:
         until = f", until {units.when(x.deadline, now)}" if x.deadline else ""
         console.print(f"  {x.what}: {units.money(contracts, x.amount, x.payment_token)}{until}", highlight=False)

@@ -32,6 +32,8 @@ from datagora.domain.models import (
 
 DEFAULT_ORDER_LIMIT = 50
 """At most this many orders (the newest) are read back by :func:`orders_of`."""
+BALANCE_ORDER_LIMIT = 1_000
+""":func:`balance_of` reads back at most this many orders (the newest) to find what is locked."""
 
 
 class InsufficientFunds(ValidationError):
@@ -73,6 +75,8 @@ class Balance:
     ether: int
     holdings: list[TokenHolding]
     locked: list[Locked] = field(default_factory=list)
+    orders_checked: int = 0
+    orders_total: int = 0
 
     def locked_total(self, payment_token: str = ETHER) -> int:
         return sum(x.amount for x in self.locked if _same(x.payment_token, payment_token))
@@ -210,7 +214,10 @@ def orders_of(contracts: Contracts, address: str, *, limit: int = DEFAULT_ORDER_
     current state and next step. Raises :class:`ValidationError` for ``limit`` < 1."""
     if limit < 1:
         raise ValidationError("limit must be at least 1")
-    ids = _order_ids(contracts, address)
+    return _summaries(contracts, _order_ids(contracts, address), limit)
+
+
+def _summaries(contracts: Contracts, ids: dict[int, tuple[str, int]], limit: int) -> list[OrderSummary]:
     now = contracts.chain.now()
     listings: dict[int, Listing] = {}
     out = []
@@ -228,12 +235,15 @@ def orders_of(contracts: Contracts, address: str, *, limit: int = DEFAULT_ORDER_
 def balance_of(contracts: Contracts, address: str, tokens: list[str] | None = None) -> Balance:
     """What ``address`` holds and is owed (ether, and each ERC-20 in ``tokens`` or used by its orders and
     listings) and every amount it has locked: price and collateral of its open orders as buyer, collateral of
-    its active or sold-but-unsettled listings as seller, its open offers and its leading auction bids."""
+    its active or sold-but-unsettled listings as seller, its open offers and its leading auction bids. Reads
+    back at most :data:`BALANCE_ORDER_LIMIT` orders (the newest; ``orders_checked`` < ``orders_total`` says
+    when older ones were left out)."""
     locked: list[Locked] = []
     payment_tokens = {ETHER.lower(): ETHER}
     for token in tokens or []:
         payment_tokens.setdefault(token.lower(), token)
-    summaries = orders_of(contracts, address, limit=10**6)
+    ids = _order_ids(contracts, address)
+    summaries = _summaries(contracts, ids, BALANCE_ORDER_LIMIT)
     for s in summaries:
         payment_tokens.setdefault(s.listing.payment_token.lower(), s.listing.payment_token)
         if s.role == "buyer" and s.order.state in (OrderState.PAID, OrderState.DELIVERED, OrderState.DISPUTED):
@@ -292,7 +302,7 @@ def balance_of(contracts: Contracts, address: str, tokens: list[str] | None = No
         )
         for token in payment_tokens.values()
     ]
-    return Balance(address, ether, holdings, locked)
+    return Balance(address, ether, holdings, locked, len(summaries), len(ids))
 
 
 def required_funds(contracts: Contracts, address: str, needed: int, what: str, parts: str, token: str = ETHER) -> None:
