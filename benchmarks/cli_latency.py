@@ -27,6 +27,7 @@ import http.server
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -48,17 +49,21 @@ DECRYPT = (
 )
 
 
-def _cli(src: Path, home: Path, url: str, *args: str, check: bool = True) -> tuple[float, str]:
-    """Run ``python -m datagora ARGS --home HOME --rpc-url URL``; returns (seconds, stdout)."""
+def _cli(src: Path, home: Path, url: str, *args: str, check: bool = True) -> tuple[float, float, str]:
+    """Run ``python -m datagora ARGS --home HOME --rpc-url URL``; returns (wall seconds, CPU seconds of the
+    process (user + system, all its threads), stdout)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATAGORA_")}
     env.update(PYTHONPATH=str(src), DATAGORA_PASSWORD=PASSWORD, COLUMNS="200")
     cmd = [sys.executable, "-m", "datagora", *args, "--home", str(home), "--rpc-url", url]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)
     took = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if check and proc.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return took, proc.stdout
+    return took, cpu, proc.stdout
 
 
 def _python(src: Path, code: str) -> float:
@@ -212,15 +217,15 @@ def measure(srcs: dict[str, Path], runs: int) -> list[dict[str, Any]]:
         run("confirm", "1", "-a", "buyer")
 
         plans = {label: _argv(src) for label, src in srcs.items()}
-        times: dict[tuple[str, str], list[float]] = {(lab, c): [] for lab in srcs for c in ROUTINE}
+        times: dict[tuple[str, str], list[tuple[float, float]]] = {(lab, c): [] for lab in srcs for c in ROUTINE}
 
-        def once(label: str, name: str, target: str) -> float:
+        def once(label: str, name: str, target: str) -> tuple[float, float]:
             argv, writes = plans[label]
             snap = _rpc(url, "evm_snapshot", []) if name in writes else None
-            took = _cli(srcs[label], home, target, *argv[name])[0]
+            wall, cpu, _ = _cli(srcs[label], home, target, *argv[name])
             if snap is not None:
                 _rpc(url, "evm_revert", [snap])
-            return took
+            return wall, cpu
 
         for name in ROUTINE:
             for label in srcs:
@@ -236,8 +241,9 @@ def measure(srcs: dict[str, Path], runs: int) -> list[dict[str, Any]]:
                     once(label, name, proxy.url)
                     results[label]["commands"][name] = {
                         "argv": " ".join(plans[label][0][name]),
-                        "median_s": statistics.median(times[(label, name)]),
-                        "min_s": min(times[(label, name)]),
+                        "median_s": statistics.median(w for w, _ in times[(label, name)]),
+                        "min_s": min(w for w, _ in times[(label, name)]),
+                        "cpu_s": statistics.median(c for _, c in times[(label, name)]),
                         "http_requests": proxy.requests,
                         "rpc_calls": sum(proxy.methods.values()),
                         "methods": dict(sorted(proxy.methods.items(), key=lambda kv: -kv[1])),
@@ -251,8 +257,11 @@ def measure(srcs: dict[str, Path], runs: int) -> list[dict[str, Any]]:
 
 def show(figures: list[dict[str, Any]]) -> None:
     labels = [f["label"] for f in figures]
-    print("median wall time of a fresh process (fastest run), JSON-RPC calls, and the command line timed")
-    print(f"{'command':<10}" + "".join(f"{lab:>40}" for lab in labels))
+    print(
+        "median wall time of a fresh process (fastest run), median CPU time of the process (user + system, all"
+        " threads), JSON-RPC calls, and the command line timed"
+    )
+    print(f"{'command':<10}" + "".join(f"{lab:>52}" for lab in labels))
     for name in ROUTINE:
         cells = []
         for f in figures:
@@ -260,9 +269,10 @@ def show(figures: list[dict[str, Any]]) -> None:
             cells.append(
                 "-"
                 if c is None
-                else f"{c['median_s']:.2f} s ({c['min_s']:.2f}), {c['rpc_calls']} RPC, {c['argv'].split()[0]}"
+                else f"{c['median_s']:.2f} s ({c['min_s']:.2f}), cpu {c.get('cpu_s', 0):.2f} s, {c['rpc_calls']} RPC, "
+                f"{c['argv'].split()[0]}"
             )
-        print(f"{name:<10}" + "".join(f"{cell:>40}" for cell in cells))
+        print(f"{name:<10}" + "".join(f"{cell:>52}" for cell in cells))
     print()
     print(f"{'where the time goes':<36}" + "".join(f"{lab:>12}" for lab in labels))
     for part in figures[0]["parts"]:
