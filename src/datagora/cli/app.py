@@ -324,7 +324,9 @@ def fail(exc: BaseException) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _with_options(fn: Callable[..., Any], options: dict[str, tuple[Any, Any]], signs: bool) -> Callable[..., Any]:
+def _with_options(
+    fn: Callable[..., Any], options: dict[str, tuple[Any, Any]], signs: bool, *, opens_session: bool = True
+) -> Callable[..., Any]:
     """``fn`` with error handling, taking ``options`` (name → (annotation, default)) as keyword-only parameters
     it does not declare itself; their values open the command's :class:`Session`."""
     sig = inspect.signature(fn, eval_str=True)
@@ -334,7 +336,8 @@ def _with_options(fn: Callable[..., Any], options: dict[str, tuple[Any, Any]], s
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         given = {n: kwargs.pop(n, None) for n in extra}
         try:
-            open_session(given.get("home"), given.get("rpc_url"), given.get("account")).signs = signs
+            if opens_session:
+                open_session(given.get("home"), given.get("rpc_url"), given.get("account")).signs = signs
             return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.BadParameter):
             raise
@@ -390,7 +393,7 @@ class DatagoraTyper(typer.Typer):
             if "short_help" not in kwargs and fn.__doc__:
                 extra["short_help"] = first_sentence(fn.__doc__)
             super(DatagoraTyper, self).command(name, **kwargs, **extra)(
-                _with_options(fn, options, account if signs is None else signs)
+                _with_options(fn, options, account if signs is None else signs, opens_session=common)
             )
             return fn
 
@@ -403,7 +406,7 @@ class DatagoraTyper(typer.Typer):
         options = (WITH_ACCOUNT if account else COMMON) if common else {}
 
         def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
-            register(_with_options(fn, options, False))
+            register(_with_options(fn, options, False, opens_session=common))
             return fn
 
         return decorator
