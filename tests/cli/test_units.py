@@ -30,6 +30,12 @@ def test_ether(wei: int, plain: str, exact: str) -> None:
     assert units.ether(wei, exact=True) == exact
 
 
+def test_ether_rounded_down_says_so() -> None:
+    assert units.ether(9_499_550_086_993_624_096, places=4) == "~9.4995 ETH"
+    assert units.ether(9_499_550_086_993_624_096, places=4, exact=True) == "~9.4995 ETH (9,499,550,086,993,624,096 wei)"
+    assert units.ether(2 * ETHER, places=4, exact=True) == "2 ETH"
+
+
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [

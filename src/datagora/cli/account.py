@@ -160,7 +160,12 @@ def balance(
     table = Table("", "amount", "", box=None, show_header=False, pad_edge=False)
     for h in bal.holdings:
         name = "ETH" if int(h.payment_token, 16) == 0 else units.money(contracts, 1, h.payment_token).split()[-1]
-        table.add_row(f"in the wallet ({name})", units.money(contracts, h.held, h.payment_token, exact=True), "")
+        held = (
+            units.ether(h.held, exact=True, places=4)
+            if int(h.payment_token, 16) == 0
+            else units.money(contracts, h.held, h.payment_token, exact=True)
+        )
+        table.add_row(f"in the wallet ({name})", held, "")
         hint = "→ datagora withdraw" + ("" if int(h.payment_token, 16) == 0 else f" --token {h.payment_token}")
         table.add_row(
             f"withdrawable ({name})",

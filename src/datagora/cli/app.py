@@ -303,8 +303,8 @@ def plain_message(exc: BaseException) -> str:
         found = re.match(r"cannot reach the chain node at (\S+?):? ", message + " ")
         where = f" at {found.group(1)}" if found else ""
         return (
-            f"cannot reach the chain node{where} ({_why_unreachable(exc)}): is it running? Check --rpc-url "
-            "(`datagora status` shows what is used)"
+            f"cannot reach the chain node{where} ({_why_unreachable(exc)}): is it running? Check --rpc-url, "
+            "DATAGORA_RPC_URL or the profile (`datagora profile show`)"
         )
     url = getattr(exc, "url", None)
     if getattr(exc, "status", None) == 0 and isinstance(url, str) and url:

@@ -106,7 +106,7 @@ def status() -> None:
     if address:
         roles = [r for r, on in (("supervisor", st.is_supervisor), ("platform", st.is_platform)) if on]
         lines.append(("account", f"{s.account} {address}" + (f" ({', '.join(roles)})" if roles else "")))
-        lines.append(("  balance", units.ether(st.ether, exact=True) + "  (more: datagora balance)"))
+        lines.append(("  balance", units.ether(st.ether, exact=True, places=4) + "  (more: datagora balance)"))
         if contracts is not None:
             if st.organisation_id:
                 pending = " (request to join not yet approved)" if st.kind.name == "PENDING" else ""

@@ -14,10 +14,12 @@ ETHER = 10**18
 ZERO_ADDRESS = "0x" + "0" * 40
 
 
-def ether(wei: int, *, exact: bool = False) -> str:
-    """``wei`` in ether without trailing zeros, e.g. ``"0.9875 ETH"``; ``exact`` adds ``" (987500000000000000
-    wei)"`` when the ether figure is not a round number of ether."""
-    text = f"{_decimal(wei, 18)} ETH"
+def ether(wei: int, *, exact: bool = False, places: int | None = None) -> str:
+    """``wei`` in ether without trailing zeros, e.g. ``"0.9875 ETH"``; ``places`` rounds down to that many
+    decimals (``"9.4995 ETH"``); ``exact`` adds ``" (987,500,000,000,000,000 wei)"`` when the ether figure is
+    not a round number of ether."""
+    shown = wei if places is None else wei - wei % 10 ** (18 - places)
+    text = f"{'~' if shown != wei else ''}{_decimal(shown, 18)} ETH"
     if exact and wei % ETHER:
         text += f" ({wei:,} wei)"
     return text
