@@ -49,11 +49,13 @@ DECRYPT = (
 )
 
 
-def _cli(src: Path, home: Path, url: str, *args: str, check: bool = True) -> tuple[float, float, str]:
+def _cli(
+    src: Path, home: Path, url: str, *args: str, check: bool = True, extra_env: dict[str, str] | None = None
+) -> tuple[float, float, str]:
     """Run ``python -m datagora ARGS --home HOME --rpc-url URL``; returns (wall seconds, CPU seconds of the
     process (user + system, all its threads), stdout)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATAGORA_")}
-    env.update(PYTHONPATH=str(src), DATAGORA_PASSWORD=PASSWORD, COLUMNS="200")
+    env.update(PYTHONPATH=str(src), DATAGORA_PASSWORD=PASSWORD, COLUMNS="200", **(extra_env or {}))
     cmd = [sys.executable, "-m", "datagora", *args, "--home", str(home), "--rpc-url", url]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -186,7 +188,7 @@ def _parts(src: Path, keystore: Path) -> dict[str, float]:
     }
 
 
-def measure(srcs: dict[str, Path], runs: int) -> list[dict[str, Any]]:
+def measure(srcs: dict[str, Path], runs: int, envs: dict[str, dict[str, str]] | None = None) -> list[dict[str, Any]]:
     """Time each routine command of each checkout in ``srcs`` (label → src directory) on one Anvil world set up
     with the last checkout, the checkouts' runs interleaved so that a busy machine slows them alike."""
     setup_src = list(srcs.values())[-1]
@@ -222,7 +224,7 @@ def measure(srcs: dict[str, Path], runs: int) -> list[dict[str, Any]]:
         def once(label: str, name: str, target: str) -> tuple[float, float]:
             argv, writes = plans[label]
             snap = _rpc(url, "evm_snapshot", []) if name in writes else None
-            wall, cpu, _ = _cli(srcs[label], home, target, *argv[name])
+            wall, cpu, _ = _cli(srcs[label], home, target, *argv[name], extra_env=(envs or {}).get(label))
             if snap is not None:
                 _rpc(url, "evm_revert", [snap])
             return wall, cpu
@@ -292,6 +294,12 @@ def main() -> None:
         metavar="LABEL=DIR",
         help="a checkout's src directory to time, e.g. before=/tmp/old/src (repeatable; default: this checkout)",
     )
+    parser.add_argument(
+        "--env",
+        action="append",
+        metavar="LABEL:KEY=VALUE",
+        help="an environment variable for one checkout's runs, e.g. 'sequential:DATAGORA_EARLY_UNLOCK=0'",
+    )
     parser.add_argument("--runs", type=int, default=5, help="timed runs per command and checkout (after a warm-up)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--compare", type=Path, nargs="+", help="print saved figures side by side, run nothing")
@@ -303,7 +311,12 @@ def main() -> None:
     for item in args.src or [f"this checkout={DEFAULT_SRC}"]:
         label, _, where = item.rpartition("=")
         srcs[label or Path(where).parent.name] = Path(where).resolve()
-    figures = measure(srcs, args.runs)
+    envs: dict[str, dict[str, str]] = {}
+    for item in args.env or []:
+        label, _, pair = item.partition(":")
+        key, _, value = pair.partition("=")
+        envs.setdefault(label, {})[key] = value
+    figures = measure(srcs, args.runs, envs)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     show(figures)

@@ -183,10 +183,12 @@ class Session:
         thread while the chain libraries load and the chain is read: the key derivation (scrypt) runs in C without
         holding the GIL, so it overlaps on a second core. Only with the password in ``DATAGORA_PASSWORD`` (never a
         prompt) and a well-formed keystore; :meth:`participant` takes the key or the error. Commands check their
-        input files before they connect to the chain, so before this starts."""
+        input files before they connect to the chain, so before this starts. ``DATAGORA_EARLY_UNLOCK=0`` turns it
+        off (the key is then decrypted when first needed), e.g. to measure what it saves."""
         name = name or self.account
         password = os.environ.get("DATAGORA_PASSWORD")
-        if not self.signs or not name or password is None or name in self._unlocking:
+        early = os.environ.get("DATAGORA_EARLY_UNLOCK", "1") != "0"
+        if not early or not self.signs or not name or password is None or name in self._unlocking:
             return
         try:
             path = self.keystore(name)
