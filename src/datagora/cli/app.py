@@ -159,7 +159,7 @@ class Session:
             return pw
         if not sys.stdin.isatty():
             raise ValidationError(
-                f"the keystore of {name} needs its password and there is no terminal to ask: set DATAGORA_PASSWORD"
+                f"no password for the keystore of {name} and no terminal to ask for one: set DATAGORA_PASSWORD"
             )
         return str(typer.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=new))
 
