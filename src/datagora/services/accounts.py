@@ -181,7 +181,10 @@ def next_step(order: Order, listing: Listing, role: str, now: int) -> tuple[str,
             if late:
                 return "the usage window is over: close it to get the unused credit back", f"datagora expire {n}"
             if role == "buyer":
-                return f"{order.queries_left} of {order.queries_total} queries left", f"datagora query {n} --spec FILE"
+                return (
+                    f"{order.queries_left} of {order.queries_total} queries left",
+                    f"datagora query {n} --spec FILE --from SELLER_URL",
+                )
             return "answer the buyer's queries on your node", ""
         return ("done", "")
     if state == OrderState.PAID:
