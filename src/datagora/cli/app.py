@@ -29,8 +29,6 @@ from datagora.domain.errors import ChainError, DatagoraError, ValidationError
 from datagora.home import DEFAULT_HOME, Home
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
-
     from datagora.chain.client import Chain
     from datagora.chain.contracts import Contracts
     from datagora.services.participant import Participant
@@ -107,7 +105,7 @@ class Session:
     _contracts: Contracts | None = None
     signs: bool = False
     _participants: dict[str, Participant] = field(default_factory=dict)
-    _unlocking: dict[str, Future[LocalAccount]] = field(default_factory=dict)
+    _unlocking: dict[str, Future[bytes]] = field(default_factory=dict)
     _chain: Chain | None = None
 
     # -- accounts ------------------------------------------------------------------------------------------
@@ -172,7 +170,9 @@ class Session:
         if chosen not in self._participants:
             early = self._unlocking.pop(chosen, None)
             if early is not None:
-                account = early.result()  # raises what load_keystore raised
+                from datagora.crypto.keys import account_of
+
+                account = account_of(early.result())  # raises what decrypt_keystore raised
             else:
                 account = load_keystore(self.home.keystore(chosen), self.password(chosen))
             self._participants[chosen] = Participant(chosen, account, self.home.participant(chosen).root)
@@ -198,13 +198,13 @@ class Session:
 
         def run() -> None:
             try:
-                from datagora.crypto.keys import load_keystore
+                from datagora.crypto.keys import decrypt_keystore  # light: eth_account stays with the main thread
 
-                future.set_result(load_keystore(path, password))
+                future.set_result(decrypt_keystore(path, password))
             except BaseException as exc:  # handed to the command by participant()
                 future.set_exception(exc)
 
-        future: Future[LocalAccount] = Future()
+        future: Future[bytes] = Future()
         self._unlocking[name] = future
         threading.Thread(target=run, name=f"datagora-unlock-{name}", daemon=True).start()
 
