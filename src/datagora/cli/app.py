@@ -105,7 +105,7 @@ class Session:
     _contracts: Contracts | None = None
     signs: bool = False
     _participants: dict[str, Participant] = field(default_factory=dict)
-    _unlocking: dict[str, Future[bytes]] = field(default_factory=dict)
+    _unlocking: dict[str, Future[bytes | None]] = field(default_factory=dict)
     _chain: Chain | None = None
 
     # -- accounts ------------------------------------------------------------------------------------------
@@ -169,10 +169,17 @@ class Session:
         chosen = self.account_name(name)
         if chosen not in self._participants:
             early = self._unlocking.pop(chosen, None)
+            derived = None
             if early is not None:
-                from datagora.crypto.keys import account_of
+                try:
+                    derived = early.result()
+                except Exception:
+                    derived = None  # decrypted below the usual way, which reports what is wrong
+            if derived is not None:
+                from datagora.crypto.keys import account_of, decrypt_keystore
 
-                account = account_of(early.result())  # raises what decrypt_keystore raised
+                path = self.home.keystore(chosen)
+                account = account_of(decrypt_keystore(path, self.password(chosen), derived_key=derived))
             else:
                 account = load_keystore(self.home.keystore(chosen), self.password(chosen))
             self._participants[chosen] = Participant(chosen, account, self.home.participant(chosen).root)
@@ -198,13 +205,11 @@ class Session:
 
         def run() -> None:
             try:
-                from datagora.crypto.keys import decrypt_keystore  # light: eth_account stays with the main thread
-
-                future.set_result(decrypt_keystore(path, password))
-            except BaseException as exc:  # handed to the command by participant()
+                future.set_result(_derive_keystore_key(path, password))
+            except BaseException as exc:  # participant() then decrypts the usual way and reports the error
                 future.set_exception(exc)
 
-        future: Future[bytes] = Future()
+        future: Future[bytes | None] = Future()
         self._unlocking[name] = future
         threading.Thread(target=run, name=f"datagora-unlock-{name}", daemon=True).start()
 
@@ -242,6 +247,31 @@ class Session:
 
 _SESSION: ContextVar[Session | None] = ContextVar("datagora_session", default=None)
 _ROOT: ContextVar[dict[str, Any] | None] = ContextVar("datagora_root_options", default=None)
+
+
+def _derive_keystore_key(path: Path, password: str) -> bytes | None:
+    """The scrypt-derived key of a version-3 keystore for ``password`` (None for another KDF): the slow step of
+    decrypting it, done with pycryptodome's scrypt as eth-keyfile does. It lives here, not in
+    :mod:`datagora.crypto`, because importing that package loads eth_account, which would hold the thread (and the
+    import locks the main thread needs) for most of the time the derivation could overlap;
+    :func:`datagora.crypto.keys.decrypt_keystore` checks the result against the keystore's MAC."""
+    from Crypto.Protocol.KDF import scrypt
+
+    doc = json.loads(path.read_bytes())
+    crypto = doc.get("crypto", doc.get("Crypto"))
+    if crypto.get("kdf") != "scrypt":
+        return None
+    params = crypto["kdfparams"]
+    derived = scrypt(
+        password.encode("utf-8"),  # type: ignore[arg-type]  # pycryptodome hashes bytes or str alike
+        bytes.fromhex(str(params["salt"]).removeprefix("0x")),  # type: ignore[arg-type]
+        int(params["dklen"]),
+        N=int(params["n"]),
+        r=int(params["r"]),
+        p=int(params["p"]),
+        num_keys=1,
+    )
+    return bytes(derived)  # type: ignore[arg-type]
 
 
 def session() -> Session:

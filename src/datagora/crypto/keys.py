@@ -254,10 +254,14 @@ def account_of(private_key: bytes) -> LocalAccount:
     return account
 
 
-def decrypt_keystore(path: Path, password: str) -> bytes:
+def decrypt_keystore(path: Path, password: str, *, derived_key: bytes | None = None) -> bytes:
     """The private key in a Web3 Secret Storage keystore file (version 3, scrypt or pbkdf2), checked against the
-    file's ``address`` field. Unlike :func:`load_keystore` it does not import eth_account, so a command can run
-    it in a thread while the chain libraries load (the key derivation runs in C without holding the GIL).
+    file's ``address`` field.
+
+    ``derived_key`` is the output of the keystore's key derivation function for ``password``, when the caller
+    already computed it (the slow step: scrypt costs ~0.8 s at eth-account's default work factor; a command
+    computes it in a thread while the chain libraries load). It is checked against the keystore's MAC like a
+    derivation done here, so a wrong one is a wrong password.
 
     Returns:
         The 32-byte private key.
@@ -280,8 +284,11 @@ def decrypt_keystore(path: Path, password: str) -> bytes:
     from eth_keyfile.keyfile import decode_keyfile_json  # what eth_account's Account.decrypt calls
 
     try:
-        # bytes, as eth_account passes them (eth_keyfile's annotation says str but hashes the bytes)
-        key = bytes(decode_keyfile_json(keystore, password.encode("utf-8")))  # type: ignore[arg-type]
+        if derived_key is not None:
+            key = _decrypt_with_derived_key(keystore, derived_key)
+        else:
+            # bytes, as eth_account passes them (eth_keyfile's annotation says str but hashes the bytes)
+            key = bytes(decode_keyfile_json(keystore, password.encode("utf-8")))  # type: ignore[arg-type]
     except ValueError as exc:
         if "MAC mismatch" in str(exc):
             raise WrongKeyError(f"wrong password for keystore {path}") from None
@@ -296,6 +303,25 @@ def decrypt_keystore(path: Path, password: str) -> bytes:
     if claimed is not None and str(claimed).lower().removeprefix("0x") != address.lower()[2:]:
         raise ValidationError(f"keystore {path}: address field {claimed} does not match its key")
     return key
+
+
+def _decrypt_with_derived_key(keystore: dict[str, Any], derived_key: bytes) -> bytes:
+    """Web3 Secret Storage v3 decryption after the key derivation: the MAC is keccak256(derived_key[16:32] ||
+    ciphertext); the cipher is AES-128-CTR under derived_key[:16] with the keystore's IV. ``ValueError("MAC
+    mismatch")`` like eth_keyfile for a wrong key."""
+    import hmac
+
+    from eth_keyfile.keyfile import decrypt_aes_ctr
+
+    crypto: dict[str, Any] = keystore.get("crypto", keystore.get("Crypto")) or {}
+    if crypto.get("cipher") != "aes-128-ctr":
+        raise NotImplementedError(f"cipher {crypto.get('cipher')!r}")
+    ciphertext = bytes.fromhex(str(crypto["ciphertext"]).removeprefix("0x"))
+    mac = keccak(derived_key[16:32] + ciphertext)
+    if not hmac.compare_digest(mac, bytes.fromhex(str(crypto["mac"]).removeprefix("0x"))):
+        raise ValueError("MAC mismatch")
+    iv = int.from_bytes(bytes.fromhex(str(crypto["cipherparams"]["iv"]).removeprefix("0x")), "big")
+    return bytes(decrypt_aes_ctr(ciphertext, derived_key[:16], iv))
 
 
 def check_keystore(keystore: Any, path: Path) -> None:
