@@ -189,8 +189,9 @@ class Session:
         """For a command that signs, start decrypting the key of account ``name`` (default: the acting one) in a
         thread while the chain libraries load and the chain is read: the key derivation (scrypt) runs in C without
         holding the GIL, so it overlaps on a second core. Only with the password in ``DATAGORA_PASSWORD`` (never a
-        prompt) and a well-formed keystore; :meth:`participant` takes the key or the error. Commands check their
-        input files before they connect to the chain, so before this starts. ``DATAGORA_EARLY_UNLOCK=0`` turns it
+        prompt) and a well-formed keystore. Only the key derivation runs early: the key itself is decrypted (and
+        a wrong password reported) by :meth:`participant`, after the command checked its input files; a command
+        that stops before leaves the thread's result unused. ``DATAGORA_EARLY_UNLOCK=0`` turns it
         off (the key is then decrypted when first needed), e.g. to measure what it saves."""
         name = name or self.account
         password = os.environ.get("DATAGORA_PASSWORD")
@@ -239,9 +240,10 @@ class Session:
     def contracts(self, chain: Chain | None = None) -> Contracts:
         """The contract set recorded in the home's deployment manifest for the chain at the RPC URL."""
         if self._contracts is None:
+            chain = chain or self.chain()
             from datagora.chain.contracts import Contracts
 
-            self._contracts = Contracts.attach(chain or self.chain(), self.home.deployments)
+            self._contracts = Contracts.attach(chain, self.home.deployments)
         return self._contracts
 
 
@@ -369,7 +371,9 @@ def _with_options(
         given = {n: kwargs.pop(n, None) for n in extra}
         try:
             if opens_session:
-                open_session(given.get("home"), given.get("rpc_url"), given.get("account")).signs = signs
+                opened = open_session(given.get("home"), given.get("rpc_url"), given.get("account"))
+                opened.signs = signs
+                opened.unlock_in_background()  # before the command's imports, which take as long as the scrypt
             return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.BadParameter):
             raise
