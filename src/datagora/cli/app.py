@@ -200,9 +200,10 @@ class Session:
             return
         try:
             path = self.keystore(name)
-            self.address(name)
         except ValidationError:
             return  # reported when the command needs the key
+        if not path.is_file():
+            return  # likewise (nothing here may import the crypto package: it loads eth_account, ~0.5 s)
 
         def run() -> None:
             try:
