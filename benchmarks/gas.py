@@ -28,7 +28,7 @@ from rich.table import Table
 from datagora.chain.client import Chain, EmbeddedChain, RpcChain
 from datagora.chain.contracts import Contracts
 from datagora.chain.devnode import AnvilNode
-from datagora.crypto.eip712 import novelty_attestation, sign_typed_data
+from datagora.crypto.eip712 import description_hash, novelty_attestation, sign_typed_data
 from datagora.domain.models import DatasetDescription, OrgStatus
 from datagora.services import market, publishing, registry
 from datagora.services.attestation import NoveltyAttestor
@@ -92,13 +92,22 @@ def run(chain: Chain, work: Path, publishes: int, progress: Progress, label: str
     for i in range(publishes):
         content = random.Random(i).randbytes(32)
         expiry = chain.now() + 3600
+        desc = DatasetDescription("bench", f"d{i}", "a,b,c", 100, content)
+        described = description_hash(seller.address, desc)
         sig = sign_typed_data(
             bytes(platform.account.key),
             novelty_attestation(
-                c.chain.chain_id, c.addresses["Catalog"], seller.address, content, bytes(32), bytes(32), expiry
+                c.chain.chain_id,
+                c.addresses["Catalog"],
+                seller.address,
+                content,
+                described,
+                bytes(32),
+                bytes(32),
+                expiry,
             ),
         )
-        jobs.append((DatasetDescription("bench", f"d{i}", "a,b,c", 100, content), expiry, sig))
+        jobs.append((desc, expiry, sig))
     task = progress.add_task(f"{label}: publish (chain)", total=publishes)
     t0 = time.perf_counter()
     gas = []

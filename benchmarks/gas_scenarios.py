@@ -3,8 +3,8 @@ dishonest behaviours of section IV.A), on the embedded EVM and, when Anvil is in
 
     python benchmarks/gas_scenarios.py [--no-anvil] [--snapshot benchmarks/gas_scenarios_snapshot.json]
 
-The figures are the ``gasUsed`` of the transaction receipts of ``datagora demo market``'s own scenario runner
-(:func:`datagora.services.demo_market.run_market_scenarios`), so the benchmark and the demo measure the same code.
+The figures are the ``gasUsed`` of the transaction receipts of the market scenarios
+(:func:`datagora.scenarios.market.run`), the same functions ``datagora demo market`` and the integration tests run.
 Then compares a whole fixed-price trade and a listing with Ocean Protocol's anchors (FACTS.md).
 """
 
@@ -23,7 +23,8 @@ from rich.table import Table
 
 from datagora.chain.client import Chain, EmbeddedChain, RpcChain
 from datagora.chain.devnode import AnvilNode, find_anvil
-from datagora.services.demo_market import SCENARIOS, MarketDemoReport, ScenarioResult, run_market_scenarios
+from datagora.scenarios import market
+from datagora.scenarios.records import ScenarioResult
 
 EMBEDDED = "embedded (py-evm)"
 ANVIL = "anvil (JSON-RPC)"
@@ -39,8 +40,8 @@ OCEAN_SECOND_PURCHASE = 269_412
 WIBSON_DATA_ORDER = 237_924  # createDataOrder
 
 
-def run(chain: Chain, progress: Progress, label: str) -> MarketDemoReport:
-    task = progress.add_task(label, total=len(SCENARIOS) + 1)
+def run(chain: Chain, progress: Progress, label: str) -> market.MarketReport:
+    task = progress.add_task(label, total=len(market.SCENARIOS) + 1)
 
     def on_scenario(scenario: ScenarioResult) -> None:
         if scenario.key != "setup":
@@ -48,7 +49,7 @@ def run(chain: Chain, progress: Progress, label: str) -> MarketDemoReport:
         progress.update(task, description=f"{label}: {scenario.title}")
 
     with tempfile.TemporaryDirectory(prefix="datagora-gas-") as tmp:
-        report = run_market_scenarios(chain, Path(tmp), on_scenario=on_scenario, seed=SEED)
+        report = market.run(chain, Path(tmp), on_scenario=on_scenario, seed=SEED)
     progress.advance(task)
     failed = [s.title for s in report.scenarios if not s.ok]
     if failed:

@@ -10,7 +10,15 @@
         hash of the W3C DCAT JSON-LD description, a commitment to the data
         fingerprint (Wu et al. section III.A steps 4-8) and the platform's
         novelty attestation, an EIP-712 signature recovered on chain against
-        an account holding ATTESTER_ROLE, complete the record.
+        an account holding ATTESTER_ROLE, complete the record. The
+        attestation covers the description hash, so it cannot be reused to
+        publish the same content under another name, domain, attribute list
+        or size.
+        ERC-165 answers true only for what the contract implements in full:
+        ERC-165, ERC-721, its enumeration extension and ERC-4494 (`permit`,
+        `nonces`, `DOMAIN_SEPARATOR`). It does not claim the metadata
+        extension (no `tokenURI`: the DCAT description is kept off-chain
+        and found by its hash) nor ERC-4906 (metadata never changes).
 """
 
 from snekmate.auth import ownable
@@ -19,6 +27,11 @@ from snekmate.tokens import erc721
 from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator
 
+from .interfaces import ICatalog
+from .interfaces import IRegistry
+
+implements: ICatalog
+
 initializes: ownable
 initializes: access_control
 initializes: erc721[ownable := ownable]
@@ -26,7 +39,6 @@ uses: eip712_domain_separator
 
 exports: (
     erc721.owner,
-    erc721.supportsInterface,
     erc721.balanceOf,
     erc721.ownerOf,
     erc721.approve,
@@ -42,6 +54,8 @@ exports: (
     erc721.symbol,
     erc721.eip712Domain,
     erc721.DOMAIN_SEPARATOR,
+    erc721.permit,
+    erc721.nonces,
     access_control.hasRole,
     access_control.grantRole,
     access_control.revokeRole,
@@ -51,15 +65,15 @@ exports: (
 )
 
 
-interface IRegistry:
-    def is_audited(account: address) -> bool: view
-
-
 ATTESTER_ROLE: public(constant(bytes32)) = keccak256("ATTESTER_ROLE")
+
+# ERC-165 identifiers answered true by `supportsInterface`: ERC-165, ERC-721,
+# ERC-721 enumeration, ERC-4494 (permit with v, r, s; nonces; DOMAIN_SEPARATOR).
+_SUPPORTED_INTERFACES: constant(bytes4[4]) = [0x01FFC9A7, 0x80AC58CD, 0x780E9D63, 0x589C5CE2]
 
 # EIP-712 struct of the platform's novelty attestation.
 ATTESTATION_TYPEHASH: public(constant(bytes32)) = keccak256(
-    "NoveltyAttestation(address publisher,bytes32 contentHash,bytes32 fingerprintCommitment,bytes32 dcatHash,uint256 expiry)"
+    "NoveltyAttestation(address publisher,bytes32 contentHash,bytes32 descriptionHash,bytes32 fingerprintCommitment,bytes32 dcatHash,uint256 expiry)"
 )
 
 MAX_DOMAIN: constant(uint256) = 64
@@ -130,20 +144,23 @@ def publish(
     @param dcat_hash SHA-256 of the canonical DCAT JSON-LD description.
     @param fingerprint_commitment keccak256 commitment to the fingerprint.
     @param expiry Unix time (seconds) after which the attestation is void.
-    @param attestation 65-byte EIP-712 signature by an ATTESTER_ROLE account.
+    @param attestation 65-byte EIP-712 NoveltyAttestation signature by an
+           ATTESTER_ROLE account over the caller, the content hash, the
+           description hash of exactly these domain, name, attributes and
+           size, the fingerprint commitment, the DCAT hash and the expiry.
     @return The new token id (starting at 1).
     """
     assert staticcall REGISTRY.is_audited(msg.sender), "catalog: publisher not audited"
     assert content_hash != empty(bytes32), "catalog: empty content hash"
     assert self.token_of_content[content_hash] == 0, "catalog: content already published"
     assert block.timestamp <= expiry, "catalog: attestation expired"
-    struct_hash: bytes32 = keccak256(
-        abi_encode(ATTESTATION_TYPEHASH, msg.sender, content_hash, fingerprint_commitment, dcat_hash, expiry)
+    description_hash: bytes32 = keccak256(abi_encode(msg.sender, domain, name, attributes, size, content_hash))
+    digest: bytes32 = self._attestation_digest(
+        msg.sender, content_hash, description_hash, fingerprint_commitment, dcat_hash, expiry
     )
-    attester: address = ecdsa._recover_sig(eip712_domain_separator._hash_typed_data_v4(struct_hash), attestation)
+    attester: address = ecdsa._recover_sig(digest, attestation)
     assert attester != empty(address) and access_control.hasRole[ATTESTER_ROLE][attester], "catalog: invalid attestation"
 
-    description_hash: bytes32 = keccak256(abi_encode(msg.sender, domain, name, attributes, size, content_hash))
     token_id: uint256 = self.dataset_count + 1
     self.dataset_count = token_id
     self.token_of_content[content_hash] = token_id
@@ -172,11 +189,58 @@ def publish(
 
 @external
 @view
-def attestation_digest(publisher: address, content_hash: bytes32, fingerprint_commitment: bytes32, dcat_hash: bytes32, expiry: uint256) -> bytes32:
+def supportsInterface(interface_id: bytes4) -> bool:
+    """
+    @notice ERC-165: whether the contract implements the interface
+            `interface_id` in full.
+    @param interface_id The 4-byte ERC-165 interface identifier.
+    @return True for ERC-165, ERC-721, ERC-721 enumeration and ERC-4494.
+    """
+    return interface_id in _SUPPORTED_INTERFACES
+
+
+@external
+@view
+def attestation_digest(
+    publisher: address,
+    content_hash: bytes32,
+    description_hash: bytes32,
+    fingerprint_commitment: bytes32,
+    dcat_hash: bytes32,
+    expiry: uint256,
+) -> bytes32:
     """
     @notice The EIP-712 digest an attester signs for these values.
+    @param publisher The account that will call `publish`.
+    @param content_hash SHA-256 of the plaintext.
+    @param description_hash keccak256(abi_encode(publisher, domain, name,
+           attributes, size, content_hash)), the value `publish` stores.
+    @param fingerprint_commitment keccak256 commitment to the fingerprint.
+    @param dcat_hash SHA-256 of the canonical DCAT JSON-LD description.
+    @param expiry Unix time (seconds) after which the attestation is void.
+    @return The 32-byte digest (EIP-712 `hashTypedData_v4`).
+    """
+    return self._attestation_digest(publisher, content_hash, description_hash, fingerprint_commitment, dcat_hash, expiry)
+
+
+@internal
+@view
+def _attestation_digest(
+    publisher: address,
+    content_hash: bytes32,
+    description_hash: bytes32,
+    fingerprint_commitment: bytes32,
+    dcat_hash: bytes32,
+    expiry: uint256,
+) -> bytes32:
+    """
+    @notice The EIP-712 digest of a NoveltyAttestation for these values.
+    @dev See `attestation_digest` for the parameters.
+    @return The 32-byte `hashTypedData_v4` digest.
     """
     struct_hash: bytes32 = keccak256(
-        abi_encode(ATTESTATION_TYPEHASH, publisher, content_hash, fingerprint_commitment, dcat_hash, expiry)
+        abi_encode(
+            ATTESTATION_TYPEHASH, publisher, content_hash, description_hash, fingerprint_commitment, dcat_hash, expiry
+        )
     )
     return eip712_domain_separator._hash_typed_data_v4(struct_hash)

@@ -4,12 +4,10 @@
 @notice The data market of Wu et al. (Privacy-friendly Blockchain based Data
         Trading and Tracking), with the double-deposit collateral of
         Shrestha et al. (Blockchain-Based Shopping Cart):
-        - Two kinds of sale (section II): OWNERSHIP (the data NFT is held by
-          the market while listed and moves to the buyer on completion) and
-          USE_RIGHT (the buyer prepays N queries at a per-query price; each
-          query the owner's node answers is recorded against that credit,
-          authorised by the buyer's EIP-712 signature; unused credit is
-          refunded after the usage window).
+        - Ownership sales (section II): the data NFT is held by the market
+          while listed and moves to the buyer on completion. Use-rights
+          per query (the other kind of section II) are sold by the
+          separate `UseRights` deployable on the same escrow module.
         - Three pricings (section III.A "pricing module"): FIXED, NEGOTIATED
           (buyer offer, seller counter / accept / reject, with expiry) and
           English AUCTION (reserve, minimum increment, end time; outbid
@@ -33,86 +31,40 @@
         - Payment in ether (payment_token = empty(address)) or any ERC-20.
 @dev Checks-effects-interactions; every function that moves value or the
      NFT is non-reentrant; value only leaves through `withdraw` (pull
-     payments). Invariant: for every payment token, the market's balance
-     equals `escrowed[token]` plus the sum of `pending_withdrawals[*][token]`.
-     Listings (4 slots) and orders (2 slots) are packed; `listing()` and
-     `order()` return them unpacked.
+     payments, from the shared `modules/escrow.vy`). Invariant: for every
+     payment token, the market's balance equals `escrowed[token]` plus the
+     sum of `pending_withdrawals[*][token]`. Listings (4 slots) and orders
+     (2 slots) are packed; `listing()` and `order()` return them unpacked
+     (an order's `queries_left` / `queries_total` and a listing's
+     `max_queries` are always 0 here; they keep the shape UseRights shares).
 """
 
-from ethereum.ercs import IERC20
 from snekmate.auth import ownable
-from snekmate.utils import ecdsa
-from snekmate.utils import eip712_domain_separator
+
+from .interfaces import ICatalog
+from .interfaces import IOrderParties
+from .interfaces import IRegistry
+from .modules import escrow
+from .modules import states
+
+implements: IOrderParties
 
 initializes: ownable
-initializes: eip712_domain_separator
+initializes: escrow
 
 exports: (
     ownable.owner,
     ownable.transfer_ownership,
-    eip712_domain_separator.eip712Domain,
+    escrow.withdraw,
+    escrow.escrowed,
+    escrow.pending_withdrawals,
 )
 
 
-interface IRegistry:
-    def is_audited(account: address) -> bool: view
-
-interface ICatalog:
-    def ownerOf(token_id: uint256) -> address: view
-    def transferFrom(owner: address, to: address, token_id: uint256): nonpayable
-
-
-KIND_OWNERSHIP: constant(uint8) = 1
-KIND_USE_RIGHT: constant(uint8) = 2
-
-PRICING_FIXED: constant(uint8) = 1
-PRICING_NEGOTIATED: constant(uint8) = 2
-PRICING_AUCTION: constant(uint8) = 3
-
-LISTING_ACTIVE: constant(uint8) = 1
-LISTING_PENDING: constant(uint8) = 2
-LISTING_SOLD: constant(uint8) = 3
-LISTING_CANCELLED: constant(uint8) = 4
-LISTING_CLOSED: constant(uint8) = 5
-
-ORDER_PAID: constant(uint8) = 1
-ORDER_DELIVERED: constant(uint8) = 2
-ORDER_DISPUTED: constant(uint8) = 3
-ORDER_COMPLETED: constant(uint8) = 4
-ORDER_REFUNDED: constant(uint8) = 5
-
-OFFER_OPEN: constant(uint8) = 1
-OFFER_COUNTERED: constant(uint8) = 2
-OFFER_ACCEPTED: constant(uint8) = 3
-OFFER_REJECTED: constant(uint8) = 4
-OFFER_WITHDRAWN: constant(uint8) = 5
-
-# Settlement outcomes (event Settled).
-OUTCOME_CONFIRMED: constant(uint8) = 1
-OUTCOME_RELEASED: constant(uint8) = 2
-OUTCOME_FOR_SELLER: constant(uint8) = 3
-OUTCOME_NOT_DELIVERED: constant(uint8) = 4
-OUTCOME_FOR_BUYER: constant(uint8) = 5
-OUTCOME_DISPUTE_TIMEOUT: constant(uint8) = 6
-OUTCOME_USE_RIGHT_EXPIRED: constant(uint8) = 7
-OUTCOME_REDELIVERED: constant(uint8) = 8
-
-# Dispute rulings (resolve).
-RULING_FOR_SELLER: constant(uint8) = 1
-RULING_REDELIVERED: constant(uint8) = 2
-RULING_FOR_BUYER: constant(uint8) = 3
-
-MAX_FEE_BPS: public(constant(uint256)) = 1_000
-MIN_WINDOW: public(constant(uint256)) = 60
-MAX_WINDOW: public(constant(uint256)) = 365 * 86_400
-MAX_QUERIES: public(constant(uint256)) = 1_000_000
-MAX_MANAGEMENT_FEE: public(constant(uint256)) = 10**18
-MAX_AMOUNT: constant(uint256) = 2**160 - 1
-
-# EIP-712 struct the buyer signs to authorise one query against its credit.
-QUERY_REQUEST_TYPEHASH: public(constant(bytes32)) = keccak256(
-    "QueryRequest(uint256 orderId,uint256 index,bytes32 queryHash)"
-)
+MAX_FEE_BPS: public(constant(uint256)) = states.MAX_FEE_BPS
+MIN_WINDOW: public(constant(uint256)) = states.MIN_WINDOW
+MAX_WINDOW: public(constant(uint256)) = states.MAX_WINDOW
+MAX_MANAGEMENT_FEE: public(constant(uint256)) = states.MAX_MANAGEMENT_FEE
 
 REGISTRY: public(immutable(IRegistry))
 CATALOG: public(immutable(ICatalog))
@@ -135,11 +87,6 @@ event AuctionOpened:
     listing_id: indexed(uint256)
     min_increment: uint256
     end_time: uint256
-
-event UseRightTerms:
-    listing_id: indexed(uint256)
-    max_queries: uint256
-    policy_hash: bytes32
 
 event ListingCancelled:
     listing_id: indexed(uint256)
@@ -196,14 +143,6 @@ event Delivered:
     delivery_hash: bytes32
     confirm_deadline: uint256
 
-event QueryAnswered:
-    order_id: indexed(uint256)
-    index: indexed(uint256)
-    query_hash: bytes32
-    result_hash: bytes32
-    seller_amount: uint256
-    fee: uint256
-
 event Disputed:
     order_id: indexed(uint256)
     by: indexed(address)
@@ -223,11 +162,6 @@ event Settled:
     buyer_credit: uint256
     fee: uint256
 
-event Withdrawn:
-    account: indexed(address)
-    payment_token: indexed(address)
-    amount: uint256
-
 event ParametersChanged:
     fee_bps: uint256
     management_fee: uint256
@@ -235,8 +169,7 @@ event ParametersChanged:
 
 
 # Stored form (4 slots): `head` = seller | kind << 160 | pricing << 168 |
-# state << 176 | delivery_window << 184 | confirm_window (max_queries for a
-# use-right) << 216; `asset` = payment_token | token_id << 160 (Catalog ids
+# state << 176 | delivery_window << 184 | confirm_window << 216; `asset` = payment_token | token_id << 160 (Catalog ids
 # are sequential, far below 2**96).
 struct StoredListing:
     head: uint256
@@ -245,40 +178,12 @@ struct StoredListing:
     collateral: uint256
 
 
-# Unpacked form returned by `listing()`.
-struct Listing:
-    seller: address
-    token_id: uint256
-    kind: uint8
-    pricing: uint8
-    state: uint8
-    price: uint256
-    collateral: uint256
-    payment_token: address
-    delivery_window: uint256
-    confirm_window: uint256
-    max_queries: uint256
-
-
 # Stored form (2 slots): `head` = buyer | state << 160 | fee_bps << 168 |
-# deadline << 184 | queries_left << 224; `body` = listing_id |
-# queries_total << 64 | amount << 96 (amounts below 2**160, checked).
+# deadline << 184 | queries_left (0) << 224; `body` = listing_id |
+# queries_total (0) << 64 | amount << 96 (amounts below 2**160, checked).
 struct StoredOrder:
     head: uint256
     body: uint256
-
-
-# Unpacked form returned by `order()`. For a use-right order `amount` is
-# the credit left and `deadline` the end of the usage window.
-struct Order:
-    listing_id: uint256
-    buyer: address
-    amount: uint256
-    state: uint8
-    fee_bps: uint256
-    deadline: uint256
-    queries_left: uint256
-    queries_total: uint256
 
 
 struct Offer:
@@ -307,8 +212,6 @@ offer_count: public(uint256)
 fee_bps: public(uint256)
 management_fee: public(uint256)
 dispute_window: public(uint256)
-pending_withdrawals: public(HashMap[address, HashMap[address, uint256]])
-escrowed: public(HashMap[address, uint256])
 
 
 @deploy
@@ -323,7 +226,6 @@ def __init__(registry: address, catalog: address, fee_bps: uint256):
     """
     assert fee_bps <= MAX_FEE_BPS, "market: fee too high"
     ownable.__init__()
-    eip712_domain_separator.__init__("Datagora Market", "1")
     REGISTRY = IRegistry(registry)
     CATALOG = ICatalog(catalog)
     self.fee_bps = fee_bps
@@ -355,8 +257,9 @@ def list(
     @param delivery_window Seconds the seller has to deliver after payment.
     @param confirm_window Seconds the buyer has to confirm after delivery.
     @return The listing id (starting at 1).
+    @param token_id The dataset (its Catalog token id), owned by the caller.
     """
-    return self._list_ownership(token_id, PRICING_FIXED, price, collateral, payment_token, delivery_window, confirm_window, msg.value)
+    return self._list_ownership(token_id, states.PRICING_FIXED, price, collateral, payment_token, delivery_window, confirm_window, msg.value)
 
 
 @external
@@ -376,8 +279,13 @@ def list_negotiable(
             Payment of fee and collateral as in `list`.
     @param ask The seller's asking price (informative), > 0.
     @return The listing id.
+    @param token_id The dataset (its Catalog token id), owned by the caller.
+    @param collateral Deposit each party posts (double deposit), may be 0.
+    @param payment_token ERC-20 contract, or empty(address) for ether.
+    @param delivery_window Seconds the seller has to deliver after payment.
+    @param confirm_window Seconds the buyer has to confirm after delivery.
     """
-    return self._list_ownership(token_id, PRICING_NEGOTIATED, ask, collateral, payment_token, delivery_window, confirm_window, msg.value)
+    return self._list_ownership(token_id, states.PRICING_NEGOTIATED, ask, collateral, payment_token, delivery_window, confirm_window, msg.value)
 
 
 @external
@@ -403,11 +311,16 @@ def list_auction(
     @param min_increment Smallest raise over the highest bid, > 0.
     @param duration Seconds the auction runs (MIN_WINDOW..MAX_WINDOW).
     @return The listing id.
+    @param token_id The dataset (its Catalog token id), owned by the caller.
+    @param collateral Deposit each party posts (double deposit), may be 0.
+    @param payment_token ERC-20 contract, or empty(address) for ether.
+    @param delivery_window Seconds the seller has to deliver after payment.
+    @param confirm_window Seconds the buyer has to confirm after delivery.
     """
     assert min_increment > 0, "market: zero increment"
     assert duration >= MIN_WINDOW and duration <= MAX_WINDOW, "market: bad duration"
     listing_id: uint256 = self._list_ownership(
-        token_id, PRICING_AUCTION, reserve, collateral, payment_token, delivery_window, confirm_window, msg.value
+        token_id, states.PRICING_AUCTION, reserve, collateral, payment_token, delivery_window, confirm_window, msg.value
     )
     end_time: uint256 = block.timestamp + duration
     self.auctions[listing_id] = Auction(end_time=end_time, min_increment=min_increment, highest_bidder=empty(address), highest_bid=0)
@@ -416,74 +329,24 @@ def list_auction(
 
 
 @external
-@payable
-@nonreentrant
-def list_use_right(
-    token_id: uint256,
-    price_per_query: uint256,
-    max_queries: uint256,
-    usage_window: uint256,
-    payment_token: address,
-    policy_hash: bytes32,
-) -> uint256:
-    """
-    @notice Sell use-rights on dataset `token_id` per query (Wu et al.
-            section II): buyers prepay up to `max_queries` queries, valid
-            for `usage_window` seconds; the owner keeps the NFT and its node
-            answers queries allowed by the ODRL policy whose keccak256 is
-            `policy_hash`. `msg.value` is the management fee.
-    @param price_per_query Price of one query, > 0.
-    @param max_queries Most queries one order may buy (1..MAX_QUERIES).
-    @param usage_window Seconds an order's credit stays usable.
-    @param policy_hash keccak256 of the W3C ODRL policy (JSON-LD), non-zero.
-    @return The listing id.
-    """
-    self._check_seller(token_id)
-    assert price_per_query > 0, "market: zero price"
-    assert max_queries > 0 and max_queries <= MAX_QUERIES, "market: bad max queries"
-    assert usage_window >= MIN_WINDOW and usage_window <= MAX_WINDOW, "market: bad usage window"
-    assert policy_hash != empty(bytes32), "market: empty policy hash"
-    self._check_token(payment_token)
-    assert msg.value == self.management_fee, "market: wrong value"
-    listing_id: uint256 = self._store_listing(
-        Listing(
-            seller=msg.sender,
-            token_id=token_id,
-            kind=KIND_USE_RIGHT,
-            pricing=PRICING_FIXED,
-            state=LISTING_ACTIVE,
-            price=price_per_query,
-            collateral=0,
-            payment_token=payment_token,
-            delivery_window=usage_window,
-            confirm_window=0,
-            max_queries=max_queries,
-        )
-    )
-    log UseRightTerms(listing_id=listing_id, max_queries=max_queries, policy_hash=policy_hash)
-    return listing_id
-
-
-@external
 @nonreentrant
 def cancel(listing_id: uint256):
     """
-    @notice Withdraw an active listing. Ownership: the NFT and the seller's
+    @notice Withdraw an active listing: the NFT and the seller's
             collateral return (collateral by pull payment); an auction with
-            a bid cannot be cancelled. Use-right: no new orders; running
-            orders continue.
+            a bid cannot be cancelled.
+    @param listing_id The listing id.
     """
-    listing: Listing = self._listing(listing_id)
+    listing: states.Listing = self._listing(listing_id)
     assert listing.seller == msg.sender, "market: not seller"
-    assert listing.state == LISTING_ACTIVE, "market: listing not active"
-    if listing.pricing == PRICING_AUCTION:
+    assert listing.state == states.LISTING_ACTIVE, "market: listing not active"
+    if listing.pricing == states.PRICING_AUCTION:
         assert self.auctions[listing_id].highest_bidder == empty(address), "market: auction has bids"
-    listing.state = LISTING_CANCELLED
+    listing.state = states.LISTING_CANCELLED
     self._save_listing(listing_id, listing)
     log ListingCancelled(listing_id=listing_id, token_id=listing.token_id, seller=msg.sender)
-    if listing.kind == KIND_OWNERSHIP:
-        self._release_escrow(msg.sender, listing.payment_token, listing.collateral)
-        extcall CATALOG.transferFrom(self, msg.sender, listing.token_id)
+    escrow._release(msg.sender, listing.payment_token, listing.collateral)
+    extcall CATALOG.transferFrom(self, msg.sender, listing.token_id)
 
 
 # ---------------------------------------------------------------- buying
@@ -498,91 +361,14 @@ def buy(listing_id: uint256) -> uint256:
             listing's `collateral` into escrow (ether as msg.value, an
             ERC-20 by transferFrom after approve).
     @return The order id (starting at 1).
+    @param listing_id The listing id.
     """
-    listing: Listing = self._listing(listing_id)
-    assert listing.kind == KIND_OWNERSHIP and listing.pricing == PRICING_FIXED, "market: not a fixed-price sale"
+    listing: states.Listing = self._listing(listing_id)
+    assert listing.pricing == states.PRICING_FIXED, "market: not a fixed-price sale"
     self._check_buyer(listing, msg.sender)
-    self._pull(listing.payment_token, msg.sender, listing.price + listing.collateral, msg.value)
-    return self._open_order(listing_id, listing, msg.sender, listing.price, 0)
-
-
-@external
-@payable
-@nonreentrant
-def buy_queries(listing_id: uint256, queries: uint256) -> uint256:
-    """
-    @notice Prepay `queries` queries of a use-right listing at its
-            per-query price; the credit is usable for the listing's usage
-            window, unused credit returns by `expire` afterwards.
-    @param queries Number of queries, 1..max_queries.
-    @return The order id.
-    """
-    listing: Listing = self._listing(listing_id)
-    assert listing.kind == KIND_USE_RIGHT, "market: not a use-right listing"
-    assert queries > 0 and queries <= listing.max_queries, "market: bad query count"
-    self._check_buyer(listing, msg.sender)
-    # A use-right is only worth buying from the data's current owner (not after it sold or listed the NFT).
-    assert staticcall CATALOG.ownerOf(listing.token_id) == listing.seller, "market: seller not token owner"
-    amount: uint256 = listing.price * queries
-    self._pull(listing.payment_token, msg.sender, amount, msg.value)
-    return self._open_order(listing_id, listing, msg.sender, amount, queries)
-
-
-@external
-@nonreentrant
-def record_query(order_id: uint256, query_hash: bytes32, result_hash: bytes32, signature: Bytes[65]):
-    """
-    @notice The seller records one query it answered for a use-right order
-            and is paid its price (less the brokerage fee). The buyer
-            authorised the query by signing the EIP-712 struct
-            QueryRequest(orderId, index, queryHash), index = queries used so
-            far, so a signature cannot be replayed.
-    @param query_hash keccak256 of the canonical query specification.
-    @param result_hash keccak256 of the canonical result the seller returned.
-    @param signature The buyer's 65-byte EIP-712 signature.
-    """
-    order: Order = self._order(order_id)
-    assert order.state == ORDER_PAID, "market: order not paid"
-    assert order.queries_total > 0, "market: not a use-right order"
-    listing: Listing = self._listing(order.listing_id)
-    assert listing.seller == msg.sender, "market: not seller"
-    assert block.timestamp <= order.deadline, "market: usage window over"
-    assert order.queries_left > 0, "market: no queries left"
-    index: uint256 = order.queries_total - order.queries_left
-    digest: bytes32 = self._query_digest(order_id, index, query_hash)
-    assert ecdsa._recover_sig(digest, signature) == order.buyer, "market: bad buyer signature"
-    fee: uint256 = listing.price * order.fee_bps // 10_000
-    order.queries_left -= 1
-    order.amount -= listing.price
-    self._save_order(order_id, order)
-    log QueryAnswered(
-        order_id=order_id, index=index, query_hash=query_hash, result_hash=result_hash, seller_amount=listing.price - fee, fee=fee
-    )
-    self._release_escrow(msg.sender, listing.payment_token, listing.price - fee)
-    self._release_escrow(ownable.owner, listing.payment_token, fee)
-
-
-@external
-@nonreentrant
-def expire(order_id: uint256):
-    """
-    @notice After a use-right order's usage window, anyone closes it: the
-            unused credit is owed back to the buyer.
-    """
-    order: Order = self._order(order_id)
-    assert order.state == ORDER_PAID, "market: order not paid"
-    assert order.queries_total > 0, "market: not a use-right order"
-    assert block.timestamp > order.deadline, "market: usage window not over"
-    listing: Listing = self._listing(order.listing_id)
-    refund: uint256 = order.amount
-    order.amount = 0
-    if order.queries_left == order.queries_total:
-        order.state = ORDER_REFUNDED
-    else:
-        order.state = ORDER_COMPLETED
-    self._save_order(order_id, order)
-    log Settled(order_id=order_id, listing_id=order.listing_id, outcome=OUTCOME_USE_RIGHT_EXPIRED, seller_credit=0, buyer_credit=refund, fee=0)
-    self._release_escrow(order.buyer, listing.payment_token, refund)
+    assert msg.value == escrow._ether_due(listing.payment_token, listing.price + listing.collateral), "market: wrong value"
+    escrow._pull(listing.payment_token, msg.sender, listing.price + listing.collateral)
+    return self._open_order(listing_id, listing, msg.sender, listing.price)
 
 
 # ---------------------------------------------------------------- negotiation
@@ -597,16 +383,20 @@ def make_offer(listing_id: uint256, amount: uint256, expiry: uint256) -> uint256
             (unix seconds). The amount plus the listing's collateral are
             escrowed until the offer is accepted, rejected or withdrawn.
     @return The offer id (starting at 1).
+    @param listing_id The listing id.
+    @param amount The amount, in the payment token's smallest unit (wei).
+    @param expiry Unix time (seconds) after which the offer lapses.
     """
-    listing: Listing = self._listing(listing_id)
-    assert listing.pricing == PRICING_NEGOTIATED, "market: not negotiable"
+    listing: states.Listing = self._listing(listing_id)
+    assert listing.pricing == states.PRICING_NEGOTIATED, "market: not negotiable"
     self._check_buyer(listing, msg.sender)
     assert amount > 0, "market: zero amount"
     assert expiry > block.timestamp and expiry <= block.timestamp + MAX_WINDOW, "market: bad expiry"
-    self._pull(listing.payment_token, msg.sender, amount + listing.collateral, msg.value)
+    assert msg.value == escrow._ether_due(listing.payment_token, amount + listing.collateral), "market: wrong value"
+    escrow._pull(listing.payment_token, msg.sender, amount + listing.collateral)
     offer_id: uint256 = self.offer_count + 1
     self.offer_count = offer_id
-    self.offers[offer_id] = Offer(listing_id=listing_id, buyer=msg.sender, amount=amount, counter=0, expiry=expiry, state=OFFER_OPEN)
+    self.offers[offer_id] = Offer(listing_id=listing_id, buyer=msg.sender, amount=amount, counter=0, expiry=expiry, state=states.OFFER_OPEN)
     log OfferMade(offer_id=offer_id, listing_id=listing_id, buyer=msg.sender, amount=amount, expiry=expiry)
     return offer_id
 
@@ -616,14 +406,16 @@ def counter_offer(offer_id: uint256, counter: uint256):
     """
     @notice The seller answers an offer with a counter price the buyer may
             accept (`accept_counter`) until the offer's expiry.
+    @param offer_id The offer id.
+    @param counter The seller's counter price, > 0 and not the offered amount.
     """
     offer: Offer = self._live_offer(offer_id)
-    listing: Listing = self._listing(offer.listing_id)
+    listing: states.Listing = self._listing(offer.listing_id)
     assert listing.seller == msg.sender, "market: not seller"
-    assert listing.state == LISTING_ACTIVE, "market: listing not active"
+    assert listing.state == states.LISTING_ACTIVE, "market: listing not active"
     assert counter > 0 and counter != offer.amount, "market: bad counter"
     self.offers[offer_id].counter = counter
-    self.offers[offer_id].state = OFFER_COUNTERED
+    self.offers[offer_id].state = states.OFFER_COUNTERED
     log OfferCountered(offer_id=offer_id, listing_id=offer.listing_id, counter=counter)
 
 
@@ -634,13 +426,14 @@ def accept_offer(offer_id: uint256) -> uint256:
     @notice The seller accepts the buyer's offered amount: it becomes an
             order at that price.
     @return The order id.
+    @param offer_id The offer id.
     """
     offer: Offer = self._live_offer(offer_id)
-    listing: Listing = self._listing(offer.listing_id)
+    listing: states.Listing = self._listing(offer.listing_id)
     assert listing.seller == msg.sender, "market: not seller"
     self._check_buyer(listing, offer.buyer)
-    self.offers[offer_id].state = OFFER_ACCEPTED
-    order_id: uint256 = self._open_order(offer.listing_id, listing, offer.buyer, offer.amount, 0)
+    self.offers[offer_id].state = states.OFFER_ACCEPTED
+    order_id: uint256 = self._open_order(offer.listing_id, listing, offer.buyer, offer.amount)
     log OfferAccepted(offer_id=offer_id, order_id=order_id, price=offer.amount)
     return order_id
 
@@ -654,19 +447,21 @@ def accept_counter(offer_id: uint256) -> uint256:
             is topped up now (msg.value or transferFrom), a lower one leaves
             the difference owed back to the buyer.
     @return The order id.
+    @param offer_id The offer id.
     """
     offer: Offer = self._live_offer(offer_id)
     assert offer.buyer == msg.sender, "market: not offer buyer"
-    assert offer.state == OFFER_COUNTERED, "market: no counter"
-    listing: Listing = self._listing(offer.listing_id)
+    assert offer.state == states.OFFER_COUNTERED, "market: no counter"
+    listing: states.Listing = self._listing(offer.listing_id)
     self._check_buyer(listing, msg.sender)
     if offer.counter > offer.amount:
-        self._pull(listing.payment_token, msg.sender, offer.counter - offer.amount, msg.value)
+        assert msg.value == escrow._ether_due(listing.payment_token, offer.counter - offer.amount), "market: wrong value"
+        escrow._pull(listing.payment_token, msg.sender, offer.counter - offer.amount)
     else:
         assert msg.value == 0, "market: wrong value"
-        self._release_escrow(msg.sender, listing.payment_token, offer.amount - offer.counter)
-    self.offers[offer_id].state = OFFER_ACCEPTED
-    order_id: uint256 = self._open_order(offer.listing_id, listing, msg.sender, offer.counter, 0)
+        escrow._release(msg.sender, listing.payment_token, offer.amount - offer.counter)
+    self.offers[offer_id].state = states.OFFER_ACCEPTED
+    order_id: uint256 = self._open_order(offer.listing_id, listing, msg.sender, offer.counter)
     log OfferAccepted(offer_id=offer_id, order_id=order_id, price=offer.counter)
     return order_id
 
@@ -677,9 +472,10 @@ def reject_offer(offer_id: uint256):
     """
     @notice The seller rejects an open offer; the buyer's escrow is owed
             back to the buyer.
+    @param offer_id The offer id.
     """
     offer: Offer = self._open_offer(offer_id)
-    listing: Listing = self._listing(offer.listing_id)
+    listing: states.Listing = self._listing(offer.listing_id)
     assert listing.seller == msg.sender, "market: not seller"
     self._close_offer(offer_id, offer, listing, True)
 
@@ -690,10 +486,11 @@ def withdraw_offer(offer_id: uint256):
     """
     @notice The buyer withdraws its offer at any time, or anyone closes it
             after its expiry; the escrow is owed back to the buyer.
+    @param offer_id The offer id.
     """
     offer: Offer = self._open_offer(offer_id)
     assert offer.buyer == msg.sender or block.timestamp > offer.expiry, "market: not offer buyer"
-    listing: Listing = self._listing(offer.listing_id)
+    listing: states.Listing = self._listing(offer.listing_id)
     self._close_offer(offer_id, offer, listing, False)
 
 
@@ -708,22 +505,25 @@ def bid(listing_id: uint256, amount: uint256):
     @notice Bid `amount` in an English auction; the bid plus the listing's
             collateral are escrowed. The outbid bidder's escrow becomes
             withdrawable (pull payment).
+    @param listing_id The listing id.
+    @param amount The amount, in the payment token's smallest unit (wei).
     """
-    listing: Listing = self._listing(listing_id)
-    assert listing.pricing == PRICING_AUCTION, "market: not an auction"
+    listing: states.Listing = self._listing(listing_id)
+    assert listing.pricing == states.PRICING_AUCTION, "market: not an auction"
     auction: Auction = self.auctions[listing_id]
     assert block.timestamp < auction.end_time, "market: auction ended"
     self._check_buyer(listing, msg.sender)
     assert amount >= listing.price, "market: below reserve"
-    assert amount <= MAX_AMOUNT, "market: amount too large"
+    assert amount <= states.MAX_AMOUNT, "market: amount too large"
     if auction.highest_bidder != empty(address):
         assert amount >= auction.highest_bid + auction.min_increment, "market: bid too low"
-    self._pull(listing.payment_token, msg.sender, amount + listing.collateral, msg.value)
+    assert msg.value == escrow._ether_due(listing.payment_token, amount + listing.collateral), "market: wrong value"
+    escrow._pull(listing.payment_token, msg.sender, amount + listing.collateral)
     self.auctions[listing_id].highest_bidder = msg.sender
     self.auctions[listing_id].highest_bid = amount
     log BidPlaced(listing_id=listing_id, bidder=msg.sender, amount=amount, outbid=auction.highest_bidder)
     if auction.highest_bidder != empty(address):
-        self._release_escrow(auction.highest_bidder, listing.payment_token, auction.highest_bid + listing.collateral)
+        escrow._release(auction.highest_bidder, listing.payment_token, auction.highest_bid + listing.collateral)
 
 
 @external
@@ -733,20 +533,22 @@ def settle(listing_id: uint256) -> uint256:
     @notice After the auction's end anyone settles it: the highest bid
             becomes an order (returned id); without bids the listing closes
             and the NFT and the seller's collateral return (id 0).
+    @param listing_id The listing id.
+    @return The order id, or 0 when there was no bid.
     """
-    listing: Listing = self._listing(listing_id)
-    assert listing.pricing == PRICING_AUCTION, "market: not an auction"
-    assert listing.state == LISTING_ACTIVE, "market: listing not active"
+    listing: states.Listing = self._listing(listing_id)
+    assert listing.pricing == states.PRICING_AUCTION, "market: not an auction"
+    assert listing.state == states.LISTING_ACTIVE, "market: listing not active"
     auction: Auction = self.auctions[listing_id]
     assert block.timestamp >= auction.end_time, "market: auction not ended"
     if auction.highest_bidder == empty(address):
-        listing.state = LISTING_CLOSED
+        listing.state = states.LISTING_CLOSED
         self._save_listing(listing_id, listing)
         log AuctionSettled(listing_id=listing_id, winner=empty(address), amount=0, order_id=0)
-        self._release_escrow(listing.seller, listing.payment_token, listing.collateral)
+        escrow._release(listing.seller, listing.payment_token, listing.collateral)
         extcall CATALOG.transferFrom(self, listing.seller, listing.token_id)
         return 0
-    order_id: uint256 = self._open_order(listing_id, listing, auction.highest_bidder, auction.highest_bid, 0)
+    order_id: uint256 = self._open_order(listing_id, listing, auction.highest_bidder, auction.highest_bid)
     log AuctionSettled(listing_id=listing_id, winner=auction.highest_bidder, amount=auction.highest_bid, order_id=order_id)
     return order_id
 
@@ -759,15 +561,16 @@ def deliver(order_id: uint256, delivery_hash: bytes32):
     """
     @notice The seller commits the SHA-256 of the ciphertext it delivered
             (section III.A steps 13-21); the confirmation deadline starts.
+    @param order_id The order id.
+    @param delivery_hash SHA-256 of the delivered ciphertext, non-zero.
     """
-    order: Order = self._order(order_id)
-    assert order.state == ORDER_PAID, "market: order not paid"
-    assert order.queries_total == 0, "market: use-right order"
-    listing: Listing = self._listing(order.listing_id)
+    order: states.Order = self._order(order_id)
+    assert order.state == states.ORDER_PAID, "market: order not paid"
+    listing: states.Listing = self._listing(order.listing_id)
     assert listing.seller == msg.sender, "market: not seller"
     assert block.timestamp <= order.deadline, "market: delivery deadline passed"
     assert delivery_hash != empty(bytes32), "market: empty delivery hash"
-    order.state = ORDER_DELIVERED
+    order.state = states.ORDER_DELIVERED
     order.deadline = block.timestamp + listing.confirm_window
     self._save_order(order_id, order)
     log Delivered(order_id=order_id, seller=msg.sender, delivery_hash=delivery_hash, confirm_deadline=order.deadline)
@@ -782,11 +585,12 @@ def confirm(order_id: uint256):
             collateral are owed to the seller, the buyer's collateral back
             to the buyer, the fee to the platform; the NFT moves to the
             buyer.
+    @param order_id The order id.
     """
-    order: Order = self._order(order_id)
+    order: states.Order = self._order(order_id)
     assert order.buyer == msg.sender, "market: not buyer"
-    assert order.state == ORDER_DELIVERED or order.state == ORDER_DISPUTED, "market: order not delivered"
-    self._settle_for_seller(order_id, order, OUTCOME_CONFIRMED)
+    assert order.state == states.ORDER_DELIVERED or order.state == states.ORDER_DISPUTED, "market: order not delivered"
+    self._settle_for_seller(order_id, order, states.OUTCOME_CONFIRMED)
 
 
 @external
@@ -797,12 +601,13 @@ def dispute(order_id: uint256, reason_hash: bytes32):
             confirmation deadline (section IV.A.3). The platform then has
             `dispute_window` seconds to `resolve`.
     @param reason_hash keccak256 of the off-chain reason / evidence.
+    @param order_id The order id.
     """
-    order: Order = self._order(order_id)
-    assert order.state == ORDER_DELIVERED, "market: order not delivered"
+    order: states.Order = self._order(order_id)
+    assert order.state == states.ORDER_DELIVERED, "market: order not delivered"
     assert msg.sender == order.buyer or msg.sender == ownable.owner, "market: not buyer or platform"
     assert block.timestamp <= order.deadline, "market: confirm deadline passed"
-    order.state = ORDER_DISPUTED
+    order.state = states.ORDER_DISPUTED
     order.deadline = block.timestamp + self.dispute_window
     self._save_order(order_id, order)
     log Disputed(order_id=order_id, by=msg.sender, reason_hash=reason_hash, resolve_deadline=order.deadline)
@@ -816,28 +621,29 @@ def resolve(order_id: uint256, ruling: uint8, evidence_hash: bytes32):
             fingerprinting the seller's re-upload (and, when the buyer
             disclosed the delivered ciphertext's data key, what the seller
             actually sent):
-            RULING_FOR_SELLER -> the sale completes and the buyer's
+            states.RULING_FOR_SELLER -> the sale completes and the buyer's
             collateral goes to the seller (the buyer's claim was false);
-            RULING_REDELIVERED -> the seller sent fabricated data but holds
+            states.RULING_REDELIVERED -> the seller sent fabricated data but holds
             the real one, which the platform redelivers: the sale completes
             and the seller's collateral goes to the buyer;
-            RULING_FOR_BUYER -> the buyer is refunded and receives the
+            states.RULING_FOR_BUYER -> the buyer is refunded and receives the
             seller's collateral, the NFT returns to the seller.
-    @param ruling RULING_FOR_SELLER, RULING_REDELIVERED or RULING_FOR_BUYER.
+    @param ruling states.RULING_FOR_SELLER, states.RULING_REDELIVERED or states.RULING_FOR_BUYER.
     @param evidence_hash keccak256 of the platform's fingerprint comparison.
+    @param order_id The order id.
     """
     ownable._check_owner()
-    assert ruling >= RULING_FOR_SELLER and ruling <= RULING_FOR_BUYER, "market: bad ruling"
-    order: Order = self._order(order_id)
-    assert order.state == ORDER_DISPUTED, "market: order not disputed"
+    assert ruling >= states.RULING_FOR_SELLER and ruling <= states.RULING_FOR_BUYER, "market: bad ruling"
+    order: states.Order = self._order(order_id)
+    assert order.state == states.ORDER_DISPUTED, "market: order not disputed"
     assert block.timestamp <= order.deadline, "market: dispute deadline passed"
     log Resolved(order_id=order_id, ruling=ruling, evidence_hash=evidence_hash)
-    if ruling == RULING_FOR_SELLER:
-        self._settle_for_seller(order_id, order, OUTCOME_FOR_SELLER)
-    elif ruling == RULING_REDELIVERED:
-        self._settle_for_seller(order_id, order, OUTCOME_REDELIVERED)
+    if ruling == states.RULING_FOR_SELLER:
+        self._settle_for_seller(order_id, order, states.OUTCOME_FOR_SELLER)
+    elif ruling == states.RULING_REDELIVERED:
+        self._settle_for_seller(order_id, order, states.OUTCOME_REDELIVERED)
     else:
-        self._settle_for_buyer(order_id, order, OUTCOME_FOR_BUYER)
+        self._settle_for_buyer(order_id, order, states.OUTCOME_FOR_BUYER)
 
 
 @external
@@ -847,11 +653,12 @@ def release(order_id: uint256):
     @notice Mandatory transfer (section IV.A.5): after the confirmation
             deadline anyone completes a delivered but unconfirmed order in
             the seller's favour; the buyer's collateral goes to the seller.
+    @param order_id The order id.
     """
-    order: Order = self._order(order_id)
-    assert order.state == ORDER_DELIVERED, "market: order not delivered"
+    order: states.Order = self._order(order_id)
+    assert order.state == states.ORDER_DELIVERED, "market: order not delivered"
     assert block.timestamp > order.deadline, "market: confirm deadline not passed"
-    self._settle_for_seller(order_id, order, OUTCOME_RELEASED)
+    self._settle_for_seller(order_id, order, states.OUTCOME_RELEASED)
 
 
 @external
@@ -863,37 +670,19 @@ def refund(order_id: uint256):
             seller's collateral. After an unresolved dispute's deadline it
             unwinds the order instead: each party gets its own money back.
             The NFT returns to the seller and the listing closes.
+    @param order_id The order id.
     """
-    order: Order = self._order(order_id)
-    assert order.queries_total == 0, "market: use-right order"
-    assert order.state == ORDER_PAID or order.state == ORDER_DISPUTED, "market: not refundable"
-    if order.state == ORDER_PAID:
+    order: states.Order = self._order(order_id)
+    assert order.state == states.ORDER_PAID or order.state == states.ORDER_DISPUTED, "market: not refundable"
+    if order.state == states.ORDER_PAID:
         assert block.timestamp > order.deadline, "market: delivery deadline not passed"
-        self._settle_for_buyer(order_id, order, OUTCOME_NOT_DELIVERED)
+        self._settle_for_buyer(order_id, order, states.OUTCOME_NOT_DELIVERED)
     else:
         assert block.timestamp > order.deadline, "market: dispute deadline not passed"
-        self._settle_for_buyer(order_id, order, OUTCOME_DISPUTE_TIMEOUT)
+        self._settle_for_buyer(order_id, order, states.OUTCOME_DISPUTE_TIMEOUT)
 
 
 # ---------------------------------------------------------------- payments and parameters
-
-
-@external
-@nonreentrant
-def withdraw(payment_token: address):
-    """
-    @notice Pay out everything owed to the caller in `payment_token`
-            (empty(address) = ether). Pull payment; all gas is forwarded so
-            multisigs and smart wallets can receive.
-    """
-    amount: uint256 = self.pending_withdrawals[msg.sender][payment_token]
-    assert amount > 0, "market: nothing to withdraw"
-    self.pending_withdrawals[msg.sender][payment_token] = 0
-    log Withdrawn(account=msg.sender, payment_token=payment_token, amount=amount)
-    if payment_token == empty(address):
-        raw_call(msg.sender, b"", value=amount)
-    else:
-        assert extcall IERC20(payment_token).transfer(msg.sender, amount, default_return_value=True), "market: token transfer failed"
 
 
 @external
@@ -902,6 +691,9 @@ def set_parameters(new_fee_bps: uint256, new_management_fee: uint256, new_disput
     @notice Platform only. The brokerage fee applies to orders opened
             afterwards, the management fee (wei) to later listings, the
             dispute window to later disputes.
+    @param new_fee_bps Brokerage fee in basis points (at most 1,000).
+    @param new_management_fee Fee per listing in wei (at most 1 ether).
+    @param new_dispute_window Seconds the platform has to resolve a dispute.
     """
     ownable._check_owner()
     assert new_fee_bps <= MAX_FEE_BPS, "market: fee too high"
@@ -918,18 +710,22 @@ def set_parameters(new_fee_bps: uint256, new_management_fee: uint256, new_disput
 
 @view
 @external
-def listing(listing_id: uint256) -> Listing:
+def listing(listing_id: uint256) -> states.Listing:
     """
     @notice The listing, unpacked (state 0 = no such listing).
+    @param listing_id The listing id.
+    @return The listing.
     """
     return self._listing(listing_id)
 
 
 @view
 @external
-def order(order_id: uint256) -> Order:
+def order(order_id: uint256) -> states.Order:
     """
     @notice The order, unpacked (state 0 = no such order).
+    @param order_id The order id.
+    @return The order.
     """
     return self._order(order_id)
 
@@ -939,18 +735,11 @@ def order(order_id: uint256) -> Order:
 def order_parties(order_id: uint256) -> (address, address, uint8):
     """
     @notice Buyer, seller and state of an order (read by Reputation).
+    @param order_id The order id.
+    @return The buyer, the seller and the order state (0 = no such order).
     """
-    order: Order = self._order(order_id)
+    order: states.Order = self._order(order_id)
     return order.buyer, self._listing(order.listing_id).seller, order.state
-
-
-@view
-@external
-def query_digest(order_id: uint256, index: uint256, query_hash: bytes32) -> bytes32:
-    """
-    @notice The EIP-712 digest the buyer signs to authorise query `index`.
-    """
-    return self._query_digest(order_id, index, query_hash)
 
 
 # ---------------------------------------------------------------- internal
@@ -958,21 +747,26 @@ def query_digest(order_id: uint256, index: uint256, query_hash: bytes32) -> byte
 
 @internal
 def _check_seller(token_id: uint256):
+    """
+    @notice The caller is an audited member and owns dataset `token_id`.
+    @dev Reverts "market: seller not audited" / "market: not token owner".
+    @param token_id The dataset.
+    """
     assert staticcall REGISTRY.is_audited(msg.sender), "market: seller not audited"
     assert staticcall CATALOG.ownerOf(token_id) == msg.sender, "market: not token owner"
 
 
 @internal
 @view
-def _check_token(payment_token: address):
-    if payment_token != empty(address):
-        assert payment_token.is_contract, "market: token not a contract"
-
-
-@internal
-@view
-def _check_buyer(listing: Listing, buyer: address):
-    assert listing.state == LISTING_ACTIVE, "market: listing not active"
+def _check_buyer(listing: states.Listing, buyer: address):
+    """
+    @notice The listing is active and both parties may trade.
+    @dev Reverts "market: listing not active", "market: own listing",
+         "market: buyer not audited" or "market: seller not audited".
+    @param listing The listing, unpacked.
+    @param buyer The would-be buyer.
+    """
+    assert listing.state == states.LISTING_ACTIVE, "market: listing not active"
     assert listing.seller != buyer, "market: own listing"
     assert staticcall REGISTRY.is_audited(buyer), "market: buyer not audited"
     assert staticcall REGISTRY.is_audited(listing.seller), "market: seller not audited"
@@ -989,25 +783,36 @@ def _list_ownership(
     confirm_window: uint256,
     paid: uint256,
 ) -> uint256:
+    """
+    @notice Check the terms, take the management fee and the seller's
+            collateral, store the listing and take custody of the NFT.
+    @dev Reverts with the seller checks, "market: zero price", "market:
+         bad delivery window", "market: bad confirm window", the token
+         check and "market: wrong value".
+    @param token_id The dataset, owned by the caller.
+    @param pricing PRICING_FIXED, PRICING_NEGOTIATED or PRICING_AUCTION.
+    @param price Price, ask or reserve, in the payment token's unit.
+    @param collateral The seller's deposit (double deposit).
+    @param payment_token ERC-20 contract, or empty(address) for ether.
+    @param delivery_window Seconds to deliver after payment.
+    @param confirm_window Seconds to confirm after delivery.
+    @param paid msg.value: the management fee plus an ether collateral.
+    @return The listing id.
+    """
     self._check_seller(token_id)
     assert price > 0, "market: zero price"
     assert delivery_window >= MIN_WINDOW and delivery_window <= MAX_WINDOW, "market: bad delivery window"
     assert confirm_window >= MIN_WINDOW and confirm_window <= MAX_WINDOW, "market: bad confirm window"
-    self._check_token(payment_token)
-    fee: uint256 = self.management_fee
-    if payment_token == empty(address):
-        assert paid == fee + collateral, "market: wrong value"
-        self.escrowed[empty(address)] += collateral
-    else:
-        assert paid == fee, "market: wrong value"
-        self._pull_token(payment_token, msg.sender, collateral)
+    escrow._check_token(payment_token)
+    assert paid == self.management_fee + escrow._ether_due(payment_token, collateral), "market: wrong value"
+    escrow._pull(payment_token, msg.sender, collateral)
     listing_id: uint256 = self._store_listing(
-        Listing(
+        states.Listing(
             seller=msg.sender,
             token_id=token_id,
-            kind=KIND_OWNERSHIP,
+            kind=states.KIND_OWNERSHIP,
             pricing=pricing,
-            state=LISTING_ACTIVE,
+            state=states.LISTING_ACTIVE,
             price=price,
             collateral=collateral,
             payment_token=payment_token,
@@ -1021,10 +826,16 @@ def _list_ownership(
 
 
 @internal
-def _store_listing(listing: Listing) -> uint256:
+def _store_listing(listing: states.Listing) -> uint256:
+    """
+    @notice Owe the management fee to the platform, store a new listing
+            and log `Listed`.
+    @param listing The listing, unpacked.
+    @return The new listing id.
+    """
     fee: uint256 = self.management_fee
     if fee > 0:
-        self.pending_withdrawals[ownable.owner][empty(address)] += fee
+        escrow._credit(ownable.owner, empty(address), fee)
     listing_id: uint256 = self.listing_count + 1
     self.listing_count = listing_id
     self._save_listing(listing_id, listing)
@@ -1045,195 +856,198 @@ def _store_listing(listing: Listing) -> uint256:
 
 
 @internal
-def _open_order(listing_id: uint256, listing: Listing, buyer: address, amount: uint256, queries: uint256) -> uint256:
+def _open_order(listing_id: uint256, listing: states.Listing, buyer: address, amount: uint256) -> uint256:
+    """
+    @notice Open a paid order on a listing whose price and collateral are
+            already escrowed; the listing becomes pending.
+    @dev Reverts "market: amount too large" above 2**160 - 1.
+    @param listing_id The listing id.
+    @param listing The listing, unpacked.
+    @param buyer The buyer.
+    @param amount The price agreed (wei or token units).
+    @return The new order id.
+    """
     # Funds (amount + collateral) are already in escrow when this runs.
-    assert amount <= MAX_AMOUNT, "market: amount too large"
+    assert amount <= states.MAX_AMOUNT, "market: amount too large"
     order_id: uint256 = self.order_count + 1
     self.order_count = order_id
     deadline: uint256 = block.timestamp + listing.delivery_window
     fee_bps: uint256 = self.fee_bps
     self._save_order(
         order_id,
-        Order(
+        states.Order(
             listing_id=listing_id,
             buyer=buyer,
             amount=amount,
-            state=ORDER_PAID,
+            state=states.ORDER_PAID,
             fee_bps=fee_bps,
             deadline=deadline,
-            queries_left=queries,
-            queries_total=queries,
+            queries_left=0,
+            queries_total=0,
         ),
     )
-    collateral: uint256 = 0
-    if listing.kind == KIND_OWNERSHIP:
-        collateral = listing.collateral
-        self._set_listing_state(listing_id, LISTING_PENDING)
+    self._set_listing_state(listing_id, states.LISTING_PENDING)
     log OrderPaid(
         order_id=order_id,
         listing_id=listing_id,
         buyer=buyer,
         amount=amount,
         fee_bps=fee_bps,
-        collateral=collateral,
-        queries=queries,
+        collateral=listing.collateral,
+        queries=0,
         deadline=deadline,
     )
     return order_id
 
 
 @internal
-def _settle_for_seller(order_id: uint256, order: Order, outcome: uint8):
+def _settle_for_seller(order_id: uint256, order: states.Order, outcome: uint8):
+    """
+    @notice Complete a sale: credit seller, buyer and platform from escrow
+            and hand the NFT to the buyer.
+    @param order_id The order id.
+    @param order The order, unpacked.
+    @param outcome OUTCOME_CONFIRMED, _RELEASED, _FOR_SELLER or _REDELIVERED.
+    """
     # Sale completes: fee to the platform, price less fee to the seller. Collateral: each party's back when the
     # buyer confirmed; the buyer's to the seller when the buyer defaulted or its claim was false; the seller's to
     # the buyer when the seller transmitted fabricated data (redelivered by the platform).
-    listing: Listing = self._listing(order.listing_id)
+    listing: states.Listing = self._listing(order.listing_id)
     fee: uint256 = order.amount * order.fee_bps // 10_000
     seller_credit: uint256 = order.amount - fee
     buyer_credit: uint256 = 0
-    if outcome == OUTCOME_CONFIRMED:
+    if outcome == states.OUTCOME_CONFIRMED:
         seller_credit += listing.collateral
         buyer_credit = listing.collateral
-    elif outcome == OUTCOME_REDELIVERED:
+    elif outcome == states.OUTCOME_REDELIVERED:
         buyer_credit = 2 * listing.collateral
     else:
         seller_credit += 2 * listing.collateral
-    order.state = ORDER_COMPLETED
+    order.state = states.ORDER_COMPLETED
     self._save_order(order_id, order)
-    self._set_listing_state(order.listing_id, LISTING_SOLD)
+    self._set_listing_state(order.listing_id, states.LISTING_SOLD)
     log Settled(
         order_id=order_id, listing_id=order.listing_id, outcome=outcome, seller_credit=seller_credit, buyer_credit=buyer_credit, fee=fee
     )
-    self._release_escrow(listing.seller, listing.payment_token, seller_credit)
-    self._release_escrow(order.buyer, listing.payment_token, buyer_credit)
-    self._release_escrow(ownable.owner, listing.payment_token, fee)
+    escrow._release(listing.seller, listing.payment_token, seller_credit)
+    escrow._release(order.buyer, listing.payment_token, buyer_credit)
+    escrow._release(ownable.owner, listing.payment_token, fee)
     extcall CATALOG.transferFrom(self, order.buyer, listing.token_id)
 
 
 @internal
-def _settle_for_buyer(order_id: uint256, order: Order, outcome: uint8):
+def _settle_for_buyer(order_id: uint256, order: states.Order, outcome: uint8):
+    """
+    @notice Unwind a sale: refund the buyer from escrow, return the NFT to
+            the seller and close the listing.
+    @param order_id The order id.
+    @param order The order, unpacked.
+    @param outcome OUTCOME_NOT_DELIVERED, _FOR_BUYER or _DISPUTE_TIMEOUT.
+    """
     # Sale fails: the buyer gets its payment and collateral back; the seller's collateral goes to the buyer when
     # the seller did not deliver or lost the dispute, back to the seller when the arbiter never decided.
-    listing: Listing = self._listing(order.listing_id)
+    listing: states.Listing = self._listing(order.listing_id)
     buyer_credit: uint256 = order.amount + listing.collateral
     seller_credit: uint256 = 0
-    if outcome == OUTCOME_DISPUTE_TIMEOUT:
+    if outcome == states.OUTCOME_DISPUTE_TIMEOUT:
         seller_credit = listing.collateral
     else:
         buyer_credit += listing.collateral
-    order.state = ORDER_REFUNDED
+    order.state = states.ORDER_REFUNDED
     self._save_order(order_id, order)
-    self._set_listing_state(order.listing_id, LISTING_CLOSED)
+    self._set_listing_state(order.listing_id, states.LISTING_CLOSED)
     log Settled(
         order_id=order_id, listing_id=order.listing_id, outcome=outcome, seller_credit=seller_credit, buyer_credit=buyer_credit, fee=0
     )
-    self._release_escrow(order.buyer, listing.payment_token, buyer_credit)
-    self._release_escrow(listing.seller, listing.payment_token, seller_credit)
+    escrow._release(order.buyer, listing.payment_token, buyer_credit)
+    escrow._release(listing.seller, listing.payment_token, seller_credit)
     extcall CATALOG.transferFrom(self, listing.seller, listing.token_id)
 
 
 @internal
-def _close_offer(offer_id: uint256, offer: Offer, listing: Listing, rejected: bool):
+def _close_offer(offer_id: uint256, offer: Offer, listing: states.Listing, rejected: bool):
+    """
+    @notice Close an open offer and owe its escrow back to its buyer.
+    @param offer_id The offer id.
+    @param offer The offer.
+    @param listing Its listing, unpacked.
+    @param rejected True when the seller rejected it, False when withdrawn.
+    """
     if rejected:
-        self.offers[offer_id].state = OFFER_REJECTED
+        self.offers[offer_id].state = states.OFFER_REJECTED
     else:
-        self.offers[offer_id].state = OFFER_WITHDRAWN
+        self.offers[offer_id].state = states.OFFER_WITHDRAWN
     log OfferClosed(offer_id=offer_id, by=msg.sender, rejected=rejected)
-    self._release_escrow(offer.buyer, listing.payment_token, offer.amount + listing.collateral)
+    escrow._release(offer.buyer, listing.payment_token, offer.amount + listing.collateral)
 
 
 @internal
 @view
 def _open_offer(offer_id: uint256) -> Offer:
+    """
+    @notice The offer, which must be open or countered.
+    @dev Reverts "market: offer not open".
+    @param offer_id The offer id.
+    @return The offer.
+    """
     offer: Offer = self.offers[offer_id]
-    assert offer.state == OFFER_OPEN or offer.state == OFFER_COUNTERED, "market: offer not open"
+    assert offer.state == states.OFFER_OPEN or offer.state == states.OFFER_COUNTERED, "market: offer not open"
     return offer
 
 
 @internal
 @view
 def _live_offer(offer_id: uint256) -> Offer:
+    """
+    @notice The offer, which must be open or countered and not expired.
+    @dev Reverts "market: offer not open" / "market: offer expired".
+    @param offer_id The offer id.
+    @return The offer.
+    """
     offer: Offer = self._open_offer(offer_id)
     assert block.timestamp <= offer.expiry, "market: offer expired"
     return offer
 
 
 @internal
-def _pull(payment_token: address, payer: address, amount: uint256, paid: uint256):
-    # Take `amount` into escrow from the caller: ether must arrive as msg.value, an ERC-20 by transferFrom.
-    if payment_token == empty(address):
-        assert paid == amount, "market: wrong value"
-        self.escrowed[empty(address)] += amount
-    else:
-        assert paid == 0, "market: wrong value"
-        self._pull_token(payment_token, payer, amount)
-
-
-@internal
-def _pull_token(payment_token: address, payer: address, amount: uint256):
-    if amount == 0:
-        return
-    before: uint256 = staticcall IERC20(payment_token).balanceOf(self)
-    assert extcall IERC20(payment_token).transferFrom(payer, self, amount, default_return_value=True), "market: token transfer failed"
-    # Fee-on-transfer and rebasing tokens would break the escrow accounting: refuse them.
-    assert staticcall IERC20(payment_token).balanceOf(self) == before + amount, "market: token transfer short"
-    self.escrowed[payment_token] += amount
-
-
-@internal
-def _release_escrow(account: address, payment_token: address, amount: uint256):
-    if amount == 0:
-        return
-    self.escrowed[payment_token] -= amount
-    self.pending_withdrawals[account][payment_token] += amount
-
-
-@internal
 @view
-def _query_digest(order_id: uint256, index: uint256, query_hash: bytes32) -> bytes32:
-    struct_hash: bytes32 = keccak256(abi_encode(QUERY_REQUEST_TYPEHASH, order_id, index, query_hash))
-    return eip712_domain_separator._hash_typed_data_v4(struct_hash)
-
-
-@internal
-@view
-def _listing(listing_id: uint256) -> Listing:
+def _listing(listing_id: uint256) -> states.Listing:
+    """
+    @notice Unpack a stored listing.
+    @param listing_id The listing id.
+    @return The listing (all zero when it does not exist).
+    """
     stored: StoredListing = self._listings[listing_id]
     head: uint256 = stored.head
-    kind: uint8 = convert((head >> 160) & 255, uint8)
-    last_window: uint256 = (head >> 216) & (2**32 - 1)
-    confirm_window: uint256 = last_window
-    max_queries: uint256 = 0
-    if kind == KIND_USE_RIGHT:
-        confirm_window = 0
-        max_queries = last_window
-    return Listing(
+    return states.Listing(
         seller=convert(convert(head & (2**160 - 1), uint160), address),
         token_id=stored.asset >> 160,
-        kind=kind,
+        kind=convert((head >> 160) & 255, uint8),
         pricing=convert((head >> 168) & 255, uint8),
         state=convert((head >> 176) & 255, uint8),
         price=stored.price,
         collateral=stored.collateral,
         payment_token=convert(convert(stored.asset & (2**160 - 1), uint160), address),
         delivery_window=(head >> 184) & (2**32 - 1),
-        confirm_window=confirm_window,
-        max_queries=max_queries,
+        confirm_window=(head >> 216) & (2**32 - 1),
+        max_queries=0,
     )
 
 
 @internal
-def _save_listing(listing_id: uint256, listing: Listing):
-    last_window: uint256 = listing.confirm_window
-    if listing.kind == KIND_USE_RIGHT:
-        last_window = listing.max_queries
+def _save_listing(listing_id: uint256, listing: states.Listing):
+    """
+    @notice Pack and store a listing (4 slots).
+    @param listing_id The listing id.
+    @param listing The listing, unpacked.
+    """
     head: uint256 = (
         convert(convert(listing.seller, uint160), uint256)
         | (convert(listing.kind, uint256) << 160)
         | (convert(listing.pricing, uint256) << 168)
         | (convert(listing.state, uint256) << 176)
         | (listing.delivery_window << 184)
-        | (last_window << 216)
+        | (listing.confirm_window << 216)
     )
     self._listings[listing_id] = StoredListing(
         head=head,
@@ -1245,17 +1059,27 @@ def _save_listing(listing_id: uint256, listing: Listing):
 
 @internal
 def _set_listing_state(listing_id: uint256, state: uint8):
+    """
+    @notice Overwrite the state byte of a stored listing.
+    @param listing_id The listing id.
+    @param state The new listing state.
+    """
     head: uint256 = self._listings[listing_id].head
     self._listings[listing_id].head = (head & ~(255 << 176)) | (convert(state, uint256) << 176)
 
 
 @internal
 @view
-def _order(order_id: uint256) -> Order:
+def _order(order_id: uint256) -> states.Order:
+    """
+    @notice Unpack a stored order.
+    @param order_id The order id.
+    @return The order (all zero when it does not exist).
+    """
     stored: StoredOrder = self._orders[order_id]
     head: uint256 = stored.head
     body: uint256 = stored.body
-    return Order(
+    return states.Order(
         listing_id=body & (2**64 - 1),
         buyer=convert(convert(head & (2**160 - 1), uint160), address),
         amount=body >> 96,
@@ -1268,7 +1092,12 @@ def _order(order_id: uint256) -> Order:
 
 
 @internal
-def _save_order(order_id: uint256, order: Order):
+def _save_order(order_id: uint256, order: states.Order):
+    """
+    @notice Pack and store an order (2 slots).
+    @param order_id The order id.
+    @param order The order, unpacked; amount below 2**160.
+    """
     head: uint256 = (
         convert(convert(order.buyer, uint160), uint256)
         | (convert(order.state, uint256) << 160)

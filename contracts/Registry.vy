@@ -8,13 +8,22 @@
         once, the supervisor cannot register, and only the supervisor
         changes an organisation's status. Joining an existing organisation
         is a request that an active member (or the supervisor) approves, so
-        nobody inherits an organisation's audit by knowing its name.
+        nobody inherits an organisation's audit by knowing its name. A
+        pending request can be withdrawn by its author or rejected by a
+        member (or the supervisor), and a pending account may register
+        afresh (which withdraws its request), so an account whose founding
+        registration was turned into a join request by someone who took the
+        name first is never locked out.
         Individuals (customers) register without audit. Every account publishes the 64-byte secp256k1 public
         key of its own address, which other parties use for ECIES.
 @dev The supervisor is the snekmate `ownable` owner.
 """
 
 from snekmate.auth import ownable
+
+from .interfaces import IRegistry
+
+implements: IRegistry
 
 initializes: ownable
 
@@ -53,6 +62,15 @@ event MembershipRequested:
     organisation_id: indexed(uint256)
     account: indexed(address)
     public_key: Bytes[64]
+
+event MembershipWithdrawn:
+    organisation_id: indexed(uint256)
+    account: indexed(address)
+
+event MembershipRejected:
+    organisation_id: indexed(uint256)
+    account: indexed(address)
+    rejected_by: indexed(address)
 
 event CustomerRegistered:
     account: indexed(address)
@@ -94,7 +112,8 @@ def register_organisation(name: String[MAX_NAME], public_key: Bytes[64]) -> uint
             a new name creates the organisation with status ToAudit and the
             caller as its first member; an existing name files a membership
             request that a member of it (or the supervisor) approves with
-            `approve_member`.
+            `approve_member`. An account with a pending request may call
+            it again: the pending request is withdrawn first.
     @param name Organisation name, 1..64 bytes.
     @param public_key The caller's uncompressed secp256k1 public key
            without the 0x04 prefix (64 bytes); its keccak256 must give
@@ -102,9 +121,10 @@ def register_organisation(name: String[MAX_NAME], public_key: Bytes[64]) -> uint
     @return The organisation id (starting at 1).
     """
     assert msg.sender != ownable.owner, "registry: supervisor cannot register"
-    assert self.account_kind[msg.sender] == KIND_NONE, "registry: already registered"
+    assert self._may_register(msg.sender), "registry: already registered"
     assert len(name) > 0, "registry: empty name"
     self._check_public_key(public_key)
+    self._withdraw_pending(msg.sender)
 
     organisation_id: uint256 = self.organisation_id_of_name[name]
     self.public_key[msg.sender] = public_key
@@ -135,25 +155,49 @@ def approve_member(account: address):
     """
     assert self.account_kind[account] == KIND_PENDING, "registry: not a pending member"
     organisation_id: uint256 = self.organisation_of[account]
-    if msg.sender != ownable.owner:
-        assert (
-            self.account_kind[msg.sender] == KIND_MEMBER and self.organisation_of[msg.sender] == organisation_id
-        ), "registry: not a member of that organisation"
+    self._check_member_or_supervisor(organisation_id)
     self.account_kind[account] = KIND_MEMBER
     self.organisations[organisation_id].members += 1
     log MemberJoined(organisation_id=organisation_id, account=account, public_key=self.public_key[account])
 
 
 @external
+def withdraw_request():
+    """
+    @notice Withdraw the caller's pending request to join an organisation;
+            the caller is unregistered again and may register afresh.
+    """
+    assert self.account_kind[msg.sender] == KIND_PENDING, "registry: no pending request"
+    self._withdraw_pending(msg.sender)
+
+
+@external
+def reject_member(account: address):
+    """
+    @notice Refuse `account`'s pending request to join the caller's
+            organisation; callable by an active member of it or by the
+            supervisor. The account is unregistered again.
+    @param account The requesting address.
+    """
+    assert self.account_kind[account] == KIND_PENDING, "registry: not a pending member"
+    organisation_id: uint256 = self.organisation_of[account]
+    self._check_member_or_supervisor(organisation_id)
+    self._clear_request(account)
+    log MembershipRejected(organisation_id=organisation_id, account=account, rejected_by=msg.sender)
+
+
+@external
 def register_customer(public_key: Bytes[64]):
     """
     @notice Register the caller as an individual customer (data subject);
-            no audit is needed.
+            no audit is needed. A pending membership request of the
+            caller is withdrawn first.
     @param public_key The caller's 64-byte secp256k1 public key.
     """
     assert msg.sender != ownable.owner, "registry: supervisor cannot register"
-    assert self.account_kind[msg.sender] == KIND_NONE, "registry: already registered"
+    assert self._may_register(msg.sender), "registry: already registered"
     self._check_public_key(public_key)
+    self._withdraw_pending(msg.sender)
     self.account_kind[msg.sender] = KIND_CUSTOMER
     self.public_key[msg.sender] = public_key
     log CustomerRegistered(account=msg.sender, public_key=public_key)
@@ -182,6 +226,8 @@ def status_of(account: address) -> uint8:
     """
     @notice The status of the organisation `account` belongs to or asked
             to join (0 if none).
+    @param account The account.
+    @return The status of the account's organisation (0 = none).
     """
     return self.organisations[self.organisation_of[account]].status
 
@@ -192,6 +238,8 @@ def is_audited(account: address) -> bool:
     """
     @notice True when `account` is an approved member of an Audited
             organisation.
+    @param account The account.
+    @return True when the account is a member of an Audited organisation.
     """
     if self.account_kind[account] != KIND_MEMBER:
         return False
@@ -201,5 +249,43 @@ def is_audited(account: address) -> bool:
 @internal
 @view
 def _check_public_key(public_key: Bytes[64]):
+    """
+    @notice The public key is 64 bytes and belongs to the caller's address
+            (keccak256(public_key)[12:] == msg.sender).
+    @dev Reverts "registry: bad public key" / "registry: public key does
+         not match sender".
+    @param public_key The 64-byte secp256k1 public key (no 0x04 prefix).
+    """
     assert len(public_key) == 64, "registry: bad public key"
     assert convert(convert(slice(keccak256(public_key), 12, 20), bytes20), address) == msg.sender, "registry: public key does not match sender"
+
+
+@internal
+@view
+def _check_member_or_supervisor(organisation_id: uint256):
+    if msg.sender != ownable.owner:
+        assert (
+            self.account_kind[msg.sender] == KIND_MEMBER and self.organisation_of[msg.sender] == organisation_id
+        ), "registry: not a member of that organisation"
+
+
+@internal
+@view
+def _may_register(account: address) -> bool:
+    kind: uint8 = self.account_kind[account]
+    return kind == KIND_NONE or kind == KIND_PENDING
+
+
+@internal
+def _clear_request(account: address):
+    self.account_kind[account] = KIND_NONE
+    self.organisation_of[account] = 0
+    self.public_key[account] = b""
+
+
+@internal
+def _withdraw_pending(account: address):
+    if self.account_kind[account] == KIND_PENDING:
+        organisation_id: uint256 = self.organisation_of[account]
+        self._clear_request(account)
+        log MembershipWithdrawn(organisation_id=organisation_id, account=account)

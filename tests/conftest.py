@@ -69,3 +69,15 @@ def db_factory(request: pytest.FixtureRequest, tmp_path: object) -> object:
         return server.url.rsplit("/", 1)[0] + "/" + name
 
     return new_pg
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Markers that are true: a test that needs Anvil or PostgreSQL through any fixture (directly or through the
+    fixtures it uses, e.g. the CLI world or the multinode network) carries the ``anvil`` / ``postgres`` marker,
+    so ``-m "not anvil"`` runs exactly the tests that need no external node."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & {"anvil_node", "anvil_url"} and item.get_closest_marker("anvil") is None:
+            item.add_marker(pytest.mark.anvil)
+        if "postgres_server" in names and item.get_closest_marker("postgres") is None:
+            item.add_marker(pytest.mark.postgres)

@@ -4,11 +4,15 @@ Layout (``~/.datagora`` by default, ``--home`` or ``DATAGORA_HOME`` to change it
 
     keystores/<account>.json          encrypted account keys (Web3 Secret Storage)
     deployments/<chain id>.json       the contract manifest per chain
-    participants/<account>/           one participant's stores (blobs, records, inbox, outbox, received …)
-    index/<chain id>-<address>.db     the event index a node builds (SQLite, unless an index URL is given)
+    participants/<account>/           one participant's stores (see :class:`ParticipantHome`)
+    index/<chain id>-<address>.db     the event index the node of <address> builds (SQLite, unless an index URL
+                                      is given); ``audit`` and ``audit verify`` with ``--account`` read the same
+    index/<chain id>.db               the index of commands run without an account
     profile.json                      remembered CLI options (RPC URL, account)
+    dev/                              ``serve --dev``: a throw-away home of its own (wiped at start), plus
+                                      ``accounts.json`` (the demo participants' keys) and ``samples/``
 
-Nothing else in Datagora builds these paths by hand: ``serve`` and ``audit verify`` read the same index file.
+Nothing else in Datagora builds these paths by hand.
 """
 
 from __future__ import annotations
@@ -52,17 +56,35 @@ class Home:
     def index_dir(self) -> Path:
         return self.root / "index"
 
-    def index_file(self, chain_id: int, address: str) -> Path:
-        """The SQLite event index a node of ``address`` builds for ``chain_id``."""
+    def index_file(self, chain_id: int, address: str | None = None) -> Path:
+        """The SQLite event index the node of ``address`` builds for ``chain_id`` (``serve`` and the ``audit``
+        commands share it); without an address, the index of commands run without an account."""
+        if address is None:
+            return self.index_dir / f"{chain_id}.db"
         return self.index_dir / f"{chain_id}-{address.lower()}.db"
 
-    def index_url(self, chain_id: int, address: str) -> str:
+    def index_url(self, chain_id: int, address: str | None = None) -> str:
         """SQLAlchemy URL of :meth:`index_file`."""
         return f"sqlite:///{self.index_file(chain_id, address)}"
 
     @property
     def profile(self) -> Path:
         return self.root / "profile.json"
+
+    @property
+    def dev(self) -> Home:
+        """The home of ``serve --dev``'s development network (its participants, indexes and keys)."""
+        return Home(self.root / "dev")
+
+    @property
+    def accounts(self) -> Path:
+        """A development network's throw-away keys by participant (JSON, mode 0600)."""
+        return self.root / "accounts.json"
+
+    @property
+    def samples(self) -> Path:
+        """Sample data files written for demonstrations."""
+        return self.root / "samples"
 
 
 @dataclass(frozen=True)
@@ -77,7 +99,12 @@ class ParticipantHome:
         return self.root / "blobs"
 
     def records(self, kind: str) -> Path:
+        """The folder of JSON records of one ``kind`` (``datasets``, ``deliveries`` …)."""
         return self.root / kind
+
+    def record(self, kind: str, key: str) -> Path:
+        """One JSON record: ``<kind>/<key>.json``."""
+        return self.records(kind) / f"{key}.json"
 
     @property
     def inbox(self) -> Path:
@@ -97,8 +124,14 @@ class ParticipantHome:
         return self.root / "tmp"
 
     @property
+    def staging(self) -> Path:
+        """Private staging area of clear uploads received by a node (0700, wiped at start and after each
+        publish)."""
+        return self.root / "staging"
+
+    @property
     def uploads(self) -> Path:
-        """Private staging area of clear uploads received by a node (0700, wiped at start)."""
+        """Where nodes before the staging area kept clear uploads (wiped at start)."""
         return self.root / "uploads"
 
     @property
@@ -108,8 +141,9 @@ class ParticipantHome:
 
     @property
     def board(self) -> Path:
-        """The platform's send-receive board (SQLite)."""
-        return self.root / "send-receive-board.sqlite"
+        """The platform's send-receive board (SQLite); the relay stages uploads in ``relay-staging/`` beside
+        it."""
+        return self.root / "send-receive.sqlite"
 
     @property
     def data_contract(self) -> Path:

@@ -116,9 +116,11 @@ def test_expired_message_nonce_and_session_are_refused(net: Net) -> None:
 
 def test_session_ends_no_later_than_the_message_expiry(net: Net) -> None:
     http, buyer = net.http["buyer"], net.world.buyer.account
-    body = _signed(buyer, _challenge(http), expires_in=timedelta(minutes=2))
+    issued = datetime.now(UTC)
+    body = _signed(buyer, _challenge(http), issued_at=issued, expires_in=timedelta(minutes=2))
     session = http.post("/auth/login", json=body).json()
-    assert session["expires_at"] <= net.clock() + 121
+    assert session["expires_at"] <= issued.timestamp() + 120  # the message's Expiration Time ...
+    assert session["expires_at"] < net.clock() + 3_600 - 60  # ... not the session lifetime
 
 
 @pytest.mark.parametrize(

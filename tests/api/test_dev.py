@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 from eth_account import Account
+from eth_account.messages import encode_defunct
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from datagora.api.client import NodeClient
+from datagora.api.client import NodeClient, siwe_message
 from datagora.api.dev import build_dev_network
 from datagora.api.settings import Settings
 from datagora.cli.serve import serve
@@ -42,6 +44,22 @@ def test_dev_network_trades_across_mounted_nodes(tmp_path: Path) -> None:
         # a session opened at one node is unknown to the others
         token = buyer.token()
         assert http.get("/nodes/acme/auth/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+        # the nodes share a domain, but a message signed for acme (naming acme's URI) does not open a session at
+        # bluelab, even with bluelab's own nonce
+        challenge = http.get("/nodes/bluelab/auth/nonce").json()
+        assert challenge["uri"] == "http://testserver/nodes/bluelab"
+        operator = Account.from_key(keys["bluelab"]["private_key"])
+        message = siwe_message(
+            domain=challenge["domain"],
+            address=operator.address,
+            uri="http://testserver/nodes/acme",
+            chain_id=challenge["chain_id"],
+            nonce=challenge["nonce"],
+            issued_at=datetime.now(UTC),
+        )
+        signature = "0x" + bytes(operator.sign_message(encode_defunct(text=message)).signature).hex()
+        relayed = http.post("/nodes/bluelab/auth/login", json={"message": message, "signature": signature})
+        assert relayed.status_code == 401 and "another node" in relayed.json()["detail"]
     for node in network.nodes.values():
         node.close()
 

@@ -47,7 +47,14 @@ def test_contract_guards_are_409_with_the_reason(net: Net, tmp_path: Path) -> No
     auth = {"Authorization": f"Bearer {net.client('buyer').token()}"}
     wrong = http.post("/orders", json={"listing_id": listing_id, "value_wei": ETHER - 1}, headers=auth)
     assert wrong.status_code == 409
-    assert wrong.json() == {"detail": "market: wrong value", "function": "buy"}
+    assert wrong.headers["content-type"] == "application/problem+json"
+    assert wrong.json() == {
+        "type": "about:blank",
+        "title": "Conflict",
+        "status": 409,
+        "detail": "market: wrong value",
+        "function": "buy",
+    }
     _fails(lambda: net.client("seller").buy(listing_id), 409, "market: own listing")
     _fails(lambda: net.client("buyer").register_organisation("Another Org"), 409, "registry:")
     _fails(lambda: net.client("seller").list_offer(token_id, ETHER), 403, "not token owner")  # checked before any tx

@@ -109,7 +109,12 @@ def test_audit_and_status_need_the_supervisor(net: Net) -> None:
 def test_attestations_only_on_the_platform_node_for_ones_own_data(net: Net, tmp_path: Path) -> None:
     w = net.world
     prepared = publishing.prepare(w.seller, write_table(tmp_path / "a.csv"))
-    request = publishing.attestation_request(w.seller, prepared, w.contracts.registry.public_key(w.platform.address))
+    _, dcat_hash = publishing.dcat_for(
+        prepared, w.seller.address, chain_id=w.contracts.chain.chain_id, market=w.contracts.addresses["Market"]
+    )
+    request = publishing.attestation_request(
+        w.seller, prepared, w.contracts.registry.public_key(w.platform.address), dcat_hash
+    )
 
     assert _status(lambda: net.client("seller").attest(request)) == 404  # not the platform
     assert _status(lambda: net.client("platform", as_="outsider").attest(request)) == 403  # not audited

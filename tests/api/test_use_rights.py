@@ -87,19 +87,19 @@ def test_use_right_listed_bought_and_queried_between_nodes(net: Net, tmp_path: P
     assert {row[0]: row[1] for row in first["result"]["rows"]} == regions(data)
     assert first["tx_hash"].startswith("0x") and first["gas_used"] > 0
 
-    refused = w.contracts.market.pending_withdrawal(w.seller.address)
+    refused = w.contracts.use_rights.pending_withdrawal(w.seller.address)
     with pytest.raises(RemoteError) as raw:  # outside the policy: refused before anything is paid
         buyer.ask_query(order_id, RAW_ROWS, seller_url)
     assert raw.value.status == 403 and raw.value.detail.endswith("HTTP 403: policy: raw rows not permitted")
     assert w.contracts.market.order(order_id).queries_left == 2
-    assert w.contracts.market.pending_withdrawal(w.seller.address) == refused
+    assert w.contracts.use_rights.pending_withdrawal(w.seller.address) == refused
 
     # the buyer may also sign a request itself and send it to the seller's node
     spec = QuerySpec.from_dict({"select": [{"aggregate": "avg", "column": "age"}], "where": [["region", "=", "N"]]})
     request = use_rights.sign_query(w.contracts, w.buyer, order_id, spec)
     answered = net.client("seller", as_="buyer").run_query(request)
     assert (answered["order_id"], answered["index"], answered["queries_left"]) == (order_id, 1, 1)
-    assert use_rights.verify_answer(w.contracts, order_id, 1, QueryResult.from_dict(answered["result"]))
+    assert use_rights.verify_answer(w.contracts, order_id, 1, QueryResult.from_dict(answered.result.model_dump()))
 
     third = buyer.ask_query(order_id, {"select": [{"aggregate": "sum", "column": "income"}]}, seller_url)
     assert third["verified"] and third["queries_left"] == 0
@@ -108,7 +108,7 @@ def test_use_right_listed_bought_and_queried_between_nodes(net: Net, tmp_path: P
     assert spent.value.status == 422 and "no queries left" in spent.value.detail
 
     fee = PRICE * w.contracts.market.fee_bps() // 10_000
-    assert w.contracts.market.pending_withdrawal(w.seller.address) == 3 * (PRICE - fee)
+    assert w.contracts.use_rights.pending_withdrawal(w.seller.address) == 3 * (PRICE - fee)
     assert w.contracts.catalog.owner_of(token_id) == w.seller.address  # a use-right keeps the NFT
     assert net.client("seller").withdraw()["amount_wei"] == 3 * (PRICE - fee)
 
@@ -162,6 +162,7 @@ def test_use_right_listing_with_a_custom_policy_and_refusals(net: Net, tmp_path:
         raw_rows=True,
         prohibited_columns=frozenset({"income"}),
         max_rows=3,
+        max_queries=100,  # odrl:count: the listing's (default) query count
     )
     created = seller.list_use_right(token_id, PRICE, policy=policy.to_jsonld())
     assert created["policy_hash"] == "0x" + policy.policy_hash().hex()

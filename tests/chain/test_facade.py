@@ -38,7 +38,7 @@ def test_a_contract_added_later_keeps_the_others(
     setup: tuple[Chain, LocalAccount, LocalAccount], tmp_path: Path
 ) -> None:
     chain, supervisor, platform = setup
-    partial = Contracts.deploy(chain, supervisor, platform, only=["Registry", "Catalog", "Market"])
+    partial = Contracts.deploy(chain, supervisor, platform, only=["Registry", "Catalog", "Market", "UseRights"])
     with pytest.raises(DeploymentError, match="datagora deploy --add Reputation"):
         partial.reputation.average_x100(platform.address)
     path = partial.deployment.save(tmp_path)

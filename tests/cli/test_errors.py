@@ -272,6 +272,33 @@ def test_audit_verify_confirms_the_index_and_catches_tampering(w: CliWorld, tmp_
     assert "Traceback" not in res.stdout + res.stderr
 
 
+def test_audit_verify_reads_the_index_the_node_builds(w: CliWorld) -> None:
+    """``serve -a seller`` and ``audit verify -a seller`` use one index file under --home: once the node has
+    indexed the chain, the command finds nothing left to add and checks the node's rows."""
+    from datagora.api.runtime import node_from_settings
+    from datagora.api.settings import Settings
+    from datagora.home import Home
+    from tests.cli.conftest import PASSWORD
+
+    node = node_from_settings(Settings(home=w.home, rpc_url=w.url, account="seller", index_url=None), lambda: PASSWORD)
+    try:
+        node.sync_index(force=True)
+        built = node.engine.url.database
+        indexed = node.indexer.count()
+    finally:
+        node.close()
+    expected = Home(w.home).index_file(w.chain.chain_id, w.addresses["seller"])
+    assert built == str(expected) and indexed > 0
+    out = ok(w.run("audit", "verify", "-a", "seller"))
+    assert f"event index: sqlite:///{expected}" in out
+    assert "(+0 events)" in out and f"verified {indexed} rows" in out
+    # the trail read from the node's index is the one read from an index of the command's own
+    assert ok(w.run("audit", "--json", "-a", "seller")) == ok(w.run("audit", "--json"))
+    assert sorted(p.name for p in Home(w.home).index_dir.iterdir() if p.suffix == ".db") == sorted(
+        [expected.name, f"{w.chain.chain_id}.db"]
+    )
+
+
 def test_audit_filters_by_dataset(w: CliWorld) -> None:
     rows = [json.loads(line) for line in ok(w.run("audit", "--json", "--dataset", 1)).splitlines()]
     assert rows and all("#1" in r["detail"] or "dataset" not in r["detail"] for r in rows)

@@ -211,8 +211,8 @@ def test_dispute_a_delivered_order(w: CliWorld) -> None:
 
 def test_expire_a_use_right_order(w: CliWorld) -> None:
     c = contracts_of(w)
-    listing_id, _ = c.market.list_use_right(account(w, "seller"), 1, ETHER // 100, 5, 600, keccak256(b"policy"))
-    order_id, _ = c.market.buy_queries(account(w, "buyer"), listing_id, 3, 3 * ETHER // 100)
+    listing_id, _ = c.use_rights.list_use_right(account(w, "seller"), 1, ETHER // 100, 5, 600, keccak256(b"policy"))
+    order_id, _ = c.use_rights.buy_queries(account(w, "buyer"), listing_id, 3, 3 * ETHER // 100)
     refused(w, ("expire", order_id, "-a", "buyer"), "usage window not over")
     w.chain.advance_time(601)
     out = flat(ok(w.run("expire", order_id, "-a", "buyer")))
@@ -220,9 +220,24 @@ def test_expire_a_use_right_order(w: CliWorld) -> None:
     assert c.market.order(order_id).state == OrderState.REFUNDED
     settled = [r for r in w.trail() if r["action"] == "Settled"]
     assert "usage window is over" in str(settled[-1]["detail"])
-    ok(w.run("list", 2, "-a", "seller", "--price", "0.5"))
-    ok(w.run("buy", 2, "-a", "buyer"))
-    refused(w, ("expire", 2, "-a", "buyer"), "not a use-right order")
+    ok(w.run("list", 2, "-a", "seller", "--price", "0.5"))  # the Market's listing #1: ids of UseRights are apart
+    ok(w.run("buy", 1, "-a", "buyer"))
+    refused(w, ("expire", 1, "-a", "buyer"), "not a use-right order")
+
+
+def test_rate_the_other_party_once_settled(w: CliWorld) -> None:
+    ok(w.run("list", 1, "-a", "seller", "--price", "0.5"))
+    ok(w.run("buy", 1, "-a", "buyer"))
+    refused(w, ("rate", 1, "5", "-a", "buyer"), "reputation: order not")  # not settled yet
+    ok(w.run("deliver", 1, "-a", "seller", "--out", w.home / "outbox", "--force"))
+    ok(w.run("confirm", 1, "-a", "buyer"))
+    refused(w, ("rate", 1, "6", "-a", "buyer"), "score must be an integer from 1 to 5")
+    refused(w, ("rate", 1, "3", "-a", "bidder"), "reputation: not a party")
+    out = flat(ok(w.run("rate", 1, "5", "-a", "buyer")))
+    assert f"rated order #1 5/5 (the other party, {w.addresses['seller']})" in out
+    assert f"(the other party, {w.addresses['buyer']})" in flat(ok(w.run("rate", 1, "4", "-a", "seller")))
+    refused(w, ("rate", 1, "5", "-a", "buyer"), "reputation: already rated")
+    assert contracts_of(w).reputation.totals(w.addresses["seller"]) == (5, 1)
 
 
 # -- the platform's parameters ---------------------------------------------------------------------------------
@@ -243,4 +258,8 @@ def test_market_params(w: CliWorld) -> None:
     assert c.market.pending_withdrawal(w.addresses["platform"]) == ETHER // 100  # the management fee
     assert w.chain.balance(w.addresses["seller"]) < seller_before - ETHER // 100
     changed = [r for r in w.trail() if r["action"] == "ParametersChanged"]
-    assert len(changed) == 1 and changed[0]["actor"] == w.addresses["platform"]
+    # the fees apply to use-rights too: UseRights gets the same brokerage and management fee
+    assert [r["contract"] for r in changed] == ["Market", "UseRights"]
+    assert all(r["actor"] == w.addresses["platform"] for r in changed)
+    assert "use-rights to 250 bps and their management fee to 0.010000 ETH" in changed[1]["detail"]
+    assert (c.use_rights.fee_bps(), c.use_rights.management_fee()) == (250, ETHER // 100)

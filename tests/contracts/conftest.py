@@ -3,8 +3,8 @@
 Compilation happens once per session (``boa.load_partial``), the three contracts are deployed and populated
 once per module (``deployment``, see ``contract_kit``) and every test runs inside ``boa.env.anchor()``
 (snapshot/revert), so tests never see each other's state and nothing is redeployed per test. A module that
-pays in an ERC-20 asks for ``demo_token`` (a DemoToken deployed once per module, every actor funded); helper
-contracts under tests/contracts/ (hostile tokens, re-entrant receivers) come from ``helper_deployer``.
+pays in an ERC-20 asks for ``demo_token`` (a DemoToken deployed once per module, every actor funded); test-only
+contracts under contracts/mocks/ (hostile tokens, re-entrant receivers) come from ``helper_deployer``.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from eth_account.signers.local import LocalAccount
 from tests.contracts.contract_kit import (
     CONTRACTS_DIR,
     FEE_BPS,
+    MOCKS_DIR,
     START_BALANCE,
     STATUS_AUDITED,
-    TEST_CONTRACTS_DIR,
     TOKEN_START_BALANCE,
     Deployment,
     make_account,
@@ -51,26 +51,33 @@ def market_deployer() -> Any:
 
 
 @pytest.fixture(scope="session")
+def use_rights_deployer() -> Any:
+    return boa.load_partial(str(CONTRACTS_DIR / "UseRights.vy"))
+
+
+@pytest.fixture(scope="session")
 def token_deployer() -> Any:
     return boa.load_partial(str(CONTRACTS_DIR / "DemoToken.vy"))
 
 
 @pytest.fixture(scope="session")
 def helper_deployer() -> Callable[[str], Any]:
-    """Compile (once per session) a helper contract from tests/contracts/ by file name."""
+    """Compile (once per session) a test-only contract from contracts/mocks/ by file name."""
     cache: dict[str, Any] = {}
 
     def load(filename: str) -> Any:
         if filename not in cache:
-            cache[filename] = boa.load_partial(str(TEST_CONTRACTS_DIR / filename))
+            cache[filename] = boa.load_partial(str(MOCKS_DIR / filename))
         return cache[filename]
 
     return load
 
 
 @pytest.fixture(scope="module")
-def deployment(env: Any, registry_deployer: Any, catalog_deployer: Any, market_deployer: Any) -> Deployment:
-    """Registry, Catalog and Market deployed and populated once per test module (see module docstring)."""
+def deployment(
+    env: Any, registry_deployer: Any, catalog_deployer: Any, market_deployer: Any, use_rights_deployer: Any
+) -> Deployment:
+    """Registry, Catalog, Market and UseRights deployed and populated once per test module (see module docstring)."""
     supervisor, platform = make_account("supervisor"), make_account("platform")
     alice, bob, carol = make_account("alice"), make_account("bob"), make_account("carol")
     dave, erin, mallory = make_account("dave"), make_account("erin"), make_account("mallory")
@@ -83,6 +90,7 @@ def deployment(env: Any, registry_deployer: Any, catalog_deployer: Any, market_d
         catalog = catalog_deployer.deploy(registry.address)
         catalog.grantRole(catalog.ATTESTER_ROLE(), platform.address)
         market = market_deployer.deploy(registry.address, catalog.address, FEE_BPS)
+        use_rights = use_rights_deployer.deploy(registry.address, catalog.address, FEE_BPS)
 
     def register(account: LocalAccount, name: str) -> int:
         with env.prank(account.address):
@@ -104,6 +112,7 @@ def deployment(env: Any, registry_deployer: Any, catalog_deployer: Any, market_d
         registry=registry,
         catalog=catalog,
         market=market,
+        use_rights=use_rights,
         supervisor=supervisor,
         platform=platform,
         alice=alice,

@@ -6,8 +6,8 @@ checks ``keccak256(public_key)[12:] == msg.sender`` and the Catalog recovers an 
 The world ``conftest.deployment`` builds once per module:
 
 * ``supervisor`` deploys the Registry (its ``ownable`` owner).
-* ``platform`` deploys the Catalog (DEFAULT_ADMIN_ROLE, grants itself ATTESTER_ROLE) and the Market (owner, fee
-  recipient) with ``FEE_BPS``.
+* ``platform`` deploys the Catalog (DEFAULT_ADMIN_ROLE, grants itself ATTESTER_ROLE), the Market and UseRights
+  (owner, fee recipient of each) with ``FEE_BPS``.
 * ``alice`` founds organisation "Acme", ``carol`` asks to join and alice approves; ``bob`` founds "Beta";
   both are Audited.
 * ``dave`` founds "Gamma", left ToAudit; ``erin`` is a customer; ``mallory`` is not registered.
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from eth_abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
@@ -32,13 +33,13 @@ from eth_utils import keccak
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS_DIR = REPO_ROOT / "contracts"
-TEST_CONTRACTS_DIR = Path(__file__).resolve().parent
+MOCKS_DIR = CONTRACTS_DIR / "mocks"
 
 # Registry organisation status (EntDSM ComState) and account kind.
 STATUS_NONE, STATUS_TO_AUDIT, STATUS_AUDITED, STATUS_SUSPENDED = 0, 1, 2, 3
 KIND_NONE, KIND_MEMBER, KIND_CUSTOMER, KIND_PENDING = 0, 1, 2, 3
 
-# Market kinds, pricings, listing / order / offer states and settlement outcomes (Market.vy constants).
+# Sale kinds, pricings, listing / order / offer states and settlement outcomes (contracts/modules/states.vy).
 KIND_OWNERSHIP, KIND_USE_RIGHT = 1, 2
 PRICING_FIXED, PRICING_NEGOTIATED, PRICING_AUCTION = 1, 2, 3
 LISTING_NONE, LISTING_ACTIVE, LISTING_PENDING, LISTING_SOLD, LISTING_CANCELLED, LISTING_CLOSED = 0, 1, 2, 3, 4, 5
@@ -57,6 +58,7 @@ OFFER_NONE, OFFER_OPEN, OFFER_COUNTERED, OFFER_ACCEPTED, OFFER_REJECTED, OFFER_W
 RULING_FOR_SELLER, RULING_REDELIVERED, RULING_FOR_BUYER = 1, 2, 3
 ETHER = "0x0000000000000000000000000000000000000000"  # payment_token for ether
 DISPUTE_WINDOW = 7 * 86_400  # seconds, the Market's initial dispute window
+USE_RIGHTS_ID_OFFSET = 1_000_000_000  # UseRights listing and order ids start above it
 
 FEE_BPS = 250  # 2.5 %
 MAX_FEE_BPS = 1_000
@@ -82,6 +84,7 @@ ATTESTATION_TYPES: dict[str, list[dict[str, str]]] = {
     "NoveltyAttestation": [
         {"name": "publisher", "type": "address"},
         {"name": "contentHash", "type": "bytes32"},
+        {"name": "descriptionHash", "type": "bytes32"},
         {"name": "fingerprintCommitment", "type": "bytes32"},
         {"name": "dcatHash", "type": "bytes32"},
         {"name": "expiry", "type": "uint256"},
@@ -114,6 +117,15 @@ def digest(label: str) -> bytes:
     return keccak(text=label)
 
 
+def description_hash(publisher: str, domain: str, name: str, attributes: str, size: int, content_hash: bytes) -> bytes:
+    """What ``Catalog.publish`` stores: keccak256(abi.encode(publisher, domain, name, attributes, size, content))."""
+    encoded = abi_encode(
+        ["address", "string", "string", "string", "uint256", "bytes32"],
+        [publisher, domain, name, attributes, size, content_hash],
+    )
+    return keccak(encoded)
+
+
 def events(contract: Any, name: str) -> list[Any]:
     """Decoded events called ``name`` emitted by ``contract`` in its last call (child calls included)."""
     return [
@@ -140,12 +152,14 @@ def assert_no_event(contract: Any, name: str) -> None:
 
 @dataclass
 class Deployment:
-    """The three contracts, their actors, and thin helpers for the common calls."""
+    """The contracts, their actors, and thin helpers for the common calls. The helpers address ``market``; the
+    use-right tests run them against UseRights by swapping it in (``dataclasses.replace(d, market=use_rights)``)."""
 
     env: Any
     registry: Any
     catalog: Any
     market: Any
+    use_rights: Any
     supervisor: LocalAccount
     platform: LocalAccount
     alice: LocalAccount
@@ -185,6 +199,7 @@ class Deployment:
         self,
         publisher: str,
         content_hash: bytes,
+        described: bytes,
         fingerprint_commitment: bytes,
         dcat_hash: bytes,
         expiry: int,
@@ -204,6 +219,7 @@ class Deployment:
             "message": {
                 "publisher": publisher,
                 "contentHash": content_hash,
+                "descriptionHash": described,
                 "fingerprintCommitment": fingerprint_commitment,
                 "dcatHash": dcat_hash,
                 "expiry": expiry,
@@ -214,15 +230,17 @@ class Deployment:
         self,
         publisher: str,
         content_hash: bytes,
+        described: bytes,
         fingerprint_commitment: bytes,
         dcat_hash: bytes,
         expiry: int,
         signer: LocalAccount | None = None,
         **domain_overrides: Any,
     ) -> bytes:
-        """A 65-byte EIP-712 attestation signature (by ``signer``, default the platform attester)."""
+        """A 65-byte EIP-712 attestation signature (by ``signer``, default the platform attester); ``described``
+        is the description hash (:func:`description_hash`)."""
         message = self.attestation_message(
-            publisher, content_hash, fingerprint_commitment, dcat_hash, expiry, **domain_overrides
+            publisher, content_hash, described, fingerprint_commitment, dcat_hash, expiry, **domain_overrides
         )
         signer = signer or self.platform
         return bytes(Account.sign_message(encode_typed_data(full_message=message), signer.key).signature)
@@ -238,7 +256,8 @@ class Deployment:
         label = label or f"dataset-{self._published}-{self.catalog.dataset_count()}"
         content_hash, dcat_hash, fingerprint = digest(f"{label}/content"), digest(f"{label}/dcat"), digest(label)
         expiry = self.env.timestamp + 3_600
-        signature = self.attest(publisher.address, content_hash, fingerprint, dcat_hash, expiry)
+        described = description_hash(publisher.address, "example.org", label, "a,b,c", 100, content_hash)
+        signature = self.attest(publisher.address, content_hash, described, fingerprint, dcat_hash, expiry)
         with self.env.prank(publisher.address):
             token_id = int(
                 self.catalog.publish(
@@ -301,7 +320,7 @@ class Deployment:
             "types": QUERY_REQUEST_TYPES,
             "primaryType": "QueryRequest",
             "domain": {
-                "name": "Datagora Market",
+                "name": "Datagora UseRights",
                 "version": "1",
                 "chainId": self.chain_id,
                 "verifyingContract": self.market.address,

@@ -19,6 +19,7 @@ from tests.contracts.contract_kit import (
     ZERO_BYTES32,
     Deployment,
     assert_event,
+    description_hash,
     digest,
     events,
     make_account,
@@ -34,11 +35,15 @@ def publish_args(d: Deployment, publisher: Any, **overrides: Any) -> dict[str, A
     """Keyword arguments of a valid ``publish`` call by ``publisher``, signed by the platform attester.
 
     ``overrides`` replace fields after signing (to tamper with them), except ``signer`` and ``sign_*`` which
-    change what is signed.
+    change what is signed (the description fields are signed through their description hash).
     """
     signer = overrides.pop("signer", None)
     signed = {
         "publisher": publisher.address,
+        "domain": DESCRIPTION[0],
+        "name": DESCRIPTION[1],
+        "attributes": DESCRIPTION[2],
+        "size": DESCRIPTION[3],
         "content_hash": CONTENT,
         "fingerprint_commitment": FINGERPRINT,
         "dcat_hash": DCAT,
@@ -46,26 +51,26 @@ def publish_args(d: Deployment, publisher: Any, **overrides: Any) -> dict[str, A
     }
     signed.update({k.removeprefix("sign_"): overrides.pop(k) for k in list(overrides) if k.startswith("sign_")})
     domain = {k: overrides.pop(k) for k in ("chain_id", "verifying_contract") if k in overrides}
+    described = description_hash(
+        signed["publisher"],
+        signed["domain"],
+        signed["name"],
+        signed["attributes"],
+        signed["size"],
+        signed["content_hash"],
+    )
     signature = d.attest(
         signed["publisher"],
         signed["content_hash"],
+        described,
         signed["fingerprint_commitment"],
         signed["dcat_hash"],
         signed["expiry"],
         signer=signer,
         **domain,
     )
-    args = {
-        "domain": DESCRIPTION[0],
-        "name": DESCRIPTION[1],
-        "attributes": DESCRIPTION[2],
-        "size": DESCRIPTION[3],
-        "content_hash": signed["content_hash"],
-        "dcat_hash": signed["dcat_hash"],
-        "fingerprint_commitment": signed["fingerprint_commitment"],
-        "expiry": signed["expiry"],
-        "attestation": signature,
-    }
+    args = {k: signed[k] for k in signed if k != "publisher"}
+    args["attestation"] = signature
     args.update(overrides)
     return args
 
@@ -108,14 +113,14 @@ def test_deployment(d: Deployment) -> None:
 
 def test_attestation_typehash_and_domain(d: Deployment) -> None:
     type_string = (
-        "NoveltyAttestation(address publisher,bytes32 contentHash,bytes32 fingerprintCommitment,"
-        "bytes32 dcatHash,uint256 expiry)"
+        "NoveltyAttestation(address publisher,bytes32 contentHash,bytes32 descriptionHash,"
+        "bytes32 fingerprintCommitment,bytes32 dcatHash,uint256 expiry)"
     )
     assert d.catalog.ATTESTATION_TYPEHASH() == keccak(text=type_string)
     _fields, name, version, chain_id, verifying_contract, _salt, _extensions = d.catalog.eip712Domain()
     assert (name, version, chain_id, verifying_contract) == ("Datagora Catalog", "1", d.chain_id, d.catalog.address)
     signable = encode_typed_data(
-        full_message=d.attestation_message(d.alice.address, CONTENT, FINGERPRINT, DCAT, 1_700_000_000)
+        full_message=d.attestation_message(d.alice.address, CONTENT, DCAT, FINGERPRINT, DCAT, 1_700_000_000)
     )
     assert d.catalog.DOMAIN_SEPARATOR() == signable.header
 
@@ -123,18 +128,20 @@ def test_attestation_typehash_and_domain(d: Deployment) -> None:
 @settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     content=st.binary(min_size=32, max_size=32),
+    described=st.binary(min_size=32, max_size=32),
     fingerprint=st.binary(min_size=32, max_size=32),
     dcat=st.binary(min_size=32, max_size=32),
     expiry=st.integers(min_value=0, max_value=2**256 - 1),
 )
 def test_attestation_digest_matches_eth_account(
-    d: Deployment, content: bytes, fingerprint: bytes, dcat: bytes, expiry: int
+    d: Deployment, content: bytes, described: bytes, fingerprint: bytes, dcat: bytes, expiry: int
 ) -> None:
     """The on-chain digest equals eth-account's EIP-712 hash of the same typed data (what off-chain signers sign)."""
-    message = d.attestation_message(d.bob.address, content, fingerprint, dcat, expiry)
+    message = d.attestation_message(d.bob.address, content, described, fingerprint, dcat, expiry)
     signable = encode_typed_data(full_message=message)
     expected = keccak(b"\x19" + signable.version + signable.header + signable.body)
-    assert d.catalog.attestation_digest(d.bob.address, content, fingerprint, dcat, expiry) == expected
+    got = d.catalog.attestation_digest(d.bob.address, content, described, fingerprint, dcat, expiry)
+    assert got == expected
 
 
 # --- publish ------------------------------------------------------------------------------------------------
@@ -279,8 +286,24 @@ def test_publish_rejects_attestation_after_attester_role_revoked(d: Deployment) 
         {"sign_publisher": "bob"},
         {"chain_id": 31_337},
         {"verifying_contract": "0x" + "11" * 20},
+        {"name": "Someone else's admissions"},
+        {"domain": "bank.example.org"},
+        {"attributes": "age,ward"},
+        {"size": 1},
     ],
-    ids=["content_hash", "fingerprint", "dcat_hash", "expiry", "publisher", "chain_id", "verifying_contract"],
+    ids=[
+        "content_hash",
+        "fingerprint",
+        "dcat_hash",
+        "expiry",
+        "publisher",
+        "chain_id",
+        "verifying_contract",
+        "name",
+        "domain",
+        "attributes",
+        "size",
+    ],
 )
 def test_publish_rejects_tampered_attestation(d: Deployment, tamper: dict[str, Any]) -> None:
     overrides = dict(tamper)
@@ -394,8 +417,9 @@ def test_set_approval_for_all(d: Deployment) -> None:
 
 
 def test_tokens_cannot_be_minted_outside_publish(d: Deployment) -> None:
-    """The snekmate minting entry points are not exported: ``publish`` is the only way to mint."""
-    for name in ("safe_mint", "burn", "set_minter", "permit", "transfer_ownership"):
+    """The snekmate minting entry points are not exported: ``publish`` is the only way to mint (``permit`` only
+    approves; see test_catalog_interfaces.py)."""
+    for name in ("safe_mint", "burn", "set_minter", "transfer_ownership"):
         assert not hasattr(d.catalog, name), name
 
 
@@ -468,8 +492,15 @@ def test_views_of_unknown_dataset(d: Deployment) -> None:
 def test_publish_fuzz(d: Deployment, domain: str, name: str, attributes: str, size: int, content: bytes) -> None:
     """Any description publishes; the stored description hash commits to exactly what the event carries."""
     with d.env.anchor():
-        args = publish_args(d, d.alice, sign_content_hash=content)
-        args.update(domain=domain, name=name, attributes=attributes, size=size)
+        args = publish_args(
+            d,
+            d.alice,
+            sign_content_hash=content,
+            sign_domain=domain,
+            sign_name=name,
+            sign_attributes=attributes,
+            sign_size=size,
+        )
         token_id = call_publish(d, d.alice, args)
         (event,) = events(d.catalog, "DatasetPublished")
         assert (event.domain, event.name, event.attributes, event.size) == (domain, name, attributes, size)

@@ -1,6 +1,7 @@
-"""Market.vy: ownership sales (fixed price, negotiation, English auction) and per-query use-rights, with
-escrow deadlines, disputes, the double-deposit collateral, brokerage and management fees, and payment in
-ether or an ERC-20 (Wu et al. sections II-IV; Shrestha et al. for the double deposit).
+"""Market.vy: ownership sales (fixed price, negotiation, English auction), with escrow deadlines, disputes,
+the double-deposit collateral, brokerage and management fees, and payment in ether or an ERC-20 (Wu et al.
+sections II-IV; Shrestha et al. for the double deposit). Per-query use-rights live in UseRights.vy
+(test_use_rights_contract.py).
 
 Default sale in these tests: Alice (Acme) sells to Bob (Beta) at 1 ether (or 1 DGD of the DemoToken) with a
 collateral of 0.2 from each side, delivery window 3,600 s, confirm window 7,200 s, platform fee 250 bps.
@@ -15,9 +16,6 @@ from typing import Any
 
 import boa
 import pytest
-from eth_account import Account
-from eth_account.messages import encode_typed_data
-from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +24,6 @@ from tests.contracts.contract_kit import (
     ETHER,
     FEE_BPS,
     KIND_OWNERSHIP,
-    KIND_USE_RIGHT,
     LISTING_ACTIVE,
     LISTING_CANCELLED,
     LISTING_CLOSED,
@@ -34,7 +31,6 @@ from tests.contracts.contract_kit import (
     LISTING_SOLD,
     MAX_FEE_BPS,
     MAX_MANAGEMENT_FEE,
-    MAX_QUERIES,
     MAX_WINDOW,
     MIN_WINDOW,
     OFFER_ACCEPTED,
@@ -54,11 +50,9 @@ from tests.contracts.contract_kit import (
     OUTCOME_NOT_DELIVERED,
     OUTCOME_REDELIVERED,
     OUTCOME_RELEASED,
-    OUTCOME_USE_RIGHT_EXPIRED,
     PRICING_AUCTION,
     PRICING_FIXED,
     PRICING_NEGOTIATED,
-    QUERY_REQUEST_TYPES,
     RULING_FOR_BUYER,
     RULING_FOR_SELLER,
     RULING_REDELIVERED,
@@ -83,13 +77,10 @@ DELIVERY_WINDOW = 3_600
 CONFIRM_WINDOW = 7_200
 WINDOWS = {"delivery_window": DELIVERY_WINDOW, "confirm_window": CONFIRM_WINDOW}
 RESERVE, INCREMENT, DURATION = 10**18, 10**17, 86_400
-QUERY_PRICE, MAX_Q, USAGE_WINDOW = 10**16, 50, 86_400
-QUERY_FEE = QUERY_PRICE * FEE_BPS // 10_000
 POLICY_HASH = digest("odrl-policy")
 DELIVERY_HASH = digest("ciphertext")
 REASON_HASH = digest("fingerprints differ")
 EVIDENCE_HASH = digest("re-upload fingerprint comparison")
-QUERY_HASH, RESULT_HASH = digest("SELECT avg(age) FROM admissions"), digest("result: 54.2")
 PRICINGS = ["fixed", "negotiated", "auction"]
 OUTCOMES = [
     OUTCOME_CONFIRMED,
@@ -291,25 +282,6 @@ def credits(outcome: int, amount: int, collateral: int, fee_bps: int) -> tuple[i
     return 0, amount + 2 * collateral, 0  # NOT_DELIVERED, FOR_BUYER: the seller's deposit goes to the buyer
 
 
-def use_right_order(
-    d: Deployment, queries: int = 10, cur: Currency | None = None, price: int = QUERY_PRICE
-) -> tuple[int, int, int]:
-    """Bob prepays ``queries`` queries of Alice's use-right listing; returns (token id, listing id, order id)."""
-    token_id = d.publish(d.alice)
-    payment_token = ETHER if cur is None else cur.address
-    listing_id = d.list_use_right(d.alice, token_id, price, MAX_Q, USAGE_WINDOW, payment_token, POLICY_HASH)
-    return token_id, listing_id, d.buy_queries(d.bob, listing_id, queries)
-
-
-def record(d: Deployment, order_id: int, query_hash: bytes = QUERY_HASH, signer: Any = None) -> None:
-    """The seller records the next query of ``order_id``, signed by the buyer (or ``signer``)."""
-    order = d.market.order(order_id)
-    index = int(order.queries_total) - int(order.queries_left)
-    signature = d.sign_query(signer or d.bob, order_id, index, query_hash)
-    with d.env.prank(d.seller_of(order_id)):
-        d.market.record_query(order_id, query_hash, RESULT_HASH, signature)
-
-
 def withdraw_all(d: Deployment, payment_token: str = ETHER) -> None:
     for actor in d.actors:
         if d.pending(actor, payment_token):
@@ -326,11 +298,8 @@ def test_deployment(d: Deployment) -> None:
     assert (m.fee_bps(), m.management_fee(), m.dispute_window()) == (FEE_BPS, 0, DISPUTE_WINDOW)
     assert (m.REGISTRY(), m.CATALOG()) == (d.registry.address, d.catalog.address)
     assert (m.MAX_FEE_BPS(), m.MIN_WINDOW(), m.MAX_WINDOW()) == (MAX_FEE_BPS, MIN_WINDOW, MAX_WINDOW)
-    assert (m.MAX_QUERIES(), m.MAX_MANAGEMENT_FEE()) == (MAX_QUERIES, MAX_MANAGEMENT_FEE)
-    assert m.QUERY_REQUEST_TYPEHASH() == keccak(text="QueryRequest(uint256 orderId,uint256 index,bytes32 queryHash)")
+    assert m.MAX_MANAGEMENT_FEE() == MAX_MANAGEMENT_FEE
     assert (m.listing_count(), m.order_count(), m.offer_count(), m.escrowed(ETHER)) == (0, 0, 0, 0)
-    _, name, version, chain_id, verifying_contract, _, _ = m.eip712Domain()
-    assert (name, version, chain_id, verifying_contract) == ("Datagora Market", "1", d.chain_id, m.address)
 
 
 @pytest.mark.parametrize("fee_bps", [0, MAX_FEE_BPS])
@@ -582,7 +551,7 @@ def test_list_rejects_bad_confirm_window(d: Deployment, pricing: str, window: in
 @pytest.mark.parametrize("pricing", PRICINGS)
 def test_list_rejects_payment_token_not_a_contract(d: Deployment, pricing: str) -> None:
     token_id = d.publish(d.alice)
-    with boa.reverts("market: token not a contract"):
+    with boa.reverts("escrow: token not a contract"):
         call_list(d, pricing, token_id, payment_token=d.mallory.address)
 
 
@@ -607,14 +576,14 @@ def test_list_rejects_ether_collateral_with_a_token_listing(d: Deployment, demo_
 def test_list_rejects_collateral_token_returning_false(d: Deployment, false_token: Any) -> None:
     token_id = d.publish(d.alice)
     false_token.set_refuse(True)
-    with boa.reverts("market: token transfer failed"):
+    with boa.reverts("escrow: token transfer failed"):
         call_list(d, "fixed", token_id, collateral=COLLATERAL, payment_token=false_token.address)
     assert d.market.listing_count() == 0
 
 
 def test_list_rejects_fee_on_transfer_collateral_token(d: Deployment, fee_token: Any) -> None:
     token_id = d.publish(d.alice)
-    with boa.reverts("market: token transfer short"):
+    with boa.reverts("escrow: token transfer short"):
         call_list(d, "negotiated", token_id, collateral=COLLATERAL, payment_token=fee_token.address)
     assert fee_token.balanceOf(d.market.address) == 0
 
@@ -647,116 +616,6 @@ def test_list_auction_rejects_bad_duration(d: Deployment, duration: int) -> None
         d.market.list_auction(token_id, RESERVE, INCREMENT, duration, 0, ETHER, DELIVERY_WINDOW, CONFIRM_WINDOW)
 
 
-# --- list_use_right -----------------------------------------------------------------------------------------
-
-
-def test_list_use_right_keeps_the_token_with_the_owner(d: Deployment, cur: Currency) -> None:
-    set_parameters(d, management_fee=MANAGEMENT_FEE)
-    token_id = d.publish(d.alice)
-    alice_before = d.balance(d.alice)
-    with d.env.prank(d.alice.address):
-        listing_id = d.market.list_use_right(
-            token_id, QUERY_PRICE, MAX_Q, USAGE_WINDOW, cur.address, POLICY_HASH, value=MANAGEMENT_FEE
-        )
-
-    assert_event(
-        d.market,
-        "Listed",
-        listing_id=1,
-        token_id=token_id,
-        seller=d.alice.address,
-        kind=KIND_USE_RIGHT,
-        pricing=PRICING_FIXED,
-        price=QUERY_PRICE,
-        collateral=0,
-        payment_token=cur.address,
-        delivery_window=USAGE_WINDOW,
-        confirm_window=0,
-        management_fee=MANAGEMENT_FEE,
-    )
-    assert_event(d.market, "UseRightTerms", listing_id=1, max_queries=MAX_Q, policy_hash=POLICY_HASH)
-    assert listing_id == 1
-    assert tuple(d.market.listing(1)) == (
-        d.alice.address,
-        token_id,
-        KIND_USE_RIGHT,
-        PRICING_FIXED,
-        LISTING_ACTIVE,
-        QUERY_PRICE,
-        0,
-        cur.address,
-        USAGE_WINDOW,
-        0,
-        MAX_Q,
-    )
-    assert d.catalog.ownerOf(token_id) == d.alice.address
-    assert d.balance(d.alice) == alice_before - MANAGEMENT_FEE
-    assert (d.pending(d.platform), cur.escrowed()) == (MANAGEMENT_FEE, 0)
-    d.assert_solvent(*cur.tokens)
-
-
-@pytest.mark.parametrize("max_queries", [1, MAX_QUERIES])
-def test_list_use_right_accepts_query_bounds(d: Deployment, max_queries: int) -> None:
-    listing_id = d.list_use_right(d.alice, d.publish(d.alice), 1, max_queries, MIN_WINDOW)
-    assert (d.market.listing(listing_id).max_queries, d.market.listing(listing_id).delivery_window) == (
-        max_queries,
-        MIN_WINDOW,
-    )
-
-
-def use_right_args(d: Deployment, token_id: int, **overrides: Any) -> tuple[Any, ...]:
-    args = {
-        "token_id": token_id,
-        "price_per_query": QUERY_PRICE,
-        "max_queries": MAX_Q,
-        "usage_window": USAGE_WINDOW,
-        "payment_token": ETHER,
-        "policy_hash": POLICY_HASH,
-    }
-    args.update(overrides)
-    return tuple(args.values())
-
-
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        ({"price_per_query": 0}, "market: zero price"),
-        ({"max_queries": 0}, "market: bad max queries"),
-        ({"max_queries": MAX_QUERIES + 1}, "market: bad max queries"),
-        ({"usage_window": MIN_WINDOW - 1}, "market: bad usage window"),
-        ({"usage_window": MAX_WINDOW + 1}, "market: bad usage window"),
-        ({"policy_hash": ZERO_BYTES32}, "market: empty policy hash"),
-        ({"payment_token": make_account("not-a-token").address}, "market: token not a contract"),
-    ],
-    ids=["zero-price", "zero-queries", "too-many-queries", "short-window", "long-window", "no-policy", "eoa-token"],
-)
-def test_list_use_right_rejects_bad_terms(d: Deployment, overrides: dict[str, Any], message: str) -> None:
-    token_id = d.publish(d.alice)
-    with d.env.prank(d.alice.address), boa.reverts(message):
-        d.market.list_use_right(*use_right_args(d, token_id, **overrides))
-
-
-def test_list_use_right_rejects_seller_not_audited(d: Deployment) -> None:
-    token_id = d.publish(d.alice)
-    d.set_status(d.acme_id, STATUS_SUSPENDED)
-    with d.env.prank(d.alice.address), boa.reverts("market: seller not audited"):
-        d.market.list_use_right(*use_right_args(d, token_id))
-
-
-def test_list_use_right_rejects_token_of_someone_else(d: Deployment) -> None:
-    token_id = d.publish(d.alice)
-    with d.env.prank(d.bob.address), boa.reverts("market: not token owner"):
-        d.market.list_use_right(*use_right_args(d, token_id))
-
-
-@pytest.mark.parametrize("value", [0, MANAGEMENT_FEE + 1])
-def test_list_use_right_rejects_wrong_management_fee(d: Deployment, value: int) -> None:
-    set_parameters(d, management_fee=MANAGEMENT_FEE)
-    token_id = d.publish(d.alice)
-    with d.env.prank(d.alice.address), boa.reverts("market: wrong value"):
-        d.market.list_use_right(*use_right_args(d, token_id), value=value)
-
-
 # --- cancel -------------------------------------------------------------------------------------------------
 
 
@@ -773,23 +632,6 @@ def test_cancel_returns_the_token_and_the_collateral(d: Deployment, cur: Currenc
     assert (cur.pending(d.alice), cur.escrowed()) == (COLLATERAL, 0)
     d.assert_solvent(*cur.tokens)
     assert d.list_token(d.alice, token_id) == listing_id + 1  # can be listed again
-
-
-def test_cancel_use_right_stops_new_orders_but_running_orders_continue(d: Deployment) -> None:
-    token_id, listing_id, order_id = use_right_order(d, queries=3)
-    with d.env.prank(d.alice.address):
-        d.market.cancel(listing_id)
-    assert_event(d.market, "ListingCancelled", listing_id=listing_id, token_id=token_id, seller=d.alice.address)
-    assert d.market.listing(listing_id).state == LISTING_CANCELLED
-    assert d.catalog.ownerOf(token_id) == d.alice.address
-    assert d.pending(d.alice) == 0
-    with d.env.prank(d.carol.address), boa.reverts("market: listing not active"):
-        d.market.buy_queries(listing_id, 1, value=QUERY_PRICE)
-    record(d, order_id)
-    assert d.market.order(order_id).queries_left == 2
-    d.env.time_travel(seconds=USAGE_WINDOW + 1)
-    d.market.expire(order_id)
-    assert d.pending(d.bob) == 2 * QUERY_PRICE
 
 
 def test_cancel_works_for_suspended_seller(d: Deployment) -> None:
@@ -892,15 +734,10 @@ def test_buy_by_member_of_the_same_organisation(d: Deployment) -> None:
     assert d.buy(d.carol, listing_id) == 1
 
 
-@pytest.mark.parametrize("kind", ["negotiated", "auction", "use-right", "unknown"])
+@pytest.mark.parametrize("kind", ["negotiated", "auction", "unknown"])
 def test_buy_rejects_listing_not_a_fixed_price_sale(d: Deployment, kind: str) -> None:
     token_id = d.publish(d.alice)
-    if kind == "use-right":
-        listing_id = d.list_use_right(d.alice, token_id)
-    elif kind == "unknown":
-        listing_id = 99
-    else:
-        listing_id = call_list(d, kind, token_id)
+    listing_id = 99 if kind == "unknown" else call_list(d, kind, token_id)
     with d.env.prank(d.bob.address), boa.reverts("market: not a fixed-price sale"):
         d.market.buy(listing_id, value=PRICE)
 
@@ -961,13 +798,13 @@ def test_buy_rejects_ether_for_a_token_listing(d: Deployment, demo_token: Any) -
 def test_buy_rejects_token_returning_false(d: Deployment, false_token: Any) -> None:
     _, listing_id = d.publish_and_list(d.alice, payment_token=false_token.address)  # no collateral to pull
     false_token.set_refuse(True)
-    with d.env.prank(d.bob.address), boa.reverts("market: token transfer failed"):
+    with d.env.prank(d.bob.address), boa.reverts("escrow: token transfer failed"):
         d.market.buy(listing_id)
 
 
 def test_buy_rejects_fee_on_transfer_token(d: Deployment, fee_token: Any) -> None:
     _, listing_id = d.publish_and_list(d.alice, payment_token=fee_token.address)
-    with d.env.prank(d.bob.address), boa.reverts("market: token transfer short"):
+    with d.env.prank(d.bob.address), boa.reverts("escrow: token transfer short"):
         d.market.buy(listing_id)
     assert d.market.escrowed(fee_token.address) == 0
 
@@ -1028,10 +865,9 @@ def test_make_offer_accepts_expiry_bounds(d: Deployment, expiry_offset: int) -> 
     assert d.market.offers(offer_id).expiry == d.env.timestamp + expiry_offset
 
 
-@pytest.mark.parametrize("kind", ["fixed", "auction", "use-right"])
+@pytest.mark.parametrize("kind", ["fixed", "auction"])
 def test_make_offer_rejects_listing_not_negotiable(d: Deployment, kind: str) -> None:
-    token_id = d.publish(d.alice)
-    listing_id = d.list_use_right(d.alice, token_id) if kind == "use-right" else call_list(d, kind, token_id)
+    listing_id = call_list(d, kind, d.publish(d.alice))
     with d.env.prank(d.bob.address), boa.reverts("market: not negotiable"):
         d.market.make_offer(listing_id, PRICE, d.env.timestamp + 60, value=PRICE)
 
@@ -1094,7 +930,7 @@ def test_make_offer_rejects_ether_for_a_token_listing(d: Deployment, demo_token:
 
 def test_make_offer_rejects_fee_on_transfer_token(d: Deployment, fee_token: Any) -> None:
     _, listing_id = negotiable(d, Currency(d, fee_token), collateral=0)
-    with d.env.prank(d.bob.address), boa.reverts("market: token transfer short"):
+    with d.env.prank(d.bob.address), boa.reverts("escrow: token transfer short"):
         d.market.make_offer(listing_id, PRICE, d.env.timestamp + 60)
 
 
@@ -1419,10 +1255,9 @@ def test_bidder_may_raise_its_own_bid(d: Deployment) -> None:
     assert d.pending(d.bob) == RESERVE + COLLATERAL
 
 
-@pytest.mark.parametrize("kind", ["fixed", "negotiated", "use-right"])
+@pytest.mark.parametrize("kind", ["fixed", "negotiated"])
 def test_bid_rejects_listing_not_an_auction(d: Deployment, kind: str) -> None:
-    token_id = d.publish(d.alice)
-    listing_id = d.list_use_right(d.alice, token_id) if kind == "use-right" else call_list(d, kind, token_id)
+    listing_id = call_list(d, kind, d.publish(d.alice))
     with d.env.prank(d.bob.address), boa.reverts("market: not an auction"):
         d.market.bid(listing_id, RESERVE, value=RESERVE)
 
@@ -1493,7 +1328,7 @@ def test_bid_rejects_ether_for_a_token_auction(d: Deployment, demo_token: Any) -
 def test_bid_rejects_token_returning_false(d: Deployment, false_token: Any) -> None:
     _, listing_id = auction(d, Currency(d, false_token), collateral=0)
     false_token.set_refuse(True)
-    with d.env.prank(d.bob.address), boa.reverts("market: token transfer failed"):
+    with d.env.prank(d.bob.address), boa.reverts("escrow: token transfer failed"):
         d.market.bid(listing_id, RESERVE)
 
 
@@ -1565,304 +1400,6 @@ def test_settle_rejects_before_the_end(d: Deployment) -> None:
         d.market.settle(listing_id)
 
 
-# --- use-right: buy_queries / record_query / expire ----------------------------------------------------------
-
-
-def test_buy_queries_prepays_the_credit(d: Deployment, cur: Currency) -> None:
-    token_id = d.publish(d.alice)
-    listing_id = d.list_use_right(d.alice, token_id, QUERY_PRICE, MAX_Q, USAGE_WINDOW, cur.address, POLICY_HASH)
-    bob_before = cur.held(d.bob)
-    with d.env.prank(d.bob.address):
-        order_id = d.market.buy_queries(listing_id, 10, value=cur.value(10 * QUERY_PRICE))
-
-    deadline = d.env.timestamp + USAGE_WINDOW
-    assert_event(
-        d.market,
-        "OrderPaid",
-        order_id=1,
-        listing_id=listing_id,
-        buyer=d.bob.address,
-        amount=10 * QUERY_PRICE,
-        fee_bps=FEE_BPS,
-        collateral=0,
-        queries=10,
-        deadline=deadline,
-    )
-    assert order_id == 1
-    assert tuple(d.market.order(1)) == (
-        listing_id,
-        d.bob.address,
-        10 * QUERY_PRICE,
-        ORDER_PAID,
-        FEE_BPS,
-        deadline,
-        10,
-        10,
-    )
-    assert d.market.listing(listing_id).state == LISTING_ACTIVE  # others may buy too
-    assert d.buy_queries(d.carol, listing_id, MAX_Q) == 2
-    assert cur.held(d.bob) == bob_before - 10 * QUERY_PRICE
-    assert cur.escrowed() == (10 + MAX_Q) * QUERY_PRICE
-    assert d.catalog.ownerOf(token_id) == d.alice.address
-    d.assert_solvent(*cur.tokens)
-
-
-@pytest.mark.parametrize("stage", ["sold", "escrowed"])
-def test_buy_queries_rejects_listing_whose_seller_no_longer_owns_the_token(d: Deployment, stage: str) -> None:
-    """Holding the data NFT is owning the data (Catalog): once Alice sold the dataset itself to Bob, or put it in
-    the market's custody for an ownership sale, her use-right listing must stop selling queries to Carol."""
-    token_id = d.publish(d.alice)
-    use_listing = d.list_use_right(d.alice, token_id, QUERY_PRICE)
-    sale_listing = d.list_token(d.alice, token_id, PRICE, **WINDOWS)
-    if stage == "sold":
-        reach(d, d.buy(d.bob, sale_listing), OUTCOME_CONFIRMED)
-        assert d.catalog.ownerOf(token_id) == d.bob.address
-    else:
-        assert d.catalog.ownerOf(token_id) == d.market.address
-    with d.env.prank(d.carol.address), boa.reverts("market: seller not token owner"):
-        d.market.buy_queries(use_listing, 1, value=QUERY_PRICE)
-
-
-@pytest.mark.parametrize("kind", ["fixed", "negotiated", "auction", "unknown"])
-def test_buy_queries_rejects_listing_not_use_right(d: Deployment, kind: str) -> None:
-    listing_id = 99 if kind == "unknown" else call_list(d, kind, d.publish(d.alice))
-    with d.env.prank(d.bob.address), boa.reverts("market: not a use-right listing"):
-        d.market.buy_queries(listing_id, 1, value=PRICE)
-
-
-@pytest.mark.parametrize("queries", [0, MAX_Q + 1])
-def test_buy_queries_rejects_bad_query_count(d: Deployment, queries: int) -> None:
-    listing_id = d.list_use_right(d.alice, d.publish(d.alice), QUERY_PRICE, MAX_Q)
-    with d.env.prank(d.bob.address), boa.reverts("market: bad query count"):
-        d.market.buy_queries(listing_id, queries, value=queries * QUERY_PRICE)
-
-
-@pytest.mark.parametrize(
-    ("who", "message"),
-    [("alice", "market: own listing"), ("erin", "market: buyer not audited"), ("dave", "market: buyer not audited")],
-)
-def test_buy_queries_rejects_ineligible_buyer(d: Deployment, who: str, message: str) -> None:
-    listing_id = d.list_use_right(d.alice, d.publish(d.alice), QUERY_PRICE)
-    with d.env.prank(getattr(d, who).address), boa.reverts(message):
-        d.market.buy_queries(listing_id, 1, value=QUERY_PRICE)
-
-
-def test_buy_queries_rejects_seller_suspended(d: Deployment) -> None:
-    listing_id = d.list_use_right(d.alice, d.publish(d.alice), QUERY_PRICE)
-    d.set_status(d.acme_id, STATUS_SUSPENDED)
-    with d.env.prank(d.bob.address), boa.reverts("market: seller not audited"):
-        d.market.buy_queries(listing_id, 1, value=QUERY_PRICE)
-
-
-@pytest.mark.parametrize("value", [0, 2 * QUERY_PRICE - 1, 2 * QUERY_PRICE + 1])
-def test_buy_queries_rejects_wrong_value(d: Deployment, value: int) -> None:
-    listing_id = d.list_use_right(d.alice, d.publish(d.alice), QUERY_PRICE)
-    with d.env.prank(d.bob.address), boa.reverts("market: wrong value"):
-        d.market.buy_queries(listing_id, 2, value=value)
-
-
-def test_buy_queries_rejects_ether_for_a_token_listing(d: Deployment, demo_token: Any) -> None:
-    d.approve(demo_token, d.bob)
-    listing_id = d.list_use_right(d.alice, d.publish(d.alice), QUERY_PRICE, payment_token=demo_token.address)
-    with d.env.prank(d.bob.address), boa.reverts("market: wrong value"):
-        d.market.buy_queries(listing_id, 1, value=QUERY_PRICE)
-
-
-def test_buy_queries_rejects_fee_on_transfer_token(d: Deployment, fee_token: Any) -> None:
-    listing_id = d.list_use_right(d.alice, d.publish(d.alice), QUERY_PRICE, payment_token=fee_token.address)
-    with d.env.prank(d.bob.address), boa.reverts("market: token transfer short"):
-        d.market.buy_queries(listing_id, 1)
-
-
-def test_record_query_pays_the_seller_per_query(d: Deployment, cur: Currency) -> None:
-    _, _, order_id = use_right_order(d, 3, cur)
-    for index in range(3):
-        query_hash = digest(f"query-{index}")
-        signature = d.sign_query(d.bob, order_id, index, query_hash)
-        with d.env.prank(d.alice.address):
-            d.market.record_query(order_id, query_hash, RESULT_HASH, signature)
-        assert_event(
-            d.market,
-            "QueryAnswered",
-            order_id=order_id,
-            index=index,
-            query_hash=query_hash,
-            result_hash=RESULT_HASH,
-            seller_amount=QUERY_PRICE - QUERY_FEE,
-            fee=QUERY_FEE,
-        )
-        order = d.market.order(order_id)
-        assert (order.amount, order.queries_left, order.queries_total, order.state) == (
-            (2 - index) * QUERY_PRICE,
-            2 - index,
-            3,
-            ORDER_PAID,
-        )
-        assert cur.pending(d.alice) == (index + 1) * (QUERY_PRICE - QUERY_FEE)
-        assert cur.pending(d.platform) == (index + 1) * QUERY_FEE
-        assert cur.escrowed() == (2 - index) * QUERY_PRICE
-        d.assert_solvent(*cur.tokens)
-
-
-def test_record_query_accepts_compact_eip2098_signature(d: Deployment) -> None:
-    _, _, order_id = use_right_order(d, 2)
-    signature = d.sign_query(d.bob, order_id, 0, QUERY_HASH)
-    r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
-    compact = r + ((v - 27) << 255 | s).to_bytes(32, "big")
-    with d.env.prank(d.alice.address):
-        d.market.record_query(order_id, QUERY_HASH, RESULT_HASH, compact)
-        with boa.reverts("market: bad buyer signature"):  # nor can the compact form be replayed
-            d.market.record_query(order_id, QUERY_HASH, RESULT_HASH, compact)
-    assert d.market.order(order_id).queries_left == 1
-
-
-def test_record_query_rejects_replayed_signature(d: Deployment) -> None:
-    """The signed index is the number of queries used so far: once recorded, the signature is spent."""
-    _, _, order_id = use_right_order(d, 3)
-    signature = d.sign_query(d.bob, order_id, 0, QUERY_HASH)
-    with d.env.prank(d.alice.address):
-        d.market.record_query(order_id, QUERY_HASH, RESULT_HASH, signature)
-        with boa.reverts("market: bad buyer signature"):
-            d.market.record_query(order_id, QUERY_HASH, RESULT_HASH, signature)
-    assert d.market.order(order_id).queries_left == 2
-    assert d.pending(d.alice) == QUERY_PRICE - QUERY_FEE
-
-
-@pytest.mark.parametrize("tamper", ["wrong-signer", "wrong-order", "wrong-query", "future-index", "other-market"])
-def test_record_query_rejects_bad_buyer_signature(d: Deployment, market_deployer: Any, tamper: str) -> None:
-    _, _, order_id = use_right_order(d, 3)
-    _, _, other_order = use_right_order(d, 3)
-    signer, signed_order, index, query_hash = d.bob, order_id, 0, QUERY_HASH
-    if tamper == "wrong-signer":
-        signer = d.carol
-    elif tamper == "wrong-order":
-        signed_order = other_order
-    elif tamper == "wrong-query":
-        query_hash = digest("another query")
-    elif tamper == "future-index":
-        index = 1
-    signature = d.sign_query(signer, signed_order, index, query_hash)
-    if tamper == "other-market":  # same order id, index and query, but another market's domain
-        with d.env.prank(d.platform.address):
-            other = market_deployer.deploy(d.registry.address, d.catalog.address, FEE_BPS)
-        message = {
-            "types": QUERY_REQUEST_TYPES,
-            "primaryType": "QueryRequest",
-            "domain": {
-                "name": "Datagora Market",
-                "version": "1",
-                "chainId": d.chain_id,
-                "verifyingContract": other.address,
-            },
-            "message": {"orderId": order_id, "index": 0, "queryHash": QUERY_HASH},
-        }
-        signature = bytes(Account.sign_message(encode_typed_data(full_message=message), d.bob.key).signature)
-    with d.env.prank(d.alice.address), boa.reverts("market: bad buyer signature"):
-        d.market.record_query(order_id, QUERY_HASH, RESULT_HASH, signature)
-
-
-@pytest.mark.parametrize("stage", ["unknown", "expired"])
-def test_record_query_rejects_order_not_paid(d: Deployment, stage: str) -> None:
-    _, _, order_id = use_right_order(d, 3)
-    if stage == "unknown":
-        order_id += 1
-    else:
-        d.env.time_travel(seconds=USAGE_WINDOW + 1)
-        d.market.expire(order_id)
-    signature = d.sign_query(d.bob, order_id, 0, QUERY_HASH)
-    with d.env.prank(d.alice.address), boa.reverts("market: order not paid"):
-        d.market.record_query(order_id, QUERY_HASH, RESULT_HASH, signature)
-
-
-def test_record_query_rejects_ownership_order(d: Deployment) -> None:
-    _, _, order_id = ownership_order(d)
-    signature = d.sign_query(d.bob, order_id, 0, QUERY_HASH)
-    with d.env.prank(d.alice.address), boa.reverts("market: not a use-right order"):
-        d.market.record_query(order_id, QUERY_HASH, RESULT_HASH, signature)
-
-
-@pytest.mark.parametrize("who", ["bob", "carol", "platform"])
-def test_record_query_rejects_not_seller(d: Deployment, who: str) -> None:
-    _, _, order_id = use_right_order(d, 3)
-    signature = d.sign_query(d.bob, order_id, 0, QUERY_HASH)
-    with d.env.prank(getattr(d, who).address), boa.reverts("market: not seller"):
-        d.market.record_query(order_id, QUERY_HASH, RESULT_HASH, signature)
-
-
-def test_record_query_rejects_after_the_usage_window(d: Deployment) -> None:
-    _, _, order_id = use_right_order(d, 3)
-    d.env.time_travel(seconds=USAGE_WINDOW)
-    record(d, order_id)  # at the deadline: still usable
-    d.env.time_travel(seconds=1)
-    signature = d.sign_query(d.bob, order_id, 1, QUERY_HASH)
-    with d.env.prank(d.alice.address), boa.reverts("market: usage window over"):
-        d.market.record_query(order_id, QUERY_HASH, RESULT_HASH, signature)
-
-
-def test_record_query_rejects_when_no_queries_left(d: Deployment) -> None:
-    _, _, order_id = use_right_order(d, 1)
-    record(d, order_id)
-    signature = d.sign_query(d.bob, order_id, 1, QUERY_HASH)
-    with d.env.prank(d.alice.address), boa.reverts("market: no queries left"):
-        d.market.record_query(order_id, QUERY_HASH, RESULT_HASH, signature)
-
-
-@pytest.mark.parametrize(("used", "state"), [(0, ORDER_REFUNDED), (4, ORDER_COMPLETED), (10, ORDER_COMPLETED)])
-def test_expire_returns_the_unused_credit(d: Deployment, cur: Currency, used: int, state: int) -> None:
-    _, listing_id, order_id = use_right_order(d, 10, cur)
-    for _ in range(used):
-        record(d, order_id)
-    d.env.time_travel(seconds=USAGE_WINDOW + 1)
-    with d.env.prank(d.mallory.address):
-        d.market.expire(order_id)
-
-    refund = (10 - used) * QUERY_PRICE
-    assert_event(
-        d.market,
-        "Settled",
-        order_id=order_id,
-        listing_id=listing_id,
-        outcome=OUTCOME_USE_RIGHT_EXPIRED,
-        seller_credit=0,
-        buyer_credit=refund,
-        fee=0,
-    )
-    order = d.market.order(order_id)
-    assert (order.state, order.amount, order.queries_left) == (state, 0, 10 - used)
-    assert tuple(d.market.order_parties(order_id)) == (d.bob.address, d.alice.address, state)
-    assert cur.pending(d.bob) == refund
-    assert cur.pending(d.alice) == used * (QUERY_PRICE - QUERY_FEE)
-    assert cur.escrowed() == 0
-    d.assert_solvent(*cur.tokens)
-
-
-@pytest.mark.parametrize("stage", ["unknown", "expired"])
-def test_expire_rejects_order_not_paid(d: Deployment, stage: str) -> None:
-    _, _, order_id = use_right_order(d, 3)
-    d.env.time_travel(seconds=USAGE_WINDOW + 1)
-    if stage == "unknown":
-        order_id += 1
-    else:
-        d.market.expire(order_id)
-    with boa.reverts("market: order not paid"):
-        d.market.expire(order_id)
-    assert d.pending(d.bob) == (3 * QUERY_PRICE if stage == "expired" else 0)
-
-
-def test_expire_rejects_ownership_order(d: Deployment) -> None:
-    _, _, order_id = ownership_order(d)
-    d.env.time_travel(seconds=MAX_WINDOW)
-    with boa.reverts("market: not a use-right order"):
-        d.market.expire(order_id)
-
-
-def test_expire_rejects_within_the_usage_window(d: Deployment) -> None:
-    _, _, order_id = use_right_order(d, 3)
-    d.env.time_travel(seconds=USAGE_WINDOW)
-    with boa.reverts("market: usage window not over"):
-        d.market.expire(order_id)
-
-
 # --- deliver ------------------------------------------------------------------------------------------------
 
 
@@ -1902,12 +1439,6 @@ def test_deliver_rejects_order_not_paid(d: Deployment, stage: str) -> None:
     else:
         reach(d, order_id, OUTCOME_CONFIRMED if stage == "completed" else OUTCOME_NOT_DELIVERED)
     with d.env.prank(d.alice.address), boa.reverts("market: order not paid"):
-        d.market.deliver(order_id, DELIVERY_HASH)
-
-
-def test_deliver_rejects_use_right_order(d: Deployment) -> None:
-    _, _, order_id = use_right_order(d, 1)
-    with d.env.prank(d.alice.address), boa.reverts("market: use-right order"):
         d.market.deliver(order_id, DELIVERY_HASH)
 
 
@@ -2016,14 +1547,11 @@ def test_confirm_rejects_not_buyer(d: Deployment, who: str) -> None:
         d.market.confirm(order_id)
 
 
-@pytest.mark.parametrize("stage", ["paid", "completed", "refunded", "use-right"])
+@pytest.mark.parametrize("stage", ["paid", "completed", "refunded"])
 def test_confirm_rejects_order_not_delivered(d: Deployment, stage: str) -> None:
-    if stage == "use-right":
-        _, _, order_id = use_right_order(d, 1)
-    else:
-        _, _, order_id = ownership_order(d)
-        if stage != "paid":
-            reach(d, order_id, OUTCOME_CONFIRMED if stage == "completed" else OUTCOME_NOT_DELIVERED)
+    _, _, order_id = ownership_order(d)
+    if stage != "paid":
+        reach(d, order_id, OUTCOME_CONFIRMED if stage == "completed" else OUTCOME_NOT_DELIVERED)
     with d.env.prank(d.bob.address), boa.reverts("market: order not delivered"):
         d.market.confirm(order_id)
 
@@ -2124,10 +1652,10 @@ def test_resolve_rejects_after_the_dispute_deadline(d: Deployment) -> None:
         d.market.resolve(order_id, RULING_FOR_SELLER, EVIDENCE_HASH)
 
 
-@pytest.mark.parametrize("stage", ["paid", "disputed", "completed", "use-right"])
+@pytest.mark.parametrize("stage", ["paid", "disputed", "completed", "unknown"])
 def test_release_rejects_order_not_delivered(d: Deployment, stage: str) -> None:
-    if stage == "use-right":
-        _, _, order_id = use_right_order(d, 1)
+    if stage == "unknown":
+        order_id = 99
     elif stage == "disputed":
         _, _, order_id = disputed(d)
     else:
@@ -2147,13 +1675,6 @@ def test_release_rejects_at_the_confirm_deadline(d: Deployment) -> None:
     d.env.time_travel(seconds=1)
     with d.env.prank(d.alice.address):
         d.market.release(order_id)
-
-
-def test_refund_rejects_use_right_order(d: Deployment) -> None:
-    _, _, order_id = use_right_order(d, 1)
-    d.env.time_travel(seconds=USAGE_WINDOW + 1)
-    with boa.reverts("market: use-right order"):
-        d.market.refund(order_id)
 
 
 @pytest.mark.parametrize("stage", ["unknown", "delivered", "completed", "refunded"])
@@ -2223,7 +1744,7 @@ def test_withdraw_pays_token(d: Deployment, demo_token: Any) -> None:
 def test_withdraw_pays_the_management_fee(d: Deployment) -> None:
     set_parameters(d, management_fee=MANAGEMENT_FEE)
     d.publish_and_list(d.alice)
-    d.list_use_right(d.bob, d.publish(d.bob))
+    d.publish_and_list(d.bob)
     platform_before = d.balance(d.platform)
     with d.env.prank(d.platform.address):
         d.market.withdraw(ETHER)
@@ -2239,13 +1760,13 @@ def test_withdraw_keeps_currencies_apart(d: Deployment, demo_token: Any) -> None
     _, _, order_id = ownership_order(d, cur=Currency(d, demo_token))
     reach(d, order_id, OUTCOME_NOT_DELIVERED)
     assert d.pending(d.bob, demo_token.address) == PRICE + 2 * COLLATERAL
-    with d.env.prank(d.bob.address), boa.reverts("market: nothing to withdraw"):
+    with d.env.prank(d.bob.address), boa.reverts("escrow: nothing to withdraw"):
         d.market.withdraw(ETHER)
 
 
 @pytest.mark.parametrize("who", ["alice", "bob", "platform", "mallory"])
 def test_withdraw_rejects_nothing_owed(d: Deployment, who: str) -> None:
-    with d.env.prank(getattr(d, who).address), boa.reverts("market: nothing to withdraw"):
+    with d.env.prank(getattr(d, who).address), boa.reverts("escrow: nothing to withdraw"):
         d.market.withdraw(ETHER)
 
 
@@ -2255,7 +1776,7 @@ def test_withdraw_twice_pays_once(d: Deployment) -> None:
     with d.env.prank(d.alice.address):
         d.market.withdraw(ETHER)
         balance = d.balance(d.alice)
-        with boa.reverts("market: nothing to withdraw"):
+        with boa.reverts("escrow: nothing to withdraw"):
             d.market.withdraw(ETHER)
     assert d.balance(d.alice) == balance
 
@@ -2265,7 +1786,7 @@ def test_withdraw_rejects_token_returning_false_and_keeps_the_debt(d: Deployment
     _, _, order_id = ownership_order(d, cur=cur)
     reach(d, order_id, OUTCOME_NOT_DELIVERED)
     false_token.set_refuse(True)
-    with d.env.prank(d.bob.address), boa.reverts("market: token transfer failed"):
+    with d.env.prank(d.bob.address), boa.reverts("escrow: token transfer failed"):
         d.market.withdraw(false_token.address)
     assert cur.pending(d.bob) == PRICE + 2 * COLLATERAL
     false_token.set_refuse(False)
@@ -2286,33 +1807,8 @@ def test_views_of_unknown_ids_are_empty(d: Deployment) -> None:
     assert tuple(d.market.auctions(1)) == (0, 0, ZERO_ADDRESS, 0)
 
 
-def test_query_digest_is_the_eip712_hash(d: Deployment) -> None:
-    message = {
-        "types": QUERY_REQUEST_TYPES,
-        "primaryType": "QueryRequest",
-        "domain": {
-            "name": "Datagora Market",
-            "version": "1",
-            "chainId": d.chain_id,
-            "verifyingContract": d.market.address,
-        },
-        "message": {"orderId": 7, "index": 3, "queryHash": QUERY_HASH},
-    }
-    signable = encode_typed_data(full_message=message)
-    expected = keccak(b"\x19\x01" + signable.header + signable.body)
-    assert d.market.query_digest(7, 3, QUERY_HASH) == expected
-
-
 def test_listing_packs_large_terms(d: Deployment) -> None:
-    """Windows, query counts and deadlines share storage slots: the largest accepted values round-trip."""
-    listing_id = d.list_use_right(d.alice, d.publish(d.alice), 2**255, MAX_QUERIES, MAX_WINDOW)
-    listing = d.market.listing(listing_id)
-    assert (listing.price, listing.max_queries, listing.delivery_window, listing.kind) == (
-        2**255,
-        MAX_QUERIES,
-        MAX_WINDOW,
-        KIND_USE_RIGHT,
-    )
+    """Windows, fee rate and deadlines share storage slots: the largest accepted values round-trip."""
     set_parameters(d, fee_bps=MAX_FEE_BPS)
     listing_id = d.list_token(d.alice, d.publish(d.alice), 10**21, MAX_WINDOW, MAX_WINDOW)
     order_id = d.buy(d.bob, listing_id)
@@ -2476,41 +1972,6 @@ def test_negotiation_top_up_and_change_fuzz(d: Deployment, amount: int, counters
 
 @FUZZ
 @given(
-    price=st.integers(min_value=1, max_value=10**20),
-    bought=st.integers(min_value=1, max_value=12),
-    used=st.integers(min_value=0, max_value=14),
-    fee_bps=st.integers(min_value=0, max_value=MAX_FEE_BPS),
-)
-def test_use_right_query_counts_fuzz(d: Deployment, price: int, bought: int, used: int, fee_bps: int) -> None:
-    """Recording stops at the prepaid count; after expiry the seller has used * (price - fee), the platform
-    used * fee and the buyer the unused credit, with fee = price * fee_bps // 10_000 per query."""
-    with d.env.anchor():
-        set_parameters(d, fee_bps=fee_bps)
-        token_id = d.publish(d.alice)
-        listing_id = d.list_use_right(d.alice, token_id, price, 12, USAGE_WINDOW)
-        order_id = d.buy_queries(d.bob, listing_id, bought)
-        for index in range(used):
-            if index >= bought:
-                signature = d.sign_query(d.bob, order_id, index, QUERY_HASH)
-                with d.env.prank(d.alice.address), boa.reverts("market: no queries left"):
-                    d.market.record_query(order_id, QUERY_HASH, RESULT_HASH, signature)
-                break
-            record(d, order_id)
-        done = min(used, bought)
-        fee = price * fee_bps // 10_000
-        assert d.market.order(order_id).queries_left == bought - done
-        d.env.time_travel(seconds=USAGE_WINDOW + 1)
-        d.market.expire(order_id)
-        assert d.pending(d.alice) == done * (price - fee)
-        assert d.pending(d.platform) == done * fee
-        assert d.pending(d.bob) == (bought - done) * price
-        assert d.market.order(order_id).state == (ORDER_REFUNDED if done == 0 else ORDER_COMPLETED)
-        assert d.market.escrowed(ETHER) == 0
-        d.assert_solvent()
-
-
-@FUZZ
-@given(
     management_fee=st.integers(min_value=0, max_value=MAX_MANAGEMENT_FEE),
     collateral=st.integers(min_value=0, max_value=10**21),
     delta=st.integers(min_value=-2, max_value=2),
@@ -2532,28 +1993,9 @@ def test_listing_value_fuzz(d: Deployment, management_fee: int, collateral: int,
         d.assert_solvent()
 
 
-def test_order_amount_above_the_packed_width_is_refused(d: Deployment) -> None:
-    """Orders keep their amount in 160 bits (Market.vy storage packing): a larger amount — only possible with an
-    ERC-20 of absurd supply — is refused instead of being truncated."""
+def test_packed_listing_round_trips_every_field(d: Deployment) -> None:
+    """listing() unpacks exactly what was listed (seller, token, kind, pricing, state, windows, collateral)."""
     token_id = d.publish(d.alice)
-    listing_id = d.list_use_right(d.alice, token_id, 2**150, 2**10)
-    with d.env.prank(d.bob.address):
-        d.env.set_balance(d.bob.address, 2**200)
-        with boa.reverts("market: amount too large"):
-            d.market.buy_queries(listing_id, 2**10, value=2**160)
-    with d.env.prank(d.bob.address):
-        d.market.buy_queries(listing_id, 2**10 - 1, value=2**150 * (2**10 - 1))
-    assert d.market.order(d.market.order_count()).amount == 2**150 * (2**10 - 1)
-
-
-@pytest.mark.parametrize("kind", ["fixed", "use-right"])
-def test_packed_listing_round_trips_every_field(d: Deployment, kind: str) -> None:
-    """listing() unpacks exactly what was listed (seller, token, kind, pricing, state, windows, max queries)."""
-    token_id = d.publish(d.alice)
-    if kind == "fixed":
-        listing_id = d.list_token(d.alice, token_id, PRICE, MAX_WINDOW, MAX_WINDOW, collateral=7)
-        expected = (d.alice.address, token_id, 1, 1, LISTING_ACTIVE, PRICE, 7, ETHER, MAX_WINDOW, MAX_WINDOW, 0)
-    else:
-        listing_id = d.list_use_right(d.alice, token_id, QUERY_PRICE, 1_000_000, MAX_WINDOW)
-        expected = (d.alice.address, token_id, 2, 1, LISTING_ACTIVE, QUERY_PRICE, 0, ETHER, MAX_WINDOW, 0, 1_000_000)
+    listing_id = d.list_token(d.alice, token_id, PRICE, MAX_WINDOW, MAX_WINDOW, collateral=7)
+    expected = (d.alice.address, token_id, 1, 1, LISTING_ACTIVE, PRICE, 7, ETHER, MAX_WINDOW, MAX_WINDOW, 0)
     assert tuple(d.market.listing(listing_id)) == expected

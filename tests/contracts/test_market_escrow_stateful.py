@@ -1,22 +1,23 @@
-"""Stateful fuzzing of the Market against a Python model (hypothesis ``RuleBasedStateMachine``).
+"""Stateful fuzzing of the Market and UseRights against a Python model (hypothesis ``RuleBasedStateMachine``).
 
 Four traders in three organisations (Alice and Carol in Acme, Bob in Beta, Dave in Gamma, which starts
-ToAudit), a customer (Erin), a stranger (Mallory), the supervisor and the platform (the Market's owner, arbiter
-and fee recipient) interleave every Market action at random: list (fixed price, negotiable, English auction,
-use-right), cancel, buy, buy_queries, record_query (with valid, compact EIP-2098, forged, replayed and malformed
-buyer signatures), expire, make_offer, counter_offer, accept_offer, accept_counter, reject_offer,
-withdraw_offer, bid, settle, deliver, confirm, dispute (buyer, platform or stranger), resolve (each ruling),
-release, refund and withdraw, in ether and in a DemoToken ERC-20 (with finite allowances and a trader short of
-tokens), while the platform changes the brokerage fee, the management fee and the dispute window, the
+ToAudit), a customer (Erin), a stranger (Mallory), the supervisor and the platform (owner, arbiter and fee
+recipient of both) interleave every action of the two sale contracts at random: list (fixed price, negotiable,
+English auction; use-right in UseRights), cancel, buy, buy_queries, record_query (with valid, compact EIP-2098,
+forged, replayed and malformed buyer signatures), expire, make_offer, counter_offer, accept_offer,
+accept_counter, reject_offer, withdraw_offer, bid, settle, deliver, confirm, dispute (buyer, platform or
+stranger), resolve (each ruling), release, refund and withdraw (from either contract), in ether and in a
+DemoToken ERC-20 (with finite allowances and a trader short of tokens), while the platform changes the
+brokerage fees, the management fees and the dispute window, the
 supervisor audits and suspends organisations, and time passes (landing on and next to every deadline). Every
 call's outcome is predicted by the model: its effects and events, or its exact revert message.
 
 Invariants after every step:
 
-* solvency, for ether and for the token: market balance == ``escrowed(token)`` + sum of
-  ``pending_withdrawals(account, token)`` over all accounts, and ``escrowed`` equals what the live listings,
-  auctions, offers and orders hold (seller collateral, highest bid + collateral, offer + collateral, price + both
-  collaterals, unused use-right credit), recomputed from scratch;
+* solvency, for each sale contract (each has its own escrow book), for ether and for the token: its balance ==
+  ``escrowed(token)`` + sum of ``pending_withdrawals(account, token)`` over all accounts, and ``escrowed``
+  equals what the live listings, auctions, offers and orders hold (seller collateral, highest bid + collateral,
+  offer + collateral, price + both collaterals, unused use-right credit), recomputed from scratch;
 * the chain agrees with the model: counters, parameters, pending amounts, every account's ether and token
   balance, and the listings / auctions / offers / orders / NFTs / allowances the step touched (all of them
   every ``FULL_CHECK_EVERY`` steps and at the end of a run);
@@ -34,12 +35,15 @@ Most runs start from a seeded market (orders Paid, Delivered and Disputed, open 
 auction with a bid, a use-right order), rules run only when they have something to act on (preconditions),
 each rule gets one input wrong a quarter of the time (``flaw``) and time-sensitive rules may first let time
 reach their deal's deadline or pass it by one second (``when``), so deep paths, every guard and every deadline
-boundary are all reached. The bugs it found in Market.vy (fixed) keep a regression test each at the end.
+boundary are all reached. Listing and order ids of UseRights start above ``USE_RIGHTS_ID_OFFSET``, so the model
+keeps the deals of both contracts in one table; a rule sends an id of the other contract now and then (an id the
+contract does not know). The bugs it found in Market.vy (fixed) keep a regression test each at the end.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import time
 from collections import Counter
@@ -105,6 +109,7 @@ from tests.contracts.contract_kit import (
     STATUS_AUDITED,
     STATUS_SUSPENDED,
     STATUS_TO_AUDIT,
+    USE_RIGHTS_ID_OFFSET,
     ZERO_ADDRESS,
     ZERO_BYTES32,
     Deployment,
@@ -112,7 +117,8 @@ from tests.contracts.contract_kit import (
     events,
 )
 
-MAX_AMOUNT = 2**160 - 1  # Market.MAX_AMOUNT: the largest order amount its packed storage holds
+MAX_AMOUNT = 2**160 - 1  # states.MAX_AMOUNT: the largest order amount the packed order storage holds
+OFFSET = USE_RIGHTS_ID_OFFSET
 MAX_UINT256 = 2**256 - 1
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
@@ -122,7 +128,7 @@ DAVE_TOKEN_BALANCE = 5 * 10**18  # Dave is short of tokens: large token payments
 DAVE_ALLOWANCE = 10**21  # Dave's finite allowance shrinks with every pull
 FULL_CHECK_EVERY = 10  # steps between comparisons of every listing / auction / offer / order with the chain
 SLOW_STEPS_REQUIRED = 10_000
-# Every Market (and Registry) action the rules call; the slow test checks each one succeeded at least once.
+# Every Market, UseRights (and Registry) action the rules call; the slow test checks each one succeeded at least once.
 ACTIONS = (
     "list",
     "list_negotiable",
@@ -149,10 +155,11 @@ ACTIONS = (
     "refund",
     "withdraw",
     "set_parameters",
+    "set_use_right_parameters",
     "set_status",
 )
 
-# Order state transitions Market.vy allows; COMPLETED and REFUNDED are final.
+# Order state transitions Market.vy and UseRights.vy allow; COMPLETED and REFUNDED are final.
 ORDER_TRANSITIONS = {
     ORDER_PAID: {ORDER_DELIVERED, ORDER_COMPLETED, ORDER_REFUNDED},
     ORDER_DELIVERED: {ORDER_DISPUTED, ORDER_COMPLETED},
@@ -178,6 +185,7 @@ UNLIKELY = st.sampled_from([False, False, False, True])
 PRICES = st.one_of(st.sampled_from([1, 3, 10_000, 10**15, 10**18, 10**20]), st.integers(1, 10**19))
 COLLATERALS = st.sampled_from([0, 0, 1, 10**15, 10**18])
 PAYMENTS = st.sampled_from(["ether", "token"])
+BOOKS = st.sampled_from(["market", "use-rights"])
 WINDOWS = st.sampled_from([MIN_WINDOW, MIN_WINDOW + 1, 3_600, 3_600, 86_400, 86_400, MAX_WINDOW])
 BAD_WINDOWS = (0, MIN_WINDOW - 1, MAX_WINDOW + 1)
 INCREMENTS = st.sampled_from([1, 10**15, 10**18])
@@ -319,59 +327,63 @@ def is_refundable(order: OrderM) -> bool:
 
 @dataclass
 class Model:
-    """What the Market, the Catalog and the DemoToken should hold, owe and say."""
+    """What the Market, UseRights, the Catalog and the DemoToken should hold, owe and say. ``escrowed`` and
+    ``pending`` are kept per book (the contract's address); ``allowance`` per (owner, spender)."""
 
     owner: str
     market: str
     fee_bps: int
     management_fee: int
     dispute_window: int
+    ur_fee_bps: int
+    ur_management_fee: int
     member_of: dict[str, int]
     status: dict[int, int]
     nft_owner: dict[int, str]
     ether: dict[str, int]
     tokens: dict[str, int]
-    allowance: dict[str, int]
+    allowance: dict[tuple[str, str], int]
     listings: dict[int, ListingM] = field(default_factory=dict)
     auctions: dict[int, AuctionM] = field(default_factory=dict)
     orders: dict[int, OrderM] = field(default_factory=dict)
     offers: dict[int, OfferM] = field(default_factory=dict)
     order_of_offer: dict[int, int] = field(default_factory=dict)
-    pending: dict[tuple[str, str], int] = field(default_factory=dict)
-    escrowed: dict[str, int] = field(default_factory=dict)
+    pending: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    escrowed: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def audited(self, account: str) -> bool:
         """Registry.is_audited: a member of an Audited organisation."""
         organisation = self.member_of.get(account)
         return organisation is not None and self.status[organisation] == STATUS_AUDITED
 
-    def pull_error(self, payer: str, payment_token: str, amount: int) -> str | None:
-        """The revert of Market._pull_token (snekmate ERC-20: allowance first, then balance)."""
+    def pull_error(self, book: str, payer: str, payment_token: str, amount: int) -> str | None:
+        """The revert of escrow._pull_token into ``book`` (snekmate ERC-20: allowance first, then balance)."""
         if payment_token == ETHER or amount == 0:
             return None
-        if self.allowance[payer] < amount:
+        if self.allowance[(payer, book)] < amount:
             return "erc20: insufficient allowance"
         if self.tokens[payer] < amount:
             return "erc20: transfer amount exceeds balance"
         return None
 
-    def take(self, payer: str, payment_token: str, amount: int) -> None:
-        """Escrow ``amount`` from ``payer`` (ether already left with msg.value; a token by transferFrom)."""
+    def take(self, book: str, payer: str, payment_token: str, amount: int) -> None:
+        """Escrow ``amount`` from ``payer`` in ``book`` (ether already left with msg.value; a token by
+        transferFrom)."""
         if payment_token != ETHER and amount > 0:
             self.tokens[payer] -= amount
-            if self.allowance[payer] != MAX_UINT256:
-                self.allowance[payer] -= amount
-        self.escrowed[payment_token] += amount
+            if self.allowance[(payer, book)] != MAX_UINT256:
+                self.allowance[(payer, book)] -= amount
+        self.escrowed[(book, payment_token)] += amount
 
-    def release(self, account: str, payment_token: str, amount: int) -> None:
-        """Market._release_escrow: move ``amount`` from escrow to what ``account`` may withdraw."""
-        self.escrowed[payment_token] -= amount
-        assert self.escrowed[payment_token] >= 0, f"escrow of {payment_token} would go negative"
-        self.credit(account, payment_token, amount)
+    def release(self, book: str, account: str, payment_token: str, amount: int) -> None:
+        """escrow._release: move ``amount`` from ``book``'s escrow to what ``account`` may withdraw there."""
+        self.escrowed[(book, payment_token)] -= amount
+        assert self.escrowed[(book, payment_token)] >= 0, f"escrow of {payment_token} would go negative"
+        self.credit(book, account, payment_token, amount)
 
-    def credit(self, account: str, payment_token: str, amount: int) -> None:
+    def credit(self, book: str, account: str, payment_token: str, amount: int) -> None:
         if amount > 0:
-            key = (account, payment_token)
+            key = (book, account, payment_token)
             self.pending[key] = self.pending.get(key, 0) + amount
 
     def set_order_state(self, order_id: int, state: int) -> None:
@@ -396,7 +408,8 @@ def counted(function: Callable[..., None]) -> Callable[..., None]:
 
 
 class MarketMachine(RuleBasedStateMachine):
-    """Rules drive the real Market; the model predicts each outcome. Class attributes are bound per test."""
+    """Rules drive the real Market and UseRights; the model predicts each outcome. Class attributes are bound per
+    test."""
 
     d: ClassVar[Deployment]
     token: ClassVar[Any]
@@ -413,13 +426,22 @@ class MarketMachine(RuleBasedStateMachine):
         self.recording = True
         self.steps_here = 0
         self.market = str(d.market.address)
+        self.use_rights = str(d.use_rights.address)
+        self.books = (self.market, self.use_rights)
+        self.ur = dataclasses.replace(d, market=d.use_rights)  # the kit's helpers (sign_query) on UseRights
         self.token_address = str(self.token.address)
         self.signers = {account.address: account for account in d.actors}
         self.everyone = list(self.signers)
         self.traders = [d.alice.address, d.carol.address, d.bob.address, d.dave.address]
         self.stranger = d.mallory.address
         self.bogus_token = d.erin.address  # an account, not a contract
-        self.ether_holders = [*self.everyone, self.market, d.catalog.address, d.registry.address, self.token_address]
+        self.ether_holders = [
+            *self.everyone,
+            *self.books,
+            d.catalog.address,
+            d.registry.address,
+            self.token_address,
+        ]
         self.organisations = (d.acme_id, d.beta_id, d.gamma_id)
         self.model = Model(
             owner=str(d.market.owner()),
@@ -427,6 +449,8 @@ class MarketMachine(RuleBasedStateMachine):
             fee_bps=int(d.market.fee_bps()),
             management_fee=int(d.market.management_fee()),
             dispute_window=int(d.market.dispute_window()),
+            ur_fee_bps=int(d.use_rights.fee_bps()),
+            ur_management_fee=int(d.use_rights.management_fee()),
             member_of={
                 a: int(d.registry.organisation_of(a))
                 for a in self.everyone
@@ -436,10 +460,11 @@ class MarketMachine(RuleBasedStateMachine):
             nft_owner={t: str(d.catalog.ownerOf(t)) for t in range(1, int(d.catalog.dataset_count()) + 1)},
             ether={a: d.balance(a) for a in self.everyone},
             tokens={a: int(self.token.balanceOf(a)) for a in self.everyone},
-            allowance={a: int(self.token.allowance(a, self.market)) for a in self.everyone},
-            escrowed={ETHER: int(d.market.escrowed(ETHER)), self.token_address: int(d.market.escrowed(self.token))},
+            allowance={(a, b): int(self.token.allowance(a, b)) for a in self.everyone for b in self.books},
+            escrowed={(b, t): int(self.contract_at(b).escrowed(t)) for b in self.books for t in self.payment_tokens},
         )
-        assert self.model.escrowed == {ETHER: 0, self.token_address: 0}
+        assert set(self.model.escrowed.values()) == {0}
+        assert str(d.use_rights.owner()) == self.model.owner
         self.total_ether = sum(d.balance(a) for a in self.ether_holders)
         self.total_tokens = int(self.token.totalSupply())
         self.watched: dict[str, set[Any]] = {
@@ -470,6 +495,7 @@ class MarketMachine(RuleBasedStateMachine):
             type(self).outcomes[(action, outcome)] += 1
         assert value <= self.model.ether[sender], "the test would overdraw an account"
         self.watched["accounts"].add(sender)
+        self.last_contract = getattr(call, "contract", None)
         if error is not None:
             with boa.reverts(error):
                 call(*args, sender=sender, value=value)
@@ -479,9 +505,10 @@ class MarketMachine(RuleBasedStateMachine):
         return result
 
     def expect(self, name: str, **fields: Any) -> None:
-        """The Market's last call emitted exactly one ``name`` event with these arguments (all of them)."""
-        found = events(self.d.market, name)
-        assert len(found) == 1, f"expected one {name} event, got {self.d.market.get_logs()}"
+        """The last call's contract emitted exactly one ``name`` event with these arguments (all of them)."""
+        contract = self.last_contract
+        found = events(contract, name)
+        assert len(found) == 1, f"expected one {name} event, got {contract.get_logs()}"
         actual = found[0]._asdict()
         actual.pop("address")
         assert actual == fields, name
@@ -503,6 +530,45 @@ class MarketMachine(RuleBasedStateMachine):
     def payment_token(self, payment: str) -> str:
         return {"ether": ETHER, "token": self.token_address}[payment]
 
+    @property
+    def payment_tokens(self) -> tuple[str, str]:
+        return (ETHER, self.token_address)
+
+    def contract_at(self, book: str) -> Any:
+        return self.d.use_rights if book == self.use_rights else self.d.market
+
+    @staticmethod
+    def is_use_right_id(entity_id: int) -> bool:
+        """UseRights numbers its listings and orders above OFFSET, the Market below."""
+        return entity_id > OFFSET
+
+    def contract_of(self, entity_id: int) -> Any:
+        """The contract that knows listing or order ``entity_id``."""
+        return self.d.use_rights if self.is_use_right_id(entity_id) else self.d.market
+
+    def market_listing(self, listing_id: int) -> ListingM:
+        """What the Market's ``listing()`` says: nothing for a UseRights id."""
+        return NO_LISTING if self.is_use_right_id(listing_id) else self.model.listings.get(listing_id, NO_LISTING)
+
+    def use_right_listing(self, listing_id: int) -> ListingM:
+        """What UseRights' ``listing()`` says: nothing for a Market id."""
+        if not self.is_use_right_id(listing_id):
+            return NO_LISTING
+        return self.model.listings.get(listing_id, NO_LISTING)
+
+    def market_order(self, order_id: int) -> OrderM:
+        return NO_ORDER if self.is_use_right_id(order_id) else self.model.orders.get(order_id, NO_ORDER)
+
+    def use_right_order(self, order_id: int) -> OrderM:
+        return self.model.orders.get(order_id, NO_ORDER) if self.is_use_right_id(order_id) else NO_ORDER
+
+    @staticmethod
+    def next_id(entities: dict[int, Any], use_right: bool) -> int:
+        """The id the next listing or order of the Market (or of UseRights) gets."""
+        if use_right:
+            return OFFSET + 1 + sum(1 for i in entities if i > OFFSET)
+        return 1 + sum(1 for i in entities if i <= OFFSET)
+
     def caller(self, right: bool, party: str, pick: int) -> str:
         """The right party, or any account (possibly the right one)."""
         return party if right and party in self.signers else self.everyone[pick % len(self.everyone)]
@@ -521,17 +587,23 @@ class MarketMachine(RuleBasedStateMachine):
 
     @staticmethod
     def choose(fit: bool, pick: int, good: list[int], existing: list[int]) -> int:
-        """An id from ``good`` when ``fit`` and there is one, else any existing id or the next, unknown one."""
-        pool = good if fit and good else [*existing, len(existing) + 1]
+        """An id from ``good`` when ``fit`` and there is one, else any existing id (of either contract) or the
+        next, unknown one of the Market or of UseRights."""
+        market_ids = [i for i in existing if i <= OFFSET]
+        unknown = [len(market_ids) + 1, OFFSET + len(existing) - len(market_ids) + 1]
+        pool = good if fit and good else [*existing, *unknown]
         return pool[pick % len(pool)]
 
-    def pay_error(self, payer: str, payment_token: str, amount: int, value: int) -> str | None:
-        """The revert of Market._pull: ether must arrive as msg.value, a token by transferFrom with no value."""
+    def pay_error(self, payer: str, payment_token: str, amount: int, value: int, book: str | None = None) -> str | None:
+        """The revert of a payment into ``book`` (default the Market): ether must arrive as msg.value (checked by
+        the contract, "module: wrong value"), a token by transferFrom with no value (escrow._pull_token)."""
+        book = book or self.market
+        wrong = "use-rights: wrong value" if book == self.use_rights else "market: wrong value"
         if payment_token == ETHER:
-            return None if value == amount else "market: wrong value"
+            return None if value == amount else wrong
         if value != 0:
-            return "market: wrong value"
-        return self.model.pull_error(payer, payment_token, amount)
+            return wrong
+        return self.model.pull_error(book, payer, payment_token, amount)
 
     @staticmethod
     def value_for(payment_token: str, amount: int, offset: int) -> int:
@@ -539,38 +611,40 @@ class MarketMachine(RuleBasedStateMachine):
         return max(0, (amount if payment_token == ETHER else 0) + offset)
 
     @staticmethod
-    def amount_error(amount: int) -> str | None:
-        """Market._open_order: an order amount must fit its packed storage."""
-        return "market: amount too large" if amount > MAX_AMOUNT else None
+    def amount_error(amount: int, prefix: str = "market") -> str | None:
+        """An order amount must fit the packed order storage (Market._open_order, UseRights.buy_queries)."""
+        return f"{prefix}: amount too large" if amount > MAX_AMOUNT else None
 
-    def buyer_error(self, listing: ListingM, buyer: str) -> str | None:
-        """Market._check_buyer."""
+    def buyer_error(self, listing: ListingM, buyer: str, prefix: str = "market") -> str | None:
+        """Market._check_buyer, or UseRights._check_buyer with ``prefix`` "use-rights"."""
         m = self.model
         if listing.state != LISTING_ACTIVE:
-            return "market: listing not active"
+            return f"{prefix}: listing not active"
         if listing.seller == buyer:
-            return "market: own listing"
+            return f"{prefix}: own listing"
         if not m.audited(buyer):
-            return "market: buyer not audited"
+            return f"{prefix}: buyer not audited"
         if not m.audited(listing.seller):
-            return "market: seller not audited"
+            return f"{prefix}: seller not audited"
         return None
 
-    def seller_error(self, seller: str, token_id: int) -> str | None:
-        """Market._check_seller."""
+    def seller_error(self, seller: str, token_id: int, prefix: str = "market") -> str | None:
+        """Market._check_seller, or UseRights._check_seller with ``prefix`` "use-rights"."""
         if not self.model.audited(seller):
-            return "market: seller not audited"
+            return f"{prefix}: seller not audited"
         if self.model.nft_owner[token_id] != seller:
-            return "market: not token owner"
+            return f"{prefix}: not token owner"
         return None
 
     def open_order(self, listing_id: int, buyer: str, amount: int, queries: int) -> int:
-        """Market._open_order, after the money is in escrow; checks OrderPaid and returns the new id."""
+        """Market._open_order (or UseRights.buy_queries when ``queries`` > 0), after the money is in escrow;
+        checks OrderPaid and returns the new id."""
         m = self.model
         listing = m.listings[listing_id]
-        order_id = len(m.orders) + 1
+        order_id = self.next_id(m.orders, queries > 0)
         deadline = self.now + listing.delivery_window
-        m.orders[order_id] = OrderM(listing_id, buyer, amount, ORDER_PAID, m.fee_bps, deadline, queries, queries)
+        fee_bps = m.ur_fee_bps if queries > 0 else m.fee_bps
+        m.orders[order_id] = OrderM(listing_id, buyer, amount, ORDER_PAID, fee_bps, deadline, queries, queries)
         collateral = 0
         if listing.kind == KIND_OWNERSHIP:
             collateral = listing.collateral
@@ -581,7 +655,7 @@ class MarketMachine(RuleBasedStateMachine):
             listing_id=listing_id,
             buyer=buyer,
             amount=amount,
-            fee_bps=m.fee_bps,
+            fee_bps=fee_bps,
             collateral=collateral,
             queries=queries,
             deadline=deadline,
@@ -614,9 +688,9 @@ class MarketMachine(RuleBasedStateMachine):
         )
         m.set_order_state(order_id, ORDER_COMPLETED)
         listing.state = LISTING_SOLD
-        m.release(listing.seller, listing.payment_token, seller_credit)
-        m.release(order.buyer, listing.payment_token, buyer_credit)
-        m.release(m.owner, listing.payment_token, fee)
+        m.release(self.market, listing.seller, listing.payment_token, seller_credit)
+        m.release(self.market, order.buyer, listing.payment_token, buyer_credit)
+        m.release(self.market, m.owner, listing.payment_token, fee)
         m.nft_owner[listing.token_id] = order.buyer
 
     def settle_for_buyer(self, order_id: int, outcome: int) -> None:
@@ -641,8 +715,8 @@ class MarketMachine(RuleBasedStateMachine):
         )
         m.set_order_state(order_id, ORDER_REFUNDED)
         listing.state = LISTING_CLOSED
-        m.release(order.buyer, listing.payment_token, buyer_credit)
-        m.release(listing.seller, listing.payment_token, seller_credit)
+        m.release(self.market, order.buyer, listing.payment_token, buyer_credit)
+        m.release(self.market, listing.seller, listing.payment_token, seller_credit)
         m.nft_owner[listing.token_id] = listing.seller
 
     def close_offer(self, offer_id: int, by: str, rejected: bool) -> None:
@@ -651,7 +725,7 @@ class MarketMachine(RuleBasedStateMachine):
         listing = m.listings[offer.listing_id]
         self.expect("OfferClosed", offer_id=offer_id, by=by, rejected=rejected)
         offer.state = OFFER_REJECTED if rejected else OFFER_WITHDRAWN
-        m.release(offer.buyer, listing.payment_token, offer.amount + listing.collateral)
+        m.release(self.market, offer.buyer, listing.payment_token, offer.amount + listing.collateral)
 
     # --- actions: predict, call, check, apply (shared by the rules and the liveness drive) ------------------
 
@@ -686,11 +760,11 @@ class MarketMachine(RuleBasedStateMachine):
         elif not MIN_WINDOW <= confirm_window <= MAX_WINDOW:
             error = "market: bad confirm window"
         elif payment_token == self.bogus_token:
-            error = "market: token not a contract"
+            error = "escrow: token not a contract"
         elif value != fee + (collateral if payment_token == ETHER else 0):
             error = "market: wrong value"
         else:
-            error = m.pull_error(seller, payment_token, collateral)
+            error = m.pull_error(self.market, seller, payment_token, collateral)
         terms = (collateral, payment_token, delivery_window, confirm_window)
         if pricing == PRICING_FIXED:
             args: tuple[Any, ...] = ("list", d.market.list, token_id, price, *terms)
@@ -702,9 +776,9 @@ class MarketMachine(RuleBasedStateMachine):
         listing_id = self.transact(args[0], seller, error, *args[1:], value=value)
         if error is not None:
             return
-        assert listing_id == len(m.listings) + 1
-        m.credit(m.owner, ETHER, fee)
-        m.take(seller, payment_token, collateral)
+        assert listing_id == self.next_id(m.listings, False)
+        m.credit(self.market, m.owner, ETHER, fee)
+        m.take(self.market, seller, payment_token, collateral)
         m.nft_owner[token_id] = self.market
         listing = ListingM(
             seller,
@@ -753,28 +827,28 @@ class MarketMachine(RuleBasedStateMachine):
         value_offset: int,
     ) -> None:
         m, d = self.model, self.d
-        fee = m.management_fee
+        fee = m.ur_management_fee
         value = max(0, fee + value_offset)
-        error = self.seller_error(seller, token_id)
+        error = self.seller_error(seller, token_id, "use-rights")
         if error is not None:
             pass
         elif price == 0:
-            error = "market: zero price"
+            error = "use-rights: zero price"
         elif not 0 < max_queries <= MAX_QUERIES:
-            error = "market: bad max queries"
+            error = "use-rights: bad max queries"
         elif not MIN_WINDOW <= usage_window <= MAX_WINDOW:
-            error = "market: bad usage window"
+            error = "use-rights: bad usage window"
         elif policy_hash == ZERO_BYTES32:
-            error = "market: empty policy hash"
+            error = "use-rights: empty policy hash"
         elif payment_token == self.bogus_token:
-            error = "market: token not a contract"
+            error = "escrow: token not a contract"
         elif value != fee:
-            error = "market: wrong value"
+            error = "use-rights: wrong value"
         listing_id = self.transact(
             "list_use_right",
             seller,
             error,
-            d.market.list_use_right,
+            d.use_rights.list_use_right,
             token_id,
             price,
             max_queries,
@@ -785,8 +859,8 @@ class MarketMachine(RuleBasedStateMachine):
         )
         if error is not None:
             return
-        assert listing_id == len(m.listings) + 1
-        m.credit(m.owner, ETHER, fee)
+        assert listing_id == self.next_id(m.listings, True)
+        m.credit(self.use_rights, m.owner, ETHER, fee)
         m.listings[listing_id] = ListingM(
             seller,
             token_id,
@@ -818,32 +892,35 @@ class MarketMachine(RuleBasedStateMachine):
         self.watch(listings=(listing_id,))
 
     def do_cancel(self, listing_id: int, caller: str) -> None:
-        m, d = self.model, self.d
+        """Market.cancel, or UseRights.cancel for a UseRights id."""
+        m = self.model
+        use_right = self.is_use_right_id(listing_id)
+        prefix = "use-rights" if use_right else "market"
         listing = m.listings.get(listing_id, NO_LISTING)
         error = None
         if listing.seller != caller:
-            error = "market: not seller"
+            error = f"{prefix}: not seller"
         elif listing.state != LISTING_ACTIVE:
-            error = "market: listing not active"
+            error = f"{prefix}: listing not active"
         elif listing.pricing == PRICING_AUCTION and m.auctions[listing_id].highest_bidder != ZERO_ADDRESS:
             error = "market: auction has bids"
         self.watch(listings=(listing_id,))
-        self.transact("cancel", caller, error, d.market.cancel, listing_id)
+        self.transact("cancel", caller, error, self.contract_of(listing_id).cancel, listing_id)
         if error is not None:
             return
         self.expect("ListingCancelled", listing_id=listing_id, token_id=listing.token_id, seller=caller)
         listing.state = LISTING_CANCELLED
         if listing.kind == KIND_OWNERSHIP:
-            m.release(caller, listing.payment_token, listing.collateral)
+            m.release(self.market, caller, listing.payment_token, listing.collateral)
             m.nft_owner[listing.token_id] = caller
 
     def do_buy(self, listing_id: int, buyer: str, value_offset: int) -> None:
         m, d = self.model, self.d
-        listing = m.listings.get(listing_id, NO_LISTING)
+        listing = self.market_listing(listing_id)
         amount = listing.price + listing.collateral
         value = self.value_for(listing.payment_token, amount, value_offset)
         error = None
-        if not (listing.kind == KIND_OWNERSHIP and listing.pricing == PRICING_FIXED):
+        if listing.pricing != PRICING_FIXED:
             error = "market: not a fixed-price sale"
         else:
             error = self.buyer_error(listing, buyer) or self.pay_error(buyer, listing.payment_token, amount, value)
@@ -851,29 +928,30 @@ class MarketMachine(RuleBasedStateMachine):
         self.watch(listings=(listing_id,))
         order_id = self.transact("buy", buyer, error, d.market.buy, listing_id, value=value)
         if error is None:
-            m.take(buyer, listing.payment_token, amount)
+            m.take(self.market, buyer, listing.payment_token, amount)
             assert order_id == self.open_order(listing_id, buyer, listing.price, 0)
 
     def do_buy_queries(self, listing_id: int, buyer: str, queries: int, value_offset: int) -> None:
         m, d = self.model, self.d
-        listing = m.listings.get(listing_id, NO_LISTING)
+        listing = self.use_right_listing(listing_id)
         amount = listing.price * queries
         value = self.value_for(listing.payment_token, amount, value_offset)
         error = None
-        if listing.kind != KIND_USE_RIGHT:
-            error = "market: not a use-right listing"
-        elif not 0 < queries <= listing.max_queries:
-            error = "market: bad query count"
-        elif error := self.buyer_error(listing, buyer):
+        if error := self.buyer_error(listing, buyer, "use-rights"):
             pass
+        elif not 0 < queries <= listing.max_queries:
+            error = "use-rights: bad query count"
         elif m.nft_owner[listing.token_id] != listing.seller:  # sold, or in custody for an ownership listing
-            error = "market: seller not token owner"
+            error = "use-rights: seller not token owner"
         else:
-            error = self.pay_error(buyer, listing.payment_token, amount, value) or self.amount_error(amount)
+            error = self.pay_error(buyer, listing.payment_token, amount, value, self.use_rights)
+            error = error or self.amount_error(amount, "use-rights")
         self.watch(listings=(listing_id,))
-        order_id = self.transact("buy_queries", buyer, error, d.market.buy_queries, listing_id, queries, value=value)
+        order_id = self.transact(
+            "buy_queries", buyer, error, d.use_rights.buy_queries, listing_id, queries, value=value
+        )
         if error is None:
-            m.take(buyer, listing.payment_token, amount)
+            m.take(self.use_rights, buyer, listing.payment_token, amount)
             assert order_id == self.open_order(listing_id, buyer, amount, queries)
 
     def query_signature(
@@ -888,7 +966,7 @@ class MarketMachine(RuleBasedStateMachine):
             signer = self.signers.get(listing.seller, d.mallory)
         signed_index = index + 1 if kind == "stale index" else index
         signed_hash = digest("another query") if kind == "other query" else query_hash
-        signature = d.sign_query(signer, order_id, signed_index, signed_hash)
+        signature = self.ur.sign_query(signer, order_id, signed_index, signed_hash)
         r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
         if kind == "compact":  # EIP-2098 (r, yParity·2^255 + s): the same signature, accepted
             return query_hash, r + ((v - 27) << 255 | s).to_bytes(32, "big"), None
@@ -901,26 +979,24 @@ class MarketMachine(RuleBasedStateMachine):
                 "ecdsa: invalid signature `s` value",
             )
         if kind == "short":
-            return query_hash, signature[:10], "market: bad buyer signature"
+            return query_hash, signature[:10], "use-rights: bad buyer signature"
         if kind in ("other signer", "stale index", "other query"):
-            return query_hash, signature, "market: bad buyer signature"
+            return query_hash, signature, "use-rights: bad buyer signature"
         return query_hash, signature, None
 
     def do_record_query(self, order_id: int, caller: str, kind: str) -> None:
         m, d = self.model, self.d
-        order = m.orders.get(order_id, NO_ORDER)
+        order = self.use_right_order(order_id)
         listing = m.listings.get(order.listing_id, NO_LISTING)
         error = None
         if order.state != ORDER_PAID:
-            error = "market: order not paid"
-        elif order.queries_total == 0:
-            error = "market: not a use-right order"
+            error = "use-rights: order not paid"
         elif listing.seller != caller:
-            error = "market: not seller"
+            error = "use-rights: not seller"
         elif self.now > order.deadline:
-            error = "market: usage window over"
+            error = "use-rights: usage window over"
         elif order.queries_left == 0:
-            error = "market: no queries left"
+            error = "use-rights: no queries left"
         query_hash, signature, signature_error = digest("no query"), b"", None
         if order.buyer in self.signers and order.queries_total > 0:
             query_hash, signature, signature_error = self.query_signature(order_id, order, listing, kind)
@@ -928,7 +1004,7 @@ class MarketMachine(RuleBasedStateMachine):
         result_hash = digest(f"result-{order_id}")
         self.watch(orders=(order_id,))
         self.transact(
-            "record_query", caller, error, d.market.record_query, order_id, query_hash, result_hash, signature
+            "record_query", caller, error, d.use_rights.record_query, order_id, query_hash, result_hash, signature
         )
         if error is not None:
             return
@@ -944,21 +1020,19 @@ class MarketMachine(RuleBasedStateMachine):
         )
         order.queries_left -= 1
         order.amount -= listing.price
-        m.release(caller, listing.payment_token, listing.price - fee)
-        m.release(m.owner, listing.payment_token, fee)
+        m.release(self.use_rights, caller, listing.payment_token, listing.price - fee)
+        m.release(self.use_rights, m.owner, listing.payment_token, fee)
 
     def do_expire(self, order_id: int, caller: str) -> None:
         m, d = self.model, self.d
-        order = m.orders.get(order_id, NO_ORDER)
+        order = self.use_right_order(order_id)
         error = None
         if order.state != ORDER_PAID:
-            error = "market: order not paid"
-        elif order.queries_total == 0:
-            error = "market: not a use-right order"
+            error = "use-rights: order not paid"
         elif self.now <= order.deadline:
-            error = "market: usage window not over"
+            error = "use-rights: usage window not over"
         self.watch(orders=(order_id,))
-        self.transact("expire", caller, error, d.market.expire, order_id)
+        self.transact("expire", caller, error, d.use_rights.expire, order_id)
         if error is not None:
             return
         refund = order.amount
@@ -973,11 +1047,11 @@ class MarketMachine(RuleBasedStateMachine):
         )
         order.amount = 0
         m.set_order_state(order_id, ORDER_REFUNDED if order.queries_left == order.queries_total else ORDER_COMPLETED)
-        m.release(order.buyer, m.listings[order.listing_id].payment_token, refund)
+        m.release(self.use_rights, order.buyer, m.listings[order.listing_id].payment_token, refund)
 
     def do_make_offer(self, listing_id: int, buyer: str, amount: int, expiry: int, value_offset: int) -> None:
         m, d = self.model, self.d
-        listing = m.listings.get(listing_id, NO_LISTING)
+        listing = self.market_listing(listing_id)
         escrow = amount + listing.collateral
         value = self.value_for(listing.payment_token, escrow, value_offset)
         error = None
@@ -998,7 +1072,7 @@ class MarketMachine(RuleBasedStateMachine):
         if error is not None:
             return
         assert offer_id == len(m.offers) + 1
-        m.take(buyer, listing.payment_token, escrow)
+        m.take(self.market, buyer, listing.payment_token, escrow)
         m.offers[offer_id] = OfferM(listing_id, buyer, amount, 0, expiry, OFFER_OPEN)
         self.expect("OfferMade", offer_id=offer_id, listing_id=listing_id, buyer=buyer, amount=amount, expiry=expiry)
         self.watch(offers=(offer_id,))
@@ -1075,9 +1149,9 @@ class MarketMachine(RuleBasedStateMachine):
         if error is not None:
             return
         if top_up > 0:
-            m.take(caller, listing.payment_token, top_up)
+            m.take(self.market, caller, listing.payment_token, top_up)
         else:
-            m.release(caller, listing.payment_token, offer.amount - offer.counter)
+            m.release(self.market, caller, listing.payment_token, offer.amount - offer.counter)
         offer.state = OFFER_ACCEPTED
         assert order_id == self.open_order(offer.listing_id, caller, offer.counter, 0)
         m.order_of_offer[offer_id] = order_id
@@ -1111,7 +1185,7 @@ class MarketMachine(RuleBasedStateMachine):
 
     def do_bid(self, listing_id: int, bidder: str, amount: int, value_offset: int) -> None:
         m, d = self.model, self.d
-        listing = m.listings.get(listing_id, NO_LISTING)
+        listing = self.market_listing(listing_id)
         auction = m.auctions.get(listing_id, NO_AUCTION)
         escrow = amount + listing.collateral
         value = self.value_for(listing.payment_token, escrow, value_offset)
@@ -1135,14 +1209,15 @@ class MarketMachine(RuleBasedStateMachine):
         if error is not None:
             return
         self.expect("BidPlaced", listing_id=listing_id, bidder=bidder, amount=amount, outbid=auction.highest_bidder)
-        m.take(bidder, listing.payment_token, escrow)
+        m.take(self.market, bidder, listing.payment_token, escrow)
         if auction.highest_bidder != ZERO_ADDRESS:
-            m.release(auction.highest_bidder, listing.payment_token, auction.highest_bid + listing.collateral)
+            outbid = auction.highest_bid + listing.collateral
+            m.release(self.market, auction.highest_bidder, listing.payment_token, outbid)
         auction.highest_bidder, auction.highest_bid = bidder, amount
 
     def do_settle(self, listing_id: int, caller: str) -> None:
         m, d = self.model, self.d
-        listing = m.listings.get(listing_id, NO_LISTING)
+        listing = self.market_listing(listing_id)
         auction = m.auctions.get(listing_id, NO_AUCTION)
         error = None
         if listing.pricing != PRICING_AUCTION:
@@ -1161,7 +1236,7 @@ class MarketMachine(RuleBasedStateMachine):
             assert order_id == 0
             self.expect("AuctionSettled", listing_id=listing_id, winner=ZERO_ADDRESS, amount=0, order_id=0)
             listing.state = LISTING_CLOSED
-            m.release(listing.seller, listing.payment_token, listing.collateral)
+            m.release(self.market, listing.seller, listing.payment_token, listing.collateral)
             m.nft_owner[listing.token_id] = listing.seller
         else:
             assert order_id == self.open_order(listing_id, auction.highest_bidder, auction.highest_bid, 0)
@@ -1175,14 +1250,12 @@ class MarketMachine(RuleBasedStateMachine):
 
     def do_deliver(self, order_id: int, caller: str, empty_hash: bool) -> None:
         m, d = self.model, self.d
-        order = m.orders.get(order_id, NO_ORDER)
+        order = self.market_order(order_id)
         listing = m.listings.get(order.listing_id, NO_LISTING)
         delivery_hash = ZERO_BYTES32 if empty_hash else digest(f"ciphertext-{order_id}")
         error = None
         if order.state != ORDER_PAID:
             error = "market: order not paid"
-        elif order.queries_total != 0:
-            error = "market: use-right order"
         elif listing.seller != caller:
             error = "market: not seller"
         elif self.now > order.deadline:
@@ -1200,8 +1273,8 @@ class MarketMachine(RuleBasedStateMachine):
             order.deadline = deadline
 
     def do_confirm(self, order_id: int, caller: str) -> None:
-        m, d = self.model, self.d
-        order = m.orders.get(order_id, NO_ORDER)
+        d = self.d
+        order = self.market_order(order_id)
         error = None
         if order.buyer != caller:
             error = "market: not buyer"
@@ -1214,7 +1287,7 @@ class MarketMachine(RuleBasedStateMachine):
 
     def do_dispute(self, order_id: int, caller: str) -> None:
         m, d = self.model, self.d
-        order = m.orders.get(order_id, NO_ORDER)
+        order = self.market_order(order_id)
         reason_hash = digest(f"reason-{order_id}")
         error = None
         if order.state != ORDER_DELIVERED:
@@ -1233,7 +1306,7 @@ class MarketMachine(RuleBasedStateMachine):
 
     def do_resolve(self, order_id: int, caller: str, ruling: int) -> None:
         m, d = self.model, self.d
-        order = m.orders.get(order_id, NO_ORDER)
+        order = self.market_order(order_id)
         evidence_hash = digest(f"evidence-{order_id}")
         error = None
         if caller != m.owner:
@@ -1257,8 +1330,8 @@ class MarketMachine(RuleBasedStateMachine):
             self.settle_for_buyer(order_id, OUTCOME_FOR_BUYER)
 
     def do_release(self, order_id: int, caller: str) -> None:
-        m, d = self.model, self.d
-        order = m.orders.get(order_id, NO_ORDER)
+        d = self.d
+        order = self.market_order(order_id)
         error = None
         if order.state != ORDER_DELIVERED:
             error = "market: order not delivered"
@@ -1270,12 +1343,10 @@ class MarketMachine(RuleBasedStateMachine):
             self.settle_for_seller(order_id, OUTCOME_RELEASED)
 
     def do_refund(self, order_id: int, caller: str) -> None:
-        m, d = self.model, self.d
-        order = m.orders.get(order_id, NO_ORDER)
+        d = self.d
+        order = self.market_order(order_id)
         error = None
-        if order.queries_total != 0:
-            error = "market: use-right order"
-        elif order.state not in (ORDER_PAID, ORDER_DISPUTED):
+        if order.state not in (ORDER_PAID, ORDER_DISPUTED):
             error = "market: not refundable"
         elif order.state == ORDER_PAID and self.now <= order.deadline:
             error = "market: delivery deadline not passed"
@@ -1287,15 +1358,17 @@ class MarketMachine(RuleBasedStateMachine):
             outcome = OUTCOME_NOT_DELIVERED if order.state == ORDER_PAID else OUTCOME_DISPUTE_TIMEOUT
             self.settle_for_buyer(order_id, outcome)
 
-    def do_withdraw(self, account: str, payment_token: str) -> None:
-        m, d = self.model, self.d
-        amount = m.pending.get((account, payment_token), 0)
-        error = None if amount > 0 else "market: nothing to withdraw"
-        self.transact("withdraw", account, error, d.market.withdraw, payment_token)
+    def do_withdraw(self, account: str, payment_token: str, book: str | None = None) -> None:
+        """escrow.withdraw of the Market, or of UseRights when ``book`` is its address."""
+        m = self.model
+        book = book or self.market
+        amount = m.pending.get((book, account, payment_token), 0)
+        error = None if amount > 0 else "escrow: nothing to withdraw"
+        self.transact("withdraw", account, error, self.contract_at(book).withdraw, payment_token)
         if error is not None:
             return
         self.expect("Withdrawn", account=account, payment_token=payment_token, amount=amount)
-        m.pending[(account, payment_token)] = 0
+        m.pending[(book, account, payment_token)] = 0
         if payment_token == ETHER:
             m.ether[account] += amount
         else:
@@ -1337,8 +1410,8 @@ class MarketMachine(RuleBasedStateMachine):
         )
         self.do_bid(len(m.listings), alice, price, 0)
         self.do_list_use_right(alice, free_token(alice), price // 10, 10, 86_400, tokens[6], digest("odrl-policy"), 0)
-        self.do_buy_queries(len(m.listings), bob, 3, 0)
-        self.do_record_query(len(m.orders), alice, "valid")
+        self.do_buy_queries(OFFSET + 1, bob, 3, 0)
+        self.do_record_query(OFFSET + 1, alice, "valid")
         self.recording = True
         assert all(o.state in LIVE_ORDER for o in m.orders.values()) and len(m.orders) == 4
         assert [o.state for o in m.offers.values()] == [OFFER_OPEN, OFFER_COUNTERED]
@@ -1700,14 +1773,16 @@ class MarketMachine(RuleBasedStateMachine):
         self.wait(self.model.orders.get(order_id, NO_ORDER).deadline, when)
         self.do_refund(order_id, self.everyone[who % len(self.everyone)])
 
-    @rule(flaw=flaws("account", "token"), who=PICK, payment=PAYMENTS)
+    @rule(flaw=flaws("account", "token"), who=PICK, payment=PAYMENTS, book=BOOKS)
     @counted
-    def withdraw(self, flaw: str | None, who: int, payment: str) -> None:
-        """An account owed something in the token withdraws; flawed: any account, or a token nobody is owed."""
+    def withdraw(self, flaw: str | None, who: int, payment: str, book: str) -> None:
+        """An account owed something in the token by the Market (or UseRights) withdraws there; flawed: any
+        account, or a token nobody is owed."""
+        address = self.use_rights if book == "use-rights" else self.market
         payment_token = self.bogus_token if flaw == "token" else self.payment_token(payment)
-        owed = [a for a in self.everyone if self.model.pending.get((a, payment_token), 0) > 0]
+        owed = [a for a in self.everyone if self.model.pending.get((address, a, payment_token), 0) > 0]
         accounts = owed if owed and flaw != "account" else self.everyone
-        self.do_withdraw(accounts[who % len(accounts)], payment_token)
+        self.do_withdraw(accounts[who % len(accounts)], payment_token, address)
 
     @rule(
         flaw=flaws("caller", "fee", "management_fee", "dispute_window"),
@@ -1742,6 +1817,31 @@ class MarketMachine(RuleBasedStateMachine):
             )
             m.fee_bps, m.management_fee, m.dispute_window = fee_bps, management_fee, dispute_window
 
+    @rule(
+        flaw=flaws("caller", "fee", "management_fee"),
+        who=PICK,
+        fee_bps=FEES,
+        management_fee=MANAGEMENT_FEES,
+    )
+    @counted
+    def set_use_right_parameters(self, flaw: str | None, who: int, fee_bps: int, management_fee: int) -> None:
+        """The platform sets UseRights' own brokerage and management fees."""
+        m, d = self.model, self.d
+        caller = self.caller(flaw != "caller", m.owner, who)
+        fee_bps = MAX_FEE_BPS + 1 if flaw == "fee" else fee_bps
+        management_fee = MAX_MANAGEMENT_FEE + 1 if flaw == "management_fee" else management_fee
+        error = None
+        if caller != m.owner:
+            error = "ownable: caller is not the owner"
+        elif fee_bps > MAX_FEE_BPS:
+            error = "use-rights: fee too high"
+        elif management_fee > MAX_MANAGEMENT_FEE:
+            error = "use-rights: management fee too high"
+        self.transact("set_use_right_parameters", caller, error, d.use_rights.set_parameters, fee_bps, management_fee)
+        if error is None:
+            self.expect("ParametersChanged", fee_bps=fee_bps, management_fee=management_fee)
+            m.ur_fee_bps, m.ur_management_fee = fee_bps, management_fee
+
     @rule(organisation=st.integers(min_value=0, max_value=2), status=STATUSES)
     @counted
     def set_status(self, organisation: int, status: int) -> None:
@@ -1752,13 +1852,15 @@ class MarketMachine(RuleBasedStateMachine):
         self.transact("set_status", d.supervisor.address, error, d.registry.set_status, organisation_id, status)
         m.status[organisation_id] = status
 
-    @rule(who=PICK, amount=ALLOWANCES)
+    @rule(who=PICK, amount=ALLOWANCES, book=BOOKS)
     @counted
-    def approve_token(self, who: int, amount: int) -> None:
-        """A trader sets the Market's DemoToken allowance (0 and small ones make token payments fail)."""
+    def approve_token(self, who: int, amount: int, book: str) -> None:
+        """A trader sets the Market's (or UseRights') DemoToken allowance (0 and small ones make token payments
+        fail)."""
         account = self.traders[who % len(self.traders)]
-        self.transact("approve_token", account, None, self.token.approve, self.market, amount)
-        self.model.allowance[account] = amount
+        spender = self.use_rights if book == "use-rights" else self.market
+        self.transact("approve_token", account, None, self.token.approve, spender, amount)
+        self.model.allowance[(account, spender)] = amount
 
     @rule(seconds=DELAYS)
     @counted
@@ -1796,90 +1898,97 @@ class MarketMachine(RuleBasedStateMachine):
             self.nothing_owed_becomes_unclaimable()
 
     def market_holds_exactly_what_it_owes(self) -> None:
-        """Ether and token: the market's balance is its escrow plus everything owed to anyone (the whole
-        ``pending_withdrawals`` map, read from storage), and both equal the model's."""
+        """For each sale contract, ether and token: its balance is its escrow plus everything it owes to any
+        account that can be owed (every actor: an unexpected payee would leave the sum short), and both equal
+        the model's."""
         d, m = self.d, self.model
-        storage = d.market._storage
-        pending = {
-            (str(account), str(payment_token)): int(amount)
-            for account, owed in storage.pending_withdrawals.get().items()
-            for payment_token, amount in owed.items()
-            if amount
-        }
-        escrowed = {str(payment_token): int(amount) for payment_token, amount in storage.escrowed.get().items()}
-        assert pending == {key: amount for key, amount in m.pending.items() if amount}
-        for payment_token in (ETHER, self.token_address):
-            held = d.balance(d.market) if payment_token == ETHER else int(self.token.balanceOf(d.market))
-            owed = sum(amount for (_, token), amount in pending.items() if token == payment_token)
-            assert escrowed.get(payment_token, 0) == m.escrowed[payment_token], payment_token
-            assert held == escrowed.get(payment_token, 0) + owed, payment_token
+        for book in self.books:
+            contract = self.contract_at(book)
+            for payment_token in self.payment_tokens:
+                owed = 0
+                for account in self.everyone:
+                    amount = int(contract.pending_withdrawals(account, payment_token))
+                    assert amount == m.pending.get((book, account, payment_token), 0), (book, account)
+                    owed += amount
+                escrowed = int(contract.escrowed(payment_token))
+                held = d.balance(book) if payment_token == ETHER else int(self.token.balanceOf(book))
+                assert escrowed == m.escrowed[(book, payment_token)], (book, payment_token)
+                assert held == escrowed + owed, (book, payment_token)
 
     def escrow_is_what_live_deals_hold(self) -> None:
         """Recompute escrow from scratch: what the live listings, auctions, offers and orders hold."""
-        m = self.model
-        held = {ETHER: 0, self.token_address: 0}
+        m, market, use_rights = self.model, self.market, self.use_rights
+        held = {(b, t): 0 for b in self.books for t in self.payment_tokens}
         for listing_id, listing in m.listings.items():
             if listing.kind == KIND_OWNERSHIP and listing.state == LISTING_ACTIVE:
-                held[listing.payment_token] += listing.collateral
+                held[(market, listing.payment_token)] += listing.collateral
                 auction = m.auctions.get(listing_id)
                 if auction is not None and auction.highest_bidder != ZERO_ADDRESS:
-                    held[listing.payment_token] += auction.highest_bid + listing.collateral
+                    held[(market, listing.payment_token)] += auction.highest_bid + listing.collateral
         for offer in m.offers.values():
             if offer.state in LIVE_OFFER:
                 listing = m.listings[offer.listing_id]
-                held[listing.payment_token] += offer.amount + listing.collateral
+                held[(market, listing.payment_token)] += offer.amount + listing.collateral
         for order in m.orders.values():
             listing = m.listings[order.listing_id]
             if order.queries_total > 0 and order.state == ORDER_PAID:
-                held[listing.payment_token] += order.amount
+                held[(use_rights, listing.payment_token)] += order.amount
             elif order.queries_total == 0 and order.state in LIVE_ORDER:
-                held[listing.payment_token] += order.amount + 2 * listing.collateral
+                held[(market, listing.payment_token)] += order.amount + 2 * listing.collateral
         assert held == m.escrowed
 
     def chain_matches_model(self, full: bool) -> None:
         """Counters and parameters (storage), and through the views the entities this step touched; every
         entity, pending amount and allowance when ``full``."""
         d, m = self.d, self.model
-        storage = d.market._storage
-        assert storage.listing_count.get() == len(m.listings)
-        assert storage.order_count.get() == len(m.orders)
+        storage, ur_storage = d.market._storage, d.use_rights._storage
+        next_listing, next_order = self.next_id(m.listings, False), self.next_id(m.orders, False)
+        next_ur_listing, next_ur_order = self.next_id(m.listings, True), self.next_id(m.orders, True)
+        assert storage.listing_count.get() == next_listing - 1
+        assert storage.order_count.get() == next_order - 1
         assert storage.offer_count.get() == len(m.offers)
         assert storage.fee_bps.get() == m.fee_bps
         assert storage.management_fee.get() == m.management_fee
         assert storage.dispute_window.get() == m.dispute_window
+        assert ur_storage._last_listing_id.get() == next_ur_listing - 1
+        assert ur_storage._last_order_id.get() == next_ur_order - 1
+        assert (ur_storage.fee_bps.get(), ur_storage.management_fee.get()) == (m.ur_fee_bps, m.ur_management_fee)
         listings, orders, offers = self.watched["listings"], self.watched["orders"], self.watched["offers"]
         nfts, accounts = self.watched["nfts"], self.watched["accounts"] & set(self.traders)
         if full:
-            listings = {*m.listings, len(m.listings) + 1}
-            orders = {*m.orders, len(m.orders) + 1}
+            listings = {*m.listings, next_listing, next_ur_listing}
+            orders = {*m.orders, next_order, next_ur_order}
             offers = {*m.offers, len(m.offers) + 1}
             nfts, accounts = set(m.nft_owner), set(self.traders)
             assert (d.market.listing_count(), d.market.order_count(), d.market.offer_count()) == (
-                len(m.listings),
-                len(m.orders),
+                next_listing - 1,
+                next_order - 1,
                 len(m.offers),
+            )
+            assert (d.use_rights.listing_count(), d.use_rights.order_count()) == (
+                next_ur_listing - OFFSET - 1,
+                next_ur_order - OFFSET - 1,
             )
             assert (d.market.fee_bps(), d.market.management_fee(), d.market.dispute_window()) == (
                 m.fee_bps,
                 m.management_fee,
                 m.dispute_window,
             )
-            for payment_token in (ETHER, self.token_address):
-                assert d.market.escrowed(payment_token) == m.escrowed[payment_token]
-                for account in self.everyone:
-                    owed = m.pending.get((account, payment_token), 0)
-                    assert d.market.pending_withdrawals(account, payment_token) == owed
+            assert (d.use_rights.fee_bps(), d.use_rights.management_fee()) == (m.ur_fee_bps, m.ur_management_fee)
         for listing_id in listings:
-            assert tuple(d.market.listing(listing_id)) == astuple(m.listings.get(listing_id, NO_LISTING)), listing_id
+            view = self.contract_of(listing_id).listing(listing_id)
+            assert tuple(view) == astuple(m.listings.get(listing_id, NO_LISTING)), listing_id
             assert tuple(d.market.auctions(listing_id)) == astuple(m.auctions.get(listing_id, NO_AUCTION)), listing_id
         for order_id in orders:
-            assert tuple(d.market.order(order_id)) == astuple(m.orders.get(order_id, NO_ORDER)), order_id
+            view = self.contract_of(order_id).order(order_id)
+            assert tuple(view) == astuple(m.orders.get(order_id, NO_ORDER)), order_id
         for offer_id in offers:
             assert tuple(d.market.offers(offer_id)) == astuple(m.offers.get(offer_id, NO_OFFER)), offer_id
         for token_id in nfts:
             assert d.catalog.ownerOf(token_id) == m.nft_owner[token_id], token_id
         for account in accounts:
-            assert int(self.token.allowance(account, self.market)) == m.allowance[account], account
+            for spender in self.books:
+                assert int(self.token.allowance(account, spender)) == m.allowance[(account, spender)], account
 
     def states_are_consistent(self) -> None:
         """Each order in exactly one state, matching its listing's; one order per sold or pending listing; the
@@ -1938,7 +2047,8 @@ class MarketMachine(RuleBasedStateMachine):
             balance = int(self.token.balanceOf(account))
             assert balance == m.tokens[account], account
             tokens += balance
-        assert tokens + int(self.token.balanceOf(self.market)) == int(self.token.totalSupply()) == self.total_tokens
+        tokens += sum(int(self.token.balanceOf(book)) for book in self.books)
+        assert tokens == int(self.token.totalSupply()) == self.total_tokens
 
     def nothing_owed_becomes_unclaimable(self) -> None:
         """On a snapshot, drive everything open to an end (strangers and parties only), then withdraw it all."""
@@ -1984,19 +2094,21 @@ class MarketMachine(RuleBasedStateMachine):
         assert all(o.state not in LIVE_ORDER for o in m.orders.values())
         assert all(o.state not in LIVE_OFFER for o in m.offers.values())
         assert all(lst.state != LISTING_ACTIVE for lst in m.listings.values())
-        assert m.escrowed == {ETHER: 0, self.token_address: 0}
-        for payment_token in (ETHER, self.token_address):
-            assert int(d.market.escrowed(payment_token)) == 0
-            for account in self.everyone:
-                before = d.balance(account) if payment_token == ETHER else int(self.token.balanceOf(account))
-                owed = m.pending.get((account, payment_token), 0)
-                assert int(d.market.pending_withdrawals(account, payment_token)) == owed
-                if owed > 0:
-                    self.do_withdraw(account, payment_token)
-                after = d.balance(account) if payment_token == ETHER else int(self.token.balanceOf(account))
-                assert after == before + owed
-        assert d.balance(d.market) == 0
-        assert int(self.token.balanceOf(d.market)) == 0
+        assert set(m.escrowed.values()) == {0}
+        for book in self.books:
+            contract = self.contract_at(book)
+            for payment_token in self.payment_tokens:
+                assert int(contract.escrowed(payment_token)) == 0
+                for account in self.everyone:
+                    before = d.balance(account) if payment_token == ETHER else int(self.token.balanceOf(account))
+                    owed = m.pending.get((book, account, payment_token), 0)
+                    assert int(contract.pending_withdrawals(account, payment_token)) == owed
+                    if owed > 0:
+                        self.do_withdraw(account, payment_token, book)
+                    after = d.balance(account) if payment_token == ETHER else int(self.token.balanceOf(account))
+                    assert after == before + owed
+            assert d.balance(book) == 0
+            assert int(self.token.balanceOf(book)) == 0
         for token_id in m.nft_owner:
             assert d.catalog.ownerOf(token_id) != self.market, token_id
 
@@ -2011,8 +2123,8 @@ def demo_token_deployer() -> Any:
 
 def prepare_world(d: Deployment, demo_token_deployer: Any) -> Any:
     """Alice, Carol and Bob publish ``TOKENS_PER_PUBLISHER`` datasets each and every trader approves the Market
-    for NFTs; the platform deploys a DemoToken and mints to the traders, who approve the Market (Dave for a
-    finite amount, and with few tokens). Returns the token."""
+    for NFTs; the platform deploys a DemoToken and mints to the traders, who approve the Market and UseRights
+    (Dave for a finite amount, and with few tokens). Returns the token."""
     for publisher in (d.alice, d.carol, d.bob):
         for _ in range(TOKENS_PER_PUBLISHER):
             d.publish(publisher)
@@ -2020,9 +2132,11 @@ def prepare_world(d: Deployment, demo_token_deployer: Any) -> Any:
     token = demo_token_deployer.deploy("Datagora Dollar", "DGD", sender=d.platform.address)
     for trader in (d.alice, d.carol, d.bob):
         token.mint(trader.address, TOKEN_BALANCE, sender=d.platform.address)
-        token.approve(d.market.address, MAX_UINT256, sender=trader.address)
+        for spender in (d.market, d.use_rights):
+            token.approve(spender.address, MAX_UINT256, sender=trader.address)
     token.mint(d.dave.address, DAVE_TOKEN_BALANCE, sender=d.platform.address)
-    token.approve(d.market.address, DAVE_ALLOWANCE, sender=d.dave.address)
+    for spender in (d.market, d.use_rights):
+        token.approve(spender.address, DAVE_ALLOWANCE, sender=d.dave.address)
     assert d.env.get_gas_price() == 0, "value conservation assumes titanoboa's default gas price of 0"
     return token
 

@@ -8,7 +8,8 @@ of ``ReentrantReceiver.vy`` at a registered buyer's (Bob's) or seller's (Alice's
 
 Every attack is paired with a control: the same call made normally afterwards succeeds, so the re-entry
 failed because of the lock, not because the call was invalid anyway. After every attack the market holds
-exactly ``escrowed`` plus everything it owes (``Deployment.assert_solvent``).
+exactly ``escrowed`` plus everything it owes (``Deployment.assert_solvent``). The same attacks against
+UseRights are in test_use_rights_reentrancy.py.
 """
 
 from __future__ import annotations
@@ -137,13 +138,6 @@ def buyer_withdraw_offer(d: Deployment) -> tuple[bytes, int, Callable[[], bool]]
     return calldata("withdraw_offer(uint256)", offer_id), 0, lambda: d.market.offers(offer_id).state == OFFER_OPEN
 
 
-def buyer_expire(d: Deployment) -> tuple[bytes, int, Callable[[], bool]]:
-    listing_id = d.list_use_right(d.alice, d.publish(d.alice), 10**16, 10, 3_600)
-    order_id = d.buy_queries(d.bob, listing_id, 5)
-    owe_bob(d)
-    return calldata("expire(uint256)", order_id), 0, lambda: d.market.order(order_id).state == ORDER_PAID
-
-
 BUYER_TARGETS: dict[str, Setup] = {
     "withdraw": buyer_withdraw,
     "confirm": buyer_confirm,
@@ -153,7 +147,6 @@ BUYER_TARGETS: dict[str, Setup] = {
     "buy": buyer_buy,
     "settle": buyer_settle,
     "withdraw_offer": buyer_withdraw_offer,
-    "expire": buyer_expire,
 }
 
 
@@ -175,7 +168,7 @@ def test_reentrant_buyer_cannot_withdraw_twice_or_reenter(d: Deployment, helper_
     assert d.pending(d.bob) == 0
     assert untouched()
     d.assert_solvent()
-    with d.env.prank(d.bob.address), boa.reverts("market: nothing to withdraw"):
+    with d.env.prank(d.bob.address), boa.reverts("escrow: nothing to withdraw"):
         d.market.withdraw(ETHER)
 
     d.env.set_code(d.bob.address, b"")  # control: outside the withdrawal the same call is valid
@@ -206,7 +199,7 @@ def test_reentrant_buyer_that_reverts_gets_nothing_and_loses_nothing(
     with d.env.prank(d.bob.address):
         d.market.withdraw(ETHER)
     assert d.balance(d.bob) == bob_before + owed
-    with d.env.prank(d.bob.address), boa.reverts("market: nothing to withdraw"):
+    with d.env.prank(d.bob.address), boa.reverts("escrow: nothing to withdraw"):
         d.market.withdraw(ETHER)
 
 
@@ -248,22 +241,11 @@ def seller_release(d: Deployment) -> tuple[bytes, int, Callable[[], bool]]:
     return calldata("release(uint256)", order_id), 0, lambda: d.market.order(order_id).state == ORDER_DELIVERED
 
 
-def seller_record_query(d: Deployment) -> tuple[bytes, int, Callable[[], bool]]:
-    owe_alice(d)
-    listing_id = d.list_use_right(d.alice, d.publish(d.alice), 10**16, 10, 3_600)
-    order_id = d.buy_queries(d.bob, listing_id, 5)
-    query_hash = digest("query")
-    signature = d.sign_query(d.bob, order_id, 0, query_hash)
-    payload = calldata("record_query(uint256,bytes32,bytes32,bytes)", order_id, query_hash, digest("r"), signature)
-    return payload, 0, lambda: d.market.order(order_id).queries_left == 5
-
-
 SELLER_TARGETS: dict[str, Setup] = {
     "withdraw": seller_withdraw,
     "cancel": seller_cancel,
     "settle": seller_settle,
     "release": seller_release,
-    "record_query": seller_record_query,
 }
 
 
@@ -365,7 +347,7 @@ def test_reentrant_token_cannot_reenter_during_withdraw(d: Deployment, hook_toke
 
     hook_token.disarm()  # control: the same call, made normally, is valid (except a second withdrawal)
     if target == "withdraw":
-        with d.env.prank(hook_token.address), boa.reverts("market: nothing to withdraw"):
+        with d.env.prank(hook_token.address), boa.reverts("escrow: nothing to withdraw"):
             d.market.withdraw(hook_token.address)
     else:
         d.env.raw_call(d.market.address, data=payload)

@@ -195,8 +195,9 @@ def test_index_projects_negotiation_auctions_disputes_and_use_rights(
 
     # use-rights: three queries prepaid, none used, the credit expires back to the buyer
     used = publish(world, tmp_path, "Queried")
-    use_listing, _ = c.market.list_use_right(seller.account, used, ETHER // 100, 10, 3600, keccak256(b"odrl policy"))
-    use_order, _ = c.market.buy_queries(buyer.account, use_listing, 3, 3 * ETHER // 100)
+    policy_hash = keccak256(b"odrl policy")
+    use_listing, _ = c.use_rights.list_use_right(seller.account, used, ETHER // 100, 10, 3600, policy_hash)
+    use_order, _ = c.use_rights.buy_queries(buyer.account, use_listing, 3, 3 * ETHER // 100)
     world.chain.advance_time(3601)
     market.expire(c, buyer, use_order)
 
@@ -280,3 +281,25 @@ def test_projections_are_rebuilt_when_their_code_changes(
         assert conn.execute(select(meta.c.value).where(meta.c.key == "projections")).scalar_one() == (
             PROJECTION_VERSION
         )
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["empty index", "indexed before"])
+def test_two_writers_on_one_index_never_store_a_block_twice(
+    world: World, tmp_path: Path, db_factory: Callable[[], str], monkeypatch: pytest.MonkeyPatch, first: bool
+) -> None:
+    """A node and an ``audit`` command may sync the same database at once: the one that read the cursor before
+    the other stored the same blocks drops its batch, and the index stays what a single writer builds."""
+    db = db_factory()
+    node, command = EventIndexer(world.contracts, open_engine(db)), EventIndexer(world.contracts, open_engine(db))
+    if not first:
+        node.sync()
+    publish_and_list(world, tmp_path, "Raced")
+    stale = command.cursor()  # what the command read just before the node stored the new blocks
+    node.sync()
+    monkeypatch.setattr(command, "cursor", lambda: stale)
+    report = command.sync()
+    assert report.events == 0
+    assert dump(command.engine) == dump(node.engine) == fresh_dump(world, db_factory)
+    monkeypatch.undo()
+    world.chain.fund(world.outsider.address, 1)
+    assert command.sync().events == 0 and command.cursor() == node.cursor()  # resumes from the node's cursor

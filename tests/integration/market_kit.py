@@ -1,18 +1,17 @@
-"""Helpers for the market scenario tests (Wu et al. sections III.A, III.B, IV.A): publishing with the platform's
-novelty attestation, the platform's relay with its send-receive board, the seller's and the buyer's sides of a
-relayed delivery, and exact ether accounting (balances net of gas)."""
+"""Helpers for the market tests that keep their own stories (the fake seller fingerprint): publishing with a forged
+fingerprint, the platform's relay with its send-receive board, the seller's and the buyer's sides of a relayed
+delivery, and exact withdrawals (balances net of gas)."""
 
 from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from web3 import Web3
 
 from datagora.chain.client import Chain
-from datagora.crypto.envelope import decrypt_file, encrypt_file
 from datagora.crypto.hashing import keccak256
 from datagora.domain.models import ETHER as ETHER_TOKEN
 from datagora.domain.models import TxResult
@@ -31,14 +30,6 @@ def attestor(world: World) -> NoveltyAttestor:
     """The platform's attestation service of this test (the ``world`` fixture sets one up per test)."""
     assert world.attestor is not None
     return world.attestor
-
-
-def publish(world: World, path: Path, name: str, owner: Participant | None = None) -> int:
-    """Steps 1-8: ``owner`` (default the seller) prepares ``path`` and mints it with the platform's attestation."""
-    owner = owner or world.seller
-    prepared = publishing.prepare(owner, path, name=name, domain="test")
-    token_id, _, _ = publishing.publish(world.contracts, owner, prepared, attestor(world))
-    return token_id
 
 
 def publish_with_fake_fingerprint(world: World, path: Path, name: str, fake: bytes) -> int:
@@ -78,24 +69,6 @@ def relay_delivery(
         clock=world.chain.now,
     )
     return delivery
-
-
-def deliver_fabricated(
-    world: World, board: SendReceiveBoard, seller: Participant, order_id: int, fabricated: Path
-) -> bytes:
-    """Step 14 dishonestly: the seller encrypts ``fabricated`` (not the dataset) to the buyer, commits that
-    ciphertext on chain, relays it and posts a "sent" notice claiming its published fingerprint f_S. Returns
-    the delivery hash."""
-    c = world.contracts
-    order = c.market.order(order_id)
-    cipher = seller.home / "tmp" / f"fabricated-{order_id}.dge"
-    cipher.parent.mkdir(parents=True, exist_ok=True)
-    encrypt_file(fabricated, cipher, {order.buyer: c.registry.public_key(order.buyer)})
-    blob = seller.store.put_file(cipher)
-    delivery_hash = bytes.fromhex(blob)
-    c.market.deliver(seller.account, order_id, delivery_hash)
-    send_through_relay(c, seller, order_id, LocalRelay(board, seller.address), clock=world.chain.now)
-    return delivery_hash
 
 
 def download(world: World, board: SendReceiveBoard, buyer: Participant, order_id: int, dst: Path) -> Path:
@@ -144,20 +117,6 @@ def report(
     )
 
 
-def decrypt_for(participant: Participant, cipher: Path, out: Path) -> Path:
-    """Decrypt an envelope addressed to ``participant`` without any check (what a buyer does to fingerprint data
-    that failed the content-hash check)."""
-    decrypt_file(cipher, out, participant.private_key)
-    return out
-
-
-@dataclass(frozen=True)
-class Sale:
-    token_id: int
-    listing_id: int
-    order_id: int
-
-
 class Ledger:
     """Exact ether accounting: each participant's balance change since the ledger was opened, plus the gas its
     transactions cost (``net``), i.e. what the market moved to or from it."""
@@ -188,7 +147,8 @@ def withdraw_exactly(
     """``who`` withdraws; the amount, the ``Withdrawn`` event and the balance change must all equal ``expected``
     (the balance net of the withdrawal's gas for ether, exactly for an ERC-20)."""
     c = world.contracts
-    assert c.market.pending_withdrawal(who.address, token) == expected
+    owed = c.market.pending_withdrawal(who.address, token) + c.use_rights.pending_withdrawal(who.address, token)
+    assert owed == expected  # the Market's and UseRights' debts: market.withdraw claims both
     ether = int(token, 16) == 0
     before = world.chain.balance(who.address) if ether else c.tokens.balance(token, who.address)
     amount, tx = market.withdraw(c, who, token)

@@ -18,6 +18,7 @@ from datagora.domain.errors import (
     ValidationError,
 )
 from datagora.domain.models import ListingState, OrderState, OrgStatus, Ruling
+from datagora.scenarios import trade as trade_scenario
 from datagora.services import audit, catalog, market, publishing, registry, reputation
 from tests.world import ETHER, World, write_table
 
@@ -45,50 +46,51 @@ def _paid(world: World, tmp_path: Path, **windows: int) -> tuple[int, int, Path]
 
 
 def test_full_trade_moves_data_money_and_ownership(world: World, tmp_path: Path) -> None:
+    """The trade of ``datagora demo`` (:func:`datagora.scenarios.trade.trade`) on this backend's world."""
     c = world.contracts
-    path = write_table(tmp_path / "survey.csv")
-    token_id = _publish(world, path, "Income survey 2026")
+    assert world.attestor is not None
+    people = {p.label: p for p in (world.supervisor, world.platform, world.seller, world.buyer)}
+    stage = trade_scenario.TradeStage(world.chain, c, people, world.attestor, tmp_path)
+    seller_before = world.chain.balance(world.seller.address)
+    buyer_before = world.chain.balance(world.buyer.address)
+    result, token_ids, received = trade_scenario.trade(stage)
+    assert result.failed_checks() == []  # ownership and hashes, custody and collateral while listed, escrow, copy
+    assert result.ok and result.outcome == "CONFIRMED"
+    token_id, listing_id, order_id = token_ids["table"], result.ids["listing"], result.ids["order"]
+    price = trade_scenario.PRICES["table"]
+    path = tmp_path / "data" / "breast_cancer_wisconsin.csv"
     ds = c.catalog.dataset(token_id)
-    assert ds.owner == world.seller.address
     assert ds.content_hash == hashlib.sha256(path.read_bytes()).digest()
-
-    listing_id, _ = market.list_dataset(c, world.seller, token_id, PRICE)
-    assert c.catalog.owner_of(token_id) == c.addresses["Market"]  # custody while listed
-    assert c.market.listing(listing_id).collateral == PRICE  # the default double deposit: 100 % of the price
-    assert c.market.escrowed() == PRICE  # the seller's collateral
-
-    hits = catalog.search(c, world.buyer.address, "income")
-    assert [(h.token_id, h.listing_id, h.price) for h in hits] == [(token_id, listing_id, PRICE)]
+    assert c.market.listing(listing_id).collateral == price  # the default double deposit: 100 % of the price
     assert catalog.search(c, world.buyer.address, "no-such-keyword") == []
 
-    buyer_before = world.chain.balance(world.buyer.address)
-    order_id, tx = market.buy(c, world.buyer, listing_id)
-    assert tx.event("OrderPaid").args["amount"] == PRICE
-    assert tx.event("OrderPaid").args["collateral"] == PRICE
-    assert c.market.escrowed() == 3 * PRICE  # price and both deposits
-    assert world.chain.balance(world.buyer.address) < buyer_before - 2 * PRICE + 1  # price, collateral and gas
-
-    delivery = market.deliver(c, world.seller, order_id, out_dir=tmp_path / "outbox")
-    assert c.market.order(order_id).state == OrderState.DELIVERED
-    assert c.market.order(order_id).delivery_hash == hashlib.sha256(delivery.path.read_bytes()).digest()
-
-    receipt = market.receive(c, world.buyer, order_id, delivery.path, tmp_path / "got.csv")
-    assert receipt.path.read_bytes() == path.read_bytes()
-
-    market.confirm(c, world.buyer, order_id)
+    tx = result.step("buy").txs[0]
+    assert tx.event("OrderPaid").args["amount"] == price
+    assert tx.event("OrderPaid").args["collateral"] == price
+    assert (
+        c.market.order(order_id).delivery_hash == result.step("deliver").txs[0].event("Delivered").args["delivery_hash"]
+    )
+    assert received.read_bytes() == path.read_bytes()
     assert c.catalog.owner_of(token_id) == world.buyer.address
     assert c.market.listing(listing_id).state == ListingState.SOLD
-    fee = PRICE * c.market.fee_bps() // 10_000
-    assert c.market.pending_withdrawal(world.seller.address) == 2 * PRICE - fee  # price less fee, its collateral back
-    assert c.market.pending_withdrawal(world.buyer.address) == PRICE  # its collateral back
-    assert c.market.pending_withdrawal(world.platform.address) == fee
-    assert c.market.escrowed() == 0
-
-    seller_before = world.chain.balance(world.seller.address)
-    amount, tx = market.withdraw(c, world.seller)
-    assert amount == 2 * PRICE - fee
-    assert tx.event("Withdrawn").args["amount"] == 2 * PRICE - fee
-    assert seller_before < world.chain.balance(world.seller.address) <= seller_before + 2 * PRICE - fee
+    assert c.market.order(order_id).state == OrderState.COMPLETED
+    fee = price * c.market.fee_bps() // 10_000
+    withdrawn = {
+        s.actor: s.txs[0].event("Withdrawn").args["amount"] for s in result.steps if s.name.startswith("withdraw")
+    }
+    assert withdrawn == {"seller": 2 * price - fee, "buyer": price, "platform": fee}  # price less fee + collateral
+    photo_collateral = c.market.listing(result.ids["photo_listing"]).collateral
+    assert c.market.escrowed() == photo_collateral  # only the photo, still for sale
+    # Balances, net of the gas each paid: the buyer paid the price; the seller got the price less the fee and
+    # still has the photo's collateral in escrow.
+    gas: dict[str, int] = {}
+    for sent in result.txs:
+        receipt = world.chain.w3.eth.get_transaction_receipt(sent.tx_hash)  # type: ignore[arg-type]
+        gas[receipt["from"]] = gas.get(receipt["from"], 0) + receipt["gasUsed"] * receipt["effectiveGasPrice"]
+    assert world.chain.balance(world.buyer.address) == buyer_before - price - gas[world.buyer.address]
+    assert world.chain.balance(world.seller.address) == (
+        seller_before + price - fee - photo_collateral - gas[world.seller.address]
+    )
 
     trail = audit.audit_trail(c)
     actions = [r.action for r in trail]
@@ -281,7 +283,7 @@ def test_joining_an_organisation_needs_a_members_approval(world: World, tmp_path
 def test_both_parties_rate_a_completed_trade_once(world: World, tmp_path: Path) -> None:
     c = world.contracts
     _, order_id, _ = _paid(world, tmp_path)
-    with pytest.raises(TransactionReverted, match="reputation: order not settled"):
+    with pytest.raises(TransactionReverted, match="reputation: order not completed"):
         reputation.rate(c, world.buyer, order_id, 5)
     market.deliver(c, world.seller, order_id)
     market.confirm(c, world.buyer, order_id)

@@ -26,6 +26,7 @@ from eth_account import Account
 
 from datagora.api.client import RemoteError
 from datagora.crypto.envelope import decrypt_file
+from datagora.home import ParticipantHome
 from datagora.services import publishing, relay
 from datagora.services.participant import Participant
 from datagora.services.relay import DeliveryNotice
@@ -388,16 +389,16 @@ def test_buyer_node_runs_three_queries_on_the_seller_node(network: Network, tmp_
     (total,) = answers[2]["result"]["rows"][0]
     assert total == pytest.approx(sum(float(r["income"]) for r in rows if int(r["age"]) > 60))
 
-    owed = net.contracts.market.pending_withdrawal(net.accounts["seller"].address)
+    owed = net.contracts.use_rights.pending_withdrawal(net.accounts["seller"].address)
     with pytest.raises(RemoteError) as raw:
         buyer.ask_query(order_id, {"select": ["id", "income"], "limit": 5}, seller_url)
     assert raw.value.status == 403 and raw.value.detail.endswith("policy: raw rows not permitted")
     assert net.contracts.market.order(order_id).queries_left == 1
-    assert net.contracts.market.pending_withdrawal(net.accounts["seller"].address) == owed  # nothing paid
+    assert net.contracts.use_rights.pending_withdrawal(net.accounts["seller"].address) == owed  # nothing paid
     fee = price * net.contracts.market.fee_bps() // 10_000
     assert owed >= 3 * (price - fee)
     for index, answer in enumerate(answers):  # each recorded on chain by the seller, with the result's hash
-        (event,) = net.contracts.market.events("QueryAnswered", order_id, index)
+        (event,) = net.contracts.use_rights.events("QueryAnswered", order_id, index)
         assert "0x" + bytes(event.args["result_hash"]).hex() == answer["result_hash"]
         assert event.tx_hash.lower() == answer["tx_hash"].lower()
     log = net.nodes["seller"].log.read_text()
@@ -548,3 +549,126 @@ def test_seller_killed_mid_transfer_and_the_download_resumes(network: Network, t
     assert f'"GET /deliveries/{order_id} HTTP/1.1" 206' in restarted_log
     assert f'"GET /deliveries/{order_id} HTTP/1.1" 200' not in restarted_log
     assert net.operator("buyer").order_action(order_id, "confirm")["order"]["state"] == "completed"
+
+
+CRASH_CSV_BYTES = 24 << 20
+
+
+def _kill_when(node_name: str, net: Network, ready: Any, work: Any, timeout: float = 180) -> dict[str, Any]:
+    """Run ``work()`` in a thread and SIGKILL node ``node_name`` as soon as ``ready()`` is true; return what the
+    work returned (``"result"``) or raised (``"error"``) and whether the kill landed before it ended."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = work()
+        except RemoteError as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and thread.is_alive():
+            if ready():
+                net.nodes[node_name].kill()
+                outcome["killed"] = True
+                break
+            time.sleep(0.0005)
+    finally:
+        thread.join(timeout=timeout)
+    assert not thread.is_alive()
+    return outcome
+
+
+def _files_containing(root: Path, marker: bytes) -> list[Path]:
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink() and marker in path.read_bytes():
+            found.append(path)
+    return found
+
+
+def _audit_verify(net: Network, node: str) -> None:
+    """``datagora audit verify`` on the SQLite index the node's ``serve`` process built."""
+    home = net.nodes[node].home
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "datagora", "audit", "verify", "--home", str(home)),
+            *("--rpc-url", net.chain.url, "--index-url", f"sqlite:///{home / 'index.db'}"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("DATAGORA_")}, "DATAGORA_PASSWORD": PASSWORD},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "the index matches the chain" in done.stdout
+
+
+def test_nodes_killed_mid_publish_delivery_and_relay_restart_clean(network: Network, tmp_path: Path) -> None:
+    """SIGKILL the seller's node while it publishes (the clear upload is staged) and while it delivers, and the
+    platform's node while it receives a relayed ciphertext; restart each (same home, same port). Every operation
+    then completes or is cleanly absent, no clear copy of the data is left on any node, and ``datagora audit
+    verify`` is green on the indexes the ``serve`` processes built."""
+    net = network
+    seller_node, platform_node = net.nodes["seller"], net.nodes["platform"]
+    data = write_big_csv(tmp_path / "turbine_log.csv", CRASH_CSV_BYTES, seed=12)
+    marker = data.read_bytes().splitlines()[1]  # a row of random readings: found only where the clear data is
+    staging = ParticipantHome(seller_node.participant_home).staging
+
+    def staged() -> bool:
+        return staging.is_dir() and any(f.is_file() and f.stat().st_size > 0 for f in staging.rglob("*"))
+
+    with net.client("seller") as seller:
+        crashed = _kill_when("seller", net, staged, lambda: seller.publish(data, name="Turbine log", domain="energy"))
+    assert crashed.get("killed") and "error" in crashed, crashed
+    assert _files_containing(staging, marker), "the kill did not land while the clear upload was staged"
+    seller_node.start()
+    seller_node.wait_ready()
+    assert not any(staging.iterdir())  # wiped at start
+    assert not _files_containing(seller_node.participant_home, marker)
+    # the publish never reached the chain: it is cleanly absent, and doing it again completes
+    assert net.operator("seller").search(q="Turbine")["total"] == 0
+    published, offer = publish_and_list(net, data, "Turbine log", "energy")
+    assert net.operator("seller").search(q="Turbine")["total"] == 1
+    order_id = net.operator("buyer").buy(offer["listing_id"])["order"]["order_id"]
+
+    # -- the seller killed while it re-encrypts the data for the buyer
+    cipher = seller_node.participant_home / "tmp" / f"order-{order_id}.dge"
+    with net.client("seller") as seller:
+        crashed = _kill_when("seller", net, lambda: cipher.exists(), lambda: seller.order_action(order_id, "deliver"))
+    assert crashed.get("killed") and "error" in crashed, crashed
+    seller_node.start()
+    seller_node.wait_ready()
+    state = net.operator("seller").order(order_id)["state"]
+    assert state in ("paid", "delivered")
+    if state == "paid":  # killed before the commitment: deliver again
+        delivered = net.operator("seller").order_action(order_id, "deliver")
+        assert delivered["order"]["state"] == "delivered"
+    delivery_hash = net.operator("seller").order(order_id)["delivery_hash"]
+
+    # -- the platform killed while the seller's node relays the ciphertext to it
+    relay_staging = platform_node.participant_home / "relay-staging"
+    with net.client("seller") as seller:
+        crashed = _kill_when(
+            "platform",
+            net,
+            lambda: any(relay_staging.glob("upload-*.part")),
+            lambda: seller.order_action(order_id, "relay", {"relay_url": platform_node.url}),
+        )
+    assert crashed.get("killed") and "error" in crashed, crashed
+    assert crashed["error"].status == 502
+    platform_node.start()
+    platform_node.wait_ready()
+    assert not any(relay_staging.glob("upload-*.part"))  # a cut-off upload is removed at start
+    relayed = net.operator("seller").order_action(order_id, "relay", {"relay_url": platform_node.url})
+    assert relayed["upload"]["delivery_hash"] == delivery_hash
+    received = net.operator("buyer").order_action(order_id, "receive", {"relay_url": platform_node.url})
+    assert received["content_hash"] == published["content_hash"]
+    assert net.operator("buyer").order_action(order_id, "confirm")["order"]["state"] == "completed"
+
+    for name in ("seller", "platform"):
+        assert not _files_containing(net.nodes[name].participant_home, marker), name
+    for name in ("seller", "platform", "buyer"):
+        _audit_verify(net, name)

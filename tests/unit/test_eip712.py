@@ -16,6 +16,7 @@ from eth_utils.crypto import keccak
 
 from datagora.crypto.eip712 import (
     NOVELTY_ATTESTATION_TYPE,
+    description_hash,
     novelty_attestation,
     recover_typed_data,
     sign_typed_data,
@@ -23,6 +24,7 @@ from datagora.crypto.eip712 import (
 )
 from datagora.crypto.keys import new_account
 from datagora.domain.errors import CryptoError, ValidationError
+from datagora.domain.models import DatasetDescription
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 CATALOG_SOURCE = Path(__file__).resolve().parents[2] / "contracts" / "Catalog.vy"
@@ -32,6 +34,7 @@ FIELDS: dict[str, Any] = {
     "catalog": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
     "publisher": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
     "content_hash": bytes.fromhex("11" * 32),
+    "description_hash": bytes.fromhex("44" * 32),
     "fingerprint_commitment": bytes.fromhex("22" * 32),
     "dcat_hash": bytes.fromhex("33" * 32),
     "expiry": 1_900_000_000,
@@ -41,6 +44,7 @@ CHANGED: dict[str, Any] = {
     "catalog": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
     "publisher": "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
     "content_hash": bytes.fromhex("11" * 31 + "12"),
+    "description_hash": bytes.fromhex("45" + "44" * 31),
     "fingerprint_commitment": bytes.fromhex("23" + "22" * 31),
     "dcat_hash": bytes(32),
     "expiry": 1_900_000_001,
@@ -67,11 +71,12 @@ def contract_digest(fields: dict[str, Any]) -> bytes:
     )
     struct_hash = keccak(
         abi_encode(
-            ["bytes32", "address", "bytes32", "bytes32", "bytes32", "uint256"],
+            ["bytes32", "address", "bytes32", "bytes32", "bytes32", "bytes32", "uint256"],
             [
                 keccak(NOVELTY_ATTESTATION_TYPE.encode()),
                 fields["publisher"],
                 fields["content_hash"],
+                fields["description_hash"],
                 fields["fingerprint_commitment"],
                 fields["dcat_hash"],
                 fields["expiry"],
@@ -106,8 +111,8 @@ def test_digest_equals_eth_account_hash_and_contract_formula() -> None:
 
 def test_typehash_matches_the_contract_source() -> None:
     assert NOVELTY_ATTESTATION_TYPE == (
-        "NoveltyAttestation(address publisher,bytes32 contentHash,bytes32 fingerprintCommitment,"
-        "bytes32 dcatHash,uint256 expiry)"
+        "NoveltyAttestation(address publisher,bytes32 contentHash,bytes32 descriptionHash,"
+        "bytes32 fingerprintCommitment,bytes32 dcatHash,uint256 expiry)"
     )
     assert CATALOG_SOURCE.is_file(), "the test runs from a source checkout with contracts/"
     source = CATALOG_SOURCE.read_text()
@@ -216,6 +221,7 @@ def test_signature_of_wrong_type_is_crypto_error() -> None:
         ("catalog", FIELDS["catalog"][:2] + FIELDS["catalog"][2:].swapcase()),  # wrong checksum
         ("publisher", None),
         ("content_hash", b"\x11" * 31),
+        ("description_hash", b"\x11" * 31),
         ("fingerprint_commitment", "11" * 32),
         ("dcat_hash", b"\x11" * 33),
         ("expiry", -1),
@@ -243,3 +249,46 @@ def test_malformed_typed_data_is_validation_error(attester: LocalAccount) -> Non
 def test_malformed_private_key_is_validation_error() -> None:
     with pytest.raises(ValidationError):
         sign_typed_data(b"\x00" * 32, attestation())
+
+
+DESCRIPTION = DatasetDescription("finance", "Income survey", "age,income", 1_000, bytes.fromhex("11" * 32))
+
+
+def test_description_hash_is_the_catalogs_abi_encoding() -> None:
+    """keccak256(abi.encode(publisher, domain, name, attributes, size, contentHash)), what Catalog.publish stores."""
+    expected = keccak(
+        abi_encode(
+            ["address", "string", "string", "string", "uint256", "bytes32"],
+            [FIELDS["publisher"], "finance", "Income survey", "age,income", 1_000, b"\x11" * 32],
+        )
+    )
+    assert description_hash(FIELDS["publisher"], DESCRIPTION) == expected
+    assert description_hash(FIELDS["publisher"].lower(), DESCRIPTION) == expected
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        DatasetDescription("health", "Income survey", "age,income", 1_000, b"\x11" * 32),
+        DatasetDescription("finance", "Another name", "age,income", 1_000, b"\x11" * 32),
+        DatasetDescription("finance", "Income survey", "age", 1_000, b"\x11" * 32),
+        DatasetDescription("finance", "Income survey", "age,income", 1_001, b"\x11" * 32),
+    ],
+    ids=["domain", "name", "attributes", "size"],
+)
+def test_description_hash_covers_every_field(changed: DatasetDescription) -> None:
+    assert description_hash(FIELDS["publisher"], changed) != description_hash(FIELDS["publisher"], DESCRIPTION)
+
+
+@pytest.mark.parametrize(
+    ("publisher", "description"),
+    [
+        ("0x1234", DESCRIPTION),
+        (FIELDS["publisher"], DatasetDescription("d", "n", "a", -1, b"\x11" * 32)),
+        (FIELDS["publisher"], DatasetDescription("d", "n", "a", 1, b"\x11" * 31)),
+    ],
+    ids=["address", "negative size", "short content hash"],
+)
+def test_description_hash_rejects_bad_input(publisher: str, description: DatasetDescription) -> None:
+    with pytest.raises(ValidationError):
+        description_hash(publisher, description)

@@ -15,24 +15,30 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 import datagora
-from datagora.api import errors
+from datagora.api import errors, openapi
 from datagora.api.auth import AuthStore
 from datagora.api.deps import PeerHttp, Peers
+from datagora.api.limits import BodyLimit
+from datagora.api.methods import MethodCheck, route_table
 from datagora.api.routers import (
     attestations,
+    auctions,
     audit,
     auth,
     datasets,
     deliveries,
     disputes,
+    negotiation,
     node_info,
     offers,
     orders,
     organisations,
+    ratings,
     relay,
     withdrawals,
 )
 from datagora.api.settings import Settings
+from datagora.services import publishing
 from datagora.services.arbitration import ArbitrationInbox
 from datagora.services.node import Node
 from datagora.services.relay import SendReceiveBoard
@@ -47,6 +53,9 @@ ROUTERS = (
     attestations.router,
     offers.router,
     orders.router,
+    negotiation.router,
+    auctions.router,
+    ratings.router,
     withdrawals.router,
     deliveries.router,
     relay.router,
@@ -115,7 +124,7 @@ def create_app(
         SendReceiveBoard(
             node.contracts,
             node.participant.store,
-            node.participant.home / "send-receive.sqlite",
+            node.participant.paths.board,
             operator=node.address,
             platform_key=node.participant.private_key,
             clock=clock,
@@ -132,7 +141,15 @@ def create_app(
         app.state.peers = Peers(node, lambda _url: httpx.Client(timeout=timeout))
     else:
         app.state.peers = Peers(node, peer_http, owns_http=False)
+    # a clear upload a killed node left behind is deleted before the node accepts new ones
+    publishing.wipe_staging(node.participant)
     errors.install(app)
+    app.add_middleware(
+        BodyLimit, limits=lambda: (app.state.settings.max_json_bytes, app.state.settings.max_upload_bytes)
+    )
+    app.add_middleware(MethodCheck)  # outermost: a method no route serves is answered before anything is read
     for router in ROUTERS:
         app.include_router(router)
+    openapi.install(app)
+    route_table(app)  # built now, not by the first request
     return app

@@ -1,10 +1,15 @@
 """An HTTP client of a Datagora node, signing in with Ethereum (EIP-4361), for the CLI, other nodes and tests.
 
     client = NodeClient("http://127.0.0.1:8000", account)     # account: eth_account LocalAccount
-    client.search(q="income")                                 # signs in on first use, again when the session ends
+    hits = client.search(q="income").hits                     # signs in on first use, again when the session ends
+
+Each route method returns the route's response model (``datagora.api.schemas``, ``datagora.api.market_schemas``);
+an answer that does not fit it raises :class:`RemoteError` (502). The client is also the services' peer: a
+``RelayPeer`` (relay upload, notices), a ``QueryPeer`` (:meth:`NodeClient.submit_query`) and a ``DeliverySource``
+(:meth:`NodeClient.download_delivery`, :meth:`NodeClient.download_relayed`).
 
 :class:`RemoteAttestor` puts the platform's node behind the ``Attestor`` surface ``services.publishing`` uses.
-Importing this module stays cheap (no FastAPI, no siwe): the message is built here per EIP-4361.
+Importing this module needs no FastAPI and no siwe: the message is built here per EIP-4361.
 """
 
 from __future__ import annotations
@@ -14,19 +19,67 @@ import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 
+from datagora.api.market_schemas import (
+    AuctionTxOut,
+    DisputedOut,
+    ExpiredOut,
+    NegotiatedOrderOut,
+    NegotiationOut,
+    NegotiationTxOut,
+    RatingOut,
+    ReputationOut,
+    SettledOut,
+)
+from datagora.api.schemas import (
+    AskedOut,
+    AttestationOut,
+    AuditTrailOut,
+    BoardEntryOut,
+    BoardOut,
+    DatasetDetail,
+    DeadlinesOut,
+    DeliveredOut,
+    DeliveryCheckOut,
+    DisclosureOut,
+    ListingCreated,
+    ListingOut,
+    MeOut,
+    NodeInfo,
+    OrderOut,
+    OrderTxOut,
+    OrganisationOut,
+    OrganisationTxOut,
+    Out,
+    PolicyOut,
+    PublishedOut,
+    QueryAnswerOut,
+    ReceivedOut,
+    RelayedOut,
+    RelayOut,
+    ResolutionOut,
+    ReuploadOut,
+    SearchOut,
+    UseRightCreated,
+    WithdrawalOut,
+)
 from datagora.domain.errors import DatagoraError, NoveltyRefused
+from datagora.domain.models import TxResult
 from datagora.services.attestation import Attestation
 
 if TYPE_CHECKING:
     from datagora.services.relay import DeliveryNotice
-    from datagora.services.use_rights import QueryRequest
+    from datagora.services.use_rights import QueryAnswer, QueryRequest
+
+M = TypeVar("M", bound=BaseModel)
 
 STATEMENT = "Sign in to this Datagora node."
 CHUNK = 1 << 20
@@ -42,6 +95,11 @@ class RemoteError(DatagoraError):
         self.body = body or {}
         where = f"{url}: " if url else ""
         super().__init__(f"{where}{detail}" if status == 0 else f"{where}HTTP {status}: {detail}")
+
+
+def _normalise(uri: str) -> str:
+    parts = urlsplit(uri.strip())
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
 
 
 def _iso(moment: datetime) -> str:
@@ -83,8 +141,9 @@ class NodeClient:
 
     ``http`` is the ``httpx.Client`` to send through (default: a new one; tests pass Starlette's
     ``TestClient``, which routes to an app in process). ``domain`` is the SIWE domain to name (default: the
-    ``host[:port]`` of ``base_url``). Errors from the node raise :class:`RemoteError` with its ``detail``.
-    Thread-safe."""
+    ``host[:port]`` of ``base_url``). Sign-in signs only for ``base_url`` itself: a node whose nonce names another
+    URI or domain is refused (:class:`RemoteError`, status 0), as it could be relaying another node's sign-in.
+    Errors from the node raise :class:`RemoteError` with its ``detail``. Thread-safe."""
 
     def __init__(
         self,
@@ -188,6 +247,15 @@ class NodeClient:
 
     def _login(self) -> str:
         challenge = self._check(self._send("GET", "/auth/nonce")).json()
+        named = str(challenge.get("uri") or "")
+        if _normalise(named) != _normalise(self.base_url):
+            # A node that hands out a nonce for another URI may be relaying another node's sign-in (EIP-4361
+            # security considerations): never sign a message that could open a session elsewhere.
+            refused = f"refusing to sign in: the node asks to sign for {named or 'no URI'!r}, not for itself"
+            raise RemoteError(0, refused, self.base_url)
+        if str(challenge.get("domain")) != self.domain:
+            refused = f"refusing to sign in: the node names another domain than {self.domain}"
+            raise RemoteError(0, refused, self.base_url)
         message = siwe_message(
             domain=self.domain,
             address=self.account.address,
@@ -209,31 +277,43 @@ class NodeClient:
             self._check(self._send("POST", "/auth/logout", headers={"Authorization": f"Bearer {token}"}))
 
     # -- routes ------------------------------------------------------------------------------------------
+    # Each returns the route's response model (``datagora.api.schemas``); an answer that does not fit it raises
+    # RemoteError with status 502.
 
-    def node_info(self) -> dict[str, Any]:
-        return dict(self.json("GET", "/node", auth=False))
+    def call(self, model: type[M], method: str, path: str, **kw: Any) -> M:
+        """Send a request (as :meth:`request`) and parse the JSON answer as ``model``. Raises
+        :class:`RemoteError`."""
+        response = self.request(method, path, **kw)
+        try:
+            return model.model_validate(response.json())
+        except (ValueError, PydanticValidationError) as exc:
+            detail = f"unreadable answer (not a {model.__name__}): {' '.join(str(exc).split())[:300]}"
+            raise RemoteError(502, detail, str(response.request.url)) from exc
 
-    def me(self) -> dict[str, Any]:
-        return dict(self.json("GET", "/auth/me"))
+    def node_info(self) -> NodeInfo:
+        return self.call(NodeInfo, "GET", "/node", auth=False)
 
-    def register_organisation(self, name: str) -> dict[str, Any]:
-        return dict(self.json("POST", "/organisations", json={"name": name}))
+    def me(self) -> MeOut:
+        return self.call(MeOut, "GET", "/auth/me")
 
-    def organisation(self, ref: str | int) -> dict[str, Any]:
-        return dict(self.json("GET", f"/organisations/{ref}"))
+    def register_organisation(self, name: str) -> OrganisationTxOut:
+        return self.call(OrganisationTxOut, "POST", "/organisations", json={"name": name})
 
-    def set_status(self, organisation_id: int, status: str) -> dict[str, Any]:
-        return dict(self.json("POST", f"/organisations/{organisation_id}/status", json={"status": status}))
+    def organisation(self, ref: str | int) -> OrganisationOut:
+        return self.call(OrganisationOut, "GET", f"/organisations/{ref}")
 
-    def search(self, **params: Any) -> dict[str, Any]:
+    def set_status(self, organisation_id: int, status: str) -> OrganisationTxOut:
+        return self.call(OrganisationTxOut, "POST", f"/organisations/{organisation_id}/status", json={"status": status})
+
+    def search(self, **params: Any) -> SearchOut:
         """``GET /datasets`` with ``q``, ``domain``, ``owner``, ``min_price``, ``max_price``, ``sale_kind``,
-        ``limit``, ``offset``."""
-        return dict(self.json("GET", "/datasets", params={k: v for k, v in params.items() if v is not None}))
+        ``pricing``, ``limit``, ``offset``."""
+        return self.call(SearchOut, "GET", "/datasets", params={k: v for k, v in params.items() if v is not None})
 
-    def dataset(self, token_id: int) -> dict[str, Any]:
-        return dict(self.json("GET", f"/datasets/{token_id}"))
+    def dataset(self, token_id: int) -> DatasetDetail:
+        return self.call(DatasetDetail, "GET", f"/datasets/{token_id}")
 
-    def publish(self, path: Path, *, name: str | None = None, domain: str = "general") -> dict[str, Any]:
+    def publish(self, path: Path, *, name: str | None = None, domain: str = "general") -> PublishedOut:
         """Upload ``path`` to the node, which encrypts it into its store, obtains the platform's attestation
         and mints the dataset."""
         data = {"domain": domain, **({"name": name} if name else {})}
@@ -243,16 +323,15 @@ class NodeClient:
                 fh.seek(0)
                 return {"files": {"file": (path.name, fh)}, "data": data}
 
-            return dict(self.json("POST", "/datasets", body=fresh))
+            return self.call(PublishedOut, "POST", "/datasets", body=fresh)
 
-    def attest(self, request_ciphertext: bytes) -> dict[str, Any]:
-        return dict(
-            self.json(
-                "POST",
-                "/attestations",
-                content=request_ciphertext,
-                headers={"Content-Type": "application/octet-stream"},
-            )
+    def attest(self, request_ciphertext: bytes) -> AttestationOut:
+        return self.call(
+            AttestationOut,
+            "POST",
+            "/attestations",
+            content=request_ciphertext,
+            headers={"Content-Type": "application/octet-stream"},
         )
 
     def record_published(self, fingerprint: bytes, token_id: int) -> None:
@@ -269,25 +348,76 @@ class NodeClient:
         token_id: int,
         price_wei: int,
         *,
+        pricing: str | None = None,
         delivery_window: int | None = None,
         confirm_window: int | None = None,
         collateral_wei: int | None = None,
         payment_token: str | None = None,
-    ) -> dict[str, Any]:
-        """``POST /offers``: list ``token_id`` at a fixed price (collateral default: 100 % of the price; payment
-        default: ether)."""
+        min_increment_wei: int | None = None,
+        duration: int | None = None,
+    ) -> ListingCreated:
+        """``POST /offers``: list ``token_id``'s ownership at a fixed price, for negotiation (``pricing=
+        "negotiated"``, ``price_wei`` the asking price) or by English auction (``pricing="auction"``, ``price_wei``
+        the reserve, with ``min_increment_wei`` and ``duration``). Collateral default: 100 % of the price; payment
+        default: ether."""
         body: dict[str, Any] = {"token_id": token_id, "price_wei": price_wei}
         optional = {
+            "pricing": pricing,
             "delivery_window": delivery_window,
             "confirm_window": confirm_window,
             "collateral_wei": collateral_wei,
             "payment_token": payment_token,
+            "min_increment_wei": min_increment_wei,
+            "duration": duration,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
-        return dict(self.json("POST", "/offers", json=body))
+        return self.call(ListingCreated, "POST", "/offers", json=body)
 
-    def offer(self, listing_id: int) -> dict[str, Any]:
-        return dict(self.json("GET", f"/offers/{listing_id}"))
+    def offer(self, listing_id: int) -> ListingOut:
+        return self.call(ListingOut, "GET", f"/offers/{listing_id}")
+
+    # -- negotiation and auctions (Wu et al. section III.A, pricing module) ---------------------------------
+
+    def make_offer(self, listing_id: int, amount_wei: int, *, valid_for: int | None = None) -> NegotiationTxOut:
+        """``POST /negotiations``: offer ``amount_wei`` for a negotiable listing (escrowed with the collateral)."""
+        body: dict[str, Any] = {"listing_id": listing_id, "amount_wei": amount_wei}
+        if valid_for is not None:
+            body["valid_for"] = valid_for
+        return self.call(NegotiationTxOut, "POST", "/negotiations", json=body)
+
+    def negotiation(self, offer_id: int) -> NegotiationOut:
+        return self.call(NegotiationOut, "GET", f"/negotiations/{offer_id}")
+
+    def counter_offer(self, offer_id: int, amount_wei: int) -> NegotiationTxOut:
+        """``POST /negotiations/{id}/counter`` (the seller's node)."""
+        return self.call(NegotiationTxOut, "POST", f"/negotiations/{offer_id}/counter", json={"amount_wei": amount_wei})
+
+    def accept_offer(self, offer_id: int) -> NegotiatedOrderOut:
+        """``POST /negotiations/{id}/accept`` (the seller's node): the offer becomes an order."""
+        return self.call(NegotiatedOrderOut, "POST", f"/negotiations/{offer_id}/accept")
+
+    def accept_counter(self, offer_id: int) -> NegotiatedOrderOut:
+        """``POST /negotiations/{id}/accept-counter`` (the buyer's node): the counter becomes an order."""
+        return self.call(NegotiatedOrderOut, "POST", f"/negotiations/{offer_id}/accept-counter")
+
+    def reject_offer(self, offer_id: int) -> NegotiationTxOut:
+        """``POST /negotiations/{id}/reject`` (the seller's node)."""
+        return self.call(NegotiationTxOut, "POST", f"/negotiations/{offer_id}/reject")
+
+    def withdraw_offer(self, offer_id: int) -> NegotiationTxOut:
+        """``POST /negotiations/{id}/withdraw`` (the buyer's node; anyone's once it expired)."""
+        return self.call(NegotiationTxOut, "POST", f"/negotiations/{offer_id}/withdraw")
+
+    def auction(self, listing_id: int) -> ListingOut:
+        return self.call(ListingOut, "GET", f"/auctions/{listing_id}")
+
+    def bid(self, listing_id: int, amount_wei: int) -> AuctionTxOut:
+        """``POST /auctions/{id}/bids``: bid ``amount_wei`` (escrowed with the bidder's collateral)."""
+        return self.call(AuctionTxOut, "POST", f"/auctions/{listing_id}/bids", json={"amount_wei": amount_wei})
+
+    def settle_auction(self, listing_id: int) -> SettledOut:
+        """``POST /auctions/{id}/settle`` after the end: the highest bid becomes an order (``order`` None: no bid)."""
+        return self.call(SettledOut, "POST", f"/auctions/{listing_id}/settle")
 
     # -- use-rights per query (Wu et al. section II) -------------------------------------------------------
 
@@ -300,7 +430,7 @@ class NodeClient:
         usage_window: int | None = None,
         policy: dict[str, Any] | None = None,
         payment_token: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> UseRightCreated:
         """``POST /offers/use-right``: sell use-rights per query on ``token_id`` under the ODRL ``policy``
         (JSON-LD; default: the node's, aggregates only with groups of at least 5 rows)."""
         body: dict[str, Any] = {"token_id": token_id, "price_per_query_wei": price_per_query_wei}
@@ -311,24 +441,38 @@ class NodeClient:
             "payment_token": payment_token,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
-        return dict(self.json("POST", "/offers/use-right", json=body))
+        return self.call(UseRightCreated, "POST", "/offers/use-right", json=body)
 
-    def use_right_policy(self, listing_id: int) -> dict[str, Any]:
+    def use_right_policy(self, listing_id: int) -> PolicyOut:
         """``GET /offers/{id}/policy`` on the seller's node: the ODRL policy and whether it is the one on chain."""
-        return dict(self.json("GET", f"/offers/{listing_id}/policy"))
+        return self.call(PolicyOut, "GET", f"/offers/{listing_id}/policy")
 
-    def run_query(self, request: QueryRequest) -> dict[str, Any]:
+    def run_query(self, request: QueryRequest) -> QueryAnswerOut:
         """``POST /orders/{id}/queries`` on the seller's node, as the order's buyer: the signed ``request``
-        (``datagora.services.use_rights.sign_query``) in, ``{order_id, index, result, result_hash, queries_left,
-        tx_hash, block_number, gas_used}`` out. Check the result with ``use_rights.verify_answer``."""
-        return dict(self.json("POST", f"/orders/{request.order_id}/queries", json=request.to_dict()))
+        (``datagora.services.use_rights.sign_query``) in, the answer out. Check the result with
+        ``use_rights.verify_answer``, or run the whole flow with ``use_rights.ask``."""
+        return self.call(QueryAnswerOut, "POST", f"/orders/{request.order_id}/queries", json=request.to_dict())
 
-    def ask_query(self, order_id: int, query: dict[str, Any], seller_url: str) -> dict[str, Any]:
+    def submit_query(self, request: QueryRequest) -> QueryAnswer:
+        """:meth:`run_query` as the services' ``QueryPeer``: the answer as a ``use_rights.QueryAnswer``."""
+        from datagora.query import QueryResult
+        from datagora.services.use_rights import QueryAnswer
+
+        doc = self.run_query(request)
+        try:
+            result = QueryResult.from_dict(doc.result.model_dump())
+        except DatagoraError as exc:
+            raise RemoteError(502, f"the seller's node sent no readable result: {exc}", self.base_url) from exc
+        return QueryAnswer(doc.order_id, doc.index, result, TxResult(doc.tx_hash, doc.gas_used, doc.block_number))
+
+    def ask_query(self, order_id: int, query: dict[str, Any], seller_url: str) -> AskedOut:
         """``POST /orders/{id}/ask`` on the buyer's node, as its operator: the node signs the next query of
         ``order_id``, runs it on the seller's node at ``seller_url`` and verifies the answer against the chain."""
-        return dict(self.json("POST", f"/orders/{order_id}/ask", json={"seller_url": seller_url, "query": query}))
+        return self.call(AskedOut, "POST", f"/orders/{order_id}/ask", json={"seller_url": seller_url, "query": query})
 
-    def buy(self, listing_id: int, value_wei: int | None = None, *, queries: int | None = None) -> dict[str, Any]:
+    # -- orders --------------------------------------------------------------------------------------------
+
+    def buy(self, listing_id: int, value_wei: int | None = None, *, queries: int | None = None) -> OrderTxOut:
         """``POST /orders``: pay a fixed-price listing into escrow or, with ``queries``, prepay that many queries
         of a use-right listing."""
         body: dict[str, Any] = {"listing_id": listing_id}
@@ -336,26 +480,78 @@ class NodeClient:
             body["value_wei"] = value_wei
         if queries is not None:
             body["queries"] = queries
-        return dict(self.json("POST", "/orders", json=body))
+        return self.call(OrderTxOut, "POST", "/orders", json=body)
 
-    def order(self, order_id: int) -> dict[str, Any]:
-        return dict(self.json("GET", f"/orders/{order_id}"))
+    def order(self, order_id: int) -> OrderOut:
+        return self.call(OrderOut, "GET", f"/orders/{order_id}")
 
-    def order_action(self, order_id: int, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        """``POST /orders/{id}/{action}``: ``deliver``, ``receive`` (body ``{"seller_url": …}``), ``confirm``,
-        ``refund`` or ``release``."""
-        return dict(self.json("POST", f"/orders/{order_id}/{action}", json=body))
+    def order_action(self, order_id: int, action: str, body: dict[str, Any] | None = None) -> Out:
+        """``POST /orders/{id}/{action}``: ``deliver`` (:class:`DeliveredOut`), ``relay`` (:class:`RelayOut`),
+        ``receive`` (body ``{"seller_url": …}`` or ``{"relay_url": …}``; :class:`ReceivedOut`), ``confirm``,
+        ``refund`` or ``release`` (:class:`OrderTxOut`), ``dispute`` (:class:`DisputedOut`), ``reupload``
+        (:class:`ReuploadOut`), ``disclose`` (:class:`DisclosureOut`), ``expire`` (:class:`ExpiredOut`). Prefer the
+        named methods."""
+        model = _ORDER_ACTIONS.get(action)
+        if model is None:
+            raise ValueError(f"unknown order action {action!r}: one of {', '.join(_ORDER_ACTIONS)}")
+        return self.call(model, "POST", f"/orders/{order_id}/{action}", json=body)
 
-    def withdraw(self, payment_token: str | None = None) -> dict[str, Any]:
+    def deliver(self, order_id: int, *, relay_url: str | None = None) -> DeliveredOut:
+        """``POST /orders/{id}/deliver`` (the seller's node), relayed through the platform at ``relay_url``."""
+        body = {"relay_url": relay_url} if relay_url is not None else None
+        return self.call(DeliveredOut, "POST", f"/orders/{order_id}/deliver", json=body)
+
+    def receive(self, order_id: int, *, seller_url: str | None = None, relay_url: str | None = None) -> ReceivedOut:
+        """``POST /orders/{id}/receive`` (the buyer's node): fetch from the seller's node or the relay, check,
+        decrypt."""
+        body = {k: v for k, v in (("seller_url", seller_url), ("relay_url", relay_url)) if v is not None}
+        return self.call(ReceivedOut, "POST", f"/orders/{order_id}/receive", json=body)
+
+    def confirm(self, order_id: int) -> OrderTxOut:
+        return self.call(OrderTxOut, "POST", f"/orders/{order_id}/confirm")
+
+    def refund(self, order_id: int) -> OrderTxOut:
+        return self.call(OrderTxOut, "POST", f"/orders/{order_id}/refund")
+
+    def release(self, order_id: int) -> OrderTxOut:
+        return self.call(OrderTxOut, "POST", f"/orders/{order_id}/release")
+
+    def dispute(self, order_id: int, reason: str) -> DisputedOut:
+        """``POST /orders/{id}/dispute`` (the buyer's node): dispute a delivered order; the platform arbitrates."""
+        return self.call(DisputedOut, "POST", f"/orders/{order_id}/dispute", json={"reason": reason})
+
+    def send_reupload(self, order_id: int, platform_url: str) -> ReuploadOut:
+        """``POST /orders/{id}/reupload`` on the seller's node: it uploads ``E_PkP(D')`` of the disputed order to
+        the platform's node at ``platform_url`` and returns the platform's receipt."""
+        return self.call(ReuploadOut, "POST", f"/orders/{order_id}/reupload", json={"platform_url": platform_url})
+
+    def send_disclosure(self, order_id: int, platform_url: str) -> DisclosureOut:
+        """``POST /orders/{id}/disclose`` on the buyer's node: it discloses ``E_PkP(k)`` of the delivery it received
+        to the platform's node at ``platform_url`` and returns the platform's receipt."""
+        return self.call(DisclosureOut, "POST", f"/orders/{order_id}/disclose", json={"platform_url": platform_url})
+
+    def expire(self, order_id: int) -> ExpiredOut:
+        """``POST /orders/{id}/expire``: close a use-right order after its usage window."""
+        return self.call(ExpiredOut, "POST", f"/orders/{order_id}/expire")
+
+    def rate(self, order_id: int, score: int) -> RatingOut:
+        """``POST /ratings``: rate the other party of a settled order, 1..5."""
+        return self.call(RatingOut, "POST", "/ratings", json={"order_id": order_id, "score": score})
+
+    def reputation(self, address: str) -> ReputationOut:
+        return self.call(ReputationOut, "GET", f"/ratings/{address}")
+
+    def withdraw(self, payment_token: str | None = None) -> WithdrawalOut:
         """``POST /withdrawals``: everything the Market owes the node's account in ether or ``payment_token``."""
         body = {"payment_token": payment_token} if payment_token is not None else None
-        return dict(self.json("POST", "/withdrawals", json=body))
+        return self.call(WithdrawalOut, "POST", "/withdrawals", json=body)
 
-    def audit(self, *, format: str = "json", **filters: Any) -> Any:
-        """The supervisor's audit trail: a dict (``format="json"``) or the CSV text."""
+    def audit(self, *, format: str = "json", **filters: Any) -> AuditTrailOut | str:
+        """The supervisor's audit trail: :class:`AuditTrailOut` (``format="json"``) or the CSV text."""
         params = {"format": format, **{k: v for k, v in filters.items() if v is not None}}
-        response = self.request("GET", "/audit", params=params)
-        return response.text if format == "csv" else response.json()
+        if format == "csv":
+            return self.request("GET", "/audit", params=params).text
+        return self.call(AuditTrailOut, "GET", "/audit", params=params)
 
     def download_delivery(
         self,
@@ -438,7 +634,7 @@ class NodeClient:
             order_id, dest, expected_sha256=expected_sha256, path=f"/relay/{order_id}", progress=progress
         )
 
-    def relay_upload(self, order_id: int, src: BinaryIO, size: int) -> dict[str, Any]:
+    def relay_upload(self, order_id: int, src: BinaryIO, size: int) -> RelayedOut:
         """Upload the ciphertext of ``order_id`` (``size`` bytes read from ``src``, streamed in 1 MiB pieces)
         to the platform's relay (``PUT /relay/{id}``), as the order's seller."""
         start = src.tell()
@@ -452,11 +648,11 @@ class NodeClient:
             return {"content": pieces()}
 
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
-        return dict(self.json("PUT", f"/relay/{order_id}", body=fresh, headers=headers))
+        return self.call(RelayedOut, "PUT", f"/relay/{order_id}", body=fresh, headers=headers)
 
     def relay_notice(
         self, notice: DeliveryNotice, signature: bytes, *, encrypted_fingerprint: bytes | None = None
-    ) -> dict[str, Any]:
+    ) -> BoardEntryOut:
         """Post a signed "sent" or "received" notice to the platform's send-receive board, with the author's
         fingerprint encrypted to the platform (``E_PkP(f)``) when given."""
         body: dict[str, Any] = {
@@ -471,15 +667,15 @@ class NodeClient:
         }
         if encrypted_fingerprint is not None:
             body["encrypted_fingerprint"] = "0x" + encrypted_fingerprint.hex()
-        return dict(self.json("POST", "/relay/notices", json=body))
+        return self.call(BoardEntryOut, "POST", "/relay/notices", json=body)
 
-    def relay_board(self, order_id: int) -> dict[str, Any]:
+    def relay_board(self, order_id: int) -> BoardOut:
         """The send-receive board of ``order_id`` (the order's parties and the supervisor)."""
-        return dict(self.json("GET", f"/relay/board/{order_id}"))
+        return self.call(BoardOut, "GET", f"/relay/board/{order_id}")
 
     # -- disputes and deadlines on the platform's node (Wu et al. section IV.A.3-5) -----------------------
 
-    def reupload(self, order_id: int, src: BinaryIO, size: int) -> dict[str, Any]:
+    def reupload(self, order_id: int, src: BinaryIO, size: int) -> ReuploadOut:
         """``PUT /relay/{id}/reupload``, as the seller of the disputed ``order_id``: stream ``size`` bytes of
         ``E_PkP(D')`` from ``src`` (``datagora.services.disputes.reupload_for_arbitration`` writes them)."""
         start = src.tell()
@@ -493,28 +689,28 @@ class NodeClient:
             return {"content": pieces()}
 
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
-        return dict(self.json("PUT", f"/relay/{order_id}/reupload", body=fresh, headers=headers))
+        return self.call(ReuploadOut, "PUT", f"/relay/{order_id}/reupload", body=fresh, headers=headers)
 
-    def disclose(self, order_id: int, encrypted_key: bytes) -> dict[str, Any]:
+    def disclose(self, order_id: int, encrypted_key: bytes) -> DisclosureOut:
         """``POST /relay/{id}/disclosure``, as the buyer of the disputed ``order_id``: ``E_PkP(k)`` from
         ``datagora.services.disputes.disclose_received_key``."""
         body = {"encrypted_key": "0x" + encrypted_key.hex()}
-        return dict(self.json("POST", f"/relay/{order_id}/disclosure", json=body))
+        return self.call(DisclosureOut, "POST", f"/relay/{order_id}/disclosure", json=body)
 
-    def check_delivery(self, order_id: int) -> dict[str, Any]:
+    def check_delivery(self, order_id: int) -> DeliveryCheckOut:
         """``POST /disputes/{id}/check`` (platform operator): step 22; the platform disputes on a mismatch."""
-        return dict(self.json("POST", f"/disputes/{order_id}/check"))
+        return self.call(DeliveryCheckOut, "POST", f"/disputes/{order_id}/check")
 
-    def arbitrate(self, order_id: int) -> dict[str, Any]:
+    def arbitrate(self, order_id: int) -> ResolutionOut:
         """``POST /disputes/{id}/arbitrate`` (platform operator): rule on the disputed order with the evidence the
         platform holds; ``{ruling, seller_honest, content_match, similarity, transmitted_ok, evidence_hash,
         buyer_copy, tx, order}``."""
-        return dict(self.json("POST", f"/disputes/{order_id}/arbitrate"))
+        return self.call(ResolutionOut, "POST", f"/disputes/{order_id}/arbitrate")
 
-    def enforce_deadlines(self, first_order: int | None = None) -> dict[str, Any]:
+    def enforce_deadlines(self, first_order: int | None = None) -> DeadlinesOut:
         """``POST /deadlines/enforce`` (platform operator): settle every order past its deadline."""
         body = {"first_order": first_order} if first_order is not None else None
-        return dict(self.json("POST", "/deadlines/enforce", json=body))
+        return self.call(DeadlinesOut, "POST", "/deadlines/enforce", json=body)
 
     def download_copy(
         self,
@@ -545,9 +741,9 @@ class RemoteAttestor:
         """The platform's account (whose Registry key the request is encrypted to), from ``GET /node``."""
         if self._address is None:
             info = self.client.node_info()
-            if not info.get("roles", {}).get("platform"):
+            if not info.roles.platform:
                 raise RemoteError(0, "that node is not the platform (no attestation service)", self.client.base_url)
-            self._address = str(info["address"])
+            self._address = info.address
         return self._address
 
     def attest(self, ciphertext: bytes) -> Attestation:
@@ -559,13 +755,14 @@ class RemoteAttestor:
                 raise NoveltyRefused(exc.detail, exc.body["matching_token_id"]) from exc
             raise
         return Attestation(
-            publisher=str(doc["publisher"]),
-            content_hash=bytes.fromhex(doc["content_hash"].removeprefix("0x")),
-            fingerprint_commitment=bytes.fromhex(doc["fingerprint_commitment"].removeprefix("0x")),
-            dcat_hash=bytes.fromhex(doc["dcat_hash"].removeprefix("0x")),
-            expiry=int(doc["expiry"]),
-            signature=bytes.fromhex(doc["signature"].removeprefix("0x")),
-            attester=str(doc["attester"]),
+            publisher=doc.publisher,
+            content_hash=bytes.fromhex(doc.content_hash.removeprefix("0x")),
+            description_hash=bytes.fromhex(doc.description_hash.removeprefix("0x")),
+            fingerprint_commitment=bytes.fromhex(doc.fingerprint_commitment.removeprefix("0x")),
+            dcat_hash=bytes.fromhex(doc.dcat_hash.removeprefix("0x")),
+            expiry=doc.expiry,
+            signature=bytes.fromhex(doc.signature.removeprefix("0x")),
+            attester=doc.attester,
         )
 
     def record_published(self, fingerprint: bytes, token_id: int) -> None:
@@ -575,3 +772,17 @@ class RemoteAttestor:
         """The platform's search by sample (its answer is encrypted to the signed-in caller's Registry key,
         which must be ``requester_public_key``'s owner)."""
         return self.client.search_by_sample(ciphertext)
+
+
+_ORDER_ACTIONS: dict[str, type[Out]] = {
+    "deliver": DeliveredOut,
+    "relay": RelayOut,
+    "receive": ReceivedOut,
+    "confirm": OrderTxOut,
+    "refund": OrderTxOut,
+    "release": OrderTxOut,
+    "dispute": DisputedOut,
+    "reupload": ReuploadOut,
+    "disclose": DisclosureOut,
+    "expire": ExpiredOut,
+}

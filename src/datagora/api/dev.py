@@ -33,6 +33,7 @@ from datagora.api.settings import Settings
 from datagora.chain.client import EmbeddedChain
 from datagora.chain.contracts import Contracts
 from datagora.domain.models import OrgStatus
+from datagora.home import Home
 from datagora.services import market, publishing, registry
 from datagora.services.node import Node, open_node
 from datagora.services.participant import Participant
@@ -56,12 +57,12 @@ class DevNetwork:
 def build_dev_network(settings: Settings, *, sample_data: bool = True) -> DevNetwork:
     """Deploy the contracts on a fresh embedded chain, register and audit the organisations, start a node per
     participant and mount their apps under ``/nodes/<name>`` of one FastAPI app."""
-    workdir = settings.home / "dev"
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
+    dev = Home(settings.home).dev
+    shutil.rmtree(dev.root, ignore_errors=True)
+    dev.root.mkdir(parents=True)
     chain = EmbeddedChain()
     people = {
-        name: Participant(name, Account.create(), workdir / name)
+        name: Participant(name, Account.create(), dev.participant(name).root)
         for name in ("supervisor", "platform", "acme", "bluelab")
     }
     for person in people.values():
@@ -72,7 +73,8 @@ def build_dev_network(settings: Settings, *, sample_data: bool = True) -> DevNet
         registry.set_status(contracts, people["supervisor"].account, org.id, OrgStatus.AUDITED)
 
     def index(name: str) -> str:
-        return f"sqlite:///{workdir / name / 'index.db'}"
+        dev.index_dir.mkdir(parents=True, exist_ok=True)
+        return dev.index_url(chain.chain_id, people[name].address)
 
     platform = open_node(contracts, people["platform"], index("platform"), platform=True)
     nodes = {
@@ -83,13 +85,13 @@ def build_dev_network(settings: Settings, *, sample_data: bool = True) -> DevNet
     }
     if sample_data:
         acme = people["acme"]
-        path = write_breast_cancer_csv(workdir / "samples" / "breast_cancer_wisconsin.csv")
+        path = write_breast_cancer_csv(dev.samples / "breast_cancer_wisconsin.csv")
         prepared = publishing.prepare(acme, path, name="Breast Cancer Wisconsin diagnostic", domain="health")
         assert platform.platform is not None
         token_id, _, _ = publishing.publish(contracts, acme, prepared, platform.platform)
         market.list_dataset(contracts, acme, token_id, ETHER // 2)
 
-    accounts_file = workdir / "accounts.json"
+    accounts_file = dev.accounts
     secrets_doc = {n: {"address": p.address, "private_key": "0x" + p.private_key.hex()} for n, p in people.items()}
     fd = os.open(accounts_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -107,7 +109,9 @@ def build_dev_network(settings: Settings, *, sample_data: bool = True) -> DevNet
         lifespan=lifespan,
     )
     for name, node in nodes.items():
-        app.mount(f"/nodes/{name}", create_app(node, settings=settings, sync_in_background=False))
+        # each node signs in for its own base URI: a message signed for one is refused by the others
+        own = settings.model_copy(update={"public_url": f"{base_url}/nodes/{name}"})
+        app.mount(f"/nodes/{name}", create_app(node, settings=own, sync_in_background=False))
 
     @app.get("/", tags=["dev"])
     def directory() -> dict[str, Any]:

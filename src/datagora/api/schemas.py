@@ -31,7 +31,32 @@ Window = Annotated[int, Field(ge=1, le=MAX_WINDOW, description="Seconds; the Mar
 
 
 class Strict(BaseModel):
+    """A request body: unknown fields are refused."""
+
     model_config = ConfigDict(extra="forbid")
+
+
+class Out(BaseModel):
+    """A response body. Read its fields as attributes; ``body["field"]``, ``body.get("field")``, ``"field" in
+    body`` and ``body == {...}`` also work, for callers written when ``NodeClient`` returned the JSON as dicts."""
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in type(self).model_fields:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return getattr(self, name) if name in type(self).model_fields else default
+
+    def __contains__(self, name: object) -> bool:
+        return name in type(self).model_fields
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, dict):  # the JSON as a dict
+            return self.model_dump() == other
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def hex0x(data: bytes) -> str:
@@ -41,12 +66,12 @@ def hex0x(data: bytes) -> str:
 # -- node and auth -------------------------------------------------------------------------------------------
 
 
-class Roles(BaseModel):
+class Roles(Out):
     platform: bool
     supervisor: bool
 
 
-class NodeInfo(BaseModel):
+class NodeInfo(Out):
     """Public facts about the node: whom it acts for, on which chain, which roles it holds."""
 
     address: str
@@ -56,26 +81,27 @@ class NodeInfo(BaseModel):
     siwe_domain: str
 
 
-class NonceOut(BaseModel):
+class NonceOut(Out):
     nonce: str
     expires_at: int
     domain: str = Field(description="The EIP-4361 domain the sign-in message must name.")
+    uri: str = Field(description="The EIP-4361 URI the sign-in message must name: this node's base URL.")
     chain_id: int
 
 
 class LoginIn(Strict):
-    message: str = Field(min_length=1, max_length=4096, description="EIP-4361 message text.")
+    message: str = Field(min_length=1, max_length=1024, description="EIP-4361 message text.")
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="EIP-191 personal_sign, 65 bytes.")
 
 
-class LoginOut(BaseModel):
+class LoginOut(Out):
     token: str
     token_type: Literal["bearer"] = "bearer"
     address: str
     expires_at: int
 
 
-class MeOut(BaseModel):
+class MeOut(Out):
     address: str
     expires_at: int
     operator: bool
@@ -86,7 +112,7 @@ class MeOut(BaseModel):
 # -- common --------------------------------------------------------------------------------------------------
 
 
-class TxOut(BaseModel):
+class TxOut(Out):
     tx_hash: str
     block_number: int
     gas_used: int
@@ -103,7 +129,7 @@ class OrganisationIn(Strict):
     name: str = Field(min_length=1, max_length=64, pattern=TEXT_PATTERN)
 
 
-class OrganisationOut(BaseModel):
+class OrganisationOut(Out):
     id: int
     name: str
     status: Literal["to-audit", "audited", "suspended"]
@@ -115,7 +141,7 @@ class OrganisationOut(BaseModel):
         return cls(id=org.id, name=org.name, status=status, members=org.members)  # type: ignore[arg-type]
 
 
-class OrganisationTxOut(BaseModel):
+class OrganisationTxOut(Out):
     organisation: OrganisationOut
     tx: TxOut
 
@@ -127,7 +153,7 @@ class StatusIn(Strict):
 # -- datasets ------------------------------------------------------------------------------------------------
 
 
-class DatasetOut(BaseModel):
+class DatasetOut(Out):
     token_id: int
     name: str
     domain: str
@@ -151,7 +177,7 @@ class DatasetDetail(DatasetOut):
     fingerprint_commitment: str
 
 
-class SearchOut(BaseModel):
+class SearchOut(Out):
     total: int | None = Field(
         description="Matches, counted up to a cap (then ``total_capped`` is true); null when not counted."
     )
@@ -162,7 +188,7 @@ class SearchOut(BaseModel):
     hits: list[DatasetOut]
 
 
-class PublishedOut(BaseModel):
+class PublishedOut(Out):
     token_id: int
     name: str
     domain: str
@@ -177,11 +203,12 @@ class PublishedOut(BaseModel):
 # -- attestations --------------------------------------------------------------------------------------------
 
 
-class AttestationOut(BaseModel):
+class AttestationOut(Out):
     """The platform's EIP-712 ``NoveltyAttestation`` signature and the values it covers."""
 
     publisher: str
     content_hash: str
+    description_hash: str
     fingerprint_commitment: str
     dcat_hash: str
     expiry: int
@@ -217,18 +244,26 @@ def term(value: object) -> str:
 
 
 class ListingIn(Strict):
-    """A fixed-price sale of a dataset's ownership. Both parties post ``collateral_wei`` (double deposit);
-    the default is 100 % of the price."""
+    """A sale of a dataset's ownership: at a fixed price, for negotiation (buyers make offers, ``price_wei`` is
+    the asking price) or by English auction (``price_wei`` is the reserve; ``min_increment_wei`` and ``duration``
+    required). Both parties post ``collateral_wei`` (double deposit); the default is 100 % of the price."""
 
     token_id: Id
-    price_wei: Annotated[int, Field(ge=1, le=MAX_WEI)]
+    price_wei: Annotated[
+        int, Field(ge=1, le=MAX_WEI, description="The fixed price, the asking price (negotiated) or the reserve.")
+    ]
+    pricing: Literal["fixed", "negotiated", "auction"] = "fixed"
     delivery_window: Window = 86_400
     confirm_window: Window = 86_400
     collateral_wei: Wei | None = Field(default=None, description="Default: the price (100 %).")
     payment_token: Address | None = Field(default=None, description="An ERC-20 to be paid in (default: ether).")
+    min_increment_wei: Annotated[int, Field(ge=1, le=MAX_WEI)] | None = Field(
+        default=None, description="Auction only (required there): the smallest raise over the highest bid."
+    )
+    duration: Window | None = Field(default=None, description="Auction only (required there): seconds it runs.")
 
 
-class AuctionOut(BaseModel):
+class AuctionOut(Out):
     end_time: int
     min_increment: int
     highest_bidder: str | None
@@ -245,7 +280,7 @@ class AuctionOut(BaseModel):
         )
 
 
-class ListingOut(BaseModel):
+class ListingOut(Out):
     listing_id: int
     seller: str
     token_id: int
@@ -282,7 +317,7 @@ class ListingOut(BaseModel):
         )
 
 
-class ListingCreated(BaseModel):
+class ListingCreated(Out):
     offer: ListingOut
     txs: list[TxOut]
 
@@ -297,7 +332,7 @@ class BuyIn(Strict):
     )
 
 
-class OrderOut(BaseModel):
+class OrderOut(Out):
     order_id: int
     listing_id: int
     buyer: str
@@ -333,7 +368,7 @@ class OrderOut(BaseModel):
         )
 
 
-class OrderTxOut(BaseModel):
+class OrderTxOut(Out):
     order: OrderOut
     tx: TxOut
 
@@ -377,14 +412,14 @@ class UseRightIn(Strict):
     policy: dict[str, Any] | None = Field(default=None, description="ODRL JSON-LD; its keccak256 goes on chain.")
 
 
-class UseRightCreated(BaseModel):
+class UseRightCreated(Out):
     offer: ListingOut
     policy: dict[str, Any] = Field(description="The ODRL policy the node enforces, JSON-LD.")
     policy_hash: str = Field(description="keccak256 of its canonical JSON, committed on chain.")
     tx: TxOut
 
 
-class PolicyOut(BaseModel):
+class PolicyOut(Out):
     listing_id: int
     token_id: int
     policy: dict[str, Any] = Field(description="The W3C ODRL 2.2 policy (JSON-LD) the seller's node enforces.")
@@ -395,7 +430,7 @@ class PolicyOut(BaseModel):
 
 class QueryRequestIn(Strict):
     """``QueryRequest.to_dict()``: the buyer's EIP-712 signature over ``QueryRequest(orderId, index, queryHash)``
-    (domain "Datagora Market") and the query in the ``QuerySpec`` wire form (never SQL)."""
+    (domain "Datagora UseRights") and the query in the ``QuerySpec`` wire form (never SQL)."""
 
     order_id: Id
     index: Annotated[int, Field(ge=0, le=MAX_QUERIES, description="0-based: the order's next query.")]
@@ -403,14 +438,14 @@ class QueryRequestIn(Strict):
     signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="EIP-712 by the buyer, 65 bytes.")
 
 
-class QueryResultOut(BaseModel):
+class QueryResultOut(Out):
     columns: list[str]
     rows: list[list[Any]]
     suppressed_groups: int = Field(description="Groups withheld for covering fewer rows than the policy's k.")
     truncated: bool = Field(description="The policy's row cap cut rows.")
 
 
-class QueryAnswerOut(BaseModel):
+class QueryAnswerOut(Out):
     """The seller's node's answer: the result, its keccak256 (recorded on chain with the query's) and the
     ``record_query`` transaction that paid for it."""
 
@@ -458,7 +493,7 @@ class NoticeIn(Strict):
     )
 
 
-class BoardEntryOut(BaseModel):
+class BoardEntryOut(Out):
     entry_id: int
     kind: Literal["sent", "received"]
     order_id: int
@@ -491,7 +526,7 @@ class BoardEntryOut(BaseModel):
         )
 
 
-class RelayedOut(BaseModel):
+class RelayedOut(Out):
     order_id: int
     delivery_hash: str
     size: int = Field(description="Ciphertext bytes, served to the buyer at GET /relay/{order_id}.")
@@ -509,14 +544,14 @@ class RelayedOut(BaseModel):
         )
 
 
-class RelayOut(BaseModel):
+class RelayOut(Out):
     """What the platform answered a seller's node that relayed a delivery: the upload and the "sent" entry."""
 
     upload: RelayedOut
     notice: BoardEntryOut
 
 
-class BoardOut(BaseModel):
+class BoardOut(Out):
     order_id: int
     state: str
     seller: str
@@ -550,7 +585,7 @@ class BoardOut(BaseModel):
         )
 
 
-class DeliveredOut(BaseModel):
+class DeliveredOut(Out):
     order: OrderOut
     delivery_hash: str
     size: int = Field(description="Ciphertext bytes, served at GET /deliveries/{order_id}.")
@@ -558,7 +593,7 @@ class DeliveredOut(BaseModel):
     relay: RelayOut | None = Field(default=None, description="When relayed through the platform.")
 
 
-class ReceivedOut(BaseModel):
+class ReceivedOut(Out):
     order_id: int
     token_id: int
     content_hash: str
@@ -572,7 +607,7 @@ class ReceivedOut(BaseModel):
 # -- disputes and deadlines (Wu et al. section IV.A.3-5) -----------------------------------------------------
 
 
-class ReuploadOut(BaseModel):
+class ReuploadOut(Out):
     order_id: int
     sha256: str = Field(description="Of the re-upload E_PkP(D') the platform holds.")
     size: int
@@ -588,13 +623,13 @@ class DisclosureIn(Strict):
     )
 
 
-class DisclosureOut(BaseModel):
+class DisclosureOut(Out):
     order_id: int
     disclosed_by: str
     disclosed_at: int
 
 
-class DeliveryCheckOut(BaseModel):
+class DeliveryCheckOut(Out):
     """Step 22: ``consistent`` (null while a notice is missing), the similarity of f_S and f_B, and what the
     platform did: ``wait``, ``confirm`` (the buyer may confirm) or ``dispute`` (``tx`` disputed the order)."""
 
@@ -606,12 +641,12 @@ class DeliveryCheckOut(BaseModel):
     order: OrderOut
 
 
-class CopyOut(BaseModel):
+class CopyOut(Out):
     sha256: str = Field(description="Of E_PkB(D'), served to the buyer at GET /disputes/{order_id}/copy.")
     size: int
 
 
-class ResolutionOut(BaseModel):
+class ResolutionOut(Out):
     order_id: int
     ruling: Literal["for-seller", "redelivered", "for-buyer"]
     seller_honest: bool
@@ -628,13 +663,13 @@ class DeadlinesIn(Strict):
     first_order: Id = Field(default=1, description="Check orders from this id on.")
 
 
-class DeadlineActionOut(BaseModel):
+class DeadlineActionOut(Out):
     order_id: int
     action: Literal["refund", "release", "unwind", "expire"]
     tx: TxOut
 
 
-class DeadlinesOut(BaseModel):
+class DeadlinesOut(Out):
     count: int
     actions: list[DeadlineActionOut]
 
@@ -643,7 +678,7 @@ class WithdrawIn(Strict):
     payment_token: Address | None = Field(default=None, description="An ERC-20 (default: ether).")
 
 
-class WithdrawalOut(BaseModel):
+class WithdrawalOut(Out):
     amount_wei: int = Field(description="In the payment token's smallest unit.")
     payment_token: str
     tx: TxOut
@@ -652,7 +687,7 @@ class WithdrawalOut(BaseModel):
 # -- audit ---------------------------------------------------------------------------------------------------
 
 
-class AuditRecordOut(BaseModel):
+class AuditRecordOut(Out):
     actor: str
     action: str
     detail: str
@@ -666,6 +701,6 @@ class AuditRecordOut(BaseModel):
         return cls(**asdict(record))
 
 
-class AuditTrailOut(BaseModel):
+class AuditTrailOut(Out):
     count: int
     records: list[AuditRecordOut]

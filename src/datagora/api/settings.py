@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import Field, HttpUrl, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_HOME = Path.home() / ".datagora"
+from datagora.home import DEFAULT_HOME
 
 
 class Settings(BaseSettings):
@@ -18,11 +18,13 @@ class Settings(BaseSettings):
     - ``home``: keystores (``home/keystores/<account>.json``), deployments, participants' stores.
     - ``rpc_url``: the chain's JSON-RPC endpoint (required outside ``--dev``).
     - ``account``: keystore name of the operator; ``password`` unlocks it (prompted when absent).
-    - ``index_url``: SQLAlchemy URL of the event index (default ``sqlite:///home/index/<chain>-<account>.db``).
+    - ``index_url``: SQLAlchemy URL of the event index (default ``home/index/<chain id>-<address>.db``).
     - ``platform_url``: base URL of the platform's node, which attests this node's datasets.
     - ``platform``: run the platform's attestor here (default: when the account holds ``ATTESTER_ROLE``).
     - ``siwe_domain``: the EIP-4361 ``domain`` a sign-in message must name (default ``host:port``); set it to
       the public ``host[:port]`` clients use when the node sits behind a proxy.
+    - ``public_url``: the node's base URL as clients reach it, the EIP-4361 ``URI`` a sign-in message must name
+      (default ``http://<siwe_domain>``); set it behind a proxy, above all when several nodes share one host.
     - ``nonce_ttl``, ``session_ttl``: lifetime of a sign-in nonce and of a session token.
     - ``index_interval``: background index sync period (0 disables it; reads always sync when stale);
       ``index_max_age``: how stale the index may be before a read syncs it first.
@@ -40,12 +42,14 @@ class Settings(BaseSettings):
     platform_url: HttpUrl | None = None
     platform: bool | None = None
     siwe_domain: Annotated[str | None, Field(pattern=r"^[^/?#\s]+$")] = None
+    public_url: HttpUrl | None = None
     nonce_ttl: Annotated[int, Field(ge=1, le=86_400)] = 300
     session_ttl: Annotated[int, Field(ge=1, le=30 * 86_400)] = 3_600
     index_interval: Annotated[float, Field(ge=0)] = 5.0
     index_max_age: Annotated[float, Field(ge=0)] = 0.0
     confirmations: Annotated[int, Field(ge=0, le=1_000)] = 0
     max_upload_bytes: Annotated[int, Field(ge=1)] = 1 << 30
+    max_json_bytes: Annotated[int, Field(ge=1_024)] = 1 << 20
     peer_timeout: Annotated[float, Field(gt=0)] = 60.0
 
     @field_validator("account")
@@ -59,3 +63,9 @@ class Settings(BaseSettings):
     def domain(self) -> str:
         """The SIWE domain this node accepts."""
         return self.siwe_domain or f"{self.host}:{self.port}"
+
+    @property
+    def base_uri(self) -> str:
+        """The EIP-4361 ``URI`` sign-ins must name: ``public_url`` without a trailing slash, else
+        ``http://<domain>``."""
+        return str(self.public_url).rstrip("/") if self.public_url is not None else f"http://{self.domain}"

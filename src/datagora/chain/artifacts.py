@@ -16,7 +16,7 @@ from typing import Any
 
 from datagora.domain.errors import DeploymentError
 
-CONTRACT_NAMES: tuple[str, ...] = ("Registry", "Catalog", "Market", "Reputation")
+CONTRACT_NAMES: tuple[str, ...] = ("Registry", "Catalog", "Market", "UseRights", "Reputation")
 """The contract set every deployment holds."""
 AUXILIARY_NAMES: tuple[str, ...] = ("DemoToken",)
 """Contracts shipped as artifacts but deployed on demand (an ERC-20 for the demo and tests)."""
@@ -43,16 +43,21 @@ def source_dir() -> Path:
 
 
 def compile_contract(path: Path) -> dict[str, Any]:
-    """Compile one Vyper file to an artifact dict. Raises ``ImportError`` without the ``build`` extra."""
+    """Compile one Vyper file to an artifact dict. Raises ``ImportError`` without the ``build`` extra.
+
+    The file's own directory is a search path, and relative imports (``from .modules import escrow``,
+    ``from .interfaces import IRegistry``) resolve against its absolute path; the output does not depend on
+    where the checkout lives."""
     import vyper
     from vyper.cli.vyper_compile import get_search_paths
     from vyper.compiler.input_bundle import FilesystemInputBundle
 
+    path = path.resolve()
     source = path.read_text()
     bundle = FilesystemInputBundle([path.parent, *get_search_paths()])
     out = vyper.compile_code(
         source,
-        contract_path=path.name,
+        contract_path=path,
         input_bundle=bundle,
         output_formats=["abi", "bytecode", "bytecode_runtime"],
     )

@@ -21,7 +21,7 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import BlockNotFound, ContractLogicError, TimeExhausted, TransactionNotFound, Web3Exception
 from web3.types import RPCEndpoint, TxParams, TxReceipt, Wei
 
-from datagora.domain.errors import ChainError, TransactionReverted
+from datagora.domain.errors import ChainError, InsufficientFunds, TransactionReverted
 
 T = TypeVar("T")
 
@@ -238,9 +238,14 @@ class Chain:
         except Exception as exc:
             raise self._wrap(exc) from exc
 
-    def _wrap(self, exc: BaseException) -> ChainError:
+    def _wrap(self, exc: BaseException) -> ChainError | InsufficientFunds:
         if isinstance(exc, ChainError):
             return exc
+        if _INSUFFICIENT_FUNDS.search(str(exc)):
+            return InsufficientFunds(
+                "the sending account holds too little ether for this transaction (its value plus gas): "
+                "fund the account or lower the amount"
+            )
         if isinstance(exc, RequestException | ConnectionError | OSError):
             return ChainError(f"cannot reach the chain node: {exc}")
         if isinstance(exc, TimeExhausted):
@@ -248,6 +253,12 @@ class Chain:
         if isinstance(exc, Web3Exception | ValueError):
             return ChainError(f"chain node error: {exc}")
         return ChainError(f"chain error: {type(exc).__name__}: {exc}")
+
+
+_INSUFFICIENT_FUNDS = re.compile(
+    r"insufficient funds|does not have enough balance|cannot afford|insufficient balance for transfer", re.IGNORECASE
+)
+"""How eth-tester, Anvil, Geth and Besu word a transaction its sender cannot pay for."""
 
 
 class EmbeddedChain(Chain):

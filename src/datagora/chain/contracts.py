@@ -22,13 +22,14 @@ from web3.contract import Contract
 from web3.types import TxReceipt
 
 from datagora.chain.artifacts import load_artifact
-from datagora.chain.bindings import catalog, market, registry, reputation
+from datagora.chain.bindings import catalog, market, registry, reputation, use_rights
 from datagora.chain.bindings.base import Binding, Deployable, DeployOptions
 from datagora.chain.bindings.catalog import CatalogBinding
 from datagora.chain.bindings.market import MarketBinding
 from datagora.chain.bindings.registry import RegistryBinding
 from datagora.chain.bindings.reputation import ReputationBinding
 from datagora.chain.bindings.tokens import TokensBinding
+from datagora.chain.bindings.use_rights import UseRightsBinding
 from datagora.chain.client import Chain
 from datagora.chain.deployment import Deployment
 from datagora.domain.errors import DeploymentError, ValidationError
@@ -44,6 +45,7 @@ MANIFEST: tuple[Deployable, ...] = (
     registry.DEPLOYABLE,
     catalog.DEPLOYABLE,
     market.DEPLOYABLE,
+    use_rights.DEPLOYABLE,
     reputation.DEPLOYABLE,
 )
 """Every deployable of the set, in deployment order (a contract comes after those it ``needs``)."""
@@ -59,7 +61,7 @@ def _hex(value: Any) -> Any:
 
 class Contracts:
     """The deployed contract set on one :class:`Chain`: one typed binding per contract (``registry``,
-    ``catalog``, ``market``, ``reputation``), ERC-20 calls (``tokens``) and the set's events."""
+    ``catalog``, ``market``, ``use_rights``, ``reputation``), ERC-20 calls (``tokens``) and the set's events."""
 
     def __init__(self, chain: Chain, deployment: Deployment, *, log_page_blocks: int = LOG_PAGE_BLOCKS) -> None:
         self.chain = chain
@@ -104,6 +106,10 @@ class Contracts:
     @property
     def market(self) -> MarketBinding:
         return self._binding(MarketBinding)
+
+    @property
+    def use_rights(self) -> UseRightsBinding:
+        return self._binding(UseRightsBinding)
 
     @property
     def reputation(self) -> ReputationBinding:

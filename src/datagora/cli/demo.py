@@ -1,100 +1,162 @@
-"""``datagora demo``: a whole trade (or every market scenario) on the embedded chain or an external node."""
+"""``datagora demo`` (one data trade end to end) and ``datagora demo market`` (every market scenario): each
+renders the records of a :mod:`datagora.scenarios` run, a line per step, and the gas table with ``--gas``."""
 
 from __future__ import annotations
 
 import tempfile
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from datagora.cli.app import DatagoraTyper, RpcUrlOption, console
-from datagora.cli.units import short as _short
+from datagora.cli.app import DatagoraTyper
 from datagora.domain.errors import DatagoraError
 
-RpcUrl = RpcUrlOption
+if TYPE_CHECKING:
+    from datagora.scenarios.records import ScenarioResult, Step
 
 app = DatagoraTyper()
+demo_app = DatagoraTyper(
+    help="Run a whole data trade on real data, a line per step, on a fresh set of contracts; `datagora demo "
+    "market` plays every market scenario instead. Example: `datagora demo --gas`.",
+    no_args_is_help=False,
+)
+app.add_typer(
+    demo_app,
+    name="demo",
+    rich_help_panel="Start here",
+    short_help="Run a whole data trade on real data, a line per step, on a fresh set of contracts.",
+)
+console = Console(highlight=False)  # step lines: no colouring of numbers and addresses
+
+RpcUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--rpc-url", envvar="DATAGORA_RPC_URL", help="JSON-RPC URL of a development chain (default: built in)."
+    ),
+]
+Workdir = Annotated[
+    Path | None, typer.Option(help="Keep the participants' stores here (default: a temporary directory, removed).")
+]
+Gas = Annotated[bool, typer.Option("--gas", help="Also print the gas each step used (from transaction receipts).")]
+
+# What each outcome means, in plain words.
+OUTCOMES = {
+    "CONFIRMED": "the buyer confirmed, the seller is paid",
+    "FOR_BUYER": "the platform ruled for the buyer: refunded",
+    "FOR_SELLER": "the platform ruled for the seller: paid",
+    "REDELIVERED": "the platform passed on the real data, the seller is paid",
+    "NOT_DELIVERED": "the buyer was refunded",
+    "RELEASED": "the seller was paid without the buyer's confirmation",
+    "REFUSED": "every attempt was refused",
+    "ESCROW EMPTY": "the Market holds nothing",
+}
 
 
-class DemoKind(StrEnum):
-    """What ``datagora demo`` runs."""
-
-    trade = "trade"
-    market = "market"
+def _line(actor: str, action: str) -> None:
+    console.print(f"[bold cyan]{escape(actor):>10}[/]  {escape(action)}")
 
 
-@app.command(common=False, rich_help_panel="Start here")
-def demo(
-    kind: Annotated[
-        DemoKind,
-        typer.Argument(
-            help="trade: one sale end to end; market: every scenario of the market (Wu et al.: broker, reseller, "
-            "use-rights, negotiation, auction, disputes, deadlines)."
-        ),
-    ] = DemoKind.trade,
-    rpc_url: RpcUrl = None,
-    workdir: Annotated[Path | None, typer.Option(help="Keep participants' stores here (default: temp dir).")] = None,
-) -> None:
-    """Run a complete data trade on real data: registration, audit, publish, search, buy, deliver, confirm,
-    withdraw, then print the audit trail read back from contract events. `datagora demo market` walks every market
-    scenario instead and prints the gas of each step and the outcomes against the paper's (exit code 1 when one
-    differs or the escrow is not empty at the end)."""
-    if kind == DemoKind.market:
-        from datagora.services.demo_market import run_market_demo
+def _print_step(step: Step) -> None:
+    _line(step.actor, step.action)
 
-        market_report = run_market_demo(console, workdir, rpc_url)
-        if not market_report.ok:
-            failed = [s.title for s in market_report.scenarios if not s.ok]
-            raise DatagoraError(
-                "the market demo did not end as the paper states: "
-                + (", ".join(failed) if failed else "the market's escrow is not empty")
-            )
+
+@demo_app.callback(common=False, invoke_without_command=True)
+def trade(ctx: typer.Context, rpc_url: RpcUrl = None, workdir: Workdir = None, gas: Gas = False) -> None:
+    """Run one data trade on real data, a line per step: four participants join, the seller publishes a table
+    and a photo, the buyer pays, receives the table encrypted to its key, checks it and confirms, everyone
+    withdraws. Example: `datagora demo --gas`. `datagora demo market` plays every market scenario instead."""
+    if ctx.invoked_subcommand is not None:
         return
     from datagora.chain.client import connect
-    from datagora.services.demo import Step, run_demo
+    from datagora.scenarios import trade as scenario
+    from datagora.scenarios.records import amount
 
     chain = connect(rpc_url)
-    console.rule(f"[bold]Datagora demo[/] on the {chain.kind} chain (chain id {chain.chain_id})")
-
-    def report(step: Step) -> None:
-        console.print(f"[bold cyan]{step.actor:>10}[/] {step.action}", highlight=False)
-        for tx in step.txs:
-            console.print(f"{'':>10} [dim]tx {tx.tx_hash}  block {tx.block_number}  gas {tx.gas_used:,}[/]")
-
+    console.print(f"[bold]Datagora demo[/]: a data trade on the {chain.kind} chain (chain id {chain.chain_id})")
     with tempfile.TemporaryDirectory(prefix="datagora-demo-") as tmp:
-        result = run_demo(chain, workdir or Path(tmp), report)
-        names = {p.address: label for label, p in result.participants.items()}
-        names.update({address: name for name, address in result.contracts.addresses.items()})
-
-        def label(text: str) -> str:
-            for address, name in names.items():
-                text = text.replace(address, name)
-            return text
-
-        table = Table(title="Audit trail (read back from contract events)", show_lines=False)
-        for col in ("block", "actor", "event", "what", "tx"):
-            table.add_column(col, overflow="fold")
-        for rec in result.trail:
-            table.add_row(
-                str(rec.block_number),
-                names.get(rec.actor, _short(rec.actor)),
-                rec.action,
-                label(rec.detail),
-                _short(rec.tx_hash),
-            )
-        console.print(table)
-        gas = Table(title="Gas used (transaction receipts)")
-        gas.add_column("operation")
-        gas.add_column("calls", justify="right")
-        gas.add_column("gas per call", justify="right")
-        for op, used in result.gas.items():
-            per_call = f"{used[0]:,}" if len(set(used)) == 1 else f"{min(used):,}–{max(used):,}"
-            gas.add_row(op, str(len(used)), per_call)
-        console.print(gas)
+        result = scenario.run(chain, workdir or Path(tmp), on_step=_print_step)
+        failed = result.trade.failed_checks()
+        if gas:
+            table = Table(title="Gas per operation", caption="from transaction receipts")
+            table.add_column("operation")
+            table.add_column("calls", justify="right")
+            table.add_column("gas per call", justify="right")
+            for op, used in result.gas_by_operation().items():
+                table.add_row(
+                    op, str(len(used)), f"{used[0]:,}" if len(set(used)) == 1 else f"{min(used):,}–{max(used):,}"
+                )
+            console.print(table)
+        if failed or not result.ok:
+            raise DatagoraError("the trade did not end as expected: " + "; ".join(failed or [result.trade.outcome]))
+        price = scenario.PRICES["table"]
         console.print(
-            f"[bold green]Trade completed:[/] order #{result.order_id}, dataset "
-            f"#{result.token_ids['table']} now owned by the buyer; decrypted copy verified against its on-chain hash."
+            f"[bold green]Trade completed[/]: dataset #{result.token_ids['table']} sold for {amount(price)} and now "
+            f"owned by the buyer; {len(result.trail)} events on chain record every step."
         )
+
+
+@demo_app.command("market", common=False)
+def market(rpc_url: RpcUrl = None, workdir: Workdir = None, gas: Gas = False) -> None:
+    """Play every market scenario on real data, a line per step: sales through the platform, reselling, paying
+    per query, negotiation, an auction in a token, and what happens when someone cheats or walks away. Exit code
+    1 when a scenario ends otherwise than expected or the Market is not empty at the end. The chain must let
+    time be moved (the built-in chain, Anvil). Example: `datagora demo market --gas`."""
+    from datagora.chain.client import connect
+    from datagora.scenarios import market as scenarios
+
+    chain = connect(rpc_url)
+    console.print(f"[bold]Datagora market demo[/] on the {chain.kind} chain (chain id {chain.chain_id})")
+    started: list[ScenarioResult] = []
+
+    def on_scenario(scenario: ScenarioResult) -> None:
+        if started:
+            _verdict(started[-1])
+        number = f"{len(started)}. " if started else ""
+        started.append(scenario)
+        console.print(f"\n[bold]{number}{escape(scenario.title)}[/]")
+
+    with tempfile.TemporaryDirectory(prefix="datagora-market-") as tmp:
+        report = scenarios.run(chain, workdir or Path(tmp), on_step=_print_step, on_scenario=on_scenario)
+    if report.scenarios:
+        _verdict(report.scenarios[-1])
+    if gas:
+        console.print(_gas_table([report.setup, *report.scenarios]))
+    failed = [s.title for s in report.scenarios if not s.ok]
+    if failed or not report.escrow_empty:
+        raise DatagoraError(
+            "the market demo did not end as expected: " + (", ".join(failed) if failed else "the Market is not empty")
+        )
+    console.print(
+        f"\n[bold green]All {len(report.scenarios)} scenarios ended as expected[/]; the Market holds nothing. "
+        f"({report.seconds:.0f} s)"
+    )
+
+
+def _verdict(scenario: ScenarioResult) -> None:
+    """The scenario's outcome in a line (with its meaning), then any check that failed."""
+    if not scenario.expected:
+        return
+    words = OUTCOMES.get(scenario.outcome.split(", ")[-1], "")
+    mark = "[green]✓[/]" if scenario.ok else "[bold red]✗[/]"
+    console.print(f"{'':>10}  {mark} {escape(scenario.outcome)}{f' ({words})' if words else ''}")
+    for check in scenario.failed_checks():
+        console.print(f"{'':>10}  [bold red]✗[/] {escape(check)}")
+
+
+def _gas_table(results: list[ScenarioResult]) -> Table:
+    table = Table(title="Gas per step", caption="from transaction receipts")
+    for col in ("scenario", "step", "actor"):
+        table.add_column(col)
+    table.add_column("txs", justify="right")
+    table.add_column("gas", justify="right")
+    for scenario in results:
+        steps = [s for s in scenario.steps if s.txs]
+        for i, s in enumerate(steps):
+            table.add_row(scenario.title if i == 0 else "", s.name, s.actor, str(len(s.txs)), f"{s.gas:,}")
+        if steps:
+            table.add_section()
+    return table

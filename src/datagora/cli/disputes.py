@@ -28,13 +28,13 @@ PlatformNode = Annotated[
 
 
 def _platform_board(contracts: Any, platform: Any) -> Any:
-    """The platform's send-receive board, in the files its node keeps (``<participant home>/send-receive.sqlite``)."""
+    """The platform's send-receive board, in the file its node keeps (``Participant.paths.board``)."""
     from datagora.services.relay import SendReceiveBoard
 
     return SendReceiveBoard(
         contracts,
         platform.store,
-        platform.home / "send-receive.sqlite",
+        platform.paths.board,
         operator=platform.address,
         platform_key=platform.private_key,
     )
@@ -75,16 +75,11 @@ def reupload(
     s = session()
     contracts = s.contracts()
     seller = s.participant()
-    out = seller.home / "outbox" / f"reupload-{order_id}.dge"
-    disputes.reupload_for_arbitration(contracts, seller, order_id, out)
-    try:
-        with NodeClient(platform_url, seller.account) as client, out.open("rb") as fh:
-            held = client.reupload(order_id, fh, out.stat().st_size)
-    finally:
-        out.unlink(missing_ok=True)
+    with NodeClient(platform_url, seller.account) as client:
+        held = disputes.reupload_to(contracts, seller, order_id, client)
     print_done(
-        f"re-uploaded the data of order #{order_id}, encrypted to the platform ({units.size(int(held['size']))}, "
-        f"sha256 {units.short(str(held['sha256']))}); the platform rules next"
+        f"re-uploaded the data of order #{order_id}, encrypted to the platform ({units.size(held.size)}, "
+        f"sha256 {units.short(held.sha256)}); the platform rules next"
     )
 
 
@@ -112,9 +107,8 @@ def disclose(
     check_input_file(cipher, "ciphertext")
     contracts = s.contracts()
     buyer = s.participant()
-    key = disputes.disclose_received_key(contracts, buyer, order_id, cipher)
     with NodeClient(platform_url, buyer.account) as client:
-        client.disclose(order_id, key)
+        disputes.disclose_to(contracts, buyer, order_id, client, cipher)
     print_done(f"disclosed the data key of order #{order_id}'s delivery to the platform, encrypted to it")
 
 
@@ -136,8 +130,9 @@ def check_delivery(
 
         with NodeClient(node_url, platform.account) as client:
             doc = client.check_delivery(order_id)
-        action, consistent, similarity = doc["action"], doc["consistent"], doc["similarity"]
-        tx_hash, gas = (doc["tx"]["tx_hash"], doc["tx"]["gas_used"]) if doc["tx"] else (None, 0)
+        action: str = doc.action
+        consistent, similarity = doc.consistent, doc.similarity
+        tx_hash, gas = (doc.tx.tx_hash, doc.tx.gas_used) if doc.tx else (None, 0)
     else:
         checked = disputes.check_delivery(contracts, platform, _platform_board(contracts, platform), order_id)
         action, consistent, similarity = checked.action, checked.consistent, checked.similarity
@@ -172,14 +167,14 @@ def arbitrate(
 
         with NodeClient(node_url, platform.account) as client:
             doc = client.arbitrate(order_id)
-        ruling = str(doc["ruling"]).upper().replace("-", "_")
-        match, similarity, sent_ok = doc["content_match"], float(doc["similarity"]), doc["transmitted_ok"]
-        copy, tx_hash, gas = doc["buyer_copy"] is not None, doc["tx"]["tx_hash"], int(doc["tx"]["gas_used"])
+        ruling = doc.ruling.upper().replace("-", "_")
+        match, similarity, sent_ok = doc.content_match, doc.similarity, doc.transmitted_ok
+        copy, tx_hash, gas = doc.buyer_copy is not None, doc.tx.tx_hash, doc.tx.gas_used
     else:
         from datagora.services.arbitration import ArbitrationInbox, arbitrate_stored
         from datagora.services.attestation import NoveltyAttestor
 
-        attestor = NoveltyAttestor(contracts, platform.account, platform.home / "data-contract.sqlite")
+        attestor = NoveltyAttestor(contracts, platform.account, platform.paths.data_contract)
         inbox = ArbitrationInbox.of_platform(_platform_board(contracts, platform), platform)
         res = arbitrate_stored(platform, attestor, inbox, order_id)
         ruling, match, similarity, sent_ok = res.ruling.name, res.content_match, res.similarity, res.transmitted_ok
@@ -217,7 +212,9 @@ def enforce_deadlines(
 
         with NodeClient(node_url, caller.account) as client:
             doc = client.enforce_deadlines(first_order)
-        done = [(a["order_id"], a["action"], a["tx"]["tx_hash"], int(a["tx"]["gas_used"])) for a in doc["actions"]]
+        done: list[tuple[int, str, str, int]] = [
+            (a.order_id, a.action, a.tx.tx_hash, a.tx.gas_used) for a in doc.actions
+        ]
     else:
         actions = disputes.enforce_deadlines(contracts, caller, first_order=first_order)
         done = [(a.order_id, a.action, a.tx.tx_hash, a.tx.gas_used) for a in actions]

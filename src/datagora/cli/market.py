@@ -131,30 +131,23 @@ def list_(
         if reserve is None and price is None:
             raise ValidationError("give the auction's reserve: --reserve")
         if min_increment is None:
-            raise ValidationError("--auction needs --min-increment")
+            raise ValidationError("--auction needs --min-increment")  # the rest: market.OwnershipTerms
     elif price is None:
         raise ValidationError("give the price: --price")
-    amount = units.parse_amount(str(reserve if auction and reserve is not None else price))
-    terms: dict[str, Any] = {
-        "delivery_window": delivery_window,
-        "confirm_window": confirm_window,
-        "collateral": None if collateral is None else units.parse_amount(collateral),
-        "payment_token": token_option(token),
-    }
-    step = None if min_increment is None else units.parse_amount(str(min_increment))
+    terms = market.OwnershipTerms(
+        Pricing.AUCTION if auction else Pricing.NEGOTIATED if negotiable else Pricing.FIXED,
+        units.parse_amount(str(reserve if auction and reserve is not None else price)),
+        delivery_window=delivery_window,
+        confirm_window=confirm_window,
+        collateral=None if collateral is None else units.parse_amount(collateral),
+        payment_token=token_option(token),
+        min_increment=units.parse_amount(str(min_increment)) if auction and min_increment is not None else None,
+        duration=duration if auction else None,
+    )
     s = session()
     contracts = s.contracts()
-    _check_listing_funds(contracts, s.address(), token_id, amount, terms["collateral"], terms["payment_token"])
-    seller = s.participant()
-    if auction:
-        assert step is not None
-        listing_id, txs = market.list_auction(
-            contracts, seller, token_id, amount, min_increment=step, duration=duration, **terms
-        )
-    elif negotiable:
-        listing_id, txs = market.list_negotiable(contracts, seller, token_id, amount, **terms)
-    else:
-        listing_id, txs = market.list_dataset(contracts, seller, token_id, amount, **terms)
+    _check_listing_funds(contracts, s.address(), token_id, terms.price, terms.collateral, terms.payment_token)
+    listing_id, txs = market.list_ownership(contracts, s.participant(), token_id, terms)
     listing = contracts.market.listing(listing_id)
     how = _PRICING_WORDS[listing.pricing]
     for tx in txs[:-1]:
@@ -293,8 +286,6 @@ def fetch(
     check_output_file(out, force)
     contracts = s.contracts()
     buyer = s.participant()
-    order = contracts.market.order(order_id)
-    cipher = buyer.home / "inbox" / f"order-{order_id}.dge"
     with (
         NodeClient(node_url, buyer.account) as client,
         Progress(
@@ -312,14 +303,12 @@ def fetch(
         def show(done: int, total: int | None) -> None:
             bar.update(task, completed=done, total=total)
 
-        get = client.download_relayed if relay else client.download_delivery
         try:
-            get(order_id, cipher, expected_sha256=order.delivery_hash, progress=show)
+            rec = market.fetch_and_receive(contracts, buyer, order_id, client, out, from_relay=relay, progress=show)
         except RemoteError as exc:
             if exc.status == 0:
                 raise
             raise DatagoraError(f"download failed ({exc}); run the same command again to resume") from exc
-    rec = market.receive(contracts, buyer, order_id, cipher, out)
     print_done(f"{rec.path} ({units.size(rec.size)}), sha256 {rec.content_hash.hex()} matches Catalog")
 
 
@@ -361,25 +350,44 @@ for _action, (_panel, _doc) in _ORDER_ACTIONS.items():
 
 @app.command(rich_help_panel=BUY)
 def rate(
-    order_id: Annotated[int, typer.Argument(help="A completed or refunded order of yours.")],
+    order_id: Annotated[int, typer.Argument(help="A completed order of yours.")],
     score: Annotated[int, typer.Argument(help="1 (worst) to 5 (best).")],
 ) -> None:
-    """Rate the other party of a completed or refunded order (the buyer rates the seller and the other way round).
+    """Rate the other party of a completed order (the buyer rates the seller and the other way round); not after
+    a refund, nor within one organisation.
 
     Example: datagora rate 1 5 -a buyer"""
     from datagora.services import reputation
 
     s = session()
-    tx = reputation.rate(s.contracts(), s.participant(), order_id, score)
-    print_done(f"rated order #{order_id} {score}/5", tx)
+    rated, tx = reputation.rate_counterparty(s.contracts(), s.participant(), order_id, score)
+    print_done(f"rated order #{order_id} {score}/5 (the other party, {rated})", tx)
+
+
+@app.command("reputation", rich_help_panel=BUY, account=False)
+def reputation_show(
+    address: Annotated[str, typer.Argument(help="Account address (0x…) whose ratings to show.")],
+) -> None:
+    """Show an account's average rating beside the number of rated orders it rests on. No password needed.
+
+    Example: datagora reputation 0x1234…abcd"""
+    from datagora.services import reputation
+
+    average, count = reputation.reputation_of(session().contracts(), address)
+    if average is None:
+        console.print(f"{address}: never rated", highlight=False)
+    else:
+        rated = "order" if count == 1 else "orders"
+        console.print(f"{address}: {average:.2f}/5 over {count} rated {rated}", highlight=False)
 
 
 @app.command(rich_help_panel=START)
 def withdraw(
     token: Annotated[str | None, typer.Option(help="ERC-20 to withdraw (default: ether).")] = None,
 ) -> None:
-    """Withdraw everything the market owes the account (sales, returned collateral, refunds), in ether or an
-    ERC-20. `datagora balance` shows what is withdrawable.
+    """Withdraw everything the market owes the account (sales, returned collateral, refunds, queries answered),
+    in ether or an ERC-20: one transaction per sale contract that owes something. `datagora balance` shows what
+    is withdrawable.
 
     Example: datagora withdraw -a seller"""
     from datagora.services import market
@@ -387,11 +395,12 @@ def withdraw(
     payment_token = token_option(token)
     s = session()
     contracts = s.contracts()
-    owed = contracts.market.pending_withdrawal(s.address(), payment_token)
-    if owed == 0:
+    if market.owed_to(contracts, s.address(), payment_token) == 0:
         raise ValidationError(f"nothing to withdraw for {s.address()}")
-    amount, tx = market.withdraw(contracts, s.participant(), payment_token)
-    print_done(f"withdrew {units.money(contracts, amount, payment_token, exact=True)}", tx)
+    amount, txs = market.withdraw_all(contracts, s.participant(), payment_token)
+    for tx in txs[:-1]:
+        print_done("claimed", tx)
+    print_done(f"withdrew {units.money(contracts, amount, payment_token, exact=True)}", txs[-1])
 
 
 @app.command(rich_help_panel=START, signs=False)

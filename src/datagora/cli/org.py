@@ -49,6 +49,35 @@ def org_approve(address: Annotated[str, typer.Argument(help="Address that asked 
     print_done(f"{who} is now a member of #{org.id} {org.name!r}", tx)
 
 
+@org_app.command("reject")
+def org_reject(address: Annotated[str, typer.Argument(help="Address that asked to join the organisation.")]) -> None:
+    """Refuse a request to join your organisation (its members, or the supervisor); the address may then
+    register elsewhere.
+
+    Example: datagora org reject 0x1234…abcd -a seller"""
+    from datagora.crypto.keys import checksum_address
+    from datagora.services import registry
+
+    s = session()
+    who = checksum_address(address)
+    contracts = s.contracts()
+    tx = registry.reject_member(contracts, s.participant().account, who)
+    print_done(f"refused {who}'s request to join", tx)
+
+
+@org_app.command("withdraw")
+def org_withdraw() -> None:
+    """Withdraw your pending request to join an organisation (say someone registered your organisation's name
+    first): you can then register under another name.
+
+    Example: datagora org withdraw -a founder && datagora org register "Contoso Ltd" -a founder"""
+    from datagora.services import registry
+
+    s = session()
+    tx = registry.withdraw_request(s.contracts(), s.participant())
+    print_done(f"{s.account_name()} withdrew its request to join and may register afresh", tx)
+
+
 @org_app.command("status", rich_help_panel="Supervisor")
 def org_status(
     name: Annotated[str, typer.Argument(help="Organisation name or id.")],

@@ -10,8 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from datagora.domain.errors import DatagoraError
-
-DEFAULT_HOME = Path.home() / ".datagora"
+from datagora.home import DEFAULT_HOME
 
 
 def _fail(exc: BaseException) -> typer.Exit:

@@ -36,7 +36,6 @@ def list_use_right(
     from datagora.cli.market import token_option
     from datagora.query import UsagePolicy
     from datagora.services import use_rights
-    from datagora.services.use_rights import default_policy
 
     payment_token = token_option(token)
     s = session()
@@ -47,18 +46,18 @@ def list_use_right(
         else UsagePolicy.from_json(check_input_file(policy_file, "policy file").read_bytes())
     )
     contracts = s.contracts()
-    terms = given or default_policy(contracts.chain.chain_id, s.address(), token_id)
     seller = s.participant()
     listing_id, tx = use_rights.list_use_right(
         contracts,
         seller,
         token_id,
         price,
-        terms,
+        given,
         max_queries=max_queries,
         usage_window=usage_window,
         payment_token=payment_token,
     )
+    terms = use_rights.policy_of(seller, listing_id)  # as listed: the default policy has odrl:count
     listing = contracts.market.listing(listing_id)
     print_done(
         f"listing #{listing_id}: use-rights on dataset #{token_id} at "
@@ -129,7 +128,7 @@ def query(
 
     Example: datagora query 2 --spec q.json --from http://127.0.0.1:8701 -a buyer"""
     from datagora.api.client import NodeClient
-    from datagora.query import QueryResult, QuerySpec
+    from datagora.query import QuerySpec
     from datagora.services import use_rights
 
     s = session()
@@ -143,14 +142,10 @@ def query(
     query_spec = QuerySpec.from_dict(doc)
     contracts = s.contracts()
     buyer = s.participant()
-    request = use_rights.sign_query(contracts, buyer, order_id, query_spec)
     with NodeClient(node_url, buyer.account) as client:
-        answer = client.run_query(request)
-    try:
-        result = QueryResult.from_dict(answer["result"])
-    except KeyError:
-        raise ValidationError("the seller's node sent no result") from None
-    if not use_rights.verify_answer(contracts, order_id, request.index, result):
+        checked = use_rights.ask(contracts, buyer, order_id, query_spec, client)
+    request, result = checked.request, checked.answer.result
+    if not checked.verified:
         raise DatagoraError(
             f"the answer to query #{request.index} of order #{order_id} does not match the result hash the seller "
             "recorded on chain"
@@ -161,12 +156,12 @@ def query(
         notes.append(f"{result.suppressed_groups} group(s) under the policy's minimum size withheld")
     if result.truncated:
         notes.append("rows cut at the policy's cap")
-    left = contracts.market.order(order_id).queries_left
+    left, tx = checked.queries_left, checked.answer.tx
     console.print(
         f"[green]✓[/] query #{request.index} answered and paid; the result matches the hash recorded on chain; "
         f"{left} quer{'y' if left == 1 else 'ies'} left"
         + (f" ({'; '.join(notes)})" if notes else "")
-        + f"  [dim]tx {answer.get('tx_hash', '?')}  gas {int(answer.get('gas_used', 0)):,}[/]",
+        + f"  [dim]tx {tx.tx_hash}  gas {tx.gas_used:,}[/]",
         highlight=False,
     )
 
@@ -180,8 +175,7 @@ def expire(order_id: Annotated[int, typer.Argument(help="A use-right order past 
 
     s = session()
     contracts = s.contracts()
-    tx = market.expire(contracts, s.participant(), order_id)
-    refund = int(tx.event("Settled").args["buyer_credit"])
+    refund, tx = market.expire_use_right(contracts, s.participant(), order_id)
     token = contracts.market.listing(contracts.market.order(order_id).listing_id).payment_token
     print_done(
         f"expired order #{order_id}: {units.money(contracts, refund, token)} unused credit owed to the buyer", tx
@@ -215,7 +209,7 @@ def policy_show(
         from datagora.api.client import NodeClient
 
         with NodeClient(node_url, s.participant().account) as client:
-            terms = UsagePolicy.from_jsonld(client.use_right_policy(listing_id)["policy"])
+            terms = UsagePolicy.from_jsonld(client.use_right_policy(listing_id).policy)
     committed = policy_hash_on_chain(contracts, listing_id)
     typer.echo(json.dumps(terms.to_jsonld(), indent=2, sort_keys=True))
     if committed != terms.policy_hash():

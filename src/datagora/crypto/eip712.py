@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from eth_abi.abi import encode as abi_encode
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
 from eth_keys.datatypes import Signature
@@ -19,11 +20,13 @@ from eth_utils.exceptions import ValidationError as EthValidationError
 
 from datagora.crypto.keys import check_private_key, checksum_address
 from datagora.domain.errors import CryptoError, ValidationError
+from datagora.domain.models import DatasetDescription
 
 __all__ = [
     "CATALOG_DOMAIN_NAME",
     "CATALOG_DOMAIN_VERSION",
     "NOVELTY_ATTESTATION_TYPE",
+    "description_hash",
     "novelty_attestation",
     "recover_typed_data",
     "sign_typed_data",
@@ -37,8 +40,8 @@ CATALOG_DOMAIN_VERSION = "1"
 """EIP-712 domain version of the Catalog contract."""
 
 NOVELTY_ATTESTATION_TYPE = (
-    "NoveltyAttestation(address publisher,bytes32 contentHash,bytes32 fingerprintCommitment,"
-    "bytes32 dcatHash,uint256 expiry)"
+    "NoveltyAttestation(address publisher,bytes32 contentHash,bytes32 descriptionHash,"
+    "bytes32 fingerprintCommitment,bytes32 dcatHash,uint256 expiry)"
 )
 """EIP-712 encodeType of the attestation; keccak256 of it is the Catalog's ``ATTESTATION_TYPEHASH``."""
 
@@ -56,6 +59,7 @@ _EIP712_DOMAIN_FIELDS = [
 _NOVELTY_ATTESTATION_FIELDS = [
     {"name": "publisher", "type": "address"},
     {"name": "contentHash", "type": "bytes32"},
+    {"name": "descriptionHash", "type": "bytes32"},
     {"name": "fingerprintCommitment", "type": "bytes32"},
     {"name": "dcatHash", "type": "bytes32"},
     {"name": "expiry", "type": "uint256"},
@@ -138,27 +142,64 @@ def recover_typed_data(typed_data: dict[str, Any], signature: bytes) -> str:
     return str(public_key.to_checksum_address())
 
 
+def description_hash(publisher: str, description: DatasetDescription) -> bytes:
+    """The Catalog's on-chain ``description_hash`` of a dataset (EntDSM 6-tuple, Wang & Liu section III.B).
+
+    Args:
+        publisher: The publishing account (the contract's ``msg.sender``).
+        description: Domain (<= 64 bytes), name (<= 128 bytes), attributes (<= 2,048 bytes), size (uint256)
+            and the 32-byte SHA-256 content hash.
+
+    Returns:
+        ``keccak256(abi.encode(publisher, domain, name, attributes, size, contentHash))`` (32 bytes), what
+        ``Catalog.publish`` stores and the novelty attestation signs.
+
+    Raises:
+        ValidationError: the address is malformed, the content hash is not 32 bytes or the size not a uint256.
+    """
+    size = description.size
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= _UINT256_MAX:
+        raise ValidationError(f"size must be a uint256, got {size!r}")
+    _bytes32(description.content_hash, "content hash")
+    encoded = abi_encode(
+        ["address", "string", "string", "string", "uint256", "bytes32"],
+        [
+            _address(publisher, "publisher"),
+            description.domain,
+            description.name,
+            description.attributes,
+            size,
+            bytes(description.content_hash),
+        ],
+    )
+    return bytes(keccak(encoded))
+
+
 def novelty_attestation(
     chain_id: int,
     catalog: str,
     publisher: str,
     content_hash: bytes,
+    description_hash: bytes,
     fingerprint_commitment: bytes,
     dcat_hash: bytes,
     expiry: int,
 ) -> dict[str, Any]:
     """Build the EIP-712 typed data of the platform's novelty attestation for ``Catalog.publish``.
 
-    The struct is ``NoveltyAttestation(address publisher,bytes32 contentHash,bytes32 fingerprintCommitment,bytes32
-    dcatHash,uint256 expiry)`` under the domain ``{name: "Datagora Catalog", version: "1", chainId, verifyingContract:
-    catalog}``, field for field what ``Catalog.vy`` hashes (``ATTESTATION_TYPEHASH`` and snekmate's
-    ``eip712_domain_separator``), so the digest equals the contract's ``attestation_digest``.
+    The struct is ``NoveltyAttestation(address publisher,bytes32 contentHash,bytes32 descriptionHash,bytes32
+    fingerprintCommitment,bytes32 dcatHash,uint256 expiry)`` under the domain ``{name: "Datagora Catalog",
+    version: "1", chainId, verifyingContract: catalog}``, field for field what ``Catalog.vy`` hashes
+    (``ATTESTATION_TYPEHASH`` and snekmate's ``eip712_domain_separator``), so the digest equals the contract's
+    ``attestation_digest``.
 
     Args:
         chain_id: EIP-155 chain id (positive).
         catalog: Address of the deployed Catalog contract.
         publisher: Address that will call ``publish`` (the contract uses ``msg.sender``).
         content_hash: SHA-256 of the plaintext (32 bytes).
+        description_hash: The on-chain description hash (see :func:`description_hash`, 32 bytes), so the
+            attestation holds only for the name, domain, attributes and size it was given for.
         fingerprint_commitment: keccak256 commitment to the data fingerprint (32 bytes).
         dcat_hash: SHA-256 of the canonical DCAT JSON-LD description (32 bytes).
         expiry: Unix time (seconds) after which the attestation is void; uint256.
@@ -189,6 +230,7 @@ def novelty_attestation(
         "message": {
             "publisher": _address(publisher, "publisher"),
             "contentHash": _bytes32(content_hash, "content hash"),
+            "descriptionHash": _bytes32(description_hash, "description hash"),
             "fingerprintCommitment": _bytes32(fingerprint_commitment, "fingerprint commitment"),
             "dcatHash": _bytes32(dcat_hash, "DCAT hash"),
             "expiry": expiry,

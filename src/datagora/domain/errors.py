@@ -53,6 +53,11 @@ class DeploymentError(ChainError):
     """The contract set is missing, incomplete or different from the recorded deployment."""
 
 
+class InsufficientFunds(ValidationError):
+    """The paying account holds less than an action needs (the amount, collateral and gas); the message says how
+    much in plain words. HTTP 422."""
+
+
 class AccessDenied(DatagoraError):
     """The caller's role or organisation status does not allow this (e.g. not a member of an Audited one)."""
 

@@ -6,27 +6,33 @@ bids) for search and audit without on-chain scans.
 - Survives chain reorganisations: before each sync it checks the stored hash of the cursor block; on a mismatch
   it walks back through the stored block hashes to the newest block still on the canonical chain, deletes every
   row above it and rebuilds the projections from the remaining events, then indexes forward again.
-- Each batch is one SQL transaction: a crash never leaves half a batch.
+- Each batch is one SQL transaction: a crash never leaves half a batch. Several processes may sync one
+  database (a node and the ``audit`` commands share its file): each batch first moves the cursor from the value
+  its sync read, so a batch another writer already stored is dropped instead of stored twice.
 - :meth:`EventIndexer.verify` re-reads every indexed row from the chain and reports differences.
-- Projections are a function of the stored events: when the projection code changes
+- Projections are a function of the stored events: each contract's events update the tables through the
+  module registered for it in :mod:`datagora.index.projections`; when that code changes
   (:data:`PROJECTION_VERSION`), opening the index rebuilds them from the ``events`` table.
+- :meth:`EventIndexer.stored_events` reads the events back in chain order (the audit trail reads them here).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from datagora.chain.contracts import Contracts
-from datagora.domain.models import ChainEvent, OfferState, Outcome, Pricing, SaleKind
-from datagora.index.schema import PROJECTIONS, bids, blocks, datasets, events, listings, meta, offers, orders
+from datagora.domain.models import ChainEvent
+from datagora.index.projections import StoredEvent, handler
+from datagora.index.schema import PROJECTION_TABLES, blocks, events, meta
 
 PROJECTION_VERSION = "2"
-"""Bumped whenever :meth:`EventIndexer._project` changes what it derives from events."""
+"""Bumped whenever a module of :mod:`datagora.index.projections` changes what it derives from events."""
 
 
 def jsonable(value: Any) -> Any:
@@ -42,6 +48,32 @@ def jsonable(value: Any) -> Any:
 
 def args_json(args: dict[str, Any]) -> str:
     return json.dumps(jsonable(args), sort_keys=True)
+
+
+def _read_events(conn: Connection, from_block: int = 0) -> Iterator[ChainEvent]:
+    """The stored events from ``from_block`` on, in chain order, with their arguments in JSON form."""
+    rows = conn.execute(
+        select(
+            events.c.contract,
+            events.c.name,
+            events.c.args,
+            events.c.block_number,
+            events.c.tx_hash,
+            events.c.log_index,
+            events.c.timestamp,
+            events.c.block_hash,
+        )
+        .where(events.c.block_number >= from_block)
+        .order_by(events.c.block_number, events.c.log_index)
+    )
+    for contract, name, args, block_number, tx_hash, log_index, timestamp, block_hash in rows.all():
+        yield ChainEvent(
+            contract, name, json.loads(args), int(block_number), tx_hash, int(log_index), int(timestamp), block_hash
+        )
+
+
+class _Overtaken(Exception):
+    """Another writer advanced the cursor during this sync."""
 
 
 @dataclass
@@ -75,33 +107,6 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         return not self.differences
-
-
-def term(value: SaleKind | Pricing | Outcome | OfferState) -> str:
-    """An enum member as stored in the projections: ``USE_RIGHT`` → ``"use-right"``."""
-    return value.name.lower().replace("_", "-")
-
-
-_SELLER_WINS = (Outcome.CONFIRMED, Outcome.RELEASED, Outcome.FOR_SELLER, Outcome.REDELIVERED)
-_BUYER_WINS = (Outcome.NOT_DELIVERED, Outcome.FOR_BUYER, Outcome.DISPUTE_TIMEOUT)
-_TRADE_EVENTS = frozenset(
-    {
-        "AuctionOpened",
-        "UseRightTerms",
-        "ListingCancelled",
-        "OfferMade",
-        "OfferCountered",
-        "OfferAccepted",
-        "OfferClosed",
-        "BidPlaced",
-        "AuctionSettled",
-        "OrderPaid",
-        "Delivered",
-        "QueryAnswered",
-        "Disputed",
-        "Settled",
-    }
-)
 
 
 class EventIndexer:
@@ -156,21 +161,39 @@ class EventIndexer:
         if max_blocks is not None:
             head = min(head, start + max_blocks - 1)
         report = SyncReport(start, head, reorg_depth=depth, reorged_from=reorged_from)
-        lo = start
+        lo, prev = start, None if cur is None else cur[0]
         while lo <= head:
             hi = min(lo + self.batch - 1, head)
             evs = self.contracts.events(from_block=lo, to_block=hi)
             hi_hash = self.chain.block_hash(hi)
             if hi_hash is None:  # the chain shrank under us; the next sync's reorg check handles it
                 break
-            with self.engine.begin() as conn:
-                self._store(conn, evs)
-                self._remember_block(conn, hi, hi_hash)
-                self._set(conn, "cursor_block", str(hi))
-                self._set(conn, "cursor_hash", hi_hash)
+            try:
+                with self.engine.begin() as conn:
+                    self._advance_cursor(conn, prev, hi)
+                    self._store(conn, evs)
+                    self._remember_block(conn, hi, hi_hash)
+                    self._set(conn, "cursor_hash", hi_hash)
+            except (_Overtaken, IntegrityError):
+                # Another process indexing into the same database (a node and an ``audit`` command share one
+                # file) stored these blocks first; its rows stand, and the next sync resumes from its cursor.
+                report.to_block = lo - 1
+                break
             report.events += len(evs)
-            lo = hi + 1
+            lo, prev = hi + 1, hi
         return report
+
+    def _advance_cursor(self, conn: Connection, prev: int | None, new: int) -> None:
+        """Move the cursor from ``prev`` to ``new`` as the batch's first write (which takes the database's write
+        lock), or raise :class:`_Overtaken` when another writer moved it since this sync read it."""
+        if prev is None:
+            conn.execute(insert(meta).values(key="cursor_block", value=str(new)))  # IntegrityError if overtaken
+            return
+        moved = conn.execute(
+            update(meta).where(meta.c.key == "cursor_block", meta.c.value == str(prev)).values(value=str(new))
+        )
+        if moved.rowcount != 1:
+            raise _Overtaken
 
     def _remember_block(self, conn: Connection, number: int, block_hash: str) -> None:
         conn.execute(delete(blocks).where(blocks.c.number == number))
@@ -199,8 +222,12 @@ class EventIndexer:
         seen = {ev.block_number: ev.block_hash for ev in evs}
         conn.execute(delete(blocks).where(blocks.c.number.in_(list(seen))))
         conn.execute(insert(blocks), [{"number": n, "hash": h} for n, h in seen.items()])
+        where = self._set_addresses()
         for ev in evs:
-            self._project(conn, ev.name, jsonable(ev.args), ev.block_number, ev.tx_hash, ev.log_index)
+            self._project(
+                conn,
+                StoredEvent(ev.contract, ev.name, jsonable(ev.args), ev.block_number, ev.tx_hash, ev.log_index, where),
+            )
 
     # -- reorgs ------------------------------------------------------------------------------------------
 
@@ -226,204 +253,25 @@ class EventIndexer:
     def _rebuild_projections(self, conn: Connection) -> None:
         if conn.dialect.name == "sqlite":
             conn.execute(text("INSERT INTO datasets_fts(datasets_fts) VALUES('delete-all')"))
-        for table in PROJECTIONS:
+        for table in PROJECTION_TABLES:
             conn.execute(delete(table))
-        rows = conn.execute(
-            select(events.c.name, events.c.args, events.c.block_number, events.c.tx_hash, events.c.log_index).order_by(
-                events.c.block_number, events.c.log_index
+        where = self._set_addresses()
+        for ev in _read_events(conn):
+            self._project(
+                conn, StoredEvent(ev.contract, ev.name, ev.args, ev.block_number, ev.tx_hash, ev.log_index, where)
             )
-        )
-        for name, args, block_number, tx_hash, log_index in rows.all():
-            self._project(conn, name, json.loads(args), int(block_number), tx_hash, int(log_index))
 
     # -- projections ------------------------------------------------------------------------------------
 
-    def _project(
-        self, conn: Connection, name: str, a: dict[str, Any], block_number: int, tx_hash: str, log_index: int
-    ) -> None:
-        """Apply one event to the projections (``a``: its arguments as JSON, see :func:`jsonable`)."""
-        if name == "DatasetPublished":
-            row = {
-                "token_id": int(a["token_id"]),
-                "owner": a["owner"],
-                "publisher": a["owner"],
-                "name": a["name"],
-                "domain": a["domain"],
-                "attributes": a["attributes"],
-                "size": int(a["size"]),
-                "content_hash": bytes.fromhex(a["content_hash"][2:]),
-                "dcat_hash": bytes.fromhex(a["dcat_hash"][2:]),
-                "published_block": block_number,
-                "published_tx": tx_hash,
-            }
-            conn.execute(insert(datasets).values(**row))
-            if conn.dialect.name == "sqlite":
-                conn.execute(
-                    text("INSERT INTO datasets_fts(rowid, name, domain, attributes) VALUES (:id, :n, :d, :a)"),
-                    {"id": row["token_id"], "n": row["name"], "d": row["domain"], "a": row["attributes"]},
-                )
-        elif name == "Transfer" and a.get("sender") != "0x" + "0" * 40:
-            market = self.contracts.addresses["Market"].lower()
-            receiver = str(a["receiver"])
-            if receiver.lower() != market:  # custody by the market is not ownership
-                conn.execute(update(datasets).where(datasets.c.token_id == int(a["token_id"])).values(owner=receiver))
-        elif name == "Listed":
-            self._project_listed(conn, a)
-        elif name in _TRADE_EVENTS:
-            self._project_trade(conn, name, a, (block_number, log_index, tx_hash))
+    def _project(self, conn: Connection, ev: StoredEvent) -> None:
+        """Apply one event to the projections with its contract's registered handler (see
+        :mod:`datagora.index.projections`); events without one stay in the ``events`` table only."""
+        apply = handler(ev.contract, ev.name)
+        if apply is not None:
+            apply(conn, ev)
 
-    def _project_listed(self, conn: Connection, a: dict[str, Any]) -> None:
-        price, token = int(a["price"]), str(a["payment_token"])
-        kind, pricing = term(SaleKind(int(a["kind"]))), term(Pricing(int(a["pricing"])))
-        conn.execute(
-            insert(listings).values(
-                listing_id=int(a["listing_id"]),
-                token_id=int(a["token_id"]),
-                seller=a["seller"],
-                price=str(price),
-                state="active",
-                kind=kind,
-                pricing=pricing,
-                collateral=str(int(a["collateral"])),
-                payment_token=token,
-            )
-        )
-        conn.execute(
-            update(datasets)
-            .where(datasets.c.token_id == int(a["token_id"]))
-            .values(
-                listing_id=int(a["listing_id"]),
-                price=str(price),
-                # price filters compare ether prices only (an ERC-20's unit is another currency)
-                price_eth=price // 10**9 if int(token, 16) == 0 else None,
-                sale_kind=kind,
-                pricing=pricing,
-                payment_token=token,
-            )
-        )
-
-    def _project_trade(self, conn: Connection, name: str, a: dict[str, Any], where: tuple[int, int, str]) -> None:
-        def set_listing(listing_id: int, **values: Any) -> None:
-            conn.execute(update(listings).where(listings.c.listing_id == listing_id).values(**values))
-
-        def set_order(order_id: int, **values: Any) -> None:
-            conn.execute(update(orders).where(orders.c.order_id == order_id).values(**values))
-
-        def set_offer(offer_id: int, **values: Any) -> None:
-            conn.execute(update(offers).where(offers.c.offer_id == offer_id).values(**values))
-
-        def unlist(listing_id: int) -> None:
-            # the dataset is no longer on offer under this listing
-            conn.execute(
-                update(datasets)
-                .where(datasets.c.listing_id == listing_id)
-                .values(listing_id=None, price=None, price_eth=None, sale_kind=None, pricing=None, payment_token=None)
-            )
-
-        def close_listing(listing_id: int, state: str) -> None:
-            set_listing(listing_id, state=state)
-            unlist(listing_id)
-
-        if name == "AuctionOpened":
-            set_listing(
-                int(a["listing_id"]), auction_end=int(a["end_time"]), min_increment=str(int(a["min_increment"]))
-            )
-        elif name == "UseRightTerms":
-            set_listing(int(a["listing_id"]), max_queries=int(a["max_queries"]), policy_hash=a["policy_hash"])
-        elif name == "ListingCancelled":
-            close_listing(int(a["listing_id"]), "cancelled")
-        elif name == "OfferMade":
-            conn.execute(
-                insert(offers).values(
-                    offer_id=int(a["offer_id"]),
-                    listing_id=int(a["listing_id"]),
-                    buyer=a["buyer"],
-                    amount=str(int(a["amount"])),
-                    expiry=int(a["expiry"]),
-                    state=term(OfferState.OPEN),
-                )
-            )
-        elif name == "OfferCountered":
-            set_offer(int(a["offer_id"]), counter=str(int(a["counter"])), state=term(OfferState.COUNTERED))
-        elif name == "OfferAccepted":
-            set_offer(int(a["offer_id"]), state=term(OfferState.ACCEPTED), order_id=int(a["order_id"]))
-        elif name == "OfferClosed":
-            set_offer(int(a["offer_id"]), state=term(OfferState.REJECTED if a["rejected"] else OfferState.WITHDRAWN))
-        elif name == "BidPlaced":
-            conn.execute(
-                insert(bids).values(
-                    block_number=where[0],
-                    log_index=where[1],
-                    listing_id=int(a["listing_id"]),
-                    bidder=a["bidder"],
-                    amount=str(int(a["amount"])),
-                    tx_hash=where[2],
-                )
-            )
-            set_listing(int(a["listing_id"]), highest_bid=str(int(a["amount"])), highest_bidder=a["bidder"])
-        elif name == "AuctionSettled":
-            if int(a["winner"], 16) == 0:  # no bid: the NFT and the collateral went back to the seller
-                close_listing(int(a["listing_id"]), "closed")
-        elif name == "OrderPaid":
-            amount, queries = int(a["amount"]), int(a["queries"])
-            conn.execute(
-                insert(orders).values(
-                    order_id=int(a["order_id"]),
-                    listing_id=int(a["listing_id"]),
-                    buyer=a["buyer"],
-                    price=str(amount),
-                    state="paid",
-                    amount=str(amount),
-                    collateral=str(int(a["collateral"])),
-                    fee_bps=int(a["fee_bps"]),
-                    queries_total=queries,
-                    queries_left=queries,
-                    deadline=int(a["deadline"]),
-                )
-            )
-            if queries == 0:  # an ownership sale is pending; a use-right listing keeps selling
-                close_listing(int(a["listing_id"]), "pending")
-        elif name == "Delivered":
-            set_order(
-                int(a["order_id"]),
-                state="delivered",
-                delivery_hash=a["delivery_hash"],
-                deadline=int(a["confirm_deadline"]),
-            )
-        elif name == "QueryAnswered":
-            order_id = int(a["order_id"])
-            row = conn.execute(
-                select(orders.c.amount, orders.c.queries_left).where(orders.c.order_id == order_id)
-            ).one()
-            spent = int(a["seller_amount"]) + int(a["fee"])
-            set_order(order_id, amount=str(int(row.amount) - spent), queries_left=int(row.queries_left) - 1)
-        elif name == "Disputed":
-            set_order(int(a["order_id"]), state="disputed", deadline=int(a["resolve_deadline"]))
-        elif name == "Settled":
-            self._project_settled(conn, a, close_listing)
-
-    @staticmethod
-    def _project_settled(conn: Connection, a: dict[str, Any], close_listing: Callable[[int, str], None]) -> None:
-        order_id, outcome = int(a["order_id"]), Outcome(int(a["outcome"]))
-        values: dict[str, Any] = {
-            "outcome": term(outcome),
-            "seller_credit": str(int(a["seller_credit"])),
-            "buyer_credit": str(int(a["buyer_credit"])),
-            "fee": str(int(a["fee"])),
-        }
-        if outcome in _SELLER_WINS:
-            values["state"] = "completed"
-            close_listing(int(a["listing_id"]), "sold")
-        elif outcome in _BUYER_WINS:
-            values["state"] = "refunded"
-            close_listing(int(a["listing_id"]), "closed")
-        else:  # use-right expired: the unused credit went back; the listing sells on
-            row = conn.execute(
-                select(orders.c.queries_left, orders.c.queries_total).where(orders.c.order_id == order_id)
-            ).one()
-            values["state"] = "refunded" if row.queries_left == row.queries_total else "completed"
-            values["amount"] = "0"
-        conn.execute(update(orders).where(orders.c.order_id == order_id).values(**values))
+    def _set_addresses(self) -> frozenset[str]:
+        return frozenset(a.lower() for a in self.contracts.addresses.values())
 
     # -- verification ------------------------------------------------------------------------------------
 
@@ -453,6 +301,13 @@ class EventIndexer:
             elif match.name != name or args_json(match.args) != args:
                 report.differences.append(Difference(event_id, tx_hash, log_index, "args", f"{name} {args}"))
         return report
+
+    def stored_events(self, from_block: int = 0) -> list[ChainEvent]:
+        """The indexed events from ``from_block`` on, in chain order (block, then log index), as
+        :class:`ChainEvent` whose ``args`` are in their JSON form (see :func:`jsonable`: bytes as ``0x``-hex).
+        Only what the last :meth:`sync` stored: sync first for an up-to-date view."""
+        with self.engine.connect() as conn:
+            return list(_read_events(conn, from_block))
 
     def count(self) -> int:
         with self.engine.connect() as conn:

@@ -141,7 +141,8 @@ bids = Table(
     Column("tx_hash", String(66), nullable=False),
 )
 
-PROJECTIONS = (datasets, listings, orders, offers, bids)
+PROJECTION_TABLES = (datasets, listings, orders, offers, bids)
+"""The tables derived from events (emptied and rebuilt when the projections change or a reorg strikes)."""
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

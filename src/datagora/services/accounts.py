@@ -1,7 +1,7 @@
-"""An account's money and trades as its owner sees them: what it holds (ether and ERC-20s), what the Market owes it
-(withdrawable), what is locked in escrow and as collateral; its orders as buyer and as seller with the next step
-to take; whether it can pay for an action before anything is signed; and the status of the chain, the deployment
-and the account's organisation. Read-only: nothing here needs a private key.
+"""An account's money and trades as its owner sees them: what it holds (ether and ERC-20s), what the sale contracts
+(Market and UseRights) owe it (withdrawable), what is locked in escrow and as collateral; its orders as buyer and
+as seller with the next step to take; whether it can pay for an action before anything is signed; and the status
+of the chain, the deployment and the account's organisation. Read-only: nothing here needs a private key.
 
 Orders and listings of an account are found with ``eth_getLogs`` filtered on the indexed account topic of the
 Market's ``OrderPaid``, ``Listed``, ``OfferMade`` and ``BidPlaced`` events (bounded block ranges), then read back
@@ -17,7 +17,7 @@ from typing import Any
 from eth_utils.abi import event_abi_to_log_topic
 
 from datagora.chain.contracts import Contracts
-from datagora.domain.errors import DatagoraError, ValidationError
+from datagora.domain.errors import DatagoraError, InsufficientFunds, ValidationError
 from datagora.domain.models import (
     ETHER,
     AccountKind,
@@ -34,15 +34,6 @@ DEFAULT_ORDER_LIMIT = 50
 """At most this many orders (the newest) are read back by :func:`orders_of`."""
 BALANCE_ORDER_LIMIT = 1_000
 """:func:`balance_of` reads back at most this many orders (the newest) to find what is locked."""
-
-
-class InsufficientFunds(ValidationError):
-    """The account cannot pay for an action: ``needed`` and ``held`` in the payment token's smallest unit."""
-
-    def __init__(self, message: str, needed: int, held: int) -> None:
-        super().__init__(message)
-        self.needed = needed
-        self.held = held
 
 
 @dataclass(frozen=True)
@@ -296,12 +287,14 @@ def balance_of(contracts: Contracts, address: str, tokens: list[str] | None = No
                     auction.end_time,
                 )
             )
+    from datagora.services.market import owed_to
+
     ether = contracts.chain.balance(address)
     holdings = [
         TokenHolding(
             token,
             ether if int(token, 16) == 0 else contracts.tokens.balance(token, address),
-            contracts.market.pending_withdrawal(address, token),
+            owed_to(contracts, address, token),
         )
         for token in payment_tokens.values()
     ]
@@ -332,9 +325,7 @@ def required_funds(contracts: Contracts, address: str, needed: int, what: str, p
     gas = " plus gas" if int(token, 16) == 0 else ""
     raise InsufficientFunds(
         f"{what} needs {amount(needed)}{f' ({parts})' if parts else ''}{gas}; "
-        f"the account holds {amount(held, rounded=True)}",
-        needed,
-        held,
+        f"the account holds {amount(held, rounded=True)}"
     )
 
 

@@ -8,20 +8,19 @@ A disputed order is arbitrated on the platform's node from two pieces of evidenc
   ciphertext it received, encrypted to the platform (:func:`datagora.services.disputes.disclose_received_key`).
 
 :class:`ArbitrationInbox` keeps them under ``<platform home>/arbitration/`` (``order-<id>.dge`` and a JSON record
-``order-<id>.json``), refusing anything the arbitration could not use *before* it is stored: a re-upload from
-anyone but the order's seller, for an order not disputed, or not readable by the platform; a disclosure from anyone
-but the order's buyer, not encrypted to the platform, or whose key does not open the ciphertext the platform
-relayed. :func:`arbitrate_stored` then runs :func:`~datagora.services.disputes.arbitrate` on what is stored and
-records the buyer's copy ``E_PkB(D')``, which the buyer downloads from ``GET /disputes/{order_id}/copy``.
+``order-<id>.json``, :class:`~datagora.storage.evidence.EvidenceFiles`), refusing anything the arbitration could not
+use *before* it is stored: a re-upload from anyone but the order's seller, for an order not disputed, or not
+readable by the platform; a disclosure from anyone but the order's buyer, not encrypted to the platform, or whose
+key does not open the ciphertext the platform relayed. :func:`arbitrate_stored` then runs
+:func:`~datagora.services.disputes.arbitrate` on what is stored and records the buyer's copy ``E_PkB(D')``, which
+the buyer downloads from ``GET /disputes/{order_id}/copy``.
 
 The API and the ``datagora arbitrate`` command (in process, against the platform's home) share this module.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,11 +33,11 @@ from datagora.crypto.hashing import sha256_file
 from datagora.crypto.keys import checksum_address
 from datagora.domain.errors import AccessDenied, Conflict, CryptoError, NotFoundError, ValidationError
 from datagora.domain.models import Order, OrderState
-from datagora.fsutil import atomic_write_json
 from datagora.services import disputes
 from datagora.services.attestation import NoveltyAttestor
 from datagora.services.participant import Participant
 from datagora.services.relay import SendReceiveBoard
+from datagora.storage.evidence import EvidenceFiles
 
 DATA_KEY_BYTES = 32
 """An envelope's AES-256 data key."""
@@ -80,36 +79,29 @@ class ArbitrationInbox:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.board = board
-        self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.files = EvidenceFiles(root)
+        self.root = self.files.root
         self.platform_key = platform_key
         self.clock = clock
-        self._lock = threading.Lock()
 
     @classmethod
     def of_platform(cls, board: SendReceiveBoard, platform: Participant) -> ArbitrationInbox:
         """The inbox the platform's node keeps at ``<participant home>/arbitration``."""
-        return cls(board, platform.home / "arbitration", platform.private_key, clock=board.clock)
+        return cls(board, platform.paths.arbitration, platform.private_key, clock=board.clock)
 
     # -- records -----------------------------------------------------------------------------------------------
-
-    def _record_path(self, order_id: int) -> Path:
-        return self.root / f"order-{order_id}.json"
 
     def _record(self, order: Order) -> dict[str, Any]:
         """The record of ``order``'s dispute: empty when none, or when it was kept for another delivery under the
         same order id (a chain reset); evidence belongs to the delivery hash it was given for."""
-        try:
-            doc: dict[str, Any] = json.loads(self._record_path(order.id).read_text())
-        except FileNotFoundError:
-            return {}
+        doc = self.files.read(order.id)
         return doc if doc.get("delivery_hash") == order.delivery_hash.hex() else {}
 
     def _update(self, order: Order, **fields: Any) -> None:
-        with self._lock:
-            doc = self._record(order)
+        with self.files.editing(order.id) as doc:
+            if doc.get("delivery_hash") != order.delivery_hash.hex():
+                doc.clear()
             doc.update(fields, delivery_hash=order.delivery_hash.hex())
-            atomic_write_json(self._record_path(order.id), doc)
 
     def _disputed(self, order_id: int, who: str, role: str) -> Order:
         """The order, when ``who`` is its ``role`` (``seller`` or ``buyer``) and it is disputed on chain."""
@@ -144,8 +136,7 @@ class ArbitrationInbox:
         except (CryptoError, ValidationError) as exc:
             raise ValidationError(f"the re-upload is not data encrypted to the platform (E_PkP(D')): {exc}") from exc
         digest, size = sha256_file(staged).hex(), staged.stat().st_size
-        target = self.root / f"order-{order_id}.dge"
-        os.replace(staged, target)
+        self.files.keep_ciphertext(order_id, staged)
         held = Reupload(order_id, digest, size, checksum_address(uploader), int(self.clock()))
         self._update(
             order,
@@ -156,8 +147,8 @@ class ArbitrationInbox:
     def reupload(self, order_id: int) -> tuple[Path, Reupload] | None:
         """The stored re-upload of ``order_id`` and its record, or None."""
         doc = self._record(self.board.contracts.market.order(order_id)).get("reupload")
-        path = self.root / f"order-{order_id}.dge"
-        if doc is None or not path.is_file():
+        path = self.files.ciphertext(order_id)
+        if doc is None or path is None:
             return None
         return path, Reupload(order_id, doc["sha256"], doc["size"], doc["uploaded_by"], doc["uploaded_at"])
 

@@ -1,14 +1,15 @@
 """The platform's novelty check and EIP-712 attestation (Wu et al. section III.A steps 4-8).
 
-The platform keeps the "data-contract" table (fingerprint → dataset) in SQLite. A request is the seller's
+The platform keeps the "data-contract" table (fingerprint → dataset) in SQLite
+(:class:`~datagora.storage.data_contract.DataContractTable`). A request is the seller's
 fingerprint and description encrypted to the platform's key; when no recorded dataset matches, the platform
-signs ``NoveltyAttestation(publisher, contentHash, fingerprintCommitment, dcatHash, expiry)`` for ``Catalog``.
+signs ``NoveltyAttestation(publisher, contentHash, descriptionHash, fingerprintCommitment, dcatHash, expiry)`` for
+``Catalog``; the description hash binds the attestation to the name, domain, attributes and size it was asked for.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -19,12 +20,13 @@ from eth_account.signers.local import LocalAccount
 
 from datagora.chain.contracts import Contracts
 from datagora.crypto.ecies import decrypt_with, encrypt_to
-from datagora.crypto.eip712 import novelty_attestation, sign_typed_data
+from datagora.crypto.eip712 import description_hash, novelty_attestation, sign_typed_data
 from datagora.crypto.hashing import keccak256
 from datagora.domain.errors import AccessDenied, CryptoError, NotFoundError, NoveltyRefused, ValidationError
 from datagora.domain.models import DatasetDescription
 from datagora.fingerprint.base import Fingerprint, get_method
 from datagora.fingerprint.index import FingerprintIndex
+from datagora.storage.data_contract import DataContractTable
 
 DEFAULT_VALIDITY = 3600
 
@@ -87,6 +89,7 @@ class Attestation:
 
     publisher: str
     content_hash: bytes
+    description_hash: bytes
     fingerprint_commitment: bytes
     dcat_hash: bytes
     expiry: int
@@ -131,13 +134,7 @@ class NoveltyAttestor:
                 fingerprints = FingerprintIndex.open(p.with_name(p.stem + "-fingerprints.sqlite"))
         self.fingerprints = fingerprints
         self._lock = threading.RLock()
-        self.db = sqlite3.connect(str(db_path), check_same_thread=False)
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS data_contract ("
-            " fingerprint BLOB PRIMARY KEY, publisher TEXT NOT NULL, content_hash BLOB NOT NULL,"
-            " token_id INTEGER, attested_at INTEGER NOT NULL, expiry INTEGER NOT NULL)"
-        )
-        self.db.commit()
+        self.data_contract = DataContractTable(db_path)
 
     @property
     def address(self) -> str:
@@ -154,16 +151,13 @@ class NoveltyAttestor:
         token = self.contracts.catalog.token_of_content(request.content_hash)
         if token:
             raise NoveltyRefused(f"refused: identical content is already dataset {token}", token)
-        row = self.db.execute(
-            "SELECT publisher, token_id, expiry FROM data_contract WHERE fingerprint = ?", (request.fingerprint,)
-        ).fetchone()
+        row = self.data_contract.row(request.fingerprint)
         if row is None:
             self._check_near_duplicates(request)
             return
-        publisher, token_id, expiry = row
-        if token_id is not None:
-            raise NoveltyRefused(f"refused: fingerprint matches dataset {token_id}", int(token_id))
-        if publisher.lower() != request.publisher.lower() and expiry >= int(time.time()):
+        if row.token_id is not None:
+            raise NoveltyRefused(f"refused: fingerprint matches dataset {row.token_id}", int(row.token_id))
+        if row.publisher.lower() != request.publisher.lower() and row.expiry >= int(time.time()):
             raise NoveltyRefused("refused: another seller holds a pending attestation for this fingerprint")
         self._check_near_duplicates(request)
 
@@ -191,25 +185,25 @@ class NoveltyAttestor:
     def _attest(self, request: AttestationRequest) -> Attestation:
         self.check_novelty(request)
         expiry = max(self.contracts.chain.now(), int(time.time())) + self.validity
+        described = description_hash(request.publisher, request.description)
         typed = novelty_attestation(
             chain_id=self.contracts.chain.chain_id,
             catalog=self.contracts.addresses["Catalog"],
             publisher=request.publisher,
             content_hash=request.content_hash,
+            description_hash=described,
             fingerprint_commitment=request.commitment,
             dcat_hash=request.dcat_hash,
             expiry=expiry,
         )
         signature = sign_typed_data(bytes(self.platform.key), typed)
-        self.db.execute(
-            "INSERT OR REPLACE INTO data_contract (fingerprint, publisher, content_hash, token_id, attested_at, expiry)"
-            " VALUES (?, ?, ?, NULL, ?, ?)",
-            (request.fingerprint, request.publisher, request.content_hash, int(time.time()), expiry),
+        self.data_contract.record_attested(
+            request.fingerprint, request.publisher, request.content_hash, attested_at=int(time.time()), expiry=expiry
         )
-        self.db.commit()
         return Attestation(
             request.publisher,
             request.content_hash,
+            described,
             request.commitment,
             request.dcat_hash,
             expiry,
@@ -221,17 +215,14 @@ class NoveltyAttestor:
         """Bind an attested fingerprint to its minted dataset in the data-contract table and add it to the
         fingerprint index, so later near-duplicates are refused."""
         with self._lock:
-            self.db.execute("UPDATE data_contract SET token_id = ? WHERE fingerprint = ?", (token_id, fingerprint))
-            self.db.commit()
+            self.data_contract.bind(fingerprint, token_id)
             if token_id not in self.fingerprints:
                 self.fingerprints.add(token_id, Fingerprint.from_bytes(fingerprint))
 
     def fingerprint_of(self, token_id: int) -> bytes | None:
         """f_{D,P}: the fingerprint the platform attested for dataset ``token_id`` (its data-contract row), or
         None. Used to arbitrate disputes (Wu et al. section IV.A.3)."""
-        with self._lock:
-            row = self.db.execute("SELECT fingerprint FROM data_contract WHERE token_id = ?", (token_id,)).fetchone()
-        return None if row is None else bytes(row[0])
+        return self.data_contract.fingerprint_of(token_id)
 
     def search_by_sample(self, ciphertext: bytes, requester_public_key: bytes, k: int = 10) -> bytes:
         """Wu et al. step 9-2: ``ciphertext`` is ``E_PkP(f_d)``, a sample's serialised fingerprint encrypted to
@@ -252,17 +243,16 @@ class NoveltyAttestor:
         """:meth:`record_published` for a seller's claim received over the network: the dataset ``token_id``
         must exist in ``Catalog`` with the content hash attested for ``fingerprint``. Raises ``NotFoundError``
         (no attestation for the fingerprint, unknown dataset) or ``ValidationError`` (content differs)."""
-        with self._lock:
-            row = self.db.execute(
-                "SELECT content_hash FROM data_contract WHERE fingerprint = ?", (fingerprint,)
-            ).fetchone()
+        row = self.data_contract.row(fingerprint)
         if row is None:
             raise NotFoundError("the platform attested no dataset with this fingerprint")
-        if self.contracts.catalog.dataset(token_id).content_hash != bytes(row[0]):
+        if self.contracts.catalog.dataset(token_id).content_hash != row.content_hash:
             raise ValidationError(f"dataset {token_id} does not carry the content attested for this fingerprint")
         self.record_published(fingerprint, token_id)
 
     def table(self) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self.db.execute("SELECT publisher, content_hash, token_id, expiry FROM data_contract").fetchall()
-        return [{"publisher": p, "content_hash": c.hex(), "token_id": t, "expiry": e} for p, c, t, e in rows]
+        """The data-contract table without the fingerprints: publisher, content hash (hex), dataset, expiry."""
+        return [
+            {"publisher": r.publisher, "content_hash": r.content_hash.hex(), "token_id": r.token_id, "expiry": r.expiry}
+            for r in self.data_contract.rows()
+        ]

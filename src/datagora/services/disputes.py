@@ -21,10 +21,11 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO, Protocol, TypeVar
 
+from datagora.chain.bindings.use_rights import USE_RIGHTS_ID_OFFSET
 from datagora.chain.contracts import Contracts
 from datagora.crypto.ecies import decrypt_with, encrypt_to
 from datagora.crypto.envelope import (
@@ -32,9 +33,9 @@ from datagora.crypto.envelope import (
     decrypt_stream,
     decrypt_stream_with_data_key,
     encrypt_file,
-    encrypt_stream,
 )
 from datagora.crypto.hashing import keccak256, sha256_file
+from datagora.crypto.reencrypt import reencrypt_stream
 from datagora.domain.errors import (
     AccessDenied,
     CryptoError,
@@ -124,29 +125,13 @@ def reupload_for_arbitration(contracts: Contracts, seller: Participant, order_id
         raise ValidationError(f"order {order_id} is {order.state.name.lower()}, not disputed")
     record = seller.load_record("datasets", dataset.content_hash.hex())
     platform_key = contracts.registry.public_key(contracts.market.platform())
-    plain_r, plain_w = os.pipe()
-    errors: list[BaseException] = []
-
-    def _producer() -> None:
-        try:
-            with seller.store.open(record["blob"]) as src, os.fdopen(plain_w, "wb") as sink:
-                decrypt_stream(src, sink, seller.private_key)
-        except BaseException as exc:  # re-raised below
-            errors.append(exc)
-
-    thread = threading.Thread(target=_producer, daemon=True)
-    thread.start()
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".part")
-    try:
-        with os.fdopen(plain_r, "rb") as plain, partial.open("wb") as dst:
-            encrypt_stream(plain, dst, {contracts.market.platform(): platform_key})
-        thread.join()
-        if errors:
-            raise errors[0]
+    try:  # no plaintext on disk
+        with seller.store.open(record["blob"]) as src, partial.open("wb") as dst:
+            reencrypt_stream(src, dst, seller.private_key, {contracts.market.platform(): platform_key})
         partial.replace(out)
     finally:
-        thread.join()
         partial.unlink(missing_ok=True)
     return out
 
@@ -164,6 +149,57 @@ def disclose_received_key(contracts: Contracts, buyer: Participant, order_id: in
     with ciphertext.open("rb") as src:
         key = data_key_of(src, buyer.private_key)
     return encrypt_to(contracts.registry.public_key(contracts.market.platform()), key)
+
+
+ReuploadT_co = TypeVar("ReuploadT_co", covariant=True)
+DisclosureT_co = TypeVar("DisclosureT_co", covariant=True)
+ReuploadT = TypeVar("ReuploadT")
+DisclosureT = TypeVar("DisclosureT")
+
+
+class EvidencePeer(Protocol[ReuploadT_co, DisclosureT_co]):
+    """The platform's node seen from a party of a disputed order (``datagora.api.client.NodeClient`` signed in as
+    that party is one): it takes the seller's re-upload and the buyer's disclosed key, and answers with a
+    receipt the services hand back unchanged."""
+
+    def reupload(self, order_id: int, src: BinaryIO, size: int) -> ReuploadT_co: ...
+
+    def disclose(self, order_id: int, encrypted_key: bytes) -> DisclosureT_co: ...
+
+
+def reupload_to(
+    contracts: Contracts, seller: Participant, order_id: int, platform: EvidencePeer[ReuploadT, Any]
+) -> ReuploadT:
+    """The seller's side of section IV.A.3 end to end: write ``E_PkP(D')`` (:func:`reupload_for_arbitration`)
+    under ``<seller home>/outbox``, stream it to the platform's node and remove the file. Returns the platform's
+    receipt. Raises as :func:`reupload_for_arbitration` and the peer's errors."""
+    out = seller.paths.outbox / f"reupload-{order_id}.dge"
+    reupload_for_arbitration(contracts, seller, order_id, out)
+    try:
+        with out.open("rb") as fh:
+            return platform.reupload(order_id, fh, out.stat().st_size)
+    finally:
+        out.unlink(missing_ok=True)
+
+
+def disclose_to(
+    contracts: Contracts,
+    buyer: Participant,
+    order_id: int,
+    platform: EvidencePeer[Any, DisclosureT],
+    ciphertext: Path | None = None,
+) -> DisclosureT:
+    """The buyer's side: disclose the data key of the delivered ``ciphertext`` (default: where the receive flow
+    keeps it, ``<buyer home>/inbox/order-<id>.dge``) to the platform's node, encrypted to the platform
+    (:func:`disclose_received_key`). Returns the platform's receipt. Raises ``NotFoundError`` (unknown order),
+    ``AccessDenied`` (not its buyer), ``ValidationError`` when there is no ciphertext, as
+    :func:`disclose_received_key` otherwise, and the peer's errors."""
+    if contracts.market.order(order_id).buyer.lower() != buyer.address.lower():
+        raise AccessDenied(f"order {order_id} was not paid by {buyer.address}")
+    cipher = ciphertext or buyer.paths.inbox / f"order-{order_id}.dge"
+    if not cipher.is_file():
+        raise ValidationError(f"no delivered ciphertext of order {order_id} at {cipher}: receive it first")
+    return platform.disclose(order_id, disclose_received_key(contracts, buyer, order_id, cipher))
 
 
 def _fingerprint_match(plain: Path, registered: bytes) -> tuple[float, bool]:
@@ -241,7 +277,7 @@ def arbitrate(
     registered = attestor.fingerprint_of(listing.token_id)
     if registered is None:
         raise NotFoundError(f"the platform attested no fingerprint for dataset {listing.token_id}")
-    work = platform.home / "tmp"
+    work = platform.paths.tmp
     work.mkdir(exist_ok=True)
     transmitted_ok = (
         None
@@ -300,17 +336,22 @@ class DeadlineAction:
 
 def enforce_deadlines(contracts: Contracts, caller: Participant, *, first_order: int = 1) -> list[DeadlineAction]:
     """The platform's periodic comparison of payments and deliveries (section IV.A.4-5): every order from
-    ``first_order`` whose deadline passed is refunded, released, unwound or expired. Orders another caller
-    settled meanwhile are skipped. Returns what was done."""
+    ``first_order`` whose deadline passed is refunded, released, unwound or expired: the Market's orders, then
+    UseRights' (ids above its offset). Orders another caller settled meanwhile are skipped. Returns what was
+    done."""
     now = contracts.chain.now()
     done = []
-    for order_id in range(first_order, contracts.market.order_count() + 1):
+    order_ids = list(range(first_order, contracts.market.order_count() + 1))
+    if "UseRights" in contracts.addresses:
+        last = USE_RIGHTS_ID_OFFSET + contracts.use_rights.order_count()
+        order_ids += range(max(first_order, USE_RIGHTS_ID_OFFSET + 1), last + 1)
+    for order_id in order_ids:
         order = contracts.market.order(order_id)
         if order.state.settled or now <= order.deadline:
             continue
         try:
             if order.is_use_right:
-                done.append(DeadlineAction(order_id, "expire", contracts.market.expire(caller.account, order_id)))
+                done.append(DeadlineAction(order_id, "expire", contracts.use_rights.expire(caller.account, order_id)))
             elif order.state == OrderState.PAID:
                 done.append(DeadlineAction(order_id, "refund", contracts.market.refund(caller.account, order_id)))
             elif order.state == OrderState.DELIVERED:

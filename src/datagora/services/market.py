@@ -11,16 +11,19 @@ after the delivery deadline, mandatory transfer after the confirmation deadline,
 
 from __future__ import annotations
 
-import os
-import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
+from datagora.chain.bindings.market import MarketBinding
+from datagora.chain.bindings.use_rights import UseRightsBinding, is_use_right_id
 from datagora.chain.contracts import Contracts
-from datagora.crypto.envelope import decrypt_file, decrypt_stream, encrypt_stream
+from datagora.crypto.envelope import decrypt_file
 from datagora.crypto.hashing import keccak256, sha256_file
+from datagora.crypto.reencrypt import reencrypt_stream
 from datagora.domain.errors import AccessDenied, NotFoundError, TamperedError, ValidationError
-from datagora.domain.models import ETHER, Dataset, Listing, Order, OrderState, TxResult
+from datagora.domain.models import ETHER, Dataset, Listing, Order, OrderState, Pricing, TxResult
 from datagora.services.participant import Participant
 
 DAY = 86_400
@@ -47,6 +50,7 @@ class Receipt:
     path: Path
     content_hash: bytes
     size: int
+    ciphertext: Path | None = None
 
 
 DEFAULT_COLLATERAL_BPS = 10_000
@@ -88,12 +92,14 @@ def _prepare_ownership(
     return txs
 
 
-def approve_payment(contracts: Contracts, payer: Participant, payment_token: str, amount: int) -> list[TxResult]:
-    """For an ERC-20 ``payment_token``, make sure the Market may pull ``amount`` from ``payer`` (EIP-20
-    ``approve`` when the allowance is short; one transaction or none). Nothing for ether."""
+def approve_payment(
+    contracts: Contracts, payer: Participant, payment_token: str, amount: int, *, spender: str | None = None
+) -> list[TxResult]:
+    """For an ERC-20 ``payment_token``, make sure the Market (or ``spender``, e.g. UseRights) may pull ``amount``
+    from ``payer`` (EIP-20 ``approve`` when the allowance is short; one transaction or none). Nothing for ether."""
     if int(payment_token, 16) == 0 or amount == 0:
         return []
-    market = contracts.addresses["Market"]
+    market = spender or contracts.addresses["Market"]
     if contracts.tokens.allowance(payment_token, payer.address, market) >= amount:
         return []
     balance = contracts.tokens.balance(payment_token, payer.address)
@@ -196,6 +202,73 @@ def list_auction(
     return listing_id, [*txs, tx]
 
 
+@dataclass(frozen=True)
+class OwnershipTerms:
+    """How a dataset's ownership is offered (Wu et al. section III.A, pricing module): ``pricing`` fixed,
+    negotiated or auction; ``price`` (in the payment token's smallest unit: wei for ether) is the fixed price, the
+    asking price or the auction's reserve. ``collateral`` is what each party deposits (None: 100 % of the price),
+    ``payment_token`` :data:`~datagora.domain.models.ETHER` or an ERC-20 address; windows in seconds. An auction
+    needs ``min_increment`` (smallest raise over the highest bid) and ``duration`` (seconds it runs); other
+    pricings take neither. Construction raises ``ValidationError`` for terms the Market would refuse."""
+
+    pricing: Pricing
+    price: int
+    delivery_window: int = DAY
+    confirm_window: int = DAY
+    collateral: int | None = None
+    payment_token: str = ETHER
+    min_increment: int | None = None
+    duration: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.price <= 0:
+            raise ValidationError("price must be positive")
+        if self.collateral is not None and self.collateral < 0:
+            raise ValidationError("collateral must not be negative")
+        if self.delivery_window <= 0 or self.confirm_window <= 0:
+            raise ValidationError("delivery and confirmation windows must be positive (seconds)")
+        if self.pricing == Pricing.AUCTION:
+            if self.min_increment is None or self.min_increment <= 0:
+                raise ValidationError("an auction needs a positive minimum increment")
+            if self.duration is None or self.duration <= 0:
+                raise ValidationError("an auction needs a positive duration (seconds)")
+        elif self.min_increment is not None or self.duration is not None:
+            raise ValidationError("a minimum increment and a duration are for auctions only")
+
+
+def list_ownership(
+    contracts: Contracts, seller: Participant, token_id: int, terms: OwnershipTerms
+) -> tuple[int, list[TxResult]]:
+    """List the ownership of ``token_id`` on ``terms``: at a fixed price (:func:`list_dataset`), for
+    negotiation (:func:`list_negotiable`) or by English auction (:func:`list_auction`). The one entry point of
+    the CLI and the API. Returns the listing id and the transactions sent (approvals first). Raises
+    ``ValidationError``, ``AccessDenied``, ``NotFoundError``, ``TransactionReverted``."""
+    windows = {"delivery_window": terms.delivery_window, "confirm_window": terms.confirm_window}
+    if terms.pricing == Pricing.AUCTION:
+        assert terms.min_increment is not None and terms.duration is not None  # checked by OwnershipTerms
+        return list_auction(
+            contracts,
+            seller,
+            token_id,
+            terms.price,
+            min_increment=terms.min_increment,
+            duration=terms.duration,
+            collateral=terms.collateral,
+            payment_token=terms.payment_token,
+            **windows,
+        )
+    listing = list_negotiable if terms.pricing == Pricing.NEGOTIATED else list_dataset
+    return listing(
+        contracts,
+        seller,
+        token_id,
+        terms.price,
+        collateral=terms.collateral,
+        payment_token=terms.payment_token,
+        **windows,
+    )
+
+
 def buy(
     contracts: Contracts, buyer: Participant, listing_id: int, value_wei: int | None = None
 ) -> tuple[int, TxResult]:
@@ -291,35 +364,18 @@ def deliver(contracts: Contracts, seller: Participant, order_id: int, out_dir: P
         raise ValidationError(f"order {order_id} is {order.state.name.lower()}, not paid")
     record = seller.load_record("datasets", dataset.content_hash.hex())
     buyer_key = contracts.registry.public_key(order.buyer)
-    work = seller.home / "tmp"
+    work = seller.paths.tmp
     work.mkdir(exist_ok=True)
     cipher = work / f"order-{order_id}.dge"
-    plain_r, plain_w = os.pipe()
-    # Decrypt the owner's copy and re-encrypt for the buyer without writing plaintext to disk.
-    errors: list[BaseException] = []
-
-    def _producer() -> None:
-        try:
-            with seller.store.open(record["blob"]) as src, os.fdopen(plain_w, "wb") as sink:
-                decrypt_stream(src, sink, seller.private_key)
-        except BaseException as exc:  # re-raised below
-            errors.append(exc)
-
-    thread = threading.Thread(target=_producer, daemon=True)
-    thread.start()
-    try:
-        with os.fdopen(plain_r, "rb") as plain, cipher.open("wb") as dst:
-            encrypt_stream(plain, dst, {order.buyer: buyer_key})
-        thread.join()
-        if errors:
-            raise errors[0]
+    try:  # the owner's copy re-encrypted for the buyer; no plaintext on disk
+        with seller.store.open(record["blob"]) as src, cipher.open("wb") as dst:
+            reencrypt_stream(src, dst, seller.private_key, {order.buyer: buyer_key})
         blob = seller.store.put_file(cipher)
     finally:
-        thread.join()
         cipher.unlink(missing_ok=True)
     delivery_hash = bytes.fromhex(blob)
     tx = contracts.market.deliver(seller.account, order_id, delivery_hash)
-    out_dir = out_dir or seller.home / "outbox"
+    out_dir = out_dir or seller.paths.outbox
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"order-{order_id}.dge"
     with path.open("wb") as fh:
@@ -353,6 +409,59 @@ def receive(
     return Receipt(order_id, dataset.token_id, out, dataset.content_hash, out.stat().st_size)
 
 
+class DeliverySource(Protocol):
+    """Where a buyer downloads a delivered ciphertext from: the seller's node or the platform's relay
+    (``datagora.api.client.NodeClient`` signed in as the buyer is one). Both check the file against
+    ``expected_sha256`` and resume a partial download; ``progress(done, total)`` gets bytes."""
+
+    def download_delivery(
+        self,
+        order_id: int,
+        dest: Path,
+        *,
+        expected_sha256: bytes | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> Path: ...
+
+    def download_relayed(
+        self,
+        order_id: int,
+        dest: Path,
+        *,
+        expected_sha256: bytes | None = None,
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> Path: ...
+
+
+def fetch_and_receive(
+    contracts: Contracts,
+    buyer: Participant,
+    order_id: int,
+    source: DeliverySource,
+    out: Path,
+    *,
+    from_relay: bool = False,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> Receipt:
+    """The buyer's receive flow (Wu et al. steps 12 and 18-20): check that ``buyer`` paid ``order_id`` and that
+    it was delivered, download the ciphertext from ``source`` (the seller's node, or the platform's relay with
+    ``from_relay``) into ``<buyer home>/inbox/order-<id>.dge`` (resuming a partial download, checked against the
+    delivery hash on chain), then :func:`receive` it into ``out``. The receipt names the ciphertext. Raises
+    ``AccessDenied``, ``ValidationError``, ``NotFoundError``, ``TamperedError``, ``WrongKeyError`` and the
+    source's errors (``RemoteError`` over HTTP: run again to resume)."""
+    order = contracts.market.order(order_id)
+    if order.buyer.lower() != buyer.address.lower():
+        raise AccessDenied(f"order {order_id} was not paid by {buyer.address}")
+    if order.state not in (OrderState.DELIVERED, OrderState.DISPUTED, OrderState.COMPLETED):
+        raise ValidationError(f"order {order_id} is {order.state.name.lower()}: nothing delivered yet")
+    cipher = buyer.paths.inbox / f"order-{order_id}.dge"
+    get = source.download_relayed if from_relay else source.download_delivery
+    get(order_id, cipher, expected_sha256=order.delivery_hash, progress=progress)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    receipt = receive(contracts, buyer, order_id, cipher, out)
+    return replace(receipt, ciphertext=cipher)
+
+
 def _keep_owner_copy(buyer: Participant, plain: Path, content_hash: bytes) -> None:
     """Store the bought data encrypted to the buyer's own key with its record, as publishing does, so the new
     owner can deliver it, sell use-rights on it or resell it (Wu et al. scenario 2: the reseller)."""
@@ -378,13 +487,45 @@ def release(contracts: Contracts, caller: Participant, order_id: int) -> TxResul
     return contracts.market.release(caller.account, order_id)
 
 
-def withdraw(contracts: Contracts, account: Participant, payment_token: str = ETHER) -> tuple[int, TxResult]:
-    """Claim everything the market owes ``account`` in ``payment_token`` (ether by default). Returns the amount
-    (wei or the token's smallest unit). ``ValidationError`` when nothing is owed."""
-    amount = contracts.market.pending_withdrawal(account.address, payment_token)
-    if amount == 0:
+def sale_contracts(contracts: Contracts) -> list[MarketBinding | UseRightsBinding]:
+    """The contracts that hold escrow and owe pull payments: the Market and, when deployed, UseRights."""
+    found: list[MarketBinding | UseRightsBinding] = [contracts.market]
+    if "UseRights" in contracts.addresses:
+        found.append(contracts.use_rights)
+    return found
+
+
+def owed_to(contracts: Contracts, address: str, payment_token: str = ETHER) -> int:
+    """What the sale contracts together owe ``address`` in ``payment_token`` (wei or the token's smallest unit),
+    claimable with :func:`withdraw`."""
+    return sum(binding.pending_withdrawal(address, payment_token) for binding in sale_contracts(contracts))
+
+
+def held_in_escrow(contracts: Contracts, payment_token: str = ETHER) -> int:
+    """What the sale contracts together hold in escrow in ``payment_token`` (prices, collateral, prepaid queries,
+    bids, offers)."""
+    return sum(binding.escrowed(payment_token) for binding in sale_contracts(contracts))
+
+
+def withdraw_all(contracts: Contracts, account: Participant, payment_token: str = ETHER) -> tuple[int, list[TxResult]]:
+    """Claim everything the sale contracts owe ``account`` in ``payment_token`` (ether by default): the Market's
+    debt (ownership sales) and UseRights' (queries answered, fees, unused credit), one pull-payment transaction
+    per contract that owes something. Returns the total (wei or the token's smallest unit) and the transactions.
+    ``ValidationError`` when nothing is owed."""
+    amounts = [
+        (binding, binding.pending_withdrawal(account.address, payment_token)) for binding in sale_contracts(contracts)
+    ]
+    amounts = [(binding, amount) for binding, amount in amounts if amount > 0]
+    if not amounts:
         raise ValidationError(f"nothing to withdraw for {account.address}")
-    return amount, contracts.market.withdraw(account.account, payment_token)
+    txs = [binding.withdraw(account.account, payment_token) for binding, _ in amounts]
+    return sum(amount for _, amount in amounts), txs
+
+
+def withdraw(contracts: Contracts, account: Participant, payment_token: str = ETHER) -> tuple[int, TxResult]:
+    """:func:`withdraw_all`, returning the total and the last transaction."""
+    total, txs = withdraw_all(contracts, account, payment_token)
+    return total, txs[-1]
 
 
 def dispute(contracts: Contracts, caller: Participant, order_id: int, reason: str) -> TxResult:
@@ -394,5 +535,19 @@ def dispute(contracts: Contracts, caller: Participant, order_id: int, reason: st
 
 
 def expire(contracts: Contracts, caller: Participant, order_id: int) -> TxResult:
-    """Close a use-right order after its usage window; the unused credit becomes the buyer's to withdraw."""
-    return contracts.market.expire(caller.account, order_id)
+    """Close a use-right order after its usage window; the unused credit becomes the buyer's to withdraw (from
+    UseRights). ``ValidationError`` for an order of the Market (nothing is sent)."""
+    if not is_use_right_id(order_id):
+        raise ValidationError(f"order {order_id} is not a use-right order (ownership orders end by confirm or refund)")
+    return contracts.use_rights.expire(caller.account, order_id)
+
+
+def expire_use_right(contracts: Contracts, caller: Participant, order_id: int) -> tuple[int, TxResult]:
+    """:func:`expire`, returning the unused credit owed back to the buyer (event ``Settled``, in the listing's
+    payment token's smallest unit) with the transaction."""
+    tx = expire(contracts, caller, order_id)
+    try:
+        credit = int(tx.event("Settled").args["buyer_credit"])
+    except LookupError:  # no settlement event: nothing was owed back
+        credit = 0
+    return credit, tx

@@ -104,7 +104,7 @@ def open_node(
     indexer = EventIndexer(contracts, engine, confirmations=confirmations)
     local = None
     if platform:
-        local = NoveltyAttestor(contracts, participant.account, participant.home / "data-contract.sqlite")
+        local = NoveltyAttestor(contracts, participant.account, participant.paths.data_contract)
     return Node(
         contracts,
         participant,

@@ -12,13 +12,15 @@ from eth_account.signers.local import LocalAccount
 from datagora.crypto.keys import public_key_of
 from datagora.domain.errors import NotFoundError
 from datagora.fsutil import atomic_write_json
+from datagora.home import ParticipantHome
 from datagora.storage.blobstore import BlobStore
 
 
 @dataclass
 class Participant:
-    """One party of a trade. ``home`` holds its blob store (``home/blobs``) and small JSON records
-    (``home/datasets/<content-hash>.json``: where the encrypted copy of each own dataset is)."""
+    """One party of a trade. ``home`` is its directory; :attr:`paths` names everything in it (the blob store,
+    JSON records such as ``datasets/<content-hash>.json``: where the encrypted copy of each own dataset is,
+    inbox, outbox, scratch space …)."""
 
     label: str
     account: LocalAccount
@@ -26,7 +28,12 @@ class Participant:
 
     def __post_init__(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        self.store = BlobStore(self.home / "blobs")
+        self.store = BlobStore(self.paths.blobs)
+
+    @property
+    def paths(self) -> ParticipantHome:
+        """Every path of this participant's directory (:class:`~datagora.home.ParticipantHome`)."""
+        return ParticipantHome(self.home)
 
     @property
     def address(self) -> str:
@@ -43,11 +50,11 @@ class Participant:
 
     def save_record(self, kind: str, key: str, record: dict[str, Any]) -> Path:
         """Write ``home/<kind>/<key>.json`` atomically."""
-        return atomic_write_json(self.home / kind / f"{key}.json", record)
+        return atomic_write_json(self.paths.record(kind, key), record)
 
     def load_record(self, kind: str, key: str) -> dict[str, Any]:
         """Read ``home/<kind>/<key>.json``; :class:`NotFoundError` when absent."""
-        path = self.home / kind / f"{key}.json"
+        path = self.paths.record(kind, key)
         try:
             data: dict[str, Any] = json.loads(path.read_text())
         except FileNotFoundError as exc:

@@ -1,6 +1,7 @@
 """The platform's parameters of the ``Market`` (Wu et al. section III.A: the platform as broker): the brokerage
 fee on each sale (basis points), the optional management fee each listing pays (wei) and the time the platform
-gives itself to resolve a dispute (seconds). Only the platform (the Market's owner) may change them."""
+gives itself to resolve a dispute (seconds). Only the platform (the Market's owner) may change them. The fees
+apply to use-rights sold per query too: UseRights keeps its own copy, set in the same call."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ def set_market_parameters(
     management_fee: int | None = None,
     dispute_window: int | None = None,
 ) -> tuple[MarketParameters, TxResult]:
-    """Change the given parameters and keep the others (``Market.set_parameters``, one transaction). Returns
+    """Change the given parameters and keep the others (``Market.set_parameters``, and ``UseRights.set_parameters``
+    when its fees differ: one or two transactions; the Market's is returned). Returns
     the parameters now in force. Raises ``ValidationError`` when nothing would change or a value is negative or
     the fee above :data:`MAX_FEE_BPS` (nothing sent), ``TransactionReverted`` when the contract refuses
     (``ownable: caller is not the owner``, ``market: bad dispute window`` …)."""
@@ -64,4 +66,11 @@ def set_market_parameters(
         management_fee=wanted.management_fee,
         dispute_window=wanted.dispute_window,
     )
+    if "UseRights" in contracts.addresses and (wanted.fee_bps, wanted.management_fee) != (
+        contracts.use_rights.fee_bps(),
+        contracts.use_rights.management_fee(),
+    ):
+        contracts.use_rights.set_parameters(
+            platform.account, fee_bps=wanted.fee_bps, management_fee=wanted.management_fee
+        )
     return market_parameters(contracts), tx

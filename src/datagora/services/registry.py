@@ -12,9 +12,9 @@ from datagora.services.participant import Participant
 
 def register_organisation(contracts: Contracts, member: Participant, name: str) -> tuple[Organisation, TxResult]:
     """Register ``member`` in organisation ``name`` (created with status ToAudit when new; joining an existing
-    one is a request a member must approve) and publish its encryption public key. Raises ``ValidationError``
-    for a bad name, ``TransactionReverted`` for a guard
-    (``registry: already registered`` …)."""
+    one is a request a member must approve) and publish its encryption public key. An account with a pending
+    request may call it again: the request is withdrawn first. Raises ``ValidationError`` for a bad name,
+    ``TransactionReverted`` for a guard (``registry: already registered`` …)."""
     name = name.strip()
     if not name or len(name.encode()) > 64:
         raise ValidationError("organisation name must be 1 to 64 bytes")
@@ -27,6 +27,20 @@ def approve_member(contracts: Contracts, approver: LocalAccount, account: str) -
     Raises ``TransactionReverted`` (``registry: not a pending member`` …)."""
     tx = contracts.registry.approve_member(approver, account)
     return contracts.registry.organisation(contracts.registry.organisation_of(account)), tx
+
+
+def withdraw_request(contracts: Contracts, member: Participant) -> TxResult:
+    """``member`` withdraws its pending request to join an organisation and is unregistered again, free to found
+    an organisation under another name or join another one. Raises ``TransactionReverted`` (``registry: no
+    pending request``)."""
+    return contracts.registry.withdraw_request(member.account)
+
+
+def reject_member(contracts: Contracts, rejecter: LocalAccount, account: str) -> TxResult:
+    """A member of ``account``'s organisation (or the supervisor) refuses its request to join; ``account`` is
+    unregistered again. Raises ``TransactionReverted`` (``registry: not a pending member``, ``registry: not a
+    member of that organisation``)."""
+    return contracts.registry.reject_member(rejecter, account)
 
 
 def register_customer(contracts: Contracts, customer: Participant) -> TxResult:

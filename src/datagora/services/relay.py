@@ -13,11 +13,12 @@ Instead of serving the ciphertext from its own node, a seller can hand it to the
    checks it against the chain, decrypts it, and posts its own signed notice ``(…, received hash, t2,
    received=true)`` (:meth:`SendReceiveBoard.record_received`).
 
-The board (SQLite) is the platform's evidence of the off-chain transfer: who sent and who received which bytes,
-when, each signed by its author (steps 17 and 21). :meth:`SendReceiveBoard.view` gives it to the order's parties
-and the supervisor with the step-22 check: the hash the seller sent, the hash the buyer received and the delivery
-hash on chain agree. The paper encrypts each notice to the platform; here they travel over the platform node's
-API after Sign-In with Ethereum, and the EIP-712 signature is what makes a notice non-repudiable.
+The board (SQLite, :class:`~datagora.storage.send_receive.SendReceiveStore`) is the platform's evidence of the
+off-chain transfer: who sent and who received which bytes, when, each signed by its author (steps 17 and 21).
+:meth:`SendReceiveBoard.view` gives it to the order's parties and the supervisor with the step-22 check: the hash
+the seller sent, the hash the buyer received and the delivery hash on chain agree. The paper encrypts each notice to
+the platform; here they travel over the platform node's API after Sign-In with Ethereum, and the EIP-712 signature
+is what makes a notice non-repudiable.
 
 Seller and buyer nodes use :func:`send_through_relay` and :func:`report_received` with any :class:`RelayPeer`
 (``datagora.api.client.NodeClient`` is one).
@@ -25,15 +26,12 @@ Seller and buyer nodes use :func:`send_through_relay` and :func:`report_received
 
 from __future__ import annotations
 
-import contextlib
 import secrets
-import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 from datagora.chain.contracts import Contracts
 from datagora.crypto.ecies import decrypt_with, encrypt_to
@@ -45,26 +43,35 @@ from datagora.domain.models import Order, OrderState
 from datagora.fingerprint import Fingerprint, is_near_duplicate, similarity
 from datagora.services.participant import Participant
 from datagora.storage.blobstore import BlobStore
+from datagora.storage.send_receive import RelayedCiphertext, SendReceiveStore, StoredNotice
+
+__all__ = ["RelayedCiphertext"]  # re-exported: the relay's answer type lives with the board's storage
 
 RELAY_DOMAIN_NAME = "Datagora Relay"
-"""EIP-712 domain name of delivery notices; the domain also binds the chain id and the ``Market`` address."""
+"""EIP-712 domain name of delivery notices. The domain is ``{name, version, chainId}`` with no
+``verifyingContract``: no contract verifies a notice (the platform's relay does), and a wallet that checks a
+domain's verifying contract against the contract it claims to be would rightly refuse a "Datagora Relay" domain
+naming the Market. The Market address is a field of the notice instead, so a notice is still worthless on
+another deployment."""
 
 RELAY_DOMAIN_VERSION = "1"
 
 DELIVERY_NOTICE_TYPE = (
-    "DeliveryNotice(uint256 orderId,address seller,address buyer,bytes32 deliveryHash,uint256 timestamp,"
-    "bool received,bytes32 fingerprintHash)"
+    "DeliveryNotice(address market,uint256 orderId,address seller,address buyer,bytes32 deliveryHash,"
+    "uint256 timestamp,bool received,bytes32 fingerprintHash)"
 )
-"""EIP-712 encodeType of a notice. ``deliveryHash`` is the SHA-256 of the ciphertext the author sent (seller) or
-received (buyer); ``timestamp`` Unix seconds (t1 / t2); ``fingerprintHash`` the keccak256 of the data fingerprint
-(f_S of the data the seller encrypted, f_B of the data the buyer decrypted; Wu et al. steps 17 and 21), whose
-bytes travel encrypted to the platform alongside the notice (zero: no fingerprint)."""
+"""EIP-712 encodeType of a notice. ``market`` is the Market contract the order lives in; ``deliveryHash`` is the
+SHA-256 of the ciphertext the author sent (seller) or received (buyer); ``timestamp`` Unix seconds (t1 / t2);
+``fingerprintHash`` the keccak256 of the data fingerprint (f_S of the data the seller encrypted, f_B of the data
+the buyer decrypted; Wu et al. steps 17 and 21), whose bytes travel encrypted to the platform alongside the
+notice (zero: no fingerprint)."""
 
 MAX_CLOCK_SKEW = 300
 """Seconds a notice's timestamp may lie ahead of the platform's clock."""
 
 _UINT256_MAX = (1 << 256) - 1
 _NOTICE_FIELDS = [
+    {"name": "market", "type": "address"},
     {"name": "orderId", "type": "uint256"},
     {"name": "seller", "type": "address"},
     {"name": "buyer", "type": "address"},
@@ -77,36 +84,10 @@ _DOMAIN_FIELDS = [
     {"name": "name", "type": "string"},
     {"name": "version", "type": "string"},
     {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
 ]
 _DELIVERED = (OrderState.DELIVERED, OrderState.COMPLETED)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS relayed (
-    order_id INTEGER PRIMARY KEY,
-    blob TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    uploaded_by TEXT NOT NULL,
-    uploaded_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS notices (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    order_id INTEGER NOT NULL,
-    received INTEGER NOT NULL,
-    seller TEXT NOT NULL,
-    buyer TEXT NOT NULL,
-    delivery_hash BLOB NOT NULL,
-    timestamp INTEGER NOT NULL,
-    signature BLOB NOT NULL UNIQUE,
-    recorded_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS notices_by_order ON notices (order_id, id);
-CREATE TABLE IF NOT EXISTS notice_fingerprints (
-    signature BLOB PRIMARY KEY,
-    fingerprint_hash BLOB NOT NULL,
-    fingerprint BLOB NOT NULL
-);
-"""
+UploadT = TypeVar("UploadT")
+NoticeT = TypeVar("NoticeT")
 
 
 @dataclass(frozen=True)
@@ -166,7 +147,8 @@ class DeliveryNotice:
 
     def typed_data(self, chain_id: int, market: str) -> dict[str, Any]:
         """EIP-712 typed data (``eth_signTypedData_v4`` shape) under the domain ``{name: "Datagora Relay",
-        version: "1", chainId, verifyingContract: market}``: a notice is worthless on another deployment."""
+        version: "1", chainId}`` (no verifying contract: see :data:`RELAY_DOMAIN_NAME`), with ``market`` in the
+        message: a notice is worthless on another chain or deployment."""
         return {
             "types": {"EIP712Domain": list(_DOMAIN_FIELDS), "DeliveryNotice": list(_NOTICE_FIELDS)},
             "primaryType": "DeliveryNotice",
@@ -174,9 +156,9 @@ class DeliveryNotice:
                 "name": RELAY_DOMAIN_NAME,
                 "version": RELAY_DOMAIN_VERSION,
                 "chainId": chain_id,
-                "verifyingContract": checksum_address(market),
             },
             "message": {
+                "market": checksum_address(market),
                 "orderId": self.order_id,
                 "seller": self.seller,
                 "buyer": self.buyer,
@@ -205,18 +187,6 @@ class BoardEntry:
     notice: DeliveryNotice
     signature: bytes
     recorded_at: int
-
-
-@dataclass(frozen=True)
-class RelayedCiphertext:
-    """The ciphertext of ``order_id`` held by the platform: ``blob`` (its address in the platform's store, the
-    delivery hash in hex), ``size`` in bytes, who uploaded it and when (Unix seconds)."""
-
-    order_id: int
-    blob: str
-    size: int
-    uploaded_by: str
-    uploaded_at: int
 
 
 @dataclass(frozen=True)
@@ -260,19 +230,7 @@ class SendReceiveBoard:
         self.staging.mkdir(parents=True, exist_ok=True)
         for leftover in self.staging.glob("upload-*.part"):  # uploads cut short by a crash of this node
             leftover.unlink(missing_ok=True)
-        self._lock = threading.Lock()
-        with self._db() as db:
-            db.executescript(_SCHEMA)
-
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            db = sqlite3.connect(self.db_path)
-            try:
-                with db:  # commits, or rolls back on an exception
-                    yield db
-            finally:
-                db.close()
+        self.rows = SendReceiveStore(self.db_path)
 
     # -- the order on chain --------------------------------------------------------------------------------
 
@@ -314,21 +272,12 @@ class SendReceiveBoard:
         relayed = RelayedCiphertext(
             order_id, blob, self.store.size(blob), checksum_address(uploader), int(self.clock())
         )
-        with self._db() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO relayed (order_id, blob, size, uploaded_by, uploaded_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (order_id, blob, relayed.size, relayed.uploaded_by, relayed.uploaded_at),
-            )
+        self.rows.put_relayed(relayed)
         return relayed
 
     def relayed(self, order_id: int) -> RelayedCiphertext | None:
         """What the platform holds for ``order_id``, or None."""
-        with self._db() as db:
-            row = db.execute(
-                "SELECT order_id, blob, size, uploaded_by, uploaded_at FROM relayed WHERE order_id = ?", (order_id,)
-            ).fetchone()
-        return None if row is None else RelayedCiphertext(*row)
+        return self.rows.relayed(order_id)
 
     def open_relayed(self, order: Order) -> tuple[int, BinaryIO]:
         """Size and an open, verified handle of the relayed ciphertext of ``order`` (the caller closes it).
@@ -383,34 +332,20 @@ class SendReceiveBoard:
         return fingerprint
 
     def _record(self, notice: DeliveryNotice, signature: bytes, fingerprint: bytes | None) -> BoardEntry:
-        row = (
+        row = StoredNotice(
+            0,
             notice.order_id,
-            int(notice.received),
             notice.seller,
             notice.buyer,
             notice.delivery_hash,
             notice.timestamp,
+            notice.received,
             bytes(signature),
+            int(self.clock()),
+            notice.fingerprint_hash,
         )
-        with self._db() as db:
-            existing = db.execute("SELECT id, recorded_at FROM notices WHERE signature = ?", (row[-1],)).fetchone()
-            if existing is not None:  # the same signed notice again: recorded once
-                return BoardEntry(existing[0], notice, bytes(signature), existing[1])
-            recorded_at = int(self.clock())
-            cursor = db.execute(
-                "INSERT INTO notices (order_id, received, seller, buyer, delivery_hash, timestamp, signature, "
-                "recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (*row, recorded_at),
-            )
-            if fingerprint is not None:
-                db.execute(
-                    "INSERT OR REPLACE INTO notice_fingerprints (signature, fingerprint_hash, fingerprint) "
-                    "VALUES (?, ?, ?)",
-                    (bytes(signature), notice.fingerprint_hash, fingerprint),
-                )
-            entry_id = cursor.lastrowid
-        assert entry_id is not None
-        return BoardEntry(entry_id, notice, bytes(signature), recorded_at)
+        stored = self.rows.add_notice(row, fingerprint)  # the same signed notice again: recorded once
+        return BoardEntry(stored.entry_id, notice, stored.signature, stored.recorded_at)
 
     def record_sent(
         self,
@@ -470,31 +405,27 @@ class SendReceiveBoard:
 
     def entries(self, order_id: int) -> list[BoardEntry]:
         """The notices recorded for ``order_id``, oldest first."""
-        with self._db() as db:
-            rows = db.execute(
-                "SELECT n.id, n.order_id, n.seller, n.buyer, n.delivery_hash, n.timestamp, n.received, n.signature, "
-                "n.recorded_at, f.fingerprint_hash FROM notices n "
-                "LEFT JOIN notice_fingerprints f ON f.signature = n.signature "
-                "WHERE n.order_id = ? ORDER BY n.id",
-                (order_id,),
-            ).fetchall()
         return [
             BoardEntry(
-                entry_id,
-                DeliveryNotice(oid, seller, buyer, bytes(dh), ts, bool(received), bytes(fh or bytes(32))),
-                bytes(sig),
-                recorded_at,
+                row.entry_id,
+                DeliveryNotice(
+                    row.order_id,
+                    row.seller,
+                    row.buyer,
+                    row.delivery_hash,
+                    row.timestamp,
+                    row.received,
+                    row.fingerprint_hash,
+                ),
+                row.signature,
+                row.recorded_at,
             )
-            for entry_id, oid, seller, buyer, dh, ts, received, sig, recorded_at, fh in rows
+            for row in self.rows.notices(order_id)
         ]
 
     def fingerprint(self, entry: BoardEntry) -> bytes | None:
         """The decrypted fingerprint that came with a board entry (platform-internal; never served)."""
-        with self._db() as db:
-            row = db.execute(
-                "SELECT fingerprint FROM notice_fingerprints WHERE signature = ?", (entry.signature,)
-            ).fetchone()
-        return None if row is None else bytes(row[0])
+        return self.rows.fingerprint(entry.signature)
 
     def check(self, order_id: int) -> BoardView:
         """Step 22 as the platform runs it (no reader check): :meth:`view` for the platform itself."""
@@ -533,15 +464,21 @@ class SendReceiveBoard:
 # -- the seller's and the buyer's side -------------------------------------------------------------------------
 
 
-class RelayPeer(Protocol):
-    """The platform's relay seen from a seller's or buyer's node (``NodeClient`` signed in as that node, or the
-    :class:`SendReceiveBoard` itself through :class:`LocalRelay`)."""
+UploadT_co = TypeVar("UploadT_co", covariant=True)
+NoticeT_co = TypeVar("NoticeT_co", covariant=True)
 
-    def relay_upload(self, order_id: int, src: BinaryIO, size: int) -> dict[str, Any]: ...
+
+class RelayPeer(Protocol[UploadT_co, NoticeT_co]):
+    """The platform's relay seen from a seller's or buyer's node: ``datagora.api.client.NodeClient`` signed in as
+    that node (answers: the API's ``RelayedOut`` and ``BoardEntryOut``), or the :class:`SendReceiveBoard` itself
+    through :class:`LocalRelay` (answers: :class:`RelayedCiphertext` and :class:`BoardEntry`). The services pass
+    the relay's answers back to their caller unchanged."""
+
+    def relay_upload(self, order_id: int, src: BinaryIO, size: int) -> UploadT_co: ...
 
     def relay_notice(
         self, notice: DeliveryNotice, signature: bytes, *, encrypted_fingerprint: bytes | None = None
-    ) -> dict[str, Any]: ...
+    ) -> NoticeT_co: ...
 
 
 class LocalRelay:
@@ -552,28 +489,30 @@ class LocalRelay:
         self.board = board
         self.poster = poster
 
-    def relay_upload(self, order_id: int, src: BinaryIO, size: int) -> dict[str, Any]:
+    def relay_upload(self, order_id: int, src: BinaryIO, size: int) -> RelayedCiphertext:
         self.board.check_uploader(order_id, self.poster)
         staged = self.board.staging_file()
         try:
             with staged.open("wb") as dst:
                 while chunk := src.read(1 << 20):
                     dst.write(chunk)
-            relayed = self.board.accept_upload(order_id, staged, self.poster)
+            return self.board.accept_upload(order_id, staged, self.poster)
         finally:
             staged.unlink(missing_ok=True)
-        return {"order_id": relayed.order_id, "blob": relayed.blob, "size": relayed.size}
 
     def relay_notice(
         self, notice: DeliveryNotice, signature: bytes, *, encrypted_fingerprint: bytes | None = None
-    ) -> dict[str, Any]:
-        entry = self.board.record(notice, signature, poster=self.poster, encrypted_fingerprint=encrypted_fingerprint)
-        return {"entry_id": entry.entry_id, "kind": entry.notice.kind, "recorded_at": entry.recorded_at}
+    ) -> BoardEntry:
+        return self.board.record(notice, signature, poster=self.poster, encrypted_fingerprint=encrypted_fingerprint)
 
 
 def _post_notice(
-    contracts: Contracts, author: Participant, notice: DeliveryNotice, fingerprint: bytes | None, relay: RelayPeer
-) -> dict[str, Any]:
+    contracts: Contracts,
+    author: Participant,
+    notice: DeliveryNotice,
+    fingerprint: bytes | None,
+    relay: RelayPeer[Any, NoticeT],
+) -> NoticeT:
     signature = notice.sign(author.private_key, contracts.chain.chain_id, contracts.addresses["Market"])
     if fingerprint is None:
         return relay.relay_notice(notice, signature)
@@ -585,12 +524,12 @@ def send_through_relay(
     contracts: Contracts,
     seller: Participant,
     order_id: int,
-    relay: RelayPeer,
+    relay: RelayPeer[UploadT, NoticeT],
     *,
     fingerprint: bytes | None = None,
     with_fingerprint: bool = True,
     clock: Callable[[], float] = time.time,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[UploadT, NoticeT]:
     """Steps 13-17 on the seller's side, after ``market.deliver``: upload the ciphertext of ``order_id`` from
     the seller's store to the platform, then post the signed "sent" notice with t1 = now and ``E_PkP(f_S)``:
     ``fingerprint`` (default: the fingerprint the seller computed when it published the dataset; none when
@@ -624,11 +563,11 @@ def report_received(
     buyer: Participant,
     order_id: int,
     received_hash: bytes,
-    relay: RelayPeer,
+    relay: RelayPeer[Any, NoticeT],
     *,
     fingerprint: bytes | None = None,
     clock: Callable[[], float] = time.time,
-) -> dict[str, Any]:
+) -> NoticeT:
     """Step 21 on the buyer's side: post the signed "received" notice (``received_hash``: SHA-256 of the
     ciphertext the buyer got, t2 = now) with ``E_PkP(f_B)`` when ``fingerprint`` (of the decrypted data, by
     the same generator as the seller's: ``publishing.fingerprint_of``) is given. Returns the relay's board
@@ -640,3 +579,28 @@ def report_received(
     fingerprint_hash = keccak256(fingerprint) if fingerprint is not None else bytes(32)
     notice = DeliveryNotice.of(order_id, seller, buyer.address, received_hash, int(clock()), True, fingerprint_hash)
     return _post_notice(contracts, buyer, notice, fingerprint, relay)
+
+
+def report_receipt(
+    contracts: Contracts,
+    buyer: Participant,
+    order_id: int,
+    plaintext: Path,
+    ciphertext: Path,
+    relay: RelayPeer[Any, NoticeT],
+    *,
+    clock: Callable[[], float] = time.time,
+) -> NoticeT:
+    """Step 21 after a receive from the relay: the buyer's "received" notice about ``ciphertext`` (its SHA-256)
+    with ``E_PkP(f_B)``, f_B the fingerprint of the decrypted ``plaintext`` by the seller's generator
+    (``publishing.fingerprint_of``); the notice goes without a fingerprint for content the fingerprinting does
+    not support. Returns the relay's board entry. Raises as :func:`report_received`."""
+    from datagora.services.publishing import fingerprint_of  # late: fingerprinting libraries load on first use
+
+    try:
+        fingerprint: bytes | None = fingerprint_of(plaintext)
+    except ValidationError:
+        fingerprint = None
+    return report_received(
+        contracts, buyer, order_id, sha256_file(ciphertext), relay, fingerprint=fingerprint, clock=clock
+    )

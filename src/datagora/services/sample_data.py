@@ -32,6 +32,30 @@ def write_breast_cancer_csv(target: Path) -> Path:
     return target
 
 
+def write_diabetes_csv(target: Path) -> Path:
+    """Write scikit-learn's bundled diabetes data set (Efron et al., 2004) as CSV in its original units: 442
+    patients, age, sex, bmi, blood pressure and six blood serum measurements, and ``progression`` (a measure of
+    disease progression one year later)."""
+    from sklearn.datasets import load_diabetes
+
+    bunch = load_diabetes(scaled=False)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([*bunch.feature_names, "progression"])
+        for row, value in zip(bunch.data, bunch.target, strict=True):
+            writer.writerow([*(f"{v:.6g}" for v in row), f"{value:.6g}"])
+    return target
+
+
+SAMPLES = {
+    "tumours.csv": write_breast_cancer_csv,
+    "diabetes.csv": write_diabetes_csv,
+    "astronaut.png": write_photo,
+}
+"""The sample files ``datagora sample`` writes, by file name."""
+
+
 def write_pirated_copy(source: Path, target: Path) -> Path:
     """A lightly modified copy of a photo, as a re-seller would make it (Wu et al. section IV.C): 8 % cropped,
     15 % brighter, saved as JPEG quality 60."""

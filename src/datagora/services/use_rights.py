@@ -9,16 +9,17 @@ query over its own copy with DuckDB (:class:`~datagora.query.QueryRunner`) and r
 result's keccak256 (:func:`answer_query`): the query's price moves from the buyer's credit to the owner (less the
 brokerage fee). Queries the policy forbids are refused before anything is paid. After the usage window anyone
 returns the unused credit to the buyer (``market.expire``). The data never leaves the owner's node; only the
-aggregate result does.
+aggregate result does. All of it happens in the UseRights contract (``contracts.use_rights``), which owes and
+pays out the seller's share, the platform's fee and the buyer's unused credit.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from datagora.chain.contracts import Contracts
 from datagora.crypto.eip712 import recover_typed_data, sign_typed_data
@@ -27,10 +28,11 @@ from datagora.domain.errors import AccessDenied, CryptoError, NotFoundError, Val
 from datagora.domain.models import ETHER, Order, OrderState, SaleKind, TxResult
 from datagora.query import QueryResult, QueryRunner, QuerySpec, UsagePolicy
 from datagora.services.market import DAY, approve_payment, order_context
+from datagora.services.market import buy as market_buy
 from datagora.services.participant import Participant
 
-MARKET_DOMAIN_NAME = "Datagora Market"
-MARKET_DOMAIN_VERSION = "1"
+USE_RIGHTS_DOMAIN_NAME = "Datagora UseRights"
+USE_RIGHTS_DOMAIN_VERSION = "1"
 QUERY_REQUEST_FIELDS = [
     {"name": "orderId", "type": "uint256"},
     {"name": "index", "type": "uint256"},
@@ -45,19 +47,19 @@ _DOMAIN_FIELDS = [
 
 
 def query_request_typed_data(
-    chain_id: int, market: str, order_id: int, index: int, query_hash: bytes
+    chain_id: int, use_rights: str, order_id: int, index: int, query_hash: bytes
 ) -> dict[str, Any]:
     """EIP-712 typed data of ``QueryRequest(uint256 orderId,uint256 index,bytes32 queryHash)`` under the
-    domain ``{name: "Datagora Market", version: "1", chainId, verifyingContract: market}`` (Market.vy
+    domain ``{name: "Datagora UseRights", version: "1", chainId, verifyingContract: use_rights}`` (UseRights.vy
     ``QUERY_REQUEST_TYPEHASH``)."""
     return {
         "types": {"EIP712Domain": list(_DOMAIN_FIELDS), "QueryRequest": list(QUERY_REQUEST_FIELDS)},
         "primaryType": "QueryRequest",
         "domain": {
-            "name": MARKET_DOMAIN_NAME,
-            "version": MARKET_DOMAIN_VERSION,
+            "name": USE_RIGHTS_DOMAIN_NAME,
+            "version": USE_RIGHTS_DOMAIN_VERSION,
             "chainId": chain_id,
-            "verifyingContract": market,
+            "verifyingContract": use_rights,
         },
         "message": {"orderId": order_id, "index": index, "queryHash": "0x" + query_hash.hex()},
     }
@@ -105,24 +107,39 @@ def list_use_right(
     seller: Participant,
     token_id: int,
     price_per_query: int,
-    policy: UsagePolicy,
+    policy: UsagePolicy | None = None,
     *,
     max_queries: int = 100,
     usage_window: int = 30 * DAY,
     payment_token: str = ETHER,
 ) -> tuple[int, TxResult]:
-    """Sell use-rights per query on dataset ``token_id`` (the owner keeps the NFT). The policy is kept in the
-    owner's node (records ``policies/<listing id>``) and its keccak256 goes on chain. Returns the listing id.
-    Raises ``ValidationError`` (price, a non-tabular dataset), ``AccessDenied``, ``TransactionReverted``."""
+    """Sell use-rights per query on dataset ``token_id`` (the owner keeps the NFT). The ODRL ``policy`` (None:
+    :func:`default_policy`) is kept in the owner's node (records ``policies/<listing id>``, read back with
+    :func:`policy_of`) and its keccak256 goes on chain. The policy carries the query count as an ``odrl:count``
+    constraint (``count lteq max_queries``): a policy without one gets it, a policy with another count is refused.
+    Returns the listing id. Raises ``ValidationError`` (price, query count, window, a non-tabular dataset, a policy
+    count other than ``max_queries``), ``AccessDenied``, ``TransactionReverted``."""
     if price_per_query <= 0:
         raise ValidationError("price per query must be positive")
+    if max_queries <= 0:
+        raise ValidationError("the most queries per order must be positive")
+    if usage_window <= 0:
+        raise ValidationError("the usage window must be positive (seconds)")
+    if policy is None:
+        policy = default_policy(contracts.chain.chain_id, seller.address, token_id)
+    if policy.max_queries is None:
+        policy = replace(policy, max_queries=max_queries)
+    elif policy.max_queries != max_queries:
+        raise ValidationError(
+            f"the policy allows {policy.max_queries} queries (odrl:count) but the listing sells at most {max_queries}"
+        )
     dataset = contracts.catalog.dataset(token_id)
     if contracts.catalog.owner_of(token_id).lower() != seller.address.lower():
         raise AccessDenied(f"market: not token owner (dataset {token_id} is not owned by {seller.address})")
     record = seller.load_record("datasets", dataset.content_hash.hex())
     if Path(str(record.get("file", ""))).suffix.lower() not in (".csv", ".parquet", ".pq", ".tsv"):
         raise ValidationError(f"dataset {token_id} is not a table: use-rights per query need CSV or Parquet data")
-    listing_id, tx = contracts.market.list_use_right(
+    listing_id, tx = contracts.use_rights.list_use_right(
         seller.account,
         token_id,
         price_per_query,
@@ -152,8 +169,31 @@ def buy_queries(contracts: Contracts, buyer: Participant, listing_id: int, queri
     if not 0 < queries <= listing.max_queries:
         raise ValidationError(f"query count must be 1..{listing.max_queries}")
     amount = listing.price * queries
-    approve_payment(contracts, buyer, listing.payment_token, amount)
-    return contracts.market.buy_queries(buyer.account, listing_id, queries, amount if listing.pays_in_ether else 0)
+    approve_payment(contracts, buyer, listing.payment_token, amount, spender=contracts.use_rights.address)
+    value = amount if listing.pays_in_ether else 0
+    return contracts.use_rights.buy_queries(buyer.account, listing_id, queries, value)
+
+
+def buy_listing(
+    contracts: Contracts,
+    buyer: Participant,
+    listing_id: int,
+    *,
+    value_wei: int | None = None,
+    queries: int | None = None,
+) -> tuple[int, TxResult]:
+    """Pay for a listing of either kind: prepay ``queries`` queries of a use-right (:func:`buy_queries`;
+    ``value_wei`` refused there), or pay a fixed-price ownership listing into escrow (``market.buy``, with
+    ``value_wei`` overriding the ether sent; ``queries`` refused). Returns the order id. Raises
+    ``ValidationError``, ``NotFoundError``, ``TransactionReverted``."""
+    listing = contracts.market.listing(listing_id)
+    if listing.kind == SaleKind.USE_RIGHT:
+        if queries is None or value_wei is not None:
+            raise ValidationError(f"listing {listing_id} sells use-rights: give queries (and no value_wei)")
+        return buy_queries(contracts, buyer, listing_id, queries)
+    if queries is not None:
+        raise ValidationError(f"listing {listing_id} sells ownership: queries are for use-right listings")
+    return market_buy(contracts, buyer, listing_id, value_wei)
 
 
 def sign_query(contracts: Contracts, buyer: Participant, order_id: int, spec: QuerySpec) -> QueryRequest:
@@ -165,7 +205,7 @@ def sign_query(contracts: Contracts, buyer: Participant, order_id: int, spec: Qu
     _check_usable(contracts, order)
     index = order.queries_total - order.queries_left
     typed = query_request_typed_data(
-        contracts.chain.chain_id, contracts.addresses["Market"], order_id, index, spec.query_hash()
+        contracts.chain.chain_id, contracts.use_rights.address, order_id, index, spec.query_hash()
     )
     return QueryRequest(order_id, index, spec, sign_typed_data(buyer.private_key, typed))
 
@@ -198,7 +238,7 @@ def answer_query(contracts: Contracts, seller: Participant, request: QueryReques
     if request.index != expected:
         raise ValidationError(f"query index {request.index} is stale: order {order.id} expects index {expected}")
     typed = query_request_typed_data(
-        contracts.chain.chain_id, contracts.addresses["Market"], order.id, request.index, request.spec.query_hash()
+        contracts.chain.chain_id, contracts.use_rights.address, order.id, request.index, request.spec.query_hash()
     )
     try:
         signer = recover_typed_data(typed, request.signature)
@@ -209,14 +249,14 @@ def answer_query(contracts: Contracts, seller: Participant, request: QueryReques
     policy = policy_of(seller, listing.id)
     record = seller.load_record("datasets", dataset.content_hash.hex())
     result = _run_on_own_copy(seller, record, request.spec, policy)
-    tx = contracts.market.record_query(
+    tx = contracts.use_rights.record_query(
         seller.account, order.id, request.spec.query_hash(), result.result_hash(), request.signature
     )
     return QueryAnswer(order.id, request.index, result, tx)
 
 
 def _run_on_own_copy(seller: Participant, record: dict[str, Any], spec: QuerySpec, policy: UsagePolicy) -> QueryResult:
-    work = seller.home / "tmp"
+    work = seller.paths.tmp
     work.mkdir(exist_ok=True)
     suffix = Path(str(record.get("file", "data.csv"))).suffix or ".csv"
     plain = work / f"query-{secrets.token_hex(8)}{suffix}"
@@ -239,9 +279,44 @@ def _run_on_own_copy(seller: Participant, record: dict[str, Any], spec: QuerySpe
 def verify_answer(contracts: Contracts, order_id: int, index: int, result: QueryResult) -> bool:
     """The buyer's check: the result it received hashes to what the owner recorded on chain for query
     ``index`` of ``order_id`` (event ``QueryAnswered``)."""
-    for ev in contracts.market.events("QueryAnswered", order_id, index):
+    for ev in contracts.use_rights.events("QueryAnswered", order_id, index):
         return bytes(ev.args["result_hash"]) == result.result_hash()
     return False
+
+
+class QueryPeer(Protocol):
+    """The seller's node seen from the buyer: it answers a signed :class:`QueryRequest` with the result and the
+    ``record_query`` transaction (``datagora.api.client.NodeClient`` signed in as the buyer is one)."""
+
+    def submit_query(self, request: QueryRequest) -> QueryAnswer: ...
+
+
+@dataclass(frozen=True)
+class CheckedAnswer:
+    """A query the buyer ran on the seller's node: the signed ``request``, the seller's ``answer``, whether the
+    result hashes to what the seller recorded on chain (``verified``) and the queries left on the order."""
+
+    request: QueryRequest
+    answer: QueryAnswer
+    verified: bool
+    queries_left: int
+
+
+def ask(
+    contracts: Contracts, buyer: Participant, order_id: int, spec: QuerySpec, seller_node: QueryPeer
+) -> CheckedAnswer:
+    """The buyer's query flow: sign the next query of ``order_id`` (:func:`sign_query`), send it to the seller's
+    node, and check the answer is for that query and hashes to the result hash recorded on chain
+    (:func:`verify_answer`). The CLI's ``datagora query`` and the buyer node's ``POST /orders/{id}/ask`` both
+    run it. Raises as :func:`sign_query`, and the peer's errors (the seller's refusals)."""
+    request = sign_query(contracts, buyer, order_id, spec)
+    answer = seller_node.submit_query(request)
+    verified = (
+        answer.order_id == order_id
+        and answer.index == request.index
+        and verify_answer(contracts, order_id, request.index, answer.result)
+    )
+    return CheckedAnswer(request, answer, verified, contracts.market.order(order_id).queries_left)
 
 
 DEFAULT_K = 5
@@ -264,6 +339,6 @@ def default_policy(chain_id: int, seller: str, token_id: int, *, k: int = DEFAUL
 def policy_hash_on_chain(contracts: Contracts, listing_id: int) -> bytes | None:
     """The keccak256 of the ODRL policy use-right listing ``listing_id`` committed (event ``UseRightTerms``), or
     None when the listing sells no use-right."""
-    for event in contracts.market.events("UseRightTerms", listing_id):
+    for event in contracts.use_rights.events("UseRightTerms", listing_id):
         return bytes(event.args["policy_hash"])
     return None

@@ -48,6 +48,7 @@ async def attest_novelty(request: Request, platform: PlatformDep, session: Reade
     return AttestationOut(
         publisher=att.publisher,
         content_hash=hex0x(att.content_hash),
+        description_hash=hex0x(att.description_hash),
         fingerprint_commitment=hex0x(att.fingerprint_commitment),
         dcat_hash=hex0x(att.dcat_hash),
         expiry=att.expiry,

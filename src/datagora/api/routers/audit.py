@@ -1,5 +1,5 @@
 """The supervisor's audit trail (EntDSM step 9; Shrestha et al.: who shared what, with whom, when), read back
-from contract events, filtered and exported as JSON or CSV."""
+from the contract events in the node's index, filtered and exported as JSON or CSV."""
 
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ def audit_trail_export(
 ) -> AuditTrailOut | Response:
     """Every Datagora event since deployment, in chain order, with actor, time and transaction; filters
     combine with AND. Supervisor only. ``format=csv`` returns ``text/csv`` for export."""
-    records = audit_trail(node.contracts, organisation_id=organisation_id, token_id=token_id, account=account)
+    node.sync_index()
+    records = audit_trail(node.indexer, sync=False, organisation_id=organisation_id, token_id=token_id, account=account)
     if format == "csv":
         return Response(
             to_csv(records),

@@ -5,15 +5,19 @@ attestation, mint in Catalog)."""
 from __future__ import annotations
 
 import re
-import secrets
 import shutil
 from pathlib import Path as FsPath
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Query, UploadFile, status
+from fastapi import APIRouter, Query, Request, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import Field
+from pydantic import ValidationError as PydanticValidationError
+from starlette.concurrency import run_in_threadpool
 
 from datagora.api.deps import IdPath, NodeDep, OperatorDep, ReaderDep, SettingsDep
-from datagora.api.errors import NotConfigured, PayloadTooLarge
+from datagora.api.errors import NotConfigured
+from datagora.api.limits import large_body
 from datagora.api.schemas import (
     ADDRESS_PATTERN,
     TEXT_PATTERN,
@@ -21,12 +25,17 @@ from datagora.api.schemas import (
     DatasetOut,
     PublishedOut,
     SearchOut,
+    Strict,
     TxOut,
     hex0x,
 )
+from datagora.api.uploads import receive_form
 from datagora.domain.errors import NotFoundError
+from datagora.domain.models import TxResult
 from datagora.index.search import MAX_PAGE, SearchHit, SearchQuery, search
 from datagora.services import publishing
+from datagora.services.attestation import Attestation, Attestor
+from datagora.services.node import Node
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -116,45 +125,82 @@ def get_dataset(token_id: IdPath, node: NodeDep, _: ReaderDep) -> DatasetDetail:
     )
 
 
-def _save_upload(upload: UploadFile, target: FsPath, limit: int) -> None:
-    size = 0
-    with target.open("wb") as out:
-        while piece := upload.file.read(1 << 20):
-            size += len(piece)
-            if size > limit:
-                raise PayloadTooLarge(f"upload exceeds {limit} bytes")
-            out.write(piece)
+class PublishForm(Strict):
+    """The plain fields of a publish form."""
+
+    name: Annotated[str | None, Field(min_length=1, max_length=128, pattern=TEXT_PATTERN)] = None
+    domain: Annotated[str, Field(min_length=1, max_length=64, pattern=TEXT_PATTERN)] = "general"
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=PublishedOut)
-def publish_dataset(
-    file: UploadFile,
-    node: NodeDep,
-    settings: SettingsDep,
-    _: OperatorDep,
-    name: Annotated[str | None, Form(min_length=1, max_length=128, pattern=TEXT_PATTERN)] = None,
-    domain: Annotated[str, Form(min_length=1, max_length=64, pattern=TEXT_PATTERN)] = "general",
-) -> PublishedOut:
-    """Publish an uploaded file: describe it (CSV → columns and rows), keep it encrypted in the node's store,
-    obtain the platform's novelty attestation (in process on the platform's node, else over HTTP from
-    ``DATAGORA_PLATFORM_URL``) and mint the dataset. The file never leaves the node. Operator only."""
+_MULTIPART_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "The dataset's file."},
+                        # form fields are text by nature: no "type", which would claim a JSON null can be sent
+                        "name": {"minLength": 1, "maxLength": 128, "pattern": TEXT_PATTERN, "description": "Title"},
+                        "domain": {"minLength": 1, "maxLength": 64, "pattern": TEXT_PATTERN, "description": "Theme"},
+                    },
+                    "additionalProperties": False,
+                }
+            }
+        },
+    }
+}
+
+
+def _publish(
+    node: Node, attestor: Attestor, path: FsPath, title: str, domain: str
+) -> tuple[publishing.PreparedDataset, int, Attestation, TxResult]:
+    prepared = publishing.prepare(node.participant, path, name=title, domain=domain)
+    with node.acting():
+        token_id, attestation, tx = publishing.publish(node.contracts, node.participant, prepared, attestor)
+    return prepared, token_id, attestation, tx
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PublishedOut,
+    openapi_extra=_MULTIPART_BODY,
+    responses={409: {"description": "Novelty refused: the data matches a dataset already on the market"}},
+)
+@large_body
+async def publish_dataset(request: Request, node: NodeDep, settings: SettingsDep, _: OperatorDep) -> PublishedOut:
+    """Publish an uploaded file (multipart form: ``file``, optional ``name`` and ``domain``): describe it (CSV →
+    columns and rows), keep it encrypted in the node's store, obtain the platform's novelty attestation (in
+    process on the platform's node, else over HTTP from ``DATAGORA_PLATFORM_URL``) and mint the dataset. The
+    file never leaves the node. Operator only: the caller is checked before any byte of the body is read; the
+    clear file is streamed into a private staging directory, at most ``max_upload_bytes``, and removed once
+    published or refused."""
     attestor = node.attestor
     if attestor is None:
         raise NotConfigured("no platform to attest datasets: set DATAGORA_PLATFORM_URL (--platform-url)")
-    original = FsPath(file.filename or "upload").name
-    stem, suffix = FsPath(original).stem, FsPath(original).suffix
-    safe = (_UNSAFE.sub("_", stem).strip("._")[:64] or "upload") + _UNSAFE.sub("", suffix)[:16]
-    title = name or _CONTROL.sub(" ", stem).strip()[:128] or "upload"
-    work = node.participant.home / "uploads" / secrets.token_hex(8)
-    work.mkdir(parents=True)
+    work = publishing.staging_area(node.participant)
     try:
-        path = work / safe
-        _save_upload(file, path, settings.max_upload_bytes)
-        prepared = publishing.prepare(node.participant, path, name=title, domain=domain)
-        with node.acting():
-            token_id, attestation, tx = publishing.publish(node.contracts, node.participant, prepared, attestor)
+        form = await receive_form(
+            request, work, file_field="file", fields={"name", "domain"}, max_file_bytes=settings.max_upload_bytes
+        )
+        try:
+            fields = PublishForm.model_validate(form.fields)
+        except PydanticValidationError as exc:
+            raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+        original = FsPath(form.filename or "upload").name
+        stem, suffix = FsPath(original).stem, FsPath(original).suffix
+        safe = (_UNSAFE.sub("_", stem).strip("._")[:64] or "upload") + _UNSAFE.sub("", suffix)[:16]
+        title = fields.name or _CONTROL.sub(" ", stem).strip()[:128] or "upload"
+        assert form.path is not None
+        path = form.path.rename(work / safe) if safe != form.path.name else form.path
+        prepared, token_id, attestation, tx = await run_in_threadpool(
+            _publish, node, attestor, path, title, fields.domain
+        )
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        await run_in_threadpool(shutil.rmtree, work, True)
     d = prepared.description
     return PublishedOut(
         token_id=token_id,
@@ -162,7 +208,7 @@ def publish_dataset(
         domain=d.domain,
         size=d.size,
         content_hash=hex0x(d.content_hash),
-        dcat_hash=hex0x(prepared.dcat_hash),
+        dcat_hash=hex0x(attestation.dcat_hash),
         attester=attestation.attester,
         attestation_expiry=attestation.expiry,
         tx=TxOut.of(tx),

@@ -1,5 +1,6 @@
 """Offers: the sale of a dataset through escrow (``Market`` listings). ``POST /offers`` lists its ownership at a
-fixed price, with the double-deposit collateral and the payment token; ``POST /offers/use-right`` sells use-rights
+fixed price, for negotiation or by English auction (``datagora.services.market.OwnershipTerms``), with the
+double-deposit collateral and the payment token; ``POST /offers/use-right`` sells use-rights
 per query under a W3C ODRL policy (Wu et al. section II); ``GET /offers/{id}`` shows any listing (fixed price,
 negotiation, auction or use-right) and ``GET /offers/{id}/policy`` the usage policy of a use-right listed by this
 node."""
@@ -23,7 +24,7 @@ from datagora.chain.contracts import Contracts
 from datagora.domain.models import ETHER, Pricing
 from datagora.query import UsagePolicy
 from datagora.services import market, use_rights
-from datagora.services.use_rights import default_policy, policy_hash_on_chain
+from datagora.services.use_rights import policy_hash_on_chain
 
 router = APIRouter(prefix="/offers", tags=["offers"])
 
@@ -37,20 +38,22 @@ def listing_out(contracts: Contracts, listing_id: int) -> ListingOut:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ListingCreated)
 def create_offer(body: ListingIn, node: NodeDep, _: OperatorDep) -> ListingCreated:
-    """List a dataset the node's account owns at a fixed price, posting the collateral (default: 100 % of the
-    price) and the platform's management fee; approves the market for its data NFTs (and the ERC-20) first when
-    needed. Operator only."""
+    """List a dataset the node's account owns at a fixed price, for negotiation (``pricing: negotiated``, buyers
+    then use ``/negotiations``) or by English auction (``pricing: auction`` with ``min_increment_wei`` and
+    ``duration``; bids at ``/auctions``), posting the collateral (default: 100 % of the price) and the platform's
+    management fee; approves the market for its data NFTs (and the ERC-20) first when needed. Operator only."""
+    terms = market.OwnershipTerms(
+        Pricing[body.pricing.upper()],
+        body.price_wei,
+        delivery_window=body.delivery_window,
+        confirm_window=body.confirm_window,
+        collateral=body.collateral_wei,
+        payment_token=body.payment_token or ETHER,
+        min_increment=body.min_increment_wei,
+        duration=body.duration,
+    )
     with node.acting():
-        listing_id, txs = market.list_dataset(
-            node.contracts,
-            node.participant,
-            body.token_id,
-            body.price_wei,
-            delivery_window=body.delivery_window,
-            confirm_window=body.confirm_window,
-            collateral=body.collateral_wei,
-            payment_token=body.payment_token or ETHER,
-        )
+        listing_id, txs = market.list_ownership(node.contracts, node.participant, body.token_id, terms)
     return ListingCreated(offer=listing_out(node.contracts, listing_id), txs=[TxOut.of(t) for t in txs])
 
 
@@ -71,11 +74,7 @@ def create_use_right(body: UseRightIn, node: NodeDep, _: OperatorDep) -> UseRigh
     query, the most queries one order may buy, the usage window and a W3C ODRL 2.2 policy (default: aggregates
     only, groups of at least 5 rows, no raw rows). The node keeps the policy and enforces it on every query; its
     keccak256 goes on chain. Pays the platform's management fee. Operator only."""
-    policy = (
-        default_policy(node.chain.chain_id, node.address, body.token_id)
-        if body.policy is None
-        else UsagePolicy.from_jsonld(body.policy)
-    )
+    policy = None if body.policy is None else UsagePolicy.from_jsonld(body.policy)
     with node.acting():
         listing_id, tx = use_rights.list_use_right(
             node.contracts,
@@ -87,10 +86,11 @@ def create_use_right(body: UseRightIn, node: NodeDep, _: OperatorDep) -> UseRigh
             usage_window=body.usage_window,
             payment_token=body.payment_token or ETHER,
         )
+    listed = use_rights.policy_of(node.participant, listing_id)  # with the listing's odrl:count
     return UseRightCreated(
         offer=listing_out(node.contracts, listing_id),
-        policy=policy.to_jsonld(),
-        policy_hash=hex0x(policy.policy_hash()),
+        policy=listed.to_jsonld(),
+        policy_hash=hex0x(listed.policy_hash()),
         tx=TxOut.of(tx),
     )
 

@@ -9,15 +9,15 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, status
 
-from datagora.api.client import RemoteError
 from datagora.api.deps import IdPath, NodeDep, OperatorDep, Peers, PeersDep, ReaderDep, SessionDep
+from datagora.api.market_schemas import DisputedOut, DisputeIn, EvidenceIn, ExpiredOut
 from datagora.api.schemas import (
     AskedOut,
     AskIn,
-    BoardEntryOut,
     BuyIn,
     DeliveredOut,
     DeliverIn,
+    DisclosureOut,
     OrderOut,
     OrderTxOut,
     QueryAnswerOut,
@@ -27,15 +27,16 @@ from datagora.api.schemas import (
     ReceiveIn,
     RelayIn,
     RelayOut,
+    ReuploadOut,
     TxOut,
     hex0x,
 )
 from datagora.chain.contracts import Contracts
-from datagora.crypto.hashing import sha256_file
+from datagora.crypto.hashing import keccak256
 from datagora.domain.errors import AccessDenied, ValidationError
-from datagora.domain.models import OrderState, SaleKind, TxResult
+from datagora.domain.models import TxResult
 from datagora.query import QueryResult, QuerySpec
-from datagora.services import market, publishing, relay, use_rights
+from datagora.services import disputes, market, relay, use_rights
 from datagora.services.node import Node
 from datagora.services.participant import Participant
 
@@ -54,16 +55,10 @@ def buy_offer(body: BuyIn, node: NodeDep, _: OperatorDep) -> OrderTxOut:
     ERC-20 listing the node approves the token first. ``value_wei`` overrides the ether sent; a wrong amount is
     refused by the contract (``market: wrong value``) and nothing is paid. For a use-right listing, prepay
     ``queries`` queries (price per query × queries)."""
-    use_right = node.contracts.market.listing(body.listing_id).kind == SaleKind.USE_RIGHT
-    if use_right and (body.queries is None or body.value_wei is not None):
-        raise ValidationError(f"listing {body.listing_id} sells use-rights: give queries (and no value_wei)")
-    if not use_right and body.queries is not None:
-        raise ValidationError(f"listing {body.listing_id} sells ownership: queries are for use-right listings")
     with node.acting():
-        if body.queries is not None:
-            order_id, tx = use_rights.buy_queries(node.contracts, node.participant, body.listing_id, body.queries)
-        else:
-            order_id, tx = market.buy(node.contracts, node.participant, body.listing_id, body.value_wei)
+        order_id, tx = use_rights.buy_listing(
+            node.contracts, node.participant, body.listing_id, value_wei=body.value_wei, queries=body.queries
+        )
     return OrderTxOut(order=order_out(node.contracts, order_id), tx=TxOut.of(tx))
 
 
@@ -75,7 +70,7 @@ def get_order(order_id: IdPath, node: NodeDep, _: ReaderDep) -> OrderOut:
 
 def _relay(node: Node, peers: Peers, order_id: int, relay_url: str) -> RelayOut:
     upload, notice = relay.send_through_relay(node.contracts, node.participant, order_id, peers.client(relay_url))
-    return RelayOut.model_validate({"upload": upload, "notice": notice})
+    return RelayOut(upload=upload, notice=notice)
 
 
 @router.post("/{order_id}/deliver", response_model=DeliveredOut)
@@ -114,37 +109,22 @@ def receive_order(order_id: IdPath, body: ReceiveIn, node: NodeDep, peers: Peers
     on chain, decrypt it with the node's key into ``received/`` and check the plaintext against the content hash
     in ``Catalog``. From the relay, the node then posts its signed "received" notice to the send-receive board
     with the fingerprint of the decrypted data encrypted to the platform (Wu et al. step 21)."""
-    order, _listing, dataset = market.order_context(node.contracts, order_id)
-    if not node.is_operator(order.buyer):
-        raise AccessDenied(f"order {order_id} was not paid by this node's account")
-    if order.state not in (OrderState.DELIVERED, OrderState.DISPUTED, OrderState.COMPLETED):
-        raise ValidationError(f"order {order_id} is {order.state.name.lower()}: nothing delivered yet")
-    home = node.participant.home
-    ciphertext = home / "inbox" / f"order-{order_id}.dge"
+    dataset = market.order_context(node.contracts, order_id)[2]
+    from_relay = body.relay_url is not None
     source = peers.client(str(body.relay_url or body.seller_url))
-    if body.relay_url is not None:
-        source.download_relayed(order_id, ciphertext, expected_sha256=order.delivery_hash)
-    else:
-        source.download_delivery(order_id, ciphertext, expected_sha256=order.delivery_hash)
-    out = home / "received" / f"dataset-{dataset.token_id}"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    receipt = market.receive(node.contracts, node.participant, order_id, ciphertext, out)
+    out = node.participant.paths.received / f"dataset-{dataset.token_id}"
+    receipt = market.fetch_and_receive(node.contracts, node.participant, order_id, source, out, from_relay=from_relay)
     notice = None
-    if body.relay_url is not None:
-        try:  # f_B, by the same generator as the seller's f_S (Wu et al. step 21)
-            fingerprint: bytes | None = publishing.fingerprint_of(out)
-        except ValidationError:  # content the fingerprinting does not support: the notice goes without
-            fingerprint = None
-        entry = relay.report_received(
-            node.contracts, node.participant, order_id, sha256_file(ciphertext), source, fingerprint=fingerprint
+    if from_relay and receipt.ciphertext is not None:  # step 21: the signed "received" notice with f_B
+        notice = relay.report_receipt(
+            node.contracts, node.participant, order_id, receipt.path, receipt.ciphertext, source
         )
-        notice = BoardEntryOut.model_validate(entry)
     return ReceivedOut(
         order_id=order_id,
         token_id=receipt.token_id,
         content_hash=hex0x(receipt.content_hash),
         size=receipt.size,
-        stored_as=out.name,
+        stored_as=receipt.path.name,
         notice=notice,
     )
 
@@ -222,22 +202,84 @@ def ask_query(order_id: IdPath, body: AskIn, node: NodeDep, peers: PeersDep, _: 
     signed in there as this node's account) and checks the answer against the result hash the seller recorded on
     chain (``verified``). The seller's refusals come back with its status (403 for the policy). Operator only."""
     spec = QuerySpec.from_dict(body.query)
-    request = use_rights.sign_query(node.contracts, node.participant, order_id, spec)
-    seller = peers.client(str(body.seller_url))
-    doc = seller.run_query(request)
-    try:
-        result = QueryResult.from_dict(doc["result"])
-        tx = (str(doc["tx_hash"]), int(doc["block_number"]), int(doc["gas_used"]))
-    except (KeyError, TypeError, ValueError, ValidationError) as exc:
-        raise RemoteError(502, f"the seller's node sent no readable answer: {exc}", seller.base_url) from exc
+    checked = use_rights.ask(node.contracts, node.participant, order_id, spec, peers.client(str(body.seller_url)))
+    answer = checked.answer
     return AskedOut(
         order_id=order_id,
-        index=request.index,
-        result=_result_out(result),
-        result_hash=hex0x(result.result_hash()),
-        queries_left=node.contracts.market.order(order_id).queries_left,
-        tx_hash=tx[0],
-        block_number=tx[1],
-        gas_used=tx[2],
-        verified=use_rights.verify_answer(node.contracts, order_id, request.index, result),
+        index=checked.request.index,
+        result=_result_out(answer.result),
+        result_hash=hex0x(answer.result.result_hash()),
+        queries_left=checked.queries_left,
+        tx_hash=answer.tx.tx_hash,
+        block_number=answer.tx.block_number,
+        gas_used=answer.tx.gas_used,
+        verified=checked.verified,
     )
+
+
+# -- a buyer's dispute and a use-right's expiry ----------------------------------------------------------------
+
+
+@router.post(
+    "/{order_id}/dispute",
+    response_model=DisputedOut,
+    responses={404: {"description": "Unknown order"}, 409: {"description": "The contract refused the dispute"}},
+)
+def dispute_order(order_id: IdPath, body: DisputeIn, node: NodeDep, _: OperatorDep) -> DisputedOut:
+    """The buyer disputes a delivered order before its confirmation deadline (Wu et al. section IV.A.3): the
+    ``reason`` stays on this node's side, its keccak256 goes on chain; the platform then arbitrates
+    (``/disputes`` on its node) and the seller re-uploads its data there. Operator (buyer) only."""
+    node.contracts.market.order(order_id)  # 404 for an unknown order rather than the contract's guard
+    with node.acting():
+        tx = market.dispute(node.contracts, node.participant, order_id, body.reason)
+    return DisputedOut(
+        order=order_out(node.contracts, order_id),
+        reason_hash=hex0x(keccak256(body.reason.encode())),
+        tx=TxOut.of(tx),
+    )
+
+
+@router.post(
+    "/{order_id}/reupload",
+    response_model=ReuploadOut,
+    responses={
+        404: {"description": "Unknown order, or this node does not hold the dataset"},
+        422: {"description": "The order is not disputed"},
+    },
+)
+def reupload_order(order_id: IdPath, body: EvidenceIn, node: NodeDep, peers: PeersDep, _: OperatorDep) -> ReuploadOut:
+    """The seller's node of a disputed order re-encrypts its copy of the dataset to the platform's Registry key,
+    ``E_PkP(D')``, and uploads it to the platform's node at ``platform_url`` (``PUT /relay/{order_id}/reupload``
+    there, signed in as this node's account) for the arbitration (Wu et al. section IV.A.3). Returns the
+    platform's receipt. Operator (seller) only."""
+    return disputes.reupload_to(node.contracts, node.participant, order_id, peers.client(str(body.platform_url)))
+
+
+@router.post(
+    "/{order_id}/disclose",
+    response_model=DisclosureOut,
+    responses={
+        404: {"description": "Unknown order"},
+        422: {"description": "Nothing received for the order on this node, or the order is not disputed"},
+    },
+)
+def disclose_order(order_id: IdPath, body: EvidenceIn, node: NodeDep, peers: PeersDep, _: OperatorDep) -> DisclosureOut:
+    """The buyer's node of a disputed order discloses the data key of the ciphertext it received (kept by
+    ``/receive``), encrypted to the platform, ``E_PkP(k)``, to the platform's node at ``platform_url``
+    (``POST /relay/{order_id}/disclosure`` there): the platform can then decrypt exactly what the seller sent.
+    Operator (buyer) only."""
+    return disputes.disclose_to(node.contracts, node.participant, order_id, peers.client(str(body.platform_url)))
+
+
+@router.post(
+    "/{order_id}/expire",
+    response_model=ExpiredOut,
+    responses={404: {"description": "Unknown order"}, 409: {"description": "Not a use-right, or still usable"}},
+)
+def expire_order(order_id: IdPath, node: NodeDep, _: OperatorDep) -> ExpiredOut:
+    """Close a use-right order after its usage window: the unused credit is owed back to the buyer
+    (``buyer_credit_wei``; withdraw it with ``POST /withdrawals``). Anyone's node may. Operator only."""
+    node.contracts.market.order(order_id)
+    with node.acting():
+        credit, tx = market.expire_use_right(node.contracts, node.participant, order_id)
+    return ExpiredOut(order=order_out(node.contracts, order_id), buyer_credit_wei=credit, tx=TxOut.of(tx))

@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from datagora.api.deps import IdPath, NodeDep, SessionDep, SettingsDep
 from datagora.api.errors import PayloadTooLarge, UnsupportedMediaType
+from datagora.api.limits import large_body
 from datagora.api.routers.deliveries import (
     RESPONSES,
     DeliverySource,
@@ -120,6 +121,7 @@ async def _stream_to(request: Request, staged: FsPath, limit: int) -> None:
         422: {"description": "Order not delivered, or the bytes are not the ciphertext committed on chain"},
     },
 )
+@large_body
 async def upload_delivery(
     order_id: IdPath, request: Request, board: BoardDep, session: SessionDep, settings: SettingsDep
 ) -> RelayedOut:
@@ -200,6 +202,7 @@ def get_board_of_order(order_id: IdPath, board: BoardDep, session: SessionDep) -
         422: {"description": "Order not disputed, or the bytes are not an envelope encrypted to the platform"},
     },
 )
+@large_body
 async def reupload_for_arbitration(
     order_id: IdPath, request: Request, inbox: InboxDep, session: SessionDep, settings: SettingsDep
 ) -> ReuploadOut:

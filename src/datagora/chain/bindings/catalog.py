@@ -17,12 +17,18 @@ class CatalogBinding(Binding):
     NAME = "Catalog"
 
     def attestation_digest(
-        self, publisher: str, content_hash: bytes, fingerprint_commitment: bytes, dcat_hash: bytes, expiry: int
+        self,
+        publisher: str,
+        content_hash: bytes,
+        description_hash: bytes,
+        fingerprint_commitment: bytes,
+        dcat_hash: bytes,
+        expiry: int,
     ) -> bytes:
-        """The EIP-712 digest of the platform's novelty attestation for a publication (32 bytes)."""
-        return bytes(
-            self._view("attestation_digest", publisher, content_hash, fingerprint_commitment, dcat_hash, expiry)
-        )
+        """The EIP-712 digest of ``NoveltyAttestation`` the Catalog checks (32 bytes); it covers the description
+        hash that ``publish`` stores."""
+        args = (publisher, content_hash, description_hash, fingerprint_commitment, dcat_hash, expiry)
+        return bytes(self._view("attestation_digest", *args))
 
     def grant_attester(self, admin: LocalAccount, account: str) -> TxResult:
         """Give ``account`` ATTESTER_ROLE (it may sign novelty attestations)."""

@@ -1,6 +1,8 @@
-"""Binding of ``Market.vy``: listings (fixed price, negotiation, English auction, use-rights per query),
-escrowed orders with double-deposit collateral, delivery, disputes, deadlines and pull-payment withdrawals
-(Wu et al. sections II–IV; docs/market.md)."""
+"""Binding of ``Market.vy``: ownership listings (fixed price, negotiation, English auction), escrowed orders with
+double-deposit collateral, delivery, disputes, deadlines and pull-payment withdrawals (Wu et al. sections II–IV;
+docs/market.md). Use-rights per query are sold by UseRights (:mod:`datagora.chain.bindings.use_rights`);
+:meth:`MarketBinding.listing` and :meth:`MarketBinding.order` answer for its ids too (they start above
+``USE_RIGHTS_ID_OFFSET``), so a caller holding an id needs no routing."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from eth_utils.abi import event_abi_to_log_topic
 from web3 import Web3
 
 from datagora.chain.bindings.base import Binding, Deployable
+from datagora.chain.bindings.use_rights import is_use_right_id
 from datagora.domain.errors import NotFoundError
 from datagora.domain.models import (
     ETHER,
@@ -119,32 +122,6 @@ class MarketBinding(Binding):
         )
         return int(res.event("Listed").args["listing_id"]), res
 
-    def list_use_right(
-        self,
-        sender: LocalAccount,
-        token_id: int,
-        price_per_query: int,
-        max_queries: int,
-        usage_window: int,
-        policy_hash: bytes,
-        *,
-        payment_token: str = ETHER,
-    ) -> tuple[int, TxResult]:
-        """Sell use-rights on ``token_id`` per query under the ODRL policy whose keccak256 is ``policy_hash``.
-        Returns the listing id."""
-        res = self._send(
-            sender,
-            "list_use_right",
-            token_id,
-            price_per_query,
-            max_queries,
-            usage_window,
-            Web3.to_checksum_address(payment_token),
-            policy_hash,
-            value=self.management_fee(),
-        )
-        return int(res.event("Listed").args["listing_id"]), res
-
     def _listing_value(self, collateral: int, payment_token: str) -> int:
         return self.management_fee() + (collateral if int(payment_token, 16) == 0 else 0)
 
@@ -156,23 +133,6 @@ class MarketBinding(Binding):
         pulled after ``approve``). Returns the order id."""
         res = self._send(sender, "buy", listing_id, value=value)
         return int(res.event("OrderPaid").args["order_id"]), res
-
-    def buy_queries(self, sender: LocalAccount, listing_id: int, queries: int, value: int) -> tuple[int, TxResult]:
-        """Prepay ``queries`` queries of a use-right listing. Returns the order id."""
-        res = self._send(sender, "buy_queries", listing_id, queries, value=value)
-        return int(res.event("OrderPaid").args["order_id"]), res
-
-    def query_digest(self, order_id: int, index: int, query_hash: bytes) -> bytes:
-        """The EIP-712 digest of QueryRequest(orderId, index, queryHash) the buyer signs."""
-        return bytes(self._view("query_digest", order_id, index, query_hash))
-
-    def record_query(
-        self, sender: LocalAccount, order_id: int, query_hash: bytes, result_hash: bytes, signature: bytes
-    ) -> TxResult:
-        return self._send(sender, "record_query", order_id, query_hash, result_hash, signature)
-
-    def expire(self, sender: LocalAccount, order_id: int) -> TxResult:
-        return self._send(sender, "expire", order_id)
 
     def make_offer(
         self, sender: LocalAccount, listing_id: int, amount: int, expiry: int, value: int
@@ -255,7 +215,10 @@ class MarketBinding(Binding):
         return int(self._view("dispute_window"))
 
     def listing(self, listing_id: int) -> Listing:
-        """The listing ``listing_id``; :class:`NotFoundError` when none exists."""
+        """The listing ``listing_id`` (a UseRights listing for an id above its offset); :class:`NotFoundError`
+        when none exists."""
+        if is_use_right_id(listing_id):
+            return self._contracts.use_rights.listing(listing_id)
         (seller, token_id, kind, pricing, state, price, collateral, token, dw, cw, max_queries) = self._view(
             "listing", listing_id
         )
@@ -286,8 +249,10 @@ class MarketBinding(Binding):
         return int(self._view("offer_count"))
 
     def order(self, order_id: int) -> Order:
-        """The order ``order_id``, with its delivery hash from its ``Delivered`` event once delivered;
-        :class:`NotFoundError` when none exists."""
+        """The order ``order_id`` (a UseRights order for an id above its offset), with its delivery hash from its
+        ``Delivered`` event once delivered; :class:`NotFoundError` when none exists."""
+        if is_use_right_id(order_id):
+            return self._contracts.use_rights.order(order_id)
         listing_id, buyer, amount, state, fee_bps, deadline, left, total = self._view("order", order_id)
         if state == 0:
             raise NotFoundError(f"unknown order id {order_id}")

@@ -27,6 +27,14 @@ class RegistryBinding(Binding):
         """A member of the organisation (or the supervisor) accepts ``account``'s membership request."""
         return self._send(approver, "approve_member", Web3.to_checksum_address(account))
 
+    def withdraw_request(self, sender: LocalAccount) -> TxResult:
+        """The sender withdraws its pending membership request and is unregistered again."""
+        return self._send(sender, "withdraw_request")
+
+    def reject_member(self, rejecter: LocalAccount, account: str) -> TxResult:
+        """A member of the organisation (or the supervisor) refuses ``account``'s membership request."""
+        return self._send(rejecter, "reject_member", Web3.to_checksum_address(account))
+
     def register_customer(self, sender: LocalAccount, public_key: bytes) -> TxResult:
         """Register the sender as a customer (an individual) with its 64-byte encryption public key."""
         return self._send(sender, "register_customer", public_key)

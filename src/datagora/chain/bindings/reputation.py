@@ -16,12 +16,12 @@ class ReputationBinding(Binding):
     NAME = "Reputation"
 
     def rate(self, sender: LocalAccount, order_id: int, score: int) -> TxResult:
-        """Rate the other party of a completed or refunded order (buyer → seller, seller → buyer), once per
-        party and order, ``score`` 1..5."""
+        """Rate the other party of a completed order (buyer → seller, seller → buyer), once per party and order,
+        ``score`` 1..5, parties of different organisations only."""
         return self._send(sender, "rate", order_id, score)
 
     def totals(self, account: str) -> tuple[int, int]:
-        """``(sum of scores, number of ratings)`` that ``account`` has received."""
+        """``(sum of scores, number of rated orders)`` that ``account`` has received."""
         total, count = self._view("reputation", Web3.to_checksum_address(account))
         return int(total), int(count)
 
@@ -33,7 +33,7 @@ class ReputationBinding(Binding):
 DEPLOYABLE = Deployable(
     "Reputation",
     deployer="platform",
-    needs=("Market",),
-    args=lambda addresses, options: (addresses["Market"],),
+    needs=("Market", "UseRights", "Registry"),
+    args=lambda addresses, options: (addresses["Market"], addresses["UseRights"], addresses["Registry"]),
     binding=ReputationBinding,
 )

@@ -28,6 +28,8 @@ refuse: public(bool)
 def mint(owner: address, amount: uint256):
     """
     @notice Create `amount` tokens for `owner` (test double: anyone may mint).
+    @param owner The account the tokens come from (or are minted to).
+    @param amount Token units.
     """
     self.balanceOf[owner] += amount
     self.totalSupply += amount
@@ -38,6 +40,7 @@ def mint(owner: address, amount: uint256):
 def set_refuse(refuse: bool):
     """
     @notice From now on `transfer` and `transferFrom` return `not refuse`.
+    @param refuse True to make transfers return false.
     """
     self.refuse = refuse
 
@@ -46,6 +49,9 @@ def set_refuse(refuse: bool):
 def approve(spender: address, amount: uint256) -> bool:
     """
     @notice Let `spender` move up to `amount` of the caller's tokens.
+    @param spender The account allowed to transfer.
+    @param amount Token units.
+    @return True.
     """
     self.allowance[msg.sender][spender] = amount
     log Approval(owner=msg.sender, spender=spender, value=amount)
@@ -56,6 +62,9 @@ def approve(spender: address, amount: uint256) -> bool:
 def transfer(to: address, amount: uint256) -> bool:
     """
     @notice Move `amount` to `to`; returns false (moving nothing) while refusing.
+    @param to The receiver.
+    @param amount Token units.
+    @return Whether the transfer happened.
     """
     if self.refuse:
         return False
@@ -68,6 +77,10 @@ def transferFrom(owner: address, to: address, amount: uint256) -> bool:
     """
     @notice Move `amount` from `owner` to `to` within the caller's allowance; returns false (moving
             nothing) while refusing.
+    @param owner The account the tokens come from (or are minted to).
+    @param to The receiver.
+    @param amount Token units.
+    @return Whether the transfer happened.
     """
     if self.refuse:
         return False
@@ -78,6 +91,12 @@ def transferFrom(owner: address, to: address, amount: uint256) -> bool:
 
 @internal
 def _transfer(owner: address, to: address, amount: uint256):
+    """
+    @notice Move `amount` from `owner` to `to` and log Transfer (less the fee, burnt, where the token takes one).
+    @param owner The account the tokens come from.
+    @param to The receiver.
+    @param amount Token units.
+    """
     self.balanceOf[owner] -= amount
     self.balanceOf[to] += amount
     log Transfer(sender=owner, receiver=to, value=amount)

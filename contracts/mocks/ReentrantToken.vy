@@ -38,6 +38,8 @@ successes: public(uint256)
 def mint(owner: address, amount: uint256):
     """
     @notice Create `amount` tokens for `owner` (test double: anyone may mint).
+    @param owner The account the tokens come from (or are minted to).
+    @param amount Token units.
     """
     self.balanceOf[owner] += amount
     self.totalSupply += amount
@@ -48,6 +50,8 @@ def mint(owner: address, amount: uint256):
 def arm(target: address, payload: Bytes[324]):
     """
     @notice Call `target` with `payload` from every later transfer (until `disarm`).
+    @param target The contract called back.
+    @param payload ABI-encoded call (selector and arguments) sent to `target`.
     """
     self.target = target
     self.payload = payload
@@ -66,6 +70,9 @@ def disarm():
 def approve(spender: address, amount: uint256) -> bool:
     """
     @notice Let `spender` move up to `amount` of the caller's tokens.
+    @param spender The account allowed to transfer.
+    @param amount Token units.
+    @return True.
     """
     self.allowance[msg.sender][spender] = amount
     log Approval(owner=msg.sender, spender=spender, value=amount)
@@ -76,6 +83,9 @@ def approve(spender: address, amount: uint256) -> bool:
 def transfer(to: address, amount: uint256) -> bool:
     """
     @notice Move `amount` to `to`, then call back into the target when armed.
+    @param to The receiver.
+    @param amount Token units.
+    @return Whether the transfer happened.
     """
     self._transfer(msg.sender, to, amount)
     self._hook()
@@ -87,6 +97,10 @@ def transferFrom(owner: address, to: address, amount: uint256) -> bool:
     """
     @notice Move `amount` from `owner` to `to` within the caller's allowance, then call back into the
             target when armed.
+    @param owner The account the tokens come from (or are minted to).
+    @param to The receiver.
+    @param amount Token units.
+    @return Whether the transfer happened.
     """
     self.allowance[owner][msg.sender] -= amount
     self._transfer(owner, to, amount)
@@ -96,6 +110,12 @@ def transferFrom(owner: address, to: address, amount: uint256) -> bool:
 
 @internal
 def _transfer(owner: address, to: address, amount: uint256):
+    """
+    @notice Move `amount` from `owner` to `to` and log Transfer (less the fee, burnt, where the token takes one).
+    @param owner The account the tokens come from.
+    @param to The receiver.
+    @param amount Token units.
+    """
     self.balanceOf[owner] -= amount
     self.balanceOf[to] += amount
     log Transfer(sender=owner, receiver=to, value=amount)
@@ -103,6 +123,10 @@ def _transfer(owner: address, to: address, amount: uint256):
 
 @internal
 def _hook():
+    """
+    @notice When armed, call the target once with the payload (no recursion) and count the attempt and its
+            success.
+    """
     if not self.armed:
         return
     self.armed = False  # one call back per transfer, no recursion through nested transfers

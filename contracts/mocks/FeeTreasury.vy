@@ -32,5 +32,7 @@ def __default__():
 def collect(market: address, payment_token: address):
     """
     @notice Pull what `market` owes this treasury in `payment_token` (empty(address) = ether).
+    @param market The sale contract (Market or UseRights) that owes the treasury.
+    @param payment_token The ERC-20, or empty(address) for ether.
     """
     extcall IMarket(market).withdraw(payment_token)

@@ -24,6 +24,7 @@ event ReentryAttempted:
 @deploy
 def __init__(market: address, payload: Bytes[324], call_value: uint256, strict: bool):
     """
+    @notice Fix the contract to re-enter, the call, its value, and whether a failed re-entry reverts the payment.
     @param market The Market to re-enter.
     @param payload ABI-encoded call (selector and arguments) sent back to the Market.
     @param call_value Wei sent along with the call back (e.g. a bid paid with the money just received).

@@ -30,6 +30,8 @@ totalSupply: public(uint256)
 def mint(owner: address, amount: uint256):
     """
     @notice Create `amount` tokens for `owner` (test double: anyone may mint).
+    @param owner The account the tokens come from (or are minted to).
+    @param amount Token units.
     """
     self.balanceOf[owner] += amount
     self.totalSupply += amount
@@ -40,6 +42,9 @@ def mint(owner: address, amount: uint256):
 def approve(spender: address, amount: uint256) -> bool:
     """
     @notice Let `spender` move up to `amount` of the caller's tokens.
+    @param spender The account allowed to transfer.
+    @param amount Token units.
+    @return True.
     """
     self.allowance[msg.sender][spender] = amount
     log Approval(owner=msg.sender, spender=spender, value=amount)
@@ -50,6 +55,9 @@ def approve(spender: address, amount: uint256) -> bool:
 def transfer(to: address, amount: uint256) -> bool:
     """
     @notice Move `amount` to `to`, of which `to` receives `amount` less the 1 % fee.
+    @param to The receiver.
+    @param amount Token units.
+    @return Whether the transfer happened.
     """
     self._transfer(msg.sender, to, amount)
     return True
@@ -59,6 +67,10 @@ def transfer(to: address, amount: uint256) -> bool:
 def transferFrom(owner: address, to: address, amount: uint256) -> bool:
     """
     @notice Move `amount` from `owner` to `to` within the caller's allowance, less the 1 % fee.
+    @param owner The account the tokens come from (or are minted to).
+    @param to The receiver.
+    @param amount Token units.
+    @return Whether the transfer happened.
     """
     self.allowance[owner][msg.sender] -= amount
     self._transfer(owner, to, amount)
@@ -67,6 +79,12 @@ def transferFrom(owner: address, to: address, amount: uint256) -> bool:
 
 @internal
 def _transfer(owner: address, to: address, amount: uint256):
+    """
+    @notice Move `amount` from `owner` to `to` and log Transfer (less the fee, burnt, where the token takes one).
+    @param owner The account the tokens come from.
+    @param to The receiver.
+    @param amount Token units.
+    """
     fee: uint256 = (amount * FEE_BPS + 9_999) // 10_000
     self.balanceOf[owner] -= amount
     self.balanceOf[to] += amount - fee

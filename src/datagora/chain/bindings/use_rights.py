@@ -1,0 +1,191 @@
+"""Binding of ``UseRights.vy``: use-rights sold per query (Wu et al. section II): listings with a per-query price
+and an ODRL policy hash, prepaid orders, queries recorded with the buyer's EIP-712 ``QueryRequest`` signature,
+expiry of unused credit, and the contract's own pull-payment withdrawals (docs/market.md).
+
+UseRights numbers its listings and orders from :data:`USE_RIGHTS_ID_OFFSET` + 1, so one id names one listing or
+order across the Market and UseRights (:func:`is_use_right_id`)."""
+
+from __future__ import annotations
+
+from eth_account.signers.local import LocalAccount
+from eth_utils.abi import event_abi_to_log_topic
+from web3 import Web3
+
+from datagora.chain.bindings.base import Binding, Deployable
+from datagora.domain.errors import NotFoundError
+from datagora.domain.models import (
+    ETHER,
+    ChainEvent,
+    Listing,
+    ListingState,
+    Order,
+    OrderState,
+    Pricing,
+    SaleKind,
+    TxResult,
+)
+
+USE_RIGHTS_ID_OFFSET = 1_000_000_000
+"""``UseRights.ID_OFFSET`` (contracts/modules/states.vy): its first listing and order are this + 1."""
+
+DOMAIN_NAME = "Datagora UseRights"
+"""The EIP-712 domain name of UseRights (version "1"): buyers sign ``QueryRequest`` under it."""
+
+
+def is_use_right_id(entity_id: int) -> bool:
+    """Whether a listing or order id belongs to UseRights (above the offset) rather than to the Market."""
+    return entity_id > USE_RIGHTS_ID_OFFSET
+
+
+class UseRightsBinding(Binding):
+    """Typed calls of UseRights. Amounts are in the listing's payment token's smallest unit (wei for ether)."""
+
+    NAME = "UseRights"
+
+    def list_use_right(
+        self,
+        sender: LocalAccount,
+        token_id: int,
+        price_per_query: int,
+        max_queries: int,
+        usage_window: int,
+        policy_hash: bytes,
+        *,
+        payment_token: str = ETHER,
+    ) -> tuple[int, TxResult]:
+        """Sell use-rights on ``token_id`` per query under the ODRL policy whose keccak256 is ``policy_hash``,
+        paying UseRights' management fee. Returns the listing id."""
+        res = self._send(
+            sender,
+            "list_use_right",
+            token_id,
+            price_per_query,
+            max_queries,
+            usage_window,
+            Web3.to_checksum_address(payment_token),
+            policy_hash,
+            value=self.management_fee(),
+        )
+        return int(res.event("Listed").args["listing_id"]), res
+
+    def cancel(self, sender: LocalAccount, listing_id: int) -> TxResult:
+        """The seller stops selling a use-right listing; running orders continue."""
+        return self._send(sender, "cancel", listing_id)
+
+    def buy_queries(self, sender: LocalAccount, listing_id: int, queries: int, value: int) -> tuple[int, TxResult]:
+        """Prepay ``queries`` queries (``value`` wei: price × queries in ether, 0 for an ERC-20, which is pulled
+        after ``approve`` of UseRights). Returns the order id."""
+        res = self._send(sender, "buy_queries", listing_id, queries, value=value)
+        return int(res.event("OrderPaid").args["order_id"]), res
+
+    def query_digest(self, order_id: int, index: int, query_hash: bytes) -> bytes:
+        """The EIP-712 digest of QueryRequest(orderId, index, queryHash) the buyer signs."""
+        return bytes(self._view("query_digest", order_id, index, query_hash))
+
+    def record_query(
+        self, sender: LocalAccount, order_id: int, query_hash: bytes, result_hash: bytes, signature: bytes
+    ) -> TxResult:
+        """The seller records a query it answered (the buyer's 65-byte signature) and is paid its price less the
+        brokerage fee."""
+        return self._send(sender, "record_query", order_id, query_hash, result_hash, signature)
+
+    def expire(self, sender: LocalAccount, order_id: int) -> TxResult:
+        """After the usage window, close an order: the unused credit becomes the buyer's to withdraw here."""
+        return self._send(sender, "expire", order_id)
+
+    def withdraw(self, sender: LocalAccount, payment_token: str = ETHER) -> TxResult:
+        """Pay out what UseRights owes the sender in ``payment_token`` (pull payment)."""
+        return self._send(sender, "withdraw", Web3.to_checksum_address(payment_token))
+
+    def set_parameters(self, sender: LocalAccount, *, fee_bps: int, management_fee: int) -> TxResult:
+        """Platform only: brokerage fee (bps) of later orders and management fee (wei) of later listings."""
+        return self._send(sender, "set_parameters", fee_bps, management_fee)
+
+    def fee_bps(self) -> int:
+        return int(self._view("fee_bps"))
+
+    def management_fee(self) -> int:
+        return int(self._view("management_fee"))
+
+    def platform(self) -> str:
+        """The platform's account: owner of UseRights and receiver of its fees."""
+        return str(self._view("owner"))
+
+    def listing_count(self) -> int:
+        return int(self._view("listing_count"))
+
+    def order_count(self) -> int:
+        return int(self._view("order_count"))
+
+    def listing(self, listing_id: int) -> Listing:
+        """The use-right listing ``listing_id`` (``delivery_window`` is the usage window, ``price`` per query);
+        :class:`NotFoundError` when none exists."""
+        (seller, token_id, kind, pricing, state, price, collateral, token, dw, cw, max_queries) = self._view(
+            "listing", listing_id
+        )
+        if state == 0:
+            raise NotFoundError(f"unknown listing id {listing_id}")
+        return Listing(
+            listing_id,
+            str(seller),
+            int(token_id),
+            int(price),
+            int(dw),
+            int(cw),
+            ListingState(state),
+            kind=SaleKind(kind),
+            pricing=Pricing(pricing),
+            collateral=int(collateral),
+            payment_token=str(token),
+            max_queries=int(max_queries),
+        )
+
+    def order(self, order_id: int) -> Order:
+        """The use-right order ``order_id`` (``amount`` is the credit left, ``deadline`` the end of the usage
+        window); :class:`NotFoundError` when none exists."""
+        listing_id, buyer, amount, state, fee_bps, deadline, left, total = self._view("order", order_id)
+        if state == 0:
+            raise NotFoundError(f"unknown order id {order_id}")
+        return Order(
+            order_id,
+            int(listing_id),
+            str(buyer),
+            int(amount),
+            int(deadline),
+            OrderState(state),
+            bytes(32),
+            fee_bps=int(fee_bps),
+            queries_left=int(left),
+            queries_total=int(total),
+        )
+
+    def events(self, name: str, *indexed: int) -> tuple[ChainEvent, ...]:
+        """UseRights events called ``name`` whose first indexed arguments equal ``indexed`` (uint256 values),
+        found with filtered ``eth_getLogs`` calls in bounded block ranges from its deployment block."""
+        event = getattr(self.contract.events, name)
+        topic = bytes(event_abi_to_log_topic(event.abi))
+        topics = ["0x" + topic.hex(), *("0x" + int(v).to_bytes(32, "big").hex() for v in indexed)]
+        logs = self._contracts.get_logs([self.address], topics, self._contracts.deployment.blocks.get(self.NAME))
+        return tuple(self._contracts.decode(logs))
+
+    def pending_withdrawal(self, account: str, payment_token: str = ETHER) -> int:
+        """Amount of ``payment_token`` UseRights owes ``account``, claimable with :meth:`withdraw`."""
+        return int(
+            self._view(
+                "pending_withdrawals",
+                Web3.to_checksum_address(account),
+                Web3.to_checksum_address(payment_token),
+            )
+        )
+
+    def escrowed(self, payment_token: str = ETHER) -> int:
+        return int(self._view("escrowed", Web3.to_checksum_address(payment_token)))
+
+
+DEPLOYABLE = Deployable(
+    "UseRights",
+    deployer="platform",
+    needs=("Registry", "Catalog"),
+    args=lambda addresses, options: (addresses["Registry"], addresses["Catalog"], options.fee_bps),
+    binding=UseRightsBinding,
+)

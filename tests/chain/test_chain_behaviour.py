@@ -1,0 +1,103 @@
+"""One behaviour suite for the :class:`~datagora.chain.client.Chain` interface, written once and run on every
+backend (the embedded EVM and Anvil), in the manner of web3.py's ``EthModuleTest``: nothing above ``chain/``
+may depend on which backend it has."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from datagora.chain.artifacts import load_artifact
+from datagora.chain.client import Chain, RpcChain
+from datagora.domain.errors import ChainError, InsufficientFunds, TransactionReverted
+from tests.conftest import BACKENDS, make_chain
+
+ETHER = 10**18
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def base_chain(request: pytest.FixtureRequest) -> Chain:
+    return make_chain(request.param, request)
+
+
+@pytest.fixture()
+def chain(base_chain: Chain) -> Iterator[Chain]:
+    snap = base_chain.snapshot()
+    yield base_chain
+    base_chain.revert(snap)
+
+
+@pytest.fixture()
+def funded(chain: Chain) -> LocalAccount:
+    account = Account.create()
+    chain.fund(account.address, 5 * ETHER)
+    return account
+
+
+def test_identity_and_blocks(chain: Chain) -> None:
+    assert chain.chain_id > 0
+    number = chain.block_number()
+    assert number >= 0
+    assert chain.block_timestamp(number) > 1_600_000_000
+    h = chain.block_hash(number)
+    assert h is not None and h.startswith("0x") and len(h) == 66
+    assert chain.block_hash(number + 1000) is None
+    assert chain.now() >= chain.block_timestamp(number)
+
+
+def test_fund_and_transfer(chain: Chain, funded: LocalAccount) -> None:
+    assert chain.balance(funded.address) == 5 * ETHER
+    other = Account.create().address
+    before = chain.block_number()
+    receipt = chain.transact(funded, to=other, value=ETHER)
+    assert int(receipt["status"]) == 1 and chain.block_number() > before
+    assert chain.balance(other) == ETHER
+    assert chain.balance(funded.address) < 4 * ETHER  # gas was paid
+
+
+def test_deploy_call_and_revert_reason(chain: Chain, funded: LocalAccount) -> None:
+    art = load_artifact("DemoToken")
+    receipt = chain.deploy(funded, art.abi, art.bytecode, "Test", "TST")
+    address = receipt["contractAddress"]
+    assert chain.code(address).startswith(art.runtime[:32])
+    token = chain.w3.eth.contract(address=address, abi=art.abi)
+    assert chain.call(token.functions.symbol()) == "TST"
+    stranger = Account.create()
+    chain.fund(stranger.address, ETHER)
+    with pytest.raises(TransactionReverted) as exc:  # only the owner or a minter mints
+        chain.transact(stranger, token.functions.mint(stranger.address, 1))
+    assert exc.value.reason  # the contract's message, not a node's raw text
+    before = chain.balance(funded.address)
+    chain.transact(funded, token.functions.mint(stranger.address, 7))
+    assert chain.call(token.functions.balanceOf(stranger.address)) == 7
+    assert chain.balance(funded.address) < before
+
+
+def test_insufficient_funds_is_a_plain_validation_error(chain: Chain, funded: LocalAccount) -> None:
+    poor = Account.create()
+    before = chain.block_number()
+    for sender, value in ((poor, ETHER), (funded, 6 * ETHER)):  # nothing at all; more than it holds
+        with pytest.raises(InsufficientFunds, match="holds too little ether"):
+            chain.transact(sender, to=Account.create().address, value=value)
+    assert chain.block_number() == before and chain.balance(funded.address) == 5 * ETHER
+
+
+def test_snapshot_revert_and_time(chain: Chain, funded: LocalAccount) -> None:
+    snap = chain.snapshot()
+    other = Account.create().address
+    chain.transact(funded, to=other, value=ETHER)
+    assert chain.balance(other) == ETHER
+    chain.revert(snap)
+    assert chain.balance(other) == 0
+    t0 = chain.block_timestamp(chain.block_number())
+    chain.advance_time(3_600)
+    chain.transact(funded, to=other, value=1)  # a new block after the jump
+    assert chain.block_timestamp(chain.block_number()) >= t0 + 3_600
+
+
+def test_unreachable_node_is_a_chain_error() -> None:
+    with pytest.raises(ChainError):
+        RpcChain("http://127.0.0.1:9", timeout=2).block_number()
