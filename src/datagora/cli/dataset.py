@@ -12,11 +12,39 @@ from rich.table import Table
 
 from datagora.cli import units
 from datagora.cli.app import DatagoraTyper, check_input_file, console, print_done, session
+from datagora.domain.errors import ValidationError
 
 SELL = "Selling data"
 BUY = "Buying data"
 
 app = DatagoraTyper()
+
+
+@app.command(common=False, rich_help_panel=SELL)
+def sample(
+    folder: Annotated[
+        Path, typer.Argument(metavar="DIR", help="Folder to write the files into (created if missing).")
+    ] = Path("."),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite sample files already in the folder.")] = False,
+) -> None:
+    """Write real sample data to trade into DIR (default: the current folder): a table of breast tumour
+    measurements, a diabetes table and a photograph. No chain needed.
+
+    Example: datagora sample data && datagora publish data/tumours.csv -a seller --platform platform"""
+    from datagora.services.sample_data import SAMPLES
+
+    if folder.exists() and not folder.is_dir():
+        raise ValidationError(f"{folder} is not a folder")
+    targets = [folder / name for name in SAMPLES]
+    present = [t.name for t in targets if t.exists()]
+    if present and not force:
+        raise ValidationError(
+            f"{', '.join(present)} already in {folder}: choose another folder or pass --force to overwrite"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    for target, write in zip(targets, SAMPLES.values(), strict=True):
+        write(target)
+        print_done(f"wrote {target} ({units.size(target.stat().st_size)})")
 
 
 @app.command(rich_help_panel=SELL)
