@@ -7,75 +7,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from datagora.chain.client import RpcChain
 from datagora.chain.devnode import free_port
-from tests.cli.conftest import CliWorld, failed, invoke, make_keystores, ok, write_csv
-
-NAMES = ("supervisor", "platform", "seller", "buyer", "outsider")
-ORGS = {"platform": "Platform", "seller": "Seller Org", "buyer": "Buyer Org", "outsider": "Outsider Org"}
-
-
-@pytest.fixture(scope="module")
-def world_base(anvil_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliWorld]:
-    """Deployed through the CLI: Platform, Seller Org, Buyer Org audited, Outsider Org still to audit. The
-    seller published datasets 1-3: #1 listed as listing 1 (open), #2 listed as listing 2, bought (order 1)
-    and delivered to ``files["delivery"]``, #3 not listed."""
-    chain = RpcChain(anvil_url)
-    snap = chain.snapshot()
-    home = tmp_path_factory.mktemp("cli-errors")
-    w = CliWorld(home, anvil_url, chain, make_keystores(home, *NAMES))
-    try:
-        for name in NAMES:
-            ok(w.run("account", "fund", name, "--ether", "10"))
-        ok(w.run("deploy", "--supervisor", "supervisor", "--platform", "platform"))
-        for label, org in ORGS.items():
-            ok(w.run("org", "register", org, "-a", label))
-        for label in ("platform", "seller", "buyer"):
-            ok(w.run("org", "status", ORGS[label], "audited", "-a", "supervisor"))
-        for i in (1, 2, 3):
-            path = write_csv(home / "data" / f"dataset-{i}.csv")
-            assert f"as dataset #{i}" in ok(w.run("publish", path, "-a", "seller", "--platform", "platform"))
-        assert "listing #1" in ok(w.run("list", 1, "-a", "seller", "--price", "0.5"))
-        assert "listing #2" in ok(w.run("list", 2, "-a", "seller", "--price", "0.25"))
-        assert "order #1" in ok(w.run("buy", 2, "-a", "buyer"))
-        ok(w.run("deliver", 1, "-a", "seller", "--out", home / "outbox"))
-        w.files["delivery"] = home / "outbox" / "order-1.dge"
-        yield w
-    finally:
-        chain.revert(snap)
-
-
-@pytest.fixture
-def w(world_base: CliWorld) -> Iterator[CliWorld]:
-    snap = world_base.chain.snapshot()
-    try:
-        yield world_base
-    finally:
-        world_base.chain.revert(snap)
-
-
-def refused(
-    w: CliWorld,
-    args: tuple[object, ...],
-    *fragments: str,
-    env: dict[str, str | None] | None = None,
-    check_trail: bool = False,
-) -> str:
-    """Run a command that must fail cleanly and change nothing on chain (``check_trail``: also compare the
-    ``audit --json`` trail before and after)."""
-    trail = w.trail() if check_trail else None
-    before = w.state()
-    message = failed(w.run(*args, env=env), *fragments)
-    assert w.state() == before, f"{args} changed the chain state"
-    if check_trail:
-        assert w.trail() == trail, f"{args} changed the audit trail"
-    return message
-
+from tests.cli.conftest import CliWorld, failed, invoke, make_keystores, ok, refused, write_csv
 
 # -- receiving -----------------------------------------------------------------------------------------------
 
@@ -207,7 +144,7 @@ def test_suspended_organisation_cannot_list(w: CliWorld) -> None:
 
 def test_suspended_seller_first_listing_attempt_changes_nothing(w: CliWorld, tmp_path: Path) -> None:
     w.addresses.update(make_keystores(w.home, "newcomer"))
-    ok(w.run("account", "fund", "newcomer", "--ether", "1"))
+    ok(w.run("account", "fund", "newcomer", "--ether", "2"))  # the listing posts 1 ETH collateral
     assert "asked to join" in ok(w.run("org", "register", "Seller Org", "-a", "newcomer"))
     failed(
         w.run("publish", write_csv(tmp_path / "early.csv"), "-a", "newcomer", "--platform", "platform"),

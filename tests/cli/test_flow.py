@@ -54,7 +54,7 @@ def test_a_whole_trade_step_by_step(chain_snapshot: RpcChain, anvil_url: str, tm
     listed = ok(invoke(["account", "list", "--home", w.home]))
     assert all(addr.lower() in listed.lower() for addr in w.addresses.values())
     for name, addr in w.addresses.items():
-        assert "balance 5.0 ETH" in ok(w.run("account", "fund", name, "--ether", "5"))
+        assert "balance 5 ETH" in ok(w.run("account", "fund", name, "--ether", "5"))
         assert w.chain.balance(addr) == 5 * ETHER
 
     # deployment, recorded in <home>/deployments/<chain id>.json
@@ -99,7 +99,7 @@ def test_a_whole_trade_step_by_step(chain_snapshot: RpcChain, anvil_url: str, tm
     assert "approved the market for data NFTs" in out and "listing #1" in out
     out = ok(w.run("search", "-a", "buyer"))
     row = next(line for line in out.splitlines() if "Income survey" in line)
-    assert re.search(r"│ 1 +│ 0\.5 +│", row), row  # listing id and price columns
+    assert re.search(r"│ 1 +│ 0\.5 ETH +│", row), row  # listing id and price columns
 
     # buy, deliver, receive, confirm
     buyer_before = w.chain.balance(w.addresses["buyer"])

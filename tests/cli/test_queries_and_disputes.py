@@ -245,7 +245,7 @@ def test_dispute_raised_and_arbitrated_from_the_command_line(network: Network, t
     refused(w, ("arbitrate", order_id, "-a", "platform"), "has not re-uploaded")
     refused(w, ("reupload", order_id, "--to", platform_url, "-a", "buyer"), "not a sale by")
     uploaded = flat(ok(w.run("reupload", order_id, "--to", platform_url, "-a", "seller")))
-    assert f"re-uploaded E_PkP(D') for order #{order_id} to the platform" in uploaded
+    assert f"re-uploaded the data of order #{order_id}, encrypted to the platform" in uploaded
     assert cipher.is_file()  # `fetch` kept the delivered ciphertext: the default for `disclose`
     disclosed = flat(ok(w.run("disclose", order_id, "--to", platform_url, "-a", "buyer")))
     assert "disclosed the data key" in disclosed

@@ -3,30 +3,34 @@ renders the records of a :mod:`datagora.scenarios` run, a line per step, and the
 
 from __future__ import annotations
 
-import functools
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from datagora.cli.app import DatagoraTyper
 from datagora.domain.errors import DatagoraError
-from datagora.scenarios.records import ScenarioResult, Step, amount
 
-P = ParamSpec("P")
-R = TypeVar("R")
+if TYPE_CHECKING:
+    from datagora.scenarios.records import ScenarioResult, Step
 
-demo_app = typer.Typer(
+app = DatagoraTyper()
+demo_app = DatagoraTyper(
     help="Run a whole data trade on real data, a line per step, on a fresh set of contracts; `datagora demo "
     "market` plays every market scenario instead. Example: `datagora demo --gas`.",
-    invoke_without_command=True,
+    no_args_is_help=False,
 )
-console = Console(highlight=False)
-err = Console(stderr=True)
+app.add_typer(
+    demo_app,
+    name="demo",
+    rich_help_panel="Start here",
+    short_help="Run a whole data trade on real data, a line per step, on a fresh set of contracts.",
+)
+console = Console(highlight=False)  # step lines: no colouring of numbers and addresses
 
 RpcUrl = Annotated[
     str | None,
@@ -52,21 +56,6 @@ OUTCOMES = {
 }
 
 
-def _errors(fn: Callable[P, R]) -> Callable[P, R]:
-    """A Datagora error (or a bad value, a file error) as one ``error:`` line on stderr and exit code 1."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except (DatagoraError, ValueError, OSError) as exc:
-            message = " ".join(str(exc).split()) or type(exc).__name__
-            err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
 def _line(actor: str, action: str) -> None:
     console.print(f"[bold cyan]{escape(actor):>10}[/]  {escape(action)}")
 
@@ -75,8 +64,7 @@ def _print_step(step: Step) -> None:
     _line(step.actor, step.action)
 
 
-@demo_app.callback()
-@_errors
+@demo_app.callback(common=False, invoke_without_command=True)
 def trade(ctx: typer.Context, rpc_url: RpcUrl = None, workdir: Workdir = None, gas: Gas = False) -> None:
     """Run one data trade on real data, a line per step: four participants join, the seller publishes a table
     and a photo, the buyer pays, receives the table encrypted to its key, checks it and confirms, everyone
@@ -85,6 +73,7 @@ def trade(ctx: typer.Context, rpc_url: RpcUrl = None, workdir: Workdir = None, g
         return
     from datagora.chain.client import connect
     from datagora.scenarios import trade as scenario
+    from datagora.scenarios.records import amount
 
     chain = connect(rpc_url)
     console.print(f"[bold]Datagora demo[/]: a data trade on the {chain.kind} chain (chain id {chain.chain_id})")
@@ -110,8 +99,7 @@ def trade(ctx: typer.Context, rpc_url: RpcUrl = None, workdir: Workdir = None, g
         )
 
 
-@demo_app.command("market")
-@_errors
+@demo_app.command("market", common=False)
 def market(rpc_url: RpcUrl = None, workdir: Workdir = None, gas: Gas = False) -> None:
     """Play every market scenario on real data, a line per step: sales through the platform, reselling, paying
     per query, negotiation, an auction in a token, and what happens when someone cheats or walks away. Exit code

@@ -20,7 +20,9 @@ def fingerprint_command(
     threshold: Annotated[float | None, typer.Option(help="Near-duplicate threshold (default: calibrated).")] = None,
 ) -> None:
     """Print a file's robust fingerprint (kind detected from the content), or compare two files: similarity in
-    [0, 1] and the near-duplicate verdict. Exit code 0 for a verdict either way."""
+    [0, 1] and the near-duplicate verdict. Exit code 0 for a verdict either way.
+
+    Example: datagora fingerprint compare photo.jpg copy.png"""
     from datagora.fingerprint import fingerprint, get_method, is_near_duplicate, similarity
 
     if args and args[0] == "compare":

@@ -46,7 +46,9 @@ def serve(
 ) -> None:
     """Serve a participant's node: HTTP API with Sign-In with Ethereum (OpenAPI at /openapi.json, docs at
     /docs). The keystore password comes from DATAGORA_PASSWORD or a prompt. Other settings: DATAGORA_* (see
-    docs/api.md)."""
+    docs/api.md).
+
+    Example: datagora serve -a seller --port 8701 --platform-url http://127.0.0.1:8700"""
     import uvicorn
     from pydantic import ValidationError as SettingsError
 

@@ -12,22 +12,28 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import coincurve
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
 from eth_utils.address import is_checksum_address, is_hex_address, to_checksum_address
 from eth_utils.crypto import keccak
 
 from datagora.domain.errors import NotFoundError, ValidationError, WrongKeyError
 from datagora.fsutil import fsync_dir as _fsync_dir
 
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+# eth_account is imported where it is used: decrypt_keystore runs without it (see its docstring).
+
 __all__ = [
+    "account_of",
     "address_of_private_key",
     "address_of_public_key",
+    "check_keystore",
     "check_private_key",
     "checksum_address",
+    "decrypt_keystore",
     "load_keystore",
     "new_account",
     "normalize_public_key",
@@ -50,6 +56,8 @@ def new_account() -> LocalAccount:
     Returns:
         An ``eth_account`` ``LocalAccount``; ``account.key`` is the 32-byte private key.
     """
+    from eth_account import Account
+
     account: LocalAccount = Account.create()
     return account
 
@@ -198,6 +206,8 @@ def save_keystore(account: LocalAccount, path: Path, password: str, *, iteration
         raise ValidationError(f"keystore {path} already exists; refusing to overwrite it")
     if iterations is not None and (iterations < 2 or iterations & (iterations - 1)):
         raise ValidationError(f"scrypt iterations must be a power of two >= 2, got {iterations}")
+    from eth_account import Account
+
     keystore = Account.encrypt(account.key, password, kdf="scrypt", iterations=iterations)
     data = json.dumps(keystore, indent=2, sort_keys=True).encode() + b"\n"
 
@@ -233,6 +243,32 @@ def load_keystore(path: Path, password: str) -> LocalAccount:
         ValidationError: the file is not a version-3 keystore, or its ``address`` field does not match its key.
         WrongKeyError: the password is wrong.
     """
+    return account_of(decrypt_keystore(path, password))
+
+
+def account_of(private_key: bytes) -> LocalAccount:
+    """The ``eth_account`` account holding ``private_key`` (32 bytes). Raises ``ValidationError``."""
+    from eth_account import Account
+
+    account: LocalAccount = Account.from_key(check_private_key(private_key))
+    return account
+
+
+def decrypt_keystore(path: Path, password: str, *, derived_key: bytes | None = None) -> bytes:
+    """The private key in a Web3 Secret Storage keystore file (version 3, scrypt or pbkdf2), checked against the
+    file's ``address`` field.
+
+    ``derived_key`` is the output of the keystore's key derivation function for ``password``, when the caller
+    already computed it (the slow step: scrypt costs ~0.8 s at eth-account's default work factor; a command
+    computes it in a thread while the chain libraries load). It is checked against the keystore's MAC like a
+    derivation done here, so a wrong one is a wrong password.
+
+    Returns:
+        The 32-byte private key.
+
+    Raises:
+        The errors of :func:`load_keystore`.
+    """
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -245,8 +281,14 @@ def load_keystore(path: Path, password: str) -> LocalAccount:
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ValidationError(f"keystore {path} is not JSON") from None
     _check_keystore_shape(keystore, path)
+    from eth_keyfile.keyfile import decode_keyfile_json  # what eth_account's Account.decrypt calls
+
     try:
-        key = bytes(Account.decrypt(keystore, password))
+        if derived_key is not None:
+            key = _decrypt_with_derived_key(keystore, derived_key)
+        else:
+            # bytes, as eth_account passes them (eth_keyfile's annotation says str but hashes the bytes)
+            key = bytes(decode_keyfile_json(keystore, password.encode("utf-8")))  # type: ignore[arg-type]
     except ValueError as exc:
         if "MAC mismatch" in str(exc):
             raise WrongKeyError(f"wrong password for keystore {path}") from None
@@ -254,13 +296,38 @@ def load_keystore(path: Path, password: str) -> LocalAccount:
     except (KeyError, TypeError, NotImplementedError) as exc:
         raise ValidationError(f"keystore {path} is malformed: {exc!r}") from None
     try:
-        account: LocalAccount = Account.from_key(check_private_key(key))
+        address = address_of_private_key(check_private_key(key))
     except ValidationError:
         raise ValidationError(f"keystore {path} holds an invalid private key") from None
     claimed = keystore.get("address")
-    if claimed is not None and str(claimed).lower().removeprefix("0x") != account.address.lower()[2:]:
+    if claimed is not None and str(claimed).lower().removeprefix("0x") != address.lower()[2:]:
         raise ValidationError(f"keystore {path}: address field {claimed} does not match its key")
-    return account
+    return key
+
+
+def _decrypt_with_derived_key(keystore: dict[str, Any], derived_key: bytes) -> bytes:
+    """Web3 Secret Storage v3 decryption after the key derivation: the MAC is keccak256(derived_key[16:32] ||
+    ciphertext); the cipher is AES-128-CTR under derived_key[:16] with the keystore's IV. ``ValueError("MAC
+    mismatch")`` like eth_keyfile for a wrong key."""
+    import hmac
+
+    from eth_keyfile.keyfile import decrypt_aes_ctr
+
+    crypto: dict[str, Any] = keystore.get("crypto", keystore.get("Crypto")) or {}
+    if crypto.get("cipher") != "aes-128-ctr":
+        raise NotImplementedError(f"cipher {crypto.get('cipher')!r}")
+    ciphertext = bytes.fromhex(str(crypto["ciphertext"]).removeprefix("0x"))
+    mac = keccak(derived_key[16:32] + ciphertext)
+    if not hmac.compare_digest(mac, bytes.fromhex(str(crypto["mac"]).removeprefix("0x"))):
+        raise ValueError("MAC mismatch")
+    iv = int.from_bytes(bytes.fromhex(str(crypto["cipherparams"]["iv"]).removeprefix("0x")), "big")
+    return bytes(decrypt_aes_ctr(ciphertext, derived_key[:16], iv))
+
+
+def check_keystore(keystore: Any, path: Path) -> None:
+    """Check that ``keystore`` (parsed JSON read from ``path``) is a version-3 keystore with every field the
+    decryption needs, without running the key derivation. Raises ``ValidationError`` naming ``path``."""
+    _check_keystore_shape(keystore, path)
 
 
 def _check_keystore_shape(keystore: Any, path: Path) -> None:

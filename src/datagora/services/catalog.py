@@ -46,7 +46,9 @@ def search(contracts: Contracts, caller: str, keyword: str = "") -> list[Dataset
     needle = keyword.strip().lower()
     published = {}
     latest: dict[int, int] = {}  # token id → its newest listing
-    for ev in contracts.events():
+    # Names and listings only: decoded without each block's timestamp (which would cost a request per block).
+    logs = contracts.get_logs([contracts.catalog.address, contracts.market.address])
+    for ev in contracts.decode(logs):
         if ev.name == "DatasetPublished":
             published[int(ev.args["token_id"])] = ev.args
         elif ev.name == "Listed":
