@@ -192,3 +192,20 @@ def test_use_right_listing_with_a_custom_policy_and_refusals(net: Net, tmp_path:
     with pytest.raises(RemoteError) as not_use_right:  # queries are refused for an ownership listing
         buyer.buy(ownership, queries=1)
     assert not_use_right.value.status == 422 and "ownership" in not_use_right.value.detail
+
+
+def test_use_right_orders_are_among_each_partys_orders_and_balance(net: Net, tmp_path: Path) -> None:
+    """Use-right orders live in UseRights (ids above 1e9): ``datagora orders`` and ``balance`` still find them,
+    for the buyer and for the seller."""
+    from datagora.services import accounts
+
+    w = net.world
+    _, created, _ = listed(net, tmp_path)
+    order_id = net.client("buyer").buy(created["offer"]["listing_id"], queries=2)["order"]["order_id"]
+    assert order_id > 1_000_000_000
+    mine = {s.order.id: s for s in accounts.orders_of(w.contracts, w.buyer.address)}
+    theirs = {s.order.id: s for s in accounts.orders_of(w.contracts, w.seller.address)}
+    assert mine[order_id].role == "buyer" and theirs[order_id].role == "seller"
+    assert "2 of 2 queries left" in mine[order_id].next_step
+    locked = accounts.balance_of(w.contracts, w.buyer.address).locked
+    assert any(f"order #{order_id}" in item.what and item.amount == 2 * PRICE for item in locked)

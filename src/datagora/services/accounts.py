@@ -133,12 +133,16 @@ def _uint_topic(value: int) -> str:
 
 
 def _market_logs(contracts: Contracts, event: str, position: int, value: str | list[str]) -> list[Any]:
-    """Raw Market logs of ``event`` whose indexed argument at ``position`` (1-based topic index) is ``value``
-    (or one of the values)."""
+    """Raw logs of ``event`` from both sale contracts (the Market and UseRights emit ``Listed`` and ``OrderPaid``
+    with the same signature, and their ids never overlap) whose indexed argument at ``position`` (1-based topic
+    index) is ``value`` (or one of the values)."""
     topics: list[Any] = [_topic(contracts, event), None, None, None][: position + 1]
     topics[position] = value
-    market = contracts.market
-    return contracts.get_logs([market.address], topics, contracts.deployment.blocks.get(market.NAME))
+    from datagora.services.market import sale_contracts
+
+    sellers = sale_contracts(contracts)
+    blocks = [contracts.deployment.blocks.get(b.NAME, contracts.deployment.block) for b in sellers]
+    return contracts.get_logs([b.address for b in sellers], topics, min(blocks))
 
 
 def _events(contracts: Contracts, event: str, position: int, value: str | list[str]) -> list[Any]:
