@@ -124,7 +124,9 @@ event ParametersChanged:
 
 
 # Stored form (3 slots): `head` = seller | state << 160 | usage_window <<
-# 168 | max_queries << 200; `asset` = payment_token | token_id << 160.
+# 168 | max_queries << 200; `asset` = payment_token | token_id << 160 |
+# fee_bps << 240 (the brokerage fee in force when the seller listed; Catalog
+# ids are sequential, far below 2**80).
 struct StoredListing:
     head: uint256
     asset: uint256
@@ -214,7 +216,7 @@ def list_use_right(
             | (usage_window << 168)
             | (max_queries << 200)
         ),
-        asset=convert(convert(payment_token, uint160), uint256) | (token_id << 160),
+        asset=convert(convert(payment_token, uint160), uint256) | (token_id << 160) | (self.fee_bps << 240),
         price=price_per_query,
     )
     log Listed(
@@ -274,7 +276,8 @@ def buy_queries(listing_id: uint256, queries: uint256) -> uint256:
     order_id: uint256 = self._last_order_id + 1
     self._last_order_id = order_id
     deadline: uint256 = block.timestamp + listing.delivery_window
-    fee_bps: uint256 = self.fee_bps
+    # The seller's open listing keeps the fee it agreed to; a lower fee now applies to it.
+    fee_bps: uint256 = min(self.fee_bps, self._listings[listing_id].asset >> 240)
     self._save_order(
         order_id,
         states.Order(
@@ -371,7 +374,10 @@ def expire(order_id: uint256):
 def set_parameters(new_fee_bps: uint256, new_management_fee: uint256):
     """
     @notice Platform only. The brokerage fee applies to orders opened
-            afterwards, the management fee (wei) to later listings.
+            afterwards, but never above the fee in force when their listing
+            was made (a seller's open listing keeps the fee it agreed to; a
+            lower fee applies to it), the management fee (wei) to later
+            listings.
     @param new_fee_bps Brokerage fee in basis points (at most 1,000).
     @param new_management_fee Fee per listing in wei (at most 1 ether).
     """
@@ -414,6 +420,18 @@ def listing(listing_id: uint256) -> states.Listing:
     @return The listing.
     """
     return self._listing(listing_id)
+
+
+@view
+@external
+def listing_fee_bps(listing_id: uint256) -> uint256:
+    """
+    @notice The brokerage fee (basis points) in force when the listing was
+            made: the most its orders pay (less when `fee_bps` is lower).
+    @param listing_id The listing id.
+    @return The fee in basis points (0 for no such listing).
+    """
+    return self._listings[listing_id].asset >> 240
 
 
 @view
@@ -514,7 +532,7 @@ def _listing(listing_id: uint256) -> states.Listing:
         return empty(states.Listing)
     return states.Listing(
         seller=convert(convert(head & (2**160 - 1), uint160), address),
-        token_id=stored.asset >> 160,
+        token_id=(stored.asset >> 160) & (2**80 - 1),
         kind=states.KIND_USE_RIGHT,
         pricing=states.PRICING_FIXED,
         state=convert((head >> 160) & 255, uint8),

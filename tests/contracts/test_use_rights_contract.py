@@ -187,6 +187,69 @@ def test_brokerage_fee_is_fixed_when_the_order_opens(d: Deployment) -> None:
     assert d.pending(d.platform) == QUERY_FEE
 
 
+@pytest.mark.parametrize(("later_bps", "charged_bps"), [(MAX_FEE_BPS, FEE_BPS), (0, 0), (FEE_BPS - 1, FEE_BPS - 1)])
+def test_fee_raised_under_an_open_listing_does_not_apply_to_it(d: Deployment, later_bps: int, charged_bps: int) -> None:
+    """A use-right listing keeps the brokerage fee in force when it was made: a higher fee set later does not apply
+    to its orders, a lower one does; listings made after the change pay the new fee."""
+    assert d.market.fee_bps() == FEE_BPS
+    _, listing_id, first_order = use_right_order(d, 1)
+    assert d.market.listing_fee_bps(listing_id) == FEE_BPS
+    set_parameters(d, fee_bps=later_bps)
+    order_id = d.buy_queries(d.carol, listing_id, 2)
+    deadline = d.env.timestamp + USAGE_WINDOW
+    assert_event(
+        d.market,
+        "OrderPaid",
+        order_id=order_id,
+        listing_id=listing_id,
+        buyer=d.carol.address,
+        amount=2 * QUERY_PRICE,
+        fee_bps=charged_bps,
+        collateral=0,
+        queries=2,
+        deadline=deadline,
+    )
+    assert (d.market.order(first_order).fee_bps, d.market.order(order_id).fee_bps) == (FEE_BPS, charged_bps)
+    assert d.market.listing_fee_bps(listing_id) == FEE_BPS  # the change leaves the listing's fee alone
+    record(d, order_id, signer=d.carol)
+    fee = QUERY_PRICE * charged_bps // 10_000
+    assert_event(
+        d.market,
+        "QueryAnswered",
+        order_id=order_id,
+        index=0,
+        query_hash=QUERY_HASH,
+        result_hash=RESULT_HASH,
+        seller_amount=QUERY_PRICE - fee,
+        fee=fee,
+    )
+    assert d.pending(d.platform) == fee
+    _, later, later_order = use_right_order(d, 1)
+    assert d.market.listing_fee_bps(later) == later_bps
+    assert d.market.order(later_order).fee_bps == later_bps
+    d.assert_solvent()
+
+
+def test_listing_fee_of_unknown_listing_is_zero(d: Deployment) -> None:
+    assert (d.market.listing_fee_bps(FIRST_ID), d.market.listing_fee_bps(1)) == (0, 0)
+
+
+@FUZZ
+@given(listed=st.integers(min_value=0, max_value=MAX_FEE_BPS), later=st.integers(min_value=0, max_value=MAX_FEE_BPS))
+def test_listing_fee_fuzz(d: Deployment, listed: int, later: int) -> None:
+    """A use-right order pays min(fee when listed, fee now), never more than the seller agreed to."""
+    with d.env.anchor():
+        set_parameters(d, fee_bps=listed)
+        token_id, listing_id, _ = use_right_order(d, 1)
+        assert d.market.listing_fee_bps(listing_id) == listed
+        set_parameters(d, fee_bps=later)
+        order_id = d.buy_queries(d.carol, listing_id, 1)
+        assert d.market.order(order_id).fee_bps == min(listed, later)
+        assert d.market.listing(listing_id).token_id == token_id  # the fee bits leave the token id intact
+        record(d, order_id, signer=d.carol)
+        assert d.pending(d.platform) == QUERY_PRICE * min(listed, later) // 10_000
+
+
 def test_transfer_ownership_moves_fees(d: Deployment) -> None:
     with d.env.prank(d.platform.address):
         d.market.transfer_ownership(d.carol.address)

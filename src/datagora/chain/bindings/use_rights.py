@@ -98,7 +98,8 @@ class UseRightsBinding(Binding):
         return self._send(sender, "withdraw", Web3.to_checksum_address(payment_token))
 
     def set_parameters(self, sender: LocalAccount, *, fee_bps: int, management_fee: int) -> TxResult:
-        """Platform only: brokerage fee (bps) of later orders and management fee (wei) of later listings."""
+        """Platform only: brokerage fee (bps) of later orders (never above their listing's fee), management fee (wei) of
+        later listings."""
         return self._send(sender, "set_parameters", fee_bps, management_fee)
 
     def fee_bps(self) -> int:
@@ -106,6 +107,10 @@ class UseRightsBinding(Binding):
 
     def management_fee(self) -> int:
         return int(self._view("management_fee"))
+
+    def listing_fee_bps(self, listing_id: int) -> int:
+        """The brokerage fee (bps) in force when `listing_id` was made: the most its orders pay (0: no such listing)."""
+        return int(self._view("listing_fee_bps", listing_id))
 
     def platform(self) -> str:
         """The platform's account: owner of UseRights and receiver of its fees."""
