@@ -44,6 +44,7 @@ def _datagora_bin() -> str:
 
 
 @pytest.mark.anvil
+@pytest.mark.slow  # about 90 s of real processes; CI runs it with -m slow
 def test_the_readme_walkthrough_runs_top_to_bottom(tmp_path: Path) -> None:
     script = walkthrough((ROOT / "README.md").read_text())
     anvil = find_anvil()

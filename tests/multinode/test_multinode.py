@@ -34,7 +34,7 @@ from datagora.services.sample_data import write_breast_cancer_csv
 from tests.multinode.conftest import PASSWORD, Network
 from tests.world import write_table
 
-pytestmark = pytest.mark.anvil
+pytestmark = [pytest.mark.anvil, pytest.mark.slow]  # real processes: minutes; CI runs them with -m slow
 
 ETHER = 10**18
 PRICE = ETHER // 5
