@@ -436,7 +436,7 @@ def test_dispute_raised_and_arbitrated_through_the_platform_node(network: Networ
     with pytest.raises(RemoteError) as missing:
         platform.arbitrate(order_id)
     assert missing.value.status == 409 and "has not re-uploaded" in missing.value.detail
-    assert f"re-uploaded E_PkP(D') for order #{order_id}" in run_cli(
+    assert f"re-uploaded the data of order #{order_id}, encrypted to the platform" in run_cli(
         net, "seller", "reupload", order_id, "--to", platform_url
     )
     assert "disclosed the data key" in run_cli(net, "buyer", "disclose", order_id, "--to", platform_url)
