@@ -645,7 +645,8 @@ class MarketMachine(RuleBasedStateMachine):
         listing = m.listings[listing_id]
         order_id = self.next_id(m.orders, queries > 0)
         deadline = self.now + listing.delivery_window
-        fee_bps = m.ur_fee_bps if queries > 0 else min(m.fee_bps, m.listing_fee_bps[listing_id])
+        current = m.ur_fee_bps if queries > 0 else m.fee_bps
+        fee_bps = min(current, m.listing_fee_bps[listing_id])
         m.orders[order_id] = OrderM(listing_id, buyer, amount, ORDER_PAID, fee_bps, deadline, queries, queries)
         collateral = 0
         if listing.kind == KIND_OWNERSHIP:
@@ -877,6 +878,7 @@ class MarketMachine(RuleBasedStateMachine):
             0,
             max_queries,
         )
+        m.listing_fee_bps[listing_id] = m.ur_fee_bps  # UseRights keeps the fee in force at listing too
         self.expect(
             "Listed",
             listing_id=listing_id,
@@ -1990,7 +1992,9 @@ class MarketMachine(RuleBasedStateMachine):
             assert tuple(view) == astuple(m.listings.get(listing_id, NO_LISTING)), listing_id
             assert tuple(d.market.auctions(listing_id)) == astuple(m.auctions.get(listing_id, NO_AUCTION)), listing_id
             if listing_id in m.listing_fee_bps:
-                assert d.market.listing_fee_bps(listing_id) == m.listing_fee_bps[listing_id], listing_id
+                assert self.contract_of(listing_id).listing_fee_bps(listing_id) == m.listing_fee_bps[listing_id], (
+                    listing_id
+                )
         for order_id in orders:
             view = self.contract_of(order_id).order(order_id)
             assert tuple(view) == astuple(m.orders.get(order_id, NO_ORDER)), order_id
