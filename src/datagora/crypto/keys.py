@@ -315,7 +315,7 @@ def _decrypt_with_derived_key(keystore: dict[str, Any], derived_key: bytes) -> b
 
     crypto: dict[str, Any] = keystore.get("crypto", keystore.get("Crypto")) or {}
     if crypto.get("cipher") != "aes-128-ctr":
-        raise NotImplementedError(f"cipher {crypto.get('cipher')!r}")
+        raise ValueError(f"unsupported cipher {crypto.get('cipher')!r}: only aes-128-ctr (Web3 Secret Storage) is read")
     ciphertext = bytes.fromhex(str(crypto["ciphertext"]).removeprefix("0x"))
     mac = keccak(derived_key[16:32] + ciphertext)
     if not hmac.compare_digest(mac, bytes.fromhex(str(crypto["mac"]).removeprefix("0x"))):
