@@ -1,5 +1,5 @@
 """``datagora demo``: the whole trade in one command, as a real process through the console entry point, on the
-embedded chain (the trade itself is asserted on every backend by tests/integration/test_trade.py)."""
+embedded chain (the trade itself is asserted on every backend by tests/trade/test_trade.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+
+from tests import REPO_ROOT
 
 # One phrase per step the demo must report, in order: a line per step, in plain words.
 STEPS = [
@@ -43,7 +45,7 @@ def _entry_point() -> list[str]:
 def _clean_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATAGORA_")}
     env["COLUMNS"] = "200"
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2] / "src")
+    env["PYTHONPATH"] = str(REPO_ROOT / "src")
     return env
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from datagora.chain.devnode import free_port
-from tests.cli.conftest import CliWorld, failed, invoke, make_keystores, ok, refused, write_csv
+from tests.kits.cli_fixtures import CliWorld, failed, invoke, make_keystores, ok, refused, write_csv
 
 # -- receiving -----------------------------------------------------------------------------------------------
 
@@ -278,7 +278,7 @@ def test_audit_verify_reads_the_index_the_node_builds(w: CliWorld) -> None:
     from datagora.api.runtime import node_from_settings
     from datagora.api.settings import Settings
     from datagora.home import Home
-    from tests.cli.conftest import PASSWORD
+    from tests.kits.cli_fixtures import PASSWORD
 
     node = node_from_settings(Settings(home=w.home, rpc_url=w.url, account="seller", index_url=None), lambda: PASSWORD)
     try:

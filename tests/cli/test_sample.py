@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import failed, invoke, ok
+from tests.kits.cli_fixtures import failed, invoke, ok
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

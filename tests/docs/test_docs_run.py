@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from datagora.chain.devnode import find_anvil, free_port
+from tests import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPO_ROOT
 START, END = "<!-- walkthrough:start -->", "<!-- walkthrough:end -->"
 
 

@@ -1,0 +1,50 @@
+"""Every deployable contract stays at least 1 KiB under the EIP-170 limit on runtime bytecode (24,576 bytes), so
+that a fix or a small feature never makes one undeployable: split along a module boundary before that.
+
+Deployables are the ``contracts/*.vy`` files (modules under ``contracts/modules/``, interfaces under
+``contracts/interfaces/`` and test doubles under ``contracts/mocks/`` are not deployed on their own). Each is
+compiled fresh from its source with the project's compiler settings (``datagora.chain.artifacts``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from datagora.chain.artifacts import compile_contract
+from tests.kits.contract_kit import CONTRACTS_DIR
+
+EIP170_LIMIT = 24_576  # bytes of runtime code (EIP-170)
+HEADROOM = 1_024  # bytes kept free below the limit
+MAX_RUNTIME = EIP170_LIMIT - HEADROOM  # 23,552 bytes
+
+DEPLOYABLES = sorted(CONTRACTS_DIR.glob("*.vy"))
+
+
+def runtime_size(path: Path) -> int:
+    """Bytes of runtime code of a fresh compile of ``path``."""
+    return len(bytes.fromhex(compile_contract(path)["deployedBytecode"].removeprefix("0x")))
+
+
+def test_every_deployable_is_listed() -> None:
+    names = {path.stem for path in DEPLOYABLES}
+    assert {"Registry", "Catalog", "Market", "UseRights", "Reputation", "DemoToken"} <= names
+    assert not (CONTRACTS_DIR / "mocks" / "Market.vy").exists()
+
+
+@pytest.mark.parametrize("path", DEPLOYABLES, ids=[path.stem for path in DEPLOYABLES])
+def test_runtime_bytecode_keeps_a_kib_under_eip170(path: Path) -> None:
+    size = runtime_size(path)
+    assert 0 < size <= MAX_RUNTIME, f"{path.name}: {size:,} bytes of runtime code, limit {MAX_RUNTIME:,}"
+
+
+def test_the_check_would_catch_an_oversized_contract(tmp_path: Path) -> None:
+    """A contract padded past the limit is measured above it: the size check is not vacuous."""
+    source = "# pragma version ~=0.4.3\n" + "".join(
+        f"@external\n@view\ndef f{i}(x: uint256) -> uint256:\n    return x * {i + 2} + {i * 7919} - x // {i + 3}\n\n"
+        for i in range(400)
+    )
+    path = tmp_path / "Huge.vy"
+    path.write_text(source)
+    assert runtime_size(path) > MAX_RUNTIME

@@ -1,0 +1,73 @@
+"""The house's import rules (docs/architecture.md): imports flow one way, entry points → scenarios → services →
+adapters → domain; web3 only in chain/, FastAPI and Starlette only in api/ (and web/), Rich only in cli/."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from tests import REPO_ROOT
+
+PACKAGE = REPO_ROOT / "src" / "datagora"
+
+LAYER = {
+    "cli": 4,
+    "api": 4,
+    "web": 4,
+    "scenarios": 3,
+    "services": 2,
+    "chain": 1,
+    "crypto": 1,
+    "storage": 1,
+    "index": 1,
+    "query": 1,
+    "fingerprint": 1,
+    "compute": 1,
+    "mpc": 1,
+    "infra": 1,
+    "domain": 0,
+    "home": 0,
+    "fsutil": 0,
+}
+ONLY_IN = {"web3": {"chain"}, "fastapi": {"api", "web"}, "starlette": {"api", "web"}, "rich": {"cli"}}
+
+
+def _modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if "migrations" not in p.parts)
+
+
+def _imports(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+def _part(path: Path) -> str:
+    rel = path.relative_to(PACKAGE)
+    return rel.parts[0] if len(rel.parts) > 1 else rel.stem
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_flow_one_way(path: Path) -> None:
+    here = _part(path)
+    for name in _imports(path):
+        top = name.split(".")[0]
+        if top in ONLY_IN:
+            assert here in ONLY_IN[top], f"{path.name} ({here}/) imports {name}: only {sorted(ONLY_IN[top])} may"
+        if top == "datagora" and name.count(".") >= 1:
+            target = name.split(".")[1]
+            if here in LAYER and target in LAYER and here != target:
+                assert LAYER[target] < LAYER[here] or LAYER[here] == LAYER[target] in (1, 4), (
+                    f"{path.relative_to(PACKAGE)} ({here}/) imports {name}: imports flow downward only"
+                )
+
+
+def test_every_package_has_a_layer() -> None:
+    parts = {_part(p) for p in _modules()} - {"__init__", "__main__"}
+    assert parts <= set(LAYER), f"no layer for {sorted(parts - set(LAYER))}"
