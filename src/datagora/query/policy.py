@@ -387,7 +387,7 @@ class UsagePolicy:
     exact_answers: bool = False
     epsilon_per_query: float = DEFAULT_EPSILON_PER_QUERY
     privacy_budget: float = DEFAULT_PRIVACY_BUDGET
-    value_ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    value_ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         for attr in ("uid", "assigner", "target"):
