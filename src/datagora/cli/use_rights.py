@@ -289,6 +289,10 @@ def policy_budget(
     table.add_column("epsilon", justify="right")
     table.add_row("per answer", f"{doc['epsilon_per_query']:g}")
     table.add_row("budget (all orders)", f"{doc['epsilon_budget']:g}")
-    table.add_row("spent", f"{doc['epsilon_spent']:g}  ({doc['answers']} answers)")
-    table.add_row("left", f"{doc['epsilon_left']:g}  ({doc['answers_left']} answers)")
+    table.add_row("spent", f"{doc['epsilon_spent']:g}  ({_answers(doc['answers'])})")
+    table.add_row("left", f"{doc['epsilon_left']:g}  ({_answers(doc['answers_left'])})")
     console.print(table)
+
+
+def _answers(n: int) -> str:
+    return f"{n} answer{'' if n == 1 else 's'}"
