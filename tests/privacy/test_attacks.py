@@ -27,6 +27,7 @@ import pytest
 
 from datagora.domain.errors import AccessDenied
 from datagora.query import QueryRunner, UsagePolicy, privacy
+from datagora.services import use_rights
 from tests.privacy.kit import Listed, diabetes_rows, list_diabetes, publish_diabetes, runs_needed, spec
 from tests.world import World
 
@@ -35,6 +36,8 @@ LE = {"select": [SUM], "where": [["bmi", "<=", 29.9]]}  # 343 rows
 LT = {"select": [SUM], "where": [["bmi", "<", 29.9]]}  # 342 rows: the difference is one person's value
 PER_SEX = {"select": ["sex", SUM], "group_by": ["sex"], "order_by": ["sex"]}
 PER_SEX_BUT_ONE = {**PER_SEX, "where": [["bmi", "!=", 33.5]]}  # bmi 33.5: one person, of sex 2
+pytestmark = pytest.mark.parametrize("world_base", ["embedded"], indirect=True)  # the chain does not matter here
+
 P_DIFFERENCE = math.exp(-1) * 1.5
 """P(|L1 - L2| >= b) for independent Laplace L1, L2 of scale b: the chance a difference of two noisy answers is
 off by at least the stated scale."""
@@ -66,6 +69,9 @@ def test_differencing_recovers_a_value_from_exact_answers_only(world: World, tmp
     assert le.privacy == lt.privacy and le.privacy["epsilon"] == 1.0 and le.privacy["delta"] == 0.0  # type: ignore[index]
     recovered = only(le.rows) - only(lt.rows)
     assert recovered != 167 and isinstance(recovered, float)
+    stated = dict(le.privacy or {})  # the stated noise is inside the hash on chain: altered, the check fails
+    for altered in ({**stated, "epsilon": 10.0}, {**stated, "noise": {}}, None):
+        assert not use_rights.verify_answer(world.contracts, order, 0, replace(le, privacy=altered))
 
     # the budget (3) covers one more answer; the query after it is refused before anything is paid, and a new
     # order of the same buyer organisation does not renew it
@@ -90,8 +96,6 @@ def test_differencing_recovers_a_value_from_exact_answers_only(world: World, tmp
 
 
 def world_budget(listed: Listed, order_id: int) -> Any:
-    from datagora.services import use_rights
-
     return use_rights.privacy_budget(listed.world.contracts, listed.world.seller, order_id)
 
 
