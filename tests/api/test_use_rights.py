@@ -186,6 +186,12 @@ def test_use_right_listing_with_a_custom_policy_and_refusals(net: Net, tmp_path:
     rows = buyer.ask_query(order_id, {"select": ["id", "age"], "order_by": ["id"]}, base_url("seller"))
     assert rows["verified"] and [r[0] for r in rows["result"]["rows"]] == [0, 1, 2]
     assert rows["result"]["truncated"] is True  # the policy's row cap
+    assert rows["result"]["privacy"] is None  # exact answers: the owner opted out, nothing is spent
+    exact = net.client("seller", as_="buyer").privacy_budget(order_id)
+    assert exact["exact_answers"] is True and (exact["answers"], exact["epsilon_budget"]) == (0, 0.0)
+    with pytest.raises(RemoteError) as outsider:
+        net.client("seller", as_="outsider").privacy_budget(order_id)
+    assert outsider.value.status == 403 and "only the buyer or the seller" in outsider.value.detail
     with pytest.raises(RemoteError) as prohibited:
         buyer.ask_query(order_id, {"select": ["id", "income"]}, base_url("seller"))
     assert prohibited.value.status == 403 and prohibited.value.detail.endswith("policy: column 'income' not permitted")

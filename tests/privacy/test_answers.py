@@ -41,7 +41,7 @@ def runner(diabetes: Path) -> Any:
 
 
 def test_privacy_terms_are_odrl_constraints_and_round_trip() -> None:
-    terms = policy(epsilon_per_query=0.5, privacy_budget=4)
+    terms = policy(epsilon_per_query=0.5, privacy_budget=4, value_ranges={**RANGES, "s5": (0.1, 6.2)})
     [permission] = terms.to_jsonld()["permission"]
     constraints = {c["leftOperand"]: c for c in permission["constraint"]}
     assert constraints["datagora:answerForm"]["rightOperand"] == {"@id": "datagora:differentialPrivacy"}
@@ -53,7 +53,11 @@ def test_privacy_terms_are_odrl_constraints_and_round_trip() -> None:
         0.5,
     )
     assert constraints["datagora:privacyBudget"]["rightOperand"] == 4.0
-    assert constraints["datagora:valueRange"]["rightOperand"] == ["bmi [18, 43]", "progression [25, 350]"]
+    assert constraints["datagora:valueRange"]["rightOperand"] == [
+        "bmi [18, 43]",
+        "progression [25, 350]",
+        "s5 [0.1, 6.2]",
+    ]
     back = UsagePolicy.from_jsonld(terms.to_jsonld())
     assert back == terms and back.policy_hash() == terms.policy_hash()
     assert back.value_range("BMI") == (18.0, 43.0) and back.value_range("age") is None
@@ -67,6 +71,7 @@ def test_privacy_terms_are_odrl_constraints_and_round_trip() -> None:
     } in (permission["constraint"])
     assert not any(c["leftOperand"] == "datagora:epsilonPerQuery" for c in permission["constraint"])
     assert UsagePolicy.from_jsonld(exact.to_jsonld()) == exact
+    assert policy(exact_answers=True, privacy_budget=3) == exact  # privacy terms mean nothing for exact answers
     assert exact.policy_hash() != policy(value_ranges={}).policy_hash()  # the answer form is committed on chain
 
 

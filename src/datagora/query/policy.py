@@ -250,7 +250,13 @@ def _check_ranges(ranges: Mapping[str, object], what: str) -> dict[str, tuple[fl
 
 
 def _format_range(column: str, bounds: tuple[float, float]) -> str:
-    return f"{column} [{bounds[0]:.17g}, {bounds[1]:.17g}]"
+    return f"{column} [{_shortest(bounds[0])}, {_shortest(bounds[1])}]"
+
+
+def _shortest(number: float) -> str:
+    """The shortest text that reads back as ``number`` (``18`` for 18.0, ``0.1`` for 0.1)."""
+    text = repr(float(number))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _str_list_operand(value: object, what: str) -> frozenset[str]:
@@ -370,6 +376,7 @@ class UsagePolicy:
     - ``epsilon_per_query``: epsilon each answer spends (> 0, at most 100); ``privacy_budget``: epsilon one buyer
       organisation may spend on the dataset across all its orders (at least ``epsilon_per_query``).
     - ``value_ranges``: column → ``(low, high)``: sums and averages clamp the column to it.
+    With ``exact_answers`` the three privacy terms are ignored (reset to their defaults and no ranges).
 
     Raises :class:`ValidationError` on out-of-range or ill-typed fields.
     """
@@ -425,6 +432,10 @@ class UsagePolicy:
         if not isinstance(self.value_ranges, Mapping):
             raise _fail("value_ranges must map column names to (low, high)")
         object.__setattr__(self, "value_ranges", MappingProxyType(_check_ranges(self.value_ranges, "value_ranges")))
+        if self.exact_answers:  # privacy terms mean nothing for exact answers: one canonical form
+            object.__setattr__(self, "epsilon_per_query", DEFAULT_EPSILON_PER_QUERY)
+            object.__setattr__(self, "privacy_budget", DEFAULT_PRIVACY_BUDGET)
+            object.__setattr__(self, "value_ranges", MappingProxyType({}))
         if not self.exact_answers and self.raw_rows:
             raise _fail("raw rows cannot be answered with differential privacy: prohibit them or opt out")
 
