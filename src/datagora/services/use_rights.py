@@ -124,9 +124,9 @@ def list_use_right(
     :func:`default_policy`) is kept in the owner's node (records ``policies/<listing id>``, read back with
     :func:`policy_of`) and its keccak256 goes on chain. The policy carries the query count as an ``odrl:count``
     constraint (``count lteq max_queries``): a policy without one gets it, a policy with another count is refused.
-    A differentially private policy that declares no value ranges gets, for every numeric column, the column's
-    smallest and largest value rounded outward to two significant digits (:func:`rounded_ranges`): the owner
-    should declare them instead where even that rough extent is sensitive.
+    A differentially private policy that declares no value ranges gets, for every numeric column it permits, the
+    column's smallest and largest value rounded outward to two significant digits (:func:`rounded_ranges`): the
+    owner should declare them instead where even that rough extent is sensitive.
     Returns the listing id. Raises ``ValidationError`` (price, query count, window, a non-tabular dataset, a policy
     count other than ``max_queries``), ``AccessDenied``, ``TransactionReverted``."""
     if price_per_query <= 0:
@@ -151,7 +151,8 @@ def list_use_right(
         raise ValidationError(f"dataset {token_id} is not a table: use-rights per query need CSV or Parquet data")
     if policy.differential_privacy and not policy.value_ranges:
         with _own_runner(seller, record) as runner:
-            policy = replace(policy, value_ranges=rounded_ranges(runner.numeric_extents()))
+            extents = {c: e for c, e in runner.numeric_extents().items() if policy.permits_column(c)}
+            policy = replace(policy, value_ranges=rounded_ranges(extents))
     listing_id, tx = contracts.use_rights.list_use_right(
         seller.account,
         token_id,
