@@ -188,7 +188,7 @@ def test_use_right_listing_with_a_custom_policy_and_refusals(net: Net, tmp_path:
     assert rows["result"]["truncated"] is True  # the policy's row cap
     assert rows["result"]["privacy"] is None  # exact answers: the owner opted out, nothing is spent
     exact = net.client("seller", as_="buyer").privacy_budget(order_id)
-    assert exact["exact_answers"] is True and (exact["answers"], exact["epsilon_budget"]) == (0, 0.0)
+    assert exact["exact_answers"] is True and (exact["answers"], exact["epsilon_budget"]) == (0, 0.0)  # none spent
     with pytest.raises(RemoteError) as outsider:
         net.client("seller", as_="outsider").privacy_budget(order_id)
     assert outsider.value.status == 403 and "only the buyer or the seller" in outsider.value.detail

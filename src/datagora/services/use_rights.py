@@ -31,7 +31,7 @@ from datagora.chain.contracts import Contracts
 from datagora.crypto.eip712 import recover_typed_data, sign_typed_data
 from datagora.crypto.envelope import decrypt_stream
 from datagora.domain.errors import AccessDenied, CryptoError, NotFoundError, ValidationError
-from datagora.domain.models import ETHER, Order, OrderState, SaleKind, TxResult
+from datagora.domain.models import ETHER, Dataset, Order, OrderState, SaleKind, TxResult
 from datagora.query import QueryResult, QueryRunner, QuerySpec, UsagePolicy
 from datagora.services.market import DAY, approve_payment, order_context
 from datagora.services.market import buy as market_buy
@@ -267,7 +267,7 @@ def answer_query(contracts: Contracts, seller: Participant, request: QueryReques
     with _own_runner(seller, record) as runner:
         runner.check(request.spec, policy)
         if policy.differential_privacy:
-            _spend(contracts, seller, listing.token_id, order.buyer, policy, grouped=bool(request.spec.group_by))
+            _spend(contracts, seller, dataset, order.buyer, policy, grouped=bool(request.spec.group_by))
         result = runner.run(request.spec, policy)
     tx = contracts.use_rights.record_query(
         seller.account, order.id, request.spec.query_hash(), result.result_hash(), request.signature
@@ -319,25 +319,30 @@ def buyer_key(contracts: Contracts, buyer: str) -> str:
     return f"organisation:{org_id}" if org_id else f"account:{buyer.lower()}"
 
 
+def _dataset_key(dataset: Dataset) -> str:
+    """The ledger's key of a dataset: its content hash (SHA-256, hex), the same whichever listing sells it."""
+    return dataset.content_hash.hex()
+
+
 def _ledger(seller: Participant) -> PrivacyLedger:
     return PrivacyLedger(seller.paths.privacy_ledger)
 
 
 def _spend(
-    contracts: Contracts, seller: Participant, token_id: int, buyer: str, policy: UsagePolicy, *, grouped: bool
+    contracts: Contracts, seller: Participant, dataset: Dataset, buyer: str, policy: UsagePolicy, *, grouped: bool
 ) -> BudgetUse:
     from datagora.query.privacy import GROUP_DELTA
 
     key = buyer_key(contracts, buyer)
     try:
         return _ledger(seller).spend(
-            str(token_id), key, policy.epsilon_per_query, GROUP_DELTA if grouped else 0.0, policy.privacy_budget
+            _dataset_key(dataset), key, policy.epsilon_per_query, GROUP_DELTA if grouped else 0.0, policy.privacy_budget
         )
     except BudgetExceeded as exc:
         raise AccessDenied(
             f"privacy budget: this answer would spend epsilon {policy.epsilon_per_query:g}, but {key} has spent "
-            f"{exc.spent.epsilon:g} of its {policy.privacy_budget:g} on dataset {token_id} (the budget covers all "
-            "orders and does not renew)"
+            f"{exc.spent.epsilon:g} of its {policy.privacy_budget:g} on dataset {dataset.token_id} (the budget "
+            "covers all orders and does not renew)"
         ) from None
 
 
@@ -346,7 +351,8 @@ class PrivacyBudget:
     """A buyer's privacy budget on a dataset as the owner's node keeps it. ``exact_answers``: the listing answers
     without noise (then the epsilon figures are 0 and nothing is spent); ``buyer``: ``organisation:<id>`` or
     ``account:<address>``; ``epsilon_budget`` and ``epsilon_per_query`` from the listing's policy;
-    ``epsilon_spent`` / ``delta_spent`` / ``answers`` over all orders of that buyer on dataset ``token_id``."""
+    ``epsilon_spent`` / ``delta_spent`` / ``answers`` over all orders of that buyer on dataset ``token_id`` (the
+    ledger keys a dataset by its content hash, so every listing of it shares one budget)."""
 
     order_id: int
     listing_id: int
@@ -374,14 +380,14 @@ class PrivacyBudget:
 def privacy_budget(contracts: Contracts, seller: Participant, order_id: int) -> PrivacyBudget:
     """The privacy budget of ``order_id``'s buyer on its dataset, read from this (the seller's) node. Raises
     ``AccessDenied`` when this node did not sell the order, ``ValidationError`` when it is not a use-right."""
-    order, listing, _ = order_context(contracts, order_id)
+    order, listing, dataset = order_context(contracts, order_id)
     if not order.is_use_right:
         raise ValidationError(f"order {order_id} is not a use-right order")
     if listing.seller.lower() != seller.address.lower():
         raise AccessDenied(f"order {order_id} is not a use-right sold by {seller.address}")
     policy = policy_of(seller, listing.id)
     key = buyer_key(contracts, order.buyer)
-    spent = _ledger(seller).spent(str(listing.token_id), key)
+    spent = _ledger(seller).spent(_dataset_key(dataset), key)
     exact = policy.exact_answers
     return PrivacyBudget(
         order_id=order_id,
