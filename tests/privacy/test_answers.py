@@ -157,6 +157,7 @@ def test_an_answer_states_its_noise_and_the_hash_binds_it(runner: QueryRunner) -
     assert set(result.to_dict()) == {"columns", "rows", "truncated", "privacy"}  # no count of withheld groups
     stated = result.privacy
     assert stated is not None and (stated["mechanism"], stated["epsilon"], stated["delta"]) == ("laplace", 1.0, 1e-6)
+    assert (stated["group_threshold"], stated["group_count_scale"]) == (privacy.group_threshold(3.0, 5), 3.0)
     # three measurements share epsilon 1: the groups' count, the bmi sum and the bmi count
     assert stated["noise"]["count(*)"] == {
         "mechanism": "discrete laplace",

@@ -449,8 +449,8 @@ class QueryResultOut(Out):
     truncated: bool = Field(description="The policy's row cap cut rows.")
     privacy: dict[str, Any] | None = Field(
         description="For a differentially private answer: mechanism, epsilon, delta, group_threshold (the noisy "
-        "count a group needs to be shown) and, per aggregate column, its mechanism, epsilon, noise scale and value "
-        "range; null for an exact answer. Part of the hashed result."
+        "count a group needs to be shown), group_count_scale (that count's noise scale) and, per aggregate column, "
+        "its mechanism, epsilon, noise scale and value range; null for an exact answer. Part of the hashed result."
     )
 
 

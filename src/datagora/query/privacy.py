@@ -182,8 +182,9 @@ def aggregate_value(aggregate: Aggregate, plan: Plan, noisy: dict[Measurement, f
 
 def describe(plan: Plan, spec: QuerySpec) -> dict[str, Any]:
     """What an answer states about its noise (hashed with the result): the mechanism, the answer's epsilon and
-    delta, the group threshold, and per aggregate output column its mechanism, epsilon and noise scale (an
-    average: its sum's scale, and ``count_scale``) and the value range it was clamped to."""
+    delta, the group threshold and the noise scale of the count it is compared with, and per aggregate output
+    column its mechanism, epsilon and noise scale (an average: its sum's scale, and ``count_scale``) and the value
+    range it was clamped to."""
     noise: dict[str, Any] = {}
     for aggregate in spec.aggregates:
         if aggregate.function == "avg":
@@ -219,6 +220,7 @@ def describe(plan: Plan, spec: QuerySpec) -> dict[str, Any]:
         "epsilon": plan.epsilon,
         "delta": plan.delta,
         "group_threshold": plan.threshold,
+        "group_count_scale": None if plan.threshold is None else plan.scales[("count", None)],
         "noise": noise,
     }
 
