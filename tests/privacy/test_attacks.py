@@ -2,8 +2,9 @@
 owner's node as signed queries recorded on chain: differencing, isolation by bisection, and grouping (with and
 without one person; overlapping groups of exactly k rows).
 
-With exact answers (the owner's explicit opt-out) differencing and grouping still recover single people's exact
-values, and the isolation oracle (a count of withheld groups) is gone. With the default, differentially private
+With exact answers (the owner's explicit opt-out) the oracle the isolation attack used (a count of withheld
+groups) is gone, but differencing, grouping and a bisection by differencing still recover single people's exact
+values: exact answers are only for tables that hold nothing about people. With the default, differentially private
 answers, the value the attacker recovers is off by at least the noise scale the answers state in most runs (a
 binomial test whose run count makes a false failure less likely than one in a million; OpenDP's noise comes from
 the operating system's random source and cannot be seeded), and the privacy budget refuses the query that would
@@ -110,10 +111,10 @@ def released(plan: privacy.Plan, doc: dict[str, Any], *exact: Any) -> float:
 
 def isolating_filter(path: Path) -> tuple[list[list[Any]], float]:
     """Conditions that match exactly one person of the table (their age, sex, bmi and blood pressure, as an
-    attacker who knows them would write) and that person's value."""
+    attacker who knows them would write; the bmi alone is unique) and that person's value."""
     rows = diabetes_rows(path)
-    keys = Counter((r["age"], r["sex"], r["bmi"], r["bp"]) for r in rows)
-    person = next(r for r in rows if keys[(r["age"], r["sex"], r["bmi"], r["bp"])] == 1 and r["progression"] > 100)
+    bmis = Counter(r["bmi"] for r in rows)
+    person = next(r for r in rows if bmis[r["bmi"]] == 1 and r["progression"] > 100)  # bmi alone tells them apart
     conditions = [["age", "=", int(person["age"])], ["sex", "=", int(person["sex"])]]
     conditions += [["bmi", "=", person["bmi"]], ["bp", "=", person["bp"]]]
     return conditions, person["progression"]
@@ -157,6 +158,26 @@ def test_isolation_has_no_oracle_and_bisection_on_noisy_counts_misses(world: Wor
     assert ungrouped["privacy"]["noise"]["count(*)"]["scale"] == 1.0 and len(ungrouped["rows"]) == 1
     assert grouped["rows"] == []  # a one-row group is shown with probability at most delta
     assert grouped["privacy"]["delta"] == privacy.GROUP_DELTA and grouped["privacy"]["group_threshold"] > 5
+
+    # with exact answers, bisection still works by differencing: the count of values at most m with and without
+    # the one person (their bmi is unique) tells whether theirs is; counting the larger side (above m when few
+    # values are at most m) keeps every count over the policy's k
+    unique_bmi = next(c[2] for c in conditions if c[0] == "bmi")
+    with QueryRunner(exact.path) as runner:
+
+        def person_counted(side: list[Any]) -> bool:
+            counts = [
+                only(runner.run(spec({"select": [{"aggregate": "count"}], "where": where}), exact.policy).rows)
+                for where in ([side], [side, ["bmi", "!=", unique_bmi]])
+            ]
+            return bool(counts[0] - counts[1])
+
+        def exact_at_most(_: int, middle: int) -> bool:
+            if middle >= 100:
+                return person_counted(["progression", "<=", middle])
+            return not person_counted(["progression", ">", middle])
+
+        assert bisect(exact_at_most) == value
 
     # statistically: nine noisy counts, each answered by the owner's runner
     with QueryRunner(private.path) as runner:
