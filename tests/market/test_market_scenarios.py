@@ -8,6 +8,7 @@ chain to that point and opens a fresh relay and attestation store, then plays it
 from __future__ import annotations
 
 import csv
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -348,8 +349,10 @@ def test_use_right_per_query(stage: MarketStage) -> None:
     with stage.files["breast_cancer"].open() as fh:
         diagnoses = [row["diagnosis"] for row in csv.DictReader(fh)]
     counted = result.step("answer query 1").action
-    for diagnosis in set(diagnoses):
-        assert f"diagnosis={diagnosis}, patients={diagnoses.count(diagnosis)}" in counted
+    assert "differentially private, epsilon 1" in counted
+    for diagnosis in set(diagnoses):  # noisy counts: discrete Laplace of scale 1, off by 20 with odds e**-20
+        noisy = int(re.search(rf"diagnosis={diagnosis}, patients=(-?\d+)", counted)[1])  # type: ignore[index]
+        assert abs(noisy - diagnoses.count(diagnosis)) <= 20
     assert "policy: raw rows not permitted" in result.step("refuse query").action
     assert _settled(_tx(result, "expire")) == {
         "order_id": order_id,

@@ -60,6 +60,7 @@ from datagora.api.schemas import (
     OrganisationTxOut,
     Out,
     PolicyOut,
+    PrivacyBudgetOut,
     PublishedOut,
     QueryAnswerOut,
     ReceivedOut,
@@ -433,10 +434,14 @@ class NodeClient:
         usage_window: int | None = None,
         policy: dict[str, Any] | None = None,
         payment_token: str | None = None,
+        exact_answers: bool = False,
     ) -> UseRightCreated:
         """``POST /offers/use-right``: sell use-rights per query on ``token_id`` under the ODRL ``policy``
-        (JSON-LD; default: the node's, aggregates only with groups of at least 5 rows)."""
+        (JSON-LD; default: the node's, aggregates only with groups of at least 5 rows, differentially private
+        unless ``exact_answers``)."""
         body: dict[str, Any] = {"token_id": token_id, "price_per_query_wei": price_per_query_wei}
+        if exact_answers:
+            body["exact_answers"] = True
         optional = {
             "max_queries": max_queries,
             "usage_window": usage_window,
@@ -449,6 +454,11 @@ class NodeClient:
     def use_right_policy(self, listing_id: int) -> PolicyOut:
         """``GET /offers/{id}/policy`` on the seller's node: the ODRL policy and whether it is the one on chain."""
         return self.call(PolicyOut, "GET", f"/offers/{listing_id}/policy")
+
+    def privacy_budget(self, order_id: int) -> PrivacyBudgetOut:
+        """``GET /orders/{id}/privacy-budget`` on the seller's node, as the order's buyer or seller: the buyer
+        organisation's differential-privacy budget on the dataset, spent across all its orders."""
+        return self.call(PrivacyBudgetOut, "GET", f"/orders/{order_id}/privacy-budget")
 
     def run_query(self, request: QueryRequest) -> QueryAnswerOut:
         """``POST /orders/{id}/queries`` on the seller's node, as the order's buyer: the signed ``request``
