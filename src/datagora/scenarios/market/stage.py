@@ -348,10 +348,21 @@ class MarketStage:
         return self.outcome_of(tx)
 
     def withdraw(self, label: str, token: str = ETHER) -> int:
+        """``label`` withdraws what the sale contracts owe it in ``token``: one step per contract that owes (one
+        pull-payment transaction each), named after the contract unless it is the Market, so a step's gas is
+        one withdrawal, comparable from run to run whichever contracts owe."""
         got, txs = market.withdraw_all(self.c, self.p(label), token)
         symbol = self.symbol(token)
         self.withdrawn[(label, token)] = self.withdrawn.get((label, token), 0) + got
-        self.step(label, f"withdraw ({label}, {symbol})", f"withdrew {amount(got, symbol)} the market owed it", *txs)
+        for tx in txs:
+            withdrawn = tx.event("Withdrawn")
+            where = "" if withdrawn.contract == "Market" else f", {withdrawn.contract}"
+            self.step(
+                label,
+                f"withdraw ({label}, {symbol}{where})",
+                f"withdrew {amount(int(withdrawn.args['amount']), symbol)} the {withdrawn.contract} owed it",
+                tx,
+            )
         return got
 
     def check_platform_copy(self, buyer: str, ruling: disputes.Resolution, token_id: int) -> None:
