@@ -14,14 +14,13 @@ from typing import Any
 
 from eth_account import Account
 
-from datagora.chain.bindings.tokens import TokensBinding
 from datagora.chain.client import Chain
 from datagora.chain.contracts import Contracts
 from datagora.crypto.hashing import keccak256, sha256_file
 from datagora.domain.errors import AccessDenied, TransactionReverted, ValidationError
 from datagora.domain.models import ETHER, OrgStatus, Outcome, TxResult
 from datagora.scenarios.records import WEI, Check, ScenarioResult, Step, amount
-from datagora.services import disputes, market, platform, publishing, registry, relay
+from datagora.services import deployment, disputes, market, platform, publishing, registry, relay
 from datagora.services.attestation import NoveltyAttestor
 from datagora.services.misconduct import open_unchecked
 from datagora.services.participant import Participant
@@ -413,7 +412,7 @@ def setup(
         f"gave {len(people)} new accounts {amount(fund_wei)} each",
     )
     sup, plat = people["supervisor"], people["platform"]
-    stage.contracts = c = Contracts.deploy(chain, sup.account, plat.account)
+    stage.contracts = c = deployment.deploy(chain, sup.account, plat.account)
     stage.step("supervisor", "deploy", "deployed the contracts: " + ", ".join(c.addresses))
     params, tx = platform.set_market_parameters(c, plat, management_fee=management_fee)
     fee_bps = params.fee_bps
@@ -434,11 +433,9 @@ def setup(
     stage.step("members", "register ×6", "six organisations registered, with their encryption keys", *register)
     stage.step("supervisor", "audit ×6", "audited all six: they may now trade", *audit)
 
-    stage.token = TokensBinding.deploy_demo(chain, plat.account)
-    mints = [
-        c.tokens.mint(plat.account, stage.token, people[label].address, TOKEN_MINT)
-        for label in ("seller", "buyer", "carol", "dave")
-    ]
+    stage.token, mints = deployment.demo_token(
+        c, plat.account, [(people[label].address, TOKEN_MINT) for label in ("seller", "buyer", "carol", "dave")]
+    )
     stage.step(
         "platform",
         "mint DGD ×4",
