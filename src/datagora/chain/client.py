@@ -313,6 +313,7 @@ class RpcChain(Chain):
             request_kwargs={"timeout": timeout},
             cache_allowed_requests=True,
             cacheable_requests={RPCEndpoint("eth_chainId")},
+            request_cache_validation_threshold=None,  # no block-based check: it would ask for the chain id again
         )
         w3 = Web3(provider)
         super().__init__(w3, **kwargs)
