@@ -118,10 +118,11 @@ class Balances:
 
 
 def _withdrawn(result: ScenarioResult, label: str, symbol: str = "ETH") -> int:
-    """What ``label`` withdrew in the scenario's step ``withdraw (label, symbol)`` (one transaction per sale
-    contract that owed it); their events name it."""
-    txs = result.step(f"withdraw ({label}, {symbol})").txs
-    return sum(int(tx.event("Withdrawn").args["amount"]) for tx in txs)
+    """What ``label`` withdrew in the scenario's steps ``withdraw (label, symbol)`` (from the Market) and
+    ``withdraw (label, symbol, UseRights)`` (one transaction each); their events name it."""
+    steps = [s for s in result.steps if s.name.startswith(f"withdraw ({label}, {symbol}")]
+    assert all(len(s.txs) == 1 for s in steps)
+    return sum(int(tx.event("Withdrawn").args["amount"]) for s in steps for tx in s.txs)
 
 
 def _withdraw_exactly(stage: MarketStage, label: str, expected: int, token: str = ETHER) -> TxResult:

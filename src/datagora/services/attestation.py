@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from eth_account.signers.local import LocalAccount
 
@@ -25,8 +25,10 @@ from datagora.crypto.hashing import keccak256
 from datagora.domain.errors import AccessDenied, CryptoError, NotFoundError, NoveltyRefused, ValidationError
 from datagora.domain.models import DatasetDescription
 from datagora.fingerprint.base import Fingerprint, get_method
-from datagora.fingerprint.index import FingerprintIndex
 from datagora.storage.data_contract import DataContractTable
+
+if TYPE_CHECKING:
+    from datagora.fingerprint.index import FingerprintIndex
 
 DEFAULT_VALIDITY = 3600
 
@@ -126,15 +128,26 @@ class NoveltyAttestor:
         self.contracts = contracts
         self.platform = platform
         self.validity = validity
-        if fingerprints is None:
-            if str(db_path) == ":memory:":
-                fingerprints = FingerprintIndex(":memory:")
-            else:
-                p = Path(db_path)
-                fingerprints = FingerprintIndex.open(p.with_name(p.stem + "-fingerprints.sqlite"))
-        self.fingerprints = fingerprints
+        self._fingerprints = fingerprints
+        where = Path(db_path)
+        self._fingerprints_path = (
+            ":memory:" if str(db_path) == ":memory:" else where.with_name(where.stem + "-fingerprints.sqlite")
+        )
         self._lock = threading.RLock()
         self.data_contract = DataContractTable(db_path)
+
+    @property
+    def fingerprints(self) -> FingerprintIndex:
+        """The registered datasets' fingerprints (``<db>-fingerprints.sqlite`` beside the data contract). Opened on
+        first use: loading it brings numpy and the fingerprint methods' libraries (tens of MiB) into a node that
+        may never be asked for an attestation."""
+        with self._lock:
+            if self._fingerprints is None:
+                from datagora.fingerprint.index import FingerprintIndex
+
+                path = self._fingerprints_path
+                self._fingerprints = FingerprintIndex(":memory:") if path == ":memory:" else FingerprintIndex.open(path)
+            return self._fingerprints
 
     @property
     def address(self) -> str:
