@@ -35,13 +35,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
 
-import opendp.prelude as dp
-
 from datagora.domain.errors import AccessDenied
 from datagora.query.policy import UsagePolicy
 from datagora.query.spec import Aggregate, QuerySpec
-
-dp.enable_features("contrib")
 
 GROUP_DELTA: Final = 1e-6
 """Delta of a grouped answer: the most likely a group holding a single row is released at all."""
@@ -50,13 +46,25 @@ Measurement = tuple[str, str | None]
 """``(function, column)``: ``("count", None)`` is ``count(*)``; functions: count, count_distinct, sum."""
 
 
+@lru_cache(maxsize=1)
+def _opendp() -> Any:
+    """OpenDP's prelude, imported on first use: it brings numpy and SciPy (tens of MiB) into a node that may never
+    answer a query (see benchmarks/hostile_bodies.py)."""
+    import opendp.prelude as dp
+
+    dp.enable_features("contrib")
+    return dp
+
+
 @lru_cache(maxsize=256)
 def _discrete_laplace(scale: float) -> Any:
+    dp = _opendp()
     return dp.m.make_laplace(dp.atom_domain(T="i64"), dp.absolute_distance(T="i64"), scale=scale)
 
 
 @lru_cache(maxsize=256)
 def _laplace(scale: float) -> Any:
+    dp = _opendp()
     return dp.m.make_laplace(dp.atom_domain(T=float, nan=False), dp.absolute_distance(T=float), scale=scale)
 
 
