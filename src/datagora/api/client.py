@@ -66,6 +66,7 @@ from datagora.api.schemas import (
     RelayedOut,
     RelayOut,
     ResolutionOut,
+    RetiredOut,
     ReuploadOut,
     SearchOut,
     UseRightCreated,
@@ -312,6 +313,10 @@ class NodeClient:
 
     def dataset(self, token_id: int) -> DatasetDetail:
         return self.call(DatasetDetail, "GET", f"/datasets/{token_id}")
+
+    def retire_dataset(self, token_id: int) -> RetiredOut:
+        """``POST /datasets/{id}/retire``: the node retires its dataset and destroys its data (operator only)."""
+        return self.call(RetiredOut, "POST", f"/datasets/{token_id}/retire")
 
     def publish(self, path: Path, *, name: str | None = None, domain: str = "general") -> PublishedOut:
         """Upload ``path`` to the node, which encrypts it into its store, obtains the platform's attestation

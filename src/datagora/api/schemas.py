@@ -200,6 +200,18 @@ class PublishedOut(Out):
     tx: TxOut
 
 
+class RetiredOut(Out):
+    """A retired dataset: the listings the node cancelled, the prepaid use-right orders whose unused credit
+    returns to their buyers when their usage window ends, how many ciphertexts and files were destroyed."""
+
+    token_id: int
+    cancelled_listings: list[int]
+    refunding_orders: list[int]
+    shredded_blobs: int
+    shredded_files: int
+    txs: list[TxOut]
+
+
 # -- attestations --------------------------------------------------------------------------------------------
 
 
