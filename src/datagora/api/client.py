@@ -68,6 +68,7 @@ from datagora.api.schemas import (
     ResolutionOut,
     RetiredOut,
     ReuploadOut,
+    SampleSearchOut,
     SearchOut,
     UseRightCreated,
     WithdrawalOut,
@@ -341,6 +342,14 @@ class NodeClient:
 
     def record_published(self, fingerprint: bytes, token_id: int) -> None:
         self.request("POST", "/attestations/published", json={"fingerprint": fingerprint.hex(), "token_id": token_id})
+
+    def sample_searches(self, account: str | None = None) -> list[SampleSearchOut]:
+        """``GET /attestations/searches`` on the platform's node (supervisor or platform operator)."""
+        params = {"account": account} if account else None
+        return [
+            SampleSearchOut.model_validate(r)
+            for r in self.request("GET", "/attestations/searches", params=params).json()
+        ]
 
     def search_by_sample(self, ciphertext: bytes) -> bytes:
         """``POST /attestations/samples`` on the platform's node: ``E_PkP(f_d)`` in, ``E_PkB(ids)`` out."""

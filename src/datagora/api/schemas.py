@@ -215,6 +215,19 @@ class RetiredOut(Out):
 # -- attestations --------------------------------------------------------------------------------------------
 
 
+class SampleSearchOut(Out):
+    """One search by sample in the platform's log: Unix seconds ``at``, the searcher, the sample's kind and
+    distinct rows (tables), the outcome and the datasets answered; ``prev`` chains the log's lines (SHA-256)."""
+
+    at: int
+    account: str
+    kind: str
+    rows: int
+    outcome: str
+    matches: list[int]
+    prev: str
+
+
 class AttestationOut(Out):
     """The platform's EIP-712 ``NoveltyAttestation`` signature and the values it covers."""
 

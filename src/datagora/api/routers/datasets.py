@@ -40,8 +40,6 @@ from datagora.services.node import Node
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
-GONE: dict[int | str, dict[str, Any]] = {410: {"description": "The dataset was retired by its owner"}}
-
 MAX_PRICE_FILTER = (2**63 - 1) * 10**9
 """Price filters are compared in gwei in a 64-bit column."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -112,7 +110,7 @@ def search_datasets(
     )
 
 
-@router.get("/{token_id}", response_model=DatasetDetail, responses=GONE)
+@router.get("/{token_id}", response_model=DatasetDetail)
 def get_dataset(token_id: IdPath, node: NodeDep, _: ReaderDep) -> DatasetDetail:
     """One dataset: its description and open listing from the index, its commitments from ``Catalog``. A
     retired dataset answers 410."""
@@ -221,7 +219,7 @@ async def publish_dataset(request: Request, node: NodeDep, settings: SettingsDep
     )
 
 
-@router.post("/{token_id}/retire", response_model=RetiredOut, responses=GONE)
+@router.post("/{token_id}/retire", response_model=RetiredOut)
 def retire_dataset(token_id: IdPath, node: NodeDep, _: OperatorDep) -> RetiredOut:
     """Retire one of this node's datasets for good: cancel its open listings, burn its token (``Retired`` on
     chain) and destroy the node's ciphertexts and data keys of it. Copies buyers received stay theirs. 409 while
