@@ -184,7 +184,8 @@ def audit_searches(
     for name in ("when", "account", "sample", "outcome", "datasets"):
         table.add_column(name, overflow="fold")
     for rec in records:
-        sample = f"table, {rec.rows:,} rows" if rec.kind == "table" else (rec.kind or "-")
+        rows = f"{rec.rows:,} row{'' if rec.rows == 1 else 's'}"
+        sample = f"table, {rows}" if rec.kind == "table" else (rec.kind or "-")
         table.add_row(
             units.when(rec.at),
             units.short(rec.account),

@@ -159,8 +159,14 @@ def dataset_retire(
 
     s = session()
     contracts = s.contracts()
-    if not yes and not typer.confirm(f"Retire dataset {token_id} and destroy its data on this node for good?"):
-        raise ValidationError(f"dataset {token_id} not retired: answer y, or pass --yes")
+    if not yes:
+        import sys
+
+        asked = sys.stdin.isatty() and typer.confirm(
+            f"Retire dataset {token_id} and destroy its data on this node for good?"
+        )
+        if not asked:
+            raise ValidationError(f"dataset {token_id} not retired: confirm it, or pass --yes")
     done = retire.retire(contracts, s.participant(), token_id)
     for listing_id in done.cancelled_listings:
         print_done(f"cancelled listing {listing_id}")
