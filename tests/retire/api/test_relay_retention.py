@@ -13,8 +13,8 @@ from datagora.domain.errors import NotFoundError
 from datagora.domain.models import Ruling
 from datagora.services import disputes, market, publishing
 from datagora.services.arbitration import ArbitrationInbox
-from tests.api.conftest import Net
-from tests.integration.market_kit import make_board, receive_and_report, relay_delivery
+from tests.kits.market_kit import make_board, receive_and_report, relay_delivery
+from tests.kits.node_fixtures import Net
 from tests.world import ETHER, World, write_table
 
 

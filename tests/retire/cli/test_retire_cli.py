@@ -1,15 +1,14 @@
 """``datagora dataset retire``, ``datagora search --sample`` and ``datagora audit searches`` on the command line,
-against the session Anvil node (the CLI world of tests/cli: datasets #1 listed, #2 sold and delivered, #3 not
-listed)."""
+against the session Anvil node (the CLI world of tests/kits/cli_fixtures.py: datasets #1 listed, #2 sold and
+delivered, #3 not listed)."""
 
-# ruff: noqa: F811  (the CLI world's fixtures are imported, then requested by name)
 from __future__ import annotations
 
 import json
 
 from datagora.services.attestation import SAMPLE_SEARCH_LOG
 from datagora.services.sample_search import SearchLog, SearchRecord
-from tests.cli.conftest import CliWorld, failed, ok, refused, w, world_base  # noqa: F401  (fixtures)
+from tests.kits.cli_fixtures import CliWorld, failed, ok, refused
 
 
 def _blobs(w: CliWorld, name: str) -> set[str]:

@@ -15,7 +15,7 @@ from datagora.index import EventIndexer, open_engine
 from datagora.index.search import SearchQuery, search
 from datagora.services import catalog, market, publishing, retire, use_rights
 from datagora.services.audit import audit_trail
-from tests.api.conftest import EMBEDDED, Net
+from tests.kits.node_fixtures import EMBEDDED, Net
 from tests.world import ETHER, World, write_table
 
 pytestmark = EMBEDDED

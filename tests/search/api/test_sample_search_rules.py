@@ -26,7 +26,7 @@ from datagora.services.sample_search import (
     check_sample,
     distinct_rows,
 )
-from tests.api.conftest import EMBEDDED, Net
+from tests.kits.node_fixtures import EMBEDDED, Net
 from tests.world import World
 
 pytestmark = EMBEDDED
