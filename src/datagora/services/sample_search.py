@@ -111,9 +111,7 @@ class SearchLog:
         self.path = path
         self._lock = threading.Lock()
         self._memory: list[str] = []
-        self._last = ""
-        for line in self._lines():
-            self._last = _digest(line)
+        self._last: str | None = None  # SHA-256 of the last line, read at the first append
 
     def _lines(self) -> list[str]:
         if self.path is None:
@@ -126,6 +124,9 @@ class SearchLog:
     def append(self, record: SearchRecord) -> SearchRecord:
         """Write ``record`` (its ``prev`` set to the last line's SHA-256); returns it as written."""
         with self._lock:
+            if self._last is None:
+                lines = self._lines()
+                self._last = _digest(lines[-1]) if lines else ""
             written = SearchRecord(**{**asdict(record), "prev": self._last})
             line = json.dumps(asdict(written), sort_keys=True, separators=(",", ":"))
             if self.path is None:
@@ -168,11 +169,17 @@ class SampleSearchGuard:
         self.log = log
         self.clock = clock
         self._lock = threading.Lock()
-        self._recent: dict[str, deque[float]] = {}
-        horizon = clock() - rules.window
-        for record in log.records():
-            if record.at > horizon and record.outcome != "rate limited":
-                self._recent.setdefault(record.account.lower(), deque()).append(record.at)
+        self._recent: dict[str, deque[float]] | None = None  # read from the log at the first search
+
+    def _load(self) -> dict[str, deque[float]]:
+        if self._recent is None:
+            recent: dict[str, deque[float]] = {}
+            horizon = self.clock() - self.rules.window
+            for record in self.log.records():
+                if record.at > horizon and record.outcome != "rate limited":
+                    recent.setdefault(record.account.lower(), deque()).append(record.at)
+            self._recent = recent
+        return self._recent
 
     def admit(self, account: str) -> None:
         """Count one search by ``account``; ``RateLimited`` (logged) when it made ``per_window`` already in the
@@ -181,7 +188,7 @@ class SampleSearchGuard:
             return
         now = self.clock()
         with self._lock:
-            recent = self._recent.setdefault(account.lower(), deque())
+            recent = self._load().setdefault(account.lower(), deque())
             while recent and recent[0] <= now - self.rules.window:
                 recent.popleft()
             if len(recent) >= self.rules.per_window:
