@@ -15,7 +15,7 @@ from datagora.index import EventIndexer, open_engine
 from datagora.index.search import SearchQuery, search
 from datagora.services import catalog, market, publishing, retire, use_rights
 from datagora.services.audit import audit_trail
-from tests.kits.node_fixtures import EMBEDDED, Net
+from tests.kits.node_fixtures import EMBEDDED, Net, base_url
 from tests.world import ETHER, World, write_table
 
 pytestmark = EMBEDDED
@@ -124,6 +124,9 @@ def test_routes_about_a_retired_dataset_answer_410(net: Net, tmp_path: Path) -> 
     token_id, prepared = _publish(world, write_table(tmp_path / "survey.csv"))
     seller = net.client("seller")
     assert seller.dataset(token_id).token_id == token_id
+    listing_id = seller.list_use_right(token_id, 10**16)["offer"]["listing_id"]
+    buyer = net.client("buyer")
+    order_id = buyer.buy(listing_id, queries=2)["order"]["order_id"]
     with pytest.raises(RemoteError) as stranger:
         net.client("seller", as_="buyer").retire_dataset(token_id)
     assert stranger.value.status == 403
@@ -137,6 +140,8 @@ def test_routes_about_a_retired_dataset_answer_410(net: Net, tmp_path: Path) -> 
         lambda: seller.dataset(token_id),
         lambda: seller.retire_dataset(token_id),
         lambda: seller.list_offer(token_id, ETHER),
+        lambda: seller.list_use_right(token_id, 10**16),
+        lambda: buyer.ask_query(order_id, {"select": [{"aggregate": "count", "as": "n"}]}, base_url("seller")),
     ):
         with pytest.raises(RemoteError) as gone:
             call()
@@ -148,3 +153,5 @@ def test_routes_about_a_retired_dataset_answer_410(net: Net, tmp_path: Path) -> 
     assert raw.status_code == 410 and raw.headers["content-type"] == "application/problem+json"
     assert raw.json()["token_id"] == token_id and raw.json()["title"] == "Gone"
     assert seller.search(q="survey").hits == []
+    assert done.cancelled_listings == [listing_id] and done.refunding_orders == [order_id]
+    assert buyer.order(order_id).queries_left == 2  # the prepaid order is still readable, to be expired later
