@@ -85,6 +85,22 @@ async def background_sync(nodes: Sequence[Node], interval: float) -> AsyncIterat
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+async def _sweep(app: FastAPI) -> None:
+    """Delete what the platform no longer needs to keep: relayed ciphertexts and dispute evidence of orders
+    settled more than the dispute window ago."""
+    for keeper in (app.state.board, app.state.inbox):
+        try:
+            await run_in_threadpool(keeper.sweep)
+        except Exception:  # keep serving; the next sweep tries again
+            log.exception("retention sweep failed")
+
+
+async def _sweep_forever(app: FastAPI, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        await _sweep(app)
+
+
 def create_app(
     node: Node,
     *,
@@ -102,8 +118,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sweeper = None
+        if app.state.board is not None:  # the platform's node: a retention sweep at start and periodically
+            await _sweep(app)
+            if settings.relay_sweep_interval > 0:
+                sweeper = asyncio.create_task(_sweep_forever(app, settings.relay_sweep_interval))
         async with background_sync([node], settings.index_interval if sync_in_background else 0):
             yield
+        if sweeper is not None:
+            sweeper.cancel()
+            await asyncio.gather(sweeper, return_exceptions=True)
         app.state.peers.close()
 
     app = FastAPI(

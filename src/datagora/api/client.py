@@ -67,7 +67,9 @@ from datagora.api.schemas import (
     RelayedOut,
     RelayOut,
     ResolutionOut,
+    RetiredOut,
     ReuploadOut,
+    SampleSearchOut,
     SearchOut,
     UseRightCreated,
     WithdrawalOut,
@@ -314,6 +316,10 @@ class NodeClient:
     def dataset(self, token_id: int) -> DatasetDetail:
         return self.call(DatasetDetail, "GET", f"/datasets/{token_id}")
 
+    def retire_dataset(self, token_id: int) -> RetiredOut:
+        """``POST /datasets/{id}/retire``: the node retires its dataset and destroys its data (operator only)."""
+        return self.call(RetiredOut, "POST", f"/datasets/{token_id}/retire")
+
     def publish(self, path: Path, *, name: str | None = None, domain: str = "general") -> PublishedOut:
         """Upload ``path`` to the node, which encrypts it into its store, obtains the platform's attestation
         and mints the dataset."""
@@ -337,6 +343,14 @@ class NodeClient:
 
     def record_published(self, fingerprint: bytes, token_id: int) -> None:
         self.request("POST", "/attestations/published", json={"fingerprint": fingerprint.hex(), "token_id": token_id})
+
+    def sample_searches(self, account: str | None = None) -> list[SampleSearchOut]:
+        """``GET /attestations/searches`` on the platform's node (supervisor or platform operator)."""
+        params = {"account": account} if account else None
+        return [
+            SampleSearchOut.model_validate(r)
+            for r in self.request("GET", "/attestations/searches", params=params).json()
+        ]
 
     def search_by_sample(self, ciphertext: bytes) -> bytes:
         """``POST /attestations/samples`` on the platform's node: ``E_PkP(f_d)`` in, ``E_PkB(ids)`` out."""

@@ -200,7 +200,32 @@ class PublishedOut(Out):
     tx: TxOut
 
 
+class RetiredOut(Out):
+    """A retired dataset: the listings the node cancelled, the prepaid use-right orders whose unused credit
+    returns to their buyers when their usage window ends, how many ciphertexts and files were destroyed."""
+
+    token_id: int
+    cancelled_listings: list[int]
+    refunding_orders: list[int]
+    shredded_blobs: int
+    shredded_files: int
+    txs: list[TxOut]
+
+
 # -- attestations --------------------------------------------------------------------------------------------
+
+
+class SampleSearchOut(Out):
+    """One search by sample in the platform's log: Unix seconds ``at``, the searcher, the sample's kind and
+    distinct rows (tables), the outcome and the datasets answered; ``prev`` chains the log's lines (SHA-256)."""
+
+    at: int
+    account: str
+    kind: str
+    rows: int
+    outcome: str
+    matches: list[int]
+    prev: str
 
 
 class AttestationOut(Out):

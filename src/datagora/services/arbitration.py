@@ -192,6 +192,34 @@ class ArbitrationInbox:
             return None
         return Disclosure(order_id, bytes.fromhex(doc["encrypted_key"]), doc["disclosed_by"], doc["disclosed_at"])
 
+    # -- retention -------------------------------------------------------------------------------------------
+
+    def sweep(self) -> list[int]:
+        """Delete the evidence data of every dispute whose order is settled and whose dispute window has passed
+        (:meth:`SendReceiveBoard.retention_over`): the seller's re-upload ``E_PkP(D')`` and the buyer's copy
+        ``E_PkB(D')`` the ruling made. The JSON record (hashes, who, when, the ruling's inputs) stays, with
+        ``purged_at``. Returns the orders swept."""
+        swept = []
+        for record in sorted(self.files.root.glob("order-*.json")):
+            try:
+                order_id = int(record.stem.removeprefix("order-"))
+            except ValueError:
+                continue
+            ciphertext = self.files.ciphertext(order_id)
+            doc = self.files.read(order_id)
+            copy = doc.get("buyer_copy")
+            if (ciphertext is None and not copy) or not self.board.retention_over(order_id):
+                continue
+            if ciphertext is not None:
+                ciphertext.unlink(missing_ok=True)
+            if copy and self.board.store.has(str(copy)):
+                self.board.store.delete(str(copy))
+            with self.files.editing(order_id) as fields:
+                fields.pop("buyer_copy", None)
+                fields["purged_at"] = int(self.clock())
+            swept.append(order_id)
+        return swept
+
     # -- the ruling --------------------------------------------------------------------------------------------
 
     def record_copy(self, order_id: int, blob: str | None) -> None:
