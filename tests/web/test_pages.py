@@ -32,7 +32,7 @@ def test_wallet_sign_in_signs_the_nodes_eip4361_message(market: Market, new_page
     cookie = next(c for c in page.context.cookies() if c["name"] == cookie_name(market.seller.account.address))
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     page.get_by_role("button", name="Sign out").click()
-    assert page.get_by_role("link", name="Sign in").is_visible()
+    assert page.get_by_role("banner").get_by_role("link", name="Sign in").is_visible()
 
 
 def test_a_wallet_signature_for_another_node_is_refused(market: Market, new_page: Any) -> None:
@@ -125,7 +125,7 @@ def test_a_cookie_from_another_origin_is_never_accepted(market: Market, new_page
         [{"name": cookie_name(market.buyer.account.address), "value": seller_cookie["value"], "url": market.buyer.url}]
     )
     page.goto(market.buyer.url + "/")
-    assert page.get_by_role("link", name="Sign in").is_visible()
+    assert page.get_by_role("banner").get_by_role("link", name="Sign in").is_visible()
     # and a POST carrying it with a guessed token is refused
     answer = httpx.post(
         market.buyer.url + "/signout",
@@ -139,3 +139,16 @@ def test_a_cookie_from_another_origin_is_never_accepted(market: Market, new_page
 def test_bad_input_is_a_sentence_not_a_500(market: Market, path: str) -> None:
     answer = httpx.get(market.seller.url + path, headers={"Accept": "text/html"})
     assert answer.status_code == 422 and "is not an Ethereum address" in answer.text
+
+
+def test_a_dataset_upload_through_the_pages_may_exceed_the_json_limit(market: Market) -> None:
+    body = b"x" * (3 << 20)  # above the 1 MiB limit of JSON bodies, far below the upload limit
+    answer = httpx.post(
+        market.seller.url + "/publish",
+        files={"file": ("big.csv", body, "text/csv")},
+        headers={"Accept": "text/html"},
+        timeout=60,
+    )
+    assert answer.status_code == 403, answer.text[:300]  # refused for want of a session, not for its size
+    small_json = httpx.post(market.seller.url + "/signout", content=b"{" * (2 << 20), headers={"Accept": "text/html"})
+    assert small_json.status_code == 413
