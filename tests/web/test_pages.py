@@ -18,6 +18,7 @@ def test_landing_page_says_what_the_node_is(market: Market, new_page: Any) -> No
     page = new_page()
     answer = page.goto(market.seller.url + "/")
     assert answer is not None and answer.status == 200
+    assert "script-src 'self'" in answer.headers["content-security-policy"]
     assert "Seller Org" in page.locator("h1").inner_text()
     check_page(page, "landing")
 
@@ -80,7 +81,7 @@ def test_unknown_page_and_wrong_method_are_pages_and_the_api_keeps_problem_docum
 
 
 def test_api_docs_load_with_no_network_but_the_node(market: Market, new_page: Any) -> None:
-    page = new_page()
+    page = new_page(bypass_csp=False)
     outside: list[str] = []
 
     def only_the_node(route: Any) -> None:
