@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.web.conftest import ANVIL, Market, check_page, sign_in_with_wallet
 from tests.world import write_table
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.web.conftest import ANVIL, PASSWORD, Market, check_page, install_wallet, sign_in_with_wallet
 
 from datagora.web.sessions import cookie_name
+from tests.web.conftest import ANVIL, PASSWORD, Market, check_page, install_wallet, sign_in_with_wallet
 
 pytestmark = ANVIL
 
@@ -56,6 +56,16 @@ def test_a_wallet_signature_for_another_node_is_refused(market: Market, new_page
 
 def test_operator_password_sign_in_and_a_wrong_password(market: Market, new_page: Any) -> None:
     page = new_page()
+    page.goto(market.buyer.url + "/signin")
+    # outside a demo network there is no one-click sign-in, and posting to it is refused
+    assert page.get_by_role("button", name="Sign in as this node's operator").count() == 0
+    page.evaluate(
+        """() => { const f = document.createElement('form'); f.method = 'post'; f.action = '/signin/demo';
+           const t = document.querySelector('input[name=csrf_token]').cloneNode(); f.appendChild(t);
+           document.body.appendChild(f); f.submit(); }"""
+    )
+    page.wait_for_url("**/signin/demo")
+    assert "only on a demo network" in page.locator(".message").inner_text()
     page.goto(market.buyer.url + "/signin")
     page.get_by_label("Keystore password").fill("not the password")
     page.get_by_role("button", name="Sign in", exact=True).click()

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.web.conftest import ANVIL, Market, check_page, sign_in_with_wallet
-from tests.world import write_table
 
 from datagora.services.sample_data import write_breast_cancer_csv
+from tests.web.conftest import ANVIL, Market, check_page, sign_in_with_wallet
+from tests.world import write_table
 
 pytestmark = [ANVIL, pytest.mark.slow]
 
