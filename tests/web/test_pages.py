@@ -9,7 +9,15 @@ import httpx
 import pytest
 
 from datagora.web.sessions import cookie_name
-from tests.web.conftest import ANVIL, PASSWORD, Market, check_page, install_wallet, sign_in_with_wallet
+from tests.web.conftest import (
+    ANVIL,
+    PASSWORD,
+    Market,
+    check_page,
+    install_wallet,
+    screenshot,
+    sign_in_with_wallet,
+)
 
 pytestmark = ANVIL
 
@@ -105,8 +113,10 @@ def test_api_docs_load_with_no_network_but_the_node(market: Market, new_page: An
     page.goto(market.seller.url + "/docs")
     page.wait_for_selector(".swagger-ui .info .title")
     assert "Datagora node" in page.locator(".swagger-ui .info .title").inner_text()
+    screenshot(page, "api-docs")  # third-party pages: saved, not held to the pages' accessibility bar
     page.goto(market.seller.url + "/redoc")
     page.wait_for_selector("text=Sign in with Ethereum")
+    screenshot(page, "api-redoc")
     assert outside == []
 
 
