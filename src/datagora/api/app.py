@@ -38,10 +38,12 @@ from datagora.api.routers import (
     withdrawals,
 )
 from datagora.api.settings import Settings
+from datagora.home import Home
 from datagora.services import publishing
 from datagora.services.arbitration import ArbitrationInbox
 from datagora.services.node import Node
 from datagora.services.relay import SendReceiveBoard
+from datagora.web.app import create_web_app
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +110,13 @@ def create_app(
     peer_http: PeerHttp | None = None,
     clock: Callable[[], float] = time.time,
     sync_in_background: bool = True,
+    demo_signin: bool = False,
 ) -> FastAPI:
     """The API of ``node``. ``settings`` default to the environment (``DATAGORA_*``), read once here.
     ``peer_http`` makes the ``httpx.Client`` used to reach another node (tests route to apps in process);
     ``clock`` (Unix seconds) drives nonce and session expiry. The index is synced before each read and, when
-    ``sync_in_background`` and ``settings.index_interval`` > 0, every ``index_interval`` seconds."""
+    ``sync_in_background`` and ``settings.index_interval`` > 0, every ``index_interval`` seconds. ``demo_signin``
+    (``serve --dev`` only) lets the pages' visitors sign in as the node's throw-away operator with one click."""
     settings = settings if settings is not None else Settings()
     timeout = settings.peer_timeout
 
@@ -140,6 +144,8 @@ def create_app(
             "reads need a member of an Audited organisation; `/audit` needs the Registry supervisor."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served by the web pages from packaged assets (no CDN)
+        redoc_url=None,
     )
     app.state.node = node
     app.state.settings = settings
@@ -176,4 +182,17 @@ def create_app(
         app.include_router(router)
     openapi.install(app)
     route_table(app)  # built now, not by the first request
+    # the pages (and /docs, /redoc) answer every path the API does not serve
+    keystore = Home(settings.home).keystore(settings.account) if settings.account else None
+    app.mount(
+        "/",
+        create_web_app(
+            node,
+            settings=settings,
+            auth=app.state.auth,
+            keystore=keystore,
+            peer=app.state.peers.client,
+            demo_signin=demo_signin,
+        ),
+    )
     return app
