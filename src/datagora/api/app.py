@@ -33,8 +33,10 @@ from datagora.api.routers import (
     offers,
     orders,
     organisations,
+    platform_desk,
     ratings,
     relay,
+    supervisor_desk,
     withdrawals,
 )
 from datagora.api.settings import Settings
@@ -61,6 +63,8 @@ ROUTERS = (
     relay.router,
     disputes.router,
     audit.router,
+    platform_desk.router,
+    supervisor_desk.router,
 )
 
 
