@@ -40,10 +40,12 @@ from datagora.api.routers import (
     withdrawals,
 )
 from datagora.api.settings import Settings
+from datagora.home import Home
 from datagora.services import publishing
 from datagora.services.arbitration import ArbitrationInbox
 from datagora.services.node import Node
 from datagora.services.relay import SendReceiveBoard
+from datagora.web.app import create_web_app
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +122,8 @@ def create_app(
             "reads need a member of an Audited organisation; `/audit` needs the Registry supervisor."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served by the web pages from packaged assets (no CDN)
+        redoc_url=None,
     )
     app.state.node = node
     app.state.settings = settings
@@ -156,4 +160,10 @@ def create_app(
         app.include_router(router)
     openapi.install(app)
     route_table(app)  # built now, not by the first request
+    # the pages (and /docs, /redoc) answer every path the API does not serve
+    keystore = Home(settings.home).keystore(settings.account) if settings.account else None
+    app.mount(
+        "/",
+        create_web_app(node, settings=settings, auth=app.state.auth, keystore=keystore, peer=app.state.peers.client),
+    )
     return app
