@@ -162,8 +162,7 @@ def create_app(
     route_table(app)  # built now, not by the first request
     # the pages (and /docs, /redoc) answer every path the API does not serve
     keystore = Home(settings.home).keystore(settings.account) if settings.account else None
-    app.mount(
-        "/",
-        create_web_app(node, settings=settings, auth=app.state.auth, keystore=keystore, peer=app.state.peers.client),
-    )
+    web = create_web_app(node, settings=settings, auth=app.state.auth, keystore=keystore, peer=app.state.peers.client)
+    web.state.web.extra["inbox"] = app.state.inbox  # the platform's desk rules on the evidence the API received
+    app.mount("/", web)
     return app
