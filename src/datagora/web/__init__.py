@@ -9,7 +9,7 @@ none). Pages call services only, like the API's routes. Layout:
 | module | what |
 | --- | --- |
 | ``web/app.py`` | the web app: page groups, static assets, API docs, CSRF check, error pages |
-| ``web/deps.py`` | the node (``ContextDep``), the browser session, the signed-in user and roles (``UserDep``, ``SignedInDep``, ``OperatorDep``, ``SupervisorDep``, ``PlatformDep``), the CSRF check, ``NavItem`` |
+| ``web/deps.py`` | the node, the browser session, the signed-in user and roles (typed aliases), CSRF, ``NavItem`` |
 | ``web/sessions.py`` | cookie sessions in the node's memory (HttpOnly, SameSite=Strict, Secure over https) |
 | ``web/render.py`` | ``render`` / ``redirect`` (flash messages, cookie), filters for readable units |
 | ``web/errors.py`` | errors as sentences on a page (the CLI's words), 404 / 405 pages |

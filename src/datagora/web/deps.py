@@ -91,7 +91,9 @@ def web_session(request: Request) -> WebSession:
     session = ctx.sessions.get(request.cookies.get(cookie_name(ctx.node.address)))
     if session is None:
         session = ctx.sessions.new()
-        request.state.new_cookie = True
+        # A request another site started carries no SameSite=Strict cookie: setting a fresh one would replace
+        # the browser's real session (signing it out). Such a page gets a session for itself only.
+        request.state.new_cookie = request.headers.get("sec-fetch-site") != "cross-site"
     request.state.web_session = session
     return session
 

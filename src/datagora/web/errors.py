@@ -130,7 +130,9 @@ async def http_error(request: Request, exc: Exception) -> Response:
 async def server_error(request: Request, exc: Exception) -> Response:
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     try:
-        return error_page(request, 500, "This node failed to handle the request; its operator finds the details in the node's log.")
+        return error_page(
+            request, 500, "This node failed to handle the request; its operator finds the details in the node's log."
+        )
     except Exception:  # the layout itself failed: still a sentence, never a stack trace
         return Response(
             "This node failed to handle the request.", status_code=500, media_type="text/plain; charset=utf-8"

@@ -134,7 +134,8 @@ def url_in_node(request: Request, path: str) -> str:
     """``path`` under the node's base path (``/nodes/acme`` under ``--dev``, nothing otherwise)."""
     if path.startswith(("http://", "https://")):
         return path
-    return request.scope.get("root_path", "").rstrip("/") + "/" + path.lstrip("/")
+    root: str = request.scope.get("root_path", "")
+    return root.rstrip("/") + "/" + path.lstrip("/")
 
 
 def html(request: Request, body: str, status: int = 200) -> HTMLResponse:

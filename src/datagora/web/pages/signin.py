@@ -74,7 +74,7 @@ def signin_wallet(
 ) -> Response:
     """Verify the signed EIP-4361 message (domain, URI, chain id, nonce, expiry, signature) and sign in."""
     api_session = verify_login(
-        message,
+        message.replace("\r\n", "\n"),  # a form sends its line breaks as CR LF (HTML form encoding)
         signature,
         store=ctx.auth,
         domain=ctx.settings.domain,
