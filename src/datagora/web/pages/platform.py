@@ -102,10 +102,16 @@ def dispute(request: Request, order_id: int, ctx: ContextDep, _user: OperatorDep
         order_id,
         _events(ctx),
     )
+    by = {case.order.buyer.lower(): "the buyer", ctx.node.address.lower(): "the platform (its delivery check)"}
     return render(
         request,
         "platform/dispute.html",
-        {"case": case, "rulings": RULING_WORDS, "now": ctx.node.contracts.chain.now()},
+        {
+            "case": case,
+            "rulings": RULING_WORDS,
+            "now": ctx.node.contracts.chain.now(),
+            "disputed_by": by.get(case.disputed_by.lower(), case.disputed_by),
+        },
     )
 
 

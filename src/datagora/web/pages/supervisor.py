@@ -17,7 +17,7 @@ from datagora.domain.models import ChainEvent, OrgStatus
 from datagora.services import supervisor_desk
 from datagora.services.audit import audit_trail
 from datagora.web.charts import Bar, bar_chart
-from datagora.web.deps import ContextDep, NavItem, SupervisorDep, WebContext, WebUser
+from datagora.web.deps import ContextDep, NavItem, SupervisorDep, WebContext, supervisor
 from datagora.web.errors import plain_message
 from datagora.web.render import ether, redirect, render
 
@@ -28,14 +28,10 @@ PAGE_SIZE = 50
 """Trail rows per page (each page checks its rows against the chain)."""
 
 
-def _is_supervisor(user: WebUser | None) -> bool:
-    return user is not None and user.roles.supervisor
-
-
 NAV: list[NavItem] = [
-    NavItem("Organisations", BASE, _is_supervisor),
-    NavItem("Audit trail", BASE + "/trail", _is_supervisor),
-    NavItem("Activity", BASE + "/activity", _is_supervisor),
+    NavItem("Organisations", BASE, supervisor),
+    NavItem("Audit trail", BASE + "/trail", supervisor),
+    NavItem("Activity", BASE + "/activity", supervisor),
 ]
 
 ACTIONS = {"audit": OrgStatus.AUDITED, "suspend": OrgStatus.SUSPENDED, "reopen": OrgStatus.TO_AUDIT}
