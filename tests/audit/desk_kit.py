@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from datagora.crypto.envelope import decrypt_file
+from datagora.crypto.envelope import decrypt_file, encrypt_file
 from datagora.crypto.hashing import sha256_file
 from datagora.services import disputes, publishing, relay
 from tests.api.conftest import Net, base_url
@@ -53,3 +53,31 @@ def reupload(net: Net, tmp_path: Path, order_id: int) -> None:
     out = disputes.reupload_for_arbitration(w.contracts, w.seller, order_id, tmp_path / f"reupload-{order_id}.dge")
     with out.open("rb") as fh:
         net.client("platform", as_="seller").reupload(order_id, fh, out.stat().st_size)
+
+
+def disputed_after_false_delivery(net: Net, tmp_path: Path) -> int:
+    """An order whose seller delivered another table than the one it published (relayed through the platform);
+    the buyer reports what it received, the step-22 check disputes it, the buyer discloses the delivered data key
+    and the seller re-uploads the real data. Returns the order id."""
+    w = net.world
+    seller, buyer = net.client("seller"), net.client("buyer")
+    token_id = seller.publish(write_table(tmp_path / "real.csv", rows=300), name="Real", domain="misc")["token_id"]
+    order_id = buyer.buy(seller.list_offer(token_id, PRICE)["offer"]["listing_id"])["order"]["order_id"]
+    cipher = tmp_path / "other.dge"
+    encrypt_file(
+        write_table(tmp_path / "other.csv", rows=300),
+        cipher,
+        {w.buyer.address: w.contracts.registry.public_key(w.buyer.address)},
+    )
+    w.contracts.market.deliver(w.seller.account, order_id, bytes.fromhex(w.seller.store.put_file(cipher)))
+    relay.send_through_relay(w.contracts, w.seller, order_id, net.client("platform", as_="seller"))
+    at_platform = net.client("platform", as_="buyer")
+    got = tmp_path / f"got-{order_id}.dge"
+    at_platform.download_relayed(order_id, got, expected_sha256=w.contracts.market.order(order_id).delivery_hash)
+    decrypt_file(got, tmp_path / "got.csv", w.buyer.private_key)
+    fingerprint = publishing.fingerprint_of(tmp_path / "got.csv")
+    relay.report_received(w.contracts, w.buyer, order_id, sha256_file(got), at_platform, fingerprint=fingerprint)
+    assert net.client("platform").check_delivery(order_id)["action"] == "dispute"
+    at_platform.disclose(order_id, disputes.disclose_received_key(w.contracts, w.buyer, order_id, got))
+    reupload(net, tmp_path, order_id)
+    return int(order_id)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from datagora.domain.models import OrderState
 from tests.api.conftest import EMBEDDED, Net
-from tests.audit.desk_kit import PRICE, call, disputed_order, reupload
+from tests.audit.desk_kit import PRICE, call, disputed_after_false_delivery, disputed_order, reupload
 from tests.world import write_table
 
 pytestmark = EMBEDDED
@@ -118,3 +118,20 @@ def test_platform_desk_only_for_the_platform_operator(net: Net) -> None:
     for path in ("/platform/attestations", "/platform/disputes", "/platform/deadlines"):
         assert call(net, "platform", "GET", path, as_="seller").status_code == 403
         assert call(net, "seller", "GET", path).status_code == 404
+
+
+def test_a_false_delivery_is_ruled_redelivered_and_nothing_else(net: Net, tmp_path: Path) -> None:
+    w = net.world
+    order_id = disputed_after_false_delivery(net, tmp_path)
+    case = call(net, "platform", "GET", f"/platform/disputes/{order_id}").json()
+    assert case["disclosed_at"] is not None and case["ready"]
+    found = case["assessment"]
+    assert (found["content_match"], found["transmitted_ok"], found["ruling"]) == (True, False, "redelivered")
+    assert found["reason"] == "the seller holds the right data but delivered something else"
+    for wrong in ("for-seller", "for-buyer"):
+        refused = call(net, "platform", "POST", f"/platform/disputes/{order_id}/ruling", json={"ruling": wrong})
+        assert refused.status_code == 409 and "so the ruling is redelivered to the buyer" in refused.json()["detail"]
+    owed = w.contracts.market.pending_withdrawal(w.buyer.address)
+    ruled = call(net, "platform", "POST", f"/platform/disputes/{order_id}/ruling", json={"ruling": "redelivered"})
+    assert ruled.status_code == 200 and ruled.json()["buyer_copy"] is True
+    assert w.contracts.market.pending_withdrawal(w.buyer.address) - owed == 2 * PRICE  # both collaterals
