@@ -84,6 +84,9 @@ def test_trail_time_range_and_rows_checked_against_the_chain(net: Net, tmp_path:
     assert early["count"] + late["count"] == everything["count"]
     bad = call(net, "supervisor", "GET", "/supervisor/trail", params={"since": cut, "until": cut})
     assert bad.status_code == 422 and "after its start" in bad.json()["detail"]
+    page = call(net, "supervisor", "GET", "/supervisor/trail", params={"limit": 2, "offset": 1}).json()
+    assert page["count"] == everything["count"] and page["verified"] == 2
+    assert [r["record"] for r in page["records"]] == [r["record"] for r in everything["records"][1:3]]
     legacy = call(net, "supervisor", "GET", "/audit", params={"since": cut}).json()
     assert legacy["count"] == late["count"]
 

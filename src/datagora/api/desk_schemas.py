@@ -206,8 +206,8 @@ class CheckedRecordOut(Out):
 
 
 class CheckedTrailOut(Out):
-    count: int
-    verified: int
+    count: int = Field(description="Rows the filters match.")
+    verified: int = Field(description="Rows of this page identical on chain.")
     records: list[CheckedRecordOut]
 
 
