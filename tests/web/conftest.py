@@ -187,7 +187,12 @@ def check_page(page: Any, name: str) -> list[Path]:
             saved.append(screenshot(page, name))
             if width == 390:
                 overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-                assert overflow <= 1, f"{name} is {overflow} px wider than a 390 px screen"
+                wide = page.evaluate(
+                    """() => [...document.querySelectorAll('body *')]
+                      .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+                      .slice(0, 5).map((e) => e.tagName + '.' + e.className + '#' + e.id)"""
+                )
+                assert overflow <= 1, f"{name} is {overflow} px wider than a 390 px screen: {wide}"
     finally:
         page.set_viewport_size(before)
     return saved

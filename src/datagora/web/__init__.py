@@ -30,6 +30,10 @@ Adding a page group ``shop``:
 4. Browser tests in ``tests/web/`` with the ``browser``/``page`` fixtures of ``tests/web/conftest.py``;
    ``assert_accessible(page)`` and ``screenshot(page, name)`` there.
 
+Page paths must not be API paths (``/datasets``, ``/orders/…``, ``/offers/…``, ``/audit``, ``/disputes/…``, … see
+``datagora.api.app.ROUTERS``): the API's routes come first and would hide the page. Use the group's own words
+(``/catalogue``, ``/my/orders``, ``/platform/…``, ``/supervisor/…``); ``tests/web/test_routes.py`` checks it.
+
 Errors need nothing: raise the services' ``DatagoraError`` subclasses and the page shows the sentence.
 Which key signs what is in ``docs/web.md``.
 """

@@ -121,7 +121,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
 
 
 def redirect(request: Request, to: str, message: str = "", kind: str = "success") -> Response:
-    """303 See Other to ``to`` (a path under this node, e.g. ``"/orders"``), with ``message`` flashed on the page
+    """303 See Other to ``to`` (a path under this node, e.g. ``"/my/orders"``), with ``message`` flashed on the page
     it leads to (Post/Redirect/Get)."""
     from datagora.web.deps import web_session
 
