@@ -21,7 +21,7 @@ def test_a_dispute_ruled_from_the_platform_page(market: Market, new_page: Any, t
 
     page = new_page()
     sign_in_with_password(page, market.platform)
-    page.get_by_role("link", name="Platform desk").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Platform desk").click()
     inbox = page.locator("#disputes-h").locator("..")
     assert "Disputes to rule (1)" in inbox.inner_text() and "differ" in inbox.inner_text()
     check_page(page, "platform-desk")

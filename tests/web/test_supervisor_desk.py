@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from datagora.api.client import NodeClient, RemoteError
+from datagora.api.client import NodeClient
 from datagora.domain.models import OrgStatus
 from tests.web.conftest import ANVIL, Market, WebNode, check_page, serve_node, sign_in_with_wallet
 from tests.web.desk_kit import PRICE, sign_in_with_password
@@ -43,10 +43,10 @@ def test_supervisor_suspends_an_organisation_and_its_purchase_is_refused(
     market: Market, supervisor_node: WebNode, new_page: Any, tmp_path: Path
 ) -> None:
     world = market.world
-    _token, listing_id = _listing(market, tmp_path, "suspension")
+    token_id, listing_id = _listing(market, tmp_path, "suspension")
     page = new_page()
     sign_in_with_wallet(page, supervisor_node, world.supervisor.account, market.chain_id)
-    page.get_by_role("link", name="Organisations").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Organisations").click()
     table = page.locator("table").inner_text()
     assert "Outsider Org" in table and "to audit" in table
     check_page(page, "supervisor-organisations")
@@ -56,9 +56,17 @@ def test_supervisor_suspends_an_organisation_and_its_purchase_is_refused(
     assert world.contracts.registry.organisation(world.orgs["buyer"]).status == OrgStatus.SUSPENDED
     check_page(page, "supervisor-organisation-suspended")
     try:
-        with NodeClient(market.buyer.url, world.buyer.account) as buyer, pytest.raises(RemoteError) as refused:
-            buyer.buy(listing_id)
-        assert refused.value.status == 409 and "buyer not audited" in refused.value.detail
+        # the buyer's organisation is suspended: its next purchase, from its own node's dataset page, is refused
+        buyer = new_page()
+        buyer.on("dialog", lambda dialog: dialog.accept())  # "Pay … into escrow?"
+        sign_in_with_wallet(buyer, market.buyer, world.buyer.account, market.chain_id)
+        buyer.goto(f"{market.buyer.url}/catalogue/{token_id}")
+        buyer.get_by_role("button", name="Buy").click()
+        buyer.wait_for_selector("section.error")
+        refusal = buyer.locator("section.error").inner_text()
+        assert "buyer not audited" in refusal, refusal
+        check_page(buyer, "buyer-purchase-refused-suspended")
+        assert world.contracts.market.listing(listing_id).state.name == "ACTIVE"
     finally:
         page.get_by_role("button", name="Audit Buyer Org").click()
         assert "Buyer Org is now audited." in page.locator(".flashes").inner_text()
@@ -72,7 +80,7 @@ def test_trail_filtered_checked_and_exported(
         buyer.buy(listing_id)
     page = new_page()
     sign_in_with_password(page, supervisor_node)
-    page.get_by_role("link", name="Audit trail").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Audit trail").click()
     page.get_by_label("Dataset id").fill(str(token_id))
     page.get_by_role("button", name="Filter").click()
     main = page.locator("main").inner_text()
@@ -98,7 +106,7 @@ def test_activity_charts(market: Market, supervisor_node: WebNode, new_page: Any
         buyer.buy(listing_id)
     page = new_page()
     sign_in_with_password(page, supervisor_node)
-    page.get_by_role("link", name="Activity").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Activity").click()
     charts = page.get_by_role("img")
     assert charts.count() >= 2
     assert page.get_by_role("img", name="Trades per day").count() == 1
