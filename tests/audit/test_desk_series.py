@@ -42,3 +42,22 @@ def test_csv_export_defuses_formulas() -> None:
     rows = list(csv.reader(io.StringIO(to_csv([rec]))))
     assert rows[0] == ["block_number", "timestamp", "tx_hash", "contract", "action", "actor", "detail"]
     assert rows[1] == ["1", "5", "0xab", "Market", "Listed", "'=HYPERLINK(1)", "'+1 ETH"]
+
+
+def test_open_orders_carry_their_latest_deadline() -> None:
+    from datagora.services.platform_desk import _open_orders
+
+    def ev(contract: str, name: str, **args: object) -> ChainEvent:
+        return ChainEvent(contract, name, dict(args), 1, "0x", 0, 0, "0x")
+
+    evs = [
+        ev("Market", "OrderPaid", order_id=1, deadline=100),
+        ev("Market", "OrderPaid", order_id=2, deadline=110),
+        ev("Market", "Delivered", order_id=1, confirm_deadline=200),
+        ev("Market", "Disputed", order_id=1, resolve_deadline=300),
+        ev("Market", "Settled", order_id=2),
+        ev("UseRights", "OrderPaid", order_id=1_000_000_001, deadline=400),
+        ev("Market", "Delivered", order_id=7, confirm_deadline=500),  # paid before the index began: not known
+        ev("Catalog", "OrderPaid", order_id=9, deadline=1),
+    ]
+    assert _open_orders(evs) == {1: 300, 1_000_000_001: 400}

@@ -227,26 +227,34 @@ def _action(order: Order) -> OverdueAction | None:
     )
 
 
-def _open_order_ids(events: Iterable[ChainEvent]) -> list[int]:
-    """Orders paid and not settled yet, from the indexed events of both sale contracts."""
-    paid: set[int] = set()
-    settled: set[int] = set()
+_DEADLINE_ARG = {"OrderPaid": "deadline", "Delivered": "confirm_deadline", "Disputed": "resolve_deadline"}
+"""The event that sets an order's current deadline, and the argument carrying it (Unix seconds)."""
+
+
+def _open_orders(events: Iterable[ChainEvent]) -> dict[int, int]:
+    """Orders paid and not settled yet, with their latest deadline, from the indexed events of both sale
+    contracts."""
+    deadlines: dict[int, int] = {}
     for ev in events:
         if ev.contract not in ("Market", "UseRights"):
             continue
-        if ev.name == "OrderPaid":
-            paid.add(int(ev.args["order_id"]))
-        elif ev.name == "Settled":
-            settled.add(int(ev.args["order_id"]))
-    return sorted(paid - settled)
+        order_id = int(ev.args.get("order_id", 0))
+        if ev.name == "Settled":
+            deadlines.pop(order_id, None)
+        elif ev.name in _DEADLINE_ARG and (ev.name == "OrderPaid" or order_id in deadlines):
+            deadlines[order_id] = int(ev.args[_DEADLINE_ARG[ev.name]])
+    return deadlines
 
 
 def overdue_orders(contracts: Contracts, events: Iterable[ChainEvent]) -> list[OverdueOrder]:
-    """The orders whose deadline has passed and that are still open (checked on chain), longest overdue first.
-    ``events``: the node's indexed events, to find the open orders without scanning every order id."""
+    """The orders whose deadline has passed and that are still open, longest overdue first. ``events``: the
+    node's indexed events; only the orders whose indexed deadline has passed are read from the chain (which has
+    the last word)."""
     now = contracts.chain.now()
     found = []
-    for order_id in _open_order_ids(events):
+    for order_id, deadline in sorted(_open_orders(events).items()):
+        if now <= deadline:
+            continue
         order = contracts.market.order(order_id)
         action = None if order.state.settled or now <= order.deadline else _action(order)
         if action is not None:
