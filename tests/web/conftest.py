@@ -69,11 +69,12 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
-    """``new_page(width=1280)``: a page in a fresh browser context (its own cookies), closed after the test."""
+    """``new_page(width=1280, bypass_csp=True)``: a page in a fresh browser context (its own cookies), closed
+    after the test. ``bypass_csp``: let the test inject axe-core (the pages forbid inline scripts)."""
     contexts: list[Any] = []
 
-    def make(width: int = 1280) -> Any:
-        context = browser.new_context(viewport={"width": width, "height": 900})
+    def make(width: int = 1280, *, bypass_csp: bool = True) -> Any:
+        context = browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=bypass_csp)
         context.set_default_timeout(60_000)
         contexts.append(context)
         return context.new_page()

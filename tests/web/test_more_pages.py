@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.web.conftest import ANVIL, Market, check_page, sign_in_with_wallet
 from tests.world import write_table
 
@@ -37,9 +38,7 @@ def list_it(page: Any, kind: str, price: str) -> None:
     assert "Listed" in flash(page), page.locator("main").inner_text()
 
 
-def test_negotiation_auction_dispute_refusal_and_sample_search(
-    market: Market, new_page: Any, tmp_path: Path
-) -> None:
+def test_negotiation_auction_dispute_refusal_and_sample_search(market: Market, new_page: Any, tmp_path: Path) -> None:
     seller = new_page()
     sign_in_with_wallet(seller, market.seller, market.seller.account, market.chain_id)
     buyer = new_page()

@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.web.conftest import ANVIL, PASSWORD, Market, check_page, install_wallet, sign_in_with_wallet
 
 from datagora.web.sessions import cookie_name
+from tests.web.conftest import ANVIL, PASSWORD, Market, check_page, install_wallet, sign_in_with_wallet
 
 pytestmark = ANVIL
 
@@ -18,6 +18,7 @@ def test_landing_page_says_what_the_node_is(market: Market, new_page: Any) -> No
     page = new_page()
     answer = page.goto(market.seller.url + "/")
     assert answer is not None and answer.status == 200
+    assert "script-src 'self'" in answer.headers["content-security-policy"]
     assert "Seller Org" in page.locator("h1").inner_text()
     check_page(page, "landing")
 
@@ -32,7 +33,7 @@ def test_wallet_sign_in_signs_the_nodes_eip4361_message(market: Market, new_page
     cookie = next(c for c in page.context.cookies() if c["name"] == cookie_name(market.seller.account.address))
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     page.get_by_role("button", name="Sign out").click()
-    assert page.get_by_role("link", name="Sign in").is_visible()
+    assert page.get_by_role("banner").get_by_role("link", name="Sign in").is_visible()
 
 
 def test_a_wallet_signature_for_another_node_is_refused(market: Market, new_page: Any) -> None:
@@ -55,6 +56,16 @@ def test_a_wallet_signature_for_another_node_is_refused(market: Market, new_page
 
 def test_operator_password_sign_in_and_a_wrong_password(market: Market, new_page: Any) -> None:
     page = new_page()
+    page.goto(market.buyer.url + "/signin")
+    # outside a demo network there is no one-click sign-in, and posting to it is refused
+    assert page.get_by_role("button", name="Sign in as this node's operator").count() == 0
+    page.evaluate(
+        """() => { const f = document.createElement('form'); f.method = 'post'; f.action = '/signin/demo';
+           const t = document.querySelector('input[name=csrf_token]').cloneNode(); f.appendChild(t);
+           document.body.appendChild(f); f.submit(); }"""
+    )
+    page.wait_for_url("**/signin/demo")
+    assert "only on a demo network" in page.locator(".message").inner_text()
     page.goto(market.buyer.url + "/signin")
     page.get_by_label("Keystore password").fill("not the password")
     page.get_by_role("button", name="Sign in", exact=True).click()
@@ -80,7 +91,7 @@ def test_unknown_page_and_wrong_method_are_pages_and_the_api_keeps_problem_docum
 
 
 def test_api_docs_load_with_no_network_but_the_node(market: Market, new_page: Any) -> None:
-    page = new_page()
+    page = new_page(bypass_csp=False)
     outside: list[str] = []
 
     def only_the_node(route: Any) -> None:
@@ -125,7 +136,7 @@ def test_a_cookie_from_another_origin_is_never_accepted(market: Market, new_page
         [{"name": cookie_name(market.buyer.account.address), "value": seller_cookie["value"], "url": market.buyer.url}]
     )
     page.goto(market.buyer.url + "/")
-    assert page.get_by_role("link", name="Sign in").is_visible()
+    assert page.get_by_role("banner").get_by_role("link", name="Sign in").is_visible()
     # and a POST carrying it with a guessed token is refused
     answer = httpx.post(
         market.buyer.url + "/signout",
@@ -139,3 +150,16 @@ def test_a_cookie_from_another_origin_is_never_accepted(market: Market, new_page
 def test_bad_input_is_a_sentence_not_a_500(market: Market, path: str) -> None:
     answer = httpx.get(market.seller.url + path, headers={"Accept": "text/html"})
     assert answer.status_code == 422 and "is not an Ethereum address" in answer.text
+
+
+def test_a_dataset_upload_through_the_pages_may_exceed_the_json_limit(market: Market) -> None:
+    body = b"x" * (3 << 20)  # above the 1 MiB limit of JSON bodies, far below the upload limit
+    answer = httpx.post(
+        market.seller.url + "/publish",
+        files={"file": ("big.csv", body, "text/csv")},
+        headers={"Accept": "text/html"},
+        timeout=60,
+    )
+    assert answer.status_code == 403, answer.text[:300]  # refused for want of a session, not for its size
+    small_json = httpx.post(market.seller.url + "/signout", content=b"{" * (2 << 20), headers={"Accept": "text/html"})
+    assert small_json.status_code == 413

@@ -98,11 +98,13 @@ def create_app(
     peer_http: PeerHttp | None = None,
     clock: Callable[[], float] = time.time,
     sync_in_background: bool = True,
+    demo_signin: bool = False,
 ) -> FastAPI:
     """The API of ``node``. ``settings`` default to the environment (``DATAGORA_*``), read once here.
     ``peer_http`` makes the ``httpx.Client`` used to reach another node (tests route to apps in process);
     ``clock`` (Unix seconds) drives nonce and session expiry. The index is synced before each read and, when
-    ``sync_in_background`` and ``settings.index_interval`` > 0, every ``index_interval`` seconds."""
+    ``sync_in_background`` and ``settings.index_interval`` > 0, every ``index_interval`` seconds. ``demo_signin``
+    (``serve --dev`` only) lets the pages' visitors sign in as the node's throw-away operator with one click."""
     settings = settings if settings is not None else Settings()
     timeout = settings.peer_timeout
 
@@ -162,7 +164,14 @@ def create_app(
     route_table(app)  # built now, not by the first request
     # the pages (and /docs, /redoc) answer every path the API does not serve
     keystore = Home(settings.home).keystore(settings.account) if settings.account else None
-    web = create_web_app(node, settings=settings, auth=app.state.auth, keystore=keystore, peer=app.state.peers.client)
+    web = create_web_app(
+        node,
+        settings=settings,
+        auth=app.state.auth,
+        keystore=keystore,
+        peer=app.state.peers.client,
+        demo_signin=demo_signin,
+    )
     web.state.web.extra["inbox"] = app.state.inbox  # the platform's desk rules on the evidence the API received
     app.mount("/", web)
     return app

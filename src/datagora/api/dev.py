@@ -113,7 +113,7 @@ def build_dev_network(settings: Settings, *, sample_data: bool = True) -> DevNet
     for name, node in nodes.items():
         # each node signs in for its own base URI: a message signed for one is refused by the others
         own = settings.model_copy(update={"public_url": f"{base_url}/nodes/{name}"})
-        app.mount(f"/nodes/{name}", create_app(node, settings=own, sync_in_background=False))
+        app.mount(f"/nodes/{name}", create_app(node, settings=own, sync_in_background=False, demo_signin=True))
 
     @app.get("/", tags=["dev"], response_model=None)
     def directory(request: Request) -> dict[str, Any] | HTMLResponse:

@@ -75,11 +75,13 @@ def create_web_app(
     keystore: Path | None = None,
     peer: object | None = None,
     sessions: WebSessionStore | None = None,
+    demo_signin: bool = False,
 ) -> FastAPI:
     """The pages of ``node``. ``auth`` is the API's nonce store (a wallet sign-in consumes one of its nonces);
     ``keystore`` the file a password sign-in decrypts (None: no password sign-in); ``peer`` makes a signed-in
     client of another node from its base URL; ``sessions`` defaults to a new store whose sessions live
-    ``settings.session_ttl`` seconds."""
+    ``settings.session_ttl`` seconds; ``demo_signin`` (``serve --dev`` only, whose keys are throw-away) lets a
+    visitor sign in as the node's operator with one click."""
     app = FastAPI(
         title="Datagora node pages",
         openapi_url=None,
@@ -94,6 +96,7 @@ def create_web_app(
         sessions=sessions if sessions is not None else WebSessionStore(ttl=settings.session_ttl, clock=auth.clock),
         keystore=keystore,
         peer=peer,  # type: ignore[arg-type]
+        demo_signin=demo_signin,
     )
     errors.install(app)
     app.mount("/static/apidocs", StaticFiles(directory=API_DOCS_ASSETS), name="apidocs")

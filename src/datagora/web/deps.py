@@ -48,7 +48,8 @@ class CsrfRefused(AccessDenied):
 class WebContext:
     """What the pages of one node share: the node, its settings (SIWE domain and base URI), the API's nonce store
     (one nonce space for the API and the pages), the browser sessions, the keystore a password sign-in unlocks
-    (None on a demo network) and ``peer`` (makes a signed-in client of another node's API, for deliveries and
+    (None on a demo network), ``demo_signin`` (a demo network's throw-away operator may sign in with one click)
+    and ``peer`` (makes a signed-in client of another node's API, for deliveries and
     queries)."""
 
     node: Node
@@ -57,6 +58,7 @@ class WebContext:
     sessions: WebSessionStore
     keystore: Path | None = None
     peer: Callable[[str], Any] | None = None
+    demo_signin: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -21,6 +21,11 @@ from datagora.domain.models import ETHER
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 WEI_PER_ETHER = 10**18
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+"""Pages load only the node's own assets and post forms only to the node (no inline script or style)."""
 
 
 def ether(wei: int | None, token: str = ETHER, *, symbol: str = "ETH") -> str:
@@ -107,6 +112,7 @@ def _finish(request: Request, response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
     return response
 
 

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from datagora.api.auth import verify_login
 from datagora.api.client import siwe_message
 from datagora.crypto.keys import checksum_address
+from datagora.domain.errors import AccessDenied
 from datagora.services.identity import check_operator_password
 from datagora.web.deps import ContextDep, NavItem, SessionDep, UserDep, forget_roles, replace_session
 from datagora.web.render import redirect, render
@@ -40,6 +41,7 @@ def signin_page(request: Request, ctx: ContextDep, user: UserDep, next: str = "/
         {
             "next": safe_next(next),
             "password_signin": ctx.keystore is not None,
+            "demo_signin": ctx.demo_signin,
             "chain_id": ctx.node.chain.chain_id,
         },
     )
@@ -100,6 +102,16 @@ def signin_password(
     forget_roles(request, address)
     replace_session(request, ctx.sessions.new(address, "password"))
     return redirect(request, safe_next(next), "Signed in as this node's operator.")
+
+
+@router.post("/signin/demo")
+def signin_demo(request: Request, ctx: ContextDep, next: Annotated[str, Form(max_length=512)] = "/") -> Response:
+    """On a demo network (``serve --dev``, throw-away keys) sign in as the node's operator with one click."""
+    if not ctx.demo_signin:
+        raise AccessDenied("one-click sign-in exists only on a demo network (datagora serve --dev)")
+    forget_roles(request, ctx.node.address)
+    replace_session(request, ctx.sessions.new(ctx.node.address, "demo"))
+    return redirect(request, safe_next(next), "Signed in as this demo node's operator.")
 
 
 @router.post("/signout")
