@@ -30,8 +30,10 @@ def test_attestation_log_shows_given_and_refused_with_dates(net: Net, tmp_path: 
     assert log.status_code == 200, log.text
     body = log.json()
     assert (body["given"], body["refused"]) == (1, 1)
-    newest, oldest = body["entries"]
-    assert newest["outcome"] == "refused" and newest["token_id"] == token_id
+    assert [e["at"] for e in body["entries"]] == sorted((e["at"] for e in body["entries"]), reverse=True)
+    by_outcome = {e["outcome"]: e for e in body["entries"]}
+    newest, oldest = by_outcome["refused"], by_outcome["given"]
+    assert newest["token_id"] == token_id
     assert f"dataset {token_id}" in newest["reason"] and newest["expiry"] is None
     assert oldest["outcome"] == "given" and oldest["token_id"] == token_id
     assert oldest["publisher"] == w.seller.address and oldest["published_at"] >= oldest["at"] - 5
