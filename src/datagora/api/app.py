@@ -33,8 +33,10 @@ from datagora.api.routers import (
     offers,
     orders,
     organisations,
+    platform_desk,
     ratings,
     relay,
+    supervisor_desk,
     withdrawals,
 )
 from datagora.api.settings import Settings
@@ -63,6 +65,8 @@ ROUTERS = (
     relay.router,
     disputes.router,
     audit.router,
+    platform_desk.router,
+    supervisor_desk.router,
 )
 
 
@@ -184,15 +188,14 @@ def create_app(
     route_table(app)  # built now, not by the first request
     # the pages (and /docs, /redoc) answer every path the API does not serve
     keystore = Home(settings.home).keystore(settings.account) if settings.account else None
-    app.mount(
-        "/",
-        create_web_app(
-            node,
-            settings=settings,
-            auth=app.state.auth,
-            keystore=keystore,
-            peer=app.state.peers.client,
-            demo_signin=demo_signin,
-        ),
+    web = create_web_app(
+        node,
+        settings=settings,
+        auth=app.state.auth,
+        keystore=keystore,
+        peer=app.state.peers.client,
+        demo_signin=demo_signin,
     )
+    web.state.web.extra["inbox"] = app.state.inbox  # the platform's desk rules on the evidence the API received
+    app.mount("/", web)
     return app

@@ -747,6 +747,7 @@ class AuditRecordOut(Out):
     block_number: int
     tx_hash: str
     contract: str
+    log_index: int = 0
 
     @classmethod
     def of(cls, record: AuditRecord) -> AuditRecordOut:

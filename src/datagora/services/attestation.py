@@ -209,7 +209,17 @@ class NoveltyAttestor:
             return self._attest(request)
 
     def _attest(self, request: AttestationRequest) -> Attestation:
-        self.check_novelty(request)
+        try:
+            self.check_novelty(request)
+        except NoveltyRefused as exc:  # the platform's desk shows refusals next to the attestations given
+            self.data_contract.record_refused(
+                request.publisher,
+                request.content_hash,
+                str(exc),
+                refused_at=int(time.time()),
+                matching_token_id=exc.matching_token_id,
+            )
+            raise
         expiry = max(self.contracts.chain.now(), int(time.time())) + self.validity
         described = description_hash(request.publisher, request.description)
         typed = novelty_attestation(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from fastapi import APIRouter
 
 from datagora.web.deps import NavItem
-from datagora.web.pages import buyer, everyone, owner, signin
+from datagora.web.pages import buyer, everyone, owner, platform, signin, supervisor
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ PAGE_GROUPS: list[PageGroup] = [
     PageGroup(everyone.router, everyone.NAV),
     PageGroup(owner.router, owner.NAV),
     PageGroup(buyer.router, buyer.NAV),
+    PageGroup(platform.router, platform.NAV),
+    PageGroup(supervisor.router, supervisor.NAV),
     PageGroup(signin.router, signin.NAV),
 ]
 
