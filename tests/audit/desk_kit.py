@@ -12,7 +12,7 @@ import httpx
 from datagora.crypto.envelope import decrypt_file, encrypt_file
 from datagora.crypto.hashing import sha256_file
 from datagora.services import disputes, publishing, relay
-from tests.api.conftest import Net, base_url
+from tests.kits.node_fixtures import Net, base_url
 from tests.world import ETHER, write_table
 
 PRICE = ETHER // 10

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from datagora.domain.models import OrderState
-from tests.api.conftest import EMBEDDED, Net
 from tests.audit.desk_kit import PRICE, call, disputed_after_false_delivery, disputed_order, reupload
+from tests.kits.node_fixtures import EMBEDDED, Net
 from tests.world import write_table
 
 pytestmark = EMBEDDED

@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlalchemy import select, update
 
 from datagora.index.schema import events
-from tests.api.conftest import EMBEDDED, Net
 from tests.audit.desk_kit import PRICE, call
+from tests.kits.node_fixtures import EMBEDDED, Net
 from tests.world import write_table
 
 pytestmark = EMBEDDED

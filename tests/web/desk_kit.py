@@ -15,7 +15,7 @@ from datagora.api.client import NodeClient
 from datagora.crypto.hashing import sha256_file
 from datagora.services import disputes, publishing, relay
 from datagora.web.sessions import WebSession, cookie_name
-from tests.api.conftest import Net
+from tests.kits.node_fixtures import Net
 from tests.world import ETHER, write_table
 
 PRICE = ETHER // 10

@@ -12,8 +12,8 @@ from html import unescape
 from pathlib import Path
 
 from datagora.domain.models import OrderState, OrgStatus
-from tests.api.conftest import EMBEDDED, Net, net  # noqa: F401  (the fixture)
 from tests.audit.desk_kit import PRICE, call, disputed_order, reupload
+from tests.kits.node_fixtures import EMBEDDED, Net, net  # noqa: F401  (the fixture)
 from tests.web.desk_kit import sign_in
 from tests.world import write_table
 
