@@ -166,7 +166,9 @@ def test_revoke(sc: ShopChain, g: Granted) -> None:
     d = sc.d
     with d.env.prank(d.erin.address):
         sc.consent.revoke(g.consent_id)
-    assert_event(sc.consent, "ConsentRevoked", consent_id=g.consent_id, subject=d.erin.address, organisation_id=d.beta_id)
+    assert_event(
+        sc.consent, "ConsentRevoked", consent_id=g.consent_id, subject=d.erin.address, organisation_id=d.beta_id
+    )
     assert sc.consent.consent(g.consent_id).state == CONSENT_REVOKED
 
 
@@ -265,7 +267,13 @@ def test_any_audited_member_of_the_consumer_organisation_may_access(sc: ShopChai
 def _refusal_setup(sc: ShopChain, g: Granted, case: str) -> tuple[str, int, bytes, bytes, int]:
     """Makes ``case`` true and returns (consumer, consent id, category hash, purpose hash, item id) to ask with."""
     d = sc.d
-    consumer, consent_id, category, purpose, item = d.bob.address, g.consent_id, CATEGORY_HASH, MARKETING_HASH, g.item_id
+    consumer, consent_id, category, purpose, item = (
+        d.bob.address,
+        g.consent_id,
+        CATEGORY_HASH,
+        MARKETING_HASH,
+        g.item_id,
+    )
     if case == "no-consent":
         consent_id = 99
     elif case == "other-organisation":

@@ -94,7 +94,12 @@ def test_set_terms(sc: ShopChain) -> None:
     with d.env.prank(d.alice.address):
         sc.shop.set_terms(BPS, DELIVERY, CONFIRM)
     assert_event(
-        sc.shop, "ShopTermsSet", seller=d.alice.address, collateral_bps=BPS, delivery_window=DELIVERY, confirm_window=CONFIRM
+        sc.shop,
+        "ShopTermsSet",
+        seller=d.alice.address,
+        collateral_bps=BPS,
+        delivery_window=DELIVERY,
+        confirm_window=CONFIRM,
     )
     assert tuple(sc.shop.terms(d.alice.address)) == (BPS, DELIVERY, CONFIRM, True)
     assert tuple(sc.shop.terms(d.bob.address)) == (0, 0, 0, False)
@@ -186,9 +191,16 @@ def test_pay_guards(sc: ShopChain) -> None:
     d = sc.d
     now = sc.now()
 
-    def attempt(message: str, order_hash: bytes = CART, seller: str | None = None, amount: int = PRICE,
-                expiry: int | None = None, signature: bytes | None = None, value: int | None = None,
-                buyer: str | None = None) -> None:
+    def attempt(
+        message: str,
+        order_hash: bytes = CART,
+        seller: str | None = None,
+        amount: int = PRICE,
+        expiry: int | None = None,
+        signature: bytes | None = None,
+        value: int | None = None,
+        buyer: str | None = None,
+    ) -> None:
         who = buyer or d.erin.address
         expiry = now + 600 if expiry is None else expiry
         sig = sc.quote(order_hash, who, amount, expiry) if signature is None else signature
@@ -205,7 +217,8 @@ def test_pay_guards(sc: ShopChain) -> None:
     attempt("shop: bad amount", amount=2**96, value=0)
     attempt("shop: quote expired", expiry=now - 1)
     attempt("shop: bad seller signature", signature=sc.quote(CART, d.erin.address, PRICE, now + 600, signer=d.bob))
-    attempt("shop: bad seller signature", signature=sc.quote(CART, d.erin.address, PRICE // 2, now + 600))  # other amount
+    half_price = sc.quote(CART, d.erin.address, PRICE // 2, now + 600)
+    attempt("shop: bad seller signature", signature=half_price)  # a quote for another amount
     attempt("shop: bad seller signature", signature=sc.quote(CART, d.bob.address, PRICE, now + 600))  # other buyer
     attempt("ecdsa: invalid signature", signature=b"\x00" * 65)  # snekmate refuses a zero signature
     attempt("shop: seller bond too low", amount=PRICE + 1)
@@ -231,7 +244,9 @@ def test_collateral_follows_the_terms_in_force_at_payment(sc: ShopChain) -> None
 def test_deliver(sc: ShopChain, paid: Paid) -> None:
     deliver(sc, paid)
     confirm_deadline = sc.now() + CONFIRM
-    assert_event(sc.shop, "OrderDelivered", order_hash=CART, delivery_hash=DELIVERY_HASH, confirm_deadline=confirm_deadline)
+    assert_event(
+        sc.shop, "OrderDelivered", order_hash=CART, delivery_hash=DELIVERY_HASH, confirm_deadline=confirm_deadline
+    )
     order = sc.shop.order(CART)
     assert (order.state, order.deadline) == (ORDER_DELIVERED, confirm_deadline)
 
@@ -257,7 +272,13 @@ def test_confirm_settles_the_double_deposit(sc: ShopChain, paid: Paid) -> None:
     with d.env.prank(d.erin.address):
         sc.shop.confirm(CART)
     assert_event(
-        sc.shop, "Settled", order_hash=CART, outcome=OUTCOME_CONFIRMED, seller_credit=PRICE, buyer_credit=PRICE, bond_returned=PRICE
+        sc.shop,
+        "Settled",
+        order_hash=CART,
+        outcome=OUTCOME_CONFIRMED,
+        seller_credit=PRICE,
+        buyer_credit=PRICE,
+        bond_returned=PRICE,
     )
     assert sc.shop.order(CART).state == ORDER_COMPLETED
     assert sc.shop.pending_withdrawals(d.alice.address, ETHER) == PRICE
@@ -286,7 +307,13 @@ def test_release_after_the_confirmation_window(sc: ShopChain, paid: Paid) -> Non
     with d.env.prank(d.mallory.address):
         sc.shop.release(CART)
     assert_event(
-        sc.shop, "Settled", order_hash=CART, outcome=OUTCOME_RELEASED, seller_credit=2 * PRICE, buyer_credit=0, bond_returned=PRICE
+        sc.shop,
+        "Settled",
+        order_hash=CART,
+        outcome=OUTCOME_RELEASED,
+        seller_credit=2 * PRICE,
+        buyer_credit=0,
+        bond_returned=PRICE,
     )
     assert sc.shop.order(CART).state == ORDER_COMPLETED
     with d.env.prank(d.erin.address), boa.reverts("shop: order not delivered"):
@@ -304,7 +331,13 @@ def test_refund_after_the_delivery_deadline(sc: ShopChain, paid: Paid) -> None:
     with d.env.prank(d.mallory.address):
         sc.shop.refund(CART)
     assert_event(
-        sc.shop, "Settled", order_hash=CART, outcome=OUTCOME_NOT_DELIVERED, seller_credit=0, buyer_credit=3 * PRICE, bond_returned=0
+        sc.shop,
+        "Settled",
+        order_hash=CART,
+        outcome=OUTCOME_NOT_DELIVERED,
+        seller_credit=0,
+        buyer_credit=3 * PRICE,
+        bond_returned=0,
     )
     assert sc.shop.order(CART).state == ORDER_REFUNDED
     assert sc.shop.bonds(d.alice.address) == BOND - PRICE  # the seller's collateral is forfeited
@@ -354,7 +387,7 @@ def test_every_ending_pays_out_exactly_what_came_in(sc: ShopChain, amount: int, 
             else:
                 d.env.time_travel(seconds=CONFIRM + 1)
                 sc.shop.release(CART)
-        settled = [e for e in sc.shop.get_logs() if type(e).__name__ == "Settled"][0]
+        settled = next(e for e in sc.shop.get_logs() if type(e).__name__ == "Settled")
         assert settled.seller_credit + settled.buyer_credit + settled.bond_returned == amount + 2 * p.collateral
         for who in (d.alice, d.erin):
             if sc.shop.pending_withdrawals(who.address, ETHER):
