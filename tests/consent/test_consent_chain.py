@@ -5,10 +5,14 @@ audit trail describes every step."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from eth_account import Account
 
-from datagora.domain.errors import TransactionReverted
+from datagora.chain.client import connect
+from datagora.chain.contracts import Contracts
+from datagora.domain.errors import DeploymentError, TransactionReverted
 from datagora.domain.models import AccessRefusal, ConsentState, OrderState
 from datagora.services import audit
 from tests.world import ETHER, World
@@ -81,3 +85,27 @@ def test_a_cart_is_paid_once_delivered_and_confirmed(world: World) -> None:
     assert c.shop.bond(seller.address) == 2 * ETHER
     trail = [r.detail for r in audit.audit_trail(c, account=buyer.address) if r.contract == "Shop"]
     assert len(trail) == 3 and "confirmed by the buyer" in trail[-1]
+
+
+def test_a_deployment_made_before_the_shop_contracts_takes_them_with_add(tmp_path: Path) -> None:
+    """``datagora deploy --add NAME`` for each: the market's contracts keep their addresses; Consent needs its
+    token and streams first."""
+    chain = connect(None)
+    supervisor, platform = Account.create(), Account.create()
+    for who in (supervisor, platform):
+        chain.fund(who.address, 10 * ETHER)
+    market_set = Contracts.deploy(
+        chain, supervisor, platform, only=["Registry", "Catalog", "Market", "UseRights", "Reputation"]
+    )
+    with pytest.raises(DeploymentError, match="datagora deploy --add Consent"):
+        market_set.consent.deposit_of(platform.address)
+    with pytest.raises(DeploymentError, match="Consent needs Streams, RewardToken deployed first"):
+        Contracts.add(chain, market_set.deployment, "Consent", {"platform": platform}, fee_bps=250)
+    deployment = market_set.deployment
+    for name in ("RewardToken", "Streams", "Consent", "Shop"):
+        deployment = Contracts.add(chain, deployment, name, {"platform": platform}, fee_bps=250).deployment
+    deployment.save(tmp_path)
+    grown = Contracts.attach(chain, tmp_path)
+    assert {k: grown.addresses[k] for k in market_set.addresses} == market_set.addresses
+    assert grown.consent.reward_token() == grown.reward_token.address
+    assert grown.reward_token.total_supply() == 0 and grown.shop.terms(platform.address)[3] is False
