@@ -25,7 +25,7 @@ import boa
 from eth_utils import keccak
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from tests.kits.contract_kit import STATUS_AUDITED, STATUS_SUSPENDED, Deployment, digest
 from tests.kits.shopchain_fixtures import (
@@ -114,6 +114,21 @@ class ConsentMachine(RuleBasedStateMachine):
         c = self.model.consents[consent_id]
         return not c.revoked and self.now <= c.expiry
 
+    @initialize(reward=AMOUNTS)
+    def seed(self, reward: int) -> None:
+        """Most runs start from a live consent of Erin to Beta and a funded deposit of Bob (Beta)."""
+        d, sc = self.d, self.sc
+        with d.env.prank(d.erin.address):
+            sc.consent.grant(CATEGORIES[0], d.beta_id, PURPOSES[0], self.now + 86_400, reward)
+        self.model.consents[1] = ModelConsent(
+            d.erin.address, d.beta_id, keccak(text=CATEGORIES[0]), keccak(text=PURPOSES[0]), self.now + 86_400, reward
+        )
+        self.model.latest[(d.erin.address, keccak(text=CATEGORIES[0]), d.beta_id, keccak(text=PURPOSES[0]))] = 1
+        with d.env.prank(d.bob.address):
+            sc.token.approve(sc.consent.address, 10**20)
+            sc.consent.deposit(10**20)
+        self.model.deposits[d.bob.address] = 10**20
+
     # --- rules --------------------------------------------------------------------------------------------------
 
     @rule(
@@ -196,15 +211,16 @@ class ConsentMachine(RuleBasedStateMachine):
 
     @rule(
         pick=st.integers(0, 20),
-        consumer=st.integers(0, 2),
-        wrong=st.sampled_from(["none", "none", "none", "category", "purpose", "item"]),
+        consumer=st.sampled_from([-1, -1, 0, 1, 2]),
+        wrong=st.sampled_from(["none"] * 5 + ["category", "purpose", "item"]),
         item=st.integers(0, 1),
         recording=st.booleans(),
     )
     def access(self, pick: int, consumer: int, wrong: str, item: int, recording: bool) -> None:
         consent_id = pick % (len(self.model.consents) + 1) + 1
         c = self.model.consents.get(consent_id)
-        who = self.consumers[consumer]
+        members = [a for a in self.consumers if c is not None and self.organisation_of[a] == c.organisation]
+        who = members[0] if consumer < 0 and members else self.consumers[consumer]
         category = c.category if c else keccak(text=CATEGORIES[0])
         purpose = c.purpose if c else keccak(text=PURPOSES[0])
         item_id = self.items[item]
