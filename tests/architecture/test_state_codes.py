@@ -34,6 +34,8 @@ GROUPS: dict[tuple[str, str], type[IntEnum]] = {
     ("modules/states.vy", "RULING_"): models.Ruling,
     ("Registry.vy", "STATUS_"): models.OrgStatus,
     ("Registry.vy", "KIND_"): models.AccountKind,
+    ("Consent.vy", "CONSENT_"): models.ConsentState,
+    ("Consent.vy", "REFUSED_"): models.AccessRefusal,
 }
 
 

@@ -22,12 +22,26 @@ from web3.contract import Contract
 from web3.types import TxReceipt
 
 from datagora.chain.artifacts import load_artifact
-from datagora.chain.bindings import catalog, market, registry, reputation, use_rights
+from datagora.chain.bindings import (
+    catalog,
+    consent,
+    market,
+    registry,
+    reputation,
+    reward_token,
+    shop,
+    streams,
+    use_rights,
+)
 from datagora.chain.bindings.base import Binding, Deployable, DeployOptions
 from datagora.chain.bindings.catalog import CatalogBinding
+from datagora.chain.bindings.consent import ConsentBinding
 from datagora.chain.bindings.market import MarketBinding
 from datagora.chain.bindings.registry import RegistryBinding
 from datagora.chain.bindings.reputation import ReputationBinding
+from datagora.chain.bindings.reward_token import RewardTokenBinding
+from datagora.chain.bindings.shop import ShopBinding
+from datagora.chain.bindings.streams import StreamsBinding
 from datagora.chain.bindings.tokens import TokensBinding
 from datagora.chain.bindings.use_rights import UseRightsBinding
 from datagora.chain.client import Chain
@@ -47,6 +61,10 @@ MANIFEST: tuple[Deployable, ...] = (
     market.DEPLOYABLE,
     use_rights.DEPLOYABLE,
     reputation.DEPLOYABLE,
+    reward_token.DEPLOYABLE,
+    streams.DEPLOYABLE,
+    consent.DEPLOYABLE,
+    shop.DEPLOYABLE,
 )
 """Every deployable of the set, in deployment order (a contract comes after those it ``needs``)."""
 
@@ -61,7 +79,8 @@ def _hex(value: Any) -> Any:
 
 class Contracts:
     """The deployed contract set on one :class:`Chain`: one typed binding per contract (``registry``,
-    ``catalog``, ``market``, ``use_rights``, ``reputation``), ERC-20 calls (``tokens``) and the set's events."""
+    ``catalog``, ``market``, ``use_rights``, ``reputation``, ``reward_token``, ``streams``, ``consent``,
+    ``shop``), ERC-20 calls (``tokens``) and the set's events."""
 
     def __init__(self, chain: Chain, deployment: Deployment, *, log_page_blocks: int = LOG_PAGE_BLOCKS) -> None:
         self.chain = chain
@@ -114,6 +133,22 @@ class Contracts:
     @property
     def reputation(self) -> ReputationBinding:
         return self._binding(ReputationBinding)
+
+    @property
+    def reward_token(self) -> RewardTokenBinding:
+        return self._binding(RewardTokenBinding)
+
+    @property
+    def streams(self) -> StreamsBinding:
+        return self._binding(StreamsBinding)
+
+    @property
+    def consent(self) -> ConsentBinding:
+        return self._binding(ConsentBinding)
+
+    @property
+    def shop(self) -> ShopBinding:
+        return self._binding(ShopBinding)
 
     # -- deployment ----------------------------------------------------------------------------------------
 

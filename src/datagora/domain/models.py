@@ -105,6 +105,28 @@ ETHER = "0x0000000000000000000000000000000000000000"
 """``payment_token`` of listings paid in ether."""
 
 
+class ConsentState(IntEnum):
+    """State of a consent (``Consent.vy``); an expired consent stays ACTIVE (expiry is a time)."""
+
+    NONE = 0
+    ACTIVE = 1
+    REVOKED = 2
+
+
+class AccessRefusal(IntEnum):
+    """Why ``Consent`` refused an access (event ``AccessRefused``, view ``check``; 0 = allowed)."""
+
+    NO_CONSENT = 1
+    NOT_CONSUMER = 2
+    WRONG_CATEGORY = 3
+    WRONG_PURPOSE = 4
+    REVOKED = 5
+    EXPIRED = 6
+    NO_ITEM = 7
+    ITEM_ERASED = 8
+    DEPOSIT_TOO_LOW = 9
+
+
 @dataclass(frozen=True)
 class Organisation:
     id: int
@@ -245,3 +267,45 @@ class TxResult:
             if ev.name == name:
                 return ev
         raise LookupError(f"transaction {self.tx_hash} emitted no {name} event")
+
+
+@dataclass(frozen=True)
+class Consent:
+    """A data subject's consent (Shrestha et al.): ``organisation_id`` may use the subject's data of the category
+    whose keccak256 is ``category_hash`` for the W3C DPV purpose whose IRI hashes to ``purpose_hash`` until
+    ``expiry`` (Unix seconds), paying ``reward`` RewardToken units (18 decimals) per access."""
+
+    consent_id: int
+    subject: str
+    organisation_id: int
+    category_hash: bytes
+    purpose_hash: bytes
+    expiry: int
+    reward: int
+    state: ConsentState
+
+
+@dataclass(frozen=True)
+class StreamItem:
+    """A stream item (MultiChain-style): the hash of an encrypted item kept off-chain, its stream and publisher,
+    and whether it was erased (its data key destroyed)."""
+
+    item_id: int
+    stream_id: int
+    publisher: str
+    item_hash: bytes
+    erased: bool
+
+
+@dataclass(frozen=True)
+class ShopOrder:
+    """A shopping-cart order named by its cart hash: ``amount`` and each side's ``collateral`` in wei,
+    ``deadline`` (Unix seconds) to deliver while Paid, to confirm once Delivered."""
+
+    order_hash: bytes
+    buyer: str
+    seller: str
+    amount: int
+    collateral: int
+    state: OrderState
+    deadline: int

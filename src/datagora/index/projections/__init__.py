@@ -4,7 +4,17 @@ A new contract adds its module (``projections/<contract>.py`` exporting ``PROJEC
 
 from __future__ import annotations
 
-from datagora.index.projections import catalog, market, registry, reputation, use_rights
+from datagora.index.projections import (
+    catalog,
+    consent,
+    market,
+    registry,
+    reputation,
+    reward_token,
+    shop,
+    streams,
+    use_rights,
+)
 from datagora.index.projections.base import ContractProjection, Handler, StoredEvent, register
 
 PROJECTIONS: dict[str, ContractProjection] = register(
@@ -13,6 +23,10 @@ PROJECTIONS: dict[str, ContractProjection] = register(
     market.PROJECTION,
     use_rights.PROJECTION,
     reputation.PROJECTION,
+    reward_token.PROJECTION,
+    streams.PROJECTION,
+    consent.PROJECTION,
+    shop.PROJECTION,
 )
 """The registered projections by contract name (the deployment manifest's names)."""
 

@@ -15,7 +15,17 @@ from typing import Any
 from datagora.chain.contracts import Contracts
 from datagora.domain.models import ChainEvent
 from datagora.index import EventIndexer, open_engine
-from datagora.services.audit import catalog, market, registry, reputation, use_rights
+from datagora.services.audit import (
+    catalog,
+    consent,
+    market,
+    registry,
+    reputation,
+    reward_token,
+    shop,
+    streams,
+    use_rights,
+)
 from datagora.services.audit.base import ContractTexts, Trail, register
 
 TEXTS: dict[str, ContractTexts] = register(
@@ -24,6 +34,10 @@ TEXTS: dict[str, ContractTexts] = register(
     market.TEXTS,
     use_rights.TEXTS,
     reputation.TEXTS,
+    reward_token.TEXTS,
+    streams.TEXTS,
+    consent.TEXTS,
+    shop.TEXTS,
 )
 """The registered audit texts by contract name (the deployment manifest's names)."""
 

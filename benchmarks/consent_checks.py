@@ -1,0 +1,210 @@
+"""Consent checks per second through ``Consent.record_access`` on Anvil (the shopping-cart paper's access path:
+every use of a customer's data is checked against her consent on chain and pays her reward).
+
+    python benchmarks/consent_checks.py [--accesses 2000] [--batch 100] [--sequential 100] [--json out.json]
+
+Setup on a fresh Anvil: the Datagora contract set, a shop and a partner organisation (both audited), a customer's
+consent to the partner for one category and one W3C DPV purpose with a reward per access, one stream item, and
+the partner's RewardToken deposit. Then three measurements:
+
+* ``sequential``: the partner's node signs, sends and waits for each ``record_access`` in turn through the
+  Contracts facade (what one request of the shop node costs end to end);
+* ``batched``: ``--accesses`` pre-signed ``record_access`` transactions (explicit gas, consecutive nonces) sent as
+  raw JSON-RPC batches of ``--batch`` with automine off, then ``evm_mine`` until all are in (a block holds
+  about 400) (web3.py refuses raw transactions
+  in its batches, so the batches are posted directly); the count is checked on chain (``access_count``) and the
+  reward paid per access against the customer's pending balance;
+* ``check view``: ``Consent.check`` as ``eth_call`` (a check without recording), for comparison.
+
+Each figure prints as accesses (or checks) per second with the wall time; ``--json`` writes them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from web3 import Web3
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from datagora.chain.bindings.consent import term_hash  # noqa: E402
+from datagora.chain.client import RpcChain  # noqa: E402
+from datagora.chain.contracts import Contracts  # noqa: E402
+from datagora.chain.devnode import AnvilNode  # noqa: E402
+from datagora.domain.models import OrgStatus  # noqa: E402
+from datagora.services import registry  # noqa: E402
+from datagora.services.participant import Participant  # noqa: E402
+
+ETHER = 10**18
+CATEGORY = "purchase-history"
+PURPOSE = "https://w3id.org/dpv#Marketing"
+REWARD = 10**15  # RewardToken units per access
+GAS = 200_000
+
+
+def rpc(url: str, payload: Any) -> Any:
+    """POST one JSON-RPC request or batch; returns the decoded answer."""
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=120) as answer:
+        return json.loads(answer.read())
+
+
+def setup(url: str, home: Path, accesses: int) -> dict[str, Any]:
+    chain = RpcChain(url)
+    people = {n: Participant(n, Account.create(), home / n) for n in ("supervisor", "platform", "shop", "partner")}
+    for p in people.values():
+        chain.fund(p.address, 1_000 * ETHER)
+    contracts = Contracts.deploy(chain, people["supervisor"].account, people["platform"].account)
+    orgs = {}
+    for label in ("shop", "partner"):
+        org, _ = registry.register_organisation(contracts, people[label], f"{label} organisation")
+        registry.set_status(contracts, people["supervisor"].account, org.id, OrgStatus.AUDITED)
+        orgs[label] = org.id
+    customer = Account.create()
+    chain.fund(customer.address, ETHER)
+    shop, partner = people["shop"].account, people["partner"].account
+    stream_id, _ = contracts.streams.create_stream(shop, "shop/customers")
+    item_id, _ = contracts.streams.publish(shop, stream_id, "customer-1/purchase-history", b"\x01" * 32, "blob://1")
+    consent_id, _ = contracts.consent.grant(customer, CATEGORY, orgs["partner"], PURPOSE, chain.now() + 86_400, REWARD)
+    funds = REWARD * (accesses + 1_000)
+    contracts.reward_token.mint(people["platform"].account, partner.address, funds)
+    contracts.reward_token.approve(partner, contracts.consent.address, funds)
+    contracts.consent.deposit(partner, funds)
+    return {
+        "chain": chain,
+        "contracts": contracts,
+        "partner": partner,
+        "customer": customer,
+        "consent_id": consent_id,
+        "item_id": item_id,
+    }
+
+
+def sequential(world: dict[str, Any], count: int) -> float:
+    c = world["contracts"]
+    started = time.perf_counter()
+    for _ in range(count):
+        c.consent.record_access(world["partner"], world["consent_id"], CATEGORY, PURPOSE, world["item_id"])
+    return time.perf_counter() - started
+
+
+def batched(url: str, world: dict[str, Any], count: int, batch: int) -> tuple[float, float]:
+    """Returns (seconds to sign, seconds from the first send until mined)."""
+    chain, c, partner = world["chain"], world["contracts"], world["partner"]
+    w3: Web3 = chain.w3
+    data = c.contract("Consent").encode_abi(
+        "record_access", args=[world["consent_id"], term_hash(CATEGORY), term_hash(PURPOSE), world["item_id"]]
+    )
+    nonce = w3.eth.get_transaction_count(partner.address)
+    gas_price = int(w3.eth.gas_price) * 2
+    started = time.perf_counter()
+    raw = [
+        "0x"
+        + bytes(
+            partner.sign_transaction(
+                {
+                    "to": c.consent.address,
+                    "data": data,
+                    "gas": GAS,
+                    "gasPrice": gas_price,
+                    "nonce": nonce + i,
+                    "chainId": chain.chain_id,
+                    "value": 0,
+                }
+            ).raw_transaction
+        ).hex()
+        for i in range(count)
+    ]
+    signed = time.perf_counter() - started
+    rpc(url, {"jsonrpc": "2.0", "id": 1, "method": "evm_setAutomine", "params": [False]})
+    started = time.perf_counter()
+    for lo in range(0, count, batch):
+        answers = rpc(
+            url,
+            [
+                {"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": [tx]}
+                for i, tx in enumerate(raw[lo : lo + batch], start=lo)
+            ],
+        )
+        errors = [a["error"] for a in answers if "error" in a]
+        if errors:
+            raise SystemExit(f"Anvil refused a transaction: {errors[0]}")
+    # One block holds about 400 accesses (30 M gas): mine until every transaction is in.
+    target = hex(nonce + count)
+    while (
+        rpc(
+            url, {"jsonrpc": "2.0", "id": 1, "method": "eth_getTransactionCount", "params": [partner.address, "latest"]}
+        )["result"]
+        != target
+    ):
+        rpc(url, {"jsonrpc": "2.0", "id": 1, "method": "evm_mine", "params": []})
+    mined = time.perf_counter() - started
+    rpc(url, {"jsonrpc": "2.0", "id": 1, "method": "evm_setAutomine", "params": [True]})
+    return signed, mined
+
+
+def check_view(world: dict[str, Any], count: int) -> float:
+    c = world["contracts"]
+    partner = world["partner"].address
+    started = time.perf_counter()
+    for _ in range(count):
+        assert c.consent.check(world["consent_id"], partner, CATEGORY, PURPOSE, world["item_id"]) is None
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accesses", type=int, default=2_000, help="batched record_access transactions")
+    parser.add_argument("--batch", type=int, default=100, help="transactions per JSON-RPC batch")
+    parser.add_argument("--sequential", type=int, default=100, help="record_access one at a time")
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    args = parser.parse_args()
+    with AnvilNode() as node, tempfile.TemporaryDirectory() as tmp:
+        world = setup(node.url, Path(tmp), args.accesses + args.sequential)
+        c = world["contracts"]
+        seq = sequential(world, args.sequential)
+        before = int(c.contract("Consent").functions.access_count().call())
+        signed, mined = batched(node.url, world, args.accesses, args.batch)
+        recorded = int(c.contract("Consent").functions.access_count().call()) - before
+        if recorded != args.accesses:
+            raise SystemExit(f"only {recorded} of {args.accesses} accesses were recorded")
+        paid = c.consent.pending(world["customer"].address)
+        if paid != REWARD * (args.accesses + args.sequential):
+            raise SystemExit(f"the customer is owed {paid}, not {REWARD * (args.accesses + args.sequential)}")
+        views = check_view(world, args.sequential)
+    figures = {
+        "sequential_accesses_per_s": args.sequential / seq,
+        "sequential_ms_per_access": 1_000 * seq / args.sequential,
+        "batched_accesses_per_s": args.accesses / mined,
+        "batched_accesses": args.accesses,
+        "batch": args.batch,
+        "signing_s": signed,
+        "check_views_per_s": args.sequential / views,
+    }
+    print(
+        f"record_access, one at a time through the facade: {figures['sequential_accesses_per_s']:.0f} accesses/s "
+        f"({figures['sequential_ms_per_access']:.1f} ms each, {args.sequential} accesses)"
+    )
+    print(
+        f"record_access, raw batches of {args.batch}, mined with evm_mine: "
+        f"{figures['batched_accesses_per_s']:.0f} accesses/s "
+        f"({args.accesses} accesses in {mined:.2f} s; signing took {signed:.2f} s more)"
+    )
+    print(f"check (eth_call, nothing recorded): {figures['check_views_per_s']:.0f} checks/s")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

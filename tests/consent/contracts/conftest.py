@@ -1,0 +1,6 @@
+"""Fixtures of this layer's tests, shared across capabilities (see tests/kits/contract_fixtures.py and
+tests/kits/shopchain_fixtures.py)."""
+
+from tests.kits.contract_fixtures import *  # noqa: F403
+from tests.kits.contract_fixtures import _isolate  # noqa: F401
+from tests.kits.shopchain_fixtures import *  # noqa: F403
