@@ -72,3 +72,7 @@ class NoveltyRefused(DatagoraError):
 
 class Conflict(DatagoraError):
     """The resource is not in a state that allows the request yet (e.g. no delivery, no re-upload); HTTP 409."""
+
+
+class ComputationFailed(DatagoraError):
+    """A secure multi-party computation did not finish: a party failed, disconnected or timed out."""
