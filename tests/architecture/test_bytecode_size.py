@@ -29,7 +29,7 @@ def runtime_size(path: Path) -> int:
 
 def test_every_deployable_is_listed() -> None:
     names = {path.stem for path in DEPLOYABLES}
-    assert {"Registry", "Catalog", "Market", "UseRights", "Reputation", "DemoToken"} <= names
+    assert {"Registry", "Catalog", "Market", "UseRights", "Reputation", "Points", "DemoToken"} <= names
     assert not (CONTRACTS_DIR / "mocks" / "Market.vy").exists()
 
 

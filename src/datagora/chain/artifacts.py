@@ -16,7 +16,7 @@ from typing import Any
 
 from datagora.domain.errors import DeploymentError
 
-CONTRACT_NAMES: tuple[str, ...] = ("Registry", "Catalog", "Market", "UseRights", "Reputation")
+CONTRACT_NAMES: tuple[str, ...] = ("Registry", "Catalog", "Market", "UseRights", "Reputation", "Points")
 """The contract set every deployment holds."""
 AUXILIARY_NAMES: tuple[str, ...] = ("DemoToken",)
 """Contracts shipped as artifacts but deployed on demand (an ERC-20 for the demo and tests)."""

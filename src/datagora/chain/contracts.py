@@ -22,10 +22,11 @@ from web3.contract import Contract
 from web3.types import TxReceipt
 
 from datagora.chain.artifacts import load_artifact
-from datagora.chain.bindings import catalog, market, registry, reputation, use_rights
+from datagora.chain.bindings import catalog, market, points, registry, reputation, use_rights
 from datagora.chain.bindings.base import Binding, Deployable, DeployOptions
 from datagora.chain.bindings.catalog import CatalogBinding
 from datagora.chain.bindings.market import MarketBinding
+from datagora.chain.bindings.points import PointsBinding
 from datagora.chain.bindings.registry import RegistryBinding
 from datagora.chain.bindings.reputation import ReputationBinding
 from datagora.chain.bindings.tokens import TokensBinding
@@ -47,6 +48,7 @@ MANIFEST: tuple[Deployable, ...] = (
     market.DEPLOYABLE,
     use_rights.DEPLOYABLE,
     reputation.DEPLOYABLE,
+    points.DEPLOYABLE,
 )
 """Every deployable of the set, in deployment order (a contract comes after those it ``needs``)."""
 
@@ -114,6 +116,10 @@ class Contracts:
     @property
     def reputation(self) -> ReputationBinding:
         return self._binding(ReputationBinding)
+
+    @property
+    def points(self) -> PointsBinding:
+        return self._binding(PointsBinding)
 
     # -- deployment ----------------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ A new contract adds its module (``projections/<contract>.py`` exporting ``PROJEC
 
 from __future__ import annotations
 
-from datagora.index.projections import catalog, market, registry, reputation, use_rights
+from datagora.index.projections import catalog, market, points, registry, reputation, use_rights
 from datagora.index.projections.base import ContractProjection, Handler, StoredEvent, register
 
 PROJECTIONS: dict[str, ContractProjection] = register(
@@ -13,6 +13,7 @@ PROJECTIONS: dict[str, ContractProjection] = register(
     market.PROJECTION,
     use_rights.PROJECTION,
     reputation.PROJECTION,
+    points.PROJECTION,
 )
 """The registered projections by contract name (the deployment manifest's names)."""
 

@@ -15,7 +15,7 @@ from typing import Any
 from datagora.chain.contracts import Contracts
 from datagora.domain.models import ChainEvent
 from datagora.index import EventIndexer, open_engine
-from datagora.services.audit import catalog, market, registry, reputation, use_rights
+from datagora.services.audit import catalog, market, points, registry, reputation, use_rights
 from datagora.services.audit.base import ContractTexts, Trail, register
 
 TEXTS: dict[str, ContractTexts] = register(
@@ -24,6 +24,7 @@ TEXTS: dict[str, ContractTexts] = register(
     market.TEXTS,
     use_rights.TEXTS,
     reputation.TEXTS,
+    points.TEXTS,
 )
 """The registered audit texts by contract name (the deployment manifest's names)."""
 
