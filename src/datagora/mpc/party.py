@@ -42,7 +42,7 @@ def _record_receipts(received: list[tuple[int, str]]) -> None:
             payload.add_done_callback(lambda fut: received.__setitem__(slot, (self.peer_pid, fut.result().hex())))
         return payload
 
-    asyncoro.MessageExchanger.receive = receive  # type: ignore[method-assign]
+    asyncoro.MessageExchanger.receive = receive
 
 
 async def _run(mpc: Any, request: dict[str, Any]) -> dict[str, Any]:

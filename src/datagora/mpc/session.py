@@ -13,6 +13,7 @@ stopped and :class:`~datagora.domain.errors.ComputationFailed` is raised.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -78,10 +79,8 @@ def _stop(processes: list[subprocess.Popen[str]]) -> None:
         if p.poll() is None:
             p.kill()
     for p in processes:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             p.wait(timeout=5)
-        except subprocess.TimeoutExpired:  # pragma: no cover - a process ignoring SIGKILL
-            pass
         for stream in (p.stdin, p.stdout, p.stderr):
             if stream is not None:
                 stream.close()
@@ -168,8 +167,9 @@ def _collect(processes: list[subprocess.Popen[str]], deadline: float) -> list[Pa
                 continue
             pending.discard(pid)
             if code != 0:
-                assert processes[pid].stderr is not None
-                reason = processes[pid].stderr.read().strip().splitlines()[-1:] or [f"exit status {code}"]
+                stderr = processes[pid].stderr
+                assert stderr is not None
+                reason = stderr.read().strip().splitlines()[-1:] or [f"exit status {code}"]
                 raise ComputationFailed(f"the {ROLE_NAMES[pid]} party stopped: {reason[0]}")
         if pending and time.perf_counter() > deadline:
             names = ", ".join(ROLE_NAMES[p] for p in sorted(pending))

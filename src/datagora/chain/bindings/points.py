@@ -63,9 +63,7 @@ class PointsBinding(Binding):
         signatures: list[bytes],
     ) -> TxResult:
         """Post a computation's result with one EIP-712 TierAttestation signature per computing party."""
-        return self._send(
-            sender, "set_tier", brand, Web3.to_checksum_address(member), tier, score, nonce, signatures
-        )
+        return self._send(sender, "set_tier", brand, Web3.to_checksum_address(member), tier, score, nonce, signatures)
 
     def balance(self, brand: int, member: str) -> int:
         """``member``'s points of ``brand``."""
