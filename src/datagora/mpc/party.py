@@ -5,7 +5,7 @@ with one JSON line on standard input: ``{"input": <points or null>, "repeat": <n
 "fail_after_input": <bool>}``. Party 0 (the brand) inputs A, party 1 (the platform) inputs B, party 2 (the MPC
 platform) has no input. Writes one JSON line on standard output: ``{"score", "tier", "seconds", "bytes_sent",
 "received"}`` where ``seconds`` are the protocol's seconds per evaluation and ``received`` (when recording) every
-payload received from each peer, in program order, as hex. The private input travels on standard input only
+payload received from each peer with its program counter, as hex. The private input travels on standard input only
 (never on the command line, which other users of the machine can read). Exit status 2: invalid input.
 """
 
@@ -25,9 +25,10 @@ BRAND, PLATFORM, HELPER = 0, 1, 2
 ROLE_NAMES = ("brand", "platform", "MPC platform")
 
 
-def _record_receipts(received: list[tuple[int, str]]) -> None:
+def _record_receipts(received: list[tuple[int, int, str]]) -> None:
     """Wrap MPyC's ``MessageExchanger.receive`` so every payload this party receives is appended to
-    ``received`` as ``(peer index, hex)``, in the order the program consumes them."""
+    ``received`` as ``(peer index, program counter, hex)``; the program counter labels the message's place in
+    the program (the same in every run), the order of arrival may vary."""
     from mpyc import asyncoro
 
     original = asyncoro.MessageExchanger.receive
@@ -35,11 +36,12 @@ def _record_receipts(received: list[tuple[int, str]]) -> None:
     def receive(self: Any, pc: int) -> Any:
         payload = original(self, pc)
         slot = len(received)
-        received.append((self.peer_pid, ""))
+        peer = self.peer_pid
+        received.append((peer, pc, ""))
         if isinstance(payload, bytes | bytearray):
-            received[slot] = (self.peer_pid, bytes(payload).hex())
+            received[slot] = (peer, pc, bytes(payload).hex())
         else:
-            payload.add_done_callback(lambda fut: received.__setitem__(slot, (self.peer_pid, fut.result().hex())))
+            payload.add_done_callback(lambda fut: received.__setitem__(slot, (peer, pc, fut.result().hex())))
         return payload
 
     asyncoro.MessageExchanger.receive = receive
@@ -90,7 +92,7 @@ def main() -> int:
     except ValidationError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    received: list[tuple[int, str]] = []
+    received: list[tuple[int, int, str]] = []
     if request.get("record"):
         _record_receipts(received)
     mpc = runtime([*options, "--no-log"])

@@ -39,7 +39,7 @@ DEFAULT_TIMEOUT = 30.0
 class PartyOutput:
     """What one party's process reported: its index, the output it computed, the protocol's ``seconds`` per
     evaluation (from the inputs to the opened output, connections already made), ``bytes_sent`` to its peers,
-    and, when recording, every payload it ``received`` as ``(peer index, hex)`` in program order."""
+    and, when recording, every payload it ``received`` as ``(peer index, program counter, hex)``."""
 
     pid: int
     result: PointsResult
@@ -47,7 +47,7 @@ class PartyOutput:
     bytes_sent: int
     modulus: int
     byte_length: int
-    received: list[tuple[int, str]] | None = None
+    received: list[tuple[int, int, str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -129,15 +129,12 @@ def run_session(
                 cmd = [sys.executable, "-m", "datagora.mpc.party", *addresses, "-I", str(pid)]
                 if tls:
                     cmd.append("--ssl")
-                proc = subprocess.Popen(
-                    cmd,
-                    cwd=tmp,
-                    env=env,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
+                # output goes to files, not pipes: a recording party writes megabytes, which would fill a pipe
+                # nobody reads until the end and block the party
+                with (Path(tmp) / f"out-{pid}").open("w") as out, (Path(tmp) / f"err-{pid}").open("w") as err:
+                    proc = subprocess.Popen(
+                        cmd, cwd=tmp, env=env, stdin=subprocess.PIPE, stdout=out, stderr=err, text=True
+                    )
                 processes.append(proc)
                 request: dict[str, Any] = {
                     "input": inputs[pid],
@@ -148,7 +145,7 @@ def run_session(
                 assert proc.stdin is not None
                 proc.stdin.write(json.dumps(request) + "\n")
                 proc.stdin.close()
-            outputs = _collect(processes, started + timeout)
+            outputs = _collect(processes, Path(tmp), started + timeout)
         finally:
             _stop(processes)
     results = {o.result for o in outputs}
@@ -157,7 +154,7 @@ def run_session(
     return SessionResult(outputs[0].result, outputs, time.perf_counter() - started, tls)
 
 
-def _collect(processes: list[subprocess.Popen[str]], deadline: float) -> list[PartyOutput]:
+def _collect(processes: list[subprocess.Popen[str]], tmp: Path, deadline: float) -> list[PartyOutput]:
     """Wait for every party until ``deadline`` (perf_counter seconds); fail fast when one exits badly."""
     pending = set(range(len(processes)))
     while pending:
@@ -167,9 +164,7 @@ def _collect(processes: list[subprocess.Popen[str]], deadline: float) -> list[Pa
                 continue
             pending.discard(pid)
             if code != 0:
-                stderr = processes[pid].stderr
-                assert stderr is not None
-                reason = stderr.read().strip().splitlines()[-1:] or [f"exit status {code}"]
+                reason = (tmp / f"err-{pid}").read_text().strip().splitlines()[-1:] or [f"exit status {code}"]
                 raise ComputationFailed(f"the {ROLE_NAMES[pid]} party stopped: {reason[0]}")
         if pending and time.perf_counter() > deadline:
             names = ", ".join(ROLE_NAMES[p] for p in sorted(pending))
@@ -177,13 +172,12 @@ def _collect(processes: list[subprocess.Popen[str]], deadline: float) -> list[Pa
         if pending:
             time.sleep(0.005)
     outputs = []
-    for pid, proc in enumerate(processes):
-        assert proc.stdout is not None
-        line = proc.stdout.read().strip().splitlines()
+    for pid in range(len(processes)):
+        line = (tmp / f"out-{pid}").read_text().strip().splitlines()
         if not line:
             raise ComputationFailed(f"the {ROLE_NAMES[pid]} party gave no output")
         out = json.loads(line[-1])
-        received = None if out.get("received") is None else [(int(p), str(h)) for p, h in out["received"]]
+        received = None if out.get("received") is None else [(int(p), int(c), str(h)) for p, c, h in out["received"]]
         outputs.append(
             PartyOutput(
                 pid,
