@@ -18,6 +18,8 @@ import sys
 import time
 from typing import Any
 
+import numpy as np
+
 from datagora.domain.errors import ValidationError
 from datagora.mpc.points import BIT_LENGTH, check_points, circuit, runtime
 
@@ -54,6 +56,8 @@ async def _run(mpc: Any, request: dict[str, Any]) -> dict[str, Any]:
     await mpc.start()
     seconds: list[float] = []
     score = tier = -1
+    if "batch_size" in request:
+        return await _run_batch(mpc, request)
     for _ in range(int(request.get("repeat", 1))):
         started = time.perf_counter()
         a = mpc.input(secint(value if pid == BRAND else None), senders=BRAND)
@@ -79,13 +83,41 @@ async def _run(mpc: Any, request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def _run_batch(mpc: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """Many members at once: the input parties input lists; every comparison of every member runs in parallel."""
+    pid, size = mpc.pid, int(request["batch_size"])
+    secint = mpc.SecInt(BIT_LENGTH)
+    values: list[int] = request.get("input") or []
+    started = time.perf_counter()
+    # secure arrays: every member's comparisons in one vectorised protocol step (MPyC's NumPy support)
+    mine = np.array(values if pid in (BRAND, PLATFORM) else [0] * size, dtype=object)
+    ignored = np.zeros(size, dtype=object)
+    a = mpc.input(secint.array(mine if pid == BRAND else ignored), senders=BRAND)
+    b = mpc.input(secint.array(mine if pid == PLATFORM else ignored), senders=PLATFORM)
+    f, t = circuit(mpc, a, b)
+    scores, tiers = await mpc.output(f), await mpc.output(t)
+    opened = [v for pair in zip(scores.tolist(), tiers.tolist(), strict=True) for v in pair]
+    seconds = time.perf_counter() - started
+    await mpc.shutdown()
+    return {
+        "pid": pid,
+        "scores": [int(v) for v in opened[0::2]],
+        "tiers": [int(v) for v in opened[1::2]],
+        "seconds": [seconds],
+    }
+
+
 def main() -> int:
     """Run one party; see the module docstring."""
     request = json.loads(sys.stdin.readline())
     options = sys.argv[1:]
     index = int(options[options.index("-I") + 1])
     try:
-        if index in (BRAND, PLATFORM):
+        if index in (BRAND, PLATFORM) and "batch_size" in request:
+            request["input"] = [check_points(v, ROLE_NAMES[index]) for v in request.get("input") or []]
+            if len(request["input"]) != int(request["batch_size"]):
+                raise ValidationError("the batch's inputs and its size differ")
+        elif index in (BRAND, PLATFORM):
             request["input"] = check_points(request.get("input"), ROLE_NAMES[index])
         elif request.get("input") is not None:
             raise ValidationError("the MPC platform has no input")

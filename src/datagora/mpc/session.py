@@ -116,16 +116,70 @@ def run_session(
     if not 1 <= repeat <= 10_000:
         raise ValidationError(f"repeat must be 1..10000, got {repeat}")
     started = time.perf_counter()
-    ports = _free_ports(PARTIES)
+    requests = [
+        {"input": inputs[pid], "repeat": repeat, "record": record, "fail_after_input": fail_party == pid}
+        for pid in range(PARTIES)
+    ]
+    raw = _run_parties(requests, tls=tls, timeout=timeout)
+    outputs = []
+    for pid, out in enumerate(raw):
+        received = None if out.get("received") is None else [(int(p), int(c), str(h)) for p, c, h in out["received"]]
+        outputs.append(
+            PartyOutput(
+                pid,
+                PointsResult(int(out["score"]), int(out["tier"])),
+                [float(s) for s in out["seconds"]],
+                int(out["bytes_sent"]),
+                int(out["modulus"]),
+                int(out["byte_length"]),
+                received,
+            )
+        )
+    results = {o.result for o in outputs}
+    if len(results) != 1:
+        raise ComputationFailed("the parties computed different results; nothing is reported")
+    return SessionResult(outputs[0].result, outputs, time.perf_counter() - started, tls)
+
+
+def run_batch(
+    brand_points: list[int], platform_points: list[int], *, timeout: float = 600.0, tls: bool = True
+) -> tuple[list[PointsResult], float]:
+    """F(A, B) and the tier of many members in one session (every comparison in parallel, one round trip per
+    protocol step for all of them). Returns the results in input order and the protocol's seconds (slowest
+    party, connections made). Raises as :func:`run_session`."""
+    if len(brand_points) != len(platform_points) or not brand_points:
+        raise ValidationError("a batch needs as many brand as platform inputs, at least one")
+    brand = [check_points(v, "brand") for v in brand_points]
+    platform = [check_points(v, "platform") for v in platform_points]
+    size = len(brand)
+    requests: list[dict[str, Any]] = [
+        {"input": brand, "batch_size": size},
+        {"input": platform, "batch_size": size},
+        {"input": None, "batch_size": size},
+    ]
+    raw = _run_parties(requests, tls=tls, timeout=timeout)
+    lists = {(tuple(o["scores"]), tuple(o["tiers"])) for o in raw}
+    if len(lists) != 1:
+        raise ComputationFailed("the parties computed different results; nothing is reported")
+    scores, tiers = raw[0]["scores"], raw[0]["tiers"]
+    results = [PointsResult(int(s), int(t)) for s, t in zip(scores, tiers, strict=True)]
+    return results, max(float(o["seconds"][0]) for o in raw)
+
+
+def _run_parties(requests: list[dict[str, Any]], *, tls: bool, timeout: float) -> list[dict[str, Any]]:
+    """Start one process per request (party i gets request i on standard input), wait for all, return their
+    JSON outputs; every process is stopped on the way out."""
+    started = time.perf_counter()
+    ports = _free_ports(len(requests))
     processes: list[subprocess.Popen[str]] = []
     with tempfile.TemporaryDirectory(prefix="datagora-mpc-") as tmp:
         if tls:
-            write_session_certificates(Path(tmp), PARTIES)
+            write_session_certificates(Path(tmp), len(requests))
         addresses = [arg for port in ports for arg in ("-P", f"127.0.0.1:{port}")]
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([p for p in sys.path if p] + [env.get("PYTHONPATH", "")])
         try:
-            for pid in range(PARTIES):
+            for pid, request in enumerate(requests):
                 cmd = [sys.executable, "-m", "datagora.mpc.party", *addresses, "-I", str(pid)]
                 if tls:
                     cmd.append("--ssl")
@@ -136,25 +190,15 @@ def run_session(
                         cmd, cwd=tmp, env=env, stdin=subprocess.PIPE, stdout=out, stderr=err, text=True
                     )
                 processes.append(proc)
-                request: dict[str, Any] = {
-                    "input": inputs[pid],
-                    "repeat": repeat,
-                    "record": record,
-                    "fail_after_input": fail_party == pid,
-                }
                 assert proc.stdin is not None
                 proc.stdin.write(json.dumps(request) + "\n")
                 proc.stdin.close()
-            outputs = _collect(processes, Path(tmp), started + timeout)
+            return _collect(processes, Path(tmp), started + timeout)
         finally:
             _stop(processes)
-    results = {o.result for o in outputs}
-    if len(results) != 1:
-        raise ComputationFailed("the parties computed different results; nothing is reported")
-    return SessionResult(outputs[0].result, outputs, time.perf_counter() - started, tls)
 
 
-def _collect(processes: list[subprocess.Popen[str]], tmp: Path, deadline: float) -> list[PartyOutput]:
+def _collect(processes: list[subprocess.Popen[str]], tmp: Path, deadline: float) -> list[dict[str, Any]]:
     """Wait for every party until ``deadline`` (perf_counter seconds); fail fast when one exits badly."""
     pending = set(range(len(processes)))
     while pending:
@@ -176,17 +220,5 @@ def _collect(processes: list[subprocess.Popen[str]], tmp: Path, deadline: float)
         line = (tmp / f"out-{pid}").read_text().strip().splitlines()
         if not line:
             raise ComputationFailed(f"the {ROLE_NAMES[pid]} party gave no output")
-        out = json.loads(line[-1])
-        received = None if out.get("received") is None else [(int(p), int(c), str(h)) for p, c, h in out["received"]]
-        outputs.append(
-            PartyOutput(
-                pid,
-                PointsResult(int(out["score"]), int(out["tier"])),
-                [float(s) for s in out["seconds"]],
-                int(out["bytes_sent"]),
-                int(out["modulus"]),
-                int(out["byte_length"]),
-                received,
-            )
-        )
+        outputs.append(json.loads(line[-1]))
     return outputs
