@@ -130,3 +130,15 @@ def test_signers_must_be_the_brands_parties_in_order(stage: Stage) -> None:
         points.compute_tier(stage.contracts, stage.brand_id, stage.member.address, 1, 1, wrong, stage.helper)
     with pytest.raises(NotFoundError, match="no brand #9"):
         points.compute_tier(stage.contracts, 9, stage.member.address, 1, 1, stage.parties, stage.helper)
+
+
+def test_a_batch_of_members_equals_the_plain_computation() -> None:
+    brand = [0, 1351, 1352, 2600, 4054, 4055, 9_999, 12_000, 10_000_000, 5]
+    platform = [0, 333, 334, 3200, 1, 1000, 1, 0, 10_000_000, 1995]
+    results, seconds = mpc_session.run_batch(brand, platform, timeout=120)
+    assert results == [plain_result(a, b) for a, b in zip(brand, platform, strict=True)]
+    assert seconds > 0
+    with pytest.raises(ValidationError, match="as many brand as platform inputs"):
+        mpc_session.run_batch([1, 2], [1])
+    with pytest.raises(ValidationError, match="points must be between"):
+        mpc_session.run_batch([1, -2], [1, 1])
