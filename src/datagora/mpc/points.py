@@ -62,18 +62,22 @@ def plain_result(a: int, b: int) -> PointsResult:
 
 
 def circuit(mpc: Any, a: Any, b: Any) -> tuple[Any, Any]:
-    """The secure circuit: ``a``, ``b`` are MPyC secure integers (``SecInt(32)``); returns secure F(A, B) and tier.
+    """The secure circuit: ``a``, ``b`` are MPyC secure integers (``SecInt(32)``) or secure arrays of them;
+    returns secure F(A, B) and tier.
 
-    Written for few communication rounds: m = max(37 A, 150 B) (one comparison), then both clipping comparisons
-    of m in parallel (F = m, or 150000 above it, or 50000 below it: the two cases exclude each other), and the
-    three tier comparisons of A + B in parallel with all of it. Every comparison is MPyC's protocol on Shamir
-    shares (statistical security 2^-30)."""
+    Written for one layer of comparisons (their rounds dominate the time): clipping to [50000, 150000] is
+    monotone, so F = clip(max(x, y)) = clip(x) if x >= y else clip(y) with x = 37 A, y = 150 B; the comparison
+    x >= y, the four clipping comparisons of x and y and the three tier comparisons of A + B all run in parallel,
+    then two rounds of multiplications select the result. Every comparison is MPyC's protocol on Shamir shares
+    (statistical security 2^-30)."""
     x, y = BRAND_WEIGHT * a, PLATFORM_WEIGHT * b
-    m = y + (x >= y) * (x - y)
-    over, under = m > CAP, m < FLOOR
-    f = m + over * (CAP - m) + under * (FLOOR - m)
+    x_wins = x >= y
+    x_over, x_under, y_over, y_under = x > CAP, x < FLOOR, y > CAP, y < FLOOR
     total = a + b
     t = (total >= TIER_THRESHOLDS[0]) + (total >= TIER_THRESHOLDS[1]) + (total >= TIER_THRESHOLDS[2])
+    clip_x = x + x_over * (CAP - x) + x_under * (FLOOR - x)
+    clip_y = y + y_over * (CAP - y) + y_under * (FLOOR - y)
+    f = clip_y + x_wins * (clip_x - clip_y)
     return f, t
 
 
