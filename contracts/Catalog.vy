@@ -19,6 +19,10 @@
         `nonces`, `DOMAIN_SEPARATOR`). It does not claim the metadata
         extension (no `tokenURI`: the DCAT description is kept off-chain
         and found by its hash) nor ERC-4906 (metadata never changes).
+        The owner retires a dataset by burning its token (`retire`): no
+        sale contract can list or sell it any more (their `ownerOf` check
+        reverts), its record and `Retired` event stay for the audit trail,
+        and its content hash is never published again.
 """
 
 from snekmate.auth import ownable
@@ -95,6 +99,12 @@ event DatasetPublished:
     dcat_hash: bytes32
     fingerprint_commitment: bytes32
     attester: address
+
+
+event Retired:
+    token_id: indexed(uint256)
+    owner: indexed(address)
+    content_hash: bytes32
 
 
 struct Dataset:
@@ -185,6 +195,41 @@ def publish(
     )
     erc721._mint(msg.sender, token_id)
     return token_id
+
+
+@external
+def retire(token_id: uint256):
+    """
+    @notice Retire dataset `token_id`: its data NFT is burned, so it can no
+            longer be listed, sold or used, and `Retired` records it. Only
+            the token's holder may retire it; a token in a sale contract's
+            custody (an open ownership listing or a paid order) comes back
+            by cancelling, refunding or settling there first. The owner's
+            node destroys its ciphertext and data keys off-chain; copies
+            that buyers received stay theirs.
+    @dev Reverts "catalog: unknown dataset", "catalog: dataset retired" or
+         "catalog: not dataset owner".
+    @param token_id The dataset's token id.
+    """
+    content_hash: bytes32 = self.datasets[token_id].content_hash
+    assert content_hash != empty(bytes32), "catalog: unknown dataset"
+    owner: address = erc721._owners[token_id]
+    assert owner != empty(address), "catalog: dataset retired"
+    assert owner == msg.sender, "catalog: not dataset owner"
+    log Retired(token_id=token_id, owner=msg.sender, content_hash=content_hash)
+    erc721._burn(token_id)
+
+
+@external
+@view
+def retired(token_id: uint256) -> bool:
+    """
+    @notice Whether dataset `token_id` was published and then retired.
+    @param token_id The dataset's token id.
+    @return True once `retire` burned its token; false for a live or
+            unknown dataset.
+    """
+    return self.datasets[token_id].content_hash != empty(bytes32) and erc721._owners[token_id] == empty(address)
 
 
 @external

@@ -186,7 +186,9 @@ struct StoredListing:
 # Stored form (2 slots): `head` = buyer | state << 160 | fee_bps << 168 |
 # deadline << 184 | delivered << 224 (1 once `deliver` ran; UseRights keeps
 # queries_left in these bits, `order()` here returns 0); `body` = listing_id |
-# queries_total (0) << 64 | amount << 96 (amounts below 2**160, checked).
+# distinct << 64 (1 when the order opened with buyer and seller checked to be
+# in different organisations; UseRights keeps queries_total in these bits,
+# `order()` here returns 0) | amount << 96 (amounts below 2**160, checked).
 struct StoredOrder:
     head: uint256
     body: uint256
@@ -370,10 +372,10 @@ def buy(listing_id: uint256) -> uint256:
     """
     listing: states.Listing = self._listing(listing_id)
     assert listing.pricing == states.PRICING_FIXED, "market: not a fixed-price sale"
-    self._check_buyer(listing, msg.sender)
+    distinct: bool = self._check_buyer(listing, msg.sender)
     assert msg.value == escrow._ether_due(listing.payment_token, listing.price + listing.collateral), "market: wrong value"
     escrow._pull(listing.payment_token, msg.sender, listing.price + listing.collateral)
-    return self._open_order(listing_id, listing, msg.sender, listing.price)
+    return self._open_order(listing_id, listing, msg.sender, listing.price, distinct)
 
 
 # ---------------------------------------------------------------- negotiation
@@ -436,9 +438,9 @@ def accept_offer(offer_id: uint256) -> uint256:
     offer: Offer = self._live_offer(offer_id)
     listing: states.Listing = self._listing(offer.listing_id)
     assert listing.seller == msg.sender, "market: not seller"
-    self._check_buyer(listing, offer.buyer)
+    distinct: bool = self._check_buyer(listing, offer.buyer)
     self.offers[offer_id].state = states.OFFER_ACCEPTED
-    order_id: uint256 = self._open_order(offer.listing_id, listing, offer.buyer, offer.amount)
+    order_id: uint256 = self._open_order(offer.listing_id, listing, offer.buyer, offer.amount, distinct)
     log OfferAccepted(offer_id=offer_id, order_id=order_id, price=offer.amount)
     return order_id
 
@@ -466,7 +468,7 @@ def accept_counter(offer_id: uint256, counter: uint256) -> uint256:
     assert offer.state == states.OFFER_COUNTERED, "market: no counter"
     assert offer.counter == counter, "market: counter changed"
     listing: states.Listing = self._listing(offer.listing_id)
-    self._check_buyer(listing, msg.sender)
+    distinct: bool = self._check_buyer(listing, msg.sender)
     if offer.counter > offer.amount:
         assert msg.value == escrow._ether_due(listing.payment_token, offer.counter - offer.amount), "market: wrong value"
         escrow._pull(listing.payment_token, msg.sender, offer.counter - offer.amount)
@@ -474,7 +476,7 @@ def accept_counter(offer_id: uint256, counter: uint256) -> uint256:
         assert msg.value == 0, "market: wrong value"
         escrow._release(msg.sender, listing.payment_token, offer.amount - offer.counter)
     self.offers[offer_id].state = states.OFFER_ACCEPTED
-    order_id: uint256 = self._open_order(offer.listing_id, listing, msg.sender, offer.counter)
+    order_id: uint256 = self._open_order(offer.listing_id, listing, msg.sender, offer.counter, distinct)
     log OfferAccepted(offer_id=offer_id, order_id=order_id, price=offer.counter)
     return order_id
 
@@ -569,7 +571,8 @@ def settle(listing_id: uint256) -> uint256:
         escrow._release(listing.seller, listing.payment_token, listing.collateral)
         extcall CATALOG.transferFrom(self, listing.seller, listing.token_id)
         return 0
-    order_id: uint256 = self._open_order(listing_id, listing, auction.highest_bidder, auction.highest_bid)
+    # The winner's organisation was checked at its bid, not kept: Reputation asks the Registry.
+    order_id: uint256 = self._open_order(listing_id, listing, auction.highest_bidder, auction.highest_bid, False)
     log AuctionSettled(listing_id=listing_id, winner=auction.highest_bidder, amount=auction.highest_bid, order_id=order_id)
     return order_id
 
@@ -765,21 +768,31 @@ def order(order_id: uint256) -> states.Order:
     """
     order: states.Order = self._order(order_id)
     order.queries_left = 0
+    order.queries_total = 0
     return order
 
 
 @view
 @external
-def order_parties(order_id: uint256) -> (address, address, uint8, bool):
+def order_parties(order_id: uint256) -> (address, address, uint8, bool, bool):
     """
-    @notice Buyer, seller and state of an order, and whether the seller
-            delivered it (`deliver` ran), read by Reputation.
+    @notice Buyer, seller and state of an order, whether the seller
+            delivered it (`deliver` ran), and whether the parties were
+            checked to be in different organisations, read by Reputation.
     @param order_id The order id.
-    @return The buyer, the seller, the order state (0 = no such order) and
-            True once the order was delivered.
+    @return The buyer, the seller, the order state (0 = no such order),
+            True once the order was delivered, and True when the order
+            opened with buyer and seller in different organisations (False
+            for an auction's order: not checked at settlement).
     """
     order: states.Order = self._order(order_id)
-    return order.buyer, self._listing(order.listing_id).seller, order.state, order.queries_left == 1
+    return (
+        order.buyer,
+        self._listing(order.listing_id).seller,
+        order.state,
+        order.queries_left == 1,
+        order.queries_total == 1,
+    )
 
 
 # ---------------------------------------------------------------- internal
@@ -798,18 +811,22 @@ def _check_seller(token_id: uint256):
 
 @internal
 @view
-def _check_buyer(listing: states.Listing, buyer: address):
+def _check_buyer(listing: states.Listing, buyer: address) -> bool:
     """
     @notice The listing is active and both parties may trade.
     @dev Reverts "market: listing not active", "market: own listing",
          "market: buyer not audited" or "market: seller not audited".
     @param listing The listing, unpacked.
     @param buyer The would-be buyer.
+    @return True when buyer and seller belong to different organisations.
     """
     assert listing.state == states.LISTING_ACTIVE, "market: listing not active"
     assert listing.seller != buyer, "market: own listing"
-    assert staticcall REGISTRY.is_audited(buyer), "market: buyer not audited"
-    assert staticcall REGISTRY.is_audited(listing.seller), "market: seller not audited"
+    buyer_organisation: uint256 = staticcall REGISTRY.audited_organisation(buyer)
+    assert buyer_organisation != 0, "market: buyer not audited"
+    seller_organisation: uint256 = staticcall REGISTRY.audited_organisation(listing.seller)
+    assert seller_organisation != 0, "market: seller not audited"
+    return buyer_organisation != seller_organisation
 
 
 @internal
@@ -896,7 +913,9 @@ def _store_listing(listing: states.Listing) -> uint256:
 
 
 @internal
-def _open_order(listing_id: uint256, listing: states.Listing, buyer: address, amount: uint256) -> uint256:
+def _open_order(
+    listing_id: uint256, listing: states.Listing, buyer: address, amount: uint256, distinct: bool
+) -> uint256:
     """
     @notice Open a paid order on a listing whose price and collateral are
             already escrowed; the listing becomes pending.
@@ -905,6 +924,8 @@ def _open_order(listing_id: uint256, listing: states.Listing, buyer: address, am
     @param listing The listing, unpacked.
     @param buyer The buyer.
     @param amount The price agreed (wei or token units).
+    @param distinct True when buyer and seller were checked to belong to
+           different organisations (kept for Reputation).
     @return The new order id.
     """
     # Funds (amount + collateral) are already in escrow when this runs.
@@ -923,7 +944,7 @@ def _open_order(listing_id: uint256, listing: states.Listing, buyer: address, am
             fee_bps=fee_bps,
             deadline=deadline,
             queries_left=0,
-            queries_total=0,
+            queries_total=convert(distinct, uint256),
         ),
     )
     self._set_listing_state(listing_id, states.LISTING_PENDING)

@@ -246,6 +246,26 @@ def is_audited(account: address) -> bool:
     return self.organisations[self.organisation_of[account]].status == STATUS_AUDITED
 
 
+@external
+@view
+def audited_organisation(account: address) -> uint256:
+    """
+    @notice The organisation `account` trades for: its id when `account` is
+            an approved member of an Audited organisation, else 0.
+    @dev The same reads as `is_audited`, so a sale contract compares the
+         two parties' organisations (for Reputation's rule that parties of
+         one organisation cannot rate each other) at no extra cost.
+    @param account The account.
+    @return The organisation id, 0 when the account may not trade.
+    """
+    if self.account_kind[account] != KIND_MEMBER:
+        return 0
+    organisation_id: uint256 = self.organisation_of[account]
+    if self.organisations[organisation_id].status != STATUS_AUDITED:
+        return 0
+    return organisation_id
+
+
 @internal
 @view
 def _check_public_key(public_key: Bytes[64]):

@@ -14,10 +14,12 @@
         cannot be rated. Two parties of one organisation
         cannot rate each other. Every account's running total and number of
         rated orders (its volume) are public, beside the average.
-@dev Reads an order's parties, state and delivery (`order_parties`, IOrderParties) from
-     UseRights for ids above its offset and from the Market otherwise, and
-     the parties' organisations from the Registry (`organisation_of`), with
-     staticcall only; holds no ether and has no owner.
+@dev Reads an order's parties, state, delivery and whether the parties
+     were found in different organisations when it opened (`order_parties`,
+     IOrderParties) from UseRights for ids above its offset and from the
+     Market otherwise; only when the sale contract did not compare them
+     (an auction's order) the parties' organisations from the Registry
+     (`organisation_of`). Staticcall only; holds no ether and has no owner.
 """
 
 
@@ -80,10 +82,11 @@ def rate(order_id: uint256, score: uint8):
     seller: address = empty(address)
     state: uint8 = 0
     delivered: bool = False
+    distinct: bool = False
     if order_id > states.USE_RIGHTS_ID_OFFSET:
-        buyer, seller, state, delivered = staticcall USE_RIGHTS.order_parties(order_id)
+        buyer, seller, state, delivered, distinct = staticcall USE_RIGHTS.order_parties(order_id)
     else:
-        buyer, seller, state, delivered = staticcall MARKET.order_parties(order_id)
+        buyer, seller, state, delivered, distinct = staticcall MARKET.order_parties(order_id)
     assert state == states.ORDER_COMPLETED or (state == states.ORDER_REFUNDED and delivered), "reputation: order not completed"
     ratee: address = empty(address)
     if msg.sender == buyer:
@@ -92,10 +95,13 @@ def rate(order_id: uint256, score: uint8):
         ratee = buyer
     else:
         raise "reputation: not a party"
-    organisation_id: uint256 = staticcall REGISTRY.organisation_of(msg.sender)
-    assert (
-        organisation_id == 0 or organisation_id != staticcall REGISTRY.organisation_of(ratee)
-    ), "reputation: parties of one organisation"
+    if not distinct:
+        # The sale contract did not compare the parties' organisations when
+        # the order opened (an auction's winner): ask the Registry.
+        organisation_id: uint256 = staticcall REGISTRY.organisation_of(msg.sender)
+        assert (
+            organisation_id == 0 or organisation_id != staticcall REGISTRY.organisation_of(ratee)
+        ), "reputation: parties of one organisation"
     assert not self.rated[order_id][msg.sender], "reputation: already rated"
     self.rated[order_id][msg.sender] = True
     self.total_score[ratee] += convert(score, uint256)

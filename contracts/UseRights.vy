@@ -134,8 +134,10 @@ struct StoredListing:
 
 
 # Stored form (2 slots), as in the Market: `head` = buyer | state << 160 |
-# fee_bps << 168 | deadline << 184 | queries_left << 224; `body` =
-# listing_id | queries_total << 64 | amount << 96 (amount below 2**160).
+# fee_bps << 168 | deadline << 184 | queries_left << 224 (at most
+# MAX_QUERIES, below 2**31) | distinct << 255 (1 when buyer and seller were
+# checked to be in different organisations); `body` = listing_id |
+# queries_total << 64 | amount << 96 (amount below 2**160).
 struct StoredOrder:
     head: uint256
     body: uint256
@@ -265,7 +267,7 @@ def buy_queries(listing_id: uint256, queries: uint256) -> uint256:
     @return The order id (ID_OFFSET + 1 for the first).
     """
     listing: states.Listing = self._listing(listing_id)
-    self._check_buyer(listing, msg.sender)
+    distinct: bool = self._check_buyer(listing, msg.sender)
     assert queries > 0 and queries <= listing.max_queries, "use-rights: bad query count"
     # A use-right is only worth buying from the data's current owner (not after it sold or listed the NFT).
     assert staticcall CATALOG.ownerOf(listing.token_id) == listing.seller, "use-rights: seller not token owner"
@@ -290,6 +292,7 @@ def buy_queries(listing_id: uint256, queries: uint256) -> uint256:
             queries_left=queries,
             queries_total=queries,
         ),
+        distinct,
     )
     log OrderPaid(
         order_id=order_id,
@@ -331,7 +334,7 @@ def record_query(order_id: uint256, query_hash: bytes32, result_hash: bytes32, s
     fee: uint256 = listing.price * order.fee_bps // 10_000
     order.queries_left -= 1
     order.amount -= listing.price
-    self._save_order(order_id, order)
+    self._save_order(order_id, order, self._distinct(order_id))
     log QueryAnswered(
         order_id=order_id, index=index, query_hash=query_hash, result_hash=result_hash, seller_amount=listing.price - fee, fee=fee
     )
@@ -358,7 +361,7 @@ def expire(order_id: uint256):
         order.state = states.ORDER_REFUNDED
     else:
         order.state = states.ORDER_COMPLETED
-    self._save_order(order_id, order)
+    self._save_order(order_id, order, self._distinct(order_id))
     log Settled(
         order_id=order_id,
         listing_id=order.listing_id,
@@ -448,16 +451,24 @@ def order(order_id: uint256) -> states.Order:
 
 @view
 @external
-def order_parties(order_id: uint256) -> (address, address, uint8, bool):
+def order_parties(order_id: uint256) -> (address, address, uint8, bool, bool):
     """
-    @notice Buyer, seller and state of an order, and whether at least one
-            query was answered (IOrderParties).
+    @notice Buyer, seller and state of an order, whether at least one
+            query was answered, and whether the parties were checked to be
+            in different organisations (IOrderParties).
     @param order_id The order id.
-    @return The buyer, the seller, the order state (0 = no such order) and
-            True once a query was answered.
+    @return The buyer, the seller, the order state (0 = no such order),
+            True once a query was answered, and True when the order opened
+            with buyer and seller in different organisations.
     """
     order: states.Order = self._order(order_id)
-    return order.buyer, self._listing(order.listing_id).seller, order.state, order.queries_left < order.queries_total
+    return (
+        order.buyer,
+        self._listing(order.listing_id).seller,
+        order.state,
+        order.queries_left < order.queries_total,
+        self._distinct(order_id),
+    )
 
 
 @view
@@ -488,7 +499,7 @@ def _check_seller(token_id: uint256):
 
 @internal
 @view
-def _check_buyer(listing: states.Listing, buyer: address):
+def _check_buyer(listing: states.Listing, buyer: address) -> bool:
     """
     @notice The listing is active and both parties may trade.
     @dev Reverts "use-rights: listing not active", "use-rights: own
@@ -496,11 +507,15 @@ def _check_buyer(listing: states.Listing, buyer: address):
          not audited".
     @param listing The listing, unpacked.
     @param buyer The would-be buyer.
+    @return True when buyer and seller belong to different organisations.
     """
     assert listing.state == states.LISTING_ACTIVE, "use-rights: listing not active"
     assert listing.seller != buyer, "use-rights: own listing"
-    assert staticcall REGISTRY.is_audited(buyer), "use-rights: buyer not audited"
-    assert staticcall REGISTRY.is_audited(listing.seller), "use-rights: seller not audited"
+    buyer_organisation: uint256 = staticcall REGISTRY.audited_organisation(buyer)
+    assert buyer_organisation != 0, "use-rights: buyer not audited"
+    seller_organisation: uint256 = staticcall REGISTRY.audited_organisation(listing.seller)
+    assert seller_organisation != 0, "use-rights: seller not audited"
+    return buyer_organisation != seller_organisation
 
 
 @internal
@@ -574,17 +589,19 @@ def _order(order_id: uint256) -> states.Order:
         state=convert((head >> 160) & 255, uint8),
         fee_bps=(head >> 168) & (2**16 - 1),
         deadline=(head >> 184) & (2**40 - 1),
-        queries_left=head >> 224,
+        queries_left=(head >> 224) & (2**31 - 1),
         queries_total=(body >> 64) & (2**32 - 1),
     )
 
 
 @internal
-def _save_order(order_id: uint256, order: states.Order):
+def _save_order(order_id: uint256, order: states.Order, distinct: bool):
     """
     @notice Pack and store an order (2 slots).
     @param order_id The order id.
     @param order The order; amount below 2**160, checked by the caller.
+    @param distinct True when buyer and seller belong to different
+           organisations (bit 255 of the head).
     """
     head: uint256 = (
         convert(convert(order.buyer, uint160), uint256)
@@ -592,6 +609,19 @@ def _save_order(order_id: uint256, order: states.Order):
         | (order.fee_bps << 168)
         | (order.deadline << 184)
         | (order.queries_left << 224)
+        | (convert(distinct, uint256) << 255)
     )
     body: uint256 = order.listing_id | (order.queries_total << 64) | (order.amount << 96)
     self._orders[order_id] = StoredOrder(head=head, body=body)
+
+
+@internal
+@view
+def _distinct(order_id: uint256) -> bool:
+    """
+    @notice Whether the order opened with buyer and seller checked to be in
+            different organisations.
+    @param order_id The order id.
+    @return Bit 255 of the stored order's head.
+    """
+    return self._orders[order_id].head >> 255 == 1

@@ -135,6 +135,11 @@ class ParticipantHome:
         return self.root / "uploads"
 
     @property
+    def privacy_ledger(self) -> Path:
+        """The owner's ledger of differential-privacy budget spent per buyer organisation and dataset (JSON)."""
+        return self.root / "privacy-ledger.json"
+
+    @property
     def relay_blobs(self) -> Path:
         """The platform relay's ciphertext store."""
         return self.root / "relay-blobs"

@@ -71,3 +71,34 @@ def test_imports_flow_one_way(path: Path) -> None:
 def test_every_package_has_a_layer() -> None:
     parts = {_part(p) for p in _modules()} - {"__init__", "__main__"}
     assert parts <= set(LAYER), f"no layer for {sorted(parts - set(LAYER))}"
+
+
+HEAVY = ("numpy", "scipy", "cv2", "skimage", "PIL", "imagehash", "pyarrow", "datasketch", "pdqhash")
+"""Libraries of the fingerprint methods (about 100 MiB of resident memory together): loaded on first use only."""
+
+
+def test_a_node_starts_without_the_fingerprint_libraries(tmp_path: Path) -> None:
+    """Importing the HTTP node loads none of the fingerprint methods' libraries, and opening an empty fingerprint
+    index (a platform that has attested nothing yet) loads none of the methods: they come with the first
+    fingerprint (keeps an idle node's memory low, see benchmarks/hostile_bodies.py); a table method loads its own
+    libraries, not the image ones."""
+    import subprocess
+    import sys
+
+    code = f"""
+import sys
+heavy = {HEAVY!r}
+import datagora.api.app, datagora.api.runtime
+print(sorted(m for m in heavy if m in sys.modules))
+from datagora.fingerprint.index import FingerprintIndex
+FingerprintIndex.open("empty.sqlite").close()
+print(sorted(m for m in heavy if m in sys.modules and m != "numpy"))
+import datagora.fingerprint as fp
+fp.get_method("minhash-rows")
+print(sorted(m for m in heavy if m in sys.modules))
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    at_start, empty_index, table_method = run.stdout.splitlines()
+    assert at_start == "[]"
+    assert empty_index == "[]"
+    assert "pyarrow" in table_method and "cv2" not in table_method

@@ -109,3 +109,28 @@ def test_events_are_decoded_per_contract_and_paged(setup: tuple[Chain, LocalAcco
     assert len(requests) == chain.block_number() - contracts.deployment.block + 1
     with pytest.raises(ValidationError):
         paged.get_logs([contracts.market.address], None, 10, 5)
+
+
+def test_deployment_service_deploys_adds_and_mints(
+    setup: tuple[Chain, LocalAccount, LocalAccount], tmp_path: Path
+) -> None:
+    """``services.deployment``, which ``datagora deploy`` and the scenarios use: the set without Reputation,
+    Reputation added from the saved manifest (the others keep their addresses), a demo ERC-20 minted to two
+    holders, and a negative mint refused before any transaction."""
+    from datagora.services import deployment
+
+    chain, supervisor, platform = setup
+    without = [d.name for d in MANIFEST if d.name != "Reputation"]
+    partial = Contracts.deploy(chain, supervisor, platform, only=without)
+    partial.deployment.save(tmp_path)
+    whole = deployment.add(chain, tmp_path, "Reputation", {"supervisor": supervisor, "platform": platform})
+    assert {k: v for k, v in whole.addresses.items() if k != "Reputation"} == partial.addresses
+    assert "Reputation" in whole.addresses
+    fresh = deployment.deploy(chain, supervisor, platform, fee_bps=100)
+    assert fresh.market.fee_bps() == fresh.use_rights.fee_bps() == 100
+    holders = [(Account.create().address, 5 * ETHER), (Account.create().address, 7)]
+    token, mints = deployment.demo_token(fresh, platform, holders)
+    assert len(mints) == 2
+    assert [fresh.tokens.balance(token, a) for a, _ in holders] == [5 * ETHER, 7]
+    with pytest.raises(ValidationError, match="mint amount"):
+        deployment.demo_token(fresh, platform, [(holders[0][0], -1)])

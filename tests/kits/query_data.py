@@ -128,8 +128,8 @@ def sql_sum(values: Iterable[Any]) -> Any:
 
 
 def open_policy(**overrides: Any) -> UsagePolicy:
-    """Everything permitted: all aggregates, raw rows, k = 1, no row cap."""
+    """Everything permitted: all aggregates, raw rows, k = 1, no row cap, exact answers."""
     fields: dict[str, Any] = {"uid": "urn:datagora:policy:test", "assigner": "did:example:owner"}
-    fields |= {"target": "urn:datagora:dataset:1", "raw_rows": True}
+    fields |= {"target": "urn:datagora:dataset:1", "raw_rows": True, "exact_answers": True}
     fields |= overrides
     return UsagePolicy(**fields)

@@ -33,16 +33,20 @@ from datagora.api.routers import (
     offers,
     orders,
     organisations,
+    platform_desk,
     points,
     ratings,
     relay,
+    supervisor_desk,
     withdrawals,
 )
 from datagora.api.settings import Settings
+from datagora.home import Home
 from datagora.services import publishing
 from datagora.services.arbitration import ArbitrationInbox
 from datagora.services.node import Node
 from datagora.services.relay import SendReceiveBoard
+from datagora.web.app import create_web_app
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +67,8 @@ ROUTERS = (
     relay.router,
     disputes.router,
     audit.router,
+    platform_desk.router,
+    supervisor_desk.router,
 )
 
 
@@ -87,6 +93,22 @@ async def background_sync(nodes: Sequence[Node], interval: float) -> AsyncIterat
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+async def _sweep(app: FastAPI) -> None:
+    """Delete what the platform no longer needs to keep: relayed ciphertexts and dispute evidence of orders
+    settled more than the dispute window ago."""
+    for keeper in (app.state.board, app.state.inbox):
+        try:
+            await run_in_threadpool(keeper.sweep)
+        except Exception:  # keep serving; the next sweep tries again
+            log.exception("retention sweep failed")
+
+
+async def _sweep_forever(app: FastAPI, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        await _sweep(app)
+
+
 def create_app(
     node: Node,
     *,
@@ -94,18 +116,28 @@ def create_app(
     peer_http: PeerHttp | None = None,
     clock: Callable[[], float] = time.time,
     sync_in_background: bool = True,
+    demo_signin: bool = False,
 ) -> FastAPI:
     """The API of ``node``. ``settings`` default to the environment (``DATAGORA_*``), read once here.
     ``peer_http`` makes the ``httpx.Client`` used to reach another node (tests route to apps in process);
     ``clock`` (Unix seconds) drives nonce and session expiry. The index is synced before each read and, when
-    ``sync_in_background`` and ``settings.index_interval`` > 0, every ``index_interval`` seconds."""
+    ``sync_in_background`` and ``settings.index_interval`` > 0, every ``index_interval`` seconds. ``demo_signin``
+    (``serve --dev`` only) lets the pages' visitors sign in as the node's throw-away operator with one click."""
     settings = settings if settings is not None else Settings()
     timeout = settings.peer_timeout
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sweeper = None
+        if app.state.board is not None:  # the platform's node: a retention sweep at start and periodically
+            await _sweep(app)
+            if settings.relay_sweep_interval > 0:
+                sweeper = asyncio.create_task(_sweep_forever(app, settings.relay_sweep_interval))
         async with background_sync([node], settings.index_interval if sync_in_background else 0):
             yield
+        if sweeper is not None:
+            sweeper.cancel()
+            await asyncio.gather(sweeper, return_exceptions=True)
         app.state.peers.close()
 
     app = FastAPI(
@@ -118,6 +150,8 @@ def create_app(
             "reads need a member of an Audited organisation; `/audit` needs the Registry supervisor."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served by the web pages from packaged assets (no CDN)
+        redoc_url=None,
     )
     app.state.node = node
     app.state.settings = settings
@@ -154,4 +188,16 @@ def create_app(
         app.include_router(router)
     openapi.install(app)
     route_table(app)  # built now, not by the first request
+    # the pages (and /docs, /redoc) answer every path the API does not serve
+    keystore = Home(settings.home).keystore(settings.account) if settings.account else None
+    web = create_web_app(
+        node,
+        settings=settings,
+        auth=app.state.auth,
+        keystore=keystore,
+        peer=app.state.peers.client,
+        demo_signin=demo_signin,
+    )
+    web.state.web.extra["inbox"] = app.state.inbox  # the platform's desk rules on the evidence the API received
+    app.mount("/", web)
     return app

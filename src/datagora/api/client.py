@@ -60,13 +60,16 @@ from datagora.api.schemas import (
     OrganisationTxOut,
     Out,
     PolicyOut,
+    PrivacyBudgetOut,
     PublishedOut,
     QueryAnswerOut,
     ReceivedOut,
     RelayedOut,
     RelayOut,
     ResolutionOut,
+    RetiredOut,
     ReuploadOut,
+    SampleSearchOut,
     SearchOut,
     UseRightCreated,
     WithdrawalOut,
@@ -313,6 +316,10 @@ class NodeClient:
     def dataset(self, token_id: int) -> DatasetDetail:
         return self.call(DatasetDetail, "GET", f"/datasets/{token_id}")
 
+    def retire_dataset(self, token_id: int) -> RetiredOut:
+        """``POST /datasets/{id}/retire``: the node retires its dataset and destroys its data (operator only)."""
+        return self.call(RetiredOut, "POST", f"/datasets/{token_id}/retire")
+
     def publish(self, path: Path, *, name: str | None = None, domain: str = "general") -> PublishedOut:
         """Upload ``path`` to the node, which encrypts it into its store, obtains the platform's attestation
         and mints the dataset."""
@@ -336,6 +343,14 @@ class NodeClient:
 
     def record_published(self, fingerprint: bytes, token_id: int) -> None:
         self.request("POST", "/attestations/published", json={"fingerprint": fingerprint.hex(), "token_id": token_id})
+
+    def sample_searches(self, account: str | None = None) -> list[SampleSearchOut]:
+        """``GET /attestations/searches`` on the platform's node (supervisor or platform operator)."""
+        params = {"account": account} if account else None
+        return [
+            SampleSearchOut.model_validate(r)
+            for r in self.request("GET", "/attestations/searches", params=params).json()
+        ]
 
     def search_by_sample(self, ciphertext: bytes) -> bytes:
         """``POST /attestations/samples`` on the platform's node: ``E_PkP(f_d)`` in, ``E_PkB(ids)`` out."""
@@ -433,10 +448,14 @@ class NodeClient:
         usage_window: int | None = None,
         policy: dict[str, Any] | None = None,
         payment_token: str | None = None,
+        exact_answers: bool = False,
     ) -> UseRightCreated:
         """``POST /offers/use-right``: sell use-rights per query on ``token_id`` under the ODRL ``policy``
-        (JSON-LD; default: the node's, aggregates only with groups of at least 5 rows)."""
+        (JSON-LD; default: the node's, aggregates only with groups of at least 5 rows, differentially private
+        unless ``exact_answers``)."""
         body: dict[str, Any] = {"token_id": token_id, "price_per_query_wei": price_per_query_wei}
+        if exact_answers:
+            body["exact_answers"] = True
         optional = {
             "max_queries": max_queries,
             "usage_window": usage_window,
@@ -449,6 +468,11 @@ class NodeClient:
     def use_right_policy(self, listing_id: int) -> PolicyOut:
         """``GET /offers/{id}/policy`` on the seller's node: the ODRL policy and whether it is the one on chain."""
         return self.call(PolicyOut, "GET", f"/offers/{listing_id}/policy")
+
+    def privacy_budget(self, order_id: int) -> PrivacyBudgetOut:
+        """``GET /orders/{id}/privacy-budget`` on the seller's node, as the order's buyer or seller: the buyer
+        organisation's differential-privacy budget on the dataset, spent across all its orders."""
+        return self.call(PrivacyBudgetOut, "GET", f"/orders/{order_id}/privacy-budget")
 
     def run_query(self, request: QueryRequest) -> QueryAnswerOut:
         """``POST /orders/{id}/queries`` on the seller's node, as the order's buyer: the signed ``request``

@@ -22,11 +22,13 @@ import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any
 
 from eth_account import Account
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
 
 from datagora.api.app import background_sync, create_app
 from datagora.api.settings import Settings
@@ -111,11 +113,23 @@ def build_dev_network(settings: Settings, *, sample_data: bool = True) -> DevNet
     for name, node in nodes.items():
         # each node signs in for its own base URI: a message signed for one is refused by the others
         own = settings.model_copy(update={"public_url": f"{base_url}/nodes/{name}"})
-        app.mount(f"/nodes/{name}", create_app(node, settings=own, sync_in_background=False))
+        app.mount(f"/nodes/{name}", create_app(node, settings=own, sync_in_background=False, demo_signin=True))
 
-    @app.get("/", tags=["dev"])
-    def directory() -> dict[str, Any]:
-        """The participants' nodes: name, account, API base URL, roles."""
+    @app.get("/", tags=["dev"], response_model=None)
+    def directory(request: Request) -> dict[str, Any] | HTMLResponse:
+        """The participants' nodes: name, account, API base URL, roles (a page of links for a browser)."""
+        if "text/html" in request.headers.get("accept", ""):
+            links = "".join(
+                f'<li><a href="/nodes/{name}/">{escape(name)}</a>: {escape(ORGANISATIONS.get(name, "the supervisor"))}'
+                f" <code>{node.address}</code></li>"
+                for name, node in nodes.items()
+            )
+            return HTMLResponse(
+                '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Datagora demo network</title>'
+                '<meta name="viewport" content="width=device-width, initial-scale=1"></head><body>'
+                "<h1>Datagora demo network</h1><p>Four participants on one embedded chain; each has its own node"
+                f" and pages:</p><ul>{links}</ul></body></html>"
+            )
         return {
             "chain_id": chain.chain_id,
             "contracts": contracts.addresses,

@@ -6,7 +6,8 @@ for invalid input: where and why, never the input itself). The status of a Datag
 | error | status |
 | --- | --- |
 | ``Unauthenticated`` | 401 (with ``WWW-Authenticate: Bearer``) |
-| ``TooManyRequests`` | 429 (with ``Retry-After``) |
+| ``TooManyRequests``, ``RateLimited`` | 429 (with ``Retry-After``) |
+| ``DatasetRetired`` | 410 (plus ``token_id``) |
 | ``PayloadTooLarge``, ``UnsupportedMediaType`` | 413, 415 |
 | ``NotConfigured`` | 503 |
 | ``Conflict`` | 409 |
@@ -47,10 +48,12 @@ from datagora.domain.errors import (
     Conflict,
     CryptoError,
     DatagoraError,
+    DatasetRetired,
     DeploymentError,
     IntegrityError,
     NotFoundError,
     NoveltyRefused,
+    RateLimited,
     StorageError,
     TransactionReverted,
     ValidationError,
@@ -79,6 +82,8 @@ RFC9110_TITLES = {413: "Content Too Large", 422: "Unprocessable Content"}
 STATUS: dict[type[DatagoraError], int] = {
     Unauthenticated: 401,
     TooManyRequests: 429,
+    RateLimited: 429,
+    DatasetRetired: 410,
     NotConfigured: 503,
     Conflict: 409,
     PayloadTooLarge: 413,
@@ -115,6 +120,8 @@ def error_body(exc: DatagoraError) -> dict[str, Any]:
         body["function"] = exc.function
     elif isinstance(exc, NoveltyRefused):
         body["matching_token_id"] = exc.matching_token_id
+    elif isinstance(exc, DatasetRetired):
+        body["token_id"] = exc.token_id
     return body
 
 
@@ -140,7 +147,7 @@ async def datagora_error_handler(request: Request, exc: Exception) -> JSONRespon
     headers: dict[str, str] | None = None
     if status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
-    elif isinstance(exc, TooManyRequests):
+    elif isinstance(exc, (TooManyRequests, RateLimited)):
         headers = {"Retry-After": str(exc.retry_after)}
     if status >= 500:
         log.warning("%s %s: %s", request.method, request.url.path, exc)

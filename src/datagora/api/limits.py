@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from starlette._utils import get_route_path
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datagora.api.errors import PROBLEM_TYPE, PayloadTooLarge, problem
@@ -47,7 +48,14 @@ class BodyTooLarge(PayloadTooLarge):
 def route_limit(scope: Scope, *, json_limit: int, upload_limit: int) -> int:
     """The body limit, in bytes, of the route ``scope`` reaches (the JSON limit when none matches)."""
     method = scope.get("method", "")
-    for entry in matching_routes(scope.get("app"), get_route_path(scope)):
+    app, path = scope.get("app"), get_route_path(scope)
+    entries = matching_routes(app, path)
+    if not entries:  # an app mounted under this one (the web pages at "/"): its own routes
+        for mount in getattr(app, "routes", ()):
+            if isinstance(mount, Mount) and path.startswith(mount.path + "/"):
+                entries = matching_routes(mount.app, path[len(mount.path) :])
+                break
+    for entry in entries:
         if method in entry.methods and getattr(entry.endpoint, LARGE_BODY, False):
             return upload_limit + MULTIPART_OVERHEAD
     return json_limit

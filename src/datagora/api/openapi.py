@@ -10,6 +10,7 @@ operation's own description shows:
 | 401, 403 | operations that take a session (``security``) |
 | 404 | every operation but ``/health`` (unknown id, or a service this node does not run) |
 | 409 | operations that change state (not ``GET``): a contract refused the transaction, a conflicting state |
+| 410 | operations on a dataset, listing or order (an id in the path, or a body naming one): it was retired |
 | 413, 415 | operations with a request body |
 | 422 | operations with parameters or a request body |
 | 502, 503 | every operation but ``/health`` (the chain, another node, a missing setting) |
@@ -42,6 +43,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "detail": {"type": "string", "description": "What went wrong, for a person."},
         "function": {"type": "string", "description": "The contract function a refused transaction called."},
         "matching_token_id": {"type": "integer", "description": "The dataset a refused attestation matches."},
+        "token_id": {"type": "integer", "description": "The retired dataset (410)."},
         "errors": {
             "type": "array",
             "description": "Invalid parameters: where (loc) and why (msg, type), never the value sent.",
@@ -65,6 +67,7 @@ DESCRIPTIONS = {
     403: "Signed in, but without the role this needs",
     404: "Unknown resource, or a service this node does not run",
     409: "Refused by a contract or by the resource's state",
+    410: "The dataset was retired by its owner",
     413: "Request body larger than this route accepts",
     415: "Request body of the wrong media type",
     422: "Invalid parameters or body",
@@ -84,7 +87,9 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
     if method != "get":
         statuses.add(409)
     if "requestBody" in operation:
-        statuses |= {413, 415, 422}
+        statuses |= {410, 413, 415, 422}
+    if any(f"{{{name}}}" in path for name in ("token_id", "listing_id", "order_id")):
+        statuses.add(410)
     if operation.get("parameters"):
         statuses.add(422)
     return statuses

@@ -14,6 +14,7 @@ from datagora.crypto.keys import load_keystore
 from datagora.home import Home
 from datagora.services.node import Node, open_node
 from datagora.services.participant import Participant
+from datagora.services.sample_search import SampleSearchRules
 
 
 def node_from_settings(settings: Settings, password: Callable[[], str]) -> Node:
@@ -48,4 +49,5 @@ def node_from_settings(settings: Settings, password: Callable[[], str]) -> Node:
         attestor=attestor,
         confirmations=settings.confirmations,
         index_max_age=settings.index_max_age,
+        sample_rules=SampleSearchRules(min_rows=settings.sample_min_rows, per_window=settings.sample_searches_per_hour),
     )

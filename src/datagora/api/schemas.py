@@ -200,7 +200,32 @@ class PublishedOut(Out):
     tx: TxOut
 
 
+class RetiredOut(Out):
+    """A retired dataset: the listings the node cancelled, the prepaid use-right orders whose unused credit
+    returns to their buyers when their usage window ends, how many ciphertexts and files were destroyed."""
+
+    token_id: int
+    cancelled_listings: list[int]
+    refunding_orders: list[int]
+    shredded_blobs: int
+    shredded_files: int
+    txs: list[TxOut]
+
+
 # -- attestations --------------------------------------------------------------------------------------------
+
+
+class SampleSearchOut(Out):
+    """One search by sample in the platform's log: Unix seconds ``at``, the searcher, the sample's kind and
+    distinct rows (tables), the outcome and the datasets answered; ``prev`` chains the log's lines (SHA-256)."""
+
+    at: int
+    account: str
+    kind: str
+    rows: int
+    outcome: str
+    matches: list[int]
+    prev: str
 
 
 class AttestationOut(Out):
@@ -402,7 +427,7 @@ class ReceiveIn(Strict):
 class UseRightIn(Strict):
     """Use-rights per query on a tabular dataset the node's account owns (it keeps the NFT). ``policy`` is a
     W3C ODRL 2.2 policy in JSON-LD (``datagora.query.UsagePolicy``); default: aggregates only (count, sum, avg),
-    groups of at least 5 rows, no raw rows."""
+    groups of at least 5 rows, no raw rows, differentially private answers (``exact_answers`` opts out)."""
 
     token_id: Id
     price_per_query_wei: Annotated[int, Field(ge=1, le=MAX_WEI, description="In the payment token's smallest unit.")]
@@ -410,6 +435,11 @@ class UseRightIn(Strict):
     usage_window: Window = 30 * 86_400
     payment_token: Address | None = Field(default=None, description="An ERC-20 to be paid in (default: ether).")
     policy: dict[str, Any] | None = Field(default=None, description="ODRL JSON-LD; its keccak256 goes on chain.")
+    exact_answers: bool = Field(
+        default=False,
+        description="Without a policy: answer exactly instead of with differential privacy. Exact answers let a "
+        "buyer work out single people's values from a few queries.",
+    )
 
 
 class UseRightCreated(Out):
@@ -441,8 +471,30 @@ class QueryRequestIn(Strict):
 class QueryResultOut(Out):
     columns: list[str]
     rows: list[list[Any]]
-    suppressed_groups: int = Field(description="Groups withheld for covering fewer rows than the policy's k.")
     truncated: bool = Field(description="The policy's row cap cut rows.")
+    privacy: dict[str, Any] | None = Field(
+        description="For a differentially private answer: mechanism, epsilon, delta, group_threshold (the noisy "
+        "count a group needs to be shown), group_count_scale (that count's noise scale) and, per aggregate column, "
+        "its mechanism, epsilon, noise scale and value range; null for an exact answer. Part of the hashed result."
+    )
+
+
+class PrivacyBudgetOut(Out):
+    """A buyer's differential-privacy budget on a dataset, as the seller's node keeps it across all the buyer's
+    orders (buying again does not renew it)."""
+
+    order_id: int
+    listing_id: int
+    token_id: int
+    buyer: str = Field(description="Whose budget: organisation:<id> or account:<address>.")
+    exact_answers: bool = Field(description="The listing answers exactly: no budget is kept.")
+    epsilon_per_query: float
+    epsilon_budget: float
+    epsilon_spent: float
+    epsilon_left: float
+    delta_spent: float
+    answers: int = Field(description="Differentially private answers given so far.")
+    answers_left: int
 
 
 class QueryAnswerOut(Out):
@@ -695,6 +747,7 @@ class AuditRecordOut(Out):
     block_number: int
     tx_hash: str
     contract: str
+    log_index: int = 0
 
     @classmethod
     def of(cls, record: AuditRecord) -> AuditRecordOut:

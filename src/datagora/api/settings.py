@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     - ``public_url``: the node's base URL as clients reach it, the EIP-4361 ``URI`` a sign-in message must name
       (default ``http://<siwe_domain>``); set it behind a proxy, above all when several nodes share one host.
     - ``nonce_ttl``, ``session_ttl``: lifetime of a sign-in nonce and of a session token.
+    - ``sample_min_rows``: fewest distinct rows of a table sample the platform searches by (40: well above one
+      person's rows); ``sample_searches_per_hour``: searches by sample one account may make per hour (0: no limit).
+    - ``relay_sweep_interval``: how often the platform deletes relayed ciphertexts of orders settled more than the
+      Market's dispute window ago (also once at start; 0 disables the periodic sweep).
     - ``index_interval``: background index sync period (0 disables it; reads always sync when stale);
       ``index_max_age``: how stale the index may be before a read syncs it first.
     """
@@ -51,6 +55,9 @@ class Settings(BaseSettings):
     max_upload_bytes: Annotated[int, Field(ge=1)] = 1 << 30
     max_json_bytes: Annotated[int, Field(ge=1_024)] = 1 << 20
     peer_timeout: Annotated[float, Field(gt=0)] = 60.0
+    sample_min_rows: Annotated[int, Field(ge=1, le=1_000_000)] = 40
+    sample_searches_per_hour: Annotated[int, Field(ge=0, le=1_000_000)] = 30
+    relay_sweep_interval: Annotated[float, Field(ge=0)] = 3_600.0
 
     @field_validator("account")
     @classmethod

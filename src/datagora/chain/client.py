@@ -306,7 +306,16 @@ class RpcChain(Chain):
 
     def __init__(self, url: str, *, timeout: float = 30.0, **kwargs: Any) -> None:
         self.url = url
-        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+        # web3 asks the node for its chain id before most calls it builds (9-11 times per CLI command); a node's
+        # chain id never changes, so the provider keeps the first answer (web3's request cache, eth_chainId only).
+        provider = Web3.HTTPProvider(
+            url,
+            request_kwargs={"timeout": timeout},
+            cache_allowed_requests=True,
+            cacheable_requests={RPCEndpoint("eth_chainId")},
+            request_cache_validation_threshold=None,  # no block-based check: it would ask for the chain id again
+        )
+        w3 = Web3(provider)
         super().__init__(w3, **kwargs)
         try:
             self.chain_id  # noqa: B018 - fail fast on a wrong URL

@@ -154,3 +154,43 @@ def audit_verify(
             err.print(f"row {d.event_id} tx {d.tx_hash} log {d.log_index}: {d.kind} {d.detail}", highlight=False)
         raise DatagoraError(f"{len(verified.differences)} indexed rows differ from the chain")
     console.print("[green]✓[/] the index matches the chain")
+
+
+@audit_app.command("searches", signs=False)
+def audit_searches(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
+    subject: Annotated[str | None, typer.Option(help="Only the searches of this account address.")] = None,
+) -> None:
+    """The platform's log of searches by sample: when, who, what kind of sample and how many rows, the outcome
+    and the datasets answered. Run it on the platform's machine with the platform's account; it also checks that
+    no line of the log was edited or removed. No password needed.
+
+    Example: datagora audit searches -a platform"""
+    from dataclasses import asdict
+
+    from datagora.services.attestation import SAMPLE_SEARCH_LOG
+    from datagora.services.sample_search import SearchLog
+
+    s = session()
+    path = s.home.participant(s.account_name()).data_contract.with_name(SAMPLE_SEARCH_LOG)
+    log = SearchLog(path)
+    checked = log.verify()  # IntegrityError names the first line that does not follow
+    records = log.records(subject)
+    if as_json:
+        for rec in records:
+            typer.echo(json.dumps(asdict(rec)))
+        return
+    table = Table(caption=f"{path} ({checked} searches, hash chain intact)")
+    for name in ("when", "account", "sample", "outcome", "datasets"):
+        table.add_column(name, overflow="fold")
+    for rec in records:
+        rows = f"{rec.rows:,} row{'' if rec.rows == 1 else 's'}"
+        sample = f"table, {rows}" if rec.kind == "table" else (rec.kind or "-")
+        table.add_row(
+            units.when(rec.at),
+            units.short(rec.account),
+            sample,
+            rec.outcome,
+            ", ".join(f"#{i}" for i in rec.matches) or "-",
+        )
+    console.print(table)

@@ -18,6 +18,8 @@ SELL = "Selling data"
 BUY = "Buying data"
 
 app = DatagoraTyper()
+dataset_app = DatagoraTyper(help="Your datasets: retire one for good.")
+app.add_typer(dataset_app, name="dataset", rich_help_panel=SELL)
 
 
 @app.command(common=False, rich_help_panel=SELL)
@@ -77,14 +79,29 @@ def publish(
 @app.command(rich_help_panel=BUY, signs=False)
 def search(
     keyword: Annotated[str, typer.Argument(help="Word to look for in names, domains and columns.")] = "",
+    sample: Annotated[
+        Path | None,
+        typer.Option(
+            help="Find datasets similar to this sample instead (a table of at least the platform's minimum number "
+            "of rows, 40 by default, an image or a text); needs --platform-url.",
+        ),
+    ] = None,
+    platform_url: Annotated[
+        str | None, typer.Option("--platform-url", envvar="DATAGORA_PLATFORM_URL", help="URL of the platform's node.")
+    ] = None,
 ) -> None:
     """Find published datasets by keyword, with their listing and price (members of audited organisations only;
-    no password needed).
+    no password needed). With --sample, the platform's node says which datasets are similar to a sample of yours
+    (it sees only the sample's fingerprint; the account's password is needed to sign in).
 
-    Example: datagora search income -a buyer"""
+    Example: datagora search income -a buyer
+    Example: datagora search --sample rows.csv --platform-url http://127.0.0.1:8700 -a buyer"""
     from datagora.services import catalog
 
     s = session()
+    if sample is not None:
+        _search_by_sample(sample, platform_url)
+        return
     contracts = s.contracts()
     caller = s.address()
     table = Table("id", "name", "domain", "items", "owner", "listing", "price", "sale")
@@ -106,3 +123,61 @@ def search(
             sale,
         )
     console.print(table)
+
+
+def _search_by_sample(sample: Path, platform_url: str | None) -> None:
+    from datagora.api.client import NodeClient, RemoteAttestor
+    from datagora.services import catalog
+
+    if not platform_url:
+        raise ValidationError("searching by sample needs the platform's node: pass --platform-url URL")
+    check_input_file(sample, "sample")
+    s = session()
+    contracts = s.contracts()
+    buyer = s.participant()
+    with NodeClient(platform_url, buyer.account) as client:
+        hits = catalog.search_by_sample(contracts, buyer, sample, RemoteAttestor(client))
+    if not hits:
+        console.print(f"no published dataset is similar to {escape(sample.name)}", highlight=False)
+        return
+    table = Table("id", "similarity")
+    for hit in hits:
+        table.add_row(str(hit.token_id), f"{hit.similarity:.2f}")
+    console.print(table)
+
+
+@dataset_app.command("retire")
+def dataset_retire(
+    token_id: Annotated[int, typer.Argument(metavar="ID", help="The dataset to retire (its token id).", min=1)],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Retire dataset ID for good: cancel its open listings, burn its token (recorded on chain) and destroy this
+    node's encrypted copies and data keys of it. Copies buyers already received stay theirs. Cannot be undone.
+
+    Example: datagora dataset retire 3 -a seller --yes"""
+    from datagora.services import retire
+
+    s = session()
+    contracts = s.contracts()
+    if not yes:
+        import sys
+
+        asked = sys.stdin.isatty() and typer.confirm(
+            f"Retire dataset {token_id} and destroy its data on this node for good?"
+        )
+        if not asked:
+            raise ValidationError(f"dataset {token_id} not retired: confirm it, or pass --yes")
+    done = retire.retire(contracts, s.participant(), token_id)
+    for listing_id in done.cancelled_listings:
+        print_done(f"cancelled listing {listing_id}")
+    print_done(f"retired dataset #{token_id}", done.txs[-1])
+    print_done(
+        f"destroyed {len(done.shredded.blobs)} ciphertext(s) and {len(done.shredded.files)} file(s) of it on this node"
+    )
+    if done.refunding_orders:
+        ids = ", ".join(str(i) for i in done.refunding_orders)
+        console.print(
+            f"prepaid queries of order(s) {ids} can no longer be answered: their unused credit returns to the "
+            "buyer when the usage window ends",
+            highlight=False,
+        )

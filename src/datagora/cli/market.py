@@ -92,9 +92,17 @@ def list_(
         Path | None,
         typer.Option(
             help="Use-right: W3C ODRL policy (JSON-LD file) the node enforces; default: aggregates only (count, sum, "
-            "avg) over groups of at least 5 rows, no raw rows."
+            "avg) over groups of at least 5 rows, no raw rows, differentially private answers."
         ),
     ] = None,
+    exact_answers: Annotated[
+        bool,
+        typer.Option(
+            "--exact-answers",
+            help="Use-right, default policy: answer exactly instead of with differential privacy (a buyer can then "
+            "work out single people's values).",
+        ),
+    ] = False,
 ) -> None:
     """Offer the ownership of dataset TOKEN_ID: at a fixed price, for negotiation (--negotiable) or by English
     auction (--auction). The seller posts its collateral with the listing. With --use-right, sell queries on it
@@ -117,10 +125,11 @@ def list_(
             usage_window=usage_window,
             policy_file=policy,
             token=token,
+            exact_answers=exact_answers,
         )
         return
-    if price_per_query is not None or policy is not None:
-        raise ValidationError("--price-per-query and --policy are for --use-right")
+    if price_per_query is not None or policy is not None or exact_answers:
+        raise ValidationError("--price-per-query, --policy and --exact-answers are for --use-right")
     if negotiable and auction:
         raise ValidationError("choose one of --negotiable and --auction")
     if not auction and (reserve is not None or min_increment is not None):

@@ -33,7 +33,7 @@ def deploy(
     """Deploy the contracts and record their addresses in <home>/deployments/<chain id>.json.
 
     Example: datagora deploy --supervisor supervisor --platform platform"""
-    from datagora.chain.contracts import Contracts, Deployment
+    from datagora.services import deployment
 
     s = session()
     s.require_rpc_url()
@@ -52,10 +52,9 @@ def deploy(
         if name is not None
     }
     if add is None:
-        contracts = Contracts.deploy(chain, signers["supervisor"], signers["platform"], fee_bps=fee_bps)
+        contracts = deployment.deploy(chain, signers["supervisor"], signers["platform"], fee_bps=fee_bps)
     else:
-        existing = Deployment.load(s.home.deployments, chain.chain_id)
-        contracts = Contracts.add(chain, existing, add, signers, fee_bps=fee_bps)
+        contracts = deployment.add(chain, s.home.deployments, add, signers, fee_bps=fee_bps)
     path = contracts.deployment.save(s.home.deployments)
     for name, address in contracts.addresses.items():
         print_done(f"{name} {address}")

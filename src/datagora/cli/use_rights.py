@@ -31,8 +31,10 @@ def list_use_right(
     usage_window: int,
     policy_file: Path | None,
     token: str | None,
+    exact_answers: bool = False,
 ) -> None:
-    """``datagora list --use-right``: list queries on ``token_id`` at ``price`` each (wei or token units)."""
+    """``datagora list --use-right``: list queries on ``token_id`` at ``price`` each (wei or token units);
+    ``exact_answers`` opts out of differential privacy (default policy only), with a warning."""
     from datagora.cli.market import token_option
     from datagora.query import UsagePolicy
     from datagora.services import use_rights
@@ -47,6 +49,20 @@ def list_use_right(
     )
     contracts = s.contracts()
     seller = s.participant()
+    if exact_answers:
+        if given is not None:
+            raise ValidationError(
+                "--exact-answers is for the default policy; in a policy file, say datagora:answerForm eq "
+                "datagora:exactAnswers"
+            )
+        given = use_rights.default_policy(contracts.chain.chain_id, seller.address, token_id, exact_answers=True)
+    if given is not None and given.exact_answers:
+        console.print(
+            "[yellow]warning:[/] exact answers: a buyer can work out single people's values from two or three "
+            "queries (for example the sum over a group with and without one person). Keep differential privacy "
+            "unless the table holds nothing about people.",
+            highlight=False,
+        )
     listing_id, tx = use_rights.list_use_right(
         contracts,
         seller,
@@ -59,10 +75,16 @@ def list_use_right(
     )
     terms = use_rights.policy_of(seller, listing_id)  # as listed: the default policy has odrl:count
     listing = contracts.market.listing(listing_id)
+    answers = (
+        "exact answers"
+        if terms.exact_answers
+        else f"differentially private answers: epsilon {terms.epsilon_per_query:g} each, a budget of "
+        f"{terms.privacy_budget:g} per buyer organisation"
+    )
     print_done(
         f"listing #{listing_id}: use-rights on dataset #{token_id} at "
         f"{units.money(contracts, listing.price, listing.payment_token)} per query (at most {listing.max_queries} per "
-        f"order, usable {units.duration(listing.delivery_window)}) under ODRL policy {terms.uid} "
+        f"order, usable {units.duration(listing.delivery_window)}; {answers}) under ODRL policy {terms.uid} "
         f"(keccak256 0x{terms.policy_hash().hex()} on chain)",
         tx,
     )
@@ -152,8 +174,16 @@ def query(
         )
     console.print(_result_table(result.columns, result.rows, f"Order #{order_id}, query #{request.index}"))
     notes = []
-    if result.suppressed_groups:
-        notes.append(f"{result.suppressed_groups} group(s) under the policy's minimum size withheld")
+    if result.privacy is None:
+        notes.append("exact answer: the seller opted out of differential privacy")
+    else:
+        scales = ", ".join(
+            f"{escape(name)} ±{float(noise['scale']):.4g}" for name, noise in dict(result.privacy["noise"]).items()
+        )
+        notes.append(
+            f"differentially private: epsilon {float(result.privacy['epsilon']):g}, noise scale {scales}; small groups "
+            "are left out"
+        )
     if result.truncated:
         notes.append("rows cut at the policy's cap")
     left, tx = checked.queries_left, checked.answer.tx
@@ -219,3 +249,50 @@ def policy_show(
         )
     assert committed is not None
     print_done(f"keccak256 0x{committed.hex()} is the hash listing #{listing_id} committed on chain")
+
+
+@policy_app.command("budget")
+def policy_budget(
+    order_id: Annotated[int, typer.Argument(help="A use-right order you bought or sold.")],
+    node_url: Annotated[
+        str | None, typer.Option("--from", help="URL of the seller's node (default: the account's own ledger).")
+    ] = None,
+) -> None:
+    """Show the differential-privacy budget of use-right order ORDER_ID's buyer on its dataset: epsilon per
+    answer, the budget, what the buyer's organisation has spent across all its orders and the answers left.
+    The buyer asks the seller's node (--from); the seller reads its own ledger.
+
+    Example: datagora policy budget 2 --from http://127.0.0.1:8701 -a buyer"""
+    s = session()
+    if node_url is None:
+        from datagora.services import use_rights
+
+        budget = use_rights.privacy_budget(s.contracts(), s.participant(), order_id)
+        doc: dict[str, Any] = {
+            **budget.__dict__,
+            "epsilon_left": budget.epsilon_left,
+            "answers_left": budget.answers_left,
+        }
+    else:
+        from datagora.api.client import NodeClient
+
+        with NodeClient(node_url, s.participant().account) as client:
+            doc = client.privacy_budget(order_id).model_dump()
+    if doc["exact_answers"]:
+        typer.echo(
+            f"order #{order_id}: listing #{doc['listing_id']} answers exactly (the seller opted out of differential "
+            "privacy); no budget is kept"
+        )
+        return
+    table = Table(title=f"Privacy budget of {escape(doc['buyer'])} on dataset #{doc['token_id']}")
+    table.add_column("")
+    table.add_column("epsilon", justify="right")
+    table.add_row("per answer", f"{doc['epsilon_per_query']:g}")
+    table.add_row("budget (all orders)", f"{doc['epsilon_budget']:g}")
+    table.add_row("spent", f"{doc['epsilon_spent']:g}  ({_answers(doc['answers'])})")
+    table.add_row("left", f"{doc['epsilon_left']:g}  ({_answers(doc['answers_left'])})")
+    console.print(table)
+
+
+def _answers(n: int) -> str:
+    return f"{n} answer{'' if n == 1 else 's'}"

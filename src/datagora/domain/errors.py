@@ -74,5 +74,23 @@ class Conflict(DatagoraError):
     """The resource is not in a state that allows the request yet (e.g. no delivery, no re-upload); HTTP 409."""
 
 
+class DatasetRetired(DatagoraError):
+    """The dataset was retired by its owner (``Catalog.retire``): its token is burned and its data destroyed, so
+    nothing about it can be listed, bought, delivered or queried any more. HTTP 410 Gone."""
+
+    def __init__(self, token_id: int, message: str | None = None) -> None:
+        self.token_id = token_id
+        super().__init__(message or f"dataset {token_id} was retired by its owner: it is no longer available")
+
+
+class RateLimited(DatagoraError):
+    """An account asked for something faster than the node allows; ``retry_after``: seconds to wait. HTTP 429
+    with ``Retry-After``."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ComputationFailed(DatagoraError):
     """A secure multi-party computation did not finish: a party failed, disconnected or timed out."""

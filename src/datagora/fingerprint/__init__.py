@@ -10,12 +10,14 @@ plus ORB/RANSAC verification), ``"wu2020"`` (the paper's colour histogram + DCT 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from datagora.domain.errors import ValidationError
-from datagora.fingerprint import images, tables, text  # noqa: F401  (register their methods)
 from datagora.fingerprint.base import Fingerprint, Kind, Method, get_method, methods
 from datagora.fingerprint.detect import default_method, detect_kind
-from datagora.fingerprint.index import FingerprintIndex, Match
+
+if TYPE_CHECKING:
+    from datagora.fingerprint.index import FingerprintIndex, Match
 
 __all__ = [
     "Fingerprint",
@@ -30,6 +32,15 @@ __all__ = [
     "methods",
     "similarity",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``FingerprintIndex`` and ``Match`` load with :mod:`datagora.fingerprint.index` (and numpy) on first use."""
+    if name in ("FingerprintIndex", "Match"):
+        from datagora.fingerprint import index
+
+        return getattr(index, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def fingerprint(path: Path | str, method: str | None = None) -> Fingerprint:

@@ -8,6 +8,7 @@ Each method (``"wu2020"``, the default image method, ``"minhash-rows"``, ``"minh
 
 from __future__ import annotations
 
+import importlib
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,26 @@ class Method(Protocol):
 
 
 _METHODS: dict[str, Method] = {}
+_PROVIDERS = {
+    "datagora.fingerprint.images": ("wu2020", "phash", "pdq", "pdq-orb"),
+    "datagora.fingerprint.tables": ("minhash-rows",),
+    "datagora.fingerprint.text": ("minhash-words",),
+}
+"""The modules that register the methods when imported, with the names they register. They load numpy, SciPy,
+scikit-image, OpenCV, Pillow, imagehash, PyArrow and datasketch (about 100 MiB of resident memory together), so
+each is imported on the first lookup of one of its methods, not with the package: a node that never fingerprints
+never pays for them, one that holds table fingerprints only never loads the image libraries."""
+
+
+def _load_providers(name: str | None = None) -> None:
+    """Import the module that registers method ``name`` (every provider for None or an unknown name)."""
+    for module, names in _PROVIDERS.items():
+        if name is None or name in names:
+            importlib.import_module(module)
+            if name is not None:
+                return
+    if name is not None:
+        _load_providers()
 
 
 def register(method: Method) -> Method:
@@ -84,6 +105,9 @@ def register(method: Method) -> Method:
 
 
 def get_method(name: str) -> Method:
+    """The registered method called ``name``. ``ValidationError`` for an unknown name."""
+    if name not in _METHODS:
+        _load_providers(name)
     try:
         return _METHODS[name]
     except KeyError:
@@ -91,4 +115,6 @@ def get_method(name: str) -> Method:
 
 
 def methods() -> dict[str, Method]:
+    """Every method, by name."""
+    _load_providers()
     return dict(_METHODS)

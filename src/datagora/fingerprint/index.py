@@ -28,7 +28,6 @@ row. One process owns an index file at a time (the memory structures do not see 
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import itertools
 import math
@@ -52,8 +51,6 @@ U64 = npt.NDArray[np.uint64]
 DEFAULT_RADIUS: Final = 64
 """Default candidate radius in bits for :class:`CodedMethod` codes (a quarter of a 256-bit code)."""
 SCHEMA_VERSION: Final = 1
-
-_BUILTIN_METHOD_MODULES = ("datagora.fingerprint.tables", "datagora.fingerprint.text", "datagora.fingerprint.images")
 
 
 @runtime_checkable
@@ -738,9 +735,8 @@ class FingerprintIndex:
         return found
 
     def _load(self) -> None:
-        for module in _BUILTIN_METHOD_MODULES:
-            with contextlib.suppress(ImportError):
-                importlib.import_module(module)
+        # The methods' modules (numpy, SciPy, OpenCV, PyArrow ...) load on the first stored fingerprint's lookup
+        # (``get_method``), not here: an empty index, e.g. a node that has not attested anything yet, stays light.
         staged: dict[str, list[tuple[int, object]]] = {}
         rows = self._conn.execute("SELECT dataset_id, kind, method, fingerprint FROM fingerprints ORDER BY dataset_id")
         for dataset_id, _kind, _method, raw in rows:

@@ -19,7 +19,7 @@ bids) for search and audit without on-chain scans.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -275,16 +275,18 @@ class EventIndexer:
 
     # -- verification ------------------------------------------------------------------------------------
 
-    def verify(self) -> VerifyReport:
-        """Re-read every indexed event from its transaction receipt and compare position, block hash and
-        arguments. Rows whose transaction or log no longer exists on chain are reported as missing."""
+    def verify(self, tx_hashes: Collection[str] | None = None) -> VerifyReport:
+        """Re-read every indexed event (or only those of the transactions ``tx_hashes``) from its transaction
+        receipt and compare position, block hash and arguments. Rows whose transaction or log no longer exists on
+        chain are reported as missing."""
         report = VerifyReport()
+        query = select(
+            events.c.id, events.c.tx_hash, events.c.log_index, events.c.block_hash, events.c.name, events.c.args
+        )
+        if tx_hashes is not None:
+            query = query.where(events.c.tx_hash.in_(list(tx_hashes)))
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(
-                    events.c.id, events.c.tx_hash, events.c.log_index, events.c.block_hash, events.c.name, events.c.args
-                )
-            ).all()
+            rows = conn.execute(query).all()
         receipts: dict[str, list[ChainEvent] | None] = {}
         for event_id, tx_hash, log_index, block_hash, name, args in rows:
             report.checked += 1

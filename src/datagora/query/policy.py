@@ -21,7 +21,12 @@ Canonical form written by :meth:`UsagePolicy.to_jsonld`::
           {"leftOperand": "datagora:groupSize", "operator": "gteq", "rightOperand": 5},
           {"leftOperand": "datagora:column", "operator": "isAnyOf", "rightOperand": ["age", "region"]},
           {"leftOperand": "datagora:resultRows", "operator": "lteq", "rightOperand": 1000},
-          {"leftOperand": "count", "operator": "lteq", "rightOperand": 100}
+          {"leftOperand": "count", "operator": "lteq", "rightOperand": 100},
+          {"leftOperand": "datagora:answerForm", "operator": "eq",
+           "rightOperand": {"@id": "datagora:differentialPrivacy"}},
+          {"leftOperand": "datagora:epsilonPerQuery", "operator": "lteq", "rightOperand": 1.0},
+          {"leftOperand": "datagora:privacyBudget", "operator": "lteq", "rightOperand": 10.0},
+          {"leftOperand": "datagora:valueRange", "operator": "isAnyOf", "rightOperand": ["age [18, 80]"]}
         ]
       }],
       "prohibition": [
@@ -37,13 +42,23 @@ accounting enforces it, not the runner). ODRL defines none for columns, aggregat
 sizes, so those are ``datagora:`` terms of the profile named in ``profile``:
 
 - ``datagora:aggregateFunction isAnyOf [...]``: aggregate functions a query may use (absent: all).
-- ``datagora:groupSize gteq k``: every returned aggregate covers at least ``k`` rows; smaller groups are
-  suppressed (k-anonymity-style small-cell suppression; not differential privacy, so the query quota is what
-  bounds differencing attacks). Absent: 1.
+- ``datagora:groupSize gteq k``: with exact answers, every returned aggregate covers at least ``k`` rows and
+  smaller groups are left out (small-cell suppression: it does not stop differencing attacks). Under
+  differential privacy, groups whose *noisy* count is under ``k`` (or under the threshold that keeps the group
+  list private, if higher) are left out. Absent: 1.
 - ``datagora:column isAnyOf [...]``: in a permission, the only columns a query may read (absent: all); in a
   prohibition, columns no query may read. Prohibitions win (``conflict: prohibit``).
 - ``datagora:resultRows lteq n``: at most ``n`` rows per result (absent: no cap).
 - prohibition ``datagora:resultForm eq datagora:rawRows``: only aggregate queries (absent: raw rows allowed).
+- ``datagora:answerForm eq datagora:differentialPrivacy`` (the default when absent) or ``eq datagora:exactAnswers``
+  (the owner's explicit opt-out): whether answers carry calibrated noise (Dwork & Roth, "The Algorithmic
+  Foundations of Differential Privacy", 2014) or are exact.
+- ``datagora:epsilonPerQuery lteq e``: the privacy loss (epsilon) each answer spends (absent: 1.0).
+- ``datagora:privacyBudget lteq B``: the total epsilon one buyer organisation may spend on the dataset, across
+  all its orders (absent: 10.0). The owner's node keeps the ledger and refuses the query that would exceed it.
+- ``datagora:valueRange isAnyOf ["bmi [18, 43]", ...]``: per column, the bounds sums and averages clamp values
+  to; they fix each person's largest contribution (the sensitivity). A sum or average over a column without one
+  is refused under differential privacy.
 
 Column names are compared case-insensitively, as DuckDB resolves identifiers.
 """
@@ -51,8 +66,11 @@ Column names are compared case-insensitively, as DuckDB resolves identifiers.
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Final
 
 from datagora.crypto.hashing import keccak256
@@ -72,11 +90,29 @@ _COLUMN: Final = DATAGORA_NS + "column"
 _RESULT_FORM: Final = DATAGORA_NS + "resultForm"
 _RAW_ROWS: Final = DATAGORA_NS + "rawRows"
 _USE: Final = ODRL_NS + "use"
+_ANSWER_FORM: Final = DATAGORA_NS + "answerForm"
+_DIFFERENTIAL_PRIVACY: Final = DATAGORA_NS + "differentialPrivacy"
+_EXACT_ANSWERS: Final = DATAGORA_NS + "exactAnswers"
+_EPSILON: Final = DATAGORA_NS + "epsilonPerQuery"
+_BUDGET: Final = DATAGORA_NS + "privacyBudget"
+_VALUE_RANGE: Final = DATAGORA_NS + "valueRange"
+
+DEFAULT_EPSILON_PER_QUERY: Final = 1.0
+"""Privacy loss (epsilon) each differentially private answer spends unless the policy says otherwise."""
+DEFAULT_PRIVACY_BUDGET: Final = 10.0
+"""Total epsilon one buyer organisation may spend on a dataset unless the policy says otherwise."""
+MAX_EPSILON: Final = 100.0
+_RANGE_RE: Final = re.compile(r"^\s*(?P<column>.+?)\s*\[\s*(?P<low>[^,\]]+?)\s*,\s*(?P<high>[^,\]]+?)\s*\]\s*$")
 
 _INTEGER_TYPES: Final = frozenset(
     f"{prefix}{name}"
     for prefix in ("xsd:", "http://www.w3.org/2001/XMLSchema#")
     for name in ("integer", "int", "long", "nonNegativeInteger", "positiveInteger")
+)
+_DECIMAL_TYPES: Final = frozenset(
+    f"{prefix}{name}"
+    for prefix in ("xsd:", "http://www.w3.org/2001/XMLSchema#")
+    for name in ("decimal", "double", "float")
 )
 _POLICY_KEYS: Final = frozenset(
     {
@@ -150,6 +186,77 @@ def _int_operand(value: object, what: str) -> int:
     if value < 1:
         raise _fail(f"{what} must be at least 1, got {value}")
     return value
+
+
+def _number(value: object, what: str) -> float:
+    """A finite number from a JSON number or a typed literal (``{"@value": "0.5", "@type": "xsd:decimal"}``)."""
+    if isinstance(value, Mapping):
+        if "@value" not in value or not set(value) <= {"@value", "@type"}:
+            raise _fail(f"{what} must be a number or {{'@value': ..., '@type': 'xsd:decimal'}}, got {value!r}")
+        if "@type" in value and value["@type"] not in _DECIMAL_TYPES | _INTEGER_TYPES:
+            raise _fail(f"{what} has datatype {value['@type']!r}, expected xsd:decimal or xsd:double")
+        value = value["@value"]
+        if isinstance(value, str):
+            try:
+                value = float(value)
+            except ValueError:
+                raise _fail(f"{what} must be a number, got {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _fail(f"{what} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _epsilon_operand(value: object, what: str) -> float:
+    number = _number(value, what)
+    if not 0 < number <= MAX_EPSILON:
+        raise _fail(f"{what} must be above 0 and at most {MAX_EPSILON:g}, got {number:g}")
+    return number
+
+
+def _range_operand(value: object, what: str) -> dict[str, tuple[float, float]]:
+    """``["bmi [18, 43]", ...]`` as ``{"bmi": (18.0, 43.0)}``."""
+    ranges: dict[str, tuple[float, float]] = {}
+    for item in sorted(_str_list_operand(value, what)):
+        match = _RANGE_RE.match(item)
+        if match is None:
+            raise _fail(f"{what}: {item!r} is not 'column [low, high]'")
+        column = match["column"]
+        low, high = (_number(_parse_float(match[key], what), what) for key in ("low", "high"))
+        if column.casefold() in {name.casefold() for name in ranges}:
+            raise _fail(f"{what}: two ranges for column {column!r}")
+        ranges[column] = (low, high)
+    return _check_ranges(ranges, what)
+
+
+def _parse_float(text: str, what: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise _fail(f"{what}: {text!r} is not a number") from None
+
+
+def _check_ranges(ranges: Mapping[str, object], what: str) -> dict[str, tuple[float, float]]:
+    out: dict[str, tuple[float, float]] = {}
+    for column, bounds in ranges.items():
+        if not isinstance(column, str) or not column:
+            raise _fail(f"{what}: column names must be non-empty strings, got {column!r}")
+        if not isinstance(bounds, tuple | list) or len(bounds) != 2:
+            raise _fail(f"{what}: the range of {column!r} must be (low, high), got {bounds!r}")
+        low, high = (_number(bound, f"{what} of {column!r}") for bound in bounds)
+        if not low < high:
+            raise _fail(f"{what}: the range of {column!r} must have low < high, got [{low:g}, {high:g}]")
+        out[column] = (low, high)
+    return out
+
+
+def _format_range(column: str, bounds: tuple[float, float]) -> str:
+    return f"{column} [{_shortest(bounds[0])}, {_shortest(bounds[1])}]"
+
+
+def _shortest(number: float) -> str:
+    """The shortest text that reads back as ``number`` (``18`` for 18.0, ``0.1`` for 0.1)."""
+    text = repr(float(number))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _str_list_operand(value: object, what: str) -> frozenset[str]:
@@ -264,6 +371,12 @@ class UsagePolicy:
     - ``raw_rows``: whether non-aggregate (row-returning) queries are permitted.
     - ``allowed_columns``: the only readable columns, or ``None`` for all; ``prohibited_columns`` win over it.
     - ``max_rows``: rows per result cap (≥ 1) or ``None``; ``max_queries``: prepaid query count (``odrl:count``).
+    - ``exact_answers``: False (the default) answers with differential privacy: noise of scale sensitivity /
+      epsilon (Laplace mechanism; Dwork & Roth 2014, section 3.3); True is the owner's explicit opt-out.
+    - ``epsilon_per_query``: epsilon each answer spends (> 0, at most 100); ``privacy_budget``: epsilon one buyer
+      organisation may spend on the dataset across all its orders (at least ``epsilon_per_query``).
+    - ``value_ranges``: column → ``(low, high)``: sums and averages clamp the column to it.
+    With ``exact_answers`` the three privacy terms are ignored (reset to their defaults and no ranges).
 
     Raises :class:`ValidationError` on out-of-range or ill-typed fields.
     """
@@ -278,6 +391,10 @@ class UsagePolicy:
     prohibited_columns: frozenset[str] = frozenset()
     max_rows: int | None = None
     max_queries: int | None = None
+    exact_answers: bool = False
+    epsilon_per_query: float = DEFAULT_EPSILON_PER_QUERY
+    privacy_budget: float = DEFAULT_PRIVACY_BUDGET
+    value_ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         for attr in ("uid", "assigner", "target"):
@@ -303,6 +420,37 @@ class UsagePolicy:
         for attr in ("max_rows", "max_queries"):
             if getattr(self, attr) is not None:
                 _int_operand(getattr(self, attr), attr)
+        if not isinstance(self.exact_answers, bool):
+            raise _fail(f"exact_answers must be a boolean, got {self.exact_answers!r}")
+        object.__setattr__(self, "epsilon_per_query", _epsilon_operand(self.epsilon_per_query, "epsilon_per_query"))
+        object.__setattr__(self, "privacy_budget", _number(self.privacy_budget, "privacy_budget"))
+        if self.privacy_budget < self.epsilon_per_query:
+            raise _fail(
+                f"the privacy budget ({self.privacy_budget:g}) must be at least the epsilon per query "
+                f"({self.epsilon_per_query:g})"
+            )
+        if not isinstance(self.value_ranges, Mapping):
+            raise _fail("value_ranges must map column names to (low, high)")
+        object.__setattr__(self, "value_ranges", MappingProxyType(_check_ranges(self.value_ranges, "value_ranges")))
+        if self.exact_answers:  # privacy terms mean nothing for exact answers: one canonical form
+            object.__setattr__(self, "epsilon_per_query", DEFAULT_EPSILON_PER_QUERY)
+            object.__setattr__(self, "privacy_budget", DEFAULT_PRIVACY_BUDGET)
+            object.__setattr__(self, "value_ranges", MappingProxyType({}))
+        if not self.exact_answers and self.raw_rows:
+            raise _fail("raw rows cannot be answered with differential privacy: prohibit them or opt out")
+
+    @property
+    def differential_privacy(self) -> bool:
+        """Whether answers are differentially private (the default) rather than exact."""
+        return not self.exact_answers
+
+    def value_range(self, column: str) -> tuple[float, float] | None:
+        """The declared ``(low, high)`` of ``column`` (case-insensitive), or None."""
+        folded = column.casefold()
+        for name, bounds in self.value_ranges.items():
+            if name.casefold() == folded:
+                return bounds
+        return None
 
     @classmethod
     def aggregates_only(
@@ -317,9 +465,14 @@ class UsagePolicy:
         prohibited_columns: Iterable[str] = (),
         max_rows: int | None = 1000,
         max_queries: int | None = None,
+        exact_answers: bool = False,
+        epsilon_per_query: float = DEFAULT_EPSILON_PER_QUERY,
+        privacy_budget: float = DEFAULT_PRIVACY_BUDGET,
+        value_ranges: Mapping[str, tuple[float, float]] | None = None,
     ) -> UsagePolicy:
         """The usual use-right terms: aggregates only (count, sum, avg by default), groups of at least ``k`` rows,
-        no raw rows, at most ``max_rows`` rows per result."""
+        no raw rows, at most ``max_rows`` rows per result, differentially private answers unless
+        ``exact_answers``."""
         return cls(
             uid=uid,
             assigner=assigner,
@@ -331,6 +484,10 @@ class UsagePolicy:
             prohibited_columns=frozenset(prohibited_columns),
             max_rows=max_rows,
             max_queries=max_queries,
+            exact_answers=exact_answers,
+            epsilon_per_query=epsilon_per_query,
+            privacy_budget=privacy_budget,
+            value_ranges=dict(value_ranges or {}),
         )
 
     # --- decisions -------------------------------------------------------------------------------------------
@@ -368,6 +525,23 @@ class UsagePolicy:
             )
         if self.max_queries is not None:
             constraints.append({"leftOperand": "count", "operator": "lteq", "rightOperand": self.max_queries})
+        form = "datagora:exactAnswers" if self.exact_answers else "datagora:differentialPrivacy"
+        constraints.append({"leftOperand": "datagora:answerForm", "operator": "eq", "rightOperand": {"@id": form}})
+        if not self.exact_answers:
+            constraints.append(
+                {"leftOperand": "datagora:epsilonPerQuery", "operator": "lteq", "rightOperand": self.epsilon_per_query}
+            )
+            constraints.append(
+                {"leftOperand": "datagora:privacyBudget", "operator": "lteq", "rightOperand": self.privacy_budget}
+            )
+            if self.value_ranges:
+                constraints.append(
+                    {
+                        "leftOperand": "datagora:valueRange",
+                        "operator": "isAnyOf",
+                        "rightOperand": sorted(_format_range(c, b) for c, b in self.value_ranges.items()),
+                    }
+                )
         doc: dict[str, Any] = {
             "@context": [ODRL_CONTEXT, {"datagora": DATAGORA_NS}],
             "@type": "Offer",
@@ -453,8 +627,37 @@ class UsagePolicy:
             _GROUP_SIZE: ("min_group_size", "gteq"),
             _RESULT_ROWS: ("max_rows", "lteq"),
             _COLUMN: ("allowed_columns", "isAnyOf"),
+            _ANSWER_FORM: ("exact_answers", "eq"),
+            _EPSILON: ("epsilon_per_query", "lteq"),
+            _BUDGET: ("privacy_budget", "lteq"),
+            _VALUE_RANGE: ("value_ranges", "isAnyOf"),
         }
         for left, operator, right in _constraints(permissions[0], "permission"):
+            if left in names and names[left][0] in (
+                "exact_answers",
+                "epsilon_per_query",
+                "privacy_budget",
+                "value_ranges",
+            ):
+                field_name, expected = names[left]
+                if field_name in fields:
+                    raise _fail(f"duplicate permission constraint on {_compact(left)!r}")
+                _expect_operator(left, operator, expected, "permission")
+                what = f"permission {_compact(left)}"
+                if field_name == "exact_answers":
+                    form = _expand(right, what)
+                    if form not in (_EXACT_ANSWERS, _DIFFERENTIAL_PRIVACY):
+                        raise _fail(
+                            f"{what} must be datagora:differentialPrivacy or datagora:exactAnswers, got {right!r}"
+                        )
+                    fields[field_name] = form == _EXACT_ANSWERS
+                elif field_name == "value_ranges":
+                    fields[field_name] = _range_operand(right, what)
+                else:
+                    fields[field_name] = (
+                        _epsilon_operand(right, what) if field_name == "epsilon_per_query" else (_number(right, what))
+                    )
+                continue
             if left not in names:
                 raise _fail(f"unsupported permission leftOperand {_compact(left)!r}")
             field_name, expected = names[left]
@@ -482,6 +685,8 @@ class UsagePolicy:
             else:
                 raise _fail(f"unsupported prohibition leftOperand {_compact(left)!r}")
 
+        if fields.get("exact_answers") and {"epsilon_per_query", "privacy_budget", "value_ranges"} & set(fields):
+            raise _fail("a policy with exact answers takes no epsilon, privacy budget or value ranges")
         return cls(
             uid=uid,
             assigner=_inherited(doc, rules, "assigner"),
@@ -510,4 +715,12 @@ class UsagePolicy:
         return keccak256(self.canonical_bytes())
 
 
-__all__ = ["DATAGORA_NS", "DATAGORA_PROFILE", "ODRL_CONTEXT", "ODRL_NS", "UsagePolicy"]
+__all__ = [
+    "DATAGORA_NS",
+    "DATAGORA_PROFILE",
+    "DEFAULT_EPSILON_PER_QUERY",
+    "DEFAULT_PRIVACY_BUDGET",
+    "ODRL_CONTEXT",
+    "ODRL_NS",
+    "UsagePolicy",
+]

@@ -24,6 +24,7 @@ import duckdb
 
 from datagora.crypto.hashing import keccak256
 from datagora.domain.errors import AccessDenied, NotFoundError, ValidationError
+from datagora.query import privacy
 from datagora.query.policy import UsagePolicy
 from datagora.query.spec import Aggregate, ColumnRef, Condition, QuerySpec, canonical_json
 
@@ -110,42 +111,52 @@ class QueryResult:
     """What the owner's node returns for one query.
 
     - ``columns``: output names, in select order.
-    - ``rows``: tuples of JSON-safe values (see :func:`json_safe`), in the query's deterministic order.
-    - ``suppressed_groups``: aggregate groups (or the single ungrouped aggregate) withheld because they covered
-      fewer rows than the policy's ``min_group_size``.
+    - ``rows``: tuples of JSON-safe values (see :func:`json_safe`), in the query's order.
     - ``truncated``: True when the policy's ``max_rows`` cut rows the query would otherwise have returned.
+    - ``privacy``: for a differentially private answer, what :func:`datagora.query.privacy.describe` states (the
+      mechanism, epsilon, delta, group threshold and each column's noise scale); None for an exact answer. It is
+      part of :meth:`result_hash`, so it is bound to the answer recorded on chain.
+
+    No count of withheld groups and no exact group size is returned: either would tell whether one row matches.
     """
 
     columns: tuple[str, ...]
     rows: tuple[tuple[JSONValue, ...], ...]
-    suppressed_groups: int = 0
     truncated: bool = False
+    privacy: Mapping[str, Any] | None = None
+
+    @property
+    def exact(self) -> bool:
+        """Whether the answer is exact (the owner opted out of differential privacy)."""
+        return self.privacy is None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "columns": list(self.columns),
             "rows": [list(row) for row in self.rows],
-            "suppressed_groups": self.suppressed_groups,
             "truncated": self.truncated,
+            "privacy": None if self.privacy is None else dict(self.privacy),
         }
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> QueryResult:
         """Inverse of :meth:`to_dict`, e.g. for a buyer re-computing :meth:`result_hash`. Raises
         :class:`ValidationError` on a malformed document."""
-        if not isinstance(doc, Mapping) or set(doc) != {"columns", "rows", "suppressed_groups", "truncated"}:
-            raise ValidationError("query: result must have exactly columns, rows, suppressed_groups, truncated")
+        if not isinstance(doc, Mapping) or set(doc) != {"columns", "rows", "truncated", "privacy"}:
+            raise ValidationError("query: result must have exactly columns, rows, truncated, privacy")
         columns, rows = doc["columns"], doc["rows"]
         if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
             raise ValidationError("query: result columns must be a list of strings")
         if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == len(columns) for r in rows):
             raise ValidationError("query: result rows must be lists as long as columns")
-        suppressed, truncated = doc["suppressed_groups"], doc["truncated"]
-        if isinstance(suppressed, bool) or not isinstance(suppressed, int) or suppressed < 0:
-            raise ValidationError("query: suppressed_groups must be a non-negative integer")
+        truncated, private = doc["truncated"], doc["privacy"]
         if not isinstance(truncated, bool):
             raise ValidationError("query: truncated must be a boolean")
-        return cls(tuple(columns), tuple(tuple(row) for row in rows), suppressed, truncated)
+        if private is not None and (
+            not isinstance(private, Mapping) or not {"mechanism", "epsilon", "delta", "noise"} <= set(private)
+        ):
+            raise ValidationError("query: privacy must be null or state mechanism, epsilon, delta and noise")
+        return cls(tuple(columns), tuple(tuple(row) for row in rows), truncated, private)
 
     def canonical_bytes(self) -> bytes:
         """Compact, key-sorted UTF-8 JSON of :meth:`to_dict`."""
@@ -210,6 +221,25 @@ class QueryRunner:
         """Number of rows loaded."""
         return self._row_count
 
+    def numeric_extents(self) -> dict[str, tuple[float, float]]:
+        """Smallest and largest value of each numeric column that holds any (exact: for the owner only, e.g. to
+        declare value ranges in a policy; never part of an answer)."""
+        names = [name for name, type_name in self._types.items() if _kind(type_name) == "numeric"]
+        if not names:
+            return {}
+        exprs = ", ".join(f"min(CAST({_column(n)} AS DOUBLE)), max(CAST({_column(n)} AS DOUBLE))" for n in names)
+        with self._lock:
+            found = self._con.execute(
+                f"SELECT {exprs} FROM {quote_identifier(TABLE)} AS {quote_identifier(_ALIAS)}"
+            ).fetchone()
+        assert found is not None
+        out: dict[str, tuple[float, float]] = {}
+        for index, name in enumerate(names):
+            low, high = found[2 * index], found[2 * index + 1]
+            if low is not None and high is not None:
+                out[name] = (float(low), float(high))
+        return out
+
     def close(self) -> None:
         """Release the DuckDB connection (and the in-memory table)."""
         with self._lock:
@@ -231,7 +261,8 @@ class QueryRunner:
         Raises :class:`ValidationError` for unknown columns or ill-typed filters and aggregates (``sum`` of a
         string, ``like`` on a number, a value of the wrong type, an unparsable date) and :class:`AccessDenied`
         naming the violated ODRL rule: ``"policy: raw rows not permitted"``, ``"policy: column 'ssn' not
-        permitted"``, ``"policy: aggregate 'sum' not permitted"``.
+        permitted"``, ``"policy: aggregate 'sum' not permitted"``; under differential privacy also ``min`` / ``max``
+        and sums or averages over a column without a declared value range. None of these depends on the rows.
         """
         if not isinstance(spec, QuerySpec):
             raise ValidationError(f"query: expected a QuerySpec, got {type(spec).__name__}")
@@ -266,6 +297,8 @@ class QueryRunner:
                 )
         for condition in spec.where:
             self._check_condition(condition)
+        if policy.differential_privacy:
+            privacy.plan(spec, policy)
 
     def _check_condition(self, condition: Condition) -> None:
         column, op = condition.column, condition.op
@@ -297,15 +330,18 @@ class QueryRunner:
     # --- running ---------------------------------------------------------------------------------------------
 
     def run(self, spec: QuerySpec, policy: UsagePolicy) -> QueryResult:
-        """Check ``spec`` (see :meth:`check`), then run it.
+        """Check ``spec`` (see :meth:`check`), then run it: with differential privacy unless the policy opts out
+        (see :mod:`datagora.query.privacy` and :meth:`_run_private`).
 
-        Aggregate queries return only groups of at least ``policy.min_group_size`` rows (``HAVING count(*) >= k``;
-        an ungrouped aggregate over fewer than k rows returns no row), and count the groups withheld in
-        ``suppressed_groups``. At most ``policy.max_rows`` rows are returned (``truncated`` says when more
-        existed). Rows are ordered by the spec's ``order_by``, then by every output column, so the result and its
-        hash are deterministic for the same data.
+        With exact answers, aggregate queries return only groups of at least ``policy.min_group_size`` rows
+        (``HAVING count(*) >= k``; an ungrouped aggregate over fewer than k rows returns no row). At most
+        ``policy.max_rows`` rows are returned (``truncated`` says when more existed). Rows are ordered by the
+        spec's ``order_by``, then by every output column, so the result and its hash are deterministic for the
+        same data.
         """
         self.check(spec, policy)
+        if policy.differential_privacy:
+            return self._run_private(spec, policy)
         k = policy.min_group_size if spec.is_aggregate else 1
         where_sql, where_params = self._where(spec)
         group_sql = ""
@@ -331,17 +367,9 @@ class QueryRunner:
             sql += " LIMIT ?"
             params.append(fetch_limit)
 
-        suppressed = 0
         try:
             with self._lock:
                 rows = self._con.execute(sql, params).fetchall()
-                if k > 1:
-                    count_sql = (
-                        f"SELECT count(*) FROM (SELECT count(*) AS n FROM {quote_identifier(TABLE)} AS "
-                        f"{quote_identifier(_ALIAS)}{where_sql}{group_sql}) AS g WHERE g.n < ?"
-                    )
-                    found = self._con.execute(count_sql, [*where_params, k]).fetchone()
-                    suppressed = int(found[0]) if found else 0
         except duckdb.Error as exc:
             raise ValidationError(f"query: cannot run: {exc}") from exc
 
@@ -351,8 +379,64 @@ class QueryRunner:
         return QueryResult(
             columns=spec.output_names,
             rows=tuple(tuple(json_safe(value) for value in row) for row in rows),
-            suppressed_groups=suppressed,
             truncated=truncated,
+        )
+
+    def _run_private(self, spec: QuerySpec, policy: UsagePolicy) -> QueryResult:
+        """A differentially private answer (:mod:`datagora.query.privacy`): DuckDB computes each group's exact
+        measurements (sums over values clamped to the declared range), OpenDP adds the noise, groups whose noisy
+        count is under the threshold are left out, and the released rows are ordered and cut in Python (all
+        post-processing of noisy values)."""
+        mechanisms = privacy.plan(spec, policy)
+        where_sql, where_params = self._where(spec)
+        exprs = [_column(name) for name in spec.group_by]
+        for function, column in mechanisms.measurements:
+            if column is None:
+                exprs.append("count(*)")
+            elif function == "count":
+                exprs.append(f"count({_column(column)})")
+            elif function == "count_distinct":
+                exprs.append(f"count(DISTINCT {_column(column)})")
+            else:
+                exprs.append(f"sum(least(greatest(CAST({_column(column)} AS DOUBLE), ?), ?))")
+        sql = f"SELECT {', '.join(exprs)} FROM {quote_identifier(TABLE)} AS {quote_identifier(_ALIAS)}{where_sql}"
+        range_params: list[object] = []
+        for function, column in mechanisms.measurements:
+            if function == "sum" and column is not None:
+                range_params.extend(mechanisms.ranges[column])
+        if spec.group_by:
+            sql += " GROUP BY " + ", ".join(_column(name) for name in spec.group_by)
+        try:
+            with self._lock:
+                exact_rows = self._con.execute(sql, [*range_params, *where_params]).fetchall()
+        except duckdb.Error as exc:
+            raise ValidationError(f"query: cannot run: {exc}") from exc
+
+        width = len(spec.group_by)
+        released: list[tuple[JSONValue, ...]] = []
+        for exact in exact_rows:
+            noisy = privacy.noisy_values(mechanisms, exact[width:])
+            if mechanisms.threshold is not None and int(noisy[("count", None)]) < mechanisms.threshold:
+                continue
+            keys = {name: json_safe(value) for name, value in zip(spec.group_by, exact[:width], strict=True)}
+            released.append(
+                tuple(
+                    keys[item.name] if isinstance(item, ColumnRef) else privacy.aggregate_value(item, mechanisms, noisy)
+                    for item in spec.select
+                )
+            )
+        rows = _order(released, spec)
+        cap = min(n for n in (spec.limit, policy.max_rows, len(rows)) if n is not None)
+        truncated = (
+            policy.max_rows is not None
+            and len(rows) > policy.max_rows
+            and (spec.limit is None or spec.limit > policy.max_rows)
+        )
+        return QueryResult(
+            columns=spec.output_names,
+            rows=tuple(rows[:cap]),
+            truncated=truncated,
+            privacy=privacy.describe(mechanisms, spec),
         )
 
     def _select_expr(self, item: ColumnRef | Aggregate) -> str:
@@ -379,6 +463,32 @@ class QueryRunner:
                 clauses.append(f"{column} {_SQL_OPERATORS[condition.op]} {placeholder}")
             params.extend(condition.values)
         return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _order(rows: list[tuple[JSONValue, ...]], spec: QuerySpec) -> list[tuple[JSONValue, ...]]:
+    """``rows`` sorted by the spec's order keys, then by every output column ascending; nulls last either way
+    (as the exact path's ``NULLS LAST``). Stable sorts from the least significant key up."""
+    positions = {name: index for index, name in enumerate(spec.output_names)}
+    keys = [(positions[key.key], key.descending) for key in spec.order_by]
+    keys += [(index, False) for index in range(len(spec.select))]
+    ordered = list(rows)
+    for index, descending in reversed(keys):
+        present = sorted((row for row in ordered if row[index] is not None), key=lambda row: _sort_key(row[index]))
+        if descending:
+            present = _stable_reverse(present, index)
+        ordered = present + [row for row in ordered if row[index] is None]
+    return ordered
+
+
+def _sort_key(value: JSONValue) -> tuple[int, Any]:
+    if isinstance(value, bool | int | float):
+        return (0, value)
+    return (1, str(value))
+
+
+def _stable_reverse(rows: list[tuple[JSONValue, ...]], index: int) -> list[tuple[JSONValue, ...]]:
+    """Descending by column ``index``, keeping the previous order among equal values."""
+    return sorted(rows, key=lambda row: _sort_key(row[index]), reverse=True)
 
 
 def _sniff_format(path: Path) -> Literal["csv", "parquet"]:

@@ -22,7 +22,7 @@ from datagora.chain.contracts import Contracts
 from datagora.domain.errors import NoveltyRefused
 from datagora.domain.models import OrgStatus, Outcome, TxResult
 from datagora.scenarios.records import WEI, Check, ScenarioResult, Step, amount
-from datagora.services import audit, catalog, market, publishing, registry
+from datagora.services import audit, catalog, deployment, market, publishing, registry
 from datagora.services.attestation import NoveltyAttestor
 from datagora.services.participant import Participant
 from datagora.services.sample_data import write_breast_cancer_csv, write_photo, write_pirated_copy
@@ -123,7 +123,7 @@ def setup(chain: Chain, workdir: Path, *, fund_wei: int = 100 * WEI, on_step: St
         chain.fund(p.address, fund_wei)
     rec.step("chain", "fund", f"gave 4 new accounts {amount(fund_wei)} each")
     sup, plat = people["supervisor"], people["platform"]
-    contracts = Contracts.deploy(chain, sup.account, plat.account)
+    contracts = deployment.deploy(chain, sup.account, plat.account)
     rec.step("supervisor", "deploy", "deployed the contracts: " + ", ".join(contracts.addresses))
     orgs = {}
     for label, name in ORGANISATIONS.items():

@@ -23,6 +23,7 @@ from datagora.domain.models import (
     AccountKind,
     Listing,
     ListingState,
+    Offer,
     OfferState,
     Order,
     OrderState,
@@ -152,6 +153,18 @@ def _events(contracts: Contracts, event: str, position: int, value: str | list[s
 def own_listings(contracts: Contracts, address: str) -> list[int]:
     """Ids of the listings ``address`` opened, oldest first."""
     return [int(ev.args["listing_id"]) for ev in _events(contracts, "Listed", 3, _address_topic(address))]
+
+
+def offers_on(contracts: Contracts, listing_id: int) -> list[Offer]:
+    """The negotiation offers made on listing ``listing_id``, oldest first, in their current state."""
+    ids = [int(ev.args["offer_id"]) for ev in _events(contracts, "OfferMade", 2, _uint_topic(listing_id))]
+    return [contracts.market.offer(i) for i in ids]
+
+
+def offers_by(contracts: Contracts, buyer: str) -> list[Offer]:
+    """The negotiation offers ``buyer`` made, oldest first, in their current state."""
+    ids = [int(ev.args["offer_id"]) for ev in _events(contracts, "OfferMade", 3, _address_topic(buyer))]
+    return [contracts.market.offer(i) for i in ids]
 
 
 def _order_ids(contracts: Contracts, address: str) -> dict[int, tuple[str, int]]:

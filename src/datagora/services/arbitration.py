@@ -32,7 +32,7 @@ from datagora.crypto.envelope import data_key_of, decrypt_stream_with_data_key
 from datagora.crypto.hashing import sha256_file
 from datagora.crypto.keys import checksum_address
 from datagora.domain.errors import AccessDenied, Conflict, CryptoError, NotFoundError, ValidationError
-from datagora.domain.models import Order, OrderState
+from datagora.domain.models import Order, OrderState, Ruling
 from datagora.services import disputes
 from datagora.services.attestation import NoveltyAttestor
 from datagora.services.participant import Participant
@@ -192,6 +192,34 @@ class ArbitrationInbox:
             return None
         return Disclosure(order_id, bytes.fromhex(doc["encrypted_key"]), doc["disclosed_by"], doc["disclosed_at"])
 
+    # -- retention -------------------------------------------------------------------------------------------
+
+    def sweep(self) -> list[int]:
+        """Delete the evidence data of every dispute whose order is settled and whose dispute window has passed
+        (:meth:`SendReceiveBoard.retention_over`): the seller's re-upload ``E_PkP(D')`` and the buyer's copy
+        ``E_PkB(D')`` the ruling made. The JSON record (hashes, who, when, the ruling's inputs) stays, with
+        ``purged_at``. Returns the orders swept."""
+        swept = []
+        for record in sorted(self.files.root.glob("order-*.json")):
+            try:
+                order_id = int(record.stem.removeprefix("order-"))
+            except ValueError:
+                continue
+            ciphertext = self.files.ciphertext(order_id)
+            doc = self.files.read(order_id)
+            copy = doc.get("buyer_copy")
+            if (ciphertext is None and not copy) or not self.board.retention_over(order_id):
+                continue
+            if ciphertext is not None:
+                ciphertext.unlink(missing_ok=True)
+            if copy and self.board.store.has(str(copy)):
+                self.board.store.delete(str(copy))
+            with self.files.editing(order_id) as fields:
+                fields.pop("buyer_copy", None)
+                fields["purged_at"] = int(self.clock())
+            swept.append(order_id)
+        return swept
+
     # -- the ruling --------------------------------------------------------------------------------------------
 
     def record_copy(self, order_id: int, blob: str | None) -> None:
@@ -209,11 +237,31 @@ def arbitrate_stored(
     attestor: NoveltyAttestor,
     inbox: ArbitrationInbox,
     order_id: int,
+    *,
+    expect: Ruling | None = None,
 ) -> disputes.Resolution:
     """Arbitrate the disputed ``order_id`` (:func:`datagora.services.disputes.arbitrate`) with the re-upload and
-    the disclosure held in ``inbox``, and record the buyer's copy. Raises ``NotFoundError`` (unknown order),
+    the disclosure held in ``inbox``, and record the buyer's copy. ``expect``: the ruling the operator chose
+    (``Conflict`` when the evidence supports another). Raises ``NotFoundError`` (unknown order),
     ``ValidationError`` (not disputed), ``Conflict`` (HTTP 409) when the seller has not re-uploaded yet, and
     whatever the arbitration raises."""
+    held, disclosure = _evidence(inbox, order_id)
+    resolution = disputes.arbitrate(
+        inbox.board.contracts,
+        platform,
+        attestor,
+        inbox.board,
+        order_id,
+        held[0],
+        disclosed_key=None if disclosure is None else disclosure.encrypted_key,
+        expect=expect,
+    )
+    inbox.record_copy(order_id, resolution.buyer_copy)
+    return resolution
+
+
+def _evidence(inbox: ArbitrationInbox, order_id: int) -> tuple[tuple[Path, Reupload], Disclosure | None]:
+    """The re-upload (``Conflict`` when none) and the disclosure held for the disputed ``order_id``."""
     order = inbox.board.contracts.market.order(order_id)
     if order.state != OrderState.DISPUTED:
         raise ValidationError(f"order {order_id} is {order.state.name.lower()}, not disputed")
@@ -223,8 +271,29 @@ def arbitrate_stored(
             f"the seller of order {order_id} has not re-uploaded its data (PUT /relay/{order_id}/reupload, "
             "`datagora reupload`)"
         )
-    disclosure = inbox.disclosure(order_id)
-    resolution = disputes.arbitrate(
+    return held, inbox.disclosure(order_id)
+
+
+def assess_stored(
+    platform: Participant, attestor: NoveltyAttestor, inbox: ArbitrationInbox, order_id: int
+) -> disputes.Assessment:
+    """What the held evidence of ``order_id`` shows and the ruling it supports
+    (:func:`datagora.services.disputes.assess`), remembered with the evidence it was made from so that a page
+    shown again does not decrypt the re-upload again. Raises as :func:`arbitrate_stored`, nothing on chain."""
+    held, disclosure = _evidence(inbox, order_id)
+    basis = {"reupload": held[1].sha256, "disclosure": None if disclosure is None else disclosure.disclosed_at}
+    order = inbox.board.contracts.market.order(order_id)
+    cached = inbox._record(order).get("assessment")
+    if isinstance(cached, dict) and cached.get("basis") == basis:
+        return disputes.Assessment(
+            order_id,
+            bool(cached["content_match"]),
+            float(cached["similarity"]),
+            bool(cached["near_duplicate"]),
+            cached["transmitted_ok"],
+            Ruling(int(cached["ruling"])),
+        )
+    found = disputes.assess(
         inbox.board.contracts,
         platform,
         attestor,
@@ -233,5 +302,15 @@ def arbitrate_stored(
         held[0],
         disclosed_key=None if disclosure is None else disclosure.encrypted_key,
     )
-    inbox.record_copy(order_id, resolution.buyer_copy)
-    return resolution
+    inbox._update(
+        order,
+        assessment={
+            "basis": basis,
+            "content_match": found.content_match,
+            "similarity": found.similarity,
+            "near_duplicate": found.near_duplicate,
+            "transmitted_ok": found.transmitted_ok,
+            "ruling": int(found.ruling),
+        },
+    )
+    return found

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from eth_account.signers.local import LocalAccount
 
@@ -22,11 +23,15 @@ from datagora.chain.contracts import Contracts
 from datagora.crypto.ecies import decrypt_with, encrypt_to
 from datagora.crypto.eip712 import description_hash, novelty_attestation, sign_typed_data
 from datagora.crypto.hashing import keccak256
+from datagora.crypto.keys import address_of_public_key
 from datagora.domain.errors import AccessDenied, CryptoError, NotFoundError, NoveltyRefused, ValidationError
 from datagora.domain.models import DatasetDescription
 from datagora.fingerprint.base import Fingerprint, get_method
-from datagora.fingerprint.index import FingerprintIndex
+from datagora.services.sample_search import SampleSearchGuard, SampleSearchRules, SearchLog, check_sample
 from datagora.storage.data_contract import DataContractTable
+
+if TYPE_CHECKING:
+    from datagora.fingerprint.index import FingerprintIndex
 
 DEFAULT_VALIDITY = 3600
 
@@ -110,9 +115,15 @@ class Attestor(Protocol):
     def record_published(self, fingerprint: bytes, token_id: int) -> None: ...
 
 
+SAMPLE_SEARCH_LOG = "sample-searches.jsonl"
+"""File name of the platform's sample-search log, beside its data-contract table."""
+
+
 class NoveltyAttestor:
     """The platform's attestation service. ``db_path`` holds the data-contract table (``":memory:"`` for a
-    throw-away platform). Safe to share between threads (one lock around the table)."""
+    throw-away platform); the sample-search log is :data:`SAMPLE_SEARCH_LOG` beside it, searches follow
+    ``sample_rules`` (:mod:`datagora.services.sample_search`). Safe to share between threads (one lock around
+    the table)."""
 
     def __init__(
         self,
@@ -122,19 +133,34 @@ class NoveltyAttestor:
         *,
         validity: int = DEFAULT_VALIDITY,
         fingerprints: FingerprintIndex | None = None,
+        sample_rules: SampleSearchRules | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.contracts = contracts
         self.platform = platform
         self.validity = validity
-        if fingerprints is None:
-            if str(db_path) == ":memory:":
-                fingerprints = FingerprintIndex(":memory:")
-            else:
-                p = Path(db_path)
-                fingerprints = FingerprintIndex.open(p.with_name(p.stem + "-fingerprints.sqlite"))
-        self.fingerprints = fingerprints
+        self._fingerprints = fingerprints
+        where = Path(db_path)
+        self._fingerprints_path = (
+            ":memory:" if str(db_path) == ":memory:" else where.with_name(where.stem + "-fingerprints.sqlite")
+        )
         self._lock = threading.RLock()
         self.data_contract = DataContractTable(db_path)
+        log = SearchLog(None if str(db_path) == ":memory:" else Path(db_path).with_name(SAMPLE_SEARCH_LOG))
+        self.sample_search = SampleSearchGuard(sample_rules or SampleSearchRules(), log, clock)
+
+    @property
+    def fingerprints(self) -> FingerprintIndex:
+        """The registered datasets' fingerprints (``<db>-fingerprints.sqlite`` beside the data contract). Opened on
+        first use: loading it brings numpy and the fingerprint methods' libraries (tens of MiB) into a node that
+        may never be asked for an attestation."""
+        with self._lock:
+            if self._fingerprints is None:
+                from datagora.fingerprint.index import FingerprintIndex
+
+                path = self._fingerprints_path
+                self._fingerprints = FingerprintIndex(":memory:") if path == ":memory:" else FingerprintIndex.open(path)
+            return self._fingerprints
 
     @property
     def address(self) -> str:
@@ -183,7 +209,17 @@ class NoveltyAttestor:
             return self._attest(request)
 
     def _attest(self, request: AttestationRequest) -> Attestation:
-        self.check_novelty(request)
+        try:
+            self.check_novelty(request)
+        except NoveltyRefused as exc:  # the platform's desk shows refusals next to the attestations given
+            self.data_contract.record_refused(
+                request.publisher,
+                request.content_hash,
+                str(exc),
+                refused_at=int(time.time()),
+                matching_token_id=exc.matching_token_id,
+            )
+            raise
         expiry = max(self.contracts.chain.now(), int(time.time())) + self.validity
         described = description_hash(request.publisher, request.description)
         typed = novelty_attestation(
@@ -226,17 +262,34 @@ class NoveltyAttestor:
 
     def search_by_sample(self, ciphertext: bytes, requester_public_key: bytes, k: int = 10) -> bytes:
         """Wu et al. step 9-2: ``ciphertext`` is ``E_PkP(f_d)``, a sample's serialised fingerprint encrypted to
-        the platform; returns ``E_PkB(ids)``: JSON ``[{"token_id": …, "similarity": …}]`` of the published
-        datasets at or above the method's threshold, best first, encrypted to the requester. No fingerprint
-        leaves the platform. Raises ``CryptoError`` / ``ValidationError`` for an unreadable request."""
+        the platform; returns ``E_PkB(ids)``: JSON ``[{"token_id": …, "similarity": …}]`` of the live (not
+        retired) published datasets at or above the method's threshold, best first, encrypted to the requester
+        (the account of ``requester_public_key``). No fingerprint leaves the platform. Every search is logged.
+
+        Raises ``RateLimited`` past the requester's searches per window, ``CryptoError`` / ``ValidationError``
+        for an unreadable request, ``ValidationError`` for a table sample with fewer distinct rows than the
+        rules' minimum (:mod:`datagora.services.sample_search`)."""
+        requester = address_of_public_key(requester_public_key)
+        guard = self.sample_search
+        guard.admit(requester)
         try:
             sample = Fingerprint.from_bytes(decrypt_with(bytes(self.platform.key), ciphertext))
-        except CryptoError as exc:
-            raise CryptoError(f"sample not readable by the platform: {exc}") from exc
-        threshold = get_method(sample.method).threshold
+            threshold = get_method(sample.method).threshold
+        except (CryptoError, ValidationError) as exc:
+            guard.record(requester, "", 0, "unreadable")
+            if isinstance(exc, CryptoError):
+                raise CryptoError(f"sample not readable by the platform: {exc}") from exc
+            raise
+        try:
+            rows = check_sample(sample, guard.rules.min_rows)
+        except ValidationError:
+            guard.record(requester, sample.kind, _rows_or_zero(sample), "too few rows")
+            raise
         with self._lock:
             matches = self.fingerprints.query(sample, k=k, min_similarity=threshold)
-        found = [{"token_id": m.dataset_id, "similarity": round(m.similarity, 4)} for m in matches]
+        live = [m for m in matches if not self.contracts.catalog.is_retired(m.dataset_id)]
+        guard.record(requester, sample.kind, rows, "answered", [m.dataset_id for m in live])
+        found = [{"token_id": m.dataset_id, "similarity": round(m.similarity, 4)} for m in live]
         return encrypt_to(requester_public_key, json.dumps(found).encode())
 
     def record_published_checked(self, fingerprint: bytes, token_id: int) -> None:
@@ -256,3 +309,12 @@ class NoveltyAttestor:
             {"publisher": r.publisher, "content_hash": r.content_hash.hex(), "token_id": r.token_id, "expiry": r.expiry}
             for r in self.data_contract.rows()
         ]
+
+
+def _rows_or_zero(sample: Fingerprint) -> int:
+    from datagora.services.sample_search import distinct_rows
+
+    try:
+        return distinct_rows(sample)
+    except ValidationError:
+        return 0

@@ -39,22 +39,27 @@ class DatasetSummary:
 
 
 def search(contracts: Contracts, caller: str, keyword: str = "") -> list[DatasetSummary]:
-    """Datasets whose name, domain or attributes contain ``keyword`` (case-insensitive; empty = all).
-    Raises ``AccessDenied`` when ``caller`` is not a member of an Audited organisation."""
+    """Datasets whose name, domain or attributes contain ``keyword`` (case-insensitive; empty = all); retired
+    datasets are left out. Raises ``AccessDenied`` when ``caller`` is not a member of an Audited organisation."""
     if not contracts.registry.is_audited(caller):
         raise AccessDenied(f"{caller} is not a member of an Audited organisation: search refused")
     needle = keyword.strip().lower()
     published = {}
+    retired: set[int] = set()
     latest: dict[int, int] = {}  # token id → its newest listing
     # Names and listings only: decoded without each block's timestamp (which would cost a request per block).
     logs = contracts.get_logs([contracts.catalog.address, contracts.market.address])
     for ev in contracts.decode(logs):
         if ev.name == "DatasetPublished":
             published[int(ev.args["token_id"])] = ev.args
+        elif ev.name == "Retired":
+            retired.add(int(ev.args["token_id"]))
         elif ev.name == "Listed":
             latest[int(ev.args["token_id"])] = int(ev.args["listing_id"])
     out = []
     for token_id, args in published.items():
+        if token_id in retired:  # retired by its owner: no longer on the market
+            continue
         text = f"{args['name']}\n{args['domain']}\n{args['attributes']}".lower()
         if needle and needle not in text:
             continue

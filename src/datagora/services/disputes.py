@@ -38,6 +38,7 @@ from datagora.crypto.hashing import keccak256, sha256_file
 from datagora.crypto.reencrypt import reencrypt_stream
 from datagora.domain.errors import (
     AccessDenied,
+    Conflict,
     CryptoError,
     NotFoundError,
     TamperedError,
@@ -242,35 +243,65 @@ def _transmitted_ok(
         plain.unlink(missing_ok=True)
 
 
-def arbitrate(
+@dataclass(frozen=True)
+class Assessment:
+    """What the evidence of a disputed order shows before anything is sent (section IV.A.3): ``content_match``
+    (the re-upload's SHA-256 is the dataset's content hash), ``similarity`` of f_{D',P} to the attested f_{D,P}
+    in [0, 1], ``near_duplicate`` (the fingerprints match by the method's threshold), ``transmitted_ok`` (None:
+    the buyer disclosed no key) and the ``ruling`` the evidence supports."""
+
+    order_id: int
+    content_match: bool
+    similarity: float
+    near_duplicate: bool
+    transmitted_ok: bool | None
+    ruling: Ruling
+
+    @property
+    def data_good(self) -> bool:
+        return self.content_match and self.near_duplicate
+
+    def why(self) -> str:
+        """The reason for :attr:`ruling` in plain words."""
+        if not self.content_match:
+            return "the seller's re-uploaded data is not the dataset it published (its hash differs)"
+        if not self.near_duplicate:
+            return "the seller's data does not match the fingerprint the platform attested at publication"
+        if self.transmitted_ok is False:
+            return "the seller holds the right data but delivered something else"
+        if self.transmitted_ok is None:
+            return "the seller's data is the dataset it published; the buyer disclosed nothing that contradicts it"
+        return "the seller's data is the dataset it published and it delivered that data"
+
+
+def _ruling_of(content_match: bool, near: bool, transmitted_ok: bool | None) -> Ruling:
+    if not (content_match and near):
+        return Ruling.FOR_BUYER
+    return Ruling.REDELIVERED if transmitted_ok is False else Ruling.FOR_SELLER
+
+
+RULING_WORDS = {
+    Ruling.FOR_SELLER: "for the seller",
+    Ruling.REDELIVERED: "redelivered to the buyer",
+    Ruling.FOR_BUYER: "for the buyer",
+}
+"""Each ruling in plain words."""
+
+
+def _examine(
     contracts: Contracts,
     platform: Participant,
     attestor: NoveltyAttestor,
     board: SendReceiveBoard,
     order_id: int,
     reupload: Path,
+    disclosed_key: bytes | None,
     *,
-    disclosed_key: bytes | None = None,
-) -> Resolution:
-    """Section IV.A.3 on the platform's side. Decrypt the seller's re-upload ``E_PkP(D')`` and compare it with
-    the dataset: its SHA-256 with the content hash in ``Catalog`` and its fingerprint f_{D',P} with f_{D,P}, the
-    fingerprint attested at publication. A seller that registered a fake fingerprint fails the second test even
-    with the real data; one that re-uploads data matching its fake fingerprint fails the first.
-
-    When the buyer disclosed the data key of the delivered ciphertext (:func:`disclose_received_key`), the
-    platform also decrypts what the seller actually sent. Rulings (``Market.resolve``):
-
-    * data good, and the transmission good or not contested with a key → :attr:`Ruling.FOR_SELLER`: the buyer's
-      fingerprint was wrong; sale completes, the buyer's collateral goes to the seller;
-    * data good but the transmission was not the dataset → :attr:`Ruling.REDELIVERED`: the seller sent
-      fabricated data but holds the real one; the platform delivers ``E_PkB(D')``, the sale completes, and the
-      seller's collateral goes to the buyer;
-    * data not good → :attr:`Ruling.FOR_BUYER`: refund, the seller's collateral goes to the buyer.
-
-    For good data ``E_PkB(D')`` is stored in the platform's store for the buyer. Plaintexts live only in private
-    temporary files, removed afterwards. Raises ``ValidationError`` (order not disputed, re-upload or key not
-    readable by the platform, key not opening the delivery), ``NotFoundError`` (no attested fingerprint),
-    ``TransactionReverted`` (e.g. dispute deadline passed)."""
+    expect: Ruling | None,
+    make_copy: bool,
+) -> tuple[Assessment, str | None]:
+    """Decrypt and compare the evidence; with ``make_copy`` store ``E_PkB(D')`` when the data is good, after
+    checking ``expect`` (``Conflict`` when the evidence supports another ruling: nothing is stored)."""
     order, listing, dataset = order_context(contracts, order_id)
     if order.state != OrderState.DISPUTED:
         raise ValidationError(f"order {order_id} is {order.state.name.lower()}, not disputed")
@@ -294,8 +325,15 @@ def arbitrate(
             raise ValidationError(f"the re-upload is not data encrypted to the platform: {exc}") from exc
         content_match = sha256_file(plain) == dataset.content_hash
         score, near = _fingerprint_match(plain, registered)
-        data_good = content_match and near
-        if data_good:
+        found = Assessment(
+            order_id, content_match, score, near, transmitted_ok, _ruling_of(content_match, near, transmitted_ok)
+        )
+        if expect is not None and expect != found.ruling:
+            raise Conflict(
+                f"the evidence does not support a ruling {RULING_WORDS[expect]}: {found.why()}, so the ruling is "
+                f"{RULING_WORDS[found.ruling]}"
+            )
+        if make_copy and found.data_good:
             cipher = work / f"arbitration-{order_id}-{secrets.token_hex(6)}.dge"
             try:
                 encrypt_file(plain, cipher, {order.buyer: contracts.registry.public_key(order.buyer)})
@@ -304,24 +342,82 @@ def arbitrate(
                 cipher.unlink(missing_ok=True)
     finally:
         plain.unlink(missing_ok=True)
-    if not data_good:
-        ruling = Ruling.FOR_BUYER
-    elif transmitted_ok is False:
-        ruling = Ruling.REDELIVERED
-    else:
-        ruling = Ruling.FOR_SELLER
+    return found, buyer_copy
+
+
+def assess(
+    contracts: Contracts,
+    platform: Participant,
+    attestor: NoveltyAttestor,
+    board: SendReceiveBoard,
+    order_id: int,
+    reupload: Path,
+    *,
+    disclosed_key: bytes | None = None,
+) -> Assessment:
+    """The comparisons :func:`arbitrate` makes and the ruling they support, without resolving anything on chain
+    or storing a copy (the platform's desk shows it before the operator rules). Raises as :func:`arbitrate`."""
+    found, _ = _examine(
+        contracts, platform, attestor, board, order_id, reupload, disclosed_key, expect=None, make_copy=False
+    )
+    return found
+
+
+def arbitrate(
+    contracts: Contracts,
+    platform: Participant,
+    attestor: NoveltyAttestor,
+    board: SendReceiveBoard,
+    order_id: int,
+    reupload: Path,
+    *,
+    disclosed_key: bytes | None = None,
+    expect: Ruling | None = None,
+) -> Resolution:
+    """Section IV.A.3 on the platform's side. Decrypt the seller's re-upload ``E_PkP(D')`` and compare it with
+    the dataset: its SHA-256 with the content hash in ``Catalog`` and its fingerprint f_{D',P} with f_{D,P}, the
+    fingerprint attested at publication. A seller that registered a fake fingerprint fails the second test even
+    with the real data; one that re-uploads data matching its fake fingerprint fails the first.
+
+    When the buyer disclosed the data key of the delivered ciphertext (:func:`disclose_received_key`), the
+    platform also decrypts what the seller actually sent. Rulings (``Market.resolve``):
+
+    * data good, and the transmission good or not contested with a key → :attr:`Ruling.FOR_SELLER`: the buyer's
+      fingerprint was wrong; sale completes, the buyer's collateral goes to the seller;
+    * data good but the transmission was not the dataset → :attr:`Ruling.REDELIVERED`: the seller sent
+      fabricated data but holds the real one; the platform delivers ``E_PkB(D')``, the sale completes, and the
+      seller's collateral goes to the buyer;
+    * data not good → :attr:`Ruling.FOR_BUYER`: refund, the seller's collateral goes to the buyer.
+
+    ``expect``: the ruling the platform's operator chose; ``Conflict`` (nothing sent) when the evidence supports
+    another one. For good data ``E_PkB(D')`` is stored in the platform's store for the buyer. Plaintexts live
+    only in private temporary files, removed afterwards. Raises ``ValidationError`` (order not disputed,
+    re-upload or key not readable by the platform, key not opening the delivery), ``NotFoundError`` (no attested
+    fingerprint), ``TransactionReverted`` (e.g. dispute deadline passed)."""
+    found, buyer_copy = _examine(
+        contracts, platform, attestor, board, order_id, reupload, disclosed_key, expect=expect, make_copy=True
+    )
     evidence = {
         "order_id": order_id,
         "section": "IV.A.3",
         "reupload_sha256": sha256_file(reupload).hex(),  # streamed: a re-upload may be large
-        "content_match": content_match,
-        "similarity": round(score, 4),
-        "transmitted_ok": transmitted_ok,
-        "ruling": ruling.name,
+        "content_match": found.content_match,
+        "similarity": round(found.similarity, 4),
+        "transmitted_ok": found.transmitted_ok,
+        "ruling": found.ruling.name,
     }
     evidence_hash = keccak256(json.dumps(evidence, sort_keys=True).encode())
-    tx = contracts.market.resolve(platform.account, order_id, ruling, evidence_hash)
-    return Resolution(order_id, ruling, content_match, score, transmitted_ok, evidence_hash, tx, buyer_copy)
+    tx = contracts.market.resolve(platform.account, order_id, found.ruling, evidence_hash)
+    return Resolution(
+        order_id,
+        found.ruling,
+        found.content_match,
+        found.similarity,
+        found.transmitted_ok,
+        evidence_hash,
+        tx,
+        buyer_copy,
+    )
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,7 @@ from typing import Protocol
 from datagora.chain.bindings.market import MarketBinding
 from datagora.chain.bindings.use_rights import UseRightsBinding, is_use_right_id
 from datagora.chain.contracts import Contracts
-from datagora.crypto.envelope import decrypt_file
 from datagora.crypto.hashing import keccak256, sha256_file
-from datagora.crypto.reencrypt import reencrypt_stream
 from datagora.domain.errors import AccessDenied, NotFoundError, TamperedError, ValidationError
 from datagora.domain.models import ETHER, Dataset, Listing, Order, OrderState, Pricing, TxResult
 from datagora.services.participant import Participant
@@ -370,6 +368,8 @@ def deliver(contracts: Contracts, seller: Participant, order_id: int, out_dir: P
     work = seller.paths.tmp
     work.mkdir(exist_ok=True)
     cipher = work / f"order-{order_id}.dge"
+    from datagora.crypto.reencrypt import reencrypt_stream  # ECIES and AES-GCM: loaded by the commands that deliver
+
     try:  # the owner's copy re-encrypted for the buyer; no plaintext on disk
         with seller.store.open(record["blob"]) as src, cipher.open("wb") as dst:
             reencrypt_stream(src, dst, seller.private_key, {order.buyer: buyer_key})
@@ -403,6 +403,8 @@ def receive(
         raise ValidationError(f"{ciphertext}: no such file")
     if sha256_file(ciphertext) != order.delivery_hash:
         raise TamperedError(f"{ciphertext.name} does not match the delivery hash the seller committed on chain")
+    from datagora.crypto.envelope import decrypt_file  # ECIES and AES-GCM: loaded by the commands that receive
+
     decrypt_file(ciphertext, out, buyer.private_key)
     if sha256_file(out) != dataset.content_hash:
         out.unlink(missing_ok=True)

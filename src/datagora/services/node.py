@@ -28,6 +28,7 @@ from datagora.chain.contracts import Contracts
 from datagora.index import EventIndexer, SyncReport, open_engine
 from datagora.services.attestation import Attestor, NoveltyAttestor
 from datagora.services.participant import Participant
+from datagora.services.sample_search import SampleSearchRules
 
 if TYPE_CHECKING:  # the engine is the index adapter's; services only pass it along
     from sqlalchemy import Engine
@@ -95,16 +96,21 @@ def open_node(
     attestor: Attestor | None = None,
     confirmations: int = 0,
     index_max_age: float = 0.0,
+    sample_rules: SampleSearchRules | None = None,
 ) -> Node:
     """Compose a node. With ``platform`` the node runs the platform's :class:`NoveltyAttestor` (data-contract
     table in ``<participant home>/data-contract.sqlite``, where the CLI keeps it too) and attests its own
     datasets with it unless ``attestor`` is given. ``index_url`` is an SQLAlchemy URL (SQLite or PostgreSQL),
-    migrated on open. Raises ``ValueError`` when the index belongs to another deployment."""
+    migrated on open. ``sample_rules``: the platform's rules for search by sample (default
+    :class:`~datagora.services.sample_search.SampleSearchRules`). Raises ``ValueError`` when the index belongs
+    to another deployment."""
     engine = open_engine(index_url)
     indexer = EventIndexer(contracts, engine, confirmations=confirmations)
     local = None
     if platform:
-        local = NoveltyAttestor(contracts, participant.account, participant.paths.data_contract)
+        local = NoveltyAttestor(
+            contracts, participant.account, participant.paths.data_contract, sample_rules=sample_rules
+        )
     return Node(
         contracts,
         participant,

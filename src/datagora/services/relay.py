@@ -281,11 +281,48 @@ class SendReceiveBoard:
 
     def open_relayed(self, order: Order) -> tuple[int, BinaryIO]:
         """Size and an open, verified handle of the relayed ciphertext of ``order`` (the caller closes it).
-        ``NotFoundError`` when the platform holds none, or none matching the delivery hash on chain."""
+        ``NotFoundError`` when the platform holds none, or none matching the delivery hash on chain (saying so
+        when it was deleted after the order settled)."""
         relayed = self.relayed(order.id)
         if relayed is None or relayed.blob != order.delivery_hash.hex():
+            if relayed is None and self.rows.purged_at(order.id) is not None:
+                raise NotFoundError(
+                    f"the platform deleted the relayed delivery of order {order.id} after the order settled and its "
+                    "dispute window passed; the seller's node may still serve it"
+                )
             raise NotFoundError(f"the platform relays no delivery for order {order.id}")
         return self.store.size(relayed.blob), self.store.open(relayed.blob)
+
+    def retention_over(self, order_id: int) -> bool:
+        """Whether the platform may stop keeping what it holds for ``order_id``: the order is settled (completed
+        or refunded) on chain and the Market's dispute window (seconds) has passed since the block of its
+        ``Settled`` event, by the chain's clock."""
+        try:
+            order = self.contracts.market.order(order_id)
+        except NotFoundError:  # not on this chain (a reset devnet): nothing to keep it for
+            return True
+        if not order.state.settled:
+            return False
+        settled = self.contracts.market.events("Settled", order_id)
+        if not settled:
+            return False
+        since = self.contracts.chain.block_timestamp(settled[-1].block_number)
+        return self.contracts.chain.now() >= since + self.contracts.market.dispute_window()
+
+    def sweep(self) -> list[int]:
+        """Delete every relayed ciphertext whose order is settled and whose dispute window has passed
+        (:meth:`retention_over`): the blob leaves the platform's store, the board keeps the signed notices (hashes
+        and times, no data) and notes when the ciphertext was deleted. Returns the orders swept. Run at the
+        platform node's start and periodically."""
+        swept = []
+        for order_id in self.rows.relayed_orders():
+            if not self.retention_over(order_id):
+                continue
+            dropped = self.rows.forget_relayed(order_id, int(self.clock()))
+            if dropped is not None and self.store.has(dropped.blob):
+                self.store.delete(dropped.blob)
+            swept.append(order_id)
+        return swept
 
     # -- notices -------------------------------------------------------------------------------------------
 

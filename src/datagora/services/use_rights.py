@@ -7,7 +7,10 @@ minimum group size k, no raw rows) whose keccak256 is recorded on chain. A buyer
 (:func:`sign_query`) and sends it to the owner's node, which checks the signature and the policy, runs the
 query over its own copy with DuckDB (:class:`~datagora.query.QueryRunner`) and records it on chain with the
 result's keccak256 (:func:`answer_query`): the query's price moves from the buyer's credit to the owner (less the
-brokerage fee). Queries the policy forbids are refused before anything is paid. After the usage window anyone
+brokerage fee). Queries the policy forbids are refused before anything is paid. Answers are differentially
+private unless the owner opted out (:mod:`datagora.query.privacy`): each spends the policy's epsilon from a
+privacy budget per buyer organisation and dataset that the owner's node keeps across all orders
+(:func:`privacy_budget`), and the query that would exceed it is refused. After the usage window anyone
 returns the unused credit to the buyer (``market.expire``). The data never leaves the owner's node; only the
 aggregate result does. All of it happens in the UseRights contract (``contracts.use_rights``), which owes and
 pays out the seller's share, the platform's fee and the buyer's unused credit.
@@ -15,8 +18,11 @@ pays out the seller's share, the platform's fee and the buyer's unused credit.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,11 +31,12 @@ from datagora.chain.contracts import Contracts
 from datagora.crypto.eip712 import recover_typed_data, sign_typed_data
 from datagora.crypto.envelope import decrypt_stream
 from datagora.domain.errors import AccessDenied, CryptoError, NotFoundError, ValidationError
-from datagora.domain.models import ETHER, Order, OrderState, SaleKind, TxResult
+from datagora.domain.models import ETHER, Dataset, Order, OrderState, SaleKind, TxResult
 from datagora.query import QueryResult, QueryRunner, QuerySpec, UsagePolicy
 from datagora.services.market import DAY, approve_payment, order_context
 from datagora.services.market import buy as market_buy
 from datagora.services.participant import Participant
+from datagora.storage.privacy_ledger import BudgetExceeded, BudgetUse, PrivacyLedger
 
 USE_RIGHTS_DOMAIN_NAME = "Datagora UseRights"
 USE_RIGHTS_DOMAIN_VERSION = "1"
@@ -117,6 +124,9 @@ def list_use_right(
     :func:`default_policy`) is kept in the owner's node (records ``policies/<listing id>``, read back with
     :func:`policy_of`) and its keccak256 goes on chain. The policy carries the query count as an ``odrl:count``
     constraint (``count lteq max_queries``): a policy without one gets it, a policy with another count is refused.
+    A differentially private policy that declares no value ranges gets, for every numeric column it permits, the
+    column's smallest and largest value rounded outward to two significant digits (:func:`rounded_ranges`): the
+    owner should declare them instead where even that rough extent is sensitive.
     Returns the listing id. Raises ``ValidationError`` (price, query count, window, a non-tabular dataset, a policy
     count other than ``max_queries``), ``AccessDenied``, ``TransactionReverted``."""
     if price_per_query <= 0:
@@ -139,6 +149,10 @@ def list_use_right(
     record = seller.load_record("datasets", dataset.content_hash.hex())
     if Path(str(record.get("file", ""))).suffix.lower() not in (".csv", ".parquet", ".pq", ".tsv"):
         raise ValidationError(f"dataset {token_id} is not a table: use-rights per query need CSV or Parquet data")
+    if policy.differential_privacy and not policy.value_ranges:
+        with _own_runner(seller, record) as runner:
+            extents = {c: e for c, e in runner.numeric_extents().items() if policy.permits_column(c)}
+            policy = replace(policy, value_ranges=rounded_ranges(extents))
     listing_id, tx = contracts.use_rights.list_use_right(
         seller.account,
         token_id,
@@ -228,7 +242,9 @@ def answer_query(contracts: Contracts, seller: Participant, request: QueryReques
     Checks, in order, before anything is paid: the caller sells the order's listing (``AccessDenied``), the
     order is a usable use-right order and ``request.index`` is the next query (``ValidationError``), the
     signature is the buyer's (``AccessDenied``), the query is allowed by the listing's ODRL policy
-    (``AccessDenied`` naming the rule) and valid for the table (``ValidationError``). The owner's encrypted copy
+    (``AccessDenied`` naming the rule) and valid for the table (``ValidationError``), and, for a differentially
+    private answer, that the buyer organisation's privacy budget on the dataset covers it (``AccessDenied``: the
+    budget is spent before the query runs, so the refusal never depends on the data). The owner's encrypted copy
     is decrypted to a private temporary file for DuckDB and removed afterwards."""
     order, listing, dataset = order_context(contracts, request.order_id)
     if listing.seller.lower() != seller.address.lower():
@@ -248,14 +264,21 @@ def answer_query(contracts: Contracts, seller: Participant, request: QueryReques
         raise AccessDenied(f"the query request is signed by {signer}, not by the buyer {order.buyer}")
     policy = policy_of(seller, listing.id)
     record = seller.load_record("datasets", dataset.content_hash.hex())
-    result = _run_on_own_copy(seller, record, request.spec, policy)
+    with _own_runner(seller, record) as runner:
+        runner.check(request.spec, policy)
+        if policy.differential_privacy:
+            _spend(contracts, seller, dataset, order.buyer, policy, grouped=bool(request.spec.group_by))
+        result = runner.run(request.spec, policy)
     tx = contracts.use_rights.record_query(
         seller.account, order.id, request.spec.query_hash(), result.result_hash(), request.signature
     )
     return QueryAnswer(order.id, request.index, result, tx)
 
 
-def _run_on_own_copy(seller: Participant, record: dict[str, Any], spec: QuerySpec, policy: UsagePolicy) -> QueryResult:
+@contextlib.contextmanager
+def _own_runner(seller: Participant, record: dict[str, Any]) -> Iterator[QueryRunner]:
+    """A :class:`QueryRunner` over the owner's own copy, decrypted to a private temporary file that is removed
+    (with the runner closed) on exit."""
     work = seller.paths.tmp
     work.mkdir(exist_ok=True)
     suffix = Path(str(record.get("file", "data.csv"))).suffix or ".csv"
@@ -264,16 +287,120 @@ def _run_on_own_copy(seller: Participant, record: dict[str, Any], spec: QuerySpe
         fd = os.open(plain, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with seller.store.open(record["blob"]) as src, os.fdopen(fd, "wb") as dst:
             decrypt_stream(src, dst, seller.private_key)
-        runner = QueryRunner(plain)
-        try:
-            runner.check(spec, policy)
-            return runner.run(spec, policy)
-        finally:
-            close = getattr(runner, "close", None)
-            if callable(close):
-                close()
+        with QueryRunner(plain) as runner:
+            yield runner
     finally:
         plain.unlink(missing_ok=True)
+
+
+def rounded_ranges(extents: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    """Each column's ``(smallest, largest)`` widened outward to two significant digits (``(18.0, 42.2)`` →
+    ``(18, 43)``, ``(25, 346)`` → ``(25, 350)``); a constant column gets a range one unit wide."""
+    out: dict[str, tuple[float, float]] = {}
+    for column, (low, high) in extents.items():
+        low, high = _round_out(low, math.floor), _round_out(high, math.ceil)
+        if low >= high:
+            high = low + 1.0
+        out[column] = (low, high)
+    return out
+
+
+def _round_out(value: float, direction: Any) -> float:
+    if value == 0:
+        return 0.0
+    step = 10.0 ** (math.floor(math.log10(abs(value))) - 1)
+    return float(direction(value / step) * step)
+
+
+def buyer_key(contracts: Contracts, buyer: str) -> str:
+    """Whose privacy budget a buyer spends: its organisation's (``organisation:<id>``) when it belongs to one in
+    the Registry, else its own (``account:<address>``)."""
+    org_id = contracts.registry.organisation_of(buyer)
+    return f"organisation:{org_id}" if org_id else f"account:{buyer.lower()}"
+
+
+def _dataset_key(dataset: Dataset) -> str:
+    """The ledger's key of a dataset: its content hash (SHA-256, hex), the same whichever listing sells it."""
+    return dataset.content_hash.hex()
+
+
+def _ledger(seller: Participant) -> PrivacyLedger:
+    return PrivacyLedger(seller.paths.privacy_ledger)
+
+
+def _spend(
+    contracts: Contracts, seller: Participant, dataset: Dataset, buyer: str, policy: UsagePolicy, *, grouped: bool
+) -> BudgetUse:
+    from datagora.query.privacy import GROUP_DELTA
+
+    key = buyer_key(contracts, buyer)
+    try:
+        return _ledger(seller).spend(
+            _dataset_key(dataset), key, policy.epsilon_per_query, GROUP_DELTA if grouped else 0.0, policy.privacy_budget
+        )
+    except BudgetExceeded as exc:
+        raise AccessDenied(
+            f"privacy budget: this answer would spend epsilon {policy.epsilon_per_query:g}, but {key} has spent "
+            f"{exc.spent.epsilon:g} of its {policy.privacy_budget:g} on dataset {dataset.token_id} (the budget "
+            "covers all orders and does not renew)"
+        ) from None
+
+
+@dataclass(frozen=True)
+class PrivacyBudget:
+    """A buyer's privacy budget on a dataset as the owner's node keeps it. ``exact_answers``: the listing answers
+    without noise (then the epsilon figures are 0 and nothing is spent); ``buyer``: ``organisation:<id>`` or
+    ``account:<address>``; ``epsilon_budget`` and ``epsilon_per_query`` from the listing's policy;
+    ``epsilon_spent`` / ``delta_spent`` / ``answers`` over all orders of that buyer on dataset ``token_id`` (the
+    ledger keys a dataset by its content hash, so every listing of it shares one budget)."""
+
+    order_id: int
+    listing_id: int
+    token_id: int
+    buyer: str
+    exact_answers: bool
+    epsilon_per_query: float
+    epsilon_budget: float
+    epsilon_spent: float
+    delta_spent: float
+    answers: int
+
+    @property
+    def epsilon_left(self) -> float:
+        return max(self.epsilon_budget - self.epsilon_spent, 0.0)
+
+    @property
+    def answers_left(self) -> int:
+        """Differentially private answers the budget still covers (0 for exact answers: nothing is counted)."""
+        if self.exact_answers:
+            return 0
+        return int((self.epsilon_left + 1e-9) // self.epsilon_per_query)
+
+
+def privacy_budget(contracts: Contracts, seller: Participant, order_id: int) -> PrivacyBudget:
+    """The privacy budget of ``order_id``'s buyer on its dataset, read from this (the seller's) node. Raises
+    ``AccessDenied`` when this node did not sell the order, ``ValidationError`` when it is not a use-right."""
+    order, listing, dataset = order_context(contracts, order_id)
+    if not order.is_use_right:
+        raise ValidationError(f"order {order_id} is not a use-right order")
+    if listing.seller.lower() != seller.address.lower():
+        raise AccessDenied(f"order {order_id} is not a use-right sold by {seller.address}")
+    policy = policy_of(seller, listing.id)
+    key = buyer_key(contracts, order.buyer)
+    spent = _ledger(seller).spent(_dataset_key(dataset), key)
+    exact = policy.exact_answers
+    return PrivacyBudget(
+        order_id=order_id,
+        listing_id=listing.id,
+        token_id=listing.token_id,
+        buyer=key,
+        exact_answers=exact,
+        epsilon_per_query=0.0 if exact else policy.epsilon_per_query,
+        epsilon_budget=0.0 if exact else policy.privacy_budget,
+        epsilon_spent=spent.epsilon,
+        delta_spent=spent.delta,
+        answers=spent.answers,
+    )
 
 
 def verify_answer(contracts: Contracts, order_id: int, index: int, result: QueryResult) -> bool:
@@ -323,9 +450,12 @@ DEFAULT_K = 5
 """Minimum group size of the default policy: an aggregate over fewer rows is suppressed."""
 
 
-def default_policy(chain_id: int, seller: str, token_id: int, *, k: int = DEFAULT_K) -> UsagePolicy:
+def default_policy(
+    chain_id: int, seller: str, token_id: int, *, k: int = DEFAULT_K, exact_answers: bool = False
+) -> UsagePolicy:
     """``UsagePolicy.aggregates_only(k)`` (count, sum and avg; groups of at least ``k`` rows; no raw rows; at
-    most 1,000 rows per result) for dataset ``token_id`` offered by ``seller``: ``uid``
+    most 1,000 rows per result; differentially private answers with the default epsilon per query and privacy
+    budget unless ``exact_answers``) for dataset ``token_id`` offered by ``seller``: ``uid``
     ``urn:datagora:policy:dataset-<id>``, ``assigner`` the seller as a ``did:pkh`` (CAIP-10 account on
     ``chain_id``), ``target`` ``urn:datagora:dataset:<id>``."""
     return UsagePolicy.aggregates_only(
@@ -333,6 +463,7 @@ def default_policy(chain_id: int, seller: str, token_id: int, *, k: int = DEFAUL
         assigner=f"did:pkh:eip155:{chain_id}:{seller}",
         target=f"urn:datagora:dataset:{token_id}",
         k=k,
+        exact_answers=exact_answers,
     )
 
 

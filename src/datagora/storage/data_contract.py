@@ -14,6 +14,11 @@ _SCHEMA = (
     " fingerprint BLOB PRIMARY KEY, publisher TEXT NOT NULL, content_hash BLOB NOT NULL,"
     " token_id INTEGER, attested_at INTEGER NOT NULL, expiry INTEGER NOT NULL)"
 )
+_REFUSALS = (
+    "CREATE TABLE IF NOT EXISTS refusals ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, publisher TEXT NOT NULL, content_hash BLOB NOT NULL,"
+    " matching_token_id INTEGER, reason TEXT NOT NULL, refused_at INTEGER NOT NULL)"
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,18 @@ class DataContractRow:
     expiry: int
 
 
+@dataclass(frozen=True)
+class RefusalRow:
+    """A refused attestation: the ``publisher`` who asked, the SHA-256 ``content_hash`` it asked for, the dataset
+    its data matched (None when the refusal names none), the ``reason`` given and when (Unix seconds)."""
+
+    publisher: str
+    content_hash: bytes
+    matching_token_id: int | None
+    reason: str
+    refused_at: int
+
+
 class DataContractTable:
     """The table in the SQLite file ``db_path`` (``":memory:"`` for a throw-away platform), created when missing.
     One connection shared between threads under a lock."""
@@ -39,6 +56,7 @@ class DataContractTable:
         self._db = sqlite3.connect(str(db_path), check_same_thread=False)
         with self._lock, self._db:
             self._db.execute(_SCHEMA)
+            self._db.execute(_REFUSALS)
 
     def close(self) -> None:
         with self._lock:
@@ -84,6 +102,27 @@ class DataContractTable:
         with self._lock:
             found = self._db.execute("SELECT fingerprint FROM data_contract WHERE token_id = ?", (token_id,)).fetchone()
         return None if found is None else bytes(found[0])
+
+    def record_refused(
+        self, publisher: str, content_hash: bytes, reason: str, *, refused_at: int, matching_token_id: int | None
+    ) -> None:
+        """Keep a refusal (the platform's log of attestations it would not give)."""
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT INTO refusals (publisher, content_hash, matching_token_id, reason, refused_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (publisher, content_hash, matching_token_id, reason, refused_at),
+            )
+
+    def refusals(self) -> list[RefusalRow]:
+        """Every refusal, oldest first."""
+        with self._lock:
+            found = self._db.execute(
+                "SELECT publisher, content_hash, matching_token_id, reason, refused_at FROM refusals ORDER BY id"
+            ).fetchall()
+        return [
+            RefusalRow(str(p), bytes(c), None if t is None else int(t), str(r), int(at)) for p, c, t, r, at in found
+        ]
 
 
 def _row(r: tuple[bytes, str, bytes, int | None, int, int]) -> DataContractRow:

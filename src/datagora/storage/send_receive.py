@@ -1,6 +1,7 @@
 """The platform's send-receive board on disk (Wu et al. section III.A steps 13-22): one SQLite file holding the
-ciphertexts the platform relays (by order), the signed delivery notices in the order they arrived, and the
-fingerprints that came with them (decrypted, platform-internal). Rows only: checking notices and signatures is
+ciphertexts the platform relays (by order; ``purged`` notes those deleted after their order settled), the signed
+delivery notices in the order they arrived, and the fingerprints that came with them (decrypted,
+platform-internal). Rows only: checking notices and signatures is
 ``datagora.services.relay``'s job."""
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ CREATE TABLE IF NOT EXISTS notices (
     recorded_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS notices_by_order ON notices (order_id, id);
+CREATE TABLE IF NOT EXISTS purged (
+    order_id INTEGER PRIMARY KEY,
+    blob TEXT NOT NULL,
+    purged_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS notice_fingerprints (
     signature BLOB PRIMARY KEY,
     fingerprint_hash BLOB NOT NULL,
@@ -108,6 +114,33 @@ class SendReceiveStore:
                 "SELECT order_id, blob, size, uploaded_by, uploaded_at FROM relayed WHERE order_id = ?", (order_id,)
             ).fetchone()
         return None if row is None else RelayedCiphertext(*row)
+
+    def relayed_orders(self) -> list[int]:
+        """The orders whose ciphertext the platform holds, ascending."""
+        with self._db() as db:
+            return [int(r[0]) for r in db.execute("SELECT order_id FROM relayed ORDER BY order_id")]
+
+    def forget_relayed(self, order_id: int, purged_at: int) -> RelayedCiphertext | None:
+        """Drop the relayed ciphertext's row of ``order_id`` and note when (Unix seconds) in ``purged``; returns
+        the row dropped (its blob is the caller's to delete), None when there was none."""
+        with self._db() as db:
+            row = db.execute(
+                "SELECT order_id, blob, size, uploaded_by, uploaded_at FROM relayed WHERE order_id = ?", (order_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute("DELETE FROM relayed WHERE order_id = ?", (order_id,))
+            db.execute(
+                "INSERT OR REPLACE INTO purged (order_id, blob, purged_at) VALUES (?, ?, ?)",
+                (order_id, row[1], purged_at),
+            )
+        return RelayedCiphertext(*row)
+
+    def purged_at(self, order_id: int) -> int | None:
+        """When (Unix seconds) the relayed ciphertext of ``order_id`` was deleted, or None."""
+        with self._db() as db:
+            row = db.execute("SELECT purged_at FROM purged WHERE order_id = ?", (order_id,)).fetchone()
+        return None if row is None else int(row[0])
 
     # -- notices -------------------------------------------------------------------------------------------
 

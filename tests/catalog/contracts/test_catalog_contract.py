@@ -512,3 +512,180 @@ def test_publish_fuzz(d: Deployment, domain: str, name: str, attributes: str, si
         )
         assert d.catalog.datasets(token_id).description_hash == expected == event.description_hash
         assert d.catalog.token_of_content(content) == token_id
+
+
+# --- retire -------------------------------------------------------------------------------------------------
+
+
+def retire(d: Deployment, who: Any, token_id: int) -> None:
+    with d.env.prank(who.address):
+        d.catalog.retire(token_id)
+
+
+def test_retire_burns_the_token_and_keeps_the_record(d: Deployment) -> None:
+    token_id = d.publish(d.alice)
+    record = tuple(d.catalog.datasets(token_id))
+    assert not d.catalog.retired(token_id)
+    retire(d, d.alice, token_id)
+    assert_event(d.catalog, "Retired", token_id=token_id, owner=d.alice.address, content_hash=record[0])
+    assert_event(d.catalog, "Transfer", sender=d.alice.address, receiver=ZERO_ADDRESS, token_id=token_id)
+    assert d.catalog.retired(token_id)
+    with boa.reverts("erc721: invalid token ID"):
+        d.catalog.ownerOf(token_id)
+    assert d.catalog.balanceOf(d.alice.address) == 0
+    assert d.catalog.totalSupply() == 0
+    assert tuple(d.catalog.datasets(token_id)) == record  # the commitments stay for the audit trail
+    assert d.catalog.token_of_content(record[0]) == token_id
+    assert d.catalog.dataset_count() == 1
+
+
+def test_retired_is_false_for_unknown_and_live_datasets(d: Deployment) -> None:
+    assert not d.catalog.retired(0)
+    assert not d.catalog.retired(1)
+    token_id = d.publish(d.alice)
+    assert not d.catalog.retired(token_id)
+    listing_id = d.list_token(d.alice, token_id)  # in the Market's custody: still live
+    assert d.catalog.ownerOf(token_id) == d.market.address and not d.catalog.retired(token_id)
+    assert listing_id > 0
+
+
+def test_retire_leaves_other_datasets_alone(d: Deployment) -> None:
+    first, second, third = d.publish(d.alice), d.publish(d.alice), d.publish(d.bob)
+    retire(d, d.alice, first)
+    assert [d.catalog.retired(t) for t in (first, second, third)] == [True, False, False]
+    assert d.catalog.tokenOfOwnerByIndex(d.alice.address, 0) == second
+    assert d.catalog.totalSupply() == 2
+    assert d.catalog.tokenByIndex(0) != first and d.catalog.tokenByIndex(1) != first
+
+
+def test_retire_rejects_unknown_dataset(d: Deployment) -> None:
+    for token_id in (0, 1, 2**256 - 1):
+        with boa.reverts("catalog: unknown dataset"):
+            retire(d, d.alice, token_id)
+
+
+def test_retire_rejects_a_dataset_retired_already(d: Deployment) -> None:
+    token_id = d.publish(d.alice)
+    retire(d, d.alice, token_id)
+    with boa.reverts("catalog: dataset retired"):
+        retire(d, d.alice, token_id)
+    with boa.reverts("catalog: dataset retired"):
+        retire(d, d.mallory, token_id)
+
+
+@pytest.mark.parametrize("who", ["bob", "carol", "mallory", "platform", "supervisor"])
+def test_retire_rejects_anyone_but_the_holder(d: Deployment, who: str) -> None:
+    """Not another member of the owner's organisation (carol), nor the platform or the supervisor."""
+    token_id = d.publish(d.alice)
+    with boa.reverts("catalog: not dataset owner"):
+        retire(d, getattr(d, who), token_id)
+    assert d.catalog.ownerOf(token_id) == d.alice.address
+
+
+def test_retire_rejects_approved_operators(d: Deployment) -> None:
+    """ERC-721 approvals move a token; they do not let anyone destroy it."""
+    token_id = d.publish(d.alice)  # the Market is approved for all of alice's tokens
+    with d.env.prank(d.alice.address):
+        d.catalog.approve(d.bob.address, token_id)
+    with boa.reverts("catalog: not dataset owner"):
+        retire(d, d.bob, token_id)
+    with boa.reverts("catalog: not dataset owner"):
+        retire(d, d.market, token_id)
+
+
+def test_retire_works_for_a_suspended_owner(d: Deployment) -> None:
+    """Taking data off the market never depends on the owner's audit status."""
+    token_id = d.publish(d.alice)
+    d.set_status(d.acme_id, STATUS_SUSPENDED)
+    retire(d, d.alice, token_id)
+    assert d.catalog.retired(token_id)
+
+
+def test_retired_content_cannot_be_published_again(d: Deployment) -> None:
+    args = publish_args(d, d.alice)
+    token_id = call_publish(d, d.alice, args)
+    retire(d, d.alice, token_id)
+    with boa.reverts("catalog: content already published"):
+        call_publish(d, d.alice, publish_args(d, d.alice))
+
+
+def test_retire_waits_for_an_ownership_listing_and_its_paid_order(d: Deployment) -> None:
+    """While a sale holds the token the seller cannot retire it; the paid order completes, then the new owner
+    (not the seller) may retire it."""
+    token_id, listing_id, order_id = d.sale(d.alice, d.bob)
+    with boa.reverts("catalog: not dataset owner"):
+        retire(d, d.alice, token_id)
+    d.deliver(order_id)
+    d.confirm(order_id)
+    assert d.catalog.ownerOf(token_id) == d.bob.address
+    with boa.reverts("catalog: not dataset owner"):
+        retire(d, d.alice, token_id)
+    retire(d, d.bob, token_id)
+    assert d.catalog.retired(token_id) and listing_id > 0
+
+
+def test_retire_after_cancelling_an_open_listing_then_listing_is_refused(d: Deployment) -> None:
+    token_id, listing_id = d.publish_and_list(d.alice)
+    with d.env.prank(d.alice.address):
+        d.market.cancel(listing_id)
+    retire(d, d.alice, token_id)
+    with boa.reverts("erc721: invalid token ID"):
+        d.list_token(d.alice, token_id)
+    with d.env.prank(d.alice.address), boa.reverts("erc721: invalid token ID"):
+        d.use_rights.list_use_right(
+            token_id, 10**16, 10, 86_400, ZERO_ADDRESS, digest("policy"), value=int(d.use_rights.management_fee())
+        )
+
+
+def test_retire_stops_use_right_sales_and_prepaid_credit_still_refunds(d: Deployment) -> None:
+    """An open use-right listing sells nothing once the dataset is retired; a prepaid order is never stuck: the
+    unused credit goes back to the buyer when its usage window ends."""
+    from dataclasses import replace
+
+    u = replace(d, market=d.use_rights)
+    token_id = u.publish(d.alice)
+    listing_id = u.list_use_right(d.alice, token_id, price_per_query=10**16, usage_window=86_400)
+    order_id = u.buy_queries(d.bob, listing_id, 3)
+    retire(d, d.alice, token_id)
+    with boa.reverts("erc721: invalid token ID"):
+        u.buy_queries(d.bob, listing_id, 1)
+    d.env.time_travel(seconds=86_401)
+    with d.env.prank(d.mallory.address):
+        d.use_rights.expire(order_id)
+    assert u.pending(d.bob) == 3 * 10**16
+
+
+@settings(max_examples=30, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["alice", "bob", "carol", "mallory"]), st.integers(min_value=0, max_value=4)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_retire_fuzz(d: Deployment, steps: list[tuple[str, int]]) -> None:
+    """Random callers retire random ids: exactly the holder of a live token succeeds, with its event; ``retired``
+    and ``totalSupply`` always agree with what happened."""
+    with d.env.anchor():
+        holders = {d.publish(d.alice): "alice", d.publish(d.bob): "bob", d.publish(d.alice): "alice"}
+        contents = {t: d.catalog.datasets(t).content_hash for t in holders}
+        gone: set[int] = set()
+        for who, token_id in steps:
+            caller = getattr(d, who)
+            if token_id not in holders:
+                with boa.reverts("catalog: unknown dataset"):
+                    retire(d, caller, token_id)
+            elif token_id in gone:
+                with boa.reverts("catalog: dataset retired"):
+                    retire(d, caller, token_id)
+            elif holders[token_id] != who:
+                with boa.reverts("catalog: not dataset owner"):
+                    retire(d, caller, token_id)
+            else:
+                retire(d, caller, token_id)
+                assert_event(
+                    d.catalog, "Retired", token_id=token_id, owner=caller.address, content_hash=contents[token_id]
+                )
+                gone.add(token_id)
+            assert [d.catalog.retired(t) for t in range(5)] == [t in gone for t in range(5)]
+            assert d.catalog.totalSupply() == len(holders) - len(gone)

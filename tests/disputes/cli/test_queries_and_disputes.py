@@ -149,6 +149,7 @@ def test_use_right_listed_bought_and_queried_over_http(network: Network, tmp_pat
     assert match, listed
     listing_id = int(match.group(1))
     assert "under ODRL policy urn:datagora:policy:dataset-1" in listed
+    assert "differentially private answers: epsilon 1 each, a budget of 10 per buyer organisation" in listed
 
     own = ok(w.run("policy", "show", listing_id, "-a", "seller"))
     remote = ok(w.run("policy", "show", listing_id, "--from", seller_url, "-a", "buyer"))
@@ -176,6 +177,12 @@ def test_use_right_listed_bought_and_queried_over_http(network: Network, tmp_pat
     for column in ("region", "people", "avg(age)"):
         assert column in answered
     assert "query #0 answered and paid; the result matches the hash recorded on chain; 1 query left" in flat(answered)
+    assert "differentially private: epsilon 1, noise scale people ±3" in flat(answered)
+    for asked in (("--from", seller_url, "-a", "buyer"), ("-a", "seller")):  # both sides see the same budget
+        budget = flat(ok(w.run("policy", "budget", order_id, *asked)))
+        pattern = r"per answer\W+1\b.*budget \(all orders\)\W+10\b.*spent\W+1 \(1 answer\).*left\W+9 \(9 answers\)"
+        assert re.search(pattern, budget), budget
+    refused(w, ("policy", "budget", order_id, "--from", seller_url, "-a", "platform"), "only the buyer or the seller")
 
     raw = tmp_path / "raw.json"
     raw.write_text(json.dumps({"select": ["id", "income"], "where": [["age", ">", 60]]}))
@@ -188,15 +195,28 @@ def test_use_right_listed_bought_and_queried_over_http(network: Network, tmp_pat
 
     policy = tmp_path / "rows.jsonld"
     terms = UsagePolicy(
-        uid="urn:example:rows", assigner="urn:example:seller", target="urn:datagora:dataset:2", raw_rows=True
+        uid="urn:example:rows",
+        assigner="urn:example:seller",
+        target="urn:datagora:dataset:2",
+        raw_rows=True,
+        exact_answers=True,
     )
     policy.write_text(json.dumps(terms.to_jsonld()))
+    refused(
+        w,
+        ("list", 2, "--use-right", "--price", "0.001", "--policy", policy, "--exact-answers", "-a", "seller"),
+        "--exact-answers is for the default policy",
+    )
     custom = flat(ok(w.run("list", 2, "--use-right", "--price", "0.001", "--policy", policy, "-a", "seller")))
     assert "under ODRL policy urn:example:rows" in custom, custom
+    assert (
+        "warning: exact answers: a buyer can work out single people's values" in custom and "; exact answers)" in custom
+    )
 
-    refused(w, ("list", 3, "--use-right", "--price", "0.01", "--negotiable", "-a", "seller"), "--use-right")
-    refused(w, ("list", 3, "--use-right", "-a", "seller"), "--price-per-query")
-    refused(w, ("list", 3, "--price-per-query", "0.01", "-a", "seller"), "are for --use-right")
+    refused(w, ("list", 4, "--use-right", "--price", "0.01", "--negotiable", "-a", "seller"), "--use-right")
+    refused(w, ("list", 4, "--use-right", "-a", "seller"), "--price-per-query")
+    refused(w, ("list", 4, "--price-per-query", "0.01", "-a", "seller"), "are for --use-right")
+    refused(w, ("list", 4, "--price", "0.01", "--exact-answers", "-a", "seller"), "are for --use-right")
     refused(w, ("buy-queries", listing_id, 4, "-a", "buyer"), "query count must be 1..3")
 
 

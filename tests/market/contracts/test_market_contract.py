@@ -769,7 +769,8 @@ def test_buy_escrows_price_and_collateral(d: Deployment, cur: Currency) -> None:
         0,
         0,
     )
-    assert tuple(d.market.order_parties(1)) == (d.bob.address, d.alice.address, ORDER_PAID, False)
+    assert tuple(d.market.order_parties(1)) == (d.bob.address, d.alice.address, ORDER_PAID, False, True)
+    assert d.market.order(1).queries_total == 0  # the organisations bit is not a query count
     assert d.market.listing(listing_id).state == LISTING_PENDING
     assert cur.escrowed() == PRICE + 2 * COLLATERAL
     assert cur.held(d.market) == PRICE + 2 * COLLATERAL
@@ -1555,7 +1556,7 @@ def test_deliver_commits_the_hash_and_starts_the_confirm_window(d: Deployment) -
     order = d.market.order(order_id)
     assert (order.state, order.deadline) == (ORDER_DELIVERED, now + CONFIRM_WINDOW)
     assert order.queries_left == 0  # the delivered bit is not a query count
-    assert tuple(d.market.order_parties(order_id)) == (d.bob.address, d.alice.address, ORDER_DELIVERED, True)
+    assert tuple(d.market.order_parties(order_id)) == (d.bob.address, d.alice.address, ORDER_DELIVERED, True, True)
     assert d.market.escrowed(ETHER) == PRICE + 2 * COLLATERAL
 
 
@@ -1591,7 +1592,7 @@ def test_order_parties_tells_a_refund_after_a_delivery(
         elif then == "timeout":
             d.env.time_travel(seconds=DISPUTE_WINDOW + 1)
             d.market.refund(order_id)
-    assert tuple(d.market.order_parties(order_id)) == (d.bob.address, d.alice.address, state, was_delivered)
+    assert tuple(d.market.order_parties(order_id)) == (d.bob.address, d.alice.address, state, was_delivered, True)
     assert d.market.order(order_id).queries_left == 0
 
 
@@ -1975,7 +1976,7 @@ def test_withdraw_rejects_token_returning_false_and_keeps_the_debt(d: Deployment
 def test_views_of_unknown_ids_are_empty(d: Deployment) -> None:
     assert tuple(d.market.listing(1)) == (ZERO_ADDRESS, 0, 0, 0, 0, 0, 0, ZERO_ADDRESS, 0, 0, 0)
     assert tuple(d.market.order(1)) == (0, ZERO_ADDRESS, 0, 0, 0, 0, 0, 0)
-    assert tuple(d.market.order_parties(1)) == (ZERO_ADDRESS, ZERO_ADDRESS, 0, False)
+    assert tuple(d.market.order_parties(1)) == (ZERO_ADDRESS, ZERO_ADDRESS, 0, False, False)
     assert d.market.listing_fee_bps(1) == 0
     assert tuple(d.market.offers(1)) == (0, ZERO_ADDRESS, 0, 0, 0, 0)
     assert tuple(d.market.auctions(1)) == (0, 0, ZERO_ADDRESS, 0)

@@ -23,6 +23,7 @@ from tests.kits.contract_kit import (
     DISPUTE_WINDOW,
     ORDER_COMPLETED,
     ORDER_REFUNDED,
+    STATUS_SUSPENDED,
     USE_RIGHTS_ID_OFFSET,
     Deployment,
     assert_event,
@@ -102,7 +103,7 @@ def deliver_and(d: Deployment, order_id: int, then: str) -> None:
                 d.market.resolve(order_id, {"for-seller": 1, "redelivered": 2}.get(then, 3), digest("evidence"))
 
 
-def parties_of(d: Deployment, order_id: int) -> tuple[str, str, int, bool]:
+def parties_of(d: Deployment, order_id: int) -> tuple[str, str, int, bool, bool]:
     """``order_parties`` from the contract that holds ``order_id`` (UseRights above its offset)."""
     return (d.use_rights if order_id > USE_RIGHTS_ID_OFFSET else d.market).order_parties(order_id)  # type: ignore[no-any-return]
 
@@ -176,7 +177,7 @@ def test_buyer_rates_seller_and_seller_rates_buyer_after_each_completion(
 ) -> None:
     order_id = settle(d, kind)
     source = d.use_rights if kind.startswith("use-right") else d.market
-    assert tuple(source.order_parties(order_id)) == (d.bob.address, d.alice.address, *SETTLEMENTS[kind])
+    assert tuple(source.order_parties(order_id)) == (d.bob.address, d.alice.address, *SETTLEMENTS[kind], True)
 
     rate(d, reputation, d.bob, order_id, 4)
     assert_event(reputation, "Rated", order_id=order_id, rater=d.bob.address, ratee=d.alice.address, score=4)
@@ -267,7 +268,7 @@ def test_unsettled_order_reverts(d: Deployment, reputation: Any, stage: str) -> 
 def test_refunded_order_cannot_be_rated(d: Deployment, reputation: Any, kind: str) -> None:
     """Nothing delivered, nothing to rate: e.g. buy one query, never use it, let it expire, rate 1 star."""
     order_id = settle(d, kind)
-    assert parties_of(d, order_id)[2:] == (ORDER_REFUNDED, False)
+    assert parties_of(d, order_id)[2:4] == (ORDER_REFUNDED, False)
     for rater in (d.bob, d.alice):
         with boa.reverts("reputation: order not completed"):
             rate(d, reputation, rater, order_id, 1)
@@ -290,6 +291,86 @@ def test_parties_of_one_organisation_cannot_rate_each_other(d: Deployment, reput
             rate(d, reputation, rater, order_id, 5)
     expected = (0, 0) if buyer == "carol" else (500, 1)
     assert reputation.summary(d.alice.address) == expected
+
+
+def order_through(d: Deployment, path: str, buyer: Any) -> int:
+    """A Paid order of Alice's (Acme) bought by ``buyer`` through ``path``: a fixed price, an accepted offer, an
+    accepted counter, an auction's settlement, or prepaid use-right queries; returns the order id."""
+    if path == "use-right":
+        d2 = use_rights_side(d)
+        listing_id = d2.list_use_right(d.alice, d.publish(d.alice), 10**16, 10, USAGE_WINDOW)
+        return d2.buy_queries(buyer, listing_id, 2)
+    token_id, price = d.publish(d.alice), 10**18
+    if path == "fixed":
+        return d.buy(buyer, d.list_token(d.alice, token_id, price))
+    if path == "auction":
+        listing_id = d.list_auction(d.alice, token_id, price, 10**17, 86_400)
+        d.bid(buyer, listing_id, price)
+        d.env.time_travel(seconds=86_400)
+        return int(d.market.settle(listing_id))
+    listing_id = d.list_negotiable(d.alice, token_id, price)
+    offer_id = d.make_offer(buyer, listing_id, price)
+    if path == "offer":
+        with d.env.prank(d.alice.address):
+            return int(d.market.accept_offer(offer_id))
+    with d.env.prank(d.alice.address):
+        d.market.counter_offer(offer_id, price // 2)
+    with d.env.prank(buyer.address):
+        return int(d.market.accept_counter(offer_id, price // 2))
+
+
+def finish(d: Deployment, path: str, order_id: int, buyer: Any) -> None:
+    """Deliver and confirm an ownership order, or answer one query of a use-right order and let it expire."""
+    if path == "use-right":
+        d2 = use_rights_side(d)
+        signature = d2.sign_query(buyer, order_id, 0, digest("query"))
+        with d.env.prank(d.alice.address):
+            d.use_rights.record_query(order_id, digest("query"), digest("result"), signature)
+        d.env.time_travel(seconds=USAGE_WINDOW + 1)
+        d.use_rights.expire(order_id)
+    else:
+        d.deliver(order_id)
+        d.confirm(order_id)
+
+
+@pytest.mark.parametrize("path", ["fixed", "offer", "counter", "auction", "use-right"])
+@pytest.mark.parametrize("buyer", ["bob", "carol"])
+def test_one_organisation_rule_on_every_way_an_order_opens(
+    d: Deployment, reputation: Any, path: str, buyer: str
+) -> None:
+    """The sale contract compares the parties' organisations when the order opens and keeps the answer
+    (order_parties' fifth value), so Reputation need not ask the Registry; an auction's winner is not compared at
+    settlement (False), and Reputation asks the Registry. Either way Carol (Acme, like Alice) cannot rate."""
+    order_id = order_through(d, path, getattr(d, buyer))
+    checked = path != "auction" and buyer == "bob"
+    assert parties_of(d, order_id)[4] is checked
+    finish(d, path, order_id, getattr(d, buyer))
+    assert parties_of(d, order_id)[4] is checked  # kept through every later write of the order
+    if buyer == "carol":
+        with boa.reverts("reputation: parties of one organisation"):
+            rate(d, reputation, d.carol, order_id, 5)
+        assert reputation.summary(d.alice.address) == (0, 0)
+    else:
+        rate(d, reputation, d.bob, order_id, 5)
+        assert reputation.summary(d.alice.address) == (500, 1)
+
+
+def test_registry_names_the_organisation_an_account_trades_for(d: Deployment) -> None:
+    """``audited_organisation``: the id for an approved member of an Audited organisation, else 0 (not
+    registered, a ToAudit organisation, a suspended one), exactly when ``is_audited`` is false."""
+    alice_org = d.registry.organisation_of(d.alice.address)
+    assert d.registry.audited_organisation(d.alice.address) == alice_org != 0
+    assert d.registry.audited_organisation(d.carol.address) == alice_org
+    assert d.registry.audited_organisation(d.bob.address) not in (0, alice_org)
+    for outsider in (d.mallory, d.dave, d.erin):  # not registered, ToAudit, a customer
+        assert d.registry.audited_organisation(outsider.address) == 0
+        assert not d.registry.is_audited(outsider.address)
+    with d.env.anchor():
+        listing_id = d.list_token(d.alice, d.publish(d.alice), 10**18)
+        d.set_status(alice_org, STATUS_SUSPENDED)
+        assert d.registry.audited_organisation(d.alice.address) == 0
+        with boa.reverts("market: seller not audited"):
+            d.buy(d.bob, listing_id)
 
 
 @pytest.mark.parametrize("outsider", ["carol", "mallory", "platform"])

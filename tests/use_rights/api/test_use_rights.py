@@ -59,6 +59,7 @@ def test_use_right_listed_bought_and_queried_between_nodes(net: Net, tmp_path: P
     assert offer["delivery_window"] == 3_600  # the usage window
     default = UsagePolicy.from_jsonld(created["policy"])  # aggregates only, k = 5, named after the dataset
     assert (default.min_group_size, default.raw_rows, default.target) == (5, False, f"urn:datagora:dataset:{token_id}")
+    assert default.differential_privacy and set(default.value_ranges) == {"id", "age", "income"}  # from the table
     assert default.assigner == f"did:pkh:eip155:{w.chain.chain_id}:{w.seller.address}"
     assert created["policy_hash"] == "0x" + keccak256(canonical_json(created["policy"])).hex()
 
@@ -84,7 +85,10 @@ def test_use_right_listed_bought_and_queried_between_nodes(net: Net, tmp_path: P
     first = buyer.ask_query(order_id, PER_REGION, seller_url)
     assert first["verified"] is True and (first["index"], first["queries_left"]) == (0, 2)
     assert first["result"]["columns"] == ["region", "people", "avg(income)"]
-    assert {row[0]: row[1] for row in first["result"]["rows"]} == regions(data)
+    noisy = {row[0]: row[1] for row in first["result"]["rows"]}  # differentially private: near, rarely exact
+    true = regions(data)
+    assert set(noisy) <= set(true) and all(abs(n - true[region]) <= 60 for region, n in noisy.items())  # P < e**-20
+    assert first["result"]["privacy"]["epsilon"] == 1.0 and first["result"]["privacy"]["noise"]["people"]["scale"] == 3
     assert first["tx_hash"].startswith("0x") and first["gas_used"] > 0
 
     refused = w.contracts.use_rights.pending_withdrawal(w.seller.address)
@@ -106,6 +110,10 @@ def test_use_right_listed_bought_and_queried_between_nodes(net: Net, tmp_path: P
     with pytest.raises(RemoteError) as spent:
         buyer.ask_query(order_id, PER_REGION, seller_url)
     assert spent.value.status == 422 and "no queries left" in spent.value.detail
+
+    budget = net.client("seller", as_="buyer").privacy_budget(order_id)  # three answers spent epsilon 1 each
+    assert (budget["epsilon_spent"], budget["answers"], budget["epsilon_left"]) == (3.0, 3, 7.0)
+    assert budget == net.client("seller").privacy_budget(order_id)  # the same figures for the seller
 
     fee = PRICE * w.contracts.market.fee_bps() // 10_000
     assert w.contracts.use_rights.pending_withdrawal(w.seller.address) == 3 * (PRICE - fee)
@@ -160,6 +168,7 @@ def test_use_right_listing_with_a_custom_policy_and_refusals(net: Net, tmp_path:
         assigner=f"did:pkh:eip155:{w.chain.chain_id}:{w.seller.address}",
         target=f"urn:datagora:dataset:{token_id}",
         raw_rows=True,
+        exact_answers=True,  # raw rows need the owner's explicit opt-out of differential privacy
         prohibited_columns=frozenset({"income"}),
         max_rows=3,
         max_queries=100,  # odrl:count: the listing's (default) query count
@@ -177,6 +186,12 @@ def test_use_right_listing_with_a_custom_policy_and_refusals(net: Net, tmp_path:
     rows = buyer.ask_query(order_id, {"select": ["id", "age"], "order_by": ["id"]}, base_url("seller"))
     assert rows["verified"] and [r[0] for r in rows["result"]["rows"]] == [0, 1, 2]
     assert rows["result"]["truncated"] is True  # the policy's row cap
+    assert rows["result"]["privacy"] is None  # exact answers: the owner opted out, nothing is spent
+    exact = net.client("seller", as_="buyer").privacy_budget(order_id)
+    assert exact["exact_answers"] is True and (exact["answers"], exact["epsilon_budget"]) == (0, 0.0)  # none spent
+    with pytest.raises(RemoteError) as outsider:
+        net.client("seller", as_="outsider").privacy_budget(order_id)
+    assert outsider.value.status == 403 and "only the buyer or the seller" in outsider.value.detail
     with pytest.raises(RemoteError) as prohibited:
         buyer.ask_query(order_id, {"select": ["id", "income"]}, base_url("seller"))
     assert prohibited.value.status == 403 and prohibited.value.detail.endswith("policy: column 'income' not permitted")

@@ -346,7 +346,7 @@ def test_views_of_unknown_ids_are_empty(d: Deployment) -> None:
     for unknown in (1, FIRST_ID):
         assert tuple(d.market.listing(unknown)) == (ZERO_ADDRESS, 0, 0, 0, 0, 0, 0, ZERO_ADDRESS, 0, 0, 0)
         assert tuple(d.market.order(unknown)) == (0, ZERO_ADDRESS, 0, 0, 0, 0, 0, 0)
-        assert tuple(d.market.order_parties(unknown)) == (ZERO_ADDRESS, ZERO_ADDRESS, 0, False)
+        assert tuple(d.market.order_parties(unknown)) == (ZERO_ADDRESS, ZERO_ADDRESS, 0, False, False)
 
 
 def test_listing_packs_large_terms(d: Deployment) -> None:
@@ -415,6 +415,22 @@ def test_list_use_right_accepts_query_bounds(d: Deployment, max_queries: int) ->
         max_queries,
         MIN_WINDOW,
     )
+
+
+def test_order_of_the_most_queries_keeps_its_count_beside_the_organisations_bit(d: Deployment) -> None:
+    """An order's head packs queries_left below the bit that records the parties' different organisations: an
+    order of MAX_QUERIES queries (price 1 wei) reads back its counts, and both survive an answered query."""
+    listing_id = d.list_use_right(d.alice, d.publish(d.alice), 1, MAX_QUERIES, MIN_WINDOW)
+    order_id = d.buy_queries(d.bob, listing_id, MAX_QUERIES)
+    order = d.market.order(order_id)
+    assert (order.queries_left, order.queries_total, order.amount) == (MAX_QUERIES, MAX_QUERIES, MAX_QUERIES)
+    assert d.market.order_parties(order_id)[4] is True
+    signature = d.sign_query(d.bob, order_id, 0, digest("q"))
+    with d.env.prank(d.alice.address):
+        d.market.record_query(order_id, digest("q"), digest("r"), signature)
+    order = d.market.order(order_id)
+    assert (order.queries_left, order.queries_total) == (MAX_QUERIES - 1, MAX_QUERIES)
+    assert tuple(d.market.order_parties(order_id))[3:] == (True, True)
 
 
 def use_right_args(d: Deployment, token_id: int, **overrides: Any) -> tuple[Any, ...]:
@@ -748,7 +764,7 @@ def test_expire_returns_the_unused_credit(d: Deployment, cur: Currency, used: in
     )
     order = d.market.order(order_id)
     assert (order.state, order.amount, order.queries_left) == (state, 0, 10 - used)
-    assert tuple(d.market.order_parties(order_id)) == (d.bob.address, d.alice.address, state, used > 0)
+    assert tuple(d.market.order_parties(order_id)) == (d.bob.address, d.alice.address, state, used > 0, True)
     assert cur.pending(d.bob) == refund
     assert cur.pending(d.alice) == used * (QUERY_PRICE - QUERY_FEE)
     assert cur.escrowed() == 0

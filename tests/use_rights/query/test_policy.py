@@ -58,6 +58,13 @@ def test_to_jsonld_is_an_odrl_offer() -> None:
         {"leftOperand": "datagora:column", "operator": "isAnyOf", "rightOperand": ["age", "region", "ssn"]},
         {"leftOperand": "datagora:resultRows", "operator": "lteq", "rightOperand": 1000},
         {"leftOperand": "count", "operator": "lteq", "rightOperand": 100},
+        {
+            "leftOperand": "datagora:answerForm",
+            "operator": "eq",
+            "rightOperand": {"@id": "datagora:differentialPrivacy"},
+        },
+        {"leftOperand": "datagora:epsilonPerQuery", "operator": "lteq", "rightOperand": 1.0},
+        {"leftOperand": "datagora:privacyBudget", "operator": "lteq", "rightOperand": 10.0},
     ]
     assert doc["prohibition"] == [
         {
@@ -79,7 +86,7 @@ def test_to_jsonld_is_an_odrl_offer() -> None:
     [
         strict_policy(),
         UsagePolicy.aggregates_only(uid="urn:p", assigner="did:example:a", target="urn:d"),
-        UsagePolicy(uid="urn:p", assigner="did:example:a", target="urn:d", raw_rows=True),
+        UsagePolicy(uid="urn:p", assigner="did:example:a", target="urn:d", raw_rows=True, exact_answers=True),
         UsagePolicy(uid="urn:p", assigner="did:example:a", target="urn:d", allowed_aggregates=frozenset()),
     ],
 )
@@ -91,7 +98,7 @@ def test_jsonld_round_trip(policy: UsagePolicy) -> None:
 
 
 def test_minimal_offer_means_no_constraints() -> None:
-    doc = {
+    doc: dict[str, Any] = {
         "@context": ODRL_CONTEXT,
         "@type": "Offer",
         "uid": "urn:p",
@@ -99,6 +106,10 @@ def test_minimal_offer_means_no_constraints() -> None:
         "target": "urn:d",
         "permission": [{"action": "use"}],
     }
+    with pytest.raises(ValidationError, match="raw rows cannot be answered with differential privacy"):
+        UsagePolicy.from_jsonld(doc)  # raw rows need the owner's explicit opt-out of differential privacy
+    exact = {"leftOperand": "datagora:answerForm", "operator": "eq", "rightOperand": {"@id": "datagora:exactAnswers"}}
+    doc["permission"] = [{"action": "use", "constraint": [exact]}]
     policy = UsagePolicy.from_jsonld(doc)
     assert policy.allowed_aggregates == frozenset(AGGREGATE_FUNCTIONS)
     assert policy.min_group_size == 1

@@ -61,3 +61,34 @@ def test_policy_without_a_count_has_no_count_constraint() -> None:
     """The default policy carries no count of its own; ``list_use_right`` adds the listing's (checked in
     tests/catalog/test_published_metadata.py)."""
     assert count_constraints(as_rdf(default_policy(31337, SELLER, 7).to_jsonld())) == []
+
+
+def test_privacy_terms_are_profile_constraints_in_rdf() -> None:
+    """Differential privacy (the default) as constraints of Datagora's profile: the answer form an IRI, epsilon
+    and budget numbers, value ranges strings; nothing leaks into the ODRL namespace."""
+    policy = UsagePolicy.aggregates_only(
+        uid="urn:datagora:policy:dataset-7",
+        assigner=f"did:pkh:eip155:31337:{SELLER}",
+        target="urn:datagora:dataset:7",
+        epsilon_per_query=0.5,
+        privacy_budget=5,
+        value_ranges={"bmi": (18, 43)},
+    )
+    g = as_rdf(policy.to_jsonld())
+    dg = Namespace("urn:datagora:odrl:")
+
+    def right(left: URIRef) -> Any:
+        (constraint,) = g.subjects(ODRL.leftOperand, left)
+        return g.value(constraint, ODRL.operator), g.value(constraint, ODRL.rightOperand)
+
+    assert right(dg.answerForm) == (ODRL.eq, dg.differentialPrivacy)
+    assert right(dg.epsilonPerQuery) == (ODRL.lteq, Literal(0.5))
+    assert right(dg.privacyBudget) == (ODRL.lteq, Literal(5.0))
+    assert right(dg.valueRange) == (ODRL.isAnyOf, Literal("bmi [18, 43]"))
+    exact = UsagePolicy.aggregates_only(
+        uid="urn:datagora:policy:dataset-7", assigner="did:example:a", target="urn:d", exact_answers=True
+    )
+    g_exact = as_rdf(exact.to_jsonld())
+    (form,) = g_exact.subjects(ODRL.leftOperand, dg.answerForm)
+    assert g_exact.value(form, ODRL.rightOperand) == dg.exactAnswers
+    assert not set(g_exact.subjects(ODRL.leftOperand, dg.epsilonPerQuery))

@@ -4,13 +4,16 @@ platform's Registry key; the platform checks novelty and returns its EIP-712 sig
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response, status
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from datagora.api.deps import NodeDep, PlatformDep, ReaderDep
-from datagora.api.errors import PayloadTooLarge, UnsupportedMediaType
-from datagora.api.schemas import AttestationOut, PublishedNoteIn, hex0x
-from datagora.domain.errors import ValidationError
+from datagora.api.deps import NodeDep, PlatformDep, ReaderDep, SessionDep
+from datagora.api.errors import PROBLEM_TYPE, PayloadTooLarge, UnsupportedMediaType
+from datagora.api.schemas import ADDRESS_PATTERN, AttestationOut, PublishedNoteIn, SampleSearchOut, hex0x
+from datagora.domain.errors import AccessDenied, ValidationError
 
 router = APIRouter(prefix="/attestations", tags=["attestations"])
 
@@ -82,13 +85,33 @@ async def _binary_body(request: Request, what: str) -> bytes:
     "/samples",
     openapi_extra=_BINARY_BODY,
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "E_PkB(matching dataset ids)"}},
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "E_PkB(matching dataset ids)"},
+        422: {"content": {PROBLEM_TYPE: {}}, "description": "A table sample with too few rows, or not a sample"},
+        429: {"content": {PROBLEM_TYPE: {}}, "description": "Too many searches by this account (Retry-After)"},
+    },
 )
 async def search_by_sample(request: Request, node: NodeDep, platform: PlatformDep, session: ReaderDep) -> Response:
     """Search by sample (Wu et al. step 9-2): the body is a sample's serialised fingerprint ECIES-encrypted to
     the platform; the answer, ECIES-encrypted to the caller's Registry key, is JSON
-    ``[{"token_id": …, "similarity": …}]`` of the published datasets it matches. No fingerprint is revealed."""
+    ``[{"token_id": …, "similarity": …}]`` of the live datasets it matches. No fingerprint is revealed. A table
+    sample needs the platform's minimum of distinct rows (422 otherwise), each account a limited number of
+    searches per hour (429 with ``Retry-After``), and every search is written to the platform's search log."""
     body = await _binary_body(request, "sample fingerprint")
     requester_key = await run_in_threadpool(node.contracts.registry.public_key, session.address)
     answer = await run_in_threadpool(platform.search_by_sample, body, requester_key)
     return Response(answer, media_type="application/octet-stream")
+
+
+@router.get("/searches", response_model=list[SampleSearchOut])
+def sample_searches(
+    node: NodeDep,
+    platform: PlatformDep,
+    session: SessionDep,
+    account: Annotated[str | None, Query(pattern=ADDRESS_PATTERN, description="Only this searcher's.")] = None,
+) -> list[SampleSearchOut]:
+    """The platform's log of searches by sample, oldest first: who searched, with what kind of sample, how many
+    rows, the outcome and the datasets answered. For the Registry supervisor and the platform's operator."""
+    if not (node.is_supervisor(session.address) or node.is_operator(session.address)):
+        raise AccessDenied(f"{session.address} is neither the Registry supervisor nor this platform's operator")
+    return [SampleSearchOut(**asdict(r)) for r in platform.sample_search.log.records(account)]

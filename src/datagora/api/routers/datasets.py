@@ -24,16 +24,17 @@ from datagora.api.schemas import (
     DatasetDetail,
     DatasetOut,
     PublishedOut,
+    RetiredOut,
     SearchOut,
     Strict,
     TxOut,
     hex0x,
 )
 from datagora.api.uploads import receive_form
-from datagora.domain.errors import NotFoundError
+from datagora.domain.errors import DatasetRetired, NotFoundError
 from datagora.domain.models import TxResult
 from datagora.index.search import MAX_PAGE, SearchHit, SearchQuery, search
-from datagora.services import publishing
+from datagora.services import publishing, retire
 from datagora.services.attestation import Attestation, Attestor
 from datagora.services.node import Node
 
@@ -111,10 +112,13 @@ def search_datasets(
 
 @router.get("/{token_id}", response_model=DatasetDetail)
 def get_dataset(token_id: IdPath, node: NodeDep, _: ReaderDep) -> DatasetDetail:
-    """One dataset: its description and open listing from the index, its commitments from ``Catalog``."""
+    """One dataset: its description and open listing from the index, its commitments from ``Catalog``. A
+    retired dataset answers 410."""
     node.sync_index()
     hits = search(node.engine, SearchQuery(token_id=token_id, limit=1)).hits
     if not hits:
+        if node.contracts.catalog.is_retired(token_id):
+            raise DatasetRetired(token_id)
         raise NotFoundError(f"unknown dataset id {token_id}")
     on_chain = node.contracts.catalog.dataset(token_id)
     return DatasetDetail(
@@ -212,4 +216,22 @@ async def publish_dataset(request: Request, node: NodeDep, settings: SettingsDep
         attester=attestation.attester,
         attestation_expiry=attestation.expiry,
         tx=TxOut.of(tx),
+    )
+
+
+@router.post("/{token_id}/retire", response_model=RetiredOut)
+def retire_dataset(token_id: IdPath, node: NodeDep, _: OperatorDep) -> RetiredOut:
+    """Retire one of this node's datasets for good: cancel its open listings, burn its token (``Retired`` on
+    chain) and destroy the node's ciphertexts and data keys of it. Copies buyers received stay theirs. 409 while
+    a buyer's order or an auction bid holds the token; 410 when it is retired already. Operator only."""
+    with node.acting():
+        done = retire.retire(node.contracts, node.participant, token_id)
+    node.sync_index(force=True)
+    return RetiredOut(
+        token_id=done.token_id,
+        cancelled_listings=done.cancelled_listings,
+        refunding_orders=done.refunding_orders,
+        shredded_blobs=len(done.shredded.blobs),
+        shredded_files=len(done.shredded.files),
+        txs=[TxOut.of(tx) for tx in done.txs],
     )

@@ -21,6 +21,7 @@ from datagora.api.schemas import (
     hex0x,
 )
 from datagora.chain.contracts import Contracts
+from datagora.domain.errors import ValidationError
 from datagora.domain.models import ETHER, Pricing
 from datagora.query import UsagePolicy
 from datagora.services import market, use_rights
@@ -72,9 +73,16 @@ def get_offer(listing_id: IdPath, node: NodeDep, _: ReaderDep) -> ListingOut:
 def create_use_right(body: UseRightIn, node: NodeDep, _: OperatorDep) -> UseRightCreated:
     """Sell use-rights per query on a tabular dataset the node's account owns (it keeps the NFT): a price per
     query, the most queries one order may buy, the usage window and a W3C ODRL 2.2 policy (default: aggregates
-    only, groups of at least 5 rows, no raw rows). The node keeps the policy and enforces it on every query; its
-    keccak256 goes on chain. Pays the platform's management fee. Operator only."""
+    only, groups of at least 5 rows, no raw rows, differentially private answers unless ``exact_answers``). The
+    node keeps the policy and enforces it on every query; its keccak256 goes on chain. Pays the platform's
+    management fee. Operator only."""
+    if body.policy is not None and body.exact_answers:
+        raise ValidationError("exact_answers is for the default policy; say datagora:exactAnswers in your policy")
     policy = None if body.policy is None else UsagePolicy.from_jsonld(body.policy)
+    if policy is None and body.exact_answers:
+        policy = use_rights.default_policy(
+            node.contracts.chain.chain_id, node.participant.address, body.token_id, exact_answers=True
+        )
     with node.acting():
         listing_id, tx = use_rights.list_use_right(
             node.contracts,

@@ -20,6 +20,7 @@ from datagora.api.schemas import (
     DisclosureOut,
     OrderOut,
     OrderTxOut,
+    PrivacyBudgetOut,
     QueryAnswerOut,
     QueryRequestIn,
     QueryResultOut,
@@ -165,7 +166,10 @@ def _result_out(result: QueryResult) -> QueryResultOut:
     "/{order_id}/queries",
     response_model=QueryAnswerOut,
     responses={
-        403: {"description": "Not the buyer, not signed by it, not sold by this node, or refused by the policy"},
+        403: {
+            "description": "Not the buyer, not signed by it, not sold by this node, refused by the policy, or past "
+            "the buyer's privacy budget"
+        },
         422: {"description": "Malformed or stale request (the index is not the order's next), or not for this table"},
     },
 )
@@ -174,7 +178,10 @@ def answer_query(order_id: IdPath, body: QueryRequestIn, node: NodeDep, session:
     buyer, the EIP-712 signature the buyer's over (order, index, keccak256 of the query). The node checks the query
     against the listing's ODRL policy (refusals are 403 with the policy's rule, before anything is paid), runs it
     with DuckDB on its own copy and records it on chain with the result's keccak256 (``record_query``), which pays
-    the query out of the buyer's credit. Only the result leaves the node."""
+    the query out of the buyer's credit. Only the result leaves the node. Answers are differentially private
+    unless the listing opted out (``result.privacy`` states the noise, inside the hashed result); each spends the
+    policy's epsilon from the buyer organisation's budget on the dataset, and the query that would exceed it is
+    refused (403) before anything is paid."""
     order = node.contracts.market.order(order_id)
     if order.buyer.lower() != session.address.lower():
         raise AccessDenied(f"only the buyer of order {order_id} may run its queries; you are {session.address}")
@@ -192,6 +199,30 @@ def answer_query(order_id: IdPath, body: QueryRequestIn, node: NodeDep, session:
         tx_hash=answer.tx.tx_hash,
         block_number=answer.tx.block_number,
         gas_used=answer.tx.gas_used,
+    )
+
+
+@router.get(
+    "/{order_id}/privacy-budget",
+    response_model=PrivacyBudgetOut,
+    responses={
+        403: {"description": "Neither the order's buyer nor its seller, or the order was not sold by this node"},
+        404: {"description": "Unknown order"},
+        422: {"description": "Not a use-right order"},
+    },
+)
+def privacy_budget(order_id: IdPath, node: NodeDep, session: SessionDep) -> PrivacyBudgetOut:
+    """The differential-privacy budget of a use-right order's buyer on its dataset, as the seller's node keeps
+    it: epsilon per answer, the budget, what the buyer's organisation has spent across all its orders on the
+    dataset and how many answers are left. Ask the seller's node; the caller must be the order's buyer or
+    seller."""
+    order = node.contracts.market.order(order_id)
+    if session.address.lower() not in (order.buyer.lower(), node.participant.address.lower()):
+        raise AccessDenied(f"only the buyer or the seller of order {order_id} may read its privacy budget")
+    budget = use_rights.privacy_budget(node.contracts, node.participant, order_id)
+    return PrivacyBudgetOut(
+        **{name: getattr(budget, name) for name in PrivacyBudgetOut.model_fields if name != "epsilon_left"},
+        epsilon_left=budget.epsilon_left,
     )
 
 

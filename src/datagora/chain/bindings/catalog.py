@@ -7,7 +7,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from datagora.chain.bindings.base import Binding, Deployable
-from datagora.domain.errors import NotFoundError
+from datagora.domain.errors import DatasetRetired, NotFoundError
 from datagora.domain.models import Dataset, DatasetDescription, TxResult
 
 
@@ -65,12 +65,30 @@ class CatalogBinding(Binding):
         return int(res.event("DatasetPublished").args["token_id"]), res
 
     def dataset(self, token_id: int) -> Dataset:
-        """The Catalog record of ``token_id``; :class:`NotFoundError` when no such dataset exists."""
+        """The Catalog record of ``token_id``; :class:`NotFoundError` when no such dataset exists,
+        :class:`DatasetRetired` when its owner retired it."""
         content, description, dcat, fingerprint = self._view("datasets", token_id)
         if bytes(content) == bytes(32):
             raise NotFoundError(f"unknown dataset id {token_id}")
+        if self.is_retired(token_id):
+            raise DatasetRetired(token_id)
         owner = str(self._view("ownerOf", token_id))
         return Dataset(token_id, owner, bytes(content), bytes(description), bytes(dcat), bytes(fingerprint))
+
+    def retire(self, sender: LocalAccount, token_id: int) -> TxResult:
+        """``Catalog.retire``: the holder burns dataset ``token_id``'s token and ``Retired`` records it. Reverts
+        "catalog: unknown dataset", "catalog: dataset retired" or "catalog: not dataset owner" (a token in a sale
+        contract's custody is not the seller's until the listing is cancelled or its order settles)."""
+        return self._send(sender, "retire", token_id)
+
+    def content_hash_of(self, token_id: int) -> bytes:
+        """The content hash (SHA-256, 32 bytes) recorded for ``token_id``, live or retired; zero bytes for an
+        unknown id."""
+        return bytes(self._view("datasets", token_id)[0])
+
+    def is_retired(self, token_id: int) -> bool:
+        """Whether dataset ``token_id`` was published and then retired (false for a live or unknown one)."""
+        return bool(self._view("retired", token_id))
 
     def dataset_count(self) -> int:
         return int(self._view("dataset_count"))

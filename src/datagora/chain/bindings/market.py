@@ -6,33 +6,30 @@ docs/market.md). Use-rights per query are sold by UseRights (:mod:`datagora.chai
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils.abi import event_abi_to_log_topic
 from web3 import Web3
 
-from datagora.chain.bindings.base import Binding, Deployable
+from datagora.chain.bindings.base import Deployable
+from datagora.chain.bindings.sale import SaleBinding
 from datagora.chain.bindings.use_rights import is_use_right_id
 from datagora.domain.errors import NotFoundError
 from datagora.domain.models import (
     ETHER,
     Auction,
-    ChainEvent,
     Listing,
-    ListingState,
     Offer,
     OfferState,
     Order,
     OrderState,
-    Pricing,
     Ruling,
-    SaleKind,
     TxResult,
 )
 
 
-class MarketBinding(Binding):
+class MarketBinding(SaleBinding):
     """Typed calls of the Market."""
 
     NAME = "Market"
@@ -188,9 +185,6 @@ class MarketBinding(Binding):
     def refund(self, sender: LocalAccount, order_id: int) -> TxResult:
         return self._send(sender, "refund", order_id)
 
-    def withdraw(self, sender: LocalAccount, payment_token: str = ETHER) -> TxResult:
-        return self._send(sender, "withdraw", Web3.to_checksum_address(payment_token))
-
     def set_parameters(
         self, sender: LocalAccount, *, fee_bps: int, management_fee: int, dispute_window: int
     ) -> TxResult:
@@ -203,16 +197,6 @@ class MarketBinding(Binding):
             sender, fee_bps=fee_bps, management_fee=self.management_fee(), dispute_window=self.dispute_window()
         )
 
-    def fee_bps(self) -> int:
-        return int(self._view("fee_bps"))
-
-    def platform(self) -> str:
-        """The platform's account: owner of ``Market``, receiver of fees, arbiter of disputes."""
-        return str(self._view("owner"))
-
-    def management_fee(self) -> int:
-        return int(self._view("management_fee"))
-
     def dispute_window(self) -> int:
         return int(self._view("dispute_window"))
 
@@ -221,31 +205,7 @@ class MarketBinding(Binding):
         when none exists."""
         if is_use_right_id(listing_id):
             return self._contracts.use_rights.listing(listing_id)
-        (seller, token_id, kind, pricing, state, price, collateral, token, dw, cw, max_queries) = self._view(
-            "listing", listing_id
-        )
-        if state == 0:
-            raise NotFoundError(f"unknown listing id {listing_id}")
-        return Listing(
-            listing_id,
-            str(seller),
-            int(token_id),
-            int(price),
-            int(dw),
-            int(cw),
-            ListingState(state),
-            kind=SaleKind(kind),
-            pricing=Pricing(pricing),
-            collateral=int(collateral),
-            payment_token=str(token),
-            max_queries=int(max_queries),
-        )
-
-    def listing_count(self) -> int:
-        return int(self._view("listing_count"))
-
-    def order_count(self) -> int:
-        return int(self._view("order_count"))
+        return self._listing(listing_id)
 
     def offer_count(self) -> int:
         return int(self._view("offer_count"))
@@ -255,25 +215,10 @@ class MarketBinding(Binding):
         ``Delivered`` event once delivered; :class:`NotFoundError` when none exists."""
         if is_use_right_id(order_id):
             return self._contracts.use_rights.order(order_id)
-        listing_id, buyer, amount, state, fee_bps, deadline, left, total = self._view("order", order_id)
-        if state == 0:
-            raise NotFoundError(f"unknown order id {order_id}")
-        state = OrderState(state)
-        delivery_hash = bytes(32)
-        if total == 0 and state not in (OrderState.PAID,):
-            delivery_hash = self.delivery_hash(order_id)
-        return Order(
-            order_id,
-            int(listing_id),
-            str(buyer),
-            int(amount),
-            int(deadline),
-            state,
-            delivery_hash,
-            fee_bps=int(fee_bps),
-            queries_left=int(left),
-            queries_total=int(total),
-        )
+        order = self._order(order_id)
+        if order.state == OrderState.PAID:
+            return order
+        return dataclasses.replace(order, delivery_hash=self.delivery_hash(order_id))
 
     def delivery_hash(self, order_id: int) -> bytes:
         """The SHA-256 the seller committed in ``Delivered`` for ``order_id`` (zero bytes when not delivered).
@@ -292,15 +237,6 @@ class MarketBinding(Binding):
             return found
         return bytes(32)
 
-    def events(self, name: str, *indexed: int) -> tuple[ChainEvent, ...]:
-        """``Market`` events called ``name`` whose first indexed arguments equal ``indexed`` (uint256 values),
-        found with filtered ``eth_getLogs`` calls in bounded block ranges from the deployment block (no timestamps)."""
-        event = getattr(self.contract.events, name)
-        topic = bytes(event_abi_to_log_topic(event.abi))
-        topics = ["0x" + topic.hex(), *("0x" + int(v).to_bytes(32, "big").hex() for v in indexed)]
-        logs = self._contracts.get_logs([self.address], topics, self._contracts.deployment.blocks.get(self.NAME))
-        return tuple(self._contracts.decode(logs))
-
     def offer(self, offer_id: int) -> Offer:
         """The offer ``offer_id``; :class:`NotFoundError` when none exists."""
         listing_id, buyer, amount, counter, expiry, state = self._view("offers", offer_id)
@@ -312,19 +248,6 @@ class MarketBinding(Binding):
         """The auction state of listing ``listing_id`` (end time 0 when it is not an auction)."""
         end_time, min_increment, bidder, bid = self._view("auctions", listing_id)
         return Auction(listing_id, int(end_time), int(min_increment), str(bidder), int(bid))
-
-    def pending_withdrawal(self, account: str, payment_token: str = ETHER) -> int:
-        """Amount of ``payment_token`` owed to ``account`` and claimable with :meth:`withdraw`."""
-        return int(
-            self._view(
-                "pending_withdrawals",
-                Web3.to_checksum_address(account),
-                Web3.to_checksum_address(payment_token),
-            )
-        )
-
-    def escrowed(self, payment_token: str = ETHER) -> int:
-        return int(self._view("escrowed", Web3.to_checksum_address(payment_token)))
 
 
 DEPLOYABLE = Deployable(

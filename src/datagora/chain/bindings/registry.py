@@ -54,6 +54,10 @@ class RegistryBinding(Binding):
             raise NotFoundError(f"unknown organisation id {organisation_id}")
         return Organisation(organisation_id, name, OrgStatus(status), int(members))
 
+    def organisation_count(self) -> int:
+        """How many organisations were ever registered (their ids are 1 to this number)."""
+        return int(self._view("organisation_count"))
+
     def organisation_id(self, name: str) -> int:
         """Id of the organisation called ``name``; :class:`NotFoundError` when none is."""
         org_id = int(self._view("organisation_id_of_name", name))

@@ -8,22 +8,11 @@ order across the Market and UseRights (:func:`is_use_right_id`)."""
 from __future__ import annotations
 
 from eth_account.signers.local import LocalAccount
-from eth_utils.abi import event_abi_to_log_topic
 from web3 import Web3
 
-from datagora.chain.bindings.base import Binding, Deployable
-from datagora.domain.errors import NotFoundError
-from datagora.domain.models import (
-    ETHER,
-    ChainEvent,
-    Listing,
-    ListingState,
-    Order,
-    OrderState,
-    Pricing,
-    SaleKind,
-    TxResult,
-)
+from datagora.chain.bindings.base import Deployable
+from datagora.chain.bindings.sale import SaleBinding
+from datagora.domain.models import ETHER, Listing, Order, TxResult
 
 USE_RIGHTS_ID_OFFSET = 1_000_000_000
 """``UseRights.ID_OFFSET`` (contracts/modules/states.vy): its first listing and order are this + 1."""
@@ -37,7 +26,7 @@ def is_use_right_id(entity_id: int) -> bool:
     return entity_id > USE_RIGHTS_ID_OFFSET
 
 
-class UseRightsBinding(Binding):
+class UseRightsBinding(SaleBinding):
     """Typed calls of UseRights. Amounts are in the listing's payment token's smallest unit (wei for ether)."""
 
     NAME = "UseRights"
@@ -93,98 +82,20 @@ class UseRightsBinding(Binding):
         """After the usage window, close an order: the unused credit becomes the buyer's to withdraw here."""
         return self._send(sender, "expire", order_id)
 
-    def withdraw(self, sender: LocalAccount, payment_token: str = ETHER) -> TxResult:
-        """Pay out what UseRights owes the sender in ``payment_token`` (pull payment)."""
-        return self._send(sender, "withdraw", Web3.to_checksum_address(payment_token))
-
     def set_parameters(self, sender: LocalAccount, *, fee_bps: int, management_fee: int) -> TxResult:
         """Platform only: brokerage fee (bps) of later orders (never above their listing's fee), management fee (wei) of
         later listings."""
         return self._send(sender, "set_parameters", fee_bps, management_fee)
 
-    def fee_bps(self) -> int:
-        return int(self._view("fee_bps"))
-
-    def management_fee(self) -> int:
-        return int(self._view("management_fee"))
-
-    def listing_fee_bps(self, listing_id: int) -> int:
-        """The brokerage fee (bps) in force when `listing_id` was made: the most its orders pay (0: no such listing)."""
-        return int(self._view("listing_fee_bps", listing_id))
-
-    def platform(self) -> str:
-        """The platform's account: owner of UseRights and receiver of its fees."""
-        return str(self._view("owner"))
-
-    def listing_count(self) -> int:
-        return int(self._view("listing_count"))
-
-    def order_count(self) -> int:
-        return int(self._view("order_count"))
-
     def listing(self, listing_id: int) -> Listing:
         """The use-right listing ``listing_id`` (``delivery_window`` is the usage window, ``price`` per query);
         :class:`NotFoundError` when none exists."""
-        (seller, token_id, kind, pricing, state, price, collateral, token, dw, cw, max_queries) = self._view(
-            "listing", listing_id
-        )
-        if state == 0:
-            raise NotFoundError(f"unknown listing id {listing_id}")
-        return Listing(
-            listing_id,
-            str(seller),
-            int(token_id),
-            int(price),
-            int(dw),
-            int(cw),
-            ListingState(state),
-            kind=SaleKind(kind),
-            pricing=Pricing(pricing),
-            collateral=int(collateral),
-            payment_token=str(token),
-            max_queries=int(max_queries),
-        )
+        return self._listing(listing_id)
 
     def order(self, order_id: int) -> Order:
         """The use-right order ``order_id`` (``amount`` is the credit left, ``deadline`` the end of the usage
         window); :class:`NotFoundError` when none exists."""
-        listing_id, buyer, amount, state, fee_bps, deadline, left, total = self._view("order", order_id)
-        if state == 0:
-            raise NotFoundError(f"unknown order id {order_id}")
-        return Order(
-            order_id,
-            int(listing_id),
-            str(buyer),
-            int(amount),
-            int(deadline),
-            OrderState(state),
-            bytes(32),
-            fee_bps=int(fee_bps),
-            queries_left=int(left),
-            queries_total=int(total),
-        )
-
-    def events(self, name: str, *indexed: int) -> tuple[ChainEvent, ...]:
-        """UseRights events called ``name`` whose first indexed arguments equal ``indexed`` (uint256 values),
-        found with filtered ``eth_getLogs`` calls in bounded block ranges from its deployment block."""
-        event = getattr(self.contract.events, name)
-        topic = bytes(event_abi_to_log_topic(event.abi))
-        topics = ["0x" + topic.hex(), *("0x" + int(v).to_bytes(32, "big").hex() for v in indexed)]
-        logs = self._contracts.get_logs([self.address], topics, self._contracts.deployment.blocks.get(self.NAME))
-        return tuple(self._contracts.decode(logs))
-
-    def pending_withdrawal(self, account: str, payment_token: str = ETHER) -> int:
-        """Amount of ``payment_token`` UseRights owes ``account``, claimable with :meth:`withdraw`."""
-        return int(
-            self._view(
-                "pending_withdrawals",
-                Web3.to_checksum_address(account),
-                Web3.to_checksum_address(payment_token),
-            )
-        )
-
-    def escrowed(self, payment_token: str = ETHER) -> int:
-        return int(self._view("escrowed", Web3.to_checksum_address(payment_token)))
+        return self._order(order_id)
 
 
 DEPLOYABLE = Deployable(

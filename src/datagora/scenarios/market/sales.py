@@ -98,9 +98,9 @@ USE_RIGHT_QUERIES = [
         ),
     ),
     (
-        "largest worst concavity per diagnosis where mean area > 1000",
+        "mean worst concavity per diagnosis where mean area > 1000",
         QuerySpec(
-            select=(ColumnRef("diagnosis"), Aggregate("max", "worst concavity", alias="max_concavity")),
+            select=(ColumnRef("diagnosis"), Aggregate("avg", "worst concavity", alias="concavity")),
             where=(Condition("mean area", ">", 1000),),
             group_by=("diagnosis",),
         ),
@@ -116,17 +116,19 @@ USE_RIGHT_MAX_QUERIES = 10
 
 
 def use_right_policy(chain_id: int, seller: str, token_id: int) -> UsagePolicy:
-    """The usage policy (W3C ODRL) of the use-right scenario: counts, averages, minima and maxima over groups of
-    at least 10 rows, at most 100 result rows, no raw rows, at most :data:`USE_RIGHT_MAX_QUERIES` queries
-    (``odrl:count``)."""
+    """The usage policy (W3C ODRL) of the use-right scenario: differentially private counts and averages (the
+    default epsilon per query and privacy budget) over groups of at least 10 rows, with the value ranges of the
+    averaged columns declared, at most 100 result rows, no raw rows, at most :data:`USE_RIGHT_MAX_QUERIES`
+    queries (``odrl:count``)."""
     return UsagePolicy.aggregates_only(
         uid=f"urn:datagora:policy:dataset-{token_id}",
         assigner=f"did:pkh:eip155:{chain_id}:{seller}",
         target=f"urn:datagora:dataset:{token_id}",
         k=10,
-        aggregates=("count", "avg", "min", "max"),
+        aggregates=("count", "avg"),
         max_rows=100,
         max_queries=USE_RIGHT_MAX_QUERIES,
+        value_ranges={"mean radius": (0, 30), "mean area": (0, 2600), "worst concavity": (0, 1.3)},
     )
 
 
@@ -146,8 +148,8 @@ def use_right(stage: MarketStage) -> str:
     stage.step(
         "seller",
         "list use-right",
-        f"offered queries on dataset #{token_id} at {amount(price)} each (at most 10, for one day): counts, "
-        "averages, minima and maxima over groups of at least 10 rows, never raw rows",
+        f"offered queries on dataset #{token_id} at {amount(price)} each (at most 10, for one day): "
+        "differentially private counts and averages over groups of at least 10 rows, never raw rows",
         tx,
     )
     owed_before = stage.owed("seller")
@@ -177,17 +179,17 @@ def use_right(stage: MarketStage) -> str:
             )
             for row in answer.result.rows
         )
-        suppressed = answer.result.suppressed_groups
+        epsilon = answer.result.privacy["epsilon"] if answer.result.privacy else None
         stage.step(
             "seller",
             f"answer query {answered}",
             f"answered {title!r} and was paid: {rows}"
-            + (f" ({suppressed} group under 10 rows left out)" if suppressed else ""),
+            + (f" (differentially private, epsilon {epsilon:g})" if epsilon is not None else " (exact)"),
             answer.tx,
         )
         stage.check(f"the buyer verified answer {answered} against its hash on chain", verified)
         if answered == 1:
-            forged = QueryResult(answer.result.columns, answer.result.rows[:-1])
+            forged = QueryResult(answer.result.columns, answer.result.rows[:-1], privacy=answer.result.privacy)
             stage.check(
                 "an answer with a row left out fails the buyer's check",
                 not use_rights.verify_answer(stage.c, order_id, answer.index, forged),

@@ -14,14 +14,13 @@ from typing import Any
 
 from eth_account import Account
 
-from datagora.chain.bindings.tokens import TokensBinding
 from datagora.chain.client import Chain
 from datagora.chain.contracts import Contracts
 from datagora.crypto.hashing import keccak256, sha256_file
 from datagora.domain.errors import AccessDenied, TransactionReverted, ValidationError
 from datagora.domain.models import ETHER, OrgStatus, Outcome, TxResult
 from datagora.scenarios.records import WEI, Check, ScenarioResult, Step, amount
-from datagora.services import disputes, market, platform, publishing, registry, relay
+from datagora.services import deployment, disputes, market, platform, publishing, registry, relay
 from datagora.services.attestation import NoveltyAttestor
 from datagora.services.misconduct import open_unchecked
 from datagora.services.participant import Participant
@@ -348,10 +347,21 @@ class MarketStage:
         return self.outcome_of(tx)
 
     def withdraw(self, label: str, token: str = ETHER) -> int:
+        """``label`` withdraws what the sale contracts owe it in ``token``: one step per contract that owes (one
+        pull-payment transaction each), named after the contract unless it is the Market, so a step's gas is
+        one withdrawal, comparable from run to run whichever contracts owe."""
         got, txs = market.withdraw_all(self.c, self.p(label), token)
         symbol = self.symbol(token)
         self.withdrawn[(label, token)] = self.withdrawn.get((label, token), 0) + got
-        self.step(label, f"withdraw ({label}, {symbol})", f"withdrew {amount(got, symbol)} the market owed it", *txs)
+        for tx in txs:
+            withdrawn = tx.event("Withdrawn")
+            where = "" if withdrawn.contract == "Market" else f", {withdrawn.contract}"
+            self.step(
+                label,
+                f"withdraw ({label}, {symbol}{where})",
+                f"withdrew {amount(int(withdrawn.args['amount']), symbol)} the {withdrawn.contract} owed it",
+                tx,
+            )
         return got
 
     def check_platform_copy(self, buyer: str, ruling: disputes.Resolution, token_id: int) -> None:
@@ -402,7 +412,7 @@ def setup(
         f"gave {len(people)} new accounts {amount(fund_wei)} each",
     )
     sup, plat = people["supervisor"], people["platform"]
-    stage.contracts = c = Contracts.deploy(chain, sup.account, plat.account)
+    stage.contracts = c = deployment.deploy(chain, sup.account, plat.account)
     stage.step("supervisor", "deploy", "deployed the contracts: " + ", ".join(c.addresses))
     params, tx = platform.set_market_parameters(c, plat, management_fee=management_fee)
     fee_bps = params.fee_bps
@@ -423,11 +433,9 @@ def setup(
     stage.step("members", "register ×6", "six organisations registered, with their encryption keys", *register)
     stage.step("supervisor", "audit ×6", "audited all six: they may now trade", *audit)
 
-    stage.token = TokensBinding.deploy_demo(chain, plat.account)
-    mints = [
-        c.tokens.mint(plat.account, stage.token, people[label].address, TOKEN_MINT)
-        for label in ("seller", "buyer", "carol", "dave")
-    ]
+    stage.token, mints = deployment.demo_token(
+        c, plat.account, [(people[label].address, TOKEN_MINT) for label in ("seller", "buyer", "carol", "dave")]
+    )
     stage.step(
         "platform",
         "mint DGD ×4",

@@ -32,7 +32,8 @@ TEXTS: dict[str, ContractTexts] = register(
 @dataclass(frozen=True)
 class AuditRecord:
     """One line of the trail: ``actor`` address, ``action`` (the event name), a readable ``detail``,
-    block ``timestamp`` (Unix seconds), ``block_number``, ``tx_hash``, the emitting ``contract``."""
+    block ``timestamp`` (Unix seconds), ``block_number``, ``tx_hash``, the emitting ``contract`` and the event's
+    ``log_index`` in its block (with the block, where to check the row on chain)."""
 
     actor: str
     action: str
@@ -41,6 +42,7 @@ class AuditRecord:
     block_number: int
     tx_hash: str
     contract: str
+    log_index: int = 0
 
 
 def unaccounted(contract: str, events: set[str] | frozenset[str]) -> set[str]:
@@ -116,6 +118,8 @@ def describe_events(
     organisation_id: int | None = None,
     token_id: int | None = None,
     account: str | None = None,
+    since: int | None = None,
+    until: int | None = None,
 ) -> list[AuditRecord]:
     """``events`` (in chain order, arguments as decoded or in the index's JSON form) as :class:`AuditRecord`
     rows; filters as in :func:`audit_trail`."""
@@ -130,8 +134,14 @@ def describe_events(
             continue
         if ev.name in texts.housekeeping and not include_token_transfers:
             continue
+        if (since is not None and ev.timestamp < since) or (until is not None and ev.timestamp >= until):
+            continue  # after learning: a later event in range still reads its order's parties
         actor, detail = texts.text(trail, ev)
-        out.append(AuditRecord(str(actor), ev.name, detail, ev.timestamp, ev.block_number, ev.tx_hash, ev.contract))
+        out.append(
+            AuditRecord(
+                str(actor), ev.name, detail, ev.timestamp, ev.block_number, ev.tx_hash, ev.contract, ev.log_index
+            )
+        )
     return out
 
 
@@ -143,6 +153,8 @@ def audit_trail(
     organisation_id: int | None = None,
     token_id: int | None = None,
     account: str | None = None,
+    since: int | None = None,
+    until: int | None = None,
 ) -> list[AuditRecord]:
     """Every Datagora event since deployment as :class:`AuditRecord` rows, in chain order, read from the event
     index ``source`` (synced first unless ``sync`` is false). Given :class:`Contracts` instead (a one-off run
@@ -151,7 +163,8 @@ def audit_trail(
     Optional filters (combined with AND): ``organisation_id`` (events naming the organisation or one of its
     members), ``token_id`` (events of the dataset, its listings, offers and orders), ``account`` (events naming
     the address in any role: actor, buyer, seller, owner, data subject; an event that names nobody, such as
-    ``Settled``, concerns the parties of its order). Raises ``ChainError`` when the chain is unreachable during
+    ``Settled``, concerns the parties of its order), ``since`` / ``until`` (block time in Unix seconds, from
+    ``since`` included to ``until`` excluded). Raises ``ChainError`` when the chain is unreachable during
     the sync."""
     if isinstance(source, Contracts):
         engine = open_engine("sqlite://")
@@ -162,6 +175,8 @@ def audit_trail(
                 organisation_id=organisation_id,
                 token_id=token_id,
                 account=account,
+                since=since,
+                until=until,
             )
         finally:
             engine.dispose()
@@ -173,6 +188,8 @@ def audit_trail(
         organisation_id=organisation_id,
         token_id=token_id,
         account=account,
+        since=since,
+        until=until,
     )
 
 
