@@ -68,3 +68,19 @@ def test_points_routes_refuse_what_they_must(net: Net) -> None:
     assert refused(lambda: seller.json("POST", f"/points/{b}/issue", json={**issue, "member": "0x12"}))[0] == 422
     assert refused(lambda: buyer.json("GET", f"/points/{b}/members/0x12"))[0] == 422
     assert refused(lambda: buyer.json("GET", f"/points/999/members/{w.buyer.address}")) == (404, "no brand #999")
+
+
+def test_the_loyalty_page_shows_a_members_points_and_tier(net: Net) -> None:
+    w = net.world
+    b = brand(net)
+    net.client("seller").json(
+        "POST", f"/points/{b}/issue", json={"member": w.buyer.address, "amount": 2600, "purchase": "x"}
+    )
+    page = net.http["buyer"].get("/loyalty", params={"brand": b, "member": w.buyer.address})
+    assert page.status_code == 200
+    assert "2,600 points" in page.text and "member (tier 0 of 3)" in page.text
+    assert "no tier worked out yet" in page.text
+    bad = net.http["buyer"].get("/loyalty", params={"brand": b, "member": "0x12"})
+    assert bad.status_code == 422 and "is not an account address" in bad.text
+    unknown = net.http["buyer"].get("/loyalty", params={"brand": 999, "member": w.buyer.address})
+    assert unknown.status_code == 404 and "No brand #999." in unknown.text
