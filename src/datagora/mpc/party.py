@@ -18,8 +18,6 @@ import sys
 import time
 from typing import Any
 
-import numpy as np
-
 from datagora.domain.errors import ValidationError
 from datagora.mpc.points import BIT_LENGTH, check_points, circuit, runtime
 
@@ -85,6 +83,8 @@ async def _run(mpc: Any, request: dict[str, Any]) -> dict[str, Any]:
 
 async def _run_batch(mpc: Any, request: dict[str, Any]) -> dict[str, Any]:
     """Many members at once: the input parties input lists; every comparison of every member runs in parallel."""
+    import numpy as np  # here, not at the top: a node that imports this module never pays for NumPy
+
     pid, size = mpc.pid, int(request["batch_size"])
     secint = mpc.SecInt(BIT_LENGTH)
     values: list[int] = request.get("input") or []
