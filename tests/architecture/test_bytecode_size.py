@@ -31,6 +31,7 @@ def test_every_deployable_is_listed() -> None:
     names = {path.stem for path in DEPLOYABLES}
     assert {"Registry", "Catalog", "Market", "UseRights", "Reputation", "DemoToken"} <= names
     assert {"RewardToken", "Streams", "Consent", "Shop"} <= names
+    assert "Points" in names
     assert not (CONTRACTS_DIR / "mocks" / "Market.vy").exists()
 
 

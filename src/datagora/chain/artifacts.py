@@ -26,6 +26,7 @@ CONTRACT_NAMES: tuple[str, ...] = (
     "Streams",
     "Consent",
     "Shop",
+    "Points",
 )
 """The contract set every deployment holds."""
 AUXILIARY_NAMES: tuple[str, ...] = ("DemoToken",)

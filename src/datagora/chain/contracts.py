@@ -26,6 +26,7 @@ from datagora.chain.bindings import (
     catalog,
     consent,
     market,
+    points,
     registry,
     reputation,
     reward_token,
@@ -37,6 +38,7 @@ from datagora.chain.bindings.base import Binding, Deployable, DeployOptions
 from datagora.chain.bindings.catalog import CatalogBinding
 from datagora.chain.bindings.consent import ConsentBinding
 from datagora.chain.bindings.market import MarketBinding
+from datagora.chain.bindings.points import PointsBinding
 from datagora.chain.bindings.registry import RegistryBinding
 from datagora.chain.bindings.reputation import ReputationBinding
 from datagora.chain.bindings.reward_token import RewardTokenBinding
@@ -65,6 +67,7 @@ MANIFEST: tuple[Deployable, ...] = (
     streams.DEPLOYABLE,
     consent.DEPLOYABLE,
     shop.DEPLOYABLE,
+    points.DEPLOYABLE,
 )
 """Every deployable of the set, in deployment order (a contract comes after those it ``needs``)."""
 
@@ -149,6 +152,10 @@ class Contracts:
     @property
     def shop(self) -> ShopBinding:
         return self._binding(ShopBinding)
+
+    @property
+    def points(self) -> PointsBinding:
+        return self._binding(PointsBinding)
 
     # -- deployment ----------------------------------------------------------------------------------------
 

@@ -136,6 +136,26 @@ def market(rpc_url: RpcUrl = None, workdir: Workdir = None, gas: Gas = False) ->
     )
 
 
+@demo_app.command("points", common=False)
+def points(rpc_url: RpcUrl = None, tls: Annotated[bool, typer.Option(help="TLS between the parties.")] = True) -> None:
+    """Play the loyalty-points case study, a line per step: Mallory earns 2600 points at a brand's store and holds
+    3200 on the platform; brand, platform and MPC platform compute her tier without either side revealing its
+    points, all three sign it, it goes on chain, and she spends points at checkout. Example: `datagora demo points`."""
+    from datagora.chain.client import connect
+    from datagora.scenarios import points as scenario
+
+    chain = connect(rpc_url)
+    console.print(f"[bold]Datagora points demo[/] on the {chain.kind} chain (chain id {chain.chain_id})")
+    demo = scenario.run(chain, tls=tls, on_step=_print_step)
+    failed = [c.description for c in demo.scenario.checks if not c.passed]
+    if failed or not demo.ok:
+        raise DatagoraError("the points demo did not end as expected: " + "; ".join(failed or [demo.scenario.outcome]))
+    console.print(
+        f"[bold green]Tier {demo.expected.tier} on chain[/], the same as computing it in the clear from "
+        f"{scenario.BRAND_POINTS} + {scenario.PLATFORM_POINTS} points."
+    )
+
+
 def _verdict(scenario: ScenarioResult) -> None:
     """The scenario's outcome in a line (with its meaning), then any check that failed."""
     if not scenario.expected:

@@ -90,3 +90,7 @@ class RateLimited(DatagoraError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ComputationFailed(DatagoraError):
+    """A secure multi-party computation did not finish: a party failed, disconnected or timed out."""

@@ -8,6 +8,7 @@ from datagora.index.projections import (
     catalog,
     consent,
     market,
+    points,
     registry,
     reputation,
     reward_token,
@@ -27,6 +28,7 @@ PROJECTIONS: dict[str, ContractProjection] = register(
     streams.PROJECTION,
     consent.PROJECTION,
     shop.PROJECTION,
+    points.PROJECTION,
 )
 """The registered projections by contract name (the deployment manifest's names)."""
 

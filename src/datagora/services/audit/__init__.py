@@ -19,6 +19,7 @@ from datagora.services.audit import (
     catalog,
     consent,
     market,
+    points,
     registry,
     reputation,
     reward_token,
@@ -38,6 +39,7 @@ TEXTS: dict[str, ContractTexts] = register(
     streams.TEXTS,
     consent.TEXTS,
     shop.TEXTS,
+    points.TEXTS,
 )
 """The registered audit texts by contract name (the deployment manifest's names)."""
 

@@ -1,0 +1,277 @@
+# pragma version ~=0.4.3
+"""
+@title Datagora Points
+@notice Loyalty points shared by a brand and an e-commerce platform, and
+        the brand's membership tiers, after Hu, Xin, Deng and Qian (points
+        on a blockchain, membership computed by secure multi-party
+        computation; case study steps 1, 9 and 10). One contract serves
+        every brand: each brand is a fungible ERC-1155 token id (its points
+        are interchangeable among themselves, never with another brand's),
+        so a new brand is a `register_brand` call, not a deployment.
+        A brand's issuers (its shops, the platform) mint points on purchases;
+        a holder, or a checkout the holder approved, spends (burns) them.
+        A member's tier is set only with an EIP-712 TierAttestation signed
+        by every computing party of the brand (brand, platform, MPC
+        platform), in the order of the brand's party set; the result is
+        posted as an event.
+@dev ERC-1155 (EIP-1155) from snekmate with ids = brand ids; EIP-712
+     domain "Datagora Points" version "1". The owner (the deployer, the
+     platform) registers brands and their party sets; each brand's admin
+     names its issuers. Holds no ether.
+"""
+
+
+from snekmate.auth import ownable
+from snekmate.tokens import erc1155
+from snekmate.utils import ecdsa
+from snekmate.utils import eip712_domain_separator
+
+initializes: ownable
+initializes: erc1155[ownable := ownable]
+initializes: eip712_domain_separator
+
+exports: (
+    erc1155.owner,
+    erc1155.balanceOf,
+    erc1155.balanceOfBatch,
+    erc1155.isApprovedForAll,
+    erc1155.setApprovalForAll,
+    erc1155.safeTransferFrom,
+    erc1155.safeBatchTransferFrom,
+    erc1155.supportsInterface,
+    erc1155.total_supply,
+    erc1155.uri,
+    erc1155.transfer_ownership,
+    eip712_domain_separator.eip712Domain,
+)
+
+
+MAX_PARTIES: public(constant(uint256)) = 5
+MIN_PARTIES: public(constant(uint256)) = 2
+MAX_TIER: public(constant(uint8)) = 3
+
+# EIP-712 struct every computing party signs over the computation's result.
+TIER_ATTESTATION_TYPEHASH: public(constant(bytes32)) = keccak256(
+    "TierAttestation(uint256 brand,address member,uint8 tier,uint256 score,uint256 nonce)"
+)
+
+
+event BrandRegistered:
+    brand: indexed(uint256)
+    admin: indexed(address)
+    name: String[64]
+    parties: DynArray[address, MAX_PARTIES]
+
+
+event IssuerSet:
+    brand: indexed(uint256)
+    issuer: indexed(address)
+    allowed: bool
+
+
+event PointsIssued:
+    brand: indexed(uint256)
+    member: indexed(address)
+    issuer: indexed(address)
+    amount: uint256
+    purchase_ref: bytes32
+
+
+event PointsSpent:
+    brand: indexed(uint256)
+    holder: indexed(address)
+    spender: indexed(address)
+    amount: uint256
+    order_ref: bytes32
+
+
+event TierUpdated:
+    brand: indexed(uint256)
+    member: indexed(address)
+    submitter: indexed(address)
+    tier: uint8
+    score: uint256
+    nonce: uint256
+
+
+brand_count: public(uint256)
+brand_admin: public(HashMap[uint256, address])
+is_issuer: public(HashMap[uint256, HashMap[address, bool]])
+tier_of: public(HashMap[uint256, HashMap[address, uint8]])
+score_of: public(HashMap[uint256, HashMap[address, uint256]])
+tier_nonce: public(HashMap[uint256, HashMap[address, uint256]])
+_parties: HashMap[uint256, DynArray[address, MAX_PARTIES]]
+
+
+@deploy
+def __init__():
+    """
+    @notice The deployer (the platform) becomes owner: it registers brands.
+    """
+    ownable.__init__()
+    erc1155.__init__("")
+    eip712_domain_separator.__init__("Datagora Points", "1")
+
+
+@external
+def register_brand(name: String[64], admin: address, parties: DynArray[address, MAX_PARTIES]) -> uint256:
+    """
+    @notice Register a brand: its points become token id `brand`, `admin`
+            names its issuers, and `parties` are the computing parties whose
+            signatures together set a member's tier.
+    @dev Owner only. Guards: admin not zero, 2 to 5 parties, each party
+         non-zero and named once.
+    @param name The brand's name (shown in the event only).
+    @param admin The brand's administrator account.
+    @param parties The computing parties, in signature order (brand,
+           platform, MPC platform).
+    @return The new brand id (1, 2, ...).
+    """
+    ownable._check_owner()
+    assert admin != empty(address), "points: zero admin"
+    assert len(parties) >= MIN_PARTIES, "points: too few parties"
+    for i: uint256 in range(MAX_PARTIES):
+        if i >= len(parties):
+            break
+        assert parties[i] != empty(address), "points: zero party"
+        for j: uint256 in range(MAX_PARTIES):
+            if j >= i:
+                break
+            assert parties[j] != parties[i], "points: duplicate party"
+    brand: uint256 = self.brand_count + 1
+    self.brand_count = brand
+    self.brand_admin[brand] = admin
+    self._parties[brand] = parties
+    log BrandRegistered(brand=brand, admin=admin, name=name, parties=parties)
+    return brand
+
+
+@external
+def set_issuer(brand: uint256, issuer: address, allowed: bool):
+    """
+    @notice Allow or stop `issuer` minting the brand's points.
+    @dev Brand admin only.
+    @param brand The brand id.
+    @param issuer A shop's or the platform's account.
+    @param allowed True to allow, False to stop.
+    """
+    assert msg.sender == self.brand_admin[brand] and msg.sender != empty(address), "points: not the brand admin"
+    assert issuer != empty(address), "points: zero issuer"
+    self.is_issuer[brand][issuer] = allowed
+    log IssuerSet(brand=brand, issuer=issuer, allowed=allowed)
+
+
+@external
+@nonreentrant
+def issue(brand: uint256, member: address, amount: uint256, purchase_ref: bytes32):
+    """
+    @notice Mint `amount` of the brand's points to `member` for a purchase
+            (case study step 1).
+    @dev Issuers only; a contract member must accept ERC-1155 tokens.
+    @param brand The brand id.
+    @param member The member's account.
+    @param amount Points to mint (> 0).
+    @param purchase_ref The purchase's reference (e.g. a hash of the order).
+    """
+    assert self.is_issuer[brand][msg.sender], "points: not an issuer"
+    assert amount != 0, "points: zero amount"
+    assert member != empty(address), "points: zero member"
+    log PointsIssued(brand=brand, member=member, issuer=msg.sender, amount=amount, purchase_ref=purchase_ref)
+    erc1155._safe_mint(member, brand, amount, b"")
+
+
+@external
+def spend(brand: uint256, holder: address, amount: uint256, order_ref: bytes32):
+    """
+    @notice Spend (burn) `amount` of `holder`'s points of `brand` at a
+            checkout.
+    @dev Callable by the holder or by an operator the holder approved with
+         `setApprovalForAll` (a shop's checkout contract).
+    @param brand The brand id.
+    @param holder The member whose points are spent.
+    @param amount Points to spend (> 0).
+    @param order_ref The order's reference.
+    """
+    assert msg.sender == holder or erc1155.isApprovedForAll[holder][msg.sender], "points: not the holder"
+    assert amount != 0, "points: zero amount"
+    assert erc1155.balanceOf[holder][brand] >= amount, "points: insufficient points"
+    erc1155._burn(holder, brand, amount)
+    log PointsSpent(brand=brand, holder=holder, spender=msg.sender, amount=amount, order_ref=order_ref)
+
+
+@external
+def set_tier(
+    brand: uint256,
+    member: address,
+    tier: uint8,
+    score: uint256,
+    nonce: uint256,
+    signatures: DynArray[Bytes[65], MAX_PARTIES],
+):
+    """
+    @notice Set `member`'s tier from a secure computation's result, attested
+            by every computing party of the brand (case study steps 9-10).
+    @dev Anyone may submit; each signature must recover to the party at the
+         same position. `nonce` must be the member's current `tier_nonce`,
+         so an attestation is used once and an older one cannot replace a
+         newer one.
+    @param brand The brand id.
+    @param member The member's account.
+    @param tier The tier, 0 (none) to 3.
+    @param score The computation's score F(A, B).
+    @param nonce The member's current `tier_nonce`.
+    @param signatures One 65-byte EIP-712 TierAttestation signature per
+           party, in the party set's order.
+    """
+    parties: DynArray[address, MAX_PARTIES] = self._parties[brand]
+    assert len(parties) != 0, "points: unknown brand"
+    assert tier <= MAX_TIER, "points: bad tier"
+    assert nonce == self.tier_nonce[brand][member], "points: stale attestation"
+    assert len(signatures) == len(parties), "points: missing signature"
+    digest: bytes32 = self._attestation_digest(brand, member, tier, score, nonce)
+    for i: uint256 in range(MAX_PARTIES):
+        if i >= len(parties):
+            break
+        assert ecdsa._recover_sig(digest, signatures[i]) == parties[i], "points: invalid signature"
+    self.tier_of[brand][member] = tier
+    self.score_of[brand][member] = score
+    self.tier_nonce[brand][member] = nonce + 1
+    log TierUpdated(brand=brand, member=member, submitter=msg.sender, tier=tier, score=score, nonce=nonce)
+
+
+@external
+@view
+def parties_of(brand: uint256) -> DynArray[address, MAX_PARTIES]:
+    """
+    @notice The computing parties of `brand`, in signature order.
+    @param brand The brand id.
+    @return The parties (empty for an unknown brand).
+    """
+    return self._parties[brand]
+
+
+@external
+@view
+def attestation_digest(brand: uint256, member: address, tier: uint8, score: uint256, nonce: uint256) -> bytes32:
+    """
+    @notice The EIP-712 digest each computing party signs for this result.
+    @param brand The brand id.
+    @param member The member's account.
+    @param tier The tier, 0 to 3.
+    @param score The score F(A, B).
+    @param nonce The member's `tier_nonce` the attestation is for.
+    @return The 32-byte `hashTypedData_v4` digest.
+    """
+    return self._attestation_digest(brand, member, tier, score, nonce)
+
+
+@internal
+@view
+def _attestation_digest(brand: uint256, member: address, tier: uint8, score: uint256, nonce: uint256) -> bytes32:
+    """
+    @notice The EIP-712 digest of a TierAttestation.
+    @dev See `attestation_digest` for the parameters.
+    @return The 32-byte digest.
+    """
+    struct_hash: bytes32 = keccak256(abi_encode(TIER_ATTESTATION_TYPEHASH, brand, member, tier, score, nonce))
+    return eip712_domain_separator._hash_typed_data_v4(struct_hash)

@@ -1,0 +1,107 @@
+"""Loyalty points and membership tiers (Hu, Xin, Deng, Qian). ``GET /points/{brand}/members/{address}`` reads a
+member's points and tier from ``Points``; ``POST /points/{brand}/issue`` lets this node's account (an issuer of
+the brand) issue points for a purchase; ``POST /points/{brand}/spend`` spends this node's own points on an
+order. The tier computation runs the parties' processes with every party's key (``datagora points compute``); it
+has no route yet. See ``datagora.services.points``."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
+from pydantic import Field
+
+from datagora.api.deps import NodeDep, OperatorDep, ReaderDep
+from datagora.api.schemas import ADDRESS_PATTERN, Out, Strict, TxOut
+from datagora.crypto.keys import checksum_address
+from datagora.services import points
+
+router = APIRouter(prefix="/points", tags=["points"])
+
+BrandPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="The brand's number.")]
+AddressPath = Annotated[str, Path(pattern=ADDRESS_PATTERN, description="A member's address, 0x-hex.")]
+MAX_AMOUNT = 2**128
+
+
+class StandingOut(Out):
+    brand: int
+    member: str
+    points: int
+    tier: int = Field(description="0 (below 2000 points) to 3 (from 10000).")
+    tier_name: str
+    score: int = Field(description="The last attested score F(A, B); 0 before any tier computation.")
+    updates: int
+
+
+class IssueIn(Strict):
+    member: str = Field(pattern=ADDRESS_PATTERN)
+    amount: int = Field(ge=1, le=MAX_AMOUNT)
+    purchase: str = Field(
+        min_length=1, max_length=200, description="The purchase's reference; only its hash goes on chain."
+    )
+
+
+class SpendIn(Strict):
+    amount: int = Field(ge=1, le=MAX_AMOUNT)
+    order: str = Field(min_length=1, max_length=200, description="The order's reference; only its hash goes on chain.")
+
+
+class PointsTxOut(Out):
+    brand: int
+    amount: int
+    tx: TxOut
+
+
+def _reference(text: str) -> bytes:
+    return hashlib.sha256(text.encode()).digest()
+
+
+@router.get("/{brand}/members/{address}", response_model=StandingOut, responses={404: {"description": "Unknown brand"}})
+def standing(brand: BrandPath, address: AddressPath, node: NodeDep, _: ReaderDep) -> StandingOut:
+    """A member's points and membership tier at a brand."""
+    s = points.standing(node.contracts, brand, checksum_address(address))
+    return StandingOut(
+        brand=s.brand,
+        member=s.member,
+        points=s.points,
+        tier=s.tier,
+        tier_name=s.tier_name,
+        score=s.score,
+        updates=s.updates,
+    )
+
+
+@router.post(
+    "/{brand}/issue",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PointsTxOut,
+    responses={409: {"description": "This node's account is not an issuer of the brand"}},
+)
+def issue(brand: BrandPath, body: IssueIn, node: NodeDep, _: OperatorDep) -> PointsTxOut:
+    """Issue points of the brand to a member for a purchase (this node's account must be an issuer). Operator
+    only."""
+    with node.acting():
+        tx = points.issue(
+            node.contracts,
+            node.participant.account,
+            brand,
+            checksum_address(body.member),
+            body.amount,
+            _reference(body.purchase),
+        )
+    return PointsTxOut(brand=brand, amount=body.amount, tx=TxOut.of(tx))
+
+
+@router.post(
+    "/{brand}/spend",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PointsTxOut,
+    responses={409: {"description": "Not enough points"}},
+)
+def spend(brand: BrandPath, body: SpendIn, node: NodeDep, _: OperatorDep) -> PointsTxOut:
+    """Spend this node's account's points of the brand on an order. Operator only."""
+    account = node.participant.account
+    with node.acting():
+        tx = points.spend(node.contracts, account, brand, account.address, body.amount, _reference(body.order))
+    return PointsTxOut(brand=brand, amount=body.amount, tx=TxOut.of(tx))

@@ -1,0 +1,104 @@
+"""Binding of ``Points.vy``: loyalty points per brand (ERC-1155 ids = brands) and membership tiers set from
+secure multi-party computation results attested by every computing party (Hu, Xin, Deng, Qian)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from datagora.chain.bindings.base import Binding, Deployable
+from datagora.domain.models import TxResult
+
+
+@dataclass(frozen=True)
+class MemberTier:
+    """A member's standing at one brand: ``tier`` (0..3), the last attested ``score`` F(A, B), and ``nonce``
+    (the number of tier updates so far: the nonce the next attestation must carry)."""
+
+    tier: int
+    score: int
+    nonce: int
+
+
+class PointsBinding(Binding):
+    """Typed calls of the Points contract."""
+
+    NAME = "Points"
+
+    def register_brand(self, owner: LocalAccount, name: str, admin: str, parties: list[str]) -> tuple[int, TxResult]:
+        """Register a brand (owner only) with its admin and computing parties (signature order); returns the
+        new brand id and the transaction."""
+        checksummed = [Web3.to_checksum_address(p) for p in parties]
+        tx = self._send(owner, "register_brand", name, Web3.to_checksum_address(admin), checksummed)
+        brand = next(int(e.args["brand"]) for e in tx.events if e.name == "BrandRegistered")
+        return brand, tx
+
+    def set_issuer(self, admin: LocalAccount, brand: int, issuer: str, allowed: bool = True) -> TxResult:
+        """Allow (or stop) ``issuer`` minting ``brand``'s points; brand admin only."""
+        return self._send(admin, "set_issuer", brand, Web3.to_checksum_address(issuer), allowed)
+
+    def issue(self, issuer: LocalAccount, brand: int, member: str, amount: int, purchase_ref: bytes) -> TxResult:
+        """Mint ``amount`` points of ``brand`` to ``member`` for a purchase (``purchase_ref``, 32 bytes)."""
+        return self._send(issuer, "issue", brand, Web3.to_checksum_address(member), amount, purchase_ref)
+
+    def spend(self, spender: LocalAccount, brand: int, holder: str, amount: int, order_ref: bytes) -> TxResult:
+        """Burn ``amount`` of ``holder``'s points of ``brand`` at a checkout (the holder or an approved
+        operator)."""
+        return self._send(spender, "spend", brand, Web3.to_checksum_address(holder), amount, order_ref)
+
+    def approve_checkout(self, holder: LocalAccount, operator: str, approved: bool = True) -> TxResult:
+        """Let ``operator`` (a checkout) spend every brand's points of ``holder`` (ERC-1155 approval)."""
+        return self._send(holder, "setApprovalForAll", Web3.to_checksum_address(operator), approved)
+
+    def set_tier(
+        self,
+        sender: LocalAccount,
+        brand: int,
+        member: str,
+        tier: int,
+        score: int,
+        nonce: int,
+        signatures: list[bytes],
+    ) -> TxResult:
+        """Post a computation's result with one EIP-712 TierAttestation signature per computing party."""
+        return self._send(sender, "set_tier", brand, Web3.to_checksum_address(member), tier, score, nonce, signatures)
+
+    def balance(self, brand: int, member: str) -> int:
+        """``member``'s points of ``brand``."""
+        return int(self._view("balanceOf", Web3.to_checksum_address(member), brand))
+
+    def member_tier(self, brand: int, member: str) -> MemberTier:
+        """``member``'s tier, last score and tier nonce at ``brand``."""
+        account = Web3.to_checksum_address(member)
+        return MemberTier(
+            int(self._view("tier_of", brand, account)),
+            int(self._view("score_of", brand, account)),
+            int(self._view("tier_nonce", brand, account)),
+        )
+
+    def parties(self, brand: int) -> list[str]:
+        """The computing parties of ``brand`` in signature order (empty for an unknown brand)."""
+        return [str(p) for p in self._view("parties_of", brand)]
+
+    def brand_admin(self, brand: int) -> str:
+        """The admin of ``brand`` (the zero address for an unknown brand)."""
+        return str(self._view("brand_admin", brand))
+
+    def brand_count(self) -> int:
+        """How many brands are registered (ids run 1..count)."""
+        return int(self._view("brand_count"))
+
+    def attestation_digest(self, brand: int, member: str, tier: int, score: int, nonce: int) -> bytes:
+        """The EIP-712 digest the contract expects each party to have signed."""
+        return bytes(self._view("attestation_digest", brand, Web3.to_checksum_address(member), tier, score, nonce))
+
+
+DEPLOYABLE = Deployable(
+    "Points",
+    deployer="platform",
+    needs=(),
+    args=lambda addresses, options: (),
+    binding=PointsBinding,
+)

@@ -1,0 +1,25 @@
+"""Points events in the index: balances and tiers are kept by the contract itself (``balanceOf``, ``tier_of``),
+so every event stays in the ``events`` table only, where the audit trail and a member's history read it."""
+
+from __future__ import annotations
+
+from datagora.index.projections.base import ContractProjection
+
+PROJECTION = ContractProjection(
+    "Points",
+    handlers={},
+    ignored=frozenset(
+        {
+            "BrandRegistered",
+            "IssuerSet",
+            "PointsIssued",
+            "PointsSpent",
+            "TierUpdated",
+            "TransferSingle",
+            "TransferBatch",
+            "ApprovalForAll",
+            "OwnershipTransferred",
+            "RoleMinterChanged",
+        }
+    ),
+)

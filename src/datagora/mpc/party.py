@@ -1,0 +1,139 @@
+"""One MPyC party of the points computation, run as its own OS process by :mod:`datagora.mpc.session`.
+
+Usage (by the session, not by people): ``python -m datagora.mpc.party -P host:port ... -I <index> [--ssl]``
+with one JSON line on standard input: ``{"input": <points or null>, "repeat": <n>, "record": <bool>,
+"fail_after_input": <bool>}``. Party 0 (the brand) inputs A, party 1 (the platform) inputs B, party 2 (the MPC
+platform) has no input. Writes one JSON line on standard output: ``{"score", "tier", "seconds", "bytes_sent",
+"received"}`` where ``seconds`` are the protocol's seconds per evaluation and ``received`` (when recording) every
+payload received from each peer with its program counter, as hex. The private input travels on standard input only
+(never on the command line, which other users of the machine can read). Exit status 2: invalid input.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from datagora.domain.errors import ValidationError
+from datagora.mpc.points import BIT_LENGTH, check_points, circuit, runtime
+
+BRAND, PLATFORM, HELPER = 0, 1, 2
+ROLE_NAMES = ("brand", "platform", "MPC platform")
+
+
+def _record_receipts(received: list[tuple[int, int, str]]) -> None:
+    """Wrap MPyC's ``MessageExchanger.receive`` so every payload this party receives is appended to
+    ``received`` as ``(peer index, program counter, hex)``; the program counter labels the message's place in
+    the program (the same in every run), the order of arrival may vary."""
+    from mpyc import asyncoro
+
+    original = asyncoro.MessageExchanger.receive
+
+    def receive(self: Any, pc: int) -> Any:
+        payload = original(self, pc)
+        slot = len(received)
+        peer = self.peer_pid
+        received.append((peer, pc, ""))
+        if isinstance(payload, bytes | bytearray):
+            received[slot] = (peer, pc, bytes(payload).hex())
+        else:
+            payload.add_done_callback(lambda fut: received.__setitem__(slot, (peer, pc, fut.result().hex())))
+        return payload
+
+    asyncoro.MessageExchanger.receive = receive
+
+
+async def _run(mpc: Any, request: dict[str, Any]) -> dict[str, Any]:
+    pid = mpc.pid
+    value = request.get("input")
+    secint = mpc.SecInt(BIT_LENGTH)
+    await mpc.start()
+    seconds: list[float] = []
+    score = tier = -1
+    if "batch_size" in request:
+        return await _run_batch(mpc, request)
+    for _ in range(int(request.get("repeat", 1))):
+        started = time.perf_counter()
+        a = mpc.input(secint(value if pid == BRAND else None), senders=BRAND)
+        b = mpc.input(secint(value if pid == PLATFORM else None), senders=PLATFORM)
+        if request.get("fail_after_input"):
+            await mpc.barrier()
+            await asyncio.sleep(0.05)
+            os._exit(3)  # a party vanishing mid-protocol (tests)
+        f, t = circuit(mpc, a, b)
+        score, tier = (int(v) for v in await mpc.output([f, t]))
+        seconds.append(time.perf_counter() - started)
+    bytes_sent = sum(p.protocol.nbytes_sent for p in mpc.parties if p.pid != pid and p.protocol is not None)
+    await mpc.shutdown()
+    field = secint.field
+    return {
+        "pid": pid,
+        "score": score,
+        "tier": tier,
+        "seconds": seconds,
+        "modulus": int(field.modulus),
+        "byte_length": int(field.byte_length),
+        "bytes_sent": bytes_sent,
+    }
+
+
+async def _run_batch(mpc: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """Many members at once: the input parties input lists; every comparison of every member runs in parallel."""
+    import numpy as np  # here, not at the top: a node that imports this module never pays for NumPy
+
+    pid, size = mpc.pid, int(request["batch_size"])
+    secint = mpc.SecInt(BIT_LENGTH)
+    values: list[int] = request.get("input") or []
+    started = time.perf_counter()
+    # secure arrays: every member's comparisons in one vectorised protocol step (MPyC's NumPy support)
+    mine = np.array(values if pid in (BRAND, PLATFORM) else [0] * size, dtype=object)
+    ignored = np.zeros(size, dtype=object)
+    a = mpc.input(secint.array(mine if pid == BRAND else ignored), senders=BRAND)
+    b = mpc.input(secint.array(mine if pid == PLATFORM else ignored), senders=PLATFORM)
+    f, t = circuit(mpc, a, b)
+    scores, tiers = await mpc.output(f), await mpc.output(t)
+    opened = [v for pair in zip(scores.tolist(), tiers.tolist(), strict=True) for v in pair]
+    seconds = time.perf_counter() - started
+    await mpc.shutdown()
+    return {
+        "pid": pid,
+        "scores": [int(v) for v in opened[0::2]],
+        "tiers": [int(v) for v in opened[1::2]],
+        "seconds": [seconds],
+    }
+
+
+def main() -> int:
+    """Run one party; see the module docstring."""
+    request = json.loads(sys.stdin.readline())
+    options = sys.argv[1:]
+    index = int(options[options.index("-I") + 1])
+    try:
+        if index in (BRAND, PLATFORM) and "batch_size" in request:
+            request["input"] = [check_points(v, ROLE_NAMES[index]) for v in request.get("input") or []]
+            if len(request["input"]) != int(request["batch_size"]):
+                raise ValidationError("the batch's inputs and its size differ")
+        elif index in (BRAND, PLATFORM):
+            request["input"] = check_points(request.get("input"), ROLE_NAMES[index])
+        elif request.get("input") is not None:
+            raise ValidationError("the MPC platform has no input")
+    except ValidationError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    received: list[tuple[int, int, str]] = []
+    if request.get("record"):
+        _record_receipts(received)
+    mpc = runtime([*options, "--no-log"])
+    out = mpc.run(_run(mpc, request))
+    out["received"] = received if request.get("record") else None
+    sys.stdout.write(json.dumps(out) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

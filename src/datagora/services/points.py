@@ -1,0 +1,209 @@
+"""Loyalty points and membership tiers settled by secure multi-party computation (Hu, Xin, Deng, Qian: case
+study steps 1 and 5-10).
+
+A brand's points are issued on purchases and spent at checkout on chain (``Points``). A member's tier is computed
+from the brand's points A and the platform's points B by three MPyC processes (brand, platform, MPC platform;
+:mod:`datagora.mpc.session`) without either side revealing its number; each party signs an EIP-712
+``TierAttestation`` over the result its own process computed, and the tier is posted on chain only with every
+party's signature. Only the result (score F(A, B) and tier) leaves the computation; a failed computation posts
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from datagora.chain.bindings.points import MemberTier
+from datagora.chain.contracts import Contracts
+from datagora.crypto.eip712 import sign_typed_data
+from datagora.domain.errors import NotFoundError, ValidationError
+from datagora.domain.models import TxResult
+from datagora.mpc.points import PointsResult, check_points
+from datagora.mpc.session import DEFAULT_TIMEOUT, SessionResult, run_session
+
+__all__ = [
+    "POINTS_DOMAIN_NAME",
+    "POINTS_DOMAIN_VERSION",
+    "TIER_ATTESTATION_TYPE",
+    "TIER_NAMES",
+    "MemberStanding",
+    "TierComputation",
+    "compute_tier",
+    "issue",
+    "register_brand",
+    "spend",
+    "standing",
+    "tier_attestation",
+]
+
+POINTS_DOMAIN_NAME = "Datagora Points"
+POINTS_DOMAIN_VERSION = "1"
+TIER_ATTESTATION_TYPE = "TierAttestation(uint256 brand,address member,uint8 tier,uint256 score,uint256 nonce)"
+"""EIP-712 encodeType; keccak256 of it is the contract's ``TIER_ATTESTATION_TYPEHASH``."""
+TIER_NAMES = ("member", "silver", "gold", "platinum")
+"""Plain names of tiers 0..3 (below 2000 points, from 2000, from 5000, from 10000)."""
+
+
+def tier_attestation(
+    chain_id: int, contract: str, brand: int, member: str, tier: int, score: int, nonce: int
+) -> dict[str, Any]:
+    """EIP-712 typed data of a ``TierAttestation`` for the Points contract at ``contract`` on ``chain_id``:
+    domain ``{name: "Datagora Points", version: "1", chainId, verifyingContract}``, the struct of
+    :data:`TIER_ATTESTATION_TYPE`; its digest equals the contract's ``attestation_digest``."""
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "TierAttestation": [
+                {"name": "brand", "type": "uint256"},
+                {"name": "member", "type": "address"},
+                {"name": "tier", "type": "uint8"},
+                {"name": "score", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+            ],
+        },
+        "primaryType": "TierAttestation",
+        "domain": {
+            "name": POINTS_DOMAIN_NAME,
+            "version": POINTS_DOMAIN_VERSION,
+            "chainId": chain_id,
+            "verifyingContract": contract,
+        },
+        "message": {"brand": brand, "member": member, "tier": tier, "score": score, "nonce": nonce},
+    }
+
+
+@dataclass(frozen=True)
+class MemberStanding:
+    """A member at one brand: ``points`` (balance), ``tier`` (0..3) with its plain ``tier_name``, the last
+    attested ``score`` and the number of tier updates (``updates``)."""
+
+    brand: int
+    member: str
+    points: int
+    tier: int
+    tier_name: str
+    score: int
+    updates: int
+
+
+@dataclass(frozen=True)
+class TierComputation:
+    """A finished tier computation: the agreed ``result``, the session's report (timings, per-party outputs),
+    the parties' ``signatures`` (in the contract's party order) and the ``tx`` that posted the tier."""
+
+    brand: int
+    member: str
+    result: PointsResult
+    session: SessionResult
+    signatures: list[bytes]
+    tx: TxResult
+
+
+def _brand_parties(contracts: Contracts, brand: int) -> list[str]:
+    parties = contracts.points.parties(brand)
+    if not parties:
+        raise NotFoundError(f"no brand #{brand}")
+    return parties
+
+
+def register_brand(
+    contracts: Contracts, owner: LocalAccount, name: str, admin: str, parties: Sequence[str]
+) -> tuple[int, TxResult]:
+    """Register a brand (the Points contract's owner, the platform) with its admin and its computing parties
+    (brand, platform, MPC platform: the order their signatures go on chain). Returns the brand id."""
+    if not name or len(name.encode()) > 64:
+        raise ValidationError("a brand name is 1 to 64 bytes")
+    return contracts.points.register_brand(owner, name, admin, list(parties))
+
+
+def issue(
+    contracts: Contracts, issuer: LocalAccount, brand: int, member: str, amount: int, purchase_ref: bytes
+) -> TxResult:
+    """Issue ``amount`` points of ``brand`` to ``member`` for the purchase ``purchase_ref`` (32 bytes)."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ValidationError(f"points to issue must be a positive whole number, got {amount!r}")
+    if len(purchase_ref) != 32:
+        raise ValidationError("a purchase reference is 32 bytes")
+    return contracts.points.issue(issuer, brand, member, amount, purchase_ref)
+
+
+def spend(
+    contracts: Contracts, spender: LocalAccount, brand: int, holder: str, amount: int, order_ref: bytes
+) -> TxResult:
+    """Spend ``amount`` of ``holder``'s points of ``brand`` on the order ``order_ref`` (32 bytes); the spender
+    is the holder or a checkout the holder approved."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ValidationError(f"points to spend must be a positive whole number, got {amount!r}")
+    if len(order_ref) != 32:
+        raise ValidationError("an order reference is 32 bytes")
+    return contracts.points.spend(spender, brand, holder, amount, order_ref)
+
+
+def standing(contracts: Contracts, brand: int, member: str) -> MemberStanding:
+    """``member``'s points and tier at ``brand``. :class:`NotFoundError` for an unknown brand."""
+    _brand_parties(contracts, brand)
+    t: MemberTier = contracts.points.member_tier(brand, member)
+    return MemberStanding(
+        brand, member, contracts.points.balance(brand, member), t.tier, TIER_NAMES[t.tier], t.score, t.nonce
+    )
+
+
+def compute_tier(
+    contracts: Contracts,
+    brand: int,
+    member: str,
+    brand_points: int,
+    platform_points: int,
+    signers: Sequence[LocalAccount],
+    submitter: LocalAccount,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    tls: bool = True,
+) -> TierComputation:
+    """Compute ``member``'s tier from the brand's points A and the platform's points B by secure multi-party
+    computation, have every party sign the result, and post it on chain (case study steps 5-10).
+
+    Args:
+        contracts: the contract set (Points deployed).
+        brand: the brand id.
+        member: the member's address.
+        brand_points: A, known to the brand's process only (0..10,000,000).
+        platform_points: B, known to the platform's process only (0..10,000,000).
+        signers: the computing parties' accounts in the brand's party order (brand, platform, MPC platform);
+            party i signs the result its own process computed.
+        submitter: the account that sends the transaction (any party).
+        timeout: seconds the computation may take.
+        tls: mutual TLS between the parties.
+
+    Raises:
+        ValidationError: an input is out of range, or ``signers`` are not the brand's computing parties.
+        NotFoundError: unknown brand.
+        ComputationFailed: a party failed or disconnected, or the time ran out; nothing is posted.
+        TransactionReverted: the contract refused the attestation.
+    """
+    check_points(brand_points, "brand")
+    check_points(platform_points, "platform")
+    parties = _brand_parties(contracts, brand)
+    if [s.address.lower() for s in signers] != [p.lower() for p in parties]:
+        raise ValidationError("the signers are not the brand's computing parties, in their order")
+    session = run_session(brand_points, platform_points, timeout=timeout, tls=tls)
+    nonce = contracts.points.member_tier(brand, member).nonce
+    chain_id = contracts.chain.chain_id
+    signatures = []
+    for signer, output in zip(signers, session.parties, strict=True):
+        typed = tier_attestation(
+            chain_id, contracts.points.address, brand, member, output.result.tier, output.result.score, nonce
+        )
+        signatures.append(sign_typed_data(bytes(signer.key), typed))
+    result = session.result
+    tx = contracts.points.set_tier(submitter, brand, member, result.tier, result.score, nonce, signatures)
+    return TierComputation(brand, member, result, session, signatures, tx)

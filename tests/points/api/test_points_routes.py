@@ -1,0 +1,86 @@
+"""``/points`` through the nodes' HTTP APIs: a member's standing, points issued by a brand's issuer and spent by
+their holder; a session that is not the node's operator (403), bad input (422), an unknown brand (404) and what
+the contract refuses (409)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from datagora.api.client import RemoteError
+from datagora.services import points
+from tests.kits.node_fixtures import EMBEDDED, Net
+
+pytestmark = EMBEDDED
+
+
+def refused(call: Callable[[], Any]) -> tuple[int, str]:
+    with pytest.raises(RemoteError) as caught:
+        call()
+    return caught.value.status, caught.value.detail
+
+
+def brand(net: Net) -> int:
+    """Brand #n administered by the seller (also its issuer), parties seller, platform, supervisor."""
+    w = net.world
+    parties = [w.seller.address, w.platform.address, w.supervisor.address]
+    brand_id, _ = points.register_brand(w.contracts, w.platform.account, "Cufflinks & Co", w.seller.address, parties)
+    w.contracts.points.set_issuer(w.seller.account, brand_id, w.seller.address)
+    return brand_id
+
+
+def test_issue_read_and_spend_points(net: Net) -> None:
+    w = net.world
+    b = brand(net)
+    seller, buyer = net.client("seller"), net.client("buyer")
+    issued = seller.json(
+        "POST", f"/points/{b}/issue", json={"member": w.buyer.address, "amount": 2600, "purchase": "cufflinks"}
+    )
+    assert (issued["brand"], issued["amount"]) == (b, 2600) and issued["tx"]["gas_used"] > 0
+    spent = buyer.json("POST", f"/points/{b}/spend", json={"amount": 600, "order": "cart 17"})
+    assert spent["amount"] == 600
+    standing = buyer.json("GET", f"/points/{b}/members/{w.buyer.address}")
+    assert standing == {
+        "brand": b,
+        "member": w.buyer.address,
+        "points": 2000,
+        "tier": 0,
+        "tier_name": "member",
+        "score": 0,
+        "updates": 0,
+    }
+
+
+def test_points_routes_refuse_what_they_must(net: Net) -> None:
+    w = net.world
+    b = brand(net)
+    seller, buyer = net.client("seller"), net.client("buyer")
+    issue = {"member": w.buyer.address, "amount": 10, "purchase": "x"}
+    assert refused(lambda: net.client("seller", as_="buyer").json("POST", f"/points/{b}/issue", json=issue))[0] == 403
+    assert refused(lambda: buyer.json("POST", f"/points/{b}/issue", json=issue)) == (409, "points: not an issuer")
+    assert refused(lambda: buyer.json("POST", f"/points/{b}/spend", json={"amount": 1, "order": "x"})) == (
+        409,
+        "points: insufficient points",
+    )
+    assert refused(lambda: seller.json("POST", f"/points/{b}/issue", json={**issue, "amount": 0}))[0] == 422
+    assert refused(lambda: seller.json("POST", f"/points/{b}/issue", json={**issue, "member": "0x12"}))[0] == 422
+    assert refused(lambda: buyer.json("GET", f"/points/{b}/members/0x12"))[0] == 422
+    assert refused(lambda: buyer.json("GET", f"/points/999/members/{w.buyer.address}")) == (404, "no brand #999")
+
+
+def test_the_loyalty_page_shows_a_members_points_and_tier(net: Net) -> None:
+    w = net.world
+    b = brand(net)
+    net.client("seller").json(
+        "POST", f"/points/{b}/issue", json={"member": w.buyer.address, "amount": 2600, "purchase": "x"}
+    )
+    page = net.http["buyer"].get("/loyalty", params={"brand": b, "member": w.buyer.address})
+    assert page.status_code == 200
+    assert "2,600 points" in page.text and "member (tier 0 of 3)" in page.text
+    assert "no tier worked out yet" in page.text
+    bad = net.http["buyer"].get("/loyalty", params={"brand": b, "member": "0x12"})
+    assert bad.status_code == 422 and "is not an account address" in bad.text
+    unknown = net.http["buyer"].get("/loyalty", params={"brand": 999, "member": w.buyer.address})
+    assert unknown.status_code == 404 and "No brand #999." in unknown.text

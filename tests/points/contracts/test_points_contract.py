@@ -1,0 +1,296 @@
+"""Points.vy: loyalty points per brand (ERC-1155 ids = brands) and membership tiers set only with an EIP-712
+attestation signed by every computing party (Hu, Xin, Deng, Qian).
+
+Cast: the platform owns the contract and registers brand #1 "Cufflinks & Co" administered by Alice; its computing
+parties are Alice (brand), Bob (platform) and Carol (MPC platform), in that order; Dave issues points at a shop,
+Erin runs a checkout, Mallory is the member.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boa
+import pytest
+from eth_account.signers.local import LocalAccount
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from datagora.crypto.eip712 import sign_typed_data, typed_data_digest
+from datagora.services.points import tier_attestation
+from tests.kits.contract_kit import CONTRACTS_DIR, Deployment, assert_event, assert_no_event, digest
+
+ZERO = "0x0000000000000000000000000000000000000000"
+FUZZ = settings(
+    max_examples=25,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+
+
+@pytest.fixture(scope="module")
+def points(deployment: Deployment) -> Any:
+    """Points deployed by the platform, brand #1 registered, Dave an issuer (once per module)."""
+    d = deployment
+    with d.env.prank(d.platform.address):
+        contract = boa.load_partial(str(CONTRACTS_DIR / "Points.vy")).deploy()
+        contract.register_brand("Cufflinks & Co", d.alice.address, [d.alice.address, d.bob.address, d.carol.address])
+    with d.env.prank(d.alice.address):
+        contract.set_issuer(1, d.dave.address, True)
+    return contract
+
+
+def parties(d: Deployment) -> list[LocalAccount]:
+    return [d.alice, d.bob, d.carol]
+
+
+def sign(d: Deployment, points: Any, signer: LocalAccount, member: str, tier: int, score: int, nonce: int) -> bytes:
+    typed = tier_attestation(d.chain_id, points.address, 1, member, tier, score, nonce)
+    return sign_typed_data(bytes(signer.key), typed)
+
+
+def signatures(d: Deployment, points: Any, tier: int, score: int, nonce: int = 0) -> list[bytes]:
+    return [sign(d, points, p, d.mallory.address, tier, score, nonce) for p in parties(d)]
+
+
+def issue(d: Deployment, points: Any, amount: int, member: LocalAccount | None = None) -> None:
+    with d.env.prank(d.dave.address):
+        points.issue(1, (member or d.mallory).address, amount, digest(f"purchase {amount}"))
+
+
+# -- brands ---------------------------------------------------------------------------------------------------
+
+
+def test_register_brand_records_admin_and_parties_and_emits(d: Deployment, points: Any) -> None:
+    with d.env.prank(d.platform.address):
+        brand = points.register_brand("Shoes", d.bob.address, [d.bob.address, d.carol.address])
+    assert_event(
+        points, "BrandRegistered", brand=2, admin=d.bob.address, name="Shoes", parties=[d.bob.address, d.carol.address]
+    )
+    assert brand == 2 and points.brand_count() == 2
+    assert points.brand_admin(2) == d.bob.address
+    assert points.parties_of(2) == [d.bob.address, d.carol.address]
+
+
+def test_register_brand_by_anyone_but_the_owner_is_refused(d: Deployment, points: Any) -> None:
+    with d.env.prank(d.alice.address), boa.reverts("ownable: caller is not the owner"):
+        points.register_brand("Shoes", d.alice.address, [d.alice.address, d.bob.address])
+
+
+@pytest.mark.parametrize(
+    ("admin", "members", "message"),
+    [
+        (ZERO, ["alice", "bob"], "points: zero admin"),
+        ("alice", ["alice"], "points: too few parties"),
+        ("alice", ["alice", ZERO], "points: zero party"),
+        ("alice", ["alice", "bob", "alice"], "points: duplicate party"),
+    ],
+)
+def test_register_brand_guards(d: Deployment, points: Any, admin: str, members: list[str], message: str) -> None:
+    def address(label: str) -> str:
+        return label if label == ZERO else getattr(d, label).address
+
+    with d.env.prank(d.platform.address), boa.reverts(message):
+        points.register_brand("Shoes", address(admin), [address(m) for m in members])
+
+
+# -- issuers, issuing, spending ---------------------------------------------------------------------------------
+
+
+def test_set_issuer_by_the_brand_admin(d: Deployment, points: Any) -> None:
+    with d.env.prank(d.alice.address):
+        points.set_issuer(1, d.erin.address, True)
+    assert_event(points, "IssuerSet", brand=1, issuer=d.erin.address, allowed=True)
+    assert points.is_issuer(1, d.erin.address)
+    with d.env.prank(d.alice.address):
+        points.set_issuer(1, d.erin.address, False)
+    assert not points.is_issuer(1, d.erin.address)
+
+
+def test_set_issuer_guards(d: Deployment, points: Any) -> None:
+    with d.env.prank(d.bob.address), boa.reverts("points: not the brand admin"):
+        points.set_issuer(1, d.erin.address, True)
+    with d.env.prank(d.alice.address), boa.reverts("points: not the brand admin"):
+        points.set_issuer(7, d.erin.address, True)  # unknown brand: no admin
+    with d.env.prank(d.alice.address), boa.reverts("points: zero issuer"):
+        points.set_issuer(1, ZERO, True)
+
+
+def test_issue_mints_the_brands_points_and_emits(d: Deployment, points: Any) -> None:
+    with d.env.prank(d.dave.address):
+        points.issue(1, d.mallory.address, 2600, digest("cufflinks"))
+    assert_event(
+        points,
+        "PointsIssued",
+        brand=1,
+        member=d.mallory.address,
+        issuer=d.dave.address,
+        amount=2600,
+        purchase_ref=digest("cufflinks"),
+    )
+    assert_event(points, "TransferSingle", _1=d.dave.address, _2=ZERO, _3=d.mallory.address, _4=1, _5=2600)
+    assert points.balanceOf(d.mallory.address, 1) == 2600
+    assert points.balanceOf(d.mallory.address, 2) == 0
+    assert points.total_supply(1) == 2600
+
+
+def test_issue_guards(d: Deployment, points: Any) -> None:
+    with d.env.prank(d.erin.address), boa.reverts("points: not an issuer"):
+        points.issue(1, d.mallory.address, 10, digest("x"))
+    with d.env.prank(d.dave.address), boa.reverts("points: not an issuer"):
+        points.issue(2, d.mallory.address, 10, digest("x"))  # an issuer of brand 1 only
+    with d.env.prank(d.dave.address), boa.reverts("points: zero amount"):
+        points.issue(1, d.mallory.address, 0, digest("x"))
+    with d.env.prank(d.dave.address), boa.reverts("points: zero member"):
+        points.issue(1, ZERO, 10, digest("x"))
+
+
+def test_spend_by_the_holder_and_by_an_approved_checkout(d: Deployment, points: Any) -> None:
+    issue(d, points, 2600)
+    with d.env.prank(d.mallory.address):
+        points.spend(1, d.mallory.address, 600, digest("order 1"))
+    assert_event(
+        points,
+        "PointsSpent",
+        brand=1,
+        holder=d.mallory.address,
+        spender=d.mallory.address,
+        amount=600,
+        order_ref=digest("order 1"),
+    )
+    with d.env.prank(d.mallory.address):
+        points.setApprovalForAll(d.erin.address, True)
+    with d.env.prank(d.erin.address):
+        points.spend(1, d.mallory.address, 1000, digest("order 2"))
+    assert_event(
+        points,
+        "PointsSpent",
+        brand=1,
+        holder=d.mallory.address,
+        spender=d.erin.address,
+        amount=1000,
+        order_ref=digest("order 2"),
+    )
+    assert points.balanceOf(d.mallory.address, 1) == 1000
+    assert points.total_supply(1) == 1000
+
+
+def test_spend_guards(d: Deployment, points: Any) -> None:
+    issue(d, points, 100)
+    with d.env.prank(d.erin.address), boa.reverts("points: not the holder"):
+        points.spend(1, d.mallory.address, 10, digest("x"))
+    with d.env.prank(d.mallory.address), boa.reverts("points: zero amount"):
+        points.spend(1, d.mallory.address, 0, digest("x"))
+    with d.env.prank(d.mallory.address), boa.reverts("points: insufficient points"):
+        points.spend(1, d.mallory.address, 101, digest("x"))
+    with d.env.prank(d.mallory.address), boa.reverts("points: insufficient points"):
+        points.spend(2, d.mallory.address, 1, digest("x"))  # another brand's points are not these
+
+
+# -- tiers ---------------------------------------------------------------------------------------------------
+
+
+def test_digest_matches_the_python_typed_data(d: Deployment, points: Any) -> None:
+    typed = tier_attestation(d.chain_id, points.address, 1, d.mallory.address, 2, 150_000, 0)
+    assert points.attestation_digest(1, d.mallory.address, 2, 150_000, 0) == typed_data_digest(typed)
+
+
+def test_set_tier_with_every_partys_signature_and_emits(d: Deployment, points: Any) -> None:
+    with d.env.prank(d.erin.address):  # anyone may submit the attested result
+        points.set_tier(1, d.mallory.address, 2, 150_000, 0, signatures(d, points, 2, 150_000))
+    assert_event(
+        points,
+        "TierUpdated",
+        brand=1,
+        member=d.mallory.address,
+        submitter=d.erin.address,
+        tier=2,
+        score=150_000,
+        nonce=0,
+    )
+    assert points.tier_of(1, d.mallory.address) == 2
+    assert points.score_of(1, d.mallory.address) == 150_000
+    assert points.tier_nonce(1, d.mallory.address) == 1
+
+
+def test_an_attestation_missing_one_partys_signature_is_refused(d: Deployment, points: Any) -> None:
+    sigs = signatures(d, points, 2, 150_000)
+    for missing in range(3):
+        partial = sigs[:missing] + sigs[missing + 1 :]
+        with boa.reverts("points: missing signature"):
+            points.set_tier(1, d.mallory.address, 2, 150_000, 0, partial)
+    assert points.tier_of(1, d.mallory.address) == 0
+    assert_no_event(points, "TierUpdated")
+
+
+def test_a_wrong_signature_is_refused(d: Deployment, points: Any) -> None:
+    sigs = signatures(d, points, 2, 150_000)
+    outsider = sign(d, points, d.dave, d.mallory.address, 2, 150_000, 0)
+    with boa.reverts("points: invalid signature"):
+        points.set_tier(1, d.mallory.address, 2, 150_000, 0, [sigs[0], outsider, sigs[2]])
+    with boa.reverts("points: invalid signature"):  # right parties, wrong order
+        points.set_tier(1, d.mallory.address, 2, 150_000, 0, [sigs[1], sigs[0], sigs[2]])
+    with boa.reverts("points: invalid signature"):  # signed for tier 2, posted as tier 3
+        points.set_tier(1, d.mallory.address, 3, 150_000, 0, sigs)
+    helper_lied = sign(d, points, d.carol, d.mallory.address, 3, 150_000, 0)
+    with boa.reverts("points: invalid signature"):
+        points.set_tier(1, d.mallory.address, 2, 150_000, 0, [sigs[0], sigs[1], helper_lied])
+
+
+def test_set_tier_guards(d: Deployment, points: Any) -> None:
+    sigs = signatures(d, points, 2, 150_000)
+    with boa.reverts("points: unknown brand"):
+        points.set_tier(9, d.mallory.address, 2, 150_000, 0, sigs)
+    with boa.reverts("points: bad tier"):
+        points.set_tier(1, d.mallory.address, 4, 150_000, 0, signatures(d, points, 4, 150_000))
+    with boa.reverts("points: stale attestation"):
+        points.set_tier(1, d.mallory.address, 2, 150_000, 1, signatures(d, points, 2, 150_000, 1))
+    points.set_tier(1, d.mallory.address, 2, 150_000, 0, sigs)
+    with boa.reverts("points: stale attestation"):  # the same attestation again
+        points.set_tier(1, d.mallory.address, 2, 150_000, 0, sigs)
+
+
+# -- fuzz ----------------------------------------------------------------------------------------------------
+
+
+@FUZZ
+@given(
+    issued=st.lists(st.integers(min_value=1, max_value=10**9), min_size=1, max_size=4),
+    spent=st.lists(st.integers(min_value=1, max_value=10**9), max_size=4),
+)
+def test_fuzz_balance_is_issued_minus_spent(d: Deployment, points: Any, issued: list[int], spent: list[int]) -> None:
+    with d.env.anchor():
+        for amount in issued:
+            issue(d, points, amount)
+        balance = sum(issued)
+        for amount in spent:
+            with d.env.prank(d.mallory.address):
+                if amount > balance:
+                    with boa.reverts("points: insufficient points"):
+                        points.spend(1, d.mallory.address, amount, digest("order"))
+                else:
+                    points.spend(1, d.mallory.address, amount, digest("order"))
+                    balance -= amount
+        assert points.balanceOf(d.mallory.address, 1) == balance == points.total_supply(1)
+
+
+@FUZZ
+@given(
+    tier=st.integers(min_value=0, max_value=3),
+    score=st.integers(min_value=50_000, max_value=150_000),
+    forged=st.sampled_from([None, 0, 1, 2]),
+)
+def test_fuzz_tier_needs_all_three_signatures(
+    d: Deployment, points: Any, tier: int, score: int, forged: int | None
+) -> None:
+    with d.env.anchor():
+        sigs = signatures(d, points, tier, score)
+        if forged is None:
+            points.set_tier(1, d.mallory.address, tier, score, 0, sigs)
+            assert (points.tier_of(1, d.mallory.address), points.score_of(1, d.mallory.address)) == (tier, score)
+        else:
+            sigs[forged] = sign(d, points, parties(d)[forged], d.mallory.address, tier, score + 1, 0)
+            with boa.reverts("points: invalid signature"):
+                points.set_tier(1, d.mallory.address, tier, score, 0, sigs)
+            assert points.tier_nonce(1, d.mallory.address) == 0
