@@ -29,27 +29,25 @@ import os
 import shutil
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from eth_account import Account
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from datagora.api.app import background_sync, create_app
-from datagora.api.errors import PROBLEM_TYPE, problem
 from datagora.api.settings import Settings
-from datagora.chain.client import EmbeddedChain
-from datagora.chain.contracts import Contracts
-from datagora.domain.models import OrgStatus
 from datagora.home import Home
-from datagora.services import market, publishing, registry
-from datagora.services.node import Node, open_node
-from datagora.services.participant import Participant
-from datagora.services.sample_data import write_breast_cancer_csv
+
+if TYPE_CHECKING:
+    from datagora.chain.client import EmbeddedChain
+    from datagora.chain.contracts import Contracts
+    from datagora.services.node import Node
+
+# The server must answer within seconds of ``serve --dev``: what the build needs (web3, the chain, the node's app)
+# is imported by the build, in the background, not here.
 
 ETHER = 10**18
 ORGANISATIONS = {"platform": "Datagora Platform", "acme": "Acme Data Ltd", "bluelab": "Blue Research Lab"}
@@ -157,6 +155,17 @@ class _Built:
 def _build(settings: Settings, sample_data: bool, progress: BuildProgress, base_url: str) -> _Built:
     """Deploy the contracts on a fresh embedded chain, register and audit the organisations, open a node per
     participant, publish the sample dataset and make each node's app; ``progress`` advances after each step."""
+    from eth_account import Account
+
+    from datagora.api.app import create_app
+    from datagora.chain.client import EmbeddedChain
+    from datagora.chain.contracts import Contracts
+    from datagora.domain.models import OrgStatus
+    from datagora.services import market, publishing, registry
+    from datagora.services.node import open_node
+    from datagora.services.participant import Participant
+    from datagora.services.sample_data import write_breast_cancer_csv
+
     dev = Home(settings.home).dev
     shutil.rmtree(dev.root, ignore_errors=True)
     dev.root.mkdir(parents=True)
@@ -280,8 +289,9 @@ def not_ready(progress: BuildProgress) -> JSONResponse:
         else f"The demo network is still being built ({progress.summary()}); try again in a few seconds."
     )
     headers = {"Cache-Control": "no-store"} | ({} if failed else {"Retry-After": str(RETRY_AFTER)})
-    body = problem(503, detail, build=progress.as_json())
-    return JSONResponse(body, status_code=503, headers=headers, media_type=PROBLEM_TYPE)
+    body = {"type": "about:blank", "title": "Service Unavailable", "status": 503, "detail": detail}
+    body["build"] = progress.as_json()  # an RFC 9457 extension member
+    return JSONResponse(body, status_code=503, headers=headers, media_type="application/problem+json")
 
 
 def _wants_html(headers: list[tuple[bytes, bytes]]) -> bool:
@@ -379,6 +389,8 @@ def build_dev_network(settings: Settings, *, sample_data: bool = True) -> DevNet
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        from datagora.api.app import background_sync
+
         async with background_sync(list(network.nodes.values()), settings.index_interval):
             yield
 
@@ -407,13 +419,21 @@ def start_dev_network(
                 log.exception("building the demo network failed")
                 progress.fail(" ".join(str(exc).split()) or type(exc).__name__)
                 return
-            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(result))
+
+            def deliver() -> None:
+                if not done.done():  # the server may be stopping
+                    done.set_result(result)
+
+            with suppress(RuntimeError):  # the server stopped (its event loop is closed) before the build ended
+                loop.call_soon_threadsafe(deliver)
 
         # a daemon thread: stopping the server during the build does not wait for it
         threading.Thread(target=work, name="dev-network-build", daemon=True).start()
 
         async def serve_when_built() -> None:
             mount(await done)
+            from datagora.api.app import background_sync
+
             if on_ready is not None:
                 on_ready(network)
             async with background_sync(list(network.nodes.values()), settings.index_interval):
