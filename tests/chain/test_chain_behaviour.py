@@ -101,3 +101,26 @@ def test_snapshot_revert_and_time(chain: Chain, funded: LocalAccount) -> None:
 def test_unreachable_node_is_a_chain_error() -> None:
     with pytest.raises(ChainError):
         RpcChain("http://127.0.0.1:9", timeout=2).block_number()
+
+
+def test_a_fixed_gas_limit_skips_the_estimate_and_still_reports_reverts(
+    chain: Chain, funded: LocalAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    art = load_artifact("DemoToken")
+    token_address = chain.deploy(funded, art.abi, art.bytecode, "Test", "TST")["contractAddress"]
+    token = chain.w3.eth.contract(address=token_address, abi=art.abi)
+    stranger = Account.create()
+    chain.fund(stranger.address, ETHER)
+    estimates: list[object] = []
+    real_estimate = chain.w3.eth.estimate_gas
+    monkeypatch.setattr(chain.w3.eth, "estimate_gas", lambda *a, **k: estimates.append(a) or real_estimate(*a, **k))
+    chain.fixed_gas = 3_000_000
+    try:
+        receipt = chain.transact(funded, token.functions.mint(stranger.address, 7))
+        assert chain.w3.eth.get_transaction(receipt["transactionHash"])["gas"] == 3_000_000
+        with pytest.raises(TransactionReverted) as exc:  # mined this time, and reported from the receipt
+            chain.transact(stranger, token.functions.mint(stranger.address, 1))
+        assert exc.value.reason
+    finally:
+        chain.fixed_gas = None
+    assert estimates == [] and chain.call(token.functions.balanceOf(stranger.address)) == 7

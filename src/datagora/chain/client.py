@@ -60,6 +60,10 @@ class Chain:
     def __init__(self, w3: Web3, *, gas_limit_factor: float = 1.2, receipt_timeout: float = 120.0) -> None:
         self.w3 = w3
         self.gas_limit_factor = gas_limit_factor
+        self.fixed_gas: int | None = None
+        """When set, every transaction without an explicit ``gas`` gets this limit instead of an estimate (the
+        embedded chain's estimate is a binary search that replays the call ~10 times; ``serve --dev`` sets it while
+        it builds its network). A revert is then mined and reported from the receipt."""
         self.receipt_timeout = receipt_timeout
         self._chain_id: int | None = None
         self._tip: int | None = None
@@ -135,6 +139,8 @@ class Chain:
                 params["to"] = Web3.to_checksum_address(to)
             if data is not None:
                 params["data"] = data
+        if gas is None and self.fixed_gas is not None:
+            gas = params["gas"] = self.fixed_gas  # build_transaction does not estimate when gas is given
         try:
             if fn is not None:
                 params = fn.build_transaction(params)  # estimates gas: a revert surfaces here

@@ -68,13 +68,19 @@ def serve(
         ) from None
     try:
         if dev:
-            from datagora.api.dev import build_dev_network
+            from datagora.api.dev import DevNetwork, start_dev_network
 
-            network = build_dev_network(settings)
-            typer.echo(f"Datagora dev network on the embedded chain; directory at {network.base_url}/")
-            for name in network.nodes:
-                typer.echo(f"  {name:<10} {network.nodes[name].address}  {network.url(name)}/docs")
-            typer.echo(f"Throw-away account keys: {network.accounts_file}")
+            def ready(network: DevNetwork) -> None:
+                typer.echo("Demo network ready:")
+                for name, node in network.nodes.items():
+                    typer.echo(f"  {name:<10} {node.address}  {network.url(name)}/")
+                typer.echo(f"Throw-away account keys: {network.accounts_file}")
+
+            network = start_dev_network(settings, on_ready=ready)
+            typer.echo(
+                f"Datagora dev network on the embedded chain; directory at {network.base_url}/ "
+                "(the network is built in the background; that page shows the progress)"
+            )
             app = network.app
         else:
             from datagora.api import create_app

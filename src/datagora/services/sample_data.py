@@ -17,18 +17,46 @@ def write_photo(target: Path, name: str = "astronaut") -> Path:
     return target
 
 
+BREAST_CANCER_MEASURES = (
+    "radius", "texture", "perimeter", "area", "smoothness",
+    "compactness", "concavity", "concave points", "symmetry", "fractal dimension",
+)  # fmt: skip
+"""The ten cell-nucleus measures of the Wisconsin Diagnostic Breast Cancer data (Street et al., 1993); each comes
+as mean, standard error and worst value, named as scikit-learn names them."""
+
+
 def write_breast_cancer_csv(target: Path) -> Path:
     """Write scikit-learn's bundled Breast Cancer Wisconsin (Diagnostic) data set as CSV: 569 rows, 30
-    features and the diagnosis (``malignant`` / ``benign``)."""
-    from sklearn.datasets import load_breast_cancer
+    features and the diagnosis (``malignant`` / ``benign``).
 
-    bunch = load_breast_cancer()
+    The bundled file is read directly (importing scikit-learn takes seconds, which ``serve --dev`` waits for);
+    the output is the same as from ``sklearn.datasets.load_breast_cancer``."""
+    from importlib.util import find_spec
+
+    spec = find_spec("sklearn")  # locates the package without importing it
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("scikit-learn is not installed; it ships the sample data set")
+    source = Path(spec.origin).parent / "datasets" / "data" / "breast_cancer.csv"
+    names = [
+        *(f"mean {m}" for m in BREAST_CANCER_MEASURES),
+        *(f"{m} error" for m in BREAST_CANCER_MEASURES),
+        *(f"worst {m}" for m in BREAST_CANCER_MEASURES),
+    ]
     target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("w", newline="") as fh:
+    with source.open(newline="") as raw, target.open("w", newline="") as fh:
+        rows = csv.reader(raw)
+        header = next(rows)  # samples, features, then the class names
+        n_samples, n_features, classes = int(header[0]), int(header[1]), header[2:]
+        if n_features != len(names):
+            raise ValueError(f"{source}: {n_features} features, expected {len(names)}")
         writer = csv.writer(fh)
-        writer.writerow([*bunch.feature_names, "diagnosis"])
-        for row, label in zip(bunch.data, bunch.target, strict=True):
-            writer.writerow([*(f"{v:.6g}" for v in row), bunch.target_names[label]])
+        writer.writerow([*names, "diagnosis"])
+        count = 0
+        for row in rows:
+            writer.writerow([*(f"{float(v):.6g}" for v in row[:n_features]), classes[int(row[n_features])]])
+            count += 1
+        if count != n_samples:
+            raise ValueError(f"{source}: {count} rows, expected {n_samples}")
     return target
 
 
