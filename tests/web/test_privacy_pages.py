@@ -102,7 +102,7 @@ def test_order_pages_show_the_budget_and_the_noise_and_refuse_in_words(
         answer = unescape(buyer.post(f"/my/orders/{order_id}/query", {"seller_url": seller_url, "spec": COUNT}).text)
         assert "Checked: the result matches the hash the seller recorded on the chain" in answer, answer
         assert 'id="noise"' in answer and "Noise scale" in answer and "discrete laplace" in answer
-        assert f"epsilon {spent} of 2 ({spent} answers)" in answer
+        assert f"epsilon {spent} of 2 ({spent} answer{'s' if spent > 1 else ''})" in answer
     assert "0 more answers at 1 each" in answer
 
     refused = buyer.post(f"/my/orders/{order_id}/query", {"seller_url": seller_url, "spec": COUNT})
