@@ -148,7 +148,8 @@ def test_a_full_trade_and_a_use_right_query_in_the_browser(market: Market, new_p
     assert buyer.locator("#noise tbody tr").count() == 1  # the count column's mechanism, epsilon and noise scale
     assert "epsilon 1 of 10 (1 answer)" in buyer.locator("#budget").inner_text()
     check_page(buyer, "query-answer")
-    seller.goto(f"{market.seller.url}/my/orders/{buyer.url.rstrip('/').rsplit('/', 1)[-1]}")
+    use_order = buyer.locator("h1").inner_text().removeprefix("Order #")
+    seller.goto(f"{market.seller.url}/my/orders/{use_order}")
     assert "The buyer organisation" in seller.locator("#budget-title ~ p").inner_text()
     assert "epsilon 1 of 10 (1 answer)" in seller.locator("#budget").inner_text()
     check_page(seller, "order-seller-use-right")
