@@ -332,9 +332,9 @@ def _why_unreachable(exc: BaseException) -> str:
 def plain_message(exc: BaseException) -> str:
     """The one line a person reads for ``exc``: whitespace collapsed; an unreachable chain node or Datagora
     node named with a hint instead of the HTTP library's text; a contract's refusal as a sentence followed by the
-    contract's reason (``datagora.domain.refusals``)."""
-    if isinstance(exc, TransactionReverted) and plain_refusal(exc.reason):
-        return explain(exc.reason)
+    refused call and the contract's reason (``datagora.domain.refusals``)."""
+    if isinstance(exc, TransactionReverted) and (sentence := plain_refusal(exc.reason)):
+        return f"{sentence} ({' '.join(str(exc).split())})"
     message = " ".join(str(exc).split()) or type(exc).__name__
     if plain_refusal(message):
         return explain(message)

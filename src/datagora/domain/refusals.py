@@ -59,7 +59,9 @@ REFUSALS: Final[Mapping[str, str]] = MappingProxyType(
         # orders and deadlines
         "market: order not paid": "The order is not waiting for this step any more.",
         "use-rights: order not paid": "The order is closed: no queries can be asked on it.",
-        "market: order not delivered": "The data has not been delivered yet.",
+        "market: order not delivered": (
+            "The order is not at the delivered step: it is not delivered yet, or already confirmed or disputed."
+        ),
         "market: order not disputed": "The order is not disputed.",
         "market: not refundable": "This order cannot be refunded now.",
         "market: delivery deadline passed": "The time to deliver has passed.",
