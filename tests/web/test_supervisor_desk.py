@@ -65,6 +65,7 @@ def test_supervisor_suspends_an_organisation_and_its_purchase_is_refused(
         buyer.wait_for_selector("section.error")
         refusal = buyer.locator("section.error").inner_text()
         assert "buyer not audited" in refusal, refusal
+        assert "Your organisation is not audited or is suspended, so it cannot buy. Ask the supervisor." in refusal
         check_page(buyer, "buyer-purchase-refused-suspended")
         assert world.contracts.market.listing(listing_id).state.name == "ACTIVE"
     finally:

@@ -115,6 +115,15 @@ def test_a_full_trade_and_a_use_right_query_in_the_browser(market: Market, new_p
     seller.locator("summary", has_text="Use-right terms").click()
     seller.get_by_label("Smallest group a result may describe (rows)").fill("3")
     check_page(seller, "list-form-use-right")
+    seller.get_by_label("Exact answers, without privacy").check()
+    seller.get_by_role("button", name="List it").click()
+    assert "What a buyer can learn" in seller.content()  # the opt-out waits for a confirmation: nothing listed
+    check_page(seller, "list-exact-answers-warning")
+    seller.get_by_role("link", name="Back: keep differential privacy").click()
+    seller.get_by_label("Queries only, the data stays yours (use-right)").check()
+    seller.get_by_label("Price in ETH").fill("0.01")
+    seller.locator("summary", has_text="Use-right terms").click()
+    seller.get_by_label("Smallest group a result may describe (rows)").fill("3")
     seller.get_by_role("button", name="List it").click()
     assert "queries at 0.01 ETH each" in flash(seller)
     seller.goto(market.seller.url + "/my/listings")
@@ -135,5 +144,12 @@ def test_a_full_trade_and_a_use_right_query_in_the_browser(market: Market, new_p
     regions = table.locator("tbody td:nth-child(1)").all_inner_texts()
     assert sorted(regions) == ["E", "N", "S", "W"]  # every region holds far more than 3 of the 120 people
     counts = [float(cell) for cell in table.locator("tbody td:nth-child(2)").all_inner_texts()]
-    assert len(counts) == 4  # numbers (exact counts, or noisy ones under a differential-privacy policy)
+    assert len(counts) == 4  # noisy counts under the default differential-privacy policy
+    assert buyer.locator("#noise tbody tr").count() == 1  # the count column's mechanism, epsilon and noise scale
+    assert "epsilon 1 of 10 (1 answer)" in buyer.locator("#budget").inner_text()
     check_page(buyer, "query-answer")
+    use_order = buyer.locator("h1").inner_text().removeprefix("Order #")
+    seller.goto(f"{market.seller.url}/my/orders/{use_order}")
+    assert "The buyer organisation" in seller.locator("#budget-title ~ p").inner_text()
+    assert "epsilon 1 of 10 (1 answer)" in seller.locator("#budget").inner_text()
+    check_page(seller, "order-seller-use-right")

@@ -25,7 +25,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from datagora.domain.errors import ChainError, DatagoraError, ValidationError
+from datagora.domain.errors import ChainError, DatagoraError, TransactionReverted, ValidationError
+from datagora.domain.refusals import explain, plain_refusal
 from datagora.home import DEFAULT_HOME, Home
 
 if TYPE_CHECKING:
@@ -330,8 +331,13 @@ def _why_unreachable(exc: BaseException) -> str:
 
 def plain_message(exc: BaseException) -> str:
     """The one line a person reads for ``exc``: whitespace collapsed; an unreachable chain node or Datagora
-    node named with a hint instead of the HTTP library's text."""
+    node named with a hint instead of the HTTP library's text; a contract's refusal as a sentence followed by the
+    refused call and the contract's reason (``datagora.domain.refusals``)."""
+    if isinstance(exc, TransactionReverted) and (sentence := plain_refusal(exc.reason)):
+        return f"{sentence} ({' '.join(str(exc).split())})"
     message = " ".join(str(exc).split()) or type(exc).__name__
+    if plain_refusal(message):
+        return explain(message)
     if isinstance(exc, ChainError) and message.startswith("cannot reach the chain node"):
         import re
 

@@ -58,9 +58,7 @@ def list_use_right(
         given = use_rights.default_policy(contracts.chain.chain_id, seller.address, token_id, exact_answers=True)
     if given is not None and given.exact_answers:
         console.print(
-            "[yellow]warning:[/] exact answers: a buyer can work out single people's values from two or three "
-            "queries (for example the sum over a group with and without one person). Keep differential privacy "
-            "unless the table holds nothing about people.",
+            "[yellow]warning:[/] exact answers: " + escape(use_rights.EXACT_ANSWERS_WARNING),
             highlight=False,
         )
     listing_id, tx = use_rights.list_use_right(

@@ -446,6 +446,14 @@ def ask(
     return CheckedAnswer(request, answer, verified, contracts.market.order(order_id).queries_left)
 
 
+EXACT_ANSWERS_WARNING = (
+    "a buyer can work out single people's values from two or three queries (for example the sum "
+    "over a group with and without one person). Keep differential privacy unless the table holds nothing about "
+    "people."
+)
+"""What exact answers let a buyer learn: the owner reads it before opting out of differential privacy (the CLI
+and the listing page show it)."""
+
 DEFAULT_K = 5
 """Minimum group size of the default policy: an aggregate over fewer rows is suppressed."""
 

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from datagora.api.errors import problem, problem_response, status_of
 from datagora.domain.errors import ChainError, DatagoraError, NoveltyRefused, TransactionReverted
+from datagora.domain.refusals import explain, plain_refusal
 from datagora.web.deps import SignInRequired
 from datagora.web.render import redirect, render
 
@@ -43,11 +44,13 @@ TITLES = {
 
 
 def plain_message(exc: BaseException) -> str:
-    """The one sentence a person reads for ``exc``: the CLI's wording (whitespace collapsed, a contract's reason
-    for a refused transaction, an unreachable chain or node named with a hint)."""
+    """The one sentence a person reads for ``exc``: the CLI's wording (whitespace collapsed, a contract's refusal
+    as a sentence with its reason (``datagora.domain.refusals``), an unreachable chain or node named with a hint)."""
     if isinstance(exc, TransactionReverted):
-        return f"the contract refused this: {exc.reason}"
+        return explain(exc.reason) if plain_refusal(exc.reason) else f"the contract refused this: {exc.reason}"
     message = " ".join(str(exc).split()) or type(exc).__name__
+    if plain_refusal(message):
+        return explain(message)
     if isinstance(exc, ChainError) and message.startswith("cannot reach the chain node"):
         found = re.match(r"cannot reach the chain node at (\S+?):? ", message + " ")
         where = f" at {found.group(1)}" if found else ""

@@ -14,7 +14,7 @@ from pydantic import HttpUrl, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from datagora.api.errors import NotConfigured
-from datagora.domain.errors import ValidationError
+from datagora.domain.errors import DatagoraError, NotFoundError, ValidationError
 from datagora.domain.models import OrderState, Pricing, SaleKind
 from datagora.query.spec import QuerySpec
 from datagora.services import accounts, market, reputation, use_rights
@@ -164,13 +164,39 @@ def _order_view(ctx: WebContext, order_id: int) -> dict[str, Any]:
         "OrderState": OrderState,
         "example_query": json.dumps(EXAMPLE_QUERY),
         "answer": None,
+        "budget": _own_budget(ctx, order_id) if role == "seller" and order.is_use_right else None,
+        "refusal": "",
     }
 
 
+def _own_budget(ctx: WebContext, order_id: int) -> use_rights.PrivacyBudget | None:
+    """The buyer organisation's privacy budget as this (the seller's) node keeps it; None when this node holds no
+    policy for the listing (it was listed from elsewhere)."""
+    try:
+        return use_rights.privacy_budget(ctx.node.contracts, ctx.node.participant, order_id)
+    except NotFoundError:
+        return None
+
+
+def _remote_budget(ctx: WebContext, order_id: int, seller_url: str) -> Any:
+    """The buyer's view of its organisation's privacy budget, asked from the seller's node (which keeps it);
+    None when that node cannot say (its refusal is not the page's subject)."""
+    try:
+        return _peer(ctx, seller_url).privacy_budget(order_id)
+    except DatagoraError:
+        return None
+
+
 @router.get("/my/orders/{order_id}")
-def order_page(request: Request, ctx: ContextDep, user: OperatorDep, order_id: int) -> Response:
-    """One order: its state, deadline, next step and the actions this node can take on it."""
-    return render(request, "buyer/order.html", _order_view(ctx, order_id))
+def order_page(request: Request, ctx: ContextDep, user: OperatorDep, order_id: int, seller_url: str = "") -> Response:
+    """One order: its state, deadline, next step and the actions this node can take on it; for a use-right, the
+    buyer organisation's privacy budget (the seller's node keeps it: a buyer's page asks ``seller_url``)."""
+    view = _order_view(ctx, order_id)
+    if seller_url and view["role"] == "buyer" and view["order"].is_use_right:
+        url = node_url(seller_url)
+        view["seller_url"] = url
+        view["budget"] = _remote_budget(ctx, order_id, url)
+    return render(request, "buyer/order.html", view)
 
 
 @router.post("/my/orders/{order_id}/receive")
@@ -277,19 +303,34 @@ def query(
     except json.JSONDecodeError as exc:
         raise ValidationError(f"the query is not JSON: {exc.msg} at line {exc.lineno}") from None
     question = QuerySpec.from_dict(doc)
-    checked = use_rights.ask(node.contracts, node.participant, order_id, question, _peer(ctx, node_url(seller_url)))
+    url = node_url(seller_url)
+    try:
+        checked = use_rights.ask(node.contracts, node.participant, order_id, question, _peer(ctx, url))
+    except DatagoraError as exc:
+        detail = " ".join(str(getattr(exc, "detail", exc)).split())
+        if not detail.startswith("privacy budget:"):
+            raise
+        view = _order_view(ctx, order_id)
+        view.update(seller_url=url, spec=spec, budget=_remote_budget(ctx, order_id, url))
+        view["refusal"] = (
+            "Refused: your organisation's privacy budget on this dataset is spent, so the seller's node answers no "
+            f"more queries on it (nothing was charged). The seller's node said: {detail}"
+        )
+        return render(request, "buyer/order.html", view, status=403)
     result = checked.answer.result.to_dict()
     view = _order_view(ctx, order_id)
+    view["budget"] = _remote_budget(ctx, order_id, url)
     view["answer"] = {
         "columns": result.get("columns", []),
         "rows": result.get("rows", []),
-        "other": {k: v for k, v in result.items() if k not in ("columns", "rows")},
+        "other": {k: v for k, v in result.items() if k not in ("columns", "rows", "privacy")},
+        "privacy": result.get("privacy"),
         "verified": checked.verified,
         "index": checked.request.index,
         "queries_left": checked.queries_left,
         "result_hash": "0x" + checked.answer.result.result_hash().hex(),
         "tx_hash": checked.answer.tx.tx_hash,
     }
-    view["seller_url"] = node_url(seller_url)
+    view["seller_url"] = url
     view["spec"] = spec
     return render(request, "buyer/order.html", view)

@@ -151,8 +151,22 @@ def dataset_page(request: Request, ctx: ContextDep, user: UserDep, token_id: int
             "timeline": timeline,
             "mine": mine,
             "now": node.chain.now(),
+            **(listing_form_defaults() if mine else {}),
         },
     )
+
+
+def listing_form_defaults() -> dict[str, Any]:
+    """What the owner's listing form shows by default: epsilon per answer, the budget per buyer organisation
+    and the warning that comes with exact answers."""
+    from datagora.query.policy import DEFAULT_EPSILON_PER_QUERY, DEFAULT_PRIVACY_BUDGET
+    from datagora.services.use_rights import EXACT_ANSWERS_WARNING
+
+    return {
+        "default_epsilon": DEFAULT_EPSILON_PER_QUERY,
+        "default_budget": DEFAULT_PRIVACY_BUDGET,
+        "exact_warning": EXACT_ANSWERS_WARNING,
+    }
 
 
 @router.get("/sample")

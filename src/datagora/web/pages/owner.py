@@ -18,6 +18,7 @@ from datagora.api.limits import large_body
 from datagora.domain.errors import ValidationError
 from datagora.domain.models import ETHER, ListingState, OfferState, Pricing, SaleKind
 from datagora.query import UsagePolicy
+from datagora.query.policy import DEFAULT_EPSILON_PER_QUERY, DEFAULT_PRIVACY_BUDGET, MAX_EPSILON
 from datagora.query.spec import AGGREGATE_FUNCTIONS
 from datagora.services import accounts, market, publishing, use_rights
 from datagora.web.deps import ContextDep, NavItem, OperatorDep, operator
@@ -95,8 +96,11 @@ def _policy(
     raw_rows: bool,
     prohibited: str,
     max_rows: int | None,
+    privacy: _Privacy,
 ) -> UsagePolicy:
-    base = use_rights.default_policy(ctx.node.chain.chain_id, ctx.node.address, token_id, k=k)
+    base = use_rights.default_policy(
+        ctx.node.chain.chain_id, ctx.node.address, token_id, k=k, exact_answers=privacy.exact
+    )
     columns = frozenset(c.strip() for c in prohibited.split(",") if c.strip())
     return dataclasses.replace(
         base,
@@ -104,7 +108,48 @@ def _policy(
         raw_rows=raw_rows,
         prohibited_columns=columns,
         max_rows=max_rows,
+        epsilon_per_query=privacy.epsilon_per_query,
+        privacy_budget=privacy.privacy_budget,
+        value_ranges=privacy.value_ranges,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class _Privacy:
+    exact: bool
+    epsilon_per_query: float
+    privacy_budget: float
+    value_ranges: dict[str, tuple[float, float]]
+
+
+_RANGE = re.compile(
+    r"^\s*(?P<column>[^\[\]:]+?)\s*[:\[]?\s*(?P<low>[-+0-9.eE]+)\s*(?:,|\.\.|to)\s*(?P<high>[-+0-9.eE]+)\s*\]?\s*$"
+)
+
+
+def value_ranges(text: str) -> dict[str, tuple[float, float]]:
+    """Value ranges typed one per line (or separated by ``;``) as ``column [low, high]`` (also ``column: low,
+    high`` or ``column low..high``) → ``{column: (low, high)}``. Raises ``ValidationError`` naming the line."""
+    ranges: dict[str, tuple[float, float]] = {}
+    for line in re.split(r"[\n;]+", text):
+        if not line.strip():
+            continue
+        found = _RANGE.match(line)
+        if found is None:
+            raise ValidationError(
+                f"value ranges: write {line.strip()!r} as: column [lowest, highest], e.g. age [18, 80]"
+            )
+        try:
+            low, high = float(found["low"]), float(found["high"])
+        except ValueError:
+            raise ValidationError(f"value ranges: {line.strip()!r} has a bound that is not a number") from None
+        column = found["column"].strip()
+        if column.casefold() in {c.casefold() for c in ranges}:
+            raise ValidationError(f"value ranges: column {column!r} is given twice")
+        if not low < high:
+            raise ValidationError(f"value ranges: for {column!r} the lowest value must be below the highest")
+        ranges[column] = (low, high)
+    return ranges
 
 
 @router.post("/catalogue/{token_id}/list")
@@ -127,8 +172,15 @@ def list_dataset(
     raw_rows: Annotated[bool, Form()] = False,
     prohibited_columns: Annotated[str, Form(max_length=2_000)] = "",
     max_rows: Annotated[int | None, Form(ge=1, le=1_000_000)] = None,
+    answers: Annotated[Literal["private", "exact"], Form()] = "private",
+    epsilon_per_query: Annotated[float, Form(gt=0, le=MAX_EPSILON)] = DEFAULT_EPSILON_PER_QUERY,
+    privacy_budget: Annotated[float, Form(gt=0, le=1_000_000)] = DEFAULT_PRIVACY_BUDGET,
+    ranges: Annotated[str, Form(max_length=10_000)] = "",
+    exact_confirmed: Annotated[bool, Form()] = False,
 ) -> Response:
-    """Put a dataset the node owns on offer."""
+    """Put a dataset the node owns on offer. A use-right answers with differential privacy unless the owner
+    chose exact answers and confirmed it after reading what a buyer can then learn (the first post of an
+    exact-answers listing shows that warning with a button to confirm; nothing is listed before)."""
     node = ctx.node
     amount = wei_of(price, "price")
     if not amount:
@@ -137,7 +189,32 @@ def list_dataset(
         unknown = sorted(set(aggregates or []) - set(AGGREGATE_FUNCTIONS))
         if unknown:
             raise ValidationError(f"unknown aggregate {unknown[0]!r}")
-        policy = _policy(ctx, token_id, k, aggregates or [], raw_rows, prohibited_columns, max_rows)
+        exact = answers == "exact"
+        if exact and not exact_confirmed:
+            form: list[tuple[str, object]] = [
+                ("kind", kind),
+                ("price", price),
+                ("max_queries", max_queries),
+                ("usage_days", usage_days),
+                ("k", k),
+                *(("aggregates", a) for a in aggregates or []),
+                *((("raw_rows", "true"),) if raw_rows else ()),
+                ("prohibited_columns", prohibited_columns),
+                *((("max_rows", max_rows),) if max_rows else ()),
+                ("answers", "exact"),
+                ("exact_confirmed", "true"),
+            ]
+            return render(
+                request,
+                "owner/confirm_exact.html",
+                {"token_id": token_id, "warning": use_rights.EXACT_ANSWERS_WARNING, "fields": form},
+            )
+        if raw_rows and not exact:
+            raise ValidationError(
+                "rows cannot be answered with differential privacy: untick rows, or choose exact answers"
+            )
+        privacy = _Privacy(exact, epsilon_per_query, privacy_budget, {} if exact else value_ranges(ranges))
+        policy = _policy(ctx, token_id, k, aggregates or [], raw_rows, prohibited_columns, max_rows, privacy)
         with node.acting():
             listing_id, _ = use_rights.list_use_right(
                 node.contracts,
@@ -148,11 +225,20 @@ def list_dataset(
                 max_queries=max_queries,
                 usage_window=int(usage_days * DAY),
             )
+        listed = use_rights.policy_of(node.participant, listing_id)
+        if listed.exact_answers:
+            how = "exact answers (you opted out of differential privacy)"
+        else:
+            shown = ", ".join(f"{c} {lo:g} to {hi:g}" for c, (lo, hi) in sorted(listed.value_ranges.items()))
+            how = (
+                f"differentially private answers, epsilon {listed.epsilon_per_query:g} each and a budget of "
+                f"{listed.privacy_budget:g} per buyer organisation; value ranges: {shown or 'none'}"
+            )
         return redirect(
             request,
             f"/catalogue/{token_id}",
             f"Listed: queries at {ether(amount)} each (listing {listing_id}), under your ODRL policy "
-            f"(groups of at least {k} rows). Next: answer buyers' queries: your node does it by itself.",
+            f"(groups of at least {k} rows; {how}). Next: answer buyers' queries: your node does it by itself.",
         )
     terms = market.OwnershipTerms(
         Pricing[kind.upper()],
