@@ -6,12 +6,18 @@ port from the npm package; the README's test command installs it). Tests are iso
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from datagora.chain.client import Chain, EmbeddedChain, RpcChain
 from datagora.chain.devnode import AnvilNode
+
+# pytest-xdist's workers inherit COLUMNS=80 and LINES=24; a Rich console created at import would keep that width for
+# good, while the CLI tests choose their width per invocation (tests/kits/cli_fixtures.py).
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
 
 BACKENDS = ["embedded", pytest.param("anvil", marks=pytest.mark.anvil)]
 
