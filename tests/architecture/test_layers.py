@@ -73,8 +73,22 @@ def test_every_package_has_a_layer() -> None:
     assert parts <= set(LAYER), f"no layer for {sorted(parts - set(LAYER))}"
 
 
-HEAVY = ("numpy", "scipy", "cv2", "skimage", "PIL", "imagehash", "pyarrow", "datasketch", "pdqhash")
-"""Libraries of the fingerprint methods (about 100 MiB of resident memory together): loaded on first use only."""
+HEAVY = (
+    "numpy",
+    "scipy",
+    "cv2",
+    "skimage",
+    "PIL",
+    "imagehash",
+    "pyarrow",
+    "datasketch",
+    "pdqhash",
+    "duckdb",
+    "opendp",
+    "mpyc",
+)
+"""Libraries of the fingerprint methods, the query engine, differential privacy and MPC (about 100 MiB of resident
+memory together): loaded on first use only."""
 
 
 def test_a_node_starts_without_the_fingerprint_libraries(tmp_path: Path) -> None:

@@ -20,8 +20,6 @@ from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Final, Literal, TypeAlias
 
-import duckdb
-
 from datagora.crypto.hashing import keccak256
 from datagora.domain.errors import AccessDenied, NotFoundError, ValidationError
 from datagora.query import privacy
@@ -179,6 +177,8 @@ class QueryRunner:
     """
 
     def __init__(self, path: str | Path, *, format: Literal["csv", "parquet"] | None = None, threads: int = 1) -> None:
+        import duckdb  # loaded on the first query: an idle node does without it
+
         path = Path(path)
         if not path.is_file():
             raise NotFoundError(f"query: no such file {str(path)!r}")
@@ -301,6 +301,8 @@ class QueryRunner:
             privacy.plan(spec, policy)
 
     def _check_condition(self, condition: Condition) -> None:
+        import duckdb  # loaded on the first query: an idle node does without it
+
         column, op = condition.column, condition.op
         type_name = self._types[column]
         kind = _kind(type_name)
@@ -339,6 +341,8 @@ class QueryRunner:
         spec's ``order_by``, then by every output column, so the result and its hash are deterministic for the
         same data.
         """
+        import duckdb  # loaded on the first query: an idle node does without it
+
         self.check(spec, policy)
         if policy.differential_privacy:
             return self._run_private(spec, policy)
@@ -387,6 +391,8 @@ class QueryRunner:
         measurements (sums over values clamped to the declared range), OpenDP adds the noise, groups whose noisy
         count is under the threshold are left out, and the released rows are ordered and cut in Python (all
         post-processing of noisy values)."""
+        import duckdb  # loaded on the first query: an idle node does without it
+
         mechanisms = privacy.plan(spec, policy)
         where_sql, where_params = self._where(spec)
         exprs = [_column(name) for name in spec.group_by]
