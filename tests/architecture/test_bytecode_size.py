@@ -41,6 +41,7 @@ def test_runtime_bytecode_keeps_a_kib_under_eip170(path: Path) -> None:
     assert 0 < size <= MAX_RUNTIME, f"{path.name}: {size:,} bytes of runtime code, limit {MAX_RUNTIME:,}"
 
 
+@pytest.mark.slow  # compiles an oversized contract (about 20 s); CI runs it
 def test_the_check_would_catch_an_oversized_contract(tmp_path: Path) -> None:
     """A contract padded past the limit is measured above it: the size check is not vacuous."""
     source = "# pragma version ~=0.4.3\n" + "".join(

@@ -98,6 +98,7 @@ def test_unknown_page_and_wrong_method_are_pages_and_the_api_keeps_problem_docum
     assert wrong.status_code == 405 and "cannot be used with PUT" in wrong.text
 
 
+@pytest.mark.slow  # waits out every blocked outside request (about 15 s); CI runs it
 def test_api_docs_load_with_no_network_but_the_node(market: Market, new_page: Any) -> None:
     page = new_page(bypass_csp=False)
     outside: list[str] = []

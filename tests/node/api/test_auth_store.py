@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from datagora.api.auth import MAX_PENDING_NONCES, NONCE_RATE, NONCES_PER_CLIENT, AuthStore, TooManyRequests
 from tests.kits.node_fixtures import FakeClock
 
 
+@pytest.mark.slow  # 10,000 nonce requests (about 12 s); CI runs it
 def test_flood_of_nonces_does_not_evict_another_clients_nonce() -> None:
     clock = FakeClock(1_000_000.0)
     store = AuthStore(nonce_ttl=300, session_ttl=3600, clock=clock)
