@@ -17,7 +17,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from datagora.api import create_app
-from datagora.api.client import NodeClient, RemoteAttestor
+from datagora.api.client import NodeClient
+from datagora.api.remote_attestor import RemoteAttestor
 from datagora.api.settings import Settings
 from datagora.services.node import Node, open_node
 from datagora.services.participant import Participant

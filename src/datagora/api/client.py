@@ -8,8 +8,8 @@ an answer that does not fit it raises :class:`RemoteError` (502). The client is 
 ``RelayPeer`` (relay upload, notices), a ``QueryPeer`` (:meth:`NodeClient.submit_query`) and a ``DeliverySource``
 (:meth:`NodeClient.download_delivery`, :meth:`NodeClient.download_relayed`).
 
-:class:`RemoteAttestor` puts the platform's node behind the ``Attestor`` surface ``services.publishing`` uses.
-Importing this module needs no FastAPI and no siwe: the message is built here per EIP-4361.
+``datagora.api.remote_attestor`` puts the platform's node behind the ``Attestor`` surface ``services.publishing``
+uses. Importing this module needs no FastAPI and no siwe (``datagora.api.signin_message`` builds the EIP-4361 text).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from urllib.parse import urlsplit
@@ -74,9 +74,9 @@ from datagora.api.schemas import (
     UseRightCreated,
     WithdrawalOut,
 )
-from datagora.domain.errors import DatagoraError, NoveltyRefused
+from datagora.api.signin_message import normalise_uri, siwe_message
+from datagora.domain.errors import DatagoraError
 from datagora.domain.models import TxResult
-from datagora.services.attestation import Attestation
 
 if TYPE_CHECKING:
     from datagora.services.relay import DeliveryNotice
@@ -84,7 +84,6 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound=BaseModel)
 
-STATEMENT = "Sign in to this Datagora node."
 CHUNK = 1 << 20
 
 
@@ -98,45 +97,6 @@ class RemoteError(DatagoraError):
         self.body = body or {}
         where = f"{url}: " if url else ""
         super().__init__(f"{where}{detail}" if status == 0 else f"{where}HTTP {status}: {detail}")
-
-
-def _normalise(uri: str) -> str:
-    parts = urlsplit(uri.strip())
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def siwe_message(
-    *,
-    domain: str,
-    address: str,
-    uri: str,
-    chain_id: int,
-    nonce: str,
-    issued_at: datetime,
-    expires_in: timedelta | None = timedelta(minutes=5),
-    statement: str = STATEMENT,
-) -> str:
-    """The EIP-4361 message text (https://eips.ethereum.org/EIPS/eip-4361) ``address`` signs to sign in at
-    ``domain``. ``address`` must be EIP-55 checksummed."""
-    lines = [
-        f"{domain} wants you to sign in with your Ethereum account:",
-        address,
-        "",
-        statement,
-        "",
-        f"URI: {uri}",
-        "Version: 1",
-        f"Chain ID: {chain_id}",
-        f"Nonce: {nonce}",
-        f"Issued At: {_iso(issued_at)}",
-    ]
-    if expires_in is not None:
-        lines.append(f"Expiration Time: {_iso(issued_at + expires_in)}")
-    return "\n".join(lines)
 
 
 class NodeClient:
@@ -251,7 +211,7 @@ class NodeClient:
     def _login(self) -> str:
         challenge = self._check(self._send("GET", "/auth/nonce")).json()
         named = str(challenge.get("uri") or "")
-        if _normalise(named) != _normalise(self.base_url):
+        if normalise_uri(named) != normalise_uri(self.base_url):
             # A node that hands out a nonce for another URI may be relaying another node's sign-in (EIP-4361
             # security considerations): never sign a message that could open a session elsewhere.
             refused = f"refusing to sign in: the node asks to sign for {named or 'no URI'!r}, not for itself"
@@ -752,53 +712,6 @@ class NodeClient:
         return self.download_delivery(
             order_id, dest, expected_sha256=expected_sha256, path=f"/disputes/{order_id}/copy", progress=progress
         )
-
-
-class RemoteAttestor:
-    """The platform's attestation service reached over HTTP: the ``Attestor`` surface of
-    :class:`~datagora.services.attestation.NoveltyAttestor` (``address``, ``attest``, ``record_published``),
-    signed in to the platform's node as the seller through ``client``."""
-
-    def __init__(self, client: NodeClient) -> None:
-        self.client = client
-        self._address: str | None = None
-
-    @property
-    def address(self) -> str:
-        """The platform's account (whose Registry key the request is encrypted to), from ``GET /node``."""
-        if self._address is None:
-            info = self.client.node_info()
-            if not info.roles.platform:
-                raise RemoteError(0, "that node is not the platform (no attestation service)", self.client.base_url)
-            self._address = info.address
-        return self._address
-
-    def attest(self, ciphertext: bytes) -> Attestation:
-        """The platform's attestation; ``NoveltyRefused`` (with the matching dataset) when it refuses."""
-        try:
-            doc = self.client.attest(ciphertext)
-        except RemoteError as exc:
-            if exc.status == 409 and "matching_token_id" in exc.body:
-                raise NoveltyRefused(exc.detail, exc.body["matching_token_id"]) from exc
-            raise
-        return Attestation(
-            publisher=doc.publisher,
-            content_hash=bytes.fromhex(doc.content_hash.removeprefix("0x")),
-            description_hash=bytes.fromhex(doc.description_hash.removeprefix("0x")),
-            fingerprint_commitment=bytes.fromhex(doc.fingerprint_commitment.removeprefix("0x")),
-            dcat_hash=bytes.fromhex(doc.dcat_hash.removeprefix("0x")),
-            expiry=doc.expiry,
-            signature=bytes.fromhex(doc.signature.removeprefix("0x")),
-            attester=doc.attester,
-        )
-
-    def record_published(self, fingerprint: bytes, token_id: int) -> None:
-        self.client.record_published(fingerprint, token_id)
-
-    def search_by_sample(self, ciphertext: bytes, requester_public_key: bytes, k: int = 10) -> bytes:
-        """The platform's search by sample (its answer is encrypted to the signed-in caller's Registry key,
-        which must be ``requester_public_key``'s owner)."""
-        return self.client.search_by_sample(ciphertext)
 
 
 _ORDER_ACTIONS: dict[str, type[Out]] = {

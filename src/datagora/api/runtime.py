@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from datagora.api.client import NodeClient, RemoteAttestor
+from datagora.api.client import NodeClient
 from datagora.api.errors import NotConfigured
+from datagora.api.remote_attestor import RemoteAttestor
 from datagora.api.settings import Settings
 from datagora.chain.client import RpcChain
 from datagora.chain.contracts import Contracts

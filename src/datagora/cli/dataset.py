@@ -126,7 +126,8 @@ def search(
 
 
 def _search_by_sample(sample: Path, platform_url: str | None) -> None:
-    from datagora.api.client import NodeClient, RemoteAttestor
+    from datagora.api.client import NodeClient
+    from datagora.api.remote_attestor import RemoteAttestor
     from datagora.services import catalog
 
     if not platform_url:

@@ -105,7 +105,7 @@ class Attestation:
 class Attestor(Protocol):
     """What a seller needs from the platform: its ``address`` (whose Registry key encrypts the request), an
     attestation for an encrypted :class:`AttestationRequest`, and a note once the dataset is minted. Implemented
-    by :class:`NoveltyAttestor` (in process) and ``datagora.api.client.RemoteAttestor`` (over HTTP)."""
+    by :class:`NoveltyAttestor` (in process) and ``datagora.api.remote_attestor.RemoteAttestor`` (over HTTP)."""
 
     @property
     def address(self) -> str: ...

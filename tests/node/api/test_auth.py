@@ -12,7 +12,7 @@ from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 
-from datagora.api.client import siwe_message
+from datagora.api.signin_message import siwe_message
 from tests.kits.node_fixtures import EMBEDDED, Net
 
 pytestmark = EMBEDDED

@@ -26,9 +26,10 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from datagora.api import dev as dev_module
-from datagora.api.client import NodeClient, siwe_message
+from datagora.api.client import NodeClient
 from datagora.api.dev import BuildProgress, DevNetwork, build_dev_network, start_dev_network
 from datagora.api.settings import Settings
+from datagora.api.signin_message import siwe_message
 from datagora.chain.devnode import free_port
 from datagora.cli.serve import serve
 from datagora.domain.errors import DeploymentError

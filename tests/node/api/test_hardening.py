@@ -22,7 +22,8 @@ from fastapi import FastAPI
 
 from datagora.api import auth as auth_module
 from datagora.api import create_app
-from datagora.api.client import NodeClient, RemoteError, siwe_message
+from datagora.api.client import NodeClient, RemoteError
+from datagora.api.signin_message import siwe_message
 from datagora.services import publishing
 from tests.kits.node_fixtures import EMBEDDED, Net
 from tests.world import write_table

@@ -10,7 +10,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_defunct
 
-from datagora.api.client import STATEMENT, siwe_message
+from datagora.api.signin_message import STATEMENT, siwe_message
 from tests.interop.node_kit import needs_node, run_probe
 from tests.kits.node_fixtures import EMBEDDED, Net
 

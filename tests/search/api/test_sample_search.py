@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from datagora.api.client import RemoteAttestor, RemoteError
+from datagora.api.client import RemoteError
+from datagora.api.remote_attestor import RemoteAttestor
 from datagora.services import catalog, publishing
 from datagora.services.sample_data import write_photo, write_pirated_copy
 from tests.kits.node_fixtures import Net

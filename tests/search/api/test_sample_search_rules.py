@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from datagora.api.client import RemoteAttestor, RemoteError
+from datagora.api.client import RemoteError
+from datagora.api.remote_attestor import RemoteAttestor
 from datagora.domain.errors import IntegrityError, ValidationError
 from datagora.fingerprint import fingerprint
 from datagora.services import catalog, publishing, retire

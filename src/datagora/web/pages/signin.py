@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from datagora.api.auth import verify_login
-from datagora.api.client import siwe_message
+from datagora.api.signin_message import siwe_message
 from datagora.crypto.keys import checksum_address
 from datagora.domain.errors import AccessDenied
 from datagora.services.identity import check_operator_password
