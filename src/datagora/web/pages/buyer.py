@@ -100,13 +100,16 @@ def my_offer(
     user: OperatorDep,
     offer_id: int,
     action: Annotated[str, Form(pattern="^(accept|withdraw)$")],
+    counter: Annotated[int | None, Form(ge=1)] = None,
 ) -> Response:
-    """Accept the seller's counter-offer, or withdraw the offer (its escrow is returned)."""
+    """Accept the seller's counter-offer the page showed (``counter``, wei: the contract refuses it if the seller
+    has changed it since), or withdraw the offer (its escrow is returned)."""
     node = ctx.node
-    found = node.contracts.market.offer(offer_id)
     with node.acting():
         if action == "accept":
-            order_id, _ = market.accept_counter(node.contracts, node.participant, offer_id, found.counter)
+            if counter is None:
+                raise ValidationError("offer: there is no counter-offer to accept")
+            order_id, _ = market.accept_counter(node.contracts, node.participant, offer_id, counter)
             return redirect(request, f"/my/orders/{order_id}", f"Counter-offer accepted: order {order_id}.")
         market.withdraw_offer(node.contracts, node.participant, offer_id)
     return redirect(request, "/my/orders", "Offer withdrawn: its escrow is owed back to you (see Balance).")
