@@ -10,13 +10,13 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 import datagora
 from datagora.api import errors, openapi
 from datagora.api.auth import AuthStore
+from datagora.api.client import http_client
 from datagora.api.deps import PeerHttp, Peers
 from datagora.api.limits import BodyLimit
 from datagora.api.methods import MethodCheck, route_table
@@ -174,7 +174,7 @@ def create_app(
     )
     app.state.auth = AuthStore(nonce_ttl=settings.nonce_ttl, session_ttl=settings.session_ttl, clock=clock)
     if peer_http is None:
-        app.state.peers = Peers(node, lambda _url: httpx.Client(timeout=timeout))
+        app.state.peers = Peers(node, lambda _url: http_client(timeout))
     else:
         app.state.peers = Peers(node, peer_http, owns_http=False)
     # a clear upload a killed node left behind is deleted before the node accepts new ones

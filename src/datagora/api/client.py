@@ -82,6 +82,19 @@ if TYPE_CHECKING:
     from datagora.services.relay import DeliveryNotice
     from datagora.services.use_rights import QueryAnswer, QueryRequest
 
+CLIENT_KEEPALIVE_S = 2.0
+"""Seconds the client keeps an idle connection for reuse: well under any server's idle timeout (uvicorn: 5 s by
+default, 30 s on ``datagora serve``), so a request is never sent on a connection the server is closing."""
+
+
+def http_client(timeout: float) -> httpx.Client:
+    """A new ``httpx.Client`` for talking to nodes: ``timeout`` in seconds, idle connections dropped after
+    :data:`CLIENT_KEEPALIVE_S`."""
+    return httpx.Client(timeout=timeout, limits=httpx.Limits(keepalive_expiry=CLIENT_KEEPALIVE_S))
+
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
 M = TypeVar("M", bound=BaseModel)
 
 CHUNK = 1 << 20
@@ -120,7 +133,7 @@ class NodeClient:
         self.base_url = base_url.rstrip("/")
         self.account = account
         self.domain = domain or urlsplit(self.base_url).netloc
-        self.http = http if http is not None else httpx.Client(timeout=timeout)
+        self.http = http if http is not None else http_client(timeout)
         self._own_http = http is None
         self._token: str | None = None
         self._lock = threading.Lock()
@@ -142,7 +155,14 @@ class NodeClient:
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            return self.http.request(method, self.url(path), **kwargs)
+            try:
+                return self.http.request(method, self.url(path), **kwargs)
+            except httpx.RemoteProtocolError:
+                # A pooled connection the server closed while idle: an idempotent request is sent once more on
+                # a fresh connection (RFC 9110 section 9.2.2); anything else is reported, never sent twice.
+                if method.upper() not in IDEMPOTENT:
+                    raise
+                return self.http.request(method, self.url(path), **kwargs)
         except httpx.HTTPError as exc:
             raise RemoteError(0, f"cannot reach the node: {exc}", self.url(path)) from exc
 

@@ -12,6 +12,9 @@ import typer
 from datagora.domain.errors import DatagoraError
 from datagora.home import DEFAULT_HOME
 
+SERVER_KEEPALIVE_S = 30
+"""Seconds an idle HTTP connection stays open on a node (uvicorn's default is 5, the same as httpx's, which races)."""
+
 
 def _fail(exc: BaseException) -> typer.Exit:
     message = " ".join(str(exc).split()) or type(exc).__name__
@@ -101,4 +104,12 @@ def serve(
             app = create_app(node, settings=settings)
     except (DatagoraError, ValueError, OSError) as exc:
         raise _fail(exc) from None
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=os.environ.get("DATAGORA_LOG_LEVEL", "info"))
+    # Idle connections stay open longer than clients keep them (NodeClient drops its own after 2 s), so a client
+    # never sends on a connection the server is closing at that very moment.
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=os.environ.get("DATAGORA_LOG_LEVEL", "info"),
+        timeout_keep_alive=SERVER_KEEPALIVE_S,
+    )
