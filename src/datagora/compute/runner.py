@@ -213,7 +213,10 @@ def run_estimator(spec: JobSpec, table: Table) -> RunResult:
         "differential_privacy": None if spec.epsilon is None else {"epsilon": spec.epsilon},
     }
     bounds = [_round_out(float(col.min()), float(col.max())) for col in x.T]
-    if epsilon_each is not None and "parameters" in spec.outputs:
+    model: Any = None
+    if set(spec.outputs) == {"aggregates"}:
+        pass  # nothing of the model is released: no fit
+    elif epsilon_each is not None and "parameters" in spec.outputs:
         # Only released parameters need a private model; metrics and aggregates are noised on their own.
         model = _private_model(spec, x_train, y_train, bounds, epsilon_each, y)
     else:
