@@ -398,7 +398,9 @@ def rows_found(result: Any, table: Table, columns: tuple[str, ...]) -> int:
     code whose outputs cannot be known in advance."""
     numbers: set[float] = set()
     _numbers(result, numbers)
-    numeric = [c for c in columns if table.data.get(c) and isinstance(table.data[c][0], float)]
+    by_fold = {c.casefold(): c for c in table.columns}
+    named = [by_fold[c.casefold()] for c in columns if c.casefold() in by_fold]
+    numeric = [c for c in named if table.data[c] and isinstance(table.data[c][0], float)]
     if len(numeric) < 2 or not numbers:
         return 0
     found = 0
