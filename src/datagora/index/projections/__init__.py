@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datagora.index.projections import (
     catalog,
+    compute_jobs,
     consent,
     market,
     points,
@@ -29,6 +30,7 @@ PROJECTIONS: dict[str, ContractProjection] = register(
     consent.PROJECTION,
     shop.PROJECTION,
     points.PROJECTION,
+    compute_jobs.PROJECTION,
 )
 """The registered projections by contract name (the deployment manifest's names)."""
 

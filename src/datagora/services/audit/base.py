@@ -50,6 +50,7 @@ class Trail:
         self.offers: dict[int, tuple[int, str, int]] = {}  # id → listing id, buyer, offered amount
         self.members: dict[int, set[str]] = {}  # organisation id → lower-case member addresses
         self.shop_orders: dict[str, tuple[str, str]] = {}  # Shop order hash (0x-hex) → buyer, seller
+        self.compute_jobs: dict[int, tuple[str, str, str]] = {}  # job id → requester, owner, payment token
 
     def listing(self, listing_id: int) -> tuple[str, int, str]:
         """seller, token id, payment token of ``listing_id`` (empty when not seen)."""
