@@ -240,8 +240,16 @@ class Federation:
         overrides = " ".join(f"{k}={json.dumps(v)}" for k, v in run_config.items())
         try:
             done = subprocess.run(
-                [str(self.env.program("flwr")), "run", str(APP_DIR), "datagora", "--run-config", overrides,
-                 "--format", "json"],
+                [
+                    str(self.env.program("flwr")),
+                    "run",
+                    str(APP_DIR),
+                    "datagora",
+                    "--run-config",
+                    overrides,
+                    "--format",
+                    "json",
+                ],
                 capture_output=True,
                 env=self._env,
                 cwd=self.workdir,
@@ -286,10 +294,8 @@ class Federation:
                     os.killpg(p.popen.pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE
         for p in self.processes:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 p.popen.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(p.popen.pid, signal.SIGKILL)  # the group may outlive its leader
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -321,6 +327,7 @@ def run(
     rounds: int = 5,
     local_epochs: int = 10,
     label: str = "diagnosis",
+    positive_label: str = "",
     min_owners: int | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     round_timeout: float = 120.0,
@@ -331,11 +338,11 @@ def run(
     on_stopped: Callable[[Federation], None] = lambda _: None,
 ) -> FederationResult:
     """Run FedAvg over ``owners``' partitions for ``rounds`` rounds (``local_epochs`` solver iterations per round
-    on each owner). A SuperNode is started for every owner; only those in ``approved`` (addresses) train, the
-    others are refused by the ServerApp. ``min_owners`` (default: all approved) must join within
-    ``round_timeout`` seconds. ``on_round`` is called with each round's aggregate as soon as it exists;
-    ``on_started`` with the running :class:`Federation` and ``on_stopped`` once its processes are stopped (also
-    when the run failed).
+    on each owner; the ``label`` column is the class, 1 where it equals ``positive_label`` when given). A SuperNode
+    is started for every owner; only those in ``approved`` (addresses) train, the others are refused by the
+    ServerApp. ``min_owners`` (default: all approved) must join within ``round_timeout`` seconds. ``on_round`` is
+    called with each round's aggregate as soon as it exists; ``on_started`` with the running :class:`Federation`
+    and ``on_stopped`` once its processes are stopped (also when the run failed).
 
     Raises :class:`ComputationFailed` when a SuperNode stops, the ServerApp reports an error, or ``timeout``
     seconds pass; every process is stopped in every case. Raises :class:`ValidationError` for bad arguments."""
@@ -363,8 +370,10 @@ def run(
                 "num-server-rounds": rounds,
                 "local-epochs": local_epochs,
                 "label": label,
+                "positive-label": positive_label,
                 "approved-owners": ",".join(allowed),
                 "min-owners": wanted,
+                "invited": len(owners),
                 "output-dir": str(federation.out),
                 "round-timeout": round_timeout,
             }
@@ -389,7 +398,8 @@ def run(
                     )
                 if time.monotonic() > deadline:
                     raise ComputationFailed(
-                        f"the federated run did not finish within {timeout:.0f} s ({len(aggregates)} of {rounds} rounds)"
+                        f"the federated run did not finish within {timeout:.0f} s "
+                        f"({len(aggregates)} of {rounds} rounds)"
                     )
                 time.sleep(0.2)
             summary = json.loads(result_file.read_text())

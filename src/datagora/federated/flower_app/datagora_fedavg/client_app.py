@@ -16,7 +16,7 @@ app = ClientApp()
 
 
 def _data(context: Context, label: str) -> tuple[np.ndarray, np.ndarray]:
-    x, y, _ = load_partition(str(context.node_config["data-file"]), label)
+    x, y, _ = load_partition(str(context.node_config["data-file"]), label, str(context.run_config["positive-label"]))
     return x, y
 
 
@@ -51,14 +51,14 @@ def train(msg: Message, context: Context) -> Message:
     m, x, y = _prepared(msg, context)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a few local epochs do not converge on purpose
-        m.fit(x, y)  # type: ignore[attr-defined]
-    metrics = MetricRecord({"num-examples": int(x.shape[0]), "train-accuracy": float(m.score(x, y))})  # type: ignore[attr-defined]
-    content = RecordDict({"arrays": ArrayRecord(get_parameters(m)), "metrics": metrics})  # type: ignore[arg-type]
+        m.fit(x, y)
+    metrics = MetricRecord({"num-examples": int(x.shape[0]), "train-accuracy": float(m.score(x, y))})
+    content = RecordDict({"arrays": ArrayRecord(get_parameters(m)), "metrics": metrics})
     return Message(content, reply_to=msg)
 
 
 @app.evaluate()
 def evaluate(msg: Message, context: Context) -> Message:
     m, x, y = _prepared(msg, context)
-    metrics = MetricRecord({"num-examples": int(x.shape[0]), "accuracy": float(m.score(x, y))})  # type: ignore[attr-defined]
+    metrics = MetricRecord({"num-examples": int(x.shape[0]), "accuracy": float(m.score(x, y))})
     return Message(RecordDict({"metrics": metrics}), reply_to=msg)

@@ -33,41 +33,65 @@ class ApprovedFedAvg(FedAvg):
     soon as it is computed."""
 
     def __init__(self, nodes: set[int], out: Path, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)
         self.nodes = nodes
         self.out = out
         self.started = time.monotonic()
         self.rounds: list[dict] = []
 
-    def aggregate_train(self, server_round: int, replies: Iterable[Message]) -> tuple[ArrayRecord | None, MetricRecord | None]:
+    def aggregate_train(
+        self, server_round: int, replies: Iterable[Message]
+    ) -> tuple[ArrayRecord | None, MetricRecord | None]:
         replies = list(replies)
         failed = [r for r in replies if r.has_error()]
         if failed or len(replies) < len(self.nodes):
-            raise RuntimeError(f"round {server_round}: {len(replies) - len(failed)} of {len(self.nodes)} owners replied")
+            raise RuntimeError(
+                f"round {server_round}: {len(replies) - len(failed)} of {len(self.nodes)} owners replied"
+            )
         arrays, metrics = super().aggregate_train(server_round, replies)
         if arrays is None:
             raise RuntimeError(f"round {server_round}: no aggregate")
         _write(self.out / f"round-{server_round}.params", encode(arrays.to_numpy_ndarrays()))
-        self.rounds.append({"round": server_round, "seconds": time.monotonic() - self.started,
-                            "train": dict(metrics) if metrics is not None else {}})
+        self.rounds.append(
+            {
+                "round": server_round,
+                "seconds": time.monotonic() - self.started,
+                "train": dict(metrics) if metrics is not None else {},
+            }
+        )
         return arrays, metrics
 
-    def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid) -> Iterable[Message]:
-        return [m for m in super().configure_train(server_round, arrays, config, grid) if m.metadata.dst_node_id in self.nodes]
+    def configure_train(
+        self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
+    ) -> Iterable[Message]:
+        return [
+            m
+            for m in super().configure_train(server_round, arrays, config, grid)
+            if m.metadata.dst_node_id in self.nodes
+        ]
 
-    def configure_evaluate(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid) -> Iterable[Message]:
-        return [m for m in super().configure_evaluate(server_round, arrays, config, grid) if m.metadata.dst_node_id in self.nodes]
+    def configure_evaluate(
+        self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
+    ) -> Iterable[Message]:
+        return [
+            m
+            for m in super().configure_evaluate(server_round, arrays, config, grid)
+            if m.metadata.dst_node_id in self.nodes
+        ]
 
 
-def _identify(grid: Grid, approved: set[str], wanted: int, timeout: float) -> tuple[dict[int, dict], dict[int, str]]:
-    """Ask every connected node who it is until ``wanted`` approved owners answered (or ``timeout`` passes)."""
+def _identify(grid: Grid, approved: set[str], invited: int, timeout: float) -> tuple[dict[int, dict], dict[int, str]]:
+    """Ask every connected node who it is until ``invited`` nodes answered (or ``timeout`` passes)."""
     deadline = time.monotonic() + timeout
     members: dict[int, dict] = {}
     refused: dict[int, str] = {}
     while True:
         unknown = [n for n in grid.get_node_ids() if n not in members and n not in refused]
         if unknown:
-            queries = [Message(RecordDict({"config": ConfigRecord({"ask": "identity"})}), n, MessageType.QUERY) for n in unknown]
+            queries = [
+                Message(RecordDict({"config": ConfigRecord({"ask": "identity"})}), n, MessageType.QUERY)
+                for n in unknown
+            ]
             for reply in grid.send_and_receive(queries, timeout=max(1.0, deadline - time.monotonic())):
                 if reply.has_error():
                     continue
@@ -84,8 +108,7 @@ def _identify(grid: Grid, approved: set[str], wanted: int, timeout: float) -> tu
                     }
                 else:
                     refused[node] = owner
-        owners = {m["owner"] for m in members.values()}
-        if len(owners) >= wanted or time.monotonic() > deadline:
+        if len(members) + len(refused) >= invited or time.monotonic() > deadline:
             return members, refused
         time.sleep(0.2)
 
@@ -109,7 +132,7 @@ def _federate(grid: Grid, cfg: dict, out: Path, status: dict) -> None:
     approved = {a.strip().lower() for a in str(cfg["approved-owners"]).split(",") if a.strip()}
     wanted = int(cfg["min-owners"])
     timeout = float(cfg["round-timeout"])
-    members, refused = _identify(grid, approved, wanted, timeout)
+    members, refused = _identify(grid, approved, int(cfg["invited"]), timeout)
     owners = sorted({m["owner"] for m in members.values()})
     status["owners"], status["refused"] = owners, sorted(set(refused.values()))
     if len(owners) < wanted:

@@ -14,8 +14,9 @@ PARAMETER_NAMES = ("coef", "intercept")
 MAGIC = b"DGFL1"
 
 
-def load_partition(path: str, label: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """An owner's rows from its CSV file: features (float64), labels (int64), feature names in file order."""
+def load_partition(path: str, label: str, positive: str = "") -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """An owner's rows from its CSV file: features (float64), labels (int64: 1 where the label equals ``positive``
+    when given, else the label read as a number), feature names in file order."""
     with Path(path).open(newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader)
@@ -25,7 +26,10 @@ def load_partition(path: str, label: str) -> tuple[np.ndarray, np.ndarray, list[
         rows = [r for r in reader if r]
     features = [h for i, h in enumerate(header) if i != li]
     x = np.array([[float(v) for i, v in enumerate(r) if i != li] for r in rows], dtype=np.float64)
-    y = np.array([int(float(r[li])) for r in rows], dtype=np.int64)
+    if positive:
+        y = np.array([int(r[li].strip() == positive) for r in rows], dtype=np.int64)
+    else:
+        y = np.array([int(float(r[li])) for r in rows], dtype=np.int64)
     return x, y, features
 
 
