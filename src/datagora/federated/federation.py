@@ -122,15 +122,18 @@ def descendants(pids: Sequence[int]) -> set[int]:
     return found
 
 
-def running(pids: Sequence[int] | set[int]) -> list[int]:
-    """Those of ``pids`` that are still running (exited processes not yet reaped by their parent do not count)."""
+def running(pids: Sequence[int] | set[int], marker: str = "") -> list[int]:
+    """Those of ``pids`` that are still running (exited processes not yet reaped by their parent do not count),
+    and whose command line contains ``marker`` when given (a process id may have been reused by another program
+    since it was seen)."""
     alive = []
     for pid in pids:
         try:
             text = Path(f"/proc/{pid}/stat").read_text()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if text[text.rindex(")") + 2 :].split()[0] not in ("Z", "X"):
+        if text[text.rindex(")") + 2 :].split()[0] not in ("Z", "X") and marker in command:
             alive.append(pid)
     return sorted(alive)
 
@@ -296,14 +299,26 @@ class Federation:
         for p in self.processes:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 p.popen.wait(max(0.1, deadline - time.monotonic()))
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(p.popen.pid, signal.SIGKILL)  # the group may outlive its leader
+            if p.popen.poll() is None:  # not reaped yet, so its id is still ours
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(p.popen.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 p.popen.wait(STOP_GRACE)
             p.handle.close()
-        for pid in running(self.seen):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + STOP_GRACE
+        while True:  # a process may have started another in the meantime: look again until nothing runs
+            self.seen |= descendants(sorted(self.seen))
+            left = self.leftovers()
+            if not left or time.monotonic() > deadline:
+                break
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.05)
+
+    def leftovers(self) -> list[int]:
+        """Processes of the run still running: none once :meth:`stop` returned."""
+        return running(self.seen, str(self.env.root))
 
     def _tail(self, process: _Process, lines: int = 5) -> str:
         process.handle.flush()
