@@ -122,13 +122,13 @@ def run(
     Example: datagora federated run --node 4=st-marys.csv --node 5=northside.csv --positive malignant -a lab"""
     from datagora.services import federated
 
+    parsed = [_invitation(text) for text in nodes]
     s = session()
     contracts = s.contracts()
     spec = _spec(label, positive, rounds, epochs)
-    invitations = []
-    for text in nodes:
-        job_id, path = _invitation(text)
-        invitations.append(federated.Invitation(job_id, contracts.compute_jobs.job(job_id).owner, path))
+    invitations = [
+        federated.Invitation(job_id, contracts.compute_jobs.job(job_id).owner, path) for job_id, path in parsed
+    ]
     requester = s.participant().account
     with Progress(
         TextColumn("{task.description}"),
