@@ -4,7 +4,10 @@ hashes 32 bytes."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from eth_account.signers.local import LocalAccount
+from eth_utils.abi import event_abi_to_log_topic
 from web3 import Web3
 
 from datagora.chain.bindings.base import Binding, Deployable
@@ -149,6 +152,17 @@ class ComputeJobsBinding(Binding):
             result_hash=bytes(result_hash),
             rounds=int(rounds),
         )
+
+    def event_of(self, name: str, job_id: int) -> dict[str, Any]:
+        """The arguments of the last ``name`` event of job ``job_id`` (``JobSubmitted`` carries the spec's URI,
+        ``ResultPosted`` the result's); :class:`NotFoundError` when the job has none."""
+        entry = next(e for e in self.contract.abi if e.get("type") == "event" and e.get("name") == name)
+        topic = bytes(event_abi_to_log_topic(entry))  # type: ignore[arg-type]
+        logs = self._contracts.get_logs([self.address], [topic, job_id.to_bytes(32, "big")])
+        found = [ev for ev in self._contracts.decode(logs) if ev.name == name]
+        if not found:
+            raise NotFoundError(f"compute job {job_id} has no {name} event")
+        return dict(found[-1].args)
 
 
 DEPLOYABLE = Deployable(

@@ -1,0 +1,463 @@
+"""Compute-to-data: the requester's model travels to the data, only the result comes back (Wang and Liu, EntDSM,
+system model steps 7-8 and the case study: the requester encrypts the model to the owner's public key, signs it
+and sends it in a transaction; the owner checks the signature, decrypts, reviews the model, runs it locally and
+returns the result the same way).
+
+Requester: :func:`submit_job` signs the declarative spec (EIP-712), encrypts it to the dataset owner's Registry
+key, puts it where the owner can fetch it (an :class:`Exchange`) and submits the job with the payment into escrow
+(``ComputeJobs``). :func:`fetch_result` checks the result against the hash on chain and decrypts it;
+:func:`confirm_result` pays the owner.
+
+Owner: :func:`review_job` decrypts the spec, checks that the requester signed it and that it is the one on chain,
+and checks it against the dataset's compute policy (:class:`~datagora.compute.policy.ComputePolicy`, W3C ODRL).
+:func:`decide` applies the policy automatically: a job breaking a rule is rejected on chain with the rule in plain
+words (the requester is refunded); a job inside the policy is accepted when the policy approves automatically and
+otherwise waits for the owner's :func:`approve_job` or :func:`reject_job`. :func:`run_job` runs an accepted job on
+the owner's own copy: an allowed estimator in-process, Python code in the sandbox; a job over its limits, refused
+by the sandbox, past the privacy budget or whose result breaks the policy (too large, raw rows) is marked failed
+on chain (refund); otherwise the result is encrypted to the requester and its hash posted on chain.
+
+Federated jobs (kind 1) are accepted the same way; their rounds are run by a :class:`FederatedParticipant` the
+caller passes to :func:`run_job` (the federated-learning service provides it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from datagora.chain.contracts import Contracts
+from datagora.compute.policy import ComputePolicy, Refusal, default_policy
+from datagora.compute.spec import PYTHON, JobSpec, SignedSpec, open_signed_spec, sign_spec
+from datagora.crypto.envelope import decrypt_bytes, decrypt_stream, encrypt_bytes
+from datagora.crypto.hashing import keccak256
+from datagora.domain.compute import ComputeJob, JobKind, JobState
+from datagora.domain.errors import AccessDenied, CryptoError, IntegrityError, NotFoundError, ValidationError
+from datagora.domain.models import TxResult
+from datagora.services.participant import Participant
+from datagora.services.use_rights import buyer_key
+from datagora.storage.privacy_ledger import BudgetExceeded, PrivacyLedger
+
+DAY = 86_400
+MAX_REASON_BYTES = 256
+POLICY_RECORDS = "compute-policies"
+JOB_RECORDS = "compute-jobs"
+
+
+# -- where encrypted specs and results travel --------------------------------------------------------------------
+
+
+class Exchange(Protocol):
+    """Where the encrypted spec (for the owner) and the encrypted result (for the requester) are put and fetched:
+    ``put`` returns a URI recorded on chain, ``get`` returns the bytes (checked against the URI)."""
+
+    def put(self, data: bytes) -> str: ...
+
+    def get(self, uri: str) -> bytes: ...
+
+
+class DirectoryExchange:
+    """A content-addressed folder both parties can reach (a shared drive, a synced directory): each blob is stored
+    under its Keccak-256, its URI is ``exchange:0x<keccak256>``. :class:`IntegrityError` when a blob read back does
+    not hash to its URI; :class:`NotFoundError` when it is absent."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def put(self, data: bytes) -> str:
+        digest = keccak256(data).hex()
+        self.root.mkdir(parents=True, exist_ok=True)
+        target = self.root / digest
+        if not target.exists():
+            tmp = self.root / f".{digest}.{secrets.token_hex(4)}"
+            tmp.write_bytes(data)
+            tmp.replace(target)
+        return f"exchange:0x{digest}"
+
+    def get(self, uri: str) -> bytes:
+        if not uri.startswith("exchange:0x") or len(uri) != 75:
+            raise ValidationError(f"not an exchange address: {uri!r}")
+        digest = uri.removeprefix("exchange:0x")
+        try:
+            data = (self.root / digest).read_bytes()
+        except FileNotFoundError:
+            raise NotFoundError(f"nothing at {uri}") from None
+        if keccak256(data).hex() != digest:
+            raise IntegrityError(f"the blob at {uri} does not match its hash")
+        return data
+
+
+# -- requester side ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubmittedJob:
+    """A submitted job: its ``job_id``, ``spec_hash`` (the EIP-712 digest on chain), the encrypted spec's
+    ``spec_uri`` and the transaction."""
+
+    job_id: int
+    spec_hash: bytes
+    spec_uri: str
+    tx: TxResult
+
+
+def submit_job(
+    contracts: Contracts,
+    requester: Participant,
+    spec: JobSpec,
+    amount: int,
+    exchange: Exchange,
+    *,
+    kind: JobKind = JobKind.SINGLE,
+    run_window: int = DAY,
+    confirm_window: int = DAY,
+) -> SubmittedJob:
+    """Sign ``spec``, encrypt it to the dataset owner, put it on ``exchange`` and submit the job paying ``amount``
+    wei into escrow. Reverts surface as :class:`~datagora.domain.errors.TransactionReverted` ("compute: requester
+    not audited", "compute: own dataset" ...); :class:`NotFoundError` for an unknown dataset."""
+    owner = contracts.catalog.owner_of(spec.token_id)
+    owner_key = contracts.registry.public_key(owner)
+    signed = sign_spec(
+        requester.private_key, requester.address, contracts.chain.chain_id, contracts.compute_jobs.address, spec
+    )
+    uri = exchange.put(encrypt_bytes(signed.to_bytes(), {owner: owner_key}))
+    tx = contracts.compute_jobs.submit(
+        requester.account,
+        spec.token_id,
+        signed.spec_hash,
+        uri,
+        amount,
+        kind=kind,
+        run_window=run_window,
+        confirm_window=confirm_window,
+    )
+    job_id = contracts.compute_jobs.submitted_id(tx)
+    requester.save_record(JOB_RECORDS, str(job_id), {"spec": spec.to_dict(), "spec_uri": uri, "role": "requester"})
+    return SubmittedJob(job_id, signed.spec_hash, uri, tx)
+
+
+def fetch_result(contracts: Contracts, requester: Participant, job_id: int, exchange: Exchange) -> dict[str, Any]:
+    """The job's result, decrypted: fetched from the URI in its ``ResultPosted`` event and checked against the
+    result hash on chain (:class:`IntegrityError` when it differs). :class:`AccessDenied` for someone else's
+    job; :class:`ValidationError` when no result was posted."""
+    job = contracts.compute_jobs.job(job_id)
+    if job.requester.lower() != requester.address.lower():
+        raise AccessDenied(f"compute job {job_id} was requested by {job.requester}, not by {requester.address}")
+    if job.state not in (JobState.RESULT_POSTED, JobState.COMPLETED):
+        raise ValidationError(f"compute job {job_id} has no result (it is {job.state.name.lower().replace('_', ' ')})")
+    uri = str(contracts.compute_jobs.event_of("ResultPosted", job_id)["result_uri"])
+    envelope = exchange.get(uri)
+    if keccak256(envelope) != job.result_hash:
+        raise IntegrityError(f"the result of compute job {job_id} does not match the hash on chain")
+    try:
+        doc: dict[str, Any] = json.loads(decrypt_bytes(envelope, requester.private_key))
+    except CryptoError as exc:
+        raise IntegrityError(f"the result of compute job {job_id} cannot be decrypted: {exc}") from exc
+    return doc
+
+
+def confirm_result(contracts: Contracts, requester: Participant, job_id: int) -> TxResult:
+    """Accept the posted result: the owner is paid from escrow."""
+    return contracts.compute_jobs.confirm(requester.account, job_id)
+
+
+# -- owner side: policy and review -------------------------------------------------------------------------------
+
+
+def compute_policy(contracts: Contracts, owner: Participant, token_id: int) -> ComputePolicy:
+    """The owner's compute policy for dataset ``token_id`` (its saved one, else :func:`default_policy`)."""
+    try:
+        return ComputePolicy.from_jsonld(owner.load_record(POLICY_RECORDS, str(token_id)))
+    except NotFoundError:
+        return default_policy(owner.address, token_id, contracts.chain.chain_id)
+
+
+def set_compute_policy(owner: Participant, token_id: int, policy: ComputePolicy) -> Path:
+    """Save the owner's compute policy for dataset ``token_id``."""
+    return owner.save_record(POLICY_RECORDS, str(token_id), policy.to_jsonld())
+
+
+@dataclass(frozen=True)
+class JobReview:
+    """What the owner's node found about a job: the ``job`` on chain, its verified ``spec``, the ``policy`` it was
+    checked against, the dataset's ``rows`` and every rule it breaks (``refusals``; empty: inside the policy)."""
+
+    job: ComputeJob
+    spec: JobSpec
+    policy: ComputePolicy
+    rows: int
+    refusals: list[Refusal] = field(default_factory=list)
+
+    @property
+    def inside_policy(self) -> bool:
+        return not self.refusals
+
+    def reason(self) -> str:
+        """The refusal in plain words, at most 256 bytes (what goes on chain)."""
+        return _clip("; ".join(str(r) for r in self.refusals) or "refused by the owner")
+
+
+def _clip(text: str) -> str:
+    raw = text.encode()
+    if len(raw) <= MAX_REASON_BYTES:
+        return text
+    return raw[: MAX_REASON_BYTES - 3].decode(errors="ignore") + "..."
+
+
+def _owned_job(contracts: Contracts, owner: Participant, job_id: int) -> ComputeJob:
+    job = contracts.compute_jobs.job(job_id)
+    if job.owner.lower() != owner.address.lower():
+        raise AccessDenied(f"compute job {job_id} is for {job.owner}'s data, not for {owner.address}'s")
+    return job
+
+
+def _signed_spec(contracts: Contracts, owner: Participant, job: ComputeJob, exchange: Exchange) -> SignedSpec:
+    uri = str(contracts.compute_jobs.event_of("JobSubmitted", job.job_id)["spec_uri"])
+    try:
+        plain = decrypt_bytes(exchange.get(uri), owner.private_key)
+    except CryptoError as exc:
+        raise IntegrityError(f"the spec of compute job {job.job_id} cannot be decrypted: {exc}") from exc
+    signed = open_signed_spec(plain, contracts.chain.chain_id, contracts.compute_jobs.address)
+    if signed.spec_hash != job.spec_hash:
+        raise IntegrityError(f"the spec fetched for compute job {job.job_id} is not the one on chain")
+    if signed.requester.lower() != job.requester.lower():
+        raise IntegrityError(
+            f"the spec of compute job {job.job_id} is signed for {signed.requester}, not the requester"
+        )
+    if signed.spec.token_id != job.token_id:
+        raise IntegrityError(f"the spec of compute job {job.job_id} names another dataset")
+    return signed
+
+
+@contextlib.contextmanager
+def _own_copy(contracts: Contracts, owner: Participant, token_id: int) -> Iterator[Path]:
+    """The owner's dataset decrypted to a private temporary file, removed on exit."""
+    dataset = contracts.catalog.dataset(token_id)
+    record = owner.load_record("datasets", dataset.content_hash.hex())
+    work = owner.paths.tmp
+    work.mkdir(exist_ok=True)
+    plain = work / f"compute-{secrets.token_hex(8)}.csv"
+    try:
+        fd = os.open(plain, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with owner.store.open(record["blob"]) as src, os.fdopen(fd, "wb") as dst:
+            decrypt_stream(src, dst, owner.private_key)
+        yield plain
+    finally:
+        plain.unlink(missing_ok=True)
+
+
+def _ledger_keys(contracts: Contracts, job: ComputeJob) -> tuple[str, str]:
+    """The privacy ledger's dataset and requester keys: the same as the use-right queries' (content hash and
+    organisation), so queries and jobs on one dataset draw on one budget per requester organisation."""
+    return contracts.catalog.dataset(job.token_id).content_hash.hex(), buyer_key(contracts, job.requester)
+
+
+def review_job(contracts: Contracts, owner: Participant, job_id: int, exchange: Exchange) -> JobReview:
+    """Fetch, decrypt and verify job ``job_id``'s spec and check it against the dataset's compute policy and,
+    for a differentially private job, the requester's privacy budget. :class:`AccessDenied` when the job is not
+    on the owner's data; :class:`IntegrityError` when the spec is not the one signed and on chain."""
+    from datagora.compute.runner import load_table
+
+    job = _owned_job(contracts, owner, job_id)
+    spec = _signed_spec(contracts, owner, job, exchange).spec
+    policy = compute_policy(contracts, owner, job.token_id)
+    with _own_copy(contracts, owner, job.token_id) as plain:
+        table = load_table(plain)
+    refusals = policy.check(spec, table.rows, table.columns)
+    if spec.epsilon is not None:
+        dataset_key, requester_key = _ledger_keys(contracts, job)
+        spent = PrivacyLedger(owner.paths.privacy_ledger).spent(dataset_key, requester_key).epsilon
+        if spent + spec.epsilon > policy.privacy_budget + 1e-9:
+            refusals.append(
+                Refusal(
+                    "privacy budget",
+                    f"the job would spend epsilon {spec.epsilon:g}, but the requester has spent {spent:g} of its "
+                    f"{policy.privacy_budget:g} on this dataset",
+                )
+            )
+    return JobReview(job, spec, policy, table.rows, refusals)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What :func:`decide` did: ``outcome`` is ``"rejected"`` (with ``reason``, on chain), ``"accepted"`` or
+    ``"waiting"`` (inside the policy, for the owner's review); ``review`` is what it was based on."""
+
+    outcome: str
+    review: JobReview
+    reason: str = ""
+    tx: TxResult | None = None
+
+
+def decide(contracts: Contracts, owner: Participant, job_id: int, exchange: Exchange) -> Decision:
+    """Apply the owner's policy to a submitted job: reject it on chain naming the rule it breaks, accept it when
+    the policy approves automatically, or leave it waiting for review. :class:`ValidationError` when the job is not
+    waiting for a decision."""
+    job = _owned_job(contracts, owner, job_id)
+    if job.state != JobState.SUBMITTED:
+        raise ValidationError(f"compute job {job_id} is not waiting for a decision")
+    review = review_job(contracts, owner, job_id, exchange)
+    if review.refusals:
+        reason = review.reason()
+        return Decision("rejected", review, reason, contracts.compute_jobs.reject(owner.account, job_id, reason))
+    if review.policy.auto_approve:
+        return Decision("accepted", review, tx=contracts.compute_jobs.accept(owner.account, job_id))
+    return Decision("waiting", review)
+
+
+def approve_job(contracts: Contracts, owner: Participant, job_id: int, exchange: Exchange) -> TxResult:
+    """The owner accepts a job after review. :class:`AccessDenied` naming the rules when it breaks the policy
+    (such jobs are rejected, never approved)."""
+    review = review_job(contracts, owner, job_id, exchange)
+    if review.refusals:
+        raise AccessDenied(f"compute job {job_id} breaks the policy: {review.reason()}")
+    return contracts.compute_jobs.accept(owner.account, job_id)
+
+
+def reject_job(contracts: Contracts, owner: Participant, job_id: int, reason: str) -> TxResult:
+    """The owner refuses a job with a reason in plain words (at most 256 bytes kept); the requester is refunded."""
+    _owned_job(contracts, owner, job_id)
+    if not reason.strip():
+        raise ValidationError("say why the job is refused")
+    return contracts.compute_jobs.reject(owner.account, job_id, _clip(reason.strip()))
+
+
+def jobs_for(contracts: Contracts, account: str, *, as_owner: bool = True, limit: int = 500) -> list[ComputeJob]:
+    """The latest ``limit`` jobs on ``account``'s data (``as_owner``) or requested by it, newest first."""
+    out: list[ComputeJob] = []
+    count = contracts.compute_jobs.job_count()
+    for job_id in range(count, max(0, count - limit), -1):
+        job = contracts.compute_jobs.job(job_id)
+        party = job.owner if as_owner else job.requester
+        if party.lower() == account.lower():
+            out.append(job)
+    return out
+
+
+# -- owner side: the run -----------------------------------------------------------------------------------------
+
+
+class FederatedParticipant(Protocol):
+    """Runs the owner's part of a federated job (kind 1) on its table and returns the result document to send
+    to the requester; provided by the federated-learning service."""
+
+    def run(self, owner: Participant, job: ComputeJob, spec: JobSpec, table: Path) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What :func:`run_job` did: ``ok`` with the ``result_hash`` posted on chain, or the ``reason`` the job was
+    marked failed (``killed``: a sandbox limit ended it); ``seconds`` of the run; the chain ``tx``."""
+
+    job_id: int
+    ok: bool
+    reason: str
+    result_hash: bytes
+    seconds: float
+    killed: bool
+    tx: TxResult
+    result: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+def _write_columns(table_path: Path, columns: tuple[str, ...], target: Path) -> None:
+    """Copy only ``columns`` of the CSV ``table_path`` to ``target`` (the sandbox's input)."""
+    with table_path.open(newline="") as src, target.open("w", newline="") as dst:
+        reader = csv.reader(src)
+        header = next(reader)
+        folded = [h.casefold() for h in header]
+        idx = [folded.index(c.casefold()) for c in columns]
+        writer = csv.writer(dst)
+        writer.writerow([header[i] for i in idx])
+        for row in reader:
+            writer.writerow([row[i] for i in idx])
+
+
+def run_job(
+    contracts: Contracts,
+    owner: Participant,
+    job_id: int,
+    exchange: Exchange,
+    *,
+    federated: FederatedParticipant | None = None,
+) -> RunOutcome:
+    """Run an accepted job on the owner's own copy and settle it on chain: post the hash of the result encrypted
+    to the requester, or mark the job failed (the requester is refunded) with the reason in plain words. Checks the
+    policy again (it may have changed), spends the privacy budget before a differentially private run, and checks
+    the result's size and that it holds no row of the data unless the policy allows raw rows.
+    :class:`ValidationError` when the job is not accepted, or is federated and no ``federated`` runner is given."""
+    from datagora.compute.runner import load_table, rows_found, run_estimator
+    from datagora.compute.sandbox import Limits, run_sandboxed
+
+    job = _owned_job(contracts, owner, job_id)
+    if job.state != JobState.ACCEPTED:
+        raise ValidationError(f"compute job {job_id} is not accepted (it is {job.state.name.lower()})")
+    if job.kind == JobKind.FEDERATED and federated is None:
+        raise ValidationError(f"compute job {job_id} is a federated job: run it with the federated-learning tools")
+    review = review_job(contracts, owner, job_id, exchange)
+    spec, policy = review.spec, review.policy
+    started = time.monotonic()
+
+    def fail(reason: str, killed: bool = False) -> RunOutcome:
+        tx = contracts.compute_jobs.fail(owner.account, job_id, _clip(reason))
+        return RunOutcome(job_id, False, _clip(reason), b"", time.monotonic() - started, killed, tx)
+
+    if review.refusals:
+        return fail(review.reason())
+    if spec.epsilon is not None:
+        dataset_key, requester_key = _ledger_keys(contracts, job)
+        try:
+            PrivacyLedger(owner.paths.privacy_ledger).spend(
+                dataset_key, requester_key, spec.epsilon, 0.0, policy.privacy_budget
+            )
+        except BudgetExceeded as exc:
+            return fail(f"privacy budget: the requester has spent {exc.spent.epsilon:g} of {exc.limit:g}")
+    with _own_copy(contracts, owner, job.token_id) as plain:
+        table = load_table(plain)
+        if job.kind == JobKind.FEDERATED:
+            assert federated is not None
+            output: dict[str, Any] = federated.run(owner, job, spec, plain)
+        elif spec.estimator == PYTHON:
+            work = owner.paths.tmp / f"sandbox-{job_id}-{secrets.token_hex(4)}"
+            work.mkdir(parents=True)
+            try:
+                _write_columns(plain, spec.columns, work / "input.csv")
+                limits = Limits(
+                    policy.cpu_seconds, policy.memory_bytes, float(policy.wall_seconds), policy.max_model_bytes
+                )
+                ran = run_sandboxed(spec.code or "", work / "input.csv", work, limits)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            if not ran.ok:
+                return fail(ran.reason, ran.killed)
+            output = {
+                "estimator": PYTHON,
+                "output": ran.output,
+                "sandbox": {"network_isolated": ran.network_isolated, "seconds": round(ran.wall_seconds, 3)},
+            }
+        else:
+            try:
+                output = run_estimator(spec, table).result
+            except ValidationError as exc:
+                return fail(str(exc))
+        if not policy.raw_rows:
+            leaked = rows_found(output, table, table.columns)
+            if leaked:
+                return fail(f"raw rows: the result holds {leaked} row(s) of the data, and no raw-row output is allowed")
+    document = {"job_id": job_id, "token_id": job.token_id, "spec_hash": "0x" + job.spec_hash.hex(), "result": output}
+    plaintext = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    if len(plaintext) > policy.max_model_bytes:
+        return fail(f"model size: the result is {len(plaintext)} bytes, more than the {policy.max_model_bytes} allowed")
+    envelope = encrypt_bytes(plaintext, {job.requester: contracts.registry.public_key(job.requester)})
+    uri = exchange.put(envelope)
+    result_hash = keccak256(envelope)
+    tx = contracts.compute_jobs.post_result(owner.account, job_id, result_hash, uri)
+    return RunOutcome(job_id, True, "", result_hash, time.monotonic() - started, False, tx, output)
