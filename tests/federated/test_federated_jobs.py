@@ -37,7 +37,8 @@ def _publish(world: World, owner: Participant, path: Path) -> int:
 
 @pytest.fixture
 def jobs(world: World, tmp_path: Path) -> dict[str, tuple[int, Path]]:
-    """The seller owns a 60-row and a 20-row partition; the buyer (the requester) submitted a job for each."""
+    """The seller owns a 60-row and a 20-row partition (its default compute policy needs 50 rows); the buyer (the
+    requester) submitted a job for each."""
     big = _partition(tmp_path / "big.csv", 60, 1)
     small = _partition(tmp_path / "small.csv", 20, 2)
     tokens = [_publish(world, world.seller, big), _publish(world, world.seller, small)]
@@ -57,7 +58,7 @@ def test_owners_accept_within_their_terms_and_reject_naming_the_rule(
     assert accepted.accepted and c.compute_jobs.job(big).state == JobState.ACCEPTED
     rejected = federated.review(c, world.seller.account, small, SPEC, small_file)
     assert not rejected.accepted
-    assert rejected.reason == "the data has 20 rows, fewer than the 50 the owner requires"
+    assert rejected.reason == "minimum rows: the dataset has 20 rows, fewer than the 50 a job needs"
     assert c.compute_jobs.job(small).state == JobState.REJECTED
     assert [e.args["reason"] for e in rejected.tx.events if e.name == "JobRejected"] == [rejected.reason]
     invitations = [

@@ -71,21 +71,34 @@ def review(
     positive: Positive = "",
     rounds: Rounds = 5,
     epochs: Epochs = 10,
-    min_rows: Annotated[int, typer.Option(help="Refuse when your data has fewer rows.", min=1)] = 50,
+    policy: Annotated[
+        Path | None,
+        typer.Option(help="Your compute policy (W3C ODRL JSON-LD); default: 50 rows at least, no raw rows."),
+    ] = None,
+    min_rows: Annotated[int, typer.Option(help="Without --policy: refuse when your data has fewer rows.", min=1)] = 50,
     max_rounds: Annotated[int, typer.Option(help="Refuse more rounds than this.", min=1)] = 50,
 ) -> None:
-    """As an owner, check a federated job against your terms and accept it, or reject it saying which rule it broke
-    (the requester is refunded). The job's settings must be the ones it was submitted with.
+    """As an owner, check a federated job against your compute policy and accept it, or reject it saying which
+    rule it broke (the requester is refunded). The job's settings must be the ones it was submitted with.
 
     Example: datagora federated review 4 --data my-patients.csv --positive malignant -a hospital"""
+    from datagora.compute.policy import ComputePolicy
     from datagora.services import federated
 
     check_input_file(data, "data file")
+    if policy is not None:
+        check_input_file(policy, "policy file")
     s = session()
-    terms = federated.OwnerTerms(min_rows=min_rows, max_rounds=max_rounds)
-    decision = federated.review(
-        s.contracts(), s.participant().account, job, _spec(label, positive, rounds, epochs), data, terms
-    )
+    contracts = s.contracts()
+    me = s.participant().account
+    if policy is not None:
+        terms = federated.OwnerTerms(ComputePolicy.from_json(policy.read_bytes()), max_rounds)
+    else:
+        token_id = contracts.compute_jobs.job(job).token_id
+        terms = federated.default_terms(
+            me.address, token_id, contracts.chain.chain_id, max_rounds=max_rounds, min_rows=min_rows
+        )
+    decision = federated.review(contracts, me, job, _spec(label, positive, rounds, epochs), data, terms)
     if decision.accepted:
         print_done(f"accepted job #{job}", decision.tx)
     else:

@@ -5,8 +5,9 @@ A federated run is one ``ComputeJobs`` job per owner (kind ``FEDERATED``), all w
 
 1. :func:`submit` — the requester (an Audited organisation) submits a job for each owner's dataset, paying each
    owner into escrow; the spec (:class:`FederatedSpec`) is declarative and its Keccak-256 hash is on chain.
-2. :func:`review` — each owner checks the job against its own terms (:class:`OwnerTerms`: allowed algorithms and
-   outputs, minimum rows, maximum rounds) and accepts it on chain, or rejects it with the rule it broke.
+2. :func:`review` — each owner checks the job against its own terms (:class:`OwnerTerms`: its W3C ODRL compute
+   policy, the one compute-to-data jobs are checked against, and a maximum of rounds) and accepts it on chain, or
+   rejects it with the rule it broke.
 3. :func:`run` — the requester runs FedAvg with Flower (:mod:`datagora.federated`): a SuperLink and one SuperNode per
    invited owner; only the owners whose job is accepted on chain train, and each round's aggregate hash is recorded
    on every accepted job (``record_round``, event ``FederatedRound``) as soon as the round ends.
@@ -26,11 +27,13 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from eth_account.signers.local import LocalAccount
 
 from datagora.chain.contracts import Contracts
+from datagora.compute.policy import ComputePolicy, default_policy
+from datagora.compute.spec import JobSpec
 from datagora.crypto.hashing import keccak256
 from datagora.domain.compute import ComputeJob, JobKind, JobState
 from datagora.domain.errors import AccessDenied, ValidationError
@@ -39,8 +42,9 @@ from datagora.federated import federation
 from datagora.federated.environment import FlowerEnvironment
 from datagora.federated.parameters import Parameters
 
-ALGORITHMS: Final = ("logistic-regression",)
-"""Estimators the shipped Flower app trains (scikit-learn ``LogisticRegression``, binary)."""
+ALGORITHMS: Final = ("LogisticRegression",)
+"""Estimators the shipped Flower app trains (scikit-learn's, binary classification), named as in
+:data:`datagora.compute.spec.ESTIMATORS`."""
 OUTPUTS: Final = ("parameters",)
 """What leaves an owner in a federated run: model parameters and training metrics (never rows)."""
 
@@ -53,7 +57,7 @@ class FederatedSpec:
 
     label: str
     positive_label: str = ""
-    algorithm: str = "logistic-regression"
+    algorithm: str = "LogisticRegression"
     rounds: int = 5
     local_epochs: int = 10
     output: str = "parameters"
@@ -67,6 +71,23 @@ class FederatedSpec:
         """Keccak-256 (32 bytes) of :meth:`canonical`: the jobs' ``spec_hash``."""
         return keccak256(self.canonical())
 
+    def job_spec(self, token_id: int, columns: Sequence[str]) -> JobSpec:
+        """The same job as a compute-to-data :class:`~datagora.compute.spec.JobSpec` on one owner's table with
+        ``columns`` (every column but the label is a feature), so the owner's compute policy can check it.
+        Raises :class:`ValidationError` when the table lacks the label."""
+        if self.label not in columns:
+            raise ValidationError(f"the data has no column {self.label!r} to predict")
+        features = tuple(c for c in columns if c != self.label)
+        return JobSpec(
+            token_id=token_id,
+            estimator=self.algorithm,
+            features=features,
+            label=self.label,
+            params={"max_iter": self.local_epochs},
+            outputs=(self.output, "metrics"),
+            nonce=0,
+        )
+
     @property
     def uri(self) -> str:
         """Where the spec is described (it holds no secret: the URI names its hash)."""
@@ -75,26 +96,28 @@ class FederatedSpec:
 
 @dataclass(frozen=True)
 class OwnerTerms:
-    """An owner's terms for federated jobs on its data: allowed ``algorithms`` and ``outputs``, at least
-    ``min_rows`` rows in its partition (fewer makes single rows easier to infer from the parameters), at most
-    ``max_rounds`` rounds."""
+    """An owner's terms for federated jobs on one dataset: its W3C ODRL compute ``policy`` (the one compute-to-data
+    jobs are checked against, :class:`~datagora.compute.policy.ComputePolicy`: allowed algorithms and outputs,
+    minimum rows, prohibited columns, differential privacy) and at most ``max_rounds`` rounds."""
 
-    algorithms: tuple[str, ...] = ALGORITHMS
-    outputs: tuple[str, ...] = OUTPUTS
-    min_rows: int = 50
+    policy: ComputePolicy
     max_rounds: int = 50
 
-    def broken_rule(self, spec: FederatedSpec, rows: int) -> str | None:
-        """The rule ``spec`` breaks on a partition of ``rows`` rows, in plain words; None when it keeps them all."""
-        if spec.algorithm not in self.algorithms:
-            return f"algorithm {spec.algorithm!r} is not allowed (allowed: {', '.join(self.algorithms)})"
-        if spec.output not in self.outputs:
-            return f"output {spec.output!r} is not allowed (allowed: {', '.join(self.outputs)})"
+    def broken_rule(self, spec: FederatedSpec, token_id: int, rows: int, columns: Sequence[str]) -> str | None:
+        """The first rule ``spec`` breaks on the owner's table (``rows`` rows, ``columns``), in plain words
+        (``"minimum rows: the dataset has 40 rows, fewer than the 50 a job needs"``); None when it keeps them all.
+        A policy that requires differential privacy refuses every federated job (the rounds carry exact
+        parameters)."""
         if spec.rounds > self.max_rounds:
-            return f"{spec.rounds} rounds asked, at most {self.max_rounds} allowed"
-        if rows < self.min_rows:
-            return f"the data has {rows} rows, fewer than the {self.min_rows} the owner requires"
-        return None
+            return f"rounds: {spec.rounds} rounds asked, at most {self.max_rounds} allowed"
+        refusals = self.policy.check(spec.job_spec(token_id, columns), rows, list(columns))
+        return str(refusals[0]) if refusals else None
+
+
+def default_terms(owner: str, token_id: int, chain_id: int = 1, *, max_rounds: int = 50, **policy: Any) -> OwnerTerms:
+    """The owner's default terms: :func:`~datagora.compute.policy.default_policy` (``policy`` overrides its
+    fields, e.g. ``min_rows=100``) and ``max_rounds``."""
+    return OwnerTerms(default_policy(owner, token_id, chain_id, **policy), max_rounds)
 
 
 @dataclass(frozen=True)
@@ -139,11 +162,14 @@ class FederatedRun:
     outcome: federation.FederationResult
 
 
-def _rows(path: Path) -> int:
+def _table(path: Path) -> tuple[list[str], int]:
+    """The header and the number of data rows of a CSV file."""
     if not path.is_file():
         raise ValidationError(f"data file {path} does not exist")
     with path.open(newline="") as fh:
-        return max(0, sum(1 for row in csv.reader(fh) if row) - 1)
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        return header, sum(1 for row in reader if row)
 
 
 def submit(
@@ -174,10 +200,10 @@ def review(
     data_file: Path,
     terms: OwnerTerms | None = None,
 ) -> Review:
-    """The owner checks job ``job_id`` against ``terms`` (default :class:`OwnerTerms`) and its partition
-    ``data_file``, then accepts it on chain or rejects it with the broken rule (the requester is refunded).
-    Raises :class:`AccessDenied` when ``owner`` is not the job's owner, :class:`ValidationError` when the job is
-    not a federated one or ``spec`` is not the one it was submitted with."""
+    """The owner checks job ``job_id`` against ``terms`` (default :func:`default_terms` for the job's dataset) and
+    its partition ``data_file``, then accepts it on chain or rejects it with the broken rule (the requester is
+    refunded). Raises :class:`AccessDenied` when ``owner`` is not the job's owner, :class:`ValidationError` when
+    the job is not a federated one or ``spec`` is not the one it was submitted with."""
     job = contracts.compute_jobs.job(job_id)
     if job.owner.lower() != owner.address.lower():
         raise AccessDenied(f"job {job_id} is for the owner {job.owner}, not {owner.address}")
@@ -185,7 +211,12 @@ def review(
         raise ValidationError(f"job {job_id} is not part of a federated run")
     if job.spec_hash != spec.hash:
         raise ValidationError(f"job {job_id} was submitted with another spec than the one given")
-    reason = (terms or OwnerTerms()).broken_rule(spec, _rows(data_file))
+    terms = terms or default_terms(owner.address, job.token_id, contracts.chain.chain_id)
+    columns, rows = _table(data_file)
+    try:
+        reason = terms.broken_rule(spec, job.token_id, rows, columns)
+    except ValidationError as exc:  # the job cannot run on this table (e.g. no label column)
+        reason = str(exc)
     if reason is None:
         return Review(job_id, True, "", contracts.compute_jobs.accept(owner, job_id))
     return Review(job_id, False, reason, contracts.compute_jobs.reject(owner, job_id, reason[:256]))

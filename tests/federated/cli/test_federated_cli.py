@@ -24,7 +24,7 @@ def test_a_missing_data_file_is_refused_in_plain_words(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_the_demo_trains_across_hospitals_and_prints_the_accuracy_table(tmp_path: Path) -> None:
     out = ok(invoke(["demo", "federated", "--workdir", tmp_path], env={"COLUMNS": "160"}))
-    assert "rejected the job: the data has 40 rows, fewer than the 50 the owner requires" in out
+    assert "rejected the job: minimum rows: the dataset has 40 rows, fewer than the 50 a job needs" in out
     assert len(re.findall(r"round \d averaged .* recorded on the 3 accepted jobs", out)) == 3
     federated = re.search(r"federated, 3 hospitals, 3 rounds\s*│\s*([\d.]+)%", out)
     central = re.search(r"centralised on the same rows pooled\s*│\s*([\d.]+)%", out)
