@@ -174,7 +174,8 @@ def run(
     model.write_bytes(result.model.encode())
     refused = f"; refused: {', '.join(result.refused)}" if result.refused else ""
     console.print(
-        f"[bold green]Done[/]: {len(result.jobs)} owners trained {len(result.rounds)} rounds{refused}. "
+        f"[bold green]Done[/]: {len(result.jobs)} owner{'s' if len(result.jobs) != 1 else ''} trained "
+        f"{len(result.rounds)} rounds{refused}. "
         f"Model in {model} (hash 0x{result.model.hash.hex()}).",
         highlight=False,
     )
@@ -189,7 +190,7 @@ def status(jobs: Annotated[list[int], typer.Argument(help="Job numbers of a fede
 
     s = session()
     table = Table(title="Federated jobs")
-    for col in ("job", "owner", "dataset", "state", "paid", "rounds", "last model hash"):
+    for col in ("job", "owner", "dataset", "state", "payment", "rounds", "last model hash"):
         table.add_column(col)
     for job, rounds in federated.status(s.contracts(), jobs):
         last = f"0x{rounds[-1][1].hex()[:16]}…" if rounds else "-"
