@@ -53,6 +53,7 @@ OUTCOMES = {
     "RELEASED": "the seller was paid without the buyer's confirmation",
     "REFUSED": "every attempt was refused",
     "ESCROW EMPTY": "the Market holds nothing",
+    "COMPLETED": "the requester confirmed the result, the owner is paid",
 }
 
 
@@ -154,6 +155,24 @@ def points(rpc_url: RpcUrl = None, tls: Annotated[bool, typer.Option(help="TLS b
         f"[bold green]Tier {demo.expected.tier} on chain[/], the same as computing it in the clear from "
         f"{scenario.BRAND_POINTS} + {scenario.PLATFORM_POINTS} points."
     )
+
+
+@demo_app.command("compute", common=False)
+def compute(rpc_url: RpcUrl = None, workdir: Workdir = None) -> None:
+    """Run a model on someone else's data, a line per step: the buyer pays for a logistic regression on the
+    seller's breast tumour table, the seller's node checks it against its policy, trains on its own copy and sends
+    back only the coefficients and the accuracy on rows the buyer never sees; a second job asking for one value per
+    row is refused automatically and refunded. Example: `datagora demo compute`."""
+    from datagora.chain.client import connect
+    from datagora.scenarios import compute as scenario
+
+    chain = connect(rpc_url)
+    console.print(f"[bold]Datagora compute-to-data demo[/] on the {chain.kind} chain (chain id {chain.chain_id})")
+    with tempfile.TemporaryDirectory(prefix="datagora-compute-") as tmp:
+        demo = scenario.run(chain, workdir or Path(tmp), on_step=_print_step)
+    _verdict(demo.scenario)
+    if not demo.ok:
+        raise DatagoraError("the compute demo did not end as expected: " + "; ".join(demo.scenario.failed_checks()))
 
 
 @demo_app.command("federated", common=False)

@@ -110,9 +110,17 @@ def _clean(value: Any) -> Any:
 
 
 def _round_out(low: float, high: float) -> tuple[float, float]:
-    from datagora.services.use_rights import rounded_ranges
+    """``(low, high)`` widened outward to two significant digits (``(18.0, 42.2)`` → ``(18, 43)``); a constant
+    column gets a range one unit wide. The bounds the use-right queries round their value ranges to."""
 
-    return rounded_ranges({"c": (low, high)})["c"]
+    def out(value: float, direction: Any) -> float:
+        if value == 0:
+            return 0.0
+        step = 10.0 ** (math.floor(math.log10(abs(value))) - 1)
+        return float(direction(value / step) * step)
+
+    low, high = out(low, math.floor), out(high, math.ceil)
+    return (low, high) if low < high else (low, low + 1.0)
 
 
 def _estimator(spec: JobSpec) -> Any:
@@ -398,7 +406,9 @@ def rows_found(result: Any, table: Table, columns: tuple[str, ...]) -> int:
     code whose outputs cannot be known in advance."""
     numbers: set[float] = set()
     _numbers(result, numbers)
-    numeric = [c for c in columns if table.data.get(c) and isinstance(table.data[c][0], float)]
+    by_fold = {c.casefold(): c for c in table.columns}
+    named = [by_fold[c.casefold()] for c in columns if c.casefold() in by_fold]
+    numeric = [c for c in named if table.data[c] and isinstance(table.data[c][0], float)]
     if len(numeric) < 2 or not numbers:
         return 0
     found = 0

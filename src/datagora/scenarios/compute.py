@@ -87,7 +87,7 @@ def run(chain: Any, workdir: Path, *, on_step: StepHook = lambda s: None) -> Com
     c = stage.contracts
     owner, requester = stage.people["seller"], stage.people["buyer"]
     exchange = service.DirectoryExchange(workdir / "exchange")
-    result = ScenarioResult("compute", "A model runs on the owner's data; only its result comes back", "CONFIRMED")
+    result = ScenarioResult("compute", "A model runs on the owner's data; only its result comes back", "COMPLETED")
 
     def step(actor: str, name: str, action: str, *txs: Any) -> None:
         record = Step(actor, name, action, tuple(txs))

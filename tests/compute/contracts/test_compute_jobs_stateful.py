@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import boa
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
@@ -294,6 +295,7 @@ class JobsMachine(RuleBasedStateMachine):
             assert (chain.state, chain.rounds, chain.amount) == (job.state, job.rounds, job.amount)
 
 
+@pytest.mark.slow
 def test_compute_jobs_state_machine(cc: ComputeChain) -> None:
     """20 runs of up to 40 steps, derandomized (the same runs every time)."""
     machine = type("BoundJobsMachine", (JobsMachine,), {"cc": cc, "outcomes": Counter()})

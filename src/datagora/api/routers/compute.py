@@ -1,0 +1,190 @@
+"""Compute-to-data jobs (Wang and Liu, EntDSM): the requester's model runs on this node's data, only the result
+goes back. ``GET /compute/jobs`` lists the jobs on this node's data and those its account requested; ``GET
+/compute/jobs/{job_id}`` reads one from ``ComputeJobs``; the operator applies the dataset's policy (``POST
+.../review``: refuse with the rule broken, accept automatically, or leave for review), approves, rejects and runs
+jobs. ``PUT /compute/blobs`` and ``GET /compute/blobs/{digest}`` are this node's exchange, where requesters leave
+specs encrypted to the owner and fetch results encrypted to themselves (content-addressed by Keccak-256; the
+hashes are on chain). See ``datagora.services.compute``."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+from pydantic import Field
+
+from datagora.api.deps import NodeDep, OperatorDep, ReaderDep
+from datagora.api.schemas import Out, Strict, TxOut
+from datagora.domain.compute import ComputeJob
+from datagora.domain.errors import ValidationError
+from datagora.services import compute
+from datagora.services.node import Node
+
+router = APIRouter(prefix="/compute", tags=["compute"])
+
+JobPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="The job's number.")]
+DigestPath = Annotated[str, Path(pattern=r"^0x[0-9a-f]{64}$", description="Keccak-256 of the blob, 0x-hex.")]
+MAX_BLOB_BYTES = 1 << 20
+
+
+class JobOut(Out):
+    job_id: int
+    requester: str
+    owner: str
+    token_id: int
+    kind: str = Field(description="single (one owner) or federated (one participant of a federated run).")
+    state: str
+    spec_hash: str
+    amount_wei: int
+    payment_token: str
+    deadline: int = Field(description="Unix seconds by which the owner must post a result.")
+    confirm_deadline: int
+    result_hash: str
+    rounds: int
+
+    @classmethod
+    def of(cls, job: ComputeJob) -> JobOut:
+        return cls(
+            job_id=job.job_id,
+            requester=job.requester,
+            owner=job.owner,
+            token_id=job.token_id,
+            kind=job.kind.name.lower(),
+            state=job.state.name.lower(),
+            spec_hash="0x" + job.spec_hash.hex(),
+            amount_wei=job.amount,
+            payment_token=job.payment_token,
+            deadline=job.deadline,
+            confirm_deadline=job.confirm_deadline,
+            result_hash="0x" + job.result_hash.hex(),
+            rounds=job.rounds,
+        )
+
+
+class JobsOut(Out):
+    on_my_data: list[JobOut]
+    requested: list[JobOut]
+
+
+class DecisionOut(Out):
+    job_id: int
+    outcome: str = Field(description="rejected, accepted or waiting (inside the policy, for the operator's review).")
+    reason: str = Field(description="The rules the job breaks, in plain words (empty unless rejected).")
+    tx: TxOut | None = None
+
+
+class RejectIn(Strict):
+    reason: str = Field(min_length=1, max_length=256, description="Why, in plain words; the requester reads it.")
+
+
+class RunOut(Out):
+    job_id: int
+    ok: bool
+    reason: str = Field(description="Why the job failed (empty when it succeeded).")
+    result_hash: str
+    seconds: float
+    tx: TxOut
+
+
+class BlobIn(Strict):
+    data: str = Field(min_length=1, max_length=2 * MAX_BLOB_BYTES, description="The encrypted blob, base64.")
+
+
+class BlobOut(Out):
+    uri: str
+
+
+def _exchange(node: Node) -> compute.DirectoryExchange:
+    return compute.DirectoryExchange(node.participant.home / "exchange")
+
+
+@router.get("/jobs", response_model=JobsOut)
+def jobs(node: NodeDep, _: ReaderDep) -> JobsOut:
+    """The latest jobs on this node's data and those this node's account requested, newest first."""
+    mine = compute.jobs_for(node.contracts, node.address, as_owner=True, limit=100)
+    asked = compute.jobs_for(node.contracts, node.address, as_owner=False, limit=100)
+    return JobsOut(on_my_data=[JobOut.of(j) for j in mine], requested=[JobOut.of(j) for j in asked])
+
+
+@router.get("/jobs/{job_id}", response_model=JobOut, responses={404: {"description": "No such job"}})
+def job(job_id: JobPath, node: NodeDep, _: ReaderDep) -> JobOut:
+    """A job as the ComputeJobs contract holds it."""
+    return JobOut.of(node.contracts.compute_jobs.job(job_id))
+
+
+@router.post(
+    "/jobs/{job_id}/review",
+    response_model=DecisionOut,
+    responses={403: {"description": "Not a job on this node's data"}, 404: {"description": "No such job"}},
+)
+def review(job_id: JobPath, node: NodeDep, _: OperatorDep) -> DecisionOut:
+    """Apply the dataset's compute policy to a submitted job: refuse it naming the rule it breaks (refunded),
+    accept it when the policy approves automatically, or leave it waiting for review. Operator only."""
+    with node.acting():
+        decision = compute.decide(node.contracts, node.participant, job_id, _exchange(node))
+    return DecisionOut(
+        job_id=job_id,
+        outcome=decision.outcome,
+        reason=decision.reason,
+        tx=TxOut.of(decision.tx) if decision.tx else None,
+    )
+
+
+@router.post(
+    "/jobs/{job_id}/approve",
+    response_model=TxOut,
+    responses={403: {"description": "The job breaks the policy or is not on this node's data"}},
+)
+def approve(job_id: JobPath, node: NodeDep, _: OperatorDep) -> TxOut:
+    """Accept a job waiting for review (it must be inside the policy). Operator only."""
+    with node.acting():
+        return TxOut.of(compute.approve_job(node.contracts, node.participant, job_id, _exchange(node)))
+
+
+@router.post("/jobs/{job_id}/reject", response_model=TxOut, responses={403: {"description": "Not on this node's data"}})
+def reject(job_id: JobPath, body: RejectIn, node: NodeDep, _: OperatorDep) -> TxOut:
+    """Refuse a submitted job with a reason; the requester is refunded. Operator only."""
+    with node.acting():
+        return TxOut.of(compute.reject_job(node.contracts, node.participant, job_id, body.reason))
+
+
+@router.post("/jobs/{job_id}/run", response_model=RunOut, responses={403: {"description": "Not on this node's data"}})
+def run(job_id: JobPath, node: NodeDep, _: OperatorDep) -> RunOut:
+    """Run an accepted job on this node's copy: the result, encrypted to the requester, goes to the exchange and
+    its hash on chain; a job over its limits or breaking the policy is marked failed (refunded). Operator only."""
+    with node.acting():
+        outcome = compute.run_job(node.contracts, node.participant, job_id, _exchange(node))
+    return RunOut(
+        job_id=job_id,
+        ok=outcome.ok,
+        reason=outcome.reason,
+        result_hash="0x" + outcome.result_hash.hex(),
+        seconds=round(outcome.seconds, 3),
+        tx=TxOut.of(outcome.tx),
+    )
+
+
+@router.put("/blobs", status_code=status.HTTP_201_CREATED, response_model=BlobOut)
+def put_blob(body: BlobIn, node: NodeDep, _: ReaderDep) -> BlobOut:
+    """Leave an encrypted blob (a job spec for this node's operator) in this node's exchange; returns its URI
+    for ``ComputeJobs.submit``."""
+    try:
+        data = base64.b64decode(body.data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValidationError("data is not base64") from None
+    if len(data) > MAX_BLOB_BYTES:
+        raise ValidationError(f"a blob holds at most {MAX_BLOB_BYTES} bytes")
+    return BlobOut(uri=_exchange(node).put(data))
+
+
+@router.get(
+    "/blobs/{digest}",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}, 404: {"description": "No such blob"}},
+)
+def get_blob(digest: DigestPath, node: NodeDep, _: ReaderDep) -> Response:
+    """An encrypted blob of this node's exchange (a result for its requester); check it against the hash on
+    chain before decrypting."""
+    return Response(_exchange(node).get(f"exchange:{digest}"), media_type="application/octet-stream")
