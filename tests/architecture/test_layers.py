@@ -25,6 +25,7 @@ LAYER = {
     "query": 1,
     "fingerprint": 1,
     "compute": 1,
+    "federated": 1,
     "mpc": 1,
     "infra": 1,
     "domain": 0,

@@ -1,0 +1,108 @@
+"""Federated jobs on chain, without starting Flower: owners accept or reject under their terms, only accepted jobs
+of the same requester and spec count, and a run nobody approved starts no process."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from datagora.domain.compute import JobKind, JobState
+from datagora.domain.errors import AccessDenied, ValidationError
+from datagora.federated.environment import FlowerEnvironment
+from datagora.services import federated, publishing
+from datagora.services.participant import Participant
+from tests.world import World
+
+SPEC = federated.FederatedSpec(label="label", rounds=3)
+PAY = 10**16
+
+
+def _partition(path: Path, rows: int, seed: int) -> Path:
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["a", "b", "label"])
+        for i in range(rows):
+            w.writerow([seed * 1000 + i, (i * 7 + seed) % 13, i % 2])
+    return path
+
+
+def _publish(world: World, owner: Participant, path: Path) -> int:
+    assert world.attestor is not None
+    token_id, _, _ = publishing.publish(world.contracts, owner, publishing.prepare(owner, path), world.attestor)
+    return token_id
+
+
+@pytest.fixture
+def jobs(world: World, tmp_path: Path) -> dict[str, tuple[int, Path]]:
+    """The seller owns a 60-row and a 20-row partition (its default compute policy needs 50 rows); the buyer (the
+    requester) submitted a job for each."""
+    big = _partition(tmp_path / "big.csv", 60, 1)
+    small = _partition(tmp_path / "small.csv", 20, 2)
+    tokens = [_publish(world, world.seller, big), _publish(world, world.seller, small)]
+    ids, txs = federated.submit(world.contracts, world.buyer.account, tokens, SPEC, PAY)
+    assert len(txs) == 2
+    return {"big": (ids[tokens[0]], big), "small": (ids[tokens[1]], small)}
+
+
+def test_owners_accept_within_their_terms_and_reject_naming_the_rule(
+    world: World, jobs: dict[str, tuple[int, Path]]
+) -> None:
+    c = world.contracts
+    (big, big_file), (small, small_file) = jobs["big"], jobs["small"]
+    job = c.compute_jobs.job(big)
+    assert (job.kind, job.spec_hash, job.amount) == (JobKind.FEDERATED, SPEC.hash, PAY)
+    accepted = federated.review(c, world.seller.account, big, SPEC, big_file)
+    assert accepted.accepted and c.compute_jobs.job(big).state == JobState.ACCEPTED
+    rejected = federated.review(c, world.seller.account, small, SPEC, small_file)
+    assert not rejected.accepted
+    assert rejected.reason == "minimum rows: the dataset has 20 rows, fewer than the 50 a job needs"
+    assert c.compute_jobs.job(small).state == JobState.REJECTED
+    assert [e.args["reason"] for e in rejected.tx.events if e.name == "JobRejected"] == [rejected.reason]
+    invitations = [
+        federated.Invitation(big, world.seller.address, big_file),
+        federated.Invitation(small, world.seller.address, small_file),
+    ]
+    assert federated.approved(c, world.buyer.address, invitations, SPEC) == [big]
+    assert federated.approved(c, world.outsider.address, invitations, SPEC) == []  # not this requester's jobs
+    other = federated.FederatedSpec(label="label", rounds=4)
+    assert federated.approved(c, world.buyer.address, invitations, other) == []
+
+
+def test_only_the_owner_reviews_and_only_the_spec_it_was_submitted_with(
+    world: World, jobs: dict[str, tuple[int, Path]]
+) -> None:
+    big, big_file = jobs["big"]
+    with pytest.raises(AccessDenied, match="not " + world.buyer.address):
+        federated.review(world.contracts, world.buyer.account, big, SPEC, big_file)
+    with pytest.raises(ValidationError, match="another spec"):
+        federated.review(world.contracts, world.seller.account, big, federated.FederatedSpec(label="x"), big_file)
+
+
+def test_a_run_without_accepted_jobs_is_refused_before_starting_anything(
+    world: World, jobs: dict[str, tuple[int, Path]], tmp_path: Path
+) -> None:
+    big, big_file = jobs["big"]
+    missing = FlowerEnvironment(tmp_path / "no-flower")  # would fail at once if a process were started
+    with pytest.raises(AccessDenied, match="0 of the 1 invited owners accepted"):
+        federated.run(
+            world.contracts,
+            world.buyer.account,
+            [federated.Invitation(big, world.seller.address, big_file)],
+            SPEC,
+            tmp_path / "run",
+            env=missing,
+        )
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_requester_outside_an_audited_organisation_cannot_submit(world: World, tmp_path: Path) -> None:
+    from datagora.domain.errors import TransactionReverted
+
+    token = _publish(world, world.seller, _partition(tmp_path / "p.csv", 60, 3))
+    stranger = Account.create()
+    world.chain.fund(stranger.address, 10**18)
+    with pytest.raises(TransactionReverted, match="compute: requester not audited"):
+        federated.submit(world.contracts, stranger, [token], SPEC, PAY)
