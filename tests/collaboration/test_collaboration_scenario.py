@@ -36,7 +36,7 @@ def test_the_dao_on_chain(demo: tuple[CollaborationDemo, list[InfrastructureRequ
     run, _ = demo
     view = service.overview(run.contracts, run.dao_id)
     assert view.dao.state == DaoState.CLOSED
-    assert [m.account for m in view.members] == [run.members[n] for n in ("hospital", "analytics", "visualisation")]
+    assert [m.account for m in view.members] == [run.members[n] for n in ("hospital", "analytics", "dashboards")]
     assert [m.active for m in view.members] == [True, False, True]
     assert view.tree.share_bps == 10_000
     assert run.contracts.collaboration.reputation(run.members["analytics"]) == (1, 1)

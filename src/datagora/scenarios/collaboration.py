@@ -113,16 +113,16 @@ def run(
         result.steps.append(record)
         on_step(record)
 
-    labels = ("supervisor", "platform", "hospital", "analytics", "visualisation", "customer")
+    labels = ("supervisor", "platform", "hospital", "analytics", "dashboards", "customer")
     people = {n: Participant(n, Account.create(), workdir / n) for n in labels}
     for p in people.values():
         chain.fund(p.address, fund_wei)
-    hospital, analytics, visual = people["hospital"], people["analytics"], people["visualisation"]
+    hospital, analytics, visual = people["hospital"], people["analytics"], people["dashboards"]
     contracts = Contracts.deploy(
         chain, people["supervisor"].account, people["platform"].account, only=["Registry", "Collaboration"]
     )
     step("platform", "deploy", f"deployed the Registry and Collaboration ({contracts.collaboration.address})")
-    for label, org in (("hospital", "Oujda Hospital"), ("analytics", "Atlas Analytics"), ("visualisation", "Rif Viz")):
+    for label, org in (("hospital", "Oujda Hospital"), ("analytics", "Atlas Analytics"), ("dashboards", "Rif Viz")):
         org_ref, _ = registry.register_organisation(contracts, people[label], org)
         registry.set_status(contracts, people["supervisor"].account, org_ref.id, OrgStatus.AUDITED)
     step("supervisor", "audit", "registered and audited the hospital, the analytics firm and the visualisation firm")
@@ -159,7 +159,7 @@ def run(
     tx = contracts.collaboration.request_infrastructure(hospital.account, dao_id, json.dumps(spec, sort_keys=True))
     step("hospital", "infrastructure", "asked for the workload's infrastructure (a JSON spec in an event)", tx)
     if on_infrastructure is not None:
-        accounts = {n: people[n].account for n in ("hospital", "analytics", "visualisation")}
+        accounts = {n: people[n].account for n in ("hospital", "analytics", "dashboards")}
         line = on_infrastructure(InfrastructureRequest(contracts, dao_id, spec, accounts, dataset))
         step("infrastructure", "workload", line)
 
@@ -173,7 +173,7 @@ def run(
     join_id, tx = service.post_offer(
         contracts, visual.account, terms=join_terms, role=Role.VP, stake_bps=2_000, dao_id=dao_id
     )
-    step("visualisation", "ask to join", f"asked to join DAO #{dao_id} for 20 % (offer #{join_id})", tx)
+    step("dashboards", "ask to join", f"asked to join DAO #{dao_id} for 20 % (offer #{join_id})", tx)
     _, tx = service.accept(contracts, hospital.account, join_id)
     stakes = {m.account: m.stake_bps for m in contracts.collaboration.members(dao_id)}
     step(
@@ -196,7 +196,7 @@ def run(
     visual_ch1 = service.read_channel(contracts, store, visual.private_key, dao_id, 1)
     analytics_ch1 = service.read_channel(contracts, store, analytics.private_key, dao_id, 1)
     step(
-        "visualisation",
+        "dashboards",
         "read channel 1",
         "sees channel 1's metadata but cannot decrypt it (not a member)"
         if visual_ch1 and visual_ch1[0].content is None
@@ -206,18 +206,18 @@ def run(
     tx = service.pay(contracts, people["customer"].account, dao_id, FIRST_REVENUE)
     step("customer", "pay", f"paid {amount(FIRST_REVENUE)} (+7 wei of rounding to the hospital) to DAO #{dao_id}", tx)
 
-    for label in ("hospital", "visualisation"):
+    for label in ("hospital", "dashboards"):
         tx = contracts.collaboration.heartbeat(people[label].account, dao_id)
         step(label, f"heartbeat {label}", "its machine reported alive", tx)
     chain.advance_time(HEARTBEAT_TIMEOUT // 2)
-    for label in ("hospital", "visualisation"):
+    for label in ("hospital", "dashboards"):
         tx = contracts.collaboration.heartbeat(people[label].account, dao_id)
         step(label, f"heartbeat 2 {label}", "its machine reported alive again", tx)
     chain.advance_time(HEARTBEAT_TIMEOUT // 2 + 1)
     overdue = [m.account for m in service.overdue_members(contracts, dao_id)]
     tx = contracts.collaboration.terminate(visual.account, dao_id, analytics.address)
     step(
-        "visualisation",
+        "dashboards",
         "terminate",
         f"terminated the analytics firm: no heartbeat for more than {HEARTBEAT_TIMEOUT} s; its stake shared pro rata",
         tx,
@@ -231,7 +231,7 @@ def run(
     tx = service.pay(contracts, people["customer"].account, dao_id, SECOND_REVENUE)
     step("customer", "pay 2", f"paid {amount(SECOND_REVENUE)} more", tx)
     paid_out = 0
-    for label in ("hospital", "analytics", "visualisation"):
+    for label in ("hospital", "analytics", "dashboards"):
         wei, tx = service.withdraw(contracts, people[label].account, dao_id)
         paid_out += wei
         step(label, f"withdraw {label}", f"withdrew {amount(wei)}", tx)
@@ -240,7 +240,7 @@ def run(
     tx = contracts.collaboration.rate(hospital.account, dao_id, analytics.address, 1)
     step("hospital", "rate", "rated the analytics firm 1/5 (abandoned the job)", tx)
     tx = contracts.collaboration.rate(visual.account, dao_id, hospital.address, 5)
-    step("visualisation", "rate 2", "rated the hospital 5/5", tx)
+    step("dashboards", "rate 2", "rated the hospital 5/5", tx)
 
     view = service.overview(contracts, dao_id)
     balance = chain.balance(contracts.collaboration.address)
@@ -261,5 +261,5 @@ def run(
         Check("the analytics firm cannot read what was posted after it left", analytics_ch2[late_post].content is None),
     ]
     result.ids = {"dao": dao_id, "offer": offer_id}
-    members = {n: people[n].address for n in ("hospital", "analytics", "visualisation", "customer")}
+    members = {n: people[n].address for n in ("hospital", "analytics", "dashboards", "customer")}
     return CollaborationDemo(result, contracts, dao_id, members)
