@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from web3 import Web3
 
 from datagora.chain.contracts import Contracts
 from datagora.crypto.channels import ChannelKeyEnvelope, new_channel_key, open_channel_key, seal, unseal
 from datagora.crypto.hashing import keccak256
+from datagora.crypto.keys import checksum_address
 from datagora.domain.collaboration import BPS, CollabOffer, CollabOfferState, Dao, Member, Proposal, Role
 from datagora.domain.errors import CryptoError, NotFoundError, ValidationError
 from datagora.domain.models import TxResult
@@ -427,6 +427,4 @@ def read_channel(
 
 def checksum(address: str) -> str:
     """EIP-55 form of ``address``; :class:`ValidationError` when it is not an address."""
-    if not Web3.is_address(address):
-        raise ValidationError(f"{address!r} is not an Ethereum address")
-    return str(Web3.to_checksum_address(address))
+    return checksum_address(address)
