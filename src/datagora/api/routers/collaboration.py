@@ -23,12 +23,14 @@ DaoPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="The DAO's number.
 OfferPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="The offer's number.")]
 ChannelPath = Annotated[int, Path(ge=1, le=15, description="The channel's number (1 = the first value provider's).")]
 MAX_WEI = 10**30
+WORDS = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+"""Text with at least one visible character and no control characters."""
 
 
 class TermsIn(Strict):
-    title: str = Field(min_length=1, max_length=200, description="A short title.")
-    data: str = Field(min_length=1, max_length=200, description="What the data is.")
-    service: str = Field(min_length=1, max_length=200, description="What the value provider adds.")
+    title: str = Field(min_length=1, max_length=200, pattern=WORDS, description="A short title.")
+    data: str = Field(min_length=1, max_length=200, pattern=WORDS, description="What the data is.")
+    service: str = Field(min_length=1, max_length=200, pattern=WORDS, description="What the value provider adds.")
     stake_bps: int = Field(ge=1, le=9_999, description="The value provider's (newcomer's) stake, basis points.")
 
 
