@@ -51,8 +51,8 @@ def test_offer_negotiate_pay_withdraw_and_channels(w: CliWorld) -> None:
     assert "agreed on offer #1: DAO #1" in ok(w.run("dao", "accept", "1", "-a", "analytics"))
     assert "paid 1 ETH to DAO #1" in ok(w.run("dao", "pay", "1", "1", "-a", "customer"))
     shown = ok(w.run("dao", "show", "1"))
-    assert re.search(rf"{w.addresses['hospital']}\s+65\.00 %", shown), shown
-    assert re.search(rf"{w.addresses['analytics']}\s+35\.00 %", shown), shown
+    assert re.search(rf"{w.addresses['hospital']}[\s│]+65\.00 %", shown), shown
+    assert re.search(rf"{w.addresses['analytics']}[\s│]+35\.00 %", shown), shown
     assert "withdrew 0.35 ETH" in ok(w.run("dao", "withdraw", "1", "-a", "analytics"))
     ok(w.run("dao", "channel", "post", "1", "1", "--message", "weekly summary", "-a", "hospital"))
     assert "weekly summary" in ok(w.run("dao", "channel", "read", "1", "1", "-a", "analytics"))
