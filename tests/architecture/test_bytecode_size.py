@@ -33,6 +33,7 @@ def test_every_deployable_is_listed() -> None:
     assert {"RewardToken", "Streams", "Consent", "Shop"} <= names
     assert "Points" in names
     assert "ComputeJobs" in names
+    assert "Collaboration" in names
     assert not (CONTRACTS_DIR / "mocks" / "Market.vy").exists()
 
 

@@ -28,6 +28,7 @@ CONTRACT_NAMES: tuple[str, ...] = (
     "Shop",
     "Points",
     "ComputeJobs",
+    "Collaboration",
 )
 """The contract set every deployment holds."""
 AUXILIARY_NAMES: tuple[str, ...] = ("DemoToken",)

@@ -24,6 +24,7 @@ from web3.types import TxReceipt
 from datagora.chain.artifacts import load_artifact
 from datagora.chain.bindings import (
     catalog,
+    collaboration,
     compute_jobs,
     consent,
     market,
@@ -37,6 +38,7 @@ from datagora.chain.bindings import (
 )
 from datagora.chain.bindings.base import Binding, Deployable, DeployOptions
 from datagora.chain.bindings.catalog import CatalogBinding
+from datagora.chain.bindings.collaboration import CollaborationBinding
 from datagora.chain.bindings.compute_jobs import ComputeJobsBinding
 from datagora.chain.bindings.consent import ConsentBinding
 from datagora.chain.bindings.market import MarketBinding
@@ -71,6 +73,7 @@ MANIFEST: tuple[Deployable, ...] = (
     shop.DEPLOYABLE,
     points.DEPLOYABLE,
     compute_jobs.DEPLOYABLE,
+    collaboration.DEPLOYABLE,
 )
 """Every deployable of the set, in deployment order (a contract comes after those it ``needs``)."""
 
@@ -163,6 +166,9 @@ class Contracts:
     @property
     def compute_jobs(self) -> ComputeJobsBinding:
         return self._binding(ComputeJobsBinding)
+
+    def collaboration(self) -> CollaborationBinding:
+        return self._binding(CollaborationBinding)
 
     # -- deployment ----------------------------------------------------------------------------------------
 

@@ -54,6 +54,7 @@ OUTCOMES = {
     "REFUSED": "every attempt was refused",
     "ESCROW EMPTY": "the Market holds nothing",
     "COMPLETED": "the requester confirmed the result, the owner is paid",
+    "EMPTY": "every member withdrew its share: the Collaboration contract holds nothing",
 }
 
 
@@ -203,6 +204,27 @@ def federated(rpc_url: RpcUrl = None, workdir: Workdir = None) -> None:
         f"[bold green]Federated model {demo.federated_accuracy:.1%}[/] against {demo.centralised_accuracy:.1%} "
         f"trained on the pooled rows; {len(demo.run.rounds)} round hashes on chain."
     )
+
+
+@demo_app.command("dao", common=False)
+def dao(rpc_url: RpcUrl = None, workdir: Workdir = None, gas: Gas = False) -> None:
+    """Play a collaboration, a line per step: a hospital invests its diabetes table with two value providers,
+    they negotiate stakes, form a DAO with nested encrypted channels, revenue is paid in and split by stake, one
+    provider stops reporting and is terminated, everyone withdraws. Example: `datagora demo dao`."""
+    from datagora.chain.client import connect
+    from datagora.scenarios import collaboration as scenario
+
+    chain = connect(rpc_url)
+    console.print(f"[bold]Datagora collaboration demo[/] on the {chain.kind} chain (chain id {chain.chain_id})")
+    with tempfile.TemporaryDirectory(prefix="datagora-dao-") as tmp:
+        demo = scenario.run(chain, workdir or Path(tmp), on_step=_print_step)
+    _verdict(demo.scenario)
+    if gas:
+        console.print(_gas_table([demo.scenario]))
+    if not demo.ok:
+        failed = "; ".join(demo.scenario.failed_checks())
+        raise DatagoraError(f"the collaboration demo did not end as expected: {failed}")
+    console.print("[bold green]The DAO split every wei by stake and the contract ends empty.[/]")
 
 
 def _verdict(scenario: ScenarioResult) -> None:

@@ -16,6 +16,7 @@ from datagora import __version__
 from datagora.cli import (
     account,
     audit,
+    collaboration,
     compute,
     dataset,
     demo,
@@ -58,7 +59,21 @@ def root(
 
 # Help panels in the order a person meets them: start, accounts, selling, buying, use-rights, disputes, the
 # platform, the supervisor, running a node.
-for module in (demo, account, org, dataset, market, use_rights, disputes, points, compute, federated, audit, node):
+for module in (
+    demo,
+    account,
+    org,
+    dataset,
+    market,
+    use_rights,
+    disputes,
+    points,
+    compute,
+    federated,
+    collaboration,
+    audit,
+    node,
+):
     app.add_typer(module.app)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datagora.index.projections import (
     catalog,
+    collaboration,
     compute_jobs,
     consent,
     market,
@@ -31,6 +32,7 @@ PROJECTIONS: dict[str, ContractProjection] = register(
     shop.PROJECTION,
     points.PROJECTION,
     compute_jobs.PROJECTION,
+    collaboration.PROJECTION,
 )
 """The registered projections by contract name (the deployment manifest's names)."""
 

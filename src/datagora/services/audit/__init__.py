@@ -17,6 +17,7 @@ from datagora.domain.models import ChainEvent
 from datagora.index import EventIndexer, open_engine
 from datagora.services.audit import (
     catalog,
+    collaboration,
     compute_jobs,
     consent,
     market,
@@ -42,6 +43,7 @@ TEXTS: dict[str, ContractTexts] = register(
     shop.TEXTS,
     points.TEXTS,
     compute_jobs.TEXTS,
+    collaboration.TEXTS,
 )
 """The registered audit texts by contract name (the deployment manifest's names)."""
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from fastapi import APIRouter
 
 from datagora.web.deps import NavItem
-from datagora.web.pages import buyer, compute, everyone, owner, platform, points, signin, supervisor
+from datagora.web.pages import buyer, collaboration, compute, everyone, owner, platform, points, signin, supervisor
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ PAGE_GROUPS: list[PageGroup] = [
     PageGroup(supervisor.router, supervisor.NAV),
     PageGroup(points.router, points.NAV),
     PageGroup(compute.router, compute.NAV),
+    PageGroup(collaboration.router, collaboration.NAV),
     PageGroup(signin.router, signin.NAV),
 ]
 
