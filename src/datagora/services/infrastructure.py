@@ -115,30 +115,35 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 class Workloads:
-    """The workloads ``host`` (the data's owner) runs, each in ``<home>/infrastructure/<dao id>-<name>/``."""
+    """The workloads a node runs, each in ``root/<dao id>-<name>/`` (``root``: the participant's
+    ``paths.infrastructure``). Reading their status needs no key; starting one needs the host participant."""
 
-    def __init__(self, host: Participant, *, start_timeout: int = 60) -> None:
-        self.host = host
-        self.root = host.paths.infrastructure
+    def __init__(self, root: Path, *, start_timeout: int = 60) -> None:
+        self.root = root
         self.start_timeout = start_timeout
+
+    @classmethod
+    def of(cls, participant: Participant, *, start_timeout: int = 60) -> Workloads:
+        return cls(participant.paths.infrastructure, start_timeout=start_timeout)
 
     def run_dir(self, dao_id: int, name: str) -> Path:
         return self.root / f"{dao_id}-{name}"
 
-    def up(self, dao_id: int, spec: WorkloadSpec, *, requested_by: str = "") -> WorkloadStatus:
-        """Start ``spec``'s workload for DAO ``dao_id`` with the ``start.yml`` playbook. Raises
+    def up(self, host: Participant, dao_id: int, spec: WorkloadSpec, *, requested_by: str = "") -> WorkloadStatus:
+        """Start ``spec``'s workload for DAO ``dao_id`` on ``host`` (the data's owner; its key unwraps the data
+        key) with the ``start.yml`` playbook. Raises
         :class:`AccessDenied` when the data is another account's, :class:`NotFoundError` when this node holds no
         such dataset, :class:`InfrastructureError` when the playbook fails (already running, the workload exited
         while starting: its log's end is in the message)."""
         from datagora.crypto.envelope import data_key_of
         from datagora.infra.ansible import start_workload
 
-        if spec.data.owner.lower() != self.host.address.lower():
+        if spec.data.owner.lower() != host.address.lower():
             raise AccessDenied(f"the data of workload {spec.name!r} is {spec.data.owner}'s, not this node's")
-        record = self.host.load_record("datasets", spec.data.content_hash.removeprefix("0x"))
+        record = host.load_record("datasets", spec.data.content_hash.removeprefix("0x"))
         blob = str(record["blob"])
-        with self.host.store.open(blob) as src:
-            data_key = data_key_of(src, self.host.private_key)
+        with host.store.open(blob) as src:
+            data_key = data_key_of(src, host.private_key)
         run_dir = self.run_dir(dao_id, spec.name)
         run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         key_file = run_dir / "data.key"
@@ -151,7 +156,7 @@ class Workloads:
                 "dao_id": dao_id,
                 "requested_by": requested_by,
                 "spec": json.loads(spec.to_json()),
-                "blob_dir": str(self.host.paths.blobs),
+                "blob_dir": str(host.paths.blobs),
                 "blob": blob,
                 "suffix": Path(str(record.get("file", "data.csv"))).suffix or ".csv",
                 "data_key_file": str(key_file),
@@ -237,6 +242,7 @@ class InfrastructureHandler:
     ``<home>/infrastructure/handled.json``."""
 
     collaboration: CollaborationPort
+    host: Participant
     workloads: Workloads
     handled_file: Path = field(init=False)
 
@@ -245,7 +251,7 @@ class InfrastructureHandler:
 
     @property
     def me(self) -> str:
-        return self.workloads.host.address
+        return self.host.address
 
     def _handled(self) -> dict[str, Any]:
         return _read_json(self.handled_file) or {"events": [], "cursor": 0}
@@ -291,7 +297,7 @@ class InfrastructureHandler:
         if spec.data.owner.lower() != self.me.lower():
             return outcome("skipped", f"workload {spec.name!r} runs on the node of {spec.data.owner}, the data's owner")
         try:
-            status = self.workloads.up(dao_id, spec, requested_by=requester)
+            status = self.workloads.up(self.host, dao_id, spec, requested_by=requester)
         except (InfrastructureError, NotFoundError, AccessDenied) as exc:
             return outcome("failed", str(exc))
         return outcome("started", f"workload {spec.name!r} running as PID {status.pid}", status)
