@@ -27,6 +27,7 @@ CONTRACT_NAMES: tuple[str, ...] = (
     "Consent",
     "Shop",
     "Points",
+    "Collaboration",
 )
 """The contract set every deployment holds."""
 AUXILIARY_NAMES: tuple[str, ...] = ("DemoToken",)

@@ -24,6 +24,7 @@ from web3.types import TxReceipt
 from datagora.chain.artifacts import load_artifact
 from datagora.chain.bindings import (
     catalog,
+    collaboration,
     consent,
     market,
     points,
@@ -36,6 +37,7 @@ from datagora.chain.bindings import (
 )
 from datagora.chain.bindings.base import Binding, Deployable, DeployOptions
 from datagora.chain.bindings.catalog import CatalogBinding
+from datagora.chain.bindings.collaboration import CollaborationBinding
 from datagora.chain.bindings.consent import ConsentBinding
 from datagora.chain.bindings.market import MarketBinding
 from datagora.chain.bindings.points import PointsBinding
@@ -68,6 +70,7 @@ MANIFEST: tuple[Deployable, ...] = (
     consent.DEPLOYABLE,
     shop.DEPLOYABLE,
     points.DEPLOYABLE,
+    collaboration.DEPLOYABLE,
 )
 """Every deployable of the set, in deployment order (a contract comes after those it ``needs``)."""
 
@@ -156,6 +159,10 @@ class Contracts:
     @property
     def points(self) -> PointsBinding:
         return self._binding(PointsBinding)
+
+    @property
+    def collaboration(self) -> CollaborationBinding:
+        return self._binding(CollaborationBinding)
 
     # -- deployment ----------------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datagora.index.projections import (
     catalog,
+    collaboration,
     consent,
     market,
     points,
@@ -29,6 +30,7 @@ PROJECTIONS: dict[str, ContractProjection] = register(
     consent.PROJECTION,
     shop.PROJECTION,
     points.PROJECTION,
+    collaboration.PROJECTION,
 )
 """The registered projections by contract name (the deployment manifest's names)."""
 

@@ -17,6 +17,7 @@ from datagora.domain.models import ChainEvent
 from datagora.index import EventIndexer, open_engine
 from datagora.services.audit import (
     catalog,
+    collaboration,
     consent,
     market,
     points,
@@ -40,6 +41,7 @@ TEXTS: dict[str, ContractTexts] = register(
     consent.TEXTS,
     shop.TEXTS,
     points.TEXTS,
+    collaboration.TEXTS,
 )
 """The registered audit texts by contract name (the deployment manifest's names)."""
 
