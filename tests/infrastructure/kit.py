@@ -1,22 +1,26 @@
 """What the infrastructure tests share: a data owner holding a real encrypted table, a workload spec over it, the
-expected aggregate computed in plain Python, and a stand-in for the Collaboration contract's membership and
-heartbeat rules timed by a real embedded chain's clock (until the contract's binding lands)."""
+expected aggregate computed in plain Python, and the Collaboration contract deployed on an embedded chain with a
+DAO of a data service provider and two value providers."""
 
 from __future__ import annotations
 
 import csv
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from datagora.chain.client import Chain
-from datagora.domain.errors import TransactionReverted
-from datagora.domain.models import ChainEvent, TxResult
+from datagora.chain.bindings.collaboration import CollaborationBinding
+from datagora.chain.client import EmbeddedChain
+from datagora.chain.contracts import Contracts
+from datagora.crypto.hashing import keccak256
+from datagora.domain.collaboration import Role
+from datagora.domain.models import ChainEvent, OrgStatus
 from datagora.infra.spec import WorkloadSpec, parse_spec
+from datagora.services import registry
 from datagora.services.participant import Participant
 
 
@@ -45,12 +49,12 @@ class Owner:
     content_hash: str
 
 
-def make_owner(root: Path) -> Owner:
+def make_owner(root: Path, participant: Participant | None = None) -> Owner:
     from datagora.services.publishing import prepare
 
     table = root / "tumours.csv"
     data = write_table(table)
-    participant = Participant("dsp", Account.create(), root / "dsp")
+    participant = participant or Participant("dsp", Account.create(), root / "dsp")
     prepared = prepare(participant, table)
     return Owner(participant, data, "0x" + prepared.description.content_hash.hex())
 
@@ -83,56 +87,54 @@ def request_event(dao_id: int, requester: str, spec: str, *, block: int = 1, log
     )
 
 
+ETHER = 10**18
+
+
 @dataclass
-class ChainClockCollaboration:
-    """The Collaboration contract's heartbeat and termination rules in memory, timed by ``chain.now()`` (the
-    embedded chain's clock, moved by ``chain.advance_time``)."""
+class Collab:
+    """Registry and Collaboration deployed on an embedded chain; ``dsp`` (who also hosts workloads), ``vp1`` and
+    ``vp2`` in audited organisations; :meth:`form` makes a DAO of all three with ``timeout`` seconds."""
 
-    chain: Chain
-    timeout: int
-    daos: dict[int, list[str]] = field(default_factory=dict)
-    last: dict[tuple[int, str], int] = field(default_factory=dict)
-    terminated: list[tuple[int, str]] = field(default_factory=list)
-    requests: list[tuple[int, str, str]] = field(default_factory=list)
+    chain: EmbeddedChain
+    contracts: Contracts
+    dsp: Participant
+    vp1: Participant
+    vp2: Participant
+    anyone: LocalAccount
 
-    def form(self, dao_id: int, members: list[str]) -> None:
-        self.daos[dao_id] = list(members)
-        for m in members:
-            self.last[(dao_id, m.lower())] = self.chain.now()
+    @property
+    def collaboration(self) -> CollaborationBinding:
+        return self.contracts.collaboration
 
-    def _tx(self) -> TxResult:
-        return TxResult("0x" + "00" * 32, 0, self.chain.block_number())
+    def form(self, timeout: int) -> int:
+        c = self.collaboration
+        terms = '{"terms": "aggregates of the tumour table"}'
+        expiry = self.chain.now() + 3600
+        offer, _ = c.post_offer(
+            self.dsp.account, dao_id=0, role=Role.DSP, terms_hash=keccak256(terms.encode()), stake_bps=3000,
+            heartbeat_timeout=timeout, expiry=expiry, terms=terms,
+        )  # fmt: skip
+        dao_id, _ = c.accept(self.vp1.account, offer, self.vp1.address, 0)
+        join, _ = c.post_offer(
+            self.vp2.account, dao_id=dao_id, role=Role.VP, terms_hash=keccak256(b"join"), stake_bps=2000,
+            heartbeat_timeout=0, expiry=expiry, terms="join",
+        )  # fmt: skip
+        c.accept(self.dsp.account, join, self.dsp.address, 0)
+        return dao_id
 
-    def request_infrastructure(self, sender: LocalAccount, dao_id: int, spec: str) -> TxResult:
-        self._member(dao_id, sender.address)
-        self.requests.append((dao_id, sender.address, spec))
-        return self._tx()
 
-    def heartbeat(self, sender: LocalAccount, dao_id: int) -> TxResult:
-        self._member(dao_id, sender.address)
-        self.last[(dao_id, sender.address.lower())] = self.chain.now()
-        return self._tx()
-
-    def terminate(self, sender: LocalAccount, dao_id: int, member: str) -> TxResult:
-        self._member(dao_id, member)
-        if self.chain.now() - self.last[(dao_id, member.lower())] <= self.timeout:
-            raise TransactionReverted("collaboration: member is alive", "terminate")
-        self.daos[dao_id] = [m for m in self.daos[dao_id] if m.lower() != member.lower()]
-        self.terminated.append((dao_id, member))
-        return self._tx()
-
-    def heartbeat_timeout(self, dao_id: int) -> int:
-        return self.timeout
-
-    def last_heartbeat(self, dao_id: int, member: str) -> int:
-        return self.last[(dao_id, member.lower())]
-
-    def is_member(self, dao_id: int, account: str) -> bool:
-        return account.lower() in {m.lower() for m in self.daos.get(dao_id, [])}
-
-    def members(self, dao_id: int) -> list[str]:
-        return list(self.daos.get(dao_id, []))
-
-    def _member(self, dao_id: int, account: str) -> None:
-        if not self.is_member(dao_id, account):
-            raise TransactionReverted("collaboration: not a member", "")
+def deploy_collab(root: Path, dsp: Participant | None = None) -> Collab:
+    chain = EmbeddedChain()
+    people = {n: Participant(n, Account.create(), root / n) for n in ("supervisor", "platform", "vp1", "vp2")}
+    people["dsp"] = dsp or Participant("dsp", Account.create(), root / "dsp")
+    anyone = Account.create()
+    for p in [*people.values()]:
+        chain.fund(p.address, 10 * ETHER)
+    chain.fund(anyone.address, 10 * ETHER)
+    contracts = Contracts.deploy(
+        chain, people["supervisor"].account, people["platform"].account, only=["Registry", "Collaboration"]
+    )
+    for label in ("dsp", "vp1", "vp2"):
+        org, _ = registry.register_organisation(contracts, people[label], f"{label} org")
+        registry.set_status(contracts, people["supervisor"].account, org.id, OrgStatus.AUDITED)
+    return Collab(chain, contracts, people["dsp"], people["vp1"], people["vp2"], anyone)

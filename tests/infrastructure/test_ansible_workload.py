@@ -14,16 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from eth_account import Account
 
-from datagora.chain.client import EmbeddedChain
 from datagora.infra.errors import InfrastructureError
 from datagora.services.infrastructure import HeartbeatRelay, TerminationWatcher, Workloads
-from tests.infrastructure.kit import ChainClockCollaboration, Owner, expected_groups, make_owner, make_spec
+from tests.infrastructure.kit import Collab, Owner, deploy_collab, expected_groups, make_owner, make_spec
 
 pytestmark = pytest.mark.slow
 
-TIMEOUT = 30
+TIMEOUT = 60
 
 
 def alive(pid: int) -> bool:
@@ -44,13 +42,20 @@ def wait_until(check: object, seconds: float = 15.0) -> bool:
 
 
 @pytest.fixture(scope="module")
-def owner(tmp_path_factory: pytest.TempPathFactory) -> Owner:
-    return make_owner(tmp_path_factory.mktemp("infra"))
+def world(tmp_path_factory: pytest.TempPathFactory) -> Collab:
+    return deploy_collab(tmp_path_factory.mktemp("collab"))
+
+
+@pytest.fixture
+def collab(world: Collab) -> Iterator[Collab]:
+    snap = world.chain.snapshot()
+    yield world
+    world.chain.revert(snap)
 
 
 @pytest.fixture(scope="module")
-def chain() -> EmbeddedChain:
-    return EmbeddedChain()
+def owner(world: Collab, tmp_path_factory: pytest.TempPathFactory) -> Owner:
+    return make_owner(tmp_path_factory.mktemp("data"), world.dsp)
 
 
 @pytest.fixture
@@ -63,13 +68,11 @@ def workloads(owner: Owner) -> Iterator[Workloads]:
 
 
 def test_the_playbook_starts_a_real_process_and_the_stop_playbook_ends_it(
-    owner: Owner, workloads: Workloads, chain: EmbeddedChain
+    owner: Owner, workloads: Workloads, collab: Collab
 ) -> None:
     spec = make_spec(owner)
-    collaboration = ChainClockCollaboration(chain, TIMEOUT)
-    vp = Account.create()
-    collaboration.form(1, [owner.participant.address, vp.address])
-    started = workloads.up(owner.participant, 1, spec)
+    dao_id = collab.form(TIMEOUT)
+    started = workloads.up(owner.participant, dao_id, spec)
     assert started.state == "running" and started.pid is not None
     pid = started.pid
     assert alive(pid)
@@ -82,15 +85,18 @@ def test_the_playbook_starts_a_real_process_and_the_stop_playbook_ends_it(
     assert "rare" not in {row[0] for row in result["rows"]}
     assert not (started.run_dir / "data.key").exists()
     # It heart-beats; the relay posts each new heartbeat to the chain with the member's key.
-    relay = HeartbeatRelay(collaboration, owner.participant.account, workloads)
-    chain.advance_time(10)
-    assert len(relay.tick()) == 1
-    assert collaboration.last_heartbeat(1, owner.participant.address) == chain.now()
+    relay = HeartbeatRelay(collab.collaboration, owner.participant.account, workloads)
+    collab.chain.advance_time(10)
+    sent = relay.tick()
+    assert len(sent) == 1
+    beat = sent[0][1].event("Heartbeat")
+    assert beat.args["member"] == owner.participant.address and beat.args["dao_id"] == dao_id
+    assert collab.collaboration.last_heartbeat(dao_id, owner.participant.address) == beat.args["timestamp"]
     assert wait_until(lambda: workloads.status()[0].beats > started.beats, 5)
     # A second start of the same workload is refused while it runs.
     with pytest.raises(InfrastructureError, match=f"already running \\(PID {pid}\\)"):
-        workloads.up(owner.participant, 1, spec)
-    stopped = workloads.down(1, spec.name)
+        workloads.up(owner.participant, dao_id, spec)
+    stopped = workloads.down(dao_id, spec.name)
     assert stopped.state == "stopped" and stopped.pid is None
     assert wait_until(lambda: not alive(pid))
     assert workloads.status()[0].state == "stopped"
@@ -98,18 +104,19 @@ def test_the_playbook_starts_a_real_process_and_the_stop_playbook_ends_it(
 
 
 def test_a_crashed_workload_stops_heart_beating_and_its_member_is_terminated(
-    owner: Owner, workloads: Workloads, chain: EmbeddedChain
+    owner: Owner, workloads: Workloads, collab: Collab
 ) -> None:
     spec = make_spec(owner, name="crashing-averages")
-    collaboration = ChainClockCollaboration(chain, TIMEOUT)
-    vp = Account.create()
-    collaboration.form(2, [owner.participant.address, vp.address])
-    relay = HeartbeatRelay(collaboration, owner.participant.account, workloads)
-    watcher = TerminationWatcher(collaboration, chain)
-    started = workloads.up(owner.participant, 2, spec)
+    dao_id = collab.form(TIMEOUT)
+    c = collab.collaboration
+    host = owner.participant
+    relay = HeartbeatRelay(c, host.account, workloads)
+    watcher = TerminationWatcher(c, collab.chain)
+    started = workloads.up(host, dao_id, spec)
     assert started.pid is not None
-    chain.advance_time(TIMEOUT - 5)
-    collaboration.heartbeat(vp, 2)
+    collab.chain.advance_time(TIMEOUT - 10)
+    for vp in (collab.vp1, collab.vp2):
+        c.heartbeat(vp.account, dao_id)
     assert relay.tick()  # the host's heartbeat reaches the chain while its workload runs
     os.kill(started.pid, signal.SIGKILL)  # the machine's workload dies
     assert wait_until(lambda: not alive(started.pid))  # type: ignore[arg-type]
@@ -118,14 +125,17 @@ def test_a_crashed_workload_stops_heart_beating_and_its_member_is_terminated(
     time.sleep(spec.heartbeat_interval * 2)
     assert workloads.status_of(started.run_dir).beats == beats
     assert relay.tick() == []
-    chain.advance_time(TIMEOUT - 10)
-    collaboration.heartbeat(vp, 2)  # the value provider's machine is still alive
-    assert watcher.overdue(2) == []
-    chain.advance_time(20)
-    assert [o.member for o in watcher.overdue(2)] == [owner.participant.address]
-    done = watcher.sweep(vp, [2])
-    assert [o.member for o, _ in done] == [owner.participant.address]
-    assert collaboration.members(2) == [vp.address]
+    collab.chain.advance_time(TIMEOUT - 10)
+    for vp in (collab.vp1, collab.vp2):  # the value providers' machines are still alive
+        c.heartbeat(vp.account, dao_id)
+    assert watcher.overdue(dao_id) == []
+    collab.chain.advance_time(20)
+    assert relay.tick() == []
+    assert [o.member for o in watcher.overdue(dao_id)] == [host.address]
+    done = watcher.sweep(collab.vp1.account, [dao_id])
+    assert [o.member for o, _ in done] == [host.address]
+    assert done[0][1].event("MemberTerminated").args["member"] == host.address
+    assert {m.account for m in c.members(dao_id) if m.active} == {collab.vp1.address, collab.vp2.address}
 
 
 def test_a_workload_that_fails_while_starting_is_reported_with_its_reason(owner: Owner, workloads: Workloads) -> None:

@@ -14,7 +14,6 @@ import typer
 from rich.table import Table
 
 from datagora.cli.app import DatagoraTyper, check_input_file, console, print_done, session
-from datagora.domain.errors import DatagoraError
 
 if TYPE_CHECKING:
     from datagora.cli.app import Session
@@ -41,11 +40,8 @@ def _spec(path: Path) -> WorkloadSpec:
 
 
 def _collaboration(s: Session) -> CollaborationPort:
-    contracts = s.contracts()
-    found: CollaborationPort | None = getattr(contracts, "collaboration", None)
-    if found is None:
-        raise DatagoraError("this deployment has no Collaboration contract: deploy it first (datagora deploy)")
-    return found
+    """The deployment's Collaboration contract (``DeploymentError`` naming ``datagora deploy --add`` when absent)."""
+    return s.contracts().collaboration
 
 
 def _when(unix: float | None) -> str:

@@ -43,10 +43,24 @@ REQUEST_EVENT = "InfrastructureRequested"
 CONTRACT = "Collaboration"
 
 
+class MemberRecord(Protocol):
+    """A DAO member as the binding reports it (:class:`datagora.domain.collaboration.Member`)."""
+
+    @property
+    def account(self) -> str: ...
+
+    @property
+    def active(self) -> bool: ...
+
+    @property
+    def last_heartbeat(self) -> int: ...
+
+
 class CollaborationPort(Protocol):
-    """What this service needs of the ``Collaboration`` contract's binding (``contracts.collaboration``).
-    Times are Unix seconds of the chain; writes return the mined :class:`TxResult` and raise
-    :class:`TransactionReverted` with the contract's message."""
+    """What this service needs of the ``Collaboration`` contract's binding (``contracts.collaboration``,
+    :class:`datagora.chain.bindings.collaboration.CollaborationBinding`). Times are Unix seconds of the chain;
+    writes return the mined :class:`TxResult` and raise :class:`TransactionReverted` with the contract's message
+    (``"collaboration: heartbeat not missed"`` …)."""
 
     def request_infrastructure(self, sender: LocalAccount, dao_id: int, spec: str) -> TxResult: ...
 
@@ -56,11 +70,16 @@ class CollaborationPort(Protocol):
 
     def heartbeat_timeout(self, dao_id: int) -> int: ...
 
-    def last_heartbeat(self, dao_id: int, member: str) -> int: ...
+    def members(self, dao_id: int) -> Sequence[MemberRecord]: ...
 
-    def is_member(self, dao_id: int, account: str) -> bool: ...
 
-    def members(self, dao_id: int) -> list[str]: ...
+def is_member(collaboration: CollaborationPort, dao_id: int, account: str) -> bool:
+    """Whether ``account`` holds an active seat in DAO ``dao_id`` (False for an unknown DAO)."""
+    try:
+        found = collaboration.members(dao_id)
+    except NotFoundError:
+        return False
+    return any(m.active and m.account.lower() == account.lower() for m in found)
 
 
 class Clock(Protocol):
@@ -288,7 +307,7 @@ class InfrastructureHandler:
         def outcome(action: str, reason: str = "", workload: WorkloadStatus | None = None) -> HandledRequest:
             return HandledRequest(dao_id, ev.tx_hash, ev.log_index, action, reason, workload)
 
-        if not self.collaboration.is_member(dao_id, self.me):
+        if not is_member(self.collaboration, dao_id, self.me):
             return outcome("skipped", f"this node's account is not a member of DAO {dao_id}")
         try:
             spec = parse_spec(str(ev.args["spec"]))
@@ -361,15 +380,15 @@ class TerminationWatcher:
     clock: Clock
 
     def overdue(self, dao_id: int) -> list[Overdue]:
-        """Members of ``dao_id`` whose last heartbeat is more than ``heartbeat_timeout`` seconds old."""
+        """Active members of ``dao_id`` whose last heartbeat is more than ``heartbeat_timeout`` seconds old (the
+        contract's rule: terminable once ``now > last_heartbeat + timeout``)."""
         now = self.clock.now()
         timeout = self.collaboration.heartbeat_timeout(dao_id)
-        late = []
-        for member in self.collaboration.members(dao_id):
-            last = self.collaboration.last_heartbeat(dao_id, member)
-            if now - last > timeout:
-                late.append(Overdue(dao_id, member, last, timeout))
-        return late
+        return [
+            Overdue(dao_id, m.account, m.last_heartbeat, timeout)
+            for m in self.collaboration.members(dao_id)
+            if m.active and now > m.last_heartbeat + timeout
+        ]
 
     def sweep(self, account: LocalAccount, dao_ids: Iterable[int]) -> list[tuple[Overdue, TxResult]]:
         """Terminate every overdue member of ``dao_ids``; a termination the contract refuses (already
