@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from datagora.domain.models import ChainEvent
 from datagora.infra.errors import InfrastructureError
-from datagora.services.infrastructure import HeartbeatRelay, TerminationWatcher, Workloads
+from datagora.services.infrastructure import HeartbeatRelay, InfrastructureNode, Pass, Workloads
 from tests.infrastructure.kit import Collab, Owner, deploy_collab, expected_groups, make_owner, make_spec
 
 pytestmark = pytest.mark.slow
@@ -103,38 +104,51 @@ def test_the_playbook_starts_a_real_process_and_the_stop_playbook_ends_it(
     assert relay.tick() == []
 
 
-def test_a_crashed_workload_stops_heart_beating_and_its_member_is_terminated(
+def test_the_chain_drives_the_workload_and_a_crash_leads_to_termination(
     owner: Owner, workloads: Workloads, collab: Collab
 ) -> None:
-    spec = make_spec(owner, name="crashing-averages")
-    dao_id = collab.form(TIMEOUT)
+    """A value provider requests the workload on chain; the data owner's node starts it and relays its
+    heartbeats; the workload crashes, its heartbeats stop, and a value provider's node terminates the owner once
+    the DAO's timeout has passed on the chain's clock."""
     c = collab.collaboration
     host = owner.participant
-    relay = HeartbeatRelay(c, host.account, workloads)
-    watcher = TerminationWatcher(c, collab.chain)
-    started = workloads.up(host, dao_id, spec)
-    assert started.pid is not None
+    dao_id = collab.form(TIMEOUT)
+    spec = make_spec(owner, name="crashing-averages")
+    c.request_infrastructure(collab.vp1.account, dao_id, spec.to_json())
+
+    def events(start: int) -> list[ChainEvent]:
+        return collab.contracts.events(from_block=start)
+
+    dsp_node = InfrastructureNode.open(c, host, collab.chain, events, [dao_id])
+    vp_node = InfrastructureNode.open(c, collab.vp1, collab.chain, events, [dao_id])
+    first = dsp_node.step()
+    assert [(r.action, r.dao_id) for r in first.requests] == [("started", dao_id)]
+    started = first.requests[0].workload
+    assert started is not None and started.pid is not None and alive(started.pid)
+    assert [h.name for h, _ in first.heartbeats] == [spec.name]
+    assert first.heartbeats[0][1].event("Heartbeat").args["member"] == host.address
+    assert [r.action for r in vp_node.step().requests] == ["skipped"]  # runs on the data owner's node only
     collab.chain.advance_time(TIMEOUT - 10)
-    for vp in (collab.vp1, collab.vp2):
-        c.heartbeat(vp.account, dao_id)
-    assert relay.tick()  # the host's heartbeat reaches the chain while its workload runs
+    c.heartbeat(collab.vp2.account, dao_id)
+    assert wait_until(lambda: workloads.status_of(started.run_dir).beats > started.beats, 5)
+    assert dsp_node.step().heartbeats  # the host's next heartbeat reaches the chain while its workload runs
     os.kill(started.pid, signal.SIGKILL)  # the machine's workload dies
     assert wait_until(lambda: not alive(started.pid))  # type: ignore[arg-type]
     assert workloads.status_of(started.run_dir).state == "crashed"
     beats = workloads.status_of(started.run_dir).beats
     time.sleep(spec.heartbeat_interval * 2)
     assert workloads.status_of(started.run_dir).beats == beats
-    assert relay.tick() == []
+    assert dsp_node.step() == Pass([], [], [])
     collab.chain.advance_time(TIMEOUT - 10)
-    for vp in (collab.vp1, collab.vp2):  # the value providers' machines are still alive
-        c.heartbeat(vp.account, dao_id)
-    assert watcher.overdue(dao_id) == []
+    c.heartbeat(collab.vp1.account, dao_id)  # the value providers' machines are still alive
+    c.heartbeat(collab.vp2.account, dao_id)
+    assert vp_node.step().terminations == []
     collab.chain.advance_time(20)
-    assert relay.tick() == []
-    assert [o.member for o in watcher.overdue(dao_id)] == [host.address]
-    done = watcher.sweep(collab.vp1.account, [dao_id])
+    assert dsp_node.step().heartbeats == []
+    done = vp_node.step().terminations
     assert [o.member for o, _ in done] == [host.address]
-    assert done[0][1].event("MemberTerminated").args["member"] == host.address
+    terminated = done[0][1].event("MemberTerminated")
+    assert terminated.args["member"] == host.address and terminated.args["terminated_by"] == collab.vp1.address
     assert {m.account for m in c.members(dao_id) if m.active} == {collab.vp1.address, collab.vp2.address}
 
 

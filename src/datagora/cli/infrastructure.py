@@ -8,7 +8,7 @@ import json
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -159,27 +159,31 @@ def watch(
     given collaborations whose heartbeats are overdue.
 
     Example: datagora infra watch --dao 1 -a dsp"""
-    from datagora.services.infrastructure import HeartbeatRelay, InfrastructureHandler, TerminationWatcher, Workloads
+    from datagora.services.infrastructure import InfrastructureNode
 
     s = session()
     contracts = s.contracts()
-    collaboration = _collaboration(s)
-    host = s.participant()
-    workloads = Workloads.of(host)
-    handler = InfrastructureHandler(collaboration, host, workloads)
-    relay = HeartbeatRelay(collaboration, host.account, workloads)
-    watcher = TerminationWatcher(collaboration, contracts.chain)
+    node = InfrastructureNode.open(
+        _collaboration(s),
+        s.participant(),
+        contracts.chain,
+        lambda start: contracts.events(from_block=max(start, contracts.deployment.block)),
+        dao,
+    )
     done = 0
     while passes == 0 or done < passes:
-        lines: list[Any] = []
-        for outcome in handler.poll(lambda start: contracts.events(from_block=max(start, contracts.deployment.block))):
-            lines.append(f"request in tx {outcome.tx_hash[:10]}…: {outcome.action}, {outcome.reason}")
-        for item, _tx in relay.tick():
-            lines.append(f"heartbeat of {item.name} sent for collaboration #{item.dao_id}")
-        for late, _tx in watcher.sweep(host.account, dao):
-            lines.append(f"terminated {late.member} in collaboration #{late.dao_id}: silent for over {late.timeout} s")
-        for line in lines:
-            console.print(line, highlight=False)
+        step = node.step()
+        for outcome in step.requests:
+            console.print(
+                f"request of collaboration #{outcome.dao_id}: {outcome.action}, {outcome.reason}", highlight=False
+            )
+        for item, _tx in step.heartbeats:
+            console.print(f"heartbeat of {item.name} sent for collaboration #{item.dao_id}", highlight=False)
+        for late, _tx in step.terminations:
+            console.print(
+                f"terminated {late.member} in collaboration #{late.dao_id}: silent for over {late.timeout} s",
+                highlight=False,
+            )
         done += 1
         if passes == 0 or done < passes:
             time.sleep(every)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -80,6 +80,11 @@ def is_member(collaboration: CollaborationPort, dao_id: int, account: str) -> bo
     except NotFoundError:
         return False
     return any(m.active and m.account.lower() == account.lower() for m in found)
+
+
+EventSource = Callable[[int], Sequence[ChainEvent]]
+"""The chain's events from a block on, in chain order: ``contracts.events(from_block=…)``, or a node's index
+(``node.sync_index()`` then ``node.indexer.stored_events(from_block)``)."""
 
 
 class Clock(Protocol):
@@ -321,11 +326,11 @@ class InfrastructureHandler:
             return outcome("failed", str(exc))
         return outcome("started", f"workload {spec.name!r} running as PID {status.pid}", status)
 
-    def poll(self, events_since: Any) -> list[HandledRequest]:
+    def poll(self, events_since: EventSource) -> list[HandledRequest]:
         """Handle the events ``events_since(from_block)`` returns (e.g. an index's ``stored_events`` after a
         sync, or ``contracts.events``), from the stored cursor on."""
         start = self.cursor()
-        evs: Sequence[ChainEvent] = events_since(start)
+        evs = events_since(start)
         nxt = max((ev.block_number for ev in evs), default=start - 1) + 1
         return self.handle(evs, cursor=max(start, nxt))
 
@@ -391,13 +396,65 @@ class TerminationWatcher:
         ]
 
     def sweep(self, account: LocalAccount, dao_ids: Iterable[int]) -> list[tuple[Overdue, TxResult]]:
-        """Terminate every overdue member of ``dao_ids``; a termination the contract refuses (already
-        terminated, a heartbeat mined meanwhile) is skipped."""
+        """Terminate every overdue member of ``dao_ids`` but ``account`` itself (a node never ends its own
+        membership); a termination the contract refuses (already terminated, a heartbeat mined meanwhile) is
+        skipped."""
         done = []
         for dao_id in dao_ids:
             for late in self.overdue(dao_id):
+                if late.member.lower() == account.address.lower():
+                    continue
                 try:
                     done.append((late, self.collaboration.terminate(account, dao_id, late.member)))
                 except TransactionReverted:
                     continue
         return done
+
+
+# -- one node's loop ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pass:
+    """What one :meth:`InfrastructureNode.step` did."""
+
+    requests: list[HandledRequest]
+    heartbeats: list[tuple[WorkloadStatus, TxResult]]
+    terminations: list[tuple[Overdue, TxResult]]
+
+
+@dataclass
+class InfrastructureNode:
+    """A member node's infrastructure duties, one :meth:`step` at a time (``datagora infra watch`` calls it every
+    few seconds): handle new ``InfrastructureRequested`` events read by ``events_since(from_block)``, relay the
+    hosted workloads' heartbeats, and terminate the overdue members of ``watched`` DAOs."""
+
+    handler: InfrastructureHandler
+    relay: HeartbeatRelay
+    watcher: TerminationWatcher
+    events_since: EventSource
+    watched: list[int] = field(default_factory=list)
+
+    @classmethod
+    def open(
+        cls,
+        collaboration: CollaborationPort,
+        host: Participant,
+        clock: Clock,
+        events_since: Any,
+        watched: Iterable[int],
+    ) -> InfrastructureNode:
+        workloads = Workloads.of(host)
+        return cls(
+            InfrastructureHandler(collaboration, host, workloads),
+            HeartbeatRelay(collaboration, host.account, workloads),
+            TerminationWatcher(collaboration, clock),
+            events_since,
+            list(watched),
+        )
+
+    def step(self) -> Pass:
+        requests = self.handler.poll(self.events_since)
+        heartbeats = self.relay.tick()
+        terminations = self.watcher.sweep(self.handler.host.account, self.watched)
+        return Pass(requests, heartbeats, terminations)
