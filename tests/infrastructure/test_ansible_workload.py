@@ -163,3 +163,23 @@ def test_a_workload_that_fails_while_starting_is_reported_with_its_reason(owner:
     assert "radius_mean" in str(err.value)
     status = workloads.status_of(workloads.run_dir(3, spec.name))
     assert status.state == "failed" and "radius_mean" in status.error
+
+
+def test_the_workload_story_runs_as_the_demo_tells_it(owner: Owner, workloads: Workloads, collab: Collab) -> None:
+    from datagora.scenarios.infrastructure import workload_story
+
+    dao_id = collab.form(TIMEOUT)
+    spec = make_spec(owner, name="story-averages")
+    story = workload_story(collab.contracts, dao_id, owner.participant, collab.vp1, spec, silent=collab.vp2, others=[])
+    assert story.started.action == "started"
+    expected = expected_groups(owner.data, spec.min_group_size)
+    assert {row[0]: (row[1], pytest.approx(row[2])) for row in story.result["rows"]} == expected
+    members = [tx.event("Heartbeat").args["member"] for tx in story.heartbeats]
+    assert members.count(owner.participant.address) >= 2 and collab.vp2.address not in members
+    assert story.terminated.member == collab.vp2.address
+    assert story.termination.event("MemberTerminated").args["terminated_by"] == collab.vp1.address
+    assert story.stopped.state == "stopped"
+    assert {m.account for m in collab.collaboration.members(dao_id) if m.active} == {
+        owner.participant.address,
+        collab.vp1.address,
+    }
