@@ -53,6 +53,7 @@ OUTCOMES = {
     "RELEASED": "the seller was paid without the buyer's confirmation",
     "REFUSED": "every attempt was refused",
     "ESCROW EMPTY": "the Market holds nothing",
+    "EMPTY": "every member withdrew its share: the Collaboration contract holds nothing",
 }
 
 
@@ -154,6 +155,27 @@ def points(rpc_url: RpcUrl = None, tls: Annotated[bool, typer.Option(help="TLS b
         f"[bold green]Tier {demo.expected.tier} on chain[/], the same as computing it in the clear from "
         f"{scenario.BRAND_POINTS} + {scenario.PLATFORM_POINTS} points."
     )
+
+
+@demo_app.command("dao", common=False)
+def dao(rpc_url: RpcUrl = None, workdir: Workdir = None, gas: Gas = False) -> None:
+    """Play a collaboration, a line per step: a hospital invests its diabetes table with two value providers,
+    they negotiate stakes, form a DAO with nested encrypted channels, revenue is paid in and split by stake, one
+    provider stops reporting and is terminated, everyone withdraws. Example: `datagora demo dao`."""
+    from datagora.chain.client import connect
+    from datagora.scenarios import collaboration as scenario
+
+    chain = connect(rpc_url)
+    console.print(f"[bold]Datagora collaboration demo[/] on the {chain.kind} chain (chain id {chain.chain_id})")
+    with tempfile.TemporaryDirectory(prefix="datagora-dao-") as tmp:
+        demo = scenario.run(chain, workdir or Path(tmp), on_step=_print_step)
+    _verdict(demo.scenario)
+    if gas:
+        console.print(_gas_table([demo.scenario]))
+    if not demo.ok:
+        failed = "; ".join(demo.scenario.failed_checks())
+        raise DatagoraError(f"the collaboration demo did not end as expected: {failed}")
+    console.print("[bold green]The DAO split every wei by stake and the contract ends empty.[/]")
 
 
 def _verdict(scenario: ScenarioResult) -> None:

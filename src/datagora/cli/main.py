@@ -13,7 +13,20 @@ from typing import Annotated
 import typer
 
 from datagora import __version__
-from datagora.cli import account, audit, dataset, demo, disputes, infrastructure, market, node, org, points, use_rights
+from datagora.cli import (
+    account,
+    audit,
+    collaboration,
+    dataset,
+    demo,
+    disputes,
+    infrastructure,
+    market,
+    node,
+    org,
+    points,
+    use_rights,
+)
 from datagora.cli.app import AccountOption, DatagoraTyper, HomeOption, RpcUrlOption, set_root_options
 
 app = DatagoraTyper(
@@ -45,7 +58,20 @@ def root(
 
 # Help panels in the order a person meets them: start, accounts, selling, buying, use-rights, disputes, the
 # platform, the supervisor, running a node.
-for module in (demo, account, org, dataset, market, use_rights, disputes, points, infrastructure, audit, node):
+for module in (
+    demo,
+    account,
+    org,
+    dataset,
+    market,
+    use_rights,
+    disputes,
+    points,
+    collaboration,
+    infrastructure,
+    audit,
+    node,
+):
     app.add_typer(module.app)
 
 
