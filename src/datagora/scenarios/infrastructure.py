@@ -17,6 +17,7 @@ from datagora.chain.contracts import Contracts
 from datagora.domain.models import TxResult
 from datagora.infra.errors import InfrastructureError
 from datagora.infra.spec import WorkloadSpec
+from datagora.scenarios.collaboration import InfrastructureRequest
 from datagora.services.infrastructure import HandledRequest, InfrastructureNode, Overdue, Workloads, WorkloadStatus
 from datagora.services.participant import Participant
 
@@ -84,3 +85,51 @@ def workload_story(
         raise InfrastructureError(f"{silent.address} was not terminated")
     stopped = workloads.down(dao_id, spec.name)
     return WorkloadStory(request, started, started.workload.result, heartbeats, done[0][0], done[0][1], stopped)
+
+
+def ansible_workload_hook(request: InfrastructureRequest) -> str:
+    """The infrastructure step of the collaboration story (:func:`datagora.scenarios.collaboration.run`'s
+    ``on_infrastructure``): the hospital's encrypted copy of its table goes into its own store, a workload spec
+    (mean disease progression by sex, groups of at least 5) is put on chain, the hospital's node turns the event
+    into an Ansible run that starts the workload, relays its first heartbeat, and stops it. Returns the line the
+    demo shows. Raises :class:`InfrastructureError` when the workload does not start."""
+    from datagora.infra.spec import parse_spec
+    from datagora.services.publishing import prepare
+
+    contracts, dao_id = request.contracts, request.dao_id
+    host = Participant("hospital", request.accounts["hospital"], request.dataset.parent)
+    prepared = prepare(host, request.dataset)
+    spec = parse_spec(
+        {
+            "name": f"progression-by-sex-{dao_id}",
+            "data": {"owner": host.address, "content_hash": "0x" + prepared.description.content_hash.hex()},
+            "task": {
+                "select": ["sex", {"aggregate": "count", "as": "patients"},
+                           {"aggregate": "avg", "column": "progression", "as": "mean_progression"}],
+                "group_by": ["sex"],
+            },
+            "heartbeat_interval": 1,
+        }
+    )  # fmt: skip
+    start_block = contracts.chain.block_number() + 1
+    contracts.collaboration.request_infrastructure(host.account, dao_id, spec.to_json())
+    node = InfrastructureNode.open(
+        contracts.collaboration,
+        host,
+        contracts.chain,
+        lambda block: contracts.events(from_block=max(block, start_block)),
+        [],
+    )
+    step = node.step()
+    started = next((r for r in step.requests if r.action == "started"), None)
+    if started is None or started.workload is None or started.workload.result is None:
+        reasons = "; ".join(r.reason for r in step.requests) or "no request seen"
+        raise InfrastructureError(f"the hospital's node did not start the workload: {reasons}")
+    result = started.workload.result
+    means = ", ".join(f"sex {row[0]}: {row[2]:.1f} over {row[1]} patients" for row in result["rows"])
+    Workloads.of(host).down(dao_id, spec.name)
+    return (
+        f"Ansible started {spec.name} on the hospital's machine (PID {started.workload.pid}); it computed the mean "
+        f"progression on the encrypted table ({means}), sent {len(step.heartbeats)} heartbeat to the chain, "
+        "and was stopped"
+    )
