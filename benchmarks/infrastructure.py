@@ -1,6 +1,6 @@
 """The chain driving real infrastructure, timed (issue 15, item 4).
 
-    python benchmarks/infrastructure.py [--runs 3] [--rows 10000]
+    PYTHONPATH=. python benchmarks/infrastructure.py [--runs 3] [--rows 10000]   (uses the tests' kit)
 
 Rows (median of ``--runs``; the load average is printed beside them, since the machine is shared):
 - ``ansible start``: the ``start.yml`` playbook run with ansible-runner (local connection) until the workload's
@@ -69,8 +69,11 @@ def main() -> None:
     terminated = TerminationWatcher(c, world.chain).sweep(world.anyone, [dao_id])
     load = os.getloadavg()
     print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; {args.runs} runs; table of {args.rows:,} rows")
-    print(f"ansible start (to first heartbeat)   median {statistics.median(starts):6.2f} s  (all: "
-          + ", ".join(f"{s:.2f}" for s in starts) + ")")
+    print(
+        f"ansible start (to first heartbeat)   median {statistics.median(starts):6.2f} s  (all: "
+        + ", ".join(f"{s:.2f}" for s in starts)
+        + ")"
+    )
     print(f"ansible stop                         median {statistics.median(stops):6.2f} s")
     print(f"request mined -> workload running    median {statistics.median(e2e):6.2f} s")
     print(f"gas request_infrastructure ({len(spec.to_json())} B spec)  {statistics.median(request_gas):,}")
