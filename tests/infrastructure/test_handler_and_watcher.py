@@ -16,19 +16,25 @@ from datagora.services.infrastructure import InfrastructureHandler, TerminationW
 from datagora.services.participant import Participant
 from tests.infrastructure.kit import Collab, deploy_collab, spec_doc
 
-TIMEOUT = 60
+TIMEOUT = 3600  # long enough that real time passing during the module never matters
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Collab:
-    return deploy_collab(tmp_path_factory.mktemp("collab"))
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Collab, int]:
+    collab = deploy_collab(tmp_path_factory.mktemp("collab"))
+    return collab, collab.form(TIMEOUT)
 
 
 @pytest.fixture
-def collab(world: Collab) -> Iterator[Collab]:
-    snap = world.chain.snapshot()
-    yield world
-    world.chain.revert(snap)
+def collab(world: tuple[Collab, int]) -> Iterator[Collab]:
+    snap = world[0].chain.snapshot()
+    yield world[0]
+    world[0].chain.revert(snap)
+
+
+@pytest.fixture
+def dao_id(world: tuple[Collab, int]) -> int:
+    return world[1]
 
 
 class RecordingWorkloads(Workloads):
@@ -48,9 +54,8 @@ def spec_for(owner: str, name: str = "tumour-averages") -> str:
     return parse_spec(spec_doc(owner, "0x" + "cd" * 32, name=name)).to_json()
 
 
-def test_the_handler_starts_only_what_this_node_hosts_once(collab: Collab, tmp_path: Path) -> None:
+def test_the_handler_starts_only_what_this_node_hosts_once(collab: Collab, dao_id: int, tmp_path: Path) -> None:
     c = collab.collaboration
-    dao_id = collab.form(TIMEOUT)
     outsider = Participant("outsider", Account.create(), tmp_path / "outsider")
     c.request_infrastructure(collab.vp1.account, dao_id, spec_for(collab.dsp.address))
     c.request_infrastructure(collab.vp1.account, dao_id, spec_for(collab.vp2.address))  # hosted by vp2's node
@@ -77,9 +82,8 @@ def test_the_handler_starts_only_what_this_node_hosts_once(collab: Collab, tmp_p
     assert [(o.action, o.workload and o.workload.name) for o in later] == [("started", "second-run")]
 
 
-def test_missed_heartbeats_lead_to_termination_on_chain(collab: Collab) -> None:
+def test_missed_heartbeats_lead_to_termination_on_chain(collab: Collab, dao_id: int) -> None:
     c = collab.collaboration
-    dao_id = collab.form(TIMEOUT)
     watcher = TerminationWatcher(c, collab.chain)
     assert watcher.overdue(dao_id) == []
     assert watcher.sweep(collab.anyone, [dao_id]) == []
