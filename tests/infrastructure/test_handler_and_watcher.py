@@ -80,6 +80,10 @@ def test_the_handler_starts_only_what_this_node_hosts_once(collab: Collab, dao_i
     c.request_infrastructure(collab.vp2.account, dao_id, spec_for(collab.dsp.address, "second-run"))
     later = again.poll(lambda start: collab.contracts.events(from_block=start))
     assert [(o.action, o.workload and o.workload.name) for o in later] == [("started", "second-run")]
+    # A chain reset below the cursor (a development chain reverted): everything is read again, nothing redone.
+    reads: list[int] = []
+    assert again.poll(lambda start: reads.append(start) or collab.contracts.events(from_block=start), head=1) == []
+    assert reads == [0]
 
 
 def test_missed_heartbeats_lead_to_termination_on_chain(collab: Collab, dao_id: int) -> None:

@@ -88,7 +88,11 @@ EventSource = Callable[[int], Sequence[ChainEvent]]
 
 
 class Clock(Protocol):
+    """The chain's clock: the latest block's timestamp (Unix seconds) and number."""
+
     def now(self) -> int: ...
+
+    def block_number(self) -> int: ...
 
 
 def request(collaboration: CollaborationPort, sender: LocalAccount, dao_id: int, spec: WorkloadSpec | str) -> TxResult:
@@ -326,10 +330,14 @@ class InfrastructureHandler:
             return outcome("failed", str(exc))
         return outcome("started", f"workload {spec.name!r} running as PID {status.pid}", status)
 
-    def poll(self, events_since: EventSource) -> list[HandledRequest]:
-        """Handle the events ``events_since(from_block)`` returns (e.g. an index's ``stored_events`` after a
-        sync, or ``contracts.events``), from the stored cursor on."""
+    def poll(self, events_since: EventSource, head: int | None = None) -> list[HandledRequest]:
+        """Handle the events ``events_since(from_block)`` returns (e.g. ``contracts.events``, or a node's index
+        after a sync), from the stored cursor on. ``head``: the chain's latest block; when the cursor is beyond
+        it (a development chain was reset or reverted), the events are read again from block 0, the requests
+        already handled being skipped by their transaction and log index."""
         start = self.cursor()
+        if head is not None and start > head + 1:
+            start = 0
         evs = events_since(start)
         nxt = max((ev.block_number for ev in evs), default=start - 1) + 1
         return self.handle(evs, cursor=max(start, nxt))
@@ -454,7 +462,7 @@ class InfrastructureNode:
         )
 
     def step(self) -> Pass:
-        requests = self.handler.poll(self.events_since)
+        requests = self.handler.poll(self.events_since, self.watcher.clock.block_number())
         heartbeats = self.relay.tick()
         terminations = self.watcher.sweep(self.handler.host.account, self.watched)
         return Pass(requests, heartbeats, terminations)
