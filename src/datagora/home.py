@@ -119,6 +119,12 @@ class ParticipantHome:
         return self.root / "received"
 
     @property
+    def infrastructure(self) -> Path:
+        """Collaboration workloads this node hosts: ``<dao id>-<name>/`` each (run configuration, PID, heartbeat,
+        result, log, ansible-runner's artifacts), and ``handled.json`` (requests already acted on)."""
+        return self.root / "infrastructure"
+
+    @property
     def tmp(self) -> Path:
         """Scratch space for work files (plaintext never stays here after an operation)."""
         return self.root / "tmp"

@@ -22,6 +22,7 @@ from datagora.cli import (
     demo,
     disputes,
     federated,
+    infrastructure,
     market,
     node,
     org,
@@ -71,6 +72,7 @@ for module in (
     compute,
     federated,
     collaboration,
+    infrastructure,
     audit,
     node,
 ):
