@@ -32,6 +32,7 @@ def test_every_deployable_is_listed() -> None:
     assert {"Registry", "Catalog", "Market", "UseRights", "Reputation", "DemoToken"} <= names
     assert {"RewardToken", "Streams", "Consent", "Shop"} <= names
     assert "Points" in names
+    assert "Anchors" in names
     assert not (CONTRACTS_DIR / "mocks" / "Market.vy").exists()
 
 

@@ -27,6 +27,7 @@ CONTRACT_NAMES: tuple[str, ...] = (
     "Consent",
     "Shop",
     "Points",
+    "Anchors",
 )
 """The contract set every deployment holds."""
 AUXILIARY_NAMES: tuple[str, ...] = ("DemoToken",)

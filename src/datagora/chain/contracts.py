@@ -23,6 +23,7 @@ from web3.types import TxReceipt
 
 from datagora.chain.artifacts import load_artifact
 from datagora.chain.bindings import (
+    anchors,
     catalog,
     consent,
     market,
@@ -34,6 +35,7 @@ from datagora.chain.bindings import (
     streams,
     use_rights,
 )
+from datagora.chain.bindings.anchors import AnchorsBinding
 from datagora.chain.bindings.base import Binding, Deployable, DeployOptions
 from datagora.chain.bindings.catalog import CatalogBinding
 from datagora.chain.bindings.consent import ConsentBinding
@@ -68,6 +70,7 @@ MANIFEST: tuple[Deployable, ...] = (
     consent.DEPLOYABLE,
     shop.DEPLOYABLE,
     points.DEPLOYABLE,
+    anchors.DEPLOYABLE,
 )
 """Every deployable of the set, in deployment order (a contract comes after those it ``needs``)."""
 
@@ -156,6 +159,10 @@ class Contracts:
     @property
     def points(self) -> PointsBinding:
         return self._binding(PointsBinding)
+
+    @property
+    def anchors(self) -> AnchorsBinding:
+        return self._binding(AnchorsBinding)
 
     # -- deployment ----------------------------------------------------------------------------------------
 
