@@ -3,11 +3,14 @@ hashing) and the on-chain inclusion check of one record."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from eth_account.signers.local import LocalAccount
+from eth_utils.abi import event_abi_to_log_topic
 
 from datagora.chain.bindings.base import Binding, Deployable
 from datagora.domain.anchoring import AnchoredBatch
-from datagora.domain.errors import NotFoundError
+from datagora.domain.errors import ChainError, NotFoundError
 from datagora.domain.models import TxResult
 
 
@@ -26,6 +29,16 @@ class AnchorsBinding(Binding):
     def anchor_call(self, root: bytes, size: int, label: str) -> bytes:
         """The calldata of ``anchor(root, size, label)``, for the fast client path."""
         return bytes.fromhex(self._bind("anchor", root, size, label)._encode_transaction_data().removeprefix("0x"))
+
+    def batch_id_of(self, logs: list[dict[str, Any]]) -> int:
+        """The batch id in the ``Anchored`` event among raw JSON-RPC ``logs`` (of the fast path); raises
+        :class:`ChainError` when there is none."""
+        topic = "0x" + bytes(event_abi_to_log_topic(self.contract.events.Anchored().abi)).hex()  # type: ignore[arg-type]
+        for log in logs:
+            topics = [t if isinstance(t, str) else "0x" + bytes(t).hex() for t in log.get("topics", [])]
+            if topics and topics[0].lower() == topic and str(log.get("address", "")).lower() == self.address.lower():
+                return int(topics[1], 16)
+        raise ChainError("the anchoring transaction logged no Anchored event")
 
     def batch(self, batch_id: int) -> AnchoredBatch:
         """The anchored batch; :class:`NotFoundError` when there is none."""
