@@ -79,8 +79,12 @@ def test_only_audited_organisations_anchor(world: World, store: AnchorStore) -> 
 
 @pytest.mark.parametrize(
     ("records", "label", "size", "message"),
-    [([], "s", 10, "no records"), ([b"a"], " ", 10, "label"), ([b"a"], "x" * 65, 10, "at most 64 bytes"),
-     ([b"a"], "s", 0, "batch size")],
+    [
+        ([], "s", 10, "no records"),
+        ([b"a"], " ", 10, "label"),
+        ([b"a"], "x" * 65, 10, "at most 64 bytes"),
+        ([b"a"], "s", 0, "batch size"),
+    ],
     ids=["no-records", "blank-label", "long-label", "zero-batch"],
 )
 def test_bad_input_is_refused_before_sending(

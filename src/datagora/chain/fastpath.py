@@ -123,7 +123,7 @@ class FastPath:
             answers = []
             for req in payload:
                 try:
-                    answer = dict(provider.make_request(req["method"], req["params"]))  # type: ignore[arg-type]
+                    answer = dict(provider.make_request(req["method"], req["params"]))
                     answers.append({**answer, "result": _camel(answer.get("result"))})
                 except Exception as exc:  # eth-tester raises instead of answering with an error object
                     answers.append({"error": {"code": -32000, "message": str(exc)}, "id": req["id"]})
@@ -241,7 +241,7 @@ class FastPath:
         where the node has it, else send and poll. Raises :class:`TransactionReverted` when it reverts (on a node
         that estimates nothing here, the reason is read by replaying the call) and :class:`ChainError` when the
         node refuses it."""
-        (raw, tx_hash), = self.sign_many([call])
+        ((raw, tx_hash),) = self.sign_many([call])
         if self.sync_supported is not False:
             answer = self._request("eth_sendRawTransactionSync", ["0x" + raw.hex()])
             error = answer.get("error")
@@ -268,8 +268,12 @@ class FastPath:
             chunk = signed[start : start + self.batch_size]
             answers = self._post(
                 [
-                    {"jsonrpc": "2.0", "id": next(self._ids), "method": "eth_sendRawTransaction",
-                     "params": ["0x" + raw.hex()]}
+                    {
+                        "jsonrpc": "2.0",
+                        "id": next(self._ids),
+                        "method": "eth_sendRawTransaction",
+                        "params": ["0x" + raw.hex()],
+                    }
                     for raw, _ in chunk
                 ]
             )
@@ -295,8 +299,7 @@ class FastPath:
                 chunk = waiting[start : start + self.batch_size]
                 answers = self._post(
                     [
-                        {"jsonrpc": "2.0", "id": next(self._ids), "method": "eth_getTransactionReceipt",
-                         "params": [h]}
+                        {"jsonrpc": "2.0", "id": next(self._ids), "method": "eth_getTransactionReceipt", "params": [h]}
                         for h in chunk
                     ]
                 )

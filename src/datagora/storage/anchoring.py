@@ -96,8 +96,15 @@ class AnchorStore:
         with self._db() as db:
             db.execute(
                 "INSERT INTO batches VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (batch.chain_id, batch.batch_id, batch.root, batch.size, batch.label, batch.tx_hash,
-                 batch.block_number),
+                (
+                    batch.chain_id,
+                    batch.batch_id,
+                    batch.root,
+                    batch.size,
+                    batch.label,
+                    batch.tx_hash,
+                    batch.block_number,
+                ),
             )
             db.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?)", rows)
 
@@ -148,4 +155,6 @@ class AnchorStore:
         if row is None:
             return None
         leaf, size, path = row
-        return RecordProof(batch_id, index, int(size), bytes(leaf), tuple(path[k : k + 32] for k in range(0, len(path), 32)))
+        return RecordProof(
+            batch_id, index, int(size), bytes(leaf), tuple(path[k : k + 32] for k in range(0, len(path), 32))
+        )

@@ -42,8 +42,14 @@ def test_anchor_records_the_batch_and_logs_it(d: Deployment, anchors: Any) -> No
     with d.env.prank(d.carol.address):
         assert anchors.anchor(tree.root, 5, LABEL) == 1
     assert_event(
-        anchors, "Anchored", batch_id=1, anchorer=d.carol.address, organisation_id=d.acme_id, root=tree.root,
-        size=5, label=LABEL,
+        anchors,
+        "Anchored",
+        batch_id=1,
+        anchorer=d.carol.address,
+        organisation_id=d.acme_id,
+        root=tree.root,
+        size=5,
+        label=LABEL,
     )
     assert anchors.batch_count() == 1
     root, size, anchored_at, organisation_id = anchors.batch(1)
@@ -70,9 +76,7 @@ def test_an_unknown_batch_reads_as_zero(anchors: Any) -> None:
     ],
     ids=["not-audited", "customer", "stranger", "empty-root", "empty-batch", "too-large", "empty-label"],
 )
-def test_anchor_guards(
-    d: Deployment, anchors: Any, who: str, root: bytes, size: int, label: str, message: str
-) -> None:
+def test_anchor_guards(d: Deployment, anchors: Any, who: str, root: bytes, size: int, label: str, message: str) -> None:
     with d.env.prank(getattr(d, who).address), boa.reverts(message):
         anchors.anchor(root, size, label)
     assert anchors.batch_count() == 0
@@ -152,7 +156,7 @@ def test_fuzzed_proofs_agree_with_python_and_pymerkle(d: Deployment, anchors: An
     elif kind == "drop":
         bad_path = bad_path[:-1]
     else:
-        bad_path = bad_path + [data.draw(st.binary(min_size=32, max_size=32))]
+        bad_path = [*bad_path, data.draw(st.binary(min_size=32, max_size=32))]
     on_chain = anchors.verify(batch_id, bad_leaf, bad_index, bad_path)
     in_python = merkle.verify(bad_leaf, bad_index, size, bad_path, tree.root)
     by_pymerkle = merkle.check_with_pymerkle(bad_leaf, bad_index, size, bad_path, tree.root)

@@ -33,7 +33,7 @@ class AnchorsBinding(Binding):
     def batch_id_of(self, logs: list[dict[str, Any]]) -> int:
         """The batch id in the ``Anchored`` event among raw JSON-RPC ``logs`` (of the fast path); raises
         :class:`ChainError` when there is none."""
-        topic = "0x" + bytes(event_abi_to_log_topic(self.contract.events.Anchored().abi)).hex()  # type: ignore[arg-type]
+        topic = "0x" + bytes(event_abi_to_log_topic(self.contract.events.Anchored().abi)).hex()
         for log in logs:
             topics = [t if isinstance(t, str) else "0x" + bytes(t).hex() for t in log.get("topics", [])]
             if topics and topics[0].lower() == topic and str(log.get("address", "")).lower() == self.address.lower():
