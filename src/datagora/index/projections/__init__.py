@@ -5,6 +5,7 @@ A new contract adds its module (``projections/<contract>.py`` exporting ``PROJEC
 from __future__ import annotations
 
 from datagora.index.projections import (
+    anchors,
     catalog,
     consent,
     market,
@@ -29,6 +30,7 @@ PROJECTIONS: dict[str, ContractProjection] = register(
     consent.PROJECTION,
     shop.PROJECTION,
     points.PROJECTION,
+    anchors.PROJECTION,
 )
 """The registered projections by contract name (the deployment manifest's names)."""
 

@@ -16,6 +16,7 @@ from datagora.chain.contracts import Contracts
 from datagora.domain.models import ChainEvent
 from datagora.index import EventIndexer, open_engine
 from datagora.services.audit import (
+    anchors,
     catalog,
     consent,
     market,
@@ -40,6 +41,7 @@ TEXTS: dict[str, ContractTexts] = register(
     consent.TEXTS,
     shop.TEXTS,
     points.TEXTS,
+    anchors.TEXTS,
 )
 """The registered audit texts by contract name (the deployment manifest's names)."""
 
