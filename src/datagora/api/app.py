@@ -21,6 +21,7 @@ from datagora.api.deps import PeerHttp, Peers
 from datagora.api.limits import BodyLimit
 from datagora.api.methods import MethodCheck, route_table
 from datagora.api.routers import (
+    anchoring,
     attestations,
     auctions,
     audit,
@@ -62,6 +63,7 @@ ROUTERS = (
     auctions.router,
     ratings.router,
     points.router,
+    anchoring.router,
     withdrawals.router,
     deliveries.router,
     relay.router,
