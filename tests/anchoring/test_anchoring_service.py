@@ -94,3 +94,18 @@ def test_bad_input_is_refused_before_sending(
         anchoring.anchor_records(
             world.contracts, world.seller.account, records, label=label, store=store, batch_size=size
         )
+
+
+def test_the_audit_trail_reads_an_anchored_batch(world: World, store: AnchorStore) -> None:
+    from datagora.services.audit import audit_trail
+
+    (batch,) = anchoring.anchor_records(
+        world.contracts, world.seller.account, readings(3), label="sensor-12", store=store
+    )
+    rows = [r for r in audit_trail(world.contracts) if r.contract == "Anchors"]
+    assert len(rows) == 1
+    assert rows[0].actor == world.seller.address and rows[0].action == "Anchored"
+    assert rows[0].detail == (
+        f"anchored batch #1 of 3 records 'sensor-12' for organisation #{world.orgs['seller']} "
+        f"(Merkle root {batch.root.hex()[:16]}…)"
+    )
