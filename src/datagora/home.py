@@ -157,6 +157,11 @@ class ParticipantHome:
         return self.root / "send-receive.sqlite"
 
     @property
+    def anchors(self) -> Path:
+        """Records this node anchored in batches: each one's batch, position and Merkle proof (SQLite)."""
+        return self.root / "anchors.sqlite"
+
+    @property
     def data_contract(self) -> Path:
         """The platform's fingerprint registry (the paper's data contract; SQLite)."""
         return self.root / "data-contract.sqlite"

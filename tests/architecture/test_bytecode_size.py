@@ -34,6 +34,7 @@ def test_every_deployable_is_listed() -> None:
     assert "Points" in names
     assert "ComputeJobs" in names
     assert "Collaboration" in names
+    assert "Anchors" in names
     assert not (CONTRACTS_DIR / "mocks" / "Market.vy").exists()
 
 

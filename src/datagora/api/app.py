@@ -21,6 +21,7 @@ from datagora.api.deps import PeerHttp, Peers
 from datagora.api.limits import BodyLimit
 from datagora.api.methods import MethodCheck, route_table
 from datagora.api.routers import (
+    anchoring,
     attestations,
     auctions,
     audit,
@@ -66,6 +67,7 @@ ROUTERS = (
     points.router,
     compute.router,
     collaboration.router,
+    anchoring.router,
     withdrawals.router,
     deliveries.router,
     relay.router,

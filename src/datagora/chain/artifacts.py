@@ -29,6 +29,7 @@ CONTRACT_NAMES: tuple[str, ...] = (
     "Points",
     "ComputeJobs",
     "Collaboration",
+    "Anchors",
 )
 """The contract set every deployment holds."""
 AUXILIARY_NAMES: tuple[str, ...] = ("DemoToken",)

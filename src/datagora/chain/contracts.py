@@ -23,6 +23,7 @@ from web3.types import TxReceipt
 
 from datagora.chain.artifacts import load_artifact
 from datagora.chain.bindings import (
+    anchors,
     catalog,
     collaboration,
     compute_jobs,
@@ -36,6 +37,7 @@ from datagora.chain.bindings import (
     streams,
     use_rights,
 )
+from datagora.chain.bindings.anchors import AnchorsBinding
 from datagora.chain.bindings.base import Binding, Deployable, DeployOptions
 from datagora.chain.bindings.catalog import CatalogBinding
 from datagora.chain.bindings.collaboration import CollaborationBinding
@@ -74,6 +76,7 @@ MANIFEST: tuple[Deployable, ...] = (
     points.DEPLOYABLE,
     compute_jobs.DEPLOYABLE,
     collaboration.DEPLOYABLE,
+    anchors.DEPLOYABLE,
 )
 """Every deployable of the set, in deployment order (a contract comes after those it ``needs``)."""
 
@@ -169,6 +172,9 @@ class Contracts:
 
     def collaboration(self) -> CollaborationBinding:
         return self._binding(CollaborationBinding)
+
+    def anchors(self) -> AnchorsBinding:
+        return self._binding(AnchorsBinding)
 
     # -- deployment ----------------------------------------------------------------------------------------
 

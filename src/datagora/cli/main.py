@@ -15,6 +15,7 @@ import typer
 from datagora import __version__
 from datagora.cli import (
     account,
+    anchoring,
     audit,
     collaboration,
     compute,
@@ -73,6 +74,7 @@ for module in (
     federated,
     collaboration,
     infrastructure,
+    anchoring,
     audit,
     node,
 ):

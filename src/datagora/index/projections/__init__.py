@@ -5,6 +5,7 @@ A new contract adds its module (``projections/<contract>.py`` exporting ``PROJEC
 from __future__ import annotations
 
 from datagora.index.projections import (
+    anchors,
     catalog,
     collaboration,
     compute_jobs,
@@ -33,6 +34,7 @@ PROJECTIONS: dict[str, ContractProjection] = register(
     points.PROJECTION,
     compute_jobs.PROJECTION,
     collaboration.PROJECTION,
+    anchors.PROJECTION,
 )
 """The registered projections by contract name (the deployment manifest's names)."""
 

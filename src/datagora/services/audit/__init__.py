@@ -16,6 +16,7 @@ from datagora.chain.contracts import Contracts
 from datagora.domain.models import ChainEvent
 from datagora.index import EventIndexer, open_engine
 from datagora.services.audit import (
+    anchors,
     catalog,
     collaboration,
     compute_jobs,
@@ -44,6 +45,7 @@ TEXTS: dict[str, ContractTexts] = register(
     points.TEXTS,
     compute_jobs.TEXTS,
     collaboration.TEXTS,
+    anchors.TEXTS,
 )
 """The registered audit texts by contract name (the deployment manifest's names)."""
 
