@@ -38,6 +38,7 @@ from datagora.api.routers import (
     ratings,
     relay,
     supervisor_desk,
+    tier_computations,
     withdrawals,
 )
 from datagora.api.settings import Settings
@@ -62,6 +63,7 @@ ROUTERS = (
     auctions.router,
     ratings.router,
     points.router,
+    tier_computations.router,
     withdrawals.router,
     deliveries.router,
     relay.router,
@@ -177,6 +179,7 @@ def create_app(
         app.state.peers = Peers(node, lambda _url: http_client(timeout))
     else:
         app.state.peers = Peers(node, peer_http, owns_http=False)
+    app.state.tiers = tier_computations.make_coordinator(node, app.state.peers, settings)  # points across nodes
     # a clear upload a killed node left behind is deleted before the node accepts new ones
     publishing.wipe_staging(node.participant)
     errors.install(app)
@@ -199,5 +202,6 @@ def create_app(
         demo_signin=demo_signin,
     )
     web.state.web.extra["inbox"] = app.state.inbox  # the platform's desk rules on the evidence the API received
+    web.state.web.extra["tiers"] = app.state.tiers  # the loyalty page starts and follows tier computations
     app.mount("/", web)
     return app

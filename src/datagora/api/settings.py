@@ -32,6 +32,9 @@ class Settings(BaseSettings):
       Market's dispute window ago (also once at start; 0 disables the periodic sweep).
     - ``index_interval``: background index sync period (0 disables it; reads always sync when stale);
       ``index_max_age``: how stale the index may be before a read syncs it first.
+    - ``mpc_timeout``: seconds this node's party of a tier computation may run; ``mpc_auto_accept``: the MPC
+      platform's node accepts tier computations by itself (it has no input); ``mpc_host``: where the other
+      parties reach this node's MPC party (it listens on every interface); ``mpc_test_pause``: tests only.
     """
 
     model_config = SettingsConfigDict(env_prefix="DATAGORA_", extra="ignore")
@@ -58,6 +61,10 @@ class Settings(BaseSettings):
     sample_min_rows: Annotated[int, Field(ge=1, le=1_000_000)] = 40
     sample_searches_per_hour: Annotated[int, Field(ge=0, le=1_000_000)] = 30
     relay_sweep_interval: Annotated[float, Field(ge=0)] = 3_600.0
+    mpc_timeout: Annotated[float, Field(gt=0, le=3_600)] = 60.0
+    mpc_auto_accept: bool = True
+    mpc_host: Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[^\s/:?#]+$")] = "127.0.0.1"
+    mpc_test_pause: Annotated[float, Field(ge=0, le=600)] = 0.0
 
     @field_validator("account")
     @classmethod
