@@ -30,6 +30,7 @@ class Settings(BaseSettings):
       person's rows); ``sample_searches_per_hour``: searches by sample one account may make per hour (0: no limit).
     - ``relay_sweep_interval``: how often the platform deletes relayed ciphertexts of orders settled more than the
       Market's dispute window ago (also once at start; 0 disables the periodic sweep).
+    - ``shop``: a product catalogue CSV: the node is a shop selling it (``datagora serve --shop``).
     - ``index_interval``: background index sync period (0 disables it; reads always sync when stale);
       ``index_max_age``: how stale the index may be before a read syncs it first.
     """
@@ -58,6 +59,7 @@ class Settings(BaseSettings):
     sample_min_rows: Annotated[int, Field(ge=1, le=1_000_000)] = 40
     sample_searches_per_hour: Annotated[int, Field(ge=0, le=1_000_000)] = 30
     relay_sweep_interval: Annotated[float, Field(ge=0)] = 3_600.0
+    shop: Path | None = None
 
     @field_validator("account")
     @classmethod

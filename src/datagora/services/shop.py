@@ -35,12 +35,14 @@ from eth_account.signers.local import LocalAccount
 
 from datagora.chain.contracts import Contracts
 from datagora.crypto.hashing import keccak256
-from datagora.domain.errors import InsufficientFunds, NotFoundError, TransactionReverted, ValidationError
+from datagora.domain.errors import Conflict, InsufficientFunds, NotFoundError, TransactionReverted, ValidationError
 from datagora.domain.models import OrderState, ShopOrder, TxResult
 from datagora.storage.shop_store import ShopStore, StoredQuote
 
 if TYPE_CHECKING:  # the engine is the index adapter's; the service only reads its shop_orders table
     from sqlalchemy import Engine
+
+    from datagora.services.node import Node
 
 WEI_PER_ETH = 10**18
 CATALOGUE_COLUMNS = ("sku", "name", "category", "price_eth", "stock", "description")
@@ -63,7 +65,7 @@ class CatalogueError(ValidationError):
     """A catalogue CSV that cannot be used: each problem with its line number."""
 
 
-class CartAlreadyPaid(ValidationError):
+class CartAlreadyPaid(Conflict):
     """The cart was paid already (in another tab or window): a second payment is refused."""
 
 
@@ -714,6 +716,7 @@ __all__ = [
     "check_balance",
     "confirm",
     "load_catalogue",
+    "open_shop_service",
     "open_shop",
     "parse_catalogue",
     "pay",
@@ -722,3 +725,15 @@ __all__ = [
     "shipped_catalogue",
     "withdraw",
 ]
+
+
+def open_shop_service(node: Node, catalogue: Path) -> ShopService:
+    """The shop of ``node`` selling the products of the CSV ``catalogue`` (checked now: :class:`CatalogueError`),
+    its carts in the operator's ``shop.sqlite``, its orders read from the node's index."""
+    return ShopService(
+        node.contracts,
+        node.participant.account,
+        load_catalogue(catalogue),
+        ShopStore(node.participant.paths.shop),
+        node.engine,
+    )
