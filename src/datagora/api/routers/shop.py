@@ -6,7 +6,7 @@ not a shop. See ``datagora.services.shop``."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, status
 from pydantic import Field
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/store", tags=["shop"])
 
 SKU_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 ORDER_PATTERN = r"^0x[0-9a-fA-F]{64}$"
-NOT_A_SHOP = {404: {"description": "This node is not a shop"}}
+NOT_A_SHOP: dict[int | str, dict[str, Any]] = {404: {"description": "This node is not a shop"}}
 
 
 def require_shop(node: NodeDep) -> shop.ShopService:
