@@ -120,6 +120,10 @@ class ShopBinding(Binding):
         """Pay out the ether the shop owes the sender."""
         return self._send(sender, "withdraw", ETHER)
 
+    def escrowed(self) -> int:
+        """Wei the contract holds for bonds and open orders (its balance is this plus pending withdrawals)."""
+        return int(self._view("escrowed", ETHER))
+
     def pending(self, account: str) -> int:
         """Wei ``account`` may withdraw."""
         return int(self._view("pending_withdrawals", Web3.to_checksum_address(account), ETHER))
