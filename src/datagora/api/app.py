@@ -37,6 +37,7 @@ from datagora.api.routers import (
     points,
     ratings,
     relay,
+    shop,
     supervisor_desk,
     tier_computations,
     withdrawals,
@@ -71,6 +72,7 @@ ROUTERS = (
     audit.router,
     platform_desk.router,
     supervisor_desk.router,
+    shop.router,
 )
 
 

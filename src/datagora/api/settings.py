@@ -30,6 +30,7 @@ class Settings(BaseSettings):
       person's rows); ``sample_searches_per_hour``: searches by sample one account may make per hour (0: no limit).
     - ``relay_sweep_interval``: how often the platform deletes relayed ciphertexts of orders settled more than the
       Market's dispute window ago (also once at start; 0 disables the periodic sweep).
+    - ``shop``: a product catalogue CSV: the node is a shop selling it (``datagora serve --shop``).
     - ``index_interval``: background index sync period (0 disables it; reads always sync when stale);
       ``index_max_age``: how stale the index may be before a read syncs it first.
     - ``mpc_timeout``: seconds this node's party of a tier computation may run; ``mpc_auto_accept``: the MPC
@@ -65,6 +66,7 @@ class Settings(BaseSettings):
     mpc_auto_accept: bool = True
     mpc_host: Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[^\s/:?#]+$")] = "127.0.0.1"
     mpc_test_pause: Annotated[float, Field(ge=0, le=600)] = 0.0
+    shop: Path | None = None
 
     @field_validator("account")
     @classmethod
