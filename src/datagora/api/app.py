@@ -47,6 +47,7 @@ from datagora.home import Home
 from datagora.services import publishing
 from datagora.services.arbitration import ArbitrationInbox
 from datagora.services.node import Node
+from datagora.services.points import points_discount
 from datagora.services.relay import SendReceiveBoard
 from datagora.web.app import create_web_app
 
@@ -182,6 +183,8 @@ def create_app(
     else:
         app.state.peers = Peers(node, peer_http, owns_http=False)
     app.state.tiers = tier_computations.make_coordinator(node, app.state.peers, settings)  # points across nodes
+    if settings.shop_points_brand is not None:  # the shop's checkout takes the brand's loyalty points
+        app.state.shop_discount = points_discount(node.contracts, settings.shop_points_brand, node.address)
     # a clear upload a killed node left behind is deleted before the node accepts new ones
     publishing.wipe_staging(node.participant)
     errors.install(app)

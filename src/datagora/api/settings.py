@@ -30,7 +30,9 @@ class Settings(BaseSettings):
       person's rows); ``sample_searches_per_hour``: searches by sample one account may make per hour (0: no limit).
     - ``relay_sweep_interval``: how often the platform deletes relayed ciphertexts of orders settled more than the
       Market's dispute window ago (also once at start; 0 disables the periodic sweep).
-    - ``shop``: a product catalogue CSV: the node is a shop selling it (``datagora serve --shop``).
+    - ``shop``: a product catalogue CSV: the node is a shop selling it (``datagora serve --shop``);
+      ``shop_points_brand``: the brand whose loyalty points its checkout takes (points the customer spent on the
+      cart, at the brand's point value).
     - ``index_interval``: background index sync period (0 disables it; reads always sync when stale);
       ``index_max_age``: how stale the index may be before a read syncs it first.
     - ``mpc_timeout``: seconds this node's party of a tier computation may run; ``mpc_auto_accept``: the MPC
@@ -67,6 +69,7 @@ class Settings(BaseSettings):
     mpc_host: Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[^\s/:?#]+$")] = "127.0.0.1"
     mpc_test_pause: Annotated[float, Field(ge=0, le=600)] = 0.0
     shop: Path | None = None
+    shop_points_brand: Annotated[int | None, Field(ge=1, le=2**63 - 1)] = None
 
     @field_validator("account")
     @classmethod
