@@ -459,8 +459,12 @@ class TierCoordinator:
             return
         finally:
             shutil.rmtree(plan.workdir, ignore_errors=True)
-        nonce = self.node.contracts.points.member_tier(c.brand, c.member).nonce
-        signature = self._sign(c, result, nonce)
+        try:
+            nonce = self.node.contracts.points.member_tier(c.brand, c.member).nonce
+            signature = self._sign(c, result, nonce)
+        except DatagoraError as exc:
+            self._fail(c, f"this node could not sign the result: {exc}", tell_others=True)
+            return
         with self._lock:
             if c.finished:
                 return
