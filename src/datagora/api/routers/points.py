@@ -1,8 +1,8 @@
 """Loyalty points and membership tiers (Hu, Xin, Deng, Qian). ``GET /points/{brand}/members/{address}`` reads a
 member's points and tier from ``Points``; ``POST /points/{brand}/issue`` lets this node's account (an issuer of
 the brand) issue points for a purchase; ``POST /points/{brand}/spend`` spends this node's own points on an
-order. The tier computation runs the parties' processes with every party's key (``datagora points compute``); it
-has no route yet. See ``datagora.services.points``."""
+order; ``POST /points/{brand}/checkout`` spends them on a shop's cart. The tier computation across the three
+parties' nodes has its routes in ``datagora.api.routers.tier_computations``. See ``datagora.services.points``."""
 
 from __future__ import annotations
 
