@@ -45,18 +45,20 @@ from datagora.domain.errors import (
     NotFoundError,
     ValidationError,
 )
-from datagora.mpc.points import PointsResult, check_points
+from datagora.mpc.points import MAX_POINTS, PointsResult, check_points
 from datagora.services.node import Node
 from datagora.services.points import TIER_NAMES, tier_attestation
 
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "MAX_POINTS",
     "PARTY_ROLES",
     "Computation",
     "PartyView",
     "PeerLink",
     "TierCoordinator",
+    "check_ca_certificate",
 ]
 
 PARTY_ROLES = ("brand", "e-commerce platform", "MPC platform")
@@ -557,6 +559,16 @@ class TierCoordinator:
 
 def _views(parties: list[str], urls: list[str]) -> list[PartyView]:
     return [PartyView(i, PARTY_ROLES[i], a, u.rstrip("/")) for i, (a, u) in enumerate(zip(parties, urls, strict=True))]
+
+
+def check_ca_certificate(pem: str) -> str:
+    """``pem`` if it is one PEM X.509 CA certificate (a party's session CA); ``ValidationError`` otherwise."""
+    from datagora.mpc.tls import check_ca_certificate as check
+
+    try:
+        return check(pem)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from exc
 
 
 def _daemon(task: Callable[[], None]) -> None:

@@ -17,10 +17,8 @@ from pydantic import Field
 from datagora.api.deps import OperatorDep, SessionDep
 from datagora.api.schemas import ADDRESS_PATTERN, Out, Strict
 from datagora.crypto.keys import checksum_address
-from datagora.domain.errors import ValidationError
-from datagora.mpc.points import MAX_POINTS
 from datagora.services.node import Node
-from datagora.services.tier_network import Computation, TierCoordinator
+from datagora.services.tier_network import MAX_POINTS, Computation, TierCoordinator, check_ca_certificate
 
 router = APIRouter(tags=["points"])
 
@@ -233,24 +231,14 @@ def on_invite(body: InviteIn, request: Request, session: SessionDep) -> AckOut:
 @router.post("/points/peer/ready", response_model=AckOut, responses=RESPONSES)
 def on_ready(body: ReadyIn, request: Request, session: SessionDep) -> AckOut:
     """To the proposer's node: a party accepted and listens at ``endpoint``."""
-    from datagora.mpc.tls import check_ca_certificate
-
-    try:
-        pem = check_ca_certificate(body.ca_pem)
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from exc
+    pem = check_ca_certificate(body.ca_pem)
     return _ack(tier_coordinator(request).on_ready(session.address, body.id, body.index, body.endpoint, pem))
 
 
 @router.post("/points/peer/start", response_model=AckOut, responses=RESPONSES)
 def on_start(body: StartIn, request: Request, session: SessionDep) -> AckOut:
     """From the proposer's node: every party is ready, start this node's party."""
-    from datagora.mpc.tls import check_ca_certificate
-
-    try:
-        pems = [check_ca_certificate(p) for p in body.ca_pems]
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from exc
+    pems = [check_ca_certificate(p) for p in body.ca_pems]
     return _ack(tier_coordinator(request).on_start(session.address, body.id, list(body.endpoints), pems))
 
 
