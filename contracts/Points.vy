@@ -85,6 +85,12 @@ event PointsSpent:
     order_ref: bytes32
 
 
+event PointValueSet:
+    brand: indexed(uint256)
+    admin: indexed(address)
+    wei_per_point: uint256
+
+
 event TierUpdated:
     brand: indexed(uint256)
     member: indexed(address)
@@ -101,6 +107,8 @@ tier_of: public(HashMap[uint256, HashMap[address, uint8]])
 score_of: public(HashMap[uint256, HashMap[address, uint256]])
 tier_nonce: public(HashMap[uint256, HashMap[address, uint256]])
 _parties: HashMap[uint256, DynArray[address, MAX_PARTIES]]
+point_value: public(HashMap[uint256, uint256])
+spent_on: public(HashMap[uint256, HashMap[bytes32, uint256]])
 
 
 @deploy
@@ -162,6 +170,21 @@ def set_issuer(brand: uint256, issuer: address, allowed: bool):
 
 
 @external
+def set_point_value(brand: uint256, wei_per_point: uint256):
+    """
+    @notice Set what one point of the brand takes off a checkout, in wei
+            (the brand's discount rate; 0 stops discounts).
+    @dev Brand admin only. Shops read it with `point_value` and the points
+         spent on an order with `spent_on`.
+    @param brand The brand id.
+    @param wei_per_point Wei of discount per point spent.
+    """
+    assert msg.sender == self.brand_admin[brand] and msg.sender != empty(address), "points: not the brand admin"
+    self.point_value[brand] = wei_per_point
+    log PointValueSet(brand=brand, admin=msg.sender, wei_per_point=wei_per_point)
+
+
+@external
 @nonreentrant
 def issue(brand: uint256, member: address, amount: uint256, purchase_ref: bytes32):
     """
@@ -190,12 +213,14 @@ def spend(brand: uint256, holder: address, amount: uint256, order_ref: bytes32):
     @param brand The brand id.
     @param holder The member whose points are spent.
     @param amount Points to spend (> 0).
-    @param order_ref The order's reference.
+    @param order_ref The order's reference (a shop's cart reference):
+           `spent_on[brand][order_ref]` adds up the points spent on it.
     """
     assert msg.sender == holder or erc1155.isApprovedForAll[holder][msg.sender], "points: not the holder"
     assert amount != 0, "points: zero amount"
     assert erc1155.balanceOf[holder][brand] >= amount, "points: insufficient points"
     erc1155._burn(holder, brand, amount)
+    self.spent_on[brand][order_ref] += amount
     log PointsSpent(brand=brand, holder=holder, spender=msg.sender, amount=amount, order_ref=order_ref)
 
 

@@ -167,6 +167,11 @@ class ParticipantHome:
         return self.root / "data-contract.sqlite"
 
     @property
+    def shop(self) -> Path:
+        """A shop node's carts, quotes and stock sold (SQLite)."""
+        return self.root / "shop.sqlite"
+
+    @property
     def arbitration(self) -> Path:
         """The platform's evidence inbox for disputes."""
         return self.root / "arbitration"

@@ -40,7 +40,9 @@ from datagora.api.routers import (
     points,
     ratings,
     relay,
+    shop,
     supervisor_desk,
+    tier_computations,
     withdrawals,
 )
 from datagora.api.settings import Settings
@@ -48,6 +50,7 @@ from datagora.home import Home
 from datagora.services import publishing
 from datagora.services.arbitration import ArbitrationInbox
 from datagora.services.node import Node
+from datagora.services.points import points_discount
 from datagora.services.relay import SendReceiveBoard
 from datagora.web.app import create_web_app
 
@@ -68,6 +71,7 @@ ROUTERS = (
     compute.router,
     collaboration.router,
     anchoring.router,
+    tier_computations.router,
     withdrawals.router,
     deliveries.router,
     relay.router,
@@ -75,6 +79,7 @@ ROUTERS = (
     audit.router,
     platform_desk.router,
     supervisor_desk.router,
+    shop.router,
 )
 
 
@@ -183,6 +188,9 @@ def create_app(
         app.state.peers = Peers(node, lambda _url: http_client(timeout))
     else:
         app.state.peers = Peers(node, peer_http, owns_http=False)
+    app.state.tiers = tier_computations.make_coordinator(node, app.state.peers, settings)  # points across nodes
+    if settings.shop_points_brand is not None:  # the shop's checkout takes the brand's loyalty points
+        app.state.shop_discount = points_discount(node.contracts, settings.shop_points_brand, node.address)
     # a clear upload a killed node left behind is deleted before the node accepts new ones
     publishing.wipe_staging(node.participant)
     errors.install(app)
@@ -205,5 +213,6 @@ def create_app(
         demo_signin=demo_signin,
     )
     web.state.web.extra["inbox"] = app.state.inbox  # the platform's desk rules on the evidence the API received
+    web.state.web.extra["tiers"] = app.state.tiers  # the loyalty page starts and follows tier computations
     app.mount("/", web)
     return app

@@ -16,6 +16,7 @@ from datagora.home import Home
 from datagora.services.node import Node, open_node
 from datagora.services.participant import Participant
 from datagora.services.sample_search import SampleSearchRules
+from datagora.services.shop import open_shop_service
 
 
 def node_from_settings(settings: Settings, password: Callable[[], str]) -> Node:
@@ -42,7 +43,7 @@ def node_from_settings(settings: Settings, password: Callable[[], str]) -> Node:
     attestor = None
     if not platform and settings.platform_url is not None:
         attestor = RemoteAttestor(NodeClient(str(settings.platform_url), account, timeout=settings.peer_timeout))
-    return open_node(
+    node = open_node(
         contracts,
         participant,
         index_url,
@@ -52,3 +53,6 @@ def node_from_settings(settings: Settings, password: Callable[[], str]) -> Node:
         index_max_age=settings.index_max_age,
         sample_rules=SampleSearchRules(min_rows=settings.sample_min_rows, per_window=settings.sample_searches_per_hour),
     )
+    if settings.shop is not None:
+        node.shop = open_shop_service(node, settings.shop)
+    return node

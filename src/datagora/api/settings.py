@@ -30,8 +30,14 @@ class Settings(BaseSettings):
       person's rows); ``sample_searches_per_hour``: searches by sample one account may make per hour (0: no limit).
     - ``relay_sweep_interval``: how often the platform deletes relayed ciphertexts of orders settled more than the
       Market's dispute window ago (also once at start; 0 disables the periodic sweep).
+    - ``shop``: a product catalogue CSV: the node is a shop selling it (``datagora serve --shop``);
+      ``shop_points_brand``: the brand whose loyalty points its checkout takes (points the customer spent on the
+      cart, at the brand's point value).
     - ``index_interval``: background index sync period (0 disables it; reads always sync when stale);
       ``index_max_age``: how stale the index may be before a read syncs it first.
+    - ``mpc_timeout``: seconds this node's party of a tier computation may run; ``mpc_auto_accept``: the MPC
+      platform's node accepts tier computations by itself (it has no input); ``mpc_host``: where the other
+      parties reach this node's MPC party (it listens on every interface); ``mpc_test_pause``: tests only.
     """
 
     model_config = SettingsConfigDict(env_prefix="DATAGORA_", extra="ignore")
@@ -58,6 +64,12 @@ class Settings(BaseSettings):
     sample_min_rows: Annotated[int, Field(ge=1, le=1_000_000)] = 40
     sample_searches_per_hour: Annotated[int, Field(ge=0, le=1_000_000)] = 30
     relay_sweep_interval: Annotated[float, Field(ge=0)] = 3_600.0
+    mpc_timeout: Annotated[float, Field(gt=0, le=3_600)] = 60.0
+    mpc_auto_accept: bool = True
+    mpc_host: Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[^\s/:?#]+$")] = "127.0.0.1"
+    mpc_test_pause: Annotated[float, Field(ge=0, le=600)] = 0.0
+    shop: Path | None = None
+    shop_points_brand: Annotated[int | None, Field(ge=1, le=2**63 - 1)] = None
 
     @field_validator("account")
     @classmethod

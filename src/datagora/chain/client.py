@@ -219,6 +219,12 @@ class Chain:
     def revert(self, snapshot_id: Any) -> None:
         raise ChainError(f"{self.kind} chain cannot revert to snapshots")
 
+    def max_fee_per_gas(self) -> int:
+        """Wei per gas a transaction sent now may pay at most (EIP-1559: twice the latest base fee plus the
+        priority fee), as :meth:`transact` sets it."""
+        base = self._rpc(lambda: int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0))
+        return 2 * base + self._priority_fee_cached()
+
     # -- helpers -----------------------------------------------------------------------------------------
 
     def _priority_fee_cached(self) -> int:

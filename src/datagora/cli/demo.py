@@ -227,6 +227,38 @@ def dao(rpc_url: RpcUrl = None, workdir: Workdir = None, gas: Gas = False) -> No
     console.print("[bold green]The DAO split every wei by stake and the contract ends empty.[/]")
 
 
+@demo_app.command("shop", common=False)
+def shop(rpc_url: RpcUrl = None, workdir: Workdir = None, gas: Gas = False) -> None:
+    """Play the shopping-cart case study's checkout, a line per step: a coffee shop sells the shipped catalogue,
+    customers (names generated with Faker, kept off-chain) pay their carts in ether with a deposit on each side,
+    the shop delivers and they confirm; an order never shipped is refunded; a cart paid from a second tab and a
+    customer short of ether are refused before anything is sent. Needs a chain whose time can be moved (the
+    built-in chain, Anvil). Example: `datagora demo shop`."""
+    from datagora.chain.client import connect
+    from datagora.scenarios import shop as scenario
+
+    chain = connect(rpc_url)
+    console.print(f"[bold]Datagora shop demo[/] on the {chain.kind} chain (chain id {chain.chain_id})")
+    with tempfile.TemporaryDirectory(prefix="datagora-shop-") as tmp:
+        demo = scenario.run(chain, workdir or Path(tmp), on_step=lambda s: _line(s.actor, s.action))
+    mark = "[green]✓[/]" if demo.ok else "[bold red]✗[/]"
+    console.print(f"{'':>10}  {mark} {escape(demo.scenario.outcome)} (the Shop contract holds nothing)")
+
+    def eth(wei: int) -> str:
+        return f"{wei / 10**18:,.6f}"
+
+    table = Table(title="Balances in ETH (after gas)")
+    for col in ("who", "before", "after", "change"):
+        table.add_column(col, justify="left" if col == "who" else "right")
+    for who, (before, after) in demo.balances.items():
+        table.add_row(who, eth(before), eth(after), ("+" if after >= before else "-") + eth(abs(after - before)))
+    console.print(table)
+    if gas:
+        console.print(_gas_table([demo.scenario]))
+    if not demo.ok:
+        raise DatagoraError("the shop demo did not end as expected: " + "; ".join(demo.scenario.failed_checks()))
+
+
 def _verdict(scenario: ScenarioResult) -> None:
     """The scenario's outcome in a line (with its meaning), then any check that failed."""
     if not scenario.expected:

@@ -116,3 +116,76 @@ def compute(
         f"score {done.result.score:,}; signed by {len(signers)} parties",
         done.tx,
     )
+
+
+NodeUrl = Annotated[str, typer.Option("--node", help="Your node's address, e.g. http://127.0.0.1:8700.")]
+
+
+def _show(c: dict[str, object]) -> None:
+    tier = f", tier {c['tier']} ({c['tier_name']}), score {c['score']:,}" if c.get("tier") is not None else ""
+    console.print(f"computation {c['id']}: {c['status']}{tier}", highlight=False)
+    if c.get("error"):
+        console.print(f"  why it failed: {c['error']}; nothing was recorded on chain", highlight=False)
+    if c.get("tx_hash"):
+        console.print(f"  recorded in transaction {c['tx_hash']}", highlight=False)
+
+
+@points_app.command()
+def propose(
+    brand: Brand,
+    member: Annotated[str, typer.Argument(help="The member's address.")],
+    node: NodeUrl,
+    nodes: Annotated[
+        str,
+        typer.Option(help="The three parties' nodes, in the brand's order: brand,e-commerce platform,MPC platform."),
+    ],
+    points_held: Annotated[
+        int | None, typer.Option("--points", help="Your node's record of the member's points (kept private).", min=0)
+    ] = None,
+) -> None:
+    """Start a member's tier computation from your node with the other two parties' nodes; each node keeps its
+    own points and key. Follow it with `datagora points progress`.
+
+    Example: datagora points propose 1 0xAbc... --node http://127.0.0.1:8701 --points 2600
+    --nodes http://127.0.0.1:8701,http://127.0.0.1:8702,http://127.0.0.1:8703 -a brand"""
+    from datagora.api.client import NodeClient
+
+    urls = [u.strip() for u in nodes.split(",") if u.strip()]
+    body = {"member": member, "parties": urls, "points": points_held}
+    with NodeClient(node, session().participant().account) as client:
+        _show(client.json("POST", f"/points/{brand}/computations", json=body))
+
+
+@points_app.command()
+def accept(
+    computation: Annotated[str, typer.Argument(help="The computation's id (from your node's list).")],
+    node: NodeUrl,
+    points_held: Annotated[
+        int | None, typer.Option("--points", help="Your node's record of the member's points (kept private).", min=0)
+    ] = None,
+) -> None:
+    """Accept another node's invitation to a tier computation with your node's record of the member's points.
+
+    Example: datagora points accept 3f2a... --node http://127.0.0.1:8702 --points 3200 -a platform"""
+    from datagora.api.client import NodeClient
+
+    with NodeClient(node, session().participant().account) as client:
+        _show(client.json("POST", f"/points/computations/{computation}/accept", json={"points": points_held}))
+
+
+@points_app.command()
+def progress(
+    node: NodeUrl,
+    computation: Annotated[str | None, typer.Argument(help="One computation's id (default: all of them).")] = None,
+) -> None:
+    """Show your node's tier computations and how far each has got.
+
+    Example: datagora points progress --node http://127.0.0.1:8701 -a brand"""
+    from datagora.api.client import NodeClient
+
+    with NodeClient(node, session().participant().account) as client:
+        if computation:
+            _show(client.json("GET", f"/points/computations/{computation}"))
+        else:
+            for c in client.json("GET", "/points/computations"):
+                _show(c)

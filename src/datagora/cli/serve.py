@@ -43,6 +43,16 @@ def serve(
         str | None,
         typer.Option("--platform-url", envvar="DATAGORA_PLATFORM_URL", help="Base URL of the platform's node."),
     ] = None,
+    shop: Annotated[
+        Path | None,
+        typer.Option(
+            "--shop",
+            envvar="DATAGORA_SHOP",
+            help="Make this node a shop selling the products of this CSV (sku, name, category, price_eth, stock, "
+            "description); pages at /shop.",
+            metavar="CATALOG.csv",
+        ),
+    ] = None,
     dev: Annotated[
         bool, typer.Option("--dev", help="Run a demo network (supervisor, platform, seller, buyer) in one process.")
     ] = False,
@@ -63,6 +73,8 @@ def serve(
             given[key] = value
     if platform_url is not None:
         given["platform_url"] = platform_url
+    if shop is not None:
+        given["shop"] = shop
     try:
         settings = Settings(**given)
     except SettingsError as exc:
@@ -98,6 +110,8 @@ def serve(
             roles = [
                 r for r, on in (("platform", node.platform is not None), ("supervisor", node.is_supervisor())) if on
             ]
+            if node.shop is not None:
+                roles.append(f"shop of {len(node.shop.catalogue)} products")
             typer.echo(
                 f"Datagora node of {node.address} ({', '.join(roles) or 'participant'}) on chain {node.chain.chain_id}"
             )

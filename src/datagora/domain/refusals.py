@@ -90,6 +90,19 @@ REFUSALS: Final[Mapping[str, str]] = MappingProxyType(
         "reputation: order not completed": "Only a completed order can be rated.",
         "reputation: not a party": "Only the buyer or the seller of the order can rate it.",
         "reputation: parties of one organisation": "Members of one organisation cannot rate each other.",
+        # the shop (shopping-cart orders)
+        "shop: order already paid": (
+            "This cart has already been paid (perhaps in another tab): this second payment was refused and its "
+            "ether stays in your account. See your orders."
+        ),
+        "shop: quote expired": "This checkout has expired: go back to the cart and check out again.",
+        "shop: seller bond too low": "The shop cannot take this order now (its deposit is too low). Try later.",
+        "shop: delivery window open": "The shop still has time to deliver: a refund is possible after the deadline.",
+        "shop: order not delivered": "The shop has not marked this order delivered yet.",
+        "shop: not buyer": "Only the customer who paid this order can do this.",
+        "shop: seller not audited": (
+            "The shop's organisation is not audited or is suspended, so it cannot sell now. Ask the supervisor."
+        ),
     }
 )
 """Contract reason → sentence (what happened, and what to do where there is something to do)."""

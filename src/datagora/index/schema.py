@@ -141,7 +141,26 @@ bids = Table(
     Column("tx_hash", String(66), nullable=False),
 )
 
-PROJECTION_TABLES = (datasets, listings, orders, offers, bids)
+shop_orders = Table(  # revision 0003_shop (issue 12): Shop.vy's cart orders
+    "shop_orders",
+    metadata,
+    Column("order_hash", String(66), primary_key=True),  # the cart's hash, 0x-hex
+    Column("buyer", String(42), nullable=False, index=True),  # lower-case
+    Column("seller", String(42), nullable=False, index=True),  # lower-case
+    Column("amount", String(78), nullable=False),  # wei
+    Column("collateral", String(78), nullable=False),  # wei, each side
+    Column("state", String(16), nullable=False),  # paid | delivered | completed | refunded
+    Column("deadline", BigInteger, nullable=False),  # delivery deadline while paid, confirmation once delivered
+    Column("delivery_hash", String(66), nullable=True),
+    Column("paid_block", BigInteger, nullable=False),
+    Column("paid_tx", String(66), nullable=False),
+    Column("outcome", String(24), nullable=True),  # confirmed | released | not-delivered
+    Column("seller_credit", String(78), nullable=True),
+    Column("buyer_credit", String(78), nullable=True),
+    Column("bond_returned", String(78), nullable=True),
+)
+
+PROJECTION_TABLES = (datasets, listings, orders, offers, bids, shop_orders)
 """The tables derived from events (emptied and rebuilt when the projections change or a reorg strikes)."""
 
 

@@ -2,7 +2,9 @@
 
 Usage (by the session, not by people): ``python -m datagora.mpc.party -P host:port ... -I <index> [--ssl]``
 with one JSON line on standard input: ``{"input": <points or null>, "repeat": <n>, "record": <bool>,
-"fail_after_input": <bool>}``. Party 0 (the brand) inputs A, party 1 (the platform) inputs B, party 2 (the MPC
+"fail_after_input": <bool>, "pause_after_input": <seconds>, "watch_parent": <bool>}``. With ``watch_parent``
+the party keeps reading standard input and exits (status 4) as soon as it closes (the node that started it went
+away). Party 0 (the brand) inputs A, party 1 (the platform) inputs B, party 2 (the MPC
 platform) has no input. Writes one JSON line on standard output: ``{"score", "tier", "seconds", "bytes_sent",
 "received"}`` where ``seconds`` are the protocol's seconds per evaluation and ``received`` (when recording) every
 payload received from each peer with its program counter, as hex. The private input travels on standard input only
@@ -15,6 +17,7 @@ import asyncio
 import json
 import os
 import sys
+import threading
 import time
 from typing import Any
 
@@ -60,6 +63,9 @@ async def _run(mpc: Any, request: dict[str, Any]) -> dict[str, Any]:
         started = time.perf_counter()
         a = mpc.input(secint(value if pid == BRAND else None), senders=BRAND)
         b = mpc.input(secint(value if pid == PLATFORM else None), senders=PLATFORM)
+        if request.get("pause_after_input"):
+            await mpc.barrier()
+            await asyncio.sleep(float(request["pause_after_input"]))  # tests: a window to stop a node mid-protocol
         if request.get("fail_after_input"):
             await mpc.barrier()
             await asyncio.sleep(0.05)
@@ -107,6 +113,13 @@ async def _run_batch(mpc: Any, request: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _exit_when_parent_goes() -> None:
+    """Read standard input to its end (the parent holds it open while it lives), then exit at once."""
+    while sys.stdin.readline():
+        pass
+    os._exit(4)
+
+
 def main() -> int:
     """Run one party; see the module docstring."""
     request = json.loads(sys.stdin.readline())
@@ -124,6 +137,8 @@ def main() -> int:
     except ValidationError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    if request.get("watch_parent"):
+        threading.Thread(target=_exit_when_parent_goes, daemon=True).start()
     received: list[tuple[int, int, str]] = []
     if request.get("record"):
         _record_receipts(received)

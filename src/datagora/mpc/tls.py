@@ -67,3 +67,77 @@ def write_session_certificates(directory: Path, parties: int) -> Path:
         )
         key_path.chmod(0o600)
     return config
+
+
+def write_party_identity(directory: Path, pid: int) -> str:
+    """One node's TLS identity for one session spread across nodes: a CA of its own, allowed by an X.509 name
+    constraint to vouch only for ``MPyC party <pid>``, and that party's certificate and key, written under
+    ``directory/.config`` (``party_<pid>.crt`` / ``.key``). Returns the CA certificate (PEM text), which the
+    node hands to the other parties; its private keys never leave ``directory``.
+
+    A peer that trusts the three parties' CAs (:func:`write_trusted_cas`) accepts a connection as party ``i``
+    only with a certificate issued by party ``i``'s own CA, since the other CAs may not sign that name."""
+    config = directory / ".config"
+    config.mkdir(parents=True, exist_ok=True)
+    now = datetime.datetime.now(datetime.UTC)
+    common_name = f"MPyC party {pid}"
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = _name(f"Datagora MPC party {pid} CA")
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.NameConstraints(permitted_subtrees=[x509.DNSName(common_name)], excluded_subtrees=None),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(common_name))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(common_name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    (config / f"party_{pid}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path = config / f"party_{pid}.key"
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    key_path.chmod(0o600)
+    return ca_cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def check_ca_certificate(pem: str) -> str:
+    """``pem`` if it is one PEM X.509 CA certificate (``ValueError`` otherwise: text that is not a certificate,
+    or a certificate that is not a CA)."""
+    try:
+        cert = x509.load_pem_x509_certificate(pem.encode())
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except (ValueError, x509.ExtensionNotFound) as exc:
+        raise ValueError(f"not a CA certificate in PEM: {exc}") from exc
+    if not constraints.ca:
+        raise ValueError("the certificate is not a CA certificate")
+    return pem
+
+
+def write_trusted_cas(directory: Path, ca_pems: list[str]) -> Path:
+    """Write the CA certificates of every party of the session (PEM texts) as ``directory/.config/mpyc_ca.crt``,
+    the trust store MPyC's ``--ssl`` reads. Returns that path."""
+    config = directory / ".config"
+    config.mkdir(parents=True, exist_ok=True)
+    path = config / "mpyc_ca.crt"
+    path.write_text("".join(pem if pem.endswith("\n") else pem + "\n" for pem in ca_pems))
+    return path

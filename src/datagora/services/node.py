@@ -33,6 +33,8 @@ from datagora.services.sample_search import SampleSearchRules
 if TYPE_CHECKING:  # the engine is the index adapter's; services only pass it along
     from sqlalchemy import Engine
 
+    from datagora.services.shop import ShopService
+
 
 @dataclass
 class Node:
@@ -46,6 +48,8 @@ class Node:
     platform: NoveltyAttestor | None = None
     attestor: Attestor | None = None
     index_max_age: float = 0.0
+    shop: ShopService | None = None
+    """The shop this node runs (``datagora serve --shop CATALOG.csv``), or None."""
     _act_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _index_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _synced_at: float = field(default=float("-inf"), repr=False)

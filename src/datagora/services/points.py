@@ -11,15 +11,16 @@ nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from eth_account.signers.local import LocalAccount
 
 from datagora.chain.bindings.points import MemberTier
 from datagora.chain.contracts import Contracts
 from datagora.crypto.eip712 import sign_typed_data
+from datagora.crypto.hashing import keccak256
 from datagora.domain.errors import NotFoundError, ValidationError
 from datagora.domain.models import TxResult
 from datagora.mpc.points import PointsResult, check_points
@@ -32,10 +33,15 @@ __all__ = [
     "TIER_NAMES",
     "MemberStanding",
     "TierComputation",
+    "cart_reference",
+    "checkout_discount",
     "compute_tier",
     "issue",
+    "points_discount",
     "register_brand",
+    "set_point_value",
     "spend",
+    "spend_at_checkout",
     "standing",
     "tier_attestation",
 ]
@@ -207,3 +213,69 @@ def compute_tier(
     result = session.result
     tx = contracts.points.set_tier(submitter, brand, member, result.tier, result.score, nonce, signatures)
     return TierComputation(brand, member, result, session, signatures, tx)
+
+
+# ---- points spent at a shop's checkout -------------------------------------------------------------------------
+
+
+class PricedCart(Protocol):
+    """What the checkout hands a discount: the cart's ``cart_id`` (32 hex digits) and ``total`` in wei."""
+
+    @property
+    def cart_id(self) -> str: ...
+
+    @property
+    def total(self) -> int: ...
+
+
+def cart_reference(shop: str, cart_id: str) -> bytes:
+    """The order reference points are spent against for a shop's cart: keccak256(shop's address, 20 bytes ||
+    cart id, 16 bytes). The cart id (not the order hash, which depends on the discount) is what the points back.
+    Raises :class:`ValidationError` for a malformed address or cart id."""
+    try:
+        address = bytes.fromhex(shop.removeprefix("0x"))
+        cart = bytes.fromhex(cart_id)
+    except ValueError as exc:
+        raise ValidationError(f"not a shop address and cart id: {exc}") from exc
+    if len(address) != 20 or len(cart) != 16:
+        raise ValidationError("a cart reference needs the shop's 20-byte address and the 16-byte cart id")
+    return keccak256(address + cart)
+
+
+def set_point_value(contracts: Contracts, admin: LocalAccount, brand: int, wei_per_point: int) -> TxResult:
+    """Set the brand's discount rate: the wei one point takes off a checkout (brand admin only; 0 stops
+    discounts). Raises :class:`ValidationError` for a negative or huge rate."""
+    if isinstance(wei_per_point, bool) or not isinstance(wei_per_point, int) or not 0 <= wei_per_point < 2**128:
+        raise ValidationError(f"a point's value is a whole number of wei, got {wei_per_point!r}")
+    _brand_parties(contracts, brand)
+    return contracts.points.set_point_value(admin, brand, wei_per_point)
+
+
+def spend_at_checkout(
+    contracts: Contracts, holder: LocalAccount, brand: int, shop: str, cart_id: str, amount: int
+) -> TxResult:
+    """Spend (burn) ``amount`` of the holder's points of ``brand`` on the shop's cart ``cart_id`` (with the
+    holder's own key, before the shop quotes the cart); the ``PointsSpent`` event carries
+    :func:`cart_reference`. Raises :class:`ValidationError`, ``TransactionReverted`` ("points: insufficient
+    points")."""
+    return spend(contracts, holder, brand, holder.address, amount, cart_reference(shop, cart_id))
+
+
+def checkout_discount(contracts: Contracts, brand: int, order_ref: bytes, total_wei: int) -> int:
+    """The wei the points spent on ``order_ref`` take off a checkout of ``total_wei``: points spent on it times
+    the brand's point value (``Points.spent_on`` and ``point_value``, read from chain). Raises
+    :class:`ValidationError` when they are worth the whole total or more (the customer spent too many)."""
+    off = contracts.points.spent_on(brand, order_ref) * contracts.points.point_value(brand)
+    if off and off >= total_wei:
+        raise ValidationError("the points spent on this cart are worth more than the cart: add to it or spend fewer")
+    return off
+
+
+def points_discount(contracts: Contracts, brand: int, shop: str) -> Callable[[PricedCart], int]:
+    """The shop checkout's discount hook (``services.shop.Discount``) for ``brand``'s points at ``shop``: given
+    the priced cart, the wei the points its customer spent on it take off (:func:`checkout_discount`)."""
+
+    def discount(cart: PricedCart) -> int:
+        return checkout_discount(contracts, brand, cart_reference(shop, cart.cart_id), cart.total)
+
+    return discount

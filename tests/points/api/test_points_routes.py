@@ -84,3 +84,40 @@ def test_the_loyalty_page_shows_a_members_points_and_tier(net: Net) -> None:
     assert bad.status_code == 422 and "is not an account address" in bad.text
     unknown = net.http["buyer"].get("/loyalty", params={"brand": 999, "member": w.buyer.address})
     assert unknown.status_code == 404 and "No brand #999." in unknown.text
+
+
+def test_points_spent_on_a_shops_cart_and_the_checkout_hook(net: Net) -> None:
+    from datagora.api import create_app
+    from datagora.api.settings import Settings
+
+    w = net.world
+    b = brand(net)
+    net.client("seller").json(
+        "POST", f"/points/{b}/issue", json={"member": w.buyer.address, "amount": 900, "purchase": "x"}
+    )
+    cart = "ab" * 16
+    body = {"amount": 300, "shop": w.seller.address, "cart": cart}
+    spent = net.client("buyer").json("POST", f"/points/{b}/checkout", json=body)
+    assert spent["amount"] == 300
+    ref = points.cart_reference(w.seller.address, cart)
+    assert w.contracts.points.spent_on(b, ref) == 300
+    assert (
+        refused(lambda: net.client("buyer").json("POST", f"/points/{b}/checkout", json={**body, "cart": "x"}))[0] == 422
+    )
+    assert (
+        refused(lambda: net.client("buyer").json("POST", f"/points/{b}/checkout", json={**body, "amount": 10**6}))[0]
+        == 409
+    )
+    # a shop node serving with the brand's points installs the checkout's discount step
+    points.set_point_value(w.contracts, w.seller.account, b, 1_000)
+    app = create_app(net.nodes["seller"], settings=Settings(shop_points_brand=b, index_interval=0))
+    hook = app.state.shop_discount
+
+    class Cart:
+        cart_id, total = cart, 10**18
+
+    assert hook(Cart()) == 300 * 1_000
+    assert (
+        getattr(create_app(net.nodes["seller"], settings=Settings(index_interval=0)).state, "shop_discount", None)
+        is None
+    )

@@ -1,8 +1,8 @@
 """Loyalty points and membership tiers (Hu, Xin, Deng, Qian). ``GET /points/{brand}/members/{address}`` reads a
 member's points and tier from ``Points``; ``POST /points/{brand}/issue`` lets this node's account (an issuer of
 the brand) issue points for a purchase; ``POST /points/{brand}/spend`` spends this node's own points on an
-order. The tier computation runs the parties' processes with every party's key (``datagora points compute``); it
-has no route yet. See ``datagora.services.points``."""
+order; ``POST /points/{brand}/checkout`` spends them on a shop's cart. The tier computation across the three
+parties' nodes has its routes in ``datagora.api.routers.tier_computations``. See ``datagora.services.points``."""
 
 from __future__ import annotations
 
@@ -45,6 +45,12 @@ class IssueIn(Strict):
 class SpendIn(Strict):
     amount: int = Field(ge=1, le=MAX_AMOUNT)
     order: str = Field(min_length=1, max_length=200, description="The order's reference; only its hash goes on chain.")
+
+
+class CheckoutSpendIn(Strict):
+    amount: int = Field(ge=1, le=MAX_AMOUNT)
+    shop: str = Field(pattern=ADDRESS_PATTERN, description="The shop's account (its node's operator).")
+    cart: str = Field(pattern=r"^[0-9a-f]{32}$", description="The cart's id, as the shop's cart shows it.")
 
 
 class PointsTxOut(Out):
@@ -104,4 +110,20 @@ def spend(brand: BrandPath, body: SpendIn, node: NodeDep, _: OperatorDep) -> Poi
     account = node.participant.account
     with node.acting():
         tx = points.spend(node.contracts, account, brand, account.address, body.amount, _reference(body.order))
+    return PointsTxOut(brand=brand, amount=body.amount, tx=TxOut.of(tx))
+
+
+@router.post(
+    "/{brand}/checkout",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PointsTxOut,
+    responses={409: {"description": "Not enough points"}},
+)
+def spend_at_checkout(brand: BrandPath, body: CheckoutSpendIn, node: NodeDep, _: OperatorDep) -> PointsTxOut:
+    """Spend this node's account's points of the brand on a shop's cart: the shop's checkout then takes the
+    brand's point value off the cart's total for each point. Operator only."""
+    with node.acting():
+        tx = points.spend_at_checkout(
+            node.contracts, node.participant.account, brand, checksum_address(body.shop), body.cart, body.amount
+        )
     return PointsTxOut(brand=brand, amount=body.amount, tx=TxOut.of(tx))

@@ -48,6 +48,18 @@ class PointsBinding(Binding):
         operator)."""
         return self._send(spender, "spend", brand, Web3.to_checksum_address(holder), amount, order_ref)
 
+    def set_point_value(self, admin: LocalAccount, brand: int, wei_per_point: int) -> TxResult:
+        """Set the wei one point of ``brand`` takes off a checkout (brand admin only)."""
+        return self._send(admin, "set_point_value", brand, wei_per_point)
+
+    def point_value(self, brand: int) -> int:
+        """Wei of discount per point of ``brand`` at a checkout."""
+        return int(self._view("point_value", brand))
+
+    def spent_on(self, brand: int, order_ref: bytes) -> int:
+        """Points of ``brand`` spent on the order ``order_ref`` (32 bytes) so far."""
+        return int(self._view("spent_on", brand, order_ref))
+
     def approve_checkout(self, holder: LocalAccount, operator: str, approved: bool = True) -> TxResult:
         """Let ``operator`` (a checkout) spend every brand's points of ``holder`` (ERC-1155 approval)."""
         return self._send(holder, "setApprovalForAll", Web3.to_checksum_address(operator), approved)

@@ -90,6 +90,16 @@ class ShopBinding(Binding):
             sender, "pay", order_hash, Web3.to_checksum_address(seller), amount, expiry, signature, value=value
         )
 
+    def call(self, fn: str, *args: Any, value: int = 0) -> dict[str, str]:
+        """An unsigned call of ``fn`` for a browser wallet to send (EIP-1193 ``eth_sendTransaction`` params):
+        ``{"to": contract address, "data": 0x-hex calldata, "value": 0x-hex wei}``. ``fn`` is ``pay``,
+        ``confirm`` or ``refund``; addresses among ``args`` are checksummed here."""
+        if fn not in ("pay", "confirm", "refund", "release"):
+            raise ValueError(f"no wallet call {fn!r} on the Shop")
+        fixed = [Web3.to_checksum_address(a) if isinstance(a, str) and Web3.is_address(a) else a for a in args]
+        data = self._bind(fn, *fixed)._encode_transaction_data()
+        return {"to": self.address, "data": str(data), "value": hex(value)}
+
     def deliver(self, sender: LocalAccount, order_hash: bytes, delivery_hash: bytes) -> TxResult:
         """The seller declares the order delivered (``delivery_hash`` commits to the delivery record)."""
         return self._send(sender, "deliver", order_hash, delivery_hash)
@@ -109,6 +119,10 @@ class ShopBinding(Binding):
     def withdraw(self, sender: LocalAccount) -> TxResult:
         """Pay out the ether the shop owes the sender."""
         return self._send(sender, "withdraw", ETHER)
+
+    def escrowed(self) -> int:
+        """Wei the contract holds for bonds and open orders (its balance is this plus pending withdrawals)."""
+        return int(self._view("escrowed", ETHER))
 
     def pending(self, account: str) -> int:
         """Wei ``account`` may withdraw."""

@@ -14,6 +14,7 @@ PROJECTION = ContractProjection(
             "IssuerSet",
             "PointsIssued",
             "PointsSpent",
+            "PointValueSet",
             "TierUpdated",
             "TransferSingle",
             "TransferBatch",

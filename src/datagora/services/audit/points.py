@@ -27,6 +27,10 @@ def _spent(_: Trail, a: dict[str, Any]) -> tuple[str, str]:
     return a["holder"], f"spent {a['amount']} points of brand #{a['brand']}{by}"
 
 
+def _value(_: Trail, a: dict[str, Any]) -> tuple[str, str]:
+    return a["admin"], f"one point of brand #{a['brand']} now takes {a['wei_per_point']} wei off a checkout"
+
+
 def _tier(_: Trail, a: dict[str, Any]) -> tuple[str, str]:
     return a["submitter"], (
         f"tier of {a['member']} at brand #{a['brand']} set to {a['tier']} (score {a['score']}), "
@@ -41,6 +45,7 @@ TEXTS = ContractTexts(
         "IssuerSet": _issuer,
         "PointsIssued": _issued,
         "PointsSpent": _spent,
+        "PointValueSet": _value,
         "TierUpdated": _tier,
     },
     housekeeping=frozenset(
