@@ -3,7 +3,7 @@ access with a reward, revocation, a refused access, erasure.
 
 A shop (Acme Shop) keeps its customers' profiles (purchase history, demographics, contact details; generated with
 Faker, seeded, so every run has the same people) encrypted off-chain and publishes each as a stream item. A partner
-enterprise (Blue Partners) pre-funds reward tokens. The first customer consents to share her purchase history with
+enterprise (Blue Partners) pre-funds reward tokens. The first customer consents to share their purchase history with
 the partner for marketing for 30 days at 5 DGR per access; the partner finds her item by key in its own index, asks
 for it for marketing (recorded, she is paid), receives it and checks its hash against the chain; a request for
 another purpose is refused and the refusal recorded; she revokes and the next request is refused; she erases her
@@ -196,7 +196,7 @@ def run(
     step(
         alice.label,
         "grant",
-        f"consented (#{consent_id}) to share her purchase history with {PARTNER_ORG} for marketing for "
+        f"consented (#{consent_id}) to share their purchase history with {PARTNER_ORG} for marketing for "
         f"{CONSENT_DAYS} days, {amount(REWARD, 'DGR')} per access",
         granted,
     )
@@ -234,7 +234,7 @@ def run(
     bob_consent, bob_granted = service.grant(
         contracts, bob.account, stream_service.PURCHASE_HISTORY, partner_org.id, RESEARCH, expiry, REWARD
     )
-    step(bob.label, "grant", f"consented (#{bob_consent}) to share his purchase history for research", bob_granted)
+    step(bob.label, "grant", f"consented (#{bob_consent}) to share their purchase history for research", bob_granted)
     indexer.sync()
     bob_item = stream_service.items(engine, key=stream_service.item_key(bob.address, stream_service.PURCHASE_HISTORY))[
         -1
@@ -245,7 +245,7 @@ def run(
     step(
         "shop",
         "erase",
-        f"erased {bob.label}'s purchase history at his request: destroyed its data key and marked "
+        f"erased {bob.label}'s purchase history at their request: destroyed its data key and marked "
         f"{len(erasure.item_ids)} item(s) erased on chain",
         *erasure.txs,
     )
@@ -259,7 +259,7 @@ def run(
     result.outcome = "ERASED" if contracts.streams.item(bob_item).erased else "NOT ERASED"
     result.checks += [
         Check(f"{alice.label} was paid {amount(REWARD, 'DGR')} for the one consented access", paid == REWARD),
-        Check("the delivered document is her purchase history", document.get("@type") == "ItemList"),
+        Check("the delivered document is their purchase history", document.get("@type") == "ItemList"),
         Check("the request for another purpose was refused", other.refusal is AccessRefusal.WRONG_PURPOSE),
         Check("the request after revocation was refused as revoked", after_revoke.refusal is AccessRefusal.REVOKED),
         Check("the request after erasure was refused as erased", erased.refusal is AccessRefusal.ITEM_ERASED),
@@ -268,7 +268,7 @@ def run(
             stream_service.data_key_of(shop, bob.address, stream_service.PURCHASE_HISTORY) is None,
         ),
         Check(
-            f"{alice.label}'s timeline holds her 1 access and 2 refusals",
+            f"{alice.label}'s timeline holds their 1 access and 2 refusals",
             [e.kind for e in timeline] == ["access", "refusal", "refusal"],
         ),
     ]
