@@ -17,7 +17,6 @@ from datagora.cli import units
 from datagora.cli.app import DatagoraTyper, console, print_done, session
 from datagora.cli.audit import IndexUrl, _event_index
 from datagora.domain.errors import ValidationError
-from datagora.scenarios.records import amount
 
 if TYPE_CHECKING:
     from datagora.chain.contracts import Contracts
@@ -76,10 +75,7 @@ def grant(
     c = s.contracts()
     org_id = registry.resolve_organisation(c, organisation)
     expiry = c.chain.now() + days * DAY
-    try:
-        units_per_use = units.parse_amount(reward)
-    except ValueError as exc:
-        raise ValidationError(f"--reward: {exc}") from None
+    units_per_use = consent.parse_dgr(reward)
     consent_id, tx = consent.grant(c, s.participant().account, category, org_id, purpose, expiry, units_per_use)
     print_done(
         f"consent #{consent_id}: {_org_name(c, org_id)} may use your {category} for "
@@ -109,10 +105,7 @@ def fund(amount: Annotated[str, typer.Argument(help="Reward tokens (DGR) to depo
     from datagora.services import consent
 
     s = session()
-    try:
-        wanted = units.parse_amount(amount)
-    except ValueError as exc:
-        raise ValidationError(str(exc)) from None
+    wanted = consent.parse_dgr(amount)
     txs = consent.fund_rewards(s.contracts(), s.participant().account, wanted)
     print_done(f"deposited {amount} DGR for rewards", txs[-1])
 
@@ -285,7 +278,7 @@ def history(
             escape(e.purpose_label),
             f"#{e.consent_id}" if e.consent_id else "none",
             "shared" if e.refusal is None else escape(f"refused: {e.refusal}"),
-            amount(e.reward, "DGR") if e.reward else "",
+            consent.dgr(e.reward) if e.reward else "",
             units.short(e.tx_hash),
         )
     console.print(table)
@@ -295,4 +288,4 @@ def history(
             f"{escape(r.purpose_label)}, until {units.when(r.expiry, now)}: {r.status(now)}",
             highlight=False,
         )
-    console.print(f"rewards earned: {amount(earned, 'DGR')}", highlight=False)
+    console.print(f"rewards earned: {consent.dgr(earned)}", highlight=False)

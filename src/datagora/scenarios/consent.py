@@ -4,9 +4,9 @@ access with a reward, revocation, a refused access, erasure.
 A shop (Acme Shop) keeps its customers' profiles (purchase history, demographics, contact details; generated with
 Faker, seeded, so every run has the same people) encrypted off-chain and publishes each as a stream item. A partner
 enterprise (Blue Partners) pre-funds reward tokens. The first customer consents to share their purchase history with
-the partner for marketing for 30 days at 5 DGR per access; the partner finds her item by key in its own index, asks
+the partner for marketing for 30 days at 5 DGR per access; the partner finds the item by key in its own index, asks
 for it for marketing (recorded, she is paid), receives it and checks its hash against the chain; a request for
-another purpose is refused and the refusal recorded; she revokes and the next request is refused; she erases her
+another purpose is refused and the refusal recorded; the customer revokes and the next request is refused;
 a second customer consents for research, is paid for one access and erases his purchase history: the shop destroys
 its key and marks the item erased, and the next request fails as erased.
 

@@ -18,6 +18,7 @@ import hashlib
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Final
@@ -41,6 +42,24 @@ if TYPE_CHECKING:  # the engine is the index adapter's; services only pass it al
 
 DPV: Final = "https://w3id.org/dpv#"
 MAX_EXPIRY: Final = 2**40 - 1
+
+
+def dgr(units: int) -> str:
+    """RewardToken units (18 decimals) as a person reads them: ``"5 DGR"``, ``"0.25 DGR"``."""
+    value = (Decimal(units) / 10**18).normalize()
+    return f"{value:f} DGR"
+
+
+def parse_dgr(text: str) -> int:
+    """``"5"`` or ``"0.5"`` (DGR) → RewardToken units. ``ValidationError`` for anything else than a non-negative
+    amount with at most 18 decimals."""
+    try:
+        units = Decimal(text.strip().removesuffix("DGR").strip()) * 10**18
+    except InvalidOperation:
+        raise ValidationError(f"{text!r} is not an amount of DGR (e.g. 5 or 0.5)") from None
+    if not units.is_finite() or units < 0 or units != units.to_integral_value():
+        raise ValidationError(f"{text!r} is not an amount of DGR (e.g. 5 or 0.5)")
+    return int(units)
 
 
 @dataclass(frozen=True)
