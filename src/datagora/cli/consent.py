@@ -16,7 +16,7 @@ from rich.table import Table
 from datagora.cli import units
 from datagora.cli.app import DatagoraTyper, console, print_done, session
 from datagora.cli.audit import IndexUrl, _event_index
-from datagora.domain.errors import ValidationError
+from datagora.domain.errors import AccessDenied, ValidationError
 
 if TYPE_CHECKING:
     from datagora.chain.contracts import Contracts
@@ -186,8 +186,7 @@ def request(
     finally:
         indexer.engine.dispose()
     if done.refusal is not None:
-        print_done(f"refused (recorded on chain): {done.sentence}", done.tx)
-        raise typer.Exit(1)
+        raise AccessDenied(f"{done.sentence} (the refusal is recorded on chain: tx {done.tx.tx_hash})")
     print_done(f"access to item #{item} recorded under consent #{done.consent_id}, reward paid", done.tx)
     if source is None:
         console.print(f"the shop delivers against transaction {done.tx.tx_hash}", highlight=False)
