@@ -15,7 +15,9 @@ import pytest
 from datagora.chain.client import RpcChain
 from datagora.chain.contracts import Contracts
 from datagora.crypto.keys import load_keystore
+from datagora.services.participant import Participant
 from tests.kits.cli_fixtures import PASSWORD, CliWorld, failed, make_keystores, ok
+from tests.web.conftest import serve_node
 
 pytestmark = pytest.mark.anvil
 
@@ -77,13 +79,28 @@ def test_consent_commands_end_to_end(cw: CliWorld, tmp_path: Path) -> None:
     assert f"{alice.lower()}/contact" in listed
     asked = ok(cw.run("consent", "request", "2", "-p", "marketing", "-a", "partner"))
     assert "access to item #2 recorded under consent #1, reward paid" in asked
+    # again, fetching the item from the shop's node over HTTP (its stores are those `consent publish` filled)
+    shop = Participant(
+        "shop", load_keystore(cw.home / "keystores" / "shop.json", PASSWORD), cw.home / "participants" / "shop"
+    )
+    served = serve_node("shop", shop, contracts, tmp_path / "shop-node")
+    try:
+        out = tmp_path / "item-2.json"
+        fetched = ok(
+            cw.run("consent", "request", "2", "-p", "Marketing", "--from", served.url, "--out", out, "-a", "partner")
+        )
+    finally:
+        served.stop()
+    assert "hash checked on chain" in fetched
+    assert json.loads(out.read_text())["address"]["streetAddress"] == "9 Elm Row"
 
     table = ok(cw.run("consent", "history", "-a", "alice"))
-    assert "Blue Partners" in table and "shared" in table and "rewards earned: 2.5 DGR" in table
+    assert "Blue Partners" in table and "shared" in table and "rewards earned: 5 DGR" in table
     history = json.loads(ok(cw.run("consent", "history", "--json", "-a", "alice")))
-    assert history["rewards_earned"] == str(25 * 10**17)
+    assert history["rewards_earned"] == str(5 * 10**18)
     assert [(e["kind"], e["consent_id"], e["purpose_label"]) for e in history["timeline"]] == [
-        ("access", 1, "Marketing")
+        ("access", 1, "Marketing"),
+        ("access", 1, "Marketing"),
     ]
     assert history["consents"][0]["state"] == "active"
 
@@ -94,7 +111,7 @@ def test_consent_commands_end_to_end(cw: CliWorld, tmp_path: Path) -> None:
     assert "key destroyed, 1 item(s) marked erased" in erased
     assert contracts.streams.item(2).erased and not contracts.streams.item(1).erased
     timeline = json.loads(ok(cw.run("consent", "history", "--json", "-a", "alice")))["timeline"]
-    assert [e["kind"] for e in timeline] == ["access", "refusal"]
+    assert [e["kind"] for e in timeline] == ["access", "access", "refusal"]
 
 
 def test_consent_commands_refuse_bad_input_and_send_nothing(cw: CliWorld) -> None:
