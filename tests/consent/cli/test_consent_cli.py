@@ -46,6 +46,7 @@ def cw(anvil_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli
         chain.revert(snap)
 
 
+@pytest.mark.slow  # ~15 s on Anvil with a shop node served over HTTP; CI runs it
 def test_consent_commands_end_to_end(cw: CliWorld, tmp_path: Path) -> None:
     alice = cw.addresses["alice"]
     profile = tmp_path / "profile.json"
