@@ -14,7 +14,14 @@ the partner's RewardToken deposit. Then three measurements:
   about 400) (web3.py refuses raw transactions
   in its batches, so the batches are posted directly); the count is checked on chain (``access_count``) and the
   reward paid per access against the customer's pending balance;
-* ``check view``: ``Consent.check`` as ``eth_call`` (a check without recording), for comparison.
+* ``check view``: ``Consent.check`` as ``eth_call`` (a check without recording), for comparison;
+* ``end to end``: ``--e2e`` consented accesses as the services run them (``datagora.services.consent``): the shop
+  node has published a customer's purchase history (JSON-LD, encrypted under the customer's data key, its hash in
+  the stream) and the partner's node has indexed it; each access is the partner's ``request_access`` transaction,
+  the shop node's delivery fetched through its HTTP API (the node's FastAPI app in process, no socket), and the
+  partner's check of the envelope's hash against the chain and its decryption. Latency is reported as median and
+  95th percentile, memory as the peak of Python allocations during one access (tracemalloc) and the process's
+  peak resident set size (the seed measured latency and memory).
 
 Each figure prints as accesses (or checks) per second with the wall time; ``--json`` writes them.
 """
@@ -84,6 +91,8 @@ def setup(url: str, home: Path, accesses: int) -> dict[str, Any]:
     return {
         "chain": chain,
         "contracts": contracts,
+        "people": people,
+        "orgs": orgs,
         "partner": partner,
         "customer": customer,
         "consent_id": consent_id,
@@ -163,11 +172,92 @@ def check_view(world: dict[str, Any], count: int) -> float:
     return time.perf_counter() - started
 
 
+def end_to_end(world: dict[str, Any], home: Path, count: int) -> dict[str, float]:
+    """``count`` consented accesses end to end; returns latency (ms) and memory (bytes) figures."""
+    import resource
+    import statistics
+    import tracemalloc
+
+    from fastapi.testclient import TestClient
+
+    from datagora.api import create_app
+    from datagora.api.client import NodeClient
+    from datagora.api.settings import Settings
+    from datagora.index import EventIndexer, open_engine
+    from datagora.services import consent, streams
+    from datagora.services.node import open_node
+
+    c, people = world["contracts"], world["people"]
+    shop, partner = people["shop"], people["partner"]
+    customer = Account.create()
+    c.chain.fund(customer.address, ETHER)
+    stream_id, _ = streams.open_stream(c, shop.account, "shop/profiles")
+    purchases = [
+        {"orderNumber": f"A-{i}", "orderDate": "2026-11-02", "product": "Tea sampler", "price": "0.02"}
+        for i in range(20)
+    ]
+    item = streams.publish_customer(c, shop, stream_id, customer.address, purchases)[0]
+    consent.grant(
+        c, customer, streams.PURCHASE_HISTORY, world["orgs"]["partner"], PURPOSE, c.chain.now() + 86_400, REWARD
+    )
+    engine = open_engine(f"sqlite:///{home / 'partner-index.sqlite'}")
+    EventIndexer(c, engine).sync()
+    node = open_node(c, shop, f"sqlite:///{home / 'shop-index.sqlite'}")
+    app = create_app(node, settings=Settings(siwe_domain="shop.test", index_interval=0))
+    latencies, peaks = [], []
+    parts: list[tuple[float, float, float]] = []
+    with TestClient(app, base_url="http://shop.test") as http:
+        client = NodeClient("http://shop.test", partner.account, http=http)
+
+        def access() -> tuple[float, float, float, bytes]:
+            started = time.perf_counter()
+            asked = consent.request(c, engine, partner.account, item.item_id, PURPOSE)
+            requested = time.perf_counter()
+            delivery = client.consent_delivery(asked.tx.tx_hash)
+            delivered = time.perf_counter()
+            document = consent.receive(c, partner, delivery)
+            if not asked.granted or b'"numberOfItems": 20' not in document:
+                raise SystemExit("an end-to-end access did not deliver the purchase history")
+            return requested - started, delivered - requested, time.perf_counter() - delivered, document
+
+        access()  # warms caches; not counted
+        for _ in range(count):
+            *part, document = access()
+            parts.append((part[0], part[1], part[2]))
+            latencies.append(sum(part))
+        for _ in range(3):  # memory apart: tracing allocations slows everything down
+            tracemalloc.start()
+            access()
+            peaks.append(tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
+        envelope_bytes = len(
+            client.consent_delivery(
+                consent.request(c, engine, partner.account, item.item_id, PURPOSE).tx.tx_hash
+            ).envelope
+        )
+    node.close()
+    engine.dispose()
+    latencies.sort()
+    return {
+        "e2e_accesses": count,
+        "e2e_document_bytes": len(document),
+        "e2e_envelope_bytes": envelope_bytes,
+        "e2e_latency_ms_median": 1_000 * statistics.median(latencies),
+        "e2e_latency_ms_p95": 1_000 * latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
+        "e2e_request_ms_median": 1_000 * statistics.median(p[0] for p in parts),
+        "e2e_delivery_ms_median": 1_000 * statistics.median(p[1] for p in parts),
+        "e2e_receive_ms_median": 1_000 * statistics.median(p[2] for p in parts),
+        "e2e_python_peak_bytes_median": statistics.median(peaks),
+        "process_max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accesses", type=int, default=2_000, help="batched record_access transactions")
     parser.add_argument("--batch", type=int, default=100, help="transactions per JSON-RPC batch")
     parser.add_argument("--sequential", type=int, default=100, help="record_access one at a time")
+    parser.add_argument("--e2e", type=int, default=20, help="consented accesses end to end (latency, memory)")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
     with AnvilNode() as node, tempfile.TemporaryDirectory() as tmp:
@@ -183,6 +273,7 @@ def main() -> None:
         if paid != REWARD * (args.accesses + args.sequential):
             raise SystemExit(f"the customer is owed {paid}, not {REWARD * (args.accesses + args.sequential)}")
         views = check_view(world, args.sequential)
+        e2e = end_to_end(world, Path(tmp), args.e2e)
     figures = {
         "sequential_accesses_per_s": args.sequential / seq,
         "sequential_ms_per_access": 1_000 * seq / args.sequential,
@@ -191,6 +282,7 @@ def main() -> None:
         "batch": args.batch,
         "signing_s": signed,
         "check_views_per_s": args.sequential / views,
+        **e2e,
     }
     print(
         f"record_access, one at a time through the facade: {figures['sequential_accesses_per_s']:.0f} accesses/s "
@@ -202,6 +294,15 @@ def main() -> None:
         f"({args.accesses} accesses in {mined:.2f} s; signing took {signed:.2f} s more)"
     )
     print(f"check (eth_call, nothing recorded): {figures['check_views_per_s']:.0f} checks/s")
+    print(
+        f"one consented access end to end (request on chain, delivery over the shop node's API, hash check and "
+        f"decryption; {e2e['e2e_document_bytes']:,.0f}-byte document): median {e2e['e2e_latency_ms_median']:.1f} ms, "
+        f"95th percentile {e2e['e2e_latency_ms_p95']:.1f} ms over {args.e2e} accesses (request "
+        f"{e2e['e2e_request_ms_median']:.1f} ms, delivery {e2e['e2e_delivery_ms_median']:.1f} ms, check and "
+        f"decryption {e2e['e2e_receive_ms_median']:.1f} ms); Python memory peak "
+        f"{e2e['e2e_python_peak_bytes_median'] / 1024:.0f} KiB per access, process peak RSS "
+        f"{e2e['process_max_rss_bytes'] / 2**20:.0f} MiB"
+    )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1) + "\n")
 

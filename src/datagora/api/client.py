@@ -79,6 +79,7 @@ from datagora.domain.errors import DatagoraError
 from datagora.domain.models import TxResult
 
 if TYPE_CHECKING:
+    from datagora.services.consent import Delivery as ConsentDelivery
     from datagora.services.relay import DeliveryNotice
     from datagora.services.use_rights import QueryAnswer, QueryRequest
 
@@ -513,6 +514,22 @@ class NodeClient:
         decrypt."""
         body = {k: v for k, v in (("seller_url", seller_url), ("relay_url", relay_url)) if v is not None}
         return self.call(ReceivedOut, "POST", f"/orders/{order_id}/receive", json=body)
+
+    def consent_delivery(self, access_tx: str) -> ConsentDelivery:
+        """``GET /consent/deliveries/{tx}`` (the shop node, no sign-in): the item of the access recorded in
+        ``access_tx``, encrypted to its consumer; check it with ``datagora.services.consent.receive``."""
+        import base64
+
+        from datagora.services.consent import Delivery
+
+        body = self.json("GET", f"/consent/deliveries/{access_tx}", auth=False)
+        return Delivery(
+            int(body["item_id"]),
+            str(body["access_tx"]),
+            str(body["consumer"]),
+            base64.b64decode(body["envelope"]),
+            bytes.fromhex(body["wrapped_key"]),
+        )
 
     def confirm(self, order_id: int) -> OrderTxOut:
         return self.call(OrderTxOut, "POST", f"/orders/{order_id}/confirm")

@@ -259,6 +259,27 @@ def shop(rpc_url: RpcUrl = None, workdir: Workdir = None, gas: Gas = False) -> N
         raise DatagoraError("the shop demo did not end as expected: " + "; ".join(demo.scenario.failed_checks()))
 
 
+@demo_app.command("consent", common=False)
+def consent(rpc_url: RpcUrl = None, workdir: Workdir = None) -> None:
+    """Play the shop's customer data story, a line per step: customers' profiles stored encrypted with their hashes
+    in a stream, a consent per purpose, a partner's access paid with reward tokens, another purpose refused, the
+    consent withdrawn and the next access refused, a category erased. Example: `datagora demo consent`."""
+    from datagora.chain.client import connect
+    from datagora.scenarios import consent as scenario
+
+    chain = connect(rpc_url)
+    if chain.kind == "embedded":
+        chain.fixed_gas = 8_000_000  # no gas estimation on the built-in chain: each estimate replays the call
+    console.print(f"[bold]Datagora consent demo[/] on the {chain.kind} chain (chain id {chain.chain_id})")
+    with tempfile.TemporaryDirectory(prefix="datagora-consent-") as tmp:
+        demo = scenario.run(chain, workdir or Path(tmp), on_step=_print_step)
+    failed = [c.description for c in demo.scenario.checks if not c.passed]
+    if failed:
+        raise DatagoraError("the consent demo did not end as expected: " + "; ".join(failed))
+    for check in demo.scenario.checks:
+        console.print(f"{'':>10}  [green]✓[/] {escape(check.description)}")
+
+
 def _verdict(scenario: ScenarioResult) -> None:
     """The scenario's outcome in a line (with its meaning), then any check that failed."""
     if not scenario.expected:

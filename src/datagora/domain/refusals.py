@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Final
 
+from datagora.domain.models import AccessRefusal
+
 _NOT_AUDITED_BUYER = "Your organisation is not audited or is suspended, so it cannot buy. Ask the supervisor."
 _NOT_AUDITED_SELLER = (
     "The seller's organisation is not audited or is suspended, so it cannot sell now. Ask the supervisor."
@@ -103,6 +105,25 @@ REFUSALS: Final[Mapping[str, str]] = MappingProxyType(
         "shop: seller not audited": (
             "The shop's organisation is not audited or is suspended, so it cannot sell now. Ask the supervisor."
         ),
+        # consent and streams (customer data; issue 12)
+        "consent: no such consent": "There is no such consent: the customer never gave it.",
+        "consent: not the consumer": (
+            "This consent was given to another organisation, or yours is not audited: it does not cover you."
+        ),
+        "consent: wrong category": "This consent covers another category of the customer's data.",
+        "consent: wrong purpose": "The customer consented to another purpose, not this one: nothing was shared.",
+        "consent: revoked": "The customer has withdrawn this consent: nothing was shared.",
+        "consent: expired": "This consent has expired: nothing was shared. The customer may give a new one.",
+        "consent: no such item": "There is no such data item.",
+        "consent: item erased": "The customer has erased this data: it no longer exists and cannot be shared.",
+        "consent: deposit too low": "Your deposit of reward tokens is too low to pay the customer: deposit more.",
+        "consent: already granted": "This consent is already given and still valid: revoke it first to change it.",
+        "consent: already revoked": "This consent is already withdrawn.",
+        "consent: not the data subject": "Only the customer who gave this consent can withdraw it.",
+        "consent: expiry in the past": "Choose an expiry date in the future.",
+        "streams: not a writer": "This account may not publish to the stream: ask its owner for write permission.",
+        "streams: item already erased": "This data item is already erased.",
+        "streams: not publisher or owner": "Only the shop that published this data item can erase it.",
     }
 )
 """Contract reason → sentence (what happened, and what to do where there is something to do)."""
@@ -121,3 +142,30 @@ def explain(reason: str) -> str:
     ``reason`` unchanged."""
     sentence = plain_refusal(reason)
     return f"{sentence} (the contract said: {reason})" if sentence else reason
+
+
+_ACCESS_REASONS: Final[Mapping[AccessRefusal, str]] = MappingProxyType(
+    {
+        AccessRefusal.NO_CONSENT: "consent: no such consent",
+        AccessRefusal.NOT_CONSUMER: "consent: not the consumer",
+        AccessRefusal.WRONG_CATEGORY: "consent: wrong category",
+        AccessRefusal.WRONG_PURPOSE: "consent: wrong purpose",
+        AccessRefusal.REVOKED: "consent: revoked",
+        AccessRefusal.EXPIRED: "consent: expired",
+        AccessRefusal.NO_ITEM: "consent: no such item",
+        AccessRefusal.ITEM_ERASED: "consent: item erased",
+        AccessRefusal.DEPOSIT_TOO_LOW: "consent: deposit too low",
+    }
+)
+
+
+def access_refusal_reason(refusal: AccessRefusal) -> str:
+    """The contract's reason for a refusal code (``AccessRefused`` event, ``check`` view): the message
+    ``record_access`` reverts with, e.g. ``"consent: revoked"``."""
+    return _ACCESS_REASONS[refusal]
+
+
+def access_refusal_sentence(refusal: AccessRefusal) -> str:
+    """The refusal as a sentence a person reads (``"The customer has withdrawn this consent: nothing was
+    shared."``)."""
+    return REFUSALS[_ACCESS_REASONS[refusal]]

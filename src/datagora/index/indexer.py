@@ -31,7 +31,7 @@ from datagora.domain.models import ChainEvent
 from datagora.index.projections import StoredEvent, handler
 from datagora.index.schema import PROJECTION_TABLES, blocks, events, meta
 
-PROJECTION_VERSION = "3"
+PROJECTION_VERSION = "4"
 """Bumped whenever a module of :mod:`datagora.index.projections` changes what it derives from events."""
 
 

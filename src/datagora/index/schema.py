@@ -141,7 +141,7 @@ bids = Table(
     Column("tx_hash", String(66), nullable=False),
 )
 
-shop_orders = Table(  # revision 0003_shop (issue 12): Shop.vy's cart orders
+shop_orders = Table(  # revision 0004 (issue 12): Shop.vy's cart orders
     "shop_orders",
     metadata,
     Column("order_hash", String(66), primary_key=True),  # the cart's hash, 0x-hex
@@ -160,8 +160,68 @@ shop_orders = Table(  # revision 0003_shop (issue 12): Shop.vy's cart orders
     Column("bond_returned", String(78), nullable=True),
 )
 
-PROJECTION_TABLES = (datasets, listings, orders, offers, bids, shop_orders)
+# revision 0003 (issue 12: customer data in streams, consent per purpose)
+streams_table = Table(
+    "streams",
+    metadata,
+    Column("stream_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("owner", String(42), nullable=False, index=True),
+    Column("name", String(64), nullable=False),
+)
+
+stream_items = Table(
+    "stream_items",
+    metadata,
+    Column("item_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("stream_id", BigInteger, nullable=False, index=True),
+    Column("item_key", String(128), nullable=False, index=True),  # MultiChain's stream key (pseudonymous)
+    Column("publisher", String(42), nullable=False),
+    Column("item_hash", String(66), nullable=False),  # SHA-256 of the encrypted item, 0x-hex
+    Column("location", String(256), nullable=False),
+    Column("erased", Integer, nullable=False, server_default="0"),
+    Column("published_at", BigInteger, nullable=False),  # Unix seconds
+    Column("published_tx", String(66), nullable=False),
+    Column("erased_at", BigInteger, nullable=True),
+    Column("erased_tx", String(66), nullable=True),
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column("consent_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("subject", String(42), nullable=False, index=True),
+    Column("organisation_id", BigInteger, nullable=False, index=True),
+    Column("category", String(64), nullable=False),
+    Column("purpose", String(128), nullable=False),  # W3C DPV purpose IRI
+    Column("purpose_hash", String(66), nullable=False),
+    Column("expiry", BigInteger, nullable=False),  # Unix seconds
+    Column("reward", String(78), nullable=False),  # RewardToken units per access
+    Column("state", String(16), nullable=False),  # active | revoked
+    Column("granted_at", BigInteger, nullable=False),
+    Column("granted_tx", String(66), nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+    Column("revoked_tx", String(66), nullable=True),
+)
+
+consent_accesses = Table(
+    "consent_accesses",
+    metadata,
+    Column("block_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_index", Integer, primary_key=True, autoincrement=False),
+    Column("consent_id", BigInteger, nullable=False, index=True),
+    Column("consumer", String(42), nullable=False, index=True),
+    Column("subject", String(42), nullable=False, index=True),
+    Column("item_id", BigInteger, nullable=False),
+    Column("purpose_hash", String(66), nullable=False),
+    Column("reward", String(78), nullable=False),  # paid; "0" for a refusal
+    Column("refusal", Integer, nullable=True),  # None: recorded and paid; else datagora.domain.models.AccessRefusal
+    Column("at", BigInteger, nullable=False),
+    Column("tx_hash", String(66), nullable=False),
+)
+
+PROJECTION_TABLES: tuple[Table, ...] = (datasets, listings, orders, offers, bids, shop_orders)
 """The tables derived from events (emptied and rebuilt when the projections change or a reorg strikes)."""
+PROJECTION_TABLES += (streams_table, stream_items, consents, consent_accesses)  # issue 12
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,12 +1,55 @@
-"""Streams events in the index: kept in the ``events`` table (subscribers find items by stream and key there, the
-key hash being indexed on chain); a table of items by key comes with the shop node."""
+"""Streams events in the index (Shrestha et al.'s MultiChain streams): each stream becomes a ``streams`` row and
+each published item a ``stream_items`` row (stream, key, publisher, hash of the encrypted item, location), marked
+erased by ``ItemErased``. Subscribers (partner nodes) follow items by stream and key from these rows."""
 
 from __future__ import annotations
 
-from datagora.index.projections.base import ContractProjection
+from sqlalchemy import Connection, insert, select, update
+
+from datagora.index.projections.base import ContractProjection, StoredEvent
+from datagora.index.schema import events, stream_items, streams_table
+
+
+def event_time(conn: Connection, ev: StoredEvent) -> int:
+    """The block timestamp (Unix seconds) of ``ev``, read from its ``events`` row (stored before projection)."""
+    found = conn.execute(
+        select(events.c.timestamp).where(events.c.tx_hash == ev.tx_hash, events.c.log_index == ev.log_index)
+    ).first()
+    return 0 if found is None else int(found[0])
+
+
+def stream_created(conn: Connection, ev: StoredEvent) -> None:
+    a = ev.args
+    conn.execute(insert(streams_table).values(stream_id=int(a["stream_id"]), owner=a["owner"], name=a["name"]))
+
+
+def item_published(conn: Connection, ev: StoredEvent) -> None:
+    a = ev.args
+    conn.execute(
+        insert(stream_items).values(
+            item_id=int(a["item_id"]),
+            stream_id=int(a["stream_id"]),
+            item_key=a["key"],
+            publisher=a["publisher"],
+            item_hash=a["item_hash"],
+            location=a["location"],
+            erased=0,
+            published_at=event_time(conn, ev),
+            published_tx=ev.tx_hash,
+        )
+    )
+
+
+def item_erased(conn: Connection, ev: StoredEvent) -> None:
+    conn.execute(
+        update(stream_items)
+        .where(stream_items.c.item_id == int(ev.args["item_id"]))
+        .values(erased=1, erased_at=event_time(conn, ev), erased_tx=ev.tx_hash)
+    )
+
 
 PROJECTION = ContractProjection(
     "Streams",
-    handlers={},
-    ignored=frozenset({"StreamCreated", "WriterGranted", "WriterRevoked", "ItemPublished", "ItemErased"}),
+    handlers={"StreamCreated": stream_created, "ItemPublished": item_published, "ItemErased": item_erased},
+    ignored=frozenset({"WriterGranted", "WriterRevoked"}),
 )

@@ -12,7 +12,18 @@ from dataclasses import dataclass, field
 from fastapi import APIRouter
 
 from datagora.web.deps import NavItem
-from datagora.web.pages import buyer, collaboration, compute, everyone, owner, platform, points, signin, supervisor
+from datagora.web.pages import (
+    buyer,
+    collaboration,
+    compute,
+    consent,
+    everyone,
+    owner,
+    platform,
+    points,
+    signin,
+    supervisor,
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,7 @@ PAGE_GROUPS: list[PageGroup] = [
     PageGroup(points.router, points.NAV),
     PageGroup(compute.router, compute.NAV),
     PageGroup(collaboration.router, collaboration.NAV),
+    PageGroup(consent.router, consent.NAV),
     PageGroup(signin.router, signin.NAV),
 ]
 

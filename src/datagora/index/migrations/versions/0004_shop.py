@@ -4,8 +4,8 @@ order history and a customer's orders are read from the index.
 The table is a projection: the indexer fills it from the stored events when it opens an index whose projections
 predate its own (``index_meta`` key ``projections``).
 
-Revision ID: 0003_shop
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-03
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_shop"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

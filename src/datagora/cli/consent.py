@@ -1,0 +1,290 @@
+"""``datagora consent``: customers give and withdraw consent to share their data per category, organisation and
+purpose and see who used it (with the rewards earned); shops publish and erase customer data; partners ask for
+it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from datagora.cli import units
+from datagora.cli.app import DatagoraTyper, console, print_done, session
+from datagora.cli.audit import IndexUrl, _event_index
+from datagora.domain.errors import AccessDenied, ValidationError
+
+if TYPE_CHECKING:
+    from datagora.chain.contracts import Contracts
+
+PANEL = "Customer data and consent"
+DAY = 86_400
+
+app = DatagoraTyper()
+consent_app = DatagoraTyper(
+    help="Consent to share your data per category, organisation and purpose, with a reward for each use; who used "
+    "it, when and why. Example: `datagora consent history -a alice`."
+)
+app.add_typer(consent_app, name="consent", rich_help_panel=PANEL)
+
+Category = Annotated[str, typer.Argument(help="The data category: purchase-history, demographics or contact.")]
+PurposeOption = Annotated[
+    str, typer.Option("--purpose", "-p", help="Why the data is used, e.g. Marketing (see `datagora consent purposes`).")
+]
+
+
+def _org_name(contracts: Contracts, organisation_id: int) -> str:
+    try:
+        return contracts.registry.organisation(organisation_id).name
+    except Exception:  # an unknown id: show the number
+        return f"organisation #{organisation_id}"
+
+
+@consent_app.command()
+def purposes() -> None:
+    """List the purposes a customer can consent to (terms of the W3C Data Privacy Vocabulary).
+
+    Example: datagora consent purposes"""
+    from datagora.services import consent
+
+    table = Table("Purpose", "What it means", "Term")
+    for p in consent.purposes():
+        table.add_row(p.label, p.description, p.iri.removeprefix(consent.DPV))
+    console.print(table)
+
+
+@consent_app.command()
+def grant(
+    category: Category,
+    organisation: Annotated[str, typer.Argument(help="The organisation allowed to use it (name or number).")],
+    purpose: PurposeOption,
+    days: Annotated[int, typer.Option(help="How many days the consent lasts.", min=1, max=36_500)] = 30,
+    reward: Annotated[str, typer.Option(help="Reward tokens (DGR) you are paid per use, e.g. 5 or 0.5.")] = "1",
+) -> None:
+    """Consent to share one category of your data with an organisation for one purpose, for some days, for a
+    reward per use.
+
+    Example: datagora consent grant purchase-history "Blue Partners" -p Marketing --days 30 --reward 5 -a alice"""
+    from datagora.services import consent, registry
+
+    s = session()
+    c = s.contracts()
+    org_id = registry.resolve_organisation(c, organisation)
+    expiry = c.chain.now() + days * DAY
+    units_per_use = consent.parse_dgr(reward)
+    consent_id, tx = consent.grant(c, s.participant().account, category, org_id, purpose, expiry, units_per_use)
+    print_done(
+        f"consent #{consent_id}: {_org_name(c, org_id)} may use your {category} for "
+        f"{consent.purpose_label(consent.check_purpose(purpose))} until {units.when(expiry)}, "
+        f"{reward} DGR per use",
+        tx,
+    )
+
+
+@consent_app.command()
+def revoke(consent_id: Annotated[int, typer.Argument(help="The consent's number.", min=1)]) -> None:
+    """Withdraw a consent: later requests under it are refused (and the refusals recorded).
+
+    Example: datagora consent revoke 1 -a alice"""
+    from datagora.services import consent
+
+    s = session()
+    tx = consent.revoke(s.contracts(), s.participant().account, consent_id)
+    print_done(f"consent #{consent_id} withdrawn", tx)
+
+
+@consent_app.command()
+def fund(amount: Annotated[str, typer.Argument(help="Reward tokens (DGR) to deposit, e.g. 100.")]) -> None:
+    """Deposit reward tokens from which your organisation pays customers for each use of their data (partners).
+
+    Example: datagora consent fund 100 -a partner"""
+    from datagora.services import consent
+
+    s = session()
+    wanted = consent.parse_dgr(amount)
+    txs = consent.fund_rewards(s.contracts(), s.participant().account, wanted)
+    print_done(f"deposited {amount} DGR for rewards", txs[-1])
+
+
+@consent_app.command()
+def publish(
+    customer: Annotated[str, typer.Argument(help="The customer's account address.")],
+    profile: Annotated[
+        Path,
+        typer.Argument(
+            help='JSON file: {"purchases": [...], "demographics": {...}, "contact": {...}} with schema.org terms.'
+        ),
+    ],
+    stream: Annotated[str, typer.Option(help="The stream's name (created if new).")] = "customers",
+) -> None:
+    """Store a customer's profile encrypted on this node and publish each category's hash in a stream (shops).
+
+    Example: datagora consent publish 0xAbc... profile.json -a shop"""
+    from datagora.services import streams
+
+    try:
+        data = json.loads(profile.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValidationError(f"cannot read the profile {profile}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValidationError("the profile must be a JSON object with purchases, demographics and contact")
+    s = session()
+    c, shop = s.contracts(), s.participant()
+    stream_id, _ = streams.open_stream(c, shop.account, stream)
+    published = streams.publish_customer(
+        c, shop, stream_id, customer, data.get("purchases") or [], data.get("demographics"), data.get("contact")
+    )
+    for item in published:
+        print_done(f"{item.category}: item #{item.item_id} in stream {stream!r} (key {item.key})", item.tx)
+
+
+@consent_app.command()
+def erase(
+    category: Category,
+    customer: Annotated[str, typer.Option(help="The customer's account address.")],
+) -> None:
+    """Erase a customer's data of one category: destroy its key on this node and mark it erased on chain (shops).
+
+    Example: datagora consent erase purchase-history --customer 0xAbc... -a shop"""
+    from datagora.services import consent
+
+    s = session()
+    done = consent.erase(s.contracts(), s.participant(), customer, category)
+    print_done(
+        f"erased {customer}'s {category}: "
+        + ("key destroyed, " if done.key_destroyed else "no key held here, ")
+        + f"{len(done.item_ids)} item(s) marked erased"
+    )
+
+
+@consent_app.command()
+def request(
+    item: Annotated[int, typer.Argument(help="The data item's number (see `datagora consent items`).", min=1)],
+    purpose: PurposeOption,
+    source: Annotated[
+        str | None, typer.Option("--from", help="The shop node's URL to fetch the data from once recorded.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Where to save the data received (JSON-LD).")] = None,
+    index_url: IndexUrl = None,
+) -> None:
+    """Ask for a customer's data item for a purpose (partners): recorded and paid with a valid consent,
+    otherwise the refusal is recorded and nothing is shared. With --from, fetch it from the shop and check it.
+
+    Example: datagora consent request 1 --purpose Marketing --from http://127.0.0.1:8701 --out item-1.json -a partner"""
+    from datagora.services import consent
+
+    s = session()
+    c = s.contracts()
+    indexer, _ = _event_index(c, None, index_url)
+    try:
+        indexer.sync()
+        done = consent.request(c, indexer.engine, s.participant().account, item, purpose)
+    finally:
+        indexer.engine.dispose()
+    if done.refusal is not None:
+        raise AccessDenied(f"{done.sentence} (the refusal is recorded on chain: tx {done.tx.tx_hash})")
+    print_done(f"access to item #{item} recorded under consent #{done.consent_id}, reward paid", done.tx)
+    if source is None:
+        console.print(f"the shop delivers against transaction {done.tx.tx_hash}", highlight=False)
+        return
+    from datagora.api.client import NodeClient
+
+    with NodeClient(source, s.participant().account) as node:
+        delivery = node.consent_delivery(done.tx.tx_hash)
+    document = consent.receive(c, s.participant(), delivery)
+    target = out or Path(f"item-{item}.json")
+    target.write_bytes(document)
+    print_done(f"received item #{item} ({len(document)} bytes), hash checked on chain: {target}")
+
+
+@consent_app.command()
+def items(
+    stream: Annotated[str, typer.Option(help="The stream's name.")] = "customers",
+    key: Annotated[str | None, typer.Option(help="Only items under this key (<address>/<category>).")] = None,
+    index_url: IndexUrl = None,
+) -> None:
+    """List the data items of a stream from this node's index (partners subscribe to a shop's stream).
+
+    Example: datagora consent items --stream customers -a partner"""
+    from datagora.services import streams
+
+    s = session()
+    c = s.contracts()
+    stream_id = c.streams.stream_id(stream)
+    if not stream_id:
+        raise ValidationError(f"there is no stream named {stream!r}")
+    indexer, _ = _event_index(c, None, index_url)
+    try:
+        indexer.sync()
+        found = streams.items(indexer.engine, stream_id=stream_id, key=key)
+    finally:
+        indexer.engine.dispose()
+    table = Table("Item", "Key", "Published", "Erased")
+    for it in found:
+        table.add_row(str(it.item_id), escape(it.key), units.when(it.published_at), "yes" if it.erased else "")
+    console.print(table)
+
+
+@consent_app.command()
+def history(
+    subject: Annotated[str | None, typer.Option(help="Whose data (an address; default: the acting account's).")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (times in Unix seconds, rewards in units).")
+    ] = False,
+    index_url: IndexUrl = None,
+) -> None:
+    """Who used your data, what, when, why and under which consent, every refusal, and the rewards earned.
+
+    Example: datagora consent history -a alice"""
+    from datagora.services import consent
+
+    s = session()
+    c = s.contracts()
+    who = subject or s.address()
+    indexer, where = _event_index(c, None, index_url)
+    try:
+        indexer.sync()
+        timeline = consent.history(indexer.engine, subject=who)
+        given = consent.consents_of(indexer.engine, who)
+    finally:
+        indexer.engine.dispose()
+    earned = sum(e.reward for e in timeline)
+    if as_json:
+        console.print_json(
+            json.dumps(
+                {
+                    "subject": who,
+                    "rewards_earned": str(earned),
+                    "consents": [vars(r) for r in given],
+                    "timeline": [{**vars(e), "kind": e.kind} for e in timeline],
+                }
+            )
+        )
+        return
+    now = c.chain.now()
+    table = Table(title=f"Uses of {who}'s data", caption=f"event index: {where}")
+    for col in ("When", "Who", "What", "Purpose", "Consent", "Outcome", "Reward", "Transaction"):
+        table.add_column(col)
+    for e in timeline:
+        table.add_row(
+            datetime.fromtimestamp(e.at, UTC).strftime("%Y-%m-%d %H:%M"),
+            escape(_org_name(c, e.organisation_id) if e.organisation_id else e.consumer),
+            f"item #{e.item_id} {e.category}",
+            escape(e.purpose_label),
+            f"#{e.consent_id}" if e.consent_id else "none",
+            "shared" if e.refusal is None else escape(f"refused: {e.refusal}"),
+            consent.dgr(e.reward) if e.reward else "",
+            units.short(e.tx_hash),
+        )
+    console.print(table)
+    for r in given:
+        console.print(
+            f"consent #{r.consent_id}: {escape(_org_name(c, r.organisation_id))}, {r.category}, "
+            f"{escape(r.purpose_label)}, until {units.when(r.expiry, now)}: {r.status(now)}",
+            highlight=False,
+        )
+    console.print(f"rewards earned: {consent.dgr(earned)}", highlight=False)
