@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from fastapi import APIRouter
 
 from datagora.web.deps import NavItem
-from datagora.web.pages import buyer, everyone, owner, platform, points, signin, supervisor
+from datagora.web.pages import buyer, everyone, owner, platform, points, shop, signin, supervisor
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ PAGE_GROUPS: list[PageGroup] = [
     PageGroup(platform.router, platform.NAV),
     PageGroup(supervisor.router, supervisor.NAV),
     PageGroup(points.router, points.NAV),
+    PageGroup(shop.router, shop.NAV),
     PageGroup(signin.router, signin.NAV),
 ]
 
