@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from datagora import __version__
-from datagora.cli import account, audit, dataset, demo, disputes, market, node, org, points, use_rights
+from datagora.cli import account, audit, dataset, demo, disputes, market, node, org, points, shop, use_rights
 from datagora.cli.app import AccountOption, DatagoraTyper, HomeOption, RpcUrlOption, set_root_options
 
 app = DatagoraTyper(
@@ -45,7 +45,7 @@ def root(
 
 # Help panels in the order a person meets them: start, accounts, selling, buying, use-rights, disputes, the
 # platform, the supervisor, running a node.
-for module in (demo, account, org, dataset, market, use_rights, disputes, points, audit, node):
+for module in (demo, account, org, dataset, market, use_rights, disputes, points, shop, audit, node):
     app.add_typer(module.app)
 
 
