@@ -1,6 +1,7 @@
-"""The shop's routes (``/store``) fuzzed from the OpenAPI document (schemathesis as a subprocess, every check, the
-settings of tests/node/api/schemathesis.toml; no stateful phase: the routes declare no OpenAPI links) against a shop node served by uvicorn, signed in as a customer:
-no input gets a server error or an undocumented answer. Slow: a few minutes on a shared machine."""
+"""The shop's routes (``/store``) fuzzed from the OpenAPI document (schemathesis as a subprocess, every check,
+the settings of tests/node/api/schemathesis.toml; no stateful phase: the routes declare no OpenAPI links) against
+a shop node served by uvicorn, signed in as a customer: no input gets a server error or an undocumented answer.
+Slow: a minute or more on a shared machine."""
 
 from __future__ import annotations
 
