@@ -18,6 +18,7 @@ from datagora.services.participant import Participant
 from tests.kits.cli_fixtures import PASSWORD, CliWorld, failed, invoke, make_keystores, ok
 
 
+@pytest.mark.slow  # ~6 s on a quiet machine: a fresh chain, contracts and the whole story
 def test_demo_shop_plays_the_checkout_story() -> None:
     out = ok(invoke(["demo", "shop"]))
     assert "ESCROW EMPTY (the Shop contract holds nothing)" in out
