@@ -29,6 +29,7 @@ from datagora.cli import (
     node,
     org,
     points,
+    shop,
     use_rights,
 )
 from datagora.cli.app import AccountOption, DatagoraTyper, HomeOption, RpcUrlOption, set_root_options
@@ -71,6 +72,7 @@ for module in (
     use_rights,
     disputes,
     points,
+    shop,
     consent,
     compute,
     federated,

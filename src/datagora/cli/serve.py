@@ -82,6 +82,10 @@ def serve(
             ValueError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
         ) from None
     try:
+        if shop is not None:  # a bad catalogue is said before the chain is reached or a password asked
+            from datagora.services.shop import load_catalogue
+
+            load_catalogue(shop)
         if dev:
             from datagora.api.dev import DevNetwork, start_dev_network
 

@@ -234,6 +234,8 @@ class NavItem:
     label: str
     path: str
     visible: Callable[[WebUser | None], bool] = lambda _user: True
+    on_node: Callable[[Node], bool] = lambda _node: True
+    """Whether this node has the page at all (e.g. only a shop's node has the shop)."""
 
 
 def everyone(_user: WebUser | None) -> bool:
@@ -268,7 +270,7 @@ def layout_context(request: Request) -> dict[str, Any]:
         "user": user,
         "csrf_token": session.csrf,
         "flashes": session.pop_flashes(),
-        "nav": [item for item in nav_items() if item.visible(user)],
+        "nav": [item for item in nav_items() if item.visible(user) and item.on_node(ctx.node)],
         "node_address": ctx.node.address,
         "node_url": ctx.settings.base_uri,
         "url": lambda path: url_in_node(request, path),

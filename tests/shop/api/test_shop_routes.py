@@ -109,3 +109,19 @@ def test_not_a_shop(world: World, tmp_path: Path) -> None:
         answer = http.get("/store")
         assert answer.status_code == 404 and "not a shop" in answer.json()["detail"]
     node.close()
+
+
+def test_pages_for_a_visitor_and_on_a_node_that_is_no_shop(api: ShopApi, world: World, tmp_path: Path) -> None:
+    page = api.http.get("/shop", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "Espresso beans 1 kg" in page.text and "0.25 ETH" in page.text
+    assert 'href="/shop/orders"' in page.text and "Sign in with your Ethereum account" in page.text
+    cart = api.http.get("/shop/cart", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert cart.status_code == 303 and cart.headers["location"].endswith("/signin?next=/shop/cart")
+    node = open_node(world.contracts, world.buyer, f"sqlite:///{tmp_path / 'plain.db'}")
+    app = create_app(node, settings=Settings(siwe_domain="plain.test", index_interval=0))
+    with TestClient(app, base_url="http://plain.test") as http:
+        landing = http.get("/", headers={"Accept": "text/html"})
+        assert landing.status_code == 200 and 'href="/shop"' not in landing.text
+        missing = http.get("/shop", headers={"Accept": "text/html"})
+        assert missing.status_code == 404 and "not a shop" in missing.text
+    node.close()

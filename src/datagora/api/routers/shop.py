@@ -205,7 +205,11 @@ def set_quantity(sku: SkuPath, body: QuantityIn, service: ShopDep, session: Sess
     "/checkout",
     status_code=status.HTTP_201_CREATED,
     response_model=QuoteOut,
-    responses={**NOT_A_SHOP, 409: {"description": "This cart has been paid already"}},
+    responses={
+        **NOT_A_SHOP,
+        409: {"description": "This cart has been paid already"},
+        422: {"description": "The cart is empty, a product is out of stock, or the shop is not open on chain"},
+    },
 )
 def checkout(request: Request, service: ShopDep, session: SessionDep) -> QuoteOut:
     """Price the signed-in customer's cart and sign its quote. The customer then calls ``Shop.pay(order_hash,

@@ -21,6 +21,7 @@ from datagora.web.pages import (
     owner,
     platform,
     points,
+    shop,
     signin,
     supervisor,
 )
@@ -42,6 +43,7 @@ PAGE_GROUPS: list[PageGroup] = [
     PageGroup(compute.router, compute.NAV),
     PageGroup(collaboration.router, collaboration.NAV),
     PageGroup(consent.router, consent.NAV),
+    PageGroup(shop.router, shop.NAV),
     PageGroup(signin.router, signin.NAV),
 ]
 
