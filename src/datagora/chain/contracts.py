@@ -170,9 +170,11 @@ class Contracts:
     def compute_jobs(self) -> ComputeJobsBinding:
         return self._binding(ComputeJobsBinding)
 
+    @property
     def collaboration(self) -> CollaborationBinding:
         return self._binding(CollaborationBinding)
 
+    @property
     def anchors(self) -> AnchorsBinding:
         return self._binding(AnchorsBinding)
 
