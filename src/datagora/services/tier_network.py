@@ -335,8 +335,8 @@ class TierCoordinator:
         if signer.lower() != sender.lower():
             raise ValidationError("the signature is not the reporting party's")
         with self._lock:
-            if c.finished:
-                raise Conflict(f"the computation is {c.status}")
+            if c.status not in ("running", "signed"):
+                raise Conflict(f"the computation is {c.status}, not running: no result to report")
             party = c.parties[index]
             party.result, party.signature, party.nonce = PointsResult(score, tier), signature, nonce
             c.step(f"the {party.role}'s node signed the result")

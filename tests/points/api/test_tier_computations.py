@@ -111,3 +111,38 @@ def test_tier_routes_refuse_what_they_must(net: Net) -> None:
     )
     ready = {"id": "a" * 32, "index": 0, "endpoint": "127.0.0.1:1", "ca_pem": "not a certificate"}
     assert refused(lambda: net.client("buyer", as_="seller").json("POST", "/points/peer/ready", json=ready))[0] == 422
+
+
+def test_a_forged_or_misdirected_report_is_refused_and_nothing_is_posted(net: Net) -> None:
+    from eth_account import Account
+
+    from datagora.crypto.eip712 import sign_typed_data
+
+    w = net.world
+    b = brand(net)
+    member = w.outsider.address
+    urls = [base_url(n) for n in PARTY_NODES]
+    cid = net.client("seller").json(
+        "POST", f"/points/{b}/computations", json={"member": member, "parties": urls, "points": 1}
+    )["id"]
+    typed = points.tier_attestation(w.chain.chain_id, w.contracts.points.address, b, member, 3, 150_000, 0)
+    report = {"id": cid, "index": 1, "score": 150_000, "tier": 3, "nonce": 0}
+    forged = "0x" + sign_typed_data(bytes(Account.create().key), typed).hex()
+    as_buyer = net.client("seller", as_="buyer")
+    assert refused(lambda: as_buyer.json("POST", "/points/peer/report", json={**report, "signature": forged})) == (
+        422,
+        "the signature is not the reporting party's",
+    )
+    genuine = "0x" + sign_typed_data(w.buyer.private_key, typed).hex()
+    as_supervisor = net.client("seller", as_="supervisor")
+    claimed = {**report, "signature": genuine}
+    assert refused(lambda: as_supervisor.json("POST", "/points/peer/report", json=claimed))[0] == 403
+    # a genuine signature before the parties even started is refused; nothing is posted
+    assert refused(lambda: as_buyer.json("POST", "/points/peer/report", json=claimed)) == (
+        409,
+        "the computation is accepted, not running: no result to report",
+    )
+    c = net.client("seller").json("GET", f"/points/computations/{cid}")
+    assert c["status"] == "accepted" and [p["signed"] for p in c["parties"]] == [False, False, False]
+    assert w.contracts.points.member_tier(b, member).nonce == 0
+    assert refused(lambda: as_buyer.json("POST", "/points/peer/report", json={**claimed, "id": "b" * 32}))[0] == 404
