@@ -50,3 +50,26 @@ def test_the_infrastructure_hook_gets_the_request(demo: tuple[CollaborationDemo,
     assert requests[0].spec["workload"] == "progression-summary"
     assert requests[0].dataset.exists()
     assert "workload" in {s.name for s in run.scenario.steps}
+
+
+def test_channel_visibility(demo: tuple[CollaborationDemo, list[InfrastructureRequest]]) -> None:
+    """A member of channel 2 cannot decrypt channel 1; a terminated member cannot decrypt what was written after
+    it left, yet still reads what was written while it was a member; a stranger sees metadata only."""
+    run, _ = demo
+    c, store, dao = run.contracts, run.store, run.dao_id
+
+    def read(label: str, channel: int) -> list[bytes | None]:
+        key = run.participants[label].private_key
+        return [p.content for p in service.read_channel(c, store, key, dao, channel)]
+
+    assert read("hospital", 1) != [None] and read("analytics", 1) == read("hospital", 1)
+    assert read("dashboards", 1) == [None]
+    hospital_ch2 = read("hospital", 2)
+    assert len(hospital_ch2) == 2 and None not in hospital_ch2
+    assert read("analytics", 2) == [hospital_ch2[0], None]
+    assert read("dashboards", 2) == hospital_ch2
+    assert read("customer", 1) == [None] and read("customer", 2) == [None, None]
+    posts = service.read_channel(c, store, run.participants["customer"].private_key, dao, 2)
+    assert [p.author for p in posts] == [run.members["hospital"]] * 2
+    assert posts[0].epoch < posts[1].epoch
+    assert "not a member of channel 2" in posts[0].sealed_reason

@@ -72,12 +72,15 @@ of the infrastructure capability in here)."""
 
 @dataclass
 class CollaborationDemo:
-    """A run: its record, the contracts, the DAO id and the members' addresses by label."""
+    """A run: its record, the contracts, the DAO id, the members' addresses by label, the participants (their
+    keys and stores) and the channel store the members shared."""
 
     scenario: ScenarioResult
     contracts: Contracts
     dao_id: int
     members: dict[str, str]
+    participants: dict[str, Participant]
+    store: service.ChannelStore
 
     @property
     def ok(self) -> bool:
@@ -262,4 +265,4 @@ def run(
     ]
     result.ids = {"dao": dao_id, "offer": offer_id}
     members = {n: people[n].address for n in ("hospital", "analytics", "dashboards", "customer")}
-    return CollaborationDemo(result, contracts, dao_id, members)
+    return CollaborationDemo(result, contracts, dao_id, members, people, store)
