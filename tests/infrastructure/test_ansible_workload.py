@@ -79,6 +79,13 @@ def test_the_playbook_starts_a_real_process_and_the_stop_playbook_ends_it(
     assert started.state == "running" and started.pid is not None
     pid = started.pid
     assert alive(pid)
+    # The run's events and status are captured, task by task.
+    run = started.playbook
+    assert run is not None and run.ok and run.status == "successful" and run.events > len(run.tasks)
+    outcomes = {t.task: t for t in run.tasks}
+    assert outcomes["Start the workload as a process of its own session"].event == "runner_on_ok"
+    assert outcomes["Wait for the workload's first heartbeat"].message == f"running as PID {pid}"
+    assert outcomes["Refuse to start a second copy"].event == "runner_on_skipped"
     assert "datagora.infra.workload" in Path(f"/proc/{pid}/cmdline").read_bytes().decode()
     # Only the aggregate comes back: groups of at least min_group_size rows, the one-row group withheld.
     result = started.result
@@ -101,6 +108,8 @@ def test_the_playbook_starts_a_real_process_and_the_stop_playbook_ends_it(
         workloads.up(owner.participant, dao_id, spec)
     stopped = workloads.down(dao_id, spec.name)
     assert stopped.state == "stopped" and stopped.pid is None
+    assert stopped.playbook is not None and stopped.playbook.ok
+    assert any(t.message == f"stopped PID {pid}" for t in stopped.playbook.tasks)
     assert wait_until(lambda: not alive(pid))
     assert workloads.status()[0].state == "stopped"
     assert relay.tick() == []
@@ -162,6 +171,7 @@ def test_a_workload_that_fails_while_starting_is_reported_with_its_reason(owner:
     )
     with pytest.raises(InfrastructureError, match="exited while starting") as err:
         workloads.up(owner.participant, 3, spec)
+    assert str(err.value).startswith("start.yml: task 'Wait for the workload's first heartbeat' failed: ")
     assert "radius_mean" in str(err.value)
     status = workloads.status_of(workloads.run_dir(3, spec.name))
     assert status.state == "failed" and "radius_mean" in status.error

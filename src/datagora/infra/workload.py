@@ -71,7 +71,11 @@ def compute(spec: WorkloadSpec, blob_dir: Path, blob: str, data_key: bytes, suff
     # DuckDB reads files only: the plaintext goes to a memory-backed file (memfd) that never reaches a disk.
     fd = os.memfd_create(f"datagora-{spec.name}", 0)
     try:
-        os.write(fd, plain.getbuffer())
+        view = plain.getbuffer()
+        written = 0
+        while written < len(view):  # os.write may write less than asked
+            written += os.write(fd, view[written:])
+        view.release()
         plain.close()
         with QueryRunner(f"/proc/self/fd/{fd}", format="parquet" if suffix == ".parquet" else "csv") as runner:
             result = runner.run(spec.query, policy)

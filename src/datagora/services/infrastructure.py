@@ -26,7 +26,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,6 +35,7 @@ from eth_account.signers.local import LocalAccount
 from datagora.domain.errors import AccessDenied, NotFoundError, TransactionReverted, ValidationError
 from datagora.domain.models import ChainEvent, TxResult
 from datagora.fsutil import atomic_write_json
+from datagora.infra.ansible import PlaybookRun
 from datagora.infra.errors import InfrastructureError
 from datagora.infra.spec import WorkloadSpec, parse_spec
 from datagora.services.participant import Participant
@@ -121,6 +122,8 @@ class WorkloadStatus:
     run_dir: Path
     result: dict[str, Any] | None = None
     error: str = ""
+    playbook: PlaybookRun | None = None
+    """The playbook run that just started or stopped it (each task's outcome, ansible-runner's status)."""
 
 
 def _alive(pid: int) -> bool:
@@ -193,10 +196,10 @@ class Workloads:
             },
         )
         try:
-            start_workload(run_dir, start_timeout=self.start_timeout)
+            run = start_workload(run_dir, start_timeout=self.start_timeout)
         finally:
             key_file.unlink(missing_ok=True)  # read by the workload at start; never left behind
-        return self.status_of(run_dir)
+        return replace(self.status_of(run_dir), playbook=run)
 
     def down(self, dao_id: int, name: str) -> WorkloadStatus:
         """Stop the workload with the ``stop.yml`` playbook. :class:`NotFoundError` when this node never ran it."""
@@ -205,8 +208,8 @@ class Workloads:
         run_dir = self.run_dir(dao_id, name)
         if not (run_dir / "workload.json").is_file():
             raise NotFoundError(f"this node runs no workload {name!r} for DAO {dao_id}")
-        stop_workload(run_dir)
-        return self.status_of(run_dir)
+        run = stop_workload(run_dir)
+        return replace(self.status_of(run_dir), playbook=run)
 
     def status_of(self, run_dir: Path) -> WorkloadStatus:
         config = _read_json(run_dir / "workload.json") or {}

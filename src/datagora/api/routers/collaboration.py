@@ -31,14 +31,22 @@ class TermsIn(Strict):
     title: str = Field(min_length=1, max_length=200, pattern=WORDS, description="A short title.")
     data: str = Field(min_length=1, max_length=200, pattern=WORDS, description="What the data is.")
     service: str = Field(min_length=1, max_length=200, pattern=WORDS, description="What the value provider adds.")
-    stake_bps: int = Field(ge=1, le=9_999, description="The value provider's (newcomer's) stake, basis points.")
+    stake_bps: int = Field(
+        strict=True, ge=1, le=9_999, description="The value provider's (newcomer's) stake, basis points."
+    )
 
 
 class OfferIn(TermsIn):
     role: Literal["dsp", "vp"] = Field(description="This node's role: data provider or value provider.")
-    dao_id: int = Field(0, ge=0, le=2**63 - 1, description="0 for a new DAO, else the DAO to join.")
-    heartbeat_timeout: int = Field(3_600, ge=60, le=365 * 86_400, description="Seconds (new DAO only).")
-    lifetime: int = Field(7 * 86_400, ge=60, le=365 * 86_400, description="Seconds the offer stays open.")
+    dao_id: int = Field(
+        strict=True, default=0, ge=0, le=2**63 - 1, description="0 for a new DAO, else the DAO to join."
+    )
+    heartbeat_timeout: int = Field(
+        strict=True, default=3_600, ge=60, le=365 * 86_400, description="Seconds (new DAO only)."
+    )
+    lifetime: int = Field(
+        strict=True, default=7 * 86_400, ge=60, le=365 * 86_400, description="Seconds the offer stays open."
+    )
 
 
 class CounterIn(TermsIn):
@@ -50,7 +58,7 @@ class AcceptIn(Strict):
 
 
 class PayIn(Strict):
-    amount_wei: int = Field(ge=1, le=MAX_WEI)
+    amount_wei: int = Field(strict=True, ge=1, le=MAX_WEI)
 
 
 class TerminateIn(Strict):
