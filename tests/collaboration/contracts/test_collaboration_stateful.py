@@ -270,4 +270,4 @@ def test_revenue_is_conserved(d: Deployment, collab: Any) -> None:
 
 @pytest.mark.slow
 def test_revenue_is_conserved_long(d: Deployment, collab: Any) -> None:
-    _run(d, collab, examples=150, steps=60)
+    _run(d, collab, examples=60, steps=50)
