@@ -265,9 +265,9 @@ def _run(d: Deployment, collab: Any, examples: int, steps: int) -> None:
 
 
 def test_revenue_is_conserved(d: Deployment, collab: Any) -> None:
-    _run(d, collab, examples=12, steps=30)
+    _run(d, collab, examples=6, steps=25)
 
 
 @pytest.mark.slow
 def test_revenue_is_conserved_long(d: Deployment, collab: Any) -> None:
-    _run(d, collab, examples=150, steps=60)
+    _run(d, collab, examples=60, steps=50)
