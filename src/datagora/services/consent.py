@@ -24,7 +24,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Final
 
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from datagora.chain.bindings.consent import term_hash
 from datagora.chain.contracts import Contracts
@@ -194,7 +194,7 @@ def _latest_for_category(engine: Engine, subject: str, category: str, organisati
     q = (
         select(consents.c.consent_id)
         .where(
-            consents.c.subject.ilike(subject),
+            func.lower(consents.c.subject) == subject.lower(),
             consents.c.category == category,
             consents.c.organisation_id == organisation_id,
         )
@@ -356,9 +356,9 @@ def history(engine: Engine, *, subject: str | None = None, consumer: str | None 
         .order_by(consent_accesses.c.block_number, consent_accesses.c.log_index)
     )
     if subject is not None:
-        q = q.where(consent_accesses.c.subject.ilike(subject))
+        q = q.where(func.lower(consent_accesses.c.subject) == subject.lower())
     if consumer is not None:
-        q = q.where(consent_accesses.c.consumer.ilike(consumer))
+        q = q.where(func.lower(consent_accesses.c.consumer) == consumer.lower())
     with engine.connect() as conn:
         rows = conn.execute(q).all()
     out = []
@@ -410,7 +410,7 @@ class ConsentRow:
 
 def consents_of(engine: Engine, subject: str) -> list[ConsentRow]:
     """The consents ``subject`` gave, newest first, from the node's index."""
-    q = select(consents).where(consents.c.subject.ilike(subject)).order_by(consents.c.consent_id.desc())
+    q = select(consents).where(func.lower(consents.c.subject) == subject.lower()).order_by(consents.c.consent_id.desc())
     with engine.connect() as conn:
         rows = conn.execute(q).all()
     return [
