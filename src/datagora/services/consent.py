@@ -241,7 +241,10 @@ def deliver(contracts: Contracts, shop: Participant, access_tx: str) -> Delivery
     access = recorded[0]
     item_id = int(access.args["item_id"])
     consumer = str(access.args["consumer"])
-    if contracts.streams.item(item_id).erased:
+    on_chain = contracts.streams.item(item_id)
+    if on_chain.publisher.lower() != shop.address.lower():
+        raise NotFoundError(f"item #{item_id} was published by another node ({on_chain.publisher}): ask it there")
+    if on_chain.erased:
         raise AccessDenied(access_refusal_sentence(AccessRefusal.ITEM_ERASED))
     try:
         customer, category, blob = streams.stored_item(shop, item_id)
