@@ -30,6 +30,7 @@ from datagora.chain.bindings.consent import term_hash
 from datagora.chain.contracts import Contracts
 from datagora.crypto.ecies import decrypt_with, encrypt_to
 from datagora.crypto.envelope import data_key_of, decrypt_stream_with_data_key
+from datagora.crypto.hashing import keccak256
 from datagora.domain.errors import AccessDenied, IntegrityError, NotFoundError, ValidationError
 from datagora.domain.models import AccessRefusal, TxResult
 from datagora.domain.refusals import access_refusal_sentence
@@ -315,15 +316,19 @@ def erase(contracts: Contracts, shop: Participant, customer: str, category: str)
     return Erasure(customer, category, sorted(set(item_ids)), txs, had_key)
 
 
+ITEM_PUBLISHED_TOPIC: Final = keccak256(b"ItemPublished(uint256,uint256,bytes32,address,string,bytes32,string)")
+"""topic0 of ``Streams.ItemPublished``; its third indexed argument is keccak256 of the stream key."""
+
+
 def _indexless_items(contracts: Contracts, customer: str, category: str, known: Iterable[int]) -> list[int]:
-    """Items this shop published under the key from the chain's events (in case a local item record was lost)."""
+    """Items published under the key, from the chain's logs filtered by the key's hash (in case a local item record
+    was lost), that are not among ``known``."""
     key = streams.item_key(customer, category)
+    topics = ["0x" + ITEM_PUBLISHED_TOPIC.hex(), None, None, "0x" + keccak256(key.encode()).hex()]
+    logs = contracts.get_logs([contracts.streams.address], topics)
     seen = set(known)
-    return [
-        int(e.args["item_id"])
-        for e in contracts.events()
-        if e.name == "ItemPublished" and e.args.get("key") == key and int(e.args["item_id"]) not in seen
-    ]
+    found = [int(e.args["item_id"]) for e in contracts.decode(logs) if e.name == "ItemPublished"]
+    return [i for i in found if i not in seen]
 
 
 @dataclass(frozen=True)
