@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import MetaData, create_engine, select
 
 from datagora.chain.client import EmbeddedChain
-from datagora.domain.errors import AccessDenied, IntegrityError, ValidationError
+from datagora.domain.errors import AccessDenied, IntegrityError, NotFoundError, ValidationError
 from datagora.domain.models import AccessRefusal
 from datagora.domain.refusals import access_refusal_sentence
 from datagora.index import EventIndexer, open_engine
@@ -133,6 +133,11 @@ def test_a_refused_request_delivers_nothing(demo: scenario.ConsentDemo, index: E
     assert [e.name for e in refused.tx.events] == ["AccessRefused"]
     with pytest.raises(AccessDenied, match="withdrawn this consent"):
         consent.deliver(demo.contracts, demo.shop, refused.tx.tx_hash)
+    first_access = consent.history(index.engine, subject=demo.customers[0].address)[0].tx_hash
+    with pytest.raises(NotFoundError, match="published by another node"):
+        consent.deliver(demo.contracts, demo.partner, first_access)  # the partner's node holds no item
+    with pytest.raises(NotFoundError, match="no transaction"):
+        consent.deliver(demo.contracts, demo.shop, "0x" + "00" * 32)
 
 
 def test_expired_consent_is_refused_and_tampered_delivery_is_caught(

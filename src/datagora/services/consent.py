@@ -24,12 +24,13 @@ from importlib import resources
 from typing import TYPE_CHECKING, Final
 
 from eth_account.signers.local import LocalAccount
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from datagora.chain.bindings.consent import term_hash
 from datagora.chain.contracts import Contracts
 from datagora.crypto.ecies import decrypt_with, encrypt_to
 from datagora.crypto.envelope import data_key_of, decrypt_stream_with_data_key
+from datagora.crypto.hashing import keccak256
 from datagora.domain.errors import AccessDenied, IntegrityError, NotFoundError, ValidationError
 from datagora.domain.models import AccessRefusal, TxResult
 from datagora.domain.refusals import access_refusal_sentence
@@ -194,7 +195,7 @@ def _latest_for_category(engine: Engine, subject: str, category: str, organisati
     q = (
         select(consents.c.consent_id)
         .where(
-            consents.c.subject.ilike(subject),
+            func.lower(consents.c.subject) == subject.lower(),
             consents.c.category == category,
             consents.c.organisation_id == organisation_id,
         )
@@ -241,7 +242,10 @@ def deliver(contracts: Contracts, shop: Participant, access_tx: str) -> Delivery
     access = recorded[0]
     item_id = int(access.args["item_id"])
     consumer = str(access.args["consumer"])
-    if contracts.streams.item(item_id).erased:
+    on_chain = contracts.streams.item(item_id)
+    if on_chain.publisher.lower() != shop.address.lower():
+        raise NotFoundError(f"item #{item_id} was published by another node ({on_chain.publisher}): ask it there")
+    if on_chain.erased:
         raise AccessDenied(access_refusal_sentence(AccessRefusal.ITEM_ERASED))
     try:
         customer, category, blob = streams.stored_item(shop, item_id)
@@ -312,15 +316,19 @@ def erase(contracts: Contracts, shop: Participant, customer: str, category: str)
     return Erasure(customer, category, sorted(set(item_ids)), txs, had_key)
 
 
+ITEM_PUBLISHED_TOPIC: Final = keccak256(b"ItemPublished(uint256,uint256,bytes32,address,string,bytes32,string)")
+"""topic0 of ``Streams.ItemPublished``; its third indexed argument is keccak256 of the stream key."""
+
+
 def _indexless_items(contracts: Contracts, customer: str, category: str, known: Iterable[int]) -> list[int]:
-    """Items this shop published under the key from the chain's events (in case a local item record was lost)."""
+    """Items published under the key, from the chain's logs filtered by the key's hash (in case a local item record
+    was lost), that are not among ``known``."""
     key = streams.item_key(customer, category)
+    topics = ["0x" + ITEM_PUBLISHED_TOPIC.hex(), None, None, "0x" + keccak256(key.encode()).hex()]
+    logs = contracts.get_logs([contracts.streams.address], topics)
     seen = set(known)
-    return [
-        int(e.args["item_id"])
-        for e in contracts.events()
-        if e.name == "ItemPublished" and e.args.get("key") == key and int(e.args["item_id"]) not in seen
-    ]
+    found = [int(e.args["item_id"]) for e in contracts.decode(logs) if e.name == "ItemPublished"]
+    return [i for i in found if i not in seen]
 
 
 @dataclass(frozen=True)
@@ -356,9 +364,9 @@ def history(engine: Engine, *, subject: str | None = None, consumer: str | None 
         .order_by(consent_accesses.c.block_number, consent_accesses.c.log_index)
     )
     if subject is not None:
-        q = q.where(consent_accesses.c.subject.ilike(subject))
+        q = q.where(func.lower(consent_accesses.c.subject) == subject.lower())
     if consumer is not None:
-        q = q.where(consent_accesses.c.consumer.ilike(consumer))
+        q = q.where(func.lower(consent_accesses.c.consumer) == consumer.lower())
     with engine.connect() as conn:
         rows = conn.execute(q).all()
     out = []
@@ -410,7 +418,7 @@ class ConsentRow:
 
 def consents_of(engine: Engine, subject: str) -> list[ConsentRow]:
     """The consents ``subject`` gave, newest first, from the node's index."""
-    q = select(consents).where(consents.c.subject.ilike(subject)).order_by(consents.c.consent_id.desc())
+    q = select(consents).where(func.lower(consents.c.subject) == subject.lower()).order_by(consents.c.consent_id.desc())
     with engine.connect() as conn:
         rows = conn.execute(q).all()
     return [

@@ -305,7 +305,7 @@ def items(
     if stream_id is not None:
         query = query.where(stream_items.c.stream_id == stream_id)
     if key is not None:
-        query = query.where(stream_items.c.item_key == key)
+        query = query.where(stream_items.c.item_key == key.lower())  # keys hold lower-case addresses
     if not include_erased:
         query = query.where(stream_items.c.erased == 0)
     with engine.connect() as conn:

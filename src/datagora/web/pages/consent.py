@@ -114,6 +114,8 @@ def dashboard(
 ) -> Response:
     """Every use of the signed-in person's data and every refusal, the rewards earned and their chart."""
     who = subject.strip() or user.address
+    if len(who) != 42 or not who.startswith("0x") or not all(ch in "0123456789abcdefABCDEF" for ch in who[2:]):
+        raise ValidationError(f"{who!r} is not an account address (0x followed by 40 hexadecimal digits)")
     if who.lower() != user.address.lower() and not user.roles.operator:
         raise AccessDenied("you can only see the history of your own data")
     ctx.node.sync_index()
