@@ -229,6 +229,39 @@ def withdraw() -> None:
     print_done(f"Withdrew {_eth(owed)}", tx)
 
 
+@shop_app.command("open")
+def open_shop(
+    bond: Annotated[str, typer.Option(help="Ether to put in the bond each order's deposit is locked from, e.g. 1.")],
+    deposit: Annotated[
+        int,
+        typer.Option(min=0, max=100, help="Deposit each side stakes, in percent of the order (100: double deposit)."),
+    ] = 100,
+    delivery_days: Annotated[int, typer.Option(min=1, max=365, help="Days the shop has to deliver.")] = 7,
+    confirm_days: Annotated[int, typer.Option(min=1, max=365, help="Days a customer has to confirm.")] = 7,
+) -> None:
+    """Open your shop on chain (or change its terms) and add to its bond; your organisation must be audited.
+
+    Example: datagora shop open --bond 1 -a shop"""
+    from datagora.services import shop
+
+    try:
+        wei = shop.price_in_wei(bond)
+    except ValueError as exc:
+        from datagora.domain.errors import ValidationError
+
+        raise ValidationError(f"--bond: {exc}") from None
+    s = session()
+    txs = shop.open_shop(
+        s.contracts(),
+        s.participant().account,
+        bond=wei,
+        collateral_bps=deposit * 100,
+        delivery_window=delivery_days * 86_400,
+        confirm_window=confirm_days * 86_400,
+    )
+    print_done(f"Shop open: {deposit} % deposit on each side, bond +{_eth(wei)}", txs[-1])
+
+
 @shop_app.command()
 def deliver(
     order_hash: OrderArg,

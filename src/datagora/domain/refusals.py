@@ -97,6 +97,7 @@ REFUSALS: Final[Mapping[str, str]] = MappingProxyType(
             "This cart has already been paid (perhaps in another tab): this second payment was refused and its "
             "ether stays in your account. See your orders."
         ),
+        "shop: no such shop": "This shop is not open on chain yet: its operator opens it first (datagora shop open).",
         "shop: quote expired": "This checkout has expired: go back to the cart and check out again.",
         "shop: seller bond too low": "The shop cannot take this order now (its deposit is too low). Try later.",
         "shop: delivery window open": "The shop still has time to deliver: a refund is possible after the deadline.",

@@ -51,7 +51,10 @@ def shop_world(anvil_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         ok(w.run("org", "status", "Northside Coffee", "audited", "-a", "supervisor"))
         contracts = Contracts.attach(chain, home / "deployments")
         seller = Participant("shop", load_keystore(home / "keystores" / "shop.json", PASSWORD), home / "shop")
-        shop.open_shop(contracts, seller.account, bond=10**18, delivery_window=86_400, confirm_window=86_400)
+        failed(w.run("shop", "open", "--bond", "lots", "-a", "shop"), "--bond: 'lots' is not an amount in ETH")
+        assert "Shop open: 100 % deposit" in ok(
+            w.run("shop", "open", "--bond", "1", "--delivery-days", "1", "--confirm-days", "1", "-a", "shop")
+        )
         node = serve_node("shop", seller, contracts, home / "node")
         node.node.shop = shop.open_shop_service(node.node, shop.shipped_catalogue())
         yield w, node.url

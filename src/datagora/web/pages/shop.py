@@ -241,6 +241,33 @@ def deliver(
     return redirect(request, "/shop/orders", f"Order {order_hash[:10]}… marked delivered.")
 
 
+@router.post("/shop/open")
+def open_on_chain(
+    request: Request,
+    ctx: ContextDep,
+    _: OperatorDep,
+    bond: Annotated[str, Form(max_length=40)],
+    deposit: Annotated[int, Form(ge=0, le=100)] = 100,
+    days: Annotated[int, Form(ge=1, le=365)] = 7,
+) -> Response:
+    """The shop's operator opens the shop on chain: deposit in percent, days to deliver and to confirm, bond."""
+    service = _shop(ctx)
+    try:
+        wei = shop.price_in_wei(bond)
+    except ValueError as exc:
+        raise ValidationError(f"bond: {exc}") from None
+    with ctx.node.acting():
+        shop.open_shop(
+            service.contracts,
+            service.seller,
+            bond=wei,
+            collateral_bps=deposit * 100,
+            delivery_window=days * 86_400,
+            confirm_window=days * 86_400,
+        )
+    return redirect(request, "/shop/orders", f"The shop is open, with a bond of {bond.strip()} ETH.")
+
+
 @router.post("/shop/bond")
 def add_bond(
     request: Request, ctx: ContextDep, _: OperatorDep, amount: Annotated[str, Form(max_length=40)]
