@@ -17,7 +17,7 @@ A federated run is one ``ComputeJobs`` job per owner (kind ``FEDERATED``), all w
 Flower runs in its own Python environment, as subprocesses (its releases pin versions that would downgrade
 Datagora's FastAPI, Starlette, Typer, Rich and cryptography; see :mod:`datagora.federated.environment`).
 Secure aggregation (Flower's SecAgg+) is not used: this version of the run sends each owner's parameters to the
-SuperLink in the clear (over 127.0.0.1).
+SuperLink in the clear (over 127.0.0.1). SecAgg+ runs here with Flower's legacy API (see docs/federated.md).
 """
 
 from __future__ import annotations
