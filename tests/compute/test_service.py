@@ -199,7 +199,7 @@ def test_a_private_job_differs_run_to_run_and_the_budget_is_enforced(
 ) -> None:
     c = world.contracts
     set_policy(world, published.token_id, dp_required=True, epsilon_per_job=1.0, privacy_budget=2.0)
-    spec = ridge(published.token_id, outputs=("aggregates",), epsilon=1.0, seed=3)
+    spec = ridge(published.token_id, features=("bmi", "bp"), outputs=("aggregates",), epsilon=1.0, seed=3)
     answers = []
     for _ in range(2):
         job_id, decision = submit_and_decide(world, spec, exchange)

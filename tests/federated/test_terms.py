@@ -20,6 +20,7 @@ def test_the_spec_hash_covers_every_setting() -> None:
         FederatedSpec(label="diagnosis", positive_label="benign", rounds=5),
         FederatedSpec(label="diagnosis", positive_label="malignant", rounds=6),
         FederatedSpec(label="diagnosis", positive_label="malignant", rounds=5, local_epochs=11),
+        FederatedSpec(label="diagnosis", positive_label="malignant", rounds=5, secure_aggregation=True),
     ]
     assert len({SPEC.hash, *(s.hash for s in others)}) == 1 + len(others)
     assert SPEC.uri.endswith(SPEC.hash.hex())

@@ -33,12 +33,21 @@ Positive = Annotated[
 ]
 Rounds = Annotated[int, typer.Option(help="Rounds of federated averaging.", min=1, max=50)]
 Epochs = Annotated[int, typer.Option(help="Training passes on each owner per round.", min=1, max=1000)]
+Secure = Annotated[
+    bool,
+    typer.Option(
+        "--secure-aggregation",
+        help="Mask each owner's update so the coordinator only learns their sum (slower: four exchanges a round).",
+    ),
+]
 
 
-def _spec(label: str, positive: str, rounds: int, epochs: int) -> FederatedSpec:
+def _spec(label: str, positive: str, rounds: int, epochs: int, secure: bool) -> FederatedSpec:
     from datagora.services.federated import FederatedSpec
 
-    return FederatedSpec(label=label, positive_label=positive, rounds=rounds, local_epochs=epochs)
+    return FederatedSpec(
+        label=label, positive_label=positive, rounds=rounds, local_epochs=epochs, secure_aggregation=secure
+    )
 
 
 @federated_app.command()
@@ -49,6 +58,7 @@ def submit(
     positive: Positive = "",
     rounds: Rounds = 5,
     epochs: Epochs = 10,
+    secure: Secure = False,
 ) -> None:
     """Ask the owners of several datasets to train a logistic regression together, paying each into escrow.
 
@@ -56,7 +66,7 @@ def submit(
     from datagora.services import federated
 
     s = session()
-    spec = _spec(label, positive, rounds, epochs)
+    spec = _spec(label, positive, rounds, epochs, secure)
     jobs, txs = federated.submit(s.contracts(), s.participant().account, datasets, spec, parse_ether(pay))
     for token_id, job_id in jobs.items():
         console.print(f"dataset #{token_id}: job #{job_id}", highlight=False)
@@ -71,6 +81,7 @@ def review(
     positive: Positive = "",
     rounds: Rounds = 5,
     epochs: Epochs = 10,
+    secure: Secure = False,
     policy: Annotated[
         Path | None,
         typer.Option(help="Your compute policy (W3C ODRL JSON-LD); default: 50 rows at least, no raw rows."),
@@ -98,7 +109,7 @@ def review(
         terms = federated.default_terms(
             me.address, token_id, contracts.chain.chain_id, max_rounds=max_rounds, min_rows=min_rows
         )
-    decision = federated.review(contracts, me, job, _spec(label, positive, rounds, epochs), data, terms)
+    decision = federated.review(contracts, me, job, _spec(label, positive, rounds, epochs, secure), data, terms)
     if decision.accepted:
         print_done(f"accepted job #{job}", decision.tx)
     else:
@@ -126,6 +137,7 @@ def run(
     positive: Positive = "",
     rounds: Rounds = 5,
     epochs: Epochs = 10,
+    secure: Secure = False,
     workdir: Annotated[Path, typer.Option(help="Where the run's logs and model files go.")] = Path("federated-run"),
     timeout: Annotated[float, typer.Option(help="Seconds the whole run may take.", min=10)] = 600.0,
 ) -> None:
@@ -138,7 +150,7 @@ def run(
     parsed = [_invitation(text) for text in nodes]
     s = session()
     contracts = s.contracts()
-    spec = _spec(label, positive, rounds, epochs)
+    spec = _spec(label, positive, rounds, epochs, secure)
     invitations = [
         federated.Invitation(job_id, contracts.compute_jobs.job(job_id).owner, path) for job_id, path in parsed
     ]

@@ -8,8 +8,9 @@ environment and Datagora talks to it only through its command-line programs (``f
 ``flower-supernode``, ``flwr``) run as subprocesses, and through files.
 
 Where it lives: ``DATAGORA_FLOWER_ENV`` when set, else ``$XDG_CACHE_HOME/datagora/flower-<version>`` (by default
-``~/.cache/datagora/flower-1.42.0``). Creating it takes a minute or two (pip installs from the configured package
-index); ``python -m datagora.federated.environment`` does it ahead of time (``scripts/test`` runs that).
+``~/.cache/datagora/flower-1.42.0``). Creating it takes a few minutes (about 3 on a shared 2-core machine; pip
+installs from the configured package index); ``python -m datagora.federated.environment`` does it ahead of time
+(``scripts/test`` runs that).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def ensure(location: Path | None = None, *, on_progress: Callable[[str], None] =
     env = FlowerEnvironment(location or default_location())
     if env.ready:
         return env
-    on_progress(f"creating Flower's own Python environment in {env.root} (once; takes a minute or two)")
+    on_progress(f"creating Flower's own Python environment in {env.root} (once; takes a few minutes)")
     env.root.parent.mkdir(parents=True, exist_ok=True)
     if not env.python.is_file():
         venv.EnvBuilder(with_pip=True, clear=True).create(env.root)

@@ -343,6 +343,7 @@ def run(
     local_epochs: int = 10,
     label: str = "diagnosis",
     positive_label: str = "",
+    secure_aggregation: bool = False,
     min_owners: int | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     round_timeout: float = 120.0,
@@ -355,9 +356,11 @@ def run(
     """Run FedAvg over ``owners``' partitions for ``rounds`` rounds (``local_epochs`` solver iterations per round
     on each owner; the ``label`` column is the class, 1 where it equals ``positive_label`` when given). A SuperNode
     is started for every owner; only those in ``approved`` (addresses) train, the others are refused by the
-    ServerApp. ``min_owners`` (default: all approved) must join within ``round_timeout`` seconds. ``on_round`` is
-    called with each round's aggregate as soon as it exists; ``on_started`` with the running :class:`Federation`
-    and ``on_stopped`` once its processes are stopped (also when the run failed).
+    ServerApp. With ``secure_aggregation`` the rounds use Flower's SecAgg+ (the ServerApp learns only the sum of
+    the owners' masked, quantised updates; no per-owner training metrics then). ``min_owners`` (default: all
+    approved) must join within ``round_timeout`` seconds. ``on_round`` is called with each round's aggregate as
+    soon as it exists; ``on_started`` with the running :class:`Federation` and ``on_stopped`` once its processes
+    are stopped (also when the run failed).
 
     Raises :class:`ComputationFailed` when a SuperNode stops, the ServerApp reports an error, or ``timeout``
     seconds pass; every process is stopped in every case. Raises :class:`ValidationError` for bad arguments."""
@@ -386,6 +389,7 @@ def run(
                 "local-epochs": local_epochs,
                 "label": label,
                 "positive-label": positive_label,
+                "secure-aggregation": secure_aggregation,
                 "approved-owners": ",".join(allowed),
                 "min-owners": wanted,
                 "invited": len(owners),

@@ -25,15 +25,16 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import json
 import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from datagora.chain.contracts import Contracts
 from datagora.compute.policy import ComputePolicy, Refusal, default_policy
@@ -46,6 +47,9 @@ from datagora.domain.models import TxResult
 from datagora.services.participant import Participant
 from datagora.services.use_rights import buyer_key
 from datagora.storage.privacy_ledger import BudgetExceeded, PrivacyLedger
+
+if TYPE_CHECKING:
+    from datagora.compute.runner import Table
 
 DAY = 86_400
 MAX_REASON_BYTES = 256
@@ -146,16 +150,16 @@ def submit_job(
 
 
 def fetch_result(contracts: Contracts, requester: Participant, job_id: int, exchange: Exchange) -> dict[str, Any]:
-    """The job's result, decrypted: fetched from the URI in its ``ResultPosted`` event and checked against the
-    result hash on chain (:class:`IntegrityError` when it differs). :class:`AccessDenied` for someone else's
+    """The job's result, decrypted: fetched from ``exchange`` by its hash on chain (exchanges are content-addressed)
+    and checked against it (:class:`IntegrityError` when it differs). :class:`AccessDenied` for someone else's
     job; :class:`ValidationError` when no result was posted."""
     job = contracts.compute_jobs.job(job_id)
     if job.requester.lower() != requester.address.lower():
         raise AccessDenied(f"compute job {job_id} was requested by {job.requester}, not by {requester.address}")
     if job.state not in (JobState.RESULT_POSTED, JobState.COMPLETED):
         raise ValidationError(f"compute job {job_id} has no result (it is {job.state.name.lower().replace('_', ' ')})")
-    uri = str(contracts.compute_jobs.event_of("ResultPosted", job_id)["result_uri"])
-    envelope = exchange.get(uri)
+    # Exchanges are content-addressed by Keccak-256: the result's address is its hash on chain.
+    envelope = exchange.get(f"exchange:0x{job.result_hash.hex()}")
     if keccak256(envelope) != job.result_hash:
         raise IntegrityError(f"the result of compute job {job_id} does not match the hash on chain")
     try:
@@ -220,6 +224,21 @@ def _owned_job(contracts: Contracts, owner: Participant, job_id: int) -> Compute
     return job
 
 
+def _verified_spec(contracts: Contracts, owner: Participant, job: ComputeJob, exchange: Exchange) -> JobSpec:
+    """The job's spec: from the owner's record of it when it was verified before (same spec hash), else fetched,
+    decrypted and verified (:func:`_signed_spec`) and recorded."""
+    try:
+        record = owner.load_record(JOB_RECORDS, str(job.job_id))
+        if record.get("spec_hash") == "0x" + job.spec_hash.hex() and record.get("role") == "owner":
+            return JobSpec.from_dict(record["spec"])
+    except NotFoundError:
+        pass
+    spec = _signed_spec(contracts, owner, job, exchange).spec
+    record = {"spec": spec.to_dict(), "spec_hash": "0x" + job.spec_hash.hex(), "role": "owner"}
+    owner.save_record(JOB_RECORDS, str(job.job_id), record)
+    return spec
+
+
 def _signed_spec(contracts: Contracts, owner: Participant, job: ComputeJob, exchange: Exchange) -> SignedSpec:
     uri = str(contracts.compute_jobs.event_of("JobSubmitted", job.job_id)["spec_uri"])
     try:
@@ -268,11 +287,17 @@ def review_job(contracts: Contracts, owner: Participant, job_id: int, exchange: 
     from datagora.compute.runner import load_table
 
     job = _owned_job(contracts, owner, job_id)
-    spec = _signed_spec(contracts, owner, job, exchange).spec
-    policy = compute_policy(contracts, owner, job.token_id)
+    spec = _verified_spec(contracts, owner, job, exchange)
     with _own_copy(contracts, owner, job.token_id) as plain:
         table = load_table(plain)
-    refusals = policy.check(spec, table.rows, table.columns)
+    return _review(contracts, owner, job, spec, table.rows, table.columns)
+
+
+def _review(
+    contracts: Contracts, owner: Participant, job: ComputeJob, spec: JobSpec, rows: int, columns: tuple[str, ...]
+) -> JobReview:
+    policy = compute_policy(contracts, owner, job.token_id)
+    refusals = policy.check(spec, rows, columns)
     if spec.epsilon is not None:
         dataset_key, requester_key = _ledger_keys(contracts, job)
         spent = PrivacyLedger(owner.paths.privacy_ledger).spent(dataset_key, requester_key).epsilon
@@ -284,7 +309,7 @@ def review_job(contracts: Contracts, owner: Participant, job_id: int, exchange: 
                     f"{policy.privacy_budget:g} on this dataset",
                 )
             )
-    return JobReview(job, spec, policy, table.rows, refusals)
+    return JobReview(job, spec, policy, rows, refusals)
 
 
 @dataclass(frozen=True)
@@ -394,24 +419,48 @@ def run_job(
     policy again (it may have changed), spends the privacy budget before a differentially private run, and checks
     the result's size and that it holds no row of the data unless the policy allows raw rows.
     :class:`ValidationError` when the job is not accepted, or is federated and no ``federated`` runner is given."""
-    from datagora.compute.runner import load_table, rows_found, run_estimator
-    from datagora.compute.sandbox import Limits, run_sandboxed
+    from datagora.compute.runner import load_table
 
     job = _owned_job(contracts, owner, job_id)
     if job.state != JobState.ACCEPTED:
         raise ValidationError(f"compute job {job_id} is not accepted (it is {job.state.name.lower()})")
     if job.kind == JobKind.FEDERATED and federated is None:
         raise ValidationError(f"compute job {job_id} is a federated job: run it with the federated-learning tools")
-    review = review_job(contracts, owner, job_id, exchange)
-    spec, policy = review.spec, review.policy
+    spec = _verified_spec(contracts, owner, job, exchange)
     started = time.monotonic()
 
     def fail(reason: str, killed: bool = False) -> RunOutcome:
         tx = contracts.compute_jobs.fail(owner.account, job_id, _clip(reason))
         return RunOutcome(job_id, False, _clip(reason), b"", time.monotonic() - started, killed, tx)
 
-    if review.refusals:
-        return fail(review.reason())
+    with _own_copy(contracts, owner, job.token_id) as plain:
+        table = load_table(plain)
+        review = _review(contracts, owner, job, spec, table.rows, table.columns)
+        policy = review.policy
+        if review.refusals:
+            return fail(review.reason())
+        done = _run_and_post(contracts, owner, job, spec, policy, plain, table, exchange, federated, fail)
+    return dataclasses.replace(done, seconds=time.monotonic() - started)
+
+
+def _run_and_post(
+    contracts: Contracts,
+    owner: Participant,
+    job: ComputeJob,
+    spec: JobSpec,
+    policy: ComputePolicy,
+    plain: Path,
+    table: Table,
+    exchange: Exchange,
+    federated: FederatedParticipant | None,
+    fail: Callable[..., RunOutcome],
+) -> RunOutcome:
+    """Spend the privacy budget, run the job on the decrypted copy ``plain`` (already read as ``table``), check
+    the result and post it (or mark the job failed through ``fail``)."""
+    from datagora.compute.runner import rows_found, run_estimator
+    from datagora.compute.sandbox import Limits, run_sandboxed
+
+    job_id = job.job_id
     if spec.epsilon is not None:
         dataset_key, requester_key = _ledger_keys(contracts, job)
         try:
@@ -420,39 +469,35 @@ def run_job(
             )
         except BudgetExceeded as exc:
             return fail(f"privacy budget: the requester has spent {exc.spent.epsilon:g} of {exc.limit:g}")
-    with _own_copy(contracts, owner, job.token_id) as plain:
-        table = load_table(plain)
-        if job.kind == JobKind.FEDERATED:
-            assert federated is not None
-            output: dict[str, Any] = federated.run(owner, job, spec, plain)
-        elif spec.estimator == PYTHON:
-            work = owner.paths.tmp / f"sandbox-{job_id}-{secrets.token_hex(4)}"
-            work.mkdir(parents=True)
-            try:
-                _write_columns(plain, spec.columns, work / "input.csv")
-                limits = Limits(
-                    policy.cpu_seconds, policy.memory_bytes, float(policy.wall_seconds), policy.max_model_bytes
-                )
-                ran = run_sandboxed(spec.code or "", work / "input.csv", work, limits)
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
-            if not ran.ok:
-                return fail(ran.reason, ran.killed)
-            output = {
-                "estimator": PYTHON,
-                "output": ran.output,
-                "sandbox": {"network_isolated": ran.network_isolated, "seconds": round(ran.wall_seconds, 3)},
-            }
-        else:
-            try:
-                output = run_estimator(spec, table).result
-            except ValidationError as exc:
-                return fail(str(exc))
-        if not policy.raw_rows and (spec.estimator == PYTHON or job.kind == JobKind.FEDERATED):
-            # Declarative outputs are known in advance (the policy checked them); code's are searched for rows.
-            leaked = rows_found(output, table, spec.columns)
-            if leaked:
-                return fail(f"raw rows: the result holds {leaked} row(s) of the data, and no raw-row output is allowed")
+    if job.kind == JobKind.FEDERATED:
+        assert federated is not None
+        output: dict[str, Any] = federated.run(owner, job, spec, plain)
+    elif spec.estimator == PYTHON:
+        work = owner.paths.tmp / f"sandbox-{job_id}-{secrets.token_hex(4)}"
+        work.mkdir(parents=True)
+        try:
+            _write_columns(plain, spec.columns, work / "input.csv")
+            limits = Limits(policy.cpu_seconds, policy.memory_bytes, float(policy.wall_seconds), policy.max_model_bytes)
+            ran = run_sandboxed(spec.code or "", work / "input.csv", work, limits)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        if not ran.ok:
+            return fail(ran.reason, ran.killed)
+        output = {
+            "estimator": PYTHON,
+            "output": ran.output,
+            "sandbox": {"network_isolated": ran.network_isolated, "seconds": round(ran.wall_seconds, 3)},
+        }
+    else:
+        try:
+            output = run_estimator(spec, table).result
+        except ValidationError as exc:
+            return fail(str(exc))
+    if not policy.raw_rows and (spec.estimator == PYTHON or job.kind == JobKind.FEDERATED):
+        # Declarative outputs are known in advance (the policy checked them); code's are searched for rows.
+        leaked = rows_found(output, table, spec.columns)
+        if leaked:
+            return fail(f"raw rows: the result holds {leaked} row(s) of the data, and no raw-row output is allowed")
     document = {"job_id": job_id, "token_id": job.token_id, "spec_hash": "0x" + job.spec_hash.hex(), "result": output}
     plaintext = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
     if len(plaintext) > policy.max_model_bytes:
@@ -461,4 +506,4 @@ def run_job(
     uri = exchange.put(envelope)
     result_hash = keccak256(envelope)
     tx = contracts.compute_jobs.post_result(owner.account, job_id, result_hash, uri)
-    return RunOutcome(job_id, True, "", result_hash, time.monotonic() - started, False, tx, output)
+    return RunOutcome(job_id, True, "", result_hash, 0.0, False, tx, output)

@@ -16,8 +16,9 @@ A federated run is one ``ComputeJobs`` job per owner (kind ``FEDERATED``), all w
 
 Flower runs in its own Python environment, as subprocesses (its releases pin versions that would downgrade
 Datagora's FastAPI, Starlette, Typer, Rich and cryptography; see :mod:`datagora.federated.environment`).
-Secure aggregation (Flower's SecAgg+) is not used: this version of the run sends each owner's parameters to the
-SuperLink in the clear (over 127.0.0.1).
+With ``secure_aggregation`` in the spec the rounds use Flower's SecAgg+ (Bell et al., CCS 2020): each owner masks
+its update so the aggregator learns only the sum; without it each owner's parameters reach the SuperLink in the
+clear (over 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ OUTPUTS: Final = ("parameters",)
 class FederatedSpec:
     """What the requester asks the owners to train: ``algorithm`` (one of :data:`ALGORITHMS`), the ``label``
     column (the class is 1 where it equals ``positive_label``), ``rounds`` of FedAvg with ``local_epochs`` solver
-    iterations per round on each owner, and the ``output`` that leaves the owners (``parameters``)."""
+    iterations per round on each owner, the ``output`` that leaves the owners (``parameters``), and whether the
+    rounds use secure aggregation (Flower's SecAgg+: the aggregator sees only the sum of the owners' masked
+    updates)."""
 
     label: str
     positive_label: str = ""
@@ -61,6 +64,7 @@ class FederatedSpec:
     rounds: int = 5
     local_epochs: int = 10
     output: str = "parameters"
+    secure_aggregation: bool = False
 
     def canonical(self) -> bytes:
         """Canonical JSON (sorted keys, no spaces): what :attr:`hash` covers."""
@@ -285,6 +289,7 @@ def run(
         local_epochs=spec.local_epochs,
         label=spec.label,
         positive_label=spec.positive_label,
+        secure_aggregation=spec.secure_aggregation,
         min_owners=wanted,
         timeout=timeout,
         env=env,

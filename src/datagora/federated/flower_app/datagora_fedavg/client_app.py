@@ -12,7 +12,20 @@ from flwr.clientapp import ClientApp
 
 from datagora_fedavg.task import get_parameters, load_partition, model, set_parameters
 
-app = ClientApp()
+
+class _Dispatch(ClientApp):
+    """Training messages of a run with ``secure-aggregation`` go to the SecAgg+ ClientApp (secure.py); everything
+    else to this one."""
+
+    def __call__(self, message: Message, context: Context) -> Message:
+        if message.metadata.message_type.startswith("train") and bool(context.run_config.get("secure-aggregation")):
+            from datagora_fedavg.secure import secure_app
+
+            return secure_app(message, context)
+        return super().__call__(message, context)
+
+
+app = _Dispatch()
 
 
 def _data(context: Context, label: str) -> tuple[np.ndarray, np.ndarray]:

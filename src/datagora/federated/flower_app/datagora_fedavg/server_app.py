@@ -120,7 +120,7 @@ def main(grid: Grid, context: Context) -> None:
     out.mkdir(parents=True, exist_ok=True)
     status: dict = {"owners": [], "refused": [], "rounds": []}
     try:
-        _federate(grid, cfg, out, status)
+        _federate(grid, context, out, status)
     except BaseException as exc:  # the requester reads result.json: say why the run ended
         status.setdefault("error", str(exc) or type(exc).__name__)
         raise
@@ -128,7 +128,8 @@ def main(grid: Grid, context: Context) -> None:
         _write(out / "result.json", json.dumps(status).encode())
 
 
-def _federate(grid: Grid, cfg: dict, out: Path, status: dict) -> None:
+def _federate(grid: Grid, context: Context, out: Path, status: dict) -> None:
+    cfg = context.run_config
     approved = {a.strip().lower() for a in str(cfg["approved-owners"]).split(",") if a.strip()}
     wanted = int(cfg["min-owners"])
     timeout = float(cfg["round-timeout"])
@@ -146,29 +147,46 @@ def _federate(grid: Grid, cfg: dict, out: Path, status: dict) -> None:
     scale = np.sqrt(np.maximum(var, 1e-12))
     (d,) = n_features
     _write(out / "scaling.json", json.dumps({"mean": mean.tolist(), "scale": scale.tolist(), "rows": rows}).encode())
-    strategy = ApprovedFedAvg(
-        set(members),
-        out,
-        fraction_evaluate=0.0,  # the requester evaluates the final model on its own test set
-        min_train_nodes=len(members),
-        min_available_nodes=len(members),
-    )
-    status["rounds"] = strategy.rounds
-    config = ConfigRecord(
-        {
+    if bool(cfg["secure-aggregation"]):
+        from datagora_fedavg.secure import run_secure
+
+        rounds: list[dict] = []
+        status["rounds"] = rounds
+        settings = {
             "mean": mean.tolist(),
             "scale": scale.tolist(),
             "local-epochs": int(cfg["local-epochs"]),
             "regularisation": float(cfg["regularisation"]),
             "label": str(cfg["label"]),
+            "rounds": int(cfg["num-server-rounds"]),
         }
-    )
-    strategy.start(
-        grid,
-        ArrayRecord([np.zeros((1, d)), np.zeros(1)]),
-        num_rounds=int(cfg["num-server-rounds"]),
-        timeout=timeout,
-        train_config=config,
-    )
-    if len(strategy.rounds) != int(cfg["num-server-rounds"]):
-        raise RuntimeError(f"{len(strategy.rounds)} of {cfg['num-server-rounds']} rounds produced an aggregate")
+        run_secure(grid, context, members, out, settings, rounds)
+        if len(rounds) != int(cfg["num-server-rounds"]):
+            raise RuntimeError(f"{len(rounds)} of {cfg['num-server-rounds']} rounds produced an aggregate")
+    else:
+        strategy = ApprovedFedAvg(
+            set(members),
+            out,
+            fraction_evaluate=0.0,  # the requester evaluates the final model on its own test set
+            min_train_nodes=len(members),
+            min_available_nodes=len(members),
+        )
+        status["rounds"] = strategy.rounds
+        config = ConfigRecord(
+            {
+                "mean": mean.tolist(),
+                "scale": scale.tolist(),
+                "local-epochs": int(cfg["local-epochs"]),
+                "regularisation": float(cfg["regularisation"]),
+                "label": str(cfg["label"]),
+            }
+        )
+        strategy.start(
+            grid,
+            ArrayRecord([np.zeros((1, d)), np.zeros(1)]),
+            num_rounds=int(cfg["num-server-rounds"]),
+            timeout=timeout,
+            train_config=config,
+        )
+        if len(strategy.rounds) != int(cfg["num-server-rounds"]):
+            raise RuntimeError(f"{len(strategy.rounds)} of {cfg['num-server-rounds']} rounds produced an aggregate")

@@ -1,0 +1,188 @@
+"""Overhead of compute-to-data against running the same estimator locally, side by side.
+
+    python benchmarks/compute_overhead.py [--runs 5] [--json out.json]
+
+For each job (a logistic regression and a random forest on scikit-learn's breast cancer table, a ridge regression
+on its diabetes table, and a Python job in the sandbox computing column means):
+
+- **local**: what a requester holding the data would run: read the CSV, split off the hold-out rows, fit,
+  measure (``datagora.compute.runner.run_estimator``; for the Python job, the same function called in-process);
+- **compute-to-data**: the whole round trip on the chain (embedded by default, or ``--rpc-url``): the requester
+  signs the spec, encrypts it to the owner and submits the job with its payment (one transaction); the owner's
+  node decrypts and verifies it, checks the policy and accepts it (one transaction), decrypts its own copy, runs
+  the job, encrypts the result to the requester and posts its hash (one transaction); the requester fetches,
+  checks and decrypts the result.
+
+Imports (scikit-learn, OpenDP) are warmed up before timing; each figure is the median of ``--runs`` runs. The
+target is compute-to-data <= 1.2 x local + 200 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+
+from datagora.chain.client import connect
+from datagora.compute.runner import load_table, run_estimator
+from datagora.compute.spec import JobSpec
+from datagora.domain.models import OrgStatus
+from datagora.services import compute, deployment, publishing, registry
+from datagora.services.attestation import NoveltyAttestor
+from datagora.services.participant import Participant
+from datagora.services.sample_data import write_breast_cancer_csv, write_diabetes_csv
+
+WEI = 10**18
+MEANS = "def run(t):\n    return {c: float(t[c].mean()) for c in t}\n"
+
+
+def _median_ms(fn: Callable[[], Any], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--rpc-url", default=None, help="A JSON-RPC node (e.g. Anvil) instead of the embedded chain.")
+    args = parser.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="compute-bench-"))
+    chain = connect(args.rpc_url)
+    people = {n: Participant(n, Account.create(), work / n) for n in ("supervisor", "platform", "owner", "requester")}
+    for p in people.values():
+        chain.fund(p.address, 1000 * WEI)
+    contracts = deployment.deploy(chain, people["supervisor"].account, people["platform"].account)
+    for label in ("platform", "owner", "requester"):
+        org, _ = registry.register_organisation(contracts, people[label], f"{label} org")
+        registry.set_status(contracts, people["supervisor"].account, org.id, OrgStatus.AUDITED)
+    attestor = NoveltyAttestor(contracts, people["platform"].account, work / "dc.sqlite")
+    owner, requester = people["owner"], people["requester"]
+    exchange = compute.DirectoryExchange(work / "exchange")
+
+    tables = {
+        "tumours": write_breast_cancer_csv(work / "tumours.csv"),
+        "diabetes": write_diabetes_csv(work / "diabetes.csv"),
+    }
+    tokens = {}
+    for name, path in tables.items():
+        prepared = publishing.prepare(owner, path, name=name, domain="health")
+        tokens[name], _, _ = publishing.publish(contracts, owner, prepared, attestor)
+    mean_features = tuple(c for c in load_table(tables["tumours"]).columns if c.startswith("mean"))
+    diabetes_features = tuple(c for c in load_table(tables["diabetes"]).columns if c != "progression")
+    compute.set_compute_policy(
+        owner,
+        tokens["tumours"],
+        compute.default_policy(
+            owner.address,
+            tokens["tumours"],
+            chain.chain_id,
+            allowed_algorithms=frozenset({"LogisticRegression", "RandomForestClassifier", "python"}),
+        ),
+    )
+
+    jobs: list[tuple[str, str, Callable[[], JobSpec]]] = [
+        (
+            "LogisticRegression, 569 x 10",
+            "tumours",
+            lambda: JobSpec(
+                token_id=tokens["tumours"],
+                estimator="LogisticRegression",
+                features=mean_features,
+                label="diagnosis",
+                params={"max_iter": 2000},
+            ),
+        ),
+        (
+            "RandomForestClassifier(100), 569 x 10",
+            "tumours",
+            lambda: JobSpec(
+                token_id=tokens["tumours"],
+                estimator="RandomForestClassifier",
+                features=mean_features,
+                label="diagnosis",
+                params={"n_estimators": 100},
+            ),
+        ),
+        (
+            "Ridge, 442 x 10",
+            "diabetes",
+            lambda: JobSpec(
+                token_id=tokens["diabetes"],
+                estimator="Ridge",
+                features=diabetes_features,
+                label="progression",
+            ),
+        ),
+        (
+            "Python in the sandbox: column means",
+            "tumours",
+            lambda: JobSpec(token_id=tokens["tumours"], estimator="python", features=mean_features, code=MEANS),
+        ),
+    ]
+
+    def local(spec: JobSpec, table: Path) -> None:
+        loaded = load_table(table)
+        if spec.estimator == "python":
+            scope: dict[str, Any] = {}
+            exec(compile(spec.code or "", "<job>", "exec"), scope)
+            import numpy as np
+
+            scope["run"]({c: np.asarray(loaded.data[c]) for c in spec.features})
+        else:
+            run_estimator(spec, loaded)
+
+    def remote(spec: JobSpec) -> None:
+        job = compute.submit_job(contracts, requester, spec, WEI // 100, exchange)
+        decision = compute.decide(contracts, owner, job.job_id, exchange)
+        assert decision.outcome == "accepted", decision.reason
+        ran = compute.run_job(contracts, owner, job.job_id, exchange)
+        assert ran.ok, ran.reason
+        compute.fetch_result(contracts, requester, job.job_id, exchange)
+
+    chain.fixed_gas = 1_000_000  # no estimate per job transaction: a node that knows its transactions sets their gas
+    rows = []
+    for label, table, make in jobs:
+        local(make(), tables[table])  # warm-up: imports and caches
+        remote(make())
+        local_ms = _median_ms(lambda make=make, table=table: local(make(), tables[table]), args.runs)
+        remote_ms = _median_ms(lambda make=make: remote(make()), args.runs)
+        target = 1.2 * local_ms + 200
+        rows.append(
+            {
+                "job": label,
+                "local_ms": round(local_ms, 1),
+                "compute_to_data_ms": round(remote_ms, 1),
+                "ratio": round(remote_ms / local_ms, 2),
+                "target_ms": round(target, 1),
+                "within_target": remote_ms <= target,
+            }
+        )
+
+    print(f"Compute-to-data against local, {chain.kind} chain, median of {args.runs} runs")
+    print(f"{'job':<40} {'local':>10} {'c2d':>10} {'ratio':>7} {'target':>10}  ok")
+    for r in rows:
+        print(
+            f"{r['job']:<40} {r['local_ms']:>8.1f}ms {r['compute_to_data_ms']:>8.1f}ms {r['ratio']:>6.2f}x "
+            f"{r['target_ms']:>8.1f}ms  {'yes' if r['within_target'] else 'NO'}"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
