@@ -159,11 +159,22 @@ def points(rpc_url: RpcUrl = None, tls: Annotated[bool, typer.Option(help="TLS b
 
 
 @demo_app.command("compute", common=False)
-def compute(rpc_url: RpcUrl = None, workdir: Workdir = None) -> None:
+def compute(
+    rpc_url: RpcUrl = None,
+    workdir: Workdir = None,
+    with_federated: Annotated[
+        bool,
+        typer.Option(
+            "--federated/--no-federated",
+            help="End with the federated run across three hospitals (a minute or more: Flower's processes).",
+        ),
+    ] = True,
+) -> None:
     """Run a model on someone else's data, a line per step: the buyer pays for a logistic regression on the
     seller's breast tumour table, the seller's node checks it against its policy, trains on its own copy and sends
     back only the coefficients and the accuracy on rows the buyer never sees; a second job asking for one value per
-    row is refused automatically and refunded. Example: `datagora demo compute`."""
+    row is refused automatically and refunded; then a model trained across three hospitals without their rows
+    leaving them (`datagora demo federated` alone). Example: `datagora demo compute --no-federated`."""
     from datagora.chain.client import connect
     from datagora.scenarios import compute as scenario
 
@@ -174,6 +185,9 @@ def compute(rpc_url: RpcUrl = None, workdir: Workdir = None) -> None:
     _verdict(demo.scenario)
     if not demo.ok:
         raise DatagoraError("the compute demo did not end as expected: " + "; ".join(demo.scenario.failed_checks()))
+    if with_federated:
+        console.print()
+        federated(rpc_url=rpc_url, workdir=None)
 
 
 @demo_app.command("federated", common=False)
