@@ -221,7 +221,18 @@ def federated(rpc_url: RpcUrl = None, workdir: Workdir = None) -> None:
 
 
 @demo_app.command("dao", common=False)
-def dao(rpc_url: RpcUrl = None, workdir: Workdir = None, gas: Gas = False) -> None:
+def dao(
+    rpc_url: RpcUrl = None,
+    workdir: Workdir = None,
+    gas: Gas = False,
+    with_workload: Annotated[
+        bool,
+        typer.Option(
+            "--workload/--no-workload",
+            help="Start the collaboration's workload with Ansible on this machine (some seconds more).",
+        ),
+    ] = True,
+) -> None:
     """Play a collaboration, a line per step: a hospital invests its diabetes table with two value providers,
     they negotiate stakes, form a DAO with nested encrypted channels, revenue is paid in and split by stake, one
     provider stops reporting and is terminated, everyone withdraws. Example: `datagora demo dao`."""
@@ -231,7 +242,10 @@ def dao(rpc_url: RpcUrl = None, workdir: Workdir = None, gas: Gas = False) -> No
     chain = connect(rpc_url)
     console.print(f"[bold]Datagora collaboration demo[/] on the {chain.kind} chain (chain id {chain.chain_id})")
     with tempfile.TemporaryDirectory(prefix="datagora-dao-") as tmp:
-        demo = scenario.run(chain, workdir or Path(tmp), on_step=_print_step)
+        from datagora.scenarios.infrastructure import ansible_workload_hook
+
+        hook = ansible_workload_hook if with_workload else None
+        demo = scenario.run(chain, workdir or Path(tmp), on_step=_print_step, on_infrastructure=hook)
     _verdict(demo.scenario)
     if gas:
         console.print(_gas_table([demo.scenario]))
