@@ -140,9 +140,16 @@ def demo_token(deployment: Deployment, token_deployer: Any) -> Any:
 
 @pytest.fixture(autouse=True)
 def _isolate(env: Any, deployment: Deployment) -> Iterator[None]:
-    """Run every test in a snapshot of the module deployment; state, balances and time are reverted after."""
+    """Run every test in a snapshot of the module deployment; state, balances and time are reverted after.
+
+    titanoboa's record of storage writes per address (``sstore_trace``, read only to describe a contract when a
+    call reverts) is not part of the snapshot: a contract deployed inside a test leaves its writes recorded at an
+    address the revert frees, and the next contract deployed there (another module's, same deployer and nonce)
+    would be described with the wrong storage layout, failing its first expected revert. It is emptied with the
+    snapshot."""
     with env.anchor():
         yield
+    env.sstore_trace.clear()
 
 
 @pytest.fixture
