@@ -102,6 +102,7 @@ def registrations(contracts: Contracts, who: Participant, records: int, console:
                 "transactions": len(batches),
                 "seconds": seconds,
                 "per second": n / seconds,
+                "per CPU second": n / max(cpu, 1e-9),
                 "checked": checked,
                 "sampled": len(sample),
             }
