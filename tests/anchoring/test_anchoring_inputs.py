@@ -16,3 +16,9 @@ def test_text_that_is_not_unicode_is_refused_not_a_server_error() -> None:
         model = VerifyIn if 'record"' in body else AnchorIn
         with pytest.raises(PydanticError, match="not valid Unicode"):
             model.model_validate(json.loads(body))
+
+
+def test_one_request_sends_at_most_ten_batches() -> None:
+    AnchorIn.model_validate({"records": ["r"] * 100, "label": "x", "batch_size": 10})
+    with pytest.raises(PydanticError, match="at most 10 batches per request"):
+        AnchorIn.model_validate({"records": ["r"] * 101, "label": "x", "batch_size": 10})

@@ -82,7 +82,7 @@ def test_anvil_answers_the_sync_method_and_nonces_count_locally(anvil_chain: Rpc
 
 @pytest.mark.anvil
 def test_bulk_sends_in_batches_and_fetches_receipts_in_order(anvil_chain: RpcChain, sender: LocalAccount) -> None:
-    fast = FastPath(anvil_chain, sender, batch_size=7)
+    fast = FastPath(anvil_chain, sender, batch_size=7, window=9)
     before = anvil_chain.balance(SINK)
     sent = fast.send_many([Call(SINK, value=i + 1) for i in range(20)])
     assert len(sent) == 20 and all(s.status == 1 for s in sent)

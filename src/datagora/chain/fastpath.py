@@ -44,6 +44,9 @@ ESTIMATE_PADDING = 1.2
 BATCH_SIZE = 100
 """Transactions (or receipt requests) per JSON-RPC batch: Anvil's answer time per batch stays flat up to ~100."""
 
+WINDOW = 500
+"""Transactions per window of a bulk send (at most two windows are pending at once)."""
+
 _METHOD_MISSING = (-32601, -32004)
 """JSON-RPC error codes of a node that lacks a method (-32601 per JSON-RPC 2.0; some nodes use -32004)."""
 
@@ -92,18 +95,20 @@ class FastPath:
         *,
         gas_table: Mapping[str, int] | None = None,
         batch_size: int = BATCH_SIZE,
+        window: int = WINDOW,
         receipt_timeout: float | None = None,
     ) -> None:
         import coincurve
 
-        if batch_size < 1:
-            raise ValidationError("batch size must be at least 1")
+        if batch_size < 1 or window < 1:
+            raise ValidationError("batch size and window must be at least 1")
         self.chain = chain
         self.account = account
         self.address = account.address
         self._key = coincurve.PrivateKey(bytes(account.key))
         self.gas_table: dict[str, int] = {**GAS_TABLE, **(gas_table or {})}
         self.batch_size = batch_size
+        self.window = window
         self.receipt_timeout = chain.receipt_timeout if receipt_timeout is None else receipt_timeout
         self._nonce: int | None = None
         self._fees: tuple[int, int] | None = None
@@ -259,11 +264,28 @@ class FastPath:
         return self._checked(call, self.receipts([tx_hash])[0])
 
     def send_many(self, calls: Sequence[Call], *, check: bool = True) -> list[Sent]:
-        """Sign every call, send them in JSON-RPC batches of :attr:`batch_size`, then fetch their receipts in
-        batches; the mined transactions in the order of ``calls``. With ``check`` a reverted one raises
-        :class:`TransactionReverted` (the others are mined all the same). Raises :class:`ChainError` when the node
-        refuses a transaction (the local nonce is read again before the next send)."""
+        """Sign every call, send them in JSON-RPC batches of :attr:`batch_size`, and fetch their receipts in
+        batches; the mined transactions in the order of ``calls``. At most two windows of :attr:`window`
+        transactions are in flight: the receipts of one window are fetched while the next is out (a node's pool
+        of pending transactions stays bounded; Anvil slows to a crawl past a few thousand). With ``check`` a
+        reverted one raises :class:`TransactionReverted` (the others are mined all the same). Raises
+        :class:`ChainError` when the node refuses a transaction (the local nonce is read again before the next
+        send)."""
         signed = self.sign_many(calls)
+        sent: list[Sent] = []
+        previous: list[str] = []
+        for start in range(0, len(signed), self.window):
+            window = signed[start : start + self.window]
+            self._post_raw(calls, start, window)
+            sent.extend(self.receipts(previous))
+            previous = [tx_hash for _, tx_hash in window]
+        sent.extend(self.receipts(previous))
+        if check:
+            for call, tx in zip(calls, sent, strict=True):
+                self._checked(call, tx)
+        return sent
+
+    def _post_raw(self, calls: Sequence[Call], offset: int, signed: Sequence[tuple[bytes, str]]) -> None:
         for start in range(0, len(signed), self.batch_size):
             chunk = signed[start : start + self.batch_size]
             answers = self._post(
@@ -277,15 +299,10 @@ class FastPath:
                     for raw, _ in chunk
                 ]
             )
-            for offset, answer in enumerate(answers):
+            for k, answer in enumerate(answers):
                 if "error" in answer:
                     self.resync()
-                    raise self._refused(calls[start + offset], answer["error"])
-        sent = self.receipts([tx_hash for _, tx_hash in signed])
-        if check:
-            for call, tx in zip(calls, sent, strict=True):
-                self._checked(call, tx)
-        return sent
+                    raise self._refused(calls[offset + start + k], answer["error"])
 
     def receipts(self, tx_hashes: Sequence[str]) -> list[Sent]:
         """The receipts of ``tx_hashes`` (0x-hex), fetched in JSON-RPC batches and waited for until

@@ -28,6 +28,8 @@ MAX_LABEL = 64
 """Longest batch label in characters (the contract's ``MAX_LABEL`` is in bytes; labels are checked as UTF-8)."""
 DEFAULT_BATCH_SIZE = 10_000
 MAX_BATCH_SIZE = 1_000_000
+MAX_CANDIDATES = 10
+"""Places of one record (identical records anchored again) checked at most by :func:`verify_record`."""
 
 
 @dataclass(frozen=True)
@@ -143,11 +145,18 @@ def verify_record(
     contracts: Contracts, store: AnchorStore, leaf_hash: bytes, proof: RecordProof | None = None
 ) -> Verification:
     """Verify a record by its leaf hash with ``proof`` (e.g. from a proof file) or, without one, with the proofs
-    this node keeps for it: the first that passes, else the first that failed. :class:`NotFoundError` when the node
+    this node keeps for it (the oldest ten at most): the first that passes, else the first that failed.
+    :class:`NotFoundError` when the node
     knows no proof for it or the batch is not on the chain."""
-    candidates = [proof] if proof is not None else proofs_of(contracts, store, leaf_hash)
-    results = [verify(contracts, leaf_hash, p) for p in candidates]
-    return next((r for r in results if r.ok), results[0])
+    candidates = [proof] if proof is not None else proofs_of(contracts, store, leaf_hash)[:MAX_CANDIDATES]
+    first = None
+    for candidate in candidates:  # stop at the first that passes: a record anchored many times costs one check
+        result = verify(contracts, leaf_hash, candidate)
+        if result.ok:
+            return result
+        first = first or result
+    assert first is not None
+    return first
 
 
 def proof_document(contracts: Contracts, proof: RecordProof) -> dict[str, Any]:

@@ -21,8 +21,13 @@ from datagora.storage.anchoring import AnchorStore
 router = APIRouter(prefix="/anchoring", tags=["anchoring"])
 
 HASH_PATTERN = r"^(0x)?[0-9a-fA-F]{64}$"
-MAX_RECORDS = 20_000
-MAX_RECORD_CHARS = 10_000
+MAX_RECORDS = 1_000
+MAX_RECORD_CHARS = 512
+"""Records per request and characters per record: the largest body stays under the node's 1 MiB JSON limit, so a
+body past these bounds is a 422, not a 413 (more records at once: ``datagora anchor`` on the node's host)."""
+MAX_VERIFY_CHARS = 10_000
+MAX_BATCHES = 10
+"""Transactions one request may send (records / batch size, rounded up), so that a request stays short."""
 
 
 def _utf8(text: str) -> str:
@@ -44,6 +49,12 @@ class AnchorIn(Strict):
     )
     label: Text = Field(min_length=1, max_length=64, description="What the records are, for people.")
     batch_size: int = Field(default=anchoring.DEFAULT_BATCH_SIZE, ge=1, le=anchoring.MAX_BATCH_SIZE)
+
+    @model_validator(mode="after")
+    def _few_batches(self) -> AnchorIn:
+        if -(-len(self.records) // self.batch_size) > MAX_BATCHES:
+            raise ValueError(f"at most {MAX_BATCHES} batches per request: raise batch_size or send fewer records")
+        return self
 
 
 class BatchOut(Out):
@@ -81,7 +92,7 @@ class ProofOut(ProofIn):
 
 
 class VerifyIn(Strict):
-    record: Text | None = Field(default=None, max_length=MAX_RECORD_CHARS, description="The record's text.")
+    record: Text | None = Field(default=None, max_length=MAX_VERIFY_CHARS, description="The record's text.")
     record_id: str | None = Field(default=None, pattern=HASH_PATTERN, description="Or its id (leaf hash).")
     proof: ProofIn | None = Field(default=None, description="A proof to check; default: this node's own.")
 
