@@ -6,7 +6,6 @@ each node signs the result and the proposer posts it with the three signatures. 
 from __future__ import annotations
 
 import re
-
 import time
 from collections.abc import Callable
 from typing import Any
