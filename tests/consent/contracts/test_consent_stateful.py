@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import boa
+import pytest
 from eth_utils import keccak
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -326,13 +327,13 @@ class ConsentMachine(RuleBasedStateMachine):
         assert int(sc.consent.consent_count()) == len(self.model.consents)
 
 
-def test_consent_state_machine(sc: ShopChain) -> None:
-    """20 runs of up to 40 steps, derandomized (the same runs every time)."""
+def _run_consent_machine(sc: ShopChain, examples: int) -> None:
+    """``examples`` runs of up to 40 steps, derandomized (the same runs every time)."""
     machine = type("BoundConsentMachine", (ConsentMachine,), {"sc": sc, "outcomes": Counter()})
     run_state_machine_as_test(
         machine,
         settings=settings(
-            max_examples=20,
+            max_examples=examples,
             stateful_step_count=40,
             deadline=None,
             database=None,
@@ -342,3 +343,13 @@ def test_consent_state_machine(sc: ShopChain) -> None:
     )
     paid, refused = machine.outcomes["paid"], machine.outcomes["refused"]
     assert paid > 0 and refused > 0, machine.outcomes  # both paths were reached, not only guards
+
+
+def test_consent_state_machine(sc: ShopChain) -> None:
+    """6 runs in the default suite; the slow run below makes 40."""
+    _run_consent_machine(sc, examples=6)
+
+
+@pytest.mark.slow
+def test_consent_state_machine_long(sc: ShopChain) -> None:
+    _run_consent_machine(sc, examples=40)

@@ -2192,10 +2192,10 @@ def run_market_machine(machine: type[MarketMachine], max_examples: int, derandom
 
 
 def test_market_state_machine(d: Deployment, demo_token_deployer: Any) -> None:
-    """The default-suite version: 15 runs of up to 50 steps, derandomized (the same runs every time), with the
+    """The default-suite version: 5 runs of up to 50 steps, derandomized (the same runs every time), with the
     liveness drive every 5 steps."""
     machine = bind_machine(d, prepare_world(d, demo_token_deployer), steps=50, liveness_every=5)
-    run_market_machine(machine, max_examples=15, derandomize=True)
+    run_market_machine(machine, max_examples=5, derandomize=True)  # the slow test below runs 10,000 steps
     assert machine.steps_run >= 15 * 50 // 2
 
 

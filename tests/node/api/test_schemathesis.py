@@ -25,7 +25,7 @@ from datagora.services import market, publishing
 from tests.kits.node_fixtures import EMBEDDED, Net
 from tests.world import ETHER, write_table
 
-pytestmark = EMBEDDED
+pytestmark = [EMBEDDED, pytest.mark.slow]  # about 75 s: in the slow run (CI runs it)
 
 
 def _free_port() -> int:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 import boa
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -335,13 +336,13 @@ class ShopMachine(RuleBasedStateMachine):
             assert (chain.state, chain.deadline, chain.collateral) == (o.state, o.deadline, o.collateral)
 
 
-def test_shop_state_machine(sc: ShopChain) -> None:
-    """20 runs of up to 50 steps, derandomized (the same runs every time)."""
+def _run_shop_machine(sc: ShopChain, examples: int) -> None:
+    """``examples`` runs of up to 50 steps, derandomized (the same runs every time)."""
     machine = type("BoundShopMachine", (ShopMachine,), {"sc": sc, "outcomes": Counter()})
     run_state_machine_as_test(
         machine,
         settings=settings(
-            max_examples=20,
+            max_examples=examples,
             stateful_step_count=50,
             deadline=None,
             database=None,
@@ -351,3 +352,13 @@ def test_shop_state_machine(sc: ShopChain) -> None:
     )
     settled = sum(machine.outcomes[e] for e in ("confirmed", "released", "refunded"))
     assert machine.outcomes["paid"] > 0 and machine.outcomes["delivered"] > 0 and settled > 0, machine.outcomes
+
+
+def test_shop_state_machine(sc: ShopChain) -> None:
+    """6 runs in the default suite; the slow run below makes 40."""
+    _run_shop_machine(sc, examples=6)
+
+
+@pytest.mark.slow
+def test_shop_state_machine_long(sc: ShopChain) -> None:
+    _run_shop_machine(sc, examples=40)
