@@ -54,17 +54,34 @@ ANVIL = pytest.mark.parametrize("world_base", ["anvil"], indirect=True, scope="m
 """Put ``pytestmark = ANVIL`` in a test module to run its world on Anvil only."""
 
 
+_SHARED_BROWSER: dict[str, Any] = {}
+"""The test process's one Playwright and Chromium, and how many fixture instances use them."""
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+    """Debian's Chromium, one per test process. Other capabilities' conftests re-export this fixture, which makes
+    each of them a fixture of its own; Playwright's sync API allows one running instance per thread, so they all
+    share the first one started, and the last one to finish stops it."""
+    if not _SHARED_BROWSER:
+        from playwright.sync_api import sync_playwright
 
-    assert CHROMIUM.exists(), "Chromium is missing: scripts/test installs Debian's chromium package"
-    with sync_playwright() as playwright:
+        assert CHROMIUM.exists(), "Chromium is missing: scripts/test installs Debian's chromium package"
+        playwright = sync_playwright().start()
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+        _SHARED_BROWSER.update(playwright=playwright, chromium=chromium, users=0)
+    _SHARED_BROWSER["users"] += 1
+    try:
+        yield _SHARED_BROWSER["chromium"]
+    finally:
+        _SHARED_BROWSER["users"] -= 1
+        if _SHARED_BROWSER["users"] == 0:
+            shared = dict(_SHARED_BROWSER)
+            _SHARED_BROWSER.clear()
+            try:
+                shared["chromium"].close()
+            finally:
+                shared["playwright"].stop()
 
 
 @pytest.fixture
