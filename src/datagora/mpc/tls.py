@@ -21,88 +21,48 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def write_session_certificates(directory: Path, parties: int) -> Path:
-    """Write a session CA and ``parties`` party certificates under ``directory/.config``; returns that path.
-
-    Private keys are written with mode 0600 and never leave ``directory`` (a temporary directory of the
-    session)."""
+def _config_dir(directory: Path) -> Path:
     config = directory / ".config"
     config.mkdir(parents=True, exist_ok=True)
-    now = datetime.datetime.now(datetime.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = _name("Datagora MPC session CA")
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    (config / "mpyc_ca.crt").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    for pid in range(parties):
-        key = ec.generate_private_key(ec.SECP256R1())
-        common_name = f"MPyC party {pid}"
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(_name(common_name))
-            .issuer_name(ca_name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(common_name)]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .sign(ca_key, hashes.SHA256())
-        )
-        (config / f"party_{pid}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        key_path = config / f"party_{pid}.key"
-        key_path.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-        key_path.chmod(0o600)
     return config
 
 
-def write_party_identity(directory: Path, pid: int) -> str:
-    """One node's TLS identity for one session spread across nodes: a CA of its own, allowed by an X.509 name
-    constraint to vouch only for ``MPyC party <pid>``, and that party's certificate and key, written under
-    ``directory/.config`` (``party_<pid>.crt`` / ``.key``). Returns the CA certificate (PEM text), which the
-    node hands to the other parties; its private keys never leave ``directory``.
-
-    A peer that trusts the three parties' CAs (:func:`write_trusted_cas`) accepts a connection as party ``i``
-    only with a certificate issued by party ``i``'s own CA, since the other CAs may not sign that name."""
-    config = directory / ".config"
-    config.mkdir(parents=True, exist_ok=True)
-    now = datetime.datetime.now(datetime.UTC)
-    common_name = f"MPyC party {pid}"
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = _name(f"Datagora MPC party {pid} CA")
-    ca_cert = (
+def _new_ca(
+    common_name: str, now: datetime.datetime, *, only_for: str | None = None
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
+    """A self-signed CA (ECDSA P-256, valid one day); ``only_for`` limits it by an X.509 name constraint to
+    vouching for that one DNS name."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = _name(common_name)
+    builder = (
         x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.NameConstraints(permitted_subtrees=[x509.DNSName(common_name)], excluded_subtrees=None),
+    )
+    if only_for is not None:
+        builder = builder.add_extension(
+            x509.NameConstraints(permitted_subtrees=[x509.DNSName(only_for)], excluded_subtrees=None),
             critical=True,
         )
-        .sign(ca_key, hashes.SHA256())
-    )
+    return key, builder.sign(key, hashes.SHA256())
+
+
+def _write_party(
+    config: Path, pid: int, ca_key: ec.EllipticCurvePrivateKey, ca_cert: x509.Certificate, now: datetime.datetime
+) -> None:
+    """Party ``pid``'s certificate (name ``MPyC party <pid>``, issued by ``ca_cert``) and key (mode 0600) as
+    ``config/party_<pid>.crt`` / ``.key``."""
+    common_name = f"MPyC party {pid}"
     key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()
         .subject_name(_name(common_name))
-        .issuer_name(ca_name)
+        .issuer_name(ca_cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
@@ -117,6 +77,34 @@ def write_party_identity(directory: Path, pid: int) -> str:
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     key_path.chmod(0o600)
+
+
+def write_session_certificates(directory: Path, parties: int) -> Path:
+    """Write a session CA and ``parties`` party certificates under ``directory/.config``; returns that path.
+
+    Private keys are written with mode 0600 and never leave ``directory`` (a temporary directory of the
+    session)."""
+    config = _config_dir(directory)
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, ca_cert = _new_ca("Datagora MPC session CA", now)
+    (config / "mpyc_ca.crt").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    for pid in range(parties):
+        _write_party(config, pid, ca_key, ca_cert, now)
+    return config
+
+
+def write_party_identity(directory: Path, pid: int) -> str:
+    """One node's TLS identity for one session spread across nodes: a CA of its own, allowed by an X.509 name
+    constraint to vouch only for ``MPyC party <pid>``, and that party's certificate and key, written under
+    ``directory/.config`` (``party_<pid>.crt`` / ``.key``). Returns the CA certificate (PEM text), which the
+    node hands to the other parties; its private keys never leave ``directory``.
+
+    A peer that trusts the three parties' CAs (:func:`write_trusted_cas`) accepts a connection as party ``i``
+    only with a certificate issued by party ``i``'s own CA, since the other CAs may not sign that name."""
+    config = _config_dir(directory)
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, ca_cert = _new_ca(f"Datagora MPC party {pid} CA", now, only_for=f"MPyC party {pid}")
+    _write_party(config, pid, ca_key, ca_cert, now)
     return ca_cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
@@ -136,8 +124,6 @@ def check_ca_certificate(pem: str) -> str:
 def write_trusted_cas(directory: Path, ca_pems: list[str]) -> Path:
     """Write the CA certificates of every party of the session (PEM texts) as ``directory/.config/mpyc_ca.crt``,
     the trust store MPyC's ``--ssl`` reads. Returns that path."""
-    config = directory / ".config"
-    config.mkdir(parents=True, exist_ok=True)
-    path = config / "mpyc_ca.crt"
+    path = _config_dir(directory) / "mpyc_ca.crt"
     path.write_text("".join(pem if pem.endswith("\n") else pem + "\n" for pem in ca_pems))
     return path
