@@ -65,6 +65,7 @@ from datagora.query.policy import (
     _number,
     _str_list_operand,
 )
+from datagora.query.spec import canonical_json
 
 COMPUTE_PROFILE: Final = "urn:datagora:odrl:profile:compute-to-data"
 RAW_ROW_OUTPUTS: Final = frozenset({"predictions"})
@@ -324,8 +325,8 @@ class ComputePolicy:
         return cls.from_jsonld(doc)
 
     def canonical_bytes(self) -> bytes:
-        """Canonical JSON of :meth:`to_jsonld` (sorted keys, no spaces)."""
-        return json.dumps(self.to_jsonld(), sort_keys=True, separators=(",", ":")).encode()
+        """Canonical JSON of :meth:`to_jsonld` (sorted keys, no spaces), as the use-right policy's."""
+        return canonical_json(self.to_jsonld())
 
     def policy_hash(self) -> bytes:
         """Keccak-256 of :meth:`canonical_bytes` (32 bytes)."""
