@@ -9,14 +9,12 @@ wei as decimal text (they exceed 64-bit integers).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
-import sqlite3
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from datagora.storage.sqlite_file import SqliteFile
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS carts (
@@ -70,26 +68,12 @@ class StoredQuote:
     paid: bool
 
 
-class ShopStore:
+class ShopStore(SqliteFile):
     """The shop's SQLite file at ``db_path`` (created with its tables when missing). Each call opens its own
     connection and commits before returning; thread-safe within one process."""
 
     def __init__(self, db_path: Path) -> None:
-        self.db_path = Path(db_path)
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        with self._db() as db:
-            db.executescript(_SCHEMA)
-
-    @contextlib.contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            db = sqlite3.connect(self.db_path)
-            try:
-                with db:  # commits, or rolls back on an exception
-                    yield db
-            finally:
-                db.close()
+        super().__init__(db_path, _SCHEMA)
 
     # -- carts ------------------------------------------------------------------------------------------------
 
