@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 import datagora
-from datagora.api import errors, openapi
+from datagora.api import errors, infrastructure_duty, openapi
 from datagora.api.auth import AuthStore
 from datagora.api.client import http_client
 from datagora.api.deps import PeerHttp, Peers
@@ -146,11 +146,13 @@ def create_app(
             await _sweep(app)
             if settings.relay_sweep_interval > 0:
                 sweeper = asyncio.create_task(_sweep_forever(app, settings.relay_sweep_interval))
+        duty = asyncio.create_task(infrastructure_duty.run_forever(node, settings)) if settings.infra else None
         async with background_sync([node], settings.index_interval if sync_in_background else 0):
             yield
-        if sweeper is not None:
-            sweeper.cancel()
-            await asyncio.gather(sweeper, return_exceptions=True)
+        for task in (sweeper, duty):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         app.state.peers.close()
 
     app = FastAPI(

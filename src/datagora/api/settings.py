@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     - ``mpc_timeout``: seconds this node's party of a tier computation may run; ``mpc_auto_accept``: the MPC
       platform's node accepts tier computations by itself (it has no input); ``mpc_host``: where the other
       parties reach this node's MPC party (it listens on every interface); ``mpc_test_pause``: tests only.
+    - ``infra``: run the infrastructure duty of ``datagora infra watch`` in the background (start the collaboration
+      workloads this node hosts, send their heartbeats); ``infra_dao``: collaborations whose silent members this
+      node ends; ``infra_interval``: seconds between passes.
     """
 
     model_config = SettingsConfigDict(env_prefix="DATAGORA_", extra="ignore")
@@ -70,6 +73,9 @@ class Settings(BaseSettings):
     mpc_test_pause: Annotated[float, Field(ge=0, le=600)] = 0.0
     shop: Path | None = None
     shop_points_brand: Annotated[int | None, Field(ge=1, le=2**63 - 1)] = None
+    infra: bool = False
+    infra_dao: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(default_factory=list)
+    infra_interval: Annotated[float, Field(gt=0, le=86_400)] = 5.0
 
     @field_validator("account")
     @classmethod

@@ -53,6 +53,24 @@ def serve(
             metavar="CATALOG.csv",
         ),
     ] = None,
+    infra: Annotated[
+        bool,
+        typer.Option(
+            "--infra",
+            envvar="DATAGORA_INFRA",
+            help="Also do what `datagora infra watch` does: start the collaboration workloads this node hosts when "
+            "they are requested on chain, and send their heartbeats.",
+        ),
+    ] = False,
+    infra_dao: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--infra-dao",
+            help="With --infra: a collaboration whose members this node ends when their heartbeats are overdue "
+            "(repeat for several).",
+            min=1,
+        ),
+    ] = None,
     dev: Annotated[
         bool, typer.Option("--dev", help="Run a demo network (supervisor, platform, seller, buyer) in one process.")
     ] = False,
@@ -75,6 +93,10 @@ def serve(
         given["platform_url"] = platform_url
     if shop is not None:
         given["shop"] = shop
+    if infra or infra_dao:
+        given["infra"] = True
+    if infra_dao:
+        given["infra_dao"] = infra_dao
     try:
         settings = Settings(**given)
     except SettingsError as exc:
@@ -116,6 +138,11 @@ def serve(
             ]
             if node.shop is not None:
                 roles.append(f"shop of {len(node.shop.catalogue)} products")
+            if settings.infra:  # a deployment without Collaboration is said before the server starts
+                from datagora.api.infrastructure_duty import open_duty
+
+                open_duty(node, settings)
+                roles.append("collaboration workloads")
             typer.echo(
                 f"Datagora node of {node.address} ({', '.join(roles) or 'participant'}) on chain {node.chain.chain_id}"
             )
