@@ -273,7 +273,11 @@ def add(path: Path, account: str, address: str, key: bytes, seconds: int) -> Unl
     message = {"op": "add", "account": account, "address": address, "key": key.hex(), "seconds": seconds}
     answer = request(path, message)
     if answer is None:
-        start(path)
+        try:
+            start(path)
+        except AgentError:
+            if request(path, {"op": "list"}) is None:  # none started meanwhile by another command either
+                raise
         answer = request(path, message)
         if answer is None:
             raise AgentError("the unlock agent started but does not answer")
