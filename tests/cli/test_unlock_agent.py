@@ -233,3 +233,16 @@ def test_a_killed_agent_leaves_a_clear_path_back_to_the_password(home: Path) -> 
     assert "account unlock buyer" in message
     assert unlock_agent.fetch(sock, "buyer") is None
     assert not sock.exists(), "the stale socket is cleared"
+
+
+def test_a_home_deeper_than_a_socket_address_allows_still_works(tmp_path: Path) -> None:
+    root = tmp_path.joinpath(*["a-rather-long-folder-name"] * 5) / "home"
+    make_keystores(root, "buyer")
+    sock = Home(root).agent_socket
+    assert len(str(sock)) > 108, "longer than sockaddr_un.sun_path"
+    ok(invoke(["account", "unlock", "buyer", "--for", "1m", "--home", root]))
+    try:
+        found = unlock_agent.fetch(sock, "buyer")
+        assert found is not None and found[1] == open_session(root, None, "buyer").address()
+    finally:
+        assert unlock_agent.lock(sock) == ["buyer"]
