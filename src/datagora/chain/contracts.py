@@ -324,7 +324,7 @@ class Contracts:
     def events(self, from_block: int | None = None, to_block: int | None = None) -> list[ChainEvent]:
         """Every Datagora event from ``from_block`` (default: the deployment block) to ``to_block`` (default:
         the current block), in chain order, with each block's timestamp; fetched in bounded block ranges."""
-        addresses = [Web3.to_checksum_address(a) for a in self.deployment.addresses.values()]
+        addresses = [str(Web3.to_checksum_address(a)) for a in self.deployment.addresses.values()]
         logs = self.get_logs(addresses, None, from_block, to_block)
         stamps: dict[int, int] = {}
         out = []
