@@ -356,7 +356,7 @@ def show(figures: list[dict[str, Any]]) -> None:
     print()
     print(f"{'where the time goes':<36}" + "".join(f"{lab:>16}" for lab in labels))
     for part in figures[0]["parts"]:
-        print(f"{part:<36}" + "".join(f"{f['parts'].get(part, 0):>14.2f} s" for f in figures))
+        print(f"{part:<36}" + "".join(f"{f['parts'].get(part, 0):>14.3f} s" for f in figures))
     print(
         "\nper command (median wall = python start + imports + key + JSON-RPC + the rest; the key is the keystore's"
         " scrypt, partly overlapping the imports on a second core, or the agent's answer)"
