@@ -33,8 +33,11 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield root
     sock = Home(root).agent_socket
     if sock.exists():
-        with contextlib.suppress(unlock_agent.AgentError):
+        try:
             unlock_agent.request(sock, {"op": "stop"})
+        except unlock_agent.AgentError:
+            with contextlib.suppress(OSError):
+                os.kill(_pid(root), signal.SIGTERM)
 
 
 def _participant_without_password(root: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> str:
@@ -174,9 +177,10 @@ def test_a_socket_open_to_others_or_owned_by_another_user_is_not_used(
     sock.parent.chmod(0o700)
 
     real_uid = os.getuid()
-    monkeypatch.setattr(unlock_agent.os, "getuid", lambda: real_uid + 1)
-    with pytest.raises(unlock_agent.AgentUnsafe, match="another user"):
-        unlock_agent.fetch(sock, "buyer")
+    with monkeypatch.context() as patched:
+        patched.setattr(unlock_agent.os, "getuid", lambda: real_uid + 1)
+        with pytest.raises(unlock_agent.AgentUnsafe, match="another user"):
+            unlock_agent.fetch(sock, "buyer")
 
 
 def test_the_agent_answers_only_its_own_user(tmp_path: Path) -> None:
