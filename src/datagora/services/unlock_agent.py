@@ -147,8 +147,11 @@ def _address(path: Path) -> Iterator[str]:
         os.close(fd)
 
 
-def peer_uid(conn: socket.socket) -> int:
-    """The user id of the process at the other end of a connected Unix socket (Linux ``SO_PEERCRED``)."""
+def peer_uid(conn: socket.socket) -> int | None:
+    """The user id of the process at the other end of a connected Unix socket (Linux ``SO_PEERCRED``); None where
+    the system has no such option (the socket's mode 0600 in a 0700 folder then keeps other users out)."""
+    if not hasattr(socket, "SO_PEERCRED"):  # pragma: no cover - not Linux
+        return None
     creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
     return int(struct.unpack("3i", creds)[1])
 
@@ -376,7 +379,7 @@ class Agent:
         """Serve one connection: refuse another user, else read one request and write its answer."""
         conn.settimeout(TIMEOUT)
         try:
-            if peer_uid(conn) != self.allowed_uid:
+            if peer_uid(conn) not in (self.allowed_uid, None):
                 reply: dict[str, Any] = {"ok": False, "error": "this agent answers only the user who started it"}
             else:
                 try:
