@@ -1,6 +1,6 @@
 """``python -m datagora``: the same command line as the ``datagora`` console script."""
 
-from datagora.cli.main import app
+from datagora.cli.main import main
 
 if __name__ == "__main__":
-    app(prog_name="datagora")
+    main()

@@ -9,6 +9,7 @@ Layout (``~/.datagora`` by default, ``--home`` or ``DATAGORA_HOME`` to change it
                                       is given); ``audit`` and ``audit verify`` with ``--account`` read the same
     index/<chain id>.db               the index of commands run without an account
     profile.json                      remembered CLI options (RPC URL, account)
+    agent/agent.sock                  the unlock agent's socket, while keys are unlocked (no key on disk)
     dev/                              ``serve --dev``: a throw-away home of its own (wiped at start), plus
                                       ``accounts.json`` (the demo participants' keys) and ``samples/``
 
@@ -70,6 +71,11 @@ class Home:
     @property
     def profile(self) -> Path:
         return self.root / "profile.json"
+
+    @property
+    def agent_socket(self) -> Path:
+        """The unlock agent's Unix socket (mode 0600, in a folder of mode 0700; see ``datagora account unlock``)."""
+        return self.root / "agent" / "agent.sock"
 
     @property
     def dev(self) -> Home:

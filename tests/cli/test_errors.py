@@ -49,6 +49,18 @@ def test_wrong_keystore_password(w: CliWorld) -> None:
     refused(w, ("buy", 1, "-a", "buyer"), "wrong password", "buyer.json", env={"DATAGORA_PASSWORD": "not it"})
 
 
+def test_the_unlock_agent_signs_a_buy_without_the_password_until_locked(w: CliWorld) -> None:
+    no_password: dict[str, str | None] = {"DATAGORA_PASSWORD": None}
+    refused(w, ("buy", 1, "-a", "buyer"), "DATAGORA_PASSWORD", "account unlock buyer", env=no_password)
+    ok(w.run("account", "unlock", "buyer", "--for", "1m"))
+    try:
+        assert "order #2 paid into escrow" in ok(w.run("buy", 1, "-a", "buyer", env=no_password))
+        ok(w.run("account", "lock", "buyer"))
+        refused(w, ("buy", 1, "-a", "buyer"), "DATAGORA_PASSWORD", env=no_password)
+    finally:
+        invoke(["account", "lock", "--home", w.home])
+
+
 MALFORMED = {
     "not-json": "{not json",
     "list": "[]",

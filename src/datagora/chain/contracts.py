@@ -98,27 +98,27 @@ class Contracts:
         self.chain = chain
         self.deployment = deployment
         self.log_page_blocks = log_page_blocks
+        self._known = {d.name: d for d in MANIFEST}
         self._c: dict[str, Contract] = {}
         self._bindings: dict[str, Binding] = {}
-        self._topics: dict[tuple[str, bytes], tuple[str, Any]] = {}
-        known = {d.name: d for d in MANIFEST}
+        self._topics: dict[tuple[str, bytes], tuple[str, str]] = {}
+        # web3 contract objects and bindings are made on first use (building all of them cost about a tenth of a
+        # routine command's time); the event topics of every contract are known at once, for decode().
         for name, address in deployment.addresses.items():
-            if name not in known:
+            if name not in self._known:
                 raise DeploymentError(f"the deployment names an unknown contract {name!r}")
-            abi = load_artifact(name).abi
-            contract = chain.w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi)
-            self._c[name] = contract
-            self._bindings[name] = known[name].binding(self, contract)
-            for entry in abi:
+            for entry in load_artifact(name).abi:
                 if entry.get("type") == "event":
                     topic = bytes(event_abi_to_log_topic(entry))  # type: ignore[arg-type]
-                    self._topics[(contract.address.lower(), topic)] = (name, getattr(contract.events, entry["name"]))
+                    self._topics[(address.lower(), topic)] = (name, str(entry["name"]))
         self.tokens = TokensBinding(self)
 
     # -- the bindings --------------------------------------------------------------------------------------
 
     def _binding(self, cls: type[B]) -> B:
         found = self._bindings.get(cls.NAME)
+        if found is None and cls.NAME in self.deployment.addresses:
+            found = self._bindings[cls.NAME] = self._known[cls.NAME].binding(self, self.contract(cls.NAME))
         if found is None:
             raise DeploymentError(
                 f"{cls.NAME} is not deployed on chain {self.chain.chain_id}: run `datagora deploy --add {cls.NAME}`"
@@ -253,7 +253,10 @@ class Contracts:
         return cls(chain, deployment)
 
     def contract(self, name: str) -> Contract:
-        """The web3 contract object of ``name``."""
+        """The web3 contract object of ``name`` (``KeyError`` when it is not deployed)."""
+        if name not in self._c:
+            address = Web3.to_checksum_address(self.deployment.addresses[name])
+            self._c[name] = self.chain.w3.eth.contract(address=address, abi=load_artifact(name).abi)
         return self._c[name]
 
     @property
@@ -271,8 +274,8 @@ class Contracts:
             hit = self._topics.get((str(log["address"]).lower(), bytes(log["topics"][0])))
             if hit is None:
                 continue
-            name, event = hit
-            decoded = event().process_log(log)
+            name, event_name = hit
+            decoded = getattr(self.contract(name).events, event_name)().process_log(log)
             yield ChainEvent(
                 contract=name,
                 name=decoded["event"],
@@ -321,7 +324,8 @@ class Contracts:
     def events(self, from_block: int | None = None, to_block: int | None = None) -> list[ChainEvent]:
         """Every Datagora event from ``from_block`` (default: the deployment block) to ``to_block`` (default:
         the current block), in chain order, with each block's timestamp; fetched in bounded block ranges."""
-        logs = self.get_logs([c.address for c in self._c.values()], None, from_block, to_block)
+        addresses = [str(Web3.to_checksum_address(a)) for a in self.deployment.addresses.values()]
+        logs = self.get_logs(addresses, None, from_block, to_block)
         stamps: dict[int, int] = {}
         out = []
         for ev in self.decode(logs):

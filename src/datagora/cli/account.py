@@ -1,17 +1,28 @@
 """Accounts: keystores (``datagora account …``), the remembered options (``datagora profile …``) and what an
-account holds, is owed and has locked (``datagora balance``). Nothing here unlocks a keystore except
-``account new``, which writes one."""
+account holds, is owed and has locked (``datagora balance``). Nothing here decrypts a keystore except
+``account new``, which writes one, and ``account unlock``, which hands the key to the unlock agent
+(:mod:`datagora.services.unlock_agent`)."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from datagora.cli import units
-from datagora.cli.app import DatagoraTyper, HomeOption, Profile, console, open_session, print_done, session
+from datagora.cli.app import (
+    DatagoraTyper,
+    HomeOption,
+    Profile,
+    console,
+    open_session,
+    print_done,
+    session,
+    warn,
+)
 from datagora.domain.errors import ValidationError
 
 PANEL = "Accounts and organisations"
@@ -44,15 +55,72 @@ def account_list() -> None:
     """List the keystores and their addresses (nothing is decrypted).
 
     Example: datagora account list"""
+    from datagora.services import unlock_agent
+
     s = session()
-    table = Table("name", "address")
+    try:
+        held = {u.account: u for u in unlock_agent.unlocked(s.home.agent_socket)}
+    except unlock_agent.AgentError as exc:
+        warn(str(exc))
+        held = {}
+    table = Table("name", "address", "unlocked")
     for path in sorted(s.home.keystores.glob("*.json")):
         try:
             address = "0x" + str(json.loads(path.read_text())["address"]).removeprefix("0x")
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             address = "(malformed keystore)"
-        table.add_row(path.stem, address)
+        until = held.get(path.stem)
+        table.add_row(path.stem, address, f"until {_clock(until.expires_at)}" if until else "")
     console.print(table)
+
+
+def _clock(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp).astimezone().strftime("%H:%M:%S %Z")
+
+
+@account_app.command("unlock", account=False)
+def account_unlock(
+    name: Annotated[str, typer.Argument(help="Keystore name of the account to unlock.")],
+    for_: Annotated[
+        str, typer.Option("--for", help="How long the key stays unlocked, e.g. 90s, 15m, 2h (at most 24h).")
+    ] = "15m",
+) -> None:
+    """Keep an account's key unlocked for a while, so commands need no password (like ssh-agent).
+
+    The keystore is decrypted once and the key handed to a small agent process of this user, reachable only by
+    this user through a socket in the home folder. The key is never written to disk; it is forgotten when the
+    time is up or at `datagora account lock`. Commands use it when it is there and ask for the password
+    otherwise.
+
+    Example: datagora account unlock buyer --for 15m"""
+    from datagora.crypto.keys import load_keystore
+    from datagora.services import unlock_agent
+
+    s = session()
+    seconds = unlock_agent.parse_duration(for_)
+    address = s.address(name)
+    account = load_keystore(s.keystore(name), s.password(name))
+    held = unlock_agent.add(s.home.agent_socket, name, address, bytes(account.key), seconds)
+    print_done(f"{name} {address} unlocked until {_clock(held.expires_at)} (lock it now: datagora account lock)")
+
+
+@account_app.command("lock", account=False)
+def account_lock(
+    name: Annotated[str | None, typer.Argument(help="Keystore name to lock (default: every account).")] = None,
+) -> None:
+    """Forget unlocked keys at once: one account's, or every account's (the unlock agent then stops).
+
+    Example: datagora account lock"""
+    from datagora.services import unlock_agent
+
+    s = session()
+    if name is not None:
+        s.account_name(name)  # a valid name
+    forgot = unlock_agent.lock(s.home.agent_socket, name)
+    if not forgot:
+        print_done(f"{name} was not unlocked" if name else "no account was unlocked")
+        return
+    print_done(f"locked {', '.join(forgot)}")
 
 
 @account_app.command("fund", account=False)

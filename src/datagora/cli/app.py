@@ -3,7 +3,8 @@
 command reads them from (:func:`session`).
 
 A command never unlocks a keystore unless it signs: :meth:`Session.address` reads the address field of the
-keystore, :meth:`Session.participant` decrypts it (password from ``DATAGORA_PASSWORD`` or a prompt).
+keystore, :meth:`Session.participant` takes the key from the unlock agent when the account is unlocked there
+(``datagora account unlock``), else decrypts the keystore (password from ``DATAGORA_PASSWORD`` or a prompt).
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ class Session:
     signs: bool = False
     _participants: dict[str, Participant] = field(default_factory=dict)
     _unlocking: dict[str, Future[bytes | None]] = field(default_factory=dict)
+    _agent_keys: dict[str, bytes | None] = field(default_factory=dict)
     _chain: Chain | None = None
 
     # -- accounts ------------------------------------------------------------------------------------------
@@ -158,17 +160,60 @@ class Session:
             return pw
         if not sys.stdin.isatty():
             raise ValidationError(
-                f"no password for the keystore of {name} and no terminal to ask for one: set DATAGORA_PASSWORD"
+                f"no password for the keystore of {name} and no terminal to ask for one: set DATAGORA_PASSWORD "
+                f"(or unlock the account first: datagora account unlock {name})"
             )
         return str(typer.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=new))
 
+    def key_from_agent(self, name: str) -> bytes | None:
+        """The private key of account ``name`` held by the home's unlock agent, or None: no agent runs, it does
+        not hold the account (never unlocked, expired, locked), ``DATAGORA_AGENT=off``, or the agent cannot be
+        used. In the last case a warning line on stderr says why (its socket is not private to the user, it
+        stopped while answering, its key is not the keystore's) and the password is asked for instead."""
+        if name in self._agent_keys:
+            return self._agent_keys[name]
+        from datagora.services import unlock_agent
+
+        key: bytes | None = None
+        if not unlock_agent.disabled():
+            try:
+                found = unlock_agent.fetch(self.home.agent_socket, name)
+            except unlock_agent.AgentError as exc:
+                warn(f"{exc}; the keystore is decrypted with the password instead")
+                found = None
+            if found is not None:
+                from datagora.crypto.keys import address_of_private_key
+
+                try:
+                    matches = address_of_private_key(found[0]).lower() == self.address(name).lower()
+                except ValidationError:
+                    matches = False
+                if matches:
+                    key = found[0]
+                else:
+                    warn(
+                        f"the unlock agent's key for {name} is not the one in its keystore; the keystore is "
+                        "decrypted with the password instead (`datagora account lock` clears the agent)"
+                    )
+        self._agent_keys[name] = key
+        return key
+
     def participant(self, name: str | None = None) -> Participant:
-        """The account ``name`` (default: the acting one) with its key decrypted and its local stores."""
+        """The account ``name`` (default: the acting one) with its key (from the unlock agent, else decrypted) and
+        its local stores."""
         from datagora.crypto.keys import load_keystore
         from datagora.services.participant import Participant
 
         chosen = self.account_name(name)
         if chosen not in self._participants:
+            from_agent = self.key_from_agent(chosen)
+            if from_agent is not None:
+                from datagora.crypto.keys import account_of
+
+                self._participants[chosen] = Participant(
+                    chosen, account_of(from_agent), self.home.participant(chosen).root
+                )
+                return self._participants[chosen]
             early = self._unlocking.pop(chosen, None)
             derived = None
             if early is not None:
@@ -205,6 +250,8 @@ class Session:
             return  # reported when the command needs the key
         if not path.is_file():
             return  # likewise (nothing here may import the crypto package: it loads eth_account, ~0.5 s)
+        if self.home.agent_socket.exists() and self.key_from_agent(name) is not None:
+            return  # unlocked in the agent: nothing to derive
 
         def run() -> None:
             try:
@@ -357,6 +404,11 @@ def plain_message(exc: BaseException) -> str:
     if "insufficient funds" in message.lower():
         return "the account cannot pay for this transaction and its gas: see `datagora balance`"
     return message
+
+
+def warn(text: str) -> None:
+    """Print ``text`` as one ``warning:`` line on stderr (Rich markup escaped)."""
+    err.print(f"[yellow]warning:[/] {escape(text)}", highlight=False, soft_wrap=True)
 
 
 def fail(exc: BaseException) -> typer.Exit:
