@@ -33,6 +33,11 @@ from datagora.federated.parameters import Parameters, decode
 
 APP_DIR: Final = Path(__file__).with_name("flower_app")
 """The Flower app (ServerApp + ClientApp) Datagora ships; ``flwr run`` builds it into a Flower App Bundle."""
+WARM_SUPEREXEC: Final = Path(__file__).with_name("flower_exec") / "warm_superexec.py"
+"""The SuperExec each SuperNode uses when ClientApp processes are kept warm (runs in Flower's environment)."""
+TASK_POLL_INTERVAL: Final = 0.2
+"""Seconds between a SuperExec's polls for a new task (Flower's ``FLWR_SUPEREXEC_TASK_POLL_INTERVAL``; its
+default is 1 s)."""
 HOST: Final = "127.0.0.1"
 DEFAULT_TIMEOUT: Final = 600.0
 """Seconds a whole run may take (process start, every round) before it is stopped and fails."""
@@ -170,9 +175,12 @@ class Federation:
     :mod:`datagora.federated.credentials`), and the SuperLink runs with SuperNode authentication: only nodes
     whose public key was registered with :meth:`register_nodes` are let in."""
 
-    def __init__(self, env: FlowerEnvironment, workdir: Path) -> None:
+    def __init__(self, env: FlowerEnvironment, workdir: Path, *, warm: bool = True) -> None:
         self.env = env
         self.workdir = workdir
+        self.warm = warm
+        """Whether each SuperNode runs its ClientApp tasks as forks of a warm process (see
+        ``flower_exec/warm_superexec.py``) instead of Flower's fresh ``flwr-clientapp`` process per task."""
         self.processes: list[_Process] = []
         self.nodes: dict[str, _Process] = {}
         self.keys: dict[str, NodeKey] = {}
@@ -185,7 +193,13 @@ class Federation:
             (workdir / sub).mkdir(parents=True, exist_ok=True)
         self.tls: RunTls = write_run_tls(workdir / "tls")
         self._env = env.env(workdir / "flwr")
-        self._env.update({"FLWR_TELEMETRY_ENABLED": "0", "FLWR_DISABLE_UPDATE_CHECK": "1"})
+        self._env.update(
+            {
+                "FLWR_TELEMETRY_ENABLED": "0",
+                "FLWR_DISABLE_UPDATE_CHECK": "1",
+                "FLWR_SUPEREXEC_TASK_POLL_INTERVAL": str(TASK_POLL_INTERVAL),
+            }
+        )
 
     def __enter__(self) -> Federation:
         return self
@@ -197,7 +211,9 @@ class Federation:
     def out(self) -> Path:
         return self.workdir / "out"
 
-    def _start(self, name: str, args: list[str]) -> _Process:
+    def _start(self, name: str, args: list[str], *, group: int = 0, env: dict[str, str] | None = None) -> _Process:
+        """Start a program with its output in ``logs/<name>.log``, in a new session (its own process group:
+        Flower's app processes are stopped with it), or in process group ``group`` when given."""
         log = self.workdir / "logs" / f"{name}.log"
         handle = log.open("wb")
         popen = subprocess.Popen(
@@ -205,9 +221,10 @@ class Federation:
             stdin=subprocess.DEVNULL,
             stdout=handle,
             stderr=subprocess.STDOUT,
-            env=self._env,
+            env=env or self._env,
             cwd=self.workdir,
-            start_new_session=True,  # its own process group: Flower's app processes are stopped with it
+            start_new_session=not group,
+            process_group=group or None,
         )
         process = _Process(name, popen, log, handle)
         self.processes.append(process)
@@ -312,7 +329,8 @@ class Federation:
             raise ValidationError(f"owner {owner.address}'s data file {owner.data_file} does not exist")
         config = f'owner="{owner.address.lower()}" data-file="{owner.data_file.resolve()}"'
         name = f"supernode-{owner.address.lower()}"
-        self.nodes[owner.address.lower()] = self._start(
+        runtime_port = free_port()
+        node = self._start(
             name,
             [
                 str(self.env.program("flower-supernode")),
@@ -325,11 +343,27 @@ class Federation:
                 "--host",
                 HOST,
                 "--port",
-                str(free_port()),
+                str(runtime_port),
                 "--node-config",
                 config,
+                *(["--isolation", "process"] if self.warm else []),
             ],
         )
+        self.nodes[owner.address.lower()] = node
+        if self.warm:  # the SuperNode's SuperExec, in the SuperNode's process group (stopped with it)
+            self._start(
+                f"superexec-{owner.address.lower()}",
+                [
+                    str(self.env.python),
+                    str(WARM_SUPEREXEC),
+                    "--runtime-api-address",
+                    f"{HOST}:{runtime_port}",
+                    "--parent-pid",
+                    str(node.popen.pid),
+                ],
+                group=node.popen.pid,
+                env={**self._env, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+            )
 
     def refused_nodes(self) -> list[str]:
         """Owners whose SuperNode the SuperLink refused (its key was not registered): the process exited after
@@ -447,6 +481,7 @@ def run(
     min_owners: int | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     round_timeout: float = 120.0,
+    warm: bool = True,
     env: FlowerEnvironment | None = None,
     on_round: Callable[[RoundAggregate], None] = lambda _: None,
     on_progress: Callable[[str], None] = lambda _: None,
@@ -460,7 +495,9 @@ def run(
     ServerApp also checks that each node's declared owner is the one its key was registered for. With
     ``secure_aggregation`` the rounds use Flower's SecAgg+ (the ServerApp learns only the sum of the owners'
     masked, quantised updates; no per-owner training metrics then). ``min_owners`` (default: all
-    approved) must join within ``round_timeout`` seconds. ``on_round`` is called with each round's aggregate as
+    approved) must join within ``round_timeout`` seconds. With ``warm`` (the default) each SuperNode runs its
+    ClientApp tasks as forks of a process that has already imported Flower, NumPy and scikit-learn, instead of a
+    fresh process per task (see :attr:`Federation.warm`). ``on_round`` is called with each round's aggregate as
     soon as it exists; ``on_started`` with the running :class:`Federation` and ``on_stopped`` once its processes
     are stopped (also when the run failed).
 
@@ -477,7 +514,7 @@ def run(
     env = env or ensure(on_progress=on_progress)
     began = time.monotonic()
     deadline = began + timeout
-    federation = Federation(env, workdir)
+    federation = Federation(env, workdir, warm=warm)
     try:
         with federation:
             on_progress("starting the SuperLink (TLS, SuperNode authentication)")
