@@ -141,8 +141,9 @@ def run(
     workdir: Annotated[Path, typer.Option(help="Where the run's logs and model files go.")] = Path("federated-run"),
     timeout: Annotated[float, typer.Option(help="Seconds the whole run may take.", min=10)] = 600.0,
 ) -> None:
-    """Run a federated training on this machine: one coordinator and one node per owner; only owners who
-    accepted their job on chain take part, and each round's model hash is recorded on their jobs.
+    """Run a federated training on this machine: one coordinator and one node per owner, connected over TLS; only
+    the nodes of owners who accepted their job on chain are let in, and each round's model hash is recorded on
+    chain once for the run (on the first accepted job; `datagora federated status` shows it for every job).
 
     Example: datagora federated run --node 4=st-marys.csv --node 5=northside.csv --positive malignant -a lab"""
     from datagora.services import federated
@@ -168,7 +169,7 @@ def run(
         def on_round(r: federated.RecordedRound) -> None:
             progress.update(task, completed=r.number, description=f"round {r.number} recorded")
             progress.console.print(
-                f"round {r.number}: model hash 0x{r.hash.hex()} recorded on {len(r.txs)} jobs ({r.seconds:.0f} s)",
+                f"round {r.number}: model hash 0x{r.hash.hex()} recorded on job #{r.job_id} ({r.seconds:.0f} s)",
                 highlight=False,
             )
 

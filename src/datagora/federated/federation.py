@@ -183,6 +183,8 @@ class Federation:
         ``flower_exec/warm_superexec.py``) instead of Flower's fresh ``flwr-clientapp`` process per task."""
         self.processes: list[_Process] = []
         self.nodes: dict[str, _Process] = {}
+        self.executors: dict[str, _Process] = {}
+        """Each owner's warm SuperExec, when :attr:`warm`."""
         self.keys: dict[str, NodeKey] = {}
         self.registered: dict[int, str] = {}
         """Flower node id → owner address, for every key registered on the SuperLink."""
@@ -211,9 +213,9 @@ class Federation:
     def out(self) -> Path:
         return self.workdir / "out"
 
-    def _start(self, name: str, args: list[str], *, group: int = 0, env: dict[str, str] | None = None) -> _Process:
+    def _start(self, name: str, args: list[str], *, env: dict[str, str] | None = None) -> _Process:
         """Start a program with its output in ``logs/<name>.log``, in a new session (its own process group:
-        Flower's app processes are stopped with it), or in process group ``group`` when given."""
+        Flower's app processes are stopped with it)."""
         log = self.workdir / "logs" / f"{name}.log"
         handle = log.open("wb")
         popen = subprocess.Popen(
@@ -223,8 +225,7 @@ class Federation:
             stderr=subprocess.STDOUT,
             env=env or self._env,
             cwd=self.workdir,
-            start_new_session=not group,
-            process_group=group or None,
+            start_new_session=True,
         )
         process = _Process(name, popen, log, handle)
         self.processes.append(process)
@@ -350,8 +351,8 @@ class Federation:
             ],
         )
         self.nodes[owner.address.lower()] = node
-        if self.warm:  # the SuperNode's SuperExec, in the SuperNode's process group (stopped with it)
-            self._start(
+        if self.warm:  # the SuperNode's SuperExec (it exits when the SuperNode does)
+            self.executors[owner.address.lower()] = self._start(
                 f"superexec-{owner.address.lower()}",
                 [
                     str(self.env.python),
@@ -361,7 +362,6 @@ class Federation:
                     "--parent-pid",
                     str(node.popen.pid),
                 ],
-                group=node.popen.pid,
                 env={**self._env, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
             )
 
@@ -406,15 +406,17 @@ class Federation:
         return str(answer["run-id"])
 
     def stop_owner(self, address: str) -> None:
-        """Kill ``address``'s SuperNode and the processes it started (SIGKILL)."""
-        process = self.nodes[address.lower()]
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.popen.pid, signal.SIGKILL)
-        process.popen.wait()
+        """Kill ``address``'s SuperNode, its SuperExec and the processes they started (SIGKILL)."""
+        for process in (self.nodes[address.lower()], self.executors.get(address.lower())):
+            if process is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.popen.pid, signal.SIGKILL)
+                process.popen.wait()
 
     def dead_nodes(self) -> list[str]:
-        """Owners whose SuperNode process has exited."""
-        return [owner for owner, p in self.nodes.items() if p.popen.poll() is not None]
+        """Owners whose SuperNode process (or its warm SuperExec) has exited."""
+        stopped = {owner for owner, p in self.executors.items() if p.popen.poll() is not None}
+        return [owner for owner, p in self.nodes.items() if p.popen.poll() is not None or owner in stopped]
 
     def observe(self) -> None:
         """Note the processes the programs have started so far (Flower starts its ServerApp and ClientApps as

@@ -9,16 +9,19 @@ A federated run is one ``ComputeJobs`` job per owner (kind ``FEDERATED``), all w
    policy, the one compute-to-data jobs are checked against, and a maximum of rounds) and accepts it on chain, or
    rejects it with the rule it broke.
 3. :func:`run` — the requester runs FedAvg with Flower (:mod:`datagora.federated`): a SuperLink and one SuperNode per
-   invited owner; only the owners whose job is accepted on chain train, and each round's aggregate hash is recorded
-   on every accepted job (``record_round``, event ``FederatedRound``) as soon as the round ends.
+   invited owner, over TLS, with Flower's SuperNode authentication; only the node keys of owners whose job is
+   accepted on chain are registered, so only they train. Each round's aggregate hash is recorded once per run
+   (``record_round``, event ``FederatedRound``) as soon as the round ends, on the run's lead job: the lowest
+   accepted job id. The other accepted jobs of the run share its requester and spec hash, and
+   :func:`recorded_rounds` finds the rounds of any of them there.
 4. :func:`settle` — each owner posts the final model's hash as its job's result; the requester confirms and the
    escrow pays the owner.
 
 Flower runs in its own Python environment, as subprocesses (its releases pin versions that would downgrade
 Datagora's FastAPI, Starlette, Typer, Rich and cryptography; see :mod:`datagora.federated.environment`).
 With ``secure_aggregation`` in the spec the rounds use Flower's SecAgg+ (Bell et al., CCS 2020): each owner masks
-its update so the aggregator learns only the sum; without it each owner's parameters reach the SuperLink in the
-clear (over 127.0.0.1).
+its update so the aggregator learns only the sum; without it the SuperLink sees each owner's parameters (sent
+over TLS on 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -146,11 +149,13 @@ class Review:
 
 @dataclass
 class RecordedRound:
-    """A round's aggregate and the ``record_round`` transactions that put its hash on each accepted job."""
+    """A round's aggregate and the ``record_round`` transaction that put its hash on chain, on the run's lead job
+    ``job_id`` (one transaction per round and run)."""
 
     number: int
     hash: bytes
     seconds: float
+    job_id: int = 0
     txs: list[TxResult] = field(default_factory=list)
 
 
@@ -257,9 +262,10 @@ def run(
     on_started: Callable[[federation.Federation], None] = lambda _: None,
     on_stopped: Callable[[federation.Federation], None] = lambda _: None,
 ) -> FederatedRun:
-    """Run ``spec`` over the invited owners: a SuperNode is started for each, but only owners whose job is
-    accepted on chain train (the others are refused). After each round the requester records the aggregate's
-    hash on every accepted job. ``min_owners`` (default: every accepted job) must join.
+    """Run ``spec`` over the invited owners: a SuperNode is started for each, but only the node keys of owners
+    whose job is accepted on chain are registered with Flower, so the others' nodes are refused. After each round
+    the requester records the aggregate's hash once, on the run's lead job (the lowest accepted job id; see
+    :func:`recorded_rounds`). ``min_owners`` (default: every accepted job) must join.
 
     Raises :class:`AccessDenied` when no invited job is accepted, or fewer than ``min_owners``;
     ``ComputationFailed`` when a SuperNode stops or the run times out (every process is stopped; rounds recorded
@@ -274,10 +280,11 @@ def run(
     owners = {inv.job_id: inv.owner for inv in invitations}
     recorded: list[RecordedRound] = []
 
+    lead = min(jobs)
+
     def record(aggregate: federation.RoundAggregate) -> None:
-        entry = RecordedRound(aggregate.number, aggregate.hash, aggregate.seconds)
-        for job_id in jobs:
-            entry.txs.append(contracts.compute_jobs.record_round(requester, job_id, aggregate.number, aggregate.hash))
+        entry = RecordedRound(aggregate.number, aggregate.hash, aggregate.seconds, lead)
+        entry.txs.append(contracts.compute_jobs.record_round(requester, lead, aggregate.number, aggregate.hash))
         recorded.append(entry)
         on_round(entry)
 
@@ -312,12 +319,36 @@ def settle(
 
 
 def recorded_rounds(contracts: Contracts, job_id: int) -> list[tuple[int, bytes]]:
-    """``(round, aggregate hash)`` of every ``FederatedRound`` event of job ``job_id``, in chain order."""
-    return [
-        (int(ev.args["round"]), bytes(ev.args["aggregate_hash"]))
-        for ev in contracts.events()
-        if ev.name == "FederatedRound" and int(ev.args["job_id"]) == job_id
-    ]
+    """``(round, aggregate hash)`` of every round of the federated run job ``job_id`` took part in, in chain order;
+    empty when the job was never accepted.
+
+    A run records each round once, on its lead job (the lowest accepted job id, see :func:`run`); every job of
+    the run has the same requester and spec hash and an id not below the lead's. So the run's rounds are the
+    ``FederatedRound`` events of the job, among those with the same requester, spec hash and kind, that has
+    rounds and the greatest id not above ``job_id`` (the latest run of that spec when a requester ran it again)."""
+    events = [e for e in contracts.events() if e.contract == "ComputeJobs"]
+    submitted = {int(e.args["job_id"]): e.args for e in events if e.name == "JobSubmitted"}
+    accepted = {int(e.args["job_id"]) for e in events if e.name == "JobAccepted"}
+    mine = submitted.get(job_id)
+    if mine is None or job_id not in accepted or int(mine["kind"]) != int(JobKind.FEDERATED):
+        return []
+    rounds: dict[int, list[tuple[int, bytes]]] = {}
+    for e in events:
+        if e.name == "FederatedRound":
+            rounds.setdefault(int(e.args["job_id"]), []).append((int(e.args["round"]), bytes(e.args["aggregate_hash"])))
+
+    def same_run(other: int) -> bool:
+        theirs = submitted.get(other)
+        return (
+            theirs is not None
+            and other <= job_id
+            and str(theirs["requester"]).lower() == str(mine["requester"]).lower()
+            and bytes(theirs["spec_hash"]) == bytes(mine["spec_hash"])
+            and int(theirs["kind"]) == int(mine["kind"])
+        )
+
+    leads = [j for j in rounds if same_run(j)]
+    return rounds[max(leads)] if leads else []
 
 
 def status(contracts: Contracts, job_ids: Sequence[int]) -> list[tuple[ComputeJob, list[tuple[int, bytes]]]]:
