@@ -35,6 +35,8 @@ APP_DIR: Final = Path(__file__).with_name("flower_app")
 """The Flower app (ServerApp + ClientApp) Datagora ships; ``flwr run`` builds it into a Flower App Bundle."""
 WARM_SUPEREXEC: Final = Path(__file__).with_name("flower_exec") / "warm_superexec.py"
 """The SuperExec each SuperNode uses when ClientApp processes are kept warm (runs in Flower's environment)."""
+REGISTER_NODES: Final = Path(__file__).with_name("flower_exec") / "register_nodes.py"
+"""Registers SuperNode public keys on the SuperLink in one process (runs in Flower's environment)."""
 TASK_POLL_INTERVAL: Final = 0.2
 """Seconds between a SuperExec's polls for a new task (Flower's ``FLWR_SUPEREXEC_TASK_POLL_INTERVAL``; its
 default is 1 s)."""
@@ -274,52 +276,32 @@ class Federation:
         return self.keys[address]
 
     def register_nodes(self, owners: Sequence[Owner], timeout: float) -> dict[int, str]:
-        """Register the SuperNode public keys of ``owners`` (and of no one else) on the SuperLink with
-        ``flwr supernode register``; returns Flower's node id → owner address. A SuperNode whose key is not
-        registered is refused by the SuperLink when it connects. Raises :class:`ComputationFailed` when
-        Flower refuses a key or does not answer within ``timeout`` seconds."""
-        pending = []
-        for owner in owners:
-            key = self.node_key(owner)
-            pending.append(
-                (
-                    owner.address.lower(),
-                    subprocess.Popen(
-                        [
-                            str(self.env.program("flwr")),
-                            "supernode",
-                            "register",
-                            str(key.public_key),
-                            "datagora",
-                            "--format",
-                            "json",
-                        ],
-                        stdin=subprocess.DEVNULL,
-                        stdout=subprocess.PIPE,
-                        stderr=subprocess.PIPE,
-                        env=self._env,
-                        cwd=self.workdir,
-                    ),
-                )
+        """Register the SuperNode public keys of ``owners`` (and of no one else) on the SuperLink, as
+        ``flwr supernode register`` does, all in one process (``flower_exec/register_nodes.py``); returns Flower's
+        node id → owner address. A SuperNode whose key is not registered is refused by the SuperLink when it
+        connects. Raises :class:`ComputationFailed` when Flower refuses a key or does not answer within
+        ``timeout`` seconds."""
+        if not owners:
+            return {}
+        keys = {str(self.node_key(owner).public_key): owner.address.lower() for owner in owners}
+        try:
+            done = subprocess.run(
+                [str(self.env.python), str(REGISTER_NODES), "datagora", *keys],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                env=self._env,
+                cwd=self.workdir,
+                timeout=timeout,
+                check=False,
             )
-        deadline = time.monotonic() + timeout
-        failures = []
-        for address, popen in pending:
-            try:
-                out, err = popen.communicate(timeout=max(1.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                popen.kill()
-                popen.communicate()
-                failures.append(f"{address}: no answer within {timeout:.0f} s")
-                continue
-            answer = _json_answer(out.decode(errors="replace"))
-            if popen.returncode != 0 or not answer.get("success") or "node-id" not in answer:
-                detail = answer.get("error-message") or (err or out).decode(errors="replace")[-300:]
-                failures.append(f"{address}: {str(detail).strip()}")
-                continue
-            self.registered[int(answer["node-id"])] = address
-        if failures:
-            raise ComputationFailed(f"Flower did not register the owners' node keys: {'; '.join(failures)}")
+        except subprocess.TimeoutExpired as exc:
+            raise ComputationFailed(f"Flower did not register the owners' node keys within {timeout:.0f} s") from exc
+        answer = _json_answer(done.stdout.decode(errors="replace"))
+        if done.returncode != 0 or not answer.get("success"):
+            detail = answer.get("error-message") or (done.stderr or done.stdout).decode(errors="replace")[-300:]
+            raise ComputationFailed(f"Flower did not register the owners' node keys: {str(detail).strip()}")
+        for key, node_id in dict(answer["nodes"]).items():
+            self.registered[int(node_id)] = keys[key]
         return dict(self.registered)
 
     def start_supernode(self, owner: Owner) -> None:
