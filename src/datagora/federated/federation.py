@@ -556,6 +556,10 @@ def run(
             if "error" in summary:
                 raise ComputationFailed(f"the federated run failed: {summary['error']}")
             run_seconds = time.monotonic() - submitted
+            outsiders = [federation.nodes[o.address.lower()] for o in owners if o.address.lower() not in allowed]
+            settle = time.monotonic() + 10.0  # a node turned away exits within moments of trying to connect
+            while any(p.popen.poll() is None for p in outsiders) and time.monotonic() < settle:
+                time.sleep(0.2)
             refused = federation.refused_nodes()
     finally:
         on_stopped(federation)

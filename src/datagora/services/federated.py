@@ -280,11 +280,9 @@ def run(
     owners = {inv.job_id: inv.owner for inv in invitations}
     recorded: list[RecordedRound] = []
 
-    lead = min(jobs)
 
     def record(aggregate: federation.RoundAggregate) -> None:
-        entry = RecordedRound(aggregate.number, aggregate.hash, aggregate.seconds, lead)
-        entry.txs.append(contracts.compute_jobs.record_round(requester, lead, aggregate.number, aggregate.hash))
+        entry = record_round(contracts, requester, jobs, aggregate.number, aggregate.hash, aggregate.seconds)
         recorded.append(entry)
         on_round(entry)
 
@@ -308,6 +306,26 @@ def run(
     return FederatedRun(jobs, outcome.refused, recorded, outcome.final, outcome)
 
 
+def record_round(
+    contracts: Contracts,
+    requester: LocalAccount,
+    jobs: Sequence[int],
+    number: int,
+    aggregate_hash: bytes,
+    seconds: float = 0.0,
+) -> RecordedRound:
+    """Record round ``number``'s aggregate hash (32 bytes) once for the run made of the accepted ``jobs``: one
+    ``record_round`` transaction on the run's lead job, the lowest id (:func:`recorded_rounds` finds it from any
+    job of the run). Raises ``TransactionReverted`` as the contract says ("compute: wrong round", ...) and
+    :class:`ValidationError` for an empty ``jobs``."""
+    if not jobs:
+        raise ValidationError("a federated run needs at least one accepted job")
+    lead = min(jobs)
+    entry = RecordedRound(number, aggregate_hash, seconds, lead)
+    entry.txs.append(contracts.compute_jobs.record_round(requester, lead, number, aggregate_hash))
+    return entry
+
+
 def settle(
     contracts: Contracts, owner: LocalAccount, requester: LocalAccount, job_id: int, model: Parameters
 ) -> list[TxResult]:
@@ -326,7 +344,7 @@ def recorded_rounds(contracts: Contracts, job_id: int) -> list[tuple[int, bytes]
     the run has the same requester and spec hash and an id not below the lead's. So the run's rounds are the
     ``FederatedRound`` events of the job, among those with the same requester, spec hash and kind, that has
     rounds and the greatest id not above ``job_id`` (the latest run of that spec when a requester ran it again)."""
-    events = [e for e in contracts.events() if e.contract == "ComputeJobs"]
+    events = list(contracts.decode(contracts.get_logs([contracts.compute_jobs.address])))
     submitted = {int(e.args["job_id"]): e.args for e in events if e.name == "JobSubmitted"}
     accepted = {int(e.args["job_id"]) for e in events if e.name == "JobAccepted"}
     mine = submitted.get(job_id)
