@@ -11,6 +11,7 @@ from eth_account import Account
 
 from datagora.domain.compute import JobKind, JobState
 from datagora.domain.errors import AccessDenied, ValidationError
+from datagora.federated.credentials import write_node_key
 from datagora.federated.environment import FlowerEnvironment
 from datagora.services import federated, publishing
 from datagora.services.participant import Participant
@@ -140,3 +141,24 @@ def test_each_round_is_recorded_once_per_run_and_every_job_of_the_run_finds_it(
     assert federated.recorded_rounds(c, first[2]) == expected
     with pytest.raises(ValidationError, match="at least one accepted job"):
         federated.record_round(c, buyer, [], 2, hashes[2])
+
+
+def test_an_owners_own_node_key_counts_only_with_the_owners_signature(
+    world: World, jobs: dict[str, tuple[int, Path]], tmp_path: Path
+) -> None:
+    c, seller, buyer = world.contracts, world.seller.account, world.buyer.account
+    big, big_file = jobs["big"]
+    key = write_node_key(tmp_path / "owner", "supernode")
+    signed = federated.sign_node_key(c, seller, big, key)
+    assert federated.node_key_signer(c, big, key.public_line, signed) == seller.address
+    assert federated.node_key_signer(c, big + 1, key.public_line, signed) != seller.address  # another job
+    other = write_node_key(tmp_path / "other", "supernode")
+    assert federated.node_key_signer(c, big, other.public_line, signed) != seller.address  # another key
+    assert federated.node_key_signer(c, big, key.public_line, b"\x01" * 10) == ""
+    assert federated.node_key_signer(c, big, key.public_line, b"\xff" * 65) == ""  # no valid recovery
+    assert federated.review(c, seller, big, SPEC, big_file).accepted
+    missing = FlowerEnvironment(tmp_path / "no-flower")  # would fail at once if a process were started
+    forged = federated.Invitation(big, seller.address, big_file, key, federated.sign_node_key(c, buyer, big, key))
+    with pytest.raises(AccessDenied, match=f"key given for job {big} is not signed by the job's owner"):
+        federated.run(c, buyer, [forged], SPEC, tmp_path / "run", env=missing)
+    assert not (tmp_path / "run").exists()

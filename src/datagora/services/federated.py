@@ -33,6 +33,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from eth_account import Account
+from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
 from datagora.chain.contracts import Contracts
@@ -43,6 +45,7 @@ from datagora.domain.compute import ComputeJob, JobKind, JobState
 from datagora.domain.errors import AccessDenied, ValidationError
 from datagora.domain.models import TxResult
 from datagora.federated import federation
+from datagora.federated.credentials import NodeKey
 from datagora.federated.environment import FlowerEnvironment
 from datagora.federated.parameters import Parameters
 
@@ -129,12 +132,46 @@ def default_terms(owner: str, token_id: int, chain_id: int = 1, *, max_rounds: i
 
 @dataclass(frozen=True)
 class Invitation:
-    """One owner's part of a run: its ``job_id``, its address and the CSV file of its rows (which only the
-    owner's SuperNode reads)."""
+    """One owner's part of a run: its ``job_id``, its address, the CSV file of its rows (which only the owner's
+    SuperNode reads) and, optionally, the SuperNode key pair the owner made itself with the owner's signature of
+    its public key (:func:`sign_node_key`). Without one, a key pair is made for the run on this machine."""
 
     job_id: int
     owner: str
     data_file: Path
+    node_key: NodeKey | None = None
+    node_key_signature: bytes = b""
+
+
+def node_key_statement(contracts: Contracts, job_id: int, public_line: str) -> str:
+    """The text an owner signs to vouch for a SuperNode public key (an OpenSSH line) for job ``job_id`` of this
+    chain's ``ComputeJobs``."""
+    return (
+        f"Datagora federated learning: my SuperNode key for job {job_id} of ComputeJobs "
+        f"{contracts.compute_jobs.address} on chain {contracts.chain.chain_id} is {public_line.strip()}"
+    )
+
+
+def sign_node_key(contracts: Contracts, owner: LocalAccount, job_id: int, key: NodeKey) -> bytes:
+    """The owner's EIP-191 signature (65 bytes) of :func:`node_key_statement` for ``key``: what the requester
+    checks against the job's owner on chain before registering the key with Flower."""
+    text = node_key_statement(contracts, job_id, key.public_line)
+    return bytes(owner.sign_message(encode_defunct(text=text)).signature)
+
+
+def node_key_signer(contracts: Contracts, job_id: int, public_line: str, signature: bytes) -> str:
+    """The address that signed :func:`node_key_statement` for ``public_line`` (EIP-191), or ``""`` when the
+    signature is malformed."""
+    from eth_keys.exceptions import BadSignature
+    from eth_utils.exceptions import ValidationError as SignatureShapeError
+
+    if len(signature) != 65:
+        return ""
+    try:
+        text = node_key_statement(contracts, job_id, public_line)
+        return str(Account.recover_message(encode_defunct(text=text), signature=signature))
+    except (ValueError, TypeError, BadSignature, SignatureShapeError):
+        return ""
 
 
 @dataclass(frozen=True)
@@ -267,9 +304,18 @@ def run(
     the requester records the aggregate's hash once, on the run's lead job (the lowest accepted job id; see
     :func:`recorded_rounds`). ``min_owners`` (default: every accepted job) must join.
 
-    Raises :class:`AccessDenied` when no invited job is accepted, or fewer than ``min_owners``;
+    An invitation may carry the owner's own SuperNode key pair: its public key is registered only when the
+    owner's signature of it (:func:`sign_node_key`) recovers to the job's owner on chain.
+
+    Raises :class:`AccessDenied` when no invited job is accepted, or fewer than ``min_owners``, or a given node
+    key is not signed by its job's owner (before anything starts);
     ``ComputationFailed`` when a SuperNode stops or the run times out (every process is stopped; rounds recorded
     so far stay on chain); ``TransactionReverted`` when recording a round fails."""
+    for inv in invitations:
+        if inv.node_key is not None:
+            signer = node_key_signer(contracts, inv.job_id, inv.node_key.public_line, inv.node_key_signature)
+            if signer.lower() != contracts.compute_jobs.job(inv.job_id).owner.lower():
+                raise AccessDenied(f"the SuperNode key given for job {inv.job_id} is not signed by the job's owner")
     jobs = approved(contracts, requester.address, invitations, spec)
     wanted = len(jobs) if min_owners is None else min_owners
     if not jobs or len(jobs) < wanted:
@@ -280,14 +326,13 @@ def run(
     owners = {inv.job_id: inv.owner for inv in invitations}
     recorded: list[RecordedRound] = []
 
-
     def record(aggregate: federation.RoundAggregate) -> None:
         entry = record_round(contracts, requester, jobs, aggregate.number, aggregate.hash, aggregate.seconds)
         recorded.append(entry)
         on_round(entry)
 
     outcome = federation.run(
-        [federation.Owner(inv.owner, inv.data_file) for inv in invitations],
+        [federation.Owner(inv.owner, inv.data_file, inv.node_key) for inv in invitations],
         [owners[j] for j in jobs],
         workdir,
         rounds=spec.rounds,
