@@ -53,7 +53,7 @@ def test_an_owner_makes_and_signs_its_node_key_and_only_the_owner_can(w: CliWorl
     from datagora.chain.contracts import Contracts
     from datagora.services import federated
 
-    out = ok(w.run("federated", "submit", "1", "--pay", "0.01", "-a", "buyer"))
+    out = ok(w.run("federated", "submit", "3", "--pay", "0.01", "-a", "buyer"))  # #3 is not listed: the seller holds it
     job = int(re.search(r"job #(\d+)", out).group(1))  # type: ignore[union-attr]
     folder = w.home / "node"
     assert "your node's key for job" in ok(w.run("federated", "node-key", job, "--out", folder, "-a", "seller"))
