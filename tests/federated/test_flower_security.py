@@ -98,10 +98,11 @@ def _impostor(fed: federation.Federation, claims: str, data: Path, root: Path) -
 
 def test_only_a_supernode_with_a_registered_key_is_let_in(link: tuple[federation.Federation, Path]) -> None:
     fed, data = link
-    member = federation.Owner("0x" + "11" * 20, data)
-    stranger = federation.Owner("0x" + "22" * 20, data)
+    member = federation.Owner("0x" + "11" * 20, data, write_node_key(data.parent / "member", "supernode"))  # its own
+    stranger = federation.Owner("0x" + "22" * 20, data)  # a key made for the run, never registered
     registered = fed.register_nodes([member], timeout=120)
     assert list(registered.values()) == [member.address.lower()]
+    assert fed.node_key(member) == member.node_key  # the owner's own key was registered, not a new one
     (node_id,) = registered
     fed.start_supernode(member)
     fed.start_supernode(stranger)
