@@ -11,6 +11,7 @@ from eth_account import Account
 
 from datagora.domain.compute import JobKind, JobState
 from datagora.domain.errors import AccessDenied, ValidationError
+from datagora.federated.credentials import write_node_key
 from datagora.federated.environment import FlowerEnvironment
 from datagora.services import federated, publishing
 from datagora.services.participant import Participant
@@ -106,3 +107,58 @@ def test_a_requester_outside_an_audited_organisation_cannot_submit(world: World,
     world.chain.fund(stranger.address, 10**18)
     with pytest.raises(TransactionReverted, match="compute: requester not audited"):
         federated.submit(world.contracts, stranger, [token], SPEC, PAY)
+
+
+def test_each_round_is_recorded_once_per_run_and_every_job_of_the_run_finds_it(
+    world: World, jobs: dict[str, tuple[int, Path]]
+) -> None:
+    c, seller, buyer = world.contracts, world.seller.account, world.buyer.account
+    (big, big_file), (small, _) = jobs["big"], jobs["small"]
+    big_token = c.compute_jobs.job(big).token_id
+
+    def another_job() -> int:
+        """A second job on the big dataset (as if another owner held the same rows), accepted."""
+        ids, _ = federated.submit(c, buyer, [big_token], SPEC, PAY)
+        assert federated.review(c, seller, ids[big_token], SPEC, big_file).accepted
+        return ids[big_token]
+
+    assert federated.review(c, seller, big, SPEC, big_file).accepted
+    c.compute_jobs.reject(seller, small, "not this time")
+    first = [big, small, another_job()]
+    hashes = [bytes([n]) * 32 for n in (1, 2, 3)]
+    recorded = [federated.record_round(c, buyer, [first[2], first[0]], n, hashes[n - 1]) for n in (1, 2)]
+    assert [(r.job_id, len(r.txs)) for r in recorded] == [(first[0], 1), (first[0], 1)]  # the lowest accepted id
+    assert [e.args["job_id"] for r in recorded for e in r.txs[0].events if e.name == "FederatedRound"] == [big, big]
+    expected = [(1, hashes[0]), (2, hashes[1])]
+    assert federated.recorded_rounds(c, first[0]) == expected
+    assert federated.recorded_rounds(c, first[2]) == expected  # the other owner's job of the run sees them too
+    assert federated.recorded_rounds(c, first[1]) == []  # a rejected job took no part
+    assert c.compute_jobs.job(first[2]).rounds == 0  # nothing was sent for it
+
+    second = [another_job(), another_job()]  # the same spec again: its jobs find the later run's rounds only
+    federated.record_round(c, buyer, second, 1, hashes[2])
+    assert federated.recorded_rounds(c, second[1]) == [(1, hashes[2])]
+    assert federated.recorded_rounds(c, first[2]) == expected
+    with pytest.raises(ValidationError, match="at least one accepted job"):
+        federated.record_round(c, buyer, [], 2, hashes[2])
+
+
+def test_an_owners_own_node_key_counts_only_with_the_owners_signature(
+    world: World, jobs: dict[str, tuple[int, Path]], tmp_path: Path
+) -> None:
+    c, seller, buyer = world.contracts, world.seller.account, world.buyer.account
+    big, big_file = jobs["big"]
+    key = write_node_key(tmp_path / "owner", "supernode")
+    signed = federated.sign_node_key(c, seller, big, key)
+    assert federated.node_key_signer(c, big, key.public_line, signed) == seller.address
+    assert federated.node_key_signer(c, big + 1, key.public_line, signed) != seller.address  # another job
+    other = write_node_key(tmp_path / "other", "supernode")
+    assert federated.node_key_signer(c, big, other.public_line, signed) != seller.address  # another key
+    assert federated.node_key_signer(c, big, key.public_line, b"\x01" * 10) == ""
+    assert federated.node_key_signer(c, big, key.public_line, b"\xff" * 65) == ""  # no valid recovery
+    assert federated.review(c, seller, big, SPEC, big_file).accepted
+    missing = FlowerEnvironment(tmp_path / "no-flower")  # would fail at once if a process were started
+    forged = federated.Invitation(big, seller.address, big_file, key, federated.sign_node_key(c, buyer, big, key))
+    with pytest.raises(AccessDenied, match=f"key given for job {big} is not signed by the job's owner"):
+        federated.run(c, buyer, [forged], SPEC, tmp_path / "run", env=missing)
+    assert not (tmp_path / "run").exists()

@@ -1,8 +1,8 @@
 """Federated runs with real Flower processes (slow: a SuperLink and a SuperNode per owner on 127.0.0.1).
 
-One run of the hospitals story (three hospitals accept, a practice rejects; 4 SuperNodes) gives the accuracy, the
-round hashes on chain and the refused owner; a second run loses an owner's SuperNode in the middle and must fail
-cleanly, leaving no process behind."""
+One run of the hospitals story (three hospitals accept, a practice rejects; 4 SuperNodes, over TLS, with only the
+hospitals' node keys registered) gives the accuracy, the round hashes on chain and the refused owner; a second run
+loses an owner's SuperNode in the middle and must fail cleanly, leaving no process behind."""
 
 from __future__ import annotations
 
@@ -77,6 +77,13 @@ def test_each_rounds_hash_on_chain_is_the_hash_of_that_rounds_aggregate(
     spec.loader.exec_module(task)
     files = {r.number: r.file for r in result.run.outcome.rounds}
     assert sorted(files) == list(range(1, story.SPEC.rounds + 1))
+    # once per round for the whole run, on the lowest accepted job, not once per owner
+    lead = min(result.jobs[h] for h in story.HOSPITALS)
+    rounds = [e for e in result.contracts.events() if e.name == "FederatedRound"]
+    assert [(int(e.args["job_id"]), int(e.args["round"])) for e in rounds] == [
+        (lead, n) for n in range(1, story.SPEC.rounds + 1)
+    ]
+    assert all(len(r.txs) == 1 and r.job_id == lead for r in result.run.rounds)
     for label in story.HOSPITALS:
         on_chain = service.recorded_rounds(result.contracts, result.jobs[label])
         assert [n for n, _ in on_chain] == sorted(files)
@@ -95,6 +102,10 @@ def test_an_owner_that_did_not_approve_cannot_join(demo: tuple[story.FederatedDe
     practice = result.contracts.compute_jobs.job(result.jobs[story.PRACTICE[0]])
     assert practice.state == JobState.REJECTED
     assert practice.owner.lower() in result.run.refused
+    # refused by Flower itself: its node key was never registered, so the SuperLink turned its SuperNode away
+    logs = result.run.outcome.workdir / "logs"
+    assert "Failed to activate SuperNode" in (logs / f"supernode-{practice.owner.lower()}.log").read_text()
+    assert (logs / "superlink.log").read_text().count("No SuperNode found with the given public key") >= 1
     assert practice.owner.lower() not in result.run.outcome.owners
     assert len(result.run.outcome.owners) == len(story.HOSPITALS)
     assert service.recorded_rounds(result.contracts, result.jobs[story.PRACTICE[0]]) == []
@@ -102,7 +113,8 @@ def test_an_owner_that_did_not_approve_cannot_join(demo: tuple[story.FederatedDe
 
 def test_every_process_is_stopped_after_the_run(demo: tuple[story.FederatedDemo, Watched]) -> None:
     _, watched = demo
-    assert len(watched.started) == 1 + len(story.HOSPITALS) + 1  # SuperLink, 4 SuperNodes
+    # the SuperLink, 4 SuperNodes and each SuperNode's warm SuperExec
+    assert len(watched.started) == 1 + 2 * (len(story.HOSPITALS) + 1)
     assert len(watched.seen) > len(watched.started)  # Flower's own ServerApp/ClientApp processes were seen too
     assert watched.leftovers == []
 

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from datagora.services.federated import FederatedSpec
 
 PANEL = "Learning across owners"
+NODE_KEY_NAME = "supernode"
+"""File name (without suffix) of an owner's node key files: ``.key`` (private), ``.pub`` and ``.sig``."""
 
 app = DatagoraTyper()
 federated_app = DatagoraTyper(
@@ -116,6 +118,45 @@ def review(
         print_done(f"rejected job #{job}: {decision.reason}", decision.tx)
 
 
+@federated_app.command("node-key")
+def node_key(
+    job: Annotated[int, typer.Argument(help="The job number your node takes part in.", min=1)],
+    out: Annotated[Path, typer.Option(help="The folder to write your node's key into.")] = Path("federated-node"),
+) -> None:
+    """As an owner, make your node's key for a federated job and sign it with your account, so the requester's
+    coordinator lets your node in (the requester's `datagora federated run --node-key JOB=FOLDER` checks the
+    signature against the job's owner on chain).
+
+    Example: datagora federated node-key 4 --out my-node -a hospital"""
+    from datagora.federated.credentials import write_node_key
+    from datagora.services import federated
+
+    s = session()
+    contracts = s.contracts()
+    me = s.participant().account
+    owner = contracts.compute_jobs.job(job).owner
+    if owner.lower() != me.address.lower():
+        raise ValidationError(f"job #{job} is for the owner {owner}, not for you ({me.address})")
+    key = write_node_key(out, NODE_KEY_NAME)
+    signature = federated.sign_node_key(contracts, me, job, key)
+    key.public_key.with_suffix(".sig").write_text("0x" + signature.hex() + "\n")
+    console.print(
+        f"[bold green]Done[/]: your node's key for job #{job} is in {out} "
+        f"({key.public_key.name} and {key.public_key.with_suffix('.sig').name} for the requester).",
+        highlight=False,
+    )
+
+
+def _node_key(text: str) -> tuple[int, Path]:
+    job, sep, path = text.partition("=")
+    if not sep or not job.strip().isdigit():
+        raise ValidationError(f"--node-key takes JOB=FOLDER (e.g. 4=my-node), not {text!r}")
+    folder = Path(path)
+    for suffix in (".key", ".pub", ".sig"):
+        check_input_file(folder / f"{NODE_KEY_NAME}{suffix}", "node key file")
+    return int(job), folder
+
+
 def _invitation(text: str) -> tuple[int, Path]:
     job, sep, path = text.partition("=")
     if not sep or not job.strip().isdigit():
@@ -133,6 +174,14 @@ def run(
             "(repeat per owner).",
         ),
     ],
+    node_keys: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--node-key",
+            help="JOB=FOLDER: the owner's own node key for this job, made with `datagora federated node-key` "
+            "(default: a key is made for the run on this machine).",
+        ),
+    ] = None,
     label: Label = "diagnosis",
     positive: Positive = "",
     rounds: Rounds = 5,
@@ -141,19 +190,32 @@ def run(
     workdir: Annotated[Path, typer.Option(help="Where the run's logs and model files go.")] = Path("federated-run"),
     timeout: Annotated[float, typer.Option(help="Seconds the whole run may take.", min=10)] = 600.0,
 ) -> None:
-    """Run a federated training on this machine: one coordinator and one node per owner; only owners who
-    accepted their job on chain take part, and each round's model hash is recorded on their jobs.
+    """Run a federated training on this machine: one coordinator and one node per owner, connected over TLS; only
+    the nodes of owners who accepted their job on chain are let in, and each round's model hash is recorded on
+    chain once for the run (on the first accepted job; `datagora federated status` shows it for every job).
 
     Example: datagora federated run --node 4=st-marys.csv --node 5=northside.csv --positive malignant -a lab"""
+    from datagora.federated.credentials import NodeKey
     from datagora.services import federated
 
     parsed = [_invitation(text) for text in nodes]
+    keys = dict(_node_key(text) for text in node_keys or [])
+    unknown = sorted(set(keys) - {job_id for job_id, _ in parsed})
+    if unknown:
+        raise ValidationError(f"--node-key names job #{unknown[0]}, which has no --node")
     s = session()
     contracts = s.contracts()
     spec = _spec(label, positive, rounds, epochs, secure)
-    invitations = [
-        federated.Invitation(job_id, contracts.compute_jobs.job(job_id).owner, path) for job_id, path in parsed
-    ]
+    invitations = []
+    for job_id, path in parsed:
+        owner = contracts.compute_jobs.job(job_id).owner
+        if job_id in keys:
+            folder = keys[job_id]
+            key = NodeKey(folder / f"{NODE_KEY_NAME}.key", folder / f"{NODE_KEY_NAME}.pub")
+            signature = _signature((folder / f"{NODE_KEY_NAME}.sig").read_text())
+            invitations.append(federated.Invitation(job_id, owner, path, key, signature))
+        else:
+            invitations.append(federated.Invitation(job_id, owner, path))
     requester = s.participant().account
     with Progress(
         TextColumn("{task.description}"),
@@ -168,7 +230,7 @@ def run(
         def on_round(r: federated.RecordedRound) -> None:
             progress.update(task, completed=r.number, description=f"round {r.number} recorded")
             progress.console.print(
-                f"round {r.number}: model hash 0x{r.hash.hex()} recorded on {len(r.txs)} jobs ({r.seconds:.0f} s)",
+                f"round {r.number}: model hash 0x{r.hash.hex()} recorded on job #{r.job_id} ({r.seconds:.0f} s)",
                 highlight=False,
             )
 
@@ -191,6 +253,16 @@ def run(
         f"Model in {model} (hash 0x{result.model.hash.hex()}).",
         highlight=False,
     )
+
+
+def _signature(text: str) -> bytes:
+    try:
+        signature = bytes.fromhex(text.strip().removeprefix("0x"))
+    except ValueError:
+        signature = b""
+    if len(signature) != 65:
+        raise ValidationError("a node key's .sig file holds a 65-byte signature in hex (0x...)")
+    return signature
 
 
 @federated_app.command()

@@ -1,6 +1,8 @@
 """A federation on this machine, with Flower's deployment engine: one SuperLink (the requester's coordinator) and
 one SuperNode per owner, each a real process on 127.0.0.1 with free ports, running the Flower app shipped in
-``flower_app/`` with ``flwr run``. Each owner's SuperNode reads the owner's rows from the owner's own data file
+``flower_app/`` with ``flwr run``. Every connection to the SuperLink uses TLS under a CA made for the run, and
+the SuperLink authenticates SuperNodes: only the node keys of approved owners are registered
+(:mod:`datagora.federated.credentials`). Each owner's SuperNode reads the owner's rows from the owner's own data file
 (its ``--node-config``); only counts, sums, model parameters and metrics go to the SuperLink.
 
 Datagora never imports Flower (it lives in its own environment, see :mod:`datagora.federated.environment`): it
@@ -25,11 +27,19 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from datagora.domain.errors import ComputationFailed, ValidationError
+from datagora.federated.credentials import NodeKey, RunTls, write_node_key, write_run_tls
 from datagora.federated.environment import FlowerEnvironment, ensure
 from datagora.federated.parameters import Parameters, decode
 
 APP_DIR: Final = Path(__file__).with_name("flower_app")
 """The Flower app (ServerApp + ClientApp) Datagora ships; ``flwr run`` builds it into a Flower App Bundle."""
+WARM_SUPEREXEC: Final = Path(__file__).with_name("flower_exec") / "warm_superexec.py"
+"""The SuperExec each SuperNode uses when ClientApp processes are kept warm (runs in Flower's environment)."""
+REGISTER_NODES: Final = Path(__file__).with_name("flower_exec") / "register_nodes.py"
+"""Registers SuperNode public keys on the SuperLink in one process (runs in Flower's environment)."""
+TASK_POLL_INTERVAL: Final = 0.2
+"""Seconds between a SuperExec's polls for a new task (Flower's ``FLWR_SUPEREXEC_TASK_POLL_INTERVAL``; its
+default is 1 s)."""
 HOST: Final = "127.0.0.1"
 DEFAULT_TIMEOUT: Final = 600.0
 """Seconds a whole run may take (process start, every round) before it is stopped and fails."""
@@ -39,11 +49,14 @@ STOP_GRACE: Final = 5.0
 
 @dataclass(frozen=True)
 class Owner:
-    """A data owner taking part: its address (what the ServerApp checks against the approved list) and the CSV
-    file of its rows (a header row, numeric columns, one of them the label)."""
+    """A data owner taking part: its address (what the ServerApp checks against the approved list), the CSV
+    file of its rows (a header row, numeric columns, one of them the label) and its SuperNode's authentication
+    key pair (:class:`~datagora.federated.credentials.NodeKey`; None: a new one is made for the run in the
+    owner's node directory)."""
 
     address: str
     data_file: Path
+    node_key: NodeKey | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +73,8 @@ class RoundAggregate:
 
 @dataclass
 class FederationResult:
-    """A finished run: owners whose nodes trained (lower-case addresses), nodes refused (not approved), every
+    """A finished run: owners whose nodes trained (lower-case addresses), owners whose nodes were refused (key not
+    registered on the SuperLink, or a node claiming another owner than its key's), every
     round's aggregate, each round's training metrics averaged over the owners by rows (``accuracy`` on the owners'
     own rows), the global feature scaling (``mean``, ``scale``), the time to start the processes and the run's
     time (seconds)."""
@@ -138,6 +152,15 @@ def running(pids: Sequence[int] | set[int], marker: str = "") -> list[int]:
     return sorted(alive)
 
 
+def _json_answer(text: str) -> dict[str, Any]:
+    """The JSON object a ``flwr ... --format json`` command printed (empty when there is none)."""
+    try:
+        answer = json.loads(text[text.index("{") :])
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
+
+
 def _listening(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(0.5)
@@ -146,21 +169,41 @@ def _listening(port: int) -> bool:
 
 class Federation:
     """The processes of one run under ``workdir`` (logs in ``workdir/logs``, the ServerApp's output in
-    ``workdir/out``, Flower's state in ``workdir/flwr``). Use as a context manager: leaving it stops every
-    process. :meth:`stop_owner` kills one owner's SuperNode (to show what a failing owner does)."""
+    ``workdir/out``, Flower's state in ``workdir/flwr``, the run's TLS files in ``workdir/tls``, each owner's
+    node key in ``workdir/nodes/<address>``). Use as a context manager: leaving it stops every process.
+    :meth:`stop_owner` kills one owner's SuperNode (to show what a failing owner does).
 
-    def __init__(self, env: FlowerEnvironment, workdir: Path) -> None:
+    Every connection to the SuperLink is TLS under a CA made for this run (see
+    :mod:`datagora.federated.credentials`), and the SuperLink runs with SuperNode authentication: only nodes
+    whose public key was registered with :meth:`register_nodes` are let in."""
+
+    def __init__(self, env: FlowerEnvironment, workdir: Path, *, warm: bool = True) -> None:
         self.env = env
         self.workdir = workdir
+        self.warm = warm
+        """Whether each SuperNode runs its ClientApp tasks as forks of a warm process (see
+        ``flower_exec/warm_superexec.py``) instead of Flower's fresh ``flwr-clientapp`` process per task."""
         self.processes: list[_Process] = []
         self.nodes: dict[str, _Process] = {}
+        self.executors: dict[str, _Process] = {}
+        """Each owner's warm SuperExec, when :attr:`warm`."""
+        self.keys: dict[str, NodeKey] = {}
+        self.registered: dict[int, str] = {}
+        """Flower node id → owner address, for every key registered on the SuperLink."""
         self.port = 0
         self.seen: set[int] = set()
         """Every process id of the run seen so far (the programs started and what they started)."""
         for sub in ("logs", "out", "flwr"):
             (workdir / sub).mkdir(parents=True, exist_ok=True)
+        self.tls: RunTls = write_run_tls(workdir / "tls")
         self._env = env.env(workdir / "flwr")
-        self._env.update({"FLWR_TELEMETRY_ENABLED": "0", "FLWR_DISABLE_UPDATE_CHECK": "1"})
+        self._env.update(
+            {
+                "FLWR_TELEMETRY_ENABLED": "0",
+                "FLWR_DISABLE_UPDATE_CHECK": "1",
+                "FLWR_SUPEREXEC_TASK_POLL_INTERVAL": str(TASK_POLL_INTERVAL),
+            }
+        )
 
     def __enter__(self) -> Federation:
         return self
@@ -172,7 +215,9 @@ class Federation:
     def out(self) -> Path:
         return self.workdir / "out"
 
-    def _start(self, name: str, args: list[str]) -> _Process:
+    def _start(self, name: str, args: list[str], *, env: dict[str, str] | None = None) -> _Process:
+        """Start a program with its output in ``logs/<name>.log``, in a new session (its own process group:
+        Flower's app processes are stopped with it)."""
         log = self.workdir / "logs" / f"{name}.log"
         handle = log.open("wb")
         popen = subprocess.Popen(
@@ -180,22 +225,29 @@ class Federation:
             stdin=subprocess.DEVNULL,
             stdout=handle,
             stderr=subprocess.STDOUT,
-            env=self._env,
+            env=env or self._env,
             cwd=self.workdir,
-            start_new_session=True,  # its own process group: Flower's app processes are stopped with it
+            start_new_session=True,
         )
         process = _Process(name, popen, log, handle)
         self.processes.append(process)
         return process
 
     def start_superlink(self, timeout: float) -> None:
-        """Start the SuperLink on a free port and wait until it listens. Raises :class:`ComputationFailed`."""
+        """Start the SuperLink on a free port, with TLS (the run's certificate for 127.0.0.1) and SuperNode
+        authentication, and wait until it listens. Raises :class:`ComputationFailed`."""
         self.port = free_port()
         link = self._start(
             "superlink",
             [
                 str(self.env.program("flower-superlink")),
-                "--insecure",
+                "--ssl-ca-certfile",
+                str(self.tls.ca_certificate),
+                "--ssl-certfile",
+                str(self.tls.server_certificate),
+                "--ssl-keyfile",
+                str(self.tls.server_key),
+                "--enable-supernode-auth",
                 "--host",
                 HOST,
                 "--port",
@@ -212,31 +264,99 @@ class Federation:
             time.sleep(0.2)
         (self.workdir / "flwr" / "config.toml").write_text(
             f'[superlink]\ndefault = "datagora"\n\n[superlink.datagora]\naddress = "{HOST}:{self.port}"\n'
-            "insecure = true\n"
+            f"root-certificates = {json.dumps(str(self.tls.ca_certificate))}\n"
         )
 
+    def node_key(self, owner: Owner) -> NodeKey:
+        """``owner``'s SuperNode key pair: its own when given, else one made for this run (once) in the owner's
+        node directory."""
+        address = owner.address.lower()
+        if address not in self.keys:
+            self.keys[address] = owner.node_key or write_node_key(self.workdir / "nodes" / address, "supernode")
+        return self.keys[address]
+
+    def register_nodes(self, owners: Sequence[Owner], timeout: float) -> dict[int, str]:
+        """Register the SuperNode public keys of ``owners`` (and of no one else) on the SuperLink, as
+        ``flwr supernode register`` does, all in one process (``flower_exec/register_nodes.py``); returns Flower's
+        node id → owner address. A SuperNode whose key is not registered is refused by the SuperLink when it
+        connects. Raises :class:`ComputationFailed` when Flower refuses a key or does not answer within
+        ``timeout`` seconds."""
+        if not owners:
+            return {}
+        keys = {str(self.node_key(owner).public_key): owner.address.lower() for owner in owners}
+        try:
+            done = subprocess.run(
+                [str(self.env.python), str(REGISTER_NODES), "datagora", *keys],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                env=self._env,
+                cwd=self.workdir,
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise ComputationFailed(f"Flower did not register the owners' node keys within {timeout:.0f} s") from exc
+        answer = _json_answer(done.stdout.decode(errors="replace"))
+        if done.returncode != 0 or not answer.get("success"):
+            detail = answer.get("error-message") or (done.stderr or done.stdout).decode(errors="replace")[-300:]
+            raise ComputationFailed(f"Flower did not register the owners' node keys: {str(detail).strip()}")
+        for key, node_id in dict(answer["nodes"]).items():
+            self.registered[int(node_id)] = keys[key]
+        return dict(self.registered)
+
     def start_supernode(self, owner: Owner) -> None:
-        """Start ``owner``'s SuperNode, connected to the SuperLink, with the owner's address and data file in its
-        own configuration."""
+        """Start ``owner``'s SuperNode, connected to the SuperLink over TLS (trusting only the run's CA) and
+        authenticated with the owner's node key, with the owner's address and data file in its own
+        configuration."""
         if not owner.data_file.is_file():
             raise ValidationError(f"owner {owner.address}'s data file {owner.data_file} does not exist")
         config = f'owner="{owner.address.lower()}" data-file="{owner.data_file.resolve()}"'
         name = f"supernode-{owner.address.lower()}"
-        self.nodes[owner.address.lower()] = self._start(
+        runtime_port = free_port()
+        node = self._start(
             name,
             [
                 str(self.env.program("flower-supernode")),
-                "--insecure",
+                "--root-certificates",
+                str(self.tls.ca_certificate),
+                "--auth-supernode-private-key",
+                str(self.node_key(owner).private_key),
                 "--superlink",
                 f"{HOST}:{self.port}",
                 "--host",
                 HOST,
                 "--port",
-                str(free_port()),
+                str(runtime_port),
                 "--node-config",
                 config,
+                *(["--isolation", "process"] if self.warm else []),
             ],
         )
+        self.nodes[owner.address.lower()] = node
+        if self.warm:  # the SuperNode's SuperExec (it exits when the SuperNode does)
+            self.executors[owner.address.lower()] = self._start(
+                f"superexec-{owner.address.lower()}",
+                [
+                    str(self.env.python),
+                    str(WARM_SUPEREXEC),
+                    "--runtime-api-address",
+                    f"{HOST}:{runtime_port}",
+                    "--parent-pid",
+                    str(node.popen.pid),
+                ],
+                env={**self._env, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
+            )
+
+    def refused_nodes(self) -> list[str]:
+        """Owners whose SuperNode the SuperLink refused (its key was not registered): the process exited after
+        Flower's "Failed to activate SuperNode"."""
+        refused = []
+        for owner, process in self.nodes.items():
+            if process.popen.poll() is not None:
+                process.handle.flush()
+                if "Failed to activate SuperNode" in process.log.read_text(errors="replace"):
+                    refused.append(owner)
+        return sorted(refused)
 
     def submit(self, run_config: dict[str, Any], timeout: float) -> str:
         """``flwr run`` the app on the SuperLink with ``run_config`` overrides; returns Flower's run id."""
@@ -261,26 +381,24 @@ class Federation:
             )
         except subprocess.TimeoutExpired as exc:
             raise ComputationFailed(f"`flwr run` did not answer within {timeout:.0f} s") from exc
-        text = done.stdout.decode(errors="replace")
-        try:
-            answer = json.loads(text[text.index("{") :])
-        except ValueError:
-            answer = {}
+        answer = _json_answer(done.stdout.decode(errors="replace"))
         if done.returncode != 0 or not answer.get("success"):
             detail = answer.get("error-message") or (done.stderr or done.stdout).decode(errors="replace")[-400:]
             raise ComputationFailed(f"Flower refused the run: {detail.strip()}")
         return str(answer["run-id"])
 
     def stop_owner(self, address: str) -> None:
-        """Kill ``address``'s SuperNode and the processes it started (SIGKILL)."""
-        process = self.nodes[address.lower()]
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.popen.pid, signal.SIGKILL)
-        process.popen.wait()
+        """Kill ``address``'s SuperNode, its SuperExec and the processes they started (SIGKILL)."""
+        for process in (self.nodes[address.lower()], self.executors.get(address.lower())):
+            if process is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.popen.pid, signal.SIGKILL)
+                process.popen.wait()
 
     def dead_nodes(self) -> list[str]:
-        """Owners whose SuperNode process has exited."""
-        return [owner for owner, p in self.nodes.items() if p.popen.poll() is not None]
+        """Owners whose SuperNode process (or its warm SuperExec) has exited."""
+        stopped = {owner for owner, p in self.executors.items() if p.popen.poll() is not None}
+        return [owner for owner, p in self.nodes.items() if p.popen.poll() is not None or owner in stopped]
 
     def observe(self) -> None:
         """Note the processes the programs have started so far (Flower starts its ServerApp and ClientApps as
@@ -347,6 +465,7 @@ def run(
     min_owners: int | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     round_timeout: float = 120.0,
+    warm: bool = True,
     env: FlowerEnvironment | None = None,
     on_round: Callable[[RoundAggregate], None] = lambda _: None,
     on_progress: Callable[[str], None] = lambda _: None,
@@ -355,10 +474,14 @@ def run(
 ) -> FederationResult:
     """Run FedAvg over ``owners``' partitions for ``rounds`` rounds (``local_epochs`` solver iterations per round
     on each owner; the ``label`` column is the class, 1 where it equals ``positive_label`` when given). A SuperNode
-    is started for every owner; only those in ``approved`` (addresses) train, the others are refused by the
-    ServerApp. With ``secure_aggregation`` the rounds use Flower's SecAgg+ (the ServerApp learns only the sum of
-    the owners' masked, quantised updates; no per-owner training metrics then). ``min_owners`` (default: all
-    approved) must join within ``round_timeout`` seconds. ``on_round`` is called with each round's aggregate as
+    is started for every owner, over TLS and with its own node key; only the keys of owners in ``approved``
+    (addresses) are registered on the SuperLink, so the others' SuperNodes are refused when they connect, and the
+    ServerApp also checks that each node's declared owner is the one its key was registered for. With
+    ``secure_aggregation`` the rounds use Flower's SecAgg+ (the ServerApp learns only the sum of the owners'
+    masked, quantised updates; no per-owner training metrics then). ``min_owners`` (default: all
+    approved) must join within ``round_timeout`` seconds. With ``warm`` (the default) each SuperNode runs its
+    ClientApp tasks as forks of a process that has already imported Flower, NumPy and scikit-learn, instead of a
+    fresh process per task (see :attr:`Federation.warm`). ``on_round`` is called with each round's aggregate as
     soon as it exists; ``on_started`` with the running :class:`Federation` and ``on_stopped`` once its processes
     are stopped (also when the run failed).
 
@@ -375,11 +498,15 @@ def run(
     env = env or ensure(on_progress=on_progress)
     began = time.monotonic()
     deadline = began + timeout
-    federation = Federation(env, workdir)
+    federation = Federation(env, workdir, warm=warm)
     try:
         with federation:
-            on_progress("starting the SuperLink")
+            on_progress("starting the SuperLink (TLS, SuperNode authentication)")
             federation.start_superlink(timeout=min(60.0, timeout))
+            on_progress("registering the node keys of the approved owners")
+            registered = federation.register_nodes(
+                [o for o in owners if o.address.lower() in allowed], timeout=max(1.0, deadline - time.monotonic())
+            )
             for owner in owners:
                 federation.start_supernode(owner)
             on_progress(f"started {len(owners)} SuperNodes, one per owner")
@@ -391,8 +518,9 @@ def run(
                 "positive-label": positive_label,
                 "secure-aggregation": secure_aggregation,
                 "approved-owners": ",".join(allowed),
+                "approved-nodes": ",".join(f"{node}:{owner}" for node, owner in sorted(registered.items())),
                 "min-owners": wanted,
-                "invited": len(owners),
+                "invited": len(registered),
                 "output-dir": str(federation.out),
                 "round-timeout": round_timeout,
             }
@@ -428,13 +556,18 @@ def run(
             if "error" in summary:
                 raise ComputationFailed(f"the federated run failed: {summary['error']}")
             run_seconds = time.monotonic() - submitted
+            outsiders = [federation.nodes[o.address.lower()] for o in owners if o.address.lower() not in allowed]
+            settle = time.monotonic() + 10.0  # a node turned away exits within moments of trying to connect
+            while any(p.popen.poll() is None for p in outsiders) and time.monotonic() < settle:
+                time.sleep(0.2)
+            refused = federation.refused_nodes()
     finally:
         on_stopped(federation)
     scaling = json.loads((workdir / "out" / "scaling.json").read_text())
     metrics = {int(r["round"]): {k: float(v) for k, v in r.get("train", {}).items()} for r in summary["rounds"]}
     return FederationResult(
         owners=list(summary["owners"]),
-        refused=list(summary["refused"]),
+        refused=sorted(set(summary["refused"]) | set(refused)),
         rounds=aggregates,
         metrics=metrics,
         mean=tuple(scaling["mean"]),

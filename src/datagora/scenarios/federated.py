@@ -4,10 +4,11 @@ practice; a research lab trains one diagnosis model on all of it without any row
 
 Each owner publishes its partition; the lab submits one federated job per dataset (payment in escrow); the three
 hospitals accept it under their terms, the practice rejects it (too few rows for its terms). Flower then runs with
-real processes on this machine: a SuperLink for the lab and a SuperNode per owner, the practice's included; the
-practice's node is refused because its job was not accepted. Each round's aggregate hash goes on chain on every
-accepted job; the hospitals post the final model's hash and the lab confirms, which pays them. The lab measures
-the model on its own held-out rows against training the same estimator on the pooled rows.
+real processes on this machine: a SuperLink for the lab and a SuperNode per owner, the practice's included, all
+over TLS; the lab registers with Flower only the node keys of the owners who accepted, so the practice's node is
+refused. Each round's aggregate hash goes on chain once for the run; the hospitals post the final model's hash
+and the lab confirms, which pays them. The lab measures the model on its own held-out rows against training the
+same estimator on the pooled rows.
 
 :func:`run` plays it. No printing: every step is a :class:`~datagora.scenarios.records.Step` passed to
 ``on_step``.
@@ -189,7 +190,7 @@ def run(
             "lab",
             f"round {r.number}",
             f"round {r.number} averaged ({r.seconds:.0f} s into the run); its hash 0x{r.hash.hex()[:16]}… recorded "
-            f"on the {len(r.txs)} accepted jobs",
+            f"once for the run, on job #{r.job_id}",
             *r.txs,
         ),
     )
@@ -197,8 +198,9 @@ def run(
     step(
         "flower",
         "run",
-        f"a SuperLink and {len(owners)} SuperNodes ran {len(flower.rounds)} rounds; "
-        f"{len(flower.outcome.owners)} owners trained, refused: {', '.join(flower.refused) or 'nobody'}",
+        f"a SuperLink and {len(owners)} SuperNodes ran {len(flower.rounds)} rounds over TLS; "
+        f"{len(flower.outcome.owners)} owners trained, refused by Flower (node key not registered): "
+        f"{', '.join(flower.refused) or 'nobody'}",
     )
     for label in HOSPITALS:
         txs = service.settle(contracts, people[label].account, lab, jobs[label], flower.model)
@@ -248,7 +250,7 @@ def _checks(
     for label in HOSPITALS:
         on_chain = service.recorded_rounds(contracts, jobs[label])
         check(
-            f"every round's aggregate hash is on {label}'s job #{jobs[label]}",
+            f"every round's aggregate hash is on chain for {label}'s job #{jobs[label]}",
             [n for n, _ in on_chain] == list(range(1, SPEC.rounds + 1))
             and all(h == decode(files[n].file.read_bytes()).hash for n, h in on_chain),
         )
@@ -257,6 +259,11 @@ def _checks(
             contracts.compute_jobs.job(jobs[label]).state == JobState.COMPLETED
             and contracts.compute_jobs.pending(people[label].address) >= PAYMENT,
         )
+    recorded = [e for e in contracts.events() if e.contract == "ComputeJobs" and e.name == "FederatedRound"]
+    check(
+        f"each round recorded once for the whole run ({len(recorded)} transactions for {SPEC.rounds} rounds)",
+        len(recorded) == SPEC.rounds,
+    )
     practice = people[PRACTICE[0]].address.lower()
     check(
         "the practice, which did not accept, took no part in training",

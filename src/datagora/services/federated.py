@@ -9,16 +9,19 @@ A federated run is one ``ComputeJobs`` job per owner (kind ``FEDERATED``), all w
    policy, the one compute-to-data jobs are checked against, and a maximum of rounds) and accepts it on chain, or
    rejects it with the rule it broke.
 3. :func:`run` — the requester runs FedAvg with Flower (:mod:`datagora.federated`): a SuperLink and one SuperNode per
-   invited owner; only the owners whose job is accepted on chain train, and each round's aggregate hash is recorded
-   on every accepted job (``record_round``, event ``FederatedRound``) as soon as the round ends.
+   invited owner, over TLS, with Flower's SuperNode authentication; only the node keys of owners whose job is
+   accepted on chain are registered, so only they train. Each round's aggregate hash is recorded once per run
+   (``record_round``, event ``FederatedRound``) as soon as the round ends, on the run's lead job: the lowest
+   accepted job id. The other accepted jobs of the run share its requester and spec hash, and
+   :func:`recorded_rounds` finds the rounds of any of them there.
 4. :func:`settle` — each owner posts the final model's hash as its job's result; the requester confirms and the
    escrow pays the owner.
 
 Flower runs in its own Python environment, as subprocesses (its releases pin versions that would downgrade
 Datagora's FastAPI, Starlette, Typer, Rich and cryptography; see :mod:`datagora.federated.environment`).
 With ``secure_aggregation`` in the spec the rounds use Flower's SecAgg+ (Bell et al., CCS 2020): each owner masks
-its update so the aggregator learns only the sum; without it each owner's parameters reach the SuperLink in the
-clear (over 127.0.0.1).
+its update so the aggregator learns only the sum; without it the SuperLink sees each owner's parameters (sent
+over TLS on 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from eth_account import Account
+from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
 from datagora.chain.contracts import Contracts
@@ -40,6 +45,7 @@ from datagora.domain.compute import ComputeJob, JobKind, JobState
 from datagora.domain.errors import AccessDenied, ValidationError
 from datagora.domain.models import TxResult
 from datagora.federated import federation
+from datagora.federated.credentials import NodeKey
 from datagora.federated.environment import FlowerEnvironment
 from datagora.federated.parameters import Parameters
 
@@ -126,12 +132,46 @@ def default_terms(owner: str, token_id: int, chain_id: int = 1, *, max_rounds: i
 
 @dataclass(frozen=True)
 class Invitation:
-    """One owner's part of a run: its ``job_id``, its address and the CSV file of its rows (which only the
-    owner's SuperNode reads)."""
+    """One owner's part of a run: its ``job_id``, its address, the CSV file of its rows (which only the owner's
+    SuperNode reads) and, optionally, the SuperNode key pair the owner made itself with the owner's signature of
+    its public key (:func:`sign_node_key`). Without one, a key pair is made for the run on this machine."""
 
     job_id: int
     owner: str
     data_file: Path
+    node_key: NodeKey | None = None
+    node_key_signature: bytes = b""
+
+
+def node_key_statement(contracts: Contracts, job_id: int, public_line: str) -> str:
+    """The text an owner signs to vouch for a SuperNode public key (an OpenSSH line) for job ``job_id`` of this
+    chain's ``ComputeJobs``."""
+    return (
+        f"Datagora federated learning: my SuperNode key for job {job_id} of ComputeJobs "
+        f"{contracts.compute_jobs.address} on chain {contracts.chain.chain_id} is {public_line.strip()}"
+    )
+
+
+def sign_node_key(contracts: Contracts, owner: LocalAccount, job_id: int, key: NodeKey) -> bytes:
+    """The owner's EIP-191 signature (65 bytes) of :func:`node_key_statement` for ``key``: what the requester
+    checks against the job's owner on chain before registering the key with Flower."""
+    text = node_key_statement(contracts, job_id, key.public_line)
+    return bytes(owner.sign_message(encode_defunct(text=text)).signature)
+
+
+def node_key_signer(contracts: Contracts, job_id: int, public_line: str, signature: bytes) -> str:
+    """The address that signed :func:`node_key_statement` for ``public_line`` (EIP-191), or ``""`` when the
+    signature is malformed."""
+    from eth_keys.exceptions import BadSignature
+    from eth_utils.exceptions import ValidationError as SignatureShapeError
+
+    if len(signature) != 65:
+        return ""
+    try:
+        text = node_key_statement(contracts, job_id, public_line)
+        return str(Account.recover_message(encode_defunct(text=text), signature=signature))
+    except (ValueError, TypeError, BadSignature, SignatureShapeError):
+        return ""
 
 
 @dataclass(frozen=True)
@@ -146,11 +186,13 @@ class Review:
 
 @dataclass
 class RecordedRound:
-    """A round's aggregate and the ``record_round`` transactions that put its hash on each accepted job."""
+    """A round's aggregate and the ``record_round`` transaction that put its hash on chain, on the run's lead job
+    ``job_id`` (one transaction per round and run)."""
 
     number: int
     hash: bytes
     seconds: float
+    job_id: int = 0
     txs: list[TxResult] = field(default_factory=list)
 
 
@@ -257,13 +299,23 @@ def run(
     on_started: Callable[[federation.Federation], None] = lambda _: None,
     on_stopped: Callable[[federation.Federation], None] = lambda _: None,
 ) -> FederatedRun:
-    """Run ``spec`` over the invited owners: a SuperNode is started for each, but only owners whose job is
-    accepted on chain train (the others are refused). After each round the requester records the aggregate's
-    hash on every accepted job. ``min_owners`` (default: every accepted job) must join.
+    """Run ``spec`` over the invited owners: a SuperNode is started for each, but only the node keys of owners
+    whose job is accepted on chain are registered with Flower, so the others' nodes are refused. After each round
+    the requester records the aggregate's hash once, on the run's lead job (the lowest accepted job id; see
+    :func:`recorded_rounds`). ``min_owners`` (default: every accepted job) must join.
 
-    Raises :class:`AccessDenied` when no invited job is accepted, or fewer than ``min_owners``;
+    An invitation may carry the owner's own SuperNode key pair: its public key is registered only when the
+    owner's signature of it (:func:`sign_node_key`) recovers to the job's owner on chain.
+
+    Raises :class:`AccessDenied` when no invited job is accepted, or fewer than ``min_owners``, or a given node
+    key is not signed by its job's owner (before anything starts);
     ``ComputationFailed`` when a SuperNode stops or the run times out (every process is stopped; rounds recorded
     so far stay on chain); ``TransactionReverted`` when recording a round fails."""
+    for inv in invitations:
+        if inv.node_key is not None:
+            signer = node_key_signer(contracts, inv.job_id, inv.node_key.public_line, inv.node_key_signature)
+            if signer.lower() != contracts.compute_jobs.job(inv.job_id).owner.lower():
+                raise AccessDenied(f"the SuperNode key given for job {inv.job_id} is not signed by the job's owner")
     jobs = approved(contracts, requester.address, invitations, spec)
     wanted = len(jobs) if min_owners is None else min_owners
     if not jobs or len(jobs) < wanted:
@@ -275,14 +327,12 @@ def run(
     recorded: list[RecordedRound] = []
 
     def record(aggregate: federation.RoundAggregate) -> None:
-        entry = RecordedRound(aggregate.number, aggregate.hash, aggregate.seconds)
-        for job_id in jobs:
-            entry.txs.append(contracts.compute_jobs.record_round(requester, job_id, aggregate.number, aggregate.hash))
+        entry = record_round(contracts, requester, jobs, aggregate.number, aggregate.hash, aggregate.seconds)
         recorded.append(entry)
         on_round(entry)
 
     outcome = federation.run(
-        [federation.Owner(inv.owner, inv.data_file) for inv in invitations],
+        [federation.Owner(inv.owner, inv.data_file, inv.node_key) for inv in invitations],
         [owners[j] for j in jobs],
         workdir,
         rounds=spec.rounds,
@@ -301,6 +351,26 @@ def run(
     return FederatedRun(jobs, outcome.refused, recorded, outcome.final, outcome)
 
 
+def record_round(
+    contracts: Contracts,
+    requester: LocalAccount,
+    jobs: Sequence[int],
+    number: int,
+    aggregate_hash: bytes,
+    seconds: float = 0.0,
+) -> RecordedRound:
+    """Record round ``number``'s aggregate hash (32 bytes) once for the run made of the accepted ``jobs``: one
+    ``record_round`` transaction on the run's lead job, the lowest id (:func:`recorded_rounds` finds it from any
+    job of the run). Raises ``TransactionReverted`` as the contract says ("compute: wrong round", ...) and
+    :class:`ValidationError` for an empty ``jobs``."""
+    if not jobs:
+        raise ValidationError("a federated run needs at least one accepted job")
+    lead = min(jobs)
+    entry = RecordedRound(number, aggregate_hash, seconds, lead)
+    entry.txs.append(contracts.compute_jobs.record_round(requester, lead, number, aggregate_hash))
+    return entry
+
+
 def settle(
     contracts: Contracts, owner: LocalAccount, requester: LocalAccount, job_id: int, model: Parameters
 ) -> list[TxResult]:
@@ -312,12 +382,36 @@ def settle(
 
 
 def recorded_rounds(contracts: Contracts, job_id: int) -> list[tuple[int, bytes]]:
-    """``(round, aggregate hash)`` of every ``FederatedRound`` event of job ``job_id``, in chain order."""
-    return [
-        (int(ev.args["round"]), bytes(ev.args["aggregate_hash"]))
-        for ev in contracts.events()
-        if ev.name == "FederatedRound" and int(ev.args["job_id"]) == job_id
-    ]
+    """``(round, aggregate hash)`` of every round of the federated run job ``job_id`` took part in, in chain order;
+    empty when the job was never accepted.
+
+    A run records each round once, on its lead job (the lowest accepted job id, see :func:`run`); every job of
+    the run has the same requester and spec hash and an id not below the lead's. So the run's rounds are the
+    ``FederatedRound`` events of the job, among those with the same requester, spec hash and kind, that has
+    rounds and the greatest id not above ``job_id`` (the latest run of that spec when a requester ran it again)."""
+    events = list(contracts.decode(contracts.get_logs([contracts.compute_jobs.address])))
+    submitted = {int(e.args["job_id"]): e.args for e in events if e.name == "JobSubmitted"}
+    accepted = {int(e.args["job_id"]) for e in events if e.name == "JobAccepted"}
+    mine = submitted.get(job_id)
+    if mine is None or job_id not in accepted or int(mine["kind"]) != int(JobKind.FEDERATED):
+        return []
+    rounds: dict[int, list[tuple[int, bytes]]] = {}
+    for e in events:
+        if e.name == "FederatedRound":
+            rounds.setdefault(int(e.args["job_id"]), []).append((int(e.args["round"]), bytes(e.args["aggregate_hash"])))
+
+    def same_run(other: int) -> bool:
+        theirs = submitted.get(other)
+        return (
+            theirs is not None
+            and other <= job_id
+            and str(theirs["requester"]).lower() == str(mine["requester"]).lower()
+            and bytes(theirs["spec_hash"]) == bytes(mine["spec_hash"])
+            and int(theirs["kind"]) == int(mine["kind"])
+        )
+
+    leads = [j for j in rounds if same_run(j)]
+    return rounds[max(leads)] if leads else []
 
 
 def status(contracts: Contracts, job_ids: Sequence[int]) -> list[tuple[ComputeJob, list[tuple[int, bytes]]]]:

@@ -1,8 +1,9 @@
-"""The ServerApp: runs on the requester's SuperLink. Identifies the SuperNodes, keeps only those of owners who
-approved the job on chain (the run config's ``approved-owners``), computes the global feature scaling from the
-owners' counts, sums and sums of squares (aggregates only), then runs FedAvg (McMahan et al., 2017) for
-``num-server-rounds`` rounds over the approved owners. Each round's aggregate parameters are written in the
-canonical encoding to ``<output-dir>/round-<n>.params`` as soon as they exist; ``result.json`` ends the run."""
+"""The ServerApp: runs on the requester's SuperLink. Identifies the SuperNodes, keeps only those of owners who approved
+the job on chain (the run config's ``approved-owners``) whose node id is the one Flower gave the key registered for
+that owner (``approved-nodes``; the SuperLink already refused nodes with unregistered keys), computes the global
+feature scaling from the owners' counts, sums and sums of squares (aggregates only), then runs FedAvg (McMahan et
+al., 2017) for ``num-server-rounds`` rounds over the approved owners. Each round's aggregate parameters are written
+in the canonical encoding to ``<output-dir>/round-<n>.params`` as soon as they exist; ``result.json`` ends the run."""
 
 from __future__ import annotations
 
@@ -80,8 +81,12 @@ class ApprovedFedAvg(FedAvg):
         ]
 
 
-def _identify(grid: Grid, approved: set[str], invited: int, timeout: float) -> tuple[dict[int, dict], dict[int, str]]:
-    """Ask every connected node who it is until ``invited`` nodes answered (or ``timeout`` passes)."""
+def _identify(
+    grid: Grid, approved: set[str], nodes: dict[int, str], invited: int, timeout: float
+) -> tuple[dict[int, dict], dict[int, str]]:
+    """Ask every connected node who it is until ``invited`` nodes answered (or ``timeout`` passes). A node is a
+    member when its declared owner is approved and, when ``nodes`` (node id → owner whose key was registered) is
+    given, is the owner its authenticated key was registered for."""
     deadline = time.monotonic() + timeout
     members: dict[int, dict] = {}
     refused: dict[int, str] = {}
@@ -98,7 +103,7 @@ def _identify(grid: Grid, approved: set[str], invited: int, timeout: float) -> t
                 answer = reply.content["identity"]
                 owner = str(answer["owner"]).lower()
                 node = reply.metadata.src_node_id
-                if owner in approved:
+                if owner in approved and (not nodes or nodes.get(node) == owner):
                     members[node] = {
                         "owner": owner,
                         "rows": int(answer["rows"]),
@@ -133,7 +138,12 @@ def _federate(grid: Grid, context: Context, out: Path, status: dict) -> None:
     approved = {a.strip().lower() for a in str(cfg["approved-owners"]).split(",") if a.strip()}
     wanted = int(cfg["min-owners"])
     timeout = float(cfg["round-timeout"])
-    members, refused = _identify(grid, approved, int(cfg["invited"]), timeout)
+    nodes = {}
+    for pair in str(cfg.get("approved-nodes", "")).split(","):
+        node, sep, owner = pair.partition(":")
+        if sep:
+            nodes[int(node)] = owner.strip().lower()
+    members, refused = _identify(grid, approved, nodes, int(cfg["invited"]), timeout)
     owners = sorted({m["owner"] for m in members.values()})
     status["owners"], status["refused"] = owners, sorted(set(refused.values()))
     if len(owners) < wanted:
