@@ -308,6 +308,10 @@ def erase(contracts: Contracts, shop: Participant, customer: str, category: str)
     streams.check_category(category)
     had_key = streams.data_key_of(shop, customer, category) is not None
     item_ids = streams.shred(shop, customer, category)
+    if category == streams.PURCHASE_HISTORY:  # later versions of the history leave the erased orders out
+        from datagora.services import shop_history
+
+        shop_history.forget(shop, customer)
     for item in _indexless_items(contracts, customer, category, item_ids):
         item_ids.append(item)
     txs = [

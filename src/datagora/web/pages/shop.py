@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
 
 from datagora.domain.errors import DatagoraError, NotFoundError, ValidationError
-from datagora.services import shop
+from datagora.services import shop, shop_history
 from datagora.services.node import Node
 from datagora.web.deps import ContextDep, NavItem, OperatorDep, SignedInDep, UserDep, everyone
 from datagora.web.errors import plain_message
@@ -151,6 +151,7 @@ def payment_sent(
     service.stored_quote(key, user.address)
     if service.record_paid(key):
         ctx.node.sync_index(force=True)
+        shop_history.after_sync(ctx.node)  # the order joins the customer's purchase-history stream
         return redirect(request, "/shop/orders", f"Paid: order {key[:10]}… is with the shop. Thank you!")
     return redirect(
         request,
