@@ -97,8 +97,7 @@ def setup(world: World, tmp_path: Path) -> Iterator[Setup]:
 
 def _skus(document: dict[str, Any]) -> list[tuple[str, int]]:
     return [
-        (o["orderedItem"]["orderedItem"]["sku"], o["orderedItem"]["orderQuantity"])
-        for o in document["itemListElement"]
+        (o["orderedItem"]["orderedItem"]["sku"], o["orderedItem"]["orderQuantity"]) for o in document["itemListElement"]
     ]
 
 
@@ -152,4 +151,5 @@ def test_orders_this_node_did_not_quote_and_nodes_without_a_shop_are_left_alone(
         setup.service.engine,
     )
     assert shop_history.feed(other, setup.shop) == []  # no quote, no lines: nothing to tell about
-    assert streams.items(setup.shop_index.engine, key=streams.item_key(setup.customer.address, "purchase-history")) == []
+    key = streams.item_key(setup.customer.address, streams.PURCHASE_HISTORY)
+    assert streams.items(setup.shop_index.engine, key=key) == []

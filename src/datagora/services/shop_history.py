@@ -145,4 +145,3 @@ def after_sync(node: Node) -> list[HistoryUpdate]:
     except Exception:  # keep the node serving; the orders stay unfed until the next sync
         log.exception("feeding paid orders into purchase histories failed")
         return []
-
