@@ -145,14 +145,42 @@ def publish(
 @consent_app.command()
 def erase(
     category: Category,
-    customer: Annotated[str, typer.Option(help="The customer's account address.")],
+    customer: Annotated[
+        str | None, typer.Option(help="The customer's account address (a shop erasing on its own node).")
+    ] = None,
+    shop_url: Annotated[
+        str | None,
+        typer.Option(help="A shop node's web address: ask that shop to erase your data (customers)."),
+    ] = None,
 ) -> None:
-    """Erase a customer's data of one category: destroy its key on this node and mark it erased on chain (shops).
+    """Erase one category of a customer's data: destroy its key and mark it erased on chain.
 
-    Example: datagora consent erase purchase-history --customer 0xAbc... -a shop"""
+    A customer asks the shop with --shop-url: the request is signed with your key and sent to the shop's node,
+    which erases and answers. A shop erases on its own node with --customer.
+
+    Examples: datagora consent erase contact --shop-url https://shop.example -a alice;
+    datagora consent erase purchase-history --customer 0xAbc... -a shop"""
+    import time
+
     from datagora.services import consent
 
+    if (customer is None) == (shop_url is None):
+        raise ValidationError("give either --shop-url (ask a shop to erase your data) or --customer (on the shop)")
     s = session()
+    if shop_url is not None:
+        from datagora.api.client import NodeClient
+        from datagora.api.consent_forward import forward_erasure
+
+        c, me = s.contracts(), s.participant()
+        with NodeClient(shop_url.strip().rstrip("/"), me.account) as node:
+            answer = forward_erasure(node, me.account, c.chain.chain_id, category, now=int(time.time()))
+        print_done(
+            f"the shop erased your {category}: "
+            + ("key destroyed, " if answer["key_destroyed"] else "no key held there, ")
+            + f"{len(answer['txs'])} item(s) marked erased"
+        )
+        return
+    assert customer is not None
     done = consent.erase(s.contracts(), s.participant(), customer, category)
     print_done(
         f"erased {customer}'s {category}: "

@@ -10,12 +10,16 @@ Pages call ``services.consent`` like the API's ``/consent`` routes do."""
 
 from __future__ import annotations
 
+import re
+import time
 from datetime import UTC, datetime
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
+from datagora.api.consent_forward import forward_erasure
 from datagora.domain.errors import AccessDenied, DatagoraError, ValidationError
 from datagora.services import consent, streams
 from datagora.web.charts import Bar, bar_chart
@@ -28,6 +32,7 @@ router = APIRouter(tags=["consent pages"], include_in_schema=False)
 BASE = "/my/consent"
 DASHBOARD = "/my/data"
 DAY = 86_400
+SHOP_URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 NAV: list[NavItem] = [
     NavItem("My consents", BASE, operator),
     NavItem("My data", DASHBOARD, lambda user: user is not None),
@@ -111,6 +116,7 @@ def dashboard(
     ctx: ContextDep,
     user: SignedInDep,
     subject: Annotated[str, Query(max_length=42)] = "",
+    shop_url: Annotated[str, Query(max_length=300)] = "",
 ) -> Response:
     """Every use of the signed-in person's data and every refusal, the rewards earned and their chart."""
     who = subject.strip() or user.address
@@ -144,6 +150,9 @@ def dashboard(
             "organisations": _organisations(ctx),
             "held": held,
             "dgr": consent.dgr,
+            "operator": user.roles.operator,
+            "categories": streams.CATEGORY_LABELS,
+            "shop_url": shop_url,
         },
     )
 
@@ -168,6 +177,36 @@ def erase(
         DASHBOARD,
         f"{streams.CATEGORY_LABELS[category]} erased: its key is destroyed and {len(done.item_ids)} item(s) are "
         "marked erased on chain.",
+    )
+
+
+@router.post(DASHBOARD + "/erase-at-shop")
+def erase_at_shop(
+    request: Request,
+    ctx: ContextDep,
+    _user: OperatorDep,
+    shop_url: Annotated[str, Form(max_length=300)],
+    category: Annotated[str, Form(max_length=32)],
+) -> Response:
+    """This node (the customer's own) signs an erasure request with its key and sends it to the shop's node."""
+    url = shop_url.strip().rstrip("/")
+    again = f"{DASHBOARD}?{urlencode({'shop_url': url})}"
+    try:
+        if not SHOP_URL.match(url):
+            raise ValidationError(f"{url[:80]!r} is not a web address (write it like https://shop.example)")
+        if ctx.peer is None:
+            raise ValidationError("this node cannot reach other nodes")
+        answer = forward_erasure(
+            ctx.peer(url), ctx.node.participant.account, ctx.node.chain.chain_id, category, now=int(time.time())
+        )
+    except DatagoraError as exc:
+        return redirect(request, again, f"Nothing erased: {plain_message(exc)}", "error")
+    label = streams.CATEGORY_LABELS[category]
+    items = len(answer["txs"])  # items newly marked erased
+    return redirect(
+        request,
+        again,
+        f"{label} erased at the shop: its key is destroyed and {items} item(s) are marked erased on chain.",
     )
 
 

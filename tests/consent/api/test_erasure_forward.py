@@ -1,0 +1,149 @@
+"""A customer's own node forwards an erasure to the shop's node (in process, over the nodes' HTTP APIs): the
+customer (the outsider's node, no browser wallet) asks from its page, its API and through the service; its node
+signs an EIP-712 request with the customer's key and sends it to the shop (the seller's node), which destroys the
+data key and marks the items erased on chain. Refusals, each in plain words and with nothing erased: unknown
+category, data the shop never held, already erased, a request signed by someone else, a replayed request, one for
+another shop, one too old, and a shop that cannot be reached."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from datagora.api.client import NodeClient, RemoteError
+from datagora.api.consent_forward import ShopUnreachable, forward_erasure
+from datagora.chain.devnode import free_port
+from datagora.services import consent_erasure, streams
+from tests.kits.node_fixtures import EMBEDDED, Net
+from tests.web.desk_kit import sign_in
+
+pytestmark = EMBEDDED
+
+PROFILE = {
+    "demographics": {"birthDate": "1990-04-01", "jobTitle": "Baker"},
+    "contact": {"name": "Ada Quill", "email": "ada@example.org", "address": {"streetAddress": "1 Mill Lane"}},
+}
+SHOP = "http://seller.test"
+
+
+def refused(call: Callable[[], Any]) -> tuple[int, str]:
+    with pytest.raises(RemoteError) as caught:
+        call()
+    return caught.value.status, caught.value.detail
+
+
+def test_the_customers_node_forwards_an_erasure_and_the_shop_refuses_bad_requests(net: Net) -> None:
+    w, c = net.world, net.world.contracts
+    customer = w.outsider
+    stream_id, _ = streams.open_stream(c, w.seller.account, "seller-shop/customers")
+    published = {p.category: p for p in streams.publish_customer(c, w.seller, stream_id, customer.address, **PROFILE)}
+    own_node = net.client("outsider")
+
+    # from the customer's own node's API: signed there, erased at the shop
+    erased = own_node.json("POST", "/consent/erasures/forward", json={"shop_url": SHOP, "category": "contact"})
+    assert erased["customer"] == customer.address and erased["key_destroyed"] is True
+    assert erased["item_ids"] == [published["contact"].item_id] and len(erased["txs"]) == 1
+    assert c.streams.item(published["contact"].item_id).erased
+    assert streams.data_key_of(w.seller, customer.address, "contact") is None
+    assert streams.data_key_of(w.seller, customer.address, "demographics") is not None  # only what was asked
+
+    def forward(category: str) -> Any:
+        return own_node.json("POST", "/consent/erasures/forward", json={"shop_url": SHOP, "category": category})
+
+    assert refused(lambda: forward("contact")) == (
+        409,
+        "the shop refused: your contact details at this shop is already erased: nothing more to do",
+    )
+    assert refused(lambda: forward("purchase-history")) == (
+        404,
+        "the shop refused: this shop holds no purchase history of yours: nothing was erased",
+    )
+    status, detail = refused(lambda: forward("shoe-size"))
+    assert status == 422 and "unknown data category 'shoe-size'" in detail
+    assert (
+        refused(
+            lambda: net.client("outsider", as_="buyer").json(
+                "POST", "/consent/erasures/forward", json={"shop_url": SHOP, "category": "demographics"}
+            )
+        )[0]
+        == 403
+    )  # only the node's operator (the customer) may make it sign
+    assert (
+        refused(
+            lambda: own_node.json(
+                "POST", "/consent/erasures/forward", json={"shop_url": "ftp://seller.test", "category": "demographics"}
+            )
+        )[0]
+        == 422
+    )
+
+    # straight to the shop: a request signed by someone else, replayed, for another shop, too old
+    shop_api = net.client("seller")
+    now = int(time.time())
+    good = consent_erasure.sign_request(customer.account, w.chain.chain_id, w.seller.address, "demographics", now=now)
+    forged = dataclasses.replace(
+        consent_erasure.sign_request(w.buyer.account, w.chain.chain_id, w.seller.address, "demographics", now=now),
+        customer=customer.address,
+    )
+
+    def send(request: consent_erasure.ErasureRequest) -> Any:
+        return shop_api.json("POST", "/consent/erasures/signed", json=request.to_json(), auth=False)
+
+    status, detail = refused(lambda: send(forged))
+    assert status == 403 and detail.startswith("this request was not signed by the customer it names")
+    other_shop = consent_erasure.sign_request(
+        customer.account, w.chain.chain_id, w.buyer.address, "demographics", now=now
+    )
+    assert refused(lambda: send(other_shop))[0] == 403
+    stale = consent_erasure.sign_request(
+        customer.account, w.chain.chain_id, w.seller.address, "demographics", now=now - 11 * 60
+    )
+    assert refused(lambda: send(stale)) == (
+        403,
+        "this request was signed more than 10 minutes ago: sign a new one. Nothing was erased",
+    )
+    other_chain = consent_erasure.sign_request(customer.account, 999, w.seller.address, "demographics", now=now)
+    assert refused(lambda: send(other_chain))[0] == 403
+    assert streams.data_key_of(w.seller, customer.address, "demographics") is not None  # nothing erased so far
+    assert send(good)["item_ids"] == [published["demographics"].item_id]
+    assert refused(lambda: send(good)) == (
+        409,
+        "this erasure request was received before (a replay): nothing more was erased",
+    )
+    assert (
+        refused(lambda: shop_api.json("POST", "/consent/erasures/signed", json={"customer": "0x1"}, auth=False))[0]
+        == 422
+    )
+    page_forwards_and_an_unreachable_shop_erases_nothing(net)
+
+
+def page_forwards_and_an_unreachable_shop_erases_nothing(net: Net) -> None:
+    """From the customer's page; a shop that cannot be reached. On the first test's network (each costs seconds to
+    build): the contact details are published anew under a new key."""
+    w, c = net.world, net.world.contracts
+    customer = w.outsider
+    stream_id, _ = streams.open_stream(c, w.seller.account, "seller-shop/customers")
+    (contact,) = streams.publish_customer(c, w.seller, stream_id, customer.address, contact=PROFILE["contact"])
+
+    port = free_port()  # nothing listens there
+    with (
+        NodeClient(f"http://127.0.0.1:{port}", customer.account) as nowhere,
+        pytest.raises(ShopUnreachable, match=r"could not be reached .*nothing was erased"),
+    ):
+        forward_erasure(nowhere, customer.account, w.chain.chain_id, "contact", now=int(time.time()))
+    assert not c.streams.item(contact.item_id).erased
+
+    page = sign_in(net, "outsider")
+    form = page.get("/my/data")
+    assert form.status_code == 200 and "Erase my data at a shop" in form.text
+    bad = page.post("/my/data/erase-at-shop", {"shop_url": "not a url", "category": "contact"})
+    assert "Nothing erased: &#39;not a url&#39; is not a web address" in bad.text
+    done = page.post("/my/data/erase-at-shop", {"shop_url": SHOP, "category": "contact"})
+    assert "Contact details erased at the shop: its key is destroyed and 1 item(s) are marked erased" in done.text
+    assert c.streams.item(contact.item_id).erased
+    again = page.post("/my/data/erase-at-shop", {"shop_url": SHOP, "category": "contact"})
+    assert "Nothing erased: the shop refused: your contact details at this shop is already erased" in again.text
