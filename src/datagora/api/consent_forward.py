@@ -19,9 +19,9 @@ SIGNED_PATH = "/consent/erasures/signed"
 class ShopUnreachable(RemoteError):
     """The shop's node could not be reached or answered with a server error: nothing was erased (HTTP 502)."""
 
-    def __init__(self, detail: str, url: str = "") -> None:
-        super().__init__(0, detail)
-        self.url = url
+    def __init__(self, detail: str, shop_url: str = "") -> None:
+        super().__init__(0, detail)  # no ``url``: the message names the shop and says nothing was erased
+        self.shop_url = shop_url
 
 
 def forward_erasure(client: NodeClient, customer: LocalAccount, chain_id: int, category: str, *, now: int) -> Any:

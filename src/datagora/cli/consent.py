@@ -111,6 +111,67 @@ def fund(amount: Annotated[str, typer.Argument(help="Reward tokens (DGR) to depo
 
 
 @consent_app.command()
+def rewards(
+    account: Annotated[
+        str | None, typer.Option(help="Whose rewards (an address; default: the acting account's).")
+    ] = None,
+) -> None:
+    """Show your reward tokens: ready to withdraw, in your account, and deposited to pay customers.
+
+    Example: datagora consent rewards -a alice"""
+    from datagora.services import consent, consent_rewards
+
+    s = session()
+    r = consent_rewards.rewards_of(s.contracts(), account or s.address())
+    console.print(f"account: {r.account}", highlight=False)
+    console.print(f"ready to withdraw: {consent.dgr(r.pending)}", highlight=False)
+    console.print(f"in the account: {consent.dgr(r.balance)}", highlight=False)
+    if r.deposit:
+        console.print(f"deposited to pay customers: {consent.dgr(r.deposit)}", highlight=False)
+
+
+@consent_app.command()
+def withdraw() -> None:
+    """Withdraw the reward tokens you have earned to your own account.
+
+    Example: datagora consent withdraw -a alice"""
+    from datagora.services import consent, consent_rewards
+
+    s = session()
+    paid, tx = consent_rewards.withdraw_rewards(s.contracts(), s.participant().account)
+    print_done(f"withdrew {consent.dgr(paid)} to your account", tx)
+
+
+@consent_app.command()
+def send(
+    to: Annotated[str, typer.Argument(help="The account to send to (an address).")],
+    amount: Annotated[str, typer.Argument(help="Reward tokens (DGR) to send, e.g. 5 or 0.5.")],
+) -> None:
+    """Send reward tokens from your account to another account.
+
+    Example: datagora consent send 0xAbc... 5 -a alice"""
+    from datagora.services import consent, consent_rewards
+
+    s = session()
+    units_to_send = consent.parse_dgr(amount)
+    tx = consent_rewards.send_tokens(s.contracts(), s.participant().account, to, units_to_send)
+    print_done(f"sent {consent.dgr(units_to_send)} to {to}", tx)
+
+
+@consent_app.command()
+def unfund(amount: Annotated[str, typer.Argument(help="Reward tokens (DGR) to take back, e.g. 10.")]) -> None:
+    """Take back unused deposit (partners): it comes back to your account.
+
+    Example: datagora consent unfund 10 -a partner"""
+    from datagora.services import consent, consent_rewards
+
+    s = session()
+    units_back = consent.parse_dgr(amount)
+    txs = consent_rewards.take_back_deposit(s.contracts(), s.participant().account, units_back)
+    print_done(f"took back {consent.dgr(units_back)} of deposit", txs[-1])
+
+
+@consent_app.command()
 def publish(
     customer: Annotated[str, typer.Argument(help="The customer's account address.")],
     profile: Annotated[

@@ -17,6 +17,9 @@
   customer (signed in with its account) or the operator.
 - ``POST /consent/erasures/signed``: the shop node erases on a request the customer's key signed (EIP-712; no
   sign-in, replay-safe), sent by the customer's own node.
+- ``GET /consent/rewards/{address}``: reward tokens held, owed (to withdraw) and deposited; the account itself or
+  the operator. ``POST /consent/rewards/withdraw``, ``POST /consent/rewards/transfers``,
+  ``POST /consent/deposit/withdrawals``: this node's account withdraws, sends, takes back deposit. Operator only.
 - ``POST /consent/erasures/forward``: the customer's own node signs such a request with its key and sends it to
   the shop node at ``shop_url``; the shop's answer or its refusal. Operator only.
 """
@@ -35,7 +38,7 @@ from datagora.api.deps import NodeDep, OperatorDep, ReaderDep, SessionDep
 from datagora.api.schemas import ADDRESS_PATTERN, Out, Strict, TxOut
 from datagora.crypto.keys import checksum_address
 from datagora.domain.errors import AccessDenied
-from datagora.services import consent, consent_erasure, streams
+from datagora.services import consent, consent_erasure, consent_rewards, streams
 
 router = APIRouter(tags=["consent"])
 
@@ -389,3 +392,83 @@ def erase_forward(body: ForwardErasureIn, request: Request, node: NodeDep, _: Op
     client = request.app.state.peers.client(body.shop_url.rstrip("/"))
     answer = forward_erasure(client, node.participant.account, node.chain.chain_id, body.category, now=int(time.time()))
     return ErasureOut.model_validate(answer)
+
+
+class RewardsOut(Out):
+    account: str
+    balance: str = Field(description="RewardToken units in the account itself (decimal text).")
+    pending: str = Field(description="RewardToken units the Consent contract owes the account, to withdraw.")
+    deposit: str = Field(description="RewardToken units the account pre-funded to pay customers (consumers).")
+    balance_text: str = Field(description="The balance as a person reads it, e.g. 5 DGR.")
+    pending_text: str
+
+
+class AmountIn(Strict):
+    amount: int = Field(ge=1, le=MAX_REWARD, description="RewardToken units (18 decimals).")
+
+
+class TransferIn(AmountIn):
+    to: str = Field(pattern=ADDRESS_PATTERN)
+
+
+class WithdrawnOut(Out):
+    amount: str = Field(description="RewardToken units paid out (decimal text).")
+    txs: list[TxOut]
+
+
+def _rewards_out(r: consent_rewards.Rewards) -> RewardsOut:
+    return RewardsOut(
+        account=r.account,
+        balance=str(r.balance),
+        pending=str(r.pending),
+        deposit=str(r.deposit),
+        balance_text=consent.dgr(r.balance),
+        pending_text=consent.dgr(r.pending),
+    )
+
+
+@router.get(
+    "/consent/rewards/{address}",
+    response_model=RewardsOut,
+    responses={403: {"description": "Neither the account itself nor this node's operator"}},
+)
+def rewards(address: Annotated[str, Path(pattern=ADDRESS_PATTERN)], node: NodeDep, session: SessionDep) -> RewardsOut:
+    """Reward tokens of an account: held, owed by the Consent contract, deposited. The account or the operator."""
+    if session.address.lower() != address.lower() and not node.is_operator(session.address):
+        raise AccessDenied("only the account itself or this node's operator may read its rewards")
+    return _rewards_out(consent_rewards.rewards_of(node.contracts, address))
+
+
+@router.post(
+    "/consent/rewards/withdraw",
+    response_model=WithdrawnOut,
+    responses={422: {"description": "Nothing to withdraw"}},
+)
+def withdraw_rewards(node: NodeDep, _: OperatorDep) -> WithdrawnOut:
+    """This node's account withdraws every reward token the Consent contract owes it. Operator only."""
+    with node.acting():
+        paid, tx = consent_rewards.withdraw_rewards(node.contracts, node.participant.account)
+    return WithdrawnOut(amount=str(paid), txs=[TxOut.of(tx)])
+
+
+@router.post(
+    "/consent/rewards/transfers",
+    response_model=TxOut,
+    responses={422: {"description": "More than the balance, or to this account itself"}},
+)
+def send_rewards(body: TransferIn, node: NodeDep, _: OperatorDep) -> TxOut:
+    """This node's account sends reward tokens from its balance (EIP-20 transfer). Operator only."""
+    with node.acting():
+        return TxOut.of(consent_rewards.send_tokens(node.contracts, node.participant.account, body.to, body.amount))
+
+
+@router.post(
+    "/consent/deposit/withdrawals",
+    response_model=WithdrawnOut,
+    responses={422: {"description": "More than the unused deposit"}},
+)
+def take_back_deposit(body: AmountIn, node: NodeDep, _: OperatorDep) -> WithdrawnOut:
+    """This node's account (a consumer) takes back unused deposit to its balance. Operator only."""
+    with node.acting():
+        txs = consent_rewards.take_back_deposit(node.contracts, node.participant.account, body.amount)
+    return WithdrawnOut(amount=str(body.amount), txs=[TxOut.of(t) for t in txs])
