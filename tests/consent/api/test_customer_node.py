@@ -1,4 +1,10 @@
-"""A customer's own node forwards an erasure to the shop's node (in process, over the nodes' HTTP APIs): the
+"""What a customer's own node does for them over the nodes' HTTP APIs (in process).
+
+Rewards: after a partner's paid access the customer's node shows the reward tokens owed, withdraws them to the
+customer's account and sends some on; the partner takes back unused deposit; too much, nothing owed and bad
+addresses are refused in words and nothing is sent.
+
+Erasure: a customer's own node forwards an erasure to the shop's node (in process, over the nodes' HTTP APIs): the
 customer (the outsider's node, no browser wallet) asks from its page, its API and through the service; its node
 signs an EIP-712 request with the customer's key and sends it to the shop (the seller's node), which destroys the
 data key and marks the items erased on chain. Refusals, each in plain words and with nothing erased: unknown
@@ -17,7 +23,7 @@ import pytest
 from datagora.api.client import NodeClient, RemoteError
 from datagora.api.consent_forward import ShopUnreachable, forward_erasure
 from datagora.chain.devnode import free_port
-from datagora.services import consent_erasure, streams
+from datagora.services import consent, consent_erasure, streams
 from tests.kits.node_fixtures import EMBEDDED, Net
 from tests.web.desk_kit import sign_in
 
@@ -28,6 +34,7 @@ PROFILE = {
     "contact": {"name": "Ada Quill", "email": "ada@example.org", "address": {"streetAddress": "1 Mill Lane"}},
 }
 SHOP = "http://seller.test"
+DGR = 10**18
 
 
 def refused(call: Callable[[], Any]) -> tuple[int, str]:
@@ -119,6 +126,7 @@ def test_the_customers_node_forwards_an_erasure_and_the_shop_refuses_bad_request
         == 422
     )
     page_forwards_and_an_unreachable_shop_erases_nothing(net)
+    rewards_withdrawn_sent_and_deposit_taken_back(net)
 
 
 def page_forwards_and_an_unreachable_shop_erases_nothing(net: Net) -> None:
@@ -147,3 +155,57 @@ def page_forwards_and_an_unreachable_shop_erases_nothing(net: Net) -> None:
     assert c.streams.item(contact.item_id).erased
     again = page.post("/my/data/erase-at-shop", {"shop_url": SHOP, "category": "contact"})
     assert "Nothing erased: the shop refused: your contact details at this shop is already erased" in again.text
+
+
+def rewards_withdrawn_sent_and_deposit_taken_back(net: Net) -> None:
+    """The rewards page and routes, on the same network."""
+    w, c = net.world, net.world.contracts
+    customer = w.outsider
+    stream_id, _ = streams.open_stream(c, w.seller.account, "seller-shop/customers")
+    (item,) = streams.publish_customer(c, w.seller, stream_id, customer.address, demographics=PROFILE["demographics"])
+    c.reward_token.mint(w.platform.account, w.buyer.address, 20 * DGR)
+    consent.fund_rewards(c, w.buyer.account, 20 * DGR)
+    consent.grant(c, customer.account, "demographics", w.orgs["buyer"], "Marketing", w.chain.now() + 86_400, 5 * DGR)
+    partner = net.client("buyer")
+    asked = partner.json("POST", "/consent/requests", json={"item_id": item.item_id, "purpose": "Marketing"})
+    assert asked["granted"] is True
+
+    own_node = net.client("outsider")
+    held = own_node.json("GET", f"/consent/rewards/{customer.address}")
+    assert (held["pending"], held["balance"], held["pending_text"]) == (str(5 * DGR), "0", "5 DGR")
+    assert (
+        refused(lambda: net.client("outsider", as_="buyer").json("GET", f"/consent/rewards/{customer.address}"))[0]
+        == 403
+    )
+
+    page = sign_in(net, "outsider")
+    shown = page.get("/my/rewards")
+    assert shown.status_code == 200 and 'id="reward-pending">5 DGR' in shown.text and "Withdraw 5 DGR" in shown.text
+    done = page.post("/my/rewards/withdraw")
+    assert "Withdrawn: 5 DGR are now in your account." in done.text and 'id="reward-balance">5 DGR' in done.text
+    assert "Nothing withdrawn: there are no reward tokens to withdraw yet" in page.post("/my/rewards/withdraw").text
+    too_much = page.post("/my/rewards/send", {"to": w.seller.address, "amount": "6"})
+    assert "Nothing sent: your account holds 5 DGR, less than the 6 DGR to send" in too_much.text
+    assert (
+        "Nothing sent: &#39;0x12&#39; is not an account address"
+        in page.post("/my/rewards/send", {"to": "0x12", "amount": "1"}).text
+    )
+    sent = page.post("/my/rewards/send", {"to": w.seller.address, "amount": "1.5"})
+    assert f"Sent 1.5 DGR to {w.seller.address}." in sent.text
+    assert c.reward_token.balance(customer.address) == 35 * DGR // 10
+
+    assert refused(lambda: own_node.json("POST", "/consent/rewards/withdraw"))[0] == 422
+    assert (
+        refused(
+            lambda: own_node.json(
+                "POST", "/consent/rewards/transfers", json={"to": w.seller.address, "amount": 10 * DGR}
+            )
+        )[0]
+        == 422
+    )
+    assert own_node.json("POST", "/consent/rewards/transfers", json={"to": w.seller.address, "amount": DGR})["tx_hash"]
+    taken = partner.json("POST", "/consent/deposit/withdrawals", json={"amount": 10 * DGR})
+    assert taken["amount"] == str(10 * DGR) and len(taken["txs"]) == 2
+    assert c.consent.deposit_of(w.buyer.address) == 5 * DGR and c.reward_token.balance(w.buyer.address) == 10 * DGR
+    status, detail = refused(lambda: partner.json("POST", "/consent/deposit/withdrawals", json={"amount": 6 * DGR}))
+    assert (status, detail) == (422, "your unused deposit is 5 DGR, less than the 6 DGR asked for: nothing was sent")
