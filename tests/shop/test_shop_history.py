@@ -2,7 +2,8 @@
 chain: a paid order is appended to the customer's encrypted JSON-LD purchase history and published as a stream
 item; a partner with the customer's consent for purchase history receives the new history and checks it against
 the chain; each order is fed once; after the customer erases their purchase history the next order starts a new
-history without the erased orders."""
+history without the erased orders. The issue's bad input on the same setup: each refusal a sentence, nothing
+lost."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from typing import Any
 import pytest
 from eth_account import Account
 
+from datagora.domain.errors import AccessDenied
+from datagora.domain.refusals import access_refusal_sentence
 from datagora.index import EventIndexer, open_engine
 from datagora.services import consent, registry, shop, shop_history, streams
 from datagora.services.participant import Participant
@@ -153,3 +156,56 @@ def test_orders_this_node_did_not_quote_and_nodes_without_a_shop_are_left_alone(
     assert shop_history.feed(other, setup.shop) == []  # no quote, no lines: nothing to tell about
     key = streams.item_key(setup.customer.address, streams.PURCHASE_HISTORY)
     assert streams.items(setup.shop_index.engine, key=key) == []
+
+
+@EMBEDDED
+def test_every_bad_request_is_refused_in_words_and_nothing_is_lost(setup: Setup) -> None:
+    """The issue's bad input, each a clear sentence, no ether, no reward token and no data lost: too little ether,
+    the same cart paid from two tabs, consent for another purpose, revoked consent, expired consent, a partner
+    asking for an erased category."""
+    w, c = setup.world, setup.world.contracts
+    who = setup.customer.address
+
+    poor = Participant("poor", Account.create(), setup.shop.paths.root / "poor")
+    w.chain.fund(poor.address, ETHER // 100)
+    setup.service.add(poor.address, "BEANS")
+    with pytest.raises(shop.InsufficientFunds, match=r"your account holds 0\.01 ETH, but this order needs 0\.5 ETH"):
+        shop.pay(c, poor.account, setup.service.quote(poor.address))
+    assert w.chain.balance(poor.address) == ETHER // 100
+
+    setup.service.add(who, "MUG")
+    tab_a, tab_b = setup.service.quote(who), setup.service.quote(who)
+    shop.pay(c, setup.customer.account, tab_a)
+    held = w.chain.balance(who)
+    with pytest.raises(shop.CartAlreadyPaid, match="no ether left your account"):
+        shop.pay(c, setup.customer.account, tab_b)
+    assert w.chain.balance(who) == held
+    setup.shop_index.sync()
+    (fed,) = shop_history.feed(setup.service, setup.shop)
+
+    def refused(purpose: str, reason: str) -> None:
+        setup.partner_index.sync()
+        deposit, owed = c.consent.deposit_of(w.buyer.address), c.consent.pending(who)
+        asked = consent.request(c, setup.partner_index.engine, w.buyer.account, fed.item.item_id, purpose)
+        assert asked.refusal is not None and asked.refusal.name == reason and asked.reward == 0
+        assert asked.sentence == access_refusal_sentence(asked.refusal)
+        assert (c.consent.deposit_of(w.buyer.address), c.consent.pending(who)) == (deposit, owed)
+        with pytest.raises(AccessDenied):
+            consent.deliver(c, setup.shop, asked.tx.tx_hash)
+
+    refused("Research and development", "WRONG_PURPOSE")
+    marketing = c.consent.latest_consent(
+        who, streams.PURCHASE_HISTORY, w.orgs["buyer"], consent.check_purpose("Marketing")
+    )
+    consent.revoke(c, setup.customer.account, marketing)
+    refused("Marketing", "REVOKED")
+    consent.grant(
+        c, setup.customer.account, streams.PURCHASE_HISTORY, w.orgs["buyer"], "Marketing", c.chain.now() + DAY, ETHER
+    )
+    w.chain.advance_time(2 * DAY)
+    refused("Marketing", "EXPIRED")
+    consent.grant(
+        c, setup.customer.account, streams.PURCHASE_HISTORY, w.orgs["buyer"], "Marketing", c.chain.now() + DAY, ETHER
+    )
+    consent.erase(c, setup.shop, who, streams.PURCHASE_HISTORY)
+    refused("Marketing", "ITEM_ERASED")
