@@ -112,8 +112,8 @@ def fund(amount: Annotated[str, typer.Argument(help="Reward tokens (DGR) to depo
 
 @consent_app.command()
 def rewards(
-    account: Annotated[
-        str | None, typer.Option(help="Whose rewards (an address; default: the acting account's).")
+    owner: Annotated[
+        str | None, typer.Option("--of", help="Whose rewards (an address; default: the acting account's).")
     ] = None,
 ) -> None:
     """Show your reward tokens: ready to withdraw, in your account, and deposited to pay customers.
@@ -122,7 +122,7 @@ def rewards(
     from datagora.services import consent, consent_rewards
 
     s = session()
-    r = consent_rewards.rewards_of(s.contracts(), account or s.address())
+    r = consent_rewards.rewards_of(s.contracts(), owner or s.address())
     console.print(f"account: {r.account}", highlight=False)
     console.print(f"ready to withdraw: {consent.dgr(r.pending)}", highlight=False)
     console.print(f"in the account: {consent.dgr(r.balance)}", highlight=False)

@@ -151,6 +151,6 @@ def test_consent_commands_refuse_bad_input_and_send_nothing(cw: CliWorld) -> Non
     )
     failed(cw.run("consent", "erase", "contact", "-a", "alice"), "give either --shop-url")
     failed(cw.run("consent", "send", "0x12", "1", "-a", "alice"), "not an account address")
-    failed(cw.run("consent", "send", cw.addresses["shop"], "1", "-a", "alice"), "your account holds 0 DGR")
+    failed(cw.run("consent", "send", cw.addresses["shop"], "1000", "-a", "alice"), "less than the 1000 DGR to send")
     assert cw.state() == before
     assert "Research and development" in ok(cw.run("consent", "purposes"))
