@@ -166,7 +166,8 @@ def payment_sent(
 def orders(request: Request, ctx: ContextDep, user: SignedInDep) -> Response:
     """The signed-in customer's orders (the operator: every order of the shop, with delivery forms and the bond)."""
     service = _shop(ctx)
-    ctx.node.sync_index()
+    if ctx.node.sync_index() is not None:
+        shop_history.after_sync(ctx.node)  # orders paid elsewhere (CLI, another wallet) join purchase histories
     operator = ctx.node.is_operator(user.address)
     views = service.orders(buyer=None if operator else user.address)
     return render(
