@@ -163,7 +163,7 @@ def _holdings(contracts: Contracts, shop: Participant, customer: str, category: 
     if not mine and streams.data_key_of(shop, customer, category) is None:
         raise NotFoundError(f"this shop holds no {label} of yours: nothing was erased")
     if streams.data_key_of(shop, customer, category) is None and all(contracts.streams.item(i).erased for i in mine):
-        raise Conflict(f"your {label} at this shop is already erased: nothing more to do")
+        raise Conflict(f"this shop has already erased your {label}: nothing more to do")
 
 
 def erase_on_request(contracts: Contracts, shop: Participant, request: ErasureRequest, *, now: int) -> consent.Erasure:

@@ -65,7 +65,7 @@ def customers_node_forwards_an_erasure_and_the_shop_refuses_bad_requests(net: Ne
 
     assert refused(lambda: forward("contact")) == (
         409,
-        "the shop refused: your contact details at this shop is already erased: nothing more to do",
+        "the shop refused: this shop has already erased your contact details: nothing more to do",
     )
     assert refused(lambda: forward("purchase-history")) == (
         404,
@@ -156,7 +156,7 @@ def page_forwards_and_an_unreachable_shop_erases_nothing(net: Net) -> None:
     assert "Contact details erased at the shop: its key is destroyed and 1 item(s) are marked erased" in done.text
     assert c.streams.item(contact.item_id).erased
     again = page.post("/my/data/erase-at-shop", {"shop_url": SHOP, "category": "contact"})
-    assert "Nothing erased: the shop refused: your contact details at this shop is already erased" in again.text
+    assert "Nothing erased: the shop refused: this shop has already erased your contact details" in again.text
 
 
 def rewards_withdrawn_sent_and_deposit_taken_back(net: Net) -> None:
