@@ -48,7 +48,7 @@ from datagora.api.routers import (
 )
 from datagora.api.settings import Settings
 from datagora.home import Home
-from datagora.services import publishing
+from datagora.services import publishing, shop_history
 from datagora.services.arbitration import ArbitrationInbox
 from datagora.services.node import Node
 from datagora.services.points import points_discount
@@ -89,6 +89,7 @@ async def _sync_forever(node: Node, interval: float) -> None:
     while True:
         try:
             await run_in_threadpool(node.sync_index, force=True)
+            await run_in_threadpool(shop_history.after_sync, node)  # a shop's paid orders join purchase histories
         except Exception:  # keep serving; reads sync again and surface the error to their caller
             log.exception("index sync failed for %s", node.address)
         await asyncio.sleep(interval)

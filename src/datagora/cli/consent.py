@@ -111,6 +111,67 @@ def fund(amount: Annotated[str, typer.Argument(help="Reward tokens (DGR) to depo
 
 
 @consent_app.command()
+def rewards(
+    owner: Annotated[
+        str | None, typer.Option("--of", help="Whose rewards (an address; default: the acting account's).")
+    ] = None,
+) -> None:
+    """Show your reward tokens: ready to withdraw, in your account, and deposited to pay customers.
+
+    Example: datagora consent rewards -a alice"""
+    from datagora.services import consent, consent_rewards
+
+    s = session()
+    r = consent_rewards.rewards_of(s.contracts(), owner or s.address())
+    console.print(f"account: {r.account}", highlight=False)
+    console.print(f"ready to withdraw: {consent.dgr(r.pending)}", highlight=False)
+    console.print(f"in the account: {consent.dgr(r.balance)}", highlight=False)
+    if r.deposit:
+        console.print(f"deposited to pay customers: {consent.dgr(r.deposit)}", highlight=False)
+
+
+@consent_app.command()
+def withdraw() -> None:
+    """Withdraw the reward tokens you have earned to your own account.
+
+    Example: datagora consent withdraw -a alice"""
+    from datagora.services import consent, consent_rewards
+
+    s = session()
+    paid, tx = consent_rewards.withdraw_rewards(s.contracts(), s.participant().account)
+    print_done(f"withdrew {consent.dgr(paid)} to your account", tx)
+
+
+@consent_app.command()
+def send(
+    to: Annotated[str, typer.Argument(help="The account to send to (an address).")],
+    amount: Annotated[str, typer.Argument(help="Reward tokens (DGR) to send, e.g. 5 or 0.5.")],
+) -> None:
+    """Send reward tokens from your account to another account.
+
+    Example: datagora consent send 0xAbc... 5 -a alice"""
+    from datagora.services import consent, consent_rewards
+
+    s = session()
+    units_to_send = consent.parse_dgr(amount)
+    tx = consent_rewards.send_tokens(s.contracts(), s.participant().account, to, units_to_send)
+    print_done(f"sent {consent.dgr(units_to_send)} to {to}", tx)
+
+
+@consent_app.command()
+def unfund(amount: Annotated[str, typer.Argument(help="Reward tokens (DGR) to take back, e.g. 10.")]) -> None:
+    """Take back unused deposit (partners): it comes back to your account.
+
+    Example: datagora consent unfund 10 -a partner"""
+    from datagora.services import consent, consent_rewards
+
+    s = session()
+    units_back = consent.parse_dgr(amount)
+    txs = consent_rewards.take_back_deposit(s.contracts(), s.participant().account, units_back)
+    print_done(f"took back {consent.dgr(units_back)} of deposit", txs[-1])
+
+
+@consent_app.command()
 def publish(
     customer: Annotated[str, typer.Argument(help="The customer's account address.")],
     profile: Annotated[
@@ -145,14 +206,42 @@ def publish(
 @consent_app.command()
 def erase(
     category: Category,
-    customer: Annotated[str, typer.Option(help="The customer's account address.")],
+    customer: Annotated[
+        str | None, typer.Option(help="The customer's account address (a shop erasing on its own node).")
+    ] = None,
+    shop_url: Annotated[
+        str | None,
+        typer.Option(help="A shop node's web address: ask that shop to erase your data (customers)."),
+    ] = None,
 ) -> None:
-    """Erase a customer's data of one category: destroy its key on this node and mark it erased on chain (shops).
+    """Erase one category of a customer's data: destroy its key and mark it erased on chain.
 
-    Example: datagora consent erase purchase-history --customer 0xAbc... -a shop"""
+    A customer asks the shop with --shop-url: the request is signed with your key and sent to the shop's node,
+    which erases and answers. A shop erases on its own node with --customer.
+
+    Examples: datagora consent erase contact --shop-url https://shop.example -a alice;
+    datagora consent erase purchase-history --customer 0xAbc... -a shop"""
+    import time
+
     from datagora.services import consent
 
+    if (customer is None) == (shop_url is None):
+        raise ValidationError("give either --shop-url (ask a shop to erase your data) or --customer (on the shop)")
     s = session()
+    if shop_url is not None:
+        from datagora.api.client import NodeClient
+        from datagora.api.consent_forward import forward_erasure
+
+        c, me = s.contracts(), s.participant()
+        with NodeClient(shop_url.strip().rstrip("/"), me.account) as node:
+            answer = forward_erasure(node, me.account, c.chain.chain_id, category, now=int(time.time()))
+        print_done(
+            f"the shop erased your {category}: "
+            + ("key destroyed, " if answer["key_destroyed"] else "no key held there, ")
+            + f"{len(answer['txs'])} item(s) marked erased"
+        )
+        return
+    assert customer is not None
     done = consent.erase(s.contracts(), s.participant(), customer, category)
     print_done(
         f"erased {customer}'s {category}: "

@@ -308,7 +308,11 @@ def erase(contracts: Contracts, shop: Participant, customer: str, category: str)
     streams.check_category(category)
     had_key = streams.data_key_of(shop, customer, category) is not None
     item_ids = streams.shred(shop, customer, category)
-    for item in _indexless_items(contracts, customer, category, item_ids):
+    if category == streams.PURCHASE_HISTORY:  # later versions of the history leave the erased orders out
+        from datagora.services import shop_history
+
+        shop_history.forget(shop, customer)
+    for item in published_items_except(contracts, customer, category, item_ids):
         item_ids.append(item)
     txs = [
         contracts.streams.erase(shop.account, i) for i in sorted(set(item_ids)) if not contracts.streams.item(i).erased
@@ -320,7 +324,13 @@ ITEM_PUBLISHED_TOPIC: Final = keccak256(b"ItemPublished(uint256,uint256,bytes32,
 """topic0 of ``Streams.ItemPublished``; its third indexed argument is keccak256 of the stream key."""
 
 
-def _indexless_items(contracts: Contracts, customer: str, category: str, known: Iterable[int]) -> list[int]:
+def published_items(contracts: Contracts, customer: str, category: str) -> list[int]:
+    """Ids of every item published under the customer's key for ``category``, from the chain's logs (any
+    publisher), oldest first."""
+    return published_items_except(contracts, customer, category, ())
+
+
+def published_items_except(contracts: Contracts, customer: str, category: str, known: Iterable[int]) -> list[int]:
     """Items published under the key, from the chain's logs filtered by the key's hash (in case a local item record
     was lost), that are not among ``known``."""
     key = streams.item_key(customer, category)

@@ -16,6 +16,7 @@ import pytest
 
 from datagora.api.client import RemoteError
 from datagora.services import consent, streams
+from tests.consent.api.customer_node_kit import customers_node_forwards_an_erasure_and_the_shop_refuses_bad_requests
 from tests.kits.node_fixtures import EMBEDDED, Net
 from tests.web.desk_kit import sign_in
 
@@ -108,6 +109,13 @@ def test_consent_access_dashboard_revoke_erase_and_bad_input_between_nodes(net: 
     timeline = net.client("outsider").json("GET", f"/consent/history/{customer}")["timeline"]
     assert [e["kind"] for e in timeline] == ["access", "refusal"]
     refuses_bad_input(net, next_consent=2)  # one network of nodes for both: each costs seconds to build
+
+
+def test_the_customers_own_node_forwards_erasures_and_withdraws_rewards(net: Net) -> None:
+    try:
+        customers_node_forwards_an_erasure_and_the_shop_refuses_bad_requests(net)
+    finally:
+        net.world.chain.fixed_gas = None
 
 
 def refuses_bad_input(net: Net, next_consent: int) -> None:

@@ -90,10 +90,18 @@ def test_consent_commands_end_to_end(cw: CliWorld, tmp_path: Path) -> None:
         fetched = ok(
             cw.run("consent", "request", "2", "-p", "Marketing", "--from", served.url, "--out", out, "-a", "partner")
         )
+        assert "hash checked on chain" in fetched
+        assert json.loads(out.read_text())["address"]["streetAddress"] == "9 Elm Row"
+        # alice, with no wallet, asks the shop's node to erase her purchase history: signed by her keystore
+        forwarded = ok(cw.run("consent", "erase", "purchase-history", "--shop-url", served.url, "-a", "alice"))
+        assert "the shop erased your purchase-history: key destroyed, 1 item(s) marked erased" in forwarded
+        assert contracts.streams.item(1).erased
+        failed(
+            cw.run("consent", "erase", "purchase-history", "--shop-url", served.url, "-a", "alice"), "already erased"
+        )
     finally:
         served.stop()
-    assert "hash checked on chain" in fetched
-    assert json.loads(out.read_text())["address"]["streetAddress"] == "9 Elm Row"
+    failed(cw.run("consent", "erase", "contact", "--shop-url", served.url, "-a", "alice"), "could not be reached")
 
     table = ok(cw.run("consent", "history", "-a", "alice"))
     assert "Blue Partners" in table and "shared" in table and "rewards earned: 5 DGR" in table
@@ -105,12 +113,22 @@ def test_consent_commands_end_to_end(cw: CliWorld, tmp_path: Path) -> None:
     ]
     assert history["consents"][0]["state"] == "active"
 
+    # the rewards: shown, withdrawn to alice's account, sent on; the partner takes back unused deposit
+    shown = ok(cw.run("consent", "rewards", "-a", "alice"))
+    assert "ready to withdraw: 5 DGR" in shown and "in the account: 0 DGR" in shown
+    assert "withdrew 5 DGR to your account" in ok(cw.run("consent", "withdraw", "-a", "alice"))
+    assert "sent 1.5 DGR to" in ok(cw.run("consent", "send", cw.addresses["shop"], "1.5", "-a", "alice"))
+    assert contracts.reward_token.balance(alice) == 35 * 10**17
+    failed(cw.run("consent", "withdraw", "-a", "alice"), "no reward tokens to withdraw")
+    assert "took back 10 DGR of deposit" in ok(cw.run("consent", "unfund", "10", "-a", "partner"))
+    failed(cw.run("consent", "unfund", "10", "-a", "partner"), "your unused deposit is 5 DGR")
+
     assert "consent #1 withdrawn" in ok(cw.run("consent", "revoke", "1", "-a", "alice"))
     refusal = failed(cw.run("consent", "request", "2", "-p", "Marketing", "-a", "partner"), "withdrawn this consent")
     assert "the refusal is recorded on chain" in refusal
     erased = ok(cw.run("consent", "erase", "contact", "--customer", alice, "-a", "shop"))
     assert "key destroyed, 1 item(s) marked erased" in erased
-    assert contracts.streams.item(2).erased and not contracts.streams.item(1).erased
+    assert contracts.streams.item(2).erased
     timeline = json.loads(ok(cw.run("consent", "history", "--json", "-a", "alice")))["timeline"]
     assert [e["kind"] for e in timeline] == ["access", "access", "refusal"]
 
@@ -131,5 +149,8 @@ def test_consent_commands_refuse_bad_input_and_send_nothing(cw: CliWorld) -> Non
     failed(
         cw.run("consent", "erase", "dreams", "--customer", cw.addresses["alice"], "-a", "shop"), "unknown data category"
     )
+    failed(cw.run("consent", "erase", "contact", "-a", "alice"), "give either --shop-url")
+    failed(cw.run("consent", "send", "0x12", "1", "-a", "alice"), "not an account address")
+    failed(cw.run("consent", "send", cw.addresses["shop"], "1000", "-a", "alice"), "less than the 1000 DGR to send")
     assert cw.state() == before
     assert "Research and development" in ok(cw.run("consent", "purposes"))

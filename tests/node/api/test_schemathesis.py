@@ -87,6 +87,8 @@ def test_api_conforms_to_its_openapi_document(served: str, net: Net, tmp_path: P
         "false",
         "--exclude-path",
         "/auth/logout",
+        "--exclude-path",  # a proxy: it calls the shop node at the URL given, and 502 is its answer when none is there
+        "/consent/erasures/forward",
         "--no-color",
         "--report-dir",
         str(tmp_path / "report"),

@@ -1,6 +1,7 @@
 """The shop's API (``/store``) on the embedded chain: the catalogue without sign-in, a customer's cart, a quote
 the customer pays from its own account, the order history, delivery by the operator only, the same cart refused a
-second time, and 404 on a node that is not a shop."""
+second time, and 404 on a node that is not a shop. A paid order reaches the customer's purchase-history stream
+once the node reads the orders."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from fastapi.testclient import TestClient
 from datagora.api import create_app
 from datagora.api.client import NodeClient, RemoteError
 from datagora.api.settings import Settings
-from datagora.services import shop
+from datagora.services import consent, shop, shop_history, streams
 from datagora.services.node import open_node
 from tests.kits.node_fixtures import EMBEDDED, FakeClock
 from tests.world import ETHER, World
@@ -71,6 +72,11 @@ def test_catalogue_cart_checkout_pay_orders_deliver(api: ShopApi) -> None:
     (order,) = me.json("GET", "/store/orders")
     assert (order["order_hash"], order["state"], order["lines"][0]["sku"]) == (quote["order_hash"], "paid", "BEANS")
     assert me.json("GET", "/store/cart")["lines"] == []
+    # reading the orders synced the index, and the shop node fed the order into the purchase-history stream
+    (item_id,) = consent.published_items(c, api.customer.address, streams.PURCHASE_HISTORY)
+    item = c.streams.item(item_id)
+    assert item.publisher == api.world.seller.address and not item.erased
+    assert c.streams.stream_id(shop_history.stream_name(api.world.seller.address)) > 0
     with pytest.raises(RemoteError) as refused:
         me.json("POST", f"/store/orders/{quote['order_hash']}/delivery", json={"note": "parcel"})
     assert refused.value.status == 403

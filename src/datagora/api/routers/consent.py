@@ -15,21 +15,30 @@
   recorded a refusal or the data was erased.
 - ``POST /consent/erasures``: the shop node erases a customer's category (crypto-shredding); asked by the
   customer (signed in with its account) or the operator.
+- ``POST /consent/erasures/signed``: the shop node erases on a request the customer's key signed (EIP-712; no
+  sign-in, replay-safe), sent by the customer's own node.
+- ``GET /consent/rewards/{address}``: reward tokens held, owed (to withdraw) and deposited; the account itself or
+  the operator. ``POST /consent/rewards/withdraw``, ``POST /consent/rewards/transfers``,
+  ``POST /consent/deposit/withdrawals``: this node's account withdraws, sends, takes back deposit. Operator only.
+- ``POST /consent/erasures/forward``: the customer's own node signs such a request with its key and sends it to
+  the shop node at ``shop_url``; the shop's answer or its refusal. Operator only.
 """
 
 from __future__ import annotations
 
 import base64
+import time
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, status
 from pydantic import Field
 
+from datagora.api.consent_forward import forward_erasure
 from datagora.api.deps import NodeDep, OperatorDep, ReaderDep, SessionDep
 from datagora.api.schemas import ADDRESS_PATTERN, Out, Strict, TxOut
 from datagora.crypto.keys import checksum_address
 from datagora.domain.errors import AccessDenied
-from datagora.services import consent, streams
+from datagora.services import consent, consent_erasure, consent_rewards, streams
 
 router = APIRouter(tags=["consent"])
 
@@ -127,6 +136,25 @@ class DeliveryOut(Out):
 class ErasureIn(Strict):
     customer: str = Field(pattern=ADDRESS_PATTERN)
     category: str = Field(pattern=CATEGORY_PATTERN)
+
+
+class SignedErasureIn(Strict):
+    customer: str = Field(pattern=ADDRESS_PATTERN, description="The customer (data subject) who signed.")
+    category: str = Field(max_length=32, description="purchase-history, demographics or contact.")
+    shop: str = Field(pattern=ADDRESS_PATTERN, description="The shop's account the request is for.")
+    chain_id: int = Field(ge=1, le=2**63 - 1)
+    issued_at: int = Field(ge=0, le=2**40 - 1, description="Unix seconds the customer signed.")
+    nonce: str = Field(pattern=r"^0x[0-9a-fA-F]{64}$", description="32 random bytes, hex.")
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="EIP-712 signature r || s || v, hex.")
+
+
+class ForwardErasureIn(Strict):
+    shop_url: str = Field(
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        max_length=300,
+        description="The shop node's base URL, e.g. https://shop.example.",
+    )
+    category: str = Field(max_length=32, description="purchase-history, demographics or contact.")
 
 
 class ErasureOut(Out):
@@ -316,3 +344,131 @@ def erase(body: ErasureIn, node: NodeDep, session: SessionDep) -> ErasureOut:
         key_destroyed=done.key_destroyed,
         txs=[TxOut.of(t) for t in done.txs],
     )
+
+
+def _erasure_out(done: consent.Erasure) -> ErasureOut:
+    return ErasureOut(
+        customer=done.customer,
+        category=done.category,
+        item_ids=done.item_ids,
+        key_destroyed=done.key_destroyed,
+        txs=[TxOut.of(t) for t in done.txs],
+    )
+
+
+@router.post(
+    "/consent/erasures/signed",
+    response_model=ErasureOut,
+    responses={
+        403: {"description": "Not signed by the customer it names, for another shop or chain, too old"},
+        404: {"description": "This shop holds none of that data of the customer"},
+        409: {"description": "Already erased, or the request was used before (a replay)"},
+    },
+)
+def erase_signed(body: SignedErasureIn, node: NodeDep) -> ErasureOut:
+    """Erase a customer's category on this shop node on a request signed with the customer's key (EIP-712
+    ``ErasureRequest``), as the customer's own node sends it. No sign-in: the signature is the authority; each
+    request is accepted once and for 10 minutes."""
+    request = consent_erasure.ErasureRequest.from_json(body.model_dump())
+    with node.acting():
+        done = consent_erasure.erase_on_request(node.contracts, node.participant, request, now=int(time.time()))
+    return _erasure_out(done)
+
+
+@router.post(
+    "/consent/erasures/forward",
+    response_model=ErasureOut,
+    responses={
+        403: {"description": "The shop refused the request"},
+        404: {"description": "The shop holds none of that data"},
+        409: {"description": "Already erased"},
+        502: {"description": "The shop's node could not be reached: nothing was erased"},
+    },
+)
+def erase_forward(body: ForwardErasureIn, request: Request, node: NodeDep, _: OperatorDep) -> ErasureOut:
+    """This node's account (a customer) asks the shop node at ``shop_url`` to erase one category of its data:
+    the request is signed here with this node's key and sent to the shop, which answers with what it erased.
+    Operator only."""
+    client = request.app.state.peers.client(body.shop_url.rstrip("/"))
+    answer = forward_erasure(client, node.participant.account, node.chain.chain_id, body.category, now=int(time.time()))
+    return ErasureOut.model_validate(answer)
+
+
+class RewardsOut(Out):
+    account: str
+    balance: str = Field(description="RewardToken units in the account itself (decimal text).")
+    pending: str = Field(description="RewardToken units the Consent contract owes the account, to withdraw.")
+    deposit: str = Field(description="RewardToken units the account pre-funded to pay customers (consumers).")
+    balance_text: str = Field(description="The balance as a person reads it, e.g. 5 DGR.")
+    pending_text: str
+
+
+class AmountIn(Strict):
+    amount: int = Field(ge=1, le=MAX_REWARD, description="RewardToken units (18 decimals).")
+
+
+class TransferIn(AmountIn):
+    to: str = Field(pattern=ADDRESS_PATTERN)
+
+
+class WithdrawnOut(Out):
+    amount: str = Field(description="RewardToken units paid out (decimal text).")
+    txs: list[TxOut]
+
+
+def _rewards_out(r: consent_rewards.Rewards) -> RewardsOut:
+    return RewardsOut(
+        account=r.account,
+        balance=str(r.balance),
+        pending=str(r.pending),
+        deposit=str(r.deposit),
+        balance_text=consent.dgr(r.balance),
+        pending_text=consent.dgr(r.pending),
+    )
+
+
+@router.get(
+    "/consent/rewards/{address}",
+    response_model=RewardsOut,
+    responses={403: {"description": "Neither the account itself nor this node's operator"}},
+)
+def rewards(address: Annotated[str, Path(pattern=ADDRESS_PATTERN)], node: NodeDep, session: SessionDep) -> RewardsOut:
+    """Reward tokens of an account: held, owed by the Consent contract, deposited. The account or the operator."""
+    if session.address.lower() != address.lower() and not node.is_operator(session.address):
+        raise AccessDenied("only the account itself or this node's operator may read its rewards")
+    return _rewards_out(consent_rewards.rewards_of(node.contracts, address))
+
+
+@router.post(
+    "/consent/rewards/withdraw",
+    response_model=WithdrawnOut,
+    responses={422: {"description": "Nothing to withdraw"}},
+)
+def withdraw_rewards(node: NodeDep, _: OperatorDep) -> WithdrawnOut:
+    """This node's account withdraws every reward token the Consent contract owes it. Operator only."""
+    with node.acting():
+        paid, tx = consent_rewards.withdraw_rewards(node.contracts, node.participant.account)
+    return WithdrawnOut(amount=str(paid), txs=[TxOut.of(tx)])
+
+
+@router.post(
+    "/consent/rewards/transfers",
+    response_model=TxOut,
+    responses={422: {"description": "More than the balance, or to this account itself"}},
+)
+def send_rewards(body: TransferIn, node: NodeDep, _: OperatorDep) -> TxOut:
+    """This node's account sends reward tokens from its balance (EIP-20 transfer). Operator only."""
+    with node.acting():
+        return TxOut.of(consent_rewards.send_tokens(node.contracts, node.participant.account, body.to, body.amount))
+
+
+@router.post(
+    "/consent/deposit/withdrawals",
+    response_model=WithdrawnOut,
+    responses={422: {"description": "More than the unused deposit"}},
+)
+def take_back_deposit(body: AmountIn, node: NodeDep, _: OperatorDep) -> WithdrawnOut:
+    """This node's account (a consumer) takes back unused deposit to its balance. Operator only."""
+    with node.acting():
+        txs = consent_rewards.take_back_deposit(node.contracts, node.participant.account, body.amount)
+    return WithdrawnOut(amount=str(body.amount), txs=[TxOut.of(t) for t in txs])

@@ -14,7 +14,7 @@ from pydantic import Field
 from datagora.api.deps import NodeDep, OperatorDep, SessionDep
 from datagora.api.schemas import TEXT_PATTERN, Out, Strict, TxOut
 from datagora.domain.errors import NotFoundError
-from datagora.services import shop
+from datagora.services import shop, shop_history
 from datagora.services.node import Node
 
 router = APIRouter(prefix="/store", tags=["shop"])
@@ -266,4 +266,5 @@ def deliver(order_hash: OrderPath, body: DeliveryIn, node: NodeDep, service: Sho
 
 
 def _sync(node: Node) -> None:
-    node.sync_index()
+    if node.sync_index() is not None:
+        shop_history.after_sync(node)  # paid orders join their customers' purchase-history streams

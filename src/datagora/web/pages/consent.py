@@ -10,14 +10,18 @@ Pages call ``services.consent`` like the API's ``/consent`` routes do."""
 
 from __future__ import annotations
 
+import re
+import time
 from datetime import UTC, datetime
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 
+from datagora.api.consent_forward import forward_erasure
 from datagora.domain.errors import AccessDenied, DatagoraError, ValidationError
-from datagora.services import consent, streams
+from datagora.services import consent, consent_rewards, streams
 from datagora.web.charts import Bar, bar_chart
 from datagora.web.deps import ContextDep, NavItem, OperatorDep, SignedInDep, WebContext, operator
 from datagora.web.errors import plain_message
@@ -27,10 +31,13 @@ router = APIRouter(tags=["consent pages"], include_in_schema=False)
 
 BASE = "/my/consent"
 DASHBOARD = "/my/data"
+REWARDS = "/my/rewards"
 DAY = 86_400
+SHOP_URL = re.compile(r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
 NAV: list[NavItem] = [
     NavItem("My consents", BASE, operator),
     NavItem("My data", DASHBOARD, lambda user: user is not None),
+    NavItem("My rewards", REWARDS, operator),
 ]
 
 
@@ -111,6 +118,7 @@ def dashboard(
     ctx: ContextDep,
     user: SignedInDep,
     subject: Annotated[str, Query(max_length=42)] = "",
+    shop_url: Annotated[str, Query(max_length=300)] = "",
 ) -> Response:
     """Every use of the signed-in person's data and every refusal, the rewards earned and their chart."""
     who = subject.strip() or user.address
@@ -144,6 +152,9 @@ def dashboard(
             "organisations": _organisations(ctx),
             "held": held,
             "dgr": consent.dgr,
+            "operator": user.roles.operator,
+            "categories": streams.CATEGORY_LABELS,
+            "shop_url": shop_url,
         },
     )
 
@@ -171,6 +182,36 @@ def erase(
     )
 
 
+@router.post(DASHBOARD + "/erase-at-shop")
+def erase_at_shop(
+    request: Request,
+    ctx: ContextDep,
+    _user: OperatorDep,
+    shop_url: Annotated[str, Form(max_length=300)],
+    category: Annotated[str, Form(max_length=32)],
+) -> Response:
+    """This node (the customer's own) signs an erasure request with its key and sends it to the shop's node."""
+    url = shop_url.strip().rstrip("/")
+    again = f"{DASHBOARD}?{urlencode({'shop_url': url})}"
+    try:
+        if not SHOP_URL.match(url):
+            raise ValidationError(f"{url[:80]!r} is not a web address (write it like https://shop.example)")
+        if ctx.peer is None:
+            raise ValidationError("this node cannot reach other nodes")
+        answer = forward_erasure(
+            ctx.peer(url), ctx.node.participant.account, ctx.node.chain.chain_id, category, now=int(time.time())
+        )
+    except DatagoraError as exc:
+        return redirect(request, again, f"Nothing erased: {plain_message(exc)}", "error")
+    label = streams.CATEGORY_LABELS[category]
+    items = len(answer["txs"])  # items newly marked erased
+    return redirect(
+        request,
+        again,
+        f"{label} erased at the shop: its key is destroyed and {items} item(s) are marked erased on chain.",
+    )
+
+
 @router.get(DASHBOARD + "/tx/{tx_hash}")
 def transaction(request: Request, tx_hash: str, ctx: ContextDep, _user: SignedInDep) -> Response:
     """One transaction of the timeline as the chain itself reports it (its events, read from the receipt)."""
@@ -184,3 +225,53 @@ def transaction(request: Request, tx_hash: str, ctx: ContextDep, _user: SignedIn
     if events is None:
         raise ValidationError(f"the chain knows no transaction {tx_hash}")
     return render(request, "consent/transaction.html", {"tx_hash": tx_hash, "events": events})
+
+
+@router.get(REWARDS)
+def rewards_page(request: Request, ctx: ContextDep, user: OperatorDep) -> Response:
+    """This node's account's reward tokens: ready to withdraw, held, deposited; withdraw, send, take back."""
+    rewards = consent_rewards.rewards_of(ctx.node.contracts, user.address)
+    return render(request, "consent/rewards.html", {"rewards": rewards, "dgr": consent.dgr})
+
+
+@router.post(REWARDS + "/withdraw")
+def withdraw_rewards(request: Request, ctx: ContextDep, _user: OperatorDep) -> Response:
+    """Withdraw every reward token owed to this node's account."""
+    try:
+        with ctx.node.acting():
+            paid, _tx = consent_rewards.withdraw_rewards(ctx.node.contracts, ctx.node.participant.account)
+    except DatagoraError as exc:
+        return redirect(request, REWARDS, f"Nothing withdrawn: {plain_message(exc)}", "error")
+    return redirect(request, REWARDS, f"Withdrawn: {consent.dgr(paid)} are now in your account.")
+
+
+@router.post(REWARDS + "/send")
+def send_rewards(
+    request: Request,
+    ctx: ContextDep,
+    _user: OperatorDep,
+    to: Annotated[str, Form(max_length=64)],
+    amount: Annotated[str, Form(max_length=40)],
+) -> Response:
+    """Send reward tokens from this node's account to another account."""
+    try:
+        units = consent.parse_dgr(amount)
+        with ctx.node.acting():
+            consent_rewards.send_tokens(ctx.node.contracts, ctx.node.participant.account, to.strip(), units)
+    except DatagoraError as exc:
+        return redirect(request, REWARDS, f"Nothing sent: {plain_message(exc)}", "error")
+    return redirect(request, REWARDS, f"Sent {consent.dgr(units)} to {to.strip()}.")
+
+
+@router.post(REWARDS + "/deposit")
+def take_back(
+    request: Request, ctx: ContextDep, _user: OperatorDep, amount: Annotated[str, Form(max_length=40)]
+) -> Response:
+    """A consumer takes back unused deposit to its account."""
+    try:
+        units = consent.parse_dgr(amount)
+        with ctx.node.acting():
+            consent_rewards.take_back_deposit(ctx.node.contracts, ctx.node.participant.account, units)
+    except DatagoraError as exc:
+        return redirect(request, REWARDS, f"Nothing taken back: {plain_message(exc)}", "error")
+    return redirect(request, REWARDS, f"Took back {consent.dgr(units)} of deposit to your account.")

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
 
 from datagora.domain.errors import DatagoraError, NotFoundError, ValidationError
-from datagora.services import shop
+from datagora.services import shop, shop_history
 from datagora.services.node import Node
 from datagora.web.deps import ContextDep, NavItem, OperatorDep, SignedInDep, UserDep, everyone
 from datagora.web.errors import plain_message
@@ -151,6 +151,7 @@ def payment_sent(
     service.stored_quote(key, user.address)
     if service.record_paid(key):
         ctx.node.sync_index(force=True)
+        shop_history.after_sync(ctx.node)  # the order joins the customer's purchase-history stream
         return redirect(request, "/shop/orders", f"Paid: order {key[:10]}… is with the shop. Thank you!")
     return redirect(
         request,
@@ -165,7 +166,8 @@ def payment_sent(
 def orders(request: Request, ctx: ContextDep, user: SignedInDep) -> Response:
     """The signed-in customer's orders (the operator: every order of the shop, with delivery forms and the bond)."""
     service = _shop(ctx)
-    ctx.node.sync_index()
+    if ctx.node.sync_index() is not None:
+        shop_history.after_sync(ctx.node)  # orders paid elsewhere (CLI, another wallet) join purchase histories
     operator = ctx.node.is_operator(user.address)
     views = service.orders(buyer=None if operator else user.address)
     return render(
