@@ -80,6 +80,8 @@ ATTESTATION_TYPEHASH: public(constant(bytes32)) = keccak256(
     "NoveltyAttestation(address publisher,bytes32 contentHash,bytes32 descriptionHash,bytes32 fingerprintCommitment,bytes32 dcatHash,uint256 expiry)"
 )
 
+COUNT_SET: constant(uint256) = 1 << 255
+
 MAX_DOMAIN: constant(uint256) = 64
 MAX_NAME: constant(uint256) = 128
 MAX_ATTRIBUTES: constant(uint256) = 2048
@@ -116,7 +118,9 @@ event Retired:
 # publication kept in the token's owner word (`dataset_record`).
 content_of: public(HashMap[uint256, bytes32])
 token_of_content: public(HashMap[bytes32, uint256])
-dataset_count: public(uint256)
+# The number of datasets published | COUNT_SET: never zero, so the first
+# publish updates the slot (2,900 gas) instead of filling it (22,100).
+_count: uint256
 
 
 @deploy
@@ -130,6 +134,7 @@ def __init__(registry: address):
     access_control.__init__()
     nft.__init__("Datagora Dataset", "DATA", "Datagora Catalog", "1")
     REGISTRY = IRegistry(registry)
+    self._count = COUNT_SET
 
 
 @external
@@ -171,8 +176,9 @@ def publish(
     attester: address = ecdsa._recover_sig(digest, attestation)
     assert attester != empty(address) and access_control.hasRole[ATTESTER_ROLE][attester], "catalog: invalid attestation"
 
-    token_id: uint256 = self.dataset_count + 1
-    self.dataset_count = token_id
+    count: uint256 = self._count
+    token_id: uint256 = (count ^ COUNT_SET) + 1
+    self._count = count + 1
     self.token_of_content[content_hash] = token_id
     self.content_of[token_id] = content_hash
     log DatasetPublished(
@@ -213,6 +219,16 @@ def retire(token_id: uint256):
     assert owner == msg.sender, "catalog: not dataset owner"
     log Retired(token_id=token_id, owner=msg.sender, content_hash=content_hash)
     nft._burn(token_id)
+
+
+@external
+@view
+def dataset_count() -> uint256:
+    """
+    @notice How many datasets were published (the last token id).
+    @return The count, retired datasets included.
+    """
+    return self._count ^ COUNT_SET
 
 
 @external
