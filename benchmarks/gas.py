@@ -48,7 +48,10 @@ def _table(path: Path, seed: int, rows: int = 200) -> Path:
     return path
 
 
-def run(chain: Chain, work: Path, publishes: int, progress: Progress, label: str) -> dict[str, float]:
+def operations(chain: Chain, work: Path) -> tuple[dict[str, float], Contracts, dict[str, Participant]]:
+    """Gas (receipt ``gasUsed``) of each operation in :data:`OPS` of one ownership trade on a fresh deployment
+    on ``chain``, plus the whole trade (buy + deliver + confirm + withdraw); the CI gate
+    (``tests/gas/test_gas_budget.py``) runs this on the embedded EVM against ``gas_snapshot.json``."""
     people = {n: Participant(n, Account.create(), work / n) for n in ("supervisor", "platform", "seller", "buyer")}
     for p in people.values():
         chain.fund(p.address, 1000 * ETHER)
@@ -76,6 +79,14 @@ def run(chain: Chain, work: Path, publishes: int, progress: Progress, label: str
     out["confirm"] = market.confirm(c, buyer, order_id).gas_used
     out["withdraw"] = market.withdraw(c, seller)[1].gas_used
     out["rate"] = c.reputation.rate(buyer.account, order_id, 5).gas_used
+    out["trade (buy+deliver+confirm+withdraw)"] = out["buy"] + out["deliver"] + out["confirm"] + out["withdraw"]
+    return out, c, people
+
+
+def run(chain: Chain, work: Path, publishes: int, progress: Progress, label: str) -> dict[str, float]:
+    out, c, people = operations(chain, work)
+    seller = people["seller"]
+    attestor = NoveltyAttestor(c, people["platform"].account, ":memory:")
 
     # Whole service path, sequential.
     files = [_table(work / f"s{i}.csv", 1000 + i) for i in range(publishes)]
@@ -116,7 +127,6 @@ def run(chain: Chain, work: Path, publishes: int, progress: Progress, label: str
         progress.advance(task)
     out["publish/s (chain)"] = publishes / (time.perf_counter() - t0)
     out["publish gas (median)"] = statistics.median(gas)
-    out["trade (buy+deliver+confirm+withdraw)"] = out["buy"] + out["deliver"] + out["confirm"] + out["withdraw"]
     return out
 
 

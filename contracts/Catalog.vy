@@ -6,19 +6,22 @@
         Algorithm 3 `updateDatabase`: only members of an Audited
         organisation publish. The 6-tuple description (owner, domain, name,
         attributes, size, content hash) is emitted in full in the
-        `DatasetPublished` event and only its keccak256 is stored. The
-        hash of the W3C DCAT JSON-LD description, a commitment to the data
-        fingerprint (Wu et al. section III.A steps 4-8) and the platform's
-        novelty attestation, an EIP-712 signature recovered on chain against
-        an account holding ATTESTER_ROLE, complete the record. The
-        attestation covers the description hash, so it cannot be reused to
-        publish the same content under another name, domain, attribute list
-        or size.
+        `DatasetPublished` event with its keccak256, the hash of the W3C
+        DCAT JSON-LD description, a commitment to the data fingerprint
+        (Wu et al. section III.A steps 4-8) and the platform's novelty
+        attestation, an EIP-712 signature recovered on chain against an
+        account holding ATTESTER_ROLE. Storage keeps only what the chain
+        itself reads back: the content hash (both ways) and the token's
+        holder with its block of publication. The attestation covers the
+        description hash, so it cannot be reused to publish the same
+        content under another name, domain, attribute list or size.
         ERC-165 answers true only for what the contract implements in full:
-        ERC-165, ERC-721, its enumeration extension and ERC-4494 (`permit`,
-        `nonces`, `DOMAIN_SEPARATOR`). It does not claim the metadata
-        extension (no `tokenURI`: the DCAT description is kept off-chain
-        and found by its hash) nor ERC-4906 (metadata never changes).
+        ERC-165, ERC-721 and ERC-4494 (`permit`, `nonces`,
+        `DOMAIN_SEPARATOR`). It does not claim the enumeration extension
+        (the event index answers which datasets an account holds), the
+        metadata extension (no `tokenURI`: the DCAT description is kept
+        off-chain and found by its hash) nor ERC-4906 (metadata never
+        changes).
         The owner retires a dataset by burning its token (`retire`): no
         sale contract can list or sell it any more (their `ownerOf` check
         reverts), its record and `Retired` event stay for the audit trail,
@@ -27,39 +30,36 @@
 
 from snekmate.auth import ownable
 from snekmate.auth import access_control
-from snekmate.tokens import erc721
 from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator
 
 from .interfaces import ICatalog
 from .interfaces import IRegistry
+from .modules import nft
 
 implements: ICatalog
 
 initializes: ownable
 initializes: access_control
-initializes: erc721[ownable := ownable]
+initializes: nft
 uses: eip712_domain_separator
 
 exports: (
-    erc721.owner,
-    erc721.balanceOf,
-    erc721.ownerOf,
-    erc721.approve,
-    erc721.getApproved,
-    erc721.setApprovalForAll,
-    erc721.isApprovedForAll,
-    erc721.transferFrom,
-    erc721.safeTransferFrom,
-    erc721.totalSupply,
-    erc721.tokenByIndex,
-    erc721.tokenOfOwnerByIndex,
-    erc721.name,
-    erc721.symbol,
-    erc721.eip712Domain,
-    erc721.DOMAIN_SEPARATOR,
-    erc721.permit,
-    erc721.nonces,
+    ownable.owner,
+    nft.balanceOf,
+    nft.ownerOf,
+    nft.approve,
+    nft.getApproved,
+    nft.setApprovalForAll,
+    nft.isApprovedForAll,
+    nft.transferFrom,
+    nft.safeTransferFrom,
+    nft.name,
+    nft.symbol,
+    nft.eip712Domain,
+    nft.DOMAIN_SEPARATOR,
+    nft.permit,
+    nft.nonces,
     access_control.hasRole,
     access_control.grantRole,
     access_control.revokeRole,
@@ -72,13 +72,15 @@ exports: (
 ATTESTER_ROLE: public(constant(bytes32)) = keccak256("ATTESTER_ROLE")
 
 # ERC-165 identifiers answered true by `supportsInterface`: ERC-165, ERC-721,
-# ERC-721 enumeration, ERC-4494 (permit with v, r, s; nonces; DOMAIN_SEPARATOR).
-_SUPPORTED_INTERFACES: constant(bytes4[4]) = [0x01FFC9A7, 0x80AC58CD, 0x780E9D63, 0x589C5CE2]
+# ERC-4494 (permit with v, r, s; nonces; DOMAIN_SEPARATOR).
+_SUPPORTED_INTERFACES: constant(bytes4[3]) = [0x01FFC9A7, 0x80AC58CD, 0x589C5CE2]
 
 # EIP-712 struct of the platform's novelty attestation.
 ATTESTATION_TYPEHASH: public(constant(bytes32)) = keccak256(
     "NoveltyAttestation(address publisher,bytes32 contentHash,bytes32 descriptionHash,bytes32 fingerprintCommitment,bytes32 dcatHash,uint256 expiry)"
 )
+
+COUNT_SET: constant(uint256) = 1 << 255
 
 MAX_DOMAIN: constant(uint256) = 64
 MAX_NAME: constant(uint256) = 128
@@ -107,16 +109,18 @@ event Retired:
     content_hash: bytes32
 
 
-struct Dataset:
-    content_hash: bytes32
-    description_hash: bytes32
-    dcat_hash: bytes32
-    fingerprint_commitment: bytes32
-
-
-datasets: public(HashMap[uint256, Dataset])
+# What a publish stores (two slots besides the token's owner word and the
+# publisher's balance): the content hash per token, for `retire` and for
+# sale contracts, and the token per content hash, so content is published
+# once. The description, its hash, the DCAT hash and the fingerprint
+# commitment are in `DatasetPublished` only (nothing on chain reads them
+# back; the attestation checked here covers them), found by the block of
+# publication kept in the token's owner word (`dataset_record`).
+content_of: public(HashMap[uint256, bytes32])
 token_of_content: public(HashMap[bytes32, uint256])
-dataset_count: public(uint256)
+# The number of datasets published | COUNT_SET: never zero, so the first
+# publish updates the slot (2,900 gas) instead of filling it (22,100).
+_count: uint256
 
 
 @deploy
@@ -128,8 +132,9 @@ def __init__(registry: address):
     """
     ownable.__init__()
     access_control.__init__()
-    erc721.__init__("Datagora Dataset", "DATA", "", "Datagora Catalog", "1")
+    nft.__init__("Datagora Dataset", "DATA", "Datagora Catalog", "1")
     REGISTRY = IRegistry(registry)
+    self._count = COUNT_SET
 
 
 @external
@@ -171,15 +176,11 @@ def publish(
     attester: address = ecdsa._recover_sig(digest, attestation)
     assert attester != empty(address) and access_control.hasRole[ATTESTER_ROLE][attester], "catalog: invalid attestation"
 
-    token_id: uint256 = self.dataset_count + 1
-    self.dataset_count = token_id
+    count: uint256 = self._count
+    token_id: uint256 = (count ^ COUNT_SET) + 1
+    self._count = count + 1
     self.token_of_content[content_hash] = token_id
-    self.datasets[token_id] = Dataset(
-        content_hash=content_hash,
-        description_hash=description_hash,
-        dcat_hash=dcat_hash,
-        fingerprint_commitment=fingerprint_commitment,
-    )
+    self.content_of[token_id] = content_hash
     log DatasetPublished(
         token_id=token_id,
         owner=msg.sender,
@@ -193,7 +194,7 @@ def publish(
         fingerprint_commitment=fingerprint_commitment,
         attester=attester,
     )
-    erc721._mint(msg.sender, token_id)
+    nft._mint(msg.sender, token_id, convert(block.number, uint96))
     return token_id
 
 
@@ -211,13 +212,23 @@ def retire(token_id: uint256):
          "catalog: not dataset owner".
     @param token_id The dataset's token id.
     """
-    content_hash: bytes32 = self.datasets[token_id].content_hash
+    content_hash: bytes32 = self.content_of[token_id]
     assert content_hash != empty(bytes32), "catalog: unknown dataset"
-    owner: address = erc721._owners[token_id]
+    owner: address = nft._holder(token_id)
     assert owner != empty(address), "catalog: dataset retired"
     assert owner == msg.sender, "catalog: not dataset owner"
     log Retired(token_id=token_id, owner=msg.sender, content_hash=content_hash)
-    erc721._burn(token_id)
+    nft._burn(token_id)
+
+
+@external
+@view
+def dataset_count() -> uint256:
+    """
+    @notice How many datasets were published (the last token id).
+    @return The count, retired datasets included.
+    """
+    return self._count ^ COUNT_SET
 
 
 @external
@@ -229,7 +240,22 @@ def retired(token_id: uint256) -> bool:
     @return True once `retire` burned its token; false for a live or
             unknown dataset.
     """
-    return self.datasets[token_id].content_hash != empty(bytes32) and erc721._owners[token_id] == empty(address)
+    return self.content_of[token_id] != empty(bytes32) and nft._holder(token_id) == empty(address)
+
+
+@external
+@view
+def dataset_record(token_id: uint256) -> (bytes32, address, uint256):
+    """
+    @notice What the chain keeps of dataset `token_id`: its content hash,
+            its holder and the block in which it was published (where its
+            `DatasetPublished` event, with the full record, is).
+    @param token_id The dataset's token id.
+    @return The content hash (zero for an unknown id), the holder
+            (empty(address) once retired or for an unknown id) and the
+            block number of publication (0 for an unknown id).
+    """
+    return self.content_of[token_id], nft._holder(token_id), nft._extra(token_id)
 
 
 @external
@@ -239,7 +265,7 @@ def supportsInterface(interface_id: bytes4) -> bool:
     @notice ERC-165: whether the contract implements the interface
             `interface_id` in full.
     @param interface_id The 4-byte ERC-165 interface identifier.
-    @return True for ERC-165, ERC-721, ERC-721 enumeration and ERC-4494.
+    @return True for ERC-165, ERC-721 and ERC-4494.
     """
     return interface_id in _SUPPORTED_INTERFACES
 
@@ -259,7 +285,7 @@ def attestation_digest(
     @param publisher The account that will call `publish`.
     @param content_hash SHA-256 of the plaintext.
     @param description_hash keccak256(abi_encode(publisher, domain, name,
-           attributes, size, content_hash)), the value `publish` stores.
+           attributes, size, content_hash)), the value `publish` logs.
     @param fingerprint_commitment keccak256 commitment to the fingerprint.
     @param dcat_hash SHA-256 of the canonical DCAT JSON-LD description.
     @param expiry Unix time (seconds) after which the attestation is void.

@@ -106,7 +106,6 @@ def test_deployment(d: Deployment) -> None:
     assert not c.hasRole(c.ATTESTER_ROLE(), d.alice.address)
     assert c.ATTESTER_ROLE() == keccak(text="ATTESTER_ROLE")
     assert c.getRoleAdmin(c.ATTESTER_ROLE()) == c.DEFAULT_ADMIN_ROLE() == ZERO_BYTES32
-    assert c.totalSupply() == 0
     assert c.dataset_count() == 0
     assert c.supportsInterface(bytes.fromhex("80ac58cd"))  # ERC-721
 
@@ -175,12 +174,11 @@ def test_publish_mints_token_and_records_dataset(d: Deployment) -> None:
     assert_event(d.catalog, "Transfer", sender=ZERO_ADDRESS, receiver=d.alice.address, token_id=1)
     assert token_id == 1
     assert d.catalog.dataset_count() == 1
-    assert tuple(d.catalog.datasets(1)) == (CONTENT, description_hash, DCAT, FINGERPRINT)
+    assert d.catalog.content_of(1) == CONTENT
+    assert tuple(d.catalog.dataset_record(1)) == (CONTENT, d.alice.address, d.env.evm.patch.block_number)
     assert d.catalog.token_of_content(CONTENT) == 1
     assert d.catalog.ownerOf(1) == d.alice.address
     assert d.catalog.balanceOf(d.alice.address) == 1
-    assert d.catalog.totalSupply() == 1
-    assert d.catalog.tokenOfOwnerByIndex(d.alice.address, 0) == 1
 
 
 def test_publish_token_ids_increase(d: Deployment) -> None:
@@ -372,7 +370,8 @@ def test_transfer_from_by_owner(d: Deployment) -> None:
     assert_event(d.catalog, "Transfer", sender=d.alice.address, receiver=d.erin.address, token_id=token_id)
     assert d.catalog.ownerOf(token_id) == d.erin.address
     assert d.catalog.balanceOf(d.alice.address) == 0
-    assert d.catalog.token_of_content(d.catalog.datasets(token_id).content_hash) == token_id
+    assert d.catalog.token_of_content(d.catalog.content_of(token_id)) == token_id
+    assert d.catalog.dataset_record(token_id)[1] == d.erin.address
 
 
 def test_transfer_from_rejects_stranger(d: Deployment) -> None:
@@ -475,7 +474,8 @@ def test_renounce_role_only_for_oneself(d: Deployment) -> None:
 
 
 def test_views_of_unknown_dataset(d: Deployment) -> None:
-    assert tuple(d.catalog.datasets(1)) == (ZERO_BYTES32,) * 4
+    assert d.catalog.content_of(1) == ZERO_BYTES32
+    assert tuple(d.catalog.dataset_record(1)) == (ZERO_BYTES32, ZERO_ADDRESS, 0)
     assert d.catalog.token_of_content(CONTENT) == 0
     with boa.reverts("erc721: invalid token ID"):
         d.catalog.ownerOf(1)
@@ -490,7 +490,7 @@ def test_views_of_unknown_dataset(d: Deployment) -> None:
     content=st.binary(min_size=32, max_size=32).filter(lambda b: b != ZERO_BYTES32),
 )
 def test_publish_fuzz(d: Deployment, domain: str, name: str, attributes: str, size: int, content: bytes) -> None:
-    """Any description publishes; the stored description hash commits to exactly what the event carries."""
+    """Any description publishes; the logged description hash commits to exactly what the event carries."""
     with d.env.anchor():
         args = publish_args(
             d,
@@ -510,7 +510,8 @@ def test_publish_fuzz(d: Deployment, domain: str, name: str, attributes: str, si
                 [d.alice.address, domain, name, attributes, size, content],
             )
         )
-        assert d.catalog.datasets(token_id).description_hash == expected == event.description_hash
+        assert event.description_hash == expected
+        assert d.catalog.content_of(token_id) == content
         assert d.catalog.token_of_content(content) == token_id
 
 
@@ -524,7 +525,8 @@ def retire(d: Deployment, who: Any, token_id: int) -> None:
 
 def test_retire_burns_the_token_and_keeps_the_record(d: Deployment) -> None:
     token_id = d.publish(d.alice)
-    record = tuple(d.catalog.datasets(token_id))
+    record = tuple(d.catalog.dataset_record(token_id))
+    assert record[1] == d.alice.address
     assert not d.catalog.retired(token_id)
     retire(d, d.alice, token_id)
     assert_event(d.catalog, "Retired", token_id=token_id, owner=d.alice.address, content_hash=record[0])
@@ -533,8 +535,8 @@ def test_retire_burns_the_token_and_keeps_the_record(d: Deployment) -> None:
     with boa.reverts("erc721: invalid token ID"):
         d.catalog.ownerOf(token_id)
     assert d.catalog.balanceOf(d.alice.address) == 0
-    assert d.catalog.totalSupply() == 0
-    assert tuple(d.catalog.datasets(token_id)) == record  # the commitments stay for the audit trail
+    # the content hash and the block of publication stay for the audit trail; the holder is gone
+    assert tuple(d.catalog.dataset_record(token_id)) == (record[0], ZERO_ADDRESS, record[2])
     assert d.catalog.token_of_content(record[0]) == token_id
     assert d.catalog.dataset_count() == 1
 
@@ -553,9 +555,8 @@ def test_retire_leaves_other_datasets_alone(d: Deployment) -> None:
     first, second, third = d.publish(d.alice), d.publish(d.alice), d.publish(d.bob)
     retire(d, d.alice, first)
     assert [d.catalog.retired(t) for t in (first, second, third)] == [True, False, False]
-    assert d.catalog.tokenOfOwnerByIndex(d.alice.address, 0) == second
-    assert d.catalog.totalSupply() == 2
-    assert d.catalog.tokenByIndex(0) != first and d.catalog.tokenByIndex(1) != first
+    assert d.catalog.balanceOf(d.alice.address) == 1
+    assert d.catalog.ownerOf(second) == d.alice.address and d.catalog.ownerOf(third) == d.bob.address
 
 
 def test_retire_rejects_unknown_dataset(d: Deployment) -> None:
@@ -665,10 +666,10 @@ def test_retire_stops_use_right_sales_and_prepaid_credit_still_refunds(d: Deploy
 )
 def test_retire_fuzz(d: Deployment, steps: list[tuple[str, int]]) -> None:
     """Random callers retire random ids: exactly the holder of a live token succeeds, with its event; ``retired``
-    and ``totalSupply`` always agree with what happened."""
+    and the holders' balances always agree with what happened."""
     with d.env.anchor():
         holders = {d.publish(d.alice): "alice", d.publish(d.bob): "bob", d.publish(d.alice): "alice"}
-        contents = {t: d.catalog.datasets(t).content_hash for t in holders}
+        contents = {t: d.catalog.content_of(t) for t in holders}
         gone: set[int] = set()
         for who, token_id in steps:
             caller = getattr(d, who)
@@ -688,4 +689,6 @@ def test_retire_fuzz(d: Deployment, steps: list[tuple[str, int]]) -> None:
                 )
                 gone.add(token_id)
             assert [d.catalog.retired(t) for t in range(5)] == [t in gone for t in range(5)]
-            assert d.catalog.totalSupply() == len(holders) - len(gone)
+            live = [t for t in holders if t not in gone]
+            assert d.catalog.balanceOf(d.alice.address) == sum(holders[t] == "alice" for t in live)
+            assert d.catalog.balanceOf(d.bob.address) == sum(holders[t] == "bob" for t in live)

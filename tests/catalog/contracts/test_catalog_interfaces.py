@@ -78,7 +78,7 @@ INTERFACES: dict[str, tuple[int, dict[str, tuple[str, ...]]]] = {
 # events whenever the metadata changes; the Catalog's metadata never changes, so it must not claim them.
 EVENT_ONLY = {"ERC-4906": 0x49064906}
 
-EXPECTED_TRUE = {"ERC-165", "ERC-721", "ERC-721 Enumerable", "ERC-4494 (v, r, s)"}
+EXPECTED_TRUE = {"ERC-165", "ERC-721", "ERC-4494 (v, r, s)"}
 PERMIT_TYPES = {
     "EIP712Domain": [
         {"name": "name", "type": "string"},

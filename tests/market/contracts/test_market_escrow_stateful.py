@@ -1956,9 +1956,12 @@ class MarketMachine(RuleBasedStateMachine):
         storage, ur_storage = d.market._storage, d.use_rights._storage
         next_listing, next_order = self.next_id(m.listings, False), self.next_id(m.orders, False)
         next_ur_listing, next_ur_order = self.next_id(m.listings, True), self.next_id(m.orders, True)
-        assert storage.listing_count.get() == next_listing - 1
-        assert storage.order_count.get() == next_order - 1
-        assert storage.offer_count.get() == len(m.offers)
+        # One counter word: listing_count | order_count << 64 | offer_count << 128 | 1 << 255 (never zero).
+        counts = storage._counts.get()
+        assert counts >> 255 == 1 and (counts >> 192) & (2**63 - 1) == 0
+        assert counts & (2**64 - 1) == next_listing - 1
+        assert (counts >> 64) & (2**64 - 1) == next_order - 1
+        assert (counts >> 128) & (2**64 - 1) == len(m.offers)
         assert storage.fee_bps.get() == m.fee_bps
         assert storage.management_fee.get() == m.management_fee
         assert storage.dispute_window.get() == m.dispute_window

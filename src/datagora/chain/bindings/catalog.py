@@ -3,6 +3,8 @@ publication with the platform's novelty attestation)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
@@ -66,14 +68,34 @@ class CatalogBinding(Binding):
 
     def dataset(self, token_id: int) -> Dataset:
         """The Catalog record of ``token_id``; :class:`NotFoundError` when no such dataset exists,
-        :class:`DatasetRetired` when its owner retired it."""
-        content, description, dcat, fingerprint = self._view("datasets", token_id)
+        :class:`DatasetRetired` when its owner retired it.
+
+        The chain stores the content hash and the holder with the block of publication; the description hash,
+        DCAT hash and fingerprint commitment are read from the ``DatasetPublished`` event of that block (one
+        ``eth_getLogs`` over one block, filtered on the token id)."""
+        content, owner, block = self._view("dataset_record", token_id)
         if bytes(content) == bytes(32):
             raise NotFoundError(f"unknown dataset id {token_id}")
-        if self.is_retired(token_id):
+        if int(owner, 16) == 0:
             raise DatasetRetired(token_id)
-        owner = str(self._view("ownerOf", token_id))
-        return Dataset(token_id, owner, bytes(content), bytes(description), bytes(dcat), bytes(fingerprint))
+        published = self.published_event(token_id, int(block))
+        return Dataset(
+            token_id,
+            str(owner),
+            bytes(content),
+            bytes(published["description_hash"]),
+            bytes(published["dcat_hash"]),
+            bytes(published["fingerprint_commitment"]),
+        )
+
+    def published_event(self, token_id: int, block: int) -> dict[str, Any]:
+        """The decoded arguments of dataset ``token_id``'s ``DatasetPublished`` event, published in ``block``.
+        :class:`NotFoundError` when that block holds no such event (a node that pruned its logs)."""
+        event = self.contract.events.DatasetPublished()
+        topics = [event.topic, "0x" + token_id.to_bytes(32, "big").hex()]
+        for log in self._contracts.get_logs([self.address], topics, block, block):
+            return dict(event.process_log(log)["args"])
+        raise NotFoundError(f"the publication of dataset {token_id} is not in block {block} on this node")
 
     def retire(self, sender: LocalAccount, token_id: int) -> TxResult:
         """``Catalog.retire``: the holder burns dataset ``token_id``'s token and ``Retired`` records it. Reverts
@@ -84,7 +106,7 @@ class CatalogBinding(Binding):
     def content_hash_of(self, token_id: int) -> bytes:
         """The content hash (SHA-256, 32 bytes) recorded for ``token_id``, live or retired; zero bytes for an
         unknown id."""
-        return bytes(self._view("datasets", token_id)[0])
+        return bytes(self._view("content_of", token_id))
 
     def is_retired(self, token_id: int) -> bool:
         """Whether dataset ``token_id`` was published and then retired (false for a live or unknown one)."""

@@ -67,7 +67,5 @@ def retired(conn: Connection, ev: StoredEvent) -> None:
 PROJECTION = ContractProjection(
     "Catalog",
     handlers={"DatasetPublished": dataset_published, "Transfer": transfer, "Retired": retired},
-    ignored=frozenset(
-        {"Approval", "ApprovalForAll", "OwnershipTransferred", "RoleGranted", "RoleRevoked", "RoleMinterChanged"}
-    ),
+    ignored=frozenset({"Approval", "ApprovalForAll", "OwnershipTransferred", "RoleGranted", "RoleRevoked"}),
 )

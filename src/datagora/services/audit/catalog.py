@@ -38,7 +38,6 @@ TEXTS = ContractTexts(
             "ApprovalForAll",
             "RoleGranted",
             "RoleRevoked",
-            "RoleMinterChanged",
             "OwnershipTransferred",
         }
     ),
