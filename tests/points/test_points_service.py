@@ -44,7 +44,7 @@ def stage() -> Stage:
     brand, platform, helper, member = (Account.create() for _ in range(4))
     for account in (brand, platform, helper, member):
         chain.fund(account.address, 10 * WEI)
-    contracts = Contracts.deploy(chain, platform, platform, only=["Points"])
+    contracts = Contracts.deploy(chain, platform, platform, only=["BrandPoints", "Points"])
     brand_id, _ = points.register_brand(
         contracts, platform, "Cufflinks & Co", brand.address, [brand.address, platform.address, helper.address]
     )
