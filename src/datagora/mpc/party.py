@@ -5,10 +5,11 @@ with one JSON line on standard input: ``{"input": <points or null>, "repeat": <n
 "fail_after_input": <bool>, "pause_after_input": <seconds>, "watch_parent": <bool>}``. With ``watch_parent``
 the party keeps reading standard input and exits (status 4) as soon as it closes (the node that started it went
 away). Party 0 (the brand) inputs A, party 1 (the platform) inputs B, party 2 (the MPC
-platform) has no input. Writes one JSON line on standard output: ``{"score", "tier", "seconds", "bytes_sent",
-"received"}`` where ``seconds`` are the protocol's seconds per evaluation and ``received`` (when recording) every
-payload received from each peer with its program counter, as hex. The private input travels on standard input only
-(never on the command line, which other users of the machine can read). Exit status 2: invalid input.
+platform) has no input. Writes one JSON line on standard output: ``{"score", "tier", "seconds", "cpu_seconds",
+"bytes_sent", "received"}`` where ``seconds`` are the protocol's seconds per evaluation (``cpu_seconds`` this
+process's CPU time in each) and ``received`` (when recording) every payload received from each peer with its
+program counter, as hex. The private input travels on standard input only (never on the command line, which
+other users of the machine can read). Exit status 2: invalid input.
 """
 
 from __future__ import annotations
@@ -72,11 +73,12 @@ async def _run(mpc: Any, request: dict[str, Any]) -> dict[str, Any]:
     secint = mpc.SecInt(BIT_LENGTH)
     await mpc.start()
     seconds: list[float] = []
+    cpu_seconds: list[float] = []
     score = tier = -1
     if "batch_size" in request:
         return await _run_batch(mpc, request)
     for _ in range(int(request.get("repeat", 1))):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         a, b = _shared_inputs(mpc, secint, pid, None if value is None else [value], 1)
         if request.get("pause_after_input"):
             await mpc.barrier()
@@ -87,6 +89,7 @@ async def _run(mpc: Any, request: dict[str, Any]) -> dict[str, Any]:
             os._exit(3)  # a party vanishing mid-protocol (tests)
         score, tier = await circuit(mpc, a, b)
         seconds.append(time.perf_counter() - started)
+        cpu_seconds.append(time.process_time() - cpu_started)
     bytes_sent = sum(p.protocol.nbytes_sent for p in mpc.parties if p.pid != pid and p.protocol is not None)
     await mpc.shutdown()
     field = secint.field
@@ -95,6 +98,7 @@ async def _run(mpc: Any, request: dict[str, Any]) -> dict[str, Any]:
         "score": score,
         "tier": tier,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "modulus": int(field.modulus),
         "byte_length": int(field.byte_length),
         "bytes_sent": bytes_sent,
