@@ -91,7 +91,8 @@ def tier_attestation(
 @dataclass(frozen=True)
 class MemberStanding:
     """A member at one brand: ``points`` (balance), ``tier`` (0..3) with its plain ``tier_name``, the last
-    attested ``score`` and the number of tier updates (``updates``)."""
+    attested ``score``, the number of tier updates (``updates``), and the brand's ERC-20 (``token`` address and
+    ``symbol``) a wallet lists the points under."""
 
     brand: int
     member: str
@@ -100,6 +101,8 @@ class MemberStanding:
     tier_name: str
     score: int
     updates: int
+    token: str
+    symbol: str
 
 
 @dataclass(frozen=True)
@@ -177,8 +180,17 @@ def standing(contracts: Contracts, brand: int, member: str) -> MemberStanding:
     """``member``'s points and tier at ``brand``. :class:`NotFoundError` for an unknown brand."""
     _brand_parties(contracts, brand)
     t: MemberTier = contracts.points.member_tier(brand, member)
+    token, _, symbol = contracts.points.token_info(brand)
     return MemberStanding(
-        brand, member, contracts.points.balance(brand, member), t.tier, TIER_NAMES[t.tier], t.score, t.nonce
+        brand,
+        member,
+        contracts.points.balance(brand, member),
+        t.tier,
+        TIER_NAMES[t.tier],
+        t.score,
+        t.nonce,
+        token,
+        symbol,
     )
 
 
