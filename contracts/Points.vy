@@ -4,46 +4,44 @@
 @notice Loyalty points shared by a brand and an e-commerce platform, and
         the brand's membership tiers, after Hu, Xin, Deng and Qian (points
         on a blockchain, membership computed by secure multi-party
-        computation; case study steps 1, 9 and 10). One contract serves
-        every brand: each brand is a fungible ERC-1155 token id (its points
-        are interchangeable among themselves, never with another brand's),
-        so a new brand is a `register_brand` call, not a deployment.
-        A brand's issuers (its shops, the platform) mint points on purchases;
-        a holder, or a checkout the holder approved, spends (burns) them.
+        computation; case study steps 1, 9 and 10). Registering a brand
+        creates the brand's own ERC-20 token (`BrandPoints`, from a
+        blueprint, with the brand's name and symbol), so any wallet lists
+        its points; this contract is that token's only minter. A brand's
+        issuers (its shops, the platform) mint points on purchases through
+        `issue`; a holder, or a checkout the holder gave an ERC-20
+        allowance, spends (burns) them through `spend`.
         A member's tier is set only with an EIP-712 TierAttestation signed
         by every computing party of the brand (brand, platform, MPC
         platform), in the order of the brand's party set; the result is
         posted as an event.
-@dev ERC-1155 (EIP-1155) from snekmate with ids = brand ids; EIP-712
-     domain "Datagora Points" version "1". The owner (the deployer, the
-     platform) registers brands and their party sets; each brand's admin
-     names its issuers. Holds no ether.
+@dev Tokens are snekmate `erc20` made with `create_from_blueprint`
+     (EIP-5202 blueprint given at deployment); EIP-712 domain "Datagora
+     Points" version "1". The owner (the deployer, the platform) registers
+     brands and their party sets; each brand's admin names its issuers.
+     Holds no ether.
 """
 
 
 from snekmate.auth import ownable
-from snekmate.tokens import erc1155
 from snekmate.utils import ecdsa
 from snekmate.utils import eip712_domain_separator
 
 initializes: ownable
-initializes: erc1155[ownable := ownable]
 initializes: eip712_domain_separator
 
 exports: (
-    erc1155.owner,
-    erc1155.balanceOf,
-    erc1155.balanceOfBatch,
-    erc1155.isApprovedForAll,
-    erc1155.setApprovalForAll,
-    erc1155.safeTransferFrom,
-    erc1155.safeBatchTransferFrom,
-    erc1155.supportsInterface,
-    erc1155.total_supply,
-    erc1155.uri,
-    erc1155.transfer_ownership,
+    ownable.owner,
+    ownable.transfer_ownership,
     eip712_domain_separator.eip712Domain,
 )
+
+
+interface IBrandPoints:
+    def mint(owner: address, amount: uint256): nonpayable
+    def burn_at_checkout(holder: address, spender: address, amount: uint256): nonpayable
+    def balanceOf(owner: address) -> uint256: view
+    def allowance(owner: address, spender: address) -> uint256: view
 
 
 MAX_PARTIES: public(constant(uint256)) = 5
@@ -59,7 +57,9 @@ TIER_ATTESTATION_TYPEHASH: public(constant(bytes32)) = keccak256(
 event BrandRegistered:
     brand: indexed(uint256)
     admin: indexed(address)
-    name: String[64]
+    token: indexed(address)
+    name: String[25]
+    symbol: String[5]
     parties: DynArray[address, MAX_PARTIES]
 
 
@@ -100,7 +100,10 @@ event TierUpdated:
     nonce: uint256
 
 
+BRAND_POINTS_BLUEPRINT: public(immutable(address))
+
 brand_count: public(uint256)
+token_of: public(HashMap[uint256, address])
 brand_admin: public(HashMap[uint256, address])
 is_issuer: public(HashMap[uint256, HashMap[address, bool]])
 tier_of: public(HashMap[uint256, HashMap[address, uint8]])
@@ -112,30 +115,39 @@ spent_on: public(HashMap[uint256, HashMap[bytes32, uint256]])
 
 
 @deploy
-def __init__():
+def __init__(brand_points_blueprint: address):
     """
     @notice The deployer (the platform) becomes owner: it registers brands.
+    @param brand_points_blueprint The EIP-5202 blueprint of `BrandPoints`,
+           from which each brand's ERC-20 is created.
     """
+    assert brand_points_blueprint.is_contract, "points: blueprint is not a contract"
     ownable.__init__()
-    erc1155.__init__("")
     eip712_domain_separator.__init__("Datagora Points", "1")
+    BRAND_POINTS_BLUEPRINT = brand_points_blueprint
 
 
 @external
-def register_brand(name: String[64], admin: address, parties: DynArray[address, MAX_PARTIES]) -> uint256:
+def register_brand(
+    name: String[25], symbol: String[5], admin: address, parties: DynArray[address, MAX_PARTIES]
+) -> uint256:
     """
-    @notice Register a brand: its points become token id `brand`, `admin`
+    @notice Register a brand: create its points' ERC-20 token (`name`,
+            `symbol`, 0 decimals, minted only by this contract); `admin`
             names its issuers, and `parties` are the computing parties whose
             signatures together set a member's tier.
-    @dev Owner only. Guards: admin not zero, 2 to 5 parties, each party
-         non-zero and named once.
-    @param name The brand's name (shown in the event only).
+    @dev Owner only. Guards: a name and a symbol, admin not zero, 2 to 5
+         parties, each party non-zero and named once.
+    @param name The token's name, e.g. "Cufflinks & Co Points".
+    @param symbol The token's symbol, e.g. "CUFF".
     @param admin The brand's administrator account.
     @param parties The computing parties, in signature order (brand,
            platform, MPC platform).
     @return The new brand id (1, 2, ...).
     """
     ownable._check_owner()
+    assert len(name) != 0, "points: empty name"
+    assert len(symbol) != 0, "points: empty symbol"
     assert admin != empty(address), "points: zero admin"
     assert len(parties) >= MIN_PARTIES, "points: too few parties"
     for i: uint256 in range(MAX_PARTIES):
@@ -150,7 +162,9 @@ def register_brand(name: String[64], admin: address, parties: DynArray[address, 
     self.brand_count = brand
     self.brand_admin[brand] = admin
     self._parties[brand] = parties
-    log BrandRegistered(brand=brand, admin=admin, name=name, parties=parties)
+    token: address = create_from_blueprint(BRAND_POINTS_BLUEPRINT, name, symbol)
+    self.token_of[brand] = token
+    log BrandRegistered(brand=brand, admin=admin, token=token, name=name, symbol=symbol, parties=parties)
     return brand
 
 
@@ -185,12 +199,12 @@ def set_point_value(brand: uint256, wei_per_point: uint256):
 
 
 @external
-@nonreentrant
 def issue(brand: uint256, member: address, amount: uint256, purchase_ref: bytes32):
     """
     @notice Mint `amount` of the brand's points to `member` for a purchase
             (case study step 1).
-    @dev Issuers only; a contract member must accept ERC-1155 tokens.
+    @dev Issuers only; mints on the brand's ERC-20 (`Transfer` from the
+         zero address).
     @param brand The brand id.
     @param member The member's account.
     @param amount Points to mint (> 0).
@@ -200,7 +214,7 @@ def issue(brand: uint256, member: address, amount: uint256, purchase_ref: bytes3
     assert amount != 0, "points: zero amount"
     assert member != empty(address), "points: zero member"
     log PointsIssued(brand=brand, member=member, issuer=msg.sender, amount=amount, purchase_ref=purchase_ref)
-    erc1155._safe_mint(member, brand, amount, b"")
+    extcall IBrandPoints(self.token_of[brand]).mint(member, amount)
 
 
 @external
@@ -208,18 +222,21 @@ def spend(brand: uint256, holder: address, amount: uint256, order_ref: bytes32):
     """
     @notice Spend (burn) `amount` of `holder`'s points of `brand` at a
             checkout.
-    @dev Callable by the holder or by an operator the holder approved with
-         `setApprovalForAll` (a shop's checkout contract).
+    @dev Callable by the holder, or by a spender (a shop's checkout) with
+         an ERC-20 allowance of at least `amount` on the brand's token,
+         which the spend uses up. Burns on the brand's ERC-20.
     @param brand The brand id.
     @param holder The member whose points are spent.
     @param amount Points to spend (> 0).
     @param order_ref The order's reference (a shop's cart reference):
            `spent_on[brand][order_ref]` adds up the points spent on it.
     """
-    assert msg.sender == holder or erc1155.isApprovedForAll[holder][msg.sender], "points: not the holder"
+    token: IBrandPoints = IBrandPoints(self.token_of[brand])
+    assert token.address != empty(address), "points: unknown brand"
+    assert msg.sender == holder or staticcall token.allowance(holder, msg.sender) >= amount, "points: not the holder"
     assert amount != 0, "points: zero amount"
-    assert erc1155.balanceOf[holder][brand] >= amount, "points: insufficient points"
-    erc1155._burn(holder, brand, amount)
+    assert staticcall token.balanceOf(holder) >= amount, "points: insufficient points"
+    extcall token.burn_at_checkout(holder, msg.sender, amount)
     self.spent_on[brand][order_ref] += amount
     log PointsSpent(brand=brand, holder=holder, spender=msg.sender, amount=amount, order_ref=order_ref)
 
@@ -262,6 +279,21 @@ def set_tier(
     self.score_of[brand][member] = score
     self.tier_nonce[brand][member] = nonce + 1
     log TierUpdated(brand=brand, member=member, submitter=msg.sender, tier=tier, score=score, nonce=nonce)
+
+
+@external
+@view
+def points_of(brand: uint256, member: address) -> uint256:
+    """
+    @notice `member`'s points of `brand` (its ERC-20 balance).
+    @param brand The brand id.
+    @param member The member's account.
+    @return The points (0 for an unknown brand).
+    """
+    token: address = self.token_of[brand]
+    if token == empty(address):
+        return 0
+    return staticcall IBrandPoints(token).balanceOf(member)
 
 
 @external

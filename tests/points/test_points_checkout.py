@@ -43,7 +43,7 @@ def stage() -> Stage:
     platform, admin, helper, customer = (Account.create() for _ in range(4))
     for account in (platform, admin, customer):
         chain.fund(account.address, 10 * WEI)
-    contracts = Contracts.deploy(chain, platform, platform, only=["Points"])
+    contracts = Contracts.deploy(chain, platform, platform, only=["BrandPoints", "Points"])
     brand, _ = points.register_brand(
         contracts, platform, "Cufflinks & Co", admin.address, [admin.address, platform.address, helper.address]
     )

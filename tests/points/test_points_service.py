@@ -44,7 +44,7 @@ def stage() -> Stage:
     brand, platform, helper, member = (Account.create() for _ in range(4))
     for account in (brand, platform, helper, member):
         chain.fund(account.address, 10 * WEI)
-    contracts = Contracts.deploy(chain, platform, platform, only=["Points"])
+    contracts = Contracts.deploy(chain, platform, platform, only=["BrandPoints", "Points"])
     brand_id, _ = points.register_brand(
         contracts, platform, "Cufflinks & Co", brand.address, [brand.address, platform.address, helper.address]
     )
@@ -142,3 +142,30 @@ def test_a_batch_of_members_equals_the_plain_computation() -> None:
         mpc_session.run_batch([1, 2], [1])
     with pytest.raises(ValidationError, match="points must be between"):
         mpc_session.run_batch([1, -2], [1, 1])
+
+
+def test_the_brands_points_are_an_erc20_any_wallet_reads(stage: Stage) -> None:
+    c = stage.contracts
+    token, name, symbol = c.points.token_info(stage.brand_id)
+    assert (name, symbol) == ("Cufflinks & Co", points.brand_symbol("Cufflinks & Co")) == ("Cufflinks & Co", "CUFFL")
+    c.points.set_issuer(stage.brand, stage.brand_id, stage.brand.address)
+    points.issue(c, stage.brand, stage.brand_id, stage.member.address, 42, b"\x01" * 32)
+    # read with plain ERC-20 calls, as a wallet does, and through the service
+    assert (c.tokens.symbol(token), c.tokens.decimals(token)) == ("CUFFL", 0)
+    assert (
+        c.tokens.balance(token, stage.member.address)
+        == 42
+        == points.standing(c, stage.brand_id, stage.member.address).points
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "symbol", "message"),
+    [("", None, "brand name"), ("x" * 26, None, "brand name"), ("Shoes", "TOOLONG", "symbol"), ("Shoes", "", "symbol")],
+)
+def test_register_brand_refuses_names_a_token_cannot_carry(
+    stage: Stage, name: str, symbol: str | None, message: str
+) -> None:
+    parties = [p.address for p in stage.parties]
+    with pytest.raises(ValidationError, match=message):
+        points.register_brand(stage.contracts, stage.platform, name, stage.brand.address, parties, symbol=symbol)

@@ -26,6 +26,7 @@ CONTRACT_NAMES: tuple[str, ...] = (
     "Streams",
     "Consent",
     "Shop",
+    "BrandPoints",
     "Points",
     "ComputeJobs",
     "Collaboration",

@@ -73,6 +73,7 @@ MANIFEST: tuple[Deployable, ...] = (
     streams.DEPLOYABLE,
     consent.DEPLOYABLE,
     shop.DEPLOYABLE,
+    points.BLUEPRINT_DEPLOYABLE,
     points.DEPLOYABLE,
     compute_jobs.DEPLOYABLE,
     collaboration.DEPLOYABLE,
@@ -81,6 +82,19 @@ MANIFEST: tuple[Deployable, ...] = (
 """Every deployable of the set, in deployment order (a contract comes after those it ``needs``)."""
 
 B = TypeVar("B", bound=Binding)
+
+ERC5202_PREFIX = b"\xfe\x71\x00"
+"""The EIP-5202 blueprint preamble: an invalid opcode (so the code cannot be called), magic byte 0x71, version 0."""
+
+
+def blueprint_initcode(bytecode: bytes) -> bytes:
+    """Creation code that stores ``bytecode`` (a contract's creation code) as an EIP-5202 blueprint: deployed
+    code = preamble + ``bytecode``, which Vyper's ``create_from_blueprint`` copies from (skipping the 3-byte
+    preamble) and runs with constructor arguments. The same layout Vyper's own ``blueprint_bytecode`` output has."""
+    code = ERC5202_PREFIX + bytecode
+    if len(code) > 0xFFFF:
+        raise DeploymentError(f"a blueprint of {len(code):,} bytes is too large")
+    return b"\x61" + len(code).to_bytes(2, "big") + b"\x3d\x81\x60\x0a\x3d\x39\xf3" + code
 
 
 def _hex(value: Any) -> Any:
@@ -230,7 +244,10 @@ class Contracts:
             if signer is None:
                 raise DeploymentError(f"{spec.name} is deployed by the {spec.deployer}: pass its account")
             art = load_artifact(spec.name)
-            receipt = chain.deploy(signer, art.abi, art.bytecode, *spec.args(deployment.addresses, options))
+            if spec.blueprint:
+                receipt = chain.deploy(signer, [], blueprint_initcode(art.bytecode))
+            else:
+                receipt = chain.deploy(signer, art.abi, art.bytecode, *spec.args(deployment.addresses, options))
             deployment = deployment.with_contract(
                 spec.name, str(receipt["contractAddress"]), int(receipt["blockNumber"])
             )
@@ -244,9 +261,12 @@ class Contracts:
         """Bind to the deployment recorded in ``deployments_dir`` for this chain, checking that each address
         holds the expected code (a restarted development node loses it). Raises :class:`DeploymentError`."""
         deployment = Deployment.load(deployments_dir, chain.chain_id)
+        blueprints = {d.name for d in MANIFEST if d.blueprint}
         for name, address in deployment.addresses.items():
             code = chain.code(address)
-            if not code or not code.startswith(load_artifact(name).runtime[:64]):
+            artifact = load_artifact(name)
+            expected = ERC5202_PREFIX + artifact.bytecode[:61] if name in blueprints else artifact.runtime[:64]
+            if not code or not code.startswith(expected):
                 raise DeploymentError(
                     f"{name} is not at {address} on chain {chain.chain_id} (node reset?): run `datagora deploy`"
                 )

@@ -42,7 +42,8 @@ def balance(
     who = member or s.address()
     standing = points.standing(s.contracts(), brand, who)
     console.print(
-        f"{who} at brand #{brand}: {standing.points:,} points, tier {standing.tier} ({standing.tier_name})"
+        f"{who} at brand #{brand}: {standing.points:,} points ({standing.symbol}), tier {standing.tier} "
+        f"({standing.tier_name})"
         + (f", last score {standing.score:,}" if standing.updates else ", no tier computed yet"),
         highlight=False,
     )

@@ -5,10 +5,11 @@ with one JSON line on standard input: ``{"input": <points or null>, "repeat": <n
 "fail_after_input": <bool>, "pause_after_input": <seconds>, "watch_parent": <bool>}``. With ``watch_parent``
 the party keeps reading standard input and exits (status 4) as soon as it closes (the node that started it went
 away). Party 0 (the brand) inputs A, party 1 (the platform) inputs B, party 2 (the MPC
-platform) has no input. Writes one JSON line on standard output: ``{"score", "tier", "seconds", "bytes_sent",
-"received"}`` where ``seconds`` are the protocol's seconds per evaluation and ``received`` (when recording) every
-payload received from each peer with its program counter, as hex. The private input travels on standard input only
-(never on the command line, which other users of the machine can read). Exit status 2: invalid input.
+platform) has no input. Writes one JSON line on standard output: ``{"score", "tier", "seconds", "cpu_seconds",
+"bytes_sent", "received"}`` where ``seconds`` are the protocol's seconds per evaluation (``cpu_seconds`` this
+process's CPU time in each) and ``received`` (when recording) every payload received from each peer with its
+program counter, as hex. The private input travels on standard input only (never on the command line, which
+other users of the machine can read). Exit status 2: invalid input.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 from typing import Any
 
 from datagora.domain.errors import ValidationError
-from datagora.mpc.points import BIT_LENGTH, check_points, circuit, runtime
+from datagora.mpc.points import BIT_LENGTH, check_points, circuit, party_inputs, runtime
 
 BRAND, PLATFORM, HELPER = 0, 1, 2
 ROLE_NAMES = ("brand", "platform", "MPC platform")
@@ -50,19 +51,35 @@ def _record_receipts(received: list[tuple[int, int, str]]) -> None:
     asyncoro.MessageExchanger.receive = receive
 
 
+def _shared_inputs(mpc: Any, secint: Any, pid: int, values: list[int] | None, size: int) -> tuple[Any, Any]:
+    """Share the brand's and the platform's inputs (:func:`~datagora.mpc.points.party_inputs` of each member's
+    points, as secure arrays of shape (2, ``size``)); ``values`` are this party's points per member (None for the
+    MPC platform)."""
+    import numpy as np  # here, not at the top: a node that imports this module never pays for NumPy
+
+    if values is not None and pid in (BRAND, PLATFORM):
+        mine = np.array([party_inputs(pid, v) for v in values], dtype=object).T
+    else:
+        mine = np.zeros((2, size), dtype=object)
+    ignored = np.zeros((2, size), dtype=object)
+    a = mpc.input(secint.array(mine if pid == BRAND else ignored), senders=BRAND)
+    b = mpc.input(secint.array(mine if pid == PLATFORM else ignored), senders=PLATFORM)
+    return a, b
+
+
 async def _run(mpc: Any, request: dict[str, Any]) -> dict[str, Any]:
     pid = mpc.pid
     value = request.get("input")
     secint = mpc.SecInt(BIT_LENGTH)
     await mpc.start()
     seconds: list[float] = []
+    cpu_seconds: list[float] = []
     score = tier = -1
     if "batch_size" in request:
         return await _run_batch(mpc, request)
     for _ in range(int(request.get("repeat", 1))):
-        started = time.perf_counter()
-        a = mpc.input(secint(value if pid == BRAND else None), senders=BRAND)
-        b = mpc.input(secint(value if pid == PLATFORM else None), senders=PLATFORM)
+        started, cpu_started = time.perf_counter(), time.process_time()
+        a, b = _shared_inputs(mpc, secint, pid, None if value is None else [value], 1)
         if request.get("pause_after_input"):
             await mpc.barrier()
             await asyncio.sleep(float(request["pause_after_input"]))  # tests: a window to stop a node mid-protocol
@@ -70,9 +87,9 @@ async def _run(mpc: Any, request: dict[str, Any]) -> dict[str, Any]:
             await mpc.barrier()
             await asyncio.sleep(0.05)
             os._exit(3)  # a party vanishing mid-protocol (tests)
-        f, t = circuit(mpc, a, b)
-        score, tier = (int(v) for v in await mpc.output([f, t]))
+        score, tier = await circuit(mpc, a, b)
         seconds.append(time.perf_counter() - started)
+        cpu_seconds.append(time.process_time() - cpu_started)
     bytes_sent = sum(p.protocol.nbytes_sent for p in mpc.parties if p.pid != pid and p.protocol is not None)
     await mpc.shutdown()
     field = secint.field
@@ -81,6 +98,7 @@ async def _run(mpc: Any, request: dict[str, Any]) -> dict[str, Any]:
         "score": score,
         "tier": tier,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "modulus": int(field.modulus),
         "byte_length": int(field.byte_length),
         "bytes_sent": bytes_sent,
@@ -89,26 +107,18 @@ async def _run(mpc: Any, request: dict[str, Any]) -> dict[str, Any]:
 
 async def _run_batch(mpc: Any, request: dict[str, Any]) -> dict[str, Any]:
     """Many members at once: the input parties input lists; every comparison of every member runs in parallel."""
-    import numpy as np  # here, not at the top: a node that imports this module never pays for NumPy
-
     pid, size = mpc.pid, int(request["batch_size"])
     secint = mpc.SecInt(BIT_LENGTH)
-    values: list[int] = request.get("input") or []
+    values: list[int] | None = request.get("input")
     started = time.perf_counter()
-    # secure arrays: every member's comparisons in one vectorised protocol step (MPyC's NumPy support)
-    mine = np.array(values if pid in (BRAND, PLATFORM) else [0] * size, dtype=object)
-    ignored = np.zeros(size, dtype=object)
-    a = mpc.input(secint.array(mine if pid == BRAND else ignored), senders=BRAND)
-    b = mpc.input(secint.array(mine if pid == PLATFORM else ignored), senders=PLATFORM)
-    f, t = circuit(mpc, a, b)
-    scores, tiers = await mpc.output(f), await mpc.output(t)
-    opened = [v for pair in zip(scores.tolist(), tiers.tolist(), strict=True) for v in pair]
+    a, b = _shared_inputs(mpc, secint, pid, values, size)
+    opened = await circuit(mpc, a, b)
     seconds = time.perf_counter() - started
     await mpc.shutdown()
     return {
         "pid": pid,
-        "scores": [int(v) for v in opened[0::2]],
-        "tiers": [int(v) for v in opened[1::2]],
+        "scores": [int(v) for v in opened[:size]],
+        "tiers": [int(v) for v in opened[size:]],
         "seconds": [seconds],
     }
 
@@ -142,7 +152,7 @@ def main() -> int:
     received: list[tuple[int, int, str]] = []
     if request.get("record"):
         _record_receipts(received)
-    mpc = runtime([*options, "--no-log"])
+    mpc = runtime([*options, "--no-log", "--mix32-64bit"])  # fixed-width field elements, never pickle
     out = mpc.run(_run(mpc, request))
     out["received"] = received if request.get("record") else None
     sys.stdout.write(json.dumps(out) + "\n")

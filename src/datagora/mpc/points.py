@@ -61,24 +61,83 @@ def plain_result(a: int, b: int) -> PointsResult:
     return PointsResult(score(a, b), tier(a + b))
 
 
-def circuit(mpc: Any, a: Any, b: Any) -> tuple[Any, Any]:
-    """The secure circuit: ``a``, ``b`` are MPyC secure integers (``SecInt(32)``) or secure arrays of them;
-    returns secure F(A, B) and tier.
+COMPARISON_BITS = 26
+"""Bit length the secure comparisons work with: every compared difference lies in -2^25..2^25 - 1 (A + B minus a
+threshold is at most 2 * 10^7; two clipped weighted values differ by at most 100,000)."""
 
-    Written for one layer of comparisons (their rounds dominate the time): clipping to [50000, 150000] is
-    monotone, so F = clip(max(x, y)) = clip(x) if x >= y else clip(y) with x = 37 A, y = 150 B; the comparison
-    x >= y, the four clipping comparisons of x and y and the three tier comparisons of A + B all run in parallel,
-    then two rounds of multiplications select the result. Every comparison is MPyC's protocol on Shamir shares
-    (statistical security 2^-30)."""
-    x, y = BRAND_WEIGHT * a, PLATFORM_WEIGHT * b
-    x_wins = x >= y
-    x_over, x_under, y_over, y_under = x > CAP, x < FLOOR, y > CAP, y < FLOOR
+
+def clip(value: int) -> int:
+    """``value`` clipped to [50000, 150000] (the floor and cap of F)."""
+    return max(min(value, CAP), FLOOR)
+
+
+def party_inputs(role: int, value: int) -> list[int]:
+    """What input party ``role`` (0 brand, 1 platform) shares for its points ``value``: the points themselves
+    (for the tier of A + B) and its own clipped weighted value, clip(37 A) or clip(150 B).
+
+    Clipping is monotone, so F(A, B) = clip(max(37 A, 150 B)) = max(clip(37 A), clip(150 B)): each side clips
+    its own number before sharing it, and the circuit needs one comparison for F instead of five. A side learns
+    nothing new from this (its own clipped value is a function of its own points)."""
+    weight = BRAND_WEIGHT if role == 0 else PLATFORM_WEIGHT
+    return [value, clip(weight * value)]
+
+
+def circuit(mpc: Any, brand: Any, platform: Any) -> Any:
+    """The secure circuit: ``brand`` and ``platform`` are MPyC secure arrays (``SecInt(32)``) of shape (2, n),
+    row 0 the points (A or B), row 1 the side's clipped weighted value (:func:`party_inputs`), one column per
+    member. Returns an awaitable of the opened results, 2 n Python ints: F(A, B) of each member, then each
+    member's tier. Nothing else is opened.
+
+    Four comparisons per member, all in one vectorised MPyC comparison (one message per peer per round, every
+    comparison in the same rounds): clip(37 A) >= clip(150 B), and A + B against the three tier thresholds, each
+    on :data:`COMPARISON_BITS` bits (MPyC's protocol on Shamir shares, statistical security 2^-30). F is then
+    y + w (x - y) with w the secret bit x >= y; its product is opened in the same round as the tiers
+    (:func:`_open_selected`), not reshared first."""
+    a, x = brand[0], brand[1]
+    b, y = platform[0], platform[1]
     total = a + b
-    t = (total >= TIER_THRESHOLDS[0]) + (total >= TIER_THRESHOLDS[1]) + (total >= TIER_THRESHOLDS[2])
-    clip_x = x + x_over * (CAP - x) + x_under * (FLOOR - x)
-    clip_y = y + y_over * (CAP - y) + y_under * (FLOOR - y)
-    f = clip_y + x_wins * (clip_x - clip_y)
-    return f, t
+    differences = mpc.np_vstack(
+        (x - y, total - TIER_THRESHOLDS[0], total - TIER_THRESHOLDS[1], total - TIER_THRESHOLDS[2])
+    )
+    below = mpc.np_sgn(differences, l=COMPARISON_BITS, LT=True)  # 1 where the difference is negative
+    x_wins = 1 - below[0]
+    tiers = 3 - (below[1] + below[2] + below[3])
+    return _open_selected(mpc, x_wins, x - y, y, tiers)
+
+
+def _open_selected(mpc: Any, w: Any, d: Any, y: Any, tiers: Any) -> Any:
+    """Open F = y + w d and the tiers in one round: each party multiplies its shares of ``w`` and ``d`` locally
+    (a sharing of degree 2t), adds a pseudorandom sharing of zero of degree 2t (MPyC's PRSS, as MPyC itself does
+    when it opens squares for random bits) so the opened polynomial is uniformly random but for its constant
+    term, and every party opens the lot at threshold 2t (3 parties, t = 1: all three shares). This is the
+    multiplication protocol of Ben-Or, Goldwasser and Wigderson with the reshare and the output merged; the
+    parties learn F and the tiers and nothing else. Without PRSS (MPyC's ``--no-prss``) it multiplies and opens
+    the usual way."""
+    import asyncio
+
+    import numpy as np  # here, not at the top: a node that imports this module never pays for NumPy
+    from mpyc import thresha
+    from mpyc.asyncoro import mpc_coro
+
+    if mpc.options.no_prss:
+        return mpc.output(mpc.np_concatenate((y + w * d, tiers)))
+
+    @mpc_coro
+    async def run():  # type: ignore[no-untyped-def]  # no annotation: MPyC reads the return type from it
+        await mpc.returnType(asyncio.Future)
+        field = type(y).sectype.field
+        w_s, d_s, y_s, t_s = await mpc.gather(w, d, y, tiers)
+        n = len(y_s)
+        zero = thresha.np_pseudorandom_share_0(
+            field, len(mpc.parties), mpc.pid, mpc.prfs(field.order), mpc._prss_uci(), n
+        )
+        f_s = y_s.value + w_s.value * d_s.value + zero.value
+        shares = field.array(np.concatenate((f_s, t_s.value)) % field.modulus)
+        opened = await mpc.output(shares, threshold=2 * mpc.threshold)
+        half = field.modulus // 2
+        return [int(v) - field.modulus if int(v) > half else int(v) for v in opened.value]
+
+    return run()
 
 
 _RUNTIME: Any = None
@@ -109,11 +168,12 @@ def compute_in_process(a: int, b: int) -> PointsResult:
     secint = mpc.SecInt(BIT_LENGTH)
 
     async def main() -> list[int]:
+        import numpy as np  # here, not at the top: a node that imports this module never pays for NumPy
+
         await mpc.start()
-        sa = mpc.input(secint(a), senders=0)
-        sb = mpc.input(secint(b), senders=0)
-        f, t = circuit(mpc, sa, sb)
-        out = await mpc.output([f, t])
+        sa = mpc.input(secint.array(np.array([[v] for v in party_inputs(0, a)], dtype=object)), senders=0)
+        sb = mpc.input(secint.array(np.array([[v] for v in party_inputs(1, b)], dtype=object)), senders=0)
+        out = await circuit(mpc, sa, sb)
         await mpc.shutdown()
         return [int(v) for v in out]
 

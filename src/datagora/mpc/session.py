@@ -38,8 +38,9 @@ DEFAULT_TIMEOUT = 30.0
 @dataclass(frozen=True)
 class PartyOutput:
     """What one party's process reported: its index, the output it computed, the protocol's ``seconds`` per
-    evaluation (from the inputs to the opened output, connections already made), ``bytes_sent`` to its peers,
-    and, when recording, every payload it ``received`` as ``(peer index, program counter, hex)``."""
+        evaluation (from the inputs to the opened output, connections already made) and ``cpu_seconds`` of its own
+    process in each, ``bytes_sent`` to its peers,
+        and, when recording, every payload it ``received`` as ``(peer index, program counter, hex)``."""
 
     pid: int
     result: PointsResult
@@ -48,6 +49,7 @@ class PartyOutput:
     modulus: int
     byte_length: int
     received: list[tuple[int, int, str]] | None = None
+    cpu_seconds: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ def run_session(
                 int(out["modulus"]),
                 int(out["byte_length"]),
                 received,
+                tuple(float(s) for s in out.get("cpu_seconds", ())),
             )
         )
     results = {o.result for o in outputs}

@@ -80,15 +80,17 @@ def run(
     for account in (brand, platform, helper, mallory):
         chain.fund(account.address, fund_wei)
     step("chain", "fund", "gave the brand, the platform, the MPC platform and Mallory an account each")
-    contracts = Contracts.deploy(chain, platform, platform, only=["Points"])
+    contracts = Contracts.deploy(chain, platform, platform, only=["BrandPoints", "Points"])
     step("platform", "deploy", f"deployed the Points contract at {contracts.points.address}")
     brand_id, tx = service.register_brand(
         contracts, platform, BRAND_NAME, brand.address, [brand.address, platform.address, helper.address]
     )
+    token, token_name, symbol = contracts.points.token_info(brand_id)
     step(
         "platform",
         "register brand",
-        f"registered the brand {BRAND_NAME!r} (#{brand_id}) and its 3 computing parties",
+        f"registered the brand {BRAND_NAME!r} (#{brand_id}) and its 3 computing parties; its points are the "
+        f"ERC-20 token {token_name!r} ({symbol}) at {token}, which any wallet lists",
         tx,
     )
     tx = contracts.points.set_issuer(brand, brand_id, brand.address)
@@ -118,8 +120,10 @@ def run(
         f"score {computation.result.score:,}; neither side saw the other's points",
     )
     step("MPC", "post tier", "posted the tier with all 3 parties' signatures", computation.tx)
-    tx = contracts.points.approve_checkout(mallory, platform.address)
-    step("Mallory", "approve checkout", "let the platform's checkout spend her points", tx)
+    tx = contracts.points.approve_checkout(mallory, brand_id, platform.address, SPENT_AT_CHECKOUT)
+    step(
+        "Mallory", "approve checkout", f"let the platform's checkout spend up to {SPENT_AT_CHECKOUT} of her points", tx
+    )
     tx = service.spend(contracts, platform, brand_id, mallory.address, SPENT_AT_CHECKOUT, _ref("order 1"))
     step("platform", "checkout", f"Mallory paid {SPENT_AT_CHECKOUT} points at checkout", tx)
 

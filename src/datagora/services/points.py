@@ -33,6 +33,7 @@ __all__ = [
     "TIER_NAMES",
     "MemberStanding",
     "TierComputation",
+    "brand_symbol",
     "cart_reference",
     "checkout_discount",
     "compute_tier",
@@ -90,7 +91,8 @@ def tier_attestation(
 @dataclass(frozen=True)
 class MemberStanding:
     """A member at one brand: ``points`` (balance), ``tier`` (0..3) with its plain ``tier_name``, the last
-    attested ``score`` and the number of tier updates (``updates``)."""
+    attested ``score``, the number of tier updates (``updates``), and the brand's ERC-20 (``token`` address and
+    ``symbol``) a wallet lists the points under."""
 
     brand: int
     member: str
@@ -99,6 +101,8 @@ class MemberStanding:
     tier_name: str
     score: int
     updates: int
+    token: str
+    symbol: str
 
 
 @dataclass(frozen=True)
@@ -121,14 +125,32 @@ def _brand_parties(contracts: Contracts, brand: int) -> list[str]:
     return parties
 
 
+def brand_symbol(name: str) -> str:
+    """A token symbol made from a brand's name: its first five letters and digits in capitals ("Cufflinks & Co"
+    gives "CUFFL"); "PTS" when it has none."""
+    letters = "".join(ch for ch in name.upper() if ch.isascii() and ch.isalnum())
+    return letters[:5] or "PTS"
+
+
 def register_brand(
-    contracts: Contracts, owner: LocalAccount, name: str, admin: str, parties: Sequence[str]
+    contracts: Contracts,
+    owner: LocalAccount,
+    name: str,
+    admin: str,
+    parties: Sequence[str],
+    *,
+    symbol: str | None = None,
 ) -> tuple[int, TxResult]:
     """Register a brand (the Points contract's owner, the platform) with its admin and its computing parties
-    (brand, platform, MPC platform: the order their signatures go on chain). Returns the brand id."""
-    if not name or len(name.encode()) > 64:
-        raise ValidationError("a brand name is 1 to 64 bytes")
-    return contracts.points.register_brand(owner, name, admin, list(parties))
+    (brand, platform, MPC platform: the order their signatures go on chain). The contract creates the brand's
+    ERC-20 named ``name`` with ``symbol`` (default :func:`brand_symbol`), which wallets list. Returns the brand
+    id. Raises :class:`ValidationError` for a name over 25 bytes or a symbol over 5."""
+    if not name or len(name.encode()) > 25:
+        raise ValidationError("a brand name is 1 to 25 bytes (it names the brand's points token)")
+    symbol = brand_symbol(name) if symbol is None else symbol
+    if not symbol or len(symbol.encode()) > 5:
+        raise ValidationError("a token symbol is 1 to 5 bytes")
+    return contracts.points.register_brand(owner, name, symbol, admin, list(parties))
 
 
 def issue(
@@ -158,8 +180,17 @@ def standing(contracts: Contracts, brand: int, member: str) -> MemberStanding:
     """``member``'s points and tier at ``brand``. :class:`NotFoundError` for an unknown brand."""
     _brand_parties(contracts, brand)
     t: MemberTier = contracts.points.member_tier(brand, member)
+    token, _, symbol = contracts.points.token_info(brand)
     return MemberStanding(
-        brand, member, contracts.points.balance(brand, member), t.tier, TIER_NAMES[t.tier], t.score, t.nonce
+        brand,
+        member,
+        contracts.points.balance(brand, member),
+        t.tier,
+        TIER_NAMES[t.tier],
+        t.score,
+        t.nonce,
+        token,
+        symbol,
     )
 
 

@@ -25,6 +25,7 @@ computation and is accepted only from the account of the party it claims to come
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import tempfile
@@ -48,6 +49,7 @@ from datagora.domain.errors import (
 from datagora.mpc.points import MAX_POINTS, PointsResult, check_points
 from datagora.services.node import Node
 from datagora.services.points import TIER_NAMES, tier_attestation
+from datagora.storage.points_store import TierComputationStore
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ __all__ = [
     "Computation",
     "PartyView",
     "PeerLink",
+    "TierComputationStore",
     "TierCoordinator",
     "check_ca_certificate",
 ]
@@ -120,6 +123,7 @@ class Computation:
     _points: int | None = field(default=None, repr=False)
     _workdir: Path | None = field(default=None, repr=False)
     _port: int | None = field(default=None, repr=False)
+    _listener: Callable[[Computation], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def role(self) -> str:
@@ -134,12 +138,18 @@ class Computation:
         return None if self.result is None else TIER_NAMES[self.result.tier]
 
     def step(self, text: str) -> None:
+        """Add a progress step; the node's store (when it has one) saves the computation as it now stands."""
         self.steps.append((time.time(), text))
+        if self._listener is not None:
+            self._listener(self)
 
 
 class TierCoordinator:
-    """The tier protocol of one node (see the module docstring): the computations it takes part in, kept in
-    memory (a restart forgets unfinished ones, which then fail on the other nodes by timeout).
+    """The tier protocol of one node (see the module docstring): the computations it takes part in, saved after
+    every step in the node's ``store`` when it has one. A node restarted with the same store shows its past
+    computations again; one that was still under way when the node stopped is marked failed (its party process
+    went with the node, so this node posts nothing for it) and the other nodes are told, as far as they can be
+    reached; one the proposer was posting when it stopped is marked posted if the chain holds the tier.
 
     Args:
         node: this node (its account signs, its chain posts).
@@ -150,6 +160,7 @@ class TierCoordinator:
         mpc_host: the host name or address the other parties reach this node's party at.
         pause_after_input: seconds each party waits after the inputs are shared (tests only).
         spawn: runs a background task (default: a daemon thread); tests may run it inline.
+        store: where computations are kept across restarts (None: in memory only).
     """
 
     def __init__(
@@ -163,6 +174,7 @@ class TierCoordinator:
         mpc_host: str = "127.0.0.1",
         pause_after_input: float = 0.0,
         spawn: Callable[[Callable[[], None]], None] | None = None,
+        store: TierComputationStore | None = None,
     ) -> None:
         self.node = node
         self.link = link
@@ -174,6 +186,9 @@ class TierCoordinator:
         self._spawn = spawn or _daemon
         self._lock = threading.RLock()
         self._computations: dict[str, Computation] = {}
+        self._store = store
+        if store is not None:
+            self._restore(store)
 
     # ---- what operators do -------------------------------------------------------------------------------------
 
@@ -200,6 +215,7 @@ class TierCoordinator:
             me,
             _views(parties, urls),
             time.time(),
+            _listener=self._save,
         )
         c.step(f"proposed by the {c.role}'s node")
         with self._lock:
@@ -272,6 +288,7 @@ class TierCoordinator:
                 proposer,
                 _views(parties, urls),
                 time.time(),
+                _listener=self._save,
             )
             c.parties[proposer].accepted = True
             c.step(f"invited by the {PARTY_ROLES[proposer]}'s node; waiting for this node's operator")
@@ -361,6 +378,46 @@ class TierCoordinator:
         return c
 
     # ---- internals ---------------------------------------------------------------------------------------------
+
+    def _save(self, c: Computation) -> None:
+        if self._store is not None:
+            self._store.save(c.id, c.created, c.status, _document(c))
+
+    def _restore(self, store: TierComputationStore) -> None:
+        """Load every stored computation; settle the ones a restart interrupted (see the class docstring)."""
+        interrupted = []
+        for document in store.load_all():
+            try:
+                c = _from_document(document)
+            except (KeyError, TypeError, ValueError) as exc:
+                log.warning("a stored tier computation could not be read and is skipped: %s", exc)
+                continue
+            c._listener = self._save
+            self._computations[c.id] = c
+            if not c.finished:
+                interrupted.append(c)
+        for c in interrupted:
+            if c.status == "posting" and self._tier_on_chain(c):
+                with self._lock:
+                    c.status = "posted"
+                    c.step("this node restarted while posting; the tier is on chain")
+                continue
+            reason = "this node restarted before the computation finished; nothing was posted"
+            self._fail(c, reason, tell_others=False)
+            if self._root is not None:  # the session's TLS material the stopped party left behind
+                for leftover in self._root.glob(f"datagora-tier-{c.id[:8]}-*"):
+                    shutil.rmtree(leftover, ignore_errors=True)
+            self._spawn(functools.partial(self._tell_others, c, "failed", reason))
+
+    def _tier_on_chain(self, c: Computation) -> bool:
+        """Whether the tier this node was posting for ``c`` reached the chain (the member's nonce moved past it)."""
+        if c.nonce is None:
+            return False
+        try:
+            return self.node.contracts.points.member_tier(c.brand, c.member).nonce > c.nonce
+        except DatagoraError as exc:
+            log.warning("tier computation %s: the chain could not be read after a restart: %s", c.id, exc)
+            return False
 
     def _parties(self, brand: int) -> list[str]:
         parties = self.node.contracts.points.parties(brand)
@@ -516,6 +573,7 @@ class TierCoordinator:
             else:
                 disagree = False
                 c.status = "posting"
+                c.step("every party signed the same result; posting the tier on chain")
         if disagree:
             self._fail(c, "the parties computed different results; nothing was posted", tell_others=True)
             return
@@ -555,6 +613,79 @@ class TierCoordinator:
                 self.link.send(p.url, "outcome", {"id": c.id, "status": status, "detail": detail[:500]})
             except DatagoraError as exc:
                 log.info("tier computation %s: the %s's node did not hear the outcome: %s", c.id, p.role, exc)
+
+
+def _result_of(value: Any) -> PointsResult | None:
+    return None if value is None else PointsResult(int(value[0]), int(value[1]))
+
+
+def _document(c: Computation) -> dict[str, Any]:
+    """``c`` as a JSON object for the node's store: everything the API shows, never the node's input."""
+    return {
+        "id": c.id,
+        "brand": c.brand,
+        "member": c.member,
+        "me": c.me,
+        "proposer": c.proposer,
+        "created": c.created,
+        "status": c.status,
+        "steps": [[at, text] for at, text in list(c.steps)],
+        "result": None if c.result is None else [c.result.score, c.result.tier],
+        "nonce": c.nonce,
+        "tx_hash": c.tx_hash,
+        "error": c.error,
+        "parties": [
+            {
+                "index": p.index,
+                "role": p.role,
+                "address": p.address,
+                "url": p.url,
+                "accepted": p.accepted,
+                "endpoint": p.endpoint,
+                "signature": None if p.signature is None else p.signature.hex(),
+                "result": None if p.result is None else [p.result.score, p.result.tier],
+                "nonce": p.nonce,
+            }
+            for p in c.parties
+        ],
+    }
+
+
+def _from_document(d: dict[str, Any]) -> Computation:
+    """The computation a :func:`_document` describes (``KeyError`` / ``TypeError`` / ``ValueError`` when it
+    does not)."""
+    parties = [
+        PartyView(
+            int(p["index"]),
+            str(p["role"]),
+            str(p["address"]),
+            str(p["url"]),
+            accepted=bool(p["accepted"]),
+            endpoint=p["endpoint"],
+            signature=None if p["signature"] is None else bytes.fromhex(p["signature"]),
+            result=_result_of(p["result"]),
+            nonce=p["nonce"],
+        )
+        for p in d["parties"]
+    ]
+    status = str(d["status"])
+    if status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}")
+    return Computation(
+        str(d["id"]),
+        int(d["brand"]),
+        str(d["member"]),
+        int(d["me"]),
+        int(d["proposer"]),
+        parties,
+        float(d["created"]),
+        status=status,
+        steps=[(float(at), str(text)) for at, text in d["steps"]],
+        result=_result_of(d["result"]),
+        nonce=d["nonce"],
+        tx_hash=d["tx_hash"],
+        error=d["error"],
+    )
 
 
 def _views(parties: list[str], urls: list[str]) -> list[PartyView]:

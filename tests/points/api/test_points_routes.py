@@ -50,6 +50,8 @@ def test_issue_read_and_spend_points(net: Net) -> None:
         "tier_name": "member",
         "score": 0,
         "updates": 0,
+        "token": w.contracts.points.token(b),
+        "symbol": "CUFFL",
     }
 
 
@@ -80,6 +82,7 @@ def test_the_loyalty_page_shows_a_members_points_and_tier(net: Net) -> None:
     assert page.status_code == 200
     assert "2,600 points" in page.text and "member (tier 0 of 3)" in page.text
     assert "no tier worked out yet" in page.text
+    assert f"the token CUFFL at <code>{w.contracts.points.token(b)}</code>" in page.text
     bad = net.http["buyer"].get("/loyalty", params={"brand": b, "member": "0x12"})
     assert bad.status_code == 422 and "is not an account address" in bad.text
     unknown = net.http["buyer"].get("/loyalty", params={"brand": 999, "member": w.buyer.address})

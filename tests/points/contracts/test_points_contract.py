@@ -1,5 +1,6 @@
-"""Points.vy: loyalty points per brand (ERC-1155 ids = brands) and membership tiers set only with an EIP-712
-attestation signed by every computing party (Hu, Xin, Deng, Qian).
+"""Points.vy: loyalty points per brand, each brand its own ERC-20 (BrandPoints.vy, created from a blueprint when
+the brand is registered, Points its only minter), and membership tiers set only with an EIP-712 attestation
+signed by every computing party (Hu, Xin, Deng, Qian).
 
 Cast: the platform owns the contract and registers brand #1 "Cufflinks & Co" administered by Alice; its computing
 parties are Alice (brand), Bob (platform) and Carol (MPC platform), in that order; Dave issues points at a shop,
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from datagora.crypto.eip712 import sign_typed_data, typed_data_digest
 from datagora.services.points import tier_attestation
-from tests.kits.contract_kit import CONTRACTS_DIR, Deployment, assert_event, assert_no_event, digest
+from tests.kits.contract_kit import CONTRACTS_DIR, Deployment, assert_event, assert_no_event, digest, events
 
 ZERO = "0x0000000000000000000000000000000000000000"
 FUZZ = settings(
@@ -30,15 +31,39 @@ FUZZ = settings(
 
 
 @pytest.fixture(scope="module")
-def points(deployment: Deployment) -> Any:
-    """Points deployed by the platform, brand #1 registered, Dave an issuer (once per module)."""
+def brand_points() -> Any:
+    """The BrandPoints contract factory (compiled once per module)."""
+    return boa.load_partial(str(CONTRACTS_DIR / "BrandPoints.vy"))
+
+
+@pytest.fixture(scope="module")
+def points(deployment: Deployment, brand_points: Any) -> Any:
+    """The BrandPoints blueprint and Points deployed by the platform, brand #1 registered, Dave an issuer (once
+    per module)."""
     d = deployment
     with d.env.prank(d.platform.address):
-        contract = boa.load_partial(str(CONTRACTS_DIR / "Points.vy")).deploy()
-        contract.register_brand("Cufflinks & Co", d.alice.address, [d.alice.address, d.bob.address, d.carol.address])
+        blueprint = brand_points.deploy_as_blueprint()
+        contract = boa.load_partial(str(CONTRACTS_DIR / "Points.vy")).deploy(blueprint.address)
+        contract.register_brand(
+            "Cufflinks & Co", "CUFF", d.alice.address, [d.alice.address, d.bob.address, d.carol.address]
+        )
     with d.env.prank(d.alice.address):
         contract.set_issuer(1, d.dave.address, True)
     return contract
+
+
+@pytest.fixture(scope="module")
+def token(points: Any, brand_points: Any) -> Any:
+    """Brand #1's ERC-20."""
+    return brand_points.at(points.token_of(1))
+
+
+def token_events(points: Any, token: Any, name: str) -> list[dict[str, Any]]:
+    """The token's ``name`` events in Points' last call, as dicts without the address."""
+    found = [e._asdict() for e in points.get_logs() if type(e).__name__ == name and e.address == token.address]
+    for e in found:
+        e.pop("address")
+    return found
 
 
 def parties(d: Deployment) -> list[LocalAccount]:
@@ -62,37 +87,63 @@ def issue(d: Deployment, points: Any, amount: int, member: LocalAccount | None =
 # -- brands ---------------------------------------------------------------------------------------------------
 
 
-def test_register_brand_records_admin_and_parties_and_emits(d: Deployment, points: Any) -> None:
+def test_register_brand_creates_its_erc20_records_admin_and_parties_and_emits(
+    d: Deployment, points: Any, brand_points: Any
+) -> None:
     with d.env.prank(d.platform.address):
-        brand = points.register_brand("Shoes", d.bob.address, [d.bob.address, d.carol.address])
-    assert_event(
-        points, "BrandRegistered", brand=2, admin=d.bob.address, name="Shoes", parties=[d.bob.address, d.carol.address]
-    )
+        brand = points.register_brand("Shoes", "SHOE", d.bob.address, [d.bob.address, d.carol.address])
+    registered = events(points, "BrandRegistered")
+    shoes = points.token_of(2)  # a view: read after the events of the last call
+    assert [e._asdict() for e in registered] == [
+        {
+            "address": points.address,
+            "brand": 2,
+            "admin": d.bob.address,
+            "token": shoes,
+            "name": "Shoes",
+            "symbol": "SHOE",
+            "parties": [d.bob.address, d.carol.address],
+        }
+    ]
     assert brand == 2 and points.brand_count() == 2
     assert points.brand_admin(2) == d.bob.address
     assert points.parties_of(2) == [d.bob.address, d.carol.address]
+    erc20 = brand_points.at(shoes)
+    assert shoes not in (points.token_of(1), ZERO)
+    assert (erc20.name(), erc20.symbol(), erc20.decimals(), erc20.totalSupply()) == ("Shoes", "SHOE", 0, 0)
+    assert erc20.owner() == points.address and erc20.is_minter(points.address)
+    assert not erc20.is_minter(d.platform.address) and not erc20.is_minter(d.bob.address)
+
+
+def test_the_blueprint_must_be_code(d: Deployment) -> None:
+    with boa.reverts("points: blueprint is not a contract"):
+        boa.load_partial(str(CONTRACTS_DIR / "Points.vy")).deploy(d.alice.address)
 
 
 def test_register_brand_by_anyone_but_the_owner_is_refused(d: Deployment, points: Any) -> None:
     with d.env.prank(d.alice.address), boa.reverts("ownable: caller is not the owner"):
-        points.register_brand("Shoes", d.alice.address, [d.alice.address, d.bob.address])
+        points.register_brand("Shoes", "SHOE", d.alice.address, [d.alice.address, d.bob.address])
 
 
 @pytest.mark.parametrize(
-    ("admin", "members", "message"),
+    ("name", "symbol", "admin", "members", "message"),
     [
-        (ZERO, ["alice", "bob"], "points: zero admin"),
-        ("alice", ["alice"], "points: too few parties"),
-        ("alice", ["alice", ZERO], "points: zero party"),
-        ("alice", ["alice", "bob", "alice"], "points: duplicate party"),
+        ("", "SHOE", "alice", ["alice", "bob"], "points: empty name"),
+        ("Shoes", "", "alice", ["alice", "bob"], "points: empty symbol"),
+        ("Shoes", "SHOE", ZERO, ["alice", "bob"], "points: zero admin"),
+        ("Shoes", "SHOE", "alice", ["alice"], "points: too few parties"),
+        ("Shoes", "SHOE", "alice", ["alice", ZERO], "points: zero party"),
+        ("Shoes", "SHOE", "alice", ["alice", "bob", "alice"], "points: duplicate party"),
     ],
 )
-def test_register_brand_guards(d: Deployment, points: Any, admin: str, members: list[str], message: str) -> None:
+def test_register_brand_guards(
+    d: Deployment, points: Any, name: str, symbol: str, admin: str, members: list[str], message: str
+) -> None:
     def address(label: str) -> str:
         return label if label == ZERO else getattr(d, label).address
 
     with d.env.prank(d.platform.address), boa.reverts(message):
-        points.register_brand("Shoes", address(admin), [address(m) for m in members])
+        points.register_brand(name, symbol, address(admin), [address(m) for m in members])
 
 
 # -- issuers, issuing, spending ---------------------------------------------------------------------------------
@@ -117,7 +168,7 @@ def test_set_issuer_guards(d: Deployment, points: Any) -> None:
         points.set_issuer(1, ZERO, True)
 
 
-def test_issue_mints_the_brands_points_and_emits(d: Deployment, points: Any) -> None:
+def test_issue_mints_the_brands_erc20_and_emits(d: Deployment, points: Any, token: Any) -> None:
     with d.env.prank(d.dave.address):
         points.issue(1, d.mallory.address, 2600, digest("cufflinks"))
     assert_event(
@@ -129,10 +180,10 @@ def test_issue_mints_the_brands_points_and_emits(d: Deployment, points: Any) -> 
         amount=2600,
         purchase_ref=digest("cufflinks"),
     )
-    assert_event(points, "TransferSingle", _1=d.dave.address, _2=ZERO, _3=d.mallory.address, _4=1, _5=2600)
-    assert points.balanceOf(d.mallory.address, 1) == 2600
-    assert points.balanceOf(d.mallory.address, 2) == 0
-    assert points.total_supply(1) == 2600
+    assert token_events(points, token, "Transfer") == [{"sender": ZERO, "receiver": d.mallory.address, "value": 2600}]
+    assert token.balanceOf(d.mallory.address) == points.points_of(1, d.mallory.address) == 2600
+    assert points.points_of(2, d.mallory.address) == 0  # an unknown brand: no token, no points
+    assert token.totalSupply() == 2600
 
 
 def test_issue_guards(d: Deployment, points: Any) -> None:
@@ -146,7 +197,20 @@ def test_issue_guards(d: Deployment, points: Any) -> None:
         points.issue(1, ZERO, 10, digest("x"))
 
 
-def test_spend_by_the_holder_and_by_an_approved_checkout(d: Deployment, points: Any) -> None:
+def test_only_points_mints_and_burns_the_brands_token(d: Deployment, points: Any, token: Any) -> None:
+    issue(d, points, 100)
+    with d.env.prank(d.alice.address), boa.reverts("erc20: access is denied"):  # not even the brand's admin
+        token.mint(d.alice.address, 1)
+    with d.env.prank(d.platform.address), boa.reverts("erc20: access is denied"):  # nor Points' owner
+        token.mint(d.platform.address, 1)
+    with d.env.prank(d.mallory.address), boa.reverts("brand points: not the points contract"):
+        token.burn_at_checkout(d.mallory.address, d.mallory.address, 10)
+    for locked in ("set_minter", "transfer_ownership", "renounce_ownership", "burn", "burn_from"):
+        assert not hasattr(token, locked), locked
+    assert token.totalSupply() == 100
+
+
+def test_spend_by_the_holder_and_by_a_checkout_with_an_allowance(d: Deployment, points: Any, token: Any) -> None:
     issue(d, points, 2600)
     with d.env.prank(d.mallory.address):
         points.spend(1, d.mallory.address, 600, digest("order 1"))
@@ -159,8 +223,9 @@ def test_spend_by_the_holder_and_by_an_approved_checkout(d: Deployment, points: 
         amount=600,
         order_ref=digest("order 1"),
     )
+    assert token_events(points, token, "Transfer") == [{"sender": d.mallory.address, "receiver": ZERO, "value": 600}]
     with d.env.prank(d.mallory.address):
-        points.setApprovalForAll(d.erin.address, True)
+        token.approve(d.erin.address, 1500)  # an ERC-20 allowance for Erin's checkout
     with d.env.prank(d.erin.address):
         points.spend(1, d.mallory.address, 1000, digest("order 2"))
     assert_event(
@@ -172,20 +237,35 @@ def test_spend_by_the_holder_and_by_an_approved_checkout(d: Deployment, points: 
         amount=1000,
         order_ref=digest("order 2"),
     )
-    assert points.balanceOf(d.mallory.address, 1) == 1000
-    assert points.total_supply(1) == 1000
+    assert token.allowance(d.mallory.address, d.erin.address) == 500  # used up by the spend
+    assert token.balanceOf(d.mallory.address) == 1000 == token.totalSupply()
+    assert points.spent_on(1, digest("order 2")) == 1000
 
 
-def test_spend_guards(d: Deployment, points: Any) -> None:
+def test_spend_guards(d: Deployment, points: Any, token: Any) -> None:
     issue(d, points, 100)
     with d.env.prank(d.erin.address), boa.reverts("points: not the holder"):
+        points.spend(1, d.mallory.address, 10, digest("x"))
+    with d.env.prank(d.mallory.address):
+        token.approve(d.erin.address, 5)
+    with d.env.prank(d.erin.address), boa.reverts("points: not the holder"):  # an allowance too small
         points.spend(1, d.mallory.address, 10, digest("x"))
     with d.env.prank(d.mallory.address), boa.reverts("points: zero amount"):
         points.spend(1, d.mallory.address, 0, digest("x"))
     with d.env.prank(d.mallory.address), boa.reverts("points: insufficient points"):
         points.spend(1, d.mallory.address, 101, digest("x"))
-    with d.env.prank(d.mallory.address), boa.reverts("points: insufficient points"):
-        points.spend(2, d.mallory.address, 1, digest("x"))  # another brand's points are not these
+    with d.env.prank(d.mallory.address), boa.reverts("points: unknown brand"):
+        points.spend(2, d.mallory.address, 1, digest("x"))  # no such brand, no such points
+    assert token.balanceOf(d.mallory.address) == 100
+
+
+def test_points_move_between_wallets_like_any_erc20(d: Deployment, points: Any, token: Any) -> None:
+    issue(d, points, 300)
+    with d.env.prank(d.mallory.address):
+        token.transfer(d.erin.address, 120)
+    with d.env.prank(d.erin.address):
+        points.spend(1, d.erin.address, 120, digest("erin's order"))
+    assert (token.balanceOf(d.mallory.address), token.balanceOf(d.erin.address), token.totalSupply()) == (180, 0, 180)
 
 
 # -- tiers ---------------------------------------------------------------------------------------------------
@@ -256,23 +336,61 @@ def test_set_tier_guards(d: Deployment, points: Any) -> None:
 
 @FUZZ
 @given(
-    issued=st.lists(st.integers(min_value=1, max_value=10**9), min_size=1, max_size=4),
-    spent=st.lists(st.integers(min_value=1, max_value=10**9), max_size=4),
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["issue", "spend", "transfer", "checkout"]),
+            st.sampled_from(["mallory", "erin"]),
+            st.integers(min_value=0, max_value=10**9),
+        ),
+        min_size=1,
+        max_size=8,
+    )
 )
-def test_fuzz_balance_is_issued_minus_spent(d: Deployment, points: Any, issued: list[int], spent: list[int]) -> None:
+def test_fuzz_points_are_conserved(d: Deployment, points: Any, token: Any, steps: list[tuple[str, str, int]]) -> None:
+    """Whatever is issued, moved, spent or refused: every holder's balance is what the model says, and the
+    total supply is what was issued minus what was spent, which is also the sum of the balances."""
     with d.env.anchor():
-        for amount in issued:
-            issue(d, points, amount)
-        balance = sum(issued)
-        for amount in spent:
-            with d.env.prank(d.mallory.address):
-                if amount > balance:
-                    with boa.reverts("points: insufficient points"):
-                        points.spend(1, d.mallory.address, amount, digest("order"))
-                else:
-                    points.spend(1, d.mallory.address, amount, digest("order"))
-                    balance -= amount
-        assert points.balanceOf(d.mallory.address, 1) == balance == points.total_supply(1)
+        model = {"mallory": 0, "erin": 0}
+        issued = spent = 0
+        for kind, who, amount in steps:
+            holder = getattr(d, who)
+            other = "erin" if who == "mallory" else "mallory"
+            if kind == "issue":
+                if amount == 0:
+                    continue
+                issue(d, points, amount, holder)
+                model[who] += amount
+                issued += amount
+            elif kind == "transfer":
+                with d.env.prank(holder.address):
+                    if amount > model[who]:
+                        with boa.reverts("erc20: transfer amount exceeds balance"):
+                            token.transfer(getattr(d, other).address, amount)
+                    else:
+                        token.transfer(getattr(d, other).address, amount)
+                        model[who] -= amount
+                        model[other] += amount
+            else:  # the holder spends, or Dave's checkout spends with an allowance of exactly the amount
+                spender = holder if kind == "spend" else d.dave
+                if spender is d.dave:
+                    with d.env.prank(holder.address):
+                        token.approve(d.dave.address, amount)
+                with d.env.prank(spender.address):
+                    if amount == 0:
+                        with boa.reverts("points: zero amount"):
+                            points.spend(1, holder.address, amount, digest("order"))
+                    elif amount > model[who]:
+                        with boa.reverts("points: insufficient points"):
+                            points.spend(1, holder.address, amount, digest("order"))
+                    else:
+                        points.spend(1, holder.address, amount, digest("order"))
+                        model[who] -= amount
+                        spent += amount
+                if spender is d.dave:
+                    assert token.allowance(holder.address, d.dave.address) in (0, amount)
+        balances = {who: token.balanceOf(getattr(d, who).address) for who in model}
+        assert balances == model
+        assert token.totalSupply() == issued - spent == sum(balances.values())
 
 
 @FUZZ

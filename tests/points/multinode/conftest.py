@@ -75,7 +75,11 @@ def points_network(anvil_node: AnvilNode, tmp_path_factory: pytest.TempPathFacto
         save_keystore(accounts[name], root / name / "keystores" / f"{name}.json", PASSWORD, iterations=2)
     contracts = Contracts.deploy(chain, accounts["supervisor"], accounts["owner"])
     brand, _ = contracts.points.register_brand(
-        accounts["owner"], "Cufflinks & Co", accounts["brand"].address, [accounts[n].address for n in PARTY_NODES]
+        accounts["owner"],
+        "Cufflinks & Co",
+        "CUFF",
+        accounts["brand"].address,
+        [accounts[n].address for n in PARTY_NODES],
     )
     ports = dict(zip(PARTY_NODES, _distinct_ports(len(PARTY_NODES)), strict=True))
     nodes: dict[str, PartyServe] = {}

@@ -32,6 +32,8 @@ class StandingOut(Out):
     tier_name: str
     score: int = Field(description="The last attested score F(A, B); 0 before any tier computation.")
     updates: int
+    token: str = Field(description="The address of the brand's ERC-20, under which wallets list the points.")
+    symbol: str = Field(description="The brand's token symbol.")
 
 
 class IssueIn(Strict):
@@ -75,6 +77,8 @@ def standing(brand: BrandPath, address: AddressPath, node: NodeDep, _: ReaderDep
         tier_name=s.tier_name,
         score=s.score,
         updates=s.updates,
+        token=s.token,
+        symbol=s.symbol,
     )
 
 

@@ -18,7 +18,13 @@ from datagora.api.deps import OperatorDep, SessionDep
 from datagora.api.schemas import ADDRESS_PATTERN, Out, Strict
 from datagora.crypto.keys import checksum_address
 from datagora.services.node import Node
-from datagora.services.tier_network import MAX_POINTS, Computation, TierCoordinator, check_ca_certificate
+from datagora.services.tier_network import (
+    MAX_POINTS,
+    Computation,
+    TierComputationStore,
+    TierCoordinator,
+    check_ca_certificate,
+)
 
 router = APIRouter(tags=["points"])
 
@@ -176,6 +182,7 @@ def make_coordinator(node: Node, peers: Any, settings: Any) -> TierCoordinator:
         workdir=node.participant.home / "mpc",
         mpc_host=settings.mpc_host,
         pause_after_input=settings.mpc_test_pause,
+        store=TierComputationStore(node.participant.home / "tier-computations.sqlite"),
     )
 
 

@@ -63,6 +63,8 @@ class Deployable:
     needs: tuple[str, ...]
     args: Callable[[dict[str, str], DeployOptions], tuple[Any, ...]]
     binding: type[Binding]
+    blueprint: bool = False
+    """Deployed as an EIP-5202 blueprint (code other contracts create copies from), not as a contract."""
 
 
 @dataclass(frozen=True)

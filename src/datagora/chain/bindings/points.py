@@ -1,5 +1,6 @@
-"""Binding of ``Points.vy``: loyalty points per brand (ERC-1155 ids = brands) and membership tiers set from
-secure multi-party computation results attested by every computing party (Hu, Xin, Deng, Qian)."""
+"""Binding of ``Points.vy``: loyalty points per brand (each brand its own ERC-20, ``BrandPoints.vy``, created from
+a blueprint when the brand is registered) and membership tiers set from secure multi-party computation results
+attested by every computing party (Hu, Xin, Deng, Qian)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from dataclasses import dataclass
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.contract import Contract
 
+from datagora.chain.artifacts import load_artifact
 from datagora.chain.bindings.base import Binding, Deployable
+from datagora.domain.errors import NotFoundError
 from datagora.domain.models import TxResult
 
 
@@ -27,11 +31,13 @@ class PointsBinding(Binding):
 
     NAME = "Points"
 
-    def register_brand(self, owner: LocalAccount, name: str, admin: str, parties: list[str]) -> tuple[int, TxResult]:
-        """Register a brand (owner only) with its admin and computing parties (signature order); returns the
-        new brand id and the transaction."""
+    def register_brand(
+        self, owner: LocalAccount, name: str, symbol: str, admin: str, parties: list[str]
+    ) -> tuple[int, TxResult]:
+        """Register a brand (owner only): creates its ERC-20 (``name`` up to 25 bytes, ``symbol`` up to 5), with
+        its admin and computing parties (signature order); returns the new brand id and the transaction."""
         checksummed = [Web3.to_checksum_address(p) for p in parties]
-        tx = self._send(owner, "register_brand", name, Web3.to_checksum_address(admin), checksummed)
+        tx = self._send(owner, "register_brand", name, symbol, Web3.to_checksum_address(admin), checksummed)
         brand = next(int(e.args["brand"]) for e in tx.events if e.name == "BrandRegistered")
         return brand, tx
 
@@ -60,9 +66,36 @@ class PointsBinding(Binding):
         """Points of ``brand`` spent on the order ``order_ref`` (32 bytes) so far."""
         return int(self._view("spent_on", brand, order_ref))
 
-    def approve_checkout(self, holder: LocalAccount, operator: str, approved: bool = True) -> TxResult:
-        """Let ``operator`` (a checkout) spend every brand's points of ``holder`` (ERC-1155 approval)."""
-        return self._send(holder, "setApprovalForAll", Web3.to_checksum_address(operator), approved)
+    def token(self, brand: int) -> str:
+        """The address of ``brand``'s ERC-20; :class:`NotFoundError` for an unknown brand."""
+        address = str(self._view("token_of", brand))
+        if int(address, 16) == 0:
+            raise NotFoundError(f"no brand #{brand}")
+        return address
+
+    def token_info(self, brand: int) -> tuple[str, str, str]:
+        """``brand``'s ERC-20 as a wallet lists it: (address, name, symbol)."""
+        token = self._token(brand)
+        return (
+            str(token.address),
+            str(self._chain.call(token.functions.name())),
+            str(self._chain.call(token.functions.symbol())),
+        )
+
+    def approve_checkout(self, holder: LocalAccount, brand: int, spender: str, amount: int) -> TxResult:
+        """Let ``spender`` (a checkout) spend up to ``amount`` of ``holder``'s points of ``brand``: an ERC-20
+        ``approve`` on the brand's token, used up by ``spend``."""
+        fn = self._token(brand).functions.approve(Web3.to_checksum_address(spender), amount)
+        return self._contracts.result(self._chain.transact(holder, fn))
+
+    def allowance(self, brand: int, holder: str, spender: str) -> int:
+        """Points of ``brand`` that ``spender`` may still spend for ``holder`` (ERC-20 allowance)."""
+        fn = self._token(brand).functions.allowance(Web3.to_checksum_address(holder), Web3.to_checksum_address(spender))
+        return int(self._chain.call(fn))
+
+    def _token(self, brand: int) -> Contract:
+        abi = load_artifact("BrandPoints").abi
+        return self._chain.w3.eth.contract(address=Web3.to_checksum_address(self.token(brand)), abi=abi)
 
     def set_tier(
         self,
@@ -78,8 +111,8 @@ class PointsBinding(Binding):
         return self._send(sender, "set_tier", brand, Web3.to_checksum_address(member), tier, score, nonce, signatures)
 
     def balance(self, brand: int, member: str) -> int:
-        """``member``'s points of ``brand``."""
-        return int(self._view("balanceOf", Web3.to_checksum_address(member), brand))
+        """``member``'s points of ``brand`` (its balance of the brand's ERC-20; 0 for an unknown brand)."""
+        return int(self._view("points_of", brand, Web3.to_checksum_address(member)))
 
     def member_tier(self, brand: int, member: str) -> MemberTier:
         """``member``'s tier, last score and tier nonce at ``brand``."""
@@ -107,10 +140,26 @@ class PointsBinding(Binding):
         return bytes(self._view("attestation_digest", brand, Web3.to_checksum_address(member), tier, score, nonce))
 
 
-DEPLOYABLE = Deployable(
-    "Points",
+class BrandPointsBlueprint(Binding):
+    """The EIP-5202 blueprint each brand's ERC-20 (``BrandPoints.vy``) is created from: code, not a contract to
+    call."""
+
+    NAME = "BrandPoints"
+
+
+BLUEPRINT_DEPLOYABLE = Deployable(
+    "BrandPoints",
     deployer="platform",
     needs=(),
     args=lambda addresses, options: (),
+    binding=BrandPointsBlueprint,
+    blueprint=True,
+)
+
+DEPLOYABLE = Deployable(
+    "Points",
+    deployer="platform",
+    needs=("BrandPoints",),
+    args=lambda addresses, options: (addresses["BrandPoints"],),
     binding=PointsBinding,
 )

@@ -31,6 +31,7 @@ PROJECTIONS: dict[str, ContractProjection] = register(
     streams.PROJECTION,
     consent.PROJECTION,
     shop.PROJECTION,
+    points.BRAND_POINTS_PROJECTION,
     points.PROJECTION,
     compute_jobs.PROJECTION,
     collaboration.PROJECTION,

@@ -16,11 +16,15 @@ PROJECTION = ContractProjection(
             "PointsSpent",
             "PointValueSet",
             "TierUpdated",
-            "TransferSingle",
-            "TransferBatch",
-            "ApprovalForAll",
             "OwnershipTransferred",
-            "RoleMinterChanged",
         }
     ),
 )
+
+BRAND_POINTS_PROJECTION = ContractProjection(
+    "BrandPoints",
+    handlers={},
+    ignored=frozenset({"Transfer", "Approval", "OwnershipTransferred", "RoleMinterChanged"}),
+)
+"""The brand tokens' ERC-20 events (the deployment holds only their blueprint, which emits none): what was
+issued and spent is indexed from the Points events."""

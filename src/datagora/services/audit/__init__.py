@@ -42,6 +42,7 @@ TEXTS: dict[str, ContractTexts] = register(
     streams.TEXTS,
     consent.TEXTS,
     shop.TEXTS,
+    points.BRAND_POINTS_TEXTS,
     points.TEXTS,
     compute_jobs.TEXTS,
     collaboration.TEXTS,

@@ -10,7 +10,10 @@ from datagora.services.audit.base import ContractTexts, Trail
 
 def _brand(_: Trail, a: dict[str, Any]) -> tuple[str, str]:
     parties = ", ".join(str(p) for p in a["parties"])
-    return a["admin"], f"brand #{a['brand']} {a['name']!r} registered; computing parties {parties}"
+    return a["admin"], (
+        f"brand #{a['brand']} {a['name']!r} registered with its points token {a['symbol']} at {a['token']}; "
+        f"computing parties {parties}"
+    )
 
 
 def _issuer(_: Trail, a: dict[str, Any]) -> tuple[str, str]:
@@ -48,7 +51,12 @@ TEXTS = ContractTexts(
         "PointValueSet": _value,
         "TierUpdated": _tier,
     },
-    housekeeping=frozenset(
-        {"TransferSingle", "TransferBatch", "ApprovalForAll", "OwnershipTransferred", "RoleMinterChanged"}
-    ),
+    housekeeping=frozenset({"OwnershipTransferred"}),
 )
+
+BRAND_POINTS_TEXTS = ContractTexts(
+    "BrandPoints",
+    describe={},
+    housekeeping=frozenset({"Transfer", "Approval", "OwnershipTransferred", "RoleMinterChanged"}),
+)
+"""A brand token's ERC-20 events are bookkeeping: the Points events say what was issued and spent, and why."""
