@@ -67,6 +67,7 @@ class Chain:
         self.receipt_timeout = receipt_timeout
         self._chain_id: int | None = None
         self._tip: int | None = None
+        self._evm_version: str | None = None
 
     # -- reading -----------------------------------------------------------------------------------------
 
@@ -78,6 +79,26 @@ class Chain:
 
     def block_number(self) -> int:
         return self._rpc(lambda: int(self.w3.eth.block_number))
+
+    @property
+    def evm_version(self) -> str:
+        """Which contract build this chain runs: ``"prague"`` when its EVM has ``PUSH0`` (EIP-3855), ``MCOPY``
+        (EIP-5656) and transient storage (EIP-1153), else ``"london"`` (a chain that stops before Shanghai, such
+        as a Clique network). Found once per connection by an ``eth_call`` of the creation code
+        ``PUSH0 PUSH0 PUSH0 MCOPY PUSH0 PUSH0 TSTORE STOP``, which an older EVM rejects as an invalid opcode.
+        Raises :class:`ChainError` when the node cannot be reached."""
+        if self._evm_version is None:
+            self._evm_version = self._probe_evm()
+        return self._evm_version
+
+    def _probe_evm(self) -> str:
+        try:
+            self.w3.eth.call({"data": _CANCUN_PROBE})
+        except (RequestException, ConnectionError, OSError) as exc:
+            raise self._wrap(exc) from exc
+        except Exception:
+            return "london"
+        return "prague"
 
     def now(self) -> int:
         """Timestamp (seconds) of the latest block."""
@@ -267,6 +288,9 @@ class Chain:
         return ChainError(f"chain error: {type(exc).__name__}: {exc}")
 
 
+_CANCUN_PROBE = bytes.fromhex("5f5f5f5e5f5f5d00")
+"""Creation code using the opcodes the Prague build needs: PUSH0 ×3, MCOPY, PUSH0 ×2, TSTORE, STOP."""
+
 _INSUFFICIENT_FUNDS = re.compile(
     r"insufficient funds|does not have enough balance|cannot afford|insufficient balance for transfer", re.IGNORECASE
 )
@@ -280,6 +304,11 @@ class EmbeddedChain(Chain):
     handlers of ``datagora serve --dev``) can share the chain."""
 
     kind = "embedded"
+
+    @property
+    def evm_version(self) -> str:
+        """Always ``"prague"``: py-evm runs the newest fork (no probe needed)."""
+        return "prague"
 
     def __init__(self, **kwargs: Any) -> None:
         from eth_tester import EthereumTester, PyEVMBackend

@@ -21,7 +21,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.types import TxReceipt
 
-from datagora.chain.artifacts import load_artifact
+from datagora.chain.artifacts import EVM_VERSIONS, load_artifact
 from datagora.chain.bindings import (
     anchors,
     catalog,
@@ -229,7 +229,7 @@ class Contracts:
             signer = signers.get(spec.deployer)
             if signer is None:
                 raise DeploymentError(f"{spec.name} is deployed by the {spec.deployer}: pass its account")
-            art = load_artifact(spec.name)
+            art = load_artifact(spec.name, chain.evm_version)
             receipt = chain.deploy(signer, art.abi, art.bytecode, *spec.args(deployment.addresses, options))
             deployment = deployment.with_contract(
                 spec.name, str(receipt["contractAddress"]), int(receipt["blockNumber"])
@@ -242,11 +242,12 @@ class Contracts:
     @classmethod
     def attach(cls, chain: Chain, deployments_dir: Path) -> Contracts:
         """Bind to the deployment recorded in ``deployments_dir`` for this chain, checking that each address
-        holds the expected code (a restarted development node loses it). Raises :class:`DeploymentError`."""
+        holds the expected code of either build (Prague or London; a restarted development node loses it).
+        Raises :class:`DeploymentError`."""
         deployment = Deployment.load(deployments_dir, chain.chain_id)
         for name, address in deployment.addresses.items():
             code = chain.code(address)
-            if not code or not code.startswith(load_artifact(name).runtime[:64]):
+            if not code or not any(code.startswith(load_artifact(name, evm).runtime[:64]) for evm in EVM_VERSIONS):
                 raise DeploymentError(
                     f"{name} is not at {address} on chain {chain.chain_id} (node reset?): run `datagora deploy`"
                 )

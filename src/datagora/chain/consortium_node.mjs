@@ -1,0 +1,161 @@
+// Runs one @ethereumjs/client 0.10.5 node of a Datagora consortium (Clique proof of authority, EIP-225) with
+// four changes to how the client handles blocks, without which three signers fork and stall on one machine:
+//
+// 1. An out-of-turn signer waits two block periods longer before sealing (EIP-225 asks only for a random delay of
+//    up to SIGNER_COUNT x 500 ms). The client cannot reorganise onto a competing block it hears of, so the in-turn
+//    signer's block must arrive first; a signer that is down is still replaced, two periods later.
+// 2. A sealed or received block is sent whole (NewBlock) to every peer. The client sends it to the square root
+//    of its peers and only the hash to the others, and drops hash announcements when no sync is running.
+// 3. Each peer's total difficulty is taken from the NewBlock messages it sends, and the sync picks the peer
+//    known to be furthest ahead. The client compares with the difficulty a peer had when it connected, so a node
+//    that fell more than one block behind never synchronised again.
+// 4. A signer does not seal while a peer is known to be ahead of it (it catches up first), nor, when the
+//    network has several signers, before it has a peer.
+// And it keeps dialling its static peers (DATAGORA_STATIC_PEERS, "nodeid@host:port,...") every 3 s while they are
+// not connected: the client dials its bootnodes only at start and when it has no peer at all, so two signers
+// started before each other was listening never met, and a restarted signer was reached by one peer only.
+//
+// Usage: node consortium_node.mjs CLIENT_DIR [client options...]; the node key (hex, for a fixed enode id) is
+// read from DATAGORA_NODE_KEY when set. Written for Datagora; the client is MPL-2.0 and is not modified.
+
+import { pathToFileURL } from 'node:url'
+import path from 'node:path'
+
+const clientDir = process.argv[2]
+if (!clientDir) {
+  console.error('usage: node consortium_node.mjs CLIENT_DIR [client options...]')
+  process.exit(2)
+}
+process.argv.splice(2, 1)
+const load = (rel) => import(pathToFileURL(path.join(clientDir, 'dist/esm', rel)).href)
+
+const { Miner } = await load('src/miner/miner.js')
+const { FullSynchronizer } = await load('src/sync/fullsync.js')
+const { FullEthereumService } = await load('src/service/fullethereumservice.js')
+const { Config } = await load('src/config.js')
+const { RlpxServer } = await load('src/net/server/rlpxserver.js')
+
+const toBigInt = (bytes) => (bytes && bytes.length ? BigInt('0x' + Buffer.from(bytes).toString('hex')) : 0n)
+const peerTd = new Map() // peer id -> highest total difficulty it announced
+
+const nodeKey = process.env.DATAGORA_NODE_KEY
+if (nodeKey) {
+  Config.getClientKey = async () => Uint8Array.from(Buffer.from(nodeKey.replace(/^0x/, ''), 'hex'))
+}
+
+// static peers: dial every 3 s those not connected
+const staticPeers = (process.env.DATAGORA_STATIC_PEERS ?? '')
+  .split(',')
+  .filter((entry) => entry.includes('@'))
+  .map((entry) => {
+    const [id, hostPort] = entry.split('@')
+    const [address, port] = hostPort.split(':')
+    return { id: Uint8Array.from(Buffer.from(id, 'hex')), key: id, address, tcpPort: Number(port) }
+  })
+const initRlpx = RlpxServer.prototype.initRlpx
+RlpxServer.prototype.initRlpx = async function () {
+  const result = await initRlpx.call(this)
+  if (staticPeers.length > 0 && this.staticDialer === undefined) {
+    this.staticDialer = setInterval(() => {
+      const rlpx = this.rlpx
+      if (!rlpx) return
+      for (const peer of staticPeers) {
+        if (rlpx._peers?.has(peer.key)) continue
+        rlpx.connect({ id: peer.id, address: peer.address, tcpPort: peer.tcpPort }).catch(() => {})
+      }
+    }, 3000)
+    this.staticDialer.unref?.()
+  }
+  return result
+}
+
+// (3) remember each peer's total difficulty from its NewBlock messages
+const handleEth = FullEthereumService.prototype.handleEth
+FullEthereumService.prototype.handleEth = async function (message, peer) {
+  if (message.name === 'NewBlock' && Array.isArray(message.data)) {
+    const td = typeof message.data[1] === 'bigint' ? message.data[1] : toBigInt(message.data[1])
+    if (td > (peerTd.get(peer.id) ?? 0n)) peerTd.set(peer.id, td)
+  }
+  return handleEth.call(this, message, peer)
+}
+
+function knownTd(peer) {
+  const announced = peerTd.get(peer.id) ?? 0n
+  const status = peer.eth?.status?.td ?? 0n
+  return announced > status ? announced : status
+}
+
+function peerAhead(sync) {
+  const ours = sync.chain.blocks.td
+  return sync.pool.peers.some((p) => p.eth?.status !== undefined && knownTd(p) > ours)
+}
+
+// (3) sync from the peer known to be furthest ahead, and only when one is
+FullSynchronizer.prototype.best = async function () {
+  let best
+  let bestTd = this.chain.blocks.td
+  for (const peer of this.pool.peers) {
+    if (peer.eth?.status === undefined) continue
+    const td = knownTd(peer)
+    if (td > bestTd) {
+      best = peer
+      bestTd = td
+    }
+  }
+  return best
+}
+
+// (2) relay every block to every peer, and keep the heavier chain when a competing block arrives
+FullSynchronizer.prototype.handleNewBlock = async function (block, peer) {
+  if (peer) this.addToKnownByPeer(block.hash(), peer)
+  const height = this.chain.headers.height
+  if (block.header.number > height + 1n) return // a gap: the sync loop fetches it from the peer ahead
+  try {
+    await this.chain.blockchain.validateHeader(block.header)
+  } catch (err) {
+    this.config.logger?.debug(`consortium: block ${block.header.number} not valid here: ${err?.message ?? err}`)
+    return
+  }
+  await this.sendNewBlock(block, this.pool.peers)
+  const latest = this.chain.blocks.latest?.hash()
+  const extendsTip = latest !== undefined && Buffer.compare(Buffer.from(latest), Buffer.from(block.header.parentHash)) === 0
+  if (extendsTip || block.header.number <= height) {
+    // a child of the tip, or a competing block whose parent is known: the blockchain keeps the heavier chain
+    try {
+      await this.chain.putBlocks([block])
+    } catch (err) {
+      this.config.logger?.debug(`consortium: block ${block.header.number} not stored: ${err?.message ?? err}`)
+      return
+    }
+    if ((this.config.syncTargetHeight ?? 0n) < block.header.number) this.config.syncTargetHeight = block.header.number
+  }
+}
+
+// (1) out-of-turn signers wait two more periods; (4) no sealing while behind or alone
+const queueNextAssembly = Miner.prototype.queueNextAssembly
+Miner.prototype.queueNextAssembly = async function (timeout) {
+  let wait = timeout ?? this.period
+  const [signer] = this.config.accounts[0] ?? []
+  const { blockchain } = this.service.chain
+  if (signer !== undefined && blockchain.consensus?.cliqueSignerInTurn !== undefined) {
+    const number = this.service.chain.blocks.latest.header.number + 1n
+    if ((await blockchain.consensus.cliqueSignerInTurn(signer, number)) === false) wait += 2 * this.period
+  }
+  return queueNextAssembly.call(this, wait)
+}
+
+const assembleBlock = Miner.prototype.assembleBlock
+Miner.prototype.assembleBlock = async function () {
+  const sync = this.service.synchronizer
+  const { blockchain } = this.service.chain
+  const number = this.service.chain.blocks.latest.header.number + 1n
+  const signers = blockchain.consensus?.cliqueActiveSigners?.(number)?.length ?? 1
+  const alone = signers > 1 && this.service.pool.peers.length === 0 && !this.config.isSingleNode
+  if (alone || (sync !== undefined && peerAhead(sync))) {
+    this.config.logger?.info(`consortium: not sealing block ${number} (${alone ? 'no peer yet' : 'a peer is ahead'})`)
+    return this.queueNextAssembly(this.period)
+  }
+  return assembleBlock.call(this)
+}
+
+await load('bin/cli.js')
