@@ -19,6 +19,7 @@ from requests.exceptions import RequestException
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.exceptions import BlockNotFound, ContractLogicError, TimeExhausted, TransactionNotFound, Web3Exception
+from web3.middleware import ExtraDataToPOAMiddleware
 from web3.types import RPCEndpoint, TxParams, TxReceipt, Wei
 
 from datagora.domain.errors import ChainError, InsufficientFunds, TransactionReverted
@@ -163,6 +164,13 @@ class Chain:
         if gas is None and self.fixed_gas is not None:
             gas = params["gas"] = self.fixed_gas  # build_transaction does not estimate when gas is given
         try:
+            # fees first: web3 would otherwise ask for eth_feeHistory of the "pending" block, which not every node
+            # answers (the ethereumjs client does not)
+            base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
+            tip = self._priority_fee_cached()
+            params["maxPriorityFeePerGas"] = Wei(tip)
+            params["maxFeePerGas"] = Wei(2 * base + tip)
+            params["type"] = 2  # EIP-1559; without it some nodes estimate a legacy transaction with no gas price
             if fn is not None:
                 params = fn.build_transaction(params)  # estimates gas: a revert surfaces here
             if gas is not None:
@@ -170,11 +178,6 @@ class Chain:
             elif "gas" not in params:
                 params["gas"] = self.w3.eth.estimate_gas(params)
             params["gas"] = int(int(params["gas"]) * self.gas_limit_factor) if gas is None else gas
-            if "maxFeePerGas" not in params and "gasPrice" not in params:
-                base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
-                tip = self._priority_fee_cached()
-                params["maxPriorityFeePerGas"] = Wei(tip)
-                params["maxFeePerGas"] = Wei(2 * base + tip)
             params["nonce"] = self.w3.eth.get_transaction_count(sender.address, "pending")
             signed = sender.sign_transaction(params)  # type: ignore[arg-type]
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
@@ -357,6 +360,9 @@ class RpcChain(Chain):
             request_cache_validation_threshold=None,  # no block-based check: it would ask for the chain id again
         )
         w3 = Web3(provider)
+        # Proof-of-authority chains (Clique, QBFT) put the signers and seals in a block's extraData, longer than the
+        # 32 bytes web3 accepts otherwise: this middleware moves it aside (a no-op on other chains).
+        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
         super().__init__(w3, **kwargs)
         try:
             self.chain_id  # noqa: B018 - fail fast on a wrong URL

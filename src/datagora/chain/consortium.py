@@ -17,6 +17,7 @@ quorum, and each signer may seal at most one block in two: the chain goes on wit
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -63,9 +64,9 @@ def _address_of(key: bytes) -> str:
 
 
 def _node_id(node_key: bytes) -> str:
-    from eth_keys import keys
+    from eth_keys.datatypes import PrivateKey
 
-    return bytes(keys.PrivateKey(node_key).public_key.to_bytes()).hex()
+    return bytes(PrivateKey(node_key).public_key.to_bytes()).hex()
 
 
 @dataclass(frozen=True)
@@ -304,7 +305,7 @@ class Consortium:
             "--discDns=false",
             "--discV4=false",
             "--txLookupLimit=0",
-            "--logLevel=info",
+            f"--logLevel={os.environ.get('DATAGORA_CONSORTIUM_LOG', 'info')}",
         ]
         if others:
             args.append(f"--bootnodes={','.join(others)}")
@@ -337,10 +338,8 @@ class Consortium:
                 time.sleep(0.1)
             if self.pid(signer.index) is not None:
                 os.kill(pid, signal.SIGKILL)
-            try:  # our own child: reap it
+            with contextlib.suppress(ChildProcessError):  # our own child: reap it
                 os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
             (self.signer_dir(signer.index) / "pid").unlink(missing_ok=True)
             stopped.append(signer.index)
         return stopped
@@ -350,10 +349,8 @@ class Consortium:
         pid = self.pid(index)
         if pid is not None:
             os.kill(pid, signal.SIGKILL)
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
             (self.signer_dir(index) / "pid").unlink(missing_ok=True)
 
     def destroy(self) -> None:
@@ -385,7 +382,9 @@ class Consortium:
         agree on its hash. :class:`ChainError` after ``timeout`` seconds, naming what each signer holds."""
         deadline = time.monotonic() + timeout
         signers = self.signers()
-        chosen = [s for s in signers if (indexes is None and self.pid(s.index) is not None) or s.index in (indexes or [])]
+        if indexes is None:
+            indexes = [s.index for s in signers if self.pid(s.index) is not None]
+        chosen = [s for s in signers if s.index in indexes]
         last: dict[int, str | None] = {}
         while True:
             for s in chosen:

@@ -5,12 +5,33 @@
 //    up to SIGNER_COUNT x 500 ms). The client cannot reorganise onto a competing block it hears of, so the in-turn
 //    signer's block must arrive first; a signer that is down is still replaced, two periods later.
 // 2. A sealed or received block is sent whole (NewBlock) to every peer. The client sends it to the square root
-//    of its peers and only the hash to the others, and drops hash announcements when no sync is running.
+//    of its peers and only the hash to the others, and drops hash announcements when no sync is running. The
+//    transactions of a block received so leave the transaction pool: the client left them there, and a sender
+//    whose mined transaction stayed in a signer's pool had none of its later ones included by that signer.
 // 3. Each peer's total difficulty is taken from the NewBlock messages it sends, and the sync picks the peer
 //    known to be furthest ahead. The client compares with the difficulty a peer had when it connected, so a node
 //    that fell more than one block behind never synchronised again.
 // 4. A signer does not seal while a peer is known to be ahead of it (it catches up first), nor, when the
 //    network has several signers, before it has a peer.
+// 5. Transactions get into blocks, and eth_estimateGas answers. The block builder runs each transaction it adds
+//    (before sealing) and the estimate runs its call in a header with no extraData, which the Clique format check
+//    of @ethereumjs/block 10.0.0 refuses ("extraData must be 97 bytes"): every sealed block was empty. Skipping
+//    the check is not enough: the EVM pays the priority fee to the header's Clique signer, which an unsealed
+//    header does not have, so a block built so had another state root than the same block executed after sealing,
+//    and the node stopped. While this signer builds a block or estimates gas, a header it makes with no
+//    extraData is given a provisional seal by this signer's own key; a block received with no seal at all is
+//    still refused.
+// 5b. eth_estimateGas answers the gas a transaction uses after its storage refund, as it ran with the block's
+//    whole gas limit; a transaction sent with that limit (withdrawals, which clear a balance and a lock) runs out
+//    of gas before the refund is paid. A refund is at most a fifth of the gas used (EIP-3529), so the answer is
+//    raised by a quarter, plus 10,000 gas for the 1/64 that a call keeps back (EIP-150).
+// 6. A block's timestamp is at least its parent's plus the period: the miner stamps blocks with the rounded
+//    wall-clock second, which could fall short of that and get its block refused ("invalid timestamp diff").
+// 7. A call on the "latest" state or a receipt read while the node is still executing the block it just imported waits for the
+//    execution (up to 5 s) instead of failing with "value for 0x… not found in DB".
+// 8. Contract code runs at all: the client creates its EVM without the function that tells Clique's COINBASE
+//    (the block's signer), and @ethereumjs/evm 10.0.0 then refuses to start any contract's code ("Must include
+//    cliqueSigner function"). The EVM is given @ethereumjs/block's own function.
 // And it keeps dialling its static peers (DATAGORA_STATIC_PEERS, "nodeid@host:port,...") every 3 s while they are
 // not connected: the client dials its bootnodes only at start and when it has no peer at all, so two signers
 // started before each other was listening never met, and a restarted signer was reached by one peer only.
@@ -34,6 +55,14 @@ const { FullSynchronizer } = await load('src/sync/fullsync.js')
 const { FullEthereumService } = await load('src/service/fullethereumservice.js')
 const { Config } = await load('src/config.js')
 const { RlpxServer } = await load('src/net/server/rlpxserver.js')
+const blockDir = path.join(clientDir, '..', 'block', 'dist/esm')
+const { BlockHeader } = await import(pathToFileURL(path.join(blockDir, 'index.js')).href)
+const { generateCliqueBlockExtraData, cliqueSigner } = await import(
+  pathToFileURL(path.join(blockDir, 'consensus/clique.js')).href
+)
+const { EVM } = await import(pathToFileURL(path.join(clientDir, '..', 'evm', 'dist/esm/index.js')).href)
+const { Eth } = await load('src/rpc/modules/eth.js')
+const { readFileSync } = await import('node:fs')
 
 const toBigInt = (bytes) => (bytes && bytes.length ? BigInt('0x' + Buffer.from(bytes).toString('hex')) : 0n)
 const peerTd = new Map() // peer id -> highest total difficulty it announced
@@ -41,6 +70,62 @@ const peerTd = new Map() // peer id -> highest total difficulty it announced
 const nodeKey = process.env.DATAGORA_NODE_KEY
 if (nodeKey) {
   Config.getClientKey = async () => Uint8Array.from(Buffer.from(nodeKey.replace(/^0x/, ''), 'hex'))
+}
+
+// (5) headers this signer makes while building a block or estimating gas get a provisional seal of its own
+const unlock = process.argv.find((arg) => arg.startsWith('--unlock='))
+const signerKey = unlock
+  ? Uint8Array.from(Buffer.from(readFileSync(unlock.slice('--unlock='.length), 'utf8').trim().replace(/^0x/, ''), 'hex'))
+  : undefined
+let building = 0
+const formatCheck = BlockHeader.prototype._consensusFormatValidation
+BlockHeader.prototype._consensusFormatValidation = function () {
+  if (building > 0 && this.extraData.length === 0 && this.common.consensusAlgorithm() === 'clique') {
+    if (signerKey === undefined) return
+    this.extraData = new Uint8Array(0)
+    this.extraData = generateCliqueBlockExtraData(this, signerKey)
+  }
+  return formatCheck.call(this)
+}
+async function whileBuilding(fn) {
+  building++
+  try {
+    return await fn()
+  } finally {
+    building--
+  }
+}
+const estimateGas = Eth.prototype.estimateGas
+Eth.prototype.estimateGas = async function (params) {
+  const spent = BigInt(await whileBuilding(() => estimateGas.call(this, params)))
+  return `0x${((spent * 5n) / 4n + 10000n).toString(16)}`
+}
+
+// (7) state reads wait for the execution of the latest block
+const missingState = /not found in DB|does not contain state root/
+for (const name of ['call', 'estimateGas', 'getBalance', 'getCode', 'getTransactionCount', 'getStorageAt', 'getTransactionReceipt', 'getLogs']) {
+  const original = Eth.prototype[name]
+  if (typeof original !== 'function') continue
+  Eth.prototype[name] = async function (params) {
+    const deadline = Date.now() + 5000
+    for (;;) {
+      try {
+        return await original.call(this, params)
+      } catch (err) {
+        if (!missingState.test(String(err?.message ?? err)) || Date.now() > deadline) throw err
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    }
+  }
+}
+
+// (8) the EVM knows how to find a Clique block's signer
+const runInterpreter = EVM.prototype.runInterpreter
+EVM.prototype.runInterpreter = function (message, opts) {
+  if (this._optsCached !== undefined && this._optsCached.cliqueSigner === undefined) {
+    this._optsCached.cliqueSigner = cliqueSigner
+  }
+  return runInterpreter.call(this, message, opts)
 }
 
 // static peers: dial every 3 s those not connected
@@ -128,13 +213,16 @@ FullSynchronizer.prototype.handleNewBlock = async function (block, peer) {
       return
     }
     if ((this.config.syncTargetHeight ?? 0n) < block.header.number) this.config.syncTargetHeight = block.header.number
+    this.txPool.removeNewBlockTxs([block]) // its transactions leave the pool (else the sender's next ones never fit)
   }
 }
 
 // (1) out-of-turn signers wait two more periods; (4) no sealing while behind or alone
 const queueNextAssembly = Miner.prototype.queueNextAssembly
 Miner.prototype.queueNextAssembly = async function (timeout) {
-  let wait = timeout ?? this.period
+  const parent = this.service.chain.blocks.latest.header
+  const earliest = (Number(parent.timestamp) * 1000 + this.period) + 600 - Date.now() // (6)
+  let wait = Math.max(timeout ?? this.period, earliest)
   const [signer] = this.config.accounts[0] ?? []
   const { blockchain } = this.service.chain
   if (signer !== undefined && blockchain.consensus?.cliqueSignerInTurn !== undefined) {
@@ -155,7 +243,7 @@ Miner.prototype.assembleBlock = async function () {
     this.config.logger?.info(`consortium: not sealing block ${number} (${alone ? 'no peer yet' : 'a peer is ahead'})`)
     return this.queueNextAssembly(this.period)
   }
-  return assembleBlock.call(this)
+  return whileBuilding(() => assembleBlock.call(this))
 }
 
 await load('bin/cli.js')
