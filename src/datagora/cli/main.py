@@ -17,6 +17,7 @@ from datagora.cli import (
     account,
     anchoring,
     audit,
+    chain,
     collaboration,
     compute,
     consent,
@@ -81,6 +82,7 @@ for module in (
     anchoring,
     audit,
     node,
+    chain,
 ):
     app.add_typer(module.app)
 
