@@ -12,7 +12,9 @@
 //    known to be furthest ahead. The client compares with the difficulty a peer had when it connected, so a node
 //    that fell more than one block behind never synchronised again.
 // 4. A signer does not seal while a peer is known to be ahead of it (it catches up first), nor, when the
-//    network has several signers, before it has a peer.
+//    network has several signers, before it has a peer, nor before it has executed the parent block (the miner
+//    then failed with "State trie does not contain state root", an error that stopped the client). An error
+//    while sealing is logged and sealing tried again one period later.
 // 5. Transactions get into blocks, and eth_estimateGas answers. The block builder runs each transaction it adds
 //    (before sealing) and the estimate runs its call in a header with no extraData, which the Clique format check
 //    of @ethereumjs/block 10.0.0 refuses ("extraData must be 97 bytes"): every sealed block was empty. Skipping
@@ -32,6 +34,10 @@
 // 8. Contract code runs at all: the client creates its EVM without the function that tells Clique's COINBASE
 //    (the block's signer), and @ethereumjs/evm 10.0.0 then refuses to start any contract's code ("Must include
 //    cliqueSigner function"). The EVM is given @ethereumjs/block's own function.
+// 9. eth_getLogs filters on every topic: the client's filter returned after the first topic, so a query for
+//    one order's Delivered event (its id is the second topic) returned every order's. And it waits (up to 10 s)
+//    until the node has executed the last block asked for: a block imported but not yet executed has no receipts,
+//    and its logs were silently missing (an event index reading a signer that had just caught up lost events).
 // And it keeps dialling its static peers (DATAGORA_STATIC_PEERS, "nodeid@host:port,...") every 3 s while they are
 // not connected: the client dials its bootnodes only at start and when it has no peer at all, so two signers
 // started before each other was listening never met, and a restarted signer was reached by one peer only.
@@ -62,6 +68,7 @@ const { generateCliqueBlockExtraData, cliqueSigner } = await import(
 )
 const { EVM } = await import(pathToFileURL(path.join(clientDir, '..', 'evm', 'dist/esm/index.js')).href)
 const { Eth } = await load('src/rpc/modules/eth.js')
+const { ReceiptsManager } = await load('src/execution/receipt.js')
 const { readFileSync } = await import('node:fs')
 
 const toBigInt = (bytes) => (bytes && bytes.length ? BigInt('0x' + Buffer.from(bytes).toString('hex')) : 0n)
@@ -126,6 +133,26 @@ EVM.prototype.runInterpreter = function (message, opts) {
     this._optsCached.cliqueSigner = cliqueSigner
   }
   return runInterpreter.call(this, message, opts)
+}
+
+// (9) every topic of a log filter applies
+const sameBytes = (a, b) => a !== undefined && b !== undefined && Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0
+const getLogs = ReceiptsManager.prototype.getLogs
+ReceiptsManager.prototype.getLogs = async function (from, to, addresses, topics = []) {
+  const deadline = Date.now() + 10000
+  while (Date.now() < deadline) {
+    const executed = await this.chain.blockchain.getIteratorHead()
+    if (executed.header.number >= to.header.number) break
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  const logs = await getLogs.call(this, from, to, addresses, topics)
+  return logs.filter((entry) =>
+    topics.every((topic, i) => {
+      if (topic === null || topic === undefined) return true
+      const actual = entry.log[1][i]
+      return Array.isArray(topic) ? topic.some((t) => sameBytes(t, actual)) : sameBytes(topic, actual)
+    }),
+  )
 }
 
 // static peers: dial every 3 s those not connected
@@ -239,11 +266,21 @@ Miner.prototype.assembleBlock = async function () {
   const number = this.service.chain.blocks.latest.header.number + 1n
   const signers = blockchain.consensus?.cliqueActiveSigners?.(number)?.length ?? 1
   const alone = signers > 1 && this.service.pool.peers.length === 0 && !this.config.isSingleNode
-  if (alone || (sync !== undefined && peerAhead(sync))) {
-    this.config.logger?.info(`consortium: not sealing block ${number} (${alone ? 'no peer yet' : 'a peer is ahead'})`)
+  const executed = (await blockchain.getIteratorHead()).header.number
+  const unexecuted = executed < number - 1n
+  if (alone || unexecuted || (sync !== undefined && peerAhead(sync))) {
+    const why = alone ? 'no peer yet' : unexecuted ? 'its parent is not executed yet' : 'a peer is ahead'
+    this.config.logger?.info(`consortium: not sealing block ${number} (${why})`)
     return this.queueNextAssembly(this.period)
   }
-  return whileBuilding(() => assembleBlock.call(this))
+  try {
+    return await whileBuilding(() => assembleBlock.call(this))
+  } catch (err) {
+    // an error here was unhandled and stopped the whole client
+    this.assembling = false
+    this.config.logger?.warn(`consortium: block ${number} not sealed: ${err?.message ?? err}`)
+    return this.queueNextAssembly(this.period)
+  }
 }
 
 await load('bin/cli.js')
