@@ -40,7 +40,8 @@ def write_table(path: Path, rows: int = 40) -> Path:
 
 def short_trade(stage: TradeStage, number: int) -> ShortTrade:
     """Publish a fresh table by the seller, list it at :data:`PRICE`, buy it, deliver it, confirm it and
-    withdraw the seller's proceeds: nine transactions, each waiting for the one before. Raises ``ChainError`` /
+    withdraw the seller's proceeds: six transactions (seven the first time, when the seller also approves the
+    Market), each waiting for the one before. Raises ``ChainError`` /
     ``TransactionReverted`` on failure."""
     c, people = stage.contracts, stage.people
     seller, buyer = people["seller"], people["buyer"]
