@@ -4,8 +4,8 @@ per minute with three signers and with two, and the time a restarted signer take
     python benchmarks/consortium.py [--trades 4] [--period 2]
 
 A trade here is the short trade of :func:`datagora.scenarios.consortium.short_trade` (publish a fresh table, list,
-buy, deliver, confirm, withdraw: six transactions, seven the first time, each waiting for the one before), sent to signer 0. The chain
-makes a block every ``--period`` seconds. Steps, printed side by side at the end:
+buy, deliver, confirm, withdraw: six transactions, seven the first time, each waiting for the one before), sent to
+signer 0. The chain makes a block every ``--period`` seconds. Steps, printed side by side at the end:
 
 1. three signers: ``--trades`` trades, timed;
 2. signer 2 killed (SIGKILL): ``--trades`` trades on the other two, timed;
