@@ -8,6 +8,7 @@ Layout (``~/.datagora`` by default, ``--home`` or ``DATAGORA_HOME`` to change it
     index/<chain id>-<address>.db     the event index the node of <address> builds (SQLite, unless an index URL
                                       is given); ``audit`` and ``audit verify`` with ``--account`` read the same
     index/<chain id>.db               the index of commands run without an account
+    consortium/                       ``chain consortium up``: the local consortium chain's signers and genesis
     profile.json                      remembered CLI options (RPC URL, account)
     agent/agent.sock                  the unlock agent's socket, while keys are unlocked (no key on disk)
     dev/                              ``serve --dev``: a throw-away home of its own (wiped at start), plus
@@ -67,6 +68,11 @@ class Home:
     def index_url(self, chain_id: int, address: str | None = None) -> str:
         """SQLAlchemy URL of :meth:`index_file`."""
         return f"sqlite:///{self.index_file(chain_id, address)}"
+
+    @property
+    def consortium(self) -> Path:
+        """The local consortium chain's data directory (``datagora chain consortium up``)."""
+        return self.root / "consortium"
 
     @property
     def profile(self) -> Path:

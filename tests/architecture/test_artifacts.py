@@ -1,4 +1,6 @@
-"""The committed ABI + bytecode artifacts must equal a fresh compile of contracts/*.vy."""
+"""The committed ABI + bytecode artifacts must equal a fresh compile of contracts/*.vy: the Prague set always, the
+London set (for chains before Shanghai) in the slow run, and in the default run its sources must be those of the
+Prague set."""
 
 from __future__ import annotations
 
@@ -7,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from datagora.chain.artifacts import ARTIFACT_DIR, ARTIFACT_NAMES, build, load_artifact, source_dir
+from datagora.chain.artifacts import (
+    ARTIFACT_DIR,
+    ARTIFACT_NAMES,
+    artifact_dir,
+    build,
+    load_artifact,
+    source_dir,
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +38,38 @@ def test_committed_artifact_matches_fresh_compile(fresh: Path, name: str) -> Non
         f"the artifact of {name} differs from a fresh compile (a shared module or interface under contracts/ "
         "changed?): run `python -m datagora.chain.artifacts`"
     )
+
+
+@pytest.fixture(scope="module")
+def fresh_london(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("artifacts-london")
+    build(out_dir=out, evm_version="london")
+    load_artifact.cache_clear()
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ARTIFACT_NAMES)
+def test_committed_london_artifact_matches_fresh_compile(fresh_london: Path, name: str) -> None:
+    committed = json.loads((artifact_dir("london") / f"{name}.json").read_text())
+    rebuilt = json.loads((fresh_london / f"{name}.json").read_text())
+    assert committed == rebuilt, (
+        f"the London artifact of {name} differs from a fresh compile: run `python -m datagora.chain.artifacts`"
+    )
+
+
+@pytest.mark.parametrize("name", ARTIFACT_NAMES)
+def test_london_artifact_is_built_from_the_same_source_as_prague(name: str) -> None:
+    london = json.loads((artifact_dir("london") / f"{name}.json").read_text())
+    prague = json.loads((ARTIFACT_DIR / f"{name}.json").read_text())
+    assert (london["sourceSha256"], london["compiler"], london["abi"]) == (
+        prague["sourceSha256"],
+        prague["compiler"],
+        prague["abi"],
+    ), f"the London artifact of {name} is stale: run `python -m datagora.chain.artifacts`"
+    code = bytes.fromhex(london["deployedBytecode"].removeprefix("0x"))
+    assert code != bytes.fromhex(prague["deployedBytecode"].removeprefix("0x"))
+    assert len(code) <= 24_576 - 1024, f"{name} London build is {len(code)} bytes, not 1 KiB under EIP-170"
 
 
 def test_artifacts_load_and_have_the_expected_interface() -> None:

@@ -19,6 +19,7 @@ from requests.exceptions import RequestException
 from web3 import Web3
 from web3.contract.contract import ContractFunction
 from web3.exceptions import BlockNotFound, ContractLogicError, TimeExhausted, TransactionNotFound, Web3Exception
+from web3.middleware import ExtraDataToPOAMiddleware
 from web3.types import RPCEndpoint, TxParams, TxReceipt, Wei
 
 from datagora.domain.errors import ChainError, InsufficientFunds, TransactionReverted
@@ -67,6 +68,7 @@ class Chain:
         self.receipt_timeout = receipt_timeout
         self._chain_id: int | None = None
         self._tip: int | None = None
+        self._evm_version: str | None = None
 
     # -- reading -----------------------------------------------------------------------------------------
 
@@ -78,6 +80,26 @@ class Chain:
 
     def block_number(self) -> int:
         return self._rpc(lambda: int(self.w3.eth.block_number))
+
+    @property
+    def evm_version(self) -> str:
+        """Which contract build this chain runs: ``"prague"`` when its EVM has ``PUSH0`` (EIP-3855), ``MCOPY``
+        (EIP-5656) and transient storage (EIP-1153), else ``"london"`` (a chain that stops before Shanghai, such
+        as a Clique network). Found once per connection by an ``eth_call`` of the creation code
+        ``PUSH0 PUSH0 PUSH0 MCOPY PUSH0 PUSH0 TSTORE STOP``, which an older EVM rejects as an invalid opcode.
+        Raises :class:`ChainError` when the node cannot be reached."""
+        if self._evm_version is None:
+            self._evm_version = self._probe_evm()
+        return self._evm_version
+
+    def _probe_evm(self) -> str:
+        try:
+            self.w3.eth.call({"data": _CANCUN_PROBE})
+        except (RequestException, ConnectionError, OSError) as exc:
+            raise self._wrap(exc) from exc
+        except Exception:
+            return "london"
+        return "prague"
 
     def now(self) -> int:
         """Timestamp (seconds) of the latest block."""
@@ -142,6 +164,13 @@ class Chain:
         if gas is None and self.fixed_gas is not None:
             gas = params["gas"] = self.fixed_gas  # build_transaction does not estimate when gas is given
         try:
+            # fees first: web3 would otherwise ask for eth_feeHistory of the "pending" block, which not every node
+            # answers (the ethereumjs client does not)
+            base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
+            tip = self._priority_fee_cached()
+            params["maxPriorityFeePerGas"] = Wei(tip)
+            params["maxFeePerGas"] = Wei(2 * base + tip)
+            params["type"] = 2  # EIP-1559; without it some nodes estimate a legacy transaction with no gas price
             if fn is not None:
                 params = fn.build_transaction(params)  # estimates gas: a revert surfaces here
             if gas is not None:
@@ -149,11 +178,6 @@ class Chain:
             elif "gas" not in params:
                 params["gas"] = self.w3.eth.estimate_gas(params)
             params["gas"] = int(int(params["gas"]) * self.gas_limit_factor) if gas is None else gas
-            if "maxFeePerGas" not in params and "gasPrice" not in params:
-                base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
-                tip = self._priority_fee_cached()
-                params["maxPriorityFeePerGas"] = Wei(tip)
-                params["maxFeePerGas"] = Wei(2 * base + tip)
             params["nonce"] = self.w3.eth.get_transaction_count(sender.address, "pending")
             signed = sender.sign_transaction(params)  # type: ignore[arg-type]
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
@@ -267,6 +291,9 @@ class Chain:
         return ChainError(f"chain error: {type(exc).__name__}: {exc}")
 
 
+_CANCUN_PROBE = bytes.fromhex("5f5f5f5e5f5f5d00")
+"""Creation code using the opcodes the Prague build needs: PUSH0 ×3, MCOPY, PUSH0 ×2, TSTORE, STOP."""
+
 _INSUFFICIENT_FUNDS = re.compile(
     r"insufficient funds|does not have enough balance|cannot afford|insufficient balance for transfer", re.IGNORECASE
 )
@@ -280,6 +307,11 @@ class EmbeddedChain(Chain):
     handlers of ``datagora serve --dev``) can share the chain."""
 
     kind = "embedded"
+
+    @property
+    def evm_version(self) -> str:
+        """Always ``"prague"``: py-evm runs the newest fork (no probe needed)."""
+        return "prague"
 
     def __init__(self, **kwargs: Any) -> None:
         from eth_tester import EthereumTester, PyEVMBackend
@@ -328,6 +360,9 @@ class RpcChain(Chain):
             request_cache_validation_threshold=None,  # no block-based check: it would ask for the chain id again
         )
         w3 = Web3(provider)
+        # Proof-of-authority chains (Clique, QBFT) put the signers and seals in a block's extraData, longer than the
+        # 32 bytes web3 accepts otherwise: this middleware moves it aside (a no-op on other chains).
+        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
         super().__init__(w3, **kwargs)
         try:
             self.chain_id  # noqa: B018 - fail fast on a wrong URL

@@ -21,7 +21,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.types import TxReceipt
 
-from datagora.chain.artifacts import load_artifact
+from datagora.chain.artifacts import EVM_VERSIONS, load_artifact
 from datagora.chain.bindings import (
     anchors,
     catalog,
@@ -243,7 +243,7 @@ class Contracts:
             signer = signers.get(spec.deployer)
             if signer is None:
                 raise DeploymentError(f"{spec.name} is deployed by the {spec.deployer}: pass its account")
-            art = load_artifact(spec.name)
+            art = load_artifact(spec.name, chain.evm_version)
             if spec.blueprint:
                 receipt = chain.deploy(signer, [], blueprint_initcode(art.bytecode))
             else:
@@ -259,14 +259,17 @@ class Contracts:
     @classmethod
     def attach(cls, chain: Chain, deployments_dir: Path) -> Contracts:
         """Bind to the deployment recorded in ``deployments_dir`` for this chain, checking that each address
-        holds the expected code (a restarted development node loses it). Raises :class:`DeploymentError`."""
+        holds the expected code of either build (Prague or London; a restarted development node loses it).
+        Raises :class:`DeploymentError`."""
         deployment = Deployment.load(deployments_dir, chain.chain_id)
         blueprints = {d.name for d in MANIFEST if d.blueprint}
         for name, address in deployment.addresses.items():
             code = chain.code(address)
-            artifact = load_artifact(name)
-            expected = ERC5202_PREFIX + artifact.bytecode[:61] if name in blueprints else artifact.runtime[:64]
-            if not code or not code.startswith(expected):
+            if name in blueprints:
+                expected = [ERC5202_PREFIX + load_artifact(name, evm).bytecode[:61] for evm in EVM_VERSIONS]
+            else:
+                expected = [load_artifact(name, evm).runtime[:64] for evm in EVM_VERSIONS]
+            if not code or not any(code.startswith(prefix) for prefix in expected):
                 raise DeploymentError(
                     f"{name} is not at {address} on chain {chain.chain_id} (node reset?): run `datagora deploy`"
                 )

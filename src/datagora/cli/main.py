@@ -36,6 +36,7 @@ GROUPS: tuple[str, ...] = (
     "anchoring",
     "audit",
     "node",
+    "chain",
 )
 """The command-group modules of :mod:`datagora.cli`, in the order of the help panels (as a person meets them:
 start, accounts, selling, buying, use-rights, disputes, the platform, the supervisor, running a node)."""
@@ -59,6 +60,7 @@ _NAMES: dict[str, str] = {
     "anchoring": "anchor verify",
     "audit": "audit",
     "node": "serve fingerprint deploy status",
+    "chain": "chain",
 }
 COMMANDS: dict[str, str] = {command: module for module, names in _NAMES.items() for command in names.split()}
 """Top-level command or group name → the module that registers it, so that running one command imports only its

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eth_account import Account
+from eth_account.signers.local import LocalAccount
 
 from datagora.chain.client import Chain
 from datagora.chain.contracts import Contracts
@@ -112,15 +113,23 @@ class _Recorder:
         self.result.checks.append(Check(description, passed))
 
 
-def setup(chain: Chain, workdir: Path, *, fund_wei: int = 100 * WEI, on_step: StepHook = lambda s: None) -> TradeStage:
-    """Fund four new accounts with ``fund_wei`` each, deploy the contracts, register the platform's, the seller's
-    and the buyer's organisations and let the supervisor audit them. Participants' stores go under ``workdir``.
-    Raises ``ChainError`` / ``TransactionReverted`` on any failure."""
+def setup(
+    chain: Chain,
+    workdir: Path,
+    *,
+    fund_wei: int = 100 * WEI,
+    on_step: StepHook = lambda s: None,
+    funder: LocalAccount | None = None,
+) -> TradeStage:
+    """Fund four new accounts with ``fund_wei`` each (from ``funder``, or the node's first unlocked account),
+    deploy the contracts, register the platform's, the seller's and the buyer's organisations and let the
+    supervisor audit them. Participants' stores go under ``workdir``. Raises ``ChainError`` /
+    ``TransactionReverted`` on any failure."""
     result = ScenarioResult("setup", "Setup", "")
     rec = _Recorder(result, on_step)
     people = {label: Participant(label, Account.create(), workdir / label) for label in ("supervisor", *ORGANISATIONS)}
     for p in people.values():
-        chain.fund(p.address, fund_wei)
+        chain.fund(p.address, fund_wei, funder)
     rec.step("chain", "fund", f"gave 4 new accounts {amount(fund_wei)} each")
     sup, plat = people["supervisor"], people["platform"]
     contracts = deployment.deploy(chain, sup.account, plat.account)

@@ -55,6 +55,7 @@ class TokensBinding:
 
     @staticmethod
     def deploy_demo(chain: Chain, owner: LocalAccount, name: str = "Datagora Dollar", symbol: str = "DGD") -> str:
-        """Deploy a :file:`contracts/DemoToken.vy` ERC-20 (18 decimals, ``owner`` mints). Returns its address."""
-        art = load_artifact("DemoToken")
+        """Deploy a :file:`contracts/DemoToken.vy` ERC-20 (18 decimals, ``owner`` mints), built for the chain's
+        EVM. Returns its address."""
+        art = load_artifact("DemoToken", chain.evm_version)
         return str(chain.deploy(owner, art.abi, art.bytecode, name, symbol)["contractAddress"])
