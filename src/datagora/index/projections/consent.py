@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, update
 
-from datagora.index.projections.base import Batched, ContractProjection, StoredEvent, insert_rows
+from datagora.index.projections.base import Batched, ContractProjection, StoredEvent, execute_rows, insert_rows
 from datagora.index.projections.streams import event_time
 from datagora.index.schema import consent_accesses, consents
 
@@ -110,6 +110,15 @@ def consents_granted(conn: Connection, evs: Sequence[StoredEvent]) -> None:
     insert_rows(conn, "consents", _CONSENT_COLUMNS, [tuple(row[c] for c in _CONSENT_COLUMNS) for row in rows])
 
 
+def consents_revoked(conn: Connection, evs: Sequence[StoredEvent]) -> None:
+    """Batch form of :func:`consent_revoked`."""
+    execute_rows(
+        conn,
+        "UPDATE consents SET state = 'revoked', revoked_at = ?, revoked_tx = ? WHERE consent_id = ?",
+        [(event_time(conn, ev), ev.tx_hash, int(ev.args["consent_id"])) for ev in evs],
+    )
+
+
 def accesses(conn: Connection, evs: Sequence[StoredEvent]) -> None:
     """Batch form of :func:`access_recorded` and :func:`access_refused`: rows of their own, read by no other
     handler."""
@@ -137,6 +146,7 @@ PROJECTION = ContractProjection(
     ignored=frozenset({"Deposited", "DepositWithdrawn", "Withdrawn"}),
     batched={
         "ConsentGranted": Batched(consents_granted, _consent_key),
+        "ConsentRevoked": Batched(consents_revoked, _consent_key),
         "AccessRecorded": Batched(accesses, _no_keys),
         "AccessRefused": Batched(accesses, _no_keys),
     },

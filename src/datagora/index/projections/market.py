@@ -276,6 +276,13 @@ def orders_paid(conn: Connection, evs: Sequence[StoredEvent]) -> None:
     execute_rows(conn, _CLEAR_OFFER, [(lid, lid) for lid in pending])
 
 
+def listings_cancelled(conn: Connection, evs: Sequence[StoredEvent]) -> None:
+    """Batch form of :func:`listing_cancelled`."""
+    closed = [int(ev.args["listing_id"]) for ev in evs]
+    execute_rows(conn, "UPDATE listings SET state = 'cancelled' WHERE listing_id = ?", [(lid,) for lid in closed])
+    execute_rows(conn, _CLEAR_OFFER, [(lid, lid) for lid in closed])
+
+
 def delivered_many(conn: Connection, evs: Sequence[StoredEvent]) -> None:
     """Batch form of :func:`delivered`."""
     execute_rows(
@@ -294,6 +301,11 @@ def _order_keys(ev: StoredEvent) -> tuple[Hashable, ...]:
     """A payment touches its order and, closing an ownership sale, its listing and the dataset that points at it
     (only a listing's own events set or clear that pointer, so the listing's key covers it)."""
     return ("order", int(ev.args["order_id"])), ("listing", int(ev.args["listing_id"]))
+
+
+def _listing_key(ev: StoredEvent) -> tuple[Hashable, ...]:
+    """Closing a listing touches its row and the dataset that points at it (see :func:`_order_keys`)."""
+    return (("listing", int(ev.args["listing_id"])),)
 
 
 def _delivery_keys(ev: StoredEvent) -> tuple[Hashable, ...]:
@@ -321,6 +333,7 @@ PROJECTION = ContractProjection(
     ignored=frozenset({"Resolved", "Withdrawn", "ParametersChanged", "OwnershipTransferred"}),
     batched={
         "Listed": Batched(listed_many, _listing_keys),
+        "ListingCancelled": Batched(listings_cancelled, _listing_key),
         "OrderPaid": Batched(orders_paid, _order_keys),
         "Delivered": Batched(delivered_many, _delivery_keys),
     },

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from datagora.index.projections.base import Batched, ContractProjection, StoredEvent, insert_rows
+from datagora.index.projections.base import Batched, ContractProjection, StoredEvent, execute_rows, insert_rows
 from datagora.index.schema import events, stream_items, streams_table
 
 
@@ -75,6 +75,25 @@ def items_published(conn: Connection, evs: Sequence[StoredEvent]) -> None:
     insert_rows(conn, "stream_items", _ITEM_COLUMNS, [tuple(row[c] for c in _ITEM_COLUMNS) for row in rows])
 
 
+def streams_created(conn: Connection, evs: Sequence[StoredEvent]) -> None:
+    """Batch form of :func:`stream_created`."""
+    rows = [(int(ev.args["stream_id"]), ev.args["owner"], ev.args["name"]) for ev in evs]
+    insert_rows(conn, "streams", ("stream_id", "owner", "name"), rows)
+
+
+def items_erased(conn: Connection, evs: Sequence[StoredEvent]) -> None:
+    """Batch form of :func:`item_erased`."""
+    execute_rows(
+        conn,
+        "UPDATE stream_items SET erased = 1, erased_at = ?, erased_tx = ? WHERE item_id = ?",
+        [(event_time(conn, ev), ev.tx_hash, int(ev.args["item_id"])) for ev in evs],
+    )
+
+
+def _stream_key(ev: StoredEvent) -> tuple[Hashable, ...]:
+    return (("stream", int(ev.args["stream_id"])),)
+
+
 def _item_key(ev: StoredEvent) -> tuple[Hashable, ...]:
     return (("stream item", int(ev.args["item_id"])),)
 
@@ -82,6 +101,10 @@ def _item_key(ev: StoredEvent) -> tuple[Hashable, ...]:
 PROJECTION = ContractProjection(
     "Streams",
     handlers={"StreamCreated": stream_created, "ItemPublished": item_published, "ItemErased": item_erased},
-    batched={"ItemPublished": Batched(items_published, _item_key)},
+    batched={
+        "StreamCreated": Batched(streams_created, _stream_key),
+        "ItemPublished": Batched(items_published, _item_key),
+        "ItemErased": Batched(items_erased, _item_key),
+    },
     ignored=frozenset({"WriterGranted", "WriterRevoked"}),
 )
