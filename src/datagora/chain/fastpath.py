@@ -30,7 +30,7 @@ import itertools
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from dataclasses import replace as dataclass_replace
 from typing import Any
@@ -393,7 +393,10 @@ class FastPath:
     def _window_receipts(self, posted: Future[Any], tx_hashes: Sequence[str]) -> list[Sent]:
         """The receipts of a window once its last batch is posted (and mined, with :attr:`mine`), or none once a
         send failed (its transactions may never be mined)."""
-        wait([posted])
+        try:
+            posted.exception()  # waits for it; a cancelled one (after a failure) raises CancelledError
+        except CancelledError:
+            return []
         return [] if self._failed.is_set() else self.receipts(tx_hashes)
 
     def _post_raw(self, calls: Sequence[Call], offset: int, signed: Sequence[tuple[bytes, str]]) -> None:
