@@ -161,7 +161,8 @@ def bulk_path(anvil_args: tuple[str, ...], mine: bool, window: int, count: int) 
         anvil0, cpu0, t0 = _cpu_seconds(node.process.pid), time.process_time(), time.perf_counter()
         try:
             sent = fast.send_many([Call(SINK, value=i + 1) for i in range(count)])
-        except ChainError:
+        except ChainError as exc:
+            print(f"  bulk path failed: {exc}")
             return {"tx/s": 0.0, "client ms": 0.0, "anvil ms": 0.0, "blocks": 0}
         seconds = time.perf_counter() - t0
         client, anvil = time.process_time() - cpu0, _cpu_seconds(node.process.pid) - anvil0
