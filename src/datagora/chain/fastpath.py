@@ -131,7 +131,10 @@ def _hex_bytes(text: str) -> bytes:
 class FastPath:
     """Signs and sends transactions of ``account`` on ``chain`` quickly (see the module docstring).
 
-    Not thread-safe: one instance per sending thread. ``gas_table`` adds to or overrides :data:`GAS_TABLE`."""
+    Not thread-safe: one instance per sending thread (its bulk sends start their own I/O threads). ``gas_table``
+    adds to or overrides :data:`GAS_TABLE`; ``batch_size`` transactions go in one JSON-RPC batch, at most two
+    ``window``s of them are pending; ``mine`` asks a development node that mines on demand for a block after each
+    window (``evm_mine``). Raises :class:`ValidationError` for a batch size or window below 1."""
 
     def __init__(
         self,
