@@ -11,6 +11,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from datagora.chain.client import EmbeddedChain, RpcChain
+from datagora.chain.devnode import AnvilNode
 from datagora.chain.fastpath import Call, FastPath
 from datagora.domain.errors import ChainError, InsufficientFunds, TransactionReverted
 from tests.world import World
@@ -38,9 +39,17 @@ def test_signatures_match_eth_account_byte_for_byte() -> None:
     account = Account.create()
     fast = FastPath(chain, account)
     max_fee, tip = fast.fees()
-    for nonce, call in enumerate(
-        [Call(SINK, b"", 5), Call(SINK, bytes(range(200)), 0, gas=90_000), Call(None, b"\x60\x00")]
-    ):
+    calls = [
+        Call(SINK, b"", 5),
+        Call(SINK, bytes(range(200)), 0, gas=90_000),
+        Call(None, b"\x60\x00"),
+        Call(SINK, b"\x7f", 10**18),  # one byte below 0x80 is its own RLP encoding
+        Call(SINK, b"\x80", 127),
+        Call(SINK, bytes(55), 128),  # the short/long RLP string boundary
+        Call(SINK, bytes(56), 2**255),
+        Call(SINK, bytes(70_000), 1),  # a length that takes three bytes
+    ]
+    for nonce, call in zip([0, 1, 127, 128, 255, 256, 70_000, 2**40], calls, strict=True):
         raw, tx_hash = fast.sign(call, nonce)
         reference = account.sign_transaction(
             {
@@ -91,6 +100,29 @@ def test_bulk_sends_in_batches_and_fetches_receipts_in_order(anvil_chain: RpcCha
     assert fast.nonce == 20 == anvil_chain.w3.eth.get_transaction_count(sender.address)
     numbers = [anvil_chain.w3.eth.get_transaction(s.tx_hash)["nonce"] for s in (sent[0], sent[-1])]  # type: ignore[arg-type]
     assert numbers == [0, 19]
+
+
+@pytest.mark.anvil
+def test_a_node_that_mines_on_demand_gets_a_block_per_window(anvil_chain: RpcChain, sender: LocalAccount) -> None:
+    with AnvilNode("--silent", "--no-mining") as node:
+        chain = RpcChain(node.url)
+        fast = FastPath(chain, sender, batch_size=4, window=10, mine=True)
+        fast._result("anvil_setBalance", [sender.address, hex(ETHER)])
+        sent = fast.send_many([Call(SINK, value=i + 1) for i in range(25)])
+        assert [s.status for s in sent] == [1] * 25
+        assert len({s.block_number for s in sent}) == 3  # windows of 10, 10 and 5
+        assert chain.balance(SINK) == sum(range(1, 26))
+        fast.close()
+
+
+@pytest.mark.anvil
+def test_a_refused_batch_stops_the_rest_and_resets_the_nonce(anvil_chain: RpcChain) -> None:
+    broke = Account.create()
+    fast = FastPath(anvil_chain, broke, batch_size=2, window=4)
+    with pytest.raises(InsufficientFunds, match="holds too little ether"):
+        fast.send_many([Call(SINK, value=ETHER) for _ in range(12)])
+    assert fast._nonce is None
+    assert anvil_chain.w3.eth.get_transaction_count(broke.address, "pending") == 0
 
 
 @pytest.mark.anvil

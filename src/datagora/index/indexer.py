@@ -11,7 +11,9 @@ bids) for search and audit without on-chain scans.
   its sync read, so a batch another writer already stored is dropped instead of stored twice.
 - :meth:`EventIndexer.verify` re-reads every indexed row from the chain and reports differences.
 - Projections are a function of the stored events: each contract's events update the tables through the
-  module registered for it in :mod:`datagora.index.projections`; when that code changes
+  module registered for it in :mod:`datagora.index.projections`, a page at a time (:mod:`datagora.index.projector`
+  runs a handler's batch form, one ``executemany`` or ``COPY`` per table, where it cannot change the result of
+  applying the events one by one in chain order); when that code changes
   (:data:`PROJECTION_VERSION`), opening the index rebuilds them from the ``events`` table.
 - :meth:`EventIndexer.stored_events` reads the events back in chain order (the audit trail reads them here).
 """
@@ -29,6 +31,8 @@ from sqlalchemy.exc import IntegrityError
 from datagora.chain.contracts import Contracts
 from datagora.domain.models import ChainEvent
 from datagora.index.projections import StoredEvent, handler
+from datagora.index.projections.base import insert_rows
+from datagora.index.projector import project
 from datagora.index.schema import PROJECTION_TABLES, blocks, events, meta
 
 PROJECTION_VERSION = "4"
@@ -86,29 +90,8 @@ def _read_events(conn: Connection, from_block: int = 0) -> Iterator[ChainEvent]:
 
 _EVENT_COLUMNS = ("block_number", "block_hash", "tx_hash", "log_index", "timestamp", "contract", "name", "args")
 
-
-def _insert_events(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Bulk-insert ``events`` rows (tuples in :data:`_EVENT_COLUMNS` order) inside the connection's transaction,
-    straight through the database driver: PostgreSQL's ``COPY … FROM STDIN`` (psycopg), else one
-    ``executemany`` (SQLite's C loop). About 3x faster than SQLAlchemy's executemany for a page of events."""
-    columns = ", ".join(_EVENT_COLUMNS)
-    driver: Any = conn.connection.driver_connection
-    if driver is None:  # pragma: no cover - a live transaction always has its driver connection
-        conn.execute(insert(events), [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows])
-        return
-    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
-        with driver.cursor() as cur, cur.copy(f"COPY events ({columns}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    if conn.dialect.name == "sqlite":
-        cursor = driver.cursor()
-        try:
-            cursor.executemany(f"INSERT INTO events ({columns}) VALUES ({', '.join('?' * len(_EVENT_COLUMNS))})", rows)
-        finally:
-            cursor.close()
-        return
-    conn.execute(insert(events), [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows])
+_REBUILD_PAGE = 5_000
+"""Events per call of the projector while rebuilding the projections from the ``events`` table."""
 
 
 class _Overtaken(Exception):
@@ -240,7 +223,8 @@ class EventIndexer:
 
     def _store(self, conn: Connection, evs: Iterable[ChainEvent]) -> None:
         """Insert ``evs`` in bulk (one ``executemany`` on SQLite, ``COPY`` on PostgreSQL; each event's arguments
-        are converted to JSON once) and apply those with a projection handler, in chain order."""
+        are converted to JSON once) and apply those with a projection handler, with the result of chain order
+        (batched per event type where handlers have a batch form: :mod:`datagora.index.projector`)."""
         evs = list(evs)
         if not evs:
             return
@@ -263,14 +247,15 @@ class EventIndexer:
             )
             if handler(ev.contract, ev.name) is not None:
                 projected.append(
-                    StoredEvent(ev.contract, ev.name, args, ev.block_number, ev.tx_hash, ev.log_index, where)
+                    StoredEvent(
+                        ev.contract, ev.name, args, ev.block_number, ev.tx_hash, ev.log_index, where, ev.timestamp
+                    )
                 )
-        _insert_events(conn, rows)
+        insert_rows(conn, "events", _EVENT_COLUMNS, rows)
         seen = {ev.block_number: ev.block_hash for ev in evs}
         conn.execute(delete(blocks).where(blocks.c.number.in_(list(seen))))
         conn.execute(insert(blocks), [{"number": n, "hash": h} for n, h in seen.items()])
-        for stored in projected:
-            self._project(conn, stored)
+        project(conn, projected)
 
     # -- reorgs ------------------------------------------------------------------------------------------
 
@@ -299,19 +284,21 @@ class EventIndexer:
         for table in PROJECTION_TABLES:
             conn.execute(delete(table))
         where = self._set_addresses()
+        page: list[StoredEvent] = []
         for ev in _read_events(conn):
-            self._project(
-                conn, StoredEvent(ev.contract, ev.name, ev.args, ev.block_number, ev.tx_hash, ev.log_index, where)
+            if handler(ev.contract, ev.name) is None:
+                continue
+            page.append(
+                StoredEvent(
+                    ev.contract, ev.name, ev.args, ev.block_number, ev.tx_hash, ev.log_index, where, ev.timestamp
+                )
             )
+            if len(page) == _REBUILD_PAGE:
+                project(conn, page)
+                page = []
+        project(conn, page)
 
     # -- projections ------------------------------------------------------------------------------------
-
-    def _project(self, conn: Connection, ev: StoredEvent) -> None:
-        """Apply one event to the projections with its contract's registered handler (see
-        :mod:`datagora.index.projections`); events without one stay in the ``events`` table only."""
-        apply = handler(ev.contract, ev.name)
-        if apply is not None:
-            apply(conn, ev)
 
     def _set_addresses(self) -> frozenset[str]:
         return frozenset(a.lower() for a in self.contracts.addresses.values())

@@ -4,12 +4,13 @@ and parameter changes derive no row: ``Settled`` carries each order's outcome.""
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
 from datagora.domain.models import OfferState, Outcome, Pricing, SaleKind
-from datagora.index.projections.base import ContractProjection, StoredEvent
+from datagora.index.projections.base import Batched, ContractProjection, StoredEvent, execute_rows, insert_rows
 from datagora.index.schema import bids, datasets, listings, offers, orders
 
 
@@ -37,43 +38,49 @@ def _set_offer(conn: Connection, offer_id: int, **values: Any) -> None:
 def _close_listing(conn: Connection, listing_id: int, state: str) -> None:
     """The listing ends in ``state`` and the dataset is no longer on offer under it."""
     _set_listing(conn, listing_id, state=state)
+    # only a listing's own Listed event points its dataset at it: look the row up by the listing's token (primary
+    # keys both) rather than scanning datasets for the listing id
+    token_id = select(listings.c.token_id).where(listings.c.listing_id == listing_id).scalar_subquery()
     conn.execute(
         update(datasets)
-        .where(datasets.c.listing_id == listing_id)
+        .where(datasets.c.token_id == token_id, datasets.c.listing_id == listing_id)
         .values(listing_id=None, price=None, price_eth=None, sale_kind=None, pricing=None, payment_token=None)
     )
 
 
-def listed(conn: Connection, ev: StoredEvent) -> None:
+def _listing_row(ev: StoredEvent) -> dict[str, Any]:
     a = ev.args
-    price, token = int(a["price"]), str(a["payment_token"])
-    kind, pricing = term(SaleKind(int(a["kind"]))), term(Pricing(int(a["pricing"])))
-    conn.execute(
-        insert(listings).values(
-            listing_id=int(a["listing_id"]),
-            token_id=int(a["token_id"]),
-            seller=a["seller"],
-            price=str(price),
-            state="active",
-            kind=kind,
-            pricing=pricing,
-            collateral=str(int(a["collateral"])),
-            payment_token=token,
-        )
-    )
-    conn.execute(
-        update(datasets)
-        .where(datasets.c.token_id == int(a["token_id"]))
-        .values(
-            listing_id=int(a["listing_id"]),
-            price=str(price),
-            # price filters compare ether prices only (an ERC-20's unit is another currency)
-            price_eth=price // 10**9 if int(token, 16) == 0 else None,
-            sale_kind=kind,
-            pricing=pricing,
-            payment_token=token,
-        )
-    )
+    return {
+        "listing_id": int(a["listing_id"]),
+        "token_id": int(a["token_id"]),
+        "seller": a["seller"],
+        "price": str(int(a["price"])),
+        "state": "active",
+        "kind": term(SaleKind(int(a["kind"]))),
+        "pricing": term(Pricing(int(a["pricing"]))),
+        "collateral": str(int(a["collateral"])),
+        "payment_token": str(a["payment_token"]),
+    }
+
+
+def _on_offer(row: dict[str, Any]) -> dict[str, Any]:
+    """The ``datasets`` columns a new listing sets: price filters compare ether prices only (an ERC-20's unit
+    is another currency)."""
+    token = row["payment_token"]
+    return {
+        "listing_id": row["listing_id"],
+        "price": row["price"],
+        "price_eth": int(row["price"]) // 10**9 if int(token, 16) == 0 else None,
+        "sale_kind": row["kind"],
+        "pricing": row["pricing"],
+        "payment_token": token,
+    }
+
+
+def listed(conn: Connection, ev: StoredEvent) -> None:
+    row = _listing_row(ev)
+    conn.execute(insert(listings).values(**row))
+    conn.execute(update(datasets).where(datasets.c.token_id == row["token_id"]).values(**_on_offer(row)))
 
 
 def auction_opened(conn: Connection, ev: StoredEvent) -> None:
@@ -145,26 +152,29 @@ def auction_settled(conn: Connection, ev: StoredEvent) -> None:
         _close_listing(conn, int(a["listing_id"]), "closed")
 
 
-def order_paid(conn: Connection, ev: StoredEvent) -> None:
+def _order_row(ev: StoredEvent) -> dict[str, Any]:
     a = ev.args
     amount, queries = int(a["amount"]), int(a["queries"])
-    conn.execute(
-        insert(orders).values(
-            order_id=int(a["order_id"]),
-            listing_id=int(a["listing_id"]),
-            buyer=a["buyer"],
-            price=str(amount),
-            state="paid",
-            amount=str(amount),
-            collateral=str(int(a["collateral"])),
-            fee_bps=int(a["fee_bps"]),
-            queries_total=queries,
-            queries_left=queries,
-            deadline=int(a["deadline"]),
-        )
-    )
-    if queries == 0:  # an ownership sale is pending; a use-right listing keeps selling
-        _close_listing(conn, int(a["listing_id"]), "pending")
+    return {
+        "order_id": int(a["order_id"]),
+        "listing_id": int(a["listing_id"]),
+        "buyer": a["buyer"],
+        "price": str(amount),
+        "state": "paid",
+        "amount": str(amount),
+        "collateral": str(int(a["collateral"])),
+        "fee_bps": int(a["fee_bps"]),
+        "queries_total": queries,
+        "queries_left": queries,
+        "deadline": int(a["deadline"]),
+    }
+
+
+def order_paid(conn: Connection, ev: StoredEvent) -> None:
+    row = _order_row(ev)
+    conn.execute(insert(orders).values(**row))
+    if row["queries_total"] == 0:  # an ownership sale is pending; a use-right listing keeps selling
+        _close_listing(conn, row["listing_id"], "pending")
 
 
 def delivered(conn: Connection, ev: StoredEvent) -> None:
@@ -215,6 +225,93 @@ def settled(conn: Connection, ev: StoredEvent) -> None:
     _set_order(conn, order_id, **values)
 
 
+_LISTING_COLUMNS = (
+    "listing_id",
+    "token_id",
+    "seller",
+    "price",
+    "state",
+    "kind",
+    "pricing",
+    "collateral",
+    "payment_token",
+)
+_ORDER_COLUMNS = (
+    "order_id",
+    "listing_id",
+    "buyer",
+    "price",
+    "state",
+    "amount",
+    "collateral",
+    "fee_bps",
+    "queries_total",
+    "queries_left",
+    "deadline",
+)
+_CLEAR_OFFER = (
+    "UPDATE datasets SET listing_id = NULL, price = NULL, price_eth = NULL, sale_kind = NULL, pricing = NULL, "
+    "payment_token = NULL WHERE token_id = (SELECT token_id FROM listings WHERE listing_id = ?) AND listing_id = ?"
+)
+
+
+def listed_many(conn: Connection, evs: Sequence[StoredEvent]) -> None:
+    """Batch form of :func:`listed`."""
+    rows = [_listing_row(ev) for ev in evs]
+    insert_rows(conn, "listings", _LISTING_COLUMNS, [tuple(row[c] for c in _LISTING_COLUMNS) for row in rows])
+    columns = ("listing_id", "price", "price_eth", "sale_kind", "pricing", "payment_token")
+    execute_rows(
+        conn,
+        f"UPDATE datasets SET {', '.join(f'{c} = ?' for c in columns)} WHERE token_id = ?",
+        [(*(offer[c] for c in columns), row["token_id"]) for row in rows for offer in (_on_offer(row),)],
+    )
+
+
+def orders_paid(conn: Connection, evs: Sequence[StoredEvent]) -> None:
+    """Batch form of :func:`order_paid`."""
+    rows = [_order_row(ev) for ev in evs]
+    insert_rows(conn, "orders", _ORDER_COLUMNS, [tuple(row[c] for c in _ORDER_COLUMNS) for row in rows])
+    pending = [row["listing_id"] for row in rows if row["queries_total"] == 0]
+    execute_rows(conn, "UPDATE listings SET state = 'pending' WHERE listing_id = ?", [(lid,) for lid in pending])
+    execute_rows(conn, _CLEAR_OFFER, [(lid, lid) for lid in pending])
+
+
+def listings_cancelled(conn: Connection, evs: Sequence[StoredEvent]) -> None:
+    """Batch form of :func:`listing_cancelled`."""
+    closed = [int(ev.args["listing_id"]) for ev in evs]
+    execute_rows(conn, "UPDATE listings SET state = 'cancelled' WHERE listing_id = ?", [(lid,) for lid in closed])
+    execute_rows(conn, _CLEAR_OFFER, [(lid, lid) for lid in closed])
+
+
+def delivered_many(conn: Connection, evs: Sequence[StoredEvent]) -> None:
+    """Batch form of :func:`delivered`."""
+    execute_rows(
+        conn,
+        "UPDATE orders SET state = 'delivered', delivery_hash = ?, deadline = ? WHERE order_id = ?",
+        [(ev.args["delivery_hash"], int(ev.args["confirm_deadline"]), int(ev.args["order_id"])) for ev in evs],
+    )
+
+
+def _listing_keys(ev: StoredEvent) -> tuple[Hashable, ...]:
+    """A listing touches its own row and its dataset's (whose current listing it becomes)."""
+    return ("listing", int(ev.args["listing_id"])), ("dataset", int(ev.args["token_id"]))
+
+
+def _order_keys(ev: StoredEvent) -> tuple[Hashable, ...]:
+    """A payment touches its order and, closing an ownership sale, its listing and the dataset that points at it
+    (only a listing's own events set or clear that pointer, so the listing's key covers it)."""
+    return ("order", int(ev.args["order_id"])), ("listing", int(ev.args["listing_id"]))
+
+
+def _listing_key(ev: StoredEvent) -> tuple[Hashable, ...]:
+    """Closing a listing touches its row and the dataset that points at it (see :func:`_order_keys`)."""
+    return (("listing", int(ev.args["listing_id"])),)
+
+
+def _delivery_keys(ev: StoredEvent) -> tuple[Hashable, ...]:
+    return (("order", int(ev.args["order_id"])),)
+
+
 PROJECTION = ContractProjection(
     "Market",
     handlers={
@@ -234,4 +331,10 @@ PROJECTION = ContractProjection(
         "Settled": settled,
     },
     ignored=frozenset({"Resolved", "Withdrawn", "ParametersChanged", "OwnershipTransferred"}),
+    batched={
+        "Listed": Batched(listed_many, _listing_keys),
+        "ListingCancelled": Batched(listings_cancelled, _listing_key),
+        "OrderPaid": Batched(orders_paid, _order_keys),
+        "Delivered": Batched(delivered_many, _delivery_keys),
+    },
 )
