@@ -77,6 +77,18 @@ def load_table(path: Path) -> Table:
     return Table(tuple(header), data, len(raw[0]) if raw else 0)
 
 
+def table_shape(path: Path) -> tuple[int, tuple[str, ...]]:
+    """``(rows, columns)`` of a CSV file with a header row, without parsing its values (what a policy check
+    needs). :class:`ValidationError` when it has no header row."""
+    with Path(path).open(newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if not header:
+            raise ValidationError("the dataset is not a table with a header row")
+        rows = sum(1 for _ in reader)
+    return rows, tuple(header)
+
+
 def _column(table: Table, name: str) -> list[Any]:
     for column in table.columns:
         if column.casefold() == name.casefold():
