@@ -131,10 +131,13 @@ def submit_job(
     kind: JobKind = JobKind.SINGLE,
     run_window: int = DAY,
     confirm_window: int = DAY,
+    where: str | None = None,
 ) -> SubmittedJob:
     """Sign ``spec``, encrypt it to the dataset owner, put it on ``exchange`` and submit the job paying ``amount``
-    wei into escrow. Reverts surface as :class:`~datagora.domain.errors.TransactionReverted` ("compute: requester
-    not audited", "compute: own dataset" ...); :class:`NotFoundError` for an unknown dataset."""
+    wei into escrow; the requester's record of the job keeps the spec and ``where`` (the owner's node's URL, if
+    the exchange is there: where the result will be fetched). Reverts surface as
+    :class:`~datagora.domain.errors.TransactionReverted` ("compute: requester not audited", "compute: own
+    dataset" ...); :class:`NotFoundError` for an unknown dataset."""
     owner = contracts.catalog.owner_of(spec.token_id)
     owner_key = contracts.registry.public_key(owner)
     signed = sign_spec(
@@ -152,8 +155,19 @@ def submit_job(
         confirm_window=confirm_window,
     )
     job_id = contracts.compute_jobs.submitted_id(tx)
-    requester.save_record(JOB_RECORDS, str(job_id), {"spec": spec.to_dict(), "spec_uri": uri, "role": "requester"})
+    record = {"spec": spec.to_dict(), "spec_uri": uri, "role": "requester", "where": where}
+    requester.save_record(JOB_RECORDS, str(job_id), record)
     return SubmittedJob(job_id, signed.spec_hash, uri, tx)
+
+
+def requested_record(requester: Participant, job_id: int) -> dict[str, Any] | None:
+    """What the requester kept of job ``job_id`` when it submitted it (``spec``, ``spec_uri``, ``where``), or None
+    when it was not submitted from here."""
+    try:
+        record = requester.load_record(JOB_RECORDS, str(job_id))
+    except NotFoundError:
+        return None
+    return record if record.get("role") == "requester" else None
 
 
 def fetch_result(contracts: Contracts, requester: Participant, job_id: int, exchange: Exchange) -> dict[str, Any]:
