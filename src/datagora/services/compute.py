@@ -160,6 +160,16 @@ def submit_job(
     return SubmittedJob(job_id, signed.spec_hash, uri, tx)
 
 
+def is_code_job(owner: Participant, job_id: int) -> bool:
+    """Whether the owner's node recorded job ``job_id``'s verified spec as Python code (False when it has not
+    reviewed the job yet)."""
+    try:
+        record = owner.load_record(JOB_RECORDS, str(job_id))
+    except NotFoundError:
+        return False
+    return record.get("role") == "owner" and record.get("spec", {}).get("estimator") == PYTHON
+
+
 def requested_record(requester: Participant, job_id: int) -> dict[str, Any] | None:
     """What the requester kept of job ``job_id`` when it submitted it (``spec``, ``spec_uri``, ``where``), or None
     when it was not submitted from here."""

@@ -13,6 +13,7 @@ import pytest
 
 from datagora.api.client import RemoteError
 from datagora.crypto.envelope import decrypt_bytes
+from datagora.services import compute
 from datagora.services.sample_data import write_diabetes_csv
 from tests.kits.node_fixtures import EMBEDDED, Net, base_url
 
@@ -78,6 +79,30 @@ def test_the_requesters_node_submits_lists_and_reads_the_result(net: Net, tmp_pa
     with pytest.raises(RemoteError) as not_operator:  # only the node's operator submits with its key
         net.client("buyer", as_="seller").json("POST", "/compute/jobs", json=_job(token_id))
     assert not_operator.value.status == 403
+
+
+@pytest.mark.slow  # starts a sandbox process (numpy and pandas imported) besides the network of nodes
+def test_python_code_runs_in_the_owners_warm_sandbox_pool(net: Net, tmp_path: Path) -> None:
+    w = net.world
+    seller_api, buyer_api = net.client("seller"), net.client("buyer")
+    token_id = seller_api.publish(write_diabetes_csv(tmp_path / "diabetes.csv"), name="Diabetes")["token_id"]
+    allowed = frozenset({"Ridge", "python"})
+    policy = compute.default_policy(w.seller.address, token_id, w.contracts.chain.chain_id, allowed_algorithms=allowed)
+    compute.set_compute_policy(net.participant("seller"), token_id, policy)
+    assert getattr(net.apps["seller"].state, "compute_sandbox_pool", None) is None
+    code = "def run(t):\n    return {'mean_bmi': round(float(t['bmi'].mean()), 2)}\n"
+    body = _job(token_id, estimator="python", features=["bmi"], label=None, params={}, code=code)
+    job_id = buyer_api.json("POST", "/compute/jobs", json=body)["job_id"]
+    assert seller_api.json("POST", f"/compute/jobs/{job_id}/review")["outcome"] == "accepted"
+    ran = seller_api.json("POST", f"/compute/jobs/{job_id}/run")
+    pool = net.apps["seller"].state.compute_sandbox_pool
+    try:
+        assert ran["ok"], ran["reason"]
+        got = buyer_api.json("GET", f"/compute/jobs/{job_id}/result")["result"]["result"]
+        assert got["output"] == {"mean_bmi": 26.38} and got["sandbox"]["network_isolated"]
+        assert pool.size == 1  # a fresh process already waits for the next job
+    finally:
+        pool.close()
 
 
 BAD_BODIES: list[tuple[str, dict[str, Any]]] = [

@@ -18,12 +18,13 @@ import base64
 import binascii
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import AnyHttpUrl, Field
 
 from datagora.api.client import NodeClient
 from datagora.api.deps import NodeDep, OperatorDep, Peers, PeersDep, ReaderDep
 from datagora.api.schemas import Out, Strict, TxOut
+from datagora.compute.sandbox import SandboxPool
 from datagora.compute.spec import JobSpec
 from datagora.domain.compute import ComputeJob
 from datagora.domain.errors import ValidationError
@@ -173,6 +174,19 @@ def _requester_exchange(node: Node, peers: Peers, owner_node: str | None) -> com
     return NodeExchange(peers.client(owner_node)) if owner_node else _exchange(node)
 
 
+def _sandbox_pool(request: Request, node: Node) -> SandboxPool | None:
+    """The app's warm sandbox pool, started when the first accepted Python job is about to run (held under the
+    node's acting lock, so only one is made)."""
+    pool: SandboxPool | None = getattr(request.app.state, "compute_sandbox_pool", None)
+    if pool is None and compute.is_code_job(node.participant, _job_id(request)):
+        pool = request.app.state.compute_sandbox_pool = SandboxPool(size=1)
+    return pool
+
+
+def _job_id(request: Request) -> int:
+    return int(request.path_params["job_id"])
+
+
 def _locate(node: Node) -> compute.SpecLocator:
     """Job specs' addresses from this node's event index."""
     return compute.index_spec_locator(node.engine, node.sync_index)
@@ -295,11 +309,16 @@ def reject(job_id: JobPath, body: RejectIn, node: NodeDep, _: OperatorDep) -> Tx
 
 
 @router.post("/jobs/{job_id}/run", response_model=RunOut, responses={403: {"description": "Not on this node's data"}})
-def run(job_id: JobPath, node: NodeDep, _: OperatorDep) -> RunOut:
+def run(job_id: JobPath, request: Request, node: NodeDep, _: OperatorDep) -> RunOut:
     """Run an accepted job on this node's copy: the result, encrypted to the requester, goes to the exchange and
-    its hash on chain; a job over its limits or breaking the policy is marked failed (refunded). Operator only."""
+    its hash on chain; a job over its limits or breaking the policy is marked failed (refunded). Python code runs
+    in a process of the node's warm sandbox pool (started with the first Python job; one process waits, ends with
+    the node). Operator only."""
     with node.acting():
-        outcome = compute.run_job(node.contracts, node.participant, job_id, _exchange(node), locate=_locate(node))
+        pool = _sandbox_pool(request, node)
+        outcome = compute.run_job(
+            node.contracts, node.participant, job_id, _exchange(node), locate=_locate(node), sandbox_pool=pool
+        )
     return RunOut(
         job_id=job_id,
         ok=outcome.ok,
