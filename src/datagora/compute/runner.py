@@ -60,26 +60,31 @@ class Table:
     rows: int
 
 
-def load_table(path: Path) -> Table:
-    """Read a CSV file with a header row. :class:`ValidationError` when it is empty or ragged."""
+def load_table(path: Path, columns: tuple[str, ...] | None = None) -> Table:
+    """Read a CSV file with a header row: every column, or only those named in ``columns`` (matched without
+    regard to case; the others are skipped unparsed). :class:`ValidationError` when it is empty or ragged."""
     with Path(path).open(newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
         if not header:
             raise ValidationError("the dataset is not a table with a header row")
-        raw: list[list[str]] = [[] for _ in header]
+        wanted = None if columns is None else {c.casefold() for c in columns}
+        keep = [i for i, name in enumerate(header) if wanted is None or name.casefold() in wanted]
+        raw: list[list[str]] = [[] for _ in keep]
+        width = len(header)
         for number, row in enumerate(reader, start=2):
-            if len(row) != len(header):
-                raise ValidationError(f"the dataset's line {number} has {len(row)} fields, expected {len(header)}")
-            for i, value in enumerate(row):
-                raw[i].append(value)
+            if len(row) != width:
+                raise ValidationError(f"the dataset's line {number} has {len(row)} fields, expected {width}")
+            for slot, i in enumerate(keep):
+                raw[slot].append(row[i])
     data: dict[str, list[Any]] = {}
-    for name, values in zip(header, raw, strict=True):
+    for name, values in zip([header[i] for i in keep], raw, strict=True):
         try:
             data[name] = [float(v) for v in values]
         except ValueError:
             data[name] = values
-    return Table(tuple(header), data, len(raw[0]) if raw else 0)
+    rows = len(raw[0]) if raw else 0
+    return Table(tuple(header[i] for i in keep), data, rows)
 
 
 def table_shape(path: Path) -> tuple[int, tuple[str, ...]]:

@@ -297,7 +297,7 @@ def _verified_spec(
     except NotFoundError:
         pass
     spec = _signed_spec(contracts, owner, job, exchange, locate).spec
-    content_hash = contracts.catalog.dataset(job.token_id).content_hash
+    content_hash = contracts.catalog.content_hash(job.token_id)
     record = {
         "spec": spec.to_dict(),
         "spec_hash": "0x" + job.spec_hash.hex(),
@@ -505,7 +505,7 @@ def run_job(
     the result's size and that it holds no row of the data unless the policy allows raw rows.
     Python code runs in a process from ``sandbox_pool`` when given (warm), else in one started for it.
     :class:`ValidationError` when the job is not accepted, or is federated and no ``federated`` runner is given."""
-    from datagora.compute.runner import load_table
+    from datagora.compute.runner import load_table, table_shape
 
     job = _owned_job(contracts, owner, job_id)
     if job.state != JobState.ACCEPTED:
@@ -521,11 +521,12 @@ def run_job(
         return RunOutcome(job_id, False, _clip(reason), b"", time.monotonic() - started, killed, tx)
 
     with _own_copy(owner, record.content_hash) as plain:
-        table = load_table(plain)
-        review = _review(contracts, owner, job, spec, table.rows, table.columns)
-        policy = review.policy
+        rows, header = table_shape(plain)
+        review = _review(contracts, owner, job, spec, rows, header)
         if review.refusals:
             return fail(review.reason())
+        table = load_table(plain, columns=spec.columns)
+        policy = review.policy
         done = _run_and_post(contracts, owner, job, spec, policy, plain, table, exchange, federated, fail, sandbox_pool)
     return dataclasses.replace(done, seconds=time.monotonic() - started)
 
