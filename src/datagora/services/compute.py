@@ -256,14 +256,16 @@ def _owned_job(contracts: Contracts, owner: Participant, job_id: int) -> Compute
 
 
 def index_spec_locator(engine: Engine, sync: Callable[[], object] | None = None) -> SpecLocator:
-    """A :data:`SpecLocator` reading the owner's event index (``engine``), calling ``sync`` first (the node's
-    ``sync_index``) so a job submitted a moment ago is found."""
+    """A :data:`SpecLocator` reading the owner's event index (``engine``); when the index has not seen the job
+    yet, it calls ``sync`` (the node's ``sync_index``) and looks again, so a job submitted a moment ago is found."""
     from datagora.index.projections.compute_jobs import submitted_spec_uri
 
     def locate(job_id: int) -> str | None:
-        if sync is not None:
+        found = submitted_spec_uri(engine, job_id)
+        if found is None and sync is not None:
             sync()
-        return submitted_spec_uri(engine, job_id)
+            found = submitted_spec_uri(engine, job_id)
+        return found
 
     return locate
 
