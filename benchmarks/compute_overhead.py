@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     # The owner's node: its event index (where it finds each job's spec) and its warm sandbox pool.
     owner_index = EventIndexer(contracts, open_engine(f"sqlite:///{work / 'owner-index.sqlite'}"))
     locate = compute.index_spec_locator(owner_index.engine, owner_index.sync) if args.spec_from == "index" else None
-    pool = SandboxPool(size=1)
+    pool = SandboxPool(size=2)  # two warm processes: jobs arriving back to back each find one ready
 
     tables = {
         "tumours": write_breast_cancer_csv(work / "tumours.csv"),

@@ -139,6 +139,8 @@ try:
     text = json.dumps(result, default=float, allow_nan=False)
     with open(os.path.join(_output, "result.json"), "w") as f:
         f.write(text)
+    sys.stderr.flush()
+    os._exit(0)  # done: skip tearing down numpy and pandas (tens of milliseconds)
 except MemoryError:
     os.write(2, b"sandbox: out of memory\n")
     os._exit(87)
