@@ -11,6 +11,12 @@ its rows from the diabetes rows with replacement (NumPy's PCG64) and jitters the
 their standard deviation, so the same queries mean the same thing on both tables. The relative error is
 ``|DP - exact| / |exact|`` for one answer, and its mean over ``--runs`` answers (the noise cannot be seeded:
 OpenDP draws it from the operating system's random source).
+
+Then the compute jobs' private parameters (``datagora.compute.runner``): a LogisticRegression on the breast cancer
+table (output perturbation, Chaudhuri, Monteleoni and Sarwate 2011; C = 0.1) and a Ridge on the diabetes table
+(sufficient-statistics perturbation), each released at several epsilons, scored on the owner's hold-out rows
+(accuracy; R²) against the exact model: the mean and the worst of ``--model-runs`` releases. ``--models-only``
+skips the queries.
 """
 
 from __future__ import annotations
@@ -122,6 +128,87 @@ def measure(path: Path, runs: int, epsilon: float) -> dict[str, list[dict[str, A
     return out
 
 
+MODEL_EPSILONS = (0.5, 1.0, 2.0, 5.0)
+
+
+def measure_models(runs: int, work: Path) -> list[dict[str, Any]]:
+    """Per estimator and epsilon: the exact model's hold-out score and the mean and worst score of ``runs``
+    private releases (only the parameters are asked, so the whole epsilon goes to them)."""
+    from sklearn.model_selection import train_test_split
+
+    from datagora.compute.runner import load_table, run_estimator
+    from datagora.compute.spec import JobSpec
+    from datagora.services.sample_data import write_breast_cancer_csv
+
+    tumours = load_table(write_breast_cancer_csv(work / "tumours.csv"))
+    diabetes = load_table(write_diabetes_csv(work / "diabetes-models.csv"))
+    cases = [
+        (
+            "LogisticRegression, 569 x 10",
+            tumours,
+            tuple(c for c in tumours.columns if c.startswith("mean")),
+            "diagnosis",
+            {"C": 0.1},
+        ),
+        (
+            "Ridge, 442 x 10",
+            diabetes,
+            tuple(c for c in diabetes.columns if c != "progression"),
+            "progression",
+            {"alpha": 1.0},
+        ),
+    ]
+    out = []
+    for title, table, features, label, params in cases:
+        classify = label == "diagnosis"
+        x = np.column_stack([np.asarray(table.data[f], dtype=float) for f in features])
+        y = np.asarray([str(v) for v in table.data[label]]) if classify else np.asarray(table.data[label], dtype=float)
+        _, x_test, _, y_test = train_test_split(x, y, test_size=0.2, random_state=0, stratify=y if classify else None)
+
+        def score(
+            parameters: dict[str, Any], x_test: Any = x_test, y_test: Any = y_test, classify: bool = classify
+        ) -> float:
+            coef, intercept = np.asarray(parameters["coef"], dtype=float), parameters["intercept"]
+            if classify:
+                classes = parameters["classes"]
+                guess = np.where(x_test @ coef[0] + float(intercept[0]) > 0, classes[1], classes[0])
+                return float(np.mean(guess == y_test))
+            predicted = x_test @ coef + float(intercept)
+            return float(1 - np.sum((y_test - predicted) ** 2) / np.sum((y_test - y_test.mean()) ** 2))
+
+        def spec(
+            epsilon: float | None,
+            title: str = title,
+            features: tuple[str, ...] = features,
+            label: str = label,
+            params: dict[str, Any] = params,
+        ) -> JobSpec:
+            return JobSpec(
+                token_id=1,
+                estimator=title.split(",")[0],
+                features=features,
+                label=label,
+                params=params,
+                outputs=("parameters",),
+                epsilon=epsilon,
+            )
+
+        exact = score(run_estimator(spec(None), table).result["parameters"])
+        for epsilon in MODEL_EPSILONS:
+            scores = [score(run_estimator(spec(epsilon), table).result["parameters"]) for _ in range(runs)]
+            out.append(
+                {
+                    "model": title,
+                    "metric": "accuracy" if classify else "R2",
+                    "epsilon": epsilon,
+                    "exact": exact,
+                    "mean": statistics.fmean(scores),
+                    "worst": min(scores),
+                }
+            )
+    return out
+
+
 def _fmt(value: float | None, digits: int = 6) -> str:
     return "-" if value is None else f"{value:.{digits}g}"
 
@@ -137,7 +224,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=17, help="seed of the large table")
     parser.add_argument("--epsilon", type=float, default=DEFAULT_EPSILON_PER_QUERY, help="epsilon per query")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    parser.add_argument("--model-runs", type=int, default=50, help="private releases per model and epsilon")
+    parser.add_argument("--models-only", action="store_true", help="only the compute jobs' private parameters")
     args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        models = measure_models(args.model_runs, Path(tmp))
+    print(f"Private parameters of compute jobs, scored on the owner's hold-out rows ({args.model_runs} releases)")
+    print(f"{'model':<30} {'metric':>8} {'epsilon':>8} {'exact':>8} {'DP mean':>8} {'DP worst':>9}")
+    for m in models:
+        print(
+            f"{m['model']:<30} {m['metric']:>8} {m['epsilon']:>8g} {m['exact']:>8.3f} {m['mean']:>8.3f} "
+            f"{m['worst']:>9.3f}"
+        )
+    if args.models_only:
+        if args.json:
+            args.json.write_text(json.dumps({"models": models}, indent=1))
+        return 0
 
     with tempfile.TemporaryDirectory() as tmp:
         small = write_diabetes_csv(Path(tmp) / "diabetes.csv")
@@ -162,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             print(f"{title:<36} {group:>5} | {cells[0]} | {cells[1]}")
     if args.json:
-        args.json.write_text(json.dumps({"epsilon": args.epsilon, "runs": args.runs, "tables": figures}, indent=1))
+        document = {"epsilon": args.epsilon, "runs": args.runs, "tables": figures, "models": models}
+        args.json.write_text(json.dumps(document, indent=1))
     return 0
 
 

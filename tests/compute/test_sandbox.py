@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from datagora.compute.sandbox import Limits, SandboxResult, run_sandboxed
+from datagora.compute.sandbox import Limits, SandboxPool, SandboxResult, run_sandboxed
 
 LIMITS = Limits(cpu_seconds=2, memory_bytes=1 << 30, wall_seconds=30)
 
@@ -73,3 +73,25 @@ def test_a_job_over_its_limit_is_killed(code: str, limits: Limits, reason: str, 
     result = run(code, table, tmp_path, limits)
     assert not result.ok and result.killed
     assert result.reason == reason
+
+
+def test_a_warm_pool_process_runs_one_job_and_is_never_reused(table: Path, tmp_path: Path) -> None:
+    code = "import os\ndef run(t):\n    return {'pid': os.getpid(), 'rows': len(t['age'])}\n"
+    with SandboxPool(size=1) as pool:
+        first = run_sandboxed(code, table, tmp_path / "a", LIMITS, pool)
+        second = run_sandboxed(code, table, tmp_path / "b", LIMITS, pool)
+        assert first.ok and second.ok, (first.reason, second.reason)
+        assert first.output["rows"] == second.output["rows"] == 3
+        assert first.output["pid"] != second.output["pid"]  # a fresh process per job
+        assert first.network_isolated and second.network_isolated
+        waiting = pool._waiting[0]
+        assert waiting.poll() is None  # the next one already waits
+    assert waiting.poll() is not None  # closing the pool ends the waiting process
+
+
+@pytest.mark.slow
+def test_a_warm_process_still_kills_a_job_over_its_cpu_time(table: Path, tmp_path: Path) -> None:
+    # The limits are set when the job arrives, counting on top of the CPU the warm-up used.
+    with SandboxPool(size=1) as pool:
+        spin = run_sandboxed("def run(t):\n    while True:\n        pass\n", table, tmp_path / "c", Limits(1), pool)
+    assert spin.killed and "CPU time limit of 1 s" in spin.reason

@@ -327,6 +327,9 @@ class EmbeddedChain(Chain):
         self.lock = lock
         self.tester = EthereumTester(PyEVMBackend())
         super().__init__(Web3(_SerialisedProvider(self.tester)), **kwargs)
+        # What eth-tester's middleware fills in for a call without "from" (asking eth_accounts each time: three
+        # requests per view call), set once.
+        self.w3.eth.default_account = self.w3.eth.accounts[0]
 
     def advance_time(self, seconds: int) -> None:
         with self.lock:

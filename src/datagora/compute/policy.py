@@ -45,7 +45,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from datagora.compute.spec import ESTIMATORS, OUTPUTS, PYTHON, JobSpec
+from datagora.compute.spec import DP_ESTIMATORS, ESTIMATORS, NO_PRIVATE_VERSION, OUTPUTS, PYTHON, JobSpec
 from datagora.crypto.hashing import keccak256
 from datagora.domain.errors import ValidationError
 from datagora.query.policy import (
@@ -191,6 +191,17 @@ class ComputePolicy:
                 Refusal(
                     "differential privacy",
                     "every job on this dataset must be differentially private: ask with an epsilon",
+                )
+            )
+        if spec.epsilon is not None and (
+            spec.estimator == PYTHON or (spec.estimator not in DP_ESTIMATORS and "parameters" in spec.outputs)
+        ):
+            why = NO_PRIVATE_VERSION.get(spec.estimator, "it has no private version here")
+            out.append(
+                Refusal(
+                    "differential privacy",
+                    f"{spec.estimator} cannot release its parameters privately: {why} (private parameters exist for "
+                    f"{', '.join(sorted(DP_ESTIMATORS))})",
                 )
             )
         if spec.epsilon is not None and spec.epsilon > self.epsilon_per_job + 1e-12:

@@ -21,9 +21,12 @@ private):
 - linear models (LinearRegression, Ridge): sufficient-statistics perturbation (noisy XᵀX and Xᵀy of the clamped
   data, then the ridge solution; Wang, "Revisiting differentially private linear regression", 2018);
 - GaussianNB: noisy per-class counts, sums and sums of squares;
+- LogisticRegression: output perturbation of the L2-regularised model (Chaudhuri, Monteleoni and Sarwate, 2011):
+  OpenDP's Laplace noise on the weights, calibrated to their sensitivity 2 C (see :func:`_private_logistic`);
 - metrics: noisy accuracy (sensitivity 1 / hold-out rows) or noisy MAE (clamped errors).
-Other estimators are refused under differential privacy (diffprivlib 0.6.6, which has private versions of them,
-does not import with scikit-learn 1.9 here). The noise comes from the operating system's random source: two runs
+Other estimators' parameters are refused under differential privacy, each with its reason
+(:data:`~datagora.compute.spec.NO_PRIVATE_VERSION`; diffprivlib 0.6.6, which has private versions of some, does not
+import with scikit-learn 1.9 here). The noise comes from the operating system's random source: two runs
 of the same job give different answers.
 """
 
@@ -36,11 +39,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from datagora.compute.spec import JobSpec
+from datagora.compute.spec import DP_ESTIMATORS, NO_PRIVATE_VERSION, JobSpec
 from datagora.domain.errors import ValidationError
 
-DP_ESTIMATORS: Final = frozenset({"LinearRegression", "Ridge", "GaussianNB"})
-"""Estimators that can run differentially private (besides aggregates and metrics)."""
+DP_LOGISTIC_C: Final = 0.1
+"""The inverse regularisation strength ``C`` of a differentially private LogisticRegression when the spec sets
+none: the L2 sensitivity of its coefficients is 2 C, so a small C means little noise (and a strongly regularised
+model; the features are scaled to the unit ball first, see :func:`_private_logistic`)."""
 
 _RANDOM_STATE: Final = frozenset({"LogisticRegression", "DecisionTreeClassifier", "RandomForestClassifier", "KMeans"})
 
@@ -55,26 +60,43 @@ class Table:
     rows: int
 
 
-def load_table(path: Path) -> Table:
-    """Read a CSV file with a header row. :class:`ValidationError` when it is empty or ragged."""
+def load_table(path: Path, columns: tuple[str, ...] | None = None) -> Table:
+    """Read a CSV file with a header row: every column, or only those named in ``columns`` (matched without
+    regard to case; the others are skipped unparsed). :class:`ValidationError` when it is empty or ragged."""
     with Path(path).open(newline="") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
         if not header:
             raise ValidationError("the dataset is not a table with a header row")
-        raw: list[list[str]] = [[] for _ in header]
+        wanted = None if columns is None else {c.casefold() for c in columns}
+        keep = [i for i, name in enumerate(header) if wanted is None or name.casefold() in wanted]
+        raw: list[list[str]] = [[] for _ in keep]
+        width = len(header)
         for number, row in enumerate(reader, start=2):
-            if len(row) != len(header):
-                raise ValidationError(f"the dataset's line {number} has {len(row)} fields, expected {len(header)}")
-            for i, value in enumerate(row):
-                raw[i].append(value)
+            if len(row) != width:
+                raise ValidationError(f"the dataset's line {number} has {len(row)} fields, expected {width}")
+            for slot, i in enumerate(keep):
+                raw[slot].append(row[i])
     data: dict[str, list[Any]] = {}
-    for name, values in zip(header, raw, strict=True):
+    for name, values in zip([header[i] for i in keep], raw, strict=True):
         try:
             data[name] = [float(v) for v in values]
         except ValueError:
             data[name] = values
-    return Table(tuple(header), data, len(raw[0]) if raw else 0)
+    rows = len(raw[0]) if raw else 0
+    return Table(tuple(header[i] for i in keep), data, rows)
+
+
+def table_shape(path: Path) -> tuple[int, tuple[str, ...]]:
+    """``(rows, columns)`` of a CSV file with a header row, without parsing its values (what a policy check
+    needs). :class:`ValidationError` when it has no header row."""
+    with Path(path).open(newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if not header:
+            raise ValidationError("the dataset is not a table with a header row")
+        rows = sum(1 for _ in reader)
+    return rows, tuple(header)
 
 
 def _column(table: Table, name: str) -> list[Any]:
@@ -184,9 +206,10 @@ def run_estimator(spec: JobSpec, table: Table) -> RunResult:
     from sklearn.model_selection import train_test_split
 
     if spec.epsilon is not None and spec.estimator not in DP_ESTIMATORS and "parameters" in spec.outputs:
+        why = NO_PRIVATE_VERSION.get(spec.estimator, "it has no private version here")
         raise ValidationError(
-            f"differential privacy is available for {', '.join(sorted(DP_ESTIMATORS))} parameters, not for "
-            f"{spec.estimator}"
+            f"{spec.estimator} cannot release its parameters privately: {why} (private parameters exist for "
+            f"{', '.join(sorted(DP_ESTIMATORS))})"
         )
     x = np.column_stack([np.asarray(_numeric(table, f), dtype=float) for f in spec.features])
     y: Any = None
@@ -253,6 +276,8 @@ def _private_model(spec: JobSpec, x: Any, y: Any, bounds: list[tuple[float, floa
     low = np.array([b[0] for b in bounds])
     high = np.array([b[1] for b in bounds])
     xc = np.clip(x, low, high)
+    if spec.estimator == "LogisticRegression":
+        return _private_logistic(spec, xc, y, low, high, epsilon, np.unique(y_all))
     if spec.estimator in ("LinearRegression", "Ridge"):
         from sklearn.linear_model import LinearRegression
 
@@ -312,6 +337,91 @@ def _private_model(spec: JobSpec, x: Any, y: Any, bounds: list[tuple[float, floa
     model.var_ = np.array(variances)
     model.epsilon_ = 0.0
     model.n_features_in_ = x.shape[1]
+    return model
+
+
+def noisy_vector(values: Any, l1_sensitivity: float, epsilon: float) -> Any:
+    """``values`` (a 1-D float array) plus independent Laplace noise of scale ``l1_sensitivity / epsilon`` on each
+    entry: OpenDP's vector Laplace mechanism over the L1 distance, which it proves ``epsilon``-DP for inputs at
+    most ``l1_sensitivity`` apart (checked here through the measurement's privacy map)."""
+    import numpy as np
+
+    from datagora.query.privacy import _opendp
+
+    dp = _opendp()
+    scale = l1_sensitivity / epsilon
+    mechanism = dp.m.make_laplace(
+        dp.vector_domain(dp.atom_domain(T=float, nan=False)), dp.l1_distance(T=float), scale=scale
+    )
+    assert float(mechanism.map(float(l1_sensitivity))) <= epsilon * (1 + 1e-9)
+    return np.asarray(mechanism([float(v) for v in values]), dtype=float)
+
+
+def unit_ball_rows(xc: Any, low: Any, high: Any, intercept: bool) -> Any:
+    """The rows of ``xc`` (clamped to ``[low, high]`` per column) mapped into the unit ball: each column to
+    [-1, 1] by its bounds, a constant 1 appended when ``intercept``, the row divided by sqrt(its length)."""
+    import numpy as np
+
+    mid, half = (low + high) / 2, (high - low) / 2
+    columns = [(xc - mid) / half] + ([np.ones((len(xc), 1))] if intercept else [])
+    z = np.column_stack(columns)
+    return z / math.sqrt(z.shape[1])
+
+
+def logistic_minimiser(z: Any, signs: Any, c: float, max_iter: int = 1000) -> Any:
+    """The weights minimising ``c * sum(log(1 + exp(-signs_i * w.z_i))) + |w|^2 / 2`` (L-BFGS, tight tolerance):
+    ``z`` n x D rows in the unit ball, ``signs`` +1 / -1."""
+    import numpy as np
+    from scipy.optimize import minimize
+
+    def objective(w: Any) -> tuple[float, Any]:
+        margins = signs * (z @ w)
+        loss = np.logaddexp(0.0, -margins)
+        grad_loss = -signs / (1.0 + np.exp(margins))
+        return float(c * loss.sum() + 0.5 * w @ w), c * (z.T @ grad_loss) + w
+
+    options = {"maxiter": max_iter, "gtol": 1e-10}
+    return minimize(objective, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B", options=options).x
+
+
+def _private_logistic(spec: JobSpec, xc: Any, y: Any, low: Any, high: Any, epsilon: float, classes: Any) -> Any:
+    """L2-regularised logistic regression released by output perturbation (Chaudhuri, Monteleoni and Sarwate,
+    "Differentially Private Empirical Risk Minimization", JMLR 12, 2011, algorithm 1 and corollary 8).
+
+    Each row is mapped into the unit ball: the clamped features ``xc`` to [-1, 1] by their bounds, a constant 1
+    appended for the intercept (unless ``fit_intercept`` is false), the whole divided by sqrt(D) (D the length of
+    the row). The weights minimise ``C * sum(log(1 + exp(-s_i w.z_i))) + |w|^2 / 2`` (s_i = +1 / -1, scikit-learn's
+    objective, intercept regularised too): the loss is convex and 1-Lipschitz, the objective 1-strongly convex,
+    so one row changed moves the minimiser by at most 2 C in L2 norm (corollary 8 with lambda = 1 / (n C)), hence
+    by at most 2 C sqrt(D) in L1 norm: OpenDP's Laplace noise of scale 2 C sqrt(D) / epsilon on each weight
+    makes them epsilon-DP. Two classes: one model; K > 2 classes: one-vs-rest, K models of epsilon / K each
+    (sequential composition). The weights are then mapped back to the original feature units (post-processing,
+    the bounds being public as for the other estimators). ``C`` defaults to :data:`DP_LOGISTIC_C`. The minimiser
+    is found with L-BFGS to a tight tolerance; the analysis assumes the exact minimiser."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    d = xc.shape[1]
+    intercept = bool(spec.params.get("fit_intercept", True))
+    mid, half = (low + high) / 2, (high - low) / 2
+    z = unit_ball_rows(xc, low, high, intercept)
+    dims = z.shape[1]
+    c = float(spec.params.get("C", DP_LOGISTIC_C))
+    l1_sensitivity = 2 * c * math.sqrt(dims)
+    targets = [classes[1]] if len(classes) == 2 else list(classes)
+    iterations = max(1000, int(spec.params.get("max_iter", 1000)))
+    weights = []
+    for target in targets:
+        signs = np.where(y == target, 1.0, -1.0)
+        exact = logistic_minimiser(z, signs, c, iterations)
+        weights.append(noisy_vector(exact, l1_sensitivity, epsilon / len(targets)))
+    w = np.array(weights) / math.sqrt(dims)
+    coef = w[:, :d] / half
+    model = LogisticRegression()
+    model.classes_ = classes
+    model.coef_ = coef
+    model.intercept_ = (w[:, d] if intercept else np.zeros(len(targets))) - coef @ mid
+    model.n_features_in_ = d
     return model
 
 

@@ -66,6 +66,19 @@ ESTIMATORS: Final[Mapping[str, tuple[str, Mapping[str, tuple[Any, ...]]]]] = {
 """The estimators a spec may name, their task and their allowed parameters with bounds."""
 
 OUTPUTS: Final = ("parameters", "metrics", "aggregates", "predictions")
+
+DP_ESTIMATORS: Final = frozenset({"LinearRegression", "Ridge", "GaussianNB", "LogisticRegression"})
+"""Estimators whose parameters can be released differentially private (see :mod:`datagora.compute.runner`)."""
+
+NO_PRIVATE_VERSION: Final[Mapping[str, str]] = {
+    "Lasso": "its L1 penalty is not strongly convex, so nothing bounds how far one row moves its coefficients",
+    "DecisionTreeClassifier": "one row can change a tree's splits entirely, and no private tree learner is available",
+    "RandomForestClassifier": "one row can change its trees' splits entirely, and no private forest learner is "
+    "available",
+    "KMeans": "one row can move a cluster centre without bound, and no private clustering is available",
+    PYTHON: "what code returns cannot be bounded, so no noise can be calibrated to it",
+}
+"""Why the other estimators' parameters cannot be released differentially private: the reason a refusal gives."""
 """What a job may ask back: the fitted parameters, metrics on the owner's hold-out split, per-column aggregates
 (count, mean, standard deviation) or the hold-out predictions (one value per row: a raw-row output)."""
 

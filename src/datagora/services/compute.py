@@ -49,7 +49,14 @@ from datagora.services.use_rights import buyer_key
 from datagora.storage.privacy_ledger import BudgetExceeded, PrivacyLedger
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from datagora.compute.runner import Table
+    from datagora.compute.sandbox import SandboxPool
+
+SpecLocator = Callable[[int], "str | None"]
+"""Where job ``job_id``'s encrypted spec lives (its ``JobSubmitted`` ``spec_uri``), or None when unknown: the
+owner's node reads it from its event index (:func:`index_spec_locator`); without one the chain's logs are read."""
 
 DAY = 86_400
 MAX_REASON_BYTES = 256
@@ -124,10 +131,13 @@ def submit_job(
     kind: JobKind = JobKind.SINGLE,
     run_window: int = DAY,
     confirm_window: int = DAY,
+    where: str | None = None,
 ) -> SubmittedJob:
     """Sign ``spec``, encrypt it to the dataset owner, put it on ``exchange`` and submit the job paying ``amount``
-    wei into escrow. Reverts surface as :class:`~datagora.domain.errors.TransactionReverted` ("compute: requester
-    not audited", "compute: own dataset" ...); :class:`NotFoundError` for an unknown dataset."""
+    wei into escrow; the requester's record of the job keeps the spec and ``where`` (the owner's node's URL, if
+    the exchange is there: where the result will be fetched). Reverts surface as
+    :class:`~datagora.domain.errors.TransactionReverted` ("compute: requester not audited", "compute: own
+    dataset" ...); :class:`NotFoundError` for an unknown dataset."""
     owner = contracts.catalog.owner_of(spec.token_id)
     owner_key = contracts.registry.public_key(owner)
     signed = sign_spec(
@@ -145,8 +155,29 @@ def submit_job(
         confirm_window=confirm_window,
     )
     job_id = contracts.compute_jobs.submitted_id(tx)
-    requester.save_record(JOB_RECORDS, str(job_id), {"spec": spec.to_dict(), "spec_uri": uri, "role": "requester"})
+    record = {"spec": spec.to_dict(), "spec_uri": uri, "role": "requester", "where": where}
+    requester.save_record(JOB_RECORDS, str(job_id), record)
     return SubmittedJob(job_id, signed.spec_hash, uri, tx)
+
+
+def is_code_job(owner: Participant, job_id: int) -> bool:
+    """Whether the owner's node recorded job ``job_id``'s verified spec as Python code (False when it has not
+    reviewed the job yet)."""
+    try:
+        record = owner.load_record(JOB_RECORDS, str(job_id))
+    except NotFoundError:
+        return False
+    return record.get("role") == "owner" and record.get("spec", {}).get("estimator") == PYTHON
+
+
+def requested_record(requester: Participant, job_id: int) -> dict[str, Any] | None:
+    """What the requester kept of job ``job_id`` when it submitted it (``spec``, ``spec_uri``, ``where``), or None
+    when it was not submitted from here."""
+    try:
+        record = requester.load_record(JOB_RECORDS, str(job_id))
+    except NotFoundError:
+        return None
+    return record if record.get("role") == "requester" else None
 
 
 def fetch_result(contracts: Contracts, requester: Participant, job_id: int, exchange: Exchange) -> dict[str, Any]:
@@ -224,23 +255,66 @@ def _owned_job(contracts: Contracts, owner: Participant, job_id: int) -> Compute
     return job
 
 
-def _verified_spec(contracts: Contracts, owner: Participant, job: ComputeJob, exchange: Exchange) -> JobSpec:
-    """The job's spec: from the owner's record of it when it was verified before (same spec hash), else fetched,
-    decrypted and verified (:func:`_signed_spec`) and recorded."""
+def index_spec_locator(engine: Engine, sync: Callable[[], object] | None = None) -> SpecLocator:
+    """A :data:`SpecLocator` reading the owner's event index (``engine``); when the index has not seen the job
+    yet, it calls ``sync`` (the node's ``sync_index``) and looks again, so a job submitted a moment ago is found."""
+    from datagora.index.projections.compute_jobs import submitted_spec_uri
+
+    def locate(job_id: int) -> str | None:
+        found = submitted_spec_uri(engine, job_id)
+        if found is None and sync is not None:
+            sync()
+            found = submitted_spec_uri(engine, job_id)
+        return found
+
+    return locate
+
+
+@dataclass(frozen=True)
+class _OwnerRecord:
+    """What the owner's node keeps of a job it verified: the ``spec`` and the dataset's ``content_hash`` (both
+    fixed for the job's life, so later steps need not read them again)."""
+
+    spec: JobSpec
+    content_hash: bytes
+
+
+def _verified_spec(
+    contracts: Contracts,
+    owner: Participant,
+    job: ComputeJob,
+    exchange: Exchange,
+    locate: SpecLocator | None = None,
+) -> _OwnerRecord:
+    """The job's spec and dataset content hash: from the owner's record of them when the spec was verified
+    before (same spec hash), else fetched, decrypted and verified (:func:`_signed_spec`) and recorded."""
     try:
         record = owner.load_record(JOB_RECORDS, str(job.job_id))
-        if record.get("spec_hash") == "0x" + job.spec_hash.hex() and record.get("role") == "owner":
-            return JobSpec.from_dict(record["spec"])
+        if (
+            record.get("spec_hash") == "0x" + job.spec_hash.hex()
+            and record.get("role") == "owner"
+            and "content_hash" in record
+        ):
+            return _OwnerRecord(JobSpec.from_dict(record["spec"]), bytes.fromhex(record["content_hash"]))
     except NotFoundError:
         pass
-    spec = _signed_spec(contracts, owner, job, exchange).spec
-    record = {"spec": spec.to_dict(), "spec_hash": "0x" + job.spec_hash.hex(), "role": "owner"}
+    spec = _signed_spec(contracts, owner, job, exchange, locate).spec
+    content_hash = contracts.catalog.content_hash(job.token_id)
+    record = {
+        "spec": spec.to_dict(),
+        "spec_hash": "0x" + job.spec_hash.hex(),
+        "role": "owner",
+        "content_hash": content_hash.hex(),
+    }
     owner.save_record(JOB_RECORDS, str(job.job_id), record)
-    return spec
+    return _OwnerRecord(spec, content_hash)
 
 
-def _signed_spec(contracts: Contracts, owner: Participant, job: ComputeJob, exchange: Exchange) -> SignedSpec:
-    uri = str(contracts.compute_jobs.event_of("JobSubmitted", job.job_id)["spec_uri"])
+def _signed_spec(
+    contracts: Contracts, owner: Participant, job: ComputeJob, exchange: Exchange, locate: SpecLocator | None = None
+) -> SignedSpec:
+    found = locate(job.job_id) if locate is not None else None
+    uri = found or str(contracts.compute_jobs.event_of("JobSubmitted", job.job_id)["spec_uri"])
     try:
         plain = decrypt_bytes(exchange.get(uri), owner.private_key)
     except CryptoError as exc:
@@ -258,10 +332,9 @@ def _signed_spec(contracts: Contracts, owner: Participant, job: ComputeJob, exch
 
 
 @contextlib.contextmanager
-def _own_copy(contracts: Contracts, owner: Participant, token_id: int) -> Iterator[Path]:
-    """The owner's dataset decrypted to a private temporary file, removed on exit."""
-    dataset = contracts.catalog.dataset(token_id)
-    record = owner.load_record("datasets", dataset.content_hash.hex())
+def _own_copy(owner: Participant, content_hash: bytes) -> Iterator[Path]:
+    """The owner's dataset (by its content hash) decrypted to a private temporary file, removed on exit."""
+    record = owner.load_record("datasets", content_hash.hex())
     work = owner.paths.tmp
     work.mkdir(exist_ok=True)
     plain = work / f"compute-{secrets.token_hex(8)}.csv"
@@ -280,17 +353,25 @@ def _ledger_keys(contracts: Contracts, job: ComputeJob) -> tuple[str, str]:
     return contracts.catalog.dataset(job.token_id).content_hash.hex(), buyer_key(contracts, job.requester)
 
 
-def review_job(contracts: Contracts, owner: Participant, job_id: int, exchange: Exchange) -> JobReview:
-    """Fetch, decrypt and verify job ``job_id``'s spec and check it against the dataset's compute policy and,
-    for a differentially private job, the requester's privacy budget. :class:`AccessDenied` when the job is not
-    on the owner's data; :class:`IntegrityError` when the spec is not the one signed and on chain."""
-    from datagora.compute.runner import load_table
+def review_job(
+    contracts: Contracts, owner: Participant, job_id: int, exchange: Exchange, locate: SpecLocator | None = None
+) -> JobReview:
+    """Fetch, decrypt and verify job ``job_id``'s spec (its address from ``locate``, else the chain's logs) and
+    check it against the dataset's compute policy and, for a differentially private job, the requester's privacy
+    budget. :class:`AccessDenied` when the job is not on the owner's data; :class:`IntegrityError` when the spec
+    is not the one signed and on chain."""
+    return _review_owned(contracts, owner, _owned_job(contracts, owner, job_id), exchange, locate)
 
-    job = _owned_job(contracts, owner, job_id)
-    spec = _verified_spec(contracts, owner, job, exchange)
-    with _own_copy(contracts, owner, job.token_id) as plain:
-        table = load_table(plain)
-    return _review(contracts, owner, job, spec, table.rows, table.columns)
+
+def _review_owned(
+    contracts: Contracts, owner: Participant, job: ComputeJob, exchange: Exchange, locate: SpecLocator | None
+) -> JobReview:
+    from datagora.compute.runner import table_shape
+
+    record = _verified_spec(contracts, owner, job, exchange, locate)
+    with _own_copy(owner, record.content_hash) as plain:
+        rows, columns = table_shape(plain)
+    return _review(contracts, owner, job, record.spec, rows, columns)
 
 
 def _review(
@@ -323,14 +404,16 @@ class Decision:
     tx: TxResult | None = None
 
 
-def decide(contracts: Contracts, owner: Participant, job_id: int, exchange: Exchange) -> Decision:
+def decide(
+    contracts: Contracts, owner: Participant, job_id: int, exchange: Exchange, locate: SpecLocator | None = None
+) -> Decision:
     """Apply the owner's policy to a submitted job: reject it on chain naming the rule it breaks, accept it when
     the policy approves automatically, or leave it waiting for review. :class:`ValidationError` when the job is not
     waiting for a decision."""
     job = _owned_job(contracts, owner, job_id)
     if job.state != JobState.SUBMITTED:
         raise ValidationError(f"compute job {job_id} is not waiting for a decision")
-    review = review_job(contracts, owner, job_id, exchange)
+    review = _review_owned(contracts, owner, job, exchange, locate)
     if review.refusals:
         reason = review.reason()
         return Decision("rejected", review, reason, contracts.compute_jobs.reject(owner.account, job_id, reason))
@@ -339,10 +422,12 @@ def decide(contracts: Contracts, owner: Participant, job_id: int, exchange: Exch
     return Decision("waiting", review)
 
 
-def approve_job(contracts: Contracts, owner: Participant, job_id: int, exchange: Exchange) -> TxResult:
+def approve_job(
+    contracts: Contracts, owner: Participant, job_id: int, exchange: Exchange, locate: SpecLocator | None = None
+) -> TxResult:
     """The owner accepts a job after review. :class:`AccessDenied` naming the rules when it breaks the policy
     (such jobs are rejected, never approved)."""
-    review = review_job(contracts, owner, job_id, exchange)
+    review = review_job(contracts, owner, job_id, exchange, locate)
     if review.refusals:
         raise AccessDenied(f"compute job {job_id} breaks the policy: {review.reason()}")
     return contracts.compute_jobs.accept(owner.account, job_id)
@@ -413,33 +498,38 @@ def run_job(
     exchange: Exchange,
     *,
     federated: FederatedParticipant | None = None,
+    locate: SpecLocator | None = None,
+    sandbox_pool: SandboxPool | None = None,
 ) -> RunOutcome:
     """Run an accepted job on the owner's own copy and settle it on chain: post the hash of the result encrypted
     to the requester, or mark the job failed (the requester is refunded) with the reason in plain words. Checks the
     policy again (it may have changed), spends the privacy budget before a differentially private run, and checks
     the result's size and that it holds no row of the data unless the policy allows raw rows.
+    Python code runs in a process from ``sandbox_pool`` when given (warm), else in one started for it.
     :class:`ValidationError` when the job is not accepted, or is federated and no ``federated`` runner is given."""
-    from datagora.compute.runner import load_table
+    from datagora.compute.runner import load_table, table_shape
 
     job = _owned_job(contracts, owner, job_id)
     if job.state != JobState.ACCEPTED:
         raise ValidationError(f"compute job {job_id} is not accepted (it is {job.state.name.lower()})")
     if job.kind == JobKind.FEDERATED and federated is None:
         raise ValidationError(f"compute job {job_id} is a federated job: run it with the federated-learning tools")
-    spec = _verified_spec(contracts, owner, job, exchange)
+    record = _verified_spec(contracts, owner, job, exchange, locate)
+    spec = record.spec
     started = time.monotonic()
 
     def fail(reason: str, killed: bool = False) -> RunOutcome:
         tx = contracts.compute_jobs.fail(owner.account, job_id, _clip(reason))
         return RunOutcome(job_id, False, _clip(reason), b"", time.monotonic() - started, killed, tx)
 
-    with _own_copy(contracts, owner, job.token_id) as plain:
-        table = load_table(plain)
-        review = _review(contracts, owner, job, spec, table.rows, table.columns)
-        policy = review.policy
+    with _own_copy(owner, record.content_hash) as plain:
+        rows, header = table_shape(plain)
+        review = _review(contracts, owner, job, spec, rows, header)
         if review.refusals:
             return fail(review.reason())
-        done = _run_and_post(contracts, owner, job, spec, policy, plain, table, exchange, federated, fail)
+        table = load_table(plain, columns=spec.columns)
+        policy = review.policy
+        done = _run_and_post(contracts, owner, job, spec, policy, plain, table, exchange, federated, fail, sandbox_pool)
     return dataclasses.replace(done, seconds=time.monotonic() - started)
 
 
@@ -454,6 +544,7 @@ def _run_and_post(
     exchange: Exchange,
     federated: FederatedParticipant | None,
     fail: Callable[..., RunOutcome],
+    sandbox_pool: SandboxPool | None = None,
 ) -> RunOutcome:
     """Spend the privacy budget, run the job on the decrypted copy ``plain`` (already read as ``table``), check
     the result and post it (or mark the job failed through ``fail``)."""
@@ -478,7 +569,7 @@ def _run_and_post(
         try:
             _write_columns(plain, spec.columns, work / "input.csv")
             limits = Limits(policy.cpu_seconds, policy.memory_bytes, float(policy.wall_seconds), policy.max_model_bytes)
-            ran = run_sandboxed(spec.code or "", work / "input.csv", work, limits)
+            ran = run_sandboxed(spec.code or "", work / "input.csv", work, limits, sandbox_pool)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         if not ran.ok:

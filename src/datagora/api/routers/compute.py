@@ -4,19 +4,28 @@ goes back. ``GET /compute/jobs`` lists the jobs on this node's data and those it
 .../review``: refuse with the rule broken, accept automatically, or leave for review), approves, rejects and runs
 jobs. ``PUT /compute/blobs`` and ``GET /compute/blobs/{digest}`` are this node's exchange, where requesters leave
 specs encrypted to the owner and fetch results encrypted to themselves (content-addressed by Keccak-256; the
-hashes are on chain). See ``datagora.services.compute``."""
+hashes are on chain).
+
+The requester's side: ``POST /compute/jobs`` signs a job spec with this node's key (EIP-712), encrypts it to the
+dataset owner, leaves it in the owner's node's exchange (``owner_node``) or this node's own, and submits the job
+with its payment in escrow; ``GET /compute/requested`` lists the jobs this node's account asked for, with their
+specs; ``GET /compute/jobs/{job_id}/result`` fetches the result, checks it against the hash on chain and decrypts
+it. See ``datagora.services.compute``."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response, status
-from pydantic import Field
+from fastapi import APIRouter, Path, Request, Response, status
+from pydantic import AnyHttpUrl, Field
 
-from datagora.api.deps import NodeDep, OperatorDep, ReaderDep
+from datagora.api.client import NodeClient
+from datagora.api.deps import NodeDep, OperatorDep, Peers, PeersDep, ReaderDep
 from datagora.api.schemas import Out, Strict, TxOut
+from datagora.compute.sandbox import SandboxPool
+from datagora.compute.spec import JobSpec
 from datagora.domain.compute import ComputeJob
 from datagora.domain.errors import ValidationError
 from datagora.services import compute
@@ -96,8 +105,157 @@ class BlobOut(Out):
     uri: str
 
 
+class SubmitIn(Strict):
+    """A job for a dataset's owner: a scikit-learn estimator from the allow-list (or ``python`` with its code),
+    the columns, the outputs wanted and the payment."""
+
+    token_id: int = Field(ge=1, le=2**63 - 1, description="The dataset's number (its token id).")
+    estimator: str = Field(min_length=1, max_length=64, description="LogisticRegression, Ridge, KMeans ... or python.")
+    features: list[str] = Field(min_length=1, max_length=64, description="Input columns.")
+    label: str | None = Field(default=None, max_length=128, description="The column to predict.")
+    params: dict[str, Any] = Field(default_factory=dict, description="The estimator's settings (bounded).")
+    outputs: list[str] = Field(
+        default=["parameters", "metrics"], min_length=1, max_length=4, description="parameters, metrics, aggregates."
+    )
+    epsilon: float | None = Field(default=None, gt=0, le=10, description="Ask for a differentially private run.")
+    code: str | None = Field(default=None, max_length=65_536, description="Python defining run(table).")
+    test_fraction: float = Field(default=0.2, ge=0.1, le=0.5, description="Rows the owner holds out for metrics.")
+    seed: int = Field(default=0, ge=0, lt=2**32, description="Seed of the split and of randomised estimators.")
+    amount_wei: int = Field(ge=0, lt=2**128, description="What the owner is paid, in wei, held in escrow.")
+    hours: int = Field(default=24, ge=1, le=24 * 30, description="Hours the owner has to post a result.")
+    owner_node: AnyHttpUrl | None = Field(
+        default=None,
+        description="The owner's node, where the encrypted spec is left and the result fetched; "
+        "none: this node's own exchange folder (shared with the owner).",
+    )
+
+
+class SubmitOut(Out):
+    job_id: int
+    spec_hash: str = Field(description="The EIP-712 digest of the signed spec, as on chain.")
+    spec_uri: str
+    tx: TxOut
+
+
+class RequestedOut(Out):
+    job: JobOut
+    spec: dict[str, Any] | None = Field(description="The spec as this node submitted it (none if not from here).")
+    owner_node: str | None
+
+
+class ResultOut(Out):
+    job_id: int
+    result_hash: str
+    result: dict[str, Any] = Field(description="The decrypted result document the owner sent.")
+
+
+class NodeExchange:
+    """The exchange of another node (``PUT /compute/blobs``, ``GET /compute/blobs/{digest}``), reached as this
+    node's account."""
+
+    def __init__(self, client: NodeClient) -> None:
+        self.client = client
+
+    def put(self, data: bytes) -> str:
+        body = {"data": base64.b64encode(data).decode()}
+        return str(self.client.json("PUT", "/compute/blobs", json=body)["uri"])
+
+    def get(self, uri: str) -> bytes:
+        if not uri.startswith("exchange:0x"):
+            raise ValidationError(f"not an exchange address: {uri!r}")
+        return self.client.request("GET", f"/compute/blobs/{uri.removeprefix('exchange:')}").content
+
+
 def _exchange(node: Node) -> compute.DirectoryExchange:
     return compute.DirectoryExchange(node.participant.home / "exchange")
+
+
+def _requester_exchange(node: Node, peers: Peers, owner_node: str | None) -> compute.Exchange:
+    return NodeExchange(peers.client(owner_node)) if owner_node else _exchange(node)
+
+
+def _sandbox_pool(request: Request, node: Node) -> SandboxPool | None:
+    """The app's warm sandbox pool, started when the first accepted Python job is about to run (held under the
+    node's acting lock, so only one is made)."""
+    pool: SandboxPool | None = getattr(request.app.state, "compute_sandbox_pool", None)
+    if pool is None and compute.is_code_job(node.participant, _job_id(request)):
+        pool = request.app.state.compute_sandbox_pool = SandboxPool(size=1)
+    return pool
+
+
+def _job_id(request: Request) -> int:
+    return int(request.path_params["job_id"])
+
+
+def _locate(node: Node) -> compute.SpecLocator:
+    """Job specs' addresses from this node's event index."""
+    return compute.index_spec_locator(node.engine, node.sync_index)
+
+
+@router.post(
+    "/jobs",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SubmitOut,
+    responses={422: {"description": "A bad spec or a refused transaction"}, 404: {"description": "No such dataset"}},
+)
+def submit(body: SubmitIn, node: NodeDep, peers: PeersDep, _: OperatorDep) -> SubmitOut:
+    """Send a job to a dataset's owner: the spec is signed with this node's key, encrypted to the owner, left in
+    the owner's node's exchange (or this node's own) and the job submitted with its payment in escrow. Operator
+    only."""
+    doc = body.model_dump(include={"token_id", "estimator", "features", "label", "params", "outputs"})
+    doc |= body.model_dump(include={"epsilon", "code", "test_fraction", "seed"})
+    spec = JobSpec.from_dict(doc)
+    owner_node = str(body.owner_node).rstrip("/") if body.owner_node else None
+    exchange = _requester_exchange(node, peers, owner_node)
+    with node.acting():
+        job = compute.submit_job(
+            node.contracts,
+            node.participant,
+            spec,
+            body.amount_wei,
+            exchange,
+            run_window=body.hours * 3600,
+            where=owner_node,
+        )
+    return SubmitOut(
+        job_id=job.job_id, spec_hash="0x" + job.spec_hash.hex(), spec_uri=job.spec_uri, tx=TxOut.of(job.tx)
+    )
+
+
+@router.get("/requested", response_model=list[RequestedOut])
+def requested(node: NodeDep, _: OperatorDep) -> list[RequestedOut]:
+    """The latest jobs this node's account requested, newest first, with the spec each was sent with. Operator
+    only (the specs are the requester's own business)."""
+    out = []
+    for job in compute.jobs_for(node.contracts, node.address, as_owner=False, limit=100):
+        record = compute.requested_record(node.participant, job.job_id)
+        out.append(
+            RequestedOut(
+                job=JobOut.of(job),
+                spec=None if record is None else record["spec"],
+                owner_node=None if record is None else record.get("where"),
+            )
+        )
+    return out
+
+
+@router.get(
+    "/jobs/{job_id}/result",
+    response_model=ResultOut,
+    responses={
+        422: {"description": "No result posted yet"},
+        403: {"description": "Not a job this node's account requested"},
+        404: {"description": "No such job"},
+    },
+)
+def result(job_id: JobPath, node: NodeDep, peers: PeersDep, _: OperatorDep) -> ResultOut:
+    """The result of a job this node's account requested: fetched from where its spec was left, checked against
+    the hash on chain and decrypted with this node's key. Operator only."""
+    record = compute.requested_record(node.participant, job_id)
+    where = None if record is None else record.get("where")
+    doc = compute.fetch_result(node.contracts, node.participant, job_id, _requester_exchange(node, peers, where))
+    job = node.contracts.compute_jobs.job(job_id)
+    return ResultOut(job_id=job_id, result_hash="0x" + job.result_hash.hex(), result=doc)
 
 
 @router.get("/jobs", response_model=JobsOut)
@@ -123,7 +281,7 @@ def review(job_id: JobPath, node: NodeDep, _: OperatorDep) -> DecisionOut:
     """Apply the dataset's compute policy to a submitted job: refuse it naming the rule it breaks (refunded),
     accept it when the policy approves automatically, or leave it waiting for review. Operator only."""
     with node.acting():
-        decision = compute.decide(node.contracts, node.participant, job_id, _exchange(node))
+        decision = compute.decide(node.contracts, node.participant, job_id, _exchange(node), _locate(node))
     return DecisionOut(
         job_id=job_id,
         outcome=decision.outcome,
@@ -140,7 +298,7 @@ def review(job_id: JobPath, node: NodeDep, _: OperatorDep) -> DecisionOut:
 def approve(job_id: JobPath, node: NodeDep, _: OperatorDep) -> TxOut:
     """Accept a job waiting for review (it must be inside the policy). Operator only."""
     with node.acting():
-        return TxOut.of(compute.approve_job(node.contracts, node.participant, job_id, _exchange(node)))
+        return TxOut.of(compute.approve_job(node.contracts, node.participant, job_id, _exchange(node), _locate(node)))
 
 
 @router.post("/jobs/{job_id}/reject", response_model=TxOut, responses={403: {"description": "Not on this node's data"}})
@@ -151,11 +309,16 @@ def reject(job_id: JobPath, body: RejectIn, node: NodeDep, _: OperatorDep) -> Tx
 
 
 @router.post("/jobs/{job_id}/run", response_model=RunOut, responses={403: {"description": "Not on this node's data"}})
-def run(job_id: JobPath, node: NodeDep, _: OperatorDep) -> RunOut:
+def run(job_id: JobPath, request: Request, node: NodeDep, _: OperatorDep) -> RunOut:
     """Run an accepted job on this node's copy: the result, encrypted to the requester, goes to the exchange and
-    its hash on chain; a job over its limits or breaking the policy is marked failed (refunded). Operator only."""
+    its hash on chain; a job over its limits or breaking the policy is marked failed (refunded). Python code runs
+    in a process of the node's warm sandbox pool (started with the first Python job; one process waits, ends with
+    the node). Operator only."""
     with node.acting():
-        outcome = compute.run_job(node.contracts, node.participant, job_id, _exchange(node))
+        pool = _sandbox_pool(request, node)
+        outcome = compute.run_job(
+            node.contracts, node.participant, job_id, _exchange(node), locate=_locate(node), sandbox_pool=pool
+        )
     return RunOut(
         job_id=job_id,
         ok=outcome.ok,

@@ -119,6 +119,14 @@ class CatalogBinding(Binding):
         """The token id whose content hash is ``content_hash`` (0 when none)."""
         return int(self._view("token_of_content", content_hash))
 
+    def content_hash(self, token_id: int) -> bytes:
+        """The content hash (32 bytes) dataset ``token_id`` was minted with, in one call (it never changes);
+        :class:`NotFoundError` when no such dataset was minted."""
+        content = bytes(self._view("datasets", token_id)[0])
+        if content == bytes(32):
+            raise NotFoundError(f"unknown dataset id {token_id}")
+        return content
+
     def owner_of(self, token_id: int) -> str:
         return str(self._view("ownerOf", token_id))
 

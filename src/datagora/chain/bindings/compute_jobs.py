@@ -153,16 +153,24 @@ class ComputeJobsBinding(Binding):
             rounds=int(rounds),
         )
 
-    def event_of(self, name: str, job_id: int) -> dict[str, Any]:
+    def event_of(self, name: str, job_id: int, *, window: int = 16) -> dict[str, Any]:
         """The arguments of the last ``name`` event of job ``job_id`` (``JobSubmitted`` carries the spec's URI,
-        ``ResultPosted`` the result's); :class:`NotFoundError` when the job has none."""
+        ``ResultPosted`` the result's); :class:`NotFoundError` when the job has none. Searched backwards from the
+        head in block ranges growing from ``window`` blocks sixteenfold (a job being handled is usually recent,
+        and a node without log indexes, such as the embedded chain, reads every receipt of the range)."""
         entry = next(e for e in self.contract.abi if e.get("type") == "event" and e.get("name") == name)
-        topic = bytes(event_abi_to_log_topic(entry))  # type: ignore[arg-type]
-        logs = self._contracts.get_logs([self.address], [topic, job_id.to_bytes(32, "big")])
-        found = [ev for ev in self._contracts.decode(logs) if ev.name == name]
-        if not found:
-            raise NotFoundError(f"compute job {job_id} has no {name} event")
-        return dict(found[-1].args)
+        topics = [bytes(event_abi_to_log_topic(entry)), job_id.to_bytes(32, "big")]  # type: ignore[arg-type]
+        first = self._contracts.deployment.block
+        hi = self._chain.block_number()
+        size = max(1, window)
+        while hi >= first:
+            lo = max(first, hi - size + 1)
+            logs = self._contracts.get_logs([self.address], topics, lo, hi)
+            found = [ev for ev in self._contracts.decode(logs) if ev.name == name]
+            if found:
+                return dict(found[-1].args)
+            hi, size = lo - 1, size * 16
+        raise NotFoundError(f"compute job {job_id} has no {name} event")
 
 
 DEPLOYABLE = Deployable(

@@ -26,6 +26,11 @@ def _exchange(node: Node) -> compute.DirectoryExchange:
     return compute.DirectoryExchange(node.participant.home / "exchange")
 
 
+def _locate(node: Node) -> compute.SpecLocator:
+    """Job specs' addresses from the node's event index."""
+    return compute.index_spec_locator(node.engine, node.sync_index)
+
+
 @router.get(DESK)
 def desk(request: Request, ctx: ContextDep, user: OperatorDep) -> Response:
     """The jobs on the node's data, newest first, with what can be done next."""
@@ -39,7 +44,7 @@ def review(request: Request, ctx: ContextDep, user: OperatorDep, job_id: int) ->
     """Check a waiting job against the dataset's policy and act on it."""
     node = ctx.node
     with node.acting():
-        decision = compute.decide(node.contracts, node.participant, job_id, _exchange(node))
+        decision = compute.decide(node.contracts, node.participant, job_id, _exchange(node), _locate(node))
     if decision.outcome == "rejected":
         return redirect(request, DESK, f"Job {job_id} refused: {decision.reason}. The requester is refunded.", "info")
     if decision.outcome == "accepted":
@@ -52,7 +57,7 @@ def approve(request: Request, ctx: ContextDep, user: OperatorDep, job_id: int) -
     """Accept a job waiting for review."""
     node = ctx.node
     with node.acting():
-        compute.approve_job(node.contracts, node.participant, job_id, _exchange(node))
+        compute.approve_job(node.contracts, node.participant, job_id, _exchange(node), _locate(node))
     return redirect(request, DESK, f"Job {job_id} accepted: run it when ready.")
 
 
@@ -72,7 +77,7 @@ def run(request: Request, ctx: ContextDep, user: OperatorDep, job_id: int) -> Re
     """Run an accepted job on the node's own copy of the data."""
     node = ctx.node
     with node.acting():
-        outcome = compute.run_job(node.contracts, node.participant, job_id, _exchange(node))
+        outcome = compute.run_job(node.contracts, node.participant, job_id, _exchange(node), locate=_locate(node))
     if outcome.ok:
         return redirect(
             request, DESK, f"Job {job_id} ran in {outcome.seconds:.1f} s; the result waits for the requester."
