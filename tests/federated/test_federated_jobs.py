@@ -110,7 +110,7 @@ def test_a_requester_outside_an_audited_organisation_cannot_submit(world: World,
 
 
 def test_each_round_is_recorded_once_per_run_and_every_job_of_the_run_finds_it(
-    world: World, jobs: dict[str, tuple[int, Path]]
+    world: World, jobs: dict[str, tuple[int, Path]], tmp_path: Path
 ) -> None:
     c, seller, buyer = world.contracts, world.seller.account, world.buyer.account
     (big, big_file), (small, _) = jobs["big"], jobs["small"]
@@ -134,6 +134,15 @@ def test_each_round_is_recorded_once_per_run_and_every_job_of_the_run_finds_it(
     assert federated.recorded_rounds(c, first[2]) == expected  # the other owner's job of the run sees them too
     assert federated.recorded_rounds(c, first[1]) == []  # a rejected job took no part
     assert c.compute_jobs.job(first[2]).rounds == 0  # nothing was sent for it
+    # The API's single-job route counts the run's rounds for every job of the run, the list the contract's counter.
+    from datagora.api.routers.compute import job as job_route
+    from datagora.services.node import open_node
+
+    node = open_node(c, world.seller, f"sqlite:///{tmp_path}/index.db")
+    try:
+        assert [job_route(j, node, None).rounds for j in first] == [2, 0, 2]  # type: ignore[arg-type]
+    finally:
+        node.close()
 
     second = [another_job(), another_job()]  # the same spec again: its jobs find the later run's rounds only
     federated.record_round(c, buyer, second, 1, hashes[2])

@@ -26,7 +26,7 @@ from datagora.api.deps import NodeDep, OperatorDep, Peers, PeersDep, ReaderDep
 from datagora.api.schemas import Out, Strict, TxOut
 from datagora.compute.sandbox import SandboxPool
 from datagora.compute.spec import JobSpec
-from datagora.domain.compute import ComputeJob
+from datagora.domain.compute import ComputeJob, JobKind
 from datagora.domain.errors import ValidationError
 from datagora.services import compute
 from datagora.services.node import Node
@@ -51,7 +51,11 @@ class JobOut(Out):
     deadline: int = Field(description="Unix seconds by which the owner must post a result.")
     confirm_deadline: int
     result_hash: str
-    rounds: int
+    rounds: int = Field(
+        description="Federated rounds recorded for this job's run. A run records each round once, on its lead job "
+        "(its lowest accepted job id): in lists the other jobs of the run show 0, the single-job route counts the "
+        "run's rounds for every job of it."
+    )
 
     @classmethod
     def of(cls, job: ComputeJob) -> JobOut:
@@ -268,8 +272,14 @@ def jobs(node: NodeDep, _: ReaderDep) -> JobsOut:
 
 @router.get("/jobs/{job_id}", response_model=JobOut, responses={404: {"description": "No such job"}})
 def job(job_id: JobPath, node: NodeDep, _: ReaderDep) -> JobOut:
-    """A job as the ComputeJobs contract holds it."""
-    return JobOut.of(node.contracts.compute_jobs.job(job_id))
+    """A job as the ComputeJobs contract holds it; for a federated job, the rounds of the run it took part in."""
+    found = node.contracts.compute_jobs.job(job_id)
+    out = JobOut.of(found)
+    if found.kind == JobKind.FEDERATED:
+        from datagora.services.federated import recorded_rounds
+
+        out = out.model_copy(update={"rounds": len(recorded_rounds(node.contracts, job_id))})
+    return out
 
 
 @router.post(
