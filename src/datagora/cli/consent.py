@@ -219,7 +219,7 @@ def erase(
     A customer asks the shop with --shop-url: the request is signed with your key and sent to the shop's node,
     which erases and answers. A shop erases on its own node with --customer.
 
-    Examples: datagora consent erase contact --shop-url https://shop.example -a alice;
+    Example: datagora consent erase contact --shop-url https://shop.example -a alice;
     datagora consent erase purchase-history --customer 0xAbc... -a shop"""
     import time
 

@@ -122,7 +122,7 @@ class CatalogBinding(Binding):
     def content_hash(self, token_id: int) -> bytes:
         """The content hash (32 bytes) dataset ``token_id`` was minted with, in one call (it never changes);
         :class:`NotFoundError` when no such dataset was minted."""
-        content = bytes(self._view("datasets", token_id)[0])
+        content = self.content_hash_of(token_id)
         if content == bytes(32):
             raise NotFoundError(f"unknown dataset id {token_id}")
         return content
