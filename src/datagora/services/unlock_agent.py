@@ -195,10 +195,9 @@ def request(path: Path, message: dict[str, Any], *, timeout: float = TIMEOUT) ->
                     path.unlink()  # an agent that was killed leaves its socket behind
                 return None
         try:
-            try:
+            # an agent that refuses this user answers and hangs up before reading: its answer is read below
+            with contextlib.suppress(BrokenPipeError):
                 conn.sendall(json.dumps(message).encode() + b"\n")
-            except BrokenPipeError:
-                pass  # an agent that refuses this user answers and hangs up before reading: its answer is read below
             raw = _read_line(conn)
         except (ConnectionError, TimeoutError, OSError) as exc:
             raise AgentGone(f"the unlock agent stopped answering ({exc.__class__.__name__})") from None
