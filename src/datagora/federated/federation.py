@@ -284,22 +284,13 @@ class Federation:
         if not owners:
             return {}
         keys = {str(self.node_key(owner).public_key): owner.address.lower() for owner in owners}
-        try:
-            done = subprocess.run(
-                [str(self.env.python), str(REGISTER_NODES), "datagora", *keys],
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                env=self._env,
-                cwd=self.workdir,
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise ComputationFailed(f"Flower did not register the owners' node keys within {timeout:.0f} s") from exc
-        answer = _json_answer(done.stdout.decode(errors="replace"))
-        if done.returncode != 0 or not answer.get("success"):
-            detail = answer.get("error-message") or (done.stderr or done.stdout).decode(errors="replace")[-300:]
-            raise ComputationFailed(f"Flower did not register the owners' node keys: {str(detail).strip()}")
+        answer = self._flower_command(
+            [str(self.env.python), str(REGISTER_NODES), "datagora", *keys],
+            timeout,
+            late=f"Flower did not register the owners' node keys within {timeout:.0f} s",
+            refused="Flower did not register the owners' node keys",
+            tail=300,
+        )
         for key, node_id in dict(answer["nodes"]).items():
             self.registered[int(node_id)] = keys[key]
         return dict(self.registered)
@@ -358,21 +349,14 @@ class Federation:
                     refused.append(owner)
         return sorted(refused)
 
-    def submit(self, run_config: dict[str, Any], timeout: float) -> str:
-        """``flwr run`` the app on the SuperLink with ``run_config`` overrides; returns Flower's run id."""
-        overrides = " ".join(f"{k}={json.dumps(v)}" for k, v in run_config.items())
+    def _flower_command(self, argv: list[str], timeout: float, *, late: str, refused: str, tail: int) -> dict[str, Any]:
+        """Run a Flower command in Flower's environment and return the JSON object it printed (``--format json``).
+        Raises ``ComputationFailed``: ``late`` when it runs past ``timeout`` seconds; ``refused`` with Flower's
+        error (or the last ``tail`` characters of its output) when it fails."""
         try:
             done = subprocess.run(
-                [
-                    str(self.env.program("flwr")),
-                    "run",
-                    str(APP_DIR),
-                    "datagora",
-                    "--run-config",
-                    overrides,
-                    "--format",
-                    "json",
-                ],
+                argv,
+                stdin=subprocess.DEVNULL,
                 capture_output=True,
                 env=self._env,
                 cwd=self.workdir,
@@ -380,11 +364,32 @@ class Federation:
                 check=False,
             )
         except subprocess.TimeoutExpired as exc:
-            raise ComputationFailed(f"`flwr run` did not answer within {timeout:.0f} s") from exc
+            raise ComputationFailed(late) from exc
         answer = _json_answer(done.stdout.decode(errors="replace"))
         if done.returncode != 0 or not answer.get("success"):
-            detail = answer.get("error-message") or (done.stderr or done.stdout).decode(errors="replace")[-400:]
-            raise ComputationFailed(f"Flower refused the run: {detail.strip()}")
+            detail = answer.get("error-message") or (done.stderr or done.stdout).decode(errors="replace")[-tail:]
+            raise ComputationFailed(f"{refused}: {str(detail).strip()}")
+        return answer
+
+    def submit(self, run_config: dict[str, Any], timeout: float) -> str:
+        """``flwr run`` the app on the SuperLink with ``run_config`` overrides; returns Flower's run id."""
+        overrides = " ".join(f"{k}={json.dumps(v)}" for k, v in run_config.items())
+        answer = self._flower_command(
+            [
+                str(self.env.program("flwr")),
+                "run",
+                str(APP_DIR),
+                "datagora",
+                "--run-config",
+                overrides,
+                "--format",
+                "json",
+            ],
+            timeout,
+            late=f"`flwr run` did not answer within {timeout:.0f} s",
+            refused="Flower refused the run",
+            tail=400,
+        )
         return str(answer["run-id"])
 
     def stop_owner(self, address: str) -> None:
