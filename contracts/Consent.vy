@@ -41,20 +41,24 @@ exports: (
 )
 
 
-# Consent states (an expired consent stays ACTIVE: expiry is a time).
-CONSENT_ACTIVE: constant(uint8) = 1
-CONSENT_REVOKED: constant(uint8) = 2
+# Consent states (an expired consent stays ACTIVE: expiry is a time); the
+# empty flag (0) is "no such consent". Only Consent uses its two flags.
+flag ConsentState:
+    ACTIVE
+    REVOKED
 
-# Why an access is refused (event AccessRefused; 0 = allowed).
-REFUSED_NO_CONSENT: constant(uint8) = 1
-REFUSED_NOT_CONSUMER: constant(uint8) = 2
-REFUSED_WRONG_CATEGORY: constant(uint8) = 3
-REFUSED_WRONG_PURPOSE: constant(uint8) = 4
-REFUSED_REVOKED: constant(uint8) = 5
-REFUSED_EXPIRED: constant(uint8) = 6
-REFUSED_NO_ITEM: constant(uint8) = 7
-REFUSED_ITEM_ERASED: constant(uint8) = 8
-REFUSED_DEPOSIT_TOO_LOW: constant(uint8) = 9
+# Why an access is refused (event AccessRefused; the empty flag, 0, is
+# "allowed").
+flag AccessRefusal:
+    NO_CONSENT
+    NOT_CONSUMER
+    WRONG_CATEGORY
+    WRONG_PURPOSE
+    REVOKED
+    EXPIRED
+    NO_ITEM
+    ITEM_ERASED
+    DEPOSIT_TOO_LOW
 
 MAX_CATEGORY: constant(uint256) = 64
 MAX_PURPOSE: constant(uint256) = 128
@@ -96,7 +100,7 @@ event AccessRefused:
     subject: indexed(address)
     item_id: uint256
     purpose_hash: bytes32
-    reason: uint8
+    reason: AccessRefusal
 
 event Deposited:
     consumer: indexed(address)
@@ -126,7 +130,7 @@ struct ConsentView:
     purpose_hash: bytes32
     expiry: uint256
     reward: uint256
-    state: uint8
+    state: ConsentState
 
 
 _consents: HashMap[uint256, StoredConsent]
@@ -183,7 +187,7 @@ def grant(
     last: uint256 = self._latest[key]
     if last != 0:
         head: uint256 = self._consents[last].head
-        live: bool = (head >> 200) & 255 == convert(CONSENT_ACTIVE, uint256) and block.timestamp <= (head >> 160) & MAX_EXPIRY
+        live: bool = (head >> 200) & 255 == convert(ConsentState.ACTIVE, uint256) and block.timestamp <= (head >> 160) & MAX_EXPIRY
         assert not live, "consent: already granted"
     consent_id: uint256 = self.consent_count + 1
     self.consent_count = consent_id
@@ -192,7 +196,7 @@ def grant(
         head=(
             convert(convert(msg.sender, uint160), uint256)
             | (expiry << 160)
-            | (convert(CONSENT_ACTIVE, uint256) << 200)
+            | (convert(ConsentState.ACTIVE, uint256) << 200)
             | (organisation_id << 208)
         ),
         category_hash=category_hash,
@@ -222,9 +226,9 @@ def revoke(consent_id: uint256):
     """
     consent: ConsentView = self._consent(consent_id)
     assert consent.subject == msg.sender, "consent: not the data subject"
-    assert consent.state == CONSENT_ACTIVE, "consent: already revoked"
+    assert consent.state == ConsentState.ACTIVE, "consent: already revoked"
     head: uint256 = self._consents[consent_id].head
-    self._consents[consent_id].head = (head & ~(255 << 200)) | (convert(CONSENT_REVOKED, uint256) << 200)
+    self._consents[consent_id].head = (head & ~(255 << 200)) | (convert(ConsentState.REVOKED, uint256) << 200)
     log ConsentRevoked(consent_id=consent_id, subject=msg.sender, organisation_id=consent.organisation_id)
 
 
@@ -278,24 +282,24 @@ def record_access(consent_id: uint256, category_hash: bytes32, purpose_hash: byt
     @param item_id The Streams item used.
     """
     consent: ConsentView = self._consent(consent_id)
-    reason: uint8 = self._refusal(consent, consent_id, msg.sender, category_hash, purpose_hash, item_id)
-    if reason == REFUSED_NO_CONSENT:
+    reason: AccessRefusal = self._refusal(consent, consent_id, msg.sender, category_hash, purpose_hash, item_id)
+    if reason == AccessRefusal.NO_CONSENT:
         raise "consent: no such consent"
-    elif reason == REFUSED_NOT_CONSUMER:
+    elif reason == AccessRefusal.NOT_CONSUMER:
         raise "consent: not the consumer"
-    elif reason == REFUSED_WRONG_CATEGORY:
+    elif reason == AccessRefusal.WRONG_CATEGORY:
         raise "consent: wrong category"
-    elif reason == REFUSED_WRONG_PURPOSE:
+    elif reason == AccessRefusal.WRONG_PURPOSE:
         raise "consent: wrong purpose"
-    elif reason == REFUSED_REVOKED:
+    elif reason == AccessRefusal.REVOKED:
         raise "consent: revoked"
-    elif reason == REFUSED_EXPIRED:
+    elif reason == AccessRefusal.EXPIRED:
         raise "consent: expired"
-    elif reason == REFUSED_NO_ITEM:
+    elif reason == AccessRefusal.NO_ITEM:
         raise "consent: no such item"
-    elif reason == REFUSED_ITEM_ERASED:
+    elif reason == AccessRefusal.ITEM_ERASED:
         raise "consent: item erased"
-    elif reason == REFUSED_DEPOSIT_TOO_LOW:
+    elif reason == AccessRefusal.DEPOSIT_TOO_LOW:
         raise "consent: deposit too low"
     self._pay(consent, consent_id, msg.sender, purpose_hash, item_id)
 
@@ -307,7 +311,7 @@ def request_access(consent_id: uint256, category_hash: bytes32, purpose_hash: by
     @notice Like `record_access`, but a refusal is recorded instead of
             reverting: with a valid consent the access is recorded and the
             reward paid (`AccessRecorded`, returns True); otherwise
-            `AccessRefused` carries the reason code (REFUSED_*) and nothing
+            `AccessRefused` carries the reason (an AccessRefusal member) and nothing
             is paid (returns False).
     @param consent_id The consent.
     @param category_hash keccak256 of the data category of the item.
@@ -316,8 +320,8 @@ def request_access(consent_id: uint256, category_hash: bytes32, purpose_hash: by
     @return True when the access was recorded and paid.
     """
     consent: ConsentView = self._consent(consent_id)
-    reason: uint8 = self._refusal(consent, consent_id, msg.sender, category_hash, purpose_hash, item_id)
-    if reason != 0:
+    reason: AccessRefusal = self._refusal(consent, consent_id, msg.sender, category_hash, purpose_hash, item_id)
+    if reason != empty(AccessRefusal):
         log AccessRefused(
             consent_id=consent_id,
             consumer=msg.sender,
@@ -333,7 +337,7 @@ def request_access(consent_id: uint256, category_hash: bytes32, purpose_hash: by
 
 @external
 @view
-def check(consent_id: uint256, consumer: address, category_hash: bytes32, purpose_hash: bytes32, item_id: uint256) -> uint8:
+def check(consent_id: uint256, consumer: address, category_hash: bytes32, purpose_hash: bytes32, item_id: uint256) -> AccessRefusal:
     """
     @notice Whether `consumer` may access item `item_id` under the consent
             now, without recording anything.
@@ -342,7 +346,7 @@ def check(consent_id: uint256, consumer: address, category_hash: bytes32, purpos
     @param category_hash keccak256 of the data category.
     @param purpose_hash keccak256 of the DPV purpose IRI.
     @param item_id The Streams item.
-    @return 0 when allowed, else the REFUSED_* reason code.
+    @return 0 when allowed, else the AccessRefusal reason.
     """
     return self._refusal(self._consent(consent_id), consent_id, consumer, category_hash, purpose_hash, item_id)
 
@@ -390,7 +394,7 @@ def _consent(consent_id: uint256) -> ConsentView:
         purpose_hash=stored.purpose_hash,
         expiry=(head >> 160) & MAX_EXPIRY,
         reward=stored.reward,
-        state=convert((head >> 200) & 255, uint8),
+        state=convert((head >> 200) & 255, ConsentState),
     )
 
 
@@ -398,7 +402,7 @@ def _consent(consent_id: uint256) -> ConsentView:
 @view
 def _refusal(
     consent: ConsentView, consent_id: uint256, consumer: address, category_hash: bytes32, purpose_hash: bytes32, item_id: uint256
-) -> uint8:
+) -> AccessRefusal:
     """
     @notice Why `consumer` may not access `item_id` under `consent` now.
     @param consent The consent, unpacked.
@@ -407,32 +411,32 @@ def _refusal(
     @param category_hash keccak256 of the data category asked for.
     @param purpose_hash keccak256 of the DPV purpose IRI asked for.
     @param item_id The Streams item.
-    @return 0 when allowed, else the first REFUSED_* reason that applies.
+    @return 0 when allowed, else the first AccessRefusal reason that applies.
     """
-    if consent.state == 0:
-        return REFUSED_NO_CONSENT
+    if consent.state == empty(ConsentState):
+        return AccessRefusal.NO_CONSENT
     if not staticcall REGISTRY.is_audited(consumer) or staticcall REGISTRY.organisation_of(consumer) != consent.organisation_id:
-        return REFUSED_NOT_CONSUMER
+        return AccessRefusal.NOT_CONSUMER
     if category_hash != consent.category_hash:
-        return REFUSED_WRONG_CATEGORY
+        return AccessRefusal.WRONG_CATEGORY
     if purpose_hash != consent.purpose_hash:
-        return REFUSED_WRONG_PURPOSE
-    if consent.state == CONSENT_REVOKED:
-        return REFUSED_REVOKED
+        return AccessRefusal.WRONG_PURPOSE
+    if consent.state == ConsentState.REVOKED:
+        return AccessRefusal.REVOKED
     if block.timestamp > consent.expiry:
-        return REFUSED_EXPIRED
+        return AccessRefusal.EXPIRED
     stream_id: uint256 = 0
     publisher: address = empty(address)
     item_hash: bytes32 = empty(bytes32)
     erased: bool = False
     stream_id, publisher, item_hash, erased = staticcall STREAMS.item(item_id)
     if stream_id == 0:
-        return REFUSED_NO_ITEM
+        return AccessRefusal.NO_ITEM
     if erased:
-        return REFUSED_ITEM_ERASED
+        return AccessRefusal.ITEM_ERASED
     if self.deposits[consumer] < consent.reward:
-        return REFUSED_DEPOSIT_TOO_LOW
-    return 0
+        return AccessRefusal.DEPOSIT_TOO_LOW
+    return empty(AccessRefusal)
 
 
 @internal

@@ -79,8 +79,8 @@ event Listed:
     listing_id: indexed(uint256)
     token_id: indexed(uint256)
     seller: indexed(address)
-    kind: uint8
-    pricing: uint8
+    kind: states.SaleKind
+    pricing: states.Pricing
     price: uint256
     collateral: uint256
     payment_token: address
@@ -160,13 +160,13 @@ event Disputed:
 
 event Resolved:
     order_id: indexed(uint256)
-    ruling: uint8
+    ruling: states.Ruling
     evidence_hash: bytes32
 
 event Settled:
     order_id: indexed(uint256)
     listing_id: indexed(uint256)
-    outcome: indexed(uint8)
+    outcome: indexed(states.Outcome)
     seller_credit: uint256
     buyer_credit: uint256
     fee: uint256
@@ -211,7 +211,7 @@ struct Offer:
     amount: uint256
     counter: uint256
     expiry: uint256
-    state: uint8
+    state: states.OfferState
 
 
 struct Auction:
@@ -278,7 +278,7 @@ def list(
     @return The listing id (starting at 1).
     @param token_id The dataset (its Catalog token id), owned by the caller.
     """
-    return self._list_ownership(token_id, states.PRICING_FIXED, price, collateral, payment_token, delivery_window, confirm_window, msg.value)
+    return self._list_ownership(token_id, states.Pricing.FIXED, price, collateral, payment_token, delivery_window, confirm_window, msg.value)
 
 
 @external
@@ -304,7 +304,7 @@ def list_negotiable(
     @param delivery_window Seconds the seller has to deliver after payment.
     @param confirm_window Seconds the buyer has to confirm after delivery.
     """
-    return self._list_ownership(token_id, states.PRICING_NEGOTIATED, ask, collateral, payment_token, delivery_window, confirm_window, msg.value)
+    return self._list_ownership(token_id, states.Pricing.NEGOTIATED, ask, collateral, payment_token, delivery_window, confirm_window, msg.value)
 
 
 @external
@@ -339,7 +339,7 @@ def list_auction(
     assert min_increment > 0, "market: zero increment"
     assert duration >= MIN_WINDOW and duration <= MAX_WINDOW, "market: bad duration"
     listing_id: uint256 = self._list_ownership(
-        token_id, states.PRICING_AUCTION, reserve, collateral, payment_token, delivery_window, confirm_window, msg.value
+        token_id, states.Pricing.AUCTION, reserve, collateral, payment_token, delivery_window, confirm_window, msg.value
     )
     end_time: uint256 = block.timestamp + duration
     self.auctions[listing_id] = Auction(end_time=end_time, min_increment=min_increment, highest_bidder=empty(address), highest_bid=0)
@@ -358,10 +358,10 @@ def cancel(listing_id: uint256):
     """
     listing: states.Listing = self._listing(listing_id)
     assert listing.seller == msg.sender, "market: not seller"
-    assert listing.state == states.LISTING_ACTIVE, "market: listing not active"
-    if listing.pricing == states.PRICING_AUCTION:
+    assert listing.state == states.ListingState.ACTIVE, "market: listing not active"
+    if listing.pricing == states.Pricing.AUCTION:
         assert self.auctions[listing_id].highest_bidder == empty(address), "market: auction has bids"
-    self._set_listing_state(listing_id, states.LISTING_CANCELLED)
+    self._set_listing_state(listing_id, states.ListingState.CANCELLED)
     log ListingCancelled(listing_id=listing_id, token_id=listing.token_id, seller=msg.sender)
     escrow._release(msg.sender, listing.payment_token, listing.collateral)
     extcall CATALOG.transferFrom(self, msg.sender, listing.token_id)
@@ -382,7 +382,7 @@ def buy(listing_id: uint256) -> uint256:
     @param listing_id The listing id.
     """
     listing: states.Listing = self._listing(listing_id)
-    assert listing.pricing == states.PRICING_FIXED, "market: not a fixed-price sale"
+    assert listing.pricing == states.Pricing.FIXED, "market: not a fixed-price sale"
     distinct: bool = self._check_buyer(listing, msg.sender)
     assert msg.value == escrow._ether_due(listing.payment_token, listing.price + listing.collateral), "market: wrong value"
     escrow._pull(listing.payment_token, msg.sender, listing.price + listing.collateral)
@@ -406,14 +406,14 @@ def make_offer(listing_id: uint256, amount: uint256, expiry: uint256) -> uint256
     @param expiry Unix time (seconds) after which the offer lapses.
     """
     listing: states.Listing = self._listing(listing_id)
-    assert listing.pricing == states.PRICING_NEGOTIATED, "market: not negotiable"
+    assert listing.pricing == states.Pricing.NEGOTIATED, "market: not negotiable"
     self._check_buyer(listing, msg.sender)
     assert amount > 0, "market: zero amount"
     assert expiry > block.timestamp and expiry <= block.timestamp + MAX_WINDOW, "market: bad expiry"
     assert msg.value == escrow._ether_due(listing.payment_token, amount + listing.collateral), "market: wrong value"
     escrow._pull(listing.payment_token, msg.sender, amount + listing.collateral)
     offer_id: uint256 = self._next_id(128)
-    self.offers[offer_id] = Offer(listing_id=listing_id, buyer=msg.sender, amount=amount, counter=0, expiry=expiry, state=states.OFFER_OPEN)
+    self.offers[offer_id] = Offer(listing_id=listing_id, buyer=msg.sender, amount=amount, counter=0, expiry=expiry, state=states.OfferState.OPEN)
     log OfferMade(offer_id=offer_id, listing_id=listing_id, buyer=msg.sender, amount=amount, expiry=expiry)
     return offer_id
 
@@ -429,10 +429,10 @@ def counter_offer(offer_id: uint256, counter: uint256):
     offer: Offer = self._live_offer(offer_id)
     listing: states.Listing = self._listing(offer.listing_id)
     assert listing.seller == msg.sender, "market: not seller"
-    assert listing.state == states.LISTING_ACTIVE, "market: listing not active"
+    assert listing.state == states.ListingState.ACTIVE, "market: listing not active"
     assert counter > 0 and counter != offer.amount, "market: bad counter"
     self.offers[offer_id].counter = counter
-    self.offers[offer_id].state = states.OFFER_COUNTERED
+    self.offers[offer_id].state = states.OfferState.COUNTERED
     log OfferCountered(offer_id=offer_id, listing_id=offer.listing_id, counter=counter)
 
 
@@ -449,7 +449,7 @@ def accept_offer(offer_id: uint256) -> uint256:
     listing: states.Listing = self._listing(offer.listing_id)
     assert listing.seller == msg.sender, "market: not seller"
     distinct: bool = self._check_buyer(listing, offer.buyer)
-    self.offers[offer_id].state = states.OFFER_ACCEPTED
+    self.offers[offer_id].state = states.OfferState.ACCEPTED
     order_id: uint256 = self._open_order(offer.listing_id, listing, offer.buyer, offer.amount, distinct)
     log OfferAccepted(offer_id=offer_id, order_id=order_id, price=offer.amount)
     return order_id
@@ -475,7 +475,7 @@ def accept_counter(offer_id: uint256, counter: uint256) -> uint256:
     """
     offer: Offer = self._live_offer(offer_id)
     assert offer.buyer == msg.sender, "market: not offer buyer"
-    assert offer.state == states.OFFER_COUNTERED, "market: no counter"
+    assert offer.state == states.OfferState.COUNTERED, "market: no counter"
     assert offer.counter == counter, "market: counter changed"
     listing: states.Listing = self._listing(offer.listing_id)
     distinct: bool = self._check_buyer(listing, msg.sender)
@@ -485,7 +485,7 @@ def accept_counter(offer_id: uint256, counter: uint256) -> uint256:
     else:
         assert msg.value == 0, "market: wrong value"
         escrow._release(msg.sender, listing.payment_token, offer.amount - offer.counter)
-    self.offers[offer_id].state = states.OFFER_ACCEPTED
+    self.offers[offer_id].state = states.OfferState.ACCEPTED
     order_id: uint256 = self._open_order(offer.listing_id, listing, msg.sender, offer.counter, distinct)
     log OfferAccepted(offer_id=offer_id, order_id=order_id, price=offer.counter)
     return order_id
@@ -537,7 +537,7 @@ def bid(listing_id: uint256, amount: uint256):
     @param amount The amount, in the payment token's smallest unit (wei).
     """
     listing: states.Listing = self._listing(listing_id)
-    assert listing.pricing == states.PRICING_AUCTION, "market: not an auction"
+    assert listing.pricing == states.Pricing.AUCTION, "market: not an auction"
     auction: Auction = self.auctions[listing_id]
     assert block.timestamp < auction.end_time, "market: auction ended"
     self._check_buyer(listing, msg.sender)
@@ -571,12 +571,12 @@ def settle(listing_id: uint256) -> uint256:
     @return The order id, or 0 when there was no bid.
     """
     listing: states.Listing = self._listing(listing_id)
-    assert listing.pricing == states.PRICING_AUCTION, "market: not an auction"
-    assert listing.state == states.LISTING_ACTIVE, "market: listing not active"
+    assert listing.pricing == states.Pricing.AUCTION, "market: not an auction"
+    assert listing.state == states.ListingState.ACTIVE, "market: listing not active"
     auction: Auction = self.auctions[listing_id]
     assert block.timestamp >= auction.end_time, "market: auction not ended"
     if auction.highest_bidder == empty(address):
-        self._set_listing_state(listing_id, states.LISTING_CLOSED)
+        self._set_listing_state(listing_id, states.ListingState.CLOSED)
         log AuctionSettled(listing_id=listing_id, winner=empty(address), amount=0, order_id=0)
         escrow._release(listing.seller, listing.payment_token, listing.collateral)
         extcall CATALOG.transferFrom(self, listing.seller, listing.token_id)
@@ -600,14 +600,14 @@ def deliver(order_id: uint256, delivery_hash: bytes32):
     """
     # Reads the order's word and the listing's first word only (not the amount): the floor of this step.
     word: uint256 = self._orders[order_id]
-    assert (word >> 160) & 255 == convert(states.ORDER_PAID, uint256), "market: order not paid"
+    assert (word >> 160) & 255 == convert(states.OrderState.PAID, uint256), "market: order not paid"
     head: uint256 = self._listings[word >> ORDER_LISTING_BIT].head
     assert convert(convert(head & (2**160 - 1), uint160), address) == msg.sender, "market: not seller"
     assert block.timestamp <= (word >> 179) & (2**40 - 1), "market: delivery deadline passed"
     assert delivery_hash != empty(bytes32), "market: empty delivery hash"
     deadline: uint256 = block.timestamp + ((head >> 216) & (2**32 - 1))
     # New state, new deadline and the delivered bit, in place.
-    word = (word & ~((255 << 160) | ((2**40 - 1) << 179))) | (convert(states.ORDER_DELIVERED, uint256) << 160) | (deadline << 179) | (1 << ORDER_DELIVERED_BIT)
+    word = (word & ~((255 << 160) | ((2**40 - 1) << 179))) | (convert(states.OrderState.DELIVERED, uint256) << 160) | (deadline << 179) | (1 << ORDER_DELIVERED_BIT)
     self._orders[order_id] = word
     log Delivered(order_id=order_id, seller=msg.sender, delivery_hash=delivery_hash, confirm_deadline=deadline)
 
@@ -625,8 +625,8 @@ def confirm(order_id: uint256):
     """
     order: states.Order = self._order(order_id)
     assert order.buyer == msg.sender, "market: not buyer"
-    assert order.state == states.ORDER_DELIVERED or order.state == states.ORDER_DISPUTED, "market: order not delivered"
-    self._settle_for_seller(order_id, order, states.OUTCOME_CONFIRMED)
+    assert order.state == states.OrderState.DELIVERED or order.state == states.OrderState.DISPUTED, "market: order not delivered"
+    self._settle_for_seller(order_id, order, states.Outcome.CONFIRMED)
 
 
 @external
@@ -640,10 +640,10 @@ def dispute(order_id: uint256, reason_hash: bytes32):
     @param order_id The order id.
     """
     order: states.Order = self._order(order_id)
-    assert order.state == states.ORDER_DELIVERED, "market: order not delivered"
+    assert order.state == states.OrderState.DELIVERED, "market: order not delivered"
     assert msg.sender == order.buyer or msg.sender == ownable.owner, "market: not buyer or platform"
     assert block.timestamp <= order.deadline, "market: confirm deadline passed"
-    order.state = states.ORDER_DISPUTED
+    order.state = states.OrderState.DISPUTED
     order.deadline = block.timestamp + self.dispute_window
     self._save_order(order_id, order)
     log Disputed(order_id=order_id, by=msg.sender, reason_hash=reason_hash, resolve_deadline=order.deadline)
@@ -651,35 +651,37 @@ def dispute(order_id: uint256, reason_hash: bytes32):
 
 @external
 @nonreentrant
-def resolve(order_id: uint256, ruling: uint8, evidence_hash: bytes32):
+def resolve(order_id: uint256, ruling: states.Ruling, evidence_hash: bytes32):
     """
     @notice The platform settles a dispute (section IV.A.3) after
             fingerprinting the seller's re-upload (and, when the buyer
             disclosed the delivered ciphertext's data key, what the seller
             actually sent):
-            states.RULING_FOR_SELLER -> the sale completes and the buyer's
+            states.Ruling.FOR_SELLER -> the sale completes and the buyer's
             collateral goes to the seller (the buyer's claim was false);
-            states.RULING_REDELIVERED -> the seller sent fabricated data but holds
+            states.Ruling.REDELIVERED -> the seller sent fabricated data but holds
             the real one, which the platform redelivers: the sale completes
             and the seller's collateral goes to the buyer;
-            states.RULING_FOR_BUYER -> the buyer is refunded and receives the
+            states.Ruling.FOR_BUYER -> the buyer is refunded and receives the
             seller's collateral, the NFT returns to the seller.
-    @param ruling states.RULING_FOR_SELLER, states.RULING_REDELIVERED or states.RULING_FOR_BUYER.
+    @param ruling states.Ruling.FOR_SELLER, states.Ruling.REDELIVERED or states.Ruling.FOR_BUYER.
     @param evidence_hash keccak256 of the platform's fingerprint comparison.
     @param order_id The order id.
     """
     ownable._check_owner()
-    assert ruling >= states.RULING_FOR_SELLER and ruling <= states.RULING_FOR_BUYER, "market: bad ruling"
+    assert (
+        ruling == states.Ruling.FOR_SELLER or ruling == states.Ruling.REDELIVERED or ruling == states.Ruling.FOR_BUYER
+    ), "market: bad ruling"
     order: states.Order = self._order(order_id)
-    assert order.state == states.ORDER_DISPUTED, "market: order not disputed"
+    assert order.state == states.OrderState.DISPUTED, "market: order not disputed"
     assert block.timestamp <= order.deadline, "market: dispute deadline passed"
     log Resolved(order_id=order_id, ruling=ruling, evidence_hash=evidence_hash)
-    if ruling == states.RULING_FOR_SELLER:
-        self._settle_for_seller(order_id, order, states.OUTCOME_FOR_SELLER)
-    elif ruling == states.RULING_REDELIVERED:
-        self._settle_for_seller(order_id, order, states.OUTCOME_REDELIVERED)
+    if ruling == states.Ruling.FOR_SELLER:
+        self._settle_for_seller(order_id, order, states.Outcome.FOR_SELLER)
+    elif ruling == states.Ruling.REDELIVERED:
+        self._settle_for_seller(order_id, order, states.Outcome.REDELIVERED)
     else:
-        self._settle_for_buyer(order_id, order, states.OUTCOME_FOR_BUYER)
+        self._settle_for_buyer(order_id, order, states.Outcome.FOR_BUYER)
 
 
 @external
@@ -692,9 +694,9 @@ def release(order_id: uint256):
     @param order_id The order id.
     """
     order: states.Order = self._order(order_id)
-    assert order.state == states.ORDER_DELIVERED, "market: order not delivered"
+    assert order.state == states.OrderState.DELIVERED, "market: order not delivered"
     assert block.timestamp > order.deadline, "market: confirm deadline not passed"
-    self._settle_for_seller(order_id, order, states.OUTCOME_RELEASED)
+    self._settle_for_seller(order_id, order, states.Outcome.RELEASED)
 
 
 @external
@@ -709,13 +711,13 @@ def refund(order_id: uint256):
     @param order_id The order id.
     """
     order: states.Order = self._order(order_id)
-    assert order.state == states.ORDER_PAID or order.state == states.ORDER_DISPUTED, "market: not refundable"
-    if order.state == states.ORDER_PAID:
+    assert order.state == states.OrderState.PAID or order.state == states.OrderState.DISPUTED, "market: not refundable"
+    if order.state == states.OrderState.PAID:
         assert block.timestamp > order.deadline, "market: delivery deadline not passed"
-        self._settle_for_buyer(order_id, order, states.OUTCOME_NOT_DELIVERED)
+        self._settle_for_buyer(order_id, order, states.Outcome.NOT_DELIVERED)
     else:
         assert block.timestamp > order.deadline, "market: dispute deadline not passed"
-        self._settle_for_buyer(order_id, order, states.OUTCOME_DISPUTE_TIMEOUT)
+        self._settle_for_buyer(order_id, order, states.Outcome.DISPUTE_TIMEOUT)
 
 
 # ---------------------------------------------------------------- payments and parameters
@@ -815,7 +817,7 @@ def order(order_id: uint256) -> states.Order:
 
 @view
 @external
-def order_parties(order_id: uint256) -> (address, address, uint8, bool, bool):
+def order_parties(order_id: uint256) -> (address, address, states.OrderState, bool, bool):
     """
     @notice Buyer, seller and state of an order, whether the seller
             delivered it (`deliver` ran), and whether the parties were
@@ -861,7 +863,7 @@ def _check_buyer(listing: states.Listing, buyer: address) -> bool:
     @param buyer The would-be buyer.
     @return True when buyer and seller belong to different organisations.
     """
-    assert listing.state == states.LISTING_ACTIVE, "market: listing not active"
+    assert listing.state == states.ListingState.ACTIVE, "market: listing not active"
     assert listing.seller != buyer, "market: own listing"
     buyer_organisation: uint256 = staticcall REGISTRY.audited_organisation(buyer)
     assert buyer_organisation != 0, "market: buyer not audited"
@@ -873,7 +875,7 @@ def _check_buyer(listing: states.Listing, buyer: address) -> bool:
 @internal
 def _list_ownership(
     token_id: uint256,
-    pricing: uint8,
+    pricing: states.Pricing,
     price: uint256,
     collateral: uint256,
     payment_token: address,
@@ -908,9 +910,9 @@ def _list_ownership(
         states.Listing(
             seller=msg.sender,
             token_id=token_id,
-            kind=states.KIND_OWNERSHIP,
+            kind=states.SaleKind.OWNERSHIP,
             pricing=pricing,
-            state=states.LISTING_ACTIVE,
+            state=states.ListingState.ACTIVE,
             price=price,
             collateral=collateral,
             payment_token=payment_token,
@@ -980,7 +982,7 @@ def _open_order(
             listing_id=listing_id,
             buyer=buyer,
             amount=amount,
-            state=states.ORDER_PAID,
+            state=states.OrderState.PAID,
             fee_bps=fee_bps,
             deadline=deadline,
             queries_left=0,
@@ -989,7 +991,7 @@ def _open_order(
     )
     if amount != listing.price:
         self._amounts[order_id] = amount
-    self._set_listing_state(listing_id, states.LISTING_PENDING)
+    self._set_listing_state(listing_id, states.ListingState.PENDING)
     log OrderPaid(
         order_id=order_id,
         listing_id=listing_id,
@@ -1004,13 +1006,13 @@ def _open_order(
 
 
 @internal
-def _settle_for_seller(order_id: uint256, order: states.Order, outcome: uint8):
+def _settle_for_seller(order_id: uint256, order: states.Order, outcome: states.Outcome):
     """
     @notice Complete a sale: credit seller, buyer and platform from escrow
             and hand the NFT to the buyer.
     @param order_id The order id.
     @param order The order, unpacked.
-    @param outcome OUTCOME_CONFIRMED, _RELEASED, _FOR_SELLER or _REDELIVERED.
+    @param outcome Outcome.CONFIRMED, RELEASED, FOR_SELLER or REDELIVERED.
     """
     # Sale completes: fee to the platform, price less fee to the seller. Collateral: each party's back when the
     # buyer confirmed; the buyer's to the seller when the buyer defaulted or its claim was false; the seller's to
@@ -1019,16 +1021,16 @@ def _settle_for_seller(order_id: uint256, order: states.Order, outcome: uint8):
     fee: uint256 = order.amount * order.fee_bps // 10_000
     seller_credit: uint256 = order.amount - fee
     buyer_credit: uint256 = 0
-    if outcome == states.OUTCOME_CONFIRMED:
+    if outcome == states.Outcome.CONFIRMED:
         seller_credit += listing.collateral
         buyer_credit = listing.collateral
-    elif outcome == states.OUTCOME_REDELIVERED:
+    elif outcome == states.Outcome.REDELIVERED:
         buyer_credit = 2 * listing.collateral
     else:
         seller_credit += 2 * listing.collateral
-    order.state = states.ORDER_COMPLETED
+    order.state = states.OrderState.COMPLETED
     self._save_order(order_id, order)
-    self._set_listing_state(order.listing_id, states.LISTING_SOLD)
+    self._set_listing_state(order.listing_id, states.ListingState.SOLD)
     log Settled(
         order_id=order_id, listing_id=order.listing_id, outcome=outcome, seller_credit=seller_credit, buyer_credit=buyer_credit, fee=fee
     )
@@ -1039,26 +1041,26 @@ def _settle_for_seller(order_id: uint256, order: states.Order, outcome: uint8):
 
 
 @internal
-def _settle_for_buyer(order_id: uint256, order: states.Order, outcome: uint8):
+def _settle_for_buyer(order_id: uint256, order: states.Order, outcome: states.Outcome):
     """
     @notice Unwind a sale: refund the buyer from escrow, return the NFT to
             the seller and close the listing.
     @param order_id The order id.
     @param order The order, unpacked.
-    @param outcome OUTCOME_NOT_DELIVERED, _FOR_BUYER or _DISPUTE_TIMEOUT.
+    @param outcome Outcome.NOT_DELIVERED, FOR_BUYER or DISPUTE_TIMEOUT.
     """
     # Sale fails: the buyer gets its payment and collateral back; the seller's collateral goes to the buyer when
     # the seller did not deliver or lost the dispute, back to the seller when the arbiter never decided.
     listing: states.Listing = self._listing(order.listing_id)
     buyer_credit: uint256 = order.amount + listing.collateral
     seller_credit: uint256 = 0
-    if outcome == states.OUTCOME_DISPUTE_TIMEOUT:
+    if outcome == states.Outcome.DISPUTE_TIMEOUT:
         seller_credit = listing.collateral
     else:
         buyer_credit += listing.collateral
-    order.state = states.ORDER_REFUNDED
+    order.state = states.OrderState.REFUNDED
     self._save_order(order_id, order)
-    self._set_listing_state(order.listing_id, states.LISTING_CLOSED)
+    self._set_listing_state(order.listing_id, states.ListingState.CLOSED)
     log Settled(
         order_id=order_id, listing_id=order.listing_id, outcome=outcome, seller_credit=seller_credit, buyer_credit=buyer_credit, fee=0
     )
@@ -1077,9 +1079,9 @@ def _close_offer(offer_id: uint256, offer: Offer, listing: states.Listing, rejec
     @param rejected True when the seller rejected it, False when withdrawn.
     """
     if rejected:
-        self.offers[offer_id].state = states.OFFER_REJECTED
+        self.offers[offer_id].state = states.OfferState.REJECTED
     else:
-        self.offers[offer_id].state = states.OFFER_WITHDRAWN
+        self.offers[offer_id].state = states.OfferState.WITHDRAWN
     log OfferClosed(offer_id=offer_id, by=msg.sender, rejected=rejected)
     escrow._release(offer.buyer, listing.payment_token, offer.amount + listing.collateral)
 
@@ -1094,7 +1096,7 @@ def _open_offer(offer_id: uint256) -> Offer:
     @return The offer.
     """
     offer: Offer = self.offers[offer_id]
-    assert offer.state == states.OFFER_OPEN or offer.state == states.OFFER_COUNTERED, "market: offer not open"
+    assert offer.state == states.OfferState.OPEN or offer.state == states.OfferState.COUNTERED, "market: offer not open"
     return offer
 
 
@@ -1125,9 +1127,9 @@ def _listing(listing_id: uint256) -> states.Listing:
     return states.Listing(
         seller=convert(convert(head & (2**160 - 1), uint160), address),
         token_id=(stored.asset >> 160) & (2**80 - 1),
-        kind=convert((head >> 160) & 255, uint8),
-        pricing=convert((head >> 168) & 255, uint8),
-        state=convert((head >> 176) & 255, uint8),
+        kind=convert((head >> 160) & 255, states.SaleKind),
+        pricing=convert((head >> 168) & 255, states.Pricing),
+        state=convert((head >> 176) & 255, states.ListingState),
         price=stored.price,
         collateral=stored.collateral,
         payment_token=convert(convert(stored.asset & (2**160 - 1), uint160), address),
@@ -1162,7 +1164,7 @@ def _save_listing(listing_id: uint256, listing: states.Listing, fee_bps: uint256
 
 
 @internal
-def _set_listing_state(listing_id: uint256, state: uint8):
+def _set_listing_state(listing_id: uint256, state: states.ListingState):
     """
     @notice Overwrite the state byte of a stored listing.
     @param listing_id The listing id.
@@ -1192,7 +1194,7 @@ def _order(order_id: uint256) -> states.Order:
         listing_id=listing_id,
         buyer=convert(convert(head & (2**160 - 1), uint160), address),
         amount=amount,
-        state=convert((head >> 160) & 255, uint8),
+        state=convert((head >> 160) & 255, states.OrderState),
         fee_bps=(head >> 168) & (2**11 - 1),
         deadline=(head >> 179) & (2**40 - 1),
         queries_left=(head >> ORDER_DELIVERED_BIT) & 1,

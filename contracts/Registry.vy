@@ -33,17 +33,18 @@ exports: (
 )
 
 
-# Organisation status (EntDSM `ComState`).
-STATUS_NONE: constant(uint8) = 0
-STATUS_TO_AUDIT: constant(uint8) = 1
-STATUS_AUDITED: constant(uint8) = 2
-STATUS_SUSPENDED: constant(uint8) = 3
+# Organisation status (EntDSM `ComState`); the empty flag (0) is "no
+# such organisation". Only the Registry uses these two flags.
+flag OrgStatus:
+    TO_AUDIT
+    AUDITED
+    SUSPENDED
 
-# Account kind.
-KIND_NONE: constant(uint8) = 0
-KIND_MEMBER: constant(uint8) = 1
-KIND_CUSTOMER: constant(uint8) = 2
-KIND_PENDING: constant(uint8) = 3
+# Account kind; the empty flag (0) is "not registered".
+flag AccountKind:
+    MEMBER
+    CUSTOMER
+    PENDING
 
 MAX_NAME: constant(uint256) = 64
 
@@ -78,14 +79,14 @@ event CustomerRegistered:
 
 event StatusChanged:
     organisation_id: indexed(uint256)
-    old_status: uint8
-    new_status: uint8
+    old_status: OrgStatus
+    new_status: OrgStatus
     supervisor: indexed(address)
 
 
 struct Organisation:
     name: String[MAX_NAME]
-    status: uint8
+    status: OrgStatus
     members: uint256
 
 
@@ -93,7 +94,7 @@ organisations: public(HashMap[uint256, Organisation])
 organisation_count: public(uint256)
 organisation_id_of_name: public(HashMap[String[MAX_NAME], uint256])
 organisation_of: public(HashMap[address, uint256])
-account_kind: public(HashMap[address, uint8])
+account_kind: public(HashMap[address, AccountKind])
 public_key: public(HashMap[address, Bytes[64]])
 
 
@@ -130,16 +131,16 @@ def register_organisation(name: String[MAX_NAME], public_key: Bytes[64]) -> uint
     self.public_key[msg.sender] = public_key
     if organisation_id != 0:
         self.organisation_of[msg.sender] = organisation_id
-        self.account_kind[msg.sender] = KIND_PENDING
+        self.account_kind[msg.sender] = AccountKind.PENDING
         log MembershipRequested(organisation_id=organisation_id, account=msg.sender, public_key=public_key)
         return organisation_id
 
     organisation_id = self.organisation_count + 1
     self.organisation_count = organisation_id
     self.organisation_id_of_name[name] = organisation_id
-    self.organisations[organisation_id] = Organisation(name=name, status=STATUS_TO_AUDIT, members=1)
+    self.organisations[organisation_id] = Organisation(name=name, status=OrgStatus.TO_AUDIT, members=1)
     self.organisation_of[msg.sender] = organisation_id
-    self.account_kind[msg.sender] = KIND_MEMBER
+    self.account_kind[msg.sender] = AccountKind.MEMBER
     log OrganisationRegistered(organisation_id=organisation_id, name=name, founder=msg.sender)
     log MemberJoined(organisation_id=organisation_id, account=msg.sender, public_key=public_key)
     return organisation_id
@@ -153,10 +154,10 @@ def approve_member(account: address):
             supervisor.
     @param account The requesting address.
     """
-    assert self.account_kind[account] == KIND_PENDING, "registry: not a pending member"
+    assert self.account_kind[account] == AccountKind.PENDING, "registry: not a pending member"
     organisation_id: uint256 = self.organisation_of[account]
     self._check_member_or_supervisor(organisation_id)
-    self.account_kind[account] = KIND_MEMBER
+    self.account_kind[account] = AccountKind.MEMBER
     self.organisations[organisation_id].members += 1
     log MemberJoined(organisation_id=organisation_id, account=account, public_key=self.public_key[account])
 
@@ -167,7 +168,7 @@ def withdraw_request():
     @notice Withdraw the caller's pending request to join an organisation;
             the caller is unregistered again and may register afresh.
     """
-    assert self.account_kind[msg.sender] == KIND_PENDING, "registry: no pending request"
+    assert self.account_kind[msg.sender] == AccountKind.PENDING, "registry: no pending request"
     self._withdraw_pending(msg.sender)
 
 
@@ -179,7 +180,7 @@ def reject_member(account: address):
             supervisor. The account is unregistered again.
     @param account The requesting address.
     """
-    assert self.account_kind[account] == KIND_PENDING, "registry: not a pending member"
+    assert self.account_kind[account] == AccountKind.PENDING, "registry: not a pending member"
     organisation_id: uint256 = self.organisation_of[account]
     self._check_member_or_supervisor(organisation_id)
     self._clear_request(account)
@@ -198,23 +199,25 @@ def register_customer(public_key: Bytes[64]):
     assert self._may_register(msg.sender), "registry: already registered"
     self._check_public_key(public_key)
     self._withdraw_pending(msg.sender)
-    self.account_kind[msg.sender] = KIND_CUSTOMER
+    self.account_kind[msg.sender] = AccountKind.CUSTOMER
     self.public_key[msg.sender] = public_key
     log CustomerRegistered(account=msg.sender, public_key=public_key)
 
 
 @external
-def set_status(organisation_id: uint256, new_status: uint8):
+def set_status(organisation_id: uint256, new_status: OrgStatus):
     """
     @notice Change an organisation's status (EntDSM Algorithm 2);
             supervisor only.
     @param organisation_id The organisation id.
-    @param new_status 1 ToAudit, 2 Audited, 3 Suspended.
+    @param new_status OrgStatus.TO_AUDIT (1), AUDITED (2) or SUSPENDED (4).
     """
     ownable._check_owner()
-    assert new_status >= STATUS_TO_AUDIT and new_status <= STATUS_SUSPENDED, "registry: invalid status"
-    old_status: uint8 = self.organisations[organisation_id].status
-    assert old_status != STATUS_NONE, "registry: unknown organisation"
+    assert (
+        new_status == OrgStatus.TO_AUDIT or new_status == OrgStatus.AUDITED or new_status == OrgStatus.SUSPENDED
+    ), "registry: invalid status"
+    old_status: OrgStatus = self.organisations[organisation_id].status
+    assert old_status != empty(OrgStatus), "registry: unknown organisation"
     assert old_status != new_status, "registry: status unchanged"
     self.organisations[organisation_id].status = new_status
     log StatusChanged(organisation_id=organisation_id, old_status=old_status, new_status=new_status, supervisor=msg.sender)
@@ -222,7 +225,7 @@ def set_status(organisation_id: uint256, new_status: uint8):
 
 @external
 @view
-def status_of(account: address) -> uint8:
+def status_of(account: address) -> OrgStatus:
     """
     @notice The status of the organisation `account` belongs to or asked
             to join (0 if none).
@@ -241,9 +244,9 @@ def is_audited(account: address) -> bool:
     @param account The account.
     @return True when the account is a member of an Audited organisation.
     """
-    if self.account_kind[account] != KIND_MEMBER:
+    if self.account_kind[account] != AccountKind.MEMBER:
         return False
-    return self.organisations[self.organisation_of[account]].status == STATUS_AUDITED
+    return self.organisations[self.organisation_of[account]].status == OrgStatus.AUDITED
 
 
 @external
@@ -258,10 +261,10 @@ def audited_organisation(account: address) -> uint256:
     @param account The account.
     @return The organisation id, 0 when the account may not trade.
     """
-    if self.account_kind[account] != KIND_MEMBER:
+    if self.account_kind[account] != AccountKind.MEMBER:
         return 0
     organisation_id: uint256 = self.organisation_of[account]
-    if self.organisations[organisation_id].status != STATUS_AUDITED:
+    if self.organisations[organisation_id].status != OrgStatus.AUDITED:
         return 0
     return organisation_id
 
@@ -285,27 +288,27 @@ def _check_public_key(public_key: Bytes[64]):
 def _check_member_or_supervisor(organisation_id: uint256):
     if msg.sender != ownable.owner:
         assert (
-            self.account_kind[msg.sender] == KIND_MEMBER and self.organisation_of[msg.sender] == organisation_id
+            self.account_kind[msg.sender] == AccountKind.MEMBER and self.organisation_of[msg.sender] == organisation_id
         ), "registry: not a member of that organisation"
 
 
 @internal
 @view
 def _may_register(account: address) -> bool:
-    kind: uint8 = self.account_kind[account]
-    return kind == KIND_NONE or kind == KIND_PENDING
+    kind: AccountKind = self.account_kind[account]
+    return kind == empty(AccountKind) or kind == AccountKind.PENDING
 
 
 @internal
 def _clear_request(account: address):
-    self.account_kind[account] = KIND_NONE
+    self.account_kind[account] = empty(AccountKind)
     self.organisation_of[account] = 0
     self.public_key[account] = b""
 
 
 @internal
 def _withdraw_pending(account: address):
-    if self.account_kind[account] == KIND_PENDING:
+    if self.account_kind[account] == AccountKind.PENDING:
         organisation_id: uint256 = self.organisation_of[account]
         self._clear_request(account)
         log MembershipWithdrawn(organisation_id=organisation_id, account=account)

@@ -80,14 +80,14 @@ def rate(order_id: uint256, score: uint8):
     assert score >= MIN_SCORE and score <= MAX_SCORE, "reputation: bad score"
     buyer: address = empty(address)
     seller: address = empty(address)
-    state: uint8 = 0
+    state: states.OrderState = empty(states.OrderState)
     delivered: bool = False
     distinct: bool = False
     if order_id > states.USE_RIGHTS_ID_OFFSET:
         buyer, seller, state, delivered, distinct = staticcall USE_RIGHTS.order_parties(order_id)
     else:
         buyer, seller, state, delivered, distinct = staticcall MARKET.order_parties(order_id)
-    assert state == states.ORDER_COMPLETED or (state == states.ORDER_REFUNDED and delivered), "reputation: order not completed"
+    assert state == states.OrderState.COMPLETED or (state == states.OrderState.REFUNDED and delivered), "reputation: order not completed"
     ratee: address = empty(address)
     if msg.sender == buyer:
         ratee = seller

@@ -92,7 +92,7 @@ event OrderDelivered:
 
 event Settled:
     order_hash: indexed(bytes32)
-    outcome: indexed(uint8)
+    outcome: indexed(states.Outcome)
     seller_credit: uint256
     buyer_credit: uint256
     bond_returned: uint256
@@ -117,7 +117,7 @@ struct ShopOrder:
     seller: address
     amount: uint256
     collateral: uint256
-    state: uint8
+    state: states.OrderState
     deadline: uint256
 
 
@@ -222,7 +222,7 @@ def pay(order_hash: bytes32, seller: address, amount: uint256, expiry: uint256, 
     self._orders[order_hash] = StoredOrder(
         head=(
             convert(convert(msg.sender, uint160), uint256)
-            | (convert(states.ORDER_PAID, uint256) << 160)
+            | (convert(states.OrderState.PAID, uint256) << 160)
             | (deadline << 168)
             | (((terms >> 64) & (2**48 - 1)) << 208)
         ),
@@ -244,13 +244,13 @@ def deliver(order_hash: bytes32, delivery_hash: bytes32):
     @param delivery_hash A commitment to the delivery record.
     """
     order: ShopOrder = self._order(order_hash)
-    assert order.state == states.ORDER_PAID, "shop: order not paid"
+    assert order.state == states.OrderState.PAID, "shop: order not paid"
     assert order.seller == msg.sender, "shop: not seller"
     assert block.timestamp <= order.deadline, "shop: delivery deadline passed"
     head: uint256 = self._orders[order_hash].head
     confirm_deadline: uint256 = block.timestamp + (head >> 208)
     self._orders[order_hash].head = (
-        (head & (2**160 - 1)) | (convert(states.ORDER_DELIVERED, uint256) << 160) | (confirm_deadline << 168)
+        (head & (2**160 - 1)) | (convert(states.OrderState.DELIVERED, uint256) << 160) | (confirm_deadline << 168)
     )
     log OrderDelivered(order_hash=order_hash, delivery_hash=delivery_hash, confirm_deadline=confirm_deadline)
 
@@ -265,9 +265,9 @@ def confirm(order_hash: bytes32):
     @param order_hash The delivered order.
     """
     order: ShopOrder = self._order(order_hash)
-    assert order.state == states.ORDER_DELIVERED, "shop: order not delivered"
+    assert order.state == states.OrderState.DELIVERED, "shop: order not delivered"
     assert order.buyer == msg.sender, "shop: not buyer"
-    self._settle(order_hash, order, states.ORDER_COMPLETED, states.OUTCOME_CONFIRMED, order.amount, order.collateral)
+    self._settle(order_hash, order, states.OrderState.COMPLETED, states.Outcome.CONFIRMED, order.amount, order.collateral)
 
 
 @external
@@ -280,9 +280,9 @@ def release(order_hash: bytes32):
     @param order_hash The delivered order.
     """
     order: ShopOrder = self._order(order_hash)
-    assert order.state == states.ORDER_DELIVERED, "shop: order not delivered"
+    assert order.state == states.OrderState.DELIVERED, "shop: order not delivered"
     assert block.timestamp > order.deadline, "shop: confirmation window open"
-    self._settle(order_hash, order, states.ORDER_COMPLETED, states.OUTCOME_RELEASED, order.amount + order.collateral, 0)
+    self._settle(order_hash, order, states.OrderState.COMPLETED, states.Outcome.RELEASED, order.amount + order.collateral, 0)
 
 
 @external
@@ -295,9 +295,9 @@ def refund(order_hash: bytes32):
     @param order_hash The paid order.
     """
     order: ShopOrder = self._order(order_hash)
-    assert order.state == states.ORDER_PAID, "shop: order not paid"
+    assert order.state == states.OrderState.PAID, "shop: order not paid"
     assert block.timestamp > order.deadline, "shop: delivery window open"
-    self._settle(order_hash, order, states.ORDER_REFUNDED, states.OUTCOME_NOT_DELIVERED, 0, order.amount + 2 * order.collateral)
+    self._settle(order_hash, order, states.OrderState.REFUNDED, states.Outcome.NOT_DELIVERED, 0, order.amount + 2 * order.collateral)
 
 
 @external
@@ -370,26 +370,26 @@ def _order(order_hash: bytes32) -> ShopOrder:
         seller=stored.seller,
         amount=stored.money & (2**128 - 1),
         collateral=stored.money >> 128,
-        state=convert((head >> 160) & 255, uint8),
+        state=convert((head >> 160) & 255, states.OrderState),
         deadline=(head >> 168) & (2**40 - 1),
     )
 
 
 @internal
-def _settle(order_hash: bytes32, order: ShopOrder, state: uint8, outcome: uint8, seller_credit: uint256, buyer_credit: uint256):
+def _settle(order_hash: bytes32, order: ShopOrder, state: states.OrderState, outcome: states.Outcome, seller_credit: uint256, buyer_credit: uint256):
     """
     @notice Close an order: set its state, owe each party its credit and,
             unless the seller forfeited it, return the seller's collateral
             to its bond.
     @param order_hash The order.
     @param order The order, unpacked.
-    @param state ORDER_COMPLETED or ORDER_REFUNDED.
-    @param outcome The settlement outcome (states.OUTCOME_*).
+    @param state OrderState.COMPLETED or REFUNDED.
+    @param outcome The settlement outcome (a states.Outcome member).
     @param seller_credit Wei owed to the seller.
     @param buyer_credit Wei owed to the buyer.
     """
     bond_returned: uint256 = 0
-    if outcome != states.OUTCOME_NOT_DELIVERED:
+    if outcome != states.Outcome.NOT_DELIVERED:
         bond_returned = order.collateral
     head: uint256 = self._orders[order_hash].head
     self._orders[order_hash].head = (head & ~(255 << 160)) | (convert(state, uint256) << 160)

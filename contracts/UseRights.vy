@@ -70,8 +70,8 @@ event Listed:
     listing_id: indexed(uint256)
     token_id: indexed(uint256)
     seller: indexed(address)
-    kind: uint8
-    pricing: uint8
+    kind: states.SaleKind
+    pricing: states.Pricing
     price: uint256
     collateral: uint256
     payment_token: address
@@ -113,7 +113,7 @@ event QueryAnswered:
 event Settled:
     order_id: indexed(uint256)
     listing_id: indexed(uint256)
-    outcome: indexed(uint8)
+    outcome: indexed(states.Outcome)
     seller_credit: uint256
     buyer_credit: uint256
     fee: uint256
@@ -214,7 +214,7 @@ def list_use_right(
     self._listings[listing_id] = StoredListing(
         head=(
             convert(convert(msg.sender, uint160), uint256)
-            | (convert(states.LISTING_ACTIVE, uint256) << 160)
+            | (convert(states.ListingState.ACTIVE, uint256) << 160)
             | (usage_window << 168)
             | (max_queries << 200)
         ),
@@ -225,8 +225,8 @@ def list_use_right(
         listing_id=listing_id,
         token_id=token_id,
         seller=msg.sender,
-        kind=states.KIND_USE_RIGHT,
-        pricing=states.PRICING_FIXED,
+        kind=states.SaleKind.USE_RIGHT,
+        pricing=states.Pricing.FIXED,
         price=price_per_query,
         collateral=0,
         payment_token=payment_token,
@@ -248,8 +248,8 @@ def cancel(listing_id: uint256):
     """
     listing: states.Listing = self._listing(listing_id)
     assert listing.seller == msg.sender, "use-rights: not seller"
-    assert listing.state == states.LISTING_ACTIVE, "use-rights: listing not active"
-    self._set_listing_state(listing_id, states.LISTING_CANCELLED)
+    assert listing.state == states.ListingState.ACTIVE, "use-rights: listing not active"
+    self._set_listing_state(listing_id, states.ListingState.CANCELLED)
     log ListingCancelled(listing_id=listing_id, token_id=listing.token_id, seller=msg.sender)
 
 
@@ -286,7 +286,7 @@ def buy_queries(listing_id: uint256, queries: uint256) -> uint256:
             listing_id=listing_id,
             buyer=msg.sender,
             amount=amount,
-            state=states.ORDER_PAID,
+            state=states.OrderState.PAID,
             fee_bps=fee_bps,
             deadline=deadline,
             queries_left=queries,
@@ -323,7 +323,7 @@ def record_query(order_id: uint256, query_hash: bytes32, result_hash: bytes32, s
            EIP-2098 compact signature).
     """
     order: states.Order = self._order(order_id)
-    assert order.state == states.ORDER_PAID, "use-rights: order not paid"
+    assert order.state == states.OrderState.PAID, "use-rights: order not paid"
     listing: states.Listing = self._listing(order.listing_id)
     assert listing.seller == msg.sender, "use-rights: not seller"
     assert block.timestamp <= order.deadline, "use-rights: usage window over"
@@ -352,20 +352,20 @@ def expire(order_id: uint256):
     @param order_id The use-right order.
     """
     order: states.Order = self._order(order_id)
-    assert order.state == states.ORDER_PAID, "use-rights: order not paid"
+    assert order.state == states.OrderState.PAID, "use-rights: order not paid"
     assert block.timestamp > order.deadline, "use-rights: usage window not over"
     payment_token: address = self._listing(order.listing_id).payment_token
     refund: uint256 = order.amount
     order.amount = 0
     if order.queries_left == order.queries_total:
-        order.state = states.ORDER_REFUNDED
+        order.state = states.OrderState.REFUNDED
     else:
-        order.state = states.ORDER_COMPLETED
+        order.state = states.OrderState.COMPLETED
     self._save_order(order_id, order, self._distinct(order_id))
     log Settled(
         order_id=order_id,
         listing_id=order.listing_id,
-        outcome=states.OUTCOME_USE_RIGHT_EXPIRED,
+        outcome=states.Outcome.USE_RIGHT_EXPIRED,
         seller_credit=0,
         buyer_credit=refund,
         fee=0,
@@ -451,7 +451,7 @@ def order(order_id: uint256) -> states.Order:
 
 @view
 @external
-def order_parties(order_id: uint256) -> (address, address, uint8, bool, bool):
+def order_parties(order_id: uint256) -> (address, address, states.OrderState, bool, bool):
     """
     @notice Buyer, seller and state of an order, whether at least one
             query was answered, and whether the parties were checked to be
@@ -509,7 +509,7 @@ def _check_buyer(listing: states.Listing, buyer: address) -> bool:
     @param buyer The would-be buyer.
     @return True when buyer and seller belong to different organisations.
     """
-    assert listing.state == states.LISTING_ACTIVE, "use-rights: listing not active"
+    assert listing.state == states.ListingState.ACTIVE, "use-rights: listing not active"
     assert listing.seller != buyer, "use-rights: own listing"
     buyer_organisation: uint256 = staticcall REGISTRY.audited_organisation(buyer)
     assert buyer_organisation != 0, "use-rights: buyer not audited"
@@ -548,9 +548,9 @@ def _listing(listing_id: uint256) -> states.Listing:
     return states.Listing(
         seller=convert(convert(head & (2**160 - 1), uint160), address),
         token_id=(stored.asset >> 160) & (2**80 - 1),
-        kind=states.KIND_USE_RIGHT,
-        pricing=states.PRICING_FIXED,
-        state=convert((head >> 160) & 255, uint8),
+        kind=states.SaleKind.USE_RIGHT,
+        pricing=states.Pricing.FIXED,
+        state=convert((head >> 160) & 255, states.ListingState),
         price=stored.price,
         collateral=0,
         payment_token=convert(convert(stored.asset & (2**160 - 1), uint160), address),
@@ -561,7 +561,7 @@ def _listing(listing_id: uint256) -> states.Listing:
 
 
 @internal
-def _set_listing_state(listing_id: uint256, state: uint8):
+def _set_listing_state(listing_id: uint256, state: states.ListingState):
     """
     @notice Overwrite the state byte of a stored listing.
     @param listing_id The listing id.
@@ -586,7 +586,7 @@ def _order(order_id: uint256) -> states.Order:
         listing_id=body & (2**64 - 1),
         buyer=convert(convert(head & (2**160 - 1), uint160), address),
         amount=body >> 96,
-        state=convert((head >> 160) & 255, uint8),
+        state=convert((head >> 160) & 255, states.OrderState),
         fee_bps=(head >> 168) & (2**16 - 1),
         deadline=(head >> 184) & (2**40 - 1),
         queries_left=(head >> 224) & (2**31 - 1),

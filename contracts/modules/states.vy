@@ -1,63 +1,75 @@
 # pragma version ~=0.4.3
 """
 @title Datagora sale constants, states and view shapes
-@notice The numbers the sale contracts (Market, UseRights) and Reputation
+@notice The flags and numbers the sale contracts (Market, UseRights) and Reputation
         share: sale kinds, pricings, listing / order / offer states,
         settlement outcomes, dispute rulings, bounds, and the unpacked
         `Listing` / `Order` shapes their views return. Every number here is
         part of the contracts' ABI and events (off-chain code reads them),
         so they keep their values across versions.
 @dev Holds no storage and no functions: import it, never `initializes:`.
-     States are consecutive small integers (a uint8 each, packed into the
-     listing and order words), not Vyper flags, so the ABI keeps the
-     values the events have always carried.
+     States are Vyper flags (powers of two); the listing and order words
+     pack a flag's bits in 8 bits.
 """
 
 
+# Each group of mutually exclusive values is a Vyper `flag`: member n
+# (from 0, in declaration order) has the value 2**n, so the first member
+# is 1, and 0 (the empty flag) means "no such entry". A flag is a uint256
+# in the ABI (events, views, arguments); in storage the listing and order
+# words keep its bits in 8 bits (no group here has more than 8 members).
+
 # Sale kinds (Wu et al. section II).
-KIND_OWNERSHIP: constant(uint8) = 1
-KIND_USE_RIGHT: constant(uint8) = 2
+flag SaleKind:
+    OWNERSHIP
+    USE_RIGHT
 
 # Pricings (Wu et al. section III.A, pricing module).
-PRICING_FIXED: constant(uint8) = 1
-PRICING_NEGOTIATED: constant(uint8) = 2
-PRICING_AUCTION: constant(uint8) = 3
+flag Pricing:
+    FIXED
+    NEGOTIATED
+    AUCTION
 
 # Listing states.
-LISTING_ACTIVE: constant(uint8) = 1
-LISTING_PENDING: constant(uint8) = 2
-LISTING_SOLD: constant(uint8) = 3
-LISTING_CANCELLED: constant(uint8) = 4
-LISTING_CLOSED: constant(uint8) = 5
+flag ListingState:
+    ACTIVE
+    PENDING
+    SOLD
+    CANCELLED
+    CLOSED
 
 # Order states.
-ORDER_PAID: constant(uint8) = 1
-ORDER_DELIVERED: constant(uint8) = 2
-ORDER_DISPUTED: constant(uint8) = 3
-ORDER_COMPLETED: constant(uint8) = 4
-ORDER_REFUNDED: constant(uint8) = 5
+flag OrderState:
+    PAID
+    DELIVERED
+    DISPUTED
+    COMPLETED
+    REFUNDED
 
 # Offer states (negotiation).
-OFFER_OPEN: constant(uint8) = 1
-OFFER_COUNTERED: constant(uint8) = 2
-OFFER_ACCEPTED: constant(uint8) = 3
-OFFER_REJECTED: constant(uint8) = 4
-OFFER_WITHDRAWN: constant(uint8) = 5
+flag OfferState:
+    OPEN
+    COUNTERED
+    ACCEPTED
+    REJECTED
+    WITHDRAWN
 
 # Settlement outcomes (event Settled).
-OUTCOME_CONFIRMED: constant(uint8) = 1
-OUTCOME_RELEASED: constant(uint8) = 2
-OUTCOME_FOR_SELLER: constant(uint8) = 3
-OUTCOME_NOT_DELIVERED: constant(uint8) = 4
-OUTCOME_FOR_BUYER: constant(uint8) = 5
-OUTCOME_DISPUTE_TIMEOUT: constant(uint8) = 6
-OUTCOME_USE_RIGHT_EXPIRED: constant(uint8) = 7
-OUTCOME_REDELIVERED: constant(uint8) = 8
+flag Outcome:
+    CONFIRMED
+    RELEASED
+    FOR_SELLER
+    NOT_DELIVERED
+    FOR_BUYER
+    DISPUTE_TIMEOUT
+    USE_RIGHT_EXPIRED
+    REDELIVERED
 
 # Dispute rulings (Market.resolve).
-RULING_FOR_SELLER: constant(uint8) = 1
-RULING_REDELIVERED: constant(uint8) = 2
-RULING_FOR_BUYER: constant(uint8) = 3
+flag Ruling:
+    FOR_SELLER
+    REDELIVERED
+    FOR_BUYER
 
 # Bounds.
 MAX_FEE_BPS: constant(uint256) = 1_000
@@ -80,9 +92,9 @@ USE_RIGHTS_ID_OFFSET: constant(uint256) = 1_000_000_000
 struct Listing:
     seller: address
     token_id: uint256
-    kind: uint8
-    pricing: uint8
-    state: uint8
+    kind: SaleKind
+    pricing: Pricing
+    state: ListingState
     price: uint256
     collateral: uint256
     payment_token: address
@@ -98,7 +110,7 @@ struct Order:
     listing_id: uint256
     buyer: address
     amount: uint256
-    state: uint8
+    state: OrderState
     fee_bps: uint256
     deadline: uint256
     queries_left: uint256

@@ -1,10 +1,13 @@
 """Every state code is defined once, in the contracts, and Python agrees with it.
 
-The sale states, kinds, pricings, outcomes and rulings live in ``contracts/modules/states.vy`` and the
-organisation statuses and account kinds in ``contracts/Registry.vy`` (``uint8`` constants carried by the events
-and views); ``datagora.domain.models`` mirrors them as ``IntEnum`` classes. These tests read the constants from the
-Vyper sources and fail on any difference of name or value, on a constant group without a Python enum and on a
-Python enum without a constant group.
+Each group of mutually exclusive states or kinds is a Vyper ``flag``: the sale groups (kinds, pricings, listing /
+order / offer states, outcomes, rulings) in ``contracts/modules/states.vy``, the organisation statuses and account
+kinds in ``contracts/Registry.vy``, the consent states and refusals in ``contracts/Consent.vy``. A flag's n-th member
+(from 0, in declaration order) has the value ``2**n``; events and views carry it as a ``uint256``.
+``datagora.domain.models`` mirrors each flag as an ``IntEnum`` with the same member names and values, plus ``NONE = 0``
+(the empty flag) where the contracts read 0 as "no such entry". These tests read the ``flag`` declarations from the
+Vyper sources and fail on any difference of name or value, on a flag without a Python enum and on a Python enum
+without a flag.
 """
 
 from __future__ import annotations
@@ -20,63 +23,88 @@ from datagora.chain.bindings.use_rights import USE_RIGHTS_ID_OFFSET
 from datagora.domain import models
 from datagora.services.platform import MAX_FEE_BPS
 
-# A contract-level ``uint8`` or ``uint256`` constant: ``NAME: constant(uint8) = 3`` (underscores allowed).
-CONSTANT = re.compile(r"^([A-Z][A-Z0-9_]*): constant\((uint8|uint256)\) = ([0-9_]+)\s*(?:#.*)?$", re.MULTILINE)
+# A flag declaration: ``flag Name:`` followed by its indented members (one identifier per line, comments allowed).
+FLAG = re.compile(r"^flag ([A-Za-z_][A-Za-z0-9_]*):[ \t]*\n((?:[ \t]+[^\n]*\n|[ \t]*\n)+)", re.MULTILINE)
+MEMBER = re.compile(r"^[ \t]+([A-Z][A-Z0-9_]*)[ \t]*(?:#.*)?$", re.MULTILINE)
+# A contract-level ``uint256`` constant: ``NAME: constant(uint256) = 1_000`` (underscores allowed).
+CONSTANT = re.compile(r"^([A-Z][A-Z0-9_]*): constant\(uint256\) = ([0-9_]+)\s*(?:#.*)?$", re.MULTILINE)
+# Any small-integer constant: a state group kept as numbers instead of a flag shows up here.
+UINT8_CONSTANT = re.compile(r"^([A-Z][A-Z0-9_]*): (?:public\()?constant\(uint8\)", re.MULTILINE)
 
-# (source file, constant prefix) -> the Python enum that mirrors that group of uint8 codes.
+# (source file, flag name) -> the Python enum that mirrors it.
 GROUPS: dict[tuple[str, str], type[IntEnum]] = {
-    ("modules/states.vy", "KIND_"): models.SaleKind,
-    ("modules/states.vy", "PRICING_"): models.Pricing,
-    ("modules/states.vy", "LISTING_"): models.ListingState,
-    ("modules/states.vy", "ORDER_"): models.OrderState,
-    ("modules/states.vy", "OFFER_"): models.OfferState,
-    ("modules/states.vy", "OUTCOME_"): models.Outcome,
-    ("modules/states.vy", "RULING_"): models.Ruling,
-    ("Registry.vy", "STATUS_"): models.OrgStatus,
-    ("Registry.vy", "KIND_"): models.AccountKind,
-    ("Consent.vy", "CONSENT_"): models.ConsentState,
-    ("Consent.vy", "REFUSED_"): models.AccessRefusal,
+    ("modules/states.vy", "SaleKind"): models.SaleKind,
+    ("modules/states.vy", "Pricing"): models.Pricing,
+    ("modules/states.vy", "ListingState"): models.ListingState,
+    ("modules/states.vy", "OrderState"): models.OrderState,
+    ("modules/states.vy", "OfferState"): models.OfferState,
+    ("modules/states.vy", "Outcome"): models.Outcome,
+    ("modules/states.vy", "Ruling"): models.Ruling,
+    ("Registry.vy", "OrgStatus"): models.OrgStatus,
+    ("Registry.vy", "AccountKind"): models.AccountKind,
+    ("Consent.vy", "ConsentState"): models.ConsentState,
+    ("Consent.vy", "AccessRefusal"): models.AccessRefusal,
 }
 
+# Contract sources whose state groups are all flags mirrored in GROUPS (no uint8 state constant left).
+FLAG_SOURCES = ("modules/states.vy", "Registry.vy", "Consent.vy", "Market.vy", "UseRights.vy", "Shop.vy")
 
-def constants(source: str, kind: str = "uint8") -> dict[str, int]:
-    """The ``kind`` constants declared in ``contracts/<source>``: name -> value."""
+
+def flags_in(text: str) -> dict[str, dict[str, int]]:
+    """The ``flag`` declarations of a Vyper source: flag name -> member name -> value (2**position)."""
+    return {
+        name: {member: 1 << position for position, member in enumerate(MEMBER.findall(body))}
+        for name, body in FLAG.findall(text)
+    }
+
+
+def flags(source: str) -> dict[str, dict[str, int]]:
+    """The ``flag`` declarations of ``contracts/<source>``."""
+    return flags_in((source_dir() / source).read_text(encoding="utf-8"))
+
+
+def constants(source: str) -> dict[str, int]:
+    """The ``uint256`` constants declared in ``contracts/<source>``: name -> value."""
     text = (source_dir() / source).read_text(encoding="utf-8")
-    return {name: int(value.replace("_", "")) for name, k, value in CONSTANT.findall(text) if k == kind}
+    return {name: int(value.replace("_", "")) for name, value in CONSTANT.findall(text)}
 
 
-def group(source: str, prefix: str) -> dict[str, int]:
-    """The ``prefix`` constants of ``source`` without the prefix: e.g. ORDER_PAID -> PAID."""
-    return {name.removeprefix(prefix): value for name, value in constants(source).items() if name.startswith(prefix)}
+def python_members(enum: type[IntEnum]) -> dict[str, int]:
+    """An enum's members as the contract would declare them: NONE (the empty flag, 0) left out."""
+    members = {member.name: int(member.value) for member in enum}
+    if "NONE" in members:
+        assert members.pop("NONE") == 0, f"{enum.__name__}.NONE must be 0, the contracts' empty flag"
+    return members
 
 
 def test_the_sources_are_where_the_test_reads_them() -> None:
-    for source, prefix in GROUPS:
-        assert group(source, prefix), f"no {prefix}* constant in contracts/{source}"
+    for source, name in GROUPS:
+        assert flags(source).get(name), f"no flag {name} in contracts/{source}"
 
 
-@pytest.mark.parametrize(("source", "prefix"), list(GROUPS), ids=[f"{s}:{p}" for s, p in GROUPS])
-def test_python_enum_matches_the_contract_constants(source: str, prefix: str) -> None:
-    """Same names, same values; a Python NONE is the contracts' "no such entry" (0) and is not declared there."""
-    enum = GROUPS[(source, prefix)]
-    python = {member.name: int(member.value) for member in enum}
-    contract = group(source, prefix)
-    if "NONE" in python:
-        assert python["NONE"] == 0, f"{enum.__name__}.NONE must be 0, the contracts' empty value"
-        contract.setdefault("NONE", 0)
-    assert python == contract, f"{enum.__name__} differs from the {prefix}* constants of contracts/{source}"
+@pytest.mark.parametrize(("source", "name"), list(GROUPS), ids=[f"{s}:{n}" for s, n in GROUPS])
+def test_python_enum_matches_the_contract_flag(source: str, name: str) -> None:
+    """Same names, same values (order of members = bit position); Python's NONE is the empty flag (0)."""
+    enum = GROUPS[(source, name)]
+    assert python_members(enum) == flags(source)[name], f"{enum.__name__} differs from flag {name} of {source}"
 
 
-def test_every_uint8_constant_of_states_belongs_to_a_mirrored_group() -> None:
-    """A new code group added to states.vy (or Registry.vy) fails here until Python mirrors it."""
+def test_every_flag_has_a_python_enum() -> None:
+    """A new flag in a mirrored source fails here until Python mirrors it."""
     for source in {s for s, _ in GROUPS}:
-        prefixes = [p for s, p in GROUPS if s == source]
-        unmirrored = [name for name in constants(source) if not any(name.startswith(p) for p in prefixes)]
-        assert unmirrored == [], f"contracts/{source}: {unmirrored} have no Python enum"
+        unmirrored = sorted(set(flags(source)) - {n for s, n in GROUPS if s == source})
+        assert unmirrored == [], f"contracts/{source}: flags {unmirrored} have no Python enum"
 
 
-def test_every_domain_int_enum_mirrors_a_contract_group() -> None:
-    """A new IntEnum in domain.models fails here until it is tied to the contract constants it mirrors."""
+def test_no_state_group_is_left_as_numbers() -> None:
+    """States and kinds of the flagged contracts are flags, not ``uint8`` constants."""
+    for source in FLAG_SOURCES:
+        text = (source_dir() / source).read_text(encoding="utf-8")
+        assert UINT8_CONSTANT.findall(text) == [], f"contracts/{source} still numbers a group with uint8 constants"
+
+
+def test_every_domain_int_enum_mirrors_a_contract_flag() -> None:
+    """A new IntEnum in domain.models fails here until it is tied to the contract flag it mirrors."""
     enums = {
         obj
         for _, obj in inspect.getmembers(models, inspect.isclass)
@@ -87,18 +115,27 @@ def test_every_domain_int_enum_mirrors_a_contract_group() -> None:
 
 def test_python_numbers_match_the_contract_bounds() -> None:
     """The numbers Python keeps beside the enums (fee cap, UseRights id offset) are the contracts' own."""
-    bounds = constants("modules/states.vy", "uint256")
+    bounds = constants("modules/states.vy")
     assert bounds["MAX_FEE_BPS"] == MAX_FEE_BPS
     assert bounds["USE_RIGHTS_ID_OFFSET"] == USE_RIGHTS_ID_OFFSET
 
 
 def test_a_mismatch_is_detected() -> None:
-    """The comparison itself fails on a renamed or renumbered code (the test can fail)."""
+    """The parser reads bit positions from the order of members, and a renumbered or renamed enum differs."""
+    source = "flag Demo:\n    FIRST\n    # a comment\n\n    SECOND  # trailing\n    THIRD\n\nX: constant(uint256) = 1\n"
+    parsed = flags_in(source)
+    assert parsed == {"Demo": {"FIRST": 1, "SECOND": 2, "THIRD": 4}}
 
-    class Renumbered(IntEnum):
+    class Consecutive(IntEnum):  # the numbering before flags: differs from the flag's powers of two
         PAID = 1
-        DELIVERED = 3
+        DELIVERED = 2
+        DISPUTED = 3
 
-    contract = group("modules/states.vy", "ORDER_")
-    assert {m.name: int(m.value) for m in Renumbered} != contract
-    assert contract["DELIVERED"] == 2
+    class Renamed(IntEnum):
+        PAID = 1
+        SHIPPED = 2
+
+    contract = flags("modules/states.vy")["OrderState"]
+    assert python_members(Consecutive) != contract
+    assert python_members(Renamed) != contract
+    assert contract["DISPUTED"] == 4

@@ -149,8 +149,9 @@ class ChainRun:
             if rng.random() < 0.2:
                 self.emit("Consent", "ConsentRevoked", consent_id=rng.choice(self.consents))
         elif choice == "access":
+            # A refusal reason is one AccessRefusal flag (a power of two).
             name = "AccessRecorded" if rng.random() < 0.8 else "AccessRefused"
-            detail = {"reward": 5} if name == "AccessRecorded" else {"reason": 1 + rng.randrange(3)}
+            detail = {"reward": 5} if name == "AccessRecorded" else {"reason": 1 << rng.randrange(3)}
             self.emit(
                 "Consent",
                 name,

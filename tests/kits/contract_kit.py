@@ -30,22 +30,36 @@ from eth_account.signers.local import LocalAccount
 from eth_keys import keys
 from eth_utils import keccak
 
+from datagora.domain.models import (
+    AccountKind,
+    ListingState,
+    OfferState,
+    OrderState,
+    OrgStatus,
+    Outcome,
+    Pricing,
+    Ruling,
+    SaleKind,
+)
 from tests import REPO_ROOT
 
 REPO_ROOT = REPO_ROOT
 CONTRACTS_DIR = REPO_ROOT / "contracts"
 MOCKS_DIR = CONTRACTS_DIR / "mocks"
 
-# Registry organisation status (EntDSM ComState) and account kind.
-STATUS_NONE, STATUS_TO_AUDIT, STATUS_AUDITED, STATUS_SUSPENDED = 0, 1, 2, 3
-KIND_NONE, KIND_MEMBER, KIND_CUSTOMER, KIND_PENDING = 0, 1, 2, 3
+# Registry organisation status (EntDSM ComState) and account kind: the contracts' flags, read from their one
+# Python mirror (tests/architecture/test_state_codes.py ties it to the Vyper sources). 0 is the empty flag.
+STATUS_NONE, STATUS_TO_AUDIT, STATUS_AUDITED, STATUS_SUSPENDED = (int(s) for s in OrgStatus)
+KIND_NONE, KIND_MEMBER, KIND_CUSTOMER, KIND_PENDING = (int(k) for k in AccountKind)
 
 # Sale kinds, pricings, listing / order / offer states and settlement outcomes (contracts/modules/states.vy).
-KIND_OWNERSHIP, KIND_USE_RIGHT = 1, 2
-PRICING_FIXED, PRICING_NEGOTIATED, PRICING_AUCTION = 1, 2, 3
-LISTING_NONE, LISTING_ACTIVE, LISTING_PENDING, LISTING_SOLD, LISTING_CANCELLED, LISTING_CLOSED = 0, 1, 2, 3, 4, 5
-ORDER_NONE, ORDER_PAID, ORDER_DELIVERED, ORDER_DISPUTED, ORDER_COMPLETED, ORDER_REFUNDED = 0, 1, 2, 3, 4, 5
-OFFER_NONE, OFFER_OPEN, OFFER_COUNTERED, OFFER_ACCEPTED, OFFER_REJECTED, OFFER_WITHDRAWN = 0, 1, 2, 3, 4, 5
+KIND_OWNERSHIP, KIND_USE_RIGHT = (int(k) for k in SaleKind)
+PRICING_FIXED, PRICING_NEGOTIATED, PRICING_AUCTION = (int(p) for p in Pricing)
+LISTING_NONE, LISTING_ACTIVE, LISTING_PENDING, LISTING_SOLD, LISTING_CANCELLED, LISTING_CLOSED = (
+    int(s) for s in ListingState
+)
+ORDER_NONE, ORDER_PAID, ORDER_DELIVERED, ORDER_DISPUTED, ORDER_COMPLETED, ORDER_REFUNDED = (int(s) for s in OrderState)
+OFFER_NONE, OFFER_OPEN, OFFER_COUNTERED, OFFER_ACCEPTED, OFFER_REJECTED, OFFER_WITHDRAWN = (int(s) for s in OfferState)
 (
     OUTCOME_CONFIRMED,
     OUTCOME_RELEASED,
@@ -55,8 +69,8 @@ OFFER_NONE, OFFER_OPEN, OFFER_COUNTERED, OFFER_ACCEPTED, OFFER_REJECTED, OFFER_W
     OUTCOME_DISPUTE_TIMEOUT,
     OUTCOME_USE_RIGHT_EXPIRED,
     OUTCOME_REDELIVERED,
-) = 1, 2, 3, 4, 5, 6, 7, 8
-RULING_FOR_SELLER, RULING_REDELIVERED, RULING_FOR_BUYER = 1, 2, 3
+) = (int(o) for o in Outcome)
+RULING_FOR_SELLER, RULING_REDELIVERED, RULING_FOR_BUYER = (int(r) for r in Ruling)
 ETHER = "0x0000000000000000000000000000000000000000"  # payment_token for ether
 DISPUTE_WINDOW = 7 * 86_400  # seconds, the Market's initial dispute window
 USE_RIGHTS_ID_OFFSET = 1_000_000_000  # UseRights listing and order ids start above it

@@ -20,6 +20,7 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
+from datagora.domain.models import AccessRefusal, ConsentState
 from tests.kits.contract_kit import CONTRACTS_DIR, TOKEN_START_BALANCE, Deployment
 
 CATEGORY = "purchase-history"
@@ -32,7 +33,7 @@ REWARD = 5 * 10**18  # RewardToken units per access
 DAY = 86_400
 
 # Consent states and refusal reasons (contracts/Consent.vy).
-CONSENT_ACTIVE, CONSENT_REVOKED = 1, 2
+CONSENT_ACTIVE, CONSENT_REVOKED = int(ConsentState.ACTIVE), int(ConsentState.REVOKED)
 (
     REFUSED_NO_CONSENT,
     REFUSED_NOT_CONSUMER,
@@ -43,7 +44,7 @@ CONSENT_ACTIVE, CONSENT_REVOKED = 1, 2
     REFUSED_NO_ITEM,
     REFUSED_ITEM_ERASED,
     REFUSED_DEPOSIT_TOO_LOW,
-) = range(1, 10)
+) = (int(r) for r in AccessRefusal)
 
 CART_QUOTE_TYPES: dict[str, list[dict[str, str]]] = {
     "EIP712Domain": [

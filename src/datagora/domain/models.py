@@ -1,6 +1,10 @@
 """Plain typed models of Datagora's domain. No I/O.
 
 Amounts are in wei, times are Unix seconds, hashes are 32 raw bytes, addresses are EIP-55 checksum strings.
+
+The ``IntEnum`` classes mirror the contracts' Vyper ``flag`` types member for member: the n-th member declared in
+the contract (from 0) has the value ``2**n``, and ``NONE = 0`` (the empty flag) stands for "no such entry" where the
+contracts read it so (tests/architecture/test_state_codes.py checks both sides agree).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ class OrgStatus(IntEnum):
     NONE = 0
     TO_AUDIT = 1
     AUDITED = 2
-    SUSPENDED = 3
+    SUSPENDED = 4
 
     @classmethod
     def parse(cls, text: str) -> OrgStatus:
@@ -31,25 +35,25 @@ class AccountKind(IntEnum):
     NONE = 0
     MEMBER = 1
     CUSTOMER = 2
-    PENDING = 3  # asked to join an existing organisation, not yet approved by a member
+    PENDING = 4  # asked to join an existing organisation, not yet approved by a member
 
 
 class ListingState(IntEnum):
     NONE = 0
     ACTIVE = 1
     PENDING = 2
-    SOLD = 3
-    CANCELLED = 4
-    CLOSED = 5
+    SOLD = 4
+    CANCELLED = 8
+    CLOSED = 16
 
 
 class OrderState(IntEnum):
     NONE = 0
     PAID = 1  # ownership: paid, awaiting delivery; use-right: credit usable
     DELIVERED = 2
-    DISPUTED = 3
-    COMPLETED = 4
-    REFUNDED = 5
+    DISPUTED = 4
+    COMPLETED = 8
+    REFUNDED = 16
 
     @property
     def settled(self) -> bool:
@@ -68,16 +72,16 @@ class Pricing(IntEnum):
 
     FIXED = 1
     NEGOTIATED = 2
-    AUCTION = 3
+    AUCTION = 4
 
 
 class OfferState(IntEnum):
     NONE = 0
     OPEN = 1
     COUNTERED = 2
-    ACCEPTED = 3
-    REJECTED = 4
-    WITHDRAWN = 5
+    ACCEPTED = 4
+    REJECTED = 8
+    WITHDRAWN = 16
 
 
 class Outcome(IntEnum):
@@ -85,12 +89,12 @@ class Outcome(IntEnum):
 
     CONFIRMED = 1  # buyer confirmed (steps 22-24)
     RELEASED = 2  # confirmation deadline passed: mandatory transfer (IV.A.5)
-    FOR_SELLER = 3  # dispute resolved for the seller (IV.A.3)
-    NOT_DELIVERED = 4  # delivery deadline passed: refund (IV.A.4)
-    FOR_BUYER = 5  # dispute resolved for the buyer (IV.A.3)
-    DISPUTE_TIMEOUT = 6  # the arbiter did not resolve in time: unwound
-    USE_RIGHT_EXPIRED = 7  # usage window over: unused credit refunded
-    REDELIVERED = 8  # dispute: the seller sent fabricated data but held the real one, redelivered by the platform
+    FOR_SELLER = 4  # dispute resolved for the seller (IV.A.3)
+    NOT_DELIVERED = 8  # delivery deadline passed: refund (IV.A.4)
+    FOR_BUYER = 16  # dispute resolved for the buyer (IV.A.3)
+    DISPUTE_TIMEOUT = 32  # the arbiter did not resolve in time: unwound
+    USE_RIGHT_EXPIRED = 64  # usage window over: unused credit refunded
+    REDELIVERED = 128  # dispute: the seller sent fabricated data but held the real one, redelivered by the platform
 
 
 class Ruling(IntEnum):
@@ -98,7 +102,7 @@ class Ruling(IntEnum):
 
     FOR_SELLER = 1  # the data is right and so was the transmission: the buyer's claim was false
     REDELIVERED = 2  # the data is right but the seller transmitted something else: the platform redelivers
-    FOR_BUYER = 3  # the seller's data does not match what it registered: refund
+    FOR_BUYER = 4  # the seller's data does not match what it registered: refund
 
 
 ETHER = "0x0000000000000000000000000000000000000000"
@@ -118,13 +122,13 @@ class AccessRefusal(IntEnum):
 
     NO_CONSENT = 1
     NOT_CONSUMER = 2
-    WRONG_CATEGORY = 3
-    WRONG_PURPOSE = 4
-    REVOKED = 5
-    EXPIRED = 6
-    NO_ITEM = 7
-    ITEM_ERASED = 8
-    DEPOSIT_TOO_LOW = 9
+    WRONG_CATEGORY = 4
+    WRONG_PURPOSE = 8
+    REVOKED = 16
+    EXPIRED = 32
+    NO_ITEM = 64
+    ITEM_ERASED = 128
+    DEPOSIT_TOO_LOW = 256
 
 
 @dataclass(frozen=True)

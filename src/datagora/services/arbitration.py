@@ -284,14 +284,15 @@ def assess_stored(
     basis = {"reupload": held[1].sha256, "disclosure": None if disclosure is None else disclosure.disclosed_at}
     order = inbox.board.contracts.market.order(order_id)
     cached = inbox._record(order).get("assessment")
-    if isinstance(cached, dict) and cached.get("basis") == basis:
+    # The ruling is remembered by name: a number written before the rulings became flags is not read back.
+    if isinstance(cached, dict) and cached.get("basis") == basis and str(cached.get("ruling")) in Ruling.__members__:
         return disputes.Assessment(
             order_id,
             bool(cached["content_match"]),
             float(cached["similarity"]),
             bool(cached["near_duplicate"]),
             cached["transmitted_ok"],
-            Ruling(int(cached["ruling"])),
+            Ruling[str(cached["ruling"])],
         )
     found = disputes.assess(
         inbox.board.contracts,
@@ -310,7 +311,7 @@ def assess_stored(
             "similarity": found.similarity,
             "near_duplicate": found.near_duplicate,
             "transmitted_ok": found.transmitted_ok,
-            "ruling": int(found.ruling),
+            "ruling": found.ruling.name,
         },
     )
     return found

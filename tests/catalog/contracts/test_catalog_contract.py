@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.kits.contract_kit import (
+    STATUS_AUDITED,
     STATUS_SUSPENDED,
     STATUS_TO_AUDIT,
     ZERO_ADDRESS,
@@ -356,7 +357,7 @@ def test_publish_fails_for_suspended_then_works_when_reaudited(d: Deployment) ->
     d.set_status(d.acme_id, STATUS_SUSPENDED)
     with boa.reverts("catalog: publisher not audited"):
         d.publish(d.alice)
-    d.set_status(d.acme_id, 2)
+    d.set_status(d.acme_id, STATUS_AUDITED)
     assert d.publish(d.alice) == 1
 
 

@@ -16,7 +16,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.kits.contract_kit import TOKEN_START_BALANCE, ZERO_ADDRESS, assert_event, assert_no_event, digest
+from tests.kits.contract_kit import (
+    STATUS_SUSPENDED,
+    TOKEN_START_BALANCE,
+    ZERO_ADDRESS,
+    assert_event,
+    assert_no_event,
+    digest,
+)
 from tests.kits.shopchain_fixtures import (
     CATEGORY,
     CATEGORY_HASH,
@@ -373,7 +380,7 @@ def test_the_consent_holds_until_its_expiry_second(sc: ShopChain, g: Granted) ->
 def test_suspending_the_consumer_organisation_stops_its_access(sc: ShopChain, g: Granted) -> None:
     d = sc.d
     with d.env.prank(d.supervisor.address):
-        d.registry.set_status(d.beta_id, 3)  # Suspended
+        d.registry.set_status(d.beta_id, STATUS_SUSPENDED)
     with d.env.prank(d.bob.address), boa.reverts("consent: not the consumer"):
         sc.consent.record_access(g.consent_id, CATEGORY_HASH, MARKETING_HASH, g.item_id)
 

@@ -1588,7 +1588,7 @@ def test_order_parties_tells_a_refund_after_a_delivery(
                 d.market.dispute(order_id, REASON_HASH)
         if then == "for-buyer":
             with d.env.prank(d.platform.address):
-                d.market.resolve(order_id, 3, REASON_HASH)
+                d.market.resolve(order_id, RULING_FOR_BUYER, REASON_HASH)
         elif then == "timeout":
             d.env.time_travel(seconds=DISPUTE_WINDOW + 1)
             d.market.refund(order_id)
@@ -1791,11 +1791,21 @@ def test_resolve_logs_the_decision(d: Deployment, ruling: int, outcome: int) -> 
     assert settled.outcome == outcome
 
 
-@pytest.mark.parametrize("ruling", [0, 4, 255])
+@pytest.mark.parametrize("ruling", [0, RULING_FOR_SELLER | RULING_FOR_BUYER, RULING_FOR_SELLER | RULING_REDELIVERED, 7])
 def test_resolve_rejects_bad_ruling(d: Deployment, ruling: int) -> None:
+    """The empty flag and any mix of rulings are refused with the Market's own message."""
     _, _, order_id = disputed(d)
     with d.env.prank(d.platform.address), boa.reverts("market: bad ruling"):
         d.market.resolve(order_id, ruling, EVIDENCE_HASH)
+
+
+@pytest.mark.parametrize("ruling", [8, 255])
+def test_resolve_rejects_bits_outside_the_flag(d: Deployment, ruling: int) -> None:
+    """A value with a bit beyond the three rulings does not decode as a Ruling: the call reverts."""
+    _, _, order_id = disputed(d)
+    with d.env.prank(d.platform.address), pytest.raises(boa.BoaError):
+        d.market.resolve(order_id, ruling, EVIDENCE_HASH)
+    assert d.market.order(order_id).state == ORDER_DISPUTED
 
 
 @pytest.mark.parametrize("who", ["alice", "bob", "supervisor"])

@@ -246,10 +246,19 @@ def test_set_status_rejects_non_supervisor(d: Deployment, who: str) -> None:
         d.registry.set_status(d.gamma_id, STATUS_AUDITED)
 
 
-@pytest.mark.parametrize("status", [0, 4, 255])
+@pytest.mark.parametrize("status", [0, STATUS_TO_AUDIT | STATUS_AUDITED, STATUS_AUDITED | STATUS_SUSPENDED, 7])
 def test_set_status_rejects_invalid_status(d: Deployment, status: int) -> None:
+    """The empty flag and any mix of statuses are refused with the Registry's own message."""
     with d.env.prank(d.supervisor.address), boa.reverts("registry: invalid status"):
         d.registry.set_status(d.gamma_id, status)
+
+
+@pytest.mark.parametrize("status", [8, 255])
+def test_set_status_rejects_bits_outside_the_flag(d: Deployment, status: int) -> None:
+    """A value with a bit beyond the three statuses does not decode as an OrgStatus: the call reverts."""
+    with d.env.prank(d.supervisor.address), pytest.raises(boa.BoaError):
+        d.registry.set_status(d.gamma_id, status)
+    assert d.registry.organisations(d.gamma_id)[1] == STATUS_TO_AUDIT
 
 
 @pytest.mark.parametrize("organisation_id", [0, 4, 2**256 - 1])
@@ -264,11 +273,11 @@ def test_set_status_rejects_unchanged_status(d: Deployment) -> None:
 
 
 @FUZZ
-@given(status=st.integers(min_value=0, max_value=255))
+@given(status=st.integers(min_value=0, max_value=7))
 def test_set_status_fuzz(d: Deployment, status: int) -> None:
-    """Only 1..3 are accepted, and only when they differ from the current status (Gamma is ToAudit)."""
+    """Only one status (one bit) is accepted, and only when it differs from the current one (Gamma is ToAudit)."""
     with d.env.anchor(), d.env.prank(d.supervisor.address):
-        if not STATUS_TO_AUDIT <= status <= STATUS_SUSPENDED:
+        if status not in (STATUS_TO_AUDIT, STATUS_AUDITED, STATUS_SUSPENDED):
             with boa.reverts("registry: invalid status"):
                 d.registry.set_status(d.gamma_id, status)
         elif status == STATUS_TO_AUDIT:

@@ -23,6 +23,9 @@ from tests.kits.contract_kit import (
     DISPUTE_WINDOW,
     ORDER_COMPLETED,
     ORDER_REFUNDED,
+    RULING_FOR_BUYER,
+    RULING_FOR_SELLER,
+    RULING_REDELIVERED,
     STATUS_SUSPENDED,
     USE_RIGHTS_ID_OFFSET,
     Deployment,
@@ -100,7 +103,9 @@ def deliver_and(d: Deployment, order_id: int, then: str) -> None:
             d.market.refund(order_id)
         else:
             with d.env.prank(d.platform.address):
-                d.market.resolve(order_id, {"for-seller": 1, "redelivered": 2}.get(then, 3), digest("evidence"))
+                rulings = {"for-seller": RULING_FOR_SELLER, "redelivered": RULING_REDELIVERED}
+                ruling = rulings.get(then, RULING_FOR_BUYER)
+                d.market.resolve(order_id, ruling, digest("evidence"))
 
 
 def parties_of(d: Deployment, order_id: int) -> tuple[str, str, int, bool, bool]:
