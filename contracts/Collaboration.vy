@@ -50,13 +50,20 @@ MAX_TERMS: constant(uint256) = 4096
 MAX_SPEC: constant(uint256) = 4096
 MAX_LOCATION: constant(uint256) = 256
 
-ROLE_DSP: constant(uint8) = 1
-ROLE_VP: constant(uint8) = 2
-OFFER_OPEN: constant(uint8) = 1
-OFFER_ACCEPTED: constant(uint8) = 2
-OFFER_WITHDRAWN: constant(uint8) = 3
-DAO_ACTIVE: constant(uint8) = 1
-DAO_CLOSED: constant(uint8) = 2
+# The poster's role, an offer's state and a DAO's state are flags used by
+# this contract alone (the empty flag, 0, is "no such offer / DAO").
+flag Role:
+    DSP
+    VP
+
+flag OfferState:
+    OPEN
+    ACCEPTED
+    WITHDRAWN
+
+flag DaoState:
+    ACTIVE
+    CLOSED
 
 REGISTRY: public(immutable(IRegistry))
 
@@ -65,7 +72,7 @@ event OfferPosted:
     offer_id: indexed(uint256)
     poster: indexed(address)
     dao_id: indexed(uint256)
-    poster_role: uint8
+    poster_role: Role
     terms_hash: bytes32
     stake_bps: uint256
     heartbeat_timeout: uint256
@@ -171,8 +178,8 @@ event Rated:
 struct Offer:
     poster: address
     dao_id: uint256
-    poster_role: uint8
-    state: uint8
+    poster_role: Role
+    state: OfferState
     terms_hash: bytes32
     stake_bps: uint256
     heartbeat_timeout: uint256
@@ -187,7 +194,7 @@ struct Proposal:
 struct Dao:
     founder: address
     lead: address
-    state: uint8
+    state: DaoState
     seats: uint256
     active_members: uint256
     heartbeat_timeout: uint256
@@ -235,7 +242,7 @@ def __init__(registry: address):
 @external
 def post_offer(
     dao_id: uint256,
-    poster_role: uint8,
+    poster_role: Role,
     terms_hash: bytes32,
     stake_bps: uint256,
     heartbeat_timeout: uint256,
@@ -261,7 +268,7 @@ def post_offer(
     @return The offer id (starting at 1).
     """
     assert staticcall REGISTRY.is_audited(msg.sender), "collaboration: not audited"
-    assert poster_role == ROLE_DSP or poster_role == ROLE_VP, "collaboration: bad role"
+    assert poster_role == Role.DSP or poster_role == Role.VP, "collaboration: bad role"
     assert terms_hash != empty(bytes32), "collaboration: empty terms"
     assert stake_bps > 0 and stake_bps < BPS, "collaboration: bad stake"
     assert expiry > block.timestamp, "collaboration: bad expiry"
@@ -271,7 +278,7 @@ def post_offer(
         assert heartbeat_timeout == 0, "collaboration: bad timeout"
         dao: Dao = self._active_dao(dao_id)
         assert dao.seats < MAX_MEMBERS, "collaboration: dao full"
-        if poster_role == ROLE_DSP:
+        if poster_role == Role.DSP:
             assert msg.sender == dao.lead, "collaboration: not the lead member"
         else:
             assert not self.members[dao_id][msg.sender].seated, "collaboration: already a member"
@@ -281,7 +288,7 @@ def post_offer(
         poster=msg.sender,
         dao_id=dao_id,
         poster_role=poster_role,
-        state=OFFER_OPEN,
+        state=OfferState.OPEN,
         terms_hash=terms_hash,
         stake_bps=stake_bps,
         heartbeat_timeout=heartbeat_timeout,
@@ -360,7 +367,7 @@ def accept(offer_id: uint256, counterparty: address, round: uint256) -> uint256:
     assert proposal.round == round, "collaboration: proposal changed"
     assert proposal.proposer != msg.sender, "collaboration: not your turn"
     assert staticcall REGISTRY.is_audited(offer.poster), "collaboration: not audited"
-    self.offers[offer_id].state = OFFER_ACCEPTED
+    self.offers[offer_id].state = OfferState.ACCEPTED
     log OfferAccepted(
         offer_id=offer_id,
         counterparty=party,
@@ -372,12 +379,12 @@ def accept(offer_id: uint256, counterparty: address, round: uint256) -> uint256:
     if offer.dao_id == 0:
         dsp: address = offer.poster
         vp: address = party
-        if offer.poster_role == ROLE_VP:
+        if offer.poster_role == Role.VP:
             dsp = party
             vp = offer.poster
         return self._form(offer_id, dsp, vp, proposal, offer.heartbeat_timeout)
     newcomer: address = party
-    if offer.poster_role == ROLE_VP:
+    if offer.poster_role == Role.VP:
         newcomer = offer.poster
     self._join(offer.dao_id, newcomer, proposal.stake_bps)
     return offer.dao_id
@@ -390,9 +397,9 @@ def withdraw_offer(offer_id: uint256):
     @param offer_id An open offer of the caller.
     """
     offer: Offer = self.offers[offer_id]
-    assert offer.state == OFFER_OPEN, "collaboration: offer not open"
+    assert offer.state == OfferState.OPEN, "collaboration: offer not open"
     assert offer.poster == msg.sender, "collaboration: not the poster"
-    self.offers[offer_id].state = OFFER_WITHDRAWN
+    self.offers[offer_id].state = OfferState.WITHDRAWN
     log OfferWithdrawn(offer_id=offer_id, poster=msg.sender)
 
 
@@ -503,7 +510,7 @@ def terminate(dao_id: uint256, member: address):
     log StakeChanged(dao_id=dao_id, member=member, stake_bps=0)
     self._redistribute(dao_id, dao.seats, m.stake_bps, lead)
     if remaining < 2:
-        self.daos[dao_id].state = DAO_CLOSED
+        self.daos[dao_id].state = DaoState.CLOSED
         log DaoClosed(dao_id=dao_id, closed_by=msg.sender)
 
 
@@ -516,7 +523,7 @@ def close(dao_id: uint256):
     """
     dao: Dao = self._active_dao(dao_id)
     assert msg.sender == dao.lead, "collaboration: not the lead member"
-    self.daos[dao_id].state = DAO_CLOSED
+    self.daos[dao_id].state = DaoState.CLOSED
     log DaoClosed(dao_id=dao_id, closed_by=msg.sender)
 
 
@@ -534,7 +541,7 @@ def rate(dao_id: uint256, ratee: address, score: uint8):
     assert self.members[dao_id][msg.sender].seated, "collaboration: not a member"
     target: Member = self.members[dao_id][ratee]
     assert target.seated and ratee != msg.sender, "collaboration: bad ratee"
-    assert self.daos[dao_id].state == DAO_CLOSED or not target.active, "collaboration: not ended"
+    assert self.daos[dao_id].state == DaoState.CLOSED or not target.active, "collaboration: not ended"
     assert not self.rated[dao_id][msg.sender][ratee], "collaboration: already rated"
     self.rated[dao_id][msg.sender][ratee] = True
     self.total_score[ratee] += convert(score, uint256)
@@ -602,8 +609,8 @@ def post(dao_id: uint256, channel: uint256, content_hash: bytes32, location: Str
 @view
 def offer(offer_id: uint256) -> Offer:
     """
-    @notice An offer as posted (state 0 = none, 1 open, 2 accepted,
-            3 withdrawn).
+    @notice An offer as posted (state 0 = none, else an OfferState:
+            1 open, 2 accepted, 4 withdrawn).
     @param offer_id The offer id.
     @return The offer.
     """
@@ -627,7 +634,7 @@ def proposal(offer_id: uint256, counterparty: address) -> Proposal:
 @view
 def dao(dao_id: uint256) -> Dao:
     """
-    @notice A DAO (state 0 = none, 1 active, 2 closed).
+    @notice A DAO (state 0 = none, else a DaoState: 1 active, 2 closed).
     @param dao_id The DAO id.
     @return The DAO.
     """
@@ -722,7 +729,7 @@ def _form(offer_id: uint256, dsp: address, vp: address, proposal: Proposal, time
     self.daos[dao_id] = Dao(
         founder=dsp,
         lead=dsp,
-        state=DAO_ACTIVE,
+        state=DaoState.ACTIVE,
         seats=0,
         active_members=0,
         heartbeat_timeout=timeout,
@@ -879,7 +886,7 @@ def _active_dao(dao_id: uint256) -> Dao:
     @dev Reverts "collaboration: dao not active".
     """
     dao: Dao = self.daos[dao_id]
-    assert dao.state == DAO_ACTIVE, "collaboration: dao not active"
+    assert dao.state == DaoState.ACTIVE, "collaboration: dao not active"
     return dao
 
 
@@ -922,7 +929,7 @@ def _live_offer(offer_id: uint256) -> Offer:
     @notice The offer, which must be open and unexpired.
     """
     offer: Offer = self.offers[offer_id]
-    assert offer.state == OFFER_OPEN, "collaboration: offer not open"
+    assert offer.state == OfferState.OPEN, "collaboration: offer not open"
     assert block.timestamp <= offer.expiry, "collaboration: offer expired"
     return offer
 
@@ -942,7 +949,7 @@ def _counterparty(offer: Offer, counterparty: address) -> address:
     assert counterparty == msg.sender, "collaboration: bad counterparty"
     assert staticcall REGISTRY.is_audited(msg.sender), "collaboration: not audited"
     if offer.dao_id != 0:
-        if offer.poster_role == ROLE_DSP:
+        if offer.poster_role == Role.DSP:
             assert not self.members[offer.dao_id][msg.sender].seated, "collaboration: already a member"
         else:
             assert msg.sender == self.daos[offer.dao_id].lead, "collaboration: not the lead member"

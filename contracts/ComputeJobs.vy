@@ -40,25 +40,28 @@ exports: (
 )
 
 
-# Job kinds.
+# Job kinds. They stay numbers from 0: as a flag, a single job's kind
+# would be 1 and fill a slot that stays zero today (+20,000 gas a submit).
 KIND_SINGLE: public(constant(uint8)) = 0
 KIND_FEDERATED: public(constant(uint8)) = 1
 
-# Job states (0 = no such job).
-JOB_SUBMITTED: public(constant(uint8)) = 1
-JOB_ACCEPTED: public(constant(uint8)) = 2
-JOB_REJECTED: public(constant(uint8)) = 3
-JOB_RESULT_POSTED: public(constant(uint8)) = 4
-JOB_FAILED: public(constant(uint8)) = 5
-JOB_COMPLETED: public(constant(uint8)) = 6
-JOB_REFUNDED: public(constant(uint8)) = 7
+# Job states (the empty flag, 0, is "no such job") and settlement outcomes
+# (event JobSettled): flags used by this contract alone.
+flag JobState:
+    SUBMITTED
+    ACCEPTED
+    REJECTED
+    RESULT_POSTED
+    FAILED
+    COMPLETED
+    REFUNDED
 
-# Settlement outcomes (event JobSettled).
-OUTCOME_CONFIRMED: public(constant(uint8)) = 1
-OUTCOME_RELEASED: public(constant(uint8)) = 2
-OUTCOME_REJECTED: public(constant(uint8)) = 3
-OUTCOME_FAILED: public(constant(uint8)) = 4
-OUTCOME_TIMED_OUT: public(constant(uint8)) = 5
+flag JobOutcome:
+    CONFIRMED
+    RELEASED
+    REJECTED
+    FAILED
+    TIMED_OUT
 
 MIN_WINDOW: public(constant(uint256)) = states.MIN_WINDOW
 MAX_WINDOW: public(constant(uint256)) = states.MAX_WINDOW
@@ -107,7 +110,7 @@ event FederatedRound:
 
 event JobSettled:
     job_id: indexed(uint256)
-    outcome: indexed(uint8)
+    outcome: indexed(JobOutcome)
     owner_credit: uint256
     requester_credit: uint256
 
@@ -120,7 +123,7 @@ struct Job:
     owner: address
     token_id: uint256
     kind: uint8
-    state: uint8
+    state: JobState
     spec_hash: bytes32
     payment_token: address
     amount: uint256
@@ -193,7 +196,7 @@ def submit(
         owner=owner,
         token_id=token_id,
         kind=kind,
-        state=JOB_SUBMITTED,
+        state=JobState.SUBMITTED,
         spec_hash=spec_hash,
         payment_token=payment_token,
         amount=amount,
@@ -226,10 +229,10 @@ def accept(job_id: uint256):
     @param job_id The submitted job.
     """
     job: Job = self._jobs[job_id]
-    assert job.state == JOB_SUBMITTED, "compute: job not submitted"
+    assert job.state == JobState.SUBMITTED, "compute: job not submitted"
     assert job.owner == msg.sender, "compute: not owner"
     assert block.timestamp <= job.deadline, "compute: deadline passed"
-    self._jobs[job_id].state = JOB_ACCEPTED
+    self._jobs[job_id].state = JobState.ACCEPTED
     log JobAccepted(job_id=job_id, owner=msg.sender)
 
 
@@ -243,11 +246,11 @@ def reject(job_id: uint256, reason: String[256]):
     @param reason The rule the job breaks, in plain words (non-empty).
     """
     job: Job = self._jobs[job_id]
-    assert job.state == JOB_SUBMITTED, "compute: job not submitted"
+    assert job.state == JobState.SUBMITTED, "compute: job not submitted"
     assert job.owner == msg.sender, "compute: not owner"
     assert len(reason) > 0, "compute: empty reason"
     log JobRejected(job_id=job_id, owner=msg.sender, reason=reason)
-    self._settle(job_id, job, JOB_REJECTED, OUTCOME_REJECTED, 0, job.amount)
+    self._settle(job_id, job, JobState.REJECTED, JobOutcome.REJECTED, 0, job.amount)
 
 
 @external
@@ -260,12 +263,12 @@ def post_result(job_id: uint256, result_hash: bytes32, result_uri: String[256]):
     @param result_uri Where the encrypted result can be fetched.
     """
     job: Job = self._jobs[job_id]
-    assert job.state == JOB_ACCEPTED, "compute: job not accepted"
+    assert job.state == JobState.ACCEPTED, "compute: job not accepted"
     assert job.owner == msg.sender, "compute: not owner"
     assert block.timestamp <= job.deadline, "compute: deadline passed"
     assert result_hash != empty(bytes32), "compute: empty result hash"
     confirm_deadline: uint256 = block.timestamp + job.confirm_window
-    self._jobs[job_id].state = JOB_RESULT_POSTED
+    self._jobs[job_id].state = JobState.RESULT_POSTED
     self._jobs[job_id].result_hash = result_hash
     self._jobs[job_id].confirm_deadline = confirm_deadline
     log ResultPosted(job_id=job_id, result_hash=result_hash, result_uri=result_uri, confirm_deadline=confirm_deadline)
@@ -281,11 +284,11 @@ def fail(job_id: uint256, reason: String[256]):
     @param reason What went wrong, in plain words (non-empty).
     """
     job: Job = self._jobs[job_id]
-    assert job.state == JOB_ACCEPTED, "compute: job not accepted"
+    assert job.state == JobState.ACCEPTED, "compute: job not accepted"
     assert job.owner == msg.sender, "compute: not owner"
     assert len(reason) > 0, "compute: empty reason"
     log JobFailed(job_id=job_id, owner=msg.sender, reason=reason)
-    self._settle(job_id, job, JOB_FAILED, OUTCOME_FAILED, 0, job.amount)
+    self._settle(job_id, job, JobState.FAILED, JobOutcome.FAILED, 0, job.amount)
 
 
 @external
@@ -296,9 +299,9 @@ def confirm(job_id: uint256):
     @param job_id The job with a posted result.
     """
     job: Job = self._jobs[job_id]
-    assert job.state == JOB_RESULT_POSTED, "compute: no result posted"
+    assert job.state == JobState.RESULT_POSTED, "compute: no result posted"
     assert job.requester == msg.sender, "compute: not requester"
-    self._settle(job_id, job, JOB_COMPLETED, OUTCOME_CONFIRMED, job.amount, 0)
+    self._settle(job_id, job, JobState.COMPLETED, JobOutcome.CONFIRMED, job.amount, 0)
 
 
 @external
@@ -310,9 +313,9 @@ def release(job_id: uint256):
     @param job_id The job with a posted result.
     """
     job: Job = self._jobs[job_id]
-    assert job.state == JOB_RESULT_POSTED, "compute: no result posted"
+    assert job.state == JobState.RESULT_POSTED, "compute: no result posted"
     assert block.timestamp > job.confirm_deadline, "compute: confirmation window open"
-    self._settle(job_id, job, JOB_COMPLETED, OUTCOME_RELEASED, job.amount, 0)
+    self._settle(job_id, job, JobState.COMPLETED, JobOutcome.RELEASED, job.amount, 0)
 
 
 @external
@@ -324,9 +327,9 @@ def refund(job_id: uint256):
     @param job_id The submitted or accepted job.
     """
     job: Job = self._jobs[job_id]
-    assert job.state == JOB_SUBMITTED or job.state == JOB_ACCEPTED, "compute: job not open"
+    assert job.state in (JobState.SUBMITTED | JobState.ACCEPTED), "compute: job not open"
     assert block.timestamp > job.deadline, "compute: deadline not passed"
-    self._settle(job_id, job, JOB_REFUNDED, OUTCOME_TIMED_OUT, 0, job.amount)
+    self._settle(job_id, job, JobState.REFUNDED, JobOutcome.TIMED_OUT, 0, job.amount)
 
 
 @external
@@ -339,7 +342,7 @@ def record_round(job_id: uint256, round: uint256, aggregate_hash: bytes32):
     @param aggregate_hash Keccak-256 of the aggregate model's parameters.
     """
     job: Job = self._jobs[job_id]
-    assert job.state == JOB_ACCEPTED, "compute: job not accepted"
+    assert job.state == JobState.ACCEPTED, "compute: job not accepted"
     assert job.requester == msg.sender, "compute: not requester"
     assert job.kind == KIND_FEDERATED, "compute: not federated"
     assert round == job.rounds + 1, "compute: wrong round"
@@ -359,12 +362,12 @@ def job(job_id: uint256) -> Job:
 
 
 @internal
-def _settle(job_id: uint256, job: Job, state: uint8, outcome: uint8, owner_credit: uint256, requester_credit: uint256):
+def _settle(job_id: uint256, job: Job, state: JobState, outcome: JobOutcome, owner_credit: uint256, requester_credit: uint256):
     """
     @notice Close a job: set its state and owe each party its credit.
     @param job_id The job.
     @param job The job as read before the change.
-    @param state JOB_REJECTED, JOB_FAILED, JOB_COMPLETED or JOB_REFUNDED.
+    @param state JobState.REJECTED, FAILED, COMPLETED or REFUNDED.
     @param outcome The settlement outcome (OUTCOME_*).
     @param owner_credit Owed to the owner, in the payment token.
     @param requester_credit Owed to the requester, in the payment token.

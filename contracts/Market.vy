@@ -625,7 +625,7 @@ def confirm(order_id: uint256):
     """
     order: states.Order = self._order(order_id)
     assert order.buyer == msg.sender, "market: not buyer"
-    assert order.state == states.OrderState.DELIVERED or order.state == states.OrderState.DISPUTED, "market: order not delivered"
+    assert order.state in (states.OrderState.DELIVERED | states.OrderState.DISPUTED), "market: order not delivered"
     self._settle_for_seller(order_id, order, states.Outcome.CONFIRMED)
 
 
@@ -711,7 +711,7 @@ def refund(order_id: uint256):
     @param order_id The order id.
     """
     order: states.Order = self._order(order_id)
-    assert order.state == states.OrderState.PAID or order.state == states.OrderState.DISPUTED, "market: not refundable"
+    assert order.state in (states.OrderState.PAID | states.OrderState.DISPUTED), "market: not refundable"
     if order.state == states.OrderState.PAID:
         assert block.timestamp > order.deadline, "market: delivery deadline not passed"
         self._settle_for_buyer(order_id, order, states.Outcome.NOT_DELIVERED)
@@ -1096,7 +1096,7 @@ def _open_offer(offer_id: uint256) -> Offer:
     @return The offer.
     """
     offer: Offer = self.offers[offer_id]
-    assert offer.state == states.OfferState.OPEN or offer.state == states.OfferState.COUNTERED, "market: offer not open"
+    assert offer.state in (states.OfferState.OPEN | states.OfferState.COUNTERED), "market: offer not open"
     return offer
 
 

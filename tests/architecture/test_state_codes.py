@@ -2,12 +2,13 @@
 
 Each group of mutually exclusive states or kinds is a Vyper ``flag``: the sale groups (kinds, pricings, listing /
 order / offer states, outcomes, rulings) in ``contracts/modules/states.vy``, the organisation statuses and account
-kinds in ``contracts/Registry.vy``, the consent states and refusals in ``contracts/Consent.vy``. A flag's n-th member
-(from 0, in declaration order) has the value ``2**n``; events and views carry it as a ``uint256``.
-``datagora.domain.models`` mirrors each flag as an ``IntEnum`` with the same member names and values, plus ``NONE = 0``
-(the empty flag) where the contracts read 0 as "no such entry". These tests read the ``flag`` declarations from the
-Vyper sources and fail on any difference of name or value, on a flag without a Python enum and on a Python enum
-without a flag.
+kinds in ``contracts/Registry.vy``, the consent states and refusals in ``contracts/Consent.vy``, and the groups
+``Collaboration.vy`` and ``ComputeJobs.vy`` use alone in those contracts. A flag's n-th member (from 0, in
+declaration order) has the value ``2**n``; events and views carry it as a ``uint256``. ``datagora.domain.models``
+(and ``.collaboration``, ``.compute``) mirror each flag as an ``IntEnum`` with the same member names and values,
+plus ``NONE = 0`` (the empty flag) where the contracts read 0 as "no such entry". These tests read the ``flag``
+declarations from the Vyper sources and fail on any difference of name or value, on a flag without a Python enum
+and on a Python enum without a flag.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 
 from datagora.chain.artifacts import source_dir
 from datagora.chain.bindings.use_rights import USE_RIGHTS_ID_OFFSET
-from datagora.domain import models
+from datagora.domain import collaboration, compute, models
 from datagora.services.platform import MAX_FEE_BPS
 
 # A flag declaration: ``flag Name:`` followed by its indented members (one identifier per line, comments allowed).
@@ -44,10 +45,19 @@ GROUPS: dict[tuple[str, str], type[IntEnum]] = {
     ("Registry.vy", "AccountKind"): models.AccountKind,
     ("Consent.vy", "ConsentState"): models.ConsentState,
     ("Consent.vy", "AccessRefusal"): models.AccessRefusal,
+    ("Collaboration.vy", "Role"): collaboration.Role,
+    ("Collaboration.vy", "OfferState"): collaboration.CollabOfferState,
+    ("Collaboration.vy", "DaoState"): collaboration.DaoState,
+    ("ComputeJobs.vy", "JobState"): compute.JobState,
+    ("ComputeJobs.vy", "JobOutcome"): compute.JobOutcome,
 }
 
-# Contract sources whose state groups are all flags mirrored in GROUPS (no uint8 state constant left).
-FLAG_SOURCES = ("modules/states.vy", "Registry.vy", "Consent.vy", "Market.vy", "UseRights.vy", "Shop.vy")
+# The domain modules whose IntEnums mirror contract groups.
+DOMAIN_MODULES = (models, collaboration, compute)
+
+# The uint8 constants that are not a state group: score and tier bounds, and ComputeJobs' job kinds, which number
+# from 0 (a single job's kind is 0 in a slot that a flag would fill, at 20,000 gas a submit).
+NOT_FLAGS = {"MIN_SCORE", "MAX_SCORE", "MAX_TIER", "KIND_SINGLE", "KIND_FEDERATED"}
 
 
 def flags_in(text: str) -> dict[str, dict[str, int]]:
@@ -97,20 +107,39 @@ def test_every_flag_has_a_python_enum() -> None:
 
 
 def test_no_state_group_is_left_as_numbers() -> None:
-    """States and kinds of the flagged contracts are flags, not ``uint8`` constants."""
-    for source in FLAG_SOURCES:
-        text = (source_dir() / source).read_text(encoding="utf-8")
-        assert UINT8_CONSTANT.findall(text) == [], f"contracts/{source} still numbers a group with uint8 constants"
+    """Every contract's states and kinds are flags, not ``uint8`` constants (bounds and job kinds aside)."""
+    sources = sorted(source_dir().glob("*.vy")) + sorted((source_dir() / "modules").glob("*.vy"))
+    assert len(sources) > 10
+    for path in sources:
+        numbered = set(UINT8_CONSTANT.findall(path.read_text(encoding="utf-8"))) - NOT_FLAGS
+        assert numbered == set(), f"{path.name} numbers {sorted(numbered)} with uint8 constants: make them a flag"
+
+
+def test_every_flag_of_every_contract_is_mirrored() -> None:
+    """A flag added to any contract (not only the sources above) fails here until Python mirrors it."""
+    sources = sorted(source_dir().glob("*.vy")) + sorted((source_dir() / "modules").glob("*.vy"))
+    declared = {
+        (path.relative_to(source_dir()).as_posix(), name) for path in sources for name in flags_in(path.read_text())
+    }
+    assert declared == set(GROUPS)
+
+
+def test_job_kinds_stay_numbered_from_zero() -> None:
+    """ComputeJobs' job kinds are the one group kept as numbers; Python mirrors them the same way."""
+    text = (source_dir() / "ComputeJobs.vy").read_text(encoding="utf-8")
+    kinds = dict(re.findall(r"^KIND_([A-Z_]+): public\(constant\(uint8\)\) = ([0-9]+)", text, re.MULTILINE))
+    assert {name: int(value) for name, value in kinds.items()} == {k.name: int(k.value) for k in compute.JobKind}
 
 
 def test_every_domain_int_enum_mirrors_a_contract_flag() -> None:
-    """A new IntEnum in domain.models fails here until it is tied to the contract flag it mirrors."""
+    """A new IntEnum in the domain modules fails here until it is tied to the contract flag it mirrors."""
     enums = {
         obj
-        for _, obj in inspect.getmembers(models, inspect.isclass)
-        if issubclass(obj, IntEnum) and obj is not IntEnum and obj.__module__ == models.__name__
+        for module in DOMAIN_MODULES
+        for _, obj in inspect.getmembers(module, inspect.isclass)
+        if issubclass(obj, IntEnum) and obj is not IntEnum and obj.__module__ == module.__name__
     }
-    assert enums == set(GROUPS.values())
+    assert enums == set(GROUPS.values()) | {compute.JobKind}
 
 
 def test_python_numbers_match_the_contract_bounds() -> None:

@@ -26,7 +26,7 @@ class CollabOfferState(IntEnum):
     NONE = 0
     OPEN = 1
     ACCEPTED = 2
-    WITHDRAWN = 3
+    WITHDRAWN = 4
 
 
 class DaoState(IntEnum):

@@ -8,32 +8,34 @@ from enum import IntEnum
 
 
 class JobKind(IntEnum):
-    """Who runs a job: one owner alone, or one participant of a federated run (one job per owner, same spec)."""
+    """Who runs a job: one owner alone, or one participant of a federated run (one job per owner, same spec).
+    Numbers from 0, not a flag (``KIND_SINGLE`` / ``KIND_FEDERATED`` of the contract): a flag would store 1 for a
+    single job in a slot that stays zero today."""
 
     SINGLE = 0
     FEDERATED = 1
 
 
 class JobState(IntEnum):
-    """A compute job's state on chain."""
+    """A compute job's state on chain (the contract's flag ``JobState``: powers of two; 0 is "no such job")."""
 
     SUBMITTED = 1
     ACCEPTED = 2
-    REJECTED = 3
-    RESULT_POSTED = 4
-    FAILED = 5
-    COMPLETED = 6
-    REFUNDED = 7
+    REJECTED = 4
+    RESULT_POSTED = 8
+    FAILED = 16
+    COMPLETED = 32
+    REFUNDED = 64
 
 
 class JobOutcome(IntEnum):
-    """How a job settled (event ``JobSettled``)."""
+    """How a job settled (event ``JobSettled``; the contract's flag ``JobOutcome``: powers of two)."""
 
     CONFIRMED = 1
     RELEASED = 2
-    REJECTED = 3
-    FAILED = 4
-    TIMED_OUT = 5
+    REJECTED = 4
+    FAILED = 8
+    TIMED_OUT = 16
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any
 import boa
 import pytest
 
+from datagora.domain.compute import JobOutcome, JobState
 from tests.compute.contracts.conftest import ComputeChain
 from tests.kits.contract_kit import ETHER, MAX_WINDOW, MIN_WINDOW, ZERO_BYTES32, assert_event, digest
 
@@ -21,8 +22,8 @@ SPEC = digest("job spec: LogisticRegression on tumours")
 RESULT = digest("result: coefficients")
 URI = "blob:spec-1"
 SINGLE, FEDERATED = 0, 1
-SUBMITTED, ACCEPTED, REJECTED, RESULT_POSTED, FAILED, COMPLETED, REFUNDED = range(1, 8)
-CONFIRMED, RELEASED, OUT_REJECTED, OUT_FAILED, TIMED_OUT = range(1, 6)
+SUBMITTED, ACCEPTED, REJECTED, RESULT_POSTED, FAILED, COMPLETED, REFUNDED = (int(s) for s in JobState)
+CONFIRMED, RELEASED, OUT_REJECTED, OUT_FAILED, TIMED_OUT = (int(o) for o in JobOutcome)
 
 
 def submit(cc: ComputeChain, kind: int = SINGLE, who: Any = None, amount: int = PRICE, spec: bytes = SPEC) -> int:

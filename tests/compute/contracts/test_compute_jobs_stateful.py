@@ -23,11 +23,12 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
+from datagora.domain.compute import JobState
 from tests.compute.contracts.conftest import ComputeChain
 from tests.kits.contract_kit import ETHER, Deployment, digest
 
 RUN, CONFIRM = 3_600, 7_200
-SUBMITTED, ACCEPTED, REJECTED, RESULT_POSTED, FAILED, COMPLETED, REFUNDED = range(1, 8)
+SUBMITTED, ACCEPTED, REJECTED, RESULT_POSTED, FAILED, COMPLETED, REFUNDED = (int(s) for s in JobState)
 OPEN = (SUBMITTED, ACCEPTED, RESULT_POSTED)
 AMOUNTS = st.sampled_from([0, 1, 10**15, 10**18, 3 * 10**18])
 

@@ -33,6 +33,7 @@ from tests.kits.contract_kit import (
     ORDER_DISPUTED,
     ORDER_PAID,
     ORDER_REFUNDED,
+    RULING_FOR_SELLER,
     TOKEN_START_BALANCE,
     Deployment,
     digest,
@@ -281,7 +282,7 @@ def test_reentrant_fee_recipient_cannot_resolve_during_its_withdrawal(d: Deploym
     d.deliver(disputed_id)
     with d.env.prank(d.bob.address):
         d.market.dispute(disputed_id, digest("reason"))
-    payload = calldata("resolve(uint256,uint8,bytes32)", disputed_id, 1, digest("evidence"))
+    payload = calldata("resolve(uint256,uint256,bytes32)", disputed_id, RULING_FOR_SELLER, digest("evidence"))
     attacker = helper_deployer("ReentrantReceiver.vy").deploy(d.market.address, payload, 0, False)
     with d.env.prank(d.platform.address):
         d.market.transfer_ownership(attacker.address)
