@@ -1,15 +1,15 @@
 # pragma version ~=0.4.3
 """
-@title Datagora sale constants, states and view shapes
-@notice The flags and numbers the sale contracts (Market, UseRights) and Reputation
-        share: sale kinds, pricings, listing / order / offer states,
-        settlement outcomes, dispute rulings, bounds, and the unpacked
-        `Listing` / `Order` shapes their views return. Every number here is
-        part of the contracts' ABI and events (off-chain code reads them),
-        so they keep their values across versions.
+@title Datagora sale flags, constants and view shapes
+@notice The flags and numbers the sale contracts (Market, UseRights,
+        Shop) and Reputation share: sale kinds, pricings, listing /
+        order / offer states, settlement outcomes, dispute rulings,
+        bounds, and the unpacked `Listing` / `Order` shapes their views
+        return. Every value here is part of the contracts' ABI and events
+        (off-chain code reads them): a flag member's value is its bit, so
+        members are only ever appended, never reordered.
 @dev Holds no storage and no functions: import it, never `initializes:`.
-     States are Vyper flags (powers of two); the listing and order words
-     pack a flag's bits in 8 bits.
+     The listing and order words pack a flag's bits in 8 bits.
 """
 
 

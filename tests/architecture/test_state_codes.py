@@ -168,3 +168,10 @@ def test_a_mismatch_is_detected() -> None:
     assert python_members(Consecutive) != contract
     assert python_members(Renamed) != contract
     assert contract["DISPUTED"] == 4
+
+
+@pytest.mark.parametrize("source", ["modules/states.vy", "Consent.vy"])
+def test_packed_flags_fit_their_byte(source: str) -> None:
+    """The listing, order and consent words keep a flag in 8 bits: a ninth member would not fit."""
+    packed = {name: len(members) for name, members in flags(source).items() if name != "AccessRefusal"}
+    assert packed and max(packed.values()) <= 8, packed
