@@ -75,6 +75,13 @@ def main(argv: list[str] | None = None) -> int:
         help="Where the owner's node finds a job's spec address: its event index (synced first) or the chain's "
         "logs (searched back from the head).",
     )
+    parser.add_argument(
+        "--only",
+        choices=("logistic", "forest", "ridge", "python"),
+        action="append",
+        default=None,
+        help="Run only these jobs (repeatable); all four by default.",
+    )
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="compute-bench-"))
@@ -154,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
             lambda: JobSpec(token_id=tokens["tumours"], estimator="python", features=mean_features, code=MEANS),
         ),
     ]
+
+    keys = ("logistic", "forest", "ridge", "python")
+    jobs = [job for key, job in zip(keys, jobs, strict=True) if args.only is None or key in args.only]
 
     def local(spec: JobSpec, table: Path) -> None:
         loaded = load_table(table)
