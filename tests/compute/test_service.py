@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from datagora.compute.runner import load_table, rows_found
 from datagora.compute.spec import JobSpec
 from datagora.crypto.envelope import decrypt_bytes
 from datagora.domain.compute import JobState
-from datagora.domain.errors import AccessDenied
+from datagora.domain.errors import AccessDenied, TransactionReverted
 from datagora.services import compute, publishing
 from datagora.services.attestation import NoveltyAttestor
 from datagora.services.sample_data import write_diabetes_csv
@@ -131,6 +132,38 @@ def test_a_job_inside_the_policy_runs_and_pays_the_owner(
         assert rows_found(json.loads(plain), table, table.columns) == 0
         text = plain.decode()
         assert not any(line in text for line in lines)
+
+
+def test_a_job_the_policy_accepts_runs_while_its_accept_is_mined(
+    world: World, published: Setup, exchange: RecordingExchange
+) -> None:
+    c = world.contracts
+    job = compute.submit_job(c, world.buyer, ridge(published.token_id), PRICE, exchange)
+    decision, ran = compute.handle_job(c, world.seller, job.job_id, exchange)
+    assert decision.outcome == "accepted" and decision.tx is not None
+    assert ran is not None and ran.ok, ran
+    assert ran.tx.block_number > decision.tx.block_number  # the result was posted after the accept was mined
+    assert c.compute_jobs.job(job.job_id).state == JobState.RESULT_POSTED
+    got = compute.fetch_result(c, world.buyer, job.job_id, exchange)
+    assert len(got["result"]["parameters"]["coef"]) == len(FEATURES)
+
+
+def test_a_failed_accept_leaves_no_result_posted(
+    world: World, published: Setup, exchange: RecordingExchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = world.contracts
+    job = compute.submit_job(c, world.buyer, ridge(published.token_id), PRICE, exchange)
+    blobs = set(exchange.root.iterdir())
+
+    def accept_fails(*_: object) -> None:
+        time.sleep(0.05)  # still sending while the job runs
+        raise TransactionReverted("compute: job not submitted", "accept")
+
+    monkeypatch.setattr(c.compute_jobs, "accept", accept_fails)
+    with pytest.raises(TransactionReverted, match="job not submitted"):
+        compute.handle_job(c, world.seller, job.job_id, exchange)
+    assert c.compute_jobs.job(job.job_id).state == JobState.SUBMITTED
+    assert set(exchange.root.iterdir()) == blobs  # no result was handed over either
 
 
 def test_a_job_outside_the_policy_is_refused_with_the_rule_and_refunded(

@@ -72,6 +72,9 @@ class Chain:
         self._fast: dict[str, tuple[Any, threading.Lock]] = {}
         """Per sending account: its :class:`~datagora.chain.fastpath.FastPath` and the lock its sends take."""
         self._fast_lock = threading.Lock()
+        self.settled: dict[str, dict[Any, Any]] = {}
+        """Answers of view calls that can never change once given (e.g. an account's published public key), kept
+        per kind; emptied when a development chain reverts to a snapshot."""
 
     # -- reading -----------------------------------------------------------------------------------------
 
@@ -230,9 +233,11 @@ class Chain:
                 return fast.send(call)
 
     def _forget_nonces(self) -> None:
-        """After a revert to a snapshot every account's nonce may have gone back: the fast paths read them again."""
+        """After a revert to a snapshot every account's nonce may have gone back (the fast paths read them again) and
+        what was settled may be undone."""
         for fast, _ in list(self._fast.values()):
             fast.resync()
+        self.settled.clear()
 
     def _forget_nonce(self, address: str) -> None:
         """After a transaction sent the ordinary way, the fast path's local nonce of ``address`` is stale."""
