@@ -83,7 +83,7 @@ class RegistryBinding(Binding):
         """The 64-byte secp256k1 public key ``account`` published; :class:`NotFoundError` when none. A key found
         is kept: the Registry accepts only the key whose Keccak-256 ends in the account's address, so it can never
         change."""
-        keys = self._chain.settled.setdefault("Registry.public_key", {})
+        keys: dict[str, bytes] = self._chain.settled.setdefault("Registry.public_key", {})
         cached = keys.get(account.lower())
         if cached is not None:
             return cached
