@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from datagora.api.client import RemoteError
@@ -140,3 +141,19 @@ def test_bad_bodies_get_a_problem_document_and_never_a_500(net: Net) -> None:
         assert 400 <= reply.status_code < 500, (raw, reply.status_code)
     assert buyer.get("/compute/jobs/0/result", headers=headers).status_code == 422
     assert buyer.get("/compute/jobs/42/result", headers=headers).status_code == 404
+
+
+def test_the_servers_sandbox_pool_ends_with_the_server(net: Net) -> None:
+    from fastapi.testclient import TestClient
+
+    from datagora.api import create_app
+    from datagora.api.settings import Settings
+    from datagora.compute.sandbox import SandboxPool
+
+    app = create_app(net.nodes["seller"], settings=Settings(siwe_domain="pool.test"), sync_in_background=False)
+    with TestClient(app, base_url="http://pool.test"):
+        pool = app.state.compute_sandbox_pool = SandboxPool(size=2)  # as the first Python job starts it
+        waiting = [psutil.Process(p.pid) for p in pool._waiting]
+        assert len(waiting) == 2 and all(p.is_running() for p in waiting)
+    for proc in waiting:  # the server stopped: every waiting sandbox process has ended
+        assert not psutil.pid_exists(proc.pid) or proc.status() == psutil.STATUS_ZOMBIE
