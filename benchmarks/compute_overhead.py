@@ -54,18 +54,18 @@ MEANS = "def run(t):\n    return {c: float(t[c].mean()) for c in t}\n"
 
 def _median_ms(fn: Callable[[], Any], runs: int, node: Any = None) -> tuple[float, float, float]:
     """Median wall-clock milliseconds, median CPU milliseconds of this process (the requester's and the owner's
-    node, and the embedded chain when there is no ``--rpc-url``), and median CPU milliseconds of the chain node's
-    process ``node`` (a ``psutil.Process``; 0 without one). CPU figures leave out the sandbox process and show
-    what a busy machine does not slow down."""
-    times, cpu, node_cpu = [], [], []
+    node, and the embedded chain when there is no ``--rpc-url``), and mean CPU milliseconds per run of the chain
+    node's process ``node`` (a ``psutil.Process``, whose CPU clock ticks in 10 ms steps: summed over the runs;
+    0 without one). CPU figures leave out the sandbox process and show what a busy machine does not slow down."""
+    times, cpu = [], []
+    node_start = sum(node.cpu_times()[:2]) if node is not None else 0.0
     for _ in range(runs):
-        node_start = sum(node.cpu_times()[:2]) if node is not None else 0.0
         start, start_cpu = time.perf_counter(), time.process_time()
         fn()
         times.append((time.perf_counter() - start) * 1000)
         cpu.append((time.process_time() - start_cpu) * 1000)
-        node_cpu.append((sum(node.cpu_times()[:2]) - node_start) * 1000 if node is not None else 0.0)
-    return statistics.median(times), statistics.median(cpu), statistics.median(node_cpu)
+    node_cpu = (sum(node.cpu_times()[:2]) - node_start) * 1000 / runs if node is not None else 0.0
+    return statistics.median(times), statistics.median(cpu), node_cpu
 
 
 def _node_process(rpc_url: str | None) -> Any:
