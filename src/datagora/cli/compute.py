@@ -107,11 +107,14 @@ def submit(
 def review(
     job: Annotated[int | None, typer.Argument(help="One job (default: every job waiting on your data).")] = None,
     exchange: ExchangeDir = DEFAULT_EXCHANGE,
+    run: Annotated[
+        bool, typer.Option("--run", help="Also run each job your policy accepts, at once (no separate `run`).")
+    ] = False,
 ) -> None:
     """Check waiting jobs on your data against your policy: jobs breaking a rule are refused (and refunded),
     jobs inside it are accepted when your policy approves automatically, the others wait for you.
 
-    Example: datagora compute review -a seller"""
+    Example: datagora compute review --run -a seller"""
     from datagora.domain.compute import JobState
     from datagora.services import compute
 
@@ -126,11 +129,24 @@ def review(
         console.print("No job is waiting on your data.")
         return
     for job_id in ids:
-        decision = compute.decide(contracts, owner, job_id, _exchange(exchange))
+        ran = None
+        if run:
+            decision, ran = compute.handle_job(contracts, owner, job_id, _exchange(exchange))
+        else:
+            decision = compute.decide(contracts, owner, job_id, _exchange(exchange))
         spec = decision.review.spec
         what = f"job {job_id}: {spec.estimator} on {', '.join(spec.columns)} for {', '.join(spec.outputs)}"
         if decision.outcome == "rejected":
             console.print(f"{what}: refused ({decision.reason})", highlight=False)
+        elif ran is not None and ran.ok:
+            console.print(
+                f"{what}: inside your policy, accepted and run in {ran.seconds:.1f} s; its result is "
+                "waiting for the requester"
+            )
+        elif ran is not None:
+            console.print(
+                f"{what}: accepted, then failed and the requester was refunded: {ran.reason}", highlight=False
+            )
         elif decision.outcome == "accepted":
             console.print(f"{what}: inside your policy, accepted; run it with `datagora compute run {job_id}`")
         else:

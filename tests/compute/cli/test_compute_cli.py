@@ -93,3 +93,27 @@ def test_a_python_job_runs_from_the_command_line_in_a_warm_sandbox(
     saved = tmp_path / "result.json"
     ok(w.run("compute", "result", 1, "--out", saved, "--confirm", *exchange, "-a", "buyer"))
     assert json.loads(saved.read_text())["output"] == {"mean_bmi": 26.38}
+
+    # review --run: accepted and run in one command
+    ok(
+        w.run(
+            "compute",
+            "submit",
+            1,
+            "--estimator",
+            "python",
+            "--features",
+            "bmi",
+            "--code",
+            code,
+            "--price",
+            "0.01",
+            *exchange,
+            "-a",
+            "buyer",
+        )
+    )
+    out = ok(w.run("compute", "review", 2, "--run", *exchange, "-a", "seller"))
+    assert "accepted and run in" in out and "waiting for the requester" in out
+    ok(w.run("compute", "result", 2, "--out", saved, *exchange, "-a", "buyer"))
+    assert json.loads(saved.read_text())["output"] == {"mean_bmi": 26.38}
