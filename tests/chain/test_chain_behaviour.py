@@ -124,3 +124,31 @@ def test_a_fixed_gas_limit_skips_the_estimate_and_still_reports_reverts(
     finally:
         chain.fixed_gas = None
     assert estimates == [] and chain.call(token.functions.balanceOf(stranger.address)) == 7
+
+
+def test_a_known_gas_send_counts_nonces_locally_and_reports_reverts(chain: Chain, funded: LocalAccount) -> None:
+    art = load_artifact("DemoToken")
+    token_address = chain.deploy(funded, art.abi, art.bytecode, "Test", "TST")["contractAddress"]
+    token = chain.w3.eth.contract(address=token_address, abi=art.abi)
+    other = Account.create()
+    mint = bytes.fromhex(token.functions.mint(other.address, 5)._encode_transaction_data()[2:])
+
+    def send() -> int:
+        sent = chain.send_known(funded, token_address, mint, gas=200_000, label="DemoToken.mint")
+        assert sent.status == 1 and sent.logs  # the Transfer event comes back with the receipt
+        return chain.w3.eth.get_transaction(sent.tx_hash)["gas"]
+
+    assert send() == 200_000  # the limit given, no estimate
+    chain.transact(funded, to=other.address, value=1)  # the ordinary path takes the next nonce
+    snap = chain.snapshot()
+    send()
+    chain.revert(snap)  # the nonce goes back with the state
+    send()
+    assert chain.call(token.functions.balanceOf(other.address)) == 10
+    chain.fund(other.address, ETHER)
+    stranger_mint = bytes.fromhex(token.functions.mint(other.address, 1)._encode_transaction_data()[2:])
+    before = chain.block_number()
+    with pytest.raises(TransactionReverted) as exc:  # only the owner or a minter mints: mined, then reported
+        chain.send_known(other, token_address, stranger_mint, gas=200_000, label="DemoToken.mint")
+    assert exc.value.reason and "out of gas" not in exc.value.reason
+    assert chain.block_number() > before and chain.call(token.functions.balanceOf(other.address)) == 10

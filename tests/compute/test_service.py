@@ -4,13 +4,16 @@ result comes back (Wang and Liu, EntDSM).
 Module setup: the seller publishes scikit-learn's diabetes table (442 rows). Each test runs in a chain snapshot
 and sets the owner's compute policy it needs. Must show: a job outside the policy is refused with the rule it
 broke and refunded; the requester never receives a raw row (every byte handed to it is recorded and searched);
-a sandboxed job over its CPU limit, or opening a socket, or reading outside its input, fails on chain and is
-refunded; a differentially private job's answers differ run to run and the privacy budget is enforced."""
+a sandboxed job over its CPU, memory or wall-time limit, or opening a socket, or reading outside its input, fails
+on chain and is refunded (killed, for a limit); the supervisor's audit trail shows each step of a job; a
+differentially private job's answers differ run to run and the privacy budget is enforced. A job the policy
+accepts runs while its accept is mined, and a failed accept leaves nothing posted."""
 
 from __future__ import annotations
 
 import csv
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +25,8 @@ from datagora.compute.runner import load_table, rows_found
 from datagora.compute.spec import JobSpec
 from datagora.crypto.envelope import decrypt_bytes
 from datagora.domain.compute import JobState
-from datagora.domain.errors import AccessDenied
-from datagora.services import compute, publishing
+from datagora.domain.errors import AccessDenied, TransactionReverted
+from datagora.services import audit, compute, publishing
 from datagora.services.attestation import NoveltyAttestor
 from datagora.services.sample_data import write_diabetes_csv
 from tests.world import World
@@ -133,6 +136,43 @@ def test_a_job_inside_the_policy_runs_and_pays_the_owner(
         assert not any(line in text for line in lines)
 
 
+def test_a_job_the_policy_accepts_runs_while_its_accept_is_mined(
+    world: World, published: Setup, exchange: RecordingExchange
+) -> None:
+    c = world.contracts
+    job = compute.submit_job(c, world.buyer, ridge(published.token_id), PRICE, exchange)
+    decision, ran = compute.handle_job(c, world.seller, job.job_id, exchange)
+    assert decision.outcome == "accepted" and decision.tx is not None
+    assert ran is not None and ran.ok, ran
+    assert ran.tx.block_number > decision.tx.block_number  # the result was posted after the accept was mined
+    assert c.compute_jobs.job(job.job_id).state == JobState.RESULT_POSTED
+    got = compute.fetch_result(c, world.buyer, job.job_id, exchange)
+    assert len(got["result"]["parameters"]["coef"]) == len(FEATURES)
+    # The supervisor's audit trail shows every step of the job.
+    details = [r.detail for r in audit.audit_trail(c, account=world.buyer.address)]
+    steps = [f"(job {job.job_id}, spec", f"accepted compute job {job.job_id}", f"result of compute job {job.job_id}"]
+    found = [next((k for k, d in enumerate(details) if step in d), -1) for step in steps]
+    assert -1 not in found and found == sorted(found), details
+
+
+def test_a_failed_accept_leaves_no_result_posted(
+    world: World, published: Setup, exchange: RecordingExchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = world.contracts
+    job = compute.submit_job(c, world.buyer, ridge(published.token_id), PRICE, exchange)
+    blobs = set(exchange.root.iterdir())
+
+    def accept_fails(*_: object) -> None:
+        time.sleep(0.05)  # still sending while the job runs
+        raise TransactionReverted("compute: job not submitted", "accept")
+
+    monkeypatch.setattr(c.compute_jobs, "accept", accept_fails)
+    with pytest.raises(TransactionReverted, match="job not submitted"):
+        compute.handle_job(c, world.seller, job.job_id, exchange)
+    assert c.compute_jobs.job(job.job_id).state == JobState.SUBMITTED
+    assert set(exchange.root.iterdir()) == blobs  # no result was handed over either
+
+
 def test_a_job_outside_the_policy_is_refused_with_the_rule_and_refunded(
     world: World, published: Setup, exchange: RecordingExchange
 ) -> None:
@@ -173,21 +213,24 @@ def test_python_code_returning_rows_fails_and_is_refunded(
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("code", "reason"),
+    ("code", "limits", "reason"),
     [
-        ("def run(t):\n    while True:\n        pass\n", "over its CPU time limit of 1 s"),
-        ("import socket\ndef run(t):\n    socket.socket()\n", "(network socket)"),
-        ("def run(t):\n    return open('/etc/passwd').read()\n", "outside its input"),
+        ("def run(t):\n    while True:\n        pass\n", {"cpu_seconds": 1}, "over its CPU time limit of 1 s"),
+        ("def run(t):\n    x = bytearray(3 << 30)\n", {"memory_bytes": 512 << 20}, "over its memory limit of 512 MiB"),
+        ("import time\ndef run(t):\n    time.sleep(60)\n", {"wall_seconds": 2}, "over its time limit of 2 s"),
+        ("import socket\ndef run(t):\n    socket.socket()\n", {}, "(network socket)"),
+        ("def run(t):\n    return open('/etc/passwd').read()\n", {}, "outside its input"),
     ],
-    ids=["cpu", "socket", "read outside"],
+    ids=["cpu", "memory", "wall time", "socket", "read outside"],
 )
 def test_a_sandboxed_job_over_its_limits_fails_and_is_refunded(
-    world: World, published: Setup, exchange: RecordingExchange, code: str, reason: str
+    world: World, published: Setup, exchange: RecordingExchange, code: str, limits: dict[str, int], reason: str
 ) -> None:
-    set_policy(world, published.token_id, allowed_algorithms=frozenset({"python"}), cpu_seconds=1)
+    set_policy(world, published.token_id, allowed_algorithms=frozenset({"python"}), **limits)
     job_id, _ = submit_and_decide(world, python_job(published.token_id, code), exchange)
     ran = compute.run_job(world.contracts, world.seller, job_id, exchange)
     assert not ran.ok and reason in ran.reason
+    assert ran.killed == bool(limits)  # a limit kills the process; a refused call ends it by itself
     assert reason in world.contracts.compute_jobs.event_of("JobFailed", job_id)["reason"]
     assert world.contracts.compute_jobs.job(job_id).state == JobState.FAILED
     assert world.contracts.compute_jobs.pending(world.buyer.address) == PRICE

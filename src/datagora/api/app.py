@@ -155,6 +155,9 @@ def create_app(
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         app.state.peers.close()
+        pool = getattr(app.state, "compute_sandbox_pool", None)  # started with the first Python job, if any
+        if pool is not None:
+            await run_in_threadpool(pool.close)  # no waiting sandbox process outlives the server
 
     app = FastAPI(
         title="Datagora node",

@@ -318,6 +318,17 @@ class Contracts:
             events=list(self.decode(receipt["logs"])),
         )
 
+    def result_of_sent(self, sent: Any) -> TxResult:
+        """:meth:`result` of a transaction mined through the fast path (a
+        :class:`~datagora.chain.fastpath.Sent`, whose logs are in JSON-RPC form: hex strings, or the embedded
+        chain's bytes and ints)."""
+        return TxResult(
+            tx_hash=sent.tx_hash,
+            gas_used=sent.gas_used,
+            block_number=sent.block_number,
+            events=list(self.decode(_web3_log(log) for log in sent.logs)),
+        )
+
     def get_logs(
         self,
         addresses: list[str],
@@ -368,6 +379,29 @@ class Contracts:
         except Exception as exc:
             raise self.chain._wrap(exc) from exc
         return list(self.decode(receipt["logs"]))
+
+
+def _web3_log(log: Mapping[str, Any]) -> dict[str, Any]:
+    """A log in JSON-RPC form as web3 formats it (bytes for hashes, topics and data; ints for numbers), which is
+    what event decoding reads."""
+    from hexbytes import HexBytes
+
+    def num(value: Any) -> int:
+        return int(value, 16) if isinstance(value, str) else int(value)
+
+    def raw(value: Any) -> HexBytes:
+        return HexBytes(value)
+
+    return {
+        "address": Web3.to_checksum_address(log["address"]),
+        "topics": [raw(t) for t in log["topics"]],
+        "data": raw(log["data"]),
+        "blockNumber": num(log["blockNumber"]),
+        "blockHash": raw(log["blockHash"]),
+        "transactionHash": raw(log["transactionHash"]),
+        "transactionIndex": num(log.get("transactionIndex", 0)),
+        "logIndex": num(log["logIndex"]),
+    }
 
 
 def event_args_jsonable(args: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ and sends back only the result; every step is on chain and the payment waits in 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -106,11 +107,14 @@ def submit(
 def review(
     job: Annotated[int | None, typer.Argument(help="One job (default: every job waiting on your data).")] = None,
     exchange: ExchangeDir = DEFAULT_EXCHANGE,
+    run: Annotated[
+        bool, typer.Option("--run", help="Also run each job your policy accepts, at once (no separate `run`).")
+    ] = False,
 ) -> None:
     """Check waiting jobs on your data against your policy: jobs breaking a rule are refused (and refunded),
     jobs inside it are accepted when your policy approves automatically, the others wait for you.
 
-    Example: datagora compute review -a seller"""
+    Example: datagora compute review --run -a seller"""
     from datagora.domain.compute import JobState
     from datagora.services import compute
 
@@ -125,11 +129,24 @@ def review(
         console.print("No job is waiting on your data.")
         return
     for job_id in ids:
-        decision = compute.decide(contracts, owner, job_id, _exchange(exchange))
+        ran = None
+        if run:
+            decision, ran = compute.handle_job(contracts, owner, job_id, _exchange(exchange))
+        else:
+            decision = compute.decide(contracts, owner, job_id, _exchange(exchange))
         spec = decision.review.spec
         what = f"job {job_id}: {spec.estimator} on {', '.join(spec.columns)} for {', '.join(spec.outputs)}"
         if decision.outcome == "rejected":
             console.print(f"{what}: refused ({decision.reason})", highlight=False)
+        elif ran is not None and ran.ok:
+            console.print(
+                f"{what}: inside your policy, accepted and run in {ran.seconds:.1f} s; its result is "
+                "waiting for the requester"
+            )
+        elif ran is not None:
+            console.print(
+                f"{what}: accepted, then failed and the requester was refunded: {ran.reason}", highlight=False
+            )
         elif decision.outcome == "accepted":
             console.print(f"{what}: inside your policy, accepted; run it with `datagora compute run {job_id}`")
         else:
@@ -167,15 +184,42 @@ def run(job: Job, exchange: ExchangeDir = DEFAULT_EXCHANGE) -> None:
     """Run an accepted job on your own copy of the data and send back the result, encrypted to the requester.
 
     Example: datagora compute run 3 -a seller"""
-    from datagora.services import compute
-
     s = session()
-    with console.status(f"running job {job} on your data"):
-        outcome = compute.run_job(s.contracts(), s.participant(), job, _exchange(exchange))
+    # Python code runs in a sandbox process that needs ~0.3 s to start Python and import numpy and pandas: for a
+    # job this account reviewed as code, it starts now and warms up while the chain libraries load, the key is
+    # decrypted and the chain is read (a one-shot command has nothing to keep warm for a later job).
+    pool = _warm_sandbox(s.home.participant(s.account_name()).record("compute-jobs", str(job)))
+    try:
+        from datagora.services import compute
+
+        with console.status(f"running job {job} on your data"):
+            outcome = compute.run_job(s.contracts(), s.participant(), job, _exchange(exchange), sandbox_pool=pool)
+    finally:
+        if pool is not None:
+            pool.close()
     if outcome.ok:
         print_done(f"job {job} ran in {outcome.seconds:.1f} s; its result is waiting for the requester", outcome.tx)
     else:
         print_done(f"job {job} failed and the requester was refunded: {outcome.reason}", outcome.tx)
+
+
+def _warm_sandbox(record: Path) -> Any:
+    """A one-process :class:`~datagora.compute.sandbox.SandboxPool` (started at once, never refilled) when the
+    owner's record of the job says it is Python code; None otherwise (an estimator runs in this process).
+    ``DATAGORA_WARM_SANDBOX=0`` turns it off (the process is then started when the job runs), e.g. to measure
+    what it saves."""
+    if os.environ.get("DATAGORA_WARM_SANDBOX", "1") == "0":
+        return None
+    try:
+        doc = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return None
+    spec = doc.get("spec") if isinstance(doc, dict) else None
+    if not isinstance(spec, dict) or doc.get("role") != "owner" or spec.get("estimator") != "python":
+        return None
+    from datagora.compute.sandbox import SandboxPool
+
+    return SandboxPool(size=1, refill=False)
 
 
 @compute_app.command()

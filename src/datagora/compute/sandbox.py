@@ -168,12 +168,14 @@ class SandboxPool:
     and pandas (about 0.3 s of a cold start), and waits for one job. :meth:`take` hands out a waiting process and
     starts its replacement at once; a process runs one job and is never reused, so nothing of one job can reach
     the next. Safe to share between threads; :meth:`close` ends the waiting processes (a waiting process also
-    exits by itself when this process goes away and its stdin closes)."""
+    exits by itself when this process goes away and its stdin closes). ``refill=False`` starts no replacement:
+    for a one-shot command that warms its one process up while it does other work first."""
 
-    def __init__(self, size: int = 1) -> None:
+    def __init__(self, size: int = 1, *, refill: bool = True) -> None:
         if size < 1:
             raise ValueError("a sandbox pool holds at least one process")
         self.size = size
+        self.refill = refill
         self._lock = threading.Lock()
         self._waiting: collections.deque[subprocess.Popen[bytes]] = collections.deque()
         self._closed = False
@@ -185,14 +187,16 @@ class SandboxPool:
                 self._waiting.append(_spawn())
 
     def take(self) -> subprocess.Popen[bytes]:
-        """A waiting sandbox process (a fresh one when none is left alive); its replacement is started."""
+        """A waiting sandbox process (a fresh one when none is left alive); its replacement is started (unless
+        the pool does not refill)."""
         proc: subprocess.Popen[bytes] | None = None
         with self._lock:
             while self._waiting and proc is None:
                 candidate = self._waiting.popleft()
                 if candidate.poll() is None:
                     proc = candidate
-        self._fill()
+        if self.refill:
+            self._fill()
         return proc if proc is not None else _spawn()
 
     def close(self) -> None:

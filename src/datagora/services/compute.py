@@ -533,6 +533,77 @@ def run_job(
     return dataclasses.replace(done, seconds=time.monotonic() - started)
 
 
+def handle_job(
+    contracts: Contracts,
+    owner: Participant,
+    job_id: int,
+    exchange: Exchange,
+    locate: SpecLocator | None = None,
+    *,
+    sandbox_pool: SandboxPool | None = None,
+) -> tuple[Decision, RunOutcome | None]:
+    """What the owner's node does with a new job: :func:`decide`, and when the policy accepts it automatically,
+    run it at once (:func:`run_job`), with the dataset decrypted and the spec verified once for both.
+
+    For a single job without differential privacy the accept transaction goes out while the job runs (the run
+    reads only the owner's copy and changes nothing): the result is posted, or the job marked failed, only once
+    the accept is mined, and when the accept fails its error is raised and nothing is posted (the output is
+    dropped). A private job accepts first (its privacy budget is spent only for an accepted job); a federated job
+    is only decided. Returns the decision and the run (None when the job was not run). :class:`ValidationError`
+    when the job is not waiting for a decision; :class:`AccessDenied` when it is not on the owner's data."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from datagora.compute.runner import load_table, table_shape
+
+    job = _owned_job(contracts, owner, job_id)
+    if job.state != JobState.SUBMITTED:
+        raise ValidationError(f"compute job {job_id} is not waiting for a decision")
+    record = _verified_spec(contracts, owner, job, exchange, locate)
+    spec = record.spec
+    started = time.monotonic()
+    with _own_copy(owner, record.content_hash) as plain:
+        rows, header = table_shape(plain)
+        review = _review(contracts, owner, job, spec, rows, header)
+        if review.refusals:
+            reason = review.reason()
+            return Decision(
+                "rejected", review, reason, contracts.compute_jobs.reject(owner.account, job_id, reason)
+            ), None
+        if not review.policy.auto_approve:
+            return Decision("waiting", review), None
+        if job.kind != JobKind.SINGLE:
+            return Decision("accepted", review, tx=contracts.compute_jobs.accept(owner.account, job_id)), None
+        table = load_table(plain, columns=spec.columns)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="compute-accept") as background:
+            if spec.epsilon is None:  # overlapped with the run
+                accepting = background.submit(contracts.compute_jobs.accept, owner.account, job_id)
+            else:  # mined before the budget is spent
+                accepting = Future()
+                accepting.set_result(contracts.compute_jobs.accept(owner.account, job_id))
+
+            def fail(reason: str, killed: bool = False) -> RunOutcome:
+                accepting.result()  # a failed accept raises here: nothing is marked on chain
+                tx = contracts.compute_jobs.fail(owner.account, job_id, _clip(reason))
+                return RunOutcome(job_id, False, _clip(reason), b"", time.monotonic() - started, killed, tx)
+
+            done = _run_and_post(
+                contracts,
+                owner,
+                job,
+                spec,
+                review.policy,
+                plain,
+                table,
+                exchange,
+                None,
+                fail,
+                sandbox_pool,
+                accepting.result,
+            )
+            decision = Decision("accepted", review, tx=accepting.result())
+    return decision, dataclasses.replace(done, seconds=time.monotonic() - started)
+
+
 def _run_and_post(
     contracts: Contracts,
     owner: Participant,
@@ -545,9 +616,11 @@ def _run_and_post(
     federated: FederatedParticipant | None,
     fail: Callable[..., RunOutcome],
     sandbox_pool: SandboxPool | None = None,
+    accepted: Callable[[], object] = lambda: None,
 ) -> RunOutcome:
     """Spend the privacy budget, run the job on the decrypted copy ``plain`` (already read as ``table``), check
-    the result and post it (or mark the job failed through ``fail``)."""
+    the result and post it (or mark the job failed through ``fail``); ``accepted`` returns once the job's accept
+    is mined (or raises when it failed) and is called before the result is posted."""
     from datagora.compute.runner import rows_found, run_estimator
     from datagora.compute.sandbox import Limits, run_sandboxed
 
@@ -594,6 +667,7 @@ def _run_and_post(
     if len(plaintext) > policy.max_model_bytes:
         return fail(f"model size: the result is {len(plaintext)} bytes, more than the {policy.max_model_bytes} allowed")
     envelope = encrypt_bytes(plaintext, {job.requester: contracts.registry.public_key(job.requester)})
+    accepted()  # nothing of the result leaves before the accept is mined
     uri = exchange.put(envelope)
     result_hash = keccak256(envelope)
     tx = contracts.compute_jobs.post_result(owner.account, job_id, result_hash, uri)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from datagora.api.client import RemoteError
@@ -105,6 +106,32 @@ def test_python_code_runs_in_the_owners_warm_sandbox_pool(net: Net, tmp_path: Pa
         pool.close()
 
 
+@pytest.mark.slow  # starts sandbox processes besides the network of nodes
+def test_review_with_run_accepts_and_runs_a_job_at_once(net: Net, tmp_path: Path) -> None:
+    w = net.world
+    seller_api, buyer_api = net.client("seller"), net.client("buyer")
+    token_id = seller_api.publish(write_diabetes_csv(tmp_path / "diabetes.csv"), name="Diabetes")["token_id"]
+    policy = compute.default_policy(
+        w.seller.address, token_id, w.contracts.chain.chain_id, allowed_algorithms=frozenset({"python"})
+    )
+    compute.set_compute_policy(net.participant("seller"), token_id, policy)
+    code = "def run(t):\n    return {'mean_bmi': round(float(t['bmi'].mean()), 2)}\n"
+    body = _job(token_id, estimator="python", features=["bmi"], label=None, params={}, code=code)
+    job_id = buyer_api.json("POST", "/compute/jobs", json=body)["job_id"]
+    try:
+        decided = seller_api.json("POST", f"/compute/jobs/{job_id}/review?run=true")
+        assert decided["outcome"] == "accepted" and decided["run"]["ok"], decided
+        assert decided["run"]["tx"]["block_number"] > decided["tx"]["block_number"]  # posted after the accept
+        got = buyer_api.json("GET", f"/compute/jobs/{job_id}/result")["result"]["result"]
+        assert got["output"] == {"mean_bmi": 26.38}
+        assert net.apps["seller"].state.compute_sandbox_pool.size == 1  # warm for the next Python job
+    finally:
+        pool = getattr(net.apps["seller"].state, "compute_sandbox_pool", None)
+        if pool is not None:
+            pool.close()
+            net.apps["seller"].state.compute_sandbox_pool = None
+
+
 BAD_BODIES: list[tuple[str, dict[str, Any]]] = [
     ("unknown estimator", {"estimator": "SVC"}),
     ("label is a feature", {"label": "age"}),
@@ -140,3 +167,19 @@ def test_bad_bodies_get_a_problem_document_and_never_a_500(net: Net) -> None:
         assert 400 <= reply.status_code < 500, (raw, reply.status_code)
     assert buyer.get("/compute/jobs/0/result", headers=headers).status_code == 422
     assert buyer.get("/compute/jobs/42/result", headers=headers).status_code == 404
+
+
+def test_the_servers_sandbox_pool_ends_with_the_server(net: Net) -> None:
+    from fastapi.testclient import TestClient
+
+    from datagora.api import create_app
+    from datagora.api.settings import Settings
+    from datagora.compute.sandbox import SandboxPool
+
+    app = create_app(net.nodes["seller"], settings=Settings(siwe_domain="pool.test"), sync_in_background=False)
+    with TestClient(app, base_url="http://pool.test"):
+        pool = app.state.compute_sandbox_pool = SandboxPool(size=2)  # as the first Python job starts it
+        waiting = [psutil.Process(p.pid) for p in pool._waiting]
+        assert len(waiting) == 2 and all(p.is_running() for p in waiting)
+    for proc in waiting:  # the server stopped: every waiting sandbox process has ended
+        assert not psutil.pid_exists(proc.pid) or proc.status() == psutil.STATUS_ZOMBIE

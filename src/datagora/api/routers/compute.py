@@ -18,7 +18,7 @@ import base64
 import binascii
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import AnyHttpUrl, Field
 
 from datagora.api.client import NodeClient
@@ -81,17 +81,6 @@ class JobsOut(Out):
     requested: list[JobOut]
 
 
-class DecisionOut(Out):
-    job_id: int
-    outcome: str = Field(description="rejected, accepted or waiting (inside the policy, for the operator's review).")
-    reason: str = Field(description="The rules the job breaks, in plain words (empty unless rejected).")
-    tx: TxOut | None = None
-
-
-class RejectIn(Strict):
-    reason: str = Field(min_length=1, max_length=256, description="Why, in plain words; the requester reads it.")
-
-
 class RunOut(Out):
     job_id: int
     ok: bool
@@ -99,6 +88,18 @@ class RunOut(Out):
     result_hash: str
     seconds: float
     tx: TxOut
+
+
+class DecisionOut(Out):
+    job_id: int
+    outcome: str = Field(description="rejected, accepted or waiting (inside the policy, for the operator's review).")
+    reason: str = Field(description="The rules the job breaks, in plain words (empty unless rejected).")
+    tx: TxOut | None = None
+    run: RunOut | None = Field(default=None, description="The run, when it was asked for and the job accepted.")
+
+
+class RejectIn(Strict):
+    reason: str = Field(min_length=1, max_length=256, description="Why, in plain words; the requester reads it.")
 
 
 class BlobIn(Strict):
@@ -287,16 +288,46 @@ def job(job_id: JobPath, node: NodeDep, _: ReaderDep) -> JobOut:
     response_model=DecisionOut,
     responses={403: {"description": "Not a job on this node's data"}, 404: {"description": "No such job"}},
 )
-def review(job_id: JobPath, node: NodeDep, _: OperatorDep) -> DecisionOut:
+def review(
+    job_id: JobPath,
+    request: Request,
+    node: NodeDep,
+    _: OperatorDep,
+    run: Annotated[
+        bool, Query(description="Also run the job at once when the policy accepts it (its accept is sent meanwhile).")
+    ] = False,
+) -> DecisionOut:
     """Apply the dataset's compute policy to a submitted job: refuse it naming the rule it breaks (refunded),
-    accept it when the policy approves automatically, or leave it waiting for review. Operator only."""
+    accept it when the policy approves automatically, or leave it waiting for review. With ``run=true`` an
+    accepted single job also runs at once, as ``/run`` would; its result is posted once the accept is mined.
+    Operator only."""
+    outcome = None
     with node.acting():
-        decision = compute.decide(node.contracts, node.participant, job_id, _exchange(node), _locate(node))
+        if run:
+            pool: SandboxPool | None = getattr(request.app.state, "compute_sandbox_pool", None)
+            decision, outcome = compute.handle_job(
+                node.contracts, node.participant, job_id, _exchange(node), _locate(node), sandbox_pool=pool
+            )
+            _sandbox_pool(request, node)  # a first Python job ran cold: the pool waits for the next one
+        else:
+            decision = compute.decide(node.contracts, node.participant, job_id, _exchange(node), _locate(node))
     return DecisionOut(
         job_id=job_id,
         outcome=decision.outcome,
         reason=decision.reason,
         tx=TxOut.of(decision.tx) if decision.tx else None,
+        run=_run_out(job_id, outcome) if outcome is not None else None,
+    )
+
+
+def _run_out(job_id: int, outcome: compute.RunOutcome) -> RunOut:
+    return RunOut(
+        job_id=job_id,
+        ok=outcome.ok,
+        reason=outcome.reason,
+        result_hash="0x" + outcome.result_hash.hex(),
+        seconds=round(outcome.seconds, 3),
+        tx=TxOut.of(outcome.tx),
     )
 
 
@@ -329,14 +360,7 @@ def run(job_id: JobPath, request: Request, node: NodeDep, _: OperatorDep) -> Run
         outcome = compute.run_job(
             node.contracts, node.participant, job_id, _exchange(node), locate=_locate(node), sandbox_pool=pool
         )
-    return RunOut(
-        job_id=job_id,
-        ok=outcome.ok,
-        reason=outcome.reason,
-        result_hash="0x" + outcome.result_hash.hex(),
-        seconds=round(outcome.seconds, 3),
-        tx=TxOut.of(outcome.tx),
-    )
+    return _run_out(job_id, outcome)
 
 
 @router.put("/blobs", status_code=status.HTTP_201_CREATED, response_model=BlobOut)

@@ -4,6 +4,7 @@ hashes 32 bytes."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -16,6 +17,18 @@ from datagora.domain.errors import NotFoundError
 from datagora.domain.models import TxResult
 
 ETHER = "0x" + "0" * 40
+
+GAS: dict[str, int] = {
+    "submit": 400_000,
+    "accept": 80_000,
+    "reject": 130_000,
+    "post_result": 150_000,
+    "fail": 130_000,
+    "confirm": 150_000,
+}
+"""Gas limits of the job's frequent steps (sent without an estimate, see :meth:`Binding._send_known`): receipt gas
+measured with 256-byte strings and fresh storage slots (submit 281,595 paying ether; accept 54,051; reject
+86,660; post_result 102,234; fail 69,560; confirm 77,891), plus headroom. Only the gas used is paid."""
 
 
 class ComputeJobsBinding(Binding):
@@ -41,7 +54,8 @@ class ComputeJobsBinding(Binding):
         call; an ERC-20 must be approved first). The new id is in the ``JobSubmitted`` event
         (:meth:`submitted_id`). Reverts e.g. "compute: requester not audited", "compute: own dataset"."""
         value = amount if payment_token == ETHER else 0
-        return self._send(
+        send = self._send if payment_token != ETHER else functools.partial(self._send_known, gas=GAS["submit"])
+        return send(
             sender,
             "submit",
             token_id,
@@ -65,23 +79,23 @@ class ComputeJobsBinding(Binding):
 
     def accept(self, owner: LocalAccount, job_id: int) -> TxResult:
         """The dataset's owner accepts the job before its deadline."""
-        return self._send(owner, "accept", job_id)
+        return self._send_known(owner, "accept", job_id, gas=GAS["accept"])
 
     def reject(self, owner: LocalAccount, job_id: int, reason: str) -> TxResult:
         """The owner refuses the job with a plain-words reason (at most 256 bytes); the requester is refunded."""
-        return self._send(owner, "reject", job_id, reason)
+        return self._send_known(owner, "reject", job_id, reason, gas=GAS["reject"])
 
     def post_result(self, owner: LocalAccount, job_id: int, result_hash: bytes, result_uri: str) -> TxResult:
         """The owner commits to the result (encrypted to the requester, at ``result_uri``)."""
-        return self._send(owner, "post_result", job_id, result_hash, result_uri)
+        return self._send_known(owner, "post_result", job_id, result_hash, result_uri, gas=GAS["post_result"])
 
     def fail(self, owner: LocalAccount, job_id: int, reason: str) -> TxResult:
         """The owner marks an accepted job failed (e.g. killed over its limits); the requester is refunded."""
-        return self._send(owner, "fail", job_id, reason)
+        return self._send_known(owner, "fail", job_id, reason, gas=GAS["fail"])
 
     def confirm(self, requester: LocalAccount, job_id: int) -> TxResult:
         """The requester accepts the posted result: the owner is paid."""
-        return self._send(requester, "confirm", job_id)
+        return self._send_known(requester, "confirm", job_id, gas=GAS["confirm"])
 
     def release(self, sender: LocalAccount, job_id: int) -> TxResult:
         """Anyone, after the confirmation window of a posted result: the owner is paid."""

@@ -80,10 +80,17 @@ class RegistryBinding(Binding):
         return bool(self._view("is_audited", Web3.to_checksum_address(account)))
 
     def public_key(self, account: str) -> bytes:
-        """The 64-byte secp256k1 public key ``account`` published; :class:`NotFoundError` when none."""
+        """The 64-byte secp256k1 public key ``account`` published; :class:`NotFoundError` when none. A key found
+        is kept: the Registry accepts only the key whose Keccak-256 ends in the account's address, so it can never
+        change."""
+        keys: dict[str, bytes] = self._chain.settled.setdefault("Registry.public_key", {})
+        cached = keys.get(account.lower())
+        if cached is not None:
+            return cached
         key = bytes(self._view("public_key", Web3.to_checksum_address(account)))
         if len(key) != 64:
             raise NotFoundError(f"{account} has published no encryption key in the Registry")
+        keys[account.lower()] = key
         return key
 
 
