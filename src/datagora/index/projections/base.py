@@ -7,6 +7,7 @@ exporting ``PROJECTION`` (a :class:`ContractProjection`); :mod:`datagora.index.p
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,3 +120,64 @@ def execute_rows(conn: Connection, statement: str, rows: Sequence[Sequence[Any]]
         cursor.executemany(statement, rows)
     finally:
         cursor.close()
+
+
+def execute_arrays(conn: Connection, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Run the PostgreSQL ``statement`` once, its ``%s`` parameters being the columns of ``rows`` as arrays (the
+    statement casts and unnests them): one statement and one round trip for the whole run."""
+    if not rows:
+        return
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    driver: Any = conn.connection.driver_connection
+    with driver.cursor() as cursor:
+        cursor.execute(statement, columns)
+
+
+@functools.cache
+def _array_type(table: str, column: str) -> str:
+    """The PostgreSQL type of ``table.column`` as an array type (``BIGINT[]``, ``VARCHAR(42)[]`` …)."""
+    from sqlalchemy.dialects import postgresql
+
+    from datagora.index.schema import metadata
+
+    return f"{metadata.tables[table].c[column].type.compile(dialect=postgresql.dialect())}[]"
+
+
+@dataclass(frozen=True)
+class KeyedUpdate:
+    """``UPDATE table SET fixed, columns… = ? WHERE key… = ?``, run for many rows of parameters (the
+    ``columns`` values, then the ``key`` values) as if one after another in order.
+
+    SQLite runs it once per row (one ``executemany``). PostgreSQL runs one statement joining the table to the
+    rows as arrays (``unnest``), after keeping only the last row for each key: the assignments do not read the
+    row they change, so the last one per key is what running them in order leaves."""
+
+    table: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    fixed: str = ""
+    """Assignments of constants (SQL), e.g. ``state = 'pending'``."""
+
+    @functools.cached_property
+    def _sqlite(self) -> str:
+        assignments = ", ".join([*filter(None, [self.fixed]), *(f"{c} = ?" for c in self.columns)])
+        return f"UPDATE {self.table} SET {assignments} WHERE {' AND '.join(f'{k} = ?' for k in self.key)}"
+
+    @functools.cached_property
+    def _postgresql(self) -> str:
+        assignments = ", ".join([*filter(None, [self.fixed]), *(f"{c} = v.{c}" for c in self.columns)])
+        names = (*self.columns, *self.key)
+        arrays = ", ".join(f"%s::{_array_type(self.table, c)}" for c in names)
+        match = " AND ".join(f"{self.table}.{k} = v.{k}" for k in self.key)
+        return f"UPDATE {self.table} SET {assignments} FROM unnest({arrays}) AS v({', '.join(names)}) WHERE {match}"
+
+    def run(self, conn: Connection, rows: Sequence[Sequence[Any]]) -> None:
+        """Apply ``rows`` (each: the ``columns`` values, then the ``key`` values) in order."""
+        if not rows:
+            return
+        if conn.dialect.name != "postgresql":
+            execute_rows(conn, self._sqlite, rows)
+            return
+        width = len(self.key)
+        last = {tuple(row[-width:]): row for row in rows}
+        execute_arrays(conn, self._postgresql, list(last.values()))
