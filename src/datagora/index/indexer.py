@@ -223,18 +223,26 @@ class EventIndexer:
 
     def _store(self, conn: Connection, evs: Iterable[ChainEvent]) -> None:
         """Insert ``evs`` in bulk (one ``executemany`` on SQLite, ``COPY`` on PostgreSQL; each event's arguments
-        are converted to JSON once) and apply those with a projection handler, with the result of chain order
-        (batched per event type where handlers have a batch form: :mod:`datagora.index.projector`)."""
+        are converted to JSON once, while the database takes in the rows before) and apply those with a projection
+        handler, with the result of chain order (batched per event type where handlers have a batch form:
+        :mod:`datagora.index.projector`)."""
         evs = list(evs)
         if not evs:
             return
         where = self._set_addresses()
-        rows = []
-        projected = []
-        for ev in evs:
-            args = jsonable(ev.args)
-            rows.append(
-                (
+        projected: list[StoredEvent] = []
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            # a generator: on PostgreSQL the server stores the rows of one chunk while this encodes the next
+            for ev in evs:
+                args = jsonable(ev.args)
+                if handler(ev.contract, ev.name) is not None:
+                    projected.append(
+                        StoredEvent(
+                            ev.contract, ev.name, args, ev.block_number, ev.tx_hash, ev.log_index, where, ev.timestamp
+                        )
+                    )
+                yield (
                     ev.block_number,
                     ev.block_hash,
                     ev.tx_hash,
@@ -244,17 +252,11 @@ class EventIndexer:
                     ev.name,
                     _ENCODER.encode(args),
                 )
-            )
-            if handler(ev.contract, ev.name) is not None:
-                projected.append(
-                    StoredEvent(
-                        ev.contract, ev.name, args, ev.block_number, ev.tx_hash, ev.log_index, where, ev.timestamp
-                    )
-                )
-        insert_rows(conn, "events", _EVENT_COLUMNS, rows)
+
+        insert_rows(conn, "events", _EVENT_COLUMNS, rows())
         seen = {ev.block_number: ev.block_hash for ev in evs}
         conn.execute(delete(blocks).where(blocks.c.number.in_(list(seen))))
-        conn.execute(insert(blocks), [{"number": n, "hash": h} for n, h in seen.items()])
+        insert_rows(conn, "blocks", ("number", "hash"), list(seen.items()))
         project(conn, projected)
 
     # -- reorgs ------------------------------------------------------------------------------------------

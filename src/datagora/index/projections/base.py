@@ -91,11 +91,12 @@ def register(*projections: ContractProjection) -> dict[str, ContractProjection]:
     return out
 
 
-def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """Insert ``rows`` (tuples in ``columns`` order) into ``table`` inside the connection's transaction, straight
     through the database driver: PostgreSQL's ``COPY … FROM STDIN`` (psycopg), else one ``executemany`` (SQLite's
-    C loop). Values go in as the driver takes them (int, str, bytes, None): no SQLAlchemy type processing."""
-    if not rows:
+    C loop). Values go in as the driver takes them (int, str, bytes, None): no SQLAlchemy type processing.
+    ``rows`` may be a generator: PostgreSQL then stores the rows already sent while the next are made."""
+    if isinstance(rows, Sequence) and not rows:
         return
     names = ", ".join(columns)
     if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
@@ -107,10 +108,10 @@ def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequ
     execute_rows(conn, f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
 
 
-def execute_rows(conn: Connection, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+def execute_rows(conn: Connection, statement: str, rows: Iterable[Sequence[Any]]) -> None:
     """Run the SQL ``statement`` (with ``?`` placeholders) once per row of parameters, in order, with one
     ``executemany`` of the database driver (psycopg pipelines it on PostgreSQL)."""
-    if not rows:
+    if isinstance(rows, Sequence) and not rows:
         return
     driver: Any = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
