@@ -136,12 +136,18 @@ def execute_arrays(conn: Connection, statement: str, rows: Sequence[Sequence[Any
 
 @functools.cache
 def _array_type(table: str, column: str) -> str:
-    """The PostgreSQL type of ``table.column`` as an array type (``BIGINT[]``, ``VARCHAR(42)[]`` …)."""
-    from sqlalchemy.dialects import postgresql
+    """The PostgreSQL array type for the values of ``table.column``: ``BIGINT[]``, ``INTEGER[]``, ``BYTEA[]`` or
+    ``TEXT[]`` (text goes into ``VARCHAR`` columns by assignment)."""
+    from sqlalchemy import BigInteger, Integer, LargeBinary
 
     from datagora.index.schema import metadata
 
-    return f"{metadata.tables[table].c[column].type.compile(dialect=postgresql.dialect())}[]"
+    kind = metadata.tables[table].c[column].type
+    if isinstance(kind, BigInteger):
+        return "BIGINT[]"
+    if isinstance(kind, Integer):
+        return "INTEGER[]"
+    return "BYTEA[]" if isinstance(kind, LargeBinary) else "TEXT[]"
 
 
 @dataclass(frozen=True)
