@@ -1,6 +1,6 @@
 """The event index's ingest rate, in events per second, on SQLite and PostgreSQL side by side.
 
-    python benchmarks/index_ingest.py [--events 50000] [--page 2000] [--no-reference]
+    python benchmarks/index_ingest.py [--events 50000] [--page 2000] [--no-reference] [--no-prefetch]
 
 Events go through the indexer's own storage path as ``sync`` runs it, without the chain round trips: a page is
 prepared (``EventIndexer._prepare``: arguments to JSON, rows) in a background thread while the page before is
@@ -244,9 +244,12 @@ class Result:
         return "in client" if cpu is None else f"{cpu / self.events * 1e6:,.1f}"
 
 
-def rate(url: str, events: list[ChainEvent], page: int, *, batch: bool = True, server: Any = None) -> Result:
+def rate(
+    url: str, events: list[ChainEvent], page: int, *, batch: bool = True, server: Any = None, ahead: bool = True
+) -> Result:
     """Store ``events`` in pages of ``page`` (one SQL transaction each) and time it; ``batch`` False applies the
-    projections one event at a time; ``server`` is the database server's process (psutil), if any."""
+    projections one event at a time; ``server`` is the database server's process (psutil), if any; ``ahead``
+    False prepares each page only when the one before is written (no fetch thread)."""
     engine = open_engine(url)
     indexer: Any = EventIndexer.__new__(EventIndexer)
     indexer.contracts = _Contracts()
@@ -255,7 +258,8 @@ def rate(url: str, events: list[ChainEvent], page: int, *, batch: bool = True, s
     wall, cpu = time.perf_counter(), time.process_time()
     pages = (functools.partial(indexer._prepare, events[lo : lo + page]) for lo in range(0, len(events), page))
     with _batching(batch):
-        for prepared in prefetched(pages):  # as ``sync`` does: the next page is made while this one is written
+        # as ``sync`` does: the next page is made while this one is written
+        for prepared in prefetched(pages) if ahead else (job() for job in pages):
             with engine.begin() as conn:
                 indexer._write(conn, prepared)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -306,6 +310,9 @@ def main() -> int:
     ap.add_argument("--events", type=int, default=50_000, help="Events per workload and database.")
     ap.add_argument("--page", type=int, default=2_000, help="Events per SQL transaction.")
     ap.add_argument("--no-reference", action="store_true", help="Skip the one-handler-call-per-event runs.")
+    ap.add_argument(
+        "--no-prefetch", action="store_true", help="Prepare each page after the one before is written (no thread)."
+    )
     args = ap.parse_args()
     import psutil
 
@@ -332,7 +339,12 @@ def main() -> int:
                 evs = make(args.events, 10**6)
                 console.print(f"{db}: {len(evs):,} {name} …", highlight=False)
                 results.setdefault(name, {})[db] = rate(
-                    url, evs, args.page, batch=batch, server=server if db == "PostgreSQL" else None
+                    url,
+                    evs,
+                    args.page,
+                    batch=batch,
+                    server=server if db == "PostgreSQL" else None,
+                    ahead=not args.no_prefetch,
                 )
             if not args.no_reference:
                 same[db] = snapshot(urls["market and consent mix (projected, batched)"]) == snapshot(
@@ -342,8 +354,9 @@ def main() -> int:
                 )
     load = max(load_before, os.getloadavg()[0])
     table = Table(
-        title=f"Event index ingest: ~{args.events:,} events per run, {args.page:,} per transaction "
-        f"(CPU in microseconds per event)"
+        title=f"Event index ingest: ~{args.events:,} events per run, {args.page:,} per transaction, "
+        f"{'pages prepared one after another' if args.no_prefetch else 'next page prepared while one is written'} "
+        "(CPU in microseconds per event)"
     )
     table.add_column("workload")
     for db in DATABASES:
