@@ -288,12 +288,12 @@ def _batching(on: bool) -> Iterator[None]:
     if on:
         yield
         return
-    original = indexer_module.project
-    indexer_module.project = functools.partial(original, batch=False)
+    original = indexer_module.plan
+    indexer_module.plan = functools.partial(original, batch=False)
     try:
         yield
     finally:
-        indexer_module.project = original
+        indexer_module.plan = original
 
 
 def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:

@@ -34,8 +34,8 @@ from sqlalchemy.exc import IntegrityError
 from datagora.chain.contracts import Contracts
 from datagora.domain.models import ChainEvent
 from datagora.index.projections import StoredEvent, handler
-from datagora.index.projections.base import insert_rows
-from datagora.index.projector import project
+from datagora.index.projections.base import copy_rows, copy_text, insert_rows
+from datagora.index.projector import Plan, apply, plan, project
 from datagora.index.schema import PROJECTION_TABLES, blocks, events, meta
 
 PROJECTION_VERSION = "4"
@@ -109,6 +109,10 @@ class _Page:
     events: list[tuple[Any, ...]] = field(default_factory=list)
     blocks: dict[int, str] = field(default_factory=dict)
     projected: list[StoredEvent] = field(default_factory=list)
+    copy: bytes | None = None
+    """The ``events`` rows in ``COPY`` text form, made ahead for PostgreSQL."""
+    projection: Plan = field(default_factory=Plan)
+    """How the projected events update the tables."""
 
 
 _T = TypeVar("_T")
@@ -284,6 +288,9 @@ class EventIndexer:
                         ev.contract, ev.name, args, ev.block_number, ev.tx_hash, ev.log_index, where, ev.timestamp
                     )
                 )
+        if self.engine.dialect.name == "postgresql":
+            page.copy = copy_text(page.events)
+        page.projection = plan(page.projected)
         return page
 
     def _write(self, conn: Connection, page: _Page) -> None:
@@ -292,10 +299,13 @@ class EventIndexer:
         batch form: :mod:`datagora.index.projector`)."""
         if not page.events:
             return
-        insert_rows(conn, "events", _EVENT_COLUMNS, page.events)
+        if page.copy is not None and conn.dialect.name == "postgresql":
+            copy_rows(conn, "events", _EVENT_COLUMNS, page.copy)
+        else:
+            insert_rows(conn, "events", _EVENT_COLUMNS, page.events)
         conn.execute(delete(blocks).where(blocks.c.number.in_(list(page.blocks))))
         insert_rows(conn, "blocks", ("number", "hash"), list(page.blocks.items()))
-        project(conn, page.projected)
+        apply(conn, page.projection)
 
     def _store(self, conn: Connection, evs: Iterable[ChainEvent]) -> None:
         """Store ``evs`` (:meth:`_prepare`, then :meth:`_write`)."""

@@ -108,6 +108,40 @@ def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iter
     execute_rows(conn, f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
 
 
+def _copy_field(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        text = str(value)
+        if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+            return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        return text
+    if kind is int:
+        return str(value)
+    if value is None:
+        return "\\N"
+    if isinstance(value, bytes | bytearray):
+        return "\\\\x" + bytes(value).hex()
+    if isinstance(value, int):  # bool
+        return str(int(value))
+    raise TypeError(f"no COPY text form for {kind.__name__}")
+
+
+def copy_text(rows: Iterable[Sequence[Any]]) -> bytes:
+    """``rows`` in PostgreSQL's ``COPY`` text format (tab-separated, ``\\N`` for NULL, backslash escapes, bytes as
+    ``\\x`` hex), UTF-8: made ahead of the write (in the indexer's fetch thread), sent by :func:`copy_rows`.
+    ``TypeError`` for a value other than str, int, bytes or None."""
+    return "".join("\t".join(map(_copy_field, row)) + "\n" for row in rows).encode()
+
+
+def copy_rows(conn: Connection, table: str, columns: Sequence[str], data: bytes) -> None:
+    """Insert rows already in ``COPY`` text form (:func:`copy_text`) into ``table`` on PostgreSQL."""
+    if not data:
+        return
+    driver: Any = conn.connection.driver_connection
+    with driver.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        copy.write(data)
+
+
 def execute_rows(conn: Connection, statement: str, rows: Iterable[Sequence[Any]]) -> None:
     """Run the SQL ``statement`` (with ``?`` placeholders) once per row of parameters, in order, with one
     ``executemany`` of the database driver (psycopg pipelines it on PostgreSQL)."""
