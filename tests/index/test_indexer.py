@@ -307,3 +307,36 @@ def test_two_writers_on_one_index_never_store_a_block_twice(
     monkeypatch.undo()
     world.chain.fund(world.outsider.address, 1)
     assert command.sync().events == 0 and command.cursor() == node.cursor()  # resumes from the node's cursor
+
+
+def test_a_crash_mid_batch_leaves_no_half_batch(
+    world: World, tmp_path: Path, db_factory: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch whose projection fails after its ``events`` rows went in leaves nothing behind: not those rows, not
+    its block hashes, not the cursor; the batches before it stand, and the next sync indexes as a single run."""
+    db = db_factory()
+    idx = EventIndexer(world.contracts, open_engine(db), batch=1)
+    start = idx.sync().to_block
+    publish_and_list(world, tmp_path, "Crashed")
+    head = world.chain.block_number()
+    assert head >= start + 2  # publish and list: at least two batches of one block
+    real_write = EventIndexer._write
+    written: list[int] = []
+
+    def crash_on_second(self: EventIndexer, conn: Any, page: Any) -> None:
+        real_write(self, conn, page)  # the rows are in the transaction …
+        written.append(len(page.events))
+        if len(written) == 2:
+            raise RuntimeError("power cut")  # … and the process dies before the commit
+
+    monkeypatch.setattr(EventIndexer, "_write", crash_on_second)
+    with pytest.raises(RuntimeError, match="power cut"):
+        idx.sync()
+    monkeypatch.undo()
+    cursor = idx.cursor()
+    assert cursor is not None and cursor[0] == start + 1  # the first batch committed, the second did not
+    with idx.engine.connect() as conn:
+        assert conn.execute(select(events.c.block_number).where(events.c.block_number > start + 1)).first() is None
+        assert conn.execute(text("SELECT count(*) FROM blocks WHERE number > :n"), {"n": start + 1}).scalar_one() == 0
+    assert idx.sync().to_block == head
+    assert dump(idx.engine) == fresh_dump(world, db_factory)

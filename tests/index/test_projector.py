@@ -219,6 +219,31 @@ def test_batched_projections_equal_one_event_at_a_time(sqlite_engine: Engine, se
     assert applied(sqlite_engine, evs, batch=True)[0] == applied(sqlite_engine, evs, batch=False)[0]
 
 
+@pytest.fixture(scope="module")
+def postgres_engine(postgres_server: Any) -> Iterator[Engine]:
+    import psycopg
+
+    with psycopg.connect(
+        f"host=127.0.0.1 port={postgres_server.port} user=postgres dbname=postgres", autocommit=True
+    ) as conn:
+        conn.execute("CREATE DATABASE projector_hypothesis")
+    engine = open_engine(postgres_server.url.rsplit("/", 1)[0] + "/projector_hypothesis")
+    yield engine
+    engine.dispose()
+
+
+@pytest.mark.postgres
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1), steps=st.integers(1, 120))
+def test_batched_projections_equal_one_event_at_a_time_on_postgresql(
+    postgres_engine: Engine, seed: int, steps: int
+) -> None:
+    """PostgreSQL runs a batch of row updates as one statement over arrays (the last row per key): the same
+    tables as one statement per event."""
+    evs = chain_run(seed, steps)
+    assert applied(postgres_engine, evs, batch=True)[0] == applied(postgres_engine, evs, batch=False)[0]
+
+
 def test_a_long_run_is_equal_and_batched_on_both_databases(db_factory: Callable[[], str]) -> None:
     engine = open_engine(db_factory())
     evs = chain_run(7, 600)
@@ -242,9 +267,11 @@ def test_a_long_run_is_equal_and_batched_on_both_databases(db_factory: Callable[
     assert calls < single_calls / 3
 
 
-def test_events_of_another_type_on_the_same_row_keep_their_order(sqlite_engine: Engine) -> None:
+def test_events_of_another_type_on_the_same_row_keep_their_order(db_factory: Callable[[], str]) -> None:
     """A dataset published, moved twice and then listed in one page: the listing sees the last owner's row and
-    both moves apply in chain order; the four events take three batches (publish, moves, listing)."""
+    both moves apply in chain order (on PostgreSQL, in one statement: the last move wins); the four events take
+    three batches (publish, moves, listing)."""
+    engine = open_engine(db_factory())
     run = ChainRun(random.Random(0))
     run.emit("Catalog", "Transfer", sender=ZERO, receiver=account(1), token_id=5)
     run.emit(
@@ -273,12 +300,13 @@ def test_events_of_another_type_on_the_same_row_keep_their_order(sqlite_engine: 
         collateral=0,
         payment_token=ZERO,
     )
-    with sqlite_engine.connect() as conn:
+    with engine.connect() as conn:
         trans = conn.begin()
         try:
             calls = project(conn, run.out)
             row = conn.execute(select(datasets.c.owner, datasets.c.listing_id, datasets.c.price_eth)).one()
         finally:
             trans.rollback()
+    engine.dispose()
     assert tuple(row) == (account(3), 9, 10**9)
     assert calls == 4  # the mint's Transfer touches no row and runs beside the publication

@@ -20,10 +20,13 @@ bids) for search and audit without on-chain scans.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Generator, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -31,8 +34,8 @@ from sqlalchemy.exc import IntegrityError
 from datagora.chain.contracts import Contracts
 from datagora.domain.models import ChainEvent
 from datagora.index.projections import StoredEvent, handler
-from datagora.index.projections.base import insert_rows
-from datagora.index.projector import project
+from datagora.index.projections.base import copy_rows, copy_text, insert_rows
+from datagora.index.projector import Plan, apply, plan, project
 from datagora.index.schema import PROJECTION_TABLES, blocks, events, meta
 
 PROJECTION_VERSION = "4"
@@ -96,6 +99,38 @@ _REBUILD_PAGE = 5_000
 
 class _Overtaken(Exception):
     """Another writer advanced the cursor during this sync."""
+
+
+@dataclass
+class _Page:
+    """A page of events ready to write: ``events`` rows (in :data:`_EVENT_COLUMNS` order), the hash of each block
+    they sit in, and those with a projection handler."""
+
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    blocks: dict[int, str] = field(default_factory=dict)
+    projected: list[StoredEvent] = field(default_factory=list)
+    copy: bytes | None = None
+    """The ``events`` rows in ``COPY`` text form, made ahead for PostgreSQL."""
+    projection: Plan = field(default_factory=Plan)
+    """How the projected events update the tables."""
+
+
+_T = TypeVar("_T")
+
+
+def prefetched(jobs: Iterable[Callable[[], _T]]) -> Generator[_T, None, None]:
+    """The results of ``jobs`` in order, each job run in a background thread while the caller works on the result
+    before it (the next block range fetched and decoded while the current one is written). Closing the iterator
+    waits for the job under way, so nothing runs on after the caller is done."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-fetch") as pool:
+        todo = iter(jobs)
+        job = next(todo, None)
+        pending = None if job is None else pool.submit(job)
+        while pending is not None:
+            result = pending.result()
+            job = next(todo, None)
+            pending = None if job is None else pool.submit(job)
+            yield result
 
 
 @dataclass
@@ -183,27 +218,33 @@ class EventIndexer:
         if max_blocks is not None:
             head = min(head, start + max_blocks - 1)
         report = SyncReport(start, head, reorg_depth=depth, reorged_from=reorged_from)
-        lo, prev = start, None if cur is None else cur[0]
-        while lo <= head:
-            hi = min(lo + self.batch - 1, head)
-            evs = self.contracts.events(from_block=lo, to_block=hi)
-            hi_hash = self.chain.block_hash(hi)
-            if hi_hash is None:  # the chain shrank under us; the next sync's reorg check handles it
-                break
-            try:
-                with self.engine.begin() as conn:
-                    self._advance_cursor(conn, prev, hi)
-                    self._store(conn, evs)
-                    self._remember_block(conn, hi, hi_hash)
-                    self._set(conn, "cursor_hash", hi_hash)
-            except (_Overtaken, IntegrityError):
-                # Another process indexing into the same database (a node and an ``audit`` command share one
-                # file) stored these blocks first; its rows stand, and the next sync resumes from its cursor.
-                report.to_block = lo - 1
-                break
-            report.events += len(evs)
-            lo, prev = hi + 1, hi
+        ranges = [(lo, min(lo + self.batch - 1, head)) for lo in range(start, head + 1, self.batch)]
+        prev = None if cur is None else cur[0]
+        fetches = (functools.partial(self._fetch, lo, hi) for lo, hi in ranges)
+        with contextlib.closing(prefetched(fetches)) as pages:
+            for (lo, hi), (page, hi_hash) in zip(ranges, pages, strict=True):
+                if hi_hash is None:  # the chain shrank under us; the next sync's reorg check handles it
+                    break
+                try:
+                    with self.engine.begin() as conn:
+                        self._advance_cursor(conn, prev, hi)
+                        self._write(conn, page)
+                        self._remember_block(conn, hi, hi_hash)
+                        self._set(conn, "cursor_hash", hi_hash)
+                except (_Overtaken, IntegrityError):
+                    # Another process indexing into the same database (a node and an ``audit`` command share one
+                    # file) stored these blocks first; its rows stand, and the next sync resumes from its cursor.
+                    report.to_block = lo - 1
+                    break
+                report.events += len(page.events)
+                prev = hi
         return report
+
+    def _fetch(self, lo: int, hi: int) -> tuple[_Page, str | None]:
+        """The events of blocks ``lo``..``hi`` prepared for writing, and the hash of block ``hi`` (None when the
+        chain has no such block any more)."""
+        page = self._prepare(self.contracts.events(from_block=lo, to_block=hi))
+        return page, self.chain.block_hash(hi)
 
     def _advance_cursor(self, conn: Connection, prev: int | None, new: int) -> None:
         """Move the cursor from ``prev`` to ``new`` as the batch's first write (which takes the database's write
@@ -221,19 +262,14 @@ class EventIndexer:
         conn.execute(delete(blocks).where(blocks.c.number == number))
         conn.execute(insert(blocks).values(number=number, hash=block_hash))
 
-    def _store(self, conn: Connection, evs: Iterable[ChainEvent]) -> None:
-        """Insert ``evs`` in bulk (one ``executemany`` on SQLite, ``COPY`` on PostgreSQL; each event's arguments
-        are converted to JSON once) and apply those with a projection handler, with the result of chain order
-        (batched per event type where handlers have a batch form: :mod:`datagora.index.projector`)."""
-        evs = list(evs)
-        if not evs:
-            return
+    def _prepare(self, evs: Iterable[ChainEvent]) -> _Page:
+        """The rows of a page of events, made without the database (so a fetch thread makes the next page's while
+        the current one is written): each event's arguments converted to JSON once."""
         where = self._set_addresses()
-        rows = []
-        projected = []
+        page = _Page()
         for ev in evs:
             args = jsonable(ev.args)
-            rows.append(
+            page.events.append(
                 (
                     ev.block_number,
                     ev.block_hash,
@@ -245,17 +281,35 @@ class EventIndexer:
                     _ENCODER.encode(args),
                 )
             )
+            page.blocks[ev.block_number] = ev.block_hash
             if handler(ev.contract, ev.name) is not None:
-                projected.append(
+                page.projected.append(
                     StoredEvent(
                         ev.contract, ev.name, args, ev.block_number, ev.tx_hash, ev.log_index, where, ev.timestamp
                     )
                 )
-        insert_rows(conn, "events", _EVENT_COLUMNS, rows)
-        seen = {ev.block_number: ev.block_hash for ev in evs}
-        conn.execute(delete(blocks).where(blocks.c.number.in_(list(seen))))
-        conn.execute(insert(blocks), [{"number": n, "hash": h} for n, h in seen.items()])
-        project(conn, projected)
+        if self.engine.dialect.name == "postgresql":
+            page.copy = copy_text(page.events)
+        page.projection = plan(page.projected)
+        return page
+
+    def _write(self, conn: Connection, page: _Page) -> None:
+        """Insert a prepared page in bulk (one ``executemany`` on SQLite, ``COPY`` on PostgreSQL) and apply the events
+        with a projection handler, with the result of chain order (batched per event type where handlers have a
+        batch form: :mod:`datagora.index.projector`)."""
+        if not page.events:
+            return
+        if page.copy is not None and conn.dialect.name == "postgresql":
+            copy_rows(conn, "events", _EVENT_COLUMNS, page.copy)
+        else:
+            insert_rows(conn, "events", _EVENT_COLUMNS, page.events)
+        conn.execute(delete(blocks).where(blocks.c.number.in_(list(page.blocks))))
+        insert_rows(conn, "blocks", ("number", "hash"), list(page.blocks.items()))
+        apply(conn, page.projection)
+
+    def _store(self, conn: Connection, evs: Iterable[ChainEvent]) -> None:
+        """Store ``evs`` (:meth:`_prepare`, then :meth:`_write`)."""
+        self._write(conn, self._prepare(evs))
 
     # -- reorgs ------------------------------------------------------------------------------------------
 

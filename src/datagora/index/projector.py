@@ -20,8 +20,9 @@ SQL transaction, so a crash or a reorg rollback sees a page either whole or not 
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -51,23 +52,30 @@ class _Schedule:
         self.levels[level].setdefault(kind, []).append(ev)
 
 
-def project(conn: Connection, evs: Iterable[StoredEvent], *, batch: bool = True) -> int:
-    """Apply ``evs`` (in chain order) to the projections with their contracts' registered handlers; events
+@dataclass
+class Plan:
+    """How to apply a page of events: ``steps`` in order, each a batch form with its run of events of one type
+    or a per-event handler with its event. Made without the database (the indexer's fetch thread makes the next
+    page's while the current one is written)."""
+
+    steps: list[tuple[Callable[[Connection, Any], None], Any]] = field(default_factory=list)
+
+
+def plan(evs: Iterable[StoredEvent], *, batch: bool = True) -> Plan:
+    """The :class:`Plan` applying ``evs`` (in chain order) with their contracts' registered handlers; events
     without a handler are skipped. ``batch=False`` applies every event one by one with its per-event handler
-    (the reference the batch forms are tested against). Returns the number of handler calls (one per event type
-    and level, plus one per event applied singly), which tests use to check that batching happens."""
-    batches = 0
+    (the reference the batch forms are tested against)."""
+    out = Plan()
     schedule = _Schedule()
     forms: dict[_Kind, tuple[Handler | None, Batched | None]] = {}
 
     def flush() -> None:
-        nonlocal batches, schedule
+        nonlocal schedule
         for level in schedule.levels:
             for kind, group in level.items():
                 batched = forms[kind][1]
                 assert batched is not None
-                batched.apply(conn, group)
-                batches += 1
+                out.steps.append((batched.apply, group))
         schedule = _Schedule()
 
     for ev in evs:
@@ -84,7 +92,20 @@ def project(conn: Connection, evs: Iterable[StoredEvent], *, batch: bool = True)
             schedule.add(kind, ev, batched.keys(ev))
         elif single is not None:
             flush()
-            single(conn, ev)
-            batches += 1
+            out.steps.append((single, ev))
     flush()
-    return batches
+    return out
+
+
+def apply(conn: Connection, steps: Plan) -> int:
+    """Run a :class:`Plan` inside the connection's transaction. Returns the number of handler calls (one per
+    event type and level, plus one per event applied singly), which tests use to check that batching happens."""
+    for handle, arg in steps.steps:
+        handle(conn, arg)
+    return len(steps.steps)
+
+
+def project(conn: Connection, evs: Iterable[StoredEvent], *, batch: bool = True) -> int:
+    """Apply ``evs`` (in chain order) to the projections: :func:`plan`, then :func:`apply`. Returns the number of
+    handler calls."""
+    return apply(conn, plan(evs, batch=batch))

@@ -10,7 +10,14 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, text, update
 
-from datagora.index.projections.base import Batched, ContractProjection, StoredEvent, execute_rows, insert_rows
+from datagora.index.projections.base import (
+    Batched,
+    ContractProjection,
+    KeyedUpdate,
+    StoredEvent,
+    execute_rows,
+    insert_rows,
+)
 from datagora.index.schema import ZERO_ADDRESS, datasets
 
 
@@ -104,10 +111,13 @@ def datasets_published(conn: Connection, evs: Sequence[StoredEvent]) -> None:
         )
 
 
+_SET_OWNER = KeyedUpdate("datasets", ("owner",), ("token_id",))
+
+
 def transfers(conn: Connection, evs: Sequence[StoredEvent]) -> None:
     """Batch form of :func:`transfer`: the owner changes, in chain order, in one statement."""
     changes = [(owner, int(ev.args["token_id"])) for ev in evs if (owner := _new_owner(ev)) is not None]
-    execute_rows(conn, "UPDATE datasets SET owner = ? WHERE token_id = ?", changes)
+    _SET_OWNER.run(conn, changes)
 
 
 def _dataset_key(ev: StoredEvent) -> tuple[Hashable, ...]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, update
 
-from datagora.index.projections.base import Batched, ContractProjection, StoredEvent, execute_rows, insert_rows
+from datagora.index.projections.base import Batched, ContractProjection, KeyedUpdate, StoredEvent, insert_rows
 from datagora.index.projections.streams import event_time
 from datagora.index.schema import consent_accesses, consents
 
@@ -110,13 +110,12 @@ def consents_granted(conn: Connection, evs: Sequence[StoredEvent]) -> None:
     insert_rows(conn, "consents", _CONSENT_COLUMNS, [tuple(row[c] for c in _CONSENT_COLUMNS) for row in rows])
 
 
+_REVOKE = KeyedUpdate("consents", ("revoked_at", "revoked_tx"), ("consent_id",), fixed="state = 'revoked'")
+
+
 def consents_revoked(conn: Connection, evs: Sequence[StoredEvent]) -> None:
     """Batch form of :func:`consent_revoked`."""
-    execute_rows(
-        conn,
-        "UPDATE consents SET state = 'revoked', revoked_at = ?, revoked_tx = ? WHERE consent_id = ?",
-        [(event_time(conn, ev), ev.tx_hash, int(ev.args["consent_id"])) for ev in evs],
-    )
+    _REVOKE.run(conn, [(event_time(conn, ev), ev.tx_hash, int(ev.args["consent_id"])) for ev in evs])
 
 
 def accesses(conn: Connection, evs: Sequence[StoredEvent]) -> None:

@@ -10,7 +10,15 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from datagora.domain.models import OfferState, Outcome, Pricing, SaleKind
-from datagora.index.projections.base import Batched, ContractProjection, StoredEvent, execute_rows, insert_rows
+from datagora.index.projections.base import (
+    Batched,
+    ContractProjection,
+    KeyedUpdate,
+    StoredEvent,
+    execute_arrays,
+    execute_rows,
+    insert_rows,
+)
 from datagora.index.schema import bids, datasets, listings, offers, orders
 
 
@@ -249,21 +257,38 @@ _ORDER_COLUMNS = (
     "queries_left",
     "deadline",
 )
+_OFF_OFFER = "listing_id = NULL, price = NULL, price_eth = NULL, sale_kind = NULL, pricing = NULL, payment_token = NULL"
 _CLEAR_OFFER = (
-    "UPDATE datasets SET listing_id = NULL, price = NULL, price_eth = NULL, sale_kind = NULL, pricing = NULL, "
-    "payment_token = NULL WHERE token_id = (SELECT token_id FROM listings WHERE listing_id = ?) AND listing_id = ?"
+    f"UPDATE datasets SET {_OFF_OFFER} "
+    "WHERE token_id = (SELECT token_id FROM listings WHERE listing_id = ?) AND listing_id = ?"
 )
+_CLEAR_OFFERS = (  # PostgreSQL: every listing at once; a dataset points at one listing, so at most one row matches
+    f"UPDATE datasets SET {_OFF_OFFER} FROM listings, unnest(%s::BIGINT[]) AS v(listing_id) "
+    "WHERE listings.listing_id = v.listing_id AND datasets.token_id = listings.token_id "
+    "AND datasets.listing_id = v.listing_id"
+)
+_LISTING_COLUMNS_OFFER = ("listing_id", "price", "price_eth", "sale_kind", "pricing", "payment_token")
+_PUT_ON_OFFER = KeyedUpdate("datasets", _LISTING_COLUMNS_OFFER, ("token_id",))
+_PENDING = KeyedUpdate("listings", (), ("listing_id",), fixed="state = 'pending'")
+_CANCELLED = KeyedUpdate("listings", (), ("listing_id",), fixed="state = 'cancelled'")
+_DELIVERED = KeyedUpdate("orders", ("delivery_hash", "deadline"), ("order_id",), fixed="state = 'delivered'")
+
+
+def _clear_offers(conn: Connection, listing_ids: Sequence[int]) -> None:
+    """The datasets that point at one of ``listing_ids`` are no longer on offer (see :func:`_close_listing`)."""
+    if conn.dialect.name == "postgresql":
+        execute_arrays(conn, _CLEAR_OFFERS, [(lid,) for lid in listing_ids])
+    else:
+        execute_rows(conn, _CLEAR_OFFER, [(lid, lid) for lid in listing_ids])
 
 
 def listed_many(conn: Connection, evs: Sequence[StoredEvent]) -> None:
     """Batch form of :func:`listed`."""
     rows = [_listing_row(ev) for ev in evs]
     insert_rows(conn, "listings", _LISTING_COLUMNS, [tuple(row[c] for c in _LISTING_COLUMNS) for row in rows])
-    columns = ("listing_id", "price", "price_eth", "sale_kind", "pricing", "payment_token")
-    execute_rows(
+    _PUT_ON_OFFER.run(
         conn,
-        f"UPDATE datasets SET {', '.join(f'{c} = ?' for c in columns)} WHERE token_id = ?",
-        [(*(offer[c] for c in columns), row["token_id"]) for row in rows for offer in (_on_offer(row),)],
+        [(*(offer[c] for c in _LISTING_COLUMNS_OFFER), row["token_id"]) for row in rows for offer in (_on_offer(row),)],
     )
 
 
@@ -272,23 +297,21 @@ def orders_paid(conn: Connection, evs: Sequence[StoredEvent]) -> None:
     rows = [_order_row(ev) for ev in evs]
     insert_rows(conn, "orders", _ORDER_COLUMNS, [tuple(row[c] for c in _ORDER_COLUMNS) for row in rows])
     pending = [row["listing_id"] for row in rows if row["queries_total"] == 0]
-    execute_rows(conn, "UPDATE listings SET state = 'pending' WHERE listing_id = ?", [(lid,) for lid in pending])
-    execute_rows(conn, _CLEAR_OFFER, [(lid, lid) for lid in pending])
+    _PENDING.run(conn, [(lid,) for lid in pending])
+    _clear_offers(conn, pending)
 
 
 def listings_cancelled(conn: Connection, evs: Sequence[StoredEvent]) -> None:
     """Batch form of :func:`listing_cancelled`."""
     closed = [int(ev.args["listing_id"]) for ev in evs]
-    execute_rows(conn, "UPDATE listings SET state = 'cancelled' WHERE listing_id = ?", [(lid,) for lid in closed])
-    execute_rows(conn, _CLEAR_OFFER, [(lid, lid) for lid in closed])
+    _CANCELLED.run(conn, [(lid,) for lid in closed])
+    _clear_offers(conn, closed)
 
 
 def delivered_many(conn: Connection, evs: Sequence[StoredEvent]) -> None:
     """Batch form of :func:`delivered`."""
-    execute_rows(
-        conn,
-        "UPDATE orders SET state = 'delivered', delivery_hash = ?, deadline = ? WHERE order_id = ?",
-        [(ev.args["delivery_hash"], int(ev.args["confirm_deadline"]), int(ev.args["order_id"])) for ev in evs],
+    _DELIVERED.run(
+        conn, [(ev.args["delivery_hash"], int(ev.args["confirm_deadline"]), int(ev.args["order_id"])) for ev in evs]
     )
 
 

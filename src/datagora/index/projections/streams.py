@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from datagora.index.projections.base import Batched, ContractProjection, StoredEvent, execute_rows, insert_rows
+from datagora.index.projections.base import Batched, ContractProjection, KeyedUpdate, StoredEvent, insert_rows
 from datagora.index.schema import events, stream_items, streams_table
 
 
@@ -81,13 +81,12 @@ def streams_created(conn: Connection, evs: Sequence[StoredEvent]) -> None:
     insert_rows(conn, "streams", ("stream_id", "owner", "name"), rows)
 
 
+_ERASE = KeyedUpdate("stream_items", ("erased_at", "erased_tx"), ("item_id",), fixed="erased = 1")
+
+
 def items_erased(conn: Connection, evs: Sequence[StoredEvent]) -> None:
     """Batch form of :func:`item_erased`."""
-    execute_rows(
-        conn,
-        "UPDATE stream_items SET erased = 1, erased_at = ?, erased_tx = ? WHERE item_id = ?",
-        [(event_time(conn, ev), ev.tx_hash, int(ev.args["item_id"])) for ev in evs],
-    )
+    _ERASE.run(conn, [(event_time(conn, ev), ev.tx_hash, int(ev.args["item_id"])) for ev in evs])
 
 
 def _stream_key(ev: StoredEvent) -> tuple[Hashable, ...]:
