@@ -1,10 +1,11 @@
 """Shared fixtures for the Vyper contract tests (titanoboa, in-process py-evm).
 
-Compilation happens once per session (``boa.load_partial``), the three contracts are deployed and populated
-once per module (``deployment``, see ``contract_kit``) and every test runs inside ``boa.env.anchor()``
-(snapshot/revert), so tests never see each other's state and nothing is redeployed per test. A module that
-pays in an ERC-20 asks for ``demo_token`` (a DemoToken deployed once per module, every actor funded); test-only
-contracts under contracts/mocks/ (hostile tokens, re-entrant receivers) come from ``helper_deployer``.
+Each contract is compiled once per source tree (:mod:`tests.kits.compiled_contracts`), the contracts are
+deployed and populated once per module (``deployment``, see ``contract_kit``) and every test runs inside
+``boa.env.anchor()`` (snapshot/revert), so tests never see each other's state and nothing is redeployed per test.
+A module that pays in an ERC-20 asks for ``demo_token`` (a DemoToken deployed once per module, every actor
+funded); test-only contracts under contracts/mocks/ (hostile tokens, re-entrant receivers) come from
+``helper_deployer``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,9 @@ import boa
 import pytest
 from eth_account.signers.local import LocalAccount
 
+from tests.kits import compiled_contracts
 from tests.kits.contract_kit import (
-    CONTRACTS_DIR,
     FEE_BPS,
-    MOCKS_DIR,
     START_BALANCE,
     STATUS_AUDITED,
     TOKEN_START_BALANCE,
@@ -37,38 +37,35 @@ def env() -> Any:
 
 @pytest.fixture(scope="session")
 def registry_deployer() -> Any:
-    return boa.load_partial(str(CONTRACTS_DIR / "Registry.vy"))
+    return compiled_contracts.deployer("Registry.vy")
 
 
 @pytest.fixture(scope="session")
 def catalog_deployer() -> Any:
-    return boa.load_partial(str(CONTRACTS_DIR / "Catalog.vy"))
+    return compiled_contracts.deployer("Catalog.vy")
 
 
 @pytest.fixture(scope="session")
 def market_deployer() -> Any:
-    return boa.load_partial(str(CONTRACTS_DIR / "Market.vy"))
+    return compiled_contracts.deployer("Market.vy")
 
 
 @pytest.fixture(scope="session")
 def use_rights_deployer() -> Any:
-    return boa.load_partial(str(CONTRACTS_DIR / "UseRights.vy"))
+    return compiled_contracts.deployer("UseRights.vy")
 
 
 @pytest.fixture(scope="session")
 def token_deployer() -> Any:
-    return boa.load_partial(str(CONTRACTS_DIR / "DemoToken.vy"))
+    return compiled_contracts.deployer("DemoToken.vy")
 
 
 @pytest.fixture(scope="session")
 def helper_deployer() -> Callable[[str], Any]:
-    """Compile (once per session) a test-only contract from contracts/mocks/ by file name."""
-    cache: dict[str, Any] = {}
+    """The deployer of a test-only contract from contracts/mocks/ by file name (compiled once per source tree)."""
 
     def load(filename: str) -> Any:
-        if filename not in cache:
-            cache[filename] = boa.load_partial(str(MOCKS_DIR / filename))
-        return cache[filename]
+        return compiled_contracts.deployer(f"mocks/{filename}")
 
     return load
 

@@ -5,10 +5,12 @@ clients too. Test modules restrict ``world`` to the embedded backend with ``pyte
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -25,6 +27,7 @@ from datagora.services.participant import Participant
 from tests.world import World
 
 LABELS = ("seller", "buyer", "platform", "supervisor", "outsider")
+T = TypeVar("T")
 EMBEDDED = pytest.mark.parametrize("world_base", ["embedded"], indirect=True, scope="module")
 
 
@@ -45,13 +48,47 @@ def base_url(label: str) -> str:
     return f"http://{label}.test"
 
 
+class _OnFirstUse(dict[str, T]):
+    """A dict whose missing entries are built on first lookup by ``build(label)`` (under a lock: a node's request
+    handler may reach a peer that does not exist yet while a test thread asks for another)."""
+
+    def __init__(self, build: Callable[[str], T]) -> None:
+        super().__init__()
+        self._build = build
+        self._lock = threading.RLock()
+
+    def __missing__(self, label: str) -> T:
+        with self._lock:
+            if label not in self:
+                self[label] = self._build(label)
+            return dict.__getitem__(self, label)
+
+
 @dataclass
 class Net:
+    """The nodes of the world. A node's app and its ``TestClient`` (entered: lifespan started) are built when a
+    test first reaches them through ``apps`` / ``http`` / :meth:`client` or a peer's call, not all five for every
+    test: building one costs 0.1-0.3 s of CPU (FastAPI resolves every route's parameters per app) and most tests
+    talk to two or three nodes."""
+
     world: World
     clock: FakeClock
     nodes: dict[str, Node] = field(default_factory=dict)
-    apps: dict[str, FastAPI] = field(default_factory=dict)
-    http: dict[str, TestClient] = field(default_factory=dict)
+    apps: dict[str, FastAPI] = field(init=False)
+    http: dict[str, TestClient] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.apps = _OnFirstUse(self._app)
+        self.http = _OnFirstUse(self._http)
+
+    def _app(self, label: str) -> FastAPI:
+        settings = Settings(siwe_domain=f"{label}.test", index_interval=0)
+        return create_app(self.nodes[label], settings=settings, peer_http=self.peer_http, clock=self.clock)
+
+    def _http(self, label: str) -> TestClient:
+        client = TestClient(self.apps[label], base_url=base_url(label))
+        client.__enter__()
+        return client
 
     def participant(self, label: str) -> Participant:
         person: Participant = getattr(self.world, label)
@@ -66,6 +103,21 @@ class Net:
         return NodeClient(base_url(node), account, http=self.http[node])
 
 
+class _LazyClient:
+    """``net.client(node, as_=label)`` made when first used (a ``NodeClient`` stand-in for the attestors, so the
+    platform's app is built only by a test that publishes)."""
+
+    def __init__(self, net: Net, node: str, as_: str) -> None:
+        self._args = (net, node, as_)
+        self._client: NodeClient | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            net, node, as_ = self._args
+            self._client = net.client(node, as_=as_)
+        return getattr(self._client, name)
+
+
 @pytest.fixture
 def net(world: World, tmp_path: Path) -> Iterator[Net]:
     clock = FakeClock(time.time())
@@ -76,18 +128,12 @@ def net(world: World, tmp_path: Path) -> Iterator[Net]:
         if label == "platform":
             node.platform = node.attestor = world.attestor
         network.nodes[label] = node
-    for label, node in network.nodes.items():
-        settings = Settings(siwe_domain=f"{label}.test", index_interval=0)
-        network.apps[label] = create_app(node, settings=settings, peer_http=network.peer_http, clock=clock)
-        network.http[label] = TestClient(network.apps[label], base_url=base_url(label))
-    for client in network.http.values():
-        client.__enter__()
     for label in ("seller", "buyer", "outsider"):  # they obtain attestations from the platform's node
-        network.nodes[label].attestor = RemoteAttestor(network.client("platform", as_=label))
+        network.nodes[label].attestor = RemoteAttestor(_LazyClient(network, "platform", label))  # type: ignore[arg-type]
     try:
         yield network
     finally:
-        for client in network.http.values():
+        for client in list(network.http.values()):
             client.__exit__(None, None, None)
         for node in network.nodes.values():
             node.close()

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import boa
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -21,7 +20,8 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from datagora.domain.models import AccessRefusal, ConsentState
-from tests.kits.contract_kit import CONTRACTS_DIR, TOKEN_START_BALANCE, Deployment
+from tests.kits import compiled_contracts
+from tests.kits.contract_kit import TOKEN_START_BALANCE, Deployment
 
 CATEGORY = "purchase-history"
 CATEGORY_HASH = keccak(text=CATEGORY)
@@ -96,22 +96,22 @@ class ShopChain:
 
 @pytest.fixture(scope="session")
 def reward_token_deployer() -> Any:
-    return boa.load_partial(str(CONTRACTS_DIR / "RewardToken.vy"))
+    return compiled_contracts.deployer("RewardToken.vy")
 
 
 @pytest.fixture(scope="session")
 def streams_deployer() -> Any:
-    return boa.load_partial(str(CONTRACTS_DIR / "Streams.vy"))
+    return compiled_contracts.deployer("Streams.vy")
 
 
 @pytest.fixture(scope="session")
 def consent_deployer() -> Any:
-    return boa.load_partial(str(CONTRACTS_DIR / "Consent.vy"))
+    return compiled_contracts.deployer("Consent.vy")
 
 
 @pytest.fixture(scope="session")
 def shop_deployer() -> Any:
-    return boa.load_partial(str(CONTRACTS_DIR / "Shop.vy"))
+    return compiled_contracts.deployer("Shop.vy")
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from datagora.crypto import merkle
-from tests.kits.contract_kit import CONTRACTS_DIR, ZERO_BYTES32, Deployment, assert_event
+from tests.kits import compiled_contracts
+from tests.kits.contract_kit import ZERO_BYTES32, Deployment, assert_event
 
 LABEL = "sensor-12 readings"
 
@@ -23,7 +24,7 @@ LABEL = "sensor-12 readings"
 @pytest.fixture(scope="module")
 def anchors(deployment: Deployment) -> Any:
     with deployment.env.prank(deployment.platform.address):
-        return boa.load_partial(str(CONTRACTS_DIR / "Anchors.vy")).deploy(deployment.registry.address)
+        return compiled_contracts.deployer("Anchors.vy").deploy(deployment.registry.address)
 
 
 def records(n: int, salt: str = "") -> list[bytes]:

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import boa
 import pytest
 
+from tests.kits import compiled_contracts
 from tests.kits.contract_fixtures import *  # noqa: F403
 from tests.kits.contract_fixtures import _isolate  # noqa: F401
-from tests.kits.contract_kit import CONTRACTS_DIR, STATUS_AUDITED, Deployment
+from tests.kits.contract_kit import STATUS_AUDITED, Deployment
 
 
 @pytest.fixture(scope="session")
 def collaboration_deployer() -> Any:
-    return boa.load_partial(str(CONTRACTS_DIR / "Collaboration.vy"))
+    return compiled_contracts.deployer("Collaboration.vy")
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import boa
 import pytest
 
+from tests.kits import compiled_contracts
 from tests.kits.contract_fixtures import *  # noqa: F403
 from tests.kits.contract_fixtures import _isolate  # noqa: F401
-from tests.kits.contract_kit import CONTRACTS_DIR, Deployment
+from tests.kits.contract_kit import Deployment
 
 
 @dataclass
@@ -28,7 +28,7 @@ class ComputeChain:
 
 @pytest.fixture(scope="session")
 def compute_jobs_deployer() -> Any:
-    return boa.load_partial(str(CONTRACTS_DIR / "ComputeJobs.vy"))
+    return compiled_contracts.deployer("ComputeJobs.vy")
 
 
 @pytest.fixture(scope="module")

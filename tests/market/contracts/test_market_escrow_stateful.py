@@ -64,8 +64,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from tests.kits import compiled_contracts
 from tests.kits.contract_kit import (
-    CONTRACTS_DIR,
     DISPUTE_WINDOW,
     ETHER,
     FEE_BPS,
@@ -2137,7 +2137,7 @@ class MarketMachine(RuleBasedStateMachine):
 
 @pytest.fixture(scope="module")
 def demo_token_deployer() -> Any:
-    return boa.load_partial(str(CONTRACTS_DIR / "DemoToken.vy"))
+    return compiled_contracts.deployer("DemoToken.vy")
 
 
 def prepare_world(d: Deployment, demo_token_deployer: Any) -> Any:

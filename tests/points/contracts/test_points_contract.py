@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from datagora.crypto.eip712 import sign_typed_data, typed_data_digest
 from datagora.services.points import tier_attestation
-from tests.kits.contract_kit import CONTRACTS_DIR, Deployment, assert_event, assert_no_event, digest, events
+from tests.kits import compiled_contracts
+from tests.kits.contract_kit import Deployment, assert_event, assert_no_event, digest, events
 
 ZERO = "0x0000000000000000000000000000000000000000"
 FUZZ = settings(
@@ -32,8 +33,8 @@ FUZZ = settings(
 
 @pytest.fixture(scope="module")
 def brand_points() -> Any:
-    """The BrandPoints contract factory (compiled once per module)."""
-    return boa.load_partial(str(CONTRACTS_DIR / "BrandPoints.vy"))
+    """The BrandPoints contract factory (compiled once per source tree)."""
+    return compiled_contracts.deployer("BrandPoints.vy")
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def points(deployment: Deployment, brand_points: Any) -> Any:
     d = deployment
     with d.env.prank(d.platform.address):
         blueprint = brand_points.deploy_as_blueprint()
-        contract = boa.load_partial(str(CONTRACTS_DIR / "Points.vy")).deploy(blueprint.address)
+        contract = compiled_contracts.deployer("Points.vy").deploy(blueprint.address)
         contract.register_brand(
             "Cufflinks & Co", "CUFF", d.alice.address, [d.alice.address, d.bob.address, d.carol.address]
         )
@@ -117,7 +118,7 @@ def test_register_brand_creates_its_erc20_records_admin_and_parties_and_emits(
 
 def test_the_blueprint_must_be_code(d: Deployment) -> None:
     with boa.reverts("points: blueprint is not a contract"):
-        boa.load_partial(str(CONTRACTS_DIR / "Points.vy")).deploy(d.alice.address)
+        compiled_contracts.deployer("Points.vy").deploy(d.alice.address)
 
 
 def test_register_brand_by_anyone_but_the_owner_is_refused(d: Deployment, points: Any) -> None:

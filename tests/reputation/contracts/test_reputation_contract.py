@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.kits import compiled_contracts
 from tests.kits.contract_kit import (
-    CONTRACTS_DIR,
     DISPUTE_WINDOW,
     ORDER_COMPLETED,
     ORDER_REFUNDED,
@@ -47,7 +47,7 @@ FUZZ = settings(
 
 @pytest.fixture(scope="session")
 def reputation_deployer() -> Any:
-    return boa.load_partial(str(CONTRACTS_DIR / "Reputation.vy"))
+    return compiled_contracts.deployer("Reputation.vy")
 
 
 @pytest.fixture(scope="module")
