@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -12,12 +11,16 @@ from datagora.domain.errors import ValidationError
 from datagora.index import EventIndexer, open_engine
 from datagora.index.search import SearchQuery, search
 from datagora.services import market, publishing
+from datagora.services.attestation import NoveltyAttestor
 from tests.world import ETHER, World, write_table
 
 
-@pytest.fixture
-def indexed(world: World, tmp_path: Path, db_factory: Callable[[], str]) -> EventIndexer:
-    assert world.attestor is not None
+@pytest.fixture(scope="module")
+def listed(world_base: World, tmp_path_factory: pytest.TempPathFactory) -> World:
+    """Four datasets the seller publishes (three listed), once per module and backend. ``world`` snapshots the chain
+    after them, so every test starts from the same four and its own changes are reverted."""
+    home = tmp_path_factory.mktemp("search-data")
+    attestor = NoveltyAttestor(world_base.contracts, world_base.platform.account, home / "dc.sqlite")
     specs = [
         ("Income survey 2026", "finance", ETHER),
         ("Hospital admissions", "health", 2 * ETHER),
@@ -25,10 +28,16 @@ def indexed(world: World, tmp_path: Path, db_factory: Callable[[], str]) -> Even
         ("Retail basket data", "retail", 0),
     ]
     for i, (name, domain, price) in enumerate(specs):
-        prepared = publishing.prepare(world.seller, write_table(tmp_path / f"d{i}.csv"), name=name, domain=domain)
-        token_id, _, _ = publishing.publish(world.contracts, world.seller, prepared, world.attestor)
+        prepared = publishing.prepare(world_base.seller, write_table(home / f"d{i}.csv"), name=name, domain=domain)
+        token_id, _, _ = publishing.publish(world_base.contracts, world_base.seller, prepared, attestor)
         if price:
-            market.list_dataset(world.contracts, world.seller, token_id, price)
+            market.list_dataset(world_base.contracts, world_base.seller, token_id, price)
+    return world_base
+
+
+@pytest.fixture
+def indexed(listed: World, world: World, db_factory: Callable[[], str]) -> EventIndexer:
+    """A new index (of the parametrised database) synced with the four datasets of ``listed``."""
     idx = EventIndexer(world.contracts, open_engine(db_factory()))
     idx.sync()
     return idx
