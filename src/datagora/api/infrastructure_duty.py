@@ -48,7 +48,8 @@ def _report(done: Pass) -> None:
 async def run_forever(node: Node, settings: Settings, *, on_pass: asyncio.Queue[Pass] | None = None) -> None:
     """One pass of the duty every ``settings.infra_interval`` seconds until cancelled. A failed pass (chain
     unreachable, a reverted heartbeat) is logged and the next pass tries again; signing holds ``node.acting()``
-    so the duty's transactions never race the API's for a nonce. ``on_pass`` (tests) receives each pass."""
+    so the duty's transactions never race the API's for a nonce. When cancelled it waits for the pass in flight,
+    so nothing is sent after the server stops. ``on_pass`` (tests) receives each pass."""
     try:
         duty = await run_in_threadpool(open_duty, node, settings)
     except Exception:  # e.g. no Collaboration in the deployment: said once, the node keeps serving the rest
@@ -60,8 +61,14 @@ async def run_forever(node: Node, settings: Settings, *, on_pass: asyncio.Queue[
             return duty.step()
 
     while True:
+        running = asyncio.ensure_future(run_in_threadpool(one_pass))
         try:
-            done = await run_in_threadpool(one_pass)
+            done = await asyncio.shield(running)
+        except asyncio.CancelledError:
+            # The server is stopping: a pass in flight runs in a thread that cancelling cannot stop, so wait for it;
+            # nothing of the duty is sent once this returns.
+            await asyncio.gather(running, return_exceptions=True)
+            raise
         except Exception:  # keep serving; the next pass tries again
             log.exception("infrastructure pass failed")
         else:
