@@ -25,7 +25,7 @@ from datagora.compute.runner import load_table, rows_found
 from datagora.compute.spec import JobSpec
 from datagora.crypto.envelope import decrypt_bytes
 from datagora.domain.compute import JobState
-from datagora.domain.errors import AccessDenied, TransactionReverted
+from datagora.domain.errors import AccessDenied, TransactionReverted, ValidationError
 from datagora.services import audit, compute, publishing
 from datagora.services.attestation import NoveltyAttestor
 from datagora.services.sample_data import write_diabetes_csv
@@ -120,9 +120,17 @@ def test_a_job_inside_the_policy_runs_and_pays_the_owner(
     assert got["result"]["rows_trained"] + got["result"]["rows_held_out"] == 442
     assert len(got["result"]["parameters"]["coef"]) == len(FEATURES)
     assert 0.2 < got["result"]["metrics"]["r2"] < 0.7
+    nonce = c.chain.w3.eth.get_transaction_count(world.seller.address)
+    with pytest.raises(AccessDenied, match="was requested by"):  # refused before anything is sent
+        compute.confirm_result(c, world.seller, job_id)
+    assert c.chain.w3.eth.get_transaction_count(world.seller.address) == nonce
     compute.confirm_result(c, world.buyer, job_id)
     assert c.compute_jobs.job(job_id).state == JobState.COMPLETED
     assert c.compute_jobs.pending(world.seller.address) == PRICE
+    nonce = c.chain.w3.eth.get_transaction_count(world.buyer.address)
+    with pytest.raises(ValidationError, match="no result waiting for confirmation \\(it is completed\\)"):
+        compute.confirm_result(c, world.buyer, job_id)  # twice: refused without a transaction (no gas spent)
+    assert c.chain.w3.eth.get_transaction_count(world.buyer.address) == nonce
 
     # The requester never receives a raw row: search every byte it was handed, decrypted.
     table = load_table(published.table)

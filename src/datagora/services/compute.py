@@ -201,7 +201,17 @@ def fetch_result(contracts: Contracts, requester: Participant, job_id: int, exch
 
 
 def confirm_result(contracts: Contracts, requester: Participant, job_id: int) -> TxResult:
-    """Accept the posted result: the owner is paid from escrow."""
+    """Accept the posted result: the owner is paid from escrow. Checked before anything is sent (the confirmation
+    goes out without a gas estimate, so a call the contract would refuse would be mined and cost gas):
+    :class:`AccessDenied` for someone else's job, :class:`ValidationError` when no result is waiting."""
+    job = contracts.compute_jobs.job(job_id)
+    if job.requester.lower() != requester.address.lower():
+        raise AccessDenied(f"compute job {job_id} was requested by {job.requester}, not by {requester.address}")
+    if job.state != JobState.RESULT_POSTED:
+        raise ValidationError(
+            f"compute job {job_id} has no result waiting for confirmation (it is "
+            f"{job.state.name.lower().replace('_', ' ')})"
+        )
     return contracts.compute_jobs.confirm(requester.account, job_id)
 
 
