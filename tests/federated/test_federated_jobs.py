@@ -107,6 +107,9 @@ def test_a_requester_outside_an_audited_organisation_cannot_submit(world: World,
     world.chain.fund(stranger.address, 10**18)
     with pytest.raises(TransactionReverted, match="compute: requester not audited"):
         federated.submit(world.contracts, stranger, [token], SPEC, PAY)
+    # refused before anything is sent: no transaction mined, no gas spent
+    assert world.chain.w3.eth.get_transaction_count(stranger.address) == 0
+    assert world.chain.balance(stranger.address) == 10**18
 
 
 def test_each_round_is_recorded_once_per_run_and_every_job_of_the_run_finds_it(

@@ -133,10 +133,11 @@ class Chain:
     def code(self, address: str) -> bytes:
         return self._rpc(lambda: bytes(self.w3.eth.get_code(Web3.to_checksum_address(address))))
 
-    def call(self, fn: ContractFunction) -> Any:
-        """Run a view function; a revert raises :class:`TransactionReverted`."""
+    def call(self, fn: ContractFunction, transaction: TxParams | None = None) -> Any:
+        """Run a view function (or a state-changing one without sending it, as ``transaction``'s sender and with
+        its value, to learn whether it would revert); a revert raises :class:`TransactionReverted`."""
         try:
-            return fn.call()
+            return fn.call(transaction)
         except Exception as exc:
             if _is_revert(exc):
                 raise TransactionReverted(revert_reason(exc), fn.fn_name) from exc

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 from web3.exceptions import MismatchedABI, Web3ValidationError
+from web3.types import Wei
 
 from datagora.domain.errors import ValidationError
 from datagora.domain.models import TxResult
@@ -47,11 +48,19 @@ class Binding:
         receipt = self._chain.transact(sender, self._bind(fn, *args), value=value)
         return self._contracts.result(receipt)
 
-    def _send_known(self, sender: LocalAccount, fn: str, *args: Any, gas: int, value: int = 0) -> TxResult:
+    def _send_known(
+        self, sender: LocalAccount, fn: str, *args: Any, gas: int, value: int = 0, preflight: bool = False
+    ) -> TxResult:
         """:meth:`_send` for a function whose gas limit is known (``gas``, from measured receipts with headroom):
         no estimate, a locally counted nonce and, where the node has it, one round trip that returns the receipt
-        (:meth:`~datagora.chain.client.Chain.send_known`). A revert is mined before it is reported."""
-        data = self._bind(fn, *args)._encode_transaction_data()
+        (:meth:`~datagora.chain.client.Chain.send_known`). A revert is mined before it is reported, unless
+        ``preflight``: then the call is first run once without sending (``eth_call``, one execution where an
+        estimate runs many) and a refusal raises :class:`TransactionReverted` with nothing mined and no gas spent;
+        for calls a person makes, whose refusals the caller has not ruled out."""
+        bound = self._bind(fn, *args)
+        if preflight:
+            self._chain.call(bound, {"from": sender.address, "value": Wei(value)})
+        data = bound._encode_transaction_data()
         sent = self._chain.send_known(
             sender,
             self.address,

@@ -52,9 +52,14 @@ class ComputeJobsBinding(Binding):
         """The requester asks the owner of dataset ``token_id`` to run the job whose signed spec hashes to
         ``spec_hash`` (the encrypted spec is at ``spec_uri``), paying ``amount`` into escrow (ether sent with the
         call; an ERC-20 must be approved first). The new id is in the ``JobSubmitted`` event
-        (:meth:`submitted_id`). Reverts e.g. "compute: requester not audited", "compute: own dataset"."""
+        (:meth:`submitted_id`). Refusals, e.g. "compute: requester not audited", "compute: own dataset", raise
+        :class:`TransactionReverted` before anything is sent."""
         value = amount if payment_token == ETHER else 0
-        send = self._send if payment_token != ETHER else functools.partial(self._send_known, gas=GAS["submit"])
+        send = (
+            self._send
+            if payment_token != ETHER
+            else functools.partial(self._send_known, gas=GAS["submit"], preflight=True)
+        )
         return send(
             sender,
             "submit",
@@ -95,7 +100,7 @@ class ComputeJobsBinding(Binding):
 
     def confirm(self, requester: LocalAccount, job_id: int) -> TxResult:
         """The requester accepts the posted result: the owner is paid."""
-        return self._send_known(requester, "confirm", job_id, gas=GAS["confirm"])
+        return self._send_known(requester, "confirm", job_id, gas=GAS["confirm"], preflight=True)
 
     def release(self, sender: LocalAccount, job_id: int) -> TxResult:
         """Anyone, after the confirmation window of a posted result: the owner is paid."""
