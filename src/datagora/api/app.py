@@ -5,6 +5,7 @@ sign-in and role rules."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -222,5 +223,7 @@ def create_app(
     )
     web.state.web.extra["inbox"] = app.state.inbox  # the platform's desk rules on the evidence the API received
     web.state.web.extra["tiers"] = app.state.tiers  # the loyalty page starts and follows tier computations
+    # the compute desk runs a Python job in the API's warm sandbox pool: job id -> the pool, or None
+    web.state.web.extra["compute_sandbox_pool"] = functools.partial(compute.sandbox_pool_for, app, node)
     app.mount("/", web)
     return app

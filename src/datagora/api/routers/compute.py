@@ -180,11 +180,16 @@ def _requester_exchange(node: Node, peers: Peers, owner_node: str | None) -> com
 
 
 def _sandbox_pool(request: Request, node: Node) -> SandboxPool | None:
-    """The app's warm sandbox pool, started when the first accepted Python job is about to run (held under the
-    node's acting lock, so only one is made)."""
-    pool: SandboxPool | None = getattr(request.app.state, "compute_sandbox_pool", None)
-    if pool is None and compute.is_code_job(node.participant, _job_id(request)):
-        pool = request.app.state.compute_sandbox_pool = SandboxPool(size=1)
+    return sandbox_pool_for(request.app, node, _job_id(request))
+
+
+def sandbox_pool_for(app: Any, node: Node, job_id: int) -> SandboxPool | None:
+    """``app``'s warm sandbox pool (``app.state.compute_sandbox_pool``), started when the first accepted Python
+    job ``job_id`` is about to run; None until then. Call it under the node's acting lock, so only one is made.
+    The node's pages run their jobs with the same pool (the app closes it when it stops)."""
+    pool: SandboxPool | None = getattr(app.state, "compute_sandbox_pool", None)
+    if pool is None and compute.is_code_job(node.participant, job_id):
+        pool = app.state.compute_sandbox_pool = SandboxPool(size=1)
     return pool
 
 

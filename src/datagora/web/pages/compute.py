@@ -76,8 +76,12 @@ def reject(
 def run(request: Request, ctx: ContextDep, user: OperatorDep, job_id: int) -> Response:
     """Run an accepted job on the node's own copy of the data."""
     node = ctx.node
+    pool_for = ctx.extra.get("compute_sandbox_pool")  # the API's warm sandbox pool, when served with the API
     with node.acting():
-        outcome = compute.run_job(node.contracts, node.participant, job_id, _exchange(node), locate=_locate(node))
+        pool = pool_for(job_id) if pool_for is not None else None
+        outcome = compute.run_job(
+            node.contracts, node.participant, job_id, _exchange(node), locate=_locate(node), sandbox_pool=pool
+        )
     if outcome.ok:
         return redirect(
             request, DESK, f"Job {job_id} ran in {outcome.seconds:.1f} s; the result waits for the requester."
