@@ -48,13 +48,16 @@ def test_settings_refuse_a_bad_collaboration_number(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_the_served_node_starts_a_requested_workload_and_heart_beats(tmp_path: Path) -> None:
+@pytest.mark.parametrize("opened_first", [True, False], ids=["opened-by-serve", "opened-when-serving"])
+def test_the_served_node_starts_a_requested_workload_and_heart_beats(tmp_path: Path, opened_first: bool) -> None:
     owner = make_owner(tmp_path)
     collab = deploy_collab(tmp_path, dsp=owner.participant)
     dao_id = collab.form(3600)
     node = open_node(collab.contracts, owner.participant, f"sqlite:///{tmp_path}/index.db")
     settings = Settings(home=tmp_path, infra=True, infra_dao=[dao_id], infra_interval=0.3, index_interval=0)
-    app = create_app(node, settings=settings, sync_in_background=False)
+    # ``datagora serve`` opens the duty before serving (a bad deployment is refused first) and hands it over
+    duty = open_duty(node, settings) if opened_first else None
+    app = create_app(node, settings=settings, sync_in_background=False, infra_duty=duty)
     spec = json.dumps(spec_doc(owner.participant.address, owner.content_hash))
 
     def heartbeats() -> list[str]:

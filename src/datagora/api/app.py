@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -55,6 +56,9 @@ from datagora.services.node import Node
 from datagora.services.points import points_discount
 from datagora.services.relay import SendReceiveBoard
 from datagora.web.app import create_web_app
+
+if TYPE_CHECKING:
+    from datagora.services.infrastructure import InfrastructureNode
 
 log = logging.getLogger(__name__)
 
@@ -132,12 +136,14 @@ def create_app(
     clock: Callable[[], float] = time.time,
     sync_in_background: bool = True,
     demo_signin: bool = False,
+    infra_duty: InfrastructureNode | None = None,
 ) -> FastAPI:
     """The API of ``node``. ``settings`` default to the environment (``DATAGORA_*``), read once here.
     ``peer_http`` makes the ``httpx.Client`` used to reach another node (tests route to apps in process);
     ``clock`` (Unix seconds) drives nonce and session expiry. The index is synced before each read and, when
     ``sync_in_background`` and ``settings.index_interval`` > 0, every ``index_interval`` seconds. ``demo_signin``
-    (``serve --dev`` only) lets the pages' visitors sign in as the node's throw-away operator with one click."""
+    (``serve --dev`` only) lets the pages' visitors sign in as the node's throw-away operator with one click.
+    ``infra_duty``: the infrastructure duty already opened for ``settings.infra`` (else opened when serving)."""
     settings = settings if settings is not None else Settings()
     timeout = settings.peer_timeout
 
@@ -148,7 +154,9 @@ def create_app(
             await _sweep(app)
             if settings.relay_sweep_interval > 0:
                 sweeper = asyncio.create_task(_sweep_forever(app, settings.relay_sweep_interval))
-        duty = asyncio.create_task(infrastructure_duty.run_forever(node, settings)) if settings.infra else None
+        duty = None
+        if settings.infra:  # the collaboration workloads this node hosts (``serve --infra``)
+            duty = asyncio.create_task(infrastructure_duty.run_forever(node, settings, duty=infra_duty))
         async with background_sync([node], settings.index_interval if sync_in_background else 0):
             yield
         for task in (sweeper, duty):

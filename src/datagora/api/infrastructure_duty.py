@@ -45,13 +45,21 @@ def _report(done: Pass) -> None:
         log.info("member %s of collaboration #%s terminated, silent (%s)", late.member, late.dao_id, tx.tx_hash)
 
 
-async def run_forever(node: Node, settings: Settings, *, on_pass: asyncio.Queue[Pass] | None = None) -> None:
+async def run_forever(
+    node: Node,
+    settings: Settings,
+    *,
+    duty: InfrastructureNode | None = None,
+    on_pass: asyncio.Queue[Pass] | None = None,
+) -> None:
     """One pass of the duty every ``settings.infra_interval`` seconds until cancelled. A failed pass (chain
     unreachable, a reverted heartbeat) is logged and the next pass tries again; signing holds ``node.acting()``
     so the duty's transactions never race the API's for a nonce. When cancelled it waits for the pass in flight,
-    so nothing is sent after the server stops. ``on_pass`` (tests) receives each pass."""
+    so nothing is sent after the server stops. ``duty`` is the one :func:`open_duty` made, if
+    made already; ``on_pass`` (tests) receives each pass."""
     try:
-        duty = await run_in_threadpool(open_duty, node, settings)
+        if duty is None:  # not opened already (``datagora serve`` opens it to refuse a bad deployment before serving)
+            duty = await run_in_threadpool(open_duty, node, settings)
     except Exception:  # e.g. no Collaboration in the deployment: said once, the node keeps serving the rest
         log.exception("infrastructure duty not started")
         return

@@ -138,15 +138,16 @@ def serve(
             ]
             if node.shop is not None:
                 roles.append(f"shop of {len(node.shop.catalogue)} products")
+            duty = None
             if settings.infra:  # a deployment without Collaboration is said before the server starts
                 from datagora.api.infrastructure_duty import open_duty
 
-                open_duty(node, settings)
+                duty = open_duty(node, settings)  # opened once: the served node runs this one
                 roles.append("collaboration workloads")
             typer.echo(
                 f"Datagora node of {node.address} ({', '.join(roles) or 'participant'}) on chain {node.chain.chain_id}"
             )
-            app = create_app(node, settings=settings)
+            app = create_app(node, settings=settings, infra_duty=duty)
     except (DatagoraError, ValueError, OSError) as exc:
         raise _fail(exc) from None
     # Idle connections stay open longer than clients keep them (NodeClient drops its own after 2 s), so a client
