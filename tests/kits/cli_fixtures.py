@@ -8,6 +8,7 @@ import functools
 import json
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,6 +124,26 @@ def chain_snapshot(anvil_url: str) -> Iterator[RpcChain]:
     snap = chain.snapshot()
     try:
         yield chain
+    finally:
+        chain.revert(snap)
+
+
+@contextmanager
+def audited_world(anvil_url: str, home: Path, names: tuple[str, ...], orgs: dict[str, str]) -> Iterator[CliWorld]:
+    """A CLI world on the session Anvil node, reverted afterwards: a keystore for each of ``names`` funded with
+    10 ETH, the contracts deployed by ``supervisor`` and ``platform`` (both in ``names``), and each organisation
+    of ``orgs`` (keystore name -> organisation name) registered by that account and audited."""
+    chain = RpcChain(anvil_url)
+    snap = chain.snapshot()
+    world = CliWorld(home, anvil_url, chain, make_keystores(home, *names))
+    try:
+        for name in names:
+            ok(world.run("account", "fund", name, "--ether", "10"))
+        ok(world.run("deploy", "--supervisor", "supervisor", "--platform", "platform"))
+        for label, org in orgs.items():
+            ok(world.run("org", "register", org, "-a", label))
+            ok(world.run("org", "status", org, "audited", "-a", "supervisor"))
+        yield world
     finally:
         chain.revert(snap)
 

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from datagora.chain.client import RpcChain
 from tests import REPO_ROOT
-from tests.kits.cli_fixtures import CliWorld, failed, make_keystores, ok
+from tests.kits.cli_fixtures import CliWorld, audited_world, failed, ok
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
@@ -26,20 +25,8 @@ TERMS = ("--title", "Diabetes analytics", "--data", "442 patients", "--service",
 
 @pytest.fixture(scope="module")
 def w(anvil_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliWorld]:
-    chain = RpcChain(anvil_url)
-    snap = chain.snapshot()
-    home = tmp_path_factory.mktemp("dao-cli")
-    world = CliWorld(home, anvil_url, chain, make_keystores(home, *NAMES))
-    try:
-        for name in NAMES:
-            ok(world.run("account", "fund", name, "--ether", "10"))
-        ok(world.run("deploy", "--supervisor", "supervisor", "--platform", "platform"))
-        for label, org in ORGS.items():
-            ok(world.run("org", "register", org, "-a", label))
-            ok(world.run("org", "status", org, "audited", "-a", "supervisor"))
+    with audited_world(anvil_url, tmp_path_factory.mktemp("dao-cli"), NAMES, ORGS) as world:
         yield world
-    finally:
-        chain.revert(snap)
 
 
 def test_offer_negotiate_pay_withdraw_and_channels(w: CliWorld) -> None:

@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from datagora.chain.client import RpcChain
 from datagora.compute import sandbox
 from datagora.services import compute
 from datagora.services.participant import Participant
 from datagora.services.sample_data import write_diabetes_csv
-from tests.kits.cli_fixtures import PASSWORD, CliWorld, make_keystores, ok
+from tests.kits.cli_fixtures import PASSWORD, CliWorld, audited_world, ok
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
@@ -26,22 +25,17 @@ CODE = "def run(t):\n    return {'mean_bmi': round(float(t['bmi'].mean()), 2)}\n
 
 @pytest.fixture(scope="module")
 def w(anvil_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliWorld]:
-    chain = RpcChain(anvil_url)
-    snap = chain.snapshot()
     home = tmp_path_factory.mktemp("compute-cli")
-    world = CliWorld(home, anvil_url, chain, make_keystores(home, *NAMES))
-    try:
-        for name in NAMES:
-            ok(world.run("account", "fund", name, "--ether", "10"))
-        ok(world.run("deploy", "--supervisor", "supervisor", "--platform", "platform"))
-        for label, org in ORGS.items():
-            ok(world.run("org", "register", org, "-a", label))
-            ok(world.run("org", "status", org, "audited", "-a", "supervisor"))
+    with audited_world(anvil_url, home, NAMES, ORGS) as world:
         table = write_diabetes_csv(home / "diabetes.csv")
         assert "as dataset #1" in ok(world.run("publish", table, "-a", "seller", "--platform", "platform"))
         yield world
-    finally:
-        chain.revert(snap)
+
+
+def submit_python(w: CliWorld, code: Path, exchange: tuple[str, Path]) -> str:
+    """The buyer submits the Python job in ``code`` on dataset 1 for 0.01 ETH; the command's output."""
+    args = ("--estimator", "python", "--features", "bmi", "--code", code, "--price", "0.01", *exchange)
+    return ok(w.run("compute", "submit", 1, *args, "-a", "buyer"))
 
 
 def test_a_python_job_runs_from_the_command_line_in_a_warm_sandbox(
@@ -57,24 +51,7 @@ def test_a_python_job_runs_from_the_command_line_in_a_warm_sandbox(
     code = tmp_path / "job.py"
     code.write_text(CODE)
     exchange = ("--exchange", tmp_path / "exchange")
-    out = ok(
-        w.run(
-            "compute",
-            "submit",
-            1,
-            "--estimator",
-            "python",
-            "--features",
-            "bmi",
-            "--code",
-            code,
-            "--price",
-            "0.01",
-            *exchange,
-            "-a",
-            "buyer",
-        )
-    )
+    out = submit_python(w, code, exchange)
     assert "submitted job 1 on dataset 1" in out
     assert "inside your policy, accepted" in ok(w.run("compute", "review", 1, *exchange, "-a", "seller"))
 
@@ -95,24 +72,7 @@ def test_a_python_job_runs_from_the_command_line_in_a_warm_sandbox(
     assert json.loads(saved.read_text())["output"] == {"mean_bmi": 26.38}
 
     # review --run: accepted and run in one command
-    ok(
-        w.run(
-            "compute",
-            "submit",
-            1,
-            "--estimator",
-            "python",
-            "--features",
-            "bmi",
-            "--code",
-            code,
-            "--price",
-            "0.01",
-            *exchange,
-            "-a",
-            "buyer",
-        )
-    )
+    submit_python(w, code, exchange)
     out = ok(w.run("compute", "review", 2, "--run", *exchange, "-a", "seller"))
     assert "accepted and run in" in out and "waiting for the requester" in out
     ok(w.run("compute", "result", 2, "--out", saved, *exchange, "-a", "buyer"))
