@@ -158,9 +158,10 @@ class NodeClient:
         try:
             try:
                 return self.http.request(method, self.url(path), **kwargs)
-            except httpx.RemoteProtocolError:
-                # A pooled connection the server closed while idle: an idempotent request is sent once more on
-                # a fresh connection (RFC 9110 section 9.2.2); anything else is reported, never sent twice.
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError):
+                # A pooled connection the server closed while idle (seen as a disconnect, or as a reset when the
+                # close crosses the request): an idempotent request is sent once more on a fresh connection
+                # (RFC 9110 section 9.2.2); anything else is reported, never sent twice.
                 if method.upper() not in IDEMPOTENT:
                     raise
                 return self.http.request(method, self.url(path), **kwargs)

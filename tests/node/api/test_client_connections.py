@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -17,13 +17,24 @@ from fastapi import FastAPI
 from datagora.api.client import CLIENT_KEEPALIVE_S, NodeClient, RemoteError, http_client
 from datagora.cli.serve import SERVER_KEEPALIVE_S
 
+# How a connection the server closed while idle shows: a disconnect, or a reset when the close crosses the request.
+DROPS = [
+    pytest.param(lambda r: httpx.RemoteProtocolError("Server disconnected without sending a response.", request=r)),
+    pytest.param(lambda r: httpx.ReadError("[Errno 104] Connection reset by peer", request=r), id="reset"),
+    pytest.param(lambda r: httpx.WriteError("[Errno 32] Broken pipe", request=r), id="broken-pipe"),
+]
 
-def _flaky_transport(fail_times: int) -> tuple[httpx.MockTransport, list[str]]:
+
+def _flaky_transport(
+    fail_times: int, drop: Callable[[httpx.Request], Exception] | None = None
+) -> tuple[httpx.MockTransport, list[str]]:
     seen: list[str] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.method)
         if len(seen) <= fail_times:
+            if drop is not None:
+                raise drop(request)
             raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
         return httpx.Response(200, json={"ok": True})
 
@@ -34,11 +45,20 @@ def _client(transport: httpx.MockTransport) -> NodeClient:
     return NodeClient("http://node.test", Account.create(), http=httpx.Client(transport=transport))
 
 
-def test_a_dropped_idle_connection_is_retried_once_for_a_get() -> None:
-    transport, seen = _flaky_transport(fail_times=1)
+@pytest.mark.parametrize("drop", DROPS)
+def test_a_dropped_idle_connection_is_retried_once_for_a_get(drop: Callable[[httpx.Request], Exception]) -> None:
+    transport, seen = _flaky_transport(fail_times=1, drop=drop)
     response = _client(transport).request("GET", "/node", auth=False)
     assert response.json() == {"ok": True}
     assert seen == ["GET", "GET"]
+
+
+@pytest.mark.parametrize("drop", DROPS)
+def test_a_post_on_a_dropped_connection_is_reported_not_resent(drop: Callable[[httpx.Request], Exception]) -> None:
+    transport, seen = _flaky_transport(fail_times=1, drop=drop)
+    with pytest.raises(RemoteError, match="cannot reach the node"):
+        _client(transport).request("POST", "/attestations", auth=False, json={})
+    assert seen == ["POST"]
 
 
 def test_a_get_dropped_twice_is_reported_not_retried_forever() -> None:
