@@ -6,13 +6,13 @@ or run; a job outside the policy is refused with its rule."""
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 
 import pytest
 
-from datagora.api.client import NodeClient, RemoteError
+from datagora.api.client import RemoteError
+from datagora.api.routers.compute import NodeExchange
 from datagora.compute.spec import JobSpec
 from datagora.crypto.envelope import decrypt_bytes
 from datagora.crypto.hashing import keccak256
@@ -24,20 +24,6 @@ pytestmark = EMBEDDED
 
 PRICE = 10**16
 FEATURES = ["age", "bmi", "bp", "s5"]
-
-
-class NodeExchange:
-    """The owner's node's exchange, reached over HTTP by the requester."""
-
-    def __init__(self, client: NodeClient) -> None:
-        self.client = client
-
-    def put(self, data: bytes) -> str:
-        body = {"data": base64.b64encode(data).decode()}
-        return str(self.client.json("PUT", "/compute/blobs", json=body)["uri"])
-
-    def get(self, uri: str) -> bytes:
-        return self.client.request("GET", f"/compute/blobs/{uri.removeprefix('exchange:')}").content
 
 
 def test_a_job_travels_to_the_owners_node_and_only_its_result_comes_back(net: Net, tmp_path: Path) -> None:

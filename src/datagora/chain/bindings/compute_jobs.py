@@ -99,8 +99,9 @@ class ComputeJobsBinding(Binding):
         return self._send_known(owner, "fail", job_id, reason, gas=GAS["fail"])
 
     def confirm(self, requester: LocalAccount, job_id: int) -> TxResult:
-        """The requester accepts the posted result: the owner is paid."""
-        return self._send_known(requester, "confirm", job_id, gas=GAS["confirm"], preflight=True)
+        """The requester accepts the posted result: the owner is paid. Sent without a preflight: a refusal is mined
+        (``services.compute.confirm_result`` checks the requester and the job's state first)."""
+        return self._send_known(requester, "confirm", job_id, gas=GAS["confirm"])
 
     def release(self, sender: LocalAccount, job_id: int) -> TxResult:
         """Anyone, after the confirmation window of a posted result: the owner is paid."""
