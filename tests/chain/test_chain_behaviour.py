@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from web3.exceptions import Web3RPCError
 
 from datagora.chain.artifacts import load_artifact
 from datagora.chain.client import Chain, RpcChain
@@ -152,3 +153,35 @@ def test_a_known_gas_send_counts_nonces_locally_and_reports_reverts(chain: Chain
         chain.send_known(other, token_address, stranger_mint, gas=200_000, label="DemoToken.mint")
     assert exc.value.reason and "out of gas" not in exc.value.reason
     assert chain.block_number() > before and chain.call(token.functions.balanceOf(other.address)) == 10
+
+
+def test_a_receipt_the_node_has_indexed_but_not_stored_yet_is_waited_for(
+    chain: Chain, funded: LocalAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """@ethereumjs/client answers "value for 0x… not found in DB" for a transaction indexed in a block it has not
+    executed yet (or one a fork dropped): the client keeps polling instead of failing a transaction that lands."""
+    real_receipt = chain.w3.eth.get_transaction_receipt
+    misses: list[object] = []
+
+    def flaky(tx_hash: object) -> object:
+        if len(misses) < 3:
+            misses.append(tx_hash)
+            raise Web3RPCError("{'code': -32603, 'message': 'value for 0xe215f884 not found in DB'}")
+        return real_receipt(tx_hash)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(chain.w3.eth, "get_transaction_receipt", flaky)
+    other = Account.create().address
+    receipt = chain.transact(funded, to=other, value=ETHER)
+    assert int(receipt["status"]) == 1 and len(misses) == 3
+    assert chain.balance(other) == ETHER
+
+
+def test_any_other_node_error_while_waiting_for_a_receipt_is_a_chain_error(
+    chain: Chain, funded: LocalAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(tx_hash: object) -> object:
+        raise Web3RPCError("{'code': -32603, 'message': 'internal error'}")
+
+    monkeypatch.setattr(chain.w3.eth, "get_transaction_receipt", broken)
+    with pytest.raises(ChainError, match="internal error"):
+        chain.transact(funded, to=Account.create().address, value=ETHER)

@@ -18,7 +18,14 @@ from eth_account.signers.local import LocalAccount
 from requests.exceptions import RequestException
 from web3 import Web3
 from web3.contract.contract import ContractFunction
-from web3.exceptions import BlockNotFound, ContractLogicError, TimeExhausted, TransactionNotFound, Web3Exception
+from web3.exceptions import (
+    BlockNotFound,
+    ContractLogicError,
+    TimeExhausted,
+    TransactionNotFound,
+    Web3Exception,
+    Web3RPCError,
+)
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.types import RPCEndpoint, TxParams, TxReceipt, Wei
 
@@ -27,6 +34,7 @@ from datagora.domain.errors import ChainError, InsufficientFunds, TransactionRev
 T = TypeVar("T")
 
 _REVERT_PREFIX = re.compile(r"^(?:execution reverted:?\s*)", re.IGNORECASE)
+_MISSING_IN_DB = re.compile(r"not found in DB")
 
 
 def revert_reason(exc: BaseException) -> str:
@@ -258,6 +266,12 @@ class Chain:
                     return receipt
             except TransactionNotFound:
                 pass
+            except Web3RPCError as exc:
+                # A node that indexed the transaction in a block it has not executed yet (or in a block a
+                # proof-of-authority fork then dropped, until it is mined again) answers "value for 0x… not found
+                # in DB" (@ethereumjs/client): the receipt is not there yet, which is not a failure.
+                if not _MISSING_IN_DB.search(str(exc)):
+                    raise
             if time.monotonic() > deadline:
                 raise TimeExhausted(f"no receipt for {tx_hash.hex()} after {self.receipt_timeout:.0f} s")
             time.sleep(delay)
