@@ -207,7 +207,7 @@ STATUSES = st.sampled_from([STATUS_AUDITED] * 6 + [STATUS_SUSPENDED, STATUS_TO_A
 WHEN = st.sampled_from([None] * 10 + ["at", "after"])  # let time reach an entity's deadline before acting
 RULINGS = st.sampled_from([RULING_FOR_SELLER, RULING_REDELIVERED, RULING_FOR_BUYER])
 # The empty flag and mixes of rulings reach the Market's own check; a bit beyond the three rulings does not decode
-# at all (test_market_contract covers that bare revert).
+# at all (test_market_settlement.py covers that bare revert).
 BAD_RULINGS = (
     0,
     RULING_FOR_SELLER | RULING_REDELIVERED,
