@@ -130,7 +130,7 @@ def test_a_suspended_buyer_reads_why_in_plain_words(net: Net, tmp_path: Path) ->
 
 
 def test_every_refusal_sentence_names_a_reason_the_contracts_give() -> None:
-    sources = "".join(p.read_text() for p in Path("contracts").glob("*.vy"))
+    sources = "".join(p.read_text() for p in [*Path("contracts").glob("*.vy"), *Path("contracts/modules").glob("*.vy")])
     assert [reason for reason in REFUSALS if f'"{reason}"' not in sources] == []
     assert (
         plain_refusal("market: seller not audited (0xabc is not in an Audited organisation)")

@@ -49,7 +49,7 @@ from tests.kits.contract_kit import (
     digest,
     make_account,
 )
-from tests.market.contracts.test_market_contract import FUZZ, Currency
+from tests.market.contracts.market_helpers import FUZZ, Currency
 
 ID_OFFSET = USE_RIGHTS_ID_OFFSET
 FIRST_ID = ID_OFFSET + 1
