@@ -50,6 +50,7 @@ from .modules import dao_infrastructure
 from .modules import dao_channels
 from .modules import dao_ratings
 
+# Storage is laid out in this order: the offer counter keeps slot 0.
 initializes: dao_offers[dao_membership := dao_membership, dao_revenue := dao_revenue]
 initializes: dao_membership
 initializes: dao_revenue[dao_membership := dao_membership]
