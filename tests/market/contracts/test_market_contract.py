@@ -1,7 +1,7 @@
 """Market.vy: ownership sales (fixed price, negotiation, English auction), with escrow deadlines, disputes,
 the double-deposit collateral, brokerage and management fees, and payment in ether or an ERC-20 (Wu et al.
 sections II-IV; Shrestha et al. for the double deposit). Per-query use-rights live in UseRights.vy
-(test_use_rights_contract.py).
+(tests/use_rights/contracts/).
 
 Default sale in these tests: Alice (Acme) sells to Bob (Beta) at 1 ether (or 1 DGD of the DemoToken) with a
 collateral of 0.2 from each side, delivery window 3,600 s, confirm window 7,200 s, platform fee 250 bps.
