@@ -7,10 +7,11 @@
         A member seated k (k >= 1) opened channel k; the key epoch moves
         on every membership change.
 @dev Used by the other `dao_*` modules and initialized by Collaboration.vy,
-     which exports `close`, `dao_count` and `seat_holder`. Members per DAO
-     are bounded (MAX_MEMBERS), so the loops over seats are bounded. A
-     member's revenue share must be settled (`dao_revenue._settle_all`)
-     before its stake changes: the callers that change stakes do it first.
+     which exports `close`, the public constants, `dao_count` and
+     `seat_holder`. Members per DAO are bounded (MAX_MEMBERS), so the
+     loops over seats are bounded. A member's revenue share must be
+     settled (`dao_revenue._settle_all`) before its stake changes: the
+     callers that change stakes do it first.
 """
 
 

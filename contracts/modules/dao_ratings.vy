@@ -4,8 +4,9 @@
 @notice Members rate each other once the DAO is closed (or the ratee was
         terminated), each pair once, 1 to 5, as Reputation rates trading
         partners.
-@dev Collaboration.vy initializes this module and exports `rate` and
-     `rated`; its `reputation` view reads `total_score` and `ratings`.
+@dev Collaboration.vy initializes this module and exports `rate`,
+     `rated`, MIN_SCORE and MAX_SCORE; its `reputation` view reads
+     `total_score` and `ratings`.
 """
 
 from . import dao_membership
