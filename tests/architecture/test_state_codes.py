@@ -2,13 +2,13 @@
 
 Each group of mutually exclusive states or kinds is a Vyper ``flag``: the sale groups (kinds, pricings, listing /
 order / offer states, outcomes, rulings) in ``contracts/modules/states.vy``, the organisation statuses and account
-kinds in ``contracts/Registry.vy``, the consent states and refusals in ``contracts/Consent.vy``, and the groups
-``Collaboration.vy`` and ``ComputeJobs.vy`` use alone in those contracts. A flag's n-th member (from 0, in
-declaration order) has the value ``2**n``; events and views carry it as a ``uint256``. ``datagora.domain.models``
-(and ``.collaboration``, ``.compute``) mirror each flag as an ``IntEnum`` with the same member names and values,
-plus ``NONE = 0`` (the empty flag) where the contracts read 0 as "no such entry". These tests read the ``flag``
-declarations from the Vyper sources and fail on any difference of name or value, on a flag without a Python enum
-and on a Python enum without a flag.
+kinds in ``contracts/Registry.vy``, the consent states and refusals in ``contracts/Consent.vy``, the groups
+``ComputeJobs.vy`` uses alone in that contract, and those of ``Collaboration.vy`` in its ``modules/dao_*.vy``
+modules. A flag's n-th member (from 0, in declaration order) has the value ``2**n``; events and views carry it as
+a ``uint256``. ``datagora.domain.models`` (and ``.collaboration``, ``.compute``) mirror each flag as an
+``IntEnum`` with the same member names and values, plus ``NONE = 0`` (the empty flag) where the contracts read 0
+as "no such entry". These tests read the ``flag`` declarations from the Vyper sources and fail on any difference
+of name or value, on a flag without a Python enum and on a Python enum without a flag.
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ GROUPS: dict[tuple[str, str], type[IntEnum]] = {
     ("Registry.vy", "AccountKind"): models.AccountKind,
     ("Consent.vy", "ConsentState"): models.ConsentState,
     ("Consent.vy", "AccessRefusal"): models.AccessRefusal,
-    ("Collaboration.vy", "Role"): collaboration.Role,
-    ("Collaboration.vy", "OfferState"): collaboration.CollabOfferState,
-    ("Collaboration.vy", "DaoState"): collaboration.DaoState,
+    ("modules/dao_offers.vy", "Role"): collaboration.Role,
+    ("modules/dao_offers.vy", "OfferState"): collaboration.CollabOfferState,
+    ("modules/dao_membership.vy", "DaoState"): collaboration.DaoState,
     ("ComputeJobs.vy", "JobState"): compute.JobState,
     ("ComputeJobs.vy", "JobOutcome"): compute.JobOutcome,
 }
