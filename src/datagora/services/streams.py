@@ -154,10 +154,12 @@ def profile_documents(
             :data:`POSTAL_TERMS` (a ``PostalAddress``).
 
     Returns:
-        ``{category: document}`` for every non-empty category.
+        ``{category: document}`` for every non-empty category, each in canonical JSON
+        (:func:`datagora.domain.canonical.canonical_json`).
 
     Raises:
-        ValidationError: a field that is not among the accepted schema.org terms.
+        ValidationError: a field that is not among the accepted schema.org terms;
+            :class:`~datagora.domain.errors.NotCanonicalJSON` for a value JSON cannot carry (NaN, Infinity).
     """
     docs: dict[str, Any] = {}
     subject = {"@type": "Person", "identifier": customer}
