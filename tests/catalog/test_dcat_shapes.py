@@ -17,11 +17,11 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, XSD
 
+from datagora.domain.canonical import canonical_json
 from datagora.domain.errors import ValidationError
 from datagora.domain.models import DatasetDescription
 from datagora.services.publishing import (
     EU_DATA_THEME,
-    canonical_json,
     dcat_description,
     market_access_url,
     media_type_iri,

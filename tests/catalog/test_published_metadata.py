@@ -13,6 +13,7 @@ import pyshacl
 import pytest
 from rdflib import Graph
 
+from datagora.domain.canonical import canonical_json
 from datagora.domain.errors import TransactionReverted, ValidationError
 from datagora.domain.models import AccountKind
 from datagora.query import UsagePolicy
@@ -26,13 +27,14 @@ SHAPES = REPO_ROOT / "docs" / "shapes"
 
 def test_published_dcat_validates_names_the_chain_and_is_hashed_on_chain(world: World, tmp_path: Path) -> None:
     assert world.attestor is not None
-    prepared = publishing.prepare(world.seller, write_table(tmp_path / "d.csv"), name="Ward survey", domain="health")
+    name = "Ward survey — Zürich café 東京"  # non-ASCII: the hash is over UTF-8 text, not \u escapes
+    prepared = publishing.prepare(world.seller, write_table(tmp_path / "d.csv"), name=name, domain="health")
     token_id, attestation, _ = publishing.publish(world.contracts, world.seller, prepared, world.attestor)
 
     dcat = world.seller.load_record("datasets", prepared.description.content_hash.hex())["dcat"]
-    assert (
-        hashlib.sha256(publishing.canonical_json(dcat)).digest() == world.contracts.catalog.dataset(token_id).dcat_hash
-    )
+    received = json.loads(json.dumps(dcat))  # as a buyer reads it from JSON text with ASCII escapes
+    assert dcat["dct:title"] == name
+    assert hashlib.sha256(canonical_json(received)).digest() == world.contracts.catalog.dataset(token_id).dcat_hash
     assert attestation.dcat_hash == world.contracts.catalog.dataset(token_id).dcat_hash
     chain_id = world.contracts.chain.chain_id
     assert dcat["dct:publisher"]["@id"] == f"did:pkh:eip155:{chain_id}:{world.seller.address}"

@@ -24,6 +24,7 @@ import pytest
 from datagora.compute.runner import load_table, rows_found
 from datagora.compute.spec import JobSpec
 from datagora.crypto.envelope import decrypt_bytes
+from datagora.domain.canonical import canonical_json
 from datagora.domain.compute import JobState
 from datagora.domain.errors import AccessDenied, TransactionReverted, ValidationError
 from datagora.services import audit, compute, publishing
@@ -140,6 +141,7 @@ def test_a_job_inside_the_policy_runs_and_pays_the_owner(
     for blob in exchange.fetched:
         plain = decrypt_bytes(blob, world.buyer.private_key)
         assert rows_found(json.loads(plain), table, table.columns) == 0
+        assert canonical_json(json.loads(plain)) == plain  # the owner encrypted the result's canonical JSON
         text = plain.decode()
         assert not any(line in text for line in lines)
 
@@ -204,6 +206,27 @@ def test_a_job_inside_a_manual_policy_waits_for_review(
     assert world.contracts.compute_jobs.job(job_id).state == JobState.SUBMITTED
     compute.approve_job(world.contracts, world.seller, job_id, exchange)
     assert world.contracts.compute_jobs.job(job_id).state == JobState.ACCEPTED
+
+
+def test_a_result_json_cannot_carry_fails_the_job_and_is_refunded(
+    world: World, published: Setup, exchange: RecordingExchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datagora.compute import runner
+
+    real = runner.run_estimator
+
+    def with_nan(spec: JobSpec, table: Any) -> runner.RunResult:
+        ran = real(spec, table)
+        return runner.RunResult({**ran.result, "metrics": {"r2": float("nan")}}, ran.epsilon_spent)
+
+    monkeypatch.setattr(runner, "run_estimator", with_nan)
+    job_id, decision = submit_and_decide(world, ridge(published.token_id), exchange)
+    assert decision.outcome == "accepted"
+    ran = compute.run_job(world.contracts, world.seller, job_id, exchange)
+    assert not ran.ok and ran.reason.startswith("the result cannot be delivered: ")
+    assert "NaN at $.result.metrics.r2" in ran.reason
+    assert world.contracts.compute_jobs.job(job_id).state == JobState.FAILED
+    assert world.contracts.compute_jobs.pending(world.buyer.address) == PRICE
 
 
 def test_python_code_returning_rows_fails_and_is_refunded(

@@ -4,6 +4,8 @@ of the same requester and spec count, and a run nobody approved starts no proces
 from __future__ import annotations
 
 import csv
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -80,6 +82,15 @@ def test_only_the_owner_reviews_and_only_the_spec_it_was_submitted_with(
         federated.review(world.contracts, world.buyer.account, big, SPEC, big_file)
     with pytest.raises(ValidationError, match="another spec"):
         federated.review(world.contracts, world.seller.account, big, federated.FederatedSpec(label="x"), big_file)
+
+    # a spec with non-ASCII text, as the owner reads it from JSON text, is the one the job was submitted with
+    c, token_id = world.contracts, world.contracts.compute_jobs.job(big).token_id
+    spec = federated.FederatedSpec(label="Zürich café — 東京", positive_label="oui — 是", rounds=2)
+    ids, _ = federated.submit(c, world.buyer.account, [token_id], spec, PAY)
+    owners_copy = federated.FederatedSpec(**json.loads(json.dumps(asdict(spec))))
+    review = federated.review(c, world.seller.account, ids[token_id], owners_copy, big_file)
+    assert c.compute_jobs.job(ids[token_id]).spec_hash == owners_copy.hash == spec.hash
+    assert not review.accepted and "Zürich café — 東京" in review.reason  # past the spec check: the table lacks it
 
 
 def test_a_run_without_accepted_jobs_is_refused_before_starting_anything(

@@ -3,6 +3,7 @@ market scenarios, so it keeps its own story here, on both backends."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,19 @@ def _disputed(world: World, board: SendReceiveBoard, order_id: int) -> disputes.
     assert check.tx is not None
     assert check.tx.event("Disputed").args["by"] == world.platform.address
     assert world.contracts.market.order(order_id).state == OrderState.DISPUTED
+    # the reason on chain is the hash of the evidence document, recomputed from it as JSON text (float included)
+    assert check.evidence is not None and isinstance(check.evidence["similarity"], float)
+    received = json.loads(json.dumps(check.evidence))
+    assert check.tx.event("Disputed").args["reason_hash"] == disputes.evidence_hash(received)
     return check
+
+
+def _evidence_on_chain(resolution: disputes.Resolution) -> None:
+    """The ruling's evidence hash on chain is the hash of the evidence document sent as JSON text."""
+    received = json.loads(json.dumps(resolution.evidence))
+    assert isinstance(received["similarity"], float) and received["ruling"] == resolution.ruling.name
+    on_chain = resolution.tx.event("Resolved").args["evidence_hash"]
+    assert on_chain == resolution.evidence_hash == disputes.evidence_hash(received)
 
 
 def _market_is_empty(world: World) -> None:
@@ -78,6 +91,7 @@ def test_inconsistent_fingerprint_fake_seller_fingerprint(
     reupload = disputes.reupload_for_arbitration(c, seller, first, tmp_path / "reupload.dge")
     resolution = disputes.arbitrate(c, platform, attestor(world), board, first, reupload)
     assert (resolution.seller_honest, resolution.content_match, resolution.buyer_copy) == (False, True, None)
+    _evidence_on_chain(resolution)
     assert _settled(resolution.tx)["outcome"] == Outcome.FOR_BUYER
     assert _settled(resolution.tx)["buyer_credit"] == PRICE + 2 * PRICE
     assert c.catalog.owner_of(token_id) == seller.address  # the NFT returns, the listing closes

@@ -193,12 +193,14 @@ def publish(
         raise ValidationError(f"cannot read the profile {profile}: {exc}") from None
     if not isinstance(data, dict):
         raise ValidationError("the profile must be a JSON object with purchases, demographics and contact")
+    # the documents first: a profile they refuse (e.g. NaN) sends nothing, not even the stream
+    docs = streams.profile_documents(
+        customer, data.get("purchases") or [], data.get("demographics"), data.get("contact")
+    )
     s = session()
     c, shop = s.contracts(), s.participant()
     stream_id, _ = streams.open_stream(c, shop.account, stream)
-    published = streams.publish_customer(
-        c, shop, stream_id, customer, data.get("purchases") or [], data.get("demographics"), data.get("contact")
-    )
+    published = [streams.publish_profile(c, shop, stream_id, customer, cat, doc) for cat, doc in docs.items()]
     for item in published:
         print_done(f"{item.category}: item #{item.item_id} in stream {stream!r} (key {item.key})", item.tx)
 

@@ -47,6 +47,7 @@ from typing import Any, Final
 
 from datagora.compute.spec import DP_ESTIMATORS, ESTIMATORS, NO_PRIVATE_VERSION, OUTPUTS, PYTHON, JobSpec
 from datagora.crypto.hashing import keccak256
+from datagora.domain.canonical import canonical_json
 from datagora.domain.errors import ValidationError
 from datagora.query.policy import (
     DATAGORA_NS,
@@ -65,7 +66,6 @@ from datagora.query.policy import (
     _number,
     _str_list_operand,
 )
-from datagora.query.spec import canonical_json
 
 COMPUTE_PROFILE: Final = "urn:datagora:odrl:profile:compute-to-data"
 RAW_ROW_OUTPUTS: Final = frozenset({"predictions"})

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from datagora.crypto.eip712 import recover_typed_data, sign_typed_data, typed_data_digest
 from datagora.crypto.hashing import keccak256
+from datagora.domain.canonical import canonical_json
 from datagora.domain.errors import CryptoError, ValidationError
 
 COMPUTE_DOMAIN_NAME: Final = "Datagora ComputeJobs"
@@ -250,8 +251,8 @@ class JobSpec:
         return cls(**fields)
 
     def canonical_bytes(self) -> bytes:
-        """Canonical JSON (sorted keys, no spaces, UTF-8): what ``bodyHash`` hashes."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        """Canonical JSON (:func:`datagora.domain.canonical.canonical_json`): what ``bodyHash`` hashes."""
+        return canonical_json(self.to_dict())
 
     def body_hash(self) -> bytes:
         """Keccak-256 of :meth:`canonical_bytes` (32 bytes)."""
@@ -285,9 +286,9 @@ class SignedSpec:
     spec_hash: bytes
 
     def to_bytes(self) -> bytes:
-        """The JSON document encrypted to the owner."""
+        """The JSON document encrypted to the owner (canonical JSON)."""
         doc = {"spec": self.spec.to_dict(), "requester": self.requester, "signature": "0x" + self.signature.hex()}
-        return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+        return canonical_json(doc)
 
 
 def sign_spec(private_key: bytes, requester: str, chain_id: int, compute_jobs: str, spec: JobSpec) -> SignedSpec:

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from datagora.crypto.ecies import decrypt_with, encrypt_to
 from datagora.crypto.hashing import keccak256
 from datagora.crypto.keys import address_of_private_key, checksum_address
+from datagora.domain.canonical import canonical_json
 from datagora.domain.errors import TamperedError, ValidationError, WrongKeyError
 
 __all__ = ["KEY_SIZE", "MAGIC", "ChannelKeyEnvelope", "new_channel_key", "open_channel_key", "seal", "unseal"]
@@ -63,7 +64,7 @@ class ChannelKeyEnvelope:
             "recipients": {a: w.hex() for a, w in sorted(self.recipients.items())},
             "v": 1,
         }
-        return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        return canonical_json(body)
 
     @property
     def envelope_hash(self) -> bytes:

@@ -63,6 +63,7 @@ from datagora.crypto.keys import (
     checksum_address,
     normalize_public_key,
 )
+from datagora.domain.canonical import canonical_json
 from datagora.domain.errors import NotFoundError, TamperedError, ValidationError, WrongKeyError
 from datagora.fsutil import fsync_dir as _fsync_dir
 from datagora.fsutil import write_all as _write_all
@@ -168,7 +169,7 @@ def encrypt_stream(
         ],
         "v": FORMAT_VERSION,
     }
-    header = _canonical_json(header_obj)
+    header = canonical_json(header_obj)
     if len(header) > MAX_HEADER_SIZE:
         raise ValidationError(f"too many recipients ({len(public_keys)}): header exceeds {MAX_HEADER_SIZE} bytes")
     preamble = _PREAMBLE.pack(MAGIC, len(header))
@@ -378,10 +379,6 @@ def _check_recipients(recipients: Mapping[str, bytes]) -> dict[str, bytes]:
     return dict(sorted(checked.items(), key=lambda item: item[0].lower()))
 
 
-def _canonical_json(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
-
-
 def _nonce(prefix: bytes, index: int) -> bytes:
     return prefix + _INDEX.pack(index)
 
@@ -486,7 +483,7 @@ def _parse_header(raw: bytes) -> tuple[int, bytes, dict[str, bytes]]:
         wrapped_keys[address] = _hex_field(entry["wrapped_key"], WRAPPED_KEY_SIZE, f"{malformed}: wrapped key")
     if list(wrapped_keys) != sorted(wrapped_keys, key=str.lower):
         raise TamperedError(f"{malformed}: recipients not sorted")
-    if _canonical_json(obj) != raw:
+    if canonical_json(obj) != raw:
         raise TamperedError(f"{malformed}: not in canonical form")
     return chunk_size, nonce_prefix, wrapped_keys
 

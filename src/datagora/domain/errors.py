@@ -11,6 +11,12 @@ class ValidationError(DatagoraError):
     """Bad input from a user: malformed file, unknown id, wrong argument."""
 
 
+class NotCanonicalJSON(ValidationError, ValueError):
+    """A document to be hashed, signed or committed holds a value canonical JSON cannot write: NaN or Infinity, an
+    object key that is not a string, text that is not valid Unicode, or a type JSON has no form for
+    (:func:`datagora.domain.canonical.canonical_json`). Also a ``ValueError``. HTTP 422."""
+
+
 class NotFoundError(ValidationError):
     """An id (dataset, listing, order, organisation, blob) that does not exist."""
 

@@ -74,8 +74,9 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from datagora.crypto.hashing import keccak256
+from datagora.domain.canonical import canonical_json
 from datagora.domain.errors import ValidationError
-from datagora.query.spec import AGGREGATE_FUNCTIONS, canonical_json
+from datagora.query.spec import AGGREGATE_FUNCTIONS
 
 ODRL_CONTEXT: Final = "http://www.w3.org/ns/odrl.jsonld"
 ODRL_NS: Final = "http://www.w3.org/ns/odrl/2/"

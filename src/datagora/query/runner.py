@@ -21,10 +21,11 @@ from types import MappingProxyType, TracebackType
 from typing import Any, Final, Literal, TypeAlias
 
 from datagora.crypto.hashing import keccak256
+from datagora.domain.canonical import canonical_json
 from datagora.domain.errors import AccessDenied, NotFoundError, ValidationError
 from datagora.query import privacy
 from datagora.query.policy import UsagePolicy
-from datagora.query.spec import Aggregate, ColumnRef, Condition, QuerySpec, canonical_json
+from datagora.query.spec import Aggregate, ColumnRef, Condition, QuerySpec
 
 JSONValue: TypeAlias = "str | int | float | bool | list[JSONValue] | dict[str, JSONValue] | None"
 """A value that :func:`json.dumps` writes as-is (non-finite floats excluded)."""

@@ -23,13 +23,13 @@ Wire form (``to_dict`` / ``from_dict``)::
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias
 
 from datagora.crypto.hashing import keccak256
+from datagora.domain.canonical import canonical_json
 from datagora.domain.errors import ValidationError
 
 AGGREGATE_FUNCTIONS: Final[tuple[str, ...]] = ("count", "count_distinct", "sum", "avg", "min", "max")
@@ -51,14 +51,6 @@ Value: TypeAlias = str | int | float | bool
 
 ConditionValue: TypeAlias = Value | tuple[Value, ...]
 """A scalar, or a tuple for ``in`` (1..1000 values) and ``between`` (exactly ``(low, high)``)."""
-
-
-def canonical_json(doc: Any) -> bytes:
-    """Compact, key-sorted UTF-8 JSON without NaN/Infinity: the bytes that are hashed."""
-    try:
-        return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-    except ValueError as exc:
-        raise ValidationError(f"query: value not representable as JSON: {exc}") from exc
 
 
 def _name(value: object, what: str) -> str:
@@ -345,7 +337,7 @@ class QuerySpec:
         }
 
     def canonical_bytes(self) -> bytes:
-        """Compact, key-sorted UTF-8 JSON of :meth:`to_dict`."""
+        """Canonical JSON (:func:`datagora.domain.canonical.canonical_json`) of :meth:`to_dict`."""
         return canonical_json(self.to_dict())
 
     def query_hash(self) -> bytes:

@@ -22,6 +22,7 @@ from datagora.chain.contracts import Contracts
 from datagora.crypto.channels import ChannelKeyEnvelope, new_channel_key, open_channel_key, seal, unseal
 from datagora.crypto.hashing import keccak256
 from datagora.crypto.keys import checksum_address
+from datagora.domain.canonical import canonical_json
 from datagora.domain.collaboration import BPS, CollabOffer, CollabOfferState, Dao, Member, Proposal, Role
 from datagora.domain.errors import CryptoError, NotFoundError, ValidationError
 from datagora.domain.models import TxResult
@@ -107,11 +108,12 @@ def build_terms(
 
 
 def terms_text(terms: Mapping[str, Any]) -> str:
-    """Canonical JSON of ``terms`` (sorted keys, no spaces). :class:`ValidationError` past 4,096 bytes."""
-    text = json.dumps(terms, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    if len(text.encode()) > MAX_TERMS_BYTES:
-        raise ValidationError(f"the terms take {len(text.encode())} bytes; at most {MAX_TERMS_BYTES} fit")
-    return text
+    """Canonical JSON of ``terms`` (:func:`datagora.domain.canonical.canonical_json`). :class:`ValidationError`
+    past 4,096 bytes (UTF-8), :class:`~datagora.domain.errors.NotCanonicalJSON` for NaN or Infinity."""
+    raw = canonical_json(dict(terms))
+    if len(raw) > MAX_TERMS_BYTES:
+        raise ValidationError(f"the terms take {len(raw)} bytes; at most {MAX_TERMS_BYTES} fit")
+    return raw.decode()
 
 
 def terms_hash(terms: Mapping[str, Any]) -> bytes:

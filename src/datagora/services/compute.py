@@ -41,8 +41,16 @@ from datagora.compute.policy import ComputePolicy, Refusal, default_policy
 from datagora.compute.spec import PYTHON, JobSpec, SignedSpec, open_signed_spec, sign_spec
 from datagora.crypto.envelope import decrypt_bytes, decrypt_stream, encrypt_bytes
 from datagora.crypto.hashing import keccak256
+from datagora.domain.canonical import canonical_json
 from datagora.domain.compute import ComputeJob, JobKind, JobState
-from datagora.domain.errors import AccessDenied, CryptoError, IntegrityError, NotFoundError, ValidationError
+from datagora.domain.errors import (
+    AccessDenied,
+    CryptoError,
+    IntegrityError,
+    NotCanonicalJSON,
+    NotFoundError,
+    ValidationError,
+)
 from datagora.domain.models import TxResult
 from datagora.services.participant import Participant
 from datagora.services.use_rights import buyer_key
@@ -673,7 +681,10 @@ def _run_and_post(
         if leaked:
             return fail(f"raw rows: the result holds {leaked} row(s) of the data, and no raw-row output is allowed")
     document = {"job_id": job_id, "token_id": job.token_id, "spec_hash": "0x" + job.spec_hash.hex(), "result": output}
-    plaintext = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    try:
+        plaintext = canonical_json(document)
+    except NotCanonicalJSON as exc:
+        return fail(f"the result cannot be delivered: {exc}")
     if len(plaintext) > policy.max_model_bytes:
         return fail(f"model size: the result is {len(plaintext)} bytes, more than the {policy.max_model_bytes} allowed")
     envelope = encrypt_bytes(plaintext, {job.requester: contracts.registry.public_key(job.requester)})

@@ -18,10 +18,10 @@ IV.A.3-5), with the double-deposit outcomes of ``Market`` (Shrestha et al.).
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, TypeVar
 
@@ -36,6 +36,7 @@ from datagora.crypto.envelope import (
 )
 from datagora.crypto.hashing import keccak256, sha256_file
 from datagora.crypto.reencrypt import reencrypt_stream
+from datagora.domain.canonical import canonical_json
 from datagora.domain.errors import (
     AccessDenied,
     Conflict,
@@ -58,13 +59,16 @@ from datagora.services.relay import SendReceiveBoard
 class DeliveryCheck:
     """Step 22 for one order: ``consistent`` (None: a notice or fingerprint is still missing), the similarity
     of f_S and f_B when both are known, and what the platform did: ``"wait"``, ``"confirm"`` (the buyer is
-    told the transaction succeeded) or ``"dispute"`` (``tx`` is the dispute transaction)."""
+    told the transaction succeeded) or ``"dispute"`` (``tx`` is the dispute transaction, ``evidence`` the
+    document behind its reason hash)."""
 
     order_id: int
     consistent: bool | None
     similarity: float | None
     action: str
     tx: TxResult | None = None
+    evidence: dict[str, Any] | None = None
+    """For ``"dispute"``: the evidence document whose :func:`evidence_hash` is the dispute's reason on chain."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,8 @@ class Resolution:
     ``content_match`` (the re-upload's SHA-256 is the dataset's content hash), ``similarity`` of f_{D',P} to the
     attested f_{D,P}, and — when the buyer disclosed the data key of what it received — ``transmitted_ok``
     (what the seller actually sent is the dataset); ``evidence_hash`` committed on chain, the resolve
-    transaction, and when the data is good the buyer's copy ``E_PkB(D')`` (a blob in the platform's store)."""
+    transaction, and when the data is good the buyer's copy ``E_PkB(D')`` (a blob in the platform's store);
+    ``evidence`` is the document hashed."""
 
     order_id: int
     ruling: Ruling
@@ -83,10 +88,19 @@ class Resolution:
     evidence_hash: bytes
     tx: TxResult
     buyer_copy: str | None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    """The evidence document: ``evidence_hash`` is its :func:`evidence_hash`."""
 
     @property
     def seller_honest(self) -> bool:
         return self.ruling == Ruling.FOR_SELLER
+
+
+def evidence_hash(evidence: Mapping[str, Any]) -> bytes:
+    """Keccak-256 (32 bytes) of the canonical JSON of a dispute's ``evidence`` document
+    (:func:`datagora.domain.canonical.canonical_json`): the reason of the platform's dispute and the evidence hash
+    of its ruling on chain. Anyone holding the document recomputes the hash with this function."""
+    return keccak256(canonical_json(dict(evidence)))
 
 
 def check_delivery(
@@ -110,9 +124,8 @@ def check_delivery(
         "received": [e.signature.hex() for e in view.entries if e.notice.received][-1:],
         "similarity": view.similarity,
     }
-    reason = keccak256(json.dumps(evidence, sort_keys=True).encode())
-    tx = contracts.market.dispute(platform.account, order_id, reason)
-    return DeliveryCheck(order_id, False, view.similarity, "dispute", tx)
+    tx = contracts.market.dispute(platform.account, order_id, evidence_hash(evidence))
+    return DeliveryCheck(order_id, False, view.similarity, "dispute", tx, evidence)
 
 
 def reupload_for_arbitration(contracts: Contracts, seller: Participant, order_id: int, out: Path) -> Path:
@@ -406,17 +419,18 @@ def arbitrate(
         "transmitted_ok": found.transmitted_ok,
         "ruling": found.ruling.name,
     }
-    evidence_hash = keccak256(json.dumps(evidence, sort_keys=True).encode())
-    tx = contracts.market.resolve(platform.account, order_id, found.ruling, evidence_hash)
+    digest = evidence_hash(evidence)
+    tx = contracts.market.resolve(platform.account, order_id, found.ruling, digest)
     return Resolution(
         order_id,
         found.ruling,
         found.content_match,
         found.similarity,
         found.transmitted_ok,
-        evidence_hash,
+        digest,
         tx,
         buyer_copy,
+        evidence,
     )
 
 

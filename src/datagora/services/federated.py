@@ -27,7 +27,6 @@ over TLS on 127.0.0.1).
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -41,6 +40,7 @@ from datagora.chain.contracts import Contracts
 from datagora.compute.policy import ComputePolicy, default_policy
 from datagora.compute.spec import JobSpec
 from datagora.crypto.hashing import keccak256
+from datagora.domain.canonical import canonical_json
 from datagora.domain.compute import ComputeJob, JobKind, JobState
 from datagora.domain.errors import AccessDenied, ValidationError
 from datagora.domain.models import TxResult
@@ -73,8 +73,8 @@ class FederatedSpec:
     secure_aggregation: bool = False
 
     def canonical(self) -> bytes:
-        """Canonical JSON (sorted keys, no spaces): what :attr:`hash` covers."""
-        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":")).encode()
+        """Canonical JSON (:func:`datagora.domain.canonical.canonical_json`): what :attr:`hash` covers."""
+        return canonical_json(asdict(self))
 
     @property
     def hash(self) -> bytes:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import mimetypes
 import os
 import secrets
@@ -23,6 +22,7 @@ from datagora.chain.contracts import Contracts
 from datagora.crypto.ecies import encrypt_to
 from datagora.crypto.envelope import encrypt_stream
 from datagora.crypto.hashing import keccak256, sha256_file
+from datagora.domain.canonical import canonical_json
 from datagora.domain.errors import ValidationError
 from datagora.domain.models import DatasetDescription, TxResult
 from datagora.services.attestation import Attestation, AttestationRequest, Attestor
@@ -250,11 +250,6 @@ def market_access_url(chain_id: int, market: str) -> str:
     return f"ethereum:{market}@{chain_id}"
 
 
-def canonical_json(doc: dict[str, Any]) -> bytes:
-    """Compact, key-sorted UTF-8 JSON: the bytes whose SHA-256 goes on chain."""
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 @dataclass(frozen=True)
 class PreparedDataset:
     """A file made ready to publish: its description, media type and size in bytes, fingerprint with its salted
@@ -274,7 +269,8 @@ def dcat_for(
     prepared: PreparedDataset, publisher: str, *, chain_id: int, market: str, summary: str | None = None
 ) -> tuple[dict[str, Any], bytes]:
     """The DCAT description of ``prepared`` on chain ``chain_id`` (access through ``market``) and its SHA-256
-    over :func:`canonical_json` (32 bytes), the ``dcat_hash`` that goes on chain."""
+    over its canonical JSON (32 bytes; :func:`datagora.domain.canonical.canonical_json`), the ``dcat_hash`` that
+    goes on chain. :class:`~datagora.domain.errors.NotCanonicalJSON` when the description holds NaN or Infinity."""
     dcat = dcat_description(
         prepared.description,
         publisher,

@@ -37,6 +37,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from datagora.domain.canonical import canonical_json
 from datagora.domain.errors import IntegrityError, RateLimited, ValidationError
 from datagora.fingerprint.base import Fingerprint
 
@@ -128,7 +129,7 @@ class SearchLog:
                 lines = self._lines()
                 self._last = _digest(lines[-1]) if lines else ""
             written = SearchRecord(**{**asdict(record), "prev": self._last})
-            line = json.dumps(asdict(written), sort_keys=True, separators=(",", ":"))
+            line = canonical_json(asdict(written)).decode()
             if self.path is None:
                 self._memory.append(line)
             else:

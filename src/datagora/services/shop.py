@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 import threading
 import time
@@ -35,6 +34,7 @@ from eth_account.signers.local import LocalAccount
 
 from datagora.chain.contracts import Contracts
 from datagora.crypto.hashing import keccak256
+from datagora.domain.canonical import canonical_json
 from datagora.domain.errors import Conflict, InsufficientFunds, NotFoundError, TransactionReverted, ValidationError
 from datagora.domain.models import OrderState, ShopOrder, TxResult
 from datagora.storage.shop_store import ShopStore, StoredQuote
@@ -412,7 +412,7 @@ class ShopService:
             "lines": [[line.product.sku, line.quantity, str(line.product.price_wei)] for line in cart.lines],
             "discount": str(discount),
         }
-        return keccak256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
+        return keccak256(canonical_json(body))
 
     def quote(self, customer: str, *, discount: Discount | None = None) -> Quote:
         """Price ``customer``'s cart and sign its EIP-712 ``CartQuote`` (valid :attr:`quote_ttl` seconds).

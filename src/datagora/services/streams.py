@@ -28,6 +28,7 @@ from sqlalchemy import select
 from datagora.chain.contracts import Contracts
 from datagora.crypto.envelope import encrypt_bytes
 from datagora.crypto.keys import address_of_private_key, check_private_key, public_key_of
+from datagora.domain.canonical import canonical_json
 from datagora.domain.errors import NotFoundError, ValidationError
 from datagora.domain.models import TxResult
 from datagora.index.schema import stream_items
@@ -153,10 +154,12 @@ def profile_documents(
             :data:`POSTAL_TERMS` (a ``PostalAddress``).
 
     Returns:
-        ``{category: document}`` for every non-empty category.
+        ``{category: document}`` for every non-empty category, each in canonical JSON
+        (:func:`datagora.domain.canonical.canonical_json`).
 
     Raises:
-        ValidationError: a field that is not among the accepted schema.org terms.
+        ValidationError: a field that is not among the accepted schema.org terms;
+            :class:`~datagora.domain.errors.NotCanonicalJSON` for a value JSON cannot carry (NaN, Infinity).
     """
     docs: dict[str, Any] = {}
     subject = {"@type": "Person", "identifier": customer}
@@ -191,7 +194,7 @@ def profile_documents(
         if isinstance(fields.get("address"), Mapping):
             fields["address"] = {"@type": "PostalAddress", **_only(fields["address"], POSTAL_TERMS, "address")}
         docs[CONTACT] = {"@context": SCHEMA_ORG, **subject, **fields}
-    return {k: json.dumps(v, sort_keys=True, ensure_ascii=False).encode() for k, v in docs.items()}
+    return {k: canonical_json(v) for k, v in docs.items()}
 
 
 def _key_record_name(customer: str, category: str) -> str:

@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 
 from datagora.api.client import RemoteError
+from datagora.services import collaboration
 from tests.kits.node_fixtures import EMBEDDED, Net
 
 pytestmark = EMBEDDED
 
-TERMS = {"title": "Survey analytics", "data": "Household survey", "service": "Forecasts"}
+TITLE = "Survey analytics — Zürich café 東京"  # non-ASCII: the terms hash is over UTF-8 text
+TERMS = {"title": TITLE, "data": "Household survey", "service": "Forecasts"}
 
 
 def refused(call: Callable[[], Any]) -> tuple[int, str]:
@@ -31,7 +33,9 @@ def test_offer_counter_accept_pay_withdraw_and_channel(net: Net) -> None:
     offer_id = made["id"]
     buyer.json("POST", f"/dao/offers/{offer_id}/counter", json={**TERMS, "stake_bps": 4_000})
     listed = buyer.json("GET", "/dao/offers")
-    assert [(o["offer_id"], o["state"], o["title"]) for o in listed] == [(offer_id, "open", "Survey analytics")]
+    assert [(o["offer_id"], o["state"], o["title"]) for o in listed] == [(offer_id, "open", TITLE)]
+    # the terms as the event carried them and this node served them hash to what the contract recorded
+    assert "0x" + collaboration.terms_hash(listed[0]["terms"]).hex() == listed[0]["terms_hash"]
     assert listed[0]["rounds"] == [
         {"counterparty": w.buyer.address, "proposer": w.buyer.address, "round": 1, "stake_bps": 4_000}
     ]
@@ -51,7 +55,7 @@ def test_offer_counter_accept_pay_withdraw_and_channel(net: Net) -> None:
     assert [(p["post_id"], p["text"]) for p in mine] == [(1, "weekly summary")]
     page = net.http["buyer"].get("/collaborations")
     assert page.status_code == 200
-    assert "Survey analytics" in page.text and "Stakes in DAO #1" in page.text
+    assert TITLE in page.text and "Stakes in DAO #1" in page.text
 
 
 def test_dao_routes_refuse_what_they_must(net: Net) -> None:

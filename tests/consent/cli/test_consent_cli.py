@@ -133,8 +133,15 @@ def test_consent_commands_end_to_end(cw: CliWorld, tmp_path: Path) -> None:
     assert [e["kind"] for e in timeline] == ["access", "access", "refusal"]
 
 
-def test_consent_commands_refuse_bad_input_and_send_nothing(cw: CliWorld) -> None:
+def test_consent_commands_refuse_bad_input_and_send_nothing(cw: CliWorld, tmp_path: Path) -> None:
     before = cw.state()
+    nan_profile = tmp_path / "nan.json"  # Python's JSON reader takes NaN; the documents it would hash refuse it
+    nan_profile.write_text('{"demographics": {"homeLocation": {"@type": "Place", "geo": {"latitude": NaN}}}}')
+    failed(
+        cw.run("consent", "publish", cw.addresses["alice"], nan_profile, "-a", "shop"),
+        "NaN at $.homeLocation.geo.latitude",
+        "not JSON numbers",
+    )
     failed(
         cw.run("consent", "grant", "dreams", "Blue Partners", "-p", "Marketing", "-a", "alice"), "unknown data category"
     )

@@ -98,8 +98,10 @@ def test_use_right_listed_bought_and_queried_between_nodes(net: Net, tmp_path: P
     assert w.contracts.market.order(order_id).queries_left == 2
     assert w.contracts.use_rights.pending_withdrawal(w.seller.address) == refused
 
-    # the buyer may also sign a request itself and send it to the seller's node
-    spec = QuerySpec.from_dict({"select": [{"aggregate": "avg", "column": "age"}], "where": [["region", "=", "N"]]})
+    # the buyer may also sign a request itself and send it to the seller's node, which recomputes the query hash
+    # from the JSON it received to check the signature (non-ASCII text and a float included)
+    where = [["region", "in", ["N", "Zürich café — 東京"]], ["income", ">=", 2.5]]
+    spec = QuerySpec.from_dict({"select": [{"aggregate": "avg", "column": "age"}], "where": where})
     request = use_rights.sign_query(w.contracts, w.buyer, order_id, spec)
     answered = net.client("seller", as_="buyer").run_query(request)
     assert (answered["order_id"], answered["index"], answered["queries_left"]) == (order_id, 1, 1)
