@@ -127,9 +127,7 @@ def test_points_issued_transferred_and_spent_are_indexed_told_and_verified(
 
     with engine.begin() as conn:  # the right arguments, but said to come from the other brand's token
         conn.execute(update(events).where(tampered, events.c.contract == "BrandPoints").values(args=args))
-        conn.execute(
-            update(events).where(tampered, events.c.contract == "BrandPoints").values(address=teas_token)
-        )
+        conn.execute(update(events).where(tampered, events.c.contract == "BrandPoints").values(address=teas_token))
     (difference,) = indexer.verify().differences
     assert difference.kind == "args" and difference.tx_hash == moved.tx_hash
 
