@@ -3,13 +3,12 @@ blueprint when the brand is registered) is found from its ``BrandRegistered`` ev
 then on; every movement of points (issued, spent, transferred between members) is a ``point_transfers`` row; a
 transfer between members reads in plain words in the audit trail (issuing and spending stay told by the Points
 events); ``audit verify`` re-reads the token's rows from the chain and finds a tampered one; an index made before
-the tokens were indexed fetches their past events on its next sync."""
+the tokens were indexed fetches their past events on its next sync. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from eth_account import Account
@@ -51,9 +50,9 @@ def stage() -> Stage:
 
 
 @pytest.fixture
-def index(stage: Stage, tmp_path: Path) -> Iterator[tuple[EventIndexer, Engine]]:
+def index(stage: Stage, db_factory: Callable[[], str]) -> Iterator[tuple[EventIndexer, Engine]]:
     snapshot = stage.chain.snapshot()
-    engine = open_engine(f"sqlite:///{tmp_path / 'index.db'}")
+    engine = open_engine(db_factory())
     yield EventIndexer(stage.contracts, engine), engine
     engine.dispose()
     stage.chain.revert(snapshot)
