@@ -471,7 +471,7 @@ class EventIndexer:
 
     def verify(self, tx_hashes: Collection[str] | None = None) -> VerifyReport:
         """Re-read every indexed event (or only those of the transactions ``tx_hashes``) from its transaction
-        receipt and compare position, block hash, emitting contract (when stored) and arguments. Rows whose
+        receipt and compare position, block hash, contract (and its address, when stored) and arguments. Rows whose
         transaction or log no longer exists on chain are reported as missing."""
         report = VerifyReport()
         with self.engine.connect() as conn:
@@ -484,13 +484,14 @@ class EventIndexer:
             events.c.name,
             events.c.args,
             events.c.address,
+            events.c.contract,
         )
         if tx_hashes is not None:
             query = query.where(events.c.tx_hash.in_(list(tx_hashes)))
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         receipts: dict[str, list[ChainEvent] | None] = {}
-        for event_id, tx_hash, log_index, block_hash, name, args, address in rows:
+        for event_id, tx_hash, log_index, block_hash, name, args, address, contract in rows:
             report.checked += 1
             if tx_hash not in receipts:
                 receipts[tx_hash] = self.contracts.events_of_tx(tx_hash)
@@ -502,7 +503,12 @@ class EventIndexer:
                 report.differences.append(
                     Difference(event_id, tx_hash, log_index, "block-hash", f"{block_hash} != {match.block_hash}")
                 )
-            elif match.name != name or args_json(match.args) != args or (address and address != match.address):
+            elif (
+                match.name != name
+                or args_json(match.args) != args
+                or match.contract != contract
+                or (address and address != match.address)
+            ):
                 report.differences.append(Difference(event_id, tx_hash, log_index, "args", f"{name} {args}"))
         return report
 
