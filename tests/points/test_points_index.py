@@ -2,13 +2,15 @@
 blueprint when the brand is registered) is found from its ``BrandRegistered`` event and its events indexed from
 then on; every movement of points (issued, spent, transferred between members) is a ``point_transfers`` row; a
 transfer between members reads in plain words in the audit trail (issuing and spending stay told by the Points
-events); ``audit verify`` re-reads the token's rows from the chain and finds a tampered one; an index made before
-the tokens were indexed fetches their past events on its next sync. On SQLite and PostgreSQL."""
+events); ``audit verify`` re-reads the token's rows from the chain and finds a tampered one (on SQLite and
+PostgreSQL); an index made before the tokens were indexed fetches their past events on its next sync; a
+reorganisation takes orphaned movements out."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from eth_account import Account
@@ -49,13 +51,24 @@ def stage() -> Stage:
     return Stage(chain, contracts, platform, brand, member, friend)
 
 
-@pytest.fixture
-def index(stage: Stage, db_factory: Callable[[], str]) -> Iterator[tuple[EventIndexer, Engine]]:
+def _index(stage: Stage, url: str) -> Iterator[tuple[EventIndexer, Engine]]:
     snapshot = stage.chain.snapshot()
-    engine = open_engine(db_factory())
+    engine = open_engine(url)
     yield EventIndexer(stage.contracts, engine), engine
     engine.dispose()
     stage.chain.revert(snapshot)
+
+
+@pytest.fixture
+def index(stage: Stage, db_factory: Callable[[], str]) -> Iterator[tuple[EventIndexer, Engine]]:
+    """An index on each backend."""
+    yield from _index(stage, db_factory())
+
+
+@pytest.fixture
+def sqlite_index(stage: Stage, tmp_path: Path) -> Iterator[tuple[EventIndexer, Engine]]:
+    """An index on SQLite only (what differs between the backends is covered by the first test)."""
+    yield from _index(stage, f"sqlite:///{tmp_path / 'index.db'}")
 
 
 def _brand(stage: Stage, name: str) -> tuple[int, str]:
@@ -132,9 +145,9 @@ def test_points_issued_transferred_and_spent_are_indexed_told_and_verified(
 
 
 def test_an_index_made_before_brand_tokens_were_indexed_fetches_their_past_events(
-    stage: Stage, index: tuple[EventIndexer, Engine]
+    stage: Stage, sqlite_index: tuple[EventIndexer, Engine]
 ) -> None:
-    indexer, engine = index
+    indexer, engine = sqlite_index
     cuff, _ = _brand(stage, "Cufflinks & Co")
     points.issue(stage.contracts, stage.platform, cuff, stage.member.address, 5, REF)
     points.transfer(stage.contracts, stage.member, cuff, stage.friend.address, 5)
@@ -159,3 +172,23 @@ def test_a_transfer_of_more_points_than_held_is_refused_in_words(stage: Stage) -
         points.transfer(stage.contracts, stage.member, cuff, stage.friend.address, 3)
     with pytest.raises(ValidationError, match="positive whole number"):
         points.transfer(stage.contracts, stage.member, cuff, stage.friend.address, 0)
+
+
+def test_a_reorganisation_takes_orphaned_point_movements_out(
+    stage: Stage, sqlite_index: tuple[EventIndexer, Engine]
+) -> None:
+    indexer, engine = sqlite_index
+    cuff, _ = _brand(stage, "Cufflinks & Co")
+    points.issue(stage.contracts, stage.platform, cuff, stage.member.address, 9, REF)
+    indexer.sync()
+    fork_point = stage.chain.snapshot()
+    points.transfer(stage.contracts, stage.member, cuff, stage.friend.address, 4)  # orphaned below
+    indexer.sync()
+    assert [t.kind for t in points.transfers(engine)] == ["issued", "transfer"]
+    stage.chain.revert(fork_point)
+    stage.chain.advance_time(13)  # the canonical chain grows differently from the fork point
+    points.transfer(stage.contracts, stage.member, cuff, stage.friend.address, 1)
+    points.transfer(stage.contracts, stage.member, cuff, stage.friend.address, 2)
+    assert indexer.sync().reorg_depth > 0
+    assert [(t.kind, t.amount) for t in points.transfers(engine)] == [("issued", 9), ("transfer", 1), ("transfer", 2)]
+    assert indexer.verify().ok
