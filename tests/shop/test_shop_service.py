@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from sqlalchemy import event as sqlalchemy_event
 
 from datagora.domain.errors import (
     AccessDenied,
@@ -344,6 +345,99 @@ def test_paid_orders_reach_a_consented_partner_in_the_purchase_history(setup: Hi
     _, document = setup.received()
     assert _skus(document) == [("MUG", 2), ("BEANS", 1)]
     assert [o["orderNumber"] for o in document["itemListElement"]] == [first, second]
+
+
+class OrderReads:
+    """Counts the orders the feed reads through the real index and shop store: each order row read from the
+    index looks up its quote in the store once; ``statements`` are the SQL statements that read ``shop_orders``."""
+
+    def __init__(self, service: shop.ShopService, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.orders = 0
+        self.statements: list[str] = []
+        real = service.store.quote
+
+        def counted(order_hash: str) -> Any:
+            self.orders += 1
+            return real(order_hash)
+
+        monkeypatch.setattr(service.store, "quote", counted)
+        assert service.engine is not None
+        sqlalchemy_event.listen(service.engine, "before_cursor_execute", self._statement)
+        self.engine = service.engine
+
+    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "shop_orders" in statement:
+            self.statements.append(statement)
+
+    def reset(self) -> None:
+        self.orders = 0
+        self.statements.clear()
+
+    def close(self) -> None:
+        sqlalchemy_event.remove(self.engine, "before_cursor_execute", self._statement)
+
+
+def _history_items(setup: HistorySetup) -> int:
+    setup.shop_index.sync()
+    key = streams.item_key(setup.customer.address, streams.PURCHASE_HISTORY)
+    return len(streams.items(setup.shop_index.engine, key=key))
+
+
+@EMBEDDED
+def test_the_feed_reads_only_orders_paid_since_the_last_one(
+    setup: HistorySetup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = setup.buy("MUG", 2)
+    assert shop_history.feed(setup.service, setup.shop) != []
+    reads = OrderReads(setup.service, monkeypatch)
+    try:
+        versions = _history_items(setup)
+        assert shop_history.feed(setup.service, setup.shop) == []
+        assert reads.orders == 0 and len(reads.statements) == 1 and "paid_block >" in reads.statements[0]
+        assert _history_items(setup) == versions  # no new version published
+
+        reads.reset()
+        second = setup.buy("BEANS")
+        (update,) = shop_history.feed(setup.service, setup.shop)
+        assert (update.added, update.orders) == ((second,), 2)
+        assert reads.orders == 2  # the new order, then the one already in this customer's history
+        assert _history_items(setup) == versions + 1
+        _, document = setup.received()
+        assert [o["orderNumber"] for o in document["itemListElement"]] == [first, second]
+    finally:
+        reads.close()
+
+
+@EMBEDDED
+def test_a_restarted_node_keeps_the_feed_cursor(setup: HistorySetup, monkeypatch: pytest.MonkeyPatch) -> None:
+    setup.buy("MUG")
+    (fed,) = shop_history.feed(setup.service, setup.shop)
+    root = setup.shop.paths.root
+    engine = open_engine(f"sqlite:///{root.parent / 'shop-index.db'}")  # the node's files, opened afresh
+    restarted = shop.ShopService(
+        setup.world.contracts,
+        setup.world.seller.account,
+        setup.service.catalogue,
+        ShopStore(root.parent / "shop.sqlite"),
+        engine,
+    )
+    participant = Participant("shop", setup.world.seller.account, root)
+    reads = OrderReads(restarted, monkeypatch)
+    try:
+        assert shop_history.feed(restarted, participant) == [] and reads.orders == 0
+
+        # A reorganisation that replaced the cursor's block: every order is read again, none published twice.
+        record = participant.load_record(shop_history.CURSOR_KIND, setup.world.seller.address.lower())
+        participant.save_record(
+            shop_history.CURSOR_KIND, setup.world.seller.address.lower(), {**record, "hash": "0x" + "00" * 32}
+        )
+        assert shop_history.feed(restarted, participant) == [] and reads.orders == 1
+        reads.reset()
+        assert shop_history.feed(restarted, participant) == [] and reads.orders == 0  # the cursor is back
+        assert fed.orders == 1
+    finally:
+        reads.close()
+        engine.dispose()
 
 
 @EMBEDDED

@@ -116,16 +116,41 @@ class Contracts:
         self._c: dict[str, Contract] = {}
         self._bindings: dict[str, Binding] = {}
         self._topics: dict[tuple[str, bytes], tuple[str, str]] = {}
+        self._instances: dict[str, str] = {}  # lower-case address → contract name (see watch())
+        self._instance_topics: dict[tuple[str, bytes], tuple[str, str]] = {}
         # web3 contract objects and bindings are made on first use (building all of them cost about a tenth of a
         # routine command's time); the event topics of every contract are known at once, for decode().
         for name, address in deployment.addresses.items():
             if name not in self._known:
                 raise DeploymentError(f"the deployment names an unknown contract {name!r}")
-            for entry in load_artifact(name).abi:
-                if entry.get("type") == "event":
-                    topic = bytes(event_abi_to_log_topic(entry))  # type: ignore[arg-type]
-                    self._topics[(address.lower(), topic)] = (name, str(entry["name"]))
+            self._learn_topics(name, address)
         self.tokens = TokensBinding(self)
+
+    def _learn_topics(
+        self, name: str, address: str, into: dict[tuple[str, bytes], tuple[str, str]] | None = None
+    ) -> None:
+        topics = self._topics if into is None else into
+        for entry in load_artifact(name).abi:
+            if entry.get("type") == "event":
+                topic = bytes(event_abi_to_log_topic(entry))  # type: ignore[arg-type]
+                topics[(address.lower(), topic)] = (name, str(entry["name"]))
+
+    def watch(self, name: str, address: str) -> None:
+        """Decode and fetch (:meth:`events`) the events of ``address`` as those of the contract ``name``: a
+        contract the deployment created after it was deployed, such as a brand's points token made from the
+        ``BrandPoints`` blueprint (EIP-5202). ``DeploymentError`` when ``name`` is not a contract of the
+        manifest; watching an address twice changes nothing."""
+        if name not in self._known:
+            raise DeploymentError(f"no contract {name!r} in the manifest")
+        key = address.lower()
+        if key not in self._instances:
+            self._learn_topics(name, key, self._instance_topics)
+            self._instances[key] = name
+
+    @property
+    def instances(self) -> dict[str, str]:
+        """The addresses :meth:`watch` added (lower-case) → their contract name."""
+        return dict(self._instances)
 
     # -- the bindings --------------------------------------------------------------------------------------
 
@@ -289,12 +314,16 @@ class Contracts:
 
     # -- events --------------------------------------------------------------------------------------------
 
-    def decode(self, logs: Iterable[Any]) -> Iterator[ChainEvent]:
-        """The Datagora events among raw ``logs`` (others are skipped), without timestamps."""
+    def decode(self, logs: Iterable[Any], *, instances: bool = False) -> Iterator[ChainEvent]:
+        """The Datagora events among raw ``logs`` (others are skipped), without timestamps; with ``instances``
+        also those of the addresses :meth:`watch` added (a transaction's result leaves them out)."""
         for log in logs:
             if not log["topics"]:
                 continue
-            hit = self._topics.get((str(log["address"]).lower(), bytes(log["topics"][0])))
+            key = (str(log["address"]).lower(), bytes(log["topics"][0]))
+            hit = self._topics.get(key)
+            if hit is None and instances:
+                hit = self._instance_topics.get(key)
             if hit is None:
                 continue
             name, event_name = hit
@@ -307,6 +336,7 @@ class Contracts:
                 tx_hash="0x" + bytes(log["transactionHash"]).hex(),
                 log_index=int(log["logIndex"]),
                 block_hash="0x" + bytes(log["blockHash"]).hex(),
+                address=str(log["address"]).lower(),
             )
 
     def result(self, receipt: TxReceipt) -> TxResult:
@@ -355,14 +385,19 @@ class Contracts:
             lo = hi + 1
         return logs
 
-    def events(self, from_block: int | None = None, to_block: int | None = None) -> list[ChainEvent]:
+    def events(
+        self, from_block: int | None = None, to_block: int | None = None, *, addresses: Iterable[str] | None = None
+    ) -> list[ChainEvent]:
         """Every Datagora event from ``from_block`` (default: the deployment block) to ``to_block`` (default:
-        the current block), in chain order, with each block's timestamp; fetched in bounded block ranges."""
-        addresses = [str(Web3.to_checksum_address(a)) for a in self.deployment.addresses.values()]
-        logs = self.get_logs(addresses, None, from_block, to_block)
+        the current block), in chain order, with each block's timestamp; fetched in bounded block ranges. The
+        events of the deployment's contracts and of the addresses :meth:`watch` added, or only of ``addresses``
+        when given."""
+        if addresses is None:
+            addresses = [*self.deployment.addresses.values(), *self._instances]
+        logs = self.get_logs([str(Web3.to_checksum_address(a)) for a in addresses], None, from_block, to_block)
         stamps: dict[int, int] = {}
         out = []
-        for ev in self.decode(logs):
+        for ev in self.decode(logs, instances=True):
             if ev.block_number not in stamps:
                 stamps[ev.block_number] = self.chain.block_timestamp(ev.block_number)
             out.append(replace(ev, timestamp=stamps[ev.block_number]))
@@ -378,7 +413,7 @@ class Contracts:
             return None
         except Exception as exc:
             raise self.chain._wrap(exc) from exc
-        return list(self.decode(receipt["logs"]))
+        return list(self.decode(receipt["logs"], instances=True))
 
 
 def _web3_log(log: Mapping[str, Any]) -> dict[str, Any]:

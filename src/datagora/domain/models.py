@@ -254,6 +254,8 @@ class ChainEvent:
     log_index: int
     timestamp: int = 0
     block_hash: str = ""
+    address: str = ""
+    """The emitting contract's address, lower-case (empty when not known: rows indexed before it was stored)."""
 
 
 @dataclass(frozen=True)

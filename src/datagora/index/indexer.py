@@ -33,13 +33,18 @@ from sqlalchemy.exc import IntegrityError
 
 from datagora.chain.contracts import Contracts
 from datagora.domain.models import ChainEvent
-from datagora.index.projections import StoredEvent, handler
+from datagora.index.projections import PROJECTIONS, StoredEvent, created_contract, handler
 from datagora.index.projections.base import copy_rows, copy_text, insert_rows
 from datagora.index.projector import Plan, apply, plan, project
 from datagora.index.schema import PROJECTION_TABLES, blocks, events, meta
 
-PROJECTION_VERSION = "4"
+PROJECTION_VERSION = "5"
 """Bumped whenever a module of :mod:`datagora.index.projections` changes what it derives from events."""
+
+
+INSTANCES_VERSION = "1"
+"""Stored under ``index_meta`` key ``instances`` once the events of the contracts the deployment created (brands'
+points tokens) are fetched for the blocks indexed before they were watched."""
 
 
 _PLAIN: frozenset[type] = frozenset({int, str, bool, float, type(None)})
@@ -81,17 +86,36 @@ def _read_events(conn: Connection, from_block: int = 0) -> Iterator[ChainEvent]:
             events.c.log_index,
             events.c.timestamp,
             events.c.block_hash,
+            events.c.address,
         )
         .where(events.c.block_number >= from_block)
         .order_by(events.c.block_number, events.c.log_index)
     )
-    for contract, name, args, block_number, tx_hash, log_index, timestamp, block_hash in rows.all():
+    for contract, name, args, block_number, tx_hash, log_index, timestamp, block_hash, address in rows.all():
         yield ChainEvent(
-            contract, name, json.loads(args), int(block_number), tx_hash, int(log_index), int(timestamp), block_hash
+            contract,
+            name,
+            json.loads(args),
+            int(block_number),
+            tx_hash,
+            int(log_index),
+            int(timestamp),
+            block_hash,
+            address or "",
         )
 
 
-_EVENT_COLUMNS = ("block_number", "block_hash", "tx_hash", "log_index", "timestamp", "contract", "name", "args")
+_EVENT_COLUMNS = (
+    "block_number",
+    "block_hash",
+    "tx_hash",
+    "log_index",
+    "timestamp",
+    "contract",
+    "name",
+    "args",
+    "address",
+)
 
 _REBUILD_PAGE = 5_000
 """Events per call of the projector while rebuilding the projections from the ``events`` table."""
@@ -211,6 +235,9 @@ class EventIndexer:
 
     def sync(self, max_blocks: int | None = None) -> SyncReport:
         """Index confirmed blocks after the cursor (up to ``max_blocks`` of them). Handles a reorg first."""
+        self._backfill_instances()
+        with self.engine.connect() as conn:
+            self._stored_instances(conn)  # another process sharing this database may have found new ones
         depth, reorged_from = self._handle_reorg()
         cur = self.cursor()
         start = self.contracts.deployment.block if cur is None else cur[0] + 1
@@ -242,9 +269,75 @@ class EventIndexer:
 
     def _fetch(self, lo: int, hi: int) -> tuple[_Page, str | None]:
         """The events of blocks ``lo``..``hi`` prepared for writing, and the hash of block ``hi`` (None when the
-        chain has no such block any more)."""
-        page = self._prepare(self.contracts.events(from_block=lo, to_block=hi))
-        return page, self.chain.block_hash(hi)
+        chain has no such block any more). A contract created in these blocks (a brand's points token) is watched
+        from then on and its events of these blocks fetched too (a second request, only then)."""
+        evs = self.contracts.events(from_block=lo, to_block=hi)
+        created = self._watch(evs)
+        if created:
+            first = min(created.values())
+            more = self.contracts.events(from_block=first, to_block=hi, addresses=list(created))
+            evs = sorted([*evs, *more], key=lambda ev: (ev.block_number, ev.log_index))
+        return self._prepare(evs), self.chain.block_hash(hi)
+
+    # -- contracts the deployment created ------------------------------------------------------------------
+
+    def _watch(self, evs: Iterable[ChainEvent]) -> dict[str, int]:
+        """Watch the contracts that ``evs`` announce (see :attr:`ContractProjection.creates`); returns those not
+        watched before: lower-case address → the block that created it."""
+        known = self.contracts.instances
+        new: dict[str, int] = {}
+        for ev in evs:
+            created = created_contract(ev)
+            if created is not None and created[1] not in known and created[1] not in new:
+                self.contracts.watch(*created)
+                new[created[1]] = ev.block_number
+        return new
+
+    def _stored_instances(self, conn: Connection) -> dict[str, int]:
+        """Watch every contract the stored events announce; returns them all: address → creating block."""
+        announcing = [(c, e) for c, p in PROJECTIONS.items() for e in p.creates]
+        if not announcing:
+            return {}
+        query = select(
+            events.c.contract,
+            events.c.name,
+            events.c.args,
+            events.c.block_number,
+            events.c.tx_hash,
+            events.c.log_index,
+        ).where(events.c.name.in_({e for _, e in announcing}))
+        found: dict[str, int] = {}
+        for contract, name, args, block_number, tx_hash, log_index in conn.execute(query).all():
+            ev = ChainEvent(contract, name, json.loads(args), int(block_number), tx_hash, int(log_index))
+            created = created_contract(ev)
+            if created is not None:
+                self.contracts.watch(*created)
+                found[created[1]] = int(block_number)
+        return found
+
+    def _backfill_instances(self) -> None:
+        """Once per index (``index_meta`` key ``instances``): fetch and store the events, up to the cursor, of
+        the created contracts that an index made before it watched them holds no events of."""
+        with self.engine.connect() as conn:
+            if self._get(conn, "instances") == INSTANCES_VERSION:
+                return
+            instances = self._stored_instances(conn)
+            held = {a for (a,) in conn.execute(select(events.c.address).distinct()).all() if a}
+        cur = self.cursor()
+        missing = {a: b for a, b in instances.items() if a not in held}
+        evs = (
+            []
+            if cur is None or not missing
+            else self.contracts.events(from_block=min(missing.values()), to_block=cur[0], addresses=list(missing))
+        )
+        try:
+            with self.engine.begin() as conn:
+                if self._get(conn, "instances") == INSTANCES_VERSION:
+                    return  # another writer did it first
+                self._store(conn, evs)
+                self._set(conn, "instances", INSTANCES_VERSION)
+        except IntegrityError:
+            pass  # another writer stored them first
 
     def _advance_cursor(self, conn: Connection, prev: int | None, new: int) -> None:
         """Move the cursor from ``prev`` to ``new`` as the batch's first write (which takes the database's write
@@ -279,13 +372,22 @@ class EventIndexer:
                     ev.contract,
                     ev.name,
                     _ENCODER.encode(args),
+                    ev.address or None,
                 )
             )
             page.blocks[ev.block_number] = ev.block_hash
             if handler(ev.contract, ev.name) is not None:
                 page.projected.append(
                     StoredEvent(
-                        ev.contract, ev.name, args, ev.block_number, ev.tx_hash, ev.log_index, where, ev.timestamp
+                        ev.contract,
+                        ev.name,
+                        args,
+                        ev.block_number,
+                        ev.tx_hash,
+                        ev.log_index,
+                        where,
+                        ev.timestamp,
+                        ev.address,
                     )
                 )
         if self.engine.dialect.name == "postgresql":
@@ -344,7 +446,15 @@ class EventIndexer:
                 continue
             page.append(
                 StoredEvent(
-                    ev.contract, ev.name, ev.args, ev.block_number, ev.tx_hash, ev.log_index, where, ev.timestamp
+                    ev.contract,
+                    ev.name,
+                    ev.args,
+                    ev.block_number,
+                    ev.tx_hash,
+                    ev.log_index,
+                    where,
+                    ev.timestamp,
+                    ev.address,
                 )
             )
             if len(page) == _REBUILD_PAGE:
@@ -361,18 +471,27 @@ class EventIndexer:
 
     def verify(self, tx_hashes: Collection[str] | None = None) -> VerifyReport:
         """Re-read every indexed event (or only those of the transactions ``tx_hashes``) from its transaction
-        receipt and compare position, block hash and arguments. Rows whose transaction or log no longer exists on
-        chain are reported as missing."""
+        receipt and compare position, block hash, contract (and its address, when stored) and arguments. Rows whose
+        transaction or log no longer exists on chain are reported as missing."""
         report = VerifyReport()
+        with self.engine.connect() as conn:
+            self._stored_instances(conn)  # a brand token's events decode only once its address is watched
         query = select(
-            events.c.id, events.c.tx_hash, events.c.log_index, events.c.block_hash, events.c.name, events.c.args
+            events.c.id,
+            events.c.tx_hash,
+            events.c.log_index,
+            events.c.block_hash,
+            events.c.name,
+            events.c.args,
+            events.c.address,
+            events.c.contract,
         )
         if tx_hashes is not None:
             query = query.where(events.c.tx_hash.in_(list(tx_hashes)))
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         receipts: dict[str, list[ChainEvent] | None] = {}
-        for event_id, tx_hash, log_index, block_hash, name, args in rows:
+        for event_id, tx_hash, log_index, block_hash, name, args, address, contract in rows:
             report.checked += 1
             if tx_hash not in receipts:
                 receipts[tx_hash] = self.contracts.events_of_tx(tx_hash)
@@ -384,7 +503,12 @@ class EventIndexer:
                 report.differences.append(
                     Difference(event_id, tx_hash, log_index, "block-hash", f"{block_hash} != {match.block_hash}")
                 )
-            elif match.name != name or args_json(match.args) != args:
+            elif (
+                match.name != name
+                or args_json(match.args) != args
+                or match.contract != contract
+                or (address and address != match.address)
+            ):
                 report.differences.append(Difference(event_id, tx_hash, log_index, "args", f"{name} {args}"))
         return report
 

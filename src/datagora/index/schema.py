@@ -46,6 +46,8 @@ events = Table(
     Column("name", String(64), nullable=False, index=True),
     Column("args", Text, nullable=False),
     UniqueConstraint("block_hash", "log_index", name="uq_event_position"),
+    # revision 0005: the emitting contract, lower-case (NULL on rows stored before; a brand token's events need it)
+    Column("address", String(42), nullable=True),
 )
 
 datasets = Table(
@@ -219,9 +221,36 @@ consent_accesses = Table(
     Column("tx_hash", String(66), nullable=False),
 )
 
+# revision 0005: brand points (Points.vy's brands and their ERC-20 tokens' transfers)
+brands = Table(
+    "brands",
+    metadata,
+    Column("brand_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("token", String(42), nullable=False, unique=True),  # the brand's BrandPoints ERC-20, lower-case
+    Column("name", String(32), nullable=False),
+    Column("symbol", String(8), nullable=False),
+    Column("admin", String(42), nullable=False),  # lower-case
+    Column("registered_block", BigInteger, nullable=False),
+)
+
+point_transfers = Table(
+    "point_transfers",
+    metadata,
+    Column("block_number", BigInteger, primary_key=True, autoincrement=False),
+    Column("log_index", Integer, primary_key=True, autoincrement=False),
+    Column("brand_id", BigInteger, nullable=False, index=True),
+    Column("sender", String(42), nullable=False, index=True),  # lower-case; the zero address for points issued
+    Column("receiver", String(42), nullable=False, index=True),  # lower-case; the zero address for points spent
+    Column("amount", String(78), nullable=False),  # whole points (the tokens have 0 decimals)
+    Column("kind", String(8), nullable=False),  # issued | spent | transfer
+    Column("at", BigInteger, nullable=False),  # Unix seconds
+    Column("tx_hash", String(66), nullable=False),
+)
+
 PROJECTION_TABLES: tuple[Table, ...] = (datasets, listings, orders, offers, bids, shop_orders)
 """The tables derived from events (emptied and rebuilt when the projections change or a reorg strikes)."""
 PROJECTION_TABLES += (streams_table, stream_items, consents, consent_accesses)  # issue 12
+PROJECTION_TABLES += (brands, point_transfers)  # brand points
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

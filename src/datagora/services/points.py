@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from eth_account.signers.local import LocalAccount
 
@@ -26,12 +26,16 @@ from datagora.domain.models import TxResult
 from datagora.mpc.points import PointsResult, check_points
 from datagora.mpc.session import DEFAULT_TIMEOUT, SessionResult, run_session
 
+if TYPE_CHECKING:  # the engine is the index adapter's; this module only reads its point_transfers table
+    from sqlalchemy import Engine
+
 __all__ = [
     "POINTS_DOMAIN_NAME",
     "POINTS_DOMAIN_VERSION",
     "TIER_ATTESTATION_TYPE",
     "TIER_NAMES",
     "MemberStanding",
+    "PointTransfer",
     "TierComputation",
     "brand_symbol",
     "cart_reference",
@@ -45,6 +49,8 @@ __all__ = [
     "spend_at_checkout",
     "standing",
     "tier_attestation",
+    "transfer",
+    "transfers",
 ]
 
 POINTS_DOMAIN_NAME = "Datagora Points"
@@ -174,6 +180,67 @@ def spend(
     if len(order_ref) != 32:
         raise ValidationError("an order reference is 32 bytes")
     return contracts.points.spend(spender, brand, holder, amount, order_ref)
+
+
+def transfer(contracts: Contracts, holder: LocalAccount, brand: int, to: str, amount: int) -> TxResult:
+    """Give ``amount`` of ``holder``'s points of ``brand`` to the account ``to`` (an EIP-20 ``transfer`` on the
+    brand's token). :class:`NotFoundError` for an unknown brand, :class:`ValidationError` for an amount that is
+    not a positive whole number or more than ``holder`` has."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ValidationError(f"points to transfer must be a positive whole number, got {amount!r}")
+    _brand_parties(contracts, brand)
+    held = contracts.points.balance(brand, holder.address)
+    if amount > held:
+        raise ValidationError(f"{holder.address} holds {held} points of brand #{brand}, fewer than {amount}")
+    token, _, _ = contracts.points.token_info(brand)
+    return contracts.tokens.transfer(holder, token, to, amount)
+
+
+@dataclass(frozen=True)
+class PointTransfer:
+    """One movement of a brand's points, as the node's event index has it: ``kind`` issued (minted to
+    ``receiver``), spent (burnt from ``sender`` at a checkout) or transfer (between holders); ``amount`` in whole
+    points; addresses lower-case (the zero address on the minted or burnt side); ``at`` in Unix seconds."""
+
+    brand: int
+    kind: str
+    sender: str
+    receiver: str
+    amount: int
+    at: int
+    block_number: int
+    log_index: int
+    tx_hash: str
+
+
+def transfers(engine: Engine, *, brand: int | None = None, account: str | None = None) -> list[PointTransfer]:
+    """Movements of brand points from the node's event index (sync it first), oldest first: only ``brand``'s
+    and / or only those ``account`` sent or received, when given."""
+    from sqlalchemy import or_, select
+
+    from datagora.index.schema import point_transfers as t
+
+    query = select(t).order_by(t.c.block_number, t.c.log_index)
+    if brand is not None:
+        query = query.where(t.c.brand_id == brand)
+    if account is not None:
+        query = query.where(or_(t.c.sender == account.lower(), t.c.receiver == account.lower()))
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        PointTransfer(
+            int(r.brand_id),
+            r.kind,
+            r.sender,
+            r.receiver,
+            int(r.amount),
+            int(r.at),
+            int(r.block_number),
+            int(r.log_index),
+            r.tx_hash,
+        )
+        for r in rows
+    ]
 
 
 def standing(contracts: Contracts, brand: int, member: str) -> MemberStanding:

@@ -24,7 +24,7 @@ import io
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -274,6 +274,8 @@ class OrderView:
     buyer_credit: int | None = None
     lines: tuple[tuple[str, str, int, int], ...] = ()
     discount: int = 0
+    paid_block: int = 0
+    """The block the payment is in."""
 
     def next_step(self, now: int, viewer: str) -> str:
         """What happens next, in plain words, for ``viewer`` (the buyer, the seller or anyone)."""
@@ -542,9 +544,16 @@ class ShopService:
             raise ValidationError("write a delivery note of 1 to 500 characters (e.g. the carrier and tracking number)")
         return self.contracts.shop.deliver(self.seller, _order_bytes(order_hash), keccak256(text.encode()))
 
-    def orders(self, *, buyer: str | None = None) -> list[OrderView]:
-        """This shop's orders from the index, newest first (only ``buyer``'s when given), each with the lines
-        this node quoted."""
+    def orders(
+        self,
+        *,
+        buyer: str | None = None,
+        after_block: int | None = None,
+        order_hashes: Collection[str] | None = None,
+    ) -> list[OrderView]:
+        """This shop's orders from the index, newest first, each with the lines this node quoted. Filters
+        (combined with AND): ``buyer``'s only, those paid in a block after ``after_block``, those among
+        ``order_hashes`` (0x-hex)."""
         from sqlalchemy import select
 
         from datagora.index.schema import events, shop_orders
@@ -558,6 +567,10 @@ class ShopService:
         )
         if buyer is not None:
             query = query.where(shop_orders.c.buyer == buyer.lower())
+        if after_block is not None:
+            query = query.where(shop_orders.c.paid_block > after_block)
+        if order_hashes is not None:
+            query = query.where(shop_orders.c.order_hash.in_([h.lower() for h in order_hashes]))
         query = query.order_by(shop_orders.c.paid_block.desc())
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
@@ -585,6 +598,7 @@ class ShopService:
                     buyer_credit=None if r["buyer_credit"] is None else int(r["buyer_credit"]),
                     lines=stored.lines if stored is not None else (),
                     discount=stored.discount if stored is not None else 0,
+                    paid_block=int(r["paid_block"]),
                 )
             )
         return out

@@ -9,8 +9,10 @@ its SHA-256 in ``Streams``. A partner holding the customer's consent for ``purch
 newest history (``consent.request`` on the newest item).
 
 What the node keeps to know which orders it fed: per customer, the order hashes included in the published history
-and those left out because the customer erased their purchase history. No product, price or date is kept outside
-the encrypted documents; after an erasure the next order starts a new history without the erased orders.
+and those left out because the customer erased their purchase history; per shop, a cursor (the newest block whose
+orders were all fed, and that block's hash), so each feed reads only the orders paid after it and the histories
+of the customers they belong to. No product, price or date is kept outside the encrypted documents; after an
+erasure the next order starts a new history without the erased orders.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ log = logging.getLogger(__name__)
 
 FED_KIND: Final = "purchase-history-fed"
 """Records (one per customer) of the order hashes in the published purchase history and those erased."""
+CURSOR_KIND: Final = "purchase-history-cursor"
+"""Records (one per shop address) of the newest block whose paid orders were all fed: ``{"block", "hash"}``."""
 FED_STATES: Final = frozenset({"paid", "delivered", "completed", "refunded"})
 """Order states that count as a purchase: paid at some point (a refund later does not unmake the purchase)."""
 
@@ -84,21 +88,61 @@ def purchases_of(view: OrderView) -> list[dict[str, Any]]:
     return out
 
 
+def _cursor(service: ShopService, participant: Participant) -> int | None:
+    """The block after which the shop's orders are still to feed: the stored cursor while the index still holds
+    that block with the same hash, None (read every order) before the first feed or after a reorganisation
+    replaced the block."""
+    from sqlalchemy import select
+
+    from datagora.index.schema import blocks
+
+    try:
+        stored = participant.load_record(CURSOR_KIND, service.address.lower())
+    except NotFoundError:
+        return None
+    if service.engine is None:
+        return None
+    with service.engine.connect() as conn:
+        found = conn.execute(select(blocks.c.hash).where(blocks.c.number == int(stored["block"]))).scalar()
+    return int(stored["block"]) if found == stored["hash"] else None
+
+
+def _save_cursor(service: ShopService, participant: Participant, block: int) -> None:
+    from sqlalchemy import select
+
+    from datagora.index.schema import blocks
+
+    assert service.engine is not None  # orders were read from it
+    with service.engine.connect() as conn:
+        block_hash = conn.execute(select(blocks.c.hash).where(blocks.c.number == block)).scalar()
+    if block_hash is not None:
+        participant.save_record(CURSOR_KIND, service.address.lower(), {"block": block, "hash": block_hash})
+
+
 def feed(service: ShopService, participant: Participant) -> list[HistoryUpdate]:
     """Append every paid order not fed yet to its customer's purchase history and publish each changed history
     (one stream item per customer). Reads the shop's orders from the node's index: sync it first. Orders this
     node did not quote (no lines) are skipped. Idempotent: an order is fed once.
+
+    Incremental: reads only the orders paid after the shop's cursor (see :data:`CURSOR_KIND`), then, for each
+    customer with a new order, that customer's orders already in the history (the new version holds them all).
+    A feed with no new order reads no order and publishes nothing; the cursor lives in the node's home, so a
+    restarted node resumes from it.
 
     Returns:
         One :class:`HistoryUpdate` per customer whose history was published.
 
     Raises:
         TransactionReverted: "streams: not audited" (the shop's organisation is not audited) or another
-            ``Streams`` refusal; nothing is recorded as fed then, so the next call tries again.
+            ``Streams`` refusal; the cursor stays where it was, so the next call tries the customers not
+            published yet again (those published are not published twice).
     """
     with _LOCK:
+        fresh = service.orders(after_block=_cursor(service, participant))  # newest first
+        if not fresh:
+            return []
         by_customer: dict[str, list[OrderView]] = {}
-        for view in reversed(service.orders()):  # oldest first
+        for view in reversed(fresh):  # oldest first
             if view.state in FED_STATES and view.lines:
                 by_customer.setdefault(view.buyer.lower(), []).append(view)
         updates: list[HistoryUpdate] = []
@@ -106,19 +150,24 @@ def feed(service: ShopService, participant: Participant) -> list[HistoryUpdate]:
         for customer, views in by_customer.items():
             record = _record(participant, customer)
             known = set(record["included"]) | set(record["excluded"])
-            added = [v.order_hash for v in views if v.order_hash not in known]
+            added = [v for v in views if v.order_hash not in known]
             if not added:
                 continue
-            included = set(record["included"]) | set(added)
-            purchases = [p for v in views if v.order_hash in included for p in purchases_of(v)]
+            earlier = service.orders(order_hashes=record["included"]) if record["included"] else []
+            history = {v.order_hash: v for v in reversed(earlier) if v.state in FED_STATES and v.lines}
+            history.update((v.order_hash, v) for v in added)
+            ordered = sorted(history.values(), key=lambda v: v.paid_block)  # stable: oldest first
+            purchases = [p for v in ordered for p in purchases_of(v)]
             if stream_id is None:
                 stream_id, _ = streams.open_stream(service.contracts, service.seller, stream_name(service.address))
             (item,) = streams.publish_customer(
                 service.contracts, participant, stream_id, checksum_address(customer), purchases=purchases
             )
+            included = set(record["included"]) | {v.order_hash for v in added}
             record["included"] = sorted(included)
             participant.save_record(FED_KIND, customer, record)
-            updates.append(HistoryUpdate(customer, tuple(added), len(included), item))
+            updates.append(HistoryUpdate(customer, tuple(v.order_hash for v in added), len(included), item))
+        _save_cursor(service, participant, max(v.paid_block for v in fresh))
         return updates
 
 

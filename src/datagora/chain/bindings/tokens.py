@@ -49,6 +49,10 @@ class TokensBinding:
         """EIP-20 ``approve``: let ``spender`` (the Market) pull up to ``amount``."""
         return self._send(sender, token, "approve", Web3.to_checksum_address(spender), amount)
 
+    def transfer(self, sender: LocalAccount, token: str, to: str, amount: int) -> TxResult:
+        """EIP-20 ``transfer``: move ``amount`` of ``sender``'s tokens to ``to``."""
+        return self._send(sender, token, "transfer", Web3.to_checksum_address(to), amount)
+
     def mint(self, sender: LocalAccount, token: str, to: str, amount: int) -> TxResult:
         """``DemoToken.mint`` (owner or minter only)."""
         return self._send(sender, token, "mint", Web3.to_checksum_address(to), amount)

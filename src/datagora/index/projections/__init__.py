@@ -4,6 +4,7 @@ A new contract adds its module (``projections/<contract>.py`` exporting ``PROJEC
 
 from __future__ import annotations
 
+from datagora.domain.models import ChainEvent
 from datagora.index.projections import (
     anchors,
     catalog,
@@ -47,6 +48,17 @@ def handler(contract: str, event: str) -> Handler | None:
     return None if projection is None else projection.handlers.get(event)
 
 
+def created_contract(ev: ChainEvent) -> tuple[str, str] | None:
+    """(contract name, lower-case address) of the contract ``ev`` announces it created (a ``BrandRegistered``
+    names its brand's points token), or None when ``ev`` announces none."""
+    projection = PROJECTIONS.get(ev.contract)
+    created = None if projection is None else projection.creates.get(ev.name)
+    if created is None:
+        return None
+    name, argument = created
+    return name, str(ev.args[argument]).lower()
+
+
 def unaccounted(contract: str, events: set[str] | frozenset[str]) -> set[str]:
     """The names among ``events`` (a contract's ABI) that the projection of ``contract`` neither projects nor
     ignores; every one of them when no projection is registered for ``contract``."""
@@ -54,4 +66,13 @@ def unaccounted(contract: str, events: set[str] | frozenset[str]) -> set[str]:
     return set(events) if projection is None else set(events) - projection.events
 
 
-__all__ = ["PROJECTIONS", "ContractProjection", "Handler", "StoredEvent", "handler", "register", "unaccounted"]
+__all__ = [
+    "PROJECTIONS",
+    "ContractProjection",
+    "Handler",
+    "StoredEvent",
+    "created_contract",
+    "handler",
+    "register",
+    "unaccounted",
+]

@@ -33,6 +33,8 @@ class StoredEvent:
     timestamp: int | None = None
     """The block's timestamp (Unix seconds) when the indexer knows it; None makes handlers read it from the
     event's ``events`` row."""
+    address: str = ""
+    """The emitting contract's address, lower-case (which brand's token emitted a ``BrandPoints`` event)."""
 
 
 Handler = Callable[[Connection, StoredEvent], None]
@@ -66,6 +68,10 @@ class ContractProjection:
     ignored: frozenset[str] = field(default_factory=frozenset)
     batched: Mapping[str, Batched] = field(default_factory=dict)
     """Batch forms of some handlers (by event name); events without one are applied one by one."""
+    creates: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """Events that announce a contract this one created (by event name): the created contract's name and the
+    argument holding its address (``BrandRegistered`` → ``("BrandPoints", "token")``). The indexer then fetches
+    and stores that address's events too."""
 
     def __post_init__(self) -> None:
         both = set(self.handlers) & self.ignored

@@ -79,16 +79,18 @@ def _texts(ev: ChainEvent) -> ContractTexts:
 
 
 def _learn(trail: Trail, ev: ChainEvent) -> None:
-    learn = _texts(ev).learn.get(ev.name)
+    texts = _texts(ev)
+    learn = texts.learn.get(ev.name)
     if learn is not None:
-        learn(trail, ev.args)
+        learn(trail, texts.args(ev))
 
 
 def _parties(trail: Trail, ev: ChainEvent) -> set[str]:
     """Accounts ``ev`` concerns without naming them, lower-case (a settlement concerns buyer and seller, a
     ruling also the platform)."""
-    parties = _texts(ev).parties.get(ev.name)
-    found = set() if parties is None else parties(trail, ev.args)
+    texts = _texts(ev)
+    parties = texts.parties.get(ev.name)
+    found = set() if parties is None else parties(trail, texts.args(ev))
     return {p.lower() for p in found if p}
 
 
@@ -154,7 +156,7 @@ def describe_events(
         _learn(trail, ev)
         if subject is not None and not subject.matches(ev, trail):
             continue
-        if ev.name in texts.housekeeping and not include_token_transfers:
+        if not include_token_transfers and texts.is_housekeeping(ev):
             continue
         if (since is not None and ev.timestamp < since) or (until is not None and ev.timestamp >= until):
             continue  # after learning: a later event in range still reads its order's parties

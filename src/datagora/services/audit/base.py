@@ -51,6 +51,7 @@ class Trail:
         self.members: dict[int, set[str]] = {}  # organisation id → lower-case member addresses
         self.shop_orders: dict[str, tuple[str, str]] = {}  # Shop order hash (0x-hex) → buyer, seller
         self.compute_jobs: dict[int, tuple[str, str, str]] = {}  # job id → requester, owner, payment token
+        self.brand_tokens: dict[str, tuple[int, str, str]] = {}  # points token (lower-case) → brand, symbol, name
 
     def listing(self, listing_id: int) -> tuple[str, int, str]:
         """seller, token id, payment token of ``listing_id`` (empty when not seen)."""
@@ -76,6 +77,9 @@ Learn = Callable[[Trail, dict[str, Any]], None]
 """Records what later events need from this one."""
 Parties = Callable[[Trail, dict[str, Any]], set[str]]
 """Accounts an event concerns without naming them (the parties of its order, offer or listing)."""
+Quiet = Callable[[dict[str, Any]], bool]
+"""Whether one event of a described kind is housekeeping all the same (a token minted or burnt by a call whose own
+event already says so)."""
 
 
 @dataclass(frozen=True)
@@ -83,13 +87,29 @@ class ContractTexts:
     """How the events of the contract ``contract`` read in the audit trail: a ``describe`` function per event,
     the events that teach the trail something (``learn``), the parties of events that name none (``parties``),
     and the ``housekeeping`` events (token transfers and approvals, ownership and roles) left out of the trail
-    unless asked for. An event neither described nor housekeeping is a mistake the coverage test reports."""
+    unless asked for. An event neither described nor housekeeping is a mistake the coverage test reports.
+    ``quiet`` marks some events of a described kind as housekeeping by their arguments; ``address_as`` names the
+    argument under which the emitting contract's address reaches these functions (a contract deployed many
+    times, such as each brand's points token)."""
 
     contract: str
     describe: Mapping[str, Describe]
     learn: Mapping[str, Learn] = field(default_factory=dict)
     parties: Mapping[str, Parties] = field(default_factory=dict)
     housekeeping: frozenset[str] = frozenset()
+    quiet: Mapping[str, Quiet] = field(default_factory=dict)
+    address_as: str | None = None
+
+    def args(self, ev: ChainEvent) -> dict[str, Any]:
+        """The arguments these texts read: the event's, with its contract's address under ``address_as``."""
+        return ev.args if self.address_as is None else {**ev.args, self.address_as: ev.address}
+
+    def is_housekeeping(self, ev: ChainEvent) -> bool:
+        """Whether ``ev`` is left out of the trail unless token transfers are asked for."""
+        if ev.name in self.housekeeping:
+            return True
+        quiet = self.quiet.get(ev.name)
+        return quiet is not None and quiet(self.args(ev))
 
     @property
     def events(self) -> frozenset[str]:
@@ -101,7 +121,7 @@ class ContractTexts:
         describe = self.describe.get(ev.name)
         if describe is None:
             return "", f"{ev.name} {ev.args}"
-        return describe(trail, ev.args)
+        return describe(trail, self.args(ev))
 
 
 def register(*texts: ContractTexts) -> dict[str, ContractTexts]:

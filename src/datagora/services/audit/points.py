@@ -1,11 +1,44 @@
-"""Points events in the audit trail: brands, issuers, points issued and spent, and tiers set from secure
-computations (Hu, Xin, Deng, Qian, case study steps 1, 9 and 10)."""
+"""Points events in the audit trail: brands, issuers, points issued and spent, points transferred between members
+on a brand's token, and tiers set from secure computations (Hu, Xin, Deng, Qian, case study steps 1, 9 and 10)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from datagora.services.audit.base import ContractTexts, Trail
+from datagora.services.audit.base import ZERO_ADDRESS, ContractTexts, Trail
+
+
+def _learn_brand(trail: Trail, a: dict[str, Any]) -> None:
+    trail.brand_tokens[str(a["token"]).lower()] = (int(a["brand"]), str(a["symbol"]), str(a["name"]))
+
+
+def _points(trail: Trail, token: str, value: int) -> str:
+    """``value`` points of the brand whose token is ``token``: "25 CUFF points of brand #1 'Cufflinks & Co'"."""
+    unit = "point" if value == 1 else "points"
+    known = trail.brand_tokens.get(token.lower())
+    if known is None:
+        return f"{value} {unit} of the points token {token}"
+    brand, symbol, name = known
+    return f"{value} {symbol} {unit} of brand #{brand} {name!r}"
+
+
+def _moved(trail: Trail, a: dict[str, Any]) -> tuple[str, str]:
+    sender, receiver, points = str(a["sender"]), str(a["receiver"]), _points(trail, a["token"], int(a["value"]))
+    if int(sender, 16) == 0:
+        return receiver, f"received {points}, newly issued (minted on the token)"
+    if int(receiver, 16) == 0:
+        return sender, f"spent {points} (burnt on the token)"
+    return sender, f"transferred {points} to {receiver}"
+
+
+def _minted_or_burnt(a: dict[str, Any]) -> bool:
+    """Points issued or spent: the Points event of the same transaction already says so, and why."""
+    return ZERO_ADDRESS in (str(a["sender"]).lower(), str(a["receiver"]).lower())
+
+
+def _approval(trail: Trail, a: dict[str, Any]) -> tuple[str, str]:
+    points = _points(trail, a["token"], int(a["value"]))
+    return a["owner"], f"allowed {a['spender']} to spend up to {points}"
 
 
 def _brand(_: Trail, a: dict[str, Any]) -> tuple[str, str]:
@@ -51,12 +84,17 @@ TEXTS = ContractTexts(
         "PointValueSet": _value,
         "TierUpdated": _tier,
     },
+    learn={"BrandRegistered": _learn_brand},
     housekeeping=frozenset({"OwnershipTransferred"}),
 )
 
 BRAND_POINTS_TEXTS = ContractTexts(
     "BrandPoints",
-    describe={},
-    housekeeping=frozenset({"Transfer", "Approval", "OwnershipTransferred", "RoleMinterChanged"}),
+    describe={"Transfer": _moved, "Approval": _approval},
+    housekeeping=frozenset({"Approval", "OwnershipTransferred", "RoleMinterChanged"}),
+    quiet={"Transfer": _minted_or_burnt},
+    address_as="token",
 )
-"""A brand token's ERC-20 events are bookkeeping: the Points events say what was issued and spent, and why."""
+"""A brand token's ERC-20 events: a transfer between members is in the trail; points issued and spent (a mint or
+a burn) and allowances are bookkeeping shown with token transfers, since the Points events say what was issued
+and spent, and why."""
