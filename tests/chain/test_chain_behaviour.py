@@ -185,3 +185,63 @@ def test_any_other_node_error_while_waiting_for_a_receipt_is_a_chain_error(
     monkeypatch.setattr(chain.w3.eth, "get_transaction_receipt", broken)
     with pytest.raises(ChainError, match="internal error"):
         chain.transact(funded, to=Account.create().address, value=ETHER)
+
+
+def test_a_transaction_the_node_dropped_is_sent_again_and_mined_once(
+    chain: Chain, funded: LocalAccount, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proof-of-authority node can drop a pending transaction (its block lost a fork): with no receipt after
+    ``resend_after`` seconds the same signed bytes go out again; they are mined once, and sending them again after
+    that (the node answers "already known" or "nonce too low") is not an error."""
+    real_send = chain.w3.eth.send_raw_transaction
+    sends: list[bytes] = []
+
+    def lossy(raw: bytes) -> object:
+        sends.append(bytes(raw))
+        if len(sends) == 1:  # the node took it and then lost it
+            from eth_utils import keccak
+
+            return keccak(raw)
+        return real_send(raw)
+
+    real_receipt = chain.w3.eth.get_transaction_receipt
+    polls: list[object] = []
+
+    def slow_to_show(tx_hash: object) -> object:
+        polls.append(tx_hash)
+        if len(polls) <= 8:  # the node shows the receipt late: sends after it was mined are refused meanwhile
+            from web3.exceptions import TransactionNotFound
+
+            raise TransactionNotFound("not yet")
+        return real_receipt(tx_hash)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(chain.w3.eth, "send_raw_transaction", lossy)
+    monkeypatch.setattr(chain.w3.eth, "get_transaction_receipt", slow_to_show)
+    monkeypatch.setattr(chain, "resend_after", 0.05)
+    other = Account.create().address
+    before = chain.w3.eth.get_transaction_count(funded.address)
+    receipt = chain.transact(funded, to=other, value=ETHER)
+    assert int(receipt["status"]) == 1 and len(sends) >= 3 and len(set(sends)) == 1
+    assert chain.balance(other) == ETHER
+    assert chain.w3.eth.get_transaction_count(funded.address) == before + 1
+    with pytest.raises(Exception):  # noqa: B017 - the node refuses the mined bytes (its words differ)
+        real_send(sends[0])
+
+
+def test_the_fast_path_sends_a_dropped_transaction_again(chain: Chain, funded: LocalAccount) -> None:
+    from datagora.chain.fastpath import Call, FastPath
+
+    chain.resend_after = 0.05
+    try:
+        fast = FastPath(chain, funded)
+        other = Account.create().address
+        ((raw, tx_hash),) = fast.sign_many([Call(other, b"", ETHER, "transfer", 21_000)])
+        # signed but never delivered, as if the node lost it: the wait sends it again
+        (sent,) = fast.receipts([tx_hash], raws={tx_hash: raw})
+        assert sent.status == 1 and chain.balance(other) == ETHER
+        with pytest.raises(ChainError, match="not mined"):
+            fast.receipt_timeout = 0.3  # without the signed bytes nothing can be sent again
+            ((_, lost),) = fast.sign_many([Call(other, b"", ETHER, "transfer", 21_000)])
+            fast.receipts([lost])
+    finally:
+        chain.resend_after = 15.0

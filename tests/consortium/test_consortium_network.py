@@ -81,5 +81,10 @@ def test_three_signers_trade_lose_one_and_resync(tmp_path: Path) -> None:
         network.wait_for_block(chain.block_number(), indexes=[0, 1, 2], timeout=60)
         statuses = network.status()
         assert all(st.running and (st.peers or 0) >= 1 for st in statuses), statuses
+    except BaseException:
+        for index in range(3):  # what each signer said last, for whoever reads the failure
+            lines = network.log_file(index).read_text(errors="replace").splitlines()
+            print(f"--- signer {index}, last lines of its log ---", *lines[-40:], sep="\n")
+        raise
     finally:
         network.destroy()

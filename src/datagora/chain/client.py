@@ -8,6 +8,7 @@ estimated before sending, which also surfaces a revert before anything is mined:
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
@@ -66,9 +67,21 @@ class Chain:
 
     kind = "abstract"
 
-    def __init__(self, w3: Web3, *, gas_limit_factor: float = 1.2, receipt_timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        w3: Web3,
+        *,
+        gas_limit_factor: float = 1.2,
+        receipt_timeout: float = 120.0,
+        resend_after: float = 15.0,
+    ) -> None:
         self.w3 = w3
         self.gas_limit_factor = gas_limit_factor
+        self.resend_after = resend_after
+        """Seconds without a receipt after which a signed transaction is sent again, and again each as long: a
+        proof-of-authority node drops a transaction from its pool when the block that held it loses a fork and
+        does not put it back (@ethereumjs/client), so it would otherwise never be mined. The bytes are the same
+        (same nonce, same hash), so it can be mined once at most."""
         self.fixed_gas: int | None = None
         """When set, every transaction without an explicit ``gas`` gets this limit instead of an estimate (the
         embedded chain's estimate is a binary search that replays the call ~10 times; ``serve --dev`` sets it while
@@ -197,7 +210,7 @@ class Chain:
             signed = sender.sign_transaction(params)  # type: ignore[arg-type]
             tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
             self._forget_nonce(sender.address)
-            receipt = self._wait(tx_hash)
+            receipt = self._wait(tx_hash, signed.raw_transaction)
         except TransactionReverted:
             raise
         except Exception as exc:
@@ -254,10 +267,14 @@ class Chain:
         if entry is not None:
             entry[0].resync()
 
-    def _wait(self, tx_hash: Any) -> TxReceipt:
+    def _wait(self, tx_hash: Any, raw: bytes | None = None) -> TxReceipt:
         """Poll for the receipt: at once, then at 5 ms doubling to 250 ms (web3's helper sleeps 100 ms first,
-        which caps an automining node at ~10 tx/s per sender)."""
-        deadline = time.monotonic() + self.receipt_timeout
+        which caps an automining node at ~10 tx/s per sender). With the signed ``raw`` transaction, send it again
+        every :attr:`resend_after` seconds while no receipt comes; a node that answers that it knows it already,
+        or that its nonce is taken, is not an error (the poll decides)."""
+        started = time.monotonic()
+        deadline = started + self.receipt_timeout
+        resend_at = started + self.resend_after
         delay = 0.005
         while True:
             try:
@@ -272,8 +289,14 @@ class Chain:
                 # in DB" (@ethereumjs/client): the receipt is not there yet, which is not a failure.
                 if not _MISSING_IN_DB.search(str(exc)):
                     raise
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if now > deadline:
                 raise TimeExhausted(f"no receipt for {tx_hash.hex()} after {self.receipt_timeout:.0f} s")
+            if raw is not None and now >= resend_at:
+                resend_at = now + self.resend_after
+                # "already known", or "nonce too low" once mined: not errors, the receipt poll tells
+                with contextlib.suppress(Exception):
+                    self.w3.eth.send_raw_transaction(raw)
             time.sleep(delay)
             delay = min(delay * 2, 0.25)
 

@@ -325,7 +325,7 @@ class FastPath:
         if "error" in answer:
             self.resync()
             raise self._refused(call, answer["error"])
-        return self._checked(call, self.receipts([tx_hash])[0])
+        return self._checked(call, self.receipts([tx_hash], raws={tx_hash: raw})[0])
 
     def send_many(self, calls: Sequence[Call], *, check: bool = True) -> list[Sent]:
         """Sign every call, send them in JSON-RPC batches of :attr:`batch_size`, and fetch their receipts in
@@ -356,6 +356,7 @@ class FastPath:
         try:
             for start in range(0, len(calls), self.window):
                 hashes: list[str] = []
+                raws: dict[str, bytes] = {}
                 for lo in range(start, min(start + self.window, len(calls)), self.batch_size):
                     chunk = [
                         self.sign(dataclass_replace(calls[k], gas=gas[k]), first + k, fees=fees)
@@ -363,9 +364,10 @@ class FastPath:
                     ]
                     posts.append(sender.submit(self._post_raw, calls, lo, chunk))
                     hashes += [tx_hash for _, tx_hash in chunk]
+                    raws.update((tx_hash, raw) for raw, tx_hash in chunk)
                 if self.mine:
                     posts.append(sender.submit(self._mine))
-                receipts.append(receiver.submit(self._window_receipts, posts[-1], hashes))
+                receipts.append(receiver.submit(self._window_receipts, posts[-1], hashes, raws))
                 if len(receipts) > 1:  # at most two windows in flight: the one before must be mined
                     receipts[-2].result()
             for post in posts:
@@ -393,14 +395,16 @@ class FastPath:
                 self._failed.set()
                 raise
 
-    def _window_receipts(self, posted: Future[Any], tx_hashes: Sequence[str]) -> list[Sent]:
+    def _window_receipts(
+        self, posted: Future[Any], tx_hashes: Sequence[str], raws: Mapping[str, bytes] | None = None
+    ) -> list[Sent]:
         """The receipts of a window once its last batch is posted (and mined, with :attr:`mine`), or none once a
         send failed (its transactions may never be mined)."""
         try:
             posted.exception()  # waits for it; a cancelled one (after a failure) raises CancelledError
         except CancelledError:
             return []
-        return [] if self._failed.is_set() else self.receipts(tx_hashes)
+        return [] if self._failed.is_set() else self.receipts(tx_hashes, raws=raws)
 
     def _post_raw(self, calls: Sequence[Call], offset: int, signed: Sequence[tuple[bytes, str]]) -> None:
         """Post one batch of signed transactions; after a refusal, later batches are not sent (their nonces would
@@ -427,11 +431,16 @@ class FastPath:
                 self._failed.set()
                 raise self._refused(calls[offset + k], answer["error"])
 
-    def receipts(self, tx_hashes: Sequence[str]) -> list[Sent]:
+    def receipts(self, tx_hashes: Sequence[str], *, raws: Mapping[str, bytes] | None = None) -> list[Sent]:
         """The receipts of ``tx_hashes`` (0x-hex), fetched in JSON-RPC batches and waited for until
-        :attr:`receipt_timeout` seconds; in the given order. Raises :class:`ChainError` on timeout."""
+        :attr:`receipt_timeout` seconds; in the given order. ``raws`` (hash → signed bytes) are sent again, those
+        still without a receipt, every ``chain.resend_after`` seconds (a node may drop a transaction whose block
+        lost a fork; the same bytes are mined once at most). Raises :class:`ChainError` on timeout."""
         found: dict[str, Sent] = {}
-        deadline = time.monotonic() + self.receipt_timeout
+        started = time.monotonic()
+        deadline = started + self.receipt_timeout
+        resend_after = self.chain.resend_after
+        resend_at = started + resend_after
         delay = 0.005
         while True:
             waiting = [h for h in tx_hashes if h not in found]
@@ -449,13 +458,33 @@ class FastPath:
                         found[tx_hash] = _sent(receipt)
             if len(found) == len(set(tx_hashes)):
                 return [found[h] for h in tx_hashes]
-            if time.monotonic() > deadline:
+            now = time.monotonic()
+            if now > deadline:
                 raise ChainError(
                     f"{len(set(tx_hashes)) - len(found)} of {len(tx_hashes)} transactions not mined in "
                     f"{self.receipt_timeout:.0f} s"
                 )
+            if raws and now >= resend_at:
+                resend_at = now + resend_after
+                self._resend([raws[h] for h in tx_hashes if h not in found and h in raws])
             time.sleep(delay)
             delay = min(delay * 2, 0.25)
+
+    def _resend(self, raws: Sequence[bytes]) -> None:
+        """Send signed transactions again in batches; the node's answers ("already known", "nonce too low" once
+        mined) are not errors: the receipt poll decides."""
+        for start in range(0, len(raws), self.batch_size):
+            self._post(
+                [
+                    {
+                        "jsonrpc": "2.0",
+                        "id": next(self._ids),
+                        "method": "eth_sendRawTransaction",
+                        "params": ["0x" + raw.hex()],
+                    }
+                    for raw in raws[start : start + self.batch_size]
+                ]
+            )
 
     def close(self) -> None:
         """Close the HTTP connection (reopened on the next request)."""
