@@ -42,5 +42,5 @@ def test_demo_points_reports_every_step_in_order() -> None:
 def test_points_help_names_its_commands() -> None:
     done = run("points", "--help")
     assert done.returncode == 0, done.stderr
-    for command in ("balance", "issue", "spend", "compute"):
+    for command in ("balance", "issue", "spend", "send", "history", "compute"):
         assert re.search(rf"\b{command}\b", done.stdout), done.stdout

@@ -5,11 +5,16 @@ checkout."""
 from __future__ import annotations
 
 import hashlib
+import json
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
+from datagora.cli import units
 from datagora.cli.app import DatagoraTyper, console, print_done, session
+from datagora.cli.audit import IndexUrl, _event_index
 from datagora.domain.errors import ValidationError
 
 PANEL = "Loyalty points"
@@ -81,6 +86,75 @@ def spend(
     me = s.participant().account
     tx = points.spend(s.contracts(), me, brand, me.address, amount, _reference(order))
     print_done(f"spent {amount:,} points of brand #{brand}", tx)
+
+
+@points_app.command()
+def send(
+    brand: Brand,
+    to: Annotated[str, typer.Argument(help="The account receiving the points (an address).")],
+    amount: Annotated[int, typer.Argument(help="Points to give.", min=1)],
+) -> None:
+    """Give some of your points of a brand to another account (a friend, another wallet of yours).
+
+    Example: datagora points send 1 0xAbc... 250 -a mallory"""
+    from datagora.services import points
+
+    s = session()
+    tx = points.transfer(s.contracts(), s.participant().account, brand, to, amount)
+    print_done(f"gave {amount:,} points of brand #{brand} to {to}", tx)
+
+
+_MOVES = {"issued": "earned", "spent": "spent", "transfer": "transfer"}
+
+
+@points_app.command()
+def history(
+    brand: Annotated[int | None, typer.Option(help="Only this brand's points (its number).", min=1)] = None,
+    member: Annotated[
+        str | None, typer.Option(help="Whose points (an address; default: the acting account's).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (times in Unix seconds).")] = False,
+    index_url: IndexUrl = None,
+) -> None:
+    """Every time a member's points were earned, spent, given or received, oldest first, from this node's event
+    index (brought up to date first).
+
+    Example: datagora points history --brand 1 -a mallory"""
+    from datagora.services import points
+
+    s = session()
+    c = s.contracts()
+    who = (member or s.address()).lower()
+    indexer, where = _event_index(c, None, index_url)
+    try:
+        indexer.sync()
+        moves = points.transfers(indexer.engine, brand=brand, account=who)
+    finally:
+        indexer.engine.dispose()
+    if as_json:
+        console.print_json(json.dumps({"member": who, "movements": [vars(m) for m in moves]}))
+        return
+    if not moves:
+        console.print(f"no points movements of {who}" + (f" at brand #{brand}" if brand else ""), highlight=False)
+        return
+    table = Table(title=f"Points of {who}", caption=f"event index: {where}")
+    for col in ("When", "Brand", "What", "Points", "With", "Transaction"):
+        table.add_column(col, justify="right" if col == "Points" else "left")
+    for m in moves:
+        incoming = m.receiver == who
+        if m.kind == "transfer":
+            what, other = ("received", m.sender) if incoming else ("gave", m.receiver)
+        else:
+            what, other = _MOVES[m.kind], ""
+        table.add_row(
+            datetime.fromtimestamp(m.at, UTC).strftime("%Y-%m-%d %H:%M"),
+            f"#{m.brand}",
+            what,
+            f"{'+' if incoming else '-'}{m.amount:,}",
+            other,
+            units.short(m.tx_hash),
+        )
+    console.print(table)
 
 
 @points_app.command()

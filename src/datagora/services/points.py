@@ -185,9 +185,14 @@ def spend(
 def transfer(contracts: Contracts, holder: LocalAccount, brand: int, to: str, amount: int) -> TxResult:
     """Give ``amount`` of ``holder``'s points of ``brand`` to the account ``to`` (an EIP-20 ``transfer`` on the
     brand's token). :class:`NotFoundError` for an unknown brand, :class:`ValidationError` for an amount that is
-    not a positive whole number or more than ``holder`` has."""
+    not a positive whole number or more than ``holder`` has, or for ``to`` that is not an account address (the
+    zero address included: points given to it would be lost)."""
+    from eth_utils.address import is_address
+
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValidationError(f"points to transfer must be a positive whole number, got {amount!r}")
+    if not isinstance(to, str) or not is_address(to) or int(to, 16) == 0:
+        raise ValidationError(f"not an account address to give points to: {to!r}")
     _brand_parties(contracts, brand)
     held = contracts.points.balance(brand, holder.address)
     if amount > held:
@@ -215,8 +220,13 @@ class PointTransfer:
 
 def transfers(engine: Engine, *, brand: int | None = None, account: str | None = None) -> list[PointTransfer]:
     """Movements of brand points from the node's event index (sync it first), oldest first: only ``brand``'s
-    and / or only those ``account`` sent or received, when given."""
+    and / or only those ``account`` sent or received, when given. :class:`ValidationError` when ``account`` is
+    not an address."""
+    from eth_utils.address import is_address
     from sqlalchemy import or_, select
+
+    if account is not None and not is_address(account):
+        raise ValidationError(f"not an account address: {account!r}")
 
     from datagora.index.schema import point_transfers as t
 
