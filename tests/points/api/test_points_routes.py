@@ -83,6 +83,17 @@ def test_the_loyalty_page_shows_a_members_points_and_tier(net: Net) -> None:
     assert "2,600 points" in page.text and "member (tier 0 of 3)" in page.text
     assert "no tier worked out yet" in page.text
     assert f"the token CUFFL at <code>{w.contracts.points.token(b)}</code>" in page.text
+    assert "earned" in page.text and "+2,600" in page.text  # the movements table, from the node's index
+
+    gift = points.transfer(w.contracts, w.buyer.account, b, w.seller.address, 600)
+    page = net.http["buyer"].get("/loyalty", params={"brand": b, "member": w.buyer.address})
+    rows = page.text[page.text.index('<table id="movements">') :].split("<tr>")[2:]  # past the header row
+    assert len(rows) == 2 and "given to" in rows[0] and "−1" not in rows[0], rows
+    assert "-600" in rows[0] and gift.tx_hash[:6] in rows[0] and "+2,600" in rows[1] and "earned" in rows[1]
+    theirs = net.http["buyer"].get("/loyalty", params={"brand": b, "member": w.seller.address})
+    assert "received from" in theirs.text and "+600" in theirs.text
+    nobody = net.http["buyer"].get("/loyalty", params={"brand": b, "member": w.platform.address})
+    assert 'id="no-movements"' in nobody.text
     bad = net.http["buyer"].get("/loyalty", params={"brand": b, "member": "0x12"})
     assert bad.status_code == 422 and "is not an account address" in bad.text
     unknown = net.http["buyer"].get("/loyalty", params={"brand": 999, "member": w.buyer.address})

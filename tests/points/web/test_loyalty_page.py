@@ -77,4 +77,6 @@ def test_member_and_operators_on_the_loyalty_page(market: Market, new_page: Any)
 
     member.goto(f"{market.seller.url}/loyalty?brand={brand}")
     assert member.locator("#tier").inner_text() == "gold (tier 2 of 3)"
+    moves = member.locator("#movements tbody tr").all_inner_texts()
+    assert len(moves) == 1 and "earned" in moves[0] and "+2,600" in moves[0], moves
     check_page(member, "loyalty-member-after")

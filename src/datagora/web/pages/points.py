@@ -1,5 +1,6 @@
 """The loyalty page: a member's points and membership tier at a brand (Hu, Xin, Deng, Qian), read from the
-``Points`` contract. Anyone may look a member up; a signed-in person sees their own standing by default.
+``Points`` contract, and every movement of the member's points (earned, spent, given, received) from the node's
+event index. Anyone may look a member up; a signed-in person sees their own standing by default.
 
 The node's operator, when the node is a computing party of a brand (the brand, the e-commerce platform or the MPC
 platform), also starts tier computations here (``services.tier_network``): a form proposes one with this node's
@@ -43,6 +44,16 @@ def _points_field(text: str) -> int | None:
     return int(text)
 
 
+def _movement(m: points.PointTransfer, who: str) -> dict[str, Any]:
+    """One row of the page's movements table, as the member sees it (newest first on the page)."""
+    incoming = m.receiver == who.lower()
+    if m.kind == "transfer":
+        what, other = ("received from", m.sender) if incoming else ("given to", m.receiver)
+    else:
+        what, other = ("earned" if m.kind == "issued" else "spent"), ""
+    return {"at": m.at, "what": what, "other": other, "points": m.amount if incoming else -m.amount, "tx": m.tx_hash}
+
+
 @router.get("/loyalty")
 def loyalty(
     request: Request,
@@ -55,16 +66,20 @@ def loyalty(
     computations of this node and the form that starts one."""
     who = member.strip() or (user.address if user is not None else "")
     standing = None
+    moves: list[points.PointTransfer] = []
     if who:
         if not ADDRESS.match(who):
             raise ValidationError(f"{who!r} is not an account address (0x followed by 40 hexadecimal digits)")
         standing = points.standing(ctx.node.contracts, brand, who)
+        ctx.node.sync_index()
+        moves = points.transfers(ctx.node.engine, brand=brand, account=who)
     tiers = _tiers(ctx)
     operator = user is not None and user.roles.operator and tiers is not None
     context: dict[str, Any] = {
         "brand": brand,
         "member": who,
         "standing": standing,
+        "movements": [_movement(m, who) for m in reversed(moves)],
         "tier_names": points.TIER_NAMES,
         "operator": operator,
         "computations": tiers.computations() if operator and tiers is not None else [],
