@@ -135,3 +135,50 @@ def test_points_spent_on_a_shops_cart_and_the_checkout_hook(net: Net) -> None:
         getattr(create_app(net.nodes["seller"], settings=Settings(index_interval=0)).state, "shop_discount", None)
         is None
     )
+
+
+def test_points_given_over_the_api_and_each_side_sees_the_movement(net: Net) -> None:
+    w = net.world
+    b = brand(net)
+    seller, buyer = net.client("seller"), net.client("buyer")
+    seller.json("POST", f"/points/{b}/issue", json={"member": w.buyer.address, "amount": 900, "purchase": "x"})
+    given = buyer.json("POST", f"/points/{b}/transfer", json={"to": w.seller.address, "amount": 250})
+    assert (given["brand"], given["amount"]) == (b, 250) and given["tx"]["gas_used"] > 0
+    assert w.contracts.points.balance(b, w.buyer.address) == 650
+
+    mine = buyer.json("GET", f"/points/{b}/members/{w.buyer.address}/movements")
+    assert [(m["kind"], m["sender"], m["receiver"], m["amount"]) for m in mine] == [
+        ("issued", "0x" + "0" * 40, w.buyer.address.lower(), 900),
+        ("transfer", w.buyer.address.lower(), w.seller.address.lower(), 250),
+    ]
+    assert mine[1]["tx_hash"] == given["tx"]["tx_hash"] and mine[0]["at"] <= mine[1]["at"]
+    theirs = seller.json("GET", f"/points/{b}/members/{w.seller.address}/movements")
+    assert [(m["kind"], m["amount"]) for m in theirs] == [("transfer", 250)]
+
+
+def test_a_bad_gift_over_the_api_is_refused_and_moves_nothing(net: Net) -> None:
+    w = net.world
+    b = brand(net)
+    buyer = net.client("buyer")
+    net.client("seller").json(
+        "POST", f"/points/{b}/issue", json={"member": w.buyer.address, "amount": 100, "purchase": "x"}
+    )
+    block = w.chain.block_number()
+    too_many = refused(
+        lambda: buyer.json("POST", f"/points/{b}/transfer", json={"to": w.seller.address, "amount": 101})
+    )
+    assert too_many[0] == 422 and "fewer than 101" in too_many[1]
+    zero = {"to": "0x" + "0" * 40, "amount": 1}
+    assert refused(lambda: buyer.json("POST", f"/points/{b}/transfer", json=zero))[0] == 422
+    for body in ({"to": "0x12", "amount": 1}, {"to": w.seller.address, "amount": 0}, {"to": w.seller.address}):
+        assert refused(lambda body=body: buyer.json("POST", f"/points/{b}/transfer", json=body))[0] == 422
+    unknown = refused(lambda: buyer.json("POST", "/points/999/transfer", json={"to": w.seller.address, "amount": 1}))
+    assert unknown == (404, "no brand #999")
+    gift = {"to": w.seller.address, "amount": 1}
+    assert refused(lambda: net.client("seller", as_="buyer").json("POST", f"/points/{b}/transfer", json=gift))[0] == 403
+    assert w.chain.block_number() == block and w.contracts.points.balance(b, w.buyer.address) == 100
+    assert refused(lambda: buyer.json("GET", f"/points/999/members/{w.buyer.address}/movements")) == (
+        404,
+        "no brand #999",
+    )
+    assert refused(lambda: buyer.json("GET", f"/points/{b}/members/0x12/movements"))[0] == 422

@@ -1,7 +1,9 @@
 """Loyalty points and membership tiers (Hu, Xin, Deng, Qian). ``GET /points/{brand}/members/{address}`` reads a
 member's points and tier from ``Points``; ``POST /points/{brand}/issue`` lets this node's account (an issuer of
 the brand) issue points for a purchase; ``POST /points/{brand}/spend`` spends this node's own points on an
-order; ``POST /points/{brand}/checkout`` spends them on a shop's cart. The tier computation across the three
+order; ``POST /points/{brand}/checkout`` spends them on a shop's cart; ``POST /points/{brand}/transfer`` gives
+some to another account and ``GET /points/{brand}/members/{address}/movements`` lists a member's movements from
+the node's event index. The tier computation across the three
 parties' nodes has its routes in ``datagora.api.routers.tier_computations``. See ``datagora.services.points``."""
 
 from __future__ import annotations
@@ -55,6 +57,23 @@ class CheckoutSpendIn(Strict):
     cart: str = Field(pattern=r"^[0-9a-f]{32}$", description="The cart's id, as the shop's cart shows it.")
 
 
+class TransferIn(Strict):
+    to: str = Field(pattern=ADDRESS_PATTERN, description="The account receiving the points.")
+    amount: int = Field(ge=1, le=MAX_AMOUNT)
+
+
+class MovementOut(Out):
+    brand: int
+    kind: str = Field(description="issued (minted to the receiver), spent (burnt at a checkout) or transfer.")
+    sender: str = Field(description="Lower-case address; the zero address for points issued.")
+    receiver: str = Field(description="Lower-case address; the zero address for points spent.")
+    amount: int = Field(description="Whole points.")
+    at: int = Field(description="Block time, Unix seconds.")
+    block_number: int
+    log_index: int
+    tx_hash: str
+
+
 class PointsTxOut(Out):
     brand: int
     amount: int
@@ -80,6 +99,19 @@ def standing(brand: BrandPath, address: AddressPath, node: NodeDep, _: ReaderDep
         token=s.token,
         symbol=s.symbol,
     )
+
+
+@router.get(
+    "/{brand}/members/{address}/movements",
+    response_model=list[MovementOut],
+    responses={404: {"description": "Unknown brand"}},
+)
+def movements(brand: BrandPath, address: AddressPath, node: NodeDep, _: ReaderDep) -> list[MovementOut]:
+    """Every movement of a member's points of the brand (earned, spent, given, received), oldest first, from
+    this node's event index (brought up to date first)."""
+    points.standing(node.contracts, brand, checksum_address(address))  # 404 for an unknown brand
+    node.sync_index()
+    return [MovementOut(**vars(m)) for m in points.transfers(node.engine, brand=brand, account=address)]
 
 
 @router.post(
@@ -130,4 +162,17 @@ def spend_at_checkout(brand: BrandPath, body: CheckoutSpendIn, node: NodeDep, _:
         tx = points.spend_at_checkout(
             node.contracts, node.participant.account, brand, checksum_address(body.shop), body.cart, body.amount
         )
+    return PointsTxOut(brand=brand, amount=body.amount, tx=TxOut.of(tx))
+
+
+@router.post(
+    "/{brand}/transfer",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PointsTxOut,
+    responses={404: {"description": "Unknown brand"}, 422: {"description": "More points than held, or no address"}},
+)
+def transfer(brand: BrandPath, body: TransferIn, node: NodeDep, _: OperatorDep) -> PointsTxOut:
+    """Give some of this node's account's points of the brand to another account. Operator only."""
+    with node.acting():
+        tx = points.transfer(node.contracts, node.participant.account, brand, checksum_address(body.to), body.amount)
     return PointsTxOut(brand=brand, amount=body.amount, tx=TxOut.of(tx))
