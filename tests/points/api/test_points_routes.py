@@ -182,3 +182,47 @@ def test_a_bad_gift_over_the_api_is_refused_and_moves_nothing(net: Net) -> None:
         "no brand #999",
     )
     assert refused(lambda: buyer.json("GET", f"/points/{b}/members/0x12/movements"))[0] == 422
+
+
+def test_the_operator_gives_points_from_the_loyalty_page(net: Net) -> None:
+    from tests.web.desk_kit import sign_in
+
+    w = net.world
+    b = brand(net)
+    net.client("seller").json(
+        "POST", f"/points/{b}/issue", json={"member": w.buyer.address, "amount": 500, "purchase": "x"}
+    )
+    operator = sign_in(net, "buyer")
+    page = operator.get("/loyalty", params={"brand": b})
+    assert 'id="give"' in page.text and "up to 500" in page.text  # type: ignore[attr-defined]
+    other = operator.get("/loyalty", params={"brand": b, "member": w.seller.address})
+    assert 'id="give"' not in other.text  # type: ignore[attr-defined]  # only one's own points are given
+
+    done = operator.post("/loyalty/transfer", {"brand": str(b), "to": w.seller.address, "points_given": "1,20"})
+    assert f"Gave 120 points of brand #{b} to {w.seller.address}." in done.text  # type: ignore[attr-defined]
+    assert "given to" in done.text and "-120" in done.text  # type: ignore[attr-defined]
+    assert w.contracts.points.balance(b, w.seller.address) == 120
+
+    block = w.chain.block_number()
+    for form, words in (
+        ({"to": w.seller.address, "points_given": "381"}, "fewer than 381"),
+        ({"to": "0x12", "points_given": "1"}, "is not an account address"),
+        ({"to": "0x" + "0" * 40, "points_given": "1"}, "not an account address"),
+        ({"to": w.seller.address, "points_given": "0"}, "give at least 1 point"),
+        ({"to": w.seller.address, "points_given": "ten"}, "is not a whole number"),
+    ):
+        refused_page = operator.post("/loyalty/transfer", {"brand": str(b), **form})
+        assert refused_page.status_code == 200  # type: ignore[attr-defined]
+        assert "Nothing was given" in refused_page.text and words in refused_page.text, form  # type: ignore[attr-defined]
+    assert w.chain.block_number() == block and w.contracts.points.balance(b, w.buyer.address) == 380
+
+    member = sign_in(net, "buyer", as_="seller")  # signed in, but not this node's operator
+    assert (
+        member.post("/loyalty/transfer", {"brand": str(b), "to": w.seller.address, "points_given": "1"}).status_code
+        == 403
+    )  # type: ignore[attr-defined]
+    unsigned = net.http["buyer"].post(
+        "/loyalty/transfer", data={"brand": str(b), "to": w.seller.address, "points_given": "1"}
+    )
+    assert unsigned.status_code in (401, 403)
+    assert w.contracts.points.balance(b, w.buyer.address) == 380

@@ -75,7 +75,9 @@ def loyalty(
         moves = points.transfers(ctx.node.engine, brand=brand, account=who)
     tiers = _tiers(ctx)
     operator = user is not None and user.roles.operator and tiers is not None
+    own = user is not None and user.roles.operator and who.lower() == ctx.node.address.lower()
     context: dict[str, Any] = {
+        "can_give": own and standing is not None and standing.points > 0,
         "brand": brand,
         "member": who,
         "standing": standing,
@@ -86,6 +88,31 @@ def loyalty(
         "own_url": str(request.base_url).rstrip("/"),
     }
     return render(request, "points/loyalty.html", context)
+
+
+@router.post("/loyalty/transfer")
+def give(
+    request: Request,
+    ctx: ContextDep,
+    _user: OperatorDep,
+    brand: Annotated[int, Form(ge=1, le=2**63 - 1)],
+    to: Annotated[str, Form(max_length=42)],
+    points_given: Annotated[str, Form(max_length=MAX_POINTS_TEXT)],
+) -> Response:
+    """Give some of the node's account's points of a brand to another account; back to the loyalty page with
+    what happened."""
+    back = f"/loyalty?brand={brand}"
+    try:
+        if not ADDRESS.match(to.strip()):
+            raise ValidationError(f"{to!r} is not an account address (0x followed by 40 hexadecimal digits)")
+        amount = _points_field(points_given)
+        if not amount:
+            raise ValidationError("give at least 1 point")
+        with ctx.node.acting():
+            points.transfer(ctx.node.contracts, ctx.node.participant.account, brand, to.strip(), amount)
+    except DatagoraError as exc:
+        return redirect(request, back, f"Nothing was given: {plain_message(exc)}", "error")
+    return redirect(request, back, f"Gave {amount:,} points of brand #{brand} to {to.strip()}.")
 
 
 @router.post("/loyalty/computations")
