@@ -104,7 +104,7 @@ def send(
     print_done(f"gave {amount:,} points of brand #{brand} to {to}", tx)
 
 
-_MOVES = {"issued": "earned", "spent": "spent", "transfer": "transfer"}
+_MOVES = {"given": "gave"}
 
 
 @points_app.command()
@@ -141,16 +141,12 @@ def history(
     for col in ("When", "Brand", "What", "Points", "With", "Transaction"):
         table.add_column(col, justify="right" if col == "Points" else "left")
     for m in moves:
-        incoming = m.receiver == who
-        if m.kind == "transfer":
-            what, other = ("received", m.sender) if incoming else ("gave", m.receiver)
-        else:
-            what, other = _MOVES[m.kind], ""
+        what, other, change = m.seen_by(who)
         table.add_row(
             datetime.fromtimestamp(m.at, UTC).strftime("%Y-%m-%d %H:%M"),
             f"#{m.brand}",
-            what,
-            f"{'+' if incoming else '-'}{m.amount:,}",
+            _MOVES.get(what, what),
+            f"{change:+,}",
             other,
             units.short(m.tx_hash),
         )

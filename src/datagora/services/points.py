@@ -124,7 +124,9 @@ class TierComputation:
     tx: TxResult
 
 
-def _brand_parties(contracts: Contracts, brand: int) -> list[str]:
+def brand_parties(contracts: Contracts, brand: int) -> list[str]:
+    """The computing parties of ``brand`` in their order (one chain read). :class:`NotFoundError` for an unknown
+    brand."""
     parties = contracts.points.parties(brand)
     if not parties:
         raise NotFoundError(f"no brand #{brand}")
@@ -193,7 +195,7 @@ def transfer(contracts: Contracts, holder: LocalAccount, brand: int, to: str, am
         raise ValidationError(f"points to transfer must be a positive whole number, got {amount!r}")
     if not isinstance(to, str) or not is_address(to) or int(to, 16) == 0:
         raise ValidationError(f"not an account address to give points to: {to!r}")
-    _brand_parties(contracts, brand)
+    brand_parties(contracts, brand)
     held = contracts.points.balance(brand, holder.address)
     if amount > held:
         raise ValidationError(f"{holder.address} holds {held} points of brand #{brand}, fewer than {amount}")
@@ -216,6 +218,17 @@ class PointTransfer:
     block_number: int
     log_index: int
     tx_hash: str
+
+    def seen_by(self, account: str) -> tuple[str, str, int]:
+        """This movement as ``account`` sees it: what happened (``earned``, ``spent``, ``received`` or ``given``),
+        the other side of a transfer between holders (lower-case address; ``""`` for points earned or spent) and
+        the change to ``account``'s points (negative when they left it)."""
+        incoming = self.receiver == account.lower()
+        if self.kind == "transfer":
+            what, other = ("received", self.sender) if incoming else ("given", self.receiver)
+        else:
+            what, other = ("earned" if self.kind == "issued" else "spent"), ""
+        return what, other, self.amount if incoming else -self.amount
 
 
 def transfers(engine: Engine, *, brand: int | None = None, account: str | None = None) -> list[PointTransfer]:
@@ -255,7 +268,7 @@ def transfers(engine: Engine, *, brand: int | None = None, account: str | None =
 
 def standing(contracts: Contracts, brand: int, member: str) -> MemberStanding:
     """``member``'s points and tier at ``brand``. :class:`NotFoundError` for an unknown brand."""
-    _brand_parties(contracts, brand)
+    brand_parties(contracts, brand)
     t: MemberTier = contracts.points.member_tier(brand, member)
     token, _, symbol = contracts.points.token_info(brand)
     return MemberStanding(
@@ -306,7 +319,7 @@ def compute_tier(
     """
     check_points(brand_points, "brand")
     check_points(platform_points, "platform")
-    parties = _brand_parties(contracts, brand)
+    parties = brand_parties(contracts, brand)
     if [s.address.lower() for s in signers] != [p.lower() for p in parties]:
         raise ValidationError("the signers are not the brand's computing parties, in their order")
     session = run_session(brand_points, platform_points, timeout=timeout, tls=tls)
@@ -355,7 +368,7 @@ def set_point_value(contracts: Contracts, admin: LocalAccount, brand: int, wei_p
     discounts). Raises :class:`ValidationError` for a negative or huge rate."""
     if isinstance(wei_per_point, bool) or not isinstance(wei_per_point, int) or not 0 <= wei_per_point < 2**128:
         raise ValidationError(f"a point's value is a whole number of wei, got {wei_per_point!r}")
-    _brand_parties(contracts, brand)
+    brand_parties(contracts, brand)
     return contracts.points.set_point_value(admin, brand, wei_per_point)
 
 

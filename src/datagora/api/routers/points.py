@@ -109,7 +109,7 @@ def standing(brand: BrandPath, address: AddressPath, node: NodeDep, _: ReaderDep
 def movements(brand: BrandPath, address: AddressPath, node: NodeDep, _: ReaderDep) -> list[MovementOut]:
     """Every movement of a member's points of the brand (earned, spent, given, received), oldest first, from
     this node's event index (brought up to date first)."""
-    points.standing(node.contracts, brand, checksum_address(address))  # 404 for an unknown brand
+    points.brand_parties(node.contracts, brand)  # 404 for an unknown brand
     node.sync_index()
     return [MovementOut(**vars(m)) for m in points.transfers(node.engine, brand=brand, account=address)]
 

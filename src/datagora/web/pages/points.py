@@ -44,14 +44,13 @@ def _points_field(text: str) -> int | None:
     return int(text)
 
 
+_MOVES = {"received": "received from", "given": "given to"}
+
+
 def _movement(m: points.PointTransfer, who: str) -> dict[str, Any]:
     """One row of the page's movements table, as the member sees it (newest first on the page)."""
-    incoming = m.receiver == who.lower()
-    if m.kind == "transfer":
-        what, other = ("received from", m.sender) if incoming else ("given to", m.receiver)
-    else:
-        what, other = ("earned" if m.kind == "issued" else "spent"), ""
-    return {"at": m.at, "what": what, "other": other, "points": m.amount if incoming else -m.amount, "tx": m.tx_hash}
+    what, other, change = m.seen_by(who)
+    return {"at": m.at, "what": _MOVES.get(what, what), "other": other, "points": change, "tx": m.tx_hash}
 
 
 @router.get("/loyalty")
