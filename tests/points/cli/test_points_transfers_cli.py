@@ -10,11 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from datagora.chain.client import RpcChain
 from datagora.chain.contracts import Contracts
 from datagora.crypto.keys import load_keystore
 from datagora.services import points
-from tests.kits.cli_fixtures import PASSWORD, CliWorld, failed, make_keystores, ok
+from tests.kits.cli_fixtures import PASSWORD, CliWorld, audited_world, failed, ok
 
 pytestmark = pytest.mark.anvil
 
@@ -23,15 +22,9 @@ NAMES = ("supervisor", "platform", "brand", "member", "friend")
 
 @pytest.fixture(scope="module")
 def cw(anvil_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliWorld]:
-    chain = RpcChain(anvil_url)
-    snap = chain.snapshot()
     home = tmp_path_factory.mktemp("points-cli")
-    w = CliWorld(home, anvil_url, chain, make_keystores(home, *NAMES))
-    try:
-        for name in NAMES:
-            ok(w.run("account", "fund", name, "--ether", "5"))
-        ok(w.run("deploy", "--supervisor", "supervisor", "--platform", "platform"))
-        contracts = Contracts.attach(chain, home / "deployments")
+    with audited_world(anvil_url, home, NAMES, {}) as w:
+        contracts = Contracts.attach(w.chain, home / "deployments")
         platform = load_keystore(home / "keystores" / "platform.json", PASSWORD)
         brand = load_keystore(home / "keystores" / "brand.json", PASSWORD)
         supervisor = load_keystore(home / "keystores" / "supervisor.json", PASSWORD)
@@ -41,8 +34,6 @@ def cw(anvil_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli
         assert brand_id == 1
         contracts.points.set_issuer(brand, brand_id, brand.address)
         yield w
-    finally:
-        chain.revert(snap)
 
 
 def _balance(cw: CliWorld, name: str) -> int:
